@@ -1,0 +1,59 @@
+//! The `hbmon` command line: argument types (clap) and [`run`], which dispatches to one
+//! submodule per command.
+
+mod beat;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::paths::{self, FileLocation};
+
+/// hbmon — a local process monitor built on heartbeats.
+#[derive(Debug, Parser)]
+#[command(name = "hbmon", version, about, long_about = None)]
+pub struct Cli {
+    /// The heartbeat file (default: $HBMON_FILE, else the per-user state directory).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write one heartbeat for NAME.
+    Beat(beat::BeatArgs),
+    /// Remove NAME's entry from the heartbeat file.
+    Rm {
+        /// The entry to remove.
+        name: String,
+    },
+    /// Remove every entry whose last beat is older than a span.
+    Prune(beat::PruneArgs),
+    /// Print the heartbeat file's path.
+    Path,
+}
+
+impl Cli {
+    pub fn location(&self) -> FileLocation {
+        paths::resolve_file(self.file.as_deref())
+    }
+}
+
+/// Runs a parsed command line. Errors are for `main` to print; a command that judges health
+/// (`status`) returns its verdict as the exit code instead.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let location = cli.location();
+    match cli.command {
+        Command::Beat(args) => beat::beat(&location, &args),
+        Command::Rm { name } => beat::rm(&location, &name),
+        Command::Prune(args) => beat::prune(&location, &args),
+        Command::Path => {
+            println!("{}", location.path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

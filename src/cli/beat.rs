@@ -1,0 +1,213 @@
+//! `hbmon beat`, `hbmon rm` and `hbmon prune`: the commands that write the heartbeat file.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::{Map, Value};
+
+use crate::duration;
+use crate::heartbeat::host;
+use crate::paths::FileLocation;
+use crate::store::{self, Beat, DataChange, Kind, Reported, Store};
+
+#[derive(Debug, Args)]
+pub struct BeatArgs {
+    /// The heartbeat name (how the monitor and config refer to this process).
+    #[arg(value_parser = parse_name)]
+    pub name: String,
+    /// The PID that beats (default: the parent, i.e. the script that runs `hbmon beat`).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "no_pid")]
+    pub pid: Option<u32>,
+    /// Record no PID: a job or a remote check with no process to watch.
+    #[arg(long)]
+    pub no_pid: bool,
+    /// The interval this process promises between beats, e.g. 30s, 5m, 1h30m.
+    #[arg(long, value_parser = duration::parse, value_name = "D")]
+    pub interval: Option<Duration>,
+    /// Replace additional_data with this JSON value, e.g. '{"queue": 3}' or '"text"'.
+    #[arg(long, value_parser = parse_json, value_name = "JSON", conflicts_with = "set")]
+    pub data: Option<Value>,
+    /// Set one key of additional_data, keeping the others (repeatable). VALUE is JSON if it
+    /// parses as JSON (3, true, [1]), else a string.
+    #[arg(long = "set", value_parser = parse_pair, value_name = "KEY=VALUE")]
+    pub set: Vec<(String, Value)>,
+    /// Report an error with this message (status "error", counted in "errors").
+    #[arg(long, value_name = "MSG", conflicts_with = "stopped")]
+    pub error: Option<String>,
+    /// Report a clean stop (status "stopped": shown, never alerted).
+    #[arg(long)]
+    pub stopped: bool,
+    /// app (long-running) or job (runs, exits, runs again).
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["app", "job"]))]
+    pub kind: Option<String>,
+    /// Print nothing on success.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Remove entries whose last beat is older than this, e.g. 7d.
+    #[arg(long, value_parser = duration::parse, value_name = "D")]
+    pub older_than: Duration,
+    /// Only list what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub fn beat(location: &FileLocation, args: &BeatArgs) -> anyhow::Result<ExitCode> {
+    let pid = match (args.no_pid, args.pid) {
+        (true, _) => None,
+        (false, Some(pid)) => Some(pid),
+        (false, None) => Some(parent_pid()),
+    };
+    let data = if let Some(value) = &args.data {
+        DataChange::Replace(value.clone())
+    } else if args.set.is_empty() {
+        DataChange::Keep
+    } else {
+        DataChange::Merge(args.set.iter().cloned().collect::<Map<_, _>>())
+    };
+    let status = if args.stopped {
+        Reported::Stopped
+    } else if args.error.is_some() {
+        Reported::Error
+    } else {
+        Reported::Alive
+    };
+    let beat = Beat {
+        status,
+        pid,
+        interval: args.interval.map(|d| d.as_secs_f64()),
+        data,
+        error: args.error.clone(),
+        kind: args.kind.as_deref().map(parse_kind).transpose()?,
+        job: None,
+        host: host(),
+    };
+    let entry = Store::at(location).beat(&args.name, &beat)?;
+    if !args.quiet {
+        let pid = entry
+            .pid
+            .map_or_else(|| "no pid".to_owned(), |p| format!("pid {p}"));
+        println!(
+            "{} {:?} ({pid}, beat {}) -> {}",
+            entry.reported().as_str(),
+            args.name,
+            entry.beats.unwrap_or(1),
+            location.path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn rm(location: &FileLocation, name: &str) -> anyhow::Result<ExitCode> {
+    if Store::at(location).remove(name)? {
+        println!("removed {name:?} from {}", location.path.display());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("hbmon: no entry {name:?} in {}", location.path.display());
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+pub fn prune(location: &FileLocation, args: &PruneArgs) -> anyhow::Result<ExitCode> {
+    let cutoff = store::unix_now() - args.older_than.as_secs_f64();
+    let stale = |_: &str, e: &store::Entry| e.last_heartbeat < cutoff;
+    let removed = if args.dry_run {
+        store::read(&location.path)?
+            .entries
+            .iter()
+            .filter(|(n, e)| stale(n, e))
+            .map(|(n, _)| n.clone())
+            .collect()
+    } else {
+        Store::at(location).remove_where(stale)?
+    };
+    let verb = if args.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    for name in &removed {
+        println!("{verb} {name:?}");
+    }
+    println!(
+        "{verb} {} entr{} older than {} from {}",
+        removed.len(),
+        if removed.len() == 1 { "y" } else { "ies" },
+        duration::format(args.older_than),
+        location.path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The PID of the process that ran `hbmon beat`: the script whose liveness it reports.
+fn parent_pid() -> u32 {
+    #[cfg(unix)]
+    {
+        std::os::unix::process::parent_id()
+    }
+    #[cfg(not(unix))]
+    {
+        std::process::id()
+    }
+}
+
+fn parse_kind(text: &str) -> anyhow::Result<Kind> {
+    text.parse::<Kind>().map_err(anyhow::Error::msg)
+}
+
+fn parse_name(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("a heartbeat name cannot be empty".to_owned());
+    }
+    if text.chars().any(char::is_control) {
+        return Err(format!("{text:?} has a control character"));
+    }
+    Ok(text.to_owned())
+}
+
+fn parse_json(text: &str) -> Result<Value, String> {
+    serde_json::from_str(text).map_err(|e| {
+        format!("not valid JSON ({e}); for a plain string quote it: '\"{text}\"', or use --set key=value")
+    })
+}
+
+fn parse_pair(text: &str) -> Result<(String, Value), String> {
+    let Some((key, value)) = text.split_once('=') else {
+        return Err(format!("{text:?} is not KEY=VALUE"));
+    };
+    if key.is_empty() {
+        return Err(format!("{text:?} has an empty key"));
+    }
+    let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
+    Ok((key.to_owned(), value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pairs_take_json_values_else_strings() {
+        assert_eq!(parse_pair("n=3").unwrap(), ("n".into(), json!(3)));
+        assert_eq!(parse_pair("ok=true").unwrap(), ("ok".into(), json!(true)));
+        assert_eq!(
+            parse_pair("msg=hi there").unwrap(),
+            ("msg".into(), json!("hi there"))
+        );
+        assert_eq!(parse_pair("eq=a=b").unwrap(), ("eq".into(), json!("a=b")));
+        assert!(parse_pair("novalue").is_err());
+        assert!(parse_pair("=3").is_err());
+    }
+
+    #[test]
+    fn names_must_be_printable() {
+        assert!(parse_name("web-1").is_ok());
+        assert!(parse_name(" ").is_err());
+        assert!(parse_name("a\nb").is_err());
+    }
+}

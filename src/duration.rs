@@ -1,0 +1,134 @@
+//! Human time spans: parsing `30s`, `5m`, `1h30m`, `250ms`, `7d` and printing them back.
+
+use std::time::Duration;
+
+/// A time span that failed to parse, with the text that was given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid duration {input:?}: {why} (use e.g. 30s, 5m, 1h30m, 250ms, 7d)")]
+pub struct ParseDurationError {
+    pub input: String,
+    pub why: &'static str,
+}
+
+/// Parses `1h30m`, `90s`, `1.5s`, `250ms`, `2d`; a bare number means seconds.
+pub fn parse(input: &str) -> Result<Duration, ParseDurationError> {
+    let fail = |why| ParseDurationError {
+        input: input.to_owned(),
+        why,
+    };
+    let text = input.trim();
+    if text.is_empty() {
+        return Err(fail("empty"));
+    }
+    if let Ok(secs) = text.parse::<f64>() {
+        return seconds(secs).ok_or_else(|| fail("must be a finite, non-negative number"));
+    }
+    let mut total = 0.0_f64;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| fail("a number needs a unit"))?;
+        if number_len == 0 {
+            return Err(fail("expected a number"));
+        }
+        let value: f64 = rest[..number_len]
+            .parse()
+            .map_err(|_| fail("not a number"))?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ms" => 0.001,
+            "s" | "sec" | "secs" => 1.0,
+            "m" | "min" | "mins" => 60.0,
+            "h" | "hr" | "hrs" => 3600.0,
+            "d" | "day" | "days" => 86_400.0,
+            "w" => 604_800.0,
+            _ => return Err(fail("unknown unit")),
+        };
+        total += value * scale;
+        rest = &rest[unit_len..];
+    }
+    seconds(total).ok_or_else(|| fail("out of range"))
+}
+
+fn seconds(secs: f64) -> Option<Duration> {
+    Duration::try_from_secs_f64(secs).ok()
+}
+
+/// Compact span for tables: `850ms`, `42s`, `4m12s`, `3h05m`, `2d04h`.
+pub fn format_secs(secs: f64) -> String {
+    if !secs.is_finite() {
+        return "-".to_owned();
+    }
+    if secs < 1.0 {
+        return format!("{}ms", (secs * 1000.0).round() as u64);
+    }
+    let total = secs.floor() as u64;
+    let (d, h, m, s) = (
+        total / 86_400,
+        total % 86_400 / 3600,
+        total % 3600 / 60,
+        total % 60,
+    );
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m{s:02}s"),
+        (0, _, _) => format!("{h}h{m:02}m"),
+        _ => format!("{d}d{h:02}h"),
+    }
+}
+
+/// [`format_secs`] for a [`Duration`].
+pub fn format(duration: Duration) -> String {
+    format_secs(duration.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_forms() {
+        let cases = [
+            ("30s", 30.0),
+            ("5m", 300.0),
+            ("1h30m", 5400.0),
+            ("250ms", 0.25),
+            ("7d", 604_800.0),
+            ("1.5s", 1.5),
+            ("45", 45.0),
+            (" 2m ", 120.0),
+            ("1d2h3m4s", 93_784.0),
+        ];
+        for (text, secs) in cases {
+            assert_eq!(parse(text).unwrap().as_secs_f64(), secs, "{text}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_input_naming_it() {
+        for text in ["", "abc", "5x", "m5", "-3s", "1..2s", "inf", "s"] {
+            let err = parse(text).unwrap_err();
+            assert_eq!(err.input, text);
+            assert!(err.to_string().contains(&format!("{text:?}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn formats_compactly() {
+        let cases = [
+            (0.25, "250ms"),
+            (42.9, "42s"),
+            (252.0, "4m12s"),
+            (3600.0 * 3.0 + 300.0, "3h05m"),
+            (86_400.0 * 2.0 + 3600.0 * 4.0, "2d04h"),
+            (f64::NAN, "-"),
+        ];
+        for (secs, text) in cases {
+            assert_eq!(format_secs(secs), text);
+        }
+    }
+}

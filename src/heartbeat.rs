@@ -1,0 +1,345 @@
+//! The writer API a process embeds: [`beat`] for one beat, [`Heartbeat`] for a handle whose
+//! `pulse()` is cheap enough for a hot loop.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::paths;
+use crate::store::{Beat, DataChange, Entry, Kind, Reported, Store, StoreError};
+
+/// Why a beat could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum HeartbeatError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("heartbeat {name:?}: data is not representable as JSON: {source}")]
+    Data {
+        name: String,
+        source: serde_json::Error,
+    },
+}
+
+/// The interval a [`Heartbeat`] promises when none is set.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Writes one `alive` beat for `name` from this process, with `data` as its
+/// `additional_data`, to the file `hbmon` resolves by default (`$HBMON_FILE` or the
+/// per-user default).
+pub fn beat(name: &str, data: impl Serialize) -> Result<Entry, HeartbeatError> {
+    let data = to_value(name, data)?;
+    let store = Store::at(&paths::resolve_file(None));
+    let mut beat = Beat::alive(Some(std::process::id()));
+    beat.data = DataChange::Replace(data);
+    beat.host = host();
+    Ok(store.beat(name, &beat)?)
+}
+
+/// A builder for a long-lived heartbeat: `Heartbeat::new("worker").interval(d).start()`.
+#[derive(Debug, Clone)]
+pub struct Heartbeat {
+    name: String,
+    interval: Duration,
+    file: Option<PathBuf>,
+    kind: Kind,
+}
+
+impl Heartbeat {
+    pub fn new(name: impl Into<String>) -> Self {
+        Heartbeat {
+            name: name.into(),
+            interval: DEFAULT_INTERVAL,
+            file: None,
+            kind: Kind::App,
+        }
+    }
+
+    /// The interval this process promises between beats (written to the entry, so the
+    /// monitor judges lateness by it).
+    #[must_use]
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// Writes to `path` instead of the resolved default file.
+    #[must_use]
+    pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.file = Some(path.into());
+        self
+    }
+
+    #[must_use]
+    pub fn kind(mut self, kind: Kind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Writes the first beat now (so a bad path fails here, not silently later) and starts
+    /// the background writer that turns pulses into beats.
+    pub fn start(self) -> Result<Handle, HeartbeatError> {
+        let store = match &self.file {
+            Some(path) => Store::new(path),
+            None => Store::at(&paths::resolve_file(None)),
+        };
+        let shared = Arc::new(Shared {
+            name: self.name,
+            store,
+            interval: self.interval,
+            kind: self.kind,
+            host: host(),
+            pulses: AtomicU64::new(0),
+            state: Mutex::new(State::default()),
+            wake: Condvar::new(),
+        });
+        shared.write(Reported::Alive, None, DataChange::Keep)?;
+        let worker = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name(format!("hbmon-{}", shared.name))
+            .spawn(move || worker.run())
+            .map_err(|source| {
+                HeartbeatError::Store(StoreError::Write {
+                    path: shared.store.path().to_owned(),
+                    source,
+                })
+            })?;
+        Ok(Handle {
+            shared,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A running heartbeat. Dropping it writes a clean `stopped` beat.
+#[derive(Debug)]
+pub struct Handle {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Handle {
+    /// Says "still making progress". Costs one atomic add: the background writer turns
+    /// pulses into at most one beat per `interval / 4`, and writes nothing while no pulse
+    /// arrives — so a process that hangs stops beating, which is the point.
+    pub fn pulse(&self) {
+        self.shared.pulses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Reports an error now: an `error` beat with `message` (counted in `errors`).
+    pub fn error(&self, message: impl Into<String>) -> Result<Entry, HeartbeatError> {
+        let data = self.shared.take_data();
+        self.shared
+            .write(Reported::Error, Some(message.into()), data)
+    }
+
+    /// Sets `additional_data`, written with the next beat.
+    pub fn set_data(&self, data: impl Serialize) -> Result<(), HeartbeatError> {
+        let value = to_value(&self.shared.name, data)?;
+        self.shared.lock_state().data = Some(value);
+        Ok(())
+    }
+
+    /// Stops the background writer and writes a clean `stopped` beat.
+    pub fn stop(mut self) -> Result<Entry, HeartbeatError> {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Result<Entry, HeartbeatError> {
+        self.shared.lock_state().stopping = true;
+        self.shared.wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            // A panic in the writer thread has already been reported by the panic hook.
+            let _ = thread.join();
+        }
+        let data = self.shared.take_data();
+        self.shared.write(Reported::Stopped, None, data)
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if self.thread.is_some()
+            && let Err(e) = self.finish()
+        {
+            eprintln!("hbmon: heartbeat {:?}: {e}", self.shared.name);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    name: String,
+    store: Store,
+    interval: Duration,
+    kind: Kind,
+    host: Option<String>,
+    pulses: AtomicU64,
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    data: Option<Value>,
+    stopping: bool,
+}
+
+impl Shared {
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
+        // The state is plain data; a panic elsewhere cannot leave it half-changed.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn take_data(&self) -> DataChange {
+        self.lock_state()
+            .data
+            .take()
+            .map_or(DataChange::Keep, DataChange::Replace)
+    }
+
+    fn write(
+        &self,
+        status: Reported,
+        error: Option<String>,
+        data: DataChange,
+    ) -> Result<Entry, HeartbeatError> {
+        let beat = Beat {
+            status,
+            pid: Some(std::process::id()),
+            interval: Some(self.interval.as_secs_f64()),
+            data,
+            error,
+            kind: Some(self.kind),
+            job: None,
+            host: self.host.clone(),
+        };
+        Ok(self.store.beat(&self.name, &beat)?)
+    }
+
+    /// The background writer: wakes every `interval / 4` and writes a beat if any pulse
+    /// arrived since the last one. A failure is reported once on stderr per failing streak.
+    fn run(&self) {
+        let period = (self.interval / 4).max(Duration::from_millis(10));
+        let mut seen = self.pulses.load(Ordering::Relaxed);
+        let mut failing = false;
+        loop {
+            let state = self.lock_state();
+            let (state, _) = self
+                .wake
+                .wait_timeout_while(state, period, |s| !s.stopping)
+                .unwrap_or_else(PoisonError::into_inner);
+            if state.stopping {
+                return;
+            }
+            drop(state);
+            let pulses = self.pulses.load(Ordering::Relaxed);
+            if pulses == seen {
+                continue;
+            }
+            seen = pulses;
+            let data = self.take_data();
+            match self.write(Reported::Alive, None, data) {
+                Ok(_) => failing = false,
+                Err(e) if !failing => {
+                    failing = true;
+                    eprintln!("hbmon: heartbeat {:?}: {e}", self.name);
+                }
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+fn to_value(name: &str, data: impl Serialize) -> Result<Value, HeartbeatError> {
+    serde_json::to_value(data).map_err(|source| HeartbeatError::Data {
+        name: name.to_owned(),
+        source,
+    })
+}
+
+/// This machine's host name, written into each entry (`host`).
+pub fn host() -> Option<String> {
+    static HOST: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| sysinfo::System::host_name().ok())
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store;
+
+    #[test]
+    fn a_million_pulses_write_a_handful_of_beats() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hb.json");
+        let handle = Heartbeat::new("hot")
+            .interval(Duration::from_millis(200))
+            .file(&file)
+            .start()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_millis(300) {
+            for _ in 0..1000 {
+                handle.pulse();
+            }
+        }
+        let stopped = handle.stop().unwrap();
+        // One start beat, at most one per 50 ms over 300 ms of pulsing (plus scheduling
+        // slack), and the stop beat; at least one pulse beat must have been written.
+        let beats = stopped.beats.unwrap();
+        assert!((3..=10).contains(&beats), "beats = {beats}");
+        assert_eq!(stopped.reported(), Reported::Stopped);
+    }
+
+    #[test]
+    fn no_pulses_means_no_beats_after_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hb.json");
+        let handle = Heartbeat::new("idle")
+            .interval(Duration::from_millis(40))
+            .file(&file)
+            .start()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(120));
+        assert_eq!(
+            store::read(&file).unwrap().get("idle").unwrap().beats,
+            Some(1)
+        );
+        drop(handle);
+        let entry = store::read(&file).unwrap().get("idle").cloned().unwrap();
+        assert_eq!(entry.reported(), Reported::Stopped);
+        assert_eq!(entry.interval, Some(0.04));
+    }
+
+    #[test]
+    fn errors_and_data_are_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hb.json");
+        let handle = Heartbeat::new("w").file(&file).start().unwrap();
+        handle.set_data(serde_json::json!({"queue": 3})).unwrap();
+        let entry = handle.error("timeout talking to db").unwrap();
+        assert_eq!(entry.errors, Some(1));
+        assert_eq!(entry.last_error.as_deref(), Some("timeout talking to db"));
+        assert_eq!(entry.additional_data["queue"], 3);
+        assert_eq!(entry.pid, Some(std::process::id()));
+        handle.stop().unwrap();
+    }
+
+    #[test]
+    fn start_fails_loudly_on_an_unwritable_path() {
+        let err = Heartbeat::new("x")
+            .file("/proc/hbmon-cannot-exist/hb.json")
+            .start()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("/proc/hbmon-cannot-exist"),
+            "{err}"
+        );
+    }
+}

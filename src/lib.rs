@@ -1,0 +1,22 @@
+//! hbmon — a local process monitor built on heartbeats.
+//!
+//! Processes write heartbeats into one shared, file-locked JSON file; `hbmon` reads it,
+//! checks each PID with the operating system and shows what is up, late, hung, dead or
+//! stopped. The map of the crate:
+//!
+//! - [`store`]: the heartbeat file protocol (v1) — locking, reading, atomic rewrites.
+//! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
+//! - [`duration`]: the `30s` / `5m` / `1h30m` notation used everywhere a time span is typed.
+//! - [`paths`]: where the heartbeat file and the config live.
+//! - [`cli`]: the `hbmon` command line; `main.rs` only calls [`cli::run`].
+
+// Tests compare floats they built from exact values.
+#![cfg_attr(test, allow(clippy::float_cmp))]
+
+pub mod cli;
+pub mod duration;
+pub mod heartbeat;
+pub mod paths;
+pub mod store;
+
+pub use heartbeat::{Handle, Heartbeat, beat};

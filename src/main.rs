@@ -1,0 +1,16 @@
+//! The `hbmon` binary: parse arguments, run, map errors to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = hbmon::cli::Cli::parse();
+    match hbmon::cli::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("hbmon: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

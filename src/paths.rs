@@ -1,0 +1,163 @@
+//! Where things live: the heartbeat file (`--file`, `$HBMON_FILE`, per-user default) and its
+//! sidecar lock, temp and corrupt-copy names.
+
+use std::path::{Path, PathBuf};
+
+/// The file name of the heartbeat file in the per-user default directory.
+pub const FILE_NAME: &str = "heartbeat_status.json";
+
+/// How the heartbeat file path was chosen; shown by `hbmon path` and in the UI header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Flag,
+    Env,
+    Default,
+}
+
+impl Source {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Source::Flag => "--file",
+            Source::Env => "$HBMON_FILE",
+            Source::Default => "per-user default",
+        }
+    }
+}
+
+/// The resolved heartbeat file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileLocation {
+    pub path: PathBuf,
+    pub source: Source,
+}
+
+impl FileLocation {
+    /// The per-user default directory is private (0700); a path the user chose keeps the
+    /// permissions its directory has, since it may be shared on purpose.
+    pub fn private_dir(&self) -> bool {
+        self.source == Source::Default
+    }
+}
+
+/// First match wins: `flag`, then `$HBMON_FILE`, then the per-user state directory.
+pub fn resolve_file(flag: Option<&Path>) -> FileLocation {
+    resolve_file_with(flag, |key| std::env::var_os(key))
+}
+
+/// [`resolve_file`] with the environment passed in, so tests need not mutate the process's.
+pub fn resolve_file_with(
+    flag: Option<&Path>,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> FileLocation {
+    if let Some(path) = flag {
+        return FileLocation {
+            path: path.to_path_buf(),
+            source: Source::Flag,
+        };
+    }
+    if let Some(path) = env("HBMON_FILE").filter(|p| !p.is_empty()) {
+        return FileLocation {
+            path: PathBuf::from(path),
+            source: Source::Env,
+        };
+    }
+    FileLocation {
+        path: state_dir(&env).join("hbmon").join(FILE_NAME),
+        source: Source::Default,
+    }
+}
+
+/// `$XDG_STATE_HOME`, else `~/.local/state` (Linux and other Unixes); on macOS
+/// `~/Library/Application Support`, the platform's place for app state.
+fn state_dir(env: &impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
+    if let Some(dir) = env("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let home = env("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    if cfg!(target_os = "macos") {
+        home.join("Library").join("Application Support")
+    } else {
+        home.join(".local").join("state")
+    }
+}
+
+/// `<file>.lock`: the sidecar every writer locks. Never the file itself, which each write
+/// replaces (a lock on a replaced inode excludes nobody).
+pub fn lock_path(file: &Path) -> PathBuf {
+    with_suffix(file, ".lock")
+}
+
+/// `<file>.corrupt-<unix>`: where an unparseable file is moved, never deleted.
+pub fn corrupt_path(file: &Path, unix_secs: u64) -> PathBuf {
+    with_suffix(file, &format!(".corrupt-{unix_secs}"))
+}
+
+/// `.<name>.<pid>.tmp` beside the file: same directory, so `rename` is atomic. Hidden and
+/// PID-named because only the lock holder writes it, and a watcher can ignore it.
+pub fn temp_path(file: &Path) -> PathBuf {
+    let name = file
+        .file_name()
+        .map_or_else(|| FILE_NAME.into(), |n| n.to_string_lossy().into_owned());
+    file.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+fn with_suffix(file: &Path, suffix: &str) -> PathBuf {
+    let mut os = file.as_os_str().to_owned();
+    os.push(suffix);
+    PathBuf::from(os)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+        let pairs: Vec<(String, OsString)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), OsString::from(v)))
+            .collect();
+        move |key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn flag_beats_env_beats_default() {
+        let e = env(&[("HBMON_FILE", "/env/hb.json"), ("HOME", "/home/u")]);
+        let flag = resolve_file_with(Some(Path::new("/flag/hb.json")), &e);
+        assert_eq!(flag.path, Path::new("/flag/hb.json"));
+        assert_eq!(flag.source, Source::Flag);
+        let from_env = resolve_file_with(None, &e);
+        assert_eq!(from_env.path, Path::new("/env/hb.json"));
+        assert_eq!(from_env.source, Source::Env);
+        assert!(!from_env.private_dir());
+    }
+
+    #[test]
+    fn default_uses_xdg_state_home_then_home() {
+        let xdg = resolve_file_with(None, env(&[("XDG_STATE_HOME", "/x"), ("HOME", "/h")]));
+        assert_eq!(xdg.path, Path::new("/x/hbmon/heartbeat_status.json"));
+        assert!(xdg.private_dir());
+        if !cfg!(target_os = "macos") {
+            let home = resolve_file_with(None, env(&[("HOME", "/h"), ("HBMON_FILE", "")]));
+            assert_eq!(
+                home.path,
+                Path::new("/h/.local/state/hbmon/heartbeat_status.json")
+            );
+        }
+    }
+
+    #[test]
+    fn sidecar_names() {
+        let f = Path::new("/d/hb.json");
+        assert_eq!(lock_path(f), Path::new("/d/hb.json.lock"));
+        assert_eq!(corrupt_path(f, 17), Path::new("/d/hb.json.corrupt-17"));
+        let tmp = temp_path(f);
+        assert_eq!(tmp.parent(), Some(Path::new("/d")));
+        assert!(
+            tmp.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".hb.json.")
+        );
+    }
+}

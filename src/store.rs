@@ -1,0 +1,421 @@
+//! The heartbeat file protocol (v1): read the whole file without a lock, and change one entry
+//! under the five writer rules — lock `<file>.lock`, read, change only that entry, write a
+//! temp file and `rename` it over, unlock.
+
+mod document;
+mod entry;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, ErrorKind};
+use std::path::{Path, PathBuf};
+
+pub use document::{ParseError, RawDocument, VERSION, entry_json};
+pub use entry::{Beat, DataChange, Entry, JobRun, Kind, Reported, format_local};
+
+use crate::paths;
+
+/// A failure of the file protocol; every variant names the path involved.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create directory {}: {source}", path.display())]
+    CreateDir { path: PathBuf, source: io::Error },
+    #[error("cannot lock {}: {source}", path.display())]
+    Lock { path: PathBuf, source: io::Error },
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    #[error("cannot write {}: {source}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+    #[error("{} is not a valid heartbeat file: {reason}", path.display())]
+    Corrupt { path: PathBuf, reason: ParseError },
+    #[error("cannot encode entry {name:?} for {}: {source}", path.display())]
+    Encode {
+        path: PathBuf,
+        name: String,
+        source: serde_json::Error,
+    },
+}
+
+/// Every entry of a heartbeat file, as a reader sees it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// Entries in file order.
+    pub entries: Vec<(String, Entry)>,
+    /// Entries that are not valid protocol entries: name and why. Shown, never dropped.
+    pub invalid: Vec<(String, String)>,
+}
+
+impl Snapshot {
+    /// Parses a whole file's text.
+    pub fn parse(text: &str) -> Result<Snapshot, ParseError> {
+        let doc = RawDocument::parse(text)?;
+        let mut snapshot = Snapshot::default();
+        for (name, raw) in &doc.processes {
+            match serde_json::from_str::<Entry>(raw) {
+                Ok(entry) => snapshot.entries.push((name.to_string(), entry)),
+                Err(e) => snapshot.invalid.push((name.to_string(), e.to_string())),
+            }
+        }
+        Ok(snapshot)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Entry> {
+        self.entries
+            .iter()
+            .rev()
+            .find_map(|(n, e)| (n == name).then_some(e))
+    }
+}
+
+/// Reads `path` without a lock (writers replace it atomically). A missing file is empty.
+pub fn read(path: &Path) -> Result<Snapshot, StoreError> {
+    let text = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Snapshot::default()),
+        Err(source) => {
+            return Err(StoreError::Read {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    let text = std::str::from_utf8(&text).map_err(|e| StoreError::Corrupt {
+        path: path.to_owned(),
+        reason: ParseError::Syntax(e.to_string()),
+    })?;
+    Snapshot::parse(text).map_err(|reason| StoreError::Corrupt {
+        path: path.to_owned(),
+        reason,
+    })
+}
+
+/// The current time as Unix seconds, rounded to the microsecond so the file stays readable.
+pub fn unix_now() -> f64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (now.as_secs_f64() * 1e6).round() / 1e6
+}
+
+/// A writer of one heartbeat file.
+#[derive(Debug, Clone)]
+pub struct Store {
+    path: PathBuf,
+    private_dir: bool,
+}
+
+impl Store {
+    /// A store at `path`; a missing directory is created with the default permissions.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Store {
+            path: path.into(),
+            private_dir: false,
+        }
+    }
+
+    /// A store at a resolved location; the per-user default directory is created 0700.
+    pub fn at(location: &paths::FileLocation) -> Self {
+        Store {
+            path: location.path.clone(),
+            private_dir: location.private_dir(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records `beat` for `name` now; returns the entry as written.
+    pub fn beat(&self, name: &str, beat: &Beat) -> Result<Entry, StoreError> {
+        self.beat_at(name, beat, unix_now())
+    }
+
+    /// Records `beat` for `name` at `now`.
+    pub fn beat_at(&self, name: &str, beat: &Beat, now: f64) -> Result<Entry, StoreError> {
+        self.transaction(now, |doc| {
+            let previous = doc.get(name).and_then(|raw| self.own_entry(name, raw));
+            let entry = beat.apply(previous, now);
+            let json = entry_json(&entry).map_err(|source| StoreError::Encode {
+                path: self.path.clone(),
+                name: name.to_owned(),
+                source,
+            })?;
+            doc.set(name, json);
+            Ok((true, entry))
+        })
+    }
+
+    /// Removes `name`'s entry; false if there was none (and the file is left untouched).
+    pub fn remove(&self, name: &str) -> Result<bool, StoreError> {
+        self.transaction(unix_now(), |doc| {
+            let removed = doc.remove(name);
+            Ok((removed, removed))
+        })
+    }
+
+    /// Removes every entry for which `drop` says so; returns their names. Entries that do
+    /// not parse are kept: nothing a user wrote is dropped on a guess.
+    pub fn remove_where(
+        &self,
+        mut drop: impl FnMut(&str, &Entry) -> bool,
+    ) -> Result<Vec<String>, StoreError> {
+        self.transaction(unix_now(), |doc| {
+            let mut removed = Vec::new();
+            doc.processes.retain(|(name, raw)| {
+                let gone = serde_json::from_str::<Entry>(raw).is_ok_and(|e| drop(name, &e));
+                if gone {
+                    removed.push(name.to_string());
+                }
+                !gone
+            });
+            Ok((!removed.is_empty(), removed))
+        })
+    }
+
+    /// A writer's own previous entry. If it is not a valid entry the beat starts afresh,
+    /// but says so: that entry's fields are about to be replaced.
+    fn own_entry(&self, name: &str, raw: &str) -> Option<Entry> {
+        match serde_json::from_str(raw) {
+            Ok(entry) => Some(entry),
+            Err(e) => {
+                eprintln!(
+                    "hbmon: warning: entry {name:?} in {} was not a valid entry ({e}); replacing it",
+                    self.path.display()
+                );
+                None
+            }
+        }
+    }
+
+    /// Runs `change` on the document under the lock; writes it back when `change` says it
+    /// changed something.
+    fn transaction<T>(
+        &self,
+        now: f64,
+        change: impl FnOnce(&mut RawDocument<'_>) -> Result<(bool, T), StoreError>,
+    ) -> Result<T, StoreError> {
+        self.ensure_dir()?;
+        let lock_path = paths::lock_path(&self.path);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| StoreError::Lock {
+                path: lock_path.clone(),
+                source,
+            })?;
+        lock.lock().map_err(|source| StoreError::Lock {
+            path: lock_path,
+            source,
+        })?;
+        // The lock is released when `lock` drops, on every path out of this function.
+        let (bytes, permissions) = self.read_locked()?;
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                self.move_aside(now, &e.to_string())?;
+                String::new()
+            }
+        };
+        let mut doc = match RawDocument::parse(&text) {
+            Ok(doc) => doc,
+            Err(reason @ ParseError::Version(_)) => {
+                return Err(StoreError::Corrupt {
+                    path: self.path.clone(),
+                    reason,
+                });
+            }
+            Err(ParseError::Syntax(reason)) => {
+                self.move_aside(now, &reason)?;
+                RawDocument::default()
+            }
+        };
+        let (changed, result) = change(&mut doc)?;
+        if changed {
+            self.replace(doc.to_json(now).as_bytes(), permissions)?;
+        }
+        drop(lock);
+        Ok(result)
+    }
+
+    fn ensure_dir(&self) -> Result<(), StoreError> {
+        let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+            return Ok(());
+        };
+        if dir.is_dir() {
+            return Ok(());
+        }
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        if self.private_dir {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(dir).map_err(|source| StoreError::CreateDir {
+            path: dir.to_owned(),
+            source,
+        })
+    }
+
+    fn read_locked(&self) -> Result<(Vec<u8>, Option<fs::Permissions>), StoreError> {
+        let read_error = |source| StoreError::Read {
+            path: self.path.clone(),
+            source,
+        };
+        match File::open(&self.path) {
+            Ok(mut file) => {
+                let permissions = file.metadata().map_err(read_error)?.permissions();
+                let mut bytes = Vec::new();
+                io::Read::read_to_end(&mut file, &mut bytes).map_err(read_error)?;
+                Ok((bytes, Some(permissions)))
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok((Vec::new(), None)),
+            Err(e) => Err(read_error(e)),
+        }
+    }
+
+    /// Moves an unparseable file to `<file>.corrupt-<unix>`, never deleting it.
+    fn move_aside(&self, now: f64, reason: &str) -> Result<(), StoreError> {
+        let secs = now as u64;
+        let mut target = paths::corrupt_path(&self.path, secs);
+        let mut n = 1;
+        while target.exists() {
+            target = paths::corrupt_path(&self.path, secs).with_extension(format!("{n}"));
+            n += 1;
+        }
+        fs::rename(&self.path, &target).map_err(|source| StoreError::Write {
+            path: target.clone(),
+            source,
+        })?;
+        eprintln!(
+            "hbmon: warning: {} was not a valid heartbeat file ({reason}); moved it to {} and started a new one",
+            self.path.display(),
+            target.display()
+        );
+        Ok(())
+    }
+
+    /// Writes `bytes` to a temp file beside the heartbeat file and renames it over. No fsync:
+    /// a heartbeat is superseded within one interval, and the rename already guarantees
+    /// readers see the old file or the new one, never a torn one.
+    fn replace(
+        &self,
+        bytes: &[u8],
+        permissions: Option<fs::Permissions>,
+    ) -> Result<(), StoreError> {
+        let temp = paths::temp_path(&self.path);
+        let write_error = |source| StoreError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        fs::write(&temp, bytes).map_err(write_error)?;
+        // Keep the mode of the file being replaced, e.g. group-writable for a shared file.
+        if let Some(permissions) = permissions {
+            fs::set_permissions(&temp, permissions).map_err(write_error)?;
+        }
+        fs::rename(&temp, &self.path).map_err(|e| {
+            let _ = fs::remove_file(&temp);
+            write_error(e)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn temp() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("hb.json"));
+        (dir, store)
+    }
+
+    #[test]
+    fn beats_create_the_file_and_count() {
+        let (_dir, store) = temp();
+        store.beat_at("a", &Beat::alive(Some(1)), 10.0).unwrap();
+        let entry = store.beat_at("a", &Beat::alive(Some(1)), 20.0).unwrap();
+        assert_eq!(entry.beats, Some(2));
+        let snap = read(store.path()).unwrap();
+        assert_eq!(snap.get("a"), Some(&entry));
+        assert!(paths::lock_path(store.path()).exists());
+    }
+
+    #[test]
+    fn unknown_fields_and_entries_survive_a_rewrite() {
+        let (_dir, store) = temp();
+        let original = json!({
+            "version": 1, "last_updated": 1.0, "owner": "ops",
+            "processes": {
+                "theirs": {"last_heartbeat": 1.0, "pid": 5, "custom": {"deep": [1, null]}},
+                "mine": {"last_heartbeat": 1.0, "pid": 6, "note": "keep me"}
+            }
+        });
+        fs::write(store.path(), original.to_string()).unwrap();
+        store.beat_at("mine", &Beat::alive(Some(6)), 2.0).unwrap();
+        let after: serde_json::Value =
+            serde_json::from_slice(&fs::read(store.path()).unwrap()).unwrap();
+        assert_eq!(after["owner"], "ops");
+        assert_eq!(
+            after["processes"]["theirs"],
+            original["processes"]["theirs"]
+        );
+        assert_eq!(after["processes"]["mine"]["note"], "keep me");
+        assert_eq!(after["processes"]["mine"]["last_heartbeat"], 2.0);
+    }
+
+    #[test]
+    fn a_corrupt_file_is_moved_aside_not_lost() {
+        let (dir, store) = temp();
+        fs::write(store.path(), "{ not json").unwrap();
+        assert!(matches!(
+            read(store.path()),
+            Err(StoreError::Corrupt { .. })
+        ));
+        store.beat_at("a", &Beat::alive(None), 1000.0).unwrap();
+        let aside = dir.path().join("hb.json.corrupt-1000");
+        assert_eq!(fs::read_to_string(aside).unwrap(), "{ not json");
+        assert!(read(store.path()).unwrap().get("a").is_some());
+    }
+
+    #[test]
+    fn a_newer_protocol_version_is_refused_not_rewritten() {
+        let (_dir, store) = temp();
+        let newer = r#"{"version": 2, "processes": {}}"#;
+        fs::write(store.path(), newer).unwrap();
+        let err = store.beat("a", &Beat::alive(None)).unwrap_err();
+        assert!(err.to_string().contains("version 2"), "{err}");
+        assert_eq!(fs::read_to_string(store.path()).unwrap(), newer);
+    }
+
+    #[test]
+    fn remove_and_remove_where() {
+        let (_dir, store) = temp();
+        for (name, t) in [("old", 1.0), ("new", 100.0), ("newer", 200.0)] {
+            store.beat_at(name, &Beat::alive(None), t).unwrap();
+        }
+        assert!(store.remove("newer").unwrap());
+        assert!(!store.remove("newer").unwrap());
+        let gone = store.remove_where(|_, e| e.last_heartbeat < 50.0).unwrap();
+        assert_eq!(gone, ["old"]);
+        let names: Vec<_> = read(store.path())
+            .unwrap()
+            .entries
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["new"]);
+    }
+
+    #[test]
+    fn invalid_entries_are_reported_by_readers() {
+        let snap =
+            Snapshot::parse(r#"{"processes": {"ok": {"last_heartbeat": 1}, "bad": {"pid": 3}}}"#)
+                .unwrap();
+        assert_eq!(snap.entries.len(), 1);
+        assert_eq!(snap.invalid[0].0, "bad");
+        assert!(snap.invalid[0].1.contains("last_heartbeat"));
+    }
+}

@@ -1,0 +1,341 @@
+//! One process's entry in the heartbeat file, and the rules a beat follows to change it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// What a process *reports* about itself (its `status` field). Values this version does not
+/// know are kept as written, so a newer writer's status survives an older writer's rewrite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum Reported {
+    Alive,
+    Error,
+    Stopped,
+    /// A job run has started.
+    Running,
+    Succeeded,
+    Failed,
+    Other(String),
+}
+
+impl Reported {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Reported::Alive => "alive",
+            Reported::Error => "error",
+            Reported::Stopped => "stopped",
+            Reported::Running => "running",
+            Reported::Succeeded => "succeeded",
+            Reported::Failed => "failed",
+            Reported::Other(s) => s,
+        }
+    }
+}
+
+impl From<String> for Reported {
+    fn from(s: String) -> Self {
+        match s.as_str() {
+            "alive" => Reported::Alive,
+            "error" => Reported::Error,
+            "stopped" => Reported::Stopped,
+            "running" => Reported::Running,
+            "succeeded" => Reported::Succeeded,
+            "failed" => Reported::Failed,
+            _ => Reported::Other(s),
+        }
+    }
+}
+
+impl From<Reported> for String {
+    fn from(r: Reported) -> Self {
+        match r {
+            Reported::Other(s) => s,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+/// `app` (long-running) or `job` (runs, exits, runs again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    #[default]
+    App,
+    Job,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::App => "app",
+            Kind::Job => "job",
+        }
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "app" => Ok(Kind::App),
+            "job" => Ok(Kind::Job),
+            other => Err(format!("invalid kind {other:?}: expected app or job")),
+        }
+    }
+}
+
+/// One entry of `processes`, protocol v1. Only `last_heartbeat` is required, so the seed
+/// format (`last_heartbeat`, `last_heartbeat_formatted`, `pid`, `status`, `additional_data`)
+/// reads as is. Fields this version does not know are kept in `extra` and written back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Entry {
+    pub last_heartbeat: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_heartbeat_formatted: Option<String>,
+    #[serde(default)]
+    pub pid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Reported>,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub additional_data: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_heartbeat: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beats: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error_at: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Entry {
+    /// The reported status, `alive` when the writer left it out.
+    pub fn reported(&self) -> Reported {
+        self.status.clone().unwrap_or(Reported::Alive)
+    }
+
+    /// The kind, `app` when the writer left it out.
+    pub fn kind(&self) -> Kind {
+        self.kind.unwrap_or_default()
+    }
+}
+
+/// How a beat changes `additional_data`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum DataChange {
+    /// Keep what the entry has (a plain pulse).
+    #[default]
+    Keep,
+    /// Replace it with this value (`--data JSON`).
+    Replace(Value),
+    /// Set these keys in the entry's object, keeping its other keys (`--set k=v`).
+    Merge(Map<String, Value>),
+}
+
+/// Job fields carried by a `running`, `succeeded` or `failed` beat.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JobRun {
+    pub started_at: f64,
+    pub exit_code: Option<i32>,
+    pub finished_at: Option<f64>,
+}
+
+/// What a writer reports in one beat. [`Beat::apply`] turns it into the new entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Beat {
+    pub status: Reported,
+    pub pid: Option<u32>,
+    pub interval: Option<f64>,
+    pub data: DataChange,
+    /// The message of an `error` beat.
+    pub error: Option<String>,
+    pub kind: Option<Kind>,
+    pub job: Option<JobRun>,
+    pub host: Option<String>,
+}
+
+impl Beat {
+    /// A plain `alive` beat from `pid`.
+    pub fn alive(pid: Option<u32>) -> Self {
+        Beat {
+            status: Reported::Alive,
+            pid,
+            interval: None,
+            data: DataChange::Keep,
+            error: None,
+            kind: None,
+            job: None,
+            host: None,
+        }
+    }
+
+    /// The entry after this beat at `now`. A new PID starts a new run: `first_heartbeat`,
+    /// `beats`, `errors` and the last error reset. A `running` beat starts a new job run.
+    pub fn apply(&self, previous: Option<Entry>, now: f64) -> Entry {
+        let mut entry = previous.unwrap_or_default();
+        let new_run = entry.first_heartbeat.is_none()
+            || entry.pid != self.pid
+            || self.status == Reported::Running;
+        if new_run {
+            entry.first_heartbeat = Some(now);
+            entry.beats = Some(0);
+            entry.errors = Some(0);
+            entry.last_error = None;
+            entry.last_error_at = None;
+        }
+        entry.last_heartbeat = now;
+        entry.last_heartbeat_formatted = Some(format_local(now));
+        entry.pid = self.pid;
+        entry.status = Some(self.status.clone());
+        entry.beats = Some(entry.beats.unwrap_or(0) + 1);
+        if let Some(message) = &self.error {
+            entry.errors = Some(entry.errors.unwrap_or(0) + 1);
+            entry.last_error = Some(message.clone());
+            entry.last_error_at = Some(now);
+        }
+        if self.interval.is_some() {
+            entry.interval = self.interval;
+        }
+        if self.kind.is_some() {
+            entry.kind = self.kind;
+        }
+        if self.host.is_some() {
+            entry.host.clone_from(&self.host);
+        }
+        match &self.data {
+            DataChange::Keep => {}
+            DataChange::Replace(value) => entry.additional_data = value.clone(),
+            DataChange::Merge(pairs) => {
+                if !entry.additional_data.is_object() {
+                    entry.additional_data = Value::Object(Map::new());
+                }
+                if let Value::Object(object) = &mut entry.additional_data {
+                    object.extend(pairs.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+            }
+        }
+        if let Some(job) = &self.job {
+            entry.kind = Some(Kind::Job);
+            entry.started_at = Some(job.started_at);
+            entry.finished_at = job.finished_at;
+            entry.exit_code = job.exit_code;
+            entry.duration = job.finished_at.map(|end| (end - job.started_at).max(0.0));
+        }
+        entry
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in local time, the protocol's `last_heartbeat_formatted`.
+pub fn format_local(unix: f64) -> String {
+    use chrono::TimeZone;
+    let secs = unix.floor() as i64;
+    chrono::Local
+        .timestamp_opt(secs, 0)
+        .single()
+        .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn seed_format_reads_as_is() {
+        let seed = json!({
+            "last_heartbeat": 1_703_123_456.789,
+            "last_heartbeat_formatted": "2023-12-20 15:30:56",
+            "pid": 12345,
+            "status": "alive",
+            "additional_data": "..."
+        });
+        let entry: Entry = serde_json::from_value(seed).unwrap();
+        assert_eq!(entry.pid, Some(12345));
+        assert_eq!(entry.reported(), Reported::Alive);
+        assert_eq!(entry.additional_data, json!("..."));
+        assert_eq!(entry.kind(), Kind::App);
+    }
+
+    #[test]
+    fn unknown_fields_and_statuses_round_trip() {
+        let raw = json!({
+            "last_heartbeat": 5.0, "pid": null, "status": "warming-up",
+            "custom": {"nested": [1, 2]}, "kind": "job"
+        });
+        let entry: Entry = serde_json::from_value(raw.clone()).unwrap();
+        assert_eq!(entry.status, Some(Reported::Other("warming-up".into())));
+        assert_eq!(serde_json::to_value(&entry).unwrap(), raw);
+    }
+
+    #[test]
+    fn a_new_pid_starts_a_new_run() {
+        let first = Beat::alive(Some(10)).apply(None, 100.0);
+        assert_eq!((first.first_heartbeat, first.beats), (Some(100.0), Some(1)));
+        let mut error = Beat::alive(Some(10));
+        error.status = Reported::Error;
+        error.error = Some("disk full".into());
+        let second = error.apply(Some(first), 110.0);
+        assert_eq!((second.beats, second.errors), (Some(2), Some(1)));
+        assert_eq!(second.last_error.as_deref(), Some("disk full"));
+        assert_eq!(second.first_heartbeat, Some(100.0));
+        let restarted = Beat::alive(Some(11)).apply(Some(second), 120.0);
+        assert_eq!(restarted.first_heartbeat, Some(120.0));
+        assert_eq!((restarted.beats, restarted.errors), (Some(1), Some(0)));
+        assert_eq!(restarted.last_error, None);
+    }
+
+    #[test]
+    fn data_is_kept_replaced_or_merged() {
+        let mut beat = Beat::alive(Some(1));
+        beat.data = DataChange::Replace(json!({"a": 1, "b": 2}));
+        let e = beat.apply(None, 1.0);
+        let kept = Beat::alive(Some(1)).apply(Some(e), 2.0);
+        assert_eq!(kept.additional_data, json!({"a": 1, "b": 2}));
+        let mut merge = Beat::alive(Some(1));
+        merge.data = DataChange::Merge(Map::from_iter([("b".to_owned(), json!(3))]));
+        let merged = merge.apply(Some(kept), 3.0);
+        assert_eq!(merged.additional_data, json!({"a": 1, "b": 3}));
+    }
+
+    #[test]
+    fn job_beats_fill_the_run_fields() {
+        let mut start = Beat::alive(Some(7));
+        start.status = Reported::Running;
+        start.job = Some(JobRun {
+            started_at: 50.0,
+            ..JobRun::default()
+        });
+        let running = start.apply(None, 50.0);
+        assert_eq!(running.kind, Some(Kind::Job));
+        assert_eq!(running.finished_at, None);
+        let mut end = start.clone();
+        end.status = Reported::Failed;
+        end.job = Some(JobRun {
+            started_at: 50.0,
+            exit_code: Some(3),
+            finished_at: Some(62.5),
+        });
+        let failed = end.apply(Some(running), 62.5);
+        assert_eq!(failed.exit_code, Some(3));
+        assert_eq!(failed.duration, Some(12.5));
+        assert_eq!(failed.beats, Some(2));
+    }
+}
