@@ -8,6 +8,9 @@
 //! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
 //! - [`duration`]: the `30s` / `5m` / `1h30m` notation used everywhere a time span is typed.
 //! - [`paths`]: where the heartbeat file and the config live.
+//! - [`status`]: health states and the pure `evaluate` that judges one process.
+//! - [`probe`]: what the OS says about PIDs and the machine, behind a trait tests can fake.
+//! - [`report`]: every row at one instant and the column texts the table and UI share.
 //! - [`cli`]: the `hbmon` command line; `main.rs` only calls [`cli::run`].
 
 // Tests compare floats they built from exact values.
@@ -17,6 +20,9 @@ pub mod cli;
 pub mod duration;
 pub mod heartbeat;
 pub mod paths;
+pub mod probe;
+pub mod report;
+pub mod status;
 pub mod store;
 
 pub use heartbeat::{Handle, Heartbeat, beat};

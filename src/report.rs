@@ -1,0 +1,220 @@
+//! A report: every process's row (entry, health, live OS data) at one instant, and the
+//! column texts that `hbmon status` and the terminal UI both show.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::duration;
+use crate::probe::{ProcessInfo, SystemInfo};
+use crate::status::{Health, Rules, Severity, State};
+use crate::store::Entry;
+
+/// One process: configured (`monitored`) or an *additional heartbeat process*.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// The heartbeat name.
+    pub name: String,
+    /// The config's display name, if any.
+    pub label: Option<String>,
+    /// Listed in the config.
+    pub monitored: bool,
+    /// The entry in the heartbeat file; `None` for a configured process that never beat.
+    pub entry: Option<Entry>,
+    pub health: Health,
+    /// The live process (the entry's PID, or the one found by `match`), if it runs.
+    pub process: Option<ProcessInfo>,
+    pub rules: Rules,
+}
+
+/// Every row at one instant, plus what the header needs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// The instant the report judges (Unix seconds).
+    pub now: f64,
+    pub rows: Vec<Row>,
+    /// Entries in the file that are not valid entries: name and why.
+    pub invalid: Vec<(String, String)>,
+    pub system: Option<SystemInfo>,
+}
+
+impl Report {
+    /// How many rows are in each state, in [`State::ALL`] order, zero counts left out.
+    pub fn counts(&self) -> Vec<(State, usize)> {
+        State::ALL
+            .iter()
+            .map(|&s| (s, self.rows.iter().filter(|r| r.health.state == s).count()))
+            .filter(|&(_, n)| n > 0)
+            .collect()
+    }
+
+    /// The worst severity of any row (`None` for an empty report).
+    pub fn worst(&self) -> Severity {
+        self.rows
+            .iter()
+            .map(|r| r.health.severity)
+            .max()
+            .unwrap_or(Severity::None)
+    }
+}
+
+impl Row {
+    /// The label if configured, else the heartbeat name.
+    pub fn display_name(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The PID shown: the live process's, else the entry's.
+    pub fn pid(&self) -> Option<u32> {
+        self.process
+            .as_ref()
+            .map(|p| p.pid)
+            .or_else(|| self.entry.as_ref().and_then(|e| e.pid))
+    }
+
+    /// Seconds since the last beat; negative when the beat is from the future (clock skew).
+    pub fn since_beat(&self, now: f64) -> Option<f64> {
+        self.entry.as_ref().map(|e| now - e.last_heartbeat)
+    }
+
+    /// How long the live process has run.
+    pub fn runtime(&self, now: f64) -> Option<f64> {
+        self.process
+            .as_ref()
+            .map(|p| (now - p.start_time as f64).max(0.0))
+    }
+}
+
+/// Column texts, shared by the status table and the terminal UI.
+pub mod columns {
+    use super::{Row, Value, duration};
+
+    pub fn pid(row: &Row) -> String {
+        row.pid().map_or_else(|| "-".to_owned(), |p| p.to_string())
+    }
+
+    pub fn cpu(row: &Row) -> String {
+        row.process
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |p| format!("{:.1}%", p.cpu_percent))
+    }
+
+    pub fn memory(row: &Row) -> String {
+        row.process
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |p| bytes(p.memory_bytes))
+    }
+
+    pub fn runtime(row: &Row, now: f64) -> String {
+        row.runtime(now)
+            .map_or_else(|| "-".to_owned(), duration::format_secs)
+    }
+
+    /// The last beat as a local clock time, `HH:MM:SS`.
+    pub fn last_beat(row: &Row) -> String {
+        row.entry.as_ref().map_or_else(
+            || "-".to_owned(),
+            |e| {
+                let full = crate::store::format_local(e.last_heartbeat);
+                full.get(11..).unwrap_or(&full).to_owned()
+            },
+        )
+    }
+
+    /// Time since the last beat: `42s ago`, or `in 3s` for a beat from the future.
+    pub fn since_beat(row: &Row, now: f64) -> String {
+        match row.since_beat(now) {
+            None => "never".to_owned(),
+            Some(age) if age < -1.0 => format!("in {}", duration::format_secs(-age)),
+            Some(age) => format!("{} ago", duration::format_secs(age.max(0.0))),
+        }
+    }
+
+    pub fn interval(row: &Row) -> String {
+        duration::format_secs(row.rules.interval)
+    }
+
+    pub fn beats(row: &Row) -> String {
+        row.entry
+            .as_ref()
+            .and_then(|e| e.beats)
+            .map_or_else(|| "-".to_owned(), |b| b.to_string())
+    }
+
+    /// `additional_data` on one line, cut to `width` characters with `…`.
+    pub fn data(row: &Row, width: usize) -> String {
+        let text = row
+            .entry
+            .as_ref()
+            .map_or_else(String::new, |e| summarize(&e.additional_data));
+        truncate(&text, width)
+    }
+
+    /// `k=v k=v` for an object, the text of a string, JSON for anything else.
+    pub fn summarize(data: &Value) -> String {
+        match data {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => format!("{k}={s}"),
+                    other => format!("{k}={other}"),
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+            other => other.to_string(),
+        }
+    }
+
+    /// Cuts `text` to at most `width` characters, ending in `…` when cut.
+    pub fn truncate(text: &str, width: usize) -> String {
+        if text.chars().count() <= width {
+            return text.to_owned();
+        }
+        let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+
+    /// `512B`, `12.3K`, `45.6M`, `1.2G` (binary units, as htop shows).
+    pub fn bytes(n: u64) -> String {
+        const UNITS: [&str; 5] = ["B", "K", "M", "G", "T"];
+        let mut value = n as f64;
+        let mut unit = 0;
+        while value >= 1024.0 && unit < UNITS.len() - 1 {
+            value /= 1024.0;
+            unit += 1;
+        }
+        if unit == 0 {
+            format!("{n}B")
+        } else {
+            format!("{value:.1}{}", UNITS[unit])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::columns::*;
+    use serde_json::json;
+
+    #[test]
+    fn summaries_are_one_line() {
+        assert_eq!(
+            summarize(&json!({"port": 8080, "mode": "live"})),
+            "mode=live port=8080"
+        );
+        assert_eq!(summarize(&json!("...")), "...");
+        assert_eq!(summarize(&json!([1, 2])), "[1,2]");
+        assert_eq!(summarize(&json!(null)), "");
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("abc", 4), "abc");
+    }
+
+    #[test]
+    fn bytes_use_binary_units() {
+        assert_eq!(bytes(512), "512B");
+        assert_eq!(bytes(1536), "1.5K");
+        assert_eq!(bytes(45 * 1024 * 1024 + 600 * 1024), "45.6M");
+    }
+}
