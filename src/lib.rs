@@ -11,6 +11,7 @@
 //! - [`status`]: health states and the pure `evaluate` that judges one process.
 //! - [`probe`]: what the OS says about PIDs and the machine, behind a trait tests can fake.
 //! - [`report`]: every row at one instant and the column texts the table and UI share.
+//! - [`tui`]: the live terminal UI, `hbmon` with no subcommand.
 //! - [`cli`]: the `hbmon` command line; `main.rs` only calls [`cli::run`].
 
 // Tests compare floats they built from exact values.
@@ -24,5 +25,6 @@ pub mod probe;
 pub mod report;
 pub mod status;
 pub mod store;
+pub mod tui;
 
 pub use heartbeat::{Handle, Heartbeat, beat};

@@ -1,0 +1,63 @@
+//! The live terminal UI (`hbmon` with no subcommand): a header, the monitored and additional
+//! tables, a detail pane, redrawn when the heartbeat file changes and once a second.
+//!
+//! - [`app`]: the state and its pure `update`,
+//! - [`keys`]: keys and mouse to actions,
+//! - [`ui`]: drawing from the state and a fixed `now`,
+//! - [`event`]: the loop that feeds them (input, file watcher, signals, clocks),
+//! - `terminal`: taking the terminal over and always giving it back.
+
+pub mod app;
+pub mod event;
+pub mod keys;
+mod terminal;
+pub mod ui;
+
+#[cfg(test)]
+mod fixtures;
+
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use app::App;
+pub use event::Exit;
+
+use crate::report::Report;
+use crate::store::{Snapshot, unix_now};
+
+/// The monitor's failures; each says what it was doing.
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error("cannot draw on the terminal: {0}")]
+    Terminal(#[source] io::Error),
+    #[error("cannot read terminal input: {0}")]
+    Input(#[source] io::Error),
+    #[error("cannot open the redraw trace {}: {source}", path.display())]
+    Trace { path: PathBuf, source: io::Error },
+}
+
+/// How the monitor runs.
+pub struct Options {
+    /// The heartbeat file to watch.
+    pub file: PathBuf,
+    /// How often processes are re-probed and states re-judged.
+    pub refresh: Duration,
+    /// False under `NO_COLOR`.
+    pub color: bool,
+    /// `HBMON_TRACE_REDRAW`: appends `<redraw time> <newest beat in the file>` after each
+    /// redraw that follows a re-read, to measure beat-to-screen latency in the benchmarks.
+    pub trace: Option<PathBuf>,
+}
+
+/// Runs the UI on the real terminal until the user quits or a signal arrives; the terminal
+/// is restored on every way out. `judge` turns the file's snapshot into a report at an
+/// instant (config, probe and health rules live with the caller).
+pub fn run(
+    options: &Options,
+    judge: impl FnMut(&Snapshot, f64) -> Report,
+) -> Result<Exit, TuiError> {
+    let app = App::new(options.file.clone(), unix_now(), options.color);
+    let mut session = terminal::Session::enter().map_err(TuiError::Terminal)?;
+    event::run(&mut session.screen, app, options, judge)
+}

@@ -1,0 +1,371 @@
+//! The event loop. One channel, fed by a thread per blocking source — terminal input, the
+//! watcher on the heartbeat file's directory, and SIGTERM/SIGHUP/SIGINT — while the loop
+//! itself keeps two clocks as deadlines: a 1 s tick (on the wall-clock second, so "last beat"
+//! counts in step with real time) and the probe every `--refresh`. It blocks in
+//! `recv_timeout` until the earliest of them; it never polls.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+use crossterm::event::Event as Input;
+use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+
+use super::app::{Action, App, Effect, Notice};
+use super::terminal::Screen;
+use super::{Options, TuiError, keys, ui};
+use crate::report::Report;
+use crate::store::{self, Snapshot, Store};
+
+/// After one re-read, further file events within this span wait for its end: a burst of
+/// beats (a writer per process, all at once) costs one read, not one per beat.
+const REREAD_GAP: Duration = Duration::from_millis(50);
+
+/// Everything the loop waits for.
+#[derive(Debug)]
+enum Event {
+    Input(Input),
+    InputFailed(io::Error),
+    /// Something happened to the heartbeat file (not its lock or temp files).
+    FileChanged,
+    Signal(i32),
+}
+
+/// Why the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Quit,
+    /// A signal asked the monitor to end; exit as a signal death would (128 + n).
+    Signal(i32),
+}
+
+/// Runs the UI until quit or a signal. `judge` turns a snapshot of the file into a report at
+/// an instant, probing the OS.
+pub fn run(
+    screen: &mut Screen,
+    app: App,
+    options: &Options,
+    judge: impl FnMut(&Snapshot, f64) -> Report,
+) -> Result<Exit, TuiError> {
+    let (tx, rx) = mpsc::channel();
+    // Signals first: threads inherit the signal mask, so it must be in place before any
+    // other thread (input, watcher) starts.
+    #[cfg(unix)]
+    forward_signals(tx.clone());
+    spawn_input(tx.clone());
+    let trace = match &options.trace {
+        Some(path) => Some(
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|source| TuiError::Trace {
+                    path: path.clone(),
+                    source,
+                })?,
+        ),
+        None => None,
+    };
+    let mut state = Loop {
+        app,
+        file: options.file.clone(),
+        refresh: options.refresh,
+        judge,
+        trace,
+        tx,
+        watcher: None,
+        snapshot: Snapshot::default(),
+        stamp: None,
+        last_read: None,
+        reread_at: None,
+        read_since_draw: false,
+    };
+    state.watch();
+    state.reload();
+    state.draw(screen)?;
+    state.run(screen, &rx)
+}
+
+struct Loop<J> {
+    app: App,
+    file: PathBuf,
+    refresh: Duration,
+    judge: J,
+    trace: Option<File>,
+    tx: Sender<Event>,
+    /// `None` while the directory cannot be watched (e.g. it does not exist yet); retried at
+    /// every probe, which also re-reads the file if it changed unseen.
+    watcher: Option<RecommendedWatcher>,
+    /// The last good read of the file.
+    snapshot: Snapshot,
+    /// The file's identity and size at the last read, to notice a change without an event.
+    stamp: Option<Stamp>,
+    last_read: Option<Instant>,
+    /// A re-read held back by [`REREAD_GAP`].
+    reread_at: Option<Instant>,
+    read_since_draw: bool,
+}
+
+impl<J: FnMut(&Snapshot, f64) -> Report> Loop<J> {
+    fn run(&mut self, screen: &mut Screen, rx: &Receiver<Event>) -> Result<Exit, TuiError> {
+        let mut next_tick = next_second();
+        let mut next_probe = Instant::now() + self.refresh;
+        loop {
+            let deadline = [Some(next_tick), Some(next_probe), self.reread_at]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(next_tick);
+            let first = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(event) => Some(event),
+                Err(RecvTimeoutError::Timeout) => None,
+                // Every sender lives as long as the loop holds `self.tx`.
+                Err(RecvTimeoutError::Disconnected) => return Ok(Exit::Quit),
+            };
+            let mut redraw = false;
+            let mut file_changed = false;
+            // Take everything already queued before drawing: a burst is one redraw.
+            for event in first
+                .into_iter()
+                .chain(std::iter::from_fn(|| rx.try_recv().ok()))
+            {
+                match event {
+                    Event::Input(input) => {
+                        redraw = true;
+                        let action = match input {
+                            Input::Key(key) => keys::map_key(key, self.app.mode()),
+                            Input::Mouse(mouse) => keys::map_mouse(mouse, self.app.mode()),
+                            _ => None,
+                        };
+                        let effect = action.and_then(|a| self.app.update(a));
+                        if let Some(exit) = self.apply(effect) {
+                            return Ok(exit);
+                        }
+                    }
+                    Event::InputFailed(source) => return Err(TuiError::Input(source)),
+                    Event::FileChanged => file_changed = true,
+                    Event::Signal(signal) => return Ok(Exit::Signal(signal)),
+                }
+            }
+            let now = Instant::now();
+            if file_changed {
+                match self.last_read {
+                    Some(last) if now < last + REREAD_GAP => {
+                        self.reread_at.get_or_insert(last + REREAD_GAP);
+                    }
+                    _ => {
+                        self.reload();
+                        redraw = true;
+                    }
+                }
+            }
+            if self.reread_at.is_some_and(|at| now >= at) {
+                self.reload();
+                redraw = true;
+            }
+            if now >= next_probe {
+                next_probe = now + self.refresh;
+                self.probe();
+                redraw = true;
+            }
+            if now >= next_tick {
+                next_tick = next_second();
+                redraw = true;
+            }
+            if redraw {
+                self.draw(screen)?;
+            }
+        }
+    }
+
+    /// Carries out what the app asked for; `Some` ends the loop.
+    fn apply(&mut self, effect: Option<Effect>) -> Option<Exit> {
+        match effect? {
+            Effect::Quit => return Some(Exit::Quit),
+            Effect::Refresh => self.reload(),
+            Effect::Remove(name) => {
+                let (text, is_error) = match Store::new(&self.file).remove(&name) {
+                    Ok(true) => (format!("removed {name:?}"), false),
+                    Ok(false) => (format!("{name:?} was already gone"), false),
+                    Err(e) => (format!("cannot remove {name:?}: {e}"), true),
+                };
+                self.app.update(Action::Notice(Notice {
+                    text,
+                    at: store::unix_now(),
+                    is_error,
+                }));
+                self.reload();
+            }
+        }
+        None
+    }
+
+    /// Re-reads the file and judges it now. A file that does not parse keeps the last good
+    /// view on screen, under the error.
+    fn reload(&mut self) {
+        let now = Instant::now();
+        self.last_read = Some(now);
+        self.reread_at = None;
+        self.read_since_draw = true;
+        self.stamp = Stamp::of(&self.file);
+        match store::read(&self.file) {
+            Ok(snapshot) => {
+                self.snapshot = snapshot;
+                self.judge_now();
+            }
+            Err(e) => {
+                self.app.update(Action::FileError {
+                    message: e.to_string(),
+                    now: store::unix_now(),
+                });
+            }
+        }
+    }
+
+    /// The periodic probe: re-judges the last snapshot with fresh OS data, re-reading first
+    /// if the file changed without an event reaching us (or the watch is not set up yet).
+    fn probe(&mut self) {
+        if self.watcher.is_none() {
+            self.watch();
+        }
+        if Stamp::of(&self.file) == self.stamp {
+            self.judge_now();
+        } else {
+            self.reload();
+        }
+    }
+
+    fn judge_now(&mut self) {
+        let report = (self.judge)(&self.snapshot, store::unix_now());
+        self.app.update(Action::Report(Box::new(report)));
+    }
+
+    fn draw(&mut self, screen: &mut Screen) -> Result<(), TuiError> {
+        let now = store::unix_now();
+        let size = screen.size().map_err(TuiError::Terminal)?;
+        self.app
+            .update(Action::Viewport(ui::viewport(size, &self.app, now)));
+        screen
+            .draw(|frame| ui::draw(frame, &self.app, now))
+            .map_err(TuiError::Terminal)?;
+        if std::mem::take(&mut self.read_since_draw)
+            && let Some(trace) = &mut self.trace
+        {
+            let newest = self
+                .snapshot
+                .entries
+                .iter()
+                .map(|(_, e)| e.last_heartbeat)
+                .fold(f64::NAN, f64::max);
+            // Tracing is a measurement aid; a failed write must not end the monitor.
+            let _ = writeln!(trace, "{:.6} {newest:.6}", store::unix_now());
+        }
+        Ok(())
+    }
+
+    /// Watches the file's directory: writers replace the file by `rename`, so a watch on the
+    /// file itself would follow the old inode and go quiet after the first beat.
+    fn watch(&mut self) {
+        let dir = match self.file.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let Some(name) = self.file.file_name().map(ToOwned::to_owned) else {
+            return;
+        };
+        let tx = self.tx.clone();
+        let watcher = notify::recommended_watcher(move |result: notify::Result<notify::Event>| {
+            let relevant = match &result {
+                // Our own reads show up as opens; the lock and temp files as other names.
+                Ok(event) => {
+                    !matches!(event.kind, EventKind::Access(_))
+                        && (event.paths.is_empty()
+                            || event.paths.iter().any(|p| p.file_name() == Some(&*name)))
+                }
+                // Events may have been lost: re-read to be sure.
+                Err(_) => true,
+            };
+            if relevant {
+                let _ = tx.send(Event::FileChanged);
+            }
+        });
+        self.watcher = watcher
+            .and_then(|mut w| w.watch(&dir, RecursiveMode::NonRecursive).map(|()| w))
+            .ok();
+    }
+}
+
+/// What identifies one version of the file without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    modified: Option<SystemTime>,
+    len: u64,
+    #[cfg(unix)]
+    inode: u64,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Stamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Stamp {
+            modified: meta.modified().ok(),
+            len: meta.len(),
+            #[cfg(unix)]
+            inode: std::os::unix::fs::MetadataExt::ino(&meta),
+        })
+    }
+}
+
+/// The next whole wall-clock second, as an `Instant`.
+fn next_second() -> Instant {
+    let fraction = store::unix_now().fract();
+    Instant::now() + Duration::from_secs_f64((1.0 - fraction).clamp(0.001, 1.0))
+}
+
+/// Terminal input on its own thread: `crossterm::event::read` blocks.
+fn spawn_input(tx: Sender<Event>) {
+    thread::spawn(move || {
+        loop {
+            let event = match crossterm::event::read() {
+                Ok(input) => Event::Input(input),
+                Err(e) => Event::InputFailed(e),
+            };
+            let failed = matches!(event, Event::InputFailed(_));
+            if tx.send(event).is_err() || failed {
+                break;
+            }
+        }
+    });
+}
+
+/// Turns SIGTERM, SIGHUP and SIGINT into events, so the loop ends normally and the terminal
+/// is restored by the usual path. The signals are blocked in this thread (and so in every
+/// thread started after it) and taken synchronously with `sigwait` on a thread of their own:
+/// no async-signal-safety concerns, no handler, no extra crate.
+#[cfg(unix)]
+fn forward_signals(tx: Sender<Event>) {
+    // SAFETY: `sigset_t` is plain data that `sigemptyset` initialises; the calls only read
+    // and write the set we own, and `pthread_sigmask` changes this thread's mask.
+    let set = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&raw mut set);
+        for signal in [libc::SIGTERM, libc::SIGHUP, libc::SIGINT] {
+            libc::sigaddset(&raw mut set, signal);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &raw const set, std::ptr::null_mut());
+        set
+    };
+    thread::spawn(move || {
+        loop {
+            let mut signal = 0;
+            // SAFETY: `set` is an initialised signal set and `signal` a valid out-pointer.
+            let result = unsafe { libc::sigwait(&raw const set, &raw mut signal) };
+            if result == 0 && tx.send(Event::Signal(signal)).is_err() {
+                break;
+            }
+        }
+    });
+}

@@ -1,0 +1,935 @@
+//! Drawing: the whole screen from an [`App`] and a fixed `now`. No I/O and no clock, so a
+//! test draws the same frame every time; "last beat" ticks because the loop passes a new `now`.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect, Size};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{
+    Block, Borders, Cell, Clear, Paragraph, Row as TableRow, Table as TableWidget,
+};
+
+use super::app::{App, Mode, Table, Viewport};
+use crate::duration::format_secs;
+use crate::report::{Row, columns};
+use crate::status::{Severity, State};
+use crate::store::{Entry, format_local};
+use serde_json::Value;
+
+/// Below this the screen says so instead of drawing a mangled table.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 10;
+
+/// How long a notice (e.g. "removed web") stays in the banner.
+const NOTICE_SECS: f64 = 5.0;
+
+/// Each table spends one line on its title and one on the column names.
+const TABLE_CHROME: u16 = 2;
+
+/// The screen's parts; `None` for a part that is not shown.
+#[derive(Debug, Clone, Copy)]
+struct Areas {
+    header: Rect,
+    banner: Option<Rect>,
+    monitored: Option<Rect>,
+    additional: Option<Rect>,
+    detail: Option<Rect>,
+    footer: Rect,
+}
+
+/// What the layout gives each table and the detail pane, for the app's paging and scrolling.
+pub fn viewport(size: Size, app: &App, now: f64) -> Viewport {
+    let area = Rect::new(0, 0, size.width, size.height);
+    let Some(areas) = layout(area, app, now) else {
+        return Viewport::default();
+    };
+    let body =
+        |r: Option<Rect>| r.map_or(0, |r| usize::from(r.height.saturating_sub(TABLE_CHROME)));
+    let (detail, detail_max_scroll) = areas.detail.map_or((0, 0), |r| {
+        let shown = usize::from(r.height.saturating_sub(2));
+        let lines = app.selected_row().map_or(0, |row| {
+            detail_lines(app, row, now, &Theme::new(app.color)).len()
+        });
+        (shown, lines.saturating_sub(shown))
+    });
+    Viewport {
+        monitored: body(areas.monitored),
+        additional: body(areas.additional),
+        detail,
+        detail_max_scroll,
+    }
+}
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame<'_>, app: &App, now: f64) {
+    let area = frame.area();
+    let Some(areas) = layout(area, app, now) else {
+        let message = format!(
+            "terminal too small: need {MIN_WIDTH}×{MIN_HEIGHT}, have {}×{}",
+            area.width, area.height
+        );
+        let y = area.height / 2;
+        let line = Rect::new(area.x, area.y + y, area.width, 1.min(area.height));
+        frame.render_widget(Paragraph::new(message).centered(), line);
+        return;
+    };
+    let theme = Theme::new(app.color);
+    header(frame, areas.header, app, now, &theme);
+    if let Some(area) = areas.banner {
+        banner(frame, area, app, now, &theme);
+    }
+    for (table, area) in [
+        (Table::Monitored, areas.monitored),
+        (Table::Additional, areas.additional),
+    ] {
+        if let Some(area) = area {
+            process_table(frame, area, app, table, now, &theme);
+        }
+    }
+    if let Some(area) = areas.detail {
+        detail(frame, area, app, now, &theme);
+    }
+    footer(frame, areas.footer, app, &theme);
+    match app.mode() {
+        Mode::Help => help(frame, area, &theme),
+        Mode::Confirm(name) => confirm(frame, area, app, name, &theme),
+        _ => {}
+    }
+}
+
+fn layout(area: Rect, app: &App, now: f64) -> Option<Areas> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    let has_banner = banner_text(app, now).is_some();
+    let [header, banner, body, footer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(u16::from(has_banner)),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let (tables, detail) = if app.mode() == &Mode::Detail {
+        // The pane takes a little under half; on a short screen, all of it.
+        let pane = (body.height * 9 / 20).max(8);
+        if body.height < pane + TABLE_CHROME + 1 {
+            (None, Some(body))
+        } else {
+            let [tables, pane] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(pane)]).areas(body);
+            (Some(tables), Some(pane))
+        }
+    } else {
+        (Some(body), None)
+    };
+    let (monitored, additional) = tables.map_or((None, None), |t| split_tables(t, app));
+    Some(Areas {
+        header,
+        banner: has_banner.then_some(banner),
+        monitored,
+        additional,
+        detail,
+        footer,
+    })
+}
+
+/// The monitored table (only when a config lists processes) above the additional one (also
+/// shown when empty and nothing is configured, to say how to start). Each gets what it needs
+/// while both fit; otherwise the monitored table gets at most half.
+fn split_tables(area: Rect, app: &App) -> (Option<Rect>, Option<Rect>) {
+    let show_monitored = app.total(Table::Monitored) > 0;
+    let show_additional = app.total(Table::Additional) > 0 || !show_monitored;
+    match (show_monitored, show_additional) {
+        (true, false) => (Some(area), None),
+        (false, _) => (None, Some(area)),
+        (true, true) => {
+            let need = |t| TABLE_CHROME + (app.len(t) as u16).max(1);
+            let (m, a) = (need(Table::Monitored), need(Table::Additional));
+            let top = if m + a <= area.height {
+                m
+            } else {
+                m.min((area.height / 2).max(area.height.saturating_sub(a)))
+            }
+            .max(TABLE_CHROME + 1)
+            .min(area.height.saturating_sub(TABLE_CHROME + 1));
+            let [top_area, bottom_area] =
+                Layout::vertical([Constraint::Length(top), Constraint::Fill(1)]).areas(area);
+            (Some(top_area), Some(bottom_area))
+        }
+    }
+}
+
+/// Styles, or their monochrome stand-ins under `NO_COLOR`.
+struct Theme {
+    color: bool,
+}
+
+impl Theme {
+    fn new(color: bool) -> Theme {
+        Theme { color }
+    }
+
+    fn fg(&self, color: Color) -> Style {
+        if self.color {
+            Style::new().fg(color)
+        } else {
+            Style::new()
+        }
+    }
+
+    fn severity(&self, severity: Severity) -> Style {
+        match severity {
+            Severity::Ok => self.fg(Color::Green),
+            Severity::Warning => self.fg(Color::Yellow),
+            Severity::Degraded => self.fg(Color::LightRed),
+            Severity::Critical => self.fg(Color::Red).add_modifier(Modifier::BOLD),
+            Severity::None => self.fg(Color::DarkGray),
+        }
+    }
+
+    fn state(&self, state: State) -> Style {
+        self.severity(state.severity())
+    }
+
+    fn title(&self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+
+    fn dim(&self) -> Style {
+        self.fg(Color::DarkGray)
+    }
+
+    fn key(&self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+
+    /// Reverse video, which needs no colour.
+    fn selected() -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+
+    fn error_banner(&self) -> Style {
+        if self.color {
+            Style::new()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        }
+    }
+
+    fn warning_banner(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Black).bg(Color::Yellow)
+        } else {
+            Style::new().add_modifier(Modifier::REVERSED)
+        }
+    }
+}
+
+/// `● up`: the symbol and the word, so the state reads without colour.
+fn state_label(state: State) -> String {
+    format!("{} {}", state.symbol(), state.as_str())
+}
+
+fn header(frame: &mut Frame<'_>, area: Rect, app: &App, now: f64, theme: &Theme) {
+    let report = app.report();
+    let sep = || Span::styled("  ", theme.dim());
+    let mut first = vec![Span::styled(" hbmon", theme.title()), sep()];
+    if let Some(sys) = &report.system {
+        let pct = |used: u64, total: u64| {
+            if total == 0 {
+                0.0
+            } else {
+                used as f64 * 100.0 / total as f64
+            }
+        };
+        first.extend([
+            Span::raw(sys.host.clone()),
+            sep(),
+            Span::styled("cpu ", theme.dim()),
+            Span::raw(format!("{:.0}%", sys.cpu_percent)),
+            sep(),
+            Span::styled("mem ", theme.dim()),
+            Span::raw(format!(
+                "{}/{} {:.0}%",
+                columns::bytes(sys.memory_used),
+                columns::bytes(sys.memory_total),
+                pct(sys.memory_used, sys.memory_total)
+            )),
+            sep(),
+            Span::styled("disk ", theme.dim()),
+            Span::raw(format!("{:.0}%", pct(sys.disk_used, sys.disk_total))),
+            sep(),
+        ]);
+    }
+    first.extend([
+        Span::styled("monitor up ", theme.dim()),
+        Span::raw(format_secs((now - app.started).max(0.0))),
+        sep(),
+    ]);
+    let used: usize = first.iter().map(Span::width).sum();
+    let room = usize::from(area.width).saturating_sub(used + 1);
+    first.push(Span::raw(shorten_path(
+        &app.file.display().to_string(),
+        room,
+    )));
+
+    let mut second = vec![Span::raw(" ")];
+    let counts = report.counts();
+    if counts.is_empty() {
+        second.push(Span::styled("no processes", theme.dim()));
+    }
+    for (state, n) in counts {
+        second.push(Span::styled(
+            format!("{} {n}", state_label(state)),
+            theme.state(state),
+        ));
+        second.push(sep());
+    }
+    let (key, reverse) = app.sort();
+    let mut right = vec![
+        Span::styled("sort ", theme.dim()),
+        Span::raw(format!(
+            "{} {}",
+            key.as_str(),
+            if reverse { "↑" } else { "↓" }
+        )),
+    ];
+    if !app.filter().is_empty() {
+        right.extend([
+            sep(),
+            Span::styled("filter ", theme.dim()),
+            Span::raw(format!("\"{}\"", app.filter())),
+        ]);
+    }
+    right.push(Span::raw(" "));
+    let [line1, line2] = Layout::vertical([Constraint::Length(1); 2]).areas(area);
+    frame.render_widget(Line::from(first), line1);
+    let right = Line::from(right);
+    let [left_area, right_area] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(right.width() as u16),
+    ])
+    .areas(line2);
+    frame.render_widget(Line::from(second), left_area);
+    frame.render_widget(right, right_area);
+}
+
+/// Keeps the end of a path (the file name matters most): `…/state/hbmon/heartbeat_status.json`.
+fn shorten_path(path: &str, width: usize) -> String {
+    let len = path.chars().count();
+    if len <= width {
+        return path.to_owned();
+    }
+    let tail: String = path.chars().skip(len + 1 - width.max(1)).collect();
+    format!("…{tail}")
+}
+
+/// The banner: a file error (red, the last good view stays), else a recent notice, else
+/// entries that are not valid.
+fn banner_text(app: &App, now: f64) -> Option<(String, bool)> {
+    if let Some(err) = app.file_error() {
+        return Some((
+            format!(
+                "✖ {} — showing the last good view (since {})",
+                err.message,
+                clock(err.since)
+            ),
+            true,
+        ));
+    }
+    if let Some(notice) = app.notice().filter(|n| now - n.at < NOTICE_SECS) {
+        return Some((notice.text.clone(), notice.is_error));
+    }
+    let invalid = &app.report().invalid;
+    let (name, why) = invalid.first()?;
+    let more = match invalid.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    Some((format!("! entry {name:?} is not valid: {why}{more}"), false))
+}
+
+fn banner(frame: &mut Frame<'_>, area: Rect, app: &App, now: f64, theme: &Theme) {
+    let Some((text, is_error)) = banner_text(app, now) else {
+        return;
+    };
+    let style = if is_error {
+        theme.error_banner()
+    } else {
+        theme.warning_banner()
+    };
+    let text = columns::truncate(&format!(" {text}"), usize::from(area.width));
+    frame.render_widget(Paragraph::new(text).style(style), area);
+}
+
+/// A table column. Display order is [`Column::ALL`]; narrow screens drop them in
+/// [`Column::DROP_ORDER`] instead of wrapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Name,
+    State,
+    Pid,
+    Cpu,
+    Memory,
+    Runtime,
+    BeatAt,
+    LastBeat,
+    Interval,
+    Beats,
+    Data,
+}
+
+impl Column {
+    const ALL: [Column; 11] = [
+        Column::Name,
+        Column::State,
+        Column::Pid,
+        Column::Cpu,
+        Column::Memory,
+        Column::Runtime,
+        Column::BeatAt,
+        Column::LastBeat,
+        Column::Interval,
+        Column::Beats,
+        Column::Data,
+    ];
+
+    /// First dropped first. Name, state and time since the last beat always stay: they are
+    /// the question the screen answers.
+    const DROP_ORDER: [Column; 8] = [
+        Column::Beats,
+        Column::Interval,
+        Column::Runtime,
+        Column::BeatAt,
+        Column::Memory,
+        Column::Cpu,
+        Column::Data,
+        Column::Pid,
+    ];
+
+    fn title(self) -> &'static str {
+        match self {
+            Column::Name => "NAME",
+            Column::State => "STATE",
+            Column::Pid => "PID",
+            Column::Cpu => "CPU",
+            Column::Memory => "MEM",
+            Column::Runtime => "RUNTIME",
+            Column::BeatAt => "BEAT AT",
+            Column::LastBeat => "LAST BEAT",
+            Column::Interval => "INTERVAL",
+            Column::Beats => "BEATS",
+            Column::Data => "DATA",
+        }
+    }
+
+    /// The width a column needs; name and data take what is left over.
+    fn min_width(self) -> u16 {
+        match self {
+            Column::Name | Column::Data => 12,
+            Column::State | Column::LastBeat => 10,
+            Column::Pid | Column::Memory | Column::Runtime | Column::Beats => 7,
+            Column::Cpu => 6,
+            Column::BeatAt | Column::Interval => 8,
+        }
+    }
+
+    fn right_aligned(self) -> bool {
+        matches!(
+            self,
+            Column::Pid | Column::Cpu | Column::Memory | Column::Runtime | Column::Beats
+        )
+    }
+
+    fn text(self, row: &Row, now: f64, width: u16) -> String {
+        match self {
+            Column::Name => columns::truncate(row.display_name(), usize::from(width)),
+            Column::State => state_label(row.health.state),
+            Column::Pid => columns::pid(row),
+            Column::Cpu => columns::cpu(row),
+            Column::Memory => columns::memory(row),
+            Column::Runtime => columns::runtime(row, now),
+            Column::BeatAt => columns::last_beat(row),
+            Column::LastBeat => columns::since_beat(row, now),
+            Column::Interval => columns::interval(row),
+            Column::Beats => columns::beats(row),
+            Column::Data => columns::data(row, usize::from(width)),
+        }
+    }
+}
+
+/// Which columns fit in `width`, and how wide each is.
+fn fit_columns(width: u16, name_wanted: u16) -> Vec<(Column, u16)> {
+    let mut shown: Vec<Column> = Column::ALL.to_vec();
+    let need = |cols: &[Column]| -> u16 {
+        cols.iter().map(|c| c.min_width()).sum::<u16>() + cols.len().saturating_sub(1) as u16
+    };
+    for drop in Column::DROP_ORDER {
+        if need(&shown) <= width {
+            break;
+        }
+        shown.retain(|&c| c != drop);
+    }
+    let mut spare = width.saturating_sub(need(&shown));
+    let name_extra = name_wanted
+        .saturating_sub(Column::Name.min_width())
+        .min(spare);
+    spare -= name_extra;
+    let has_data = shown.contains(&Column::Data);
+    shown
+        .into_iter()
+        .map(|c| {
+            let w = match c {
+                Column::Name => c.min_width() + name_extra + if has_data { 0 } else { spare },
+                Column::Data => c.min_width() + spare,
+                _ => c.min_width(),
+            };
+            (c, w)
+        })
+        .collect()
+}
+
+fn process_table(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    app: &App,
+    table: Table,
+    now: f64,
+    theme: &Theme,
+) {
+    let (shown, total) = (app.len(table), app.total(table));
+    let name = match table {
+        Table::Monitored => "Monitored",
+        Table::Additional => "Additional heartbeat processes",
+    };
+    let count = if shown == total {
+        format!(" {total} ")
+    } else {
+        format!(" {shown} of {total} ")
+    };
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .border_style(theme.dim())
+        .title(Line::from(vec![
+            Span::styled(format!(" {name}"), theme.title()),
+            Span::styled(count, theme.dim()),
+        ]));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    // The longest name in the whole table, not just the visible rows, so scrolling does not
+    // make the columns jump.
+    let name_wanted = app
+        .rows(table)
+        .map(|r| r.display_name().chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(40) as u16;
+    let cols = fit_columns(inner.width, name_wanted);
+    let header = TableRow::new(cols.iter().map(|&(c, w)| aligned(c.title(), c, w)))
+        .style(theme.dim().add_modifier(Modifier::BOLD));
+
+    let body_height = usize::from(inner.height.saturating_sub(1));
+    let offset = app.offset(table);
+    let cursor = app.cursor_in(table);
+    // Only the visible window becomes widgets: 10 000 entries cost what 30 do.
+    let rows: Vec<TableRow<'_>> = app
+        .rows(table)
+        .enumerate()
+        .skip(offset)
+        .take(body_height)
+        .map(|(i, row)| {
+            let cells = cols.iter().map(|&(c, w)| {
+                let text = c.text(row, now, w);
+                let style = match c {
+                    Column::State => theme.state(row.health.state),
+                    Column::LastBeat if row.health.severity >= Severity::Warning => {
+                        theme.state(row.health.state)
+                    }
+                    Column::Name if row.health.severity == Severity::None => theme.dim(),
+                    _ => Style::new(),
+                };
+                aligned(&text, c, w).style(style)
+            });
+            let tr = TableRow::new(cells);
+            if cursor == Some(i) {
+                tr.style(Theme::selected())
+            } else {
+                tr
+            }
+        })
+        .collect();
+    let empty = rows.is_empty();
+    let widths: Vec<Constraint> = cols.iter().map(|&(_, w)| Constraint::Length(w)).collect();
+    frame.render_widget(
+        TableWidget::new(rows, widths)
+            .header(header)
+            .column_spacing(1),
+        inner,
+    );
+    if empty && inner.height > 1 {
+        let hint = if total > 0 {
+            format!("no process matches \"{}\"", app.filter())
+        } else {
+            "no heartbeats yet: a process beats with `hbmon beat NAME` (try `hbmon demo`)"
+                .to_owned()
+        };
+        let line = Rect::new(inner.x, inner.y + 1, inner.width, 1);
+        frame.render_widget(
+            Paragraph::new(columns::truncate(
+                &format!(" {hint}"),
+                usize::from(inner.width),
+            ))
+            .style(theme.dim()),
+            line,
+        );
+    }
+}
+
+fn aligned(text: &str, column: Column, width: u16) -> Cell<'static> {
+    if column.right_aligned() {
+        Cell::from(Line::from(format!("{text:>w$}", w = usize::from(width))))
+    } else {
+        Cell::from(text.to_owned())
+    }
+}
+
+fn clock(unix: f64) -> String {
+    format_local(unix)
+}
+
+/// `12:03:04 (2m10s ago)`.
+fn when(unix: f64, now: f64) -> String {
+    let age = now - unix;
+    let rel = if age < -1.0 {
+        format!("in {}", format_secs(-age))
+    } else {
+        format!("{} ago", format_secs(age.max(0.0)))
+    };
+    format!("{} ({rel})", clock(unix))
+}
+
+/// The detail pane's text for one row; a function of its own so the viewport can measure it.
+fn detail_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = health_lines(row, now, theme);
+    match &row.entry {
+        Some(entry) => lines.extend(entry_lines(row, entry, now, theme)),
+        None => lines.push(Line::from(vec![
+            label("Last beat", theme),
+            Span::raw("never"),
+        ])),
+    }
+    lines.push(Line::default());
+    lines.push(Line::styled(
+        "Transitions seen by this monitor",
+        theme.title(),
+    ));
+    let mut seen = app.transitions(&row.name).rev().peekable();
+    if seen.peek().is_none() {
+        lines.push(Line::styled("  none yet", theme.dim()));
+    }
+    for t in seen {
+        lines.push(Line::from(vec![
+            Span::raw(format!("  {}  ", clock(t.at))),
+            Span::styled(state_label(t.from), theme.state(t.from)),
+            Span::raw(" → "),
+            Span::styled(state_label(t.to), theme.state(t.to)),
+            Span::styled(format!("  {}", t.reason), theme.dim()),
+        ]));
+    }
+    lines.push(Line::default());
+    lines.push(Line::styled("Data", theme.title()));
+    let text = match row.entry.as_ref().map(|e| &e.additional_data) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(value) => serde_json::to_string_pretty(value).unwrap_or_else(|e| e.to_string()),
+    };
+    if text.is_empty() {
+        lines.push(Line::styled("  none", theme.dim()));
+    }
+    lines.extend(text.lines().map(|l| Line::raw(format!("  {l}"))));
+    lines
+}
+
+/// A field name in the detail pane, padded so the values line up.
+fn label(text: &str, theme: &Theme) -> Span<'static> {
+    Span::styled(format!("{text:<13}"), theme.dim())
+}
+
+/// State, since when, and the live process.
+fn health_lines(row: &Row, now: f64, theme: &Theme) -> Vec<Line<'static>> {
+    let health = &row.health;
+    let mut lines = vec![Line::from(vec![
+        label("State", theme),
+        Span::styled(state_label(health.state), theme.state(health.state)),
+        Span::raw(format!(" — {}", health.reason)),
+    ])];
+    if let Some(since) = health.since {
+        lines.push(Line::from(vec![
+            label(
+                &format!("{} since", capitalize(health.state.as_str())),
+                theme,
+            ),
+            Span::raw(when(since, now)),
+        ]));
+    }
+    if row.label.is_some() {
+        lines.push(Line::from(vec![
+            label("Heartbeat", theme),
+            Span::raw(row.name.clone()),
+        ]));
+    }
+    let mut pid = vec![label("PID", theme), Span::raw(columns::pid(row))];
+    if let Some(process) = &row.process {
+        pid.push(Span::raw(format!(
+            "  cpu {}  mem {}  running {}",
+            columns::cpu(row),
+            columns::memory(row),
+            columns::runtime(row, now)
+        )));
+        lines.push(Line::from(pid));
+        lines.push(Line::from(vec![
+            label("Command", theme),
+            Span::raw(process.cmd.clone()),
+        ]));
+    } else {
+        if row.pid().is_some() {
+            pid.push(Span::styled("  (not running)", theme.dim()));
+        }
+        lines.push(Line::from(pid));
+    }
+    lines
+}
+
+/// What the heartbeat file says: this run, its beats and errors, the last job run.
+fn entry_lines(row: &Row, entry: &Entry, now: f64, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if let Some(first) = entry.first_heartbeat {
+        lines.push(Line::from(vec![
+            label("Alive since", theme),
+            Span::raw(when(first, now)),
+        ]));
+    }
+    lines.push(Line::from(vec![
+        label("Last beat", theme),
+        Span::raw(format!(
+            "{}, every {} (grace {})",
+            when(entry.last_heartbeat, now),
+            format_secs(row.rules.interval),
+            format_secs(row.rules.grace)
+        )),
+    ]));
+    let host = entry
+        .host
+        .as_ref()
+        .map_or_else(String::new, |h| format!("  host {h}"));
+    lines.push(Line::from(vec![
+        label("Beats", theme),
+        Span::raw(format!(
+            "{}  errors {}  reported {}  kind {}{host}",
+            columns::beats(row),
+            entry
+                .errors
+                .map_or_else(|| "-".to_owned(), |e| e.to_string()),
+            entry.reported().as_str(),
+            entry.kind().as_str(),
+        )),
+    ]));
+    if let Some(error) = &entry.last_error {
+        let at = entry
+            .last_error_at
+            .map_or_else(String::new, |t| format!(" at {}", when(t, now)));
+        lines.push(Line::from(vec![
+            label("Last error", theme),
+            Span::styled(format!("{error}{at}"), theme.severity(Severity::Warning)),
+        ]));
+    }
+    if let Some(started) = entry.started_at {
+        let mut job = vec![format!("started {}", when(started, now))];
+        if let Some(finished) = entry.finished_at {
+            job.push(format!(
+                "finished after {}",
+                format_secs(finished - started)
+            ));
+        }
+        if let Some(code) = entry.exit_code {
+            job.push(format!("exit code {code}"));
+        }
+        lines.push(Line::from(vec![
+            label("Last run", theme),
+            Span::raw(job.join(", ")),
+        ]));
+    }
+    lines
+}
+
+fn capitalize(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+fn detail(frame: &mut Frame<'_>, area: Rect, app: &App, now: f64, theme: &Theme) {
+    let Some(row) = app.selected_row() else {
+        return;
+    };
+    let block = Block::bordered()
+        .border_style(theme.dim())
+        .title(Line::from(vec![
+            Span::styled(format!(" {} ", row.display_name()), theme.title()),
+            Span::styled(state_label(row.health.state), theme.state(row.health.state)),
+            Span::raw(" "),
+        ]));
+    let lines = detail_lines(app, row, now, theme);
+    let scroll = app.detail_scroll().min(lines.len().saturating_sub(1));
+    let paragraph = Paragraph::new(Text::from(lines))
+        .block(block)
+        .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0));
+    frame.render_widget(paragraph, area);
+}
+
+fn footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let hints: &[(&str, &str)] = match app.mode() {
+        Mode::Filter => {
+            let line = Line::from(vec![
+                Span::styled(" filter: ", theme.key()),
+                Span::raw(app.filter().to_owned()),
+                Span::styled("▏", theme.key()),
+                Span::styled("   Enter keep  Esc clear", theme.dim()),
+            ]);
+            frame.render_widget(line, area);
+            return;
+        }
+        Mode::Detail => &[
+            ("↑↓", "scroll"),
+            ("J/K", "next/prev"),
+            ("Esc", "close"),
+            ("d", "remove"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Mode::Confirm(_) => &[("y", "remove"), ("any other key", "cancel")],
+        Mode::Normal | Mode::Help => &[
+            ("q", "quit"),
+            ("↑↓", "move"),
+            ("/", "filter"),
+            ("s", "sort"),
+            ("Enter", "details"),
+            ("r", "refresh"),
+            ("d", "remove"),
+            ("?", "help"),
+        ],
+    };
+    let mut spans = vec![Span::raw(" ")];
+    for (key, what) in hints {
+        spans.push(Span::styled(*key, theme.key()));
+        spans.push(Span::raw(format!(" {what}  ")));
+    }
+    frame.render_widget(Line::from(spans), area);
+}
+
+/// A centred box of `width`×`height` cells inside `area`, cleared.
+fn popup(frame: &mut Frame<'_>, area: Rect, width: u16, height: u16) -> Rect {
+    let rect = area.centered(
+        Constraint::Length(width.min(area.width)),
+        Constraint::Length(height.min(area.height)),
+    );
+    frame.render_widget(Clear, rect);
+    rect
+}
+
+const HELP_KEYS: [(&str, &str); 11] = [
+    ("q  Ctrl-C", "quit"),
+    ("Esc", "close what is open, clear the filter, else quit"),
+    ("↑↓  j k", "move the selection (the mouse wheel too)"),
+    ("PgUp PgDn", "move a page (Ctrl-U Ctrl-D)"),
+    ("g G  Home End", "first, last"),
+    ("/", "filter by name: Enter keeps it, Esc clears it"),
+    (
+        "s  S",
+        "sort by state, name, last beat, cpu, memory; reverse",
+    ),
+    (
+        "Enter",
+        "details: data, PID, since when, errors, transitions",
+    ),
+    ("r", "re-read the file and re-probe now"),
+    ("d", "remove the selected entry from the file (asks first)"),
+    ("?", "this help"),
+];
+
+fn state_meaning(state: State) -> &'static str {
+    match state {
+        State::Up => "beating on time",
+        State::Running => "a job run in progress",
+        State::Late => "missed a beat",
+        State::Error => "reported an error",
+        State::Silent => "its process runs, never beats",
+        State::Degraded => "missed several beats",
+        State::Hung => "process alive, beats stopped",
+        State::Dead => "process gone or beats long stopped",
+        State::Failed => "last job run failed",
+        State::Overdue => "job did not start in time",
+        State::Stopped => "stopped cleanly",
+        State::Pending => "configured, not seen yet",
+        State::Paused => "paused for maintenance",
+    }
+}
+
+fn help(frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
+    let mut lines = vec![Line::styled("Keys", theme.title())];
+    for (key, what) in HELP_KEYS {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {key:<14}"), theme.key()),
+            Span::raw(what),
+        ]));
+    }
+    lines.push(Line::default());
+    lines.push(Line::styled("States", theme.title()));
+    // Two states per line keeps the legend short enough for a 24-line terminal.
+    for pair in State::ALL.chunks(2) {
+        let mut spans = Vec::new();
+        for &state in pair {
+            spans.push(Span::styled(
+                format!("  {:<11}", state_label(state)),
+                theme.state(state),
+            ));
+            spans.push(Span::raw(format!("{:<36}", state_meaning(state))));
+        }
+        lines.push(Line::from(spans));
+    }
+    let height = lines.len() as u16 + 2;
+    let rect = popup(frame, area, 100, height);
+    let block = Block::bordered()
+        .border_style(theme.dim())
+        .title(Span::styled(" hbmon help ", theme.title()))
+        .title_bottom(Line::from(Span::styled(" any key closes ", theme.dim())).right_aligned());
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+fn confirm(frame: &mut Frame<'_>, area: Rect, app: &App, name: &str, theme: &Theme) {
+    let question = format!(" Remove {name:?} from the heartbeat file? ");
+    let file = format!(" {} ", app.file.display());
+    let width = question.chars().count().max(file.chars().count()) as u16 + 2;
+    let rect = popup(frame, area, width.max(36), 6);
+    let block = Block::bordered()
+        .border_style(theme.severity(Severity::Critical))
+        .title(Span::styled(" remove ", theme.severity(Severity::Critical)));
+    let lines = vec![
+        Line::raw(question),
+        Line::styled(file, theme.dim()),
+        Line::default(),
+        Line::from(vec![
+            Span::raw(" "),
+            Span::styled("y", theme.key()),
+            Span::raw(" remove   "),
+            Span::styled("n", theme.key()),
+            Span::raw(" keep"),
+        ]),
+    ];
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
