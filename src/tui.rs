@@ -17,7 +17,7 @@ pub mod ui;
 mod fixtures;
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use app::App;
@@ -57,7 +57,47 @@ pub fn run(
     options: &Options,
     judge: impl FnMut(&Snapshot, f64) -> Report,
 ) -> Result<Exit, TuiError> {
-    let app = App::new(options.file.clone(), unix_now(), options.color);
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let app = App::new(
+        display_path(&options.file, home.as_deref()),
+        unix_now(),
+        options.color,
+    );
     let mut session = terminal::Session::enter().map_err(TuiError::Terminal)?;
     event::run(&mut session.screen, app, options, judge)
+}
+
+/// The path as the header shows it: the home directory as `~`, as a shell prompt would.
+fn display_path(path: &Path, home: Option<&Path>) -> String {
+    match home.and_then(|h| path.strip_prefix(h).ok()) {
+        Some(rest) if home != Some(Path::new("/")) => format!("~/{}", rest.display()),
+        _ => path.display().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_home_directory_shows_as_a_tilde() {
+        let home = Some(Path::new("/home/ops"));
+        let file = Path::new("/home/ops/.local/state/hbmon/heartbeat_status.json");
+        assert_eq!(
+            display_path(file, home),
+            "~/.local/state/hbmon/heartbeat_status.json"
+        );
+        assert_eq!(
+            display_path(Path::new("/tmp/hb.json"), home),
+            "/tmp/hb.json"
+        );
+        assert_eq!(
+            display_path(Path::new("/tmp/hb.json"), None),
+            "/tmp/hb.json"
+        );
+        assert_eq!(
+            display_path(Path::new("/tmp/hb.json"), Some(Path::new("/"))),
+            "/tmp/hb.json"
+        );
+    }
 }

@@ -5,7 +5,6 @@
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
 
 use crate::report::{Report, Row};
 use crate::status::State;
@@ -222,8 +221,8 @@ pub enum Effect {
 #[derive(Debug, Clone)]
 pub struct App {
     report: Report,
-    /// The heartbeat file, for the header.
-    pub file: PathBuf,
+    /// The heartbeat file as shown in the header (`~` for the home directory).
+    pub file: String,
     /// When the monitor started (Unix seconds), for its runtime in the header.
     pub started: f64,
     /// False under `NO_COLOR`: every state is still told by its symbol and word.
@@ -247,7 +246,7 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(file: PathBuf, started: f64, color: bool) -> App {
+    pub fn new(file: String, started: f64, color: bool) -> App {
         App {
             report: Report {
                 now: started,
@@ -604,7 +603,7 @@ mod tests {
     use crate::tui::fixtures::{self, NOW, many, mixed, monitored, row};
 
     fn app_with(report: Report) -> App {
-        let mut app = App::new(PathBuf::from("/tmp/hb.json"), NOW - 60.0, true);
+        let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
         app.update(Action::Report(Box::new(report)));
         app
     }

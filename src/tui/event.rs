@@ -18,7 +18,7 @@ use super::app::{Action, App, Effect, Notice};
 use super::terminal::Screen;
 use super::{Options, TuiError, keys, ui};
 use crate::report::Report;
-use crate::store::{self, Snapshot, Store};
+use crate::store::{self, Snapshot, Store, StoreError};
 
 /// After one re-read, further file events within this span wait for its end: a burst of
 /// beats (a writer per process, all at once) costs one read, not one per beat.
@@ -217,8 +217,15 @@ impl<J: FnMut(&Snapshot, f64) -> Report> Loop<J> {
                 self.judge_now();
             }
             Err(e) => {
+                // The header already names the file; the banner has room for the why.
+                let message = match e {
+                    StoreError::Corrupt { reason, .. } => {
+                        format!("not a valid heartbeat file: {reason}")
+                    }
+                    other => other.to_string(),
+                };
                 self.app.update(Action::FileError {
-                    message: e.to_string(),
+                    message,
                     now: store::unix_now(),
                 });
             }

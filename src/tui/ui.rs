@@ -64,13 +64,13 @@ pub fn viewport(size: Size, app: &App, now: f64) -> Viewport {
 pub fn draw(frame: &mut Frame<'_>, app: &App, now: f64) {
     let area = frame.area();
     let Some(areas) = layout(area, app, now) else {
-        let message = format!(
-            "terminal too small: need {MIN_WIDTH}×{MIN_HEIGHT}, have {}×{}",
-            area.width, area.height
-        );
-        let y = area.height / 2;
-        let line = Rect::new(area.x, area.y + y, area.width, 1.min(area.height));
-        frame.render_widget(Paragraph::new(message).centered(), line);
+        let message = vec![
+            Line::raw("terminal too small"),
+            Line::raw(format!("need {MIN_WIDTH}×{MIN_HEIGHT}")),
+            Line::raw(format!("have {}×{}", area.width, area.height)),
+        ];
+        let rect = area.centered_vertically(Constraint::Length(3));
+        frame.render_widget(Paragraph::new(message).centered(), rect);
         return;
     };
     let theme = Theme::new(app.color);
@@ -78,12 +78,22 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, now: f64) {
     if let Some(area) = areas.banner {
         banner(frame, area, app, now, &theme);
     }
+    // The longest name of every row, not just the visible ones, so the two tables line up
+    // and scrolling does not make the columns jump.
+    let name_wanted = app
+        .report()
+        .rows
+        .iter()
+        .map(|r| r.display_name().chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(40) as u16;
     for (table, area) in [
         (Table::Monitored, areas.monitored),
         (Table::Additional, areas.additional),
     ] {
         if let Some(area) = area {
-            process_table(frame, area, app, table, now, &theme);
+            process_table(frame, area, app, table, now, name_wanted, &theme);
         }
     }
     if let Some(area) = areas.detail {
@@ -110,8 +120,13 @@ fn layout(area: Rect, app: &App, now: f64) -> Option<Areas> {
     ])
     .areas(area);
     let (tables, detail) = if app.mode() == &Mode::Detail {
-        // The pane takes a little under half; on a short screen, all of it.
-        let pane = (body.height * 9 / 20).max(8);
+        // The tables keep what they need up to about half; the pane takes the rest (all of a
+        // short screen).
+        let tables_need = tables_height(app);
+        let pane = body
+            .height
+            .saturating_sub(tables_need.min(body.height * 11 / 20))
+            .max(8);
         if body.height < pane + TABLE_CHROME + 1 {
             (None, Some(body))
         } else {
@@ -133,13 +148,27 @@ fn layout(area: Rect, app: &App, now: f64) -> Option<Areas> {
     })
 }
 
+/// The lines both tables would fill with every row shown.
+fn tables_height(app: &App) -> u16 {
+    let (show_monitored, show_additional) = shown_tables(app);
+    let need = |t| TABLE_CHROME + (app.len(t) as u16).max(1);
+    u16::from(show_monitored) * need(Table::Monitored)
+        + u16::from(show_additional) * need(Table::Additional)
+}
+
+fn shown_tables(app: &App) -> (bool, bool) {
+    let show_monitored = app.total(Table::Monitored) > 0;
+    (
+        show_monitored,
+        app.total(Table::Additional) > 0 || !show_monitored,
+    )
+}
+
 /// The monitored table (only when a config lists processes) above the additional one (also
 /// shown when empty and nothing is configured, to say how to start). Each gets what it needs
 /// while both fit; otherwise the monitored table gets at most half.
 fn split_tables(area: Rect, app: &App) -> (Option<Rect>, Option<Rect>) {
-    let show_monitored = app.total(Table::Monitored) > 0;
-    let show_additional = app.total(Table::Additional) > 0 || !show_monitored;
-    match (show_monitored, show_additional) {
+    match shown_tables(app) {
         (true, false) => (Some(area), None),
         (false, _) => (None, Some(area)),
         (true, true) => {
@@ -208,22 +237,21 @@ impl Theme {
         Style::new().add_modifier(Modifier::REVERSED)
     }
 
-    fn error_banner(&self) -> Style {
-        if self.color {
-            Style::new()
-                .fg(Color::White)
-                .bg(Color::Red)
-                .add_modifier(Modifier::BOLD)
-        } else {
-            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
-        }
-    }
-
-    fn warning_banner(&self) -> Style {
-        if self.color {
-            Style::new().fg(Color::Black).bg(Color::Yellow)
+    fn banner(&self, tone: Tone) -> Style {
+        let (fg, bg) = match tone {
+            Tone::Error => (Color::White, Color::Red),
+            Tone::Warning => (Color::Black, Color::Yellow),
+            Tone::Info => (Color::Black, Color::Cyan),
+        };
+        let style = if self.color {
+            Style::new().fg(fg).bg(bg)
         } else {
             Style::new().add_modifier(Modifier::REVERSED)
+        };
+        if tone == Tone::Error {
+            style.add_modifier(Modifier::BOLD)
+        } else {
+            style
         }
     }
 }
@@ -234,60 +262,106 @@ fn state_label(state: State) -> String {
 }
 
 fn header(frame: &mut Frame<'_>, area: Rect, app: &App, now: f64, theme: &Theme) {
-    let report = app.report();
+    let [line1, line2] = Layout::vertical([Constraint::Length(1); 2]).areas(area);
+    frame.render_widget(system_line(app, now, theme, usize::from(area.width)), line1);
+    let right = sort_line(app, theme);
+    let [left_area, right_area] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(right.width() as u16),
+    ])
+    .areas(line2);
+    frame.render_widget(
+        counts_line(app, theme, usize::from(left_area.width)),
+        left_area,
+    );
+    frame.render_widget(right, right_area);
+}
+
+/// Host, system CPU/RAM/disk, the monitor's runtime and the file; shorter forms when narrow,
+/// keeping the end of the path (its file name) rather than dropping it.
+fn system_line(app: &App, now: f64, theme: &Theme, width: usize) -> Line<'static> {
     let sep = || Span::styled("  ", theme.dim());
-    let mut first = vec![Span::styled(" hbmon", theme.title()), sep()];
-    if let Some(sys) = &report.system {
-        let pct = |used: u64, total: u64| {
-            if total == 0 {
-                0.0
+    let pct = |used: u64, total: u64| {
+        if total == 0 {
+            0.0
+        } else {
+            used as f64 * 100.0 / total as f64
+        }
+    };
+    let mut line = Line::default();
+    for compact in [false, true] {
+        line = Line::from(vec![Span::styled(" hbmon", theme.title()), sep()]);
+        if let Some(sys) = &app.report().system {
+            let memory = pct(sys.memory_used, sys.memory_total);
+            let memory = if compact {
+                format!("{memory:.0}%")
             } else {
-                used as f64 * 100.0 / total as f64
-            }
-        };
-        first.extend([
-            Span::raw(sys.host.clone()),
-            sep(),
-            Span::styled("cpu ", theme.dim()),
-            Span::raw(format!("{:.0}%", sys.cpu_percent)),
-            sep(),
-            Span::styled("mem ", theme.dim()),
-            Span::raw(format!(
-                "{}/{} {:.0}%",
-                columns::bytes(sys.memory_used),
-                columns::bytes(sys.memory_total),
-                pct(sys.memory_used, sys.memory_total)
-            )),
-            sep(),
-            Span::styled("disk ", theme.dim()),
-            Span::raw(format!("{:.0}%", pct(sys.disk_used, sys.disk_total))),
+                format!(
+                    "{}/{} {memory:.0}%",
+                    columns::bytes(sys.memory_used),
+                    columns::bytes(sys.memory_total)
+                )
+            };
+            line.spans.extend([
+                Span::raw(sys.host.clone()),
+                sep(),
+                Span::styled("cpu ", theme.dim()),
+                Span::raw(format!("{:.0}%", sys.cpu_percent)),
+                sep(),
+                Span::styled("mem ", theme.dim()),
+                Span::raw(memory),
+                sep(),
+                Span::styled("disk ", theme.dim()),
+                Span::raw(format!("{:.0}%", pct(sys.disk_used, sys.disk_total))),
+                sep(),
+            ]);
+        }
+        line.spans.extend([
+            Span::styled(if compact { "up " } else { "monitor up " }, theme.dim()),
+            Span::raw(format_secs((now - app.started).max(0.0))),
             sep(),
         ]);
+        let room = width.saturating_sub(line.width() + 1);
+        if compact || room >= app.file.chars().count().min(32) {
+            line.spans.push(Span::raw(shorten_path(&app.file, room)));
+            break;
+        }
     }
-    first.extend([
-        Span::styled("monitor up ", theme.dim()),
-        Span::raw(format_secs((now - app.started).max(0.0))),
-        sep(),
-    ]);
-    let used: usize = first.iter().map(Span::width).sum();
-    let room = usize::from(area.width).saturating_sub(used + 1);
-    first.push(Span::raw(shorten_path(
-        &app.file.display().to_string(),
-        room,
-    )));
+    line
+}
 
-    let mut second = vec![Span::raw(" ")];
-    let counts = report.counts();
+/// A count per state, worst news included: `● up 3  ✖ dead 1`, or `●3 ✖1` when narrow.
+fn counts_line(app: &App, theme: &Theme, width: usize) -> Line<'static> {
+    let counts = app.report().counts();
     if counts.is_empty() {
-        second.push(Span::styled("no processes", theme.dim()));
+        return Line::styled(" no processes", theme.dim());
     }
-    for (state, n) in counts {
-        second.push(Span::styled(
-            format!("{} {n}", state_label(state)),
-            theme.state(state),
-        ));
-        second.push(sep());
+    let full = Line::from(
+        std::iter::once(Span::raw(" "))
+            .chain(counts.iter().flat_map(|&(state, n)| {
+                [
+                    Span::styled(format!("{} {n}", state_label(state)), theme.state(state)),
+                    Span::raw("  "),
+                ]
+            }))
+            .collect::<Vec<_>>(),
+    );
+    if full.width() <= width {
+        return full;
     }
+    Line::from(
+        std::iter::once(Span::raw(" "))
+            .chain(counts.iter().flat_map(|&(state, n)| {
+                [
+                    Span::styled(format!("{}{n}", state.symbol()), theme.state(state)),
+                    Span::raw(" "),
+                ]
+            }))
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn sort_line(app: &App, theme: &Theme) -> Line<'static> {
     let (key, reverse) = app.sort();
     let mut right = vec![
         Span::styled("sort ", theme.dim()),
@@ -299,22 +373,13 @@ fn header(frame: &mut Frame<'_>, area: Rect, app: &App, now: f64, theme: &Theme)
     ];
     if !app.filter().is_empty() {
         right.extend([
-            sep(),
+            Span::raw("  "),
             Span::styled("filter ", theme.dim()),
             Span::raw(format!("\"{}\"", app.filter())),
         ]);
     }
     right.push(Span::raw(" "));
-    let [line1, line2] = Layout::vertical([Constraint::Length(1); 2]).areas(area);
-    frame.render_widget(Line::from(first), line1);
-    let right = Line::from(right);
-    let [left_area, right_area] = Layout::horizontal([
-        Constraint::Fill(1),
-        Constraint::Length(right.width() as u16),
-    ])
-    .areas(line2);
-    frame.render_widget(Line::from(second), left_area);
-    frame.render_widget(right, right_area);
+    Line::from(right)
 }
 
 /// Keeps the end of a path (the file name matters most): `…/state/hbmon/heartbeat_status.json`.
@@ -323,13 +388,24 @@ fn shorten_path(path: &str, width: usize) -> String {
     if len <= width {
         return path.to_owned();
     }
+    if width < 2 {
+        return String::new();
+    }
     let tail: String = path.chars().skip(len + 1 - width.max(1)).collect();
     format!("…{tail}")
 }
 
+/// How loud a banner is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tone {
+    Error,
+    Warning,
+    Info,
+}
+
 /// The banner: a file error (red, the last good view stays), else a recent notice, else
 /// entries that are not valid.
-fn banner_text(app: &App, now: f64) -> Option<(String, bool)> {
+fn banner_text(app: &App, now: f64) -> Option<(String, Tone)> {
     if let Some(err) = app.file_error() {
         return Some((
             format!(
@@ -337,11 +413,16 @@ fn banner_text(app: &App, now: f64) -> Option<(String, bool)> {
                 err.message,
                 clock(err.since)
             ),
-            true,
+            Tone::Error,
         ));
     }
     if let Some(notice) = app.notice().filter(|n| now - n.at < NOTICE_SECS) {
-        return Some((notice.text.clone(), notice.is_error));
+        let tone = if notice.is_error {
+            Tone::Error
+        } else {
+            Tone::Info
+        };
+        return Some((notice.text.clone(), tone));
     }
     let invalid = &app.report().invalid;
     let (name, why) = invalid.first()?;
@@ -349,18 +430,17 @@ fn banner_text(app: &App, now: f64) -> Option<(String, bool)> {
         1 => String::new(),
         n => format!(" (and {} more)", n - 1),
     };
-    Some((format!("! entry {name:?} is not valid: {why}{more}"), false))
+    Some((
+        format!("! entry {name:?} is not valid: {why}{more}"),
+        Tone::Warning,
+    ))
 }
 
 fn banner(frame: &mut Frame<'_>, area: Rect, app: &App, now: f64, theme: &Theme) {
-    let Some((text, is_error)) = banner_text(app, now) else {
+    let Some((text, tone)) = banner_text(app, now) else {
         return;
     };
-    let style = if is_error {
-        theme.error_banner()
-    } else {
-        theme.warning_banner()
-    };
+    let style = theme.banner(tone);
     let text = columns::truncate(&format!(" {text}"), usize::from(area.width));
     frame.render_widget(Paragraph::new(text).style(style), area);
 }
@@ -369,6 +449,8 @@ fn banner(frame: &mut Frame<'_>, area: Rect, app: &App, now: f64, theme: &Theme)
 /// [`Column::DROP_ORDER`] instead of wrapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Column {
+    /// `›` on the selected row, so the selection shows in a text capture too.
+    Cursor,
     Name,
     State,
     Pid,
@@ -383,7 +465,8 @@ enum Column {
 }
 
 impl Column {
-    const ALL: [Column; 11] = [
+    const ALL: [Column; 12] = [
+        Column::Cursor,
         Column::Name,
         Column::State,
         Column::Pid,
@@ -412,6 +495,7 @@ impl Column {
 
     fn title(self) -> &'static str {
         match self {
+            Column::Cursor => "",
             Column::Name => "NAME",
             Column::State => "STATE",
             Column::Pid => "PID",
@@ -429,6 +513,7 @@ impl Column {
     /// The width a column needs; name and data take what is left over.
     fn min_width(self) -> u16 {
         match self {
+            Column::Cursor => 1,
             Column::Name | Column::Data => 12,
             Column::State | Column::LastBeat => 10,
             Column::Pid | Column::Memory | Column::Runtime | Column::Beats => 7,
@@ -446,6 +531,8 @@ impl Column {
 
     fn text(self, row: &Row, now: f64, width: u16) -> String {
         match self {
+            // Drawn by the table, which knows the selection.
+            Column::Cursor => String::new(),
             Column::Name => columns::truncate(row.display_name(), usize::from(width)),
             Column::State => state_label(row.health.state),
             Column::Pid => columns::pid(row),
@@ -498,6 +585,7 @@ fn process_table(
     app: &App,
     table: Table,
     now: f64,
+    name_wanted: u16,
     theme: &Theme,
 ) {
     let (shown, total) = (app.len(table), app.total(table));
@@ -520,14 +608,6 @@ fn process_table(
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    // The longest name in the whole table, not just the visible rows, so scrolling does not
-    // make the columns jump.
-    let name_wanted = app
-        .rows(table)
-        .map(|r| r.display_name().chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(40) as u16;
     let cols = fit_columns(inner.width, name_wanted);
     let header = TableRow::new(cols.iter().map(|&(c, w)| aligned(c.title(), c, w)))
         .style(theme.dim().add_modifier(Modifier::BOLD));
@@ -543,7 +623,11 @@ fn process_table(
         .take(body_height)
         .map(|(i, row)| {
             let cells = cols.iter().map(|&(c, w)| {
-                let text = c.text(row, now, w);
+                let text = if c == Column::Cursor && cursor == Some(i) {
+                    "›".to_owned()
+                } else {
+                    c.text(row, now, w)
+                };
                 let style = match c {
                     Column::State => theme.state(row.health.state),
                     Column::LastBeat if row.health.severity >= Severity::Warning => {
@@ -623,6 +707,17 @@ fn detail_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec<Line<'stat
         ])),
     }
     lines.push(Line::default());
+    lines.push(Line::styled("Data", theme.title()));
+    let text = match row.entry.as_ref().map(|e| &e.additional_data) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(value) => serde_json::to_string_pretty(value).unwrap_or_else(|e| e.to_string()),
+    };
+    if text.is_empty() {
+        lines.push(Line::styled("  none", theme.dim()));
+    }
+    lines.extend(text.lines().map(|l| Line::raw(format!("  {l}"))));
+    lines.push(Line::default());
     lines.push(Line::styled(
         "Transitions seen by this monitor",
         theme.title(),
@@ -640,17 +735,6 @@ fn detail_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec<Line<'stat
             Span::styled(format!("  {}", t.reason), theme.dim()),
         ]));
     }
-    lines.push(Line::default());
-    lines.push(Line::styled("Data", theme.title()));
-    let text = match row.entry.as_ref().map(|e| &e.additional_data) {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(value) => serde_json::to_string_pretty(value).unwrap_or_else(|e| e.to_string()),
-    };
-    if text.is_empty() {
-        lines.push(Line::styled("  none", theme.dim()));
-    }
-    lines.extend(text.lines().map(|l| Line::raw(format!("  {l}"))));
     lines
 }
 
@@ -812,7 +896,7 @@ fn footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             ("?", "help"),
             ("q", "quit"),
         ],
-        Mode::Confirm(_) => &[("y", "remove"), ("any other key", "cancel")],
+        Mode::Confirm(_) => &[("y", "remove"), ("any other key", "keeps it")],
         Mode::Normal | Mode::Help => &[
             ("q", "quit"),
             ("↑↓", "move"),
@@ -880,6 +964,12 @@ fn state_meaning(state: State) -> &'static str {
     }
 }
 
+/// Pads to `width` terminal cells (not chars: `⏰` takes two).
+fn pad(text: &str, width: usize) -> String {
+    let cells = Span::raw(text).width();
+    format!("{text}{}", " ".repeat(width.saturating_sub(cells)))
+}
+
 fn help(frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
     let mut lines = vec![Line::styled("Keys", theme.title())];
     for (key, what) in HELP_KEYS {
@@ -895,7 +985,7 @@ fn help(frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
         let mut spans = Vec::new();
         for &state in pair {
             spans.push(Span::styled(
-                format!("  {:<11}", state_label(state)),
+                format!("  {}", pad(&state_label(state), 11)),
                 theme.state(state),
             ));
             spans.push(Span::raw(format!("{:<36}", state_meaning(state))));
@@ -913,7 +1003,7 @@ fn help(frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
 
 fn confirm(frame: &mut Frame<'_>, area: Rect, app: &App, name: &str, theme: &Theme) {
     let question = format!(" Remove {name:?} from the heartbeat file? ");
-    let file = format!(" {} ", app.file.display());
+    let file = format!(" {} ", app.file);
     let width = question.chars().count().max(file.chars().count()) as u16 + 2;
     let rect = popup(frame, area, width.max(36), 6);
     let block = Block::bordered()
@@ -932,4 +1022,235 @@ fn confirm(frame: &mut Frame<'_>, area: Rect, app: &App, name: &str, theme: &The
         ]),
     ];
     frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::app::{Action, Notice};
+    use crate::tui::fixtures::{NOW, many, mixed};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    fn app(color: bool) -> App {
+        let mut app = App::new(
+            "~/.local/state/hbmon/heartbeat_status.json".into(),
+            NOW - 312.0,
+            color,
+        );
+        app.update(Action::Report(Box::new(mixed())));
+        app
+    }
+
+    /// Draws as the loop does: measure the viewport, tell the app, draw.
+    fn render(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        app.update(Action::Viewport(viewport(
+            Size::new(width, height),
+            app,
+            NOW,
+        )));
+        terminal.draw(|frame| draw(frame, app, NOW)).unwrap();
+        terminal
+    }
+
+    /// The screen as text, local clock times masked: they depend on the machine's time zone.
+    fn screen(terminal: &Terminal<TestBackend>) -> String {
+        let text = terminal.backend().to_string();
+        let date_time = regex::Regex::new(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}").unwrap();
+        let time = regex::Regex::new(r"\b\d{2}:\d{2}:\d{2}\b").unwrap();
+        let text = date_time.replace_all(&text, "YYYY-MM-DD hh:mm:ss");
+        time.replace_all(&text, "hh:mm:ss").into_owned()
+    }
+
+    #[test]
+    fn wide_terminal_shows_every_column() {
+        let mut app = app(true);
+        insta::assert_snapshot!(screen(&render(&mut app, 120, 30)));
+    }
+
+    #[test]
+    fn classic_terminal_drops_low_priority_columns() {
+        let mut app = app(true);
+        let shown = screen(&render(&mut app, 80, 24));
+        assert!(!shown.contains("BEATS") && !shown.contains("INTERVAL"));
+        assert!(shown.contains("LAST BEAT") && shown.contains("DATA"));
+        insta::assert_snapshot!(shown);
+    }
+
+    #[test]
+    fn narrowest_terminal_keeps_name_state_and_last_beat() {
+        let mut app = app(true);
+        let shown = screen(&render(&mut app, 60, 12));
+        for title in ["NAME", "STATE", "LAST BEAT"] {
+            assert!(shown.contains(title), "{title} missing:\n{shown}");
+        }
+        insta::assert_snapshot!(shown);
+    }
+
+    #[test]
+    fn tiny_terminal_says_it_is_too_small() {
+        let mut app = app(true);
+        insta::assert_snapshot!(screen(&render(&mut app, 40, 8)));
+    }
+
+    #[test]
+    fn detail_pane() {
+        let mut app = app(true);
+        app.update(Action::Move(1)); // websocket-reader: hung, with data
+        app.update(Action::ToggleDetail);
+        let mut hung = mixed();
+        hung.now = NOW + 1.0;
+        app.update(Action::Report(Box::new(hung)));
+        insta::assert_snapshot!(screen(&render(&mut app, 120, 30)));
+    }
+
+    #[test]
+    fn detail_pane_of_a_failed_job_with_transitions() {
+        let mut app = app(true);
+        let mut later = mixed();
+        let job = later
+            .rows
+            .iter_mut()
+            .find(|r| r.name == "report-job")
+            .unwrap();
+        job.health = crate::status::Health::new(State::Running, "running for 2s", None);
+        app.update(Action::Report(Box::new(later)));
+        let mut failed = mixed();
+        failed.now = NOW + 30.0;
+        app.update(Action::Report(Box::new(failed)));
+        app.update(Action::Move(4));
+        app.update(Action::ToggleDetail);
+        render(&mut app, 100, 30);
+        app.update(Action::DetailBottom);
+        let shown = screen(&render(&mut app, 100, 30));
+        assert!(shown.contains("▶ running → ✗ failed"), "{shown}");
+        insta::assert_snapshot!(shown);
+    }
+
+    #[test]
+    fn help_overlay() {
+        let mut app = app(true);
+        app.update(Action::ToggleHelp);
+        insta::assert_snapshot!(screen(&render(&mut app, 120, 30)));
+    }
+
+    #[test]
+    fn confirm_dialog() {
+        let mut app = app(true);
+        app.update(Action::AskRemove);
+        insta::assert_snapshot!(screen(&render(&mut app, 80, 24)));
+    }
+
+    #[test]
+    fn corrupt_file_banner_keeps_the_last_good_view() {
+        let mut app = app(true);
+        app.update(Action::FileError {
+            message: "not a valid heartbeat file: expected `,` or `}` at line 3 column 5".into(),
+            now: NOW - 4.0,
+        });
+        let terminal = render(&mut app, 120, 30);
+        let banner_cell = &terminal.backend().buffer()[(1, 2)];
+        assert_eq!(banner_cell.bg, Color::Red);
+        insta::assert_snapshot!(screen(&terminal));
+    }
+
+    #[test]
+    fn filter_in_progress_and_a_recent_notice() {
+        let mut app = app(true);
+        app.update(Action::Notice(Notice {
+            text: "removed \"old-worker\"".into(),
+            at: NOW - 1.0,
+            is_error: false,
+        }));
+        app.update(Action::StartFilter);
+        for c in "er".chars() {
+            app.update(Action::FilterChar(c));
+        }
+        insta::assert_snapshot!(screen(&render(&mut app, 100, 20)));
+    }
+
+    #[test]
+    fn an_empty_file_says_how_to_start() {
+        let mut app = App::new("/tmp/hb.json".into(), NOW, true);
+        let shown = screen(&render(&mut app, 100, 12));
+        assert!(shown.contains("no heartbeats yet"), "{shown}");
+        insta::assert_snapshot!(shown);
+    }
+
+    #[test]
+    fn no_color_draws_the_same_words_without_colour() {
+        let mut colored = app(true);
+        let mut plain = app(false);
+        let (colored, plain) = (render(&mut colored, 120, 30), render(&mut plain, 120, 30));
+        assert_eq!(screen(&colored), screen(&plain));
+        let cells = |t: &Terminal<TestBackend>| t.backend().buffer().content().to_vec();
+        assert!(
+            cells(&plain)
+                .iter()
+                .all(|c| c.fg == Color::Reset && c.bg == Color::Reset),
+            "a coloured cell under NO_COLOR"
+        );
+        assert!(cells(&colored).iter().any(|c| c.fg == Color::Red));
+        // The selection and critical states stay distinct through modifiers alone.
+        let buffer = plain.backend().buffer();
+        let row_of = |needle: &str| {
+            (0..buffer.area.height)
+                .find(|&y| {
+                    (0..buffer.area.width)
+                        .map(|x| buffer[(x, y)].symbol())
+                        .collect::<String>()
+                        .contains(needle)
+                })
+                .unwrap()
+        };
+        let selected = row_of("Vue Frontend");
+        assert!(buffer[(0, selected)].modifier.contains(Modifier::REVERSED));
+        let hung = row_of("WebSocket Reader");
+        let state_x = (0..buffer.area.width)
+            .find(|&x| buffer[(x, hung)].symbol() == "⧗")
+            .unwrap();
+        assert!(buffer[(state_x, hung)].modifier.contains(Modifier::BOLD));
+    }
+
+    #[test]
+    fn ten_thousand_rows_build_only_the_visible_window() {
+        let mut app = App::new("/tmp/hb.json".into(), NOW, false);
+        app.update(Action::Report(Box::new(many(10_000))));
+        app.update(Action::Viewport(viewport(Size::new(80, 24), &app, NOW)));
+        app.update(Action::Page(250));
+        let shown = screen(&render(&mut app, 80, 24));
+        assert!(shown.contains("› proc-04750"), "{shown}");
+        assert!(!shown.contains("proc-00000"));
+        insta::assert_snapshot!(shown);
+    }
+
+    #[test]
+    fn long_paths_keep_their_file_name() {
+        assert_eq!(shorten_path("/a/b/c/hb.json", 20), "/a/b/c/hb.json");
+        assert_eq!(shorten_path("/very/long/dir/hb.json", 12), "…dir/hb.json");
+    }
+
+    #[test]
+    fn columns_drop_in_priority_order() {
+        let at = |w| {
+            fit_columns(w, 20)
+                .into_iter()
+                .map(|(c, _)| c)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(at(200).len(), Column::ALL.len());
+        assert!(!at(100).contains(&Column::Beats));
+        assert_eq!(
+            at(40),
+            [
+                Column::Cursor,
+                Column::Name,
+                Column::State,
+                Column::LastBeat
+            ]
+        );
+        let widths: u16 = fit_columns(100, 20).iter().map(|&(_, w)| w + 1).sum();
+        assert_eq!(widths - 1, 100);
+    }
 }
