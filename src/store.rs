@@ -278,11 +278,11 @@ impl Store {
     /// Moves an unparseable file to `<file>.corrupt-<unix>`, never deleting it.
     fn move_aside(&self, now: f64, reason: &str) -> Result<(), StoreError> {
         let secs = now as u64;
-        let mut target = paths::corrupt_path(&self.path, secs);
-        let mut n = 1;
+        let mut copy = 0;
+        let mut target = paths::corrupt_path(&self.path, secs, copy);
         while target.exists() {
-            target = paths::corrupt_path(&self.path, secs).with_extension(format!("{n}"));
-            n += 1;
+            copy += 1;
+            target = paths::corrupt_path(&self.path, secs, copy);
         }
         fs::rename(&self.path, &target).map_err(|source| StoreError::Write {
             path: target.clone(),
@@ -378,6 +378,21 @@ mod tests {
         let aside = dir.path().join("hb.json.corrupt-1000");
         assert_eq!(fs::read_to_string(aside).unwrap(), "{ not json");
         assert!(read(store.path()).unwrap().get("a").is_some());
+    }
+
+    #[test]
+    fn corrupt_copies_in_the_same_second_get_numbered_not_overwritten() {
+        let (dir, store) = temp();
+        for (i, junk) in ["{ first", "{ second", "{ third"].into_iter().enumerate() {
+            fs::write(store.path(), junk).unwrap();
+            store
+                .beat_at(&format!("a{i}"), &Beat::alive(None), 1000.0)
+                .unwrap();
+        }
+        let aside = |name: &str| fs::read_to_string(dir.path().join(name)).unwrap();
+        assert_eq!(aside("hb.json.corrupt-1000"), "{ first");
+        assert_eq!(aside("hb.json.corrupt-1000.1"), "{ second");
+        assert_eq!(aside("hb.json.corrupt-1000.2"), "{ third");
     }
 
     #[test]
