@@ -305,19 +305,19 @@ impl Store {
         permissions: Option<fs::Permissions>,
     ) -> Result<(), StoreError> {
         let temp = paths::temp_path(&self.path);
-        let write_error = |source| StoreError::Write {
-            path: self.path.clone(),
-            source,
-        };
-        fs::write(&temp, bytes).map_err(write_error)?;
-        // Keep the mode of the file being replaced, e.g. group-writable for a shared file.
-        if let Some(permissions) = permissions {
-            fs::set_permissions(&temp, permissions).map_err(write_error)?;
-        }
-        fs::rename(&temp, &self.path).map_err(|e| {
-            let _ = fs::remove_file(&temp);
-            write_error(e)
-        })
+        fs::write(&temp, bytes)
+            // Keep the mode of the file being replaced, e.g. group-writable for a shared file.
+            .and_then(|()| permissions.map_or(Ok(()), |p| fs::set_permissions(&temp, p)))
+            .and_then(|()| fs::rename(&temp, &self.path))
+            .map_err(|source| {
+                // Temp names are per PID, so a temp file left by a failed write (a full disk)
+                // would never be reused: remove it. Best effort, the write already failed.
+                let _ = fs::remove_file(&temp);
+                StoreError::Write {
+                    path: self.path.clone(),
+                    source,
+                }
+            })
     }
 }
 
@@ -393,6 +393,17 @@ mod tests {
         assert_eq!(aside("hb.json.corrupt-1000"), "{ first");
         assert_eq!(aside("hb.json.corrupt-1000.1"), "{ second");
         assert_eq!(aside("hb.json.corrupt-1000.2"), "{ third");
+    }
+
+    #[test]
+    fn a_failed_replace_leaves_no_temp_file() {
+        let (dir, store) = temp();
+        // A non-empty directory where the file should be: the rename over it fails.
+        fs::create_dir_all(store.path().join("in-the-way")).unwrap();
+        let err = store.replace(b"{}", None).unwrap_err();
+        assert!(err.to_string().contains("hb.json"), "{err}");
+        assert!(!paths::temp_path(store.path()).exists());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]
