@@ -87,9 +87,13 @@ pub fn lock_path(file: &Path) -> PathBuf {
     with_suffix(file, ".lock")
 }
 
-/// `<file>.corrupt-<unix>`: where an unparseable file is moved, never deleted.
-pub fn corrupt_path(file: &Path, unix_secs: u64) -> PathBuf {
-    with_suffix(file, &format!(".corrupt-{unix_secs}"))
+/// `<file>.corrupt-<unix>`: where an unparseable file is moved, never deleted. `copy` numbers
+/// the further ones moved aside within the same second (`.corrupt-<unix>.1`, …).
+pub fn corrupt_path(file: &Path, unix_secs: u64, copy: u32) -> PathBuf {
+    match copy {
+        0 => with_suffix(file, &format!(".corrupt-{unix_secs}")),
+        n => with_suffix(file, &format!(".corrupt-{unix_secs}.{n}")),
+    }
 }
 
 /// `.<name>.<pid>.tmp` beside the file: same directory, so `rename` is atomic. Hidden and
@@ -150,7 +154,8 @@ mod tests {
     fn sidecar_names() {
         let f = Path::new("/d/hb.json");
         assert_eq!(lock_path(f), Path::new("/d/hb.json.lock"));
-        assert_eq!(corrupt_path(f, 17), Path::new("/d/hb.json.corrupt-17"));
+        assert_eq!(corrupt_path(f, 17, 0), Path::new("/d/hb.json.corrupt-17"));
+        assert_eq!(corrupt_path(f, 17, 2), Path::new("/d/hb.json.corrupt-17.2"));
         let tmp = temp_path(f);
         assert_eq!(tmp.parent(), Some(Path::new("/d")));
         assert!(
