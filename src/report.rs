@@ -4,10 +4,11 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::config::Config;
 use crate::duration;
-use crate::probe::{ProcessInfo, SystemInfo};
-use crate::status::{Health, Rules, Severity, State};
-use crate::store::Entry;
+use crate::probe::{Probe, ProcessInfo, SystemInfo};
+use crate::status::{self, Health, Os, Rules, Severity, State};
+use crate::store::{Entry, Snapshot};
 
 /// One process: configured (`monitored`) or an *additional heartbeat process*.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -57,6 +58,76 @@ impl Report {
     }
 }
 
+/// Judges every process at `now`: one row per configured process (config order), then one
+/// per other entry in the file (file order), asking `probe` about every PID once.
+pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f64) -> Report {
+    let mut pids: Vec<u32> = snapshot.entries.iter().filter_map(|(_, e)| e.pid).collect();
+    pids.sort_unstable();
+    pids.dedup();
+    let by_pattern = config.processes.iter().any(|p| p.pattern.is_some());
+    probe.refresh(&pids, by_pattern);
+
+    let configured = config.processes.iter().map(|p| {
+        let entry = snapshot.get(&p.name);
+        let process = match entry.and_then(|e| e.pid) {
+            Some(pid) => probe.process(pid),
+            None => p.pattern.as_ref().and_then(|re| probe.find(re)),
+        };
+        // Without a PID or a pattern there is nothing to ask the OS.
+        let asked = entry.is_some_and(|e| e.pid.is_some()) || p.pattern.is_some();
+        row(&p.name, p.label.clone(), entry, config, process, asked, now)
+    });
+    let mut rows: Vec<Row> = configured.collect();
+    for (name, entry) in &snapshot.entries {
+        if config.process(name).is_some() {
+            continue;
+        }
+        let process = entry.pid.and_then(|pid| probe.process(pid));
+        rows.push(row(
+            name,
+            None,
+            Some(entry),
+            config,
+            process,
+            entry.pid.is_some(),
+            now,
+        ));
+    }
+    Report {
+        now,
+        rows,
+        invalid: snapshot.invalid.clone(),
+        system: probe.system(),
+    }
+}
+
+fn row(
+    name: &str,
+    label: Option<String>,
+    entry: Option<&Entry>,
+    config: &Config,
+    process: Option<ProcessInfo>,
+    asked: bool,
+    now: f64,
+) -> Row {
+    let rules = config.rules_for(name, entry);
+    let os = match (&process, asked) {
+        (Some(p), _) => Os::Alive(p),
+        (None, true) => Os::Gone,
+        (None, false) => Os::Unknown,
+    };
+    let health = status::evaluate(entry, &rules, now, os);
+    Row {
+        name: name.to_owned(),
+        label,
+        monitored: rules.monitored,
+        entry: entry.cloned(),
+        health,
+        process,
+        rules,
+    }
+}
+
 impl Row {
     /// The label if configured, else the heartbeat name.
     pub fn display_name(&self) -> &str {
@@ -95,6 +166,7 @@ pub mod columns {
     pub fn cpu(row: &Row) -> String {
         row.process
             .as_ref()
+            .filter(|p| p.cpu_percent.is_finite())
             .map_or_else(|| "-".to_owned(), |p| format!("{:.1}%", p.cpu_percent))
     }
 

@@ -1,10 +1,43 @@
 //! Health: the states a process can be in, their severities, and the pure
 //! [`evaluate`] that judges one process from its entry, its rules, the clock and the OS.
+//!
+//! # The rules, exactly
+//!
+//! `I` is the interval and `G` the grace ([`Rules`]); `age` is `now - last_heartbeat`. A
+//! threshold of `n` missed intervals is crossed when `age > n·I + G` — strictly: a beat
+//! exactly at `I + G` is still `up`, one microsecond later it is `late`. Checked in this
+//! order, the first match wins:
+//!
+//! 1. No entry (never beaten): `silent` if the config's `match` finds a process that
+//!    started more than `I + G` ago, `pending` otherwise (a process that has only just
+//!    started gets its first interval to beat).
+//! 2. `stopped`: the newest report is a clean stop — even though its PID is gone.
+//! 3. `dead`, at once: the entry's PID no longer exists (a zombie counts as gone), or it
+//!    belongs to a process that started more than [`PID_REUSE_SLACK`] seconds after this
+//!    run's `first_heartbeat` (the PID was reused). Not checked for a job that has
+//!    finished (`succeeded`/`failed`): its process is meant to be gone.
+//! 4. `failed`: the newest report is a failed job run (exit code non-zero).
+//! 5. Jobs (`kind = "job"`): `running` while a run started and is within `max_runtime`
+//!    (`hung` past it); otherwise `overdue` when no run started within `I + G` of the last
+//!    start (the interval is the job's period), else `error` if it reported one, else
+//!    `up`. Lateness in beats does not apply: a job is quiet between runs.
+//! 6. Apps: past `dead_after` intervals `hung` if the PID is alive, else `dead`; past
+//!    `degraded_after` `degraded`; an `error` report; past `late_after` `late`; else `up`.
+//!    So a worse timing state hides an error report, and an error hides lateness.
+//!
+//! A beat from the future (more than [`SKEW_TOLERANCE`] ahead: clock skew between
+//! writer and reader) is judged with age 0 and says so in the reason; ages are never
+//! negative. `paused` is never returned here: it comes from `hbmon pause` (not built
+//! yet), which overrides the computed state.
+//!
+//! A process configured with `critical = false` has its severity capped at `warning`:
+//! it is shown dead, but does not page anyone (nor make `hbmon status` exit 2).
 
 use serde::Serialize;
 
+use crate::duration::format_secs;
 use crate::probe::ProcessInfo;
-use crate::store::Kind;
+use crate::store::{Entry, Kind, Reported};
 
 /// A computed health state (DESIGN.md, "Health states").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -157,7 +190,44 @@ pub struct Rules {
     pub max_runtime: Option<f64>,
     /// Listed in the config (only monitored processes can be `pending` or `silent`).
     pub monitored: bool,
+    /// `false` caps the severity at `warning` (config `critical = false`).
+    pub critical: bool,
 }
+
+impl Default for Rules {
+    /// The rules of a process nobody configured, with the default 30 s interval.
+    fn default() -> Self {
+        Rules {
+            interval: DEFAULT_INTERVAL,
+            grace: DEFAULT_INTERVAL / 2.0,
+            late_after: 1.0,
+            degraded_after: 3.0,
+            dead_after: 5.0,
+            kind: Kind::App,
+            max_runtime: None,
+            monitored: false,
+            critical: true,
+        }
+    }
+}
+
+impl Rules {
+    /// The instant `missed` intervals (plus the grace) after `from`.
+    fn deadline(&self, from: f64, missed: f64) -> f64 {
+        from + missed * self.interval + self.grace
+    }
+}
+
+/// `I` when neither the config nor the entry gives one, seconds.
+pub const DEFAULT_INTERVAL: f64 = 30.0;
+
+/// Slack when comparing a process's start time with a beat time. Start times are whole
+/// seconds derived from the boot time, which itself wobbles by a second between reads.
+pub const PID_REUSE_SLACK: f64 = 2.0;
+
+/// How far in the future a beat may be before the reason calls it clock skew: writers
+/// round their timestamps, and two clocks on one machine can differ by a few ms.
+pub const SKEW_TOLERANCE: f64 = 1.0;
 
 /// What the OS says about a process, for [`evaluate`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -168,4 +238,228 @@ pub enum Os<'a> {
     Alive(&'a ProcessInfo),
     /// The entry's PID does not exist (or nothing matched `match`).
     Gone,
+}
+
+/// Judges one process. Pure: the clock (`now`, Unix seconds) and the OS's view of its PID
+/// (`os`) are passed in. The rules are in the module docs.
+pub fn evaluate(entry: Option<&Entry>, rules: &Rules, now: f64, os: Os) -> Health {
+    let mut health = match entry {
+        None => never_beaten(rules, now, os),
+        Some(entry) => judge(entry, rules, now, os),
+    };
+    if !rules.critical {
+        health.severity = health.severity.min(Severity::Warning);
+    }
+    health
+}
+
+fn never_beaten(rules: &Rules, now: f64, os: Os) -> Health {
+    match os {
+        Os::Alive(p) if rules.monitored => {
+            let started = p.start_time as f64;
+            let silent_at = rules.deadline(started, 1.0);
+            if now > silent_at {
+                Health::new(
+                    State::Silent,
+                    format!(
+                        "pid {} ({}) matches, runs for {}, but never beat",
+                        p.pid,
+                        p.name,
+                        format_secs((now - started).max(0.0))
+                    ),
+                    Some(silent_at),
+                )
+            } else {
+                Health::new(
+                    State::Pending,
+                    format!("pid {} ({}) matches; no beat yet", p.pid, p.name),
+                    Some(started),
+                )
+            }
+        }
+        _ => Health::new(State::Pending, "never beat", None),
+    }
+}
+
+fn judge(entry: &Entry, rules: &Rules, now: f64, os: Os) -> Health {
+    let raw_age = now - entry.last_heartbeat;
+    let age = raw_age.max(0.0);
+    let skew = (raw_age < -SKEW_TOLERANCE).then(|| {
+        format!(
+            " (last beat is {} in the future: clock skew?)",
+            format_secs(-raw_age)
+        )
+    });
+    let mut health = judge_at(entry, rules, now, age, os);
+    if let Some(note) = skew {
+        health.reason.push_str(&note);
+    }
+    health
+}
+
+fn judge_at(entry: &Entry, rules: &Rules, now: f64, age: f64, os: Os) -> Health {
+    let reported = entry.reported();
+    let job = rules.kind == Kind::Job;
+    if reported == Reported::Stopped {
+        return Health::new(
+            State::Stopped,
+            format!("stopped cleanly {} ago", format_secs(age)),
+            Some(entry.last_heartbeat),
+        );
+    }
+    let finished = matches!(reported, Reported::Succeeded | Reported::Failed);
+    if !finished
+        && (!job || reported == Reported::Running)
+        && let Some(dead) = pid_check(entry, os)
+    {
+        return dead;
+    }
+    if reported == Reported::Failed {
+        let code = entry
+            .exit_code
+            .map_or_else(|| "unknown exit code".to_owned(), |c| format!("exit {c}"));
+        return Health::new(
+            State::Failed,
+            format!("last run failed ({code}) {} ago", format_secs(age)),
+            Some(entry.finished_at.unwrap_or(entry.last_heartbeat)),
+        );
+    }
+    if job {
+        judge_job(entry, rules, now, age)
+    } else {
+        judge_app(entry, rules, age, os)
+    }
+}
+
+/// `dead` when the entry's PID is gone or now belongs to a newer process.
+fn pid_check(entry: &Entry, os: Os) -> Option<Health> {
+    let pid = entry.pid?;
+    match os {
+        Os::Gone => Some(Health::new(State::Dead, format!("pid {pid} is gone"), None)),
+        Os::Alive(p) if p.pid == pid => {
+            // Every beat proves its PID existed then, so the process holding it now must
+            // have started before this run's first beat.
+            let run_start = entry.first_heartbeat.unwrap_or(entry.last_heartbeat);
+            (p.start_time as f64 > run_start + PID_REUSE_SLACK).then(|| {
+                Health::new(
+                    State::Dead,
+                    format!(
+                        "pid {pid} now belongs to another process ({}, started {})",
+                        p.name,
+                        crate::store::format_local(p.start_time as f64)
+                    ),
+                    None,
+                )
+            })
+        }
+        Os::Alive(_) | Os::Unknown => None,
+    }
+}
+
+fn judge_job(entry: &Entry, rules: &Rules, now: f64, age: f64) -> Health {
+    let reported = entry.reported();
+    if reported == Reported::Running {
+        let started = entry
+            .started_at
+            .or(entry.first_heartbeat)
+            .unwrap_or(entry.last_heartbeat);
+        let running_for = (now - started).max(0.0);
+        return match rules.max_runtime {
+            Some(max) if running_for > max => Health::new(
+                State::Hung,
+                format!(
+                    "running for {}, over its max_runtime of {}",
+                    format_secs(running_for),
+                    format_secs(max)
+                ),
+                Some(started + max),
+            ),
+            _ => Health::new(
+                State::Running,
+                format!("running for {}", format_secs(running_for)),
+                Some(started),
+            ),
+        };
+    }
+    let last_start = entry.started_at.unwrap_or(entry.last_heartbeat);
+    let due = rules.deadline(last_start, 1.0);
+    if now > due {
+        return Health::new(
+            State::Overdue,
+            format!(
+                "no run for {} (period {})",
+                format_secs((now - last_start).max(0.0)),
+                format_secs(rules.interval)
+            ),
+            Some(due),
+        );
+    }
+    if reported == Reported::Error {
+        return error(entry, age);
+    }
+    let outcome = match (entry.exit_code, entry.duration) {
+        (Some(code), Some(took)) => format!(" (exit {code}, took {})", format_secs(took)),
+        (Some(code), None) => format!(" (exit {code})"),
+        _ => String::new(),
+    };
+    Health::new(
+        State::Up,
+        format!("last run {} ago{outcome}", format_secs(age)),
+        Some(entry.finished_at.unwrap_or(entry.last_heartbeat)),
+    )
+}
+
+fn judge_app(entry: &Entry, rules: &Rules, age: f64, os: Os) -> Health {
+    let last = entry.last_heartbeat;
+    let silence = || {
+        let missed = (age / rules.interval).floor() as u64;
+        let plural = if missed == 1 { "" } else { "s" };
+        format!(
+            "no beat for {} ({missed} interval{plural})",
+            format_secs(age)
+        )
+    };
+    let crossed = |missed: f64| age > missed * rules.interval + rules.grace;
+    if crossed(rules.dead_after) {
+        let since = Some(rules.deadline(last, rules.dead_after));
+        return match os {
+            Os::Alive(p) => Health::new(
+                State::Hung,
+                format!("{}; pid {} is alive", silence(), p.pid),
+                since,
+            ),
+            Os::Gone | Os::Unknown => Health::new(State::Dead, silence(), since),
+        };
+    }
+    if crossed(rules.degraded_after) {
+        return Health::new(
+            State::Degraded,
+            silence(),
+            Some(rules.deadline(last, rules.degraded_after)),
+        );
+    }
+    if entry.reported() == Reported::Error {
+        return error(entry, age);
+    }
+    if crossed(rules.late_after) {
+        return Health::new(
+            State::Late,
+            silence(),
+            Some(rules.deadline(last, rules.late_after)),
+        );
+    }
+    Health::new(
+        State::Up,
+        format!("beat {} ago", format_secs(age)),
+        entry.first_heartbeat,
+    )
+}
+
+fn error(entry: &Entry, age: f64) -> Health {
+    let message = entry.last_error.as_deref().unwrap_or("no message");
+    Health::new(
+        State::Error,
+        format!("reported an error {} ago: {message}", format_secs(age)),
+        Some(entry.last_error_at.unwrap_or(entry.last_heartbeat)),
+    )
 }
