@@ -51,8 +51,9 @@ pub trait Probe {
     /// The live process with this PID; `None` when there is none (a zombie is none).
     fn process(&self, pid: u32) -> Option<ProcessInfo>;
     /// The oldest live process whose command line matches `pattern` (the oldest, so that
-    /// a program's main process wins over the children it forks).
-    fn find(&self, pattern: &Regex) -> Option<ProcessInfo>;
+    /// a program's main process wins over the children it forks). `&mut`: a probe may
+    /// remember the match to refresh it with the PIDs next time.
+    fn find(&mut self, pattern: &Regex) -> Option<ProcessInfo>;
     /// The machine as a whole, if known.
     fn system(&self) -> Option<SystemInfo>;
 }
@@ -85,7 +86,7 @@ impl Probe for FakeProbe {
         self.processes.iter().find(|p| p.pid == pid).cloned()
     }
 
-    fn find(&self, pattern: &Regex) -> Option<ProcessInfo> {
+    fn find(&mut self, pattern: &Regex) -> Option<ProcessInfo> {
         self.processes
             .iter()
             .filter(|p| pattern.is_match(&p.cmd))
@@ -113,8 +114,11 @@ pub struct SysProbe {
     /// When the whole list and the disks were last read.
     listed_at: Option<Instant>,
     disks_at: Option<Instant>,
-    /// PIDs whose CPU use has a previous sample, i.e. is meaningful after this refresh.
+    /// PIDs whose CPU use is meaningful: refreshed this time, and known before.
     sampled: HashSet<u32>,
+    /// PIDs [`Probe::find`] returned since the last refresh: refreshed with the asked-for
+    /// PIDs next time, so processes found by `match` stay current between full lists.
+    matched: Vec<u32>,
     /// Whether the system-wide CPU has a previous sample.
     cpu_sampled: bool,
     refreshes: u32,
@@ -146,6 +150,7 @@ impl SysProbe {
             listed_at: None,
             disks_at: None,
             sampled: HashSet::new(),
+            matched: Vec::new(),
             cpu_sampled: false,
             refreshes: 0,
             own_pid: std::process::id(),
@@ -218,16 +223,23 @@ impl Probe for SysProbe {
             .with_cmd(UpdateKind::OnlyIfNotSet)
             .without_tasks();
         // A process already known has the previous sample CPU use is measured against.
-        let known: HashSet<u32> = system.processes().keys().map(|p| p.as_u32()).collect();
+        let mut known: HashSet<u32> = system.processes().keys().map(|p| p.as_u32()).collect();
         let list_due = list && self.listed_at.is_none_or(|t| t.elapsed() >= LIST_MAX_AGE);
+        let matched = std::mem::take(&mut self.matched);
         if list_due {
             // One pass over everything, which covers `pids` too: refreshing them again right
             // after would measure CPU over a few microseconds.
             system.refresh_processes_specifics(ProcessesToUpdate::All, true, kind);
             self.listed_at = Some(Instant::now());
         } else {
-            let wanted: Vec<Pid> = pids.iter().map(|&p| Pid::from_u32(p)).collect();
+            let wanted: Vec<Pid> = pids
+                .iter()
+                .chain(&matched)
+                .map(|&p| Pid::from_u32(p))
+                .collect();
             system.refresh_processes_specifics(ProcessesToUpdate::Some(&wanted), true, kind);
+            let fresh: HashSet<u32> = pids.iter().chain(&matched).copied().collect();
+            known.retain(|p| fresh.contains(p));
         }
         system.refresh_memory();
         // The process refresh also sampled the system-wide CPU times (sysinfo does it to
@@ -243,15 +255,18 @@ impl Probe for SysProbe {
         Self::live(process).then(|| self.info(process))
     }
 
-    fn find(&self, pattern: &Regex) -> Option<ProcessInfo> {
-        self.system
+    fn find(&mut self, pattern: &Regex) -> Option<ProcessInfo> {
+        let found = self
+            .system
             .as_ref()?
             .processes()
             .values()
             .filter(|p| Self::live(p) && p.pid().as_u32() != self.own_pid)
             .map(|p| self.info(p))
             .filter(|info| pattern.is_match(&info.cmd))
-            .min_by_key(|info| (info.start_time, info.pid))
+            .min_by_key(|info| (info.start_time, info.pid))?;
+        self.matched.push(found.pid);
+        Some(found)
     }
 
     fn system(&self) -> Option<SystemInfo> {

@@ -1,6 +1,11 @@
 //! A report: every process's row (entry, health, live OS data) at one instant, and the
 //! column texts that `hbmon status` and the terminal UI both show.
 
+pub mod json;
+pub mod table;
+
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -48,6 +53,17 @@ impl Report {
             .collect()
     }
 
+    /// `hbmon status`'s exit code ([`Severity::exit_code`]): the worst row's, and at least
+    /// a warning when the file holds invalid entries.
+    pub fn exit_code(&self) -> u8 {
+        let floor = if self.invalid.is_empty() {
+            Severity::None
+        } else {
+            Severity::Warning
+        };
+        self.worst().max(floor).exit_code()
+    }
+
     /// The worst severity of any row (`None` for an empty report).
     pub fn worst(&self) -> Severity {
         self.rows
@@ -61,37 +77,42 @@ impl Report {
 /// Judges every process at `now`: one row per configured process (config order), then one
 /// per other entry in the file (file order), asking `probe` about every PID once.
 pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f64) -> Report {
-    let mut pids: Vec<u32> = snapshot.entries.iter().filter_map(|(_, e)| e.pid).collect();
-    pids.sort_unstable();
-    pids.dedup();
-    let by_pattern = config.processes.iter().any(|p| p.pattern.is_some());
-    probe.refresh(&pids, by_pattern);
+    refresh(snapshot, config, probe);
+    // By name, the last of duplicates winning as in `Snapshot::get`; a map because there may
+    // be thousands of entries and configured processes.
+    let entries: HashMap<&str, &Entry> = snapshot
+        .entries
+        .iter()
+        .map(|(name, entry)| (name.as_str(), entry))
+        .collect();
+    let configured: HashSet<&str> = config.processes.iter().map(|p| p.name.as_str()).collect();
 
-    let configured = config.processes.iter().map(|p| {
-        let entry = snapshot.get(&p.name);
+    let mut rows: Vec<Row> = Vec::with_capacity(config.processes.len() + snapshot.entries.len());
+    for p in &config.processes {
+        let entry = entries.get(p.name.as_str()).copied();
         let process = match entry.and_then(|e| e.pid) {
             Some(pid) => probe.process(pid),
             None => p.pattern.as_ref().and_then(|re| probe.find(re)),
         };
         // Without a PID or a pattern there is nothing to ask the OS.
         let asked = entry.is_some_and(|e| e.pid.is_some()) || p.pattern.is_some();
-        row(&p.name, p.label.clone(), entry, config, process, asked, now)
-    });
-    let mut rows: Vec<Row> = configured.collect();
+        rows.push(row(
+            &p.name,
+            p.label.clone(),
+            entry,
+            config,
+            process,
+            asked,
+            now,
+        ));
+    }
     for (name, entry) in &snapshot.entries {
-        if config.process(name).is_some() {
+        if configured.contains(name.as_str()) {
             continue;
         }
         let process = entry.pid.and_then(|pid| probe.process(pid));
-        rows.push(row(
-            name,
-            None,
-            Some(entry),
-            config,
-            process,
-            entry.pid.is_some(),
-            now,
-        ));
+        let asked = entry.pid.is_some();
+        rows.push(row(name, None, Some(entry), config, process, asked, now));
     }
     Report {
         now,
@@ -99,6 +120,17 @@ pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f
         invalid: snapshot.invalid.clone(),
         system: probe.system(),
     }
+}
+
+/// Refreshes `probe` for everything a report on `snapshot` asks: the entries' PIDs, and the
+/// whole process list if the config finds processes by `match`. [`build`] calls it; call it
+/// once more beforehand to prime CPU measurements.
+pub fn refresh(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe) {
+    let mut pids: Vec<u32> = snapshot.entries.iter().filter_map(|(_, e)| e.pid).collect();
+    pids.sort_unstable();
+    pids.dedup();
+    let by_pattern = config.processes.iter().any(|p| p.pattern.is_some());
+    probe.refresh(&pids, by_pattern);
 }
 
 fn row(
