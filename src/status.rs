@@ -565,7 +565,7 @@ mod tests {
 
     #[rustfmt::skip]
     fn cases() -> Vec<Case> {
-        use Reported::{Alive as Beat, Error, Failed, Running, Stopped, Succeeded};
+        use Reported::{Alive as Beat, Failed, Running, Stopped, Succeeded};
         let alive = || Alive(process(42, 800));
         let c = |what, entry, rules, now, os, state, reason, since| Case {
             what,

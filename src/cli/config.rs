@@ -17,26 +17,23 @@ pub fn show(location: &FileLocation, explicit: Option<&Path>) -> anyhow::Result<
         location.path.display(),
         location.source.describe()
     );
-    let config = match paths::locate_config(explicit, &location.path) {
-        Some(found) => {
-            println!(
-                "config file:    {} ({})",
-                found.path.display(),
-                found.source.describe()
-            );
-            Config::read(&found.path)?
-        }
-        None => {
-            let searched: Vec<String> = paths::config_candidates(&location.path)
-                .iter()
-                .map(|c| c.path.display().to_string())
-                .collect();
-            println!(
-                "config file:    none (looked for {}); built-in defaults",
-                searched.join(", ")
-            );
-            Config::default()
-        }
+    let config = if let Some(found) = paths::locate_config(explicit, &location.path) {
+        println!(
+            "config file:    {} ({})",
+            found.path.display(),
+            found.source.describe()
+        );
+        Config::read(&found.path)?
+    } else {
+        let searched: Vec<String> = paths::config_candidates(&location.path)
+            .iter()
+            .map(|c| c.path.display().to_string())
+            .collect();
+        println!(
+            "config file:    none (looked for {}); built-in defaults",
+            searched.join(", ")
+        );
+        Config::default()
     };
     println!();
     print!("{}", config.to_toml());

@@ -31,12 +31,18 @@ pub struct StatusArgs {
     /// default: they need no attention and pile up from one-off runs).
     #[arg(long)]
     pub all: bool,
-    /// Measure CPU use (a short sample, ~200 ms) even when not on a terminal.
-    #[arg(long, conflicts_with = "no_cpu")]
-    pub cpu: bool,
-    /// Do not measure CPU use, even on a terminal (CPU shows as "-", null in JSON).
-    #[arg(long)]
-    pub no_cpu: bool,
+    /// Measure CPU use, which takes a ~200 ms sample: auto (only for a table on a
+    /// terminal), always, or never (CPU shows as "-", null in JSON).
+    #[arg(long, value_enum, default_value_t = CpuSample::Auto, value_name = "WHEN")]
+    pub cpu: CpuSample,
+}
+
+/// When `hbmon status` spends a short sample on measuring CPU use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CpuSample {
+    Auto,
+    Always,
+    Never,
 }
 
 /// Runs `hbmon status`. Errors are not returned: they mean "unknown" (exit 3), printed.
@@ -59,7 +65,12 @@ fn judge(
     let snapshot = store::read(&location.path)?;
     let terminal = std::io::stdout().is_terminal();
     let mut probe = SysProbe::new(&location.path);
-    if args.cpu || (terminal && !args.no_cpu && !args.json) {
+    let sample = match args.cpu {
+        CpuSample::Auto => terminal && !args.json,
+        CpuSample::Always => true,
+        CpuSample::Never => false,
+    };
+    if sample {
         // The first reading primes; `report::build` takes the second.
         report::refresh(&snapshot, &config, &mut probe);
         std::thread::sleep(CPU_SAMPLE);
