@@ -242,3 +242,88 @@ impl Style {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::build;
+    use crate::report::fixture::{self, NOW};
+    use crate::store::format_local;
+
+    fn report() -> Report {
+        build(
+            &fixture::snapshot(),
+            &fixture::config(),
+            &mut fixture::probe(),
+            NOW,
+        )
+    }
+
+    /// The clock column is local time; the snapshots must not depend on the time zone.
+    fn render_fixed(report: &Report, width: usize, styled: bool) -> String {
+        let mut text = render(report, width, styled);
+        for row in &report.rows {
+            if let Some(e) = &row.entry {
+                let clock = &format_local(e.last_heartbeat)[11..];
+                text = text.replace(clock, "hh:mm:ss");
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn plain_table() {
+        insta::assert_snapshot!(render_fixed(&report(), 120, false));
+    }
+
+    #[test]
+    fn styled_table() {
+        insta::assert_snapshot!(render_fixed(&report(), 120, true));
+    }
+
+    #[test]
+    fn narrow_table_drops_the_data_column() {
+        let text = render_fixed(&report(), 80, false);
+        assert!(!text.contains("DATA"), "{text}");
+        assert!(text.lines().all(|l| l.len() <= 110), "{text}");
+    }
+
+    #[test]
+    fn an_empty_report_says_so() {
+        let empty = Report {
+            now: NOW,
+            rows: Vec::new(),
+            invalid: Vec::new(),
+            system: None,
+        };
+        insta::assert_snapshot!(render(&empty, 80, false), @r"
+        MONITORED PROCESSES
+          none configured (hbmon init writes a starter hbmon.toml)
+
+        ADDITIONAL HEARTBEAT PROCESSES
+          none
+
+        no processes
+        ");
+    }
+
+    #[test]
+    fn styling_does_not_shift_columns() {
+        let strip = |s: &str| {
+            let ansi = regex::Regex::new("\x1b\\[[0-9;]*m").unwrap();
+            ansi.replace_all(s, "").into_owned()
+        };
+        let report = report();
+        let plain = render_fixed(&report, 120, false);
+        let styled = strip(&render_fixed(&report, 120, true));
+        // Same layout; only the symbols differ (and are one or two cells wide).
+        let header = |t: &str| {
+            t.lines()
+                .find(|l| l.trim_start().starts_with("NAME"))
+                .unwrap()
+                .find("PID")
+                .unwrap()
+        };
+        assert_eq!(header(&plain) + 2, header(&styled));
+    }
+}
