@@ -3,6 +3,8 @@
 
 mod beat;
 mod config;
+mod demo;
+mod monitor;
 mod status;
 
 use std::path::PathBuf;
@@ -25,8 +27,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub ui: monitor::UiArgs,
+
+    /// Without one, the live terminal UI.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,6 +55,9 @@ pub enum Command {
     Config,
     /// Write a commented starter hbmon.toml (beside the heartbeat file, or --config PATH).
     Init,
+    /// A self-contained tour: demo processes beating into a temporary file (steady, hung,
+    /// dead, erroring, stopped, a job that sometimes fails) and the live UI on it.
+    Demo(demo::DemoArgs),
 }
 
 impl Cli {
@@ -61,7 +70,10 @@ impl Cli {
 /// (`status`) returns its verdict as the exit code instead.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let location = cli.location();
-    match cli.command {
+    let Some(command) = cli.command else {
+        return monitor::monitor(&location, cli.config.as_deref(), &cli.ui);
+    };
+    match command {
         Command::Beat(args) => beat::beat(&location, &args),
         Command::Rm { name } => beat::rm(&location, &name),
         Command::Prune(args) => beat::prune(&location, &args),
@@ -72,5 +84,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => Ok(status::status(&location, cli.config.as_deref(), &args)),
         Command::Config => config::show(&location, cli.config.as_deref()),
         Command::Init => config::init(&location, cli.config.as_deref()),
+        Command::Demo(args) => demo::demo(&args),
     }
 }

@@ -5,10 +5,12 @@
 //! - [`keys`]: keys and mouse to actions,
 //! - [`ui`]: drawing from the state and a fixed `now`,
 //! - [`event`]: the loop that feeds them (input, file watcher, signals, clocks),
+//! - [`judge`]: the file to a report, asking the OS at most once per `--refresh`,
 //! - `terminal`: taking the terminal over and always giving it back.
 
 pub mod app;
 pub mod event;
+pub mod judge;
 pub mod keys;
 mod terminal;
 pub mod ui;
@@ -23,8 +25,9 @@ use std::time::Duration;
 pub use app::App;
 pub use event::Exit;
 
-use crate::report::Report;
-use crate::store::{Snapshot, unix_now};
+use crate::config::Config;
+use crate::probe::Probe;
+use crate::store::unix_now;
 
 /// The monitor's failures; each says what it was doing.
 #[derive(Debug, thiserror::Error)]
@@ -51,12 +54,8 @@ pub struct Options {
 }
 
 /// Runs the UI on the real terminal until the user quits or a signal arrives; the terminal
-/// is restored on every way out. `judge` turns the file's snapshot into a report at an
-/// instant (config, probe and health rules live with the caller).
-pub fn run(
-    options: &Options,
-    judge: impl FnMut(&Snapshot, f64) -> Report,
-) -> Result<Exit, TuiError> {
+/// is restored on every way out.
+pub fn run(options: &Options, config: &Config, probe: &mut dyn Probe) -> Result<Exit, TuiError> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let app = App::new(
         display_path(&options.file, home.as_deref()),
@@ -64,7 +63,12 @@ pub fn run(
         options.color,
     );
     let mut session = terminal::Session::enter().map_err(TuiError::Terminal)?;
-    event::run(&mut session.screen, app, options, judge)
+    event::run(
+        &mut session.screen,
+        app,
+        options,
+        &mut judge::Judge::new(config, probe),
+    )
 }
 
 /// The path as the header shows it: the home directory as `~`, as a shell prompt would.

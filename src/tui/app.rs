@@ -68,10 +68,11 @@ impl SortKey {
     }
 
     fn compare(self, a: &Row, b: &Row) -> Ordering {
-        // Rows without a live process (or a beat) sort after those with one, whichever way.
-        fn present<T: PartialOrd>(a: Option<T>, b: Option<T>) -> Ordering {
+        // Rows without a live process (or a beat, or a CPU sample yet) sort after those with
+        // one; the rest biggest first. `total_cmp`: `sort_by` needs a total order.
+        fn present(a: Option<f64>, b: Option<f64>) -> Ordering {
             match (a, b) {
-                (Some(a), Some(b)) => b.partial_cmp(&a).unwrap_or(Ordering::Equal),
+                (Some(a), Some(b)) => b.total_cmp(&a),
                 (Some(_), None) => Ordering::Less,
                 (None, Some(_)) => Ordering::Greater,
                 (None, None) => Ordering::Equal,
@@ -84,13 +85,18 @@ impl SortKey {
                 a.entry.as_ref().map(|e| e.last_heartbeat),
                 b.entry.as_ref().map(|e| e.last_heartbeat),
             ),
-            SortKey::Cpu => present(
-                a.process.as_ref().map(|p| p.cpu_percent),
-                b.process.as_ref().map(|p| p.cpu_percent),
-            ),
+            SortKey::Cpu => {
+                let cpu = |r: &Row| {
+                    r.process
+                        .as_ref()
+                        .map(|p| f64::from(p.cpu_percent))
+                        .filter(|c| c.is_finite())
+                };
+                present(cpu(a), cpu(b))
+            }
             SortKey::Memory => present(
-                a.process.as_ref().map(|p| p.memory_bytes),
-                b.process.as_ref().map(|p| p.memory_bytes),
+                a.process.as_ref().map(|p| p.memory_bytes as f64),
+                b.process.as_ref().map(|p| p.memory_bytes as f64),
             ),
         };
         primary.then_with(|| {
@@ -749,7 +755,12 @@ mod tests {
     #[test]
     fn cpu_sort_puts_the_busiest_first_and_dead_processes_last() {
         let mut report = mixed();
-        for (row, cpu) in report.rows.iter_mut().zip([5.0, 80.0, 0.0, 0.0, 20.0, 1.0]) {
+        // An unknown CPU (no second sample yet) sorts with the processes that have none.
+        for (row, cpu) in report
+            .rows
+            .iter_mut()
+            .zip([5.0, 80.0, 0.0, 0.0, 20.0, f32::NAN])
+        {
             if let Some(p) = &mut row.process {
                 p.cpu_percent = cpu;
             }
@@ -761,7 +772,7 @@ mod tests {
         assert_eq!(app.sort().0, SortKey::Cpu);
         assert_eq!(
             names(&app, Table::Additional),
-            ["test-process-1", "scraper", "old-worker", "report-job"]
+            ["test-process-1", "old-worker", "report-job", "scraper"]
         );
     }
 

@@ -15,9 +15,9 @@ use crossterm::event::Event as Input;
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 use super::app::{Action, App, Effect, Notice};
+use super::judge::{Judge, Probing};
 use super::terminal::Screen;
 use super::{Options, TuiError, keys, ui};
-use crate::report::Report;
 use crate::store::{self, Snapshot, Store, StoreError};
 
 /// After one re-read, further file events within this span wait for its end: a burst of
@@ -42,13 +42,12 @@ pub enum Exit {
     Signal(i32),
 }
 
-/// Runs the UI until quit or a signal. `judge` turns a snapshot of the file into a report at
-/// an instant, probing the OS.
+/// Runs the UI until quit or a signal.
 pub fn run(
     screen: &mut Screen,
     app: App,
     options: &Options,
-    judge: impl FnMut(&Snapshot, f64) -> Report,
+    judge: &mut Judge<'_>,
 ) -> Result<Exit, TuiError> {
     let (tx, rx) = mpsc::channel();
     // Signals first: threads inherit the signal mask, so it must be in place before any
@@ -84,16 +83,16 @@ pub fn run(
         read_since_draw: false,
     };
     state.watch();
-    state.reload();
+    state.reload(Probing::Fresh);
     state.draw(screen)?;
     state.run(screen, &rx)
 }
 
-struct Loop<J> {
+struct Loop<'j, 'a> {
     app: App,
     file: PathBuf,
     refresh: Duration,
-    judge: J,
+    judge: &'j mut Judge<'a>,
     trace: Option<File>,
     tx: Sender<Event>,
     /// `None` while the directory cannot be watched (e.g. it does not exist yet); retried at
@@ -109,7 +108,7 @@ struct Loop<J> {
     read_since_draw: bool,
 }
 
-impl<J: FnMut(&Snapshot, f64) -> Report> Loop<J> {
+impl Loop<'_, '_> {
     fn run(&mut self, screen: &mut Screen, rx: &Receiver<Event>) -> Result<Exit, TuiError> {
         let mut next_tick = next_second();
         let mut next_probe = Instant::now() + self.refresh;
@@ -157,13 +156,13 @@ impl<J: FnMut(&Snapshot, f64) -> Report> Loop<J> {
                         self.reread_at.get_or_insert(last + REREAD_GAP);
                     }
                     _ => {
-                        self.reload();
+                        self.reload(Probing::Cached);
                         redraw = true;
                     }
                 }
             }
             if self.reread_at.is_some_and(|at| now >= at) {
-                self.reload();
+                self.reload(Probing::Cached);
                 redraw = true;
             }
             if now >= next_probe {
@@ -185,7 +184,7 @@ impl<J: FnMut(&Snapshot, f64) -> Report> Loop<J> {
     fn apply(&mut self, effect: Option<Effect>) -> Option<Exit> {
         match effect? {
             Effect::Quit => return Some(Exit::Quit),
-            Effect::Refresh => self.reload(),
+            Effect::Refresh => self.reload(Probing::Fresh),
             Effect::Remove(name) => {
                 let (text, is_error) = match Store::new(&self.file).remove(&name) {
                     Ok(true) => (format!("removed {name:?}"), false),
@@ -197,7 +196,7 @@ impl<J: FnMut(&Snapshot, f64) -> Report> Loop<J> {
                     at: store::unix_now(),
                     is_error,
                 }));
-                self.reload();
+                self.reload(Probing::Cached);
             }
         }
         None
@@ -205,7 +204,7 @@ impl<J: FnMut(&Snapshot, f64) -> Report> Loop<J> {
 
     /// Re-reads the file and judges it now. A file that does not parse keeps the last good
     /// view on screen, under the error.
-    fn reload(&mut self) {
+    fn reload(&mut self, probing: Probing) {
         let now = Instant::now();
         self.last_read = Some(now);
         self.reread_at = None;
@@ -214,7 +213,7 @@ impl<J: FnMut(&Snapshot, f64) -> Report> Loop<J> {
         match store::read(&self.file) {
             Ok(snapshot) => {
                 self.snapshot = snapshot;
-                self.judge_now();
+                self.judge_now(probing);
             }
             Err(e) => {
                 // The header already names the file; the banner has room for the why.
@@ -239,14 +238,16 @@ impl<J: FnMut(&Snapshot, f64) -> Report> Loop<J> {
             self.watch();
         }
         if Stamp::of(&self.file) == self.stamp {
-            self.judge_now();
+            self.judge_now(Probing::Fresh);
         } else {
-            self.reload();
+            self.reload(Probing::Fresh);
         }
     }
 
-    fn judge_now(&mut self) {
-        let report = (self.judge)(&self.snapshot, store::unix_now());
+    fn judge_now(&mut self, probing: Probing) {
+        let report = self
+            .judge
+            .report(&self.snapshot, store::unix_now(), probing);
         self.app.update(Action::Report(Box::new(report)));
     }
 

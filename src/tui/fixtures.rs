@@ -46,12 +46,7 @@ pub fn rules(interval: f64) -> Rules {
     Rules {
         interval,
         grace: interval / 2.0,
-        late_after: 1.0,
-        degraded_after: 3.0,
-        dead_after: 5.0,
-        kind: Kind::App,
-        max_runtime: None,
-        monitored: false,
+        ..Rules::default()
     }
 }
 

@@ -96,6 +96,10 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, now: f64) {
             process_table(frame, area, app, table, now, name_wanted, &theme);
         }
     }
+    if let Some(first) = areas.monitored.or(areas.additional) {
+        let sort = sort_line(app, &theme).right_aligned();
+        frame.render_widget(sort, Rect { height: 1, ..first });
+    }
     if let Some(area) = areas.detail {
         detail(frame, area, app, now, &theme);
     }
@@ -264,17 +268,7 @@ fn state_label(state: State) -> String {
 fn header(frame: &mut Frame<'_>, area: Rect, app: &App, now: f64, theme: &Theme) {
     let [line1, line2] = Layout::vertical([Constraint::Length(1); 2]).areas(area);
     frame.render_widget(system_line(app, now, theme, usize::from(area.width)), line1);
-    let right = sort_line(app, theme);
-    let [left_area, right_area] = Layout::horizontal([
-        Constraint::Fill(1),
-        Constraint::Length(right.width() as u16),
-    ])
-    .areas(line2);
-    frame.render_widget(
-        counts_line(app, theme, usize::from(left_area.width)),
-        left_area,
-    );
-    frame.render_widget(right, right_area);
+    frame.render_widget(counts_line(app, theme, usize::from(line2.width)), line2);
 }
 
 /// Host, system CPU/RAM/disk, the monitor's runtime and the file; shorter forms when narrow,
@@ -306,7 +300,12 @@ fn system_line(app: &App, now: f64, theme: &Theme, width: usize) -> Line<'static
                 Span::raw(sys.host.clone()),
                 sep(),
                 Span::styled("cpu ", theme.dim()),
-                Span::raw(format!("{:.0}%", sys.cpu_percent)),
+                // Unknown (`NaN`) until the probe's second sample.
+                Span::raw(if sys.cpu_percent.is_finite() {
+                    format!("{:.0}%", sys.cpu_percent)
+                } else {
+                    "-".to_owned()
+                }),
                 sep(),
                 Span::styled("mem ", theme.dim()),
                 Span::raw(memory),
@@ -336,35 +335,38 @@ fn counts_line(app: &App, theme: &Theme, width: usize) -> Line<'static> {
     if counts.is_empty() {
         return Line::styled(" no processes", theme.dim());
     }
-    let full = Line::from(
-        std::iter::once(Span::raw(" "))
-            .chain(counts.iter().flat_map(|&(state, n)| {
-                [
-                    Span::styled(format!("{} {n}", state_label(state)), theme.state(state)),
-                    Span::raw("  "),
-                ]
-            }))
-            .collect::<Vec<_>>(),
-    );
-    if full.width() <= width {
-        return full;
+    // Roomiest first; the last form always fits the 60-column minimum.
+    let mut line = Line::default();
+    for (words, gap) in [(true, "  "), (true, " "), (false, " ")] {
+        let text = |state: State, n: usize| {
+            if words {
+                format!("{} {n}", state_label(state))
+            } else {
+                format!("{}{n}", state.symbol())
+            }
+        };
+        line = Line::from(
+            std::iter::once(Span::raw(" "))
+                .chain(counts.iter().flat_map(|&(state, n)| {
+                    [
+                        Span::styled(text(state, n), theme.state(state)),
+                        Span::raw(gap),
+                    ]
+                }))
+                .collect::<Vec<_>>(),
+        );
+        if line.width() <= width {
+            break;
+        }
     }
-    Line::from(
-        std::iter::once(Span::raw(" "))
-            .chain(counts.iter().flat_map(|&(state, n)| {
-                [
-                    Span::styled(format!("{}{n}", state.symbol()), theme.state(state)),
-                    Span::raw(" "),
-                ]
-            }))
-            .collect::<Vec<_>>(),
-    )
+    line
 }
 
+/// `sort state ↓  filter "web"`, drawn at the right of the first table's title line.
 fn sort_line(app: &App, theme: &Theme) -> Line<'static> {
     let (key, reverse) = app.sort();
     let mut right = vec![
-        Span::styled("sort ", theme.dim()),
+        Span::styled(" sort ", theme.dim()),
         Span::raw(format!(
             "{} {}",
             key.as_str(),
@@ -1222,6 +1224,31 @@ mod tests {
         let shown = screen(&render(&mut app, 80, 24));
         assert!(shown.contains("› proc-04750"), "{shown}");
         assert!(!shown.contains("proc-00000"));
+        insta::assert_snapshot!(shown);
+    }
+
+    #[test]
+    fn a_report_built_from_a_file_config_and_probe() {
+        use crate::report::{build, fixture};
+        let report = build(
+            &fixture::snapshot(),
+            &fixture::config(),
+            &mut fixture::probe(),
+            fixture::NOW,
+        );
+        let mut app = App::new("/srv/hb.json".into(), fixture::NOW - 60.0, true);
+        app.update(Action::Report(Box::new(report)));
+        let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
+        app.update(Action::Viewport(viewport(
+            Size::new(120, 30),
+            &app,
+            fixture::NOW,
+        )));
+        terminal
+            .draw(|frame| draw(frame, &app, fixture::NOW))
+            .unwrap();
+        let shown = screen(&terminal);
+        assert!(shown.contains("! entry \"broken\" is not valid"), "{shown}");
         insta::assert_snapshot!(shown);
     }
 

@@ -6,6 +6,7 @@
 mod beat;
 mod config;
 mod status;
+mod tui;
 
 use std::path::Path;
 

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Reproduces benches/tui.md: CPU of the live UI (idle with 200 entries, and with 200 entries
+# beating once a second) beside `htop -d 10` measured in the same window on the same machine,
+# resident memory with 1 000 entries, and the time from a beat to the redraw that shows it.
+#
+# CPU: utime+stime from /proc/<pid>/stat before and after a 60 s window, both programs in
+# their own 120x30 tmux session. Latency: HBMON_TRACE_REDRAW makes hbmon append
+# "<redraw time> <newest beat in the file>" after each redraw that follows a re-read.
+#
+# Usage: benches/tui_idle.sh [WINDOW_SECONDS]   (needs tmux, htop, awk; Linux /proc)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WINDOW=${1:-60}
+command -v htop >/dev/null || { echo "htop is required (apt-get install -y htop)" >&2; exit 1; }
+
+cargo build --release --quiet --bin hbmon --example beat_many
+HBMON=$PWD/target/release/hbmon
+BEAT_MANY=$PWD/target/release/examples/beat_many
+WORK=$(mktemp -d)
+SOCK=hbmon-bench-$$
+SLEEPERS=()
+cleanup() {
+    tmux -L "$SOCK" kill-server 2>/dev/null || true
+    [ ${#SLEEPERS[@]} -eq 0 ] || kill "${SLEEPERS[@]}" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+TICKS=$(getconf CLK_TCK)
+
+# 200 live processes for the entries to point at, so every probe checks real PIDs.
+for _ in $(seq 200); do sleep 100000 & SLEEPERS+=($!); done
+printf '%s\n' "${SLEEPERS[@]}" > "$WORK/pids"
+: > "$WORK/empty.toml"  # no monitored processes: every entry is "additional"
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# Starts CMD in a new 120x30 tmux session NAME; prints its PID (exec: the pane is CMD).
+start() {
+    tmux -L "$SOCK" new-session -d -x 120 -y 30 -s "$1" "exec $2"
+    tmux -L "$SOCK" display-message -p -t "$1" '#{pane_pid}'
+}
+stop() { tmux -L "$SOCK" kill-session -t "$1"; }
+percent() { awk -v t="$1" -v hz="$TICKS" -v s="$WINDOW" 'BEGIN {printf "%.2f", t / hz / s * 100}'; }
+# p50 and p99 of the beat-to-redraw latency in a trace, counting each new beat once.
+latency() {
+    awk '$2 != last && $2 == $2 + 0 { print ($1 - $2) * 1000; last = $2 }' "$1" | sort -n |
+        awk '{v[NR] = $1} END {
+            if (NR == 0) { print "no samples"; exit }
+            i50 = int(NR * 0.50); if (i50 < 1) i50 = 1
+            i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
+            printf "p50 %.1f ms, p99 %.1f ms (%d beats)", v[i50], v[i99], NR }'
+}
+
+# measure NAME RATE: hbmon and htop side by side for WINDOW seconds while 200 entries beat
+# RATE times a second in total (0: idle).
+measure() {
+    local file="$WORK/$1.json"
+    "$BEAT_MANY" "$file" 200 0 0 "$WORK/pids"
+    local writer=""
+    if [ "$2" != 0 ]; then
+        "$BEAT_MANY" "$file" 200 "$2" $((WINDOW + 15)) "$WORK/pids" & writer=$!
+    fi
+    local hb ht
+    hb=$(start "hb-$1" "env HBMON_TRACE_REDRAW=$WORK/$1.trace $HBMON --file $file --config $WORK/empty.toml")
+    ht=$(start "ht-$1" "htop -d 10")
+    sleep 5
+    local hb0 ht0 hb1 ht1
+    hb0=$(cpu_ticks "$hb"); ht0=$(cpu_ticks "$ht")
+    sleep "$WINDOW"
+    hb1=$(cpu_ticks "$hb"); ht1=$(cpu_ticks "$ht")
+    echo "| $1 | $(percent $((hb1 - hb0)))% | $(percent $((ht1 - ht0)))% | $(latency "$WORK/$1.trace") |"
+    stop "hb-$1"; stop "ht-$1"
+    [ -z "$writer" ] || { kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null || true; }
+}
+
+echo "machine: $(nproc) cores, $(uname -sr); window ${WINDOW}s"
+echo
+echo "| scenario (200 entries) | hbmon CPU | htop -d 10 CPU | beat to redraw |"
+echo "|---|---|---|---|"
+measure idle 0
+measure beating 200
+
+# An isolated beat (4 a second, one entry) shows the latency without coalescing.
+file="$WORK/single.json"
+hb=$(start hb-single "env HBMON_TRACE_REDRAW=$WORK/single.trace $HBMON --file $file --config $WORK/empty.toml")
+sleep 2
+"$BEAT_MANY" "$file" 1 4 30 "$WORK/pids"
+stop hb-single
+echo
+echo "isolated beats (1 entry, 4 beats/s for 30 s): $(latency "$WORK/single.trace")"
+
+# Resident memory with 1 000 entries.
+file="$WORK/thousand.json"
+"$BEAT_MANY" "$file" 1000 0 0 "$WORK/pids"
+hb=$(start hb-mem "$HBMON --file $file --config $WORK/empty.toml")
+ht=$(start ht-mem "htop -d 10")
+sleep 8
+echo
+echo "resident memory with 1000 entries: hbmon $(rss_kib "$hb") KiB, htop $(rss_kib "$ht") KiB"

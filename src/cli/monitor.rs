@@ -1,0 +1,87 @@
+//! `hbmon` with no subcommand: the live terminal UI on the heartbeat file.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::config::Config;
+use crate::duration;
+use crate::paths::FileLocation;
+use crate::probe::SysProbe;
+use crate::tui::{self, Exit};
+
+/// The UI's flags, shared by `hbmon` and `hbmon demo`.
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    /// How often to re-check every process with the OS (CPU, memory, alive) and re-judge
+    /// its state. The file itself is watched: a beat shows at once.
+    #[arg(long, value_parser = refresh_interval, default_value = "2s", value_name = "D")]
+    pub refresh: Duration,
+}
+
+pub fn monitor(
+    location: &FileLocation,
+    config_flag: Option<&Path>,
+    args: &UiArgs,
+) -> anyhow::Result<ExitCode> {
+    let (config, _) = Config::load(config_flag, &location.path)?;
+    let mut probe = SysProbe::new(&location.path);
+    let options = tui::Options {
+        file: location.path.clone(),
+        refresh: args.refresh,
+        color: use_color(std::env::var_os("NO_COLOR").as_deref()),
+        trace: std::env::var_os("HBMON_TRACE_REDRAW").map(Into::into),
+    };
+    let exit = tui::run(&options, &config, &mut probe)
+        .with_context(|| format!("the monitor of {} stopped", location.path.display()))?;
+    Ok(match exit {
+        Exit::Quit => ExitCode::SUCCESS,
+        // As a shell reports a death by signal N.
+        Exit::Signal(n) => ExitCode::from(128_u8.saturating_add(u8::try_from(n).unwrap_or(0))),
+    })
+}
+
+/// Colour unless `NO_COLOR` is set to something (no-color.org: an empty value does not count).
+fn use_color(value: Option<&std::ffi::OsStr>) -> bool {
+    value.is_none_or(std::ffi::OsStr::is_empty)
+}
+
+/// At least 100 ms: the probe reads `/proc` for every process, and faster than that is
+/// a busy loop in disguise.
+fn refresh_interval(text: &str) -> Result<Duration, String> {
+    match duration::parse(text) {
+        Ok(d) if d < Duration::from_millis(100) => {
+            Err(format!("{text:?} is too short: at least 100ms"))
+        }
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn no_color_counts_only_when_set_to_something() {
+        assert!(use_color(None));
+        assert!(use_color(Some(OsStr::new(""))));
+        assert!(!use_color(Some(OsStr::new("1"))));
+    }
+
+    #[test]
+    fn refresh_is_a_duration_of_at_least_100ms() {
+        assert_eq!(refresh_interval("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(refresh_interval("250ms"), Ok(Duration::from_millis(250)));
+        assert!(
+            refresh_interval("10ms")
+                .unwrap_err()
+                .contains("at least 100ms")
+        );
+        assert!(refresh_interval("soon").is_err());
+    }
+}

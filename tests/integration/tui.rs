@@ -1,0 +1,204 @@
+//! The live UI end to end: the real binary in a private tmux server, driven with keys and
+//! read back with `capture-pane`, while heartbeats arrive from outside.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hbmon");
+
+/// A tmux server of our own (`-L`), killed when the test ends, pass or fail.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(shell_cmd: &str) -> Tmux {
+        // Tests run in parallel threads of one process: the PID alone is not unique.
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let tmux = Tmux {
+            socket: format!(
+                "hbmon-test-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ),
+        };
+        let out = tmux.run(&[
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "30",
+            "-s",
+            "t",
+            shell_cmd,
+        ]);
+        assert!(out.status.success(), "tmux new-session: {out:?}");
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend(keys);
+        assert!(self.run(&args).status.success());
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
+    }
+
+    /// The command in the foreground of the pane (`sh` once hbmon has exited).
+    fn foreground(&self) -> String {
+        let out = self.run(&[
+            "display-message",
+            "-p",
+            "-t",
+            "t",
+            "#{pane_current_command}",
+        ]);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Polls the screen until `ready` holds; panics with the last screen after `within`.
+    fn wait_for(&self, what: &str, within: Duration, ready: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < within,
+                "waited {within:?} for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+fn beat(file: &Path, name: &str) {
+    let status = Command::new(BIN)
+        .args(["beat", name, "--quiet", "--pid"])
+        .arg(std::process::id().to_string())
+        .arg("--file")
+        .arg(file)
+        .status()
+        .expect("hbmon beat runs");
+    assert!(status.success());
+}
+
+#[test]
+fn the_ui_shows_beats_live_filters_and_quits_to_the_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("heartbeat_status.json");
+    let config = dir.path().join("hbmon.toml");
+    std::fs::write(&config, "").unwrap();
+    beat(&file, "alpha-service");
+    beat(&file, "beta-worker");
+
+    // A plain shell with a prompt we can recognise, so "back at the prompt" is checkable.
+    let tmux = Tmux::start("env PS1='test-prompt$ ' sh");
+    tmux.wait_for("the shell prompt", Duration::from_secs(5), |s| {
+        s.contains("test-prompt$")
+    });
+    let command = format!(
+        "{BIN} --file '{}' --config '{}' --refresh 1s",
+        file.display(),
+        config.display()
+    );
+    tmux.keys(&["-l", &command]);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("both rows", Duration::from_secs(10), |s| {
+        s.contains("alpha-service") && s.contains("beta-worker")
+    });
+    assert!(
+        screen.contains("Additional heartbeat processes"),
+        "{screen}"
+    );
+    assert!(screen.contains("● up"), "{screen}");
+
+    // A beat from outside shows up within 2 s.
+    beat(&file, "gamma-job");
+    tmux.wait_for("the new beat", Duration::from_secs(2), |s| {
+        s.contains("gamma-job")
+    });
+
+    // `/` filters as you type.
+    tmux.keys(&["/"]);
+    tmux.keys(&["-l", "gam"]);
+    let filtered = tmux.wait_for("the filter", Duration::from_secs(5), |s| {
+        s.contains("filter: gam") && !s.contains("alpha-service")
+    });
+    assert!(filtered.contains("gamma-job"), "{filtered}");
+    tmux.keys(&["Enter"]);
+
+    // `q` quits, the terminal comes back, the prompt with it.
+    tmux.keys(&["q"]);
+    let back = tmux.wait_for("the prompt after quitting", Duration::from_secs(5), |s| {
+        !s.contains("gamma-job") && s.contains("test-prompt$")
+    });
+    assert!(!back.contains("Additional heartbeat processes"), "{back}");
+    let start = Instant::now();
+    while tmux.foreground() != "sh" {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "hbmon still runs: {}",
+            tmux.foreground()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_corrupt_file_keeps_the_last_view_and_a_deleted_one_empties_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("heartbeat_status.json");
+    let config = dir.path().join("hbmon.toml");
+    std::fs::write(&config, "").unwrap();
+    beat(&file, "steady-one");
+
+    let tmux = Tmux::start(&format!(
+        "exec {BIN} --file '{}' --config '{}'",
+        file.display(),
+        config.display()
+    ));
+    tmux.wait_for("the row", Duration::from_secs(10), |s| {
+        s.contains("steady-one")
+    });
+
+    // A writer that does not follow the protocol: replaced by garbage.
+    std::fs::write(&file, "{ \"processes\": ").unwrap();
+    let screen = tmux.wait_for("the error banner", Duration::from_secs(5), |s| {
+        s.contains("not a valid heartbeat file")
+    });
+    assert!(screen.contains("showing the last good view"), "{screen}");
+    assert!(screen.contains("steady-one"), "{screen}");
+
+    // Gone: an empty table. Back: the rows come back and the banner goes.
+    std::fs::remove_file(&file).unwrap();
+    tmux.wait_for("the empty table", Duration::from_secs(5), |s| {
+        s.contains("no heartbeats yet") && !s.contains("steady-one")
+    });
+    beat(&file, "returning-one");
+    let screen = tmux.wait_for("the new row", Duration::from_secs(5), |s| {
+        s.contains("returning-one")
+    });
+    assert!(!screen.contains("not a valid heartbeat file"), "{screen}");
+}
