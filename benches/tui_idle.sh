@@ -41,11 +41,14 @@ start() {
 }
 stop() { tmux -L "$SOCK" kill-session -t "$1"; }
 percent() { awk -v t="$1" -v hz="$TICKS" -v s="$WINDOW" 'BEGIN {printf "%.2f", t / hz / s * 100}'; }
-# p50 and p99 of the beat-to-redraw latency in a trace, counting each new beat once.
+# p50 and p99 of the beat-to-redraw latency in a trace: for each redraw that shows a newer
+# beat than the one before, the time since that newest beat was written. The first line is
+# the start-up read, not a beat.
 latency() {
-    awk '$2 != last && $2 == $2 + 0 { print ($1 - $2) * 1000; last = $2 }' "$1" | sort -n |
+    awk 'NR > 1 && $2 != last && $2 == $2 + 0 { print ($1 - $2) * 1000 } { last = $2 }' "$1" |
+        sort -n |
         awk '{v[NR] = $1} END {
-            if (NR == 0) { print "no samples"; exit }
+            if (NR == 0) { print "-"; exit }
             i50 = int(NR * 0.50); if (i50 < 1) i50 = 1
             i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
             printf "p50 %.1f ms, p99 %.1f ms (%d beats)", v[i50], v[i99], NR }'

@@ -67,6 +67,7 @@ impl SortKey {
         }
     }
 
+    /// The order by this key alone; ties are for the caller to break (by name).
     fn compare(self, a: &Row, b: &Row) -> Ordering {
         // Rows without a live process (or a beat, or a CPU sample yet) sort after those with
         // one; the rest biggest first. `total_cmp`: `sort_by` needs a total order.
@@ -78,7 +79,7 @@ impl SortKey {
                 (None, None) => Ordering::Equal,
             }
         }
-        let primary = match self {
+        match self {
             SortKey::State => b.health.severity.cmp(&a.health.severity),
             SortKey::Name => Ordering::Equal,
             SortKey::LastBeat => present(
@@ -98,13 +99,7 @@ impl SortKey {
                 a.process.as_ref().map(|p| p.memory_bytes as f64),
                 b.process.as_ref().map(|p| p.memory_bytes as f64),
             ),
-        };
-        primary.then_with(|| {
-            a.display_name()
-                .to_lowercase()
-                .cmp(&b.display_name().to_lowercase())
-                .then_with(|| a.name.cmp(&b.name))
-        })
+        }
     }
 }
 
@@ -540,12 +535,21 @@ impl App {
     fn reorder(&mut self) {
         let needle = self.filter.to_lowercase();
         let rows = &self.report.rows;
+        // Folded once, not in every comparison: with 10 000 rows a sort compares ~130 000 times.
+        let folded: Vec<String> = rows
+            .iter()
+            .map(|r| r.display_name().to_lowercase())
+            .collect();
         for (slot, monitored) in [(0, true), (1, false)] {
             let mut order: Vec<usize> = (0..rows.len())
                 .filter(|&i| rows[i].monitored == monitored && matches(&rows[i], &needle))
                 .collect();
             order.sort_by(|&a, &b| {
-                let ordering = self.sort.compare(&rows[a], &rows[b]);
+                let ordering = self
+                    .sort
+                    .compare(&rows[a], &rows[b])
+                    .then_with(|| folded[a].cmp(&folded[b]))
+                    .then_with(|| rows[a].name.cmp(&rows[b].name));
                 if self.reverse {
                     ordering.reverse()
                 } else {

@@ -4,6 +4,7 @@
 //! counts in step with real time) and the probe every `--refresh`. It blocks in
 //! `recv_timeout` until the earliest of them; it never polls.
 
+use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -20,9 +21,12 @@ use super::terminal::Screen;
 use super::{Options, TuiError, keys, ui};
 use crate::store::{self, Snapshot, Store, StoreError};
 
-/// After one re-read, further file events within this span wait for its end: a burst of
-/// beats (a writer per process, all at once) costs one read, not one per beat.
-const REREAD_GAP: Duration = Duration::from_millis(50);
+/// The first file event after a quiet spell reaches the loop at once; while more keep
+/// coming, at most one per gap, which grows from the first to the second while the storm
+/// lasts. Hundreds of writers each rewriting the file then cost four reads a second, not
+/// one per beat, and a lone beat still shows within milliseconds.
+const MIN_GAP: Duration = Duration::from_millis(100);
+const MAX_GAP: Duration = Duration::from_millis(250);
 
 /// Everything the loop waits for.
 #[derive(Debug)]
@@ -78,8 +82,6 @@ pub fn run(
         watcher: None,
         snapshot: Snapshot::default(),
         stamp: None,
-        last_read: None,
-        reread_at: None,
         read_since_draw: false,
     };
     state.watch();
@@ -102,9 +104,6 @@ struct Loop<'j, 'a> {
     snapshot: Snapshot,
     /// The file's identity and size at the last read, to notice a change without an event.
     stamp: Option<Stamp>,
-    last_read: Option<Instant>,
-    /// A re-read held back by [`REREAD_GAP`].
-    reread_at: Option<Instant>,
     read_since_draw: bool,
 }
 
@@ -113,11 +112,7 @@ impl Loop<'_, '_> {
         let mut next_tick = next_second();
         let mut next_probe = Instant::now() + self.refresh;
         loop {
-            let deadline = [Some(next_tick), Some(next_probe), self.reread_at]
-                .into_iter()
-                .flatten()
-                .min()
-                .unwrap_or(next_tick);
+            let deadline = next_tick.min(next_probe);
             let first = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(event) => Some(event),
                 Err(RecvTimeoutError::Timeout) => None,
@@ -149,22 +144,11 @@ impl Loop<'_, '_> {
                     Event::Signal(signal) => return Ok(Exit::Signal(signal)),
                 }
             }
-            let now = Instant::now();
             if file_changed {
-                match self.last_read {
-                    Some(last) if now < last + REREAD_GAP => {
-                        self.reread_at.get_or_insert(last + REREAD_GAP);
-                    }
-                    _ => {
-                        self.reload(Probing::Cached);
-                        redraw = true;
-                    }
-                }
-            }
-            if self.reread_at.is_some_and(|at| now >= at) {
                 self.reload(Probing::Cached);
                 redraw = true;
             }
+            let now = Instant::now();
             if now >= next_probe {
                 next_probe = now + self.refresh;
                 self.probe();
@@ -205,9 +189,6 @@ impl Loop<'_, '_> {
     /// Re-reads the file and judges it now. A file that does not parse keeps the last good
     /// view on screen, under the error.
     fn reload(&mut self, probing: Probing) {
-        let now = Instant::now();
-        self.last_read = Some(now);
-        self.reread_at = None;
         self.read_since_draw = true;
         self.stamp = Stamp::of(&self.file);
         match store::read(&self.file) {
@@ -285,24 +266,86 @@ impl Loop<'_, '_> {
             return;
         };
         let tx = self.tx.clone();
+        let mut pacer = Pacer::default();
+        // The handler runs on the watcher's own thread. Holding an event there (see
+        // [`Pacer`]) lets the kernel queue the storm's events, read together on the next
+        // wake-up: a writer's beat is a dozen directory events (lock, temp file, rename, the
+        // reads), and taking them one wake-up at a time would cost more than everything else
+        // the monitor does.
         let watcher = notify::recommended_watcher(move |result: notify::Result<notify::Event>| {
             let relevant = match &result {
-                // Our own reads show up as opens; the lock and temp files as other names.
-                Ok(event) => {
-                    !matches!(event.kind, EventKind::Access(_))
-                        && (event.paths.is_empty()
-                            || event.paths.iter().any(|p| p.file_name() == Some(&*name)))
-                }
+                Ok(event) => changes(event, &name),
                 // Events may have been lost: re-read to be sure.
                 Err(_) => true,
             };
-            if relevant {
-                let _ = tx.send(Event::FileChanged);
+            if !relevant {
+                return;
             }
+            thread::sleep(pacer.hold(Instant::now()));
+            let _ = tx.send(Event::FileChanged);
+            pacer.sent(Instant::now());
         });
         self.watcher = watcher
             .and_then(|mut w| w.watch(&dir, RecursiveMode::NonRecursive).map(|()| w))
             .ok();
+    }
+}
+
+/// Whether a directory event means the heartbeat file (`name`) changed: replaced by a
+/// rename (how every writer writes), moved away, deleted, created or written in place.
+/// Each change counts once: not the duplicate "both ends of a rename" event, not every
+/// `write` of an in-place writer (its close counts), not opens and reads (ours included),
+/// and nothing about other files (the lock, the writers' temp files).
+fn changes(event: &notify::Event, name: &OsStr) -> bool {
+    use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+    let counts = match event.kind {
+        EventKind::Modify(
+            ModifyKind::Name(RenameMode::Both) | ModifyKind::Data(_) | ModifyKind::Metadata(_),
+        ) => false,
+        EventKind::Access(access) => access == AccessKind::Close(AccessMode::Write),
+        EventKind::Create(_)
+        | EventKind::Modify(_)
+        | EventKind::Remove(_)
+        | EventKind::Any
+        | EventKind::Other => true,
+    };
+    counts && (event.paths.is_empty() || event.paths.iter().any(|p| p.file_name() == Some(name)))
+}
+
+/// Paces file events (see [`MIN_GAP`]).
+#[derive(Debug)]
+struct Pacer {
+    last_sent: Option<Instant>,
+    gap: Duration,
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Pacer {
+            last_sent: None,
+            gap: MIN_GAP,
+        }
+    }
+}
+
+impl Pacer {
+    /// How long to hold an event that arrives at `now` before passing it on.
+    fn hold(&mut self, now: Instant) -> Duration {
+        match self.last_sent {
+            Some(last) if now < last + self.gap => {
+                let wait = last + self.gap - now;
+                self.gap = (self.gap * 2).min(MAX_GAP);
+                wait
+            }
+            _ => {
+                self.gap = MIN_GAP;
+                Duration::ZERO
+            }
+        }
+    }
+
+    fn sent(&mut self, at: Instant) {
+        self.last_sent = Some(at);
     }
 }
 
@@ -376,4 +419,73 @@ fn forward_signals(tx: Sender<Event>) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn each_change_of_the_file_counts_once() {
+        use notify::event::{
+            AccessKind, AccessMode, CreateKind, DataChange, ModifyKind, RemoveKind, RenameMode,
+        };
+        let name = OsStr::new("hb.json");
+        let event = |kind, paths: &[&str]| {
+            let mut event = notify::Event::new(kind);
+            for path in paths {
+                event = event.add_path(PathBuf::from(path));
+            }
+            changes(&event, name)
+        };
+        let rename = |mode| EventKind::Modify(ModifyKind::Name(mode));
+        // A writer's beat: only the rename onto the file counts.
+        assert!(event(rename(RenameMode::To), &["/d/hb.json"]));
+        assert!(!event(
+            rename(RenameMode::Both),
+            &["/d/.hb.json.7.tmp", "/d/hb.json"]
+        ));
+        assert!(!event(rename(RenameMode::From), &["/d/.hb.json.7.tmp"]));
+        assert!(!event(
+            EventKind::Create(CreateKind::File),
+            &["/d/.hb.json.7.tmp"]
+        ));
+        let close_write = EventKind::Access(AccessKind::Close(AccessMode::Write));
+        assert!(!event(close_write, &["/d/hb.json.lock"]));
+        let open = EventKind::Access(AccessKind::Open(AccessMode::Any));
+        assert!(!event(open, &["/d/hb.json"]));
+        let close_read = EventKind::Access(AccessKind::Close(AccessMode::Read));
+        assert!(!event(close_read, &["/d/hb.json"]));
+        // Moved aside (a corrupt file), deleted, written in place: each counts.
+        assert!(event(rename(RenameMode::From), &["/d/hb.json"]));
+        assert!(event(EventKind::Remove(RemoveKind::File), &["/d/hb.json"]));
+        assert!(event(close_write, &["/d/hb.json"]));
+        let write = EventKind::Modify(ModifyKind::Data(DataChange::Any));
+        assert!(!event(write, &["/d/hb.json"]));
+        // An event without paths (the watcher lost track) is not ignored.
+        assert!(event(EventKind::Other, &[]));
+    }
+
+    #[test]
+    fn a_lone_event_passes_at_once_and_a_storm_is_paced_ever_slower() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::default();
+        assert_eq!(pacer.hold(t0), Duration::ZERO);
+        pacer.sent(t0);
+        // The storm: each event is held to the end of the gap, which grows to MAX_GAP.
+        assert_eq!(pacer.hold(t0 + 10 * MS), 90 * MS);
+        pacer.sent(t0 + 100 * MS);
+        assert_eq!(pacer.hold(t0 + 101 * MS), 199 * MS);
+        pacer.sent(t0 + 300 * MS);
+        assert_eq!(pacer.hold(t0 + 300 * MS), MAX_GAP);
+        pacer.sent(t0 + 550 * MS);
+        assert_eq!(pacer.hold(t0 + 560 * MS), 240 * MS);
+        pacer.sent(t0 + 800 * MS);
+        // Quiet for a gap: the next event passes at once, and the gap starts small again.
+        assert_eq!(pacer.hold(t0 + 1100 * MS), Duration::ZERO);
+        pacer.sent(t0 + 1100 * MS);
+        assert_eq!(pacer.hold(t0 + 1150 * MS), 50 * MS);
+    }
 }
