@@ -41,12 +41,16 @@ start() {
 }
 stop() { tmux -L "$SOCK" kill-session -t "$1"; }
 percent() { awk -v t="$1" -v hz="$TICKS" -v s="$WINDOW" 'BEGIN {printf "%.2f", t / hz / s * 100}'; }
-# p50 and p99 of the beat-to-redraw latency in a trace: for each redraw that shows a newer
-# beat than the one before, the time since that newest beat was written. The first line is
-# the start-up read, not a beat.
+# p50 and p99 of the time from a beat to the first redraw that shows it. TRACE has
+# "<redraw time> <newest beat in the file>" per redraw after a read; BEATS has each beat's
+# time. A beat shows in the first redraw whose newest beat is at least as new (one writer
+# writes in time order). The first trace line is the start-up read: beats before it were
+# on screen from the start.
 latency() {
-    awk 'NR > 1 && $2 != last && $2 == $2 + 0 { print ($1 - $2) * 1000 } { last = $2 }' "$1" |
-        sort -n |
+    awk 'NR == FNR { if (FNR == 1) start = ($2 == $2 + 0) ? $2 : 0; else { r[++n] = $1; newest[n] = $2 } next }
+         $1 <= start { next }
+         { while (i < n && newest[i + 1] < $1) i++; if (i < n) print (r[i + 1] - $1) * 1000 }' \
+        "$1" "$2" | sort -n |
         awk '{v[NR] = $1} END {
             if (NR == 0) { print "-"; exit }
             i50 = int(NR * 0.50); if (i50 < 1) i50 = 1
@@ -61,7 +65,8 @@ measure() {
     "$BEAT_MANY" "$file" 200 0 0 "$WORK/pids"
     local writer=""
     if [ "$2" != 0 ]; then
-        "$BEAT_MANY" "$file" 200 "$2" $((WINDOW + 15)) "$WORK/pids" & writer=$!
+        "$BEAT_MANY" "$file" 200 "$2" $((WINDOW + 15)) "$WORK/pids" "$WORK/$1.beats" &
+        writer=$!
     fi
     local hb ht
     hb=$(start "hb-$1" "env HBMON_TRACE_REDRAW=$WORK/$1.trace $HBMON --file $file --config $WORK/empty.toml")
@@ -71,7 +76,8 @@ measure() {
     hb0=$(cpu_ticks "$hb"); ht0=$(cpu_ticks "$ht")
     sleep "$WINDOW"
     hb1=$(cpu_ticks "$hb"); ht1=$(cpu_ticks "$ht")
-    echo "| $1 | $(percent $((hb1 - hb0)))% | $(percent $((ht1 - ht0)))% | $(latency "$WORK/$1.trace") |"
+    : >> "$WORK/$1.beats"
+    echo "| $1 | $(percent $((hb1 - hb0)))% | $(percent $((ht1 - ht0)))% | $(latency "$WORK/$1.trace" "$WORK/$1.beats") |"
     stop "hb-$1"; stop "ht-$1"
     [ -z "$writer" ] || { kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null || true; }
 }
@@ -87,10 +93,10 @@ measure beating 200
 file="$WORK/single.json"
 hb=$(start hb-single "env HBMON_TRACE_REDRAW=$WORK/single.trace $HBMON --file $file --config $WORK/empty.toml")
 sleep 2
-"$BEAT_MANY" "$file" 1 4 30 "$WORK/pids"
+"$BEAT_MANY" "$file" 1 4 30 "$WORK/pids" "$WORK/single.beats"
 stop hb-single
 echo
-echo "isolated beats (1 entry, 4 beats/s for 30 s): $(latency "$WORK/single.trace")"
+echo "isolated beats (1 entry, 4 beats/s for 30 s): $(latency "$WORK/single.trace" "$WORK/single.beats")"
 
 # Resident memory with 1 000 entries.
 file="$WORK/thousand.json"

@@ -2,11 +2,13 @@
 //! COUNT entries named `bench-0000`…, beaten round-robin at RATE beats per second in total
 //! for SECONDS (RATE 0: write each entry once and exit). PIDS, a file with one PID per line,
 //! gives the entries live processes to check; without it they carry this process's PID.
+//! LOG, if given, gets each beat's time (its `last_heartbeat`), one per line.
 //!
 //! ```text
-//! cargo run --release --example beat_many -- FILE COUNT RATE SECONDS [PIDS]
+//! cargo run --release --example beat_many -- FILE COUNT RATE SECONDS [PIDS [LOG]]
 //! ```
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -21,7 +23,7 @@ fn main() -> ExitCode {
         args.get(2).and_then(|a| a.parse::<f64>().ok()),
         args.get(3).and_then(|a| a.parse::<f64>().ok()),
     ) else {
-        eprintln!("usage: beat_many FILE COUNT RATE SECONDS [PIDS]");
+        eprintln!("usage: beat_many FILE COUNT RATE SECONDS [PIDS [LOG]]");
         return ExitCode::from(2);
     };
     let pids: Vec<u32> = match args.get(4) {
@@ -33,6 +35,13 @@ fn main() -> ExitCode {
             }
         },
         None => vec![std::process::id()],
+    };
+    let mut log = match args.get(5).map(std::fs::File::create).transpose() {
+        Ok(log) => log,
+        Err(e) => {
+            eprintln!("beat_many: cannot create the log: {e}");
+            return ExitCode::from(2);
+        }
     };
     let store = Store::new(file);
     let beat = |i: usize| {
@@ -60,9 +69,17 @@ fn main() -> ExitCode {
     let gap = Duration::from_secs_f64(1.0 / rate);
     let mut n: u32 = 0;
     while start.elapsed().as_secs_f64() < seconds {
-        if let Err(e) = beat(n as usize % count) {
-            eprintln!("beat_many: {e}");
-            return ExitCode::FAILURE;
+        match beat(n as usize % count) {
+            Ok(entry) => {
+                if let Some(log) = &mut log {
+                    // A lost line only thins the sample.
+                    let _ = writeln!(log, "{:.6}", entry.last_heartbeat);
+                }
+            }
+            Err(e) => {
+                eprintln!("beat_many: {e}");
+                return ExitCode::FAILURE;
+            }
         }
         n += 1;
         let next = start + gap * n;
