@@ -11,14 +11,18 @@
 //! - [`status`]: health states and the pure `evaluate` that judges one process.
 //! - [`probe`]: what the OS says about PIDs and the machine, behind a trait tests can fake.
 //! - [`report`]: every row at one instant and the column texts the table and UI share.
+//! - [`changes`]: transitions and new beats between successive reports (pure).
+//! - [`history`]: the SQLite history of beats and transitions, and its single recorder.
 //! - [`cli`]: the `hbmon` command line; `main.rs` only calls [`cli::run`].
 
 // Tests compare floats they built from exact values.
 #![cfg_attr(test, allow(clippy::float_cmp))]
 
+pub mod changes;
 pub mod cli;
 pub mod duration;
 pub mod heartbeat;
+pub mod history;
 pub mod paths;
 pub mod probe;
 pub mod report;
