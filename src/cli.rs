@@ -2,6 +2,7 @@
 //! submodule per command.
 
 mod beat;
+mod history;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +36,8 @@ pub enum Command {
     Prune(beat::PruneArgs),
     /// Print the heartbeat file's path.
     Path,
+    /// Show NAME's beats and state transitions from the history database.
+    History(history::HistoryArgs),
 }
 
 impl Cli {
@@ -51,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Beat(args) => beat::beat(&location, &args),
         Command::Rm { name } => beat::rm(&location, &name),
         Command::Prune(args) => beat::prune(&location, &args),
+        Command::History(args) => history::history(&location, &args),
         Command::Path => {
             println!("{}", location.path.display());
             Ok(ExitCode::SUCCESS)
