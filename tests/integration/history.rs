@@ -9,9 +9,10 @@ use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use serde_json::{Value, json};
 
+/// `hbmon --file <file>`, blind to any `HBMON_FILE` in the environment running the tests.
 fn hbmon(file: &std::path::Path) -> Command {
-    let mut cmd = Command::cargo_bin("hbmon").unwrap();
-    cmd.arg("--file").arg(file);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hbmon"));
+    cmd.env_remove("HBMON_FILE").arg("--file").arg(file);
     cmd
 }
 

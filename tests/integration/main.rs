@@ -1,3 +1,7 @@
-//! End-to-end tests: the real `hbmon` binary in temporary directories, one module per area.
+//! The integration test binary: the real `hbmon` binary and the library, run against temp files.
+
+// Everything here is test code, but clippy's `allow-unwrap-in-tests` only covers `#[test]`
+// functions, not the helpers they share.
+#![allow(clippy::unwrap_used)]
 
 mod history;
