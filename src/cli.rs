@@ -3,6 +3,7 @@
 
 mod beat;
 mod history;
+mod pause;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +39,13 @@ pub enum Command {
     Path,
     /// Show NAME's beats and state transitions from the history database.
     History(history::HistoryArgs),
+    /// Pause NAME for maintenance: shown as paused, never alerted, until resumed or --for ends.
+    Pause(pause::PauseArgs),
+    /// End NAME's pause.
+    Resume {
+        /// The heartbeat name.
+        name: String,
+    },
 }
 
 impl Cli {
@@ -55,6 +63,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rm { name } => beat::rm(&location, &name),
         Command::Prune(args) => beat::prune(&location, &args),
         Command::History(args) => history::history(&location, &args),
+        Command::Pause(args) => pause::pause(&location, &args),
+        Command::Resume { name } => pause::resume(&location, &name),
         Command::Path => {
             println!("{}", location.path.display());
             Ok(ExitCode::SUCCESS)

@@ -10,7 +10,9 @@ use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
 
 pub use document::{ParseError, RawDocument, VERSION, entry_json};
-pub use entry::{Beat, DataChange, Entry, JobRun, Kind, Reported, format_local};
+pub use entry::{
+    Beat, DataChange, Entry, JobRun, Kind, PAUSED_UNTIL, Pause, Reported, format_local,
+};
 
 use crate::paths;
 
@@ -141,6 +143,28 @@ impl Store {
             })?;
             doc.set(name, json);
             Ok((true, entry))
+        })
+    }
+
+    /// Changes `name`'s entry with `change` and writes it back; returns the entry as written,
+    /// or `None` (file untouched) if there is no valid entry of that name.
+    pub fn update(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut Entry),
+    ) -> Result<Option<Entry>, StoreError> {
+        self.transaction(unix_now(), |doc| {
+            let Some(mut entry) = doc.get(name).and_then(|raw| self.own_entry(name, raw)) else {
+                return Ok((false, None));
+            };
+            change(&mut entry);
+            let json = entry_json(&entry).map_err(|source| StoreError::Encode {
+                path: self.path.clone(),
+                name: name.to_owned(),
+                source,
+            })?;
+            doc.set(name, json);
+            Ok((true, Some(entry)))
         })
     }
 
@@ -388,6 +412,19 @@ mod tests {
         let err = store.beat("a", &Beat::alive(None)).unwrap_err();
         assert!(err.to_string().contains("version 2"), "{err}");
         assert_eq!(fs::read_to_string(store.path()).unwrap(), newer);
+    }
+
+    #[test]
+    fn update_changes_one_entry_and_not_a_missing_one() {
+        let (_dir, store) = temp();
+        store.beat_at("a", &Beat::alive(Some(1)), 10.0).unwrap();
+        let paused = store
+            .update("a", |e| e.set_pause(Some(Pause::Until(50.0))))
+            .unwrap()
+            .unwrap();
+        assert_eq!(read(store.path()).unwrap().get("a"), Some(&paused));
+        assert_eq!(store.update("b", |e| e.set_pause(None)).unwrap(), None);
+        assert!(read(store.path()).unwrap().get("b").is_none());
     }
 
     #[test]

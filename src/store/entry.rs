@@ -126,7 +126,53 @@ pub struct Entry {
     pub extra: Map<String, Value>,
 }
 
+/// The entry field `hbmon pause` sets: Unix seconds the pause ends, or `null` for "until
+/// `hbmon resume`". Writers keep fields they do not know, so a pause survives beats.
+pub const PAUSED_UNTIL: &str = "paused_until";
+
+/// A maintenance pause: the process is shown `paused` and never alerted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pause {
+    /// Until this Unix time.
+    Until(f64),
+    /// Until `hbmon resume`.
+    Indefinite,
+}
+
 impl Entry {
+    /// The pause set by `hbmon pause`, expired or not. A `paused_until` that is neither a
+    /// number nor null was not written by hbmon and is ignored.
+    pub fn pause(&self) -> Option<Pause> {
+        match self.extra.get(PAUSED_UNTIL)? {
+            Value::Null => Some(Pause::Indefinite),
+            value => value.as_f64().map(Pause::Until),
+        }
+    }
+
+    /// Whether a pause holds at `now`.
+    pub fn paused_at(&self, now: f64) -> bool {
+        match self.pause() {
+            Some(Pause::Indefinite) => true,
+            Some(Pause::Until(end)) => now < end,
+            None => false,
+        }
+    }
+
+    /// Sets (`Some`) or lifts (`None`) the pause.
+    pub fn set_pause(&mut self, pause: Option<Pause>) {
+        match pause {
+            None => {
+                self.extra.remove(PAUSED_UNTIL);
+            }
+            Some(Pause::Indefinite) => {
+                self.extra.insert(PAUSED_UNTIL.to_owned(), Value::Null);
+            }
+            Some(Pause::Until(end)) => {
+                self.extra.insert(PAUSED_UNTIL.to_owned(), end.into());
+            }
+        }
+    }
+
     /// The reported status, `alive` when the writer left it out.
     pub fn reported(&self) -> Reported {
         self.status.clone().unwrap_or(Reported::Alive)
@@ -300,6 +346,31 @@ mod tests {
         assert_eq!(restarted.first_heartbeat, Some(120.0));
         assert_eq!((restarted.beats, restarted.errors), (Some(1), Some(0)));
         assert_eq!(restarted.last_error, None);
+    }
+
+    #[test]
+    fn a_pause_survives_beats_and_restarts() {
+        let mut entry = Beat::alive(Some(1)).apply(None, 10.0);
+        assert_eq!(entry.pause(), None);
+        entry.set_pause(Some(Pause::Indefinite));
+        let text = serde_json::to_string(&entry).unwrap();
+        assert!(text.contains(r#""paused_until":null"#), "{text}");
+        let read: Entry = serde_json::from_str(&text).unwrap();
+        let restarted = Beat::alive(Some(2)).apply(Some(read), 20.0);
+        assert_eq!(restarted.pause(), Some(Pause::Indefinite));
+        assert!(restarted.paused_at(1e12));
+
+        let mut timed = restarted;
+        timed.set_pause(Some(Pause::Until(100.0)));
+        let after_beat = Beat::alive(Some(2)).apply(Some(timed), 30.0);
+        assert!(after_beat.paused_at(99.0));
+        assert!(!after_beat.paused_at(100.0));
+
+        let mut resumed = after_beat;
+        resumed.set_pause(None);
+        assert_eq!(resumed.pause(), None);
+        resumed.extra.insert(PAUSED_UNTIL.into(), json!("soon"));
+        assert!(!resumed.paused_at(0.0));
     }
 
     #[test]

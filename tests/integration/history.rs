@@ -1,6 +1,6 @@
 //! `hbmon history`: reading the history database a monitor recorded.
 
-use assert_cmd::Command;
+use crate::hbmon;
 use hbmon::changes::{Changes, SeenBeat, Transition};
 use hbmon::history::History;
 use hbmon::status::{Severity, State};
@@ -8,13 +8,6 @@ use hbmon::store::{Reported, unix_now};
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use serde_json::{Value, json};
-
-/// `hbmon --file <file>`, blind to any `HBMON_FILE` in the environment running the tests.
-fn hbmon(file: &std::path::Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hbmon"));
-    cmd.env_remove("HBMON_FILE").arg("--file").arg(file);
-    cmd
-}
 
 #[test]
 fn lists_transitions_and_beats_newest_first() {

@@ -5,3 +5,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod history;
+mod pause;
+
+/// `hbmon --file <file>`, blind to any `HBMON_FILE` in the environment running the tests.
+pub fn hbmon(file: &std::path::Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_hbmon"));
+    cmd.env_remove("HBMON_FILE").arg("--file").arg(file);
+    cmd
+}
