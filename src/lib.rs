@@ -18,6 +18,7 @@
 // Tests compare floats they built from exact values.
 #![cfg_attr(test, allow(clippy::float_cmp))]
 
+pub mod alert;
 pub mod changes;
 pub mod cli;
 pub mod duration;
