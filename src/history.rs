@@ -5,6 +5,7 @@
 mod recorder;
 mod schema;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -63,6 +64,8 @@ pub enum HistoryError {
 pub struct History {
     conn: Connection,
     path: PathBuf,
+    /// Process ids by name, as recorded in `processes`.
+    ids: HashMap<String, i64>,
 }
 
 impl History {
@@ -106,6 +109,7 @@ impl History {
         Ok(History {
             conn,
             path: path.to_owned(),
+            ids: HashMap::new(),
         })
     }
 
@@ -121,13 +125,20 @@ impl History {
         {
             let mut beat = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO beats (name, time, pid, status, data)
+                    "INSERT OR IGNORE INTO beats (process, time, pid, status, data)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(&fail)?;
             for b in &changes.beats {
+                let id = if let Some(&id) = self.ids.get(&b.name) {
+                    id
+                } else {
+                    let id = process_id(&tx, &b.name).map_err(&fail)?;
+                    self.ids.insert(b.name.clone(), id);
+                    id
+                };
                 beat.execute(params![
-                    b.name,
+                    id,
                     b.time,
                     b.pid,
                     b.status.as_str(),
@@ -156,25 +167,42 @@ impl History {
                     .map_err(&fail)?;
             }
         }
-        tx.commit().map_err(&fail)
+        // A rolled-back transaction may have dropped ids this cache holds.
+        tx.commit().map_err(|e| {
+            self.ids.clear();
+            fail(e)
+        })
     }
 
     /// Deletes beats and transitions older than `before`, except each process's newest
     /// transition: a process dead for longer than the retention is still known to be dead.
-    pub fn prune(&self, before: f64) -> Result<Pruned, HistoryError> {
+    pub fn prune(&mut self, before: f64) -> Result<Pruned, HistoryError> {
         let fail = sql_error(&self.path);
-        let beats = self
-            .conn
-            .execute("DELETE FROM beats WHERE time < ?1", [before])
-            .map_err(&fail)?;
-        let transitions = self
-            .conn
+        let tx = self.conn.transaction().map_err(&fail)?;
+        let mut beats = 0;
+        {
+            // Per process, each delete a range at the front of its (process, time) key.
+            let mut ids = tx.prepare("SELECT id FROM processes").map_err(&fail)?;
+            let ids = ids
+                .query_map([], |row| row.get::<_, i64>(0))
+                .map_err(&fail)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(&fail)?;
+            let mut delete = tx
+                .prepare("DELETE FROM beats WHERE process = ?1 AND time < ?2")
+                .map_err(&fail)?;
+            for id in ids {
+                beats += delete.execute(params![id, before]).map_err(&fail)?;
+            }
+        }
+        let transitions = tx
             .execute(
                 "DELETE FROM transitions AS t WHERE time < ?1
                  AND time < (SELECT max(time) FROM transitions WHERE name = t.name)",
                 [before],
             )
             .map_err(&fail)?;
+        tx.commit().map_err(fail)?;
         Ok(Pruned { beats, transitions })
     }
 
@@ -189,8 +217,9 @@ impl History {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT time, pid, status, data FROM beats
-                 WHERE name = ?1 AND time >= ?2 ORDER BY time DESC LIMIT ?3",
+                "SELECT b.time, b.pid, b.status, b.data
+                 FROM beats AS b JOIN processes AS p ON p.id = b.process
+                 WHERE p.name = ?1 AND b.time >= ?2 ORDER BY b.time DESC LIMIT ?3",
             )
             .map_err(&fail)?;
         let rows = stmt
@@ -250,21 +279,9 @@ impl History {
     /// [`crate::changes::Tracker`] so a restarted monitor carries on where it stopped.
     pub fn last_seen(&self) -> Result<Vec<(String, Seen)>, HistoryError> {
         let fail = sql_error(&self.path);
-        // Distinct names by skipping along the primary keys (one index probe per name,
-        // not a scan of every beat).
         let mut names = self
             .conn
-            .prepare(
-                "WITH RECURSIVE
-                   b(n) AS (SELECT min(name) FROM beats
-                            UNION ALL SELECT (SELECT min(name) FROM beats WHERE name > n)
-                            FROM b WHERE n IS NOT NULL),
-                   t(n) AS (SELECT min(name) FROM transitions
-                            UNION ALL SELECT (SELECT min(name) FROM transitions WHERE name > n)
-                            FROM t WHERE n IS NOT NULL)
-                 SELECT n FROM b WHERE n IS NOT NULL
-                 UNION SELECT n FROM t WHERE n IS NOT NULL",
-            )
+            .prepare("SELECT name FROM processes UNION SELECT name FROM transitions")
             .map_err(&fail)?;
         let names = names
             .query_map([], |row| row.get::<_, String>(0))
@@ -277,7 +294,10 @@ impl History {
             .map_err(&fail)?;
         let mut beat = self
             .conn
-            .prepare("SELECT max(time) FROM beats WHERE name = ?1")
+            .prepare(
+                "SELECT max(time) FROM beats
+                 WHERE process = (SELECT id FROM processes WHERE name = ?1)",
+            )
             .map_err(&fail)?;
         names
             .into_iter()
@@ -291,6 +311,14 @@ impl History {
             .collect::<Result<_, rusqlite::Error>>()
             .map_err(fail)
     }
+}
+
+/// The id of process `name`, added to `processes` if new.
+fn process_id(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
+    conn.execute("INSERT OR IGNORE INTO processes (name) VALUES (?1)", [name])?;
+    conn.query_row("SELECT id FROM processes WHERE name = ?1", [name], |row| {
+        row.get(0)
+    })
 }
 
 /// What a prune deleted.
