@@ -121,7 +121,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::report::Row;
     use crate::status::{Health, Rules};
-    use crate::store::{Beat, Kind};
+    use crate::store::Beat;
     use serde_json::json;
 
     /// A row in `state` whose entry last beat at `beat` (no entry when `None`).
@@ -134,14 +134,8 @@ pub(crate) mod tests {
             health: Health::new(state, format!("{name} is {state}"), None),
             process: None,
             rules: Rules {
-                interval: 30.0,
-                grace: 15.0,
-                late_after: 1.0,
-                degraded_after: 3.0,
-                dead_after: 5.0,
-                kind: Kind::App,
-                max_runtime: None,
                 monitored: true,
+                ..Rules::default()
             },
         }
     }

@@ -2,8 +2,10 @@
 //! submodule per command.
 
 mod beat;
+mod config;
 mod history;
 mod pause;
+mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +21,11 @@ pub struct Cli {
     /// The heartbeat file (default: $HBMON_FILE, else the per-user state directory).
     #[arg(long, global = true, value_name = "PATH")]
     pub file: Option<PathBuf>,
+
+    /// The config file (default: $HBMON_CONFIG, else hbmon.toml beside the heartbeat file,
+    /// else the per-user config directory; none found: built-in defaults).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -37,6 +44,13 @@ pub enum Command {
     Prune(beat::PruneArgs),
     /// Print the heartbeat file's path.
     Path,
+    /// Judge every process once, print a table (or --json) and exit 0 ok, 1 warning,
+    /// 2 critical, 3 unknown (the Nagios plugin convention).
+    Status(status::StatusArgs),
+    /// Print the config in effect, where it came from, and the heartbeat file it watches.
+    Config,
+    /// Write a commented starter hbmon.toml (beside the heartbeat file, or --config PATH).
+    Init,
     /// Show NAME's beats and state transitions from the history database.
     History(history::HistoryArgs),
     /// Pause NAME for maintenance: shown as paused, never alerted, until resumed or --for ends.
@@ -69,5 +83,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", location.path.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Status(args) => Ok(status::status(&location, cli.config.as_deref(), &args)),
+        Command::Config => config::show(&location, cli.config.as_deref()),
+        Command::Init => config::init(&location, cli.config.as_deref()),
     }
 }

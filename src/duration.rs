@@ -81,6 +81,28 @@ pub fn format_secs(secs: f64) -> String {
     }
 }
 
+/// A span [`parse`] reads back to the same value, for files people edit: `1h30m`, `45s`,
+/// `250ms`, `1m30s500ms`. Whole milliseconds; anything finer is rounded.
+pub fn format_exact(secs: f64) -> String {
+    let millis = (secs.max(0.0) * 1000.0).round() as u64;
+    if millis == 0 {
+        return "0s".to_owned();
+    }
+    let parts = [
+        (millis / 86_400_000, "d"),
+        (millis % 86_400_000 / 3_600_000, "h"),
+        (millis % 3_600_000 / 60_000, "m"),
+        (millis % 60_000 / 1000, "s"),
+        (millis % 1000, "ms"),
+    ];
+    let mut out = String::new();
+    for (n, unit) in parts.iter().filter(|(n, _)| *n > 0) {
+        out.push_str(&n.to_string());
+        out.push_str(unit);
+    }
+    out
+}
+
 /// [`format_secs`] for a [`Duration`].
 pub fn format(duration: Duration) -> String {
     format_secs(duration.as_secs_f64())
@@ -114,6 +136,22 @@ mod tests {
             let err = parse(text).unwrap_err();
             assert_eq!(err.input, text);
             assert!(err.to_string().contains(&format!("{text:?}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn exact_format_reads_back() {
+        let cases = [
+            (0.0, "0s"),
+            (0.25, "250ms"),
+            (45.0, "45s"),
+            (90.5, "1m30s500ms"),
+            (5400.0, "1h30m"),
+            (93_784.0, "1d2h3m4s"),
+        ];
+        for (secs, text) in cases {
+            assert_eq!(format_exact(secs), text);
+            assert_eq!(parse(text).unwrap().as_secs_f64(), secs, "{text}");
         }
     }
 

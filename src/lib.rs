@@ -8,6 +8,7 @@
 //! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
 //! - [`duration`]: the `30s` / `5m` / `1h30m` notation used everywhere a time span is typed.
 //! - [`paths`]: where the heartbeat file and the config live.
+//! - [`config`]: the optional `hbmon.toml`: monitored processes and their thresholds.
 //! - [`status`]: health states and the pure `evaluate` that judges one process.
 //! - [`probe`]: what the OS says about PIDs and the machine, behind a trait tests can fake.
 //! - [`report`]: every row at one instant and the column texts the table and UI share.
@@ -21,6 +22,7 @@
 pub mod alert;
 pub mod changes;
 pub mod cli;
+pub mod config;
 pub mod duration;
 pub mod heartbeat;
 pub mod history;

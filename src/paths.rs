@@ -1,5 +1,5 @@
-//! Where things live: the heartbeat file (`--file`, `$HBMON_FILE`, per-user default) and its
-//! sidecar lock, temp and corrupt-copy names.
+//! Where things live: the heartbeat file (`--file`, `$HBMON_FILE`, per-user default), its
+//! sidecar lock, temp and corrupt-copy names, and the config file (`hbmon.toml`).
 
 use std::path::{Path, PathBuf};
 
@@ -81,7 +81,114 @@ fn state_dir(env: &impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
     }
 }
 
-/// `<file>.lock`: the sidecar every writer locks (of the heartbeat file or the history). Never the file itself, which each write
+/// The config file's name, beside the heartbeat file or in the per-user config directory.
+pub const CONFIG_NAME: &str = "hbmon.toml";
+
+/// How the config file was found; shown by `hbmon config`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigSource {
+    Flag,
+    Env,
+    BesideFile,
+    UserDir,
+}
+
+impl ConfigSource {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ConfigSource::Flag => "--config",
+            ConfigSource::Env => "$HBMON_CONFIG",
+            ConfigSource::BesideFile => "beside the heartbeat file",
+            ConfigSource::UserDir => "per-user config directory",
+        }
+    }
+}
+
+/// A config file to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigLocation {
+    pub path: PathBuf,
+    pub source: ConfigSource,
+}
+
+/// First match wins: `flag` and `$HBMON_CONFIG` (returned even if missing, so that reading
+/// it fails loudly), then `hbmon.toml` beside the heartbeat file, then the per-user config
+/// directory (these two only if they exist). `None`: no config, built-in defaults.
+pub fn locate_config(flag: Option<&Path>, heartbeat_file: &Path) -> Option<ConfigLocation> {
+    locate_config_with(flag, heartbeat_file, |key| std::env::var_os(key))
+}
+
+/// [`locate_config`] with the environment passed in.
+pub fn locate_config_with(
+    flag: Option<&Path>,
+    heartbeat_file: &Path,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Option<ConfigLocation> {
+    if let Some(path) = flag {
+        return Some(ConfigLocation {
+            path: path.to_path_buf(),
+            source: ConfigSource::Flag,
+        });
+    }
+    if let Some(path) = env("HBMON_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(ConfigLocation {
+            path: PathBuf::from(path),
+            source: ConfigSource::Env,
+        });
+    }
+    config_candidates_with(heartbeat_file, &env)
+        .into_iter()
+        .find(|c| c.path.is_file())
+}
+
+/// The places searched when neither `--config` nor `$HBMON_CONFIG` is given, in order.
+pub fn config_candidates(heartbeat_file: &Path) -> Vec<ConfigLocation> {
+    config_candidates_with(heartbeat_file, &|key| std::env::var_os(key))
+}
+
+fn config_candidates_with(
+    heartbeat_file: &Path,
+    env: &impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Vec<ConfigLocation> {
+    vec![
+        ConfigLocation {
+            path: beside(heartbeat_file, CONFIG_NAME),
+            source: ConfigSource::BesideFile,
+        },
+        ConfigLocation {
+            path: config_dir(env).join("hbmon").join(CONFIG_NAME),
+            source: ConfigSource::UserDir,
+        },
+    ]
+}
+
+/// `hbmon.toml` in the heartbeat file's directory: where `hbmon init` writes by default.
+pub fn config_beside(heartbeat_file: &Path) -> PathBuf {
+    beside(heartbeat_file, CONFIG_NAME)
+}
+
+fn beside(file: &Path, name: &str) -> PathBuf {
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(name),
+        _ => PathBuf::from(name),
+    }
+}
+
+/// `$XDG_CONFIG_HOME`, else `~/.config`; on macOS `~/Library/Application Support`.
+fn config_dir(env: &impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
+    if let Some(dir) = env("XDG_CONFIG_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let home = env("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    if cfg!(target_os = "macos") {
+        home.join("Library").join("Application Support")
+    } else {
+        home.join(".config")
+    }
+}
+
+/// `<file>.lock`: the sidecar every writer locks (of the heartbeat file or the history).
+/// Never the file itself, which each write
 /// replaces (a lock on a replaced inode excludes nobody).
 pub fn lock_path(file: &Path) -> PathBuf {
     with_suffix(file, ".lock")
@@ -98,9 +205,13 @@ pub fn history_path(file: &Path) -> PathBuf {
     file.with_file_name(format!("{base}_history.sqlite"))
 }
 
-/// `<file>.corrupt-<unix>`: where an unparseable file is moved, never deleted.
-pub fn corrupt_path(file: &Path, unix_secs: u64) -> PathBuf {
-    with_suffix(file, &format!(".corrupt-{unix_secs}"))
+/// `<file>.corrupt-<unix>`: where an unparseable file is moved, never deleted. `copy` numbers
+/// the further ones moved aside within the same second (`.corrupt-<unix>.1`, …).
+pub fn corrupt_path(file: &Path, unix_secs: u64, copy: u32) -> PathBuf {
+    match copy {
+        0 => with_suffix(file, &format!(".corrupt-{unix_secs}")),
+        n => with_suffix(file, &format!(".corrupt-{unix_secs}.{n}")),
+    }
 }
 
 /// `.<name>.<pid>.tmp` beside the file: same directory, so `rename` is atomic. Hidden and
@@ -123,7 +234,7 @@ mod tests {
     use super::*;
     use std::ffi::OsString;
 
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> + use<> {
         let pairs: Vec<(String, OsString)> = pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), OsString::from(v)))
@@ -158,10 +269,45 @@ mod tests {
     }
 
     #[test]
+    fn config_flag_beats_env_beats_beside_beats_user_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("state").join("hb.json");
+        let home = dir.path().join("home");
+        let user = home.join(".config").join("hbmon").join(CONFIG_NAME);
+        let e = env(&[("HOME", home.to_str().unwrap())]);
+        assert_eq!(locate_config_with(None, &file, &e), None);
+        std::fs::create_dir_all(user.parent().unwrap()).unwrap();
+        std::fs::write(&user, "").unwrap();
+        let found = locate_config_with(None, &file, &e).unwrap();
+        assert_eq!((found.path, found.source), (user, ConfigSource::UserDir));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(config_beside(&file), "").unwrap();
+        let found = locate_config_with(None, &file, &e).unwrap();
+        assert_eq!(found.source, ConfigSource::BesideFile);
+        let with_env = env(&[("HBMON_CONFIG", "/missing/c.toml")]);
+        let found = locate_config_with(None, &file, &with_env).unwrap();
+        assert_eq!(
+            (found.path.as_path(), found.source),
+            (Path::new("/missing/c.toml"), ConfigSource::Env)
+        );
+        let found = locate_config_with(Some(Path::new("f.toml")), &file, &with_env).unwrap();
+        assert_eq!(found.source, ConfigSource::Flag);
+    }
+
+    #[test]
+    fn user_config_dir_honours_xdg() {
+        let e = env(&[("XDG_CONFIG_HOME", "/xc"), ("HOME", "/h")]);
+        let places = config_candidates_with(Path::new("hb.json"), &e);
+        assert_eq!(places[0].path, Path::new("hbmon.toml"));
+        assert_eq!(places[1].path, Path::new("/xc/hbmon/hbmon.toml"));
+    }
+
+    #[test]
     fn sidecar_names() {
         let f = Path::new("/d/hb.json");
         assert_eq!(lock_path(f), Path::new("/d/hb.json.lock"));
-        assert_eq!(corrupt_path(f, 17), Path::new("/d/hb.json.corrupt-17"));
+        assert_eq!(corrupt_path(f, 17, 0), Path::new("/d/hb.json.corrupt-17"));
+        assert_eq!(corrupt_path(f, 17, 2), Path::new("/d/hb.json.corrupt-17.2"));
         assert_eq!(history_path(f), Path::new("/d/hb_history.sqlite"));
         assert_eq!(
             history_path(Path::new("/d/heartbeat_status.json")),

@@ -1,7 +1,15 @@
 //! What the operating system says: per-process CPU, memory, start time and command line,
 //! and the system's CPU/RAM/disk — behind the [`Probe`] trait so tests can fake it.
 
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use regex::Regex;
 use serde::Serialize;
+use sysinfo::{
+    Disks, Pid, ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System, UpdateKind,
+};
 
 /// One live process as the OS reports it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -14,6 +22,7 @@ pub struct ProcessInfo {
     /// Unix seconds when the process started.
     pub start_time: u64,
     /// CPU use since the previous refresh, in percent of one core (may exceed 100).
+    /// `NaN` when unknown: there was no previous refresh of this process (JSON: `null`).
     pub cpu_percent: f32,
     /// Resident memory, bytes.
     pub memory_bytes: u64,
@@ -23,10 +32,262 @@ pub struct ProcessInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct SystemInfo {
     pub host: String,
+    /// Percent of all cores; `NaN` until a second refresh (JSON: `null`).
     pub cpu_percent: f32,
     pub memory_used: u64,
     pub memory_total: u64,
     /// The filesystem holding the heartbeat file.
     pub disk_used: u64,
     pub disk_total: u64,
+}
+
+/// The OS, as [`crate::report::build`] asks it. One [`Probe::refresh`] per report, then
+/// lookups that read what it gathered.
+pub trait Probe {
+    /// Brings the given PIDs up to date, and the whole process list too when `list` is
+    /// set (needed to find processes by `match`). Implementations may reuse a list a few
+    /// seconds old: listing every process is the expensive part.
+    fn refresh(&mut self, pids: &[u32], list: bool);
+    /// The live process with this PID; `None` when there is none (a zombie is none).
+    fn process(&self, pid: u32) -> Option<ProcessInfo>;
+    /// The oldest live process whose command line matches `pattern` (the oldest, so that
+    /// a program's main process wins over the children it forks). `&mut`: a probe may
+    /// remember the match to refresh it with the PIDs next time.
+    fn find(&mut self, pattern: &Regex) -> Option<ProcessInfo>;
+    /// The machine as a whole, if known.
+    fn system(&self) -> Option<SystemInfo>;
+}
+
+/// A [`Probe`] that is plain data: the processes and system it reports are exactly the
+/// ones it holds. For tests (of this crate's reports and UI) and anything that replays.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FakeProbe {
+    pub processes: Vec<ProcessInfo>,
+    pub system: Option<SystemInfo>,
+    /// The PIDs of every refresh so far, so tests can check what was asked.
+    pub refreshed: Vec<Vec<u32>>,
+}
+
+impl FakeProbe {
+    pub fn new(processes: Vec<ProcessInfo>) -> Self {
+        FakeProbe {
+            processes,
+            ..FakeProbe::default()
+        }
+    }
+}
+
+impl Probe for FakeProbe {
+    fn refresh(&mut self, pids: &[u32], _list: bool) {
+        self.refreshed.push(pids.to_vec());
+    }
+
+    fn process(&self, pid: u32) -> Option<ProcessInfo> {
+        self.processes.iter().find(|p| p.pid == pid).cloned()
+    }
+
+    fn find(&mut self, pattern: &Regex) -> Option<ProcessInfo> {
+        self.processes
+            .iter()
+            .filter(|p| pattern.is_match(&p.cmd))
+            .min_by_key(|p| (p.start_time, p.pid))
+            .cloned()
+    }
+
+    fn system(&self) -> Option<SystemInfo> {
+        self.system.clone()
+    }
+}
+
+/// How long a full process list (for `match`) and the disk figures stay fresh enough.
+const LIST_MAX_AGE: Duration = Duration::from_secs(5);
+
+/// The real OS, through `sysinfo`. Keep one for the life of the monitor: CPU use is the
+/// difference between two refreshes, so the first refresh only primes it (CPU shows as
+/// unknown, `NaN`, until the second).
+pub struct SysProbe {
+    /// `None` when sysinfo cannot read this OS: every process is then unknown, never dead.
+    system: Option<System>,
+    disks: Option<Disks>,
+    /// The heartbeat file's directory, whose filesystem the header's disk figures are for.
+    dir: PathBuf,
+    /// When the whole list and the disks were last read.
+    listed_at: Option<Instant>,
+    disks_at: Option<Instant>,
+    /// PIDs whose CPU use is meaningful: refreshed this time, and known before.
+    sampled: HashSet<u32>,
+    /// PIDs [`Probe::find`] returned since the last refresh: refreshed with the asked-for
+    /// PIDs next time, so processes found by `match` stay current between full lists.
+    matched: Vec<u32>,
+    /// Whether the system-wide CPU has a previous sample.
+    cpu_sampled: bool,
+    refreshes: u32,
+    own_pid: u32,
+}
+
+impl std::fmt::Debug for SysProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SysProbe")
+            .field("dir", &self.dir)
+            .field("refreshes", &self.refreshes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SysProbe {
+    /// A probe for a monitor of `heartbeat_file` (its filesystem is the one whose disk use
+    /// the header shows). Reads nothing until the first [`Probe::refresh`].
+    pub fn new(heartbeat_file: &Path) -> Self {
+        let dir = heartbeat_file
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        SysProbe {
+            system: System::new().ok(),
+            disks: None,
+            dir,
+            listed_at: None,
+            disks_at: None,
+            sampled: HashSet::new(),
+            matched: Vec::new(),
+            cpu_sampled: false,
+            refreshes: 0,
+            own_pid: std::process::id(),
+        }
+    }
+
+    fn info(&self, process: &sysinfo::Process) -> ProcessInfo {
+        let pid = process.pid().as_u32();
+        let cmd = process
+            .cmd()
+            .iter()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let name = process.name().to_string_lossy().into_owned();
+        ProcessInfo {
+            pid,
+            cmd: if cmd.is_empty() { name.clone() } else { cmd },
+            name,
+            start_time: process.start_time(),
+            cpu_percent: if self.sampled.contains(&pid) {
+                process.cpu_usage()
+            } else {
+                f32::NAN
+            },
+            memory_bytes: process.memory(),
+        }
+    }
+
+    fn live(process: &sysinfo::Process) -> bool {
+        process.exists()
+            && process.status() != ProcessStatus::Zombie
+            && process.thread_kind().is_none()
+    }
+
+    fn refresh_disks(&mut self) {
+        if self.disks_at.is_some_and(|t| t.elapsed() < LIST_MAX_AGE) {
+            return;
+        }
+        self.disks_at = Some(Instant::now());
+        match &mut self.disks {
+            Some(disks) => disks.refresh(true),
+            None => self.disks = Disks::new_with_refreshed_list().ok(),
+        }
+    }
+
+    /// The disk holding [`Self::dir`]: the longest mount point above it.
+    fn disk(&self) -> Option<&sysinfo::Disk> {
+        let dir = self
+            .dir
+            .ancestors()
+            .find_map(|d| d.canonicalize().ok())
+            .unwrap_or_else(|| PathBuf::from("/"));
+        self.disks
+            .as_ref()?
+            .iter()
+            .filter(|d| dir.starts_with(d.mount_point()))
+            .max_by_key(|d| d.mount_point().as_os_str().len())
+    }
+}
+
+impl Probe for SysProbe {
+    fn refresh(&mut self, pids: &[u32], list: bool) {
+        let Some(system) = &mut self.system else {
+            return;
+        };
+        let kind = ProcessRefreshKind::nothing()
+            .with_cpu()
+            .with_memory()
+            .with_cmd(UpdateKind::OnlyIfNotSet)
+            .without_tasks();
+        // A process already known has the previous sample CPU use is measured against.
+        let mut known: HashSet<u32> = system.processes().keys().map(|p| p.as_u32()).collect();
+        let list_due = list && self.listed_at.is_none_or(|t| t.elapsed() >= LIST_MAX_AGE);
+        let matched = std::mem::take(&mut self.matched);
+        if list_due {
+            // One pass over everything, which covers `pids` too: refreshing them again right
+            // after would measure CPU over a few microseconds.
+            system.refresh_processes_specifics(ProcessesToUpdate::All, true, kind);
+            self.listed_at = Some(Instant::now());
+        } else {
+            let wanted: Vec<Pid> = pids
+                .iter()
+                .chain(&matched)
+                .map(|&p| Pid::from_u32(p))
+                .collect();
+            system.refresh_processes_specifics(ProcessesToUpdate::Some(&wanted), true, kind);
+            let fresh: HashSet<u32> = pids.iter().chain(&matched).copied().collect();
+            known.retain(|p| fresh.contains(p));
+        }
+        system.refresh_memory();
+        // The process refresh also sampled the system-wide CPU times (sysinfo does it to
+        // compute per-process shares), so the global figure is current from the second on.
+        self.cpu_sampled = self.refreshes > 0;
+        self.refreshes += 1;
+        self.sampled = known;
+        self.refresh_disks();
+    }
+
+    fn process(&self, pid: u32) -> Option<ProcessInfo> {
+        let process = self.system.as_ref()?.process(Pid::from_u32(pid))?;
+        Self::live(process).then(|| self.info(process))
+    }
+
+    fn find(&mut self, pattern: &Regex) -> Option<ProcessInfo> {
+        let found = self
+            .system
+            .as_ref()?
+            .processes()
+            .values()
+            .filter(|p| Self::live(p) && p.pid().as_u32() != self.own_pid)
+            .map(|p| self.info(p))
+            .filter(|info| pattern.is_match(&info.cmd))
+            .min_by_key(|info| (info.start_time, info.pid))?;
+        self.matched.push(found.pid);
+        Some(found)
+    }
+
+    fn system(&self) -> Option<SystemInfo> {
+        let system = self.system.as_ref()?;
+        let (disk_used, disk_total) = self.disk().map_or((0, 0), |d| {
+            (
+                d.total_space().saturating_sub(d.available_space()),
+                d.total_space(),
+            )
+        });
+        Some(SystemInfo {
+            host: System::host_name().unwrap_or_default(),
+            cpu_percent: if self.cpu_sampled {
+                system.global_cpu_usage()
+            } else {
+                f32::NAN
+            },
+            memory_used: system.used_memory(),
+            memory_total: system.total_memory(),
+            disk_used,
+            disk_total,
+        })
+    }
 }

@@ -1,13 +1,19 @@
 //! A report: every process's row (entry, health, live OS data) at one instant, and the
 //! column texts that `hbmon status` and the terminal UI both show.
 
+pub mod json;
+pub mod table;
+
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::config::Config;
 use crate::duration;
-use crate::probe::{ProcessInfo, SystemInfo};
-use crate::status::{Health, Rules, Severity, State};
-use crate::store::Entry;
+use crate::probe::{Probe, ProcessInfo, SystemInfo};
+use crate::status::{self, Health, Os, Rules, Severity, State};
+use crate::store::{Entry, Snapshot};
 
 /// One process: configured (`monitored`) or an *additional heartbeat process*.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -47,6 +53,17 @@ impl Report {
             .collect()
     }
 
+    /// `hbmon status`'s exit code ([`Severity::exit_code`]): the worst row's, and at least
+    /// a warning when the file holds invalid entries.
+    pub fn exit_code(&self) -> u8 {
+        let floor = if self.invalid.is_empty() {
+            Severity::None
+        } else {
+            Severity::Warning
+        };
+        self.worst().max(floor).exit_code()
+    }
+
     /// The worst severity of any row (`None` for an empty report).
     pub fn worst(&self) -> Severity {
         self.rows
@@ -54,6 +71,92 @@ impl Report {
             .map(|r| r.health.severity)
             .max()
             .unwrap_or(Severity::None)
+    }
+}
+
+/// Judges every process at `now`: one row per configured process (config order), then one
+/// per other entry in the file (file order), asking `probe` about every PID once.
+pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f64) -> Report {
+    refresh(snapshot, config, probe);
+    // By name, the last of duplicates winning as in `Snapshot::get`; a map because there may
+    // be thousands of entries and configured processes.
+    let entries: HashMap<&str, &Entry> = snapshot
+        .entries
+        .iter()
+        .map(|(name, entry)| (name.as_str(), entry))
+        .collect();
+    let configured: HashSet<&str> = config.processes.iter().map(|p| p.name.as_str()).collect();
+
+    let mut rows: Vec<Row> = Vec::with_capacity(config.processes.len() + snapshot.entries.len());
+    for p in &config.processes {
+        let entry = entries.get(p.name.as_str()).copied();
+        let process = match entry.and_then(|e| e.pid) {
+            Some(pid) => probe.process(pid),
+            None => p.pattern.as_ref().and_then(|re| probe.find(re)),
+        };
+        // Without a PID or a pattern there is nothing to ask the OS.
+        let asked = entry.is_some_and(|e| e.pid.is_some()) || p.pattern.is_some();
+        rows.push(row(
+            &p.name,
+            p.label.clone(),
+            entry,
+            config,
+            process,
+            asked,
+            now,
+        ));
+    }
+    for (name, entry) in &snapshot.entries {
+        if configured.contains(name.as_str()) {
+            continue;
+        }
+        let process = entry.pid.and_then(|pid| probe.process(pid));
+        let asked = entry.pid.is_some();
+        rows.push(row(name, None, Some(entry), config, process, asked, now));
+    }
+    Report {
+        now,
+        rows,
+        invalid: snapshot.invalid.clone(),
+        system: probe.system(),
+    }
+}
+
+/// Refreshes `probe` for everything a report on `snapshot` asks: the entries' PIDs, and the
+/// whole process list if the config finds processes by `match`. [`build`] calls it; call it
+/// once more beforehand to prime CPU measurements.
+pub fn refresh(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe) {
+    let mut pids: Vec<u32> = snapshot.entries.iter().filter_map(|(_, e)| e.pid).collect();
+    pids.sort_unstable();
+    pids.dedup();
+    let by_pattern = config.processes.iter().any(|p| p.pattern.is_some());
+    probe.refresh(&pids, by_pattern);
+}
+
+fn row(
+    name: &str,
+    label: Option<String>,
+    entry: Option<&Entry>,
+    config: &Config,
+    process: Option<ProcessInfo>,
+    asked: bool,
+    now: f64,
+) -> Row {
+    let rules = config.rules_for(name, entry);
+    let os = match (&process, asked) {
+        (Some(p), _) => Os::Alive(p),
+        (None, true) => Os::Gone,
+        (None, false) => Os::Unknown,
+    };
+    let health = status::evaluate(entry, &rules, now, os);
+    Row {
+        name: name.to_owned(),
+        label,
+        monitored: rules.monitored,
+        entry: entry.cloned(),
+        health,
+        process,
+        rules,
     }
 }
 
@@ -95,6 +198,7 @@ pub mod columns {
     pub fn cpu(row: &Row) -> String {
         row.process
             .as_ref()
+            .filter(|p| p.cpu_percent.is_finite())
             .map_or_else(|| "-".to_owned(), |p| format!("{:.1}%", p.cpu_percent))
     }
 
@@ -193,10 +297,247 @@ pub mod columns {
     }
 }
 
+/// A report with one process in (nearly) every state, for this module's tests and the
+/// table's snapshots: the seed's processes and a few more.
+#[cfg(test)]
+pub(crate) mod fixture {
+    use serde_json::json;
+
+    use crate::config::Config;
+    use crate::probe::{FakeProbe, ProcessInfo, SystemInfo};
+    use crate::store::{Entry, Kind, Reported, Snapshot};
+
+    /// 2023-11-14 22:13:20 UTC.
+    pub const NOW: f64 = 1_700_000_000.0;
+
+    pub const CONFIG: &str = r#"
+[[process]]
+name = "bidder"
+label = "Bidder Script"
+match = "python .*bidder\\.py"
+interval = "60s"
+
+[[process]]
+name = "websocket-reader"
+label = "WebSocket Reader"
+
+[[process]]
+name = "vue-dev-server"
+label = "Dev Server (npm run dev)"
+match = "npm run dev"
+
+[[process]]
+name = "vue-serve"
+label = "Vue Frontend (npm run serve)"
+match = "npm run serve"
+
+[[process]]
+name = "nightly"
+kind = "job"
+interval = "1h"
+max_runtime = "20m"
+
+[[process]]
+name = "backup"
+kind = "job"
+interval = "1d"
+critical = false
+"#;
+
+    fn entry(age: f64, pid: Option<u32>, interval: f64) -> Entry {
+        Entry {
+            last_heartbeat: NOW - age,
+            pid,
+            status: Some(Reported::Alive),
+            interval: Some(interval),
+            first_heartbeat: Some(NOW - age - 60.0),
+            beats: Some(120),
+            ..Entry::default()
+        }
+    }
+
+    fn process(pid: u32, cmd: &str, age: f64, cpu: f32, mib: u64) -> ProcessInfo {
+        ProcessInfo {
+            pid,
+            name: cmd.split(' ').next().unwrap_or(cmd).to_owned(),
+            cmd: cmd.to_owned(),
+            start_time: (NOW - age) as u64,
+            cpu_percent: cpu,
+            memory_bytes: mib << 20,
+        }
+    }
+
+    pub fn config() -> Config {
+        Config::parse(CONFIG, std::path::Path::new("hbmon.toml")).unwrap()
+    }
+
+    pub fn snapshot() -> Snapshot {
+        let mut entries = vec![
+            (
+                "bidder",
+                Entry {
+                    additional_data: json!({"status": "bidding", "offset": 40, "seen_projects": 1200}),
+                    ..entry(23.0, Some(12345), 60.0)
+                },
+            ),
+            ("websocket-reader", entry(100.0, Some(12346), 30.0)),
+            (
+                "nightly",
+                Entry {
+                    status: Some(Reported::Running),
+                    kind: Some(Kind::Job),
+                    started_at: Some(NOW - 300.0),
+                    first_heartbeat: Some(NOW - 300.0),
+                    ..entry(300.0, Some(12400), 3600.0)
+                },
+            ),
+            (
+                "backup",
+                Entry {
+                    status: Some(Reported::Failed),
+                    kind: Some(Kind::Job),
+                    started_at: Some(NOW - 4000.0),
+                    finished_at: Some(NOW - 3990.0),
+                    exit_code: Some(2),
+                    duration: Some(10.0),
+                    ..entry(3990.0, None, 86_400.0)
+                },
+            ),
+            (
+                "vue-frontend",
+                Entry {
+                    additional_data: json!("..."),
+                    ..entry(8.0, Some(5002), 30.0)
+                },
+            ),
+            ("test-process-1", entry(45.0, Some(12347), 30.0)),
+            ("hung-worker", entry(60.0, Some(12348), 5.0)),
+            (
+                "old-run",
+                Entry {
+                    status: Some(Reported::Stopped),
+                    ..entry(7200.0, Some(12349), 30.0)
+                },
+            ),
+            (
+                "errors",
+                Entry {
+                    status: Some(Reported::Error),
+                    last_error: Some("disk full".into()),
+                    last_error_at: Some(NOW - 2.0),
+                    ..entry(2.0, None, 10.0)
+                },
+            ),
+            ("skewed", entry(-30.0, None, 10.0)),
+        ];
+        // The seed's own entry: no interval, no counters.
+        entries.push((
+            "seed",
+            Entry {
+                last_heartbeat: NOW - 15.0,
+                last_heartbeat_formatted: Some("2023-11-14 22:13:05".into()),
+                pid: None,
+                status: Some(Reported::Alive),
+                additional_data: json!("..."),
+                ..Entry::default()
+            },
+        ));
+        Snapshot {
+            entries: entries
+                .into_iter()
+                .map(|(n, e)| (n.to_owned(), e))
+                .collect(),
+            invalid: vec![(
+                "broken".to_owned(),
+                "missing field `last_heartbeat`".to_owned(),
+            )],
+        }
+    }
+
+    pub fn probe() -> FakeProbe {
+        FakeProbe {
+            processes: vec![
+                process(12345, "python3 python bidder.py", 252.0, 1.5, 45),
+                process(12346, "node reader.js", 4000.0, f32::NAN, 80),
+                process(7777, "npm run dev", 600.0, 0.0, 120),
+                process(12400, "bash nightly.sh", 300.0, 99.5, 3),
+                process(5002, "node server/index.js", 9000.0, 2.25, 61),
+                process(12348, "python worker.py", 3600.0, 0.0, 30),
+            ],
+            system: Some(SystemInfo {
+                host: "devbox".into(),
+                cpu_percent: 15.2,
+                memory_used: 7 << 30,
+                memory_total: 16 << 30,
+                disk_used: 45 << 30,
+                disk_total: 125 << 30,
+            }),
+            refreshed: Vec::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::columns::*;
+    use super::fixture::{self, NOW};
+    use super::*;
     use serde_json::json;
+
+    #[test]
+    fn rows_follow_config_order_then_file_order() {
+        let mut probe = fixture::probe();
+        let report = build(&fixture::snapshot(), &fixture::config(), &mut probe, NOW);
+        let names: Vec<_> = report
+            .rows
+            .iter()
+            .map(|r| (r.name.as_str(), r.monitored, r.health.state))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("bidder", true, State::Up),
+                ("websocket-reader", true, State::Late),
+                ("vue-dev-server", true, State::Silent),
+                ("vue-serve", true, State::Pending),
+                ("nightly", true, State::Running),
+                ("backup", true, State::Failed),
+                ("vue-frontend", false, State::Up),
+                ("test-process-1", false, State::Dead),
+                ("hung-worker", false, State::Hung),
+                ("old-run", false, State::Stopped),
+                ("errors", false, State::Error),
+                ("skewed", false, State::Up),
+                ("seed", false, State::Up),
+            ]
+        );
+        assert_eq!(report.invalid.len(), 1);
+        assert_eq!(report.system.as_ref().unwrap().host, "devbox");
+        // One refresh, for every entry's PID once, sorted.
+        assert_eq!(
+            probe.refreshed,
+            [vec![5002, 12345, 12346, 12347, 12348, 12349, 12400]]
+        );
+    }
+
+    #[test]
+    fn the_process_comes_from_the_pid_else_the_pattern() {
+        let report = build(
+            &fixture::snapshot(),
+            &fixture::config(),
+            &mut fixture::probe(),
+            NOW,
+        );
+        let row = |name: &str| report.rows.iter().find(|r| r.name == name).unwrap();
+        assert_eq!(row("bidder").pid(), Some(12345));
+        assert_eq!(row("vue-dev-server").pid(), Some(7777));
+        assert_eq!(row("test-process-1").pid(), Some(12347));
+        assert!(row("test-process-1").process.is_none());
+        assert_eq!(row("backup").health.severity, Severity::Warning);
+        assert_eq!(row("seed").rules.interval, 30.0);
+        assert_eq!(report.worst(), Severity::Critical);
+        assert_eq!(report.exit_code(), 2);
+    }
 
     #[test]
     fn summaries_are_one_line() {

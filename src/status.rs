@@ -1,10 +1,45 @@
 //! Health: the states a process can be in, their severities, and the pure
 //! [`evaluate`] that judges one process from its entry, its rules, the clock and the OS.
+//!
+//! # The rules, exactly
+//!
+//! `I` is the interval and `G` the grace ([`Rules`]); `age` is `now - last_heartbeat`. A
+//! threshold of `n` missed intervals is crossed when `age > n·I + G` — strictly: a beat
+//! exactly at `I + G` is still `up`, one microsecond later it is `late`. Checked in this
+//! order, the first match wins:
+//!
+//! 1. No entry (never beaten): `silent` if the config's `match` finds a process that
+//!    started more than `I + G` ago, `pending` otherwise (a process that has only just
+//!    started gets its first interval to beat).
+//! 2. `stopped`: the newest report is a clean stop — even though its PID is gone.
+//! 3. `dead`, at once: the entry's PID no longer exists (a zombie counts as gone), or it
+//!    belongs to a process that started more than [`PID_REUSE_SLACK`] seconds after this
+//!    run's `first_heartbeat` (the PID was reused). Not checked for a job that has
+//!    finished (`succeeded`/`failed`): its process is meant to be gone.
+//! 4. `failed`: the newest report is a failed job run (exit code non-zero).
+//! 5. Jobs (`kind = "job"`): `running` while a run started and is within `max_runtime`
+//!    (`hung` past it); otherwise `overdue` when no run started within `I + G` of the last
+//!    start (the interval is the job's period), else `error` if it reported one, else
+//!    `up`. Lateness in beats does not apply: a job is quiet between runs.
+//! 6. Apps: past `dead_after` intervals `hung` if the PID is alive, else `dead`; past
+//!    `degraded_after` `degraded`; an `error` report; past `late_after` `late`; else `up`.
+//!    So a worse timing state hides an error report, and an error hides lateness.
+//!
+//! A beat from the future (more than [`SKEW_TOLERANCE`] ahead: clock skew between
+//! writer and reader) is judged with age 0 and says so in the reason; ages are never
+//! negative.
+//!
+//! `paused` overrides all of this while the entry's `paused_until` (set by `hbmon pause`)
+//! holds; its reason keeps the state underneath, so a paused process that died is seen.
+//!
+//! A process configured with `critical = false` has its severity capped at `warning`:
+//! it is shown dead, but does not page anyone (nor make `hbmon status` exit 2).
 
 use serde::Serialize;
 
+use crate::duration::format_secs;
 use crate::probe::ProcessInfo;
-use crate::store::Kind;
+use crate::store::{Entry, Kind, Pause, Reported, format_local};
 
 /// A computed health state (DESIGN.md, "Health states").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -108,6 +143,17 @@ impl std::fmt::Display for State {
 }
 
 impl Severity {
+    /// The exit code of the Nagios plugin convention `hbmon status` follows: 0 for ok (and
+    /// none), 1 for warning and degraded, 2 for critical. (3, unknown, is for when there is
+    /// nothing to judge: an unreadable file or an unknown name.)
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Severity::None | Severity::Ok => 0,
+            Severity::Warning | Severity::Degraded => 1,
+            Severity::Critical => 2,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::None => "none",
@@ -157,7 +203,44 @@ pub struct Rules {
     pub max_runtime: Option<f64>,
     /// Listed in the config (only monitored processes can be `pending` or `silent`).
     pub monitored: bool,
+    /// `false` caps the severity at `warning` (config `critical = false`).
+    pub critical: bool,
 }
+
+impl Default for Rules {
+    /// The rules of a process nobody configured, with the default 30 s interval.
+    fn default() -> Self {
+        Rules {
+            interval: DEFAULT_INTERVAL,
+            grace: DEFAULT_INTERVAL / 2.0,
+            late_after: 1.0,
+            degraded_after: 3.0,
+            dead_after: 5.0,
+            kind: Kind::App,
+            max_runtime: None,
+            monitored: false,
+            critical: true,
+        }
+    }
+}
+
+impl Rules {
+    /// The instant `missed` intervals (plus the grace) after `from`.
+    fn deadline(&self, from: f64, missed: f64) -> f64 {
+        from + missed * self.interval + self.grace
+    }
+}
+
+/// `I` when neither the config nor the entry gives one, seconds.
+pub const DEFAULT_INTERVAL: f64 = 30.0;
+
+/// Slack when comparing a process's start time with a beat time. Start times are whole
+/// seconds derived from the boot time, which itself wobbles by a second between reads.
+pub const PID_REUSE_SLACK: f64 = 2.0;
+
+/// How far in the future a beat may be before the reason calls it clock skew: writers
+/// round their timestamps, and two clocks on one machine can differ by a few ms.
+pub const SKEW_TOLERANCE: f64 = 1.0;
 
 /// What the OS says about a process, for [`evaluate`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -168,4 +251,456 @@ pub enum Os<'a> {
     Alive(&'a ProcessInfo),
     /// The entry's PID does not exist (or nothing matched `match`).
     Gone,
+}
+
+/// Judges one process. Pure: the clock (`now`, Unix seconds) and the OS's view of its PID
+/// (`os`) are passed in. The rules are in the module docs.
+pub fn evaluate(entry: Option<&Entry>, rules: &Rules, now: f64, os: Os) -> Health {
+    let mut health = match entry {
+        None => never_beaten(rules, now, os),
+        Some(entry) if entry.paused_at(now) => paused(entry, &judge(entry, rules, now, os)),
+        Some(entry) => judge(entry, rules, now, os),
+    };
+    if !rules.critical {
+        health.severity = health.severity.min(Severity::Warning);
+    }
+    health
+}
+
+/// A paused process: `underneath` is what it would be otherwise.
+fn paused(entry: &Entry, underneath: &Health) -> Health {
+    let until = match entry.pause() {
+        Some(Pause::Until(end)) => format_local(end),
+        _ => "hbmon resume".to_owned(),
+    };
+    Health::new(
+        State::Paused,
+        format!(
+            "paused until {until}; underneath: {} ({})",
+            underneath.state, underneath.reason
+        ),
+        None,
+    )
+}
+
+fn never_beaten(rules: &Rules, now: f64, os: Os) -> Health {
+    match os {
+        Os::Alive(p) if rules.monitored => {
+            let started = p.start_time as f64;
+            let silent_at = rules.deadline(started, 1.0);
+            if now > silent_at {
+                Health::new(
+                    State::Silent,
+                    format!(
+                        "pid {} ({}) matches, runs for {}, but never beat",
+                        p.pid,
+                        p.name,
+                        format_secs((now - started).max(0.0))
+                    ),
+                    Some(silent_at),
+                )
+            } else {
+                Health::new(
+                    State::Pending,
+                    format!("pid {} ({}) matches; no beat yet", p.pid, p.name),
+                    Some(started),
+                )
+            }
+        }
+        _ => Health::new(State::Pending, "never beat", None),
+    }
+}
+
+fn judge(entry: &Entry, rules: &Rules, now: f64, os: Os) -> Health {
+    let raw_age = now - entry.last_heartbeat;
+    let age = raw_age.max(0.0);
+    let skew = (raw_age < -SKEW_TOLERANCE).then(|| {
+        format!(
+            " (last beat is {} in the future: clock skew?)",
+            format_secs(-raw_age)
+        )
+    });
+    let mut health = judge_at(entry, rules, now, age, os);
+    if let Some(note) = skew {
+        health.reason.push_str(&note);
+    }
+    health
+}
+
+fn judge_at(entry: &Entry, rules: &Rules, now: f64, age: f64, os: Os) -> Health {
+    let reported = entry.reported();
+    let job = rules.kind == Kind::Job;
+    if reported == Reported::Stopped {
+        return Health::new(
+            State::Stopped,
+            format!("stopped cleanly {} ago", format_secs(age)),
+            Some(entry.last_heartbeat),
+        );
+    }
+    let finished = matches!(reported, Reported::Succeeded | Reported::Failed);
+    if !finished
+        && (!job || reported == Reported::Running)
+        && let Some(dead) = pid_check(entry, os)
+    {
+        return dead;
+    }
+    if reported == Reported::Failed {
+        let code = entry
+            .exit_code
+            .map_or_else(|| "unknown exit code".to_owned(), |c| format!("exit {c}"));
+        return Health::new(
+            State::Failed,
+            format!("last run failed ({code}) {} ago", format_secs(age)),
+            Some(entry.finished_at.unwrap_or(entry.last_heartbeat)),
+        );
+    }
+    if job {
+        judge_job(entry, rules, now, age)
+    } else {
+        judge_app(entry, rules, age, os)
+    }
+}
+
+/// `dead` when the entry's PID is gone or now belongs to a newer process.
+fn pid_check(entry: &Entry, os: Os) -> Option<Health> {
+    let pid = entry.pid?;
+    match os {
+        Os::Gone => Some(Health::new(State::Dead, format!("pid {pid} is gone"), None)),
+        Os::Alive(p) if p.pid == pid => {
+            // Every beat proves its PID existed then, so the process holding it now must
+            // have started before this run's first beat.
+            let run_start = entry.first_heartbeat.unwrap_or(entry.last_heartbeat);
+            (p.start_time as f64 > run_start + PID_REUSE_SLACK).then(|| {
+                Health::new(
+                    State::Dead,
+                    format!(
+                        "pid {pid} now belongs to another process ({}, started {})",
+                        p.name,
+                        crate::store::format_local(p.start_time as f64)
+                    ),
+                    None,
+                )
+            })
+        }
+        Os::Alive(_) | Os::Unknown => None,
+    }
+}
+
+fn judge_job(entry: &Entry, rules: &Rules, now: f64, age: f64) -> Health {
+    let reported = entry.reported();
+    if reported == Reported::Running {
+        let started = entry
+            .started_at
+            .or(entry.first_heartbeat)
+            .unwrap_or(entry.last_heartbeat);
+        let running_for = (now - started).max(0.0);
+        return match rules.max_runtime {
+            Some(max) if running_for > max => Health::new(
+                State::Hung,
+                format!(
+                    "running for {}, over its max_runtime of {}",
+                    format_secs(running_for),
+                    format_secs(max)
+                ),
+                Some(started + max),
+            ),
+            _ => Health::new(
+                State::Running,
+                format!("running for {}", format_secs(running_for)),
+                Some(started),
+            ),
+        };
+    }
+    let last_start = entry.started_at.unwrap_or(entry.last_heartbeat);
+    let due = rules.deadline(last_start, 1.0);
+    if now > due {
+        return Health::new(
+            State::Overdue,
+            format!(
+                "no run for {} (period {})",
+                format_secs((now - last_start).max(0.0)),
+                format_secs(rules.interval)
+            ),
+            Some(due),
+        );
+    }
+    if reported == Reported::Error {
+        return error(entry, age);
+    }
+    let outcome = match (entry.exit_code, entry.duration) {
+        (Some(code), Some(took)) => format!(" (exit {code}, took {})", format_secs(took)),
+        (Some(code), None) => format!(" (exit {code})"),
+        _ => String::new(),
+    };
+    Health::new(
+        State::Up,
+        format!("last run {} ago{outcome}", format_secs(age)),
+        Some(entry.finished_at.unwrap_or(entry.last_heartbeat)),
+    )
+}
+
+fn judge_app(entry: &Entry, rules: &Rules, age: f64, os: Os) -> Health {
+    let last = entry.last_heartbeat;
+    let silence = || {
+        let missed = (age / rules.interval).floor() as u64;
+        let plural = if missed == 1 { "" } else { "s" };
+        format!(
+            "no beat for {} ({missed} interval{plural})",
+            format_secs(age)
+        )
+    };
+    let crossed = |missed: f64| age > missed * rules.interval + rules.grace;
+    if crossed(rules.dead_after) {
+        let since = Some(rules.deadline(last, rules.dead_after));
+        return match os {
+            Os::Alive(p) => Health::new(
+                State::Hung,
+                format!("{}; pid {} is alive", silence(), p.pid),
+                since,
+            ),
+            Os::Gone | Os::Unknown => Health::new(State::Dead, silence(), since),
+        };
+    }
+    if crossed(rules.degraded_after) {
+        return Health::new(
+            State::Degraded,
+            silence(),
+            Some(rules.deadline(last, rules.degraded_after)),
+        );
+    }
+    if entry.reported() == Reported::Error {
+        return error(entry, age);
+    }
+    if crossed(rules.late_after) {
+        return Health::new(
+            State::Late,
+            silence(),
+            Some(rules.deadline(last, rules.late_after)),
+        );
+    }
+    Health::new(
+        State::Up,
+        format!("beat {} ago", format_secs(age)),
+        entry.first_heartbeat,
+    )
+}
+
+fn error(entry: &Entry, age: f64) -> Health {
+    let message = entry.last_error.as_deref().unwrap_or("no message");
+    Health::new(
+        State::Error,
+        format!("reported an error {} ago: {message}", format_secs(age)),
+        Some(entry.last_error_at.unwrap_or(entry.last_heartbeat)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// I = 10 s, G = 5 s: late past 15 s, degraded past 35 s, dead/hung past 55 s.
+    fn rules() -> Rules {
+        Rules {
+            interval: 10.0,
+            grace: 5.0,
+            monitored: true,
+            ..Rules::default()
+        }
+    }
+
+    fn job(max_runtime: Option<f64>) -> Rules {
+        Rules {
+            kind: Kind::Job,
+            max_runtime,
+            ..rules()
+        }
+    }
+
+    /// Last beat at 1000, this run's first at 900, from pid 42.
+    fn beat(status: Reported) -> Entry {
+        Entry {
+            last_heartbeat: 1000.0,
+            first_heartbeat: Some(900.0),
+            pid: Some(42),
+            status: Some(status),
+            ..Entry::default()
+        }
+    }
+
+    fn no_pid(status: Reported) -> Entry {
+        Entry {
+            pid: None,
+            ..beat(status)
+        }
+    }
+
+    fn errored() -> Entry {
+        Entry {
+            last_error: Some("disk full".into()),
+            last_error_at: Some(999.0),
+            ..beat(Reported::Error)
+        }
+    }
+
+    fn run(status: Reported, exit_code: Option<i32>) -> Entry {
+        Entry {
+            kind: Some(Kind::Job),
+            started_at: Some(1000.0),
+            finished_at: exit_code.map(|_| 1012.0),
+            duration: exit_code.map(|_| 12.0),
+            exit_code,
+            ..beat(status)
+        }
+    }
+
+    /// A beat paused until `end` (`None`: until resumed).
+    fn paused(end: Option<f64>) -> Entry {
+        let mut entry = beat(Reported::Alive);
+        entry.set_pause(Some(end.map_or(Pause::Indefinite, Pause::Until)));
+        entry
+    }
+
+    fn process(pid: u32, start_time: u64) -> ProcessInfo {
+        ProcessInfo {
+            pid,
+            name: "worker".into(),
+            cmd: "python worker.py".into(),
+            start_time,
+            cpu_percent: 0.0,
+            memory_bytes: 1 << 20,
+        }
+    }
+
+    enum Seen {
+        Unknown,
+        Gone,
+        Alive(ProcessInfo),
+    }
+    use Seen::{Alive, Gone, Unknown};
+
+    struct Case {
+        what: &'static str,
+        entry: Option<Entry>,
+        rules: Rules,
+        now: f64,
+        os: Seen,
+        state: State,
+        reason: &'static str,
+        since: Option<f64>,
+    }
+
+    #[rustfmt::skip]
+    fn cases() -> Vec<Case> {
+        use Reported::{Alive as Beat, Failed, Running, Stopped, Succeeded};
+        let alive = || Alive(process(42, 800));
+        let c = |what, entry, rules, now, os, state, reason, since| Case {
+            what,
+            entry,
+            rules,
+            now,
+            os,
+            state,
+            reason,
+            since,
+        };
+        vec![
+            c("fresh beat", Some(beat(Beat)), rules(), 1000.0, alive(), State::Up, "beat 0ms ago", Some(900.0)),
+            c("exactly at I+G is up", Some(beat(Beat)), rules(), 1015.0, alive(), State::Up, "beat 15s ago", Some(900.0)),
+            c("just past I+G is late", Some(beat(Beat)), rules(), 1015.001, alive(), State::Late, "no beat for 15s (1 interval)", Some(1015.0)),
+            c("exactly at 3I+G is late", Some(beat(Beat)), rules(), 1035.0, alive(), State::Late, "(3 intervals)", Some(1015.0)),
+            c("just past 3I+G is degraded", Some(beat(Beat)), rules(), 1035.001, alive(), State::Degraded, "no beat for 35s (3 intervals)", Some(1035.0)),
+            c("exactly at 5I+G is degraded", Some(beat(Beat)), rules(), 1055.0, alive(), State::Degraded, "(5 intervals)", Some(1035.0)),
+            c("past 5I+G with a live pid is hung", Some(beat(Beat)), rules(), 1055.001, alive(), State::Hung, "no beat for 55s (5 intervals); pid 42 is alive", Some(1055.0)),
+            c("past 5I+G without a pid is dead", Some(no_pid(Beat)), rules(), 1055.001, Unknown, State::Dead, "no beat for 55s (5 intervals)", Some(1055.0)),
+            c("4m12s of silence", Some(no_pid(Beat)), Rules { interval: 50.0, grace: 1.0, ..rules() }, 1252.0, Unknown, State::Dead, "no beat for 4m12s (5 intervals)", Some(1251.0)),
+            c("pid gone: dead at once", Some(beat(Beat)), rules(), 1000.5, Gone, State::Dead, "pid 42 is gone", None),
+            c("pid reused by a newer process", Some(beat(Beat)), rules(), 1001.0, Alive(process(42, 903)), State::Dead, "pid 42 now belongs to another process (worker, started ", None),
+            c("start within the slack is the same process", Some(beat(Beat)), rules(), 1001.0, Alive(process(42, 902)), State::Up, "beat 1s ago", Some(900.0)),
+            c("seed entry: reuse judged from the last beat", Some(Entry { first_heartbeat: None, ..beat(Beat) }), rules(), 1001.0, Alive(process(42, 1003)), State::Dead, "now belongs to another process", None),
+            c("custom late_after", Some(beat(Beat)), Rules { late_after: 2.0, ..rules() }, 1025.0, alive(), State::Up, "beat 25s ago", Some(900.0)),
+            c("custom late_after, just past", Some(beat(Beat)), Rules { late_after: 2.0, ..rules() }, 1025.001, alive(), State::Late, "(2 intervals)", Some(1025.0)),
+            c("error report", Some(errored()), rules(), 1001.0, alive(), State::Error, "reported an error 1s ago: disk full", Some(999.0)),
+            c("an error hides lateness", Some(errored()), rules(), 1020.0, alive(), State::Error, "disk full", Some(999.0)),
+            c("degraded hides an error", Some(errored()), rules(), 1040.0, alive(), State::Degraded, "(4 intervals)", Some(1035.0)),
+            c("an erroring process whose pid is gone is dead", Some(errored()), rules(), 1001.0, Gone, State::Dead, "pid 42 is gone", None),
+            c("clean stop, pid gone", Some(beat(Stopped)), rules(), 1001.0, Gone, State::Stopped, "stopped cleanly 1s ago", Some(1000.0)),
+            c("clean stop long ago", Some(beat(Stopped)), rules(), 9000.0, Gone, State::Stopped, "stopped cleanly 2h13m ago", Some(1000.0)),
+            c("never beat, nothing matches", None, rules(), 1000.0, Gone, State::Pending, "never beat", None),
+            c("never beat, no pattern", None, rules(), 1000.0, Unknown, State::Pending, "never beat", None),
+            c("matching process started exactly I+G ago", None, rules(), 1015.0, Alive(process(7, 1000)), State::Pending, "pid 7 (worker) matches; no beat yet", Some(1000.0)),
+            c("matching process past I+G is silent", None, rules(), 1015.001, Alive(process(7, 1000)), State::Silent, "pid 7 (worker) matches, runs for 15s, but never beat", Some(1015.0)),
+            c("only monitored processes can be silent", None, Rules { monitored: false, ..rules() }, 5000.0, Alive(process(7, 1000)), State::Pending, "never beat", None),
+            c("job running", Some(run(Running, None)), job(Some(60.0)), 1030.0, alive(), State::Running, "running for 30s", Some(1000.0)),
+            c("job exactly at max_runtime", Some(run(Running, None)), job(Some(60.0)), 1060.0, alive(), State::Running, "running for 1m00s", Some(1000.0)),
+            c("job just past max_runtime is hung", Some(run(Running, None)), job(Some(60.0)), 1060.001, alive(), State::Hung, "running for 1m00s, over its max_runtime of 1m00s", Some(1060.0)),
+            c("job without max_runtime runs on", Some(run(Running, None)), job(None), 99_000.0, alive(), State::Running, "running for 1d03h", Some(1000.0)),
+            c("running job whose pid is gone", Some(run(Running, None)), job(None), 1001.0, Gone, State::Dead, "pid 42 is gone", None),
+            c("failed run", Some(run(Failed, Some(3))), job(None), 1013.0, Gone, State::Failed, "last run failed (exit 3) 13s ago", Some(1012.0)),
+            c("succeeded run, pid gone as it should be", Some(run(Succeeded, Some(0))), job(None), 1013.0, Gone, State::Up, "last run 13s ago (exit 0, took 12s)", Some(1012.0)),
+            c("next run due exactly at start + I + G", Some(run(Succeeded, Some(0))), job(None), 1015.0, Gone, State::Up, "last run 15s ago", Some(1012.0)),
+            c("no run within the period plus grace", Some(run(Succeeded, Some(0))), job(None), 1015.001, Gone, State::Overdue, "no run for 15s (period 10s)", Some(1015.0)),
+            c("a failed job stays failed, not overdue", Some(run(Failed, Some(1))), job(None), 5000.0, Gone, State::Failed, "exit 1", Some(1012.0)),
+            c("a job's error report", Some(Entry { kind: Some(Kind::Job), ..errored() }), job(None), 1001.0, Gone, State::Error, "disk full", Some(999.0)),
+            c("failed reported by an app", Some(run(Failed, None)), rules(), 1001.0, alive(), State::Failed, "unknown exit code", Some(1000.0)),
+            c("unknown status counts as a beat", Some(beat(Reported::Other("warming-up".into()))), rules(), 1001.0, alive(), State::Up, "beat 1s ago", Some(900.0)),
+            c("beat from the future", Some(beat(Beat)), rules(), 990.0, alive(), State::Up, "beat 0ms ago (last beat is 10s in the future: clock skew?)", Some(900.0)),
+            c("paused until resumed hides a death", Some(paused(None)), rules(), 5000.0, Gone, State::Paused, "paused until hbmon resume; underneath: dead (pid 42 is gone)", None),
+            c("paused until a time ahead", Some(paused(Some(2000.0))), rules(), 1999.0, alive(), State::Paused, "underneath: hung", None),
+            c("a pause that ended no longer holds", Some(paused(Some(1001.0))), rules(), 1001.0, alive(), State::Up, "beat 1s ago", Some(900.0)),
+            c("a hair in the future is no skew", Some(beat(Beat)), rules(), 999.5, alive(), State::Up, "beat 0ms ago", Some(900.0)),
+        ]
+    }
+
+    #[test]
+    fn every_state_and_boundary() {
+        for case in cases() {
+            let os = match &case.os {
+                Unknown => Os::Unknown,
+                Gone => Os::Gone,
+                Alive(p) => Os::Alive(p),
+            };
+            let health = evaluate(case.entry.as_ref(), &case.rules, case.now, os);
+            let what = case.what;
+            assert_eq!(health.state, case.state, "{what}: {health:?}");
+            assert_eq!(health.severity, case.state.severity(), "{what}");
+            assert!(
+                health.reason.contains(case.reason),
+                "{what}: {:?} lacks {:?}",
+                health.reason,
+                case.reason
+            );
+            assert_eq!(health.since, case.since, "{what}: {health:?}");
+        }
+    }
+
+    #[test]
+    fn every_state_has_a_case() {
+        let covered: std::collections::HashSet<State> = cases().iter().map(|c| c.state).collect();
+        for state in State::ALL {
+            assert!(covered.contains(&state), "{state} has no case");
+        }
+    }
+
+    #[test]
+    fn non_critical_processes_cap_at_warning() {
+        let relaxed = Rules {
+            critical: false,
+            ..rules()
+        };
+        let dead = evaluate(Some(&beat(Reported::Alive)), &relaxed, 1000.0, Os::Gone);
+        assert_eq!(
+            (dead.state, dead.severity),
+            (State::Dead, Severity::Warning)
+        );
+        let up = evaluate(Some(&beat(Reported::Alive)), &relaxed, 1000.0, Os::Unknown);
+        assert_eq!(up.severity, Severity::Ok);
+    }
+
+    #[test]
+    fn severities_order_as_designed() {
+        assert!(Severity::Critical > Severity::Degraded);
+        assert!(Severity::Degraded > Severity::Warning);
+        assert!(Severity::Warning > Severity::Ok);
+        assert!(Severity::Ok > Severity::None);
+    }
 }

@@ -302,11 +302,11 @@ impl Store {
     /// Moves an unparseable file to `<file>.corrupt-<unix>`, never deleting it.
     fn move_aside(&self, now: f64, reason: &str) -> Result<(), StoreError> {
         let secs = now as u64;
-        let mut target = paths::corrupt_path(&self.path, secs);
-        let mut n = 1;
+        let mut copy = 0;
+        let mut target = paths::corrupt_path(&self.path, secs, copy);
         while target.exists() {
-            target = paths::corrupt_path(&self.path, secs).with_extension(format!("{n}"));
-            n += 1;
+            copy += 1;
+            target = paths::corrupt_path(&self.path, secs, copy);
         }
         fs::rename(&self.path, &target).map_err(|source| StoreError::Write {
             path: target.clone(),
@@ -329,19 +329,19 @@ impl Store {
         permissions: Option<fs::Permissions>,
     ) -> Result<(), StoreError> {
         let temp = paths::temp_path(&self.path);
-        let write_error = |source| StoreError::Write {
-            path: self.path.clone(),
-            source,
-        };
-        fs::write(&temp, bytes).map_err(write_error)?;
-        // Keep the mode of the file being replaced, e.g. group-writable for a shared file.
-        if let Some(permissions) = permissions {
-            fs::set_permissions(&temp, permissions).map_err(write_error)?;
-        }
-        fs::rename(&temp, &self.path).map_err(|e| {
-            let _ = fs::remove_file(&temp);
-            write_error(e)
-        })
+        fs::write(&temp, bytes)
+            // Keep the mode of the file being replaced, e.g. group-writable for a shared file.
+            .and_then(|()| permissions.map_or(Ok(()), |p| fs::set_permissions(&temp, p)))
+            .and_then(|()| fs::rename(&temp, &self.path))
+            .map_err(|source| {
+                // Temp names are per PID, so a temp file left by a failed write (a full disk)
+                // would never be reused: remove it. Best effort, the write already failed.
+                let _ = fs::remove_file(&temp);
+                StoreError::Write {
+                    path: self.path.clone(),
+                    source,
+                }
+            })
     }
 }
 
@@ -402,6 +402,32 @@ mod tests {
         let aside = dir.path().join("hb.json.corrupt-1000");
         assert_eq!(fs::read_to_string(aside).unwrap(), "{ not json");
         assert!(read(store.path()).unwrap().get("a").is_some());
+    }
+
+    #[test]
+    fn corrupt_copies_in_the_same_second_get_numbered_not_overwritten() {
+        let (dir, store) = temp();
+        for (i, junk) in ["{ first", "{ second", "{ third"].into_iter().enumerate() {
+            fs::write(store.path(), junk).unwrap();
+            store
+                .beat_at(&format!("a{i}"), &Beat::alive(None), 1000.0)
+                .unwrap();
+        }
+        let aside = |name: &str| fs::read_to_string(dir.path().join(name)).unwrap();
+        assert_eq!(aside("hb.json.corrupt-1000"), "{ first");
+        assert_eq!(aside("hb.json.corrupt-1000.1"), "{ second");
+        assert_eq!(aside("hb.json.corrupt-1000.2"), "{ third");
+    }
+
+    #[test]
+    fn a_failed_replace_leaves_no_temp_file() {
+        let (dir, store) = temp();
+        // A non-empty directory where the file should be: the rename over it fails.
+        fs::create_dir_all(store.path().join("in-the-way")).unwrap();
+        let err = store.replace(b"{}", None).unwrap_err();
+        assert!(err.to_string().contains("hb.json"), "{err}");
+        assert!(!paths::temp_path(store.path()).exists());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

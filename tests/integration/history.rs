@@ -12,9 +12,8 @@ use serde_json::{Value, json};
 #[test]
 fn lists_transitions_and_beats_newest_first() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("heartbeat_status.json");
     let now = unix_now();
-    let mut history = History::open(&dir.path().join("heartbeat_history.sqlite")).unwrap();
+    let mut history = History::open(&dir.path().join("hb_history.sqlite")).unwrap();
     let beat = |time, status| SeenBeat {
         name: "worker".into(),
         time,
@@ -42,7 +41,7 @@ fn lists_transitions_and_beats_newest_first() {
         })
         .unwrap();
 
-    let out = hbmon(&file)
+    let out = hbmon(dir.path())
         .args(["history", "worker", "--since", "1h", "--json"])
         .output()
         .unwrap();
@@ -59,19 +58,19 @@ fn lists_transitions_and_beats_newest_first() {
     assert_eq!(statuses, ["error", "alive"]);
     assert_eq!(doc["beats"][0]["data"]["queue"], 3);
 
-    let table = hbmon(&file)
+    let table = hbmon(dir.path())
         .args(["history", "worker", "--since", "1h"])
         .output()
         .unwrap();
     let text = String::from_utf8(table.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].contains("heartbeat_history.sqlite"), "{text}");
+    assert!(lines[0].contains("hb_history.sqlite"), "{text}");
     assert!(lines[1].contains("up → dead") && lines[1].contains("pid 4242 is gone"));
     assert!(lines[2].contains("beat (error)"));
     assert!(lines[3].contains("beat (alive)") && lines[3].contains("queue=3"));
     assert_eq!(lines.len(), 4, "{text}");
 
-    hbmon(&file)
+    hbmon(dir.path())
         .args(["history", "nobody"])
         .assert()
         .code(1)
@@ -81,8 +80,7 @@ fn lists_transitions_and_beats_newest_first() {
 #[test]
 fn without_a_database_says_where_it_looked() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("hb.json");
-    hbmon(&file)
+    hbmon(dir.path())
         .args(["history", "worker"])
         .assert()
         .code(2)

@@ -1,15 +1,24 @@
-//! The integration test binary: the real `hbmon` binary and the library, run against temp files.
+//! The one integration test binary: the real `hbmon` run in temp dirs, one module per area.
 
-// Everything here is test code, but clippy's `allow-unwrap-in-tests` only covers `#[test]`
-// functions, not the helpers they share.
+// Tests may unwrap (the crate denies it elsewhere); helpers here are test code too.
 #![allow(clippy::unwrap_used)]
 
+mod beat;
+mod config;
 mod history;
 mod pause;
+mod status;
 
-/// `hbmon --file <file>`, blind to any `HBMON_FILE` in the environment running the tests.
-pub fn hbmon(file: &std::path::Path) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_hbmon"));
-    cmd.env_remove("HBMON_FILE").arg("--file").arg(file);
+use std::path::Path;
+
+/// `hbmon` with its file under `dir` and no config but what the test writes there: the
+/// user's own file and config are never read.
+pub fn hbmon(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("hbmon").unwrap();
+    cmd.env("HBMON_FILE", dir.join("hb.json"))
+        .env_remove("HBMON_CONFIG")
+        .env_remove("NO_COLOR")
+        .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
+        .env("HOME", dir);
     cmd
 }

@@ -1,0 +1,73 @@
+//! `hbmon config` (the config in effect and where it came from) and `hbmon init` (a
+//! starter `hbmon.toml`).
+
+use std::fs::{self, OpenOptions};
+use std::io::{ErrorKind, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+
+use crate::config::{Config, STARTER};
+use crate::paths::{self, ConfigSource, FileLocation};
+
+pub fn show(location: &FileLocation, explicit: Option<&Path>) -> anyhow::Result<ExitCode> {
+    println!(
+        "heartbeat file: {} ({})",
+        location.path.display(),
+        location.source.describe()
+    );
+    let config = if let Some(found) = paths::locate_config(explicit, &location.path) {
+        println!(
+            "config file:    {} ({})",
+            found.path.display(),
+            found.source.describe()
+        );
+        Config::read(&found.path)?
+    } else {
+        let searched: Vec<String> = paths::config_candidates(&location.path)
+            .iter()
+            .map(|c| c.path.display().to_string())
+            .collect();
+        println!(
+            "config file:    none (looked for {}); built-in defaults",
+            searched.join(", ")
+        );
+        Config::default()
+    };
+    println!();
+    print!("{}", config.to_toml());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn init(location: &FileLocation, explicit: Option<&Path>) -> anyhow::Result<ExitCode> {
+    // --config or $HBMON_CONFIG if given, else beside the heartbeat file: not a config
+    // found elsewhere, which is exactly what the user may be replacing.
+    let target: PathBuf = match paths::locate_config(explicit, &location.path) {
+        Some(c) if matches!(c.source, ConfigSource::Flag | ConfigSource::Env) => c.path,
+        _ => paths::config_beside(&location.path),
+    };
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    }
+    // create_new: never over an existing file, even one created since we looked.
+    let mut file = match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&target)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            bail!("{} already exists; not overwriting it", target.display())
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot create {}", target.display())),
+    };
+    file.write_all(STARTER.as_bytes())
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    println!(
+        "wrote a starter config to {}; edit it, then `hbmon config` shows what hbmon reads",
+        target.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

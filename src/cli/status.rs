@@ -1,0 +1,211 @@
+//! `hbmon status`: judge every process once, print the table or the JSON document, and
+//! exit with the Nagios plugin code (0 ok, 1 warning, 2 critical, 3 unknown).
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::config::Config;
+use crate::paths::FileLocation;
+use crate::probe::SysProbe;
+use crate::report::{self, Report, json, table};
+use crate::store;
+
+/// The exit code when there is nothing to judge: unreadable file or config, unknown name.
+const UNKNOWN: u8 = 3;
+
+/// How long `hbmon status` samples CPU use when it does. CPU use is a difference between
+/// two readings; sysinfo needs at least this much between them to be meaningful.
+const CPU_SAMPLE: std::time::Duration = sysinfo::MINIMUM_CPU_UPDATE_INTERVAL;
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only these processes (heartbeat names or config labels); an unknown one exits 3.
+    pub names: Vec<String>,
+    /// Print one JSON document (every computed field) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also list additional processes that stopped cleanly (hidden from the table by
+    /// default: they need no attention and pile up from one-off runs).
+    #[arg(long)]
+    pub all: bool,
+    /// Measure CPU use, which takes a ~200 ms sample: auto (only for a table on a
+    /// terminal), always, or never (CPU shows as "-", null in JSON).
+    #[arg(long, value_enum, default_value_t = CpuSample::Auto, value_name = "WHEN")]
+    pub cpu: CpuSample,
+}
+
+/// When `hbmon status` spends a short sample on measuring CPU use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CpuSample {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Runs `hbmon status`. Errors are not returned: they mean "unknown" (exit 3), printed.
+pub fn status(location: &FileLocation, explicit: Option<&Path>, args: &StatusArgs) -> ExitCode {
+    match judge(location, explicit, args) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("hbmon: {err:#}");
+            ExitCode::from(UNKNOWN)
+        }
+    }
+}
+
+fn judge(
+    location: &FileLocation,
+    explicit: Option<&Path>,
+    args: &StatusArgs,
+) -> anyhow::Result<u8> {
+    let (config, config_path) = Config::load(explicit, &location.path)?;
+    let snapshot = store::read(&location.path)?;
+    let terminal = std::io::stdout().is_terminal();
+    let mut probe = SysProbe::new(&location.path);
+    let sample = match args.cpu {
+        CpuSample::Auto => terminal && !args.json,
+        CpuSample::Always => true,
+        CpuSample::Never => false,
+    };
+    if sample {
+        // The first reading primes; `report::build` takes the second.
+        report::refresh(&snapshot, &config, &mut probe);
+        std::thread::sleep(CPU_SAMPLE);
+    }
+    let mut report = report::build(&snapshot, &config, &mut probe, store::unix_now());
+    if let Some(missing) = select(&mut report, &args.names) {
+        anyhow::bail!(
+            "no process {missing:?} in {} or the config",
+            location.path.display()
+        );
+    }
+    let code = report.exit_code();
+    if args.json {
+        let document = json::Document::new(&report, &location.path, config_path.as_deref(), code);
+        println!("{}", serde_json::to_string_pretty(&document)?);
+        return Ok(code);
+    }
+    let styled = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let hidden = if args.all {
+        0
+    } else {
+        hide_stopped_additional(&mut report)
+    };
+    println!("{}", header(location, config_path.as_deref()));
+    println!();
+    print!("{}", table::render(&report, width(terminal), styled));
+    if hidden > 0 {
+        println!(
+            "{hidden} additional process{} stopped cleanly, not shown (--all shows {})",
+            if hidden == 1 { "" } else { "es" },
+            if hidden == 1 { "it" } else { "them" }
+        );
+    }
+    Ok(code)
+}
+
+/// Keeps only the rows (and invalid entries) named in `names`, by heartbeat name or label.
+/// Returns a name that matched nothing.
+fn select(report: &mut Report, names: &[String]) -> Option<String> {
+    if names.is_empty() {
+        return None;
+    }
+    let wanted = |name: &str, label: Option<&str>| {
+        names.iter().any(|n| n == name || Some(n.as_str()) == label)
+    };
+    if let Some(missing) = names.iter().find(|n| {
+        !report
+            .rows
+            .iter()
+            .any(|r| &r.name == *n || r.label.as_ref() == Some(*n))
+            && !report.invalid.iter().any(|(name, _)| name == *n)
+    }) {
+        return Some(missing.clone());
+    }
+    report.rows.retain(|r| wanted(&r.name, r.label.as_deref()));
+    report.invalid.retain(|(name, _)| wanted(name, None));
+    None
+}
+
+/// Removes additional (unconfigured) rows that stopped cleanly; returns how many.
+fn hide_stopped_additional(report: &mut Report) -> usize {
+    let before = report.rows.len();
+    report
+        .rows
+        .retain(|r| r.monitored || r.health.state != crate::status::State::Stopped);
+    before - report.rows.len()
+}
+
+fn header(location: &FileLocation, config: Option<&Path>) -> String {
+    let config = config.map_or_else(
+        || "no config (built-in defaults)".to_owned(),
+        |p| format!("config {}", p.display()),
+    );
+    format!("hbmon status — {} — {config}", location.path.display())
+}
+
+/// The terminal's width; piped, `$COLUMNS` or a generous 160 (use --json to parse).
+fn width(terminal: bool) -> usize {
+    let size = terminal
+        .then(crossterm::terminal::size)
+        .and_then(Result::ok)
+        .map(|(w, _)| usize::from(w));
+    size.or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+        .unwrap_or(160)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::FakeProbe;
+    use crate::store::{Entry, Snapshot};
+
+    fn report(names: &[&str]) -> Report {
+        let snapshot = Snapshot {
+            entries: names
+                .iter()
+                .map(|n| {
+                    let entry = Entry {
+                        last_heartbeat: 100.0,
+                        ..Entry::default()
+                    };
+                    ((*n).to_owned(), entry)
+                })
+                .collect(),
+            invalid: vec![("broken".into(), "missing last_heartbeat".into())],
+        };
+        let config = Config::parse(
+            "[[process]]\nname = \"a\"\nlabel = \"Alpha\"\n",
+            Path::new("hbmon.toml"),
+        )
+        .unwrap();
+        report::build(&snapshot, &config, &mut FakeProbe::default(), 101.0)
+    }
+
+    #[test]
+    fn names_select_by_name_or_label() {
+        let mut r = report(&["a", "b", "c"]);
+        assert_eq!(select(&mut r, &["Alpha".into(), "c".into()]), None);
+        let names: Vec<_> = r.rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["a", "c"]);
+        assert!(r.invalid.is_empty());
+        let mut r = report(&["a"]);
+        assert_eq!(select(&mut r, &["broken".into()]), None);
+        assert_eq!(r.invalid.len(), 1);
+        assert_eq!(
+            select(&mut report(&["a"]), &["zzz".into()]),
+            Some("zzz".into())
+        );
+    }
+
+    #[test]
+    fn invalid_entries_make_at_least_a_warning() {
+        let mut r = report(&["a"]);
+        assert_eq!(r.exit_code(), 1);
+        r.invalid.clear();
+        assert_eq!(r.exit_code(), 0);
+    }
+}

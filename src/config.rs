@@ -1,0 +1,738 @@
+//! The optional config file, `hbmon.toml`: which processes are *monitored*, with their
+//! thresholds, and the defaults for everything else. Parsing, validation with errors that
+//! name the file, line and key, and [`Config::rules_for`], which turns it into [`Rules`].
+
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::duration;
+use crate::paths;
+use crate::status::{DEFAULT_INTERVAL, Rules};
+use crate::store::{Entry, Kind};
+
+/// Why a config file could not be used. `Invalid` reads `file:line: key: message`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line}: {}{message}", path.display(), key.as_ref().map(|k| format!("{k}: ")).unwrap_or_default())]
+    Invalid {
+        path: PathBuf,
+        /// 1-based.
+        line: usize,
+        /// The key at fault, when there is one.
+        key: Option<String>,
+        message: String,
+    },
+}
+
+/// The whole config. `Config::default()` is what hbmon uses without a config file.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub defaults: Defaults,
+    /// Monitored processes, in file order.
+    pub processes: Vec<ProcessConfig>,
+}
+
+/// `[defaults]`: applied to every process, configured or not, that does not set its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Defaults {
+    /// Seconds; `None`: the entry's own `interval`, else 30 s.
+    pub interval: Option<f64>,
+    /// Seconds; `None`: half the interval.
+    pub grace: Option<f64>,
+    pub late_after: f64,
+    pub degraded_after: f64,
+    pub dead_after: f64,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        let rules = Rules::default();
+        Defaults {
+            interval: None,
+            grace: None,
+            late_after: rules.late_after,
+            degraded_after: rules.degraded_after,
+            dead_after: rules.dead_after,
+        }
+    }
+}
+
+/// One `[[process]]`.
+#[derive(Debug, Clone)]
+pub struct ProcessConfig {
+    /// The heartbeat name.
+    pub name: String,
+    pub label: Option<String>,
+    /// `match`: a regex on the command line, to find the process's PID.
+    pub pattern: Option<Regex>,
+    pub interval: Option<f64>,
+    pub grace: Option<f64>,
+    /// `None`: the entry's kind, else `app`.
+    pub kind: Option<Kind>,
+    /// `false` caps the process's severity at warning.
+    pub critical: bool,
+    pub late_after: Option<f64>,
+    pub degraded_after: Option<f64>,
+    pub dead_after: Option<f64>,
+    /// Jobs only: how long a run may take before it counts as `hung`.
+    pub max_runtime: Option<f64>,
+}
+
+impl Config {
+    /// The config `hbmon` uses: found by [`paths::locate_config`] (`explicit` is
+    /// `--config`). Returns it and the file it came from; no file found means the built-in
+    /// defaults and `None`.
+    pub fn load(
+        explicit: Option<&Path>,
+        heartbeat_file: &Path,
+    ) -> Result<(Config, Option<PathBuf>), ConfigError> {
+        match paths::locate_config(explicit, heartbeat_file) {
+            None => Ok((Config::default(), None)),
+            Some(found) => Ok((Config::read(&found.path)?, Some(found.path))),
+        }
+    }
+
+    /// Reads and validates one config file.
+    pub fn read(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates config text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| invalid_from_toml(text, path, &e))?;
+        raw.validate()
+            .map_err(|(span, key, message)| ConfigError::Invalid {
+                path: path.to_owned(),
+                line: line_of(text, span.start),
+                key: Some(key.to_owned()),
+                message,
+            })
+    }
+
+    /// The configured process called `name`, if any.
+    pub fn process(&self, name: &str) -> Option<&ProcessConfig> {
+        self.processes.iter().find(|p| p.name == name)
+    }
+
+    /// The rules for `name`. The interval is the process's config, else the entry's own
+    /// (a writer's promise is more specific than a global default), else `[defaults]`,
+    /// else 30 s; the grace is the process's, else `[defaults]`, else half the interval.
+    pub fn rules_for(&self, name: &str, entry: Option<&Entry>) -> Rules {
+        let process = self.process(name);
+        let entry_interval = entry
+            .and_then(|e| e.interval)
+            .filter(|i| i.is_finite() && *i > 0.0);
+        let interval = process
+            .and_then(|p| p.interval)
+            .or(entry_interval)
+            .or(self.defaults.interval)
+            .unwrap_or(DEFAULT_INTERVAL);
+        let grace = process
+            .and_then(|p| p.grace)
+            .or(self.defaults.grace)
+            .unwrap_or(interval / 2.0);
+        Rules {
+            interval,
+            grace,
+            late_after: process
+                .and_then(|p| p.late_after)
+                .unwrap_or(self.defaults.late_after),
+            degraded_after: process
+                .and_then(|p| p.degraded_after)
+                .unwrap_or(self.defaults.degraded_after),
+            dead_after: process
+                .and_then(|p| p.dead_after)
+                .unwrap_or(self.defaults.dead_after),
+            kind: process
+                .and_then(|p| p.kind)
+                .or_else(|| entry.map(Entry::kind))
+                .unwrap_or_default(),
+            max_runtime: process.and_then(|p| p.max_runtime),
+            monitored: process.is_some(),
+            critical: process.is_none_or(|p| p.critical),
+        }
+    }
+
+    /// The config as TOML that [`Config::parse`] reads back to the same rules, with
+    /// comments for what is left to the heartbeat entries (`hbmon config`).
+    pub fn to_toml(&self) -> String {
+        let d = &self.defaults;
+        let mut out = String::from("[defaults]\n");
+        match d.interval {
+            Some(i) => line(&mut out, "interval", &secs(i)),
+            None => out.push_str("# interval: each entry's own interval, else 30s\n"),
+        }
+        match d.grace {
+            Some(g) => line(&mut out, "grace", &secs(g)),
+            None => out.push_str("# grace: half the interval\n"),
+        }
+        line(&mut out, "late_after", &count(d.late_after));
+        line(&mut out, "degraded_after", &count(d.degraded_after));
+        line(&mut out, "dead_after", &count(d.dead_after));
+        for p in &self.processes {
+            out.push_str("\n[[process]]\n");
+            line(&mut out, "name", &quote(&p.name));
+            if let Some(label) = &p.label {
+                line(&mut out, "label", &quote(label));
+            }
+            if let Some(pattern) = &p.pattern {
+                line(&mut out, "match", &quote(pattern.as_str()));
+            }
+            let optional = [
+                ("interval", p.interval.map(secs)),
+                ("grace", p.grace.map(secs)),
+                ("kind", p.kind.map(|k| quote(k.as_str()))),
+                ("late_after", p.late_after.map(count)),
+                ("degraded_after", p.degraded_after.map(count)),
+                ("dead_after", p.dead_after.map(count)),
+                ("max_runtime", p.max_runtime.map(secs)),
+            ];
+            for (key, value) in optional {
+                if let Some(value) = value {
+                    line(&mut out, key, &value);
+                }
+            }
+            line(&mut out, "critical", &p.critical.to_string());
+        }
+        out
+    }
+}
+
+fn line(out: &mut String, key: &str, value: &str) {
+    let _ = writeln!(out, "{key} = {value}");
+}
+
+fn secs(s: f64) -> String {
+    quote(&duration::format_exact(s))
+}
+
+fn count(n: f64) -> String {
+    toml::Value::Float(n)
+        .to_string()
+        .trim_end_matches(".0")
+        .to_owned()
+}
+
+fn quote(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// A commented starter config, written by `hbmon init`. It parses as is (everything but
+/// `[defaults]` is commented out); the tests also parse it uncommented.
+pub const STARTER: &str = r#"# hbmon.toml — which processes hbmon monitors, and how strictly.
+# Processes that beat but are not listed here still show up, as "additional heartbeat
+# processes", judged by [defaults] and the interval they report.
+#
+# Durations: "30s", "5m", "1h30m", "250ms", or a bare number of seconds.
+# Thresholds (*_after) count missed intervals: a process is late when no beat came for
+# late_after × interval + grace, degraded after degraded_after, dead (or hung, if its PID is
+# still alive) after dead_after.
+
+[defaults]
+# interval = "30s"      # default: each process's own reported interval, else 30s
+# grace = "15s"         # default: half the interval
+late_after = 1
+degraded_after = 3
+dead_after = 5
+
+# A long-running program that beats every minute:
+# [[process]]
+# name = "bidder"                  # the heartbeat name it beats with
+# label = "Bidder Script"          # display name
+# match = "python .*bidder\\.py"   # regex on the command line: finds it before it beats
+# interval = "60s"
+# kind = "app"
+# critical = true                  # false: never worse than a warning
+
+# A job that runs every hour (e.g. from cron, via `hbmon run nightly -- CMD`):
+# [[process]]
+# name = "nightly"
+# kind = "job"
+# interval = "1h"                  # its period: overdue when no run starts for 1h + grace
+# grace = "10m"
+# max_runtime = "20m"              # a run taking longer counts as hung
+"#;
+
+// ---- parsing ----
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    defaults: RawDefaults,
+    #[serde(default)]
+    process: Vec<RawProcess>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    interval: Option<Spanned<Span>>,
+    grace: Option<Spanned<Span>>,
+    late_after: Option<Spanned<Count>>,
+    degraded_after: Option<Spanned<Count>>,
+    dead_after: Option<Spanned<Count>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProcess {
+    name: Spanned<String>,
+    label: Option<String>,
+    #[serde(rename = "match")]
+    pattern: Option<Pattern>,
+    interval: Option<Spanned<Span>>,
+    grace: Option<Spanned<Span>>,
+    kind: Option<Kind>,
+    critical: Option<bool>,
+    late_after: Option<Spanned<Count>>,
+    degraded_after: Option<Spanned<Count>>,
+    dead_after: Option<Spanned<Count>>,
+    max_runtime: Option<Spanned<Span>>,
+}
+
+/// A validation failure: where, which key, what.
+type Fault = (Range<usize>, &'static str, String);
+
+impl RawConfig {
+    fn validate(self) -> Result<Config, Fault> {
+        let d = self.defaults;
+        let interval = positive("interval", d.interval.as_ref())?;
+        let defaults = Defaults {
+            interval,
+            grace: d.grace.map(|g| g.into_inner().0),
+            late_after: d.late_after.as_ref().map_or(1.0, |c| c.get_ref().0),
+            degraded_after: d.degraded_after.as_ref().map_or(3.0, |c| c.get_ref().0),
+            dead_after: d.dead_after.as_ref().map_or(5.0, |c| c.get_ref().0),
+        };
+        ordered(
+            [&d.late_after, &d.degraded_after, &d.dead_after],
+            [
+                defaults.late_after,
+                defaults.degraded_after,
+                defaults.dead_after,
+            ],
+        )?;
+        let mut processes: Vec<ProcessConfig> = Vec::with_capacity(self.process.len());
+        for p in self.process {
+            let name_span = p.name.span();
+            let name = p.name.into_inner();
+            if name.trim().is_empty() {
+                return Err((name_span, "name", "must not be empty".to_owned()));
+            }
+            if processes.iter().any(|q| q.name == name) {
+                return Err((name_span, "name", format!("{name:?} is configured twice")));
+            }
+            let kind = p.kind;
+            if kind != Some(Kind::Job)
+                && let Some(max) = &p.max_runtime
+            {
+                return Err((
+                    max.span(),
+                    "max_runtime",
+                    "applies only to jobs: add kind = \"job\"".to_owned(),
+                ));
+            }
+            let thresholds = [
+                p.late_after
+                    .as_ref()
+                    .map_or(defaults.late_after, |c| c.get_ref().0),
+                p.degraded_after
+                    .as_ref()
+                    .map_or(defaults.degraded_after, |c| c.get_ref().0),
+                p.dead_after
+                    .as_ref()
+                    .map_or(defaults.dead_after, |c| c.get_ref().0),
+            ];
+            ordered(
+                [&p.late_after, &p.degraded_after, &p.dead_after],
+                thresholds,
+            )?;
+            processes.push(ProcessConfig {
+                interval: positive("interval", p.interval.as_ref())?,
+                grace: p.grace.map(|g| g.into_inner().0),
+                max_runtime: positive("max_runtime", p.max_runtime.as_ref())?,
+                name,
+                label: p.label,
+                pattern: p.pattern.map(|m| m.0),
+                kind,
+                critical: p.critical.unwrap_or(true),
+                late_after: p.late_after.map(|c| c.into_inner().0),
+                degraded_after: p.degraded_after.map(|c| c.into_inner().0),
+                dead_after: p.dead_after.map(|c| c.into_inner().0),
+            });
+        }
+        Ok(Config {
+            defaults,
+            processes,
+        })
+    }
+}
+
+/// A span that must not be zero (an interval of 0 s would make everything late at once).
+fn positive(key: &'static str, value: Option<&Spanned<Span>>) -> Result<Option<f64>, Fault> {
+    match value {
+        Some(v) if v.get_ref().0 <= 0.0 => {
+            Err((v.span(), key, "must be greater than zero".to_owned()))
+        }
+        other => Ok(other.map(|v| v.get_ref().0)),
+    }
+}
+
+/// `late_after <= degraded_after <= dead_after`, as effective after defaults; the fault
+/// points at whichever of the pair was written in this table.
+fn ordered(written: [&Option<Spanned<Count>>; 3], effective: [f64; 3]) -> Result<(), Fault> {
+    const KEYS: [&str; 3] = ["late_after", "degraded_after", "dead_after"];
+    for i in 0..2 {
+        if effective[i] > effective[i + 1] {
+            let (at, key) = match (written[i + 1], written[i]) {
+                (Some(s), _) => (s.span(), KEYS[i + 1]),
+                (None, Some(s)) => (s.span(), KEYS[i]),
+                (None, None) => (0..0, KEYS[i + 1]),
+            };
+            return Err((
+                at,
+                key,
+                format!(
+                    "{} ({}) must not exceed {} ({})",
+                    KEYS[i],
+                    effective[i],
+                    KEYS[i + 1],
+                    effective[i + 1]
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A duration: `"30s"` or a bare number of seconds.
+#[derive(Debug)]
+struct Span(f64);
+
+impl<'de> Deserialize<'de> for Span {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Text {
+            Text(String),
+            Number(f64),
+        }
+        let secs = match Text::deserialize(d).map_err(|_| {
+            serde::de::Error::custom("expected a duration like \"30s\" or a number of seconds")
+        })? {
+            Text::Text(text) => duration::parse(&text)
+                .map_err(serde::de::Error::custom)?
+                .as_secs_f64(),
+            Text::Number(n) if n.is_finite() && n >= 0.0 => n,
+            Text::Number(n) => {
+                return Err(serde::de::Error::custom(format!(
+                    "invalid duration {n}: must be a non-negative number of seconds"
+                )));
+            }
+        };
+        Ok(Span(secs))
+    }
+}
+
+/// A number of missed intervals: positive, fractions allowed.
+#[derive(Debug)]
+struct Count(f64);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = f64::deserialize(d)?;
+        if n.is_finite() && n > 0.0 {
+            Ok(Count(n))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "{n} is not a positive number of missed intervals"
+            )))
+        }
+    }
+}
+
+/// `match`: compiled while parsing so a bad regex points at its line.
+#[derive(Debug)]
+struct Pattern(Regex);
+
+impl<'de> Deserialize<'de> for Pattern {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Regex::new(&text)
+            .map(Pattern)
+            .map_err(|e| serde::de::Error::custom(format!("invalid regex {text:?}: {e}")))
+    }
+}
+
+fn invalid_from_toml(text: &str, path: &Path, err: &toml::de::Error) -> ConfigError {
+    let start = err.span().map_or(0, |s| s.start);
+    let message = err.message().trim().replace("unknown field", "unknown key");
+    ConfigError::Invalid {
+        path: path.to_owned(),
+        line: line_of(text, start),
+        key: key_of(text, start, &message),
+        message: message.replace('\n', " "),
+    }
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .split(|&b| b == b'\n')
+        .count()
+}
+
+/// The key an error is about: the one a serde message names (`unknown key `x``), else the
+/// `key = ` of the line the error points into, else the `[table]` header there.
+fn key_of(text: &str, offset: usize, message: &str) -> Option<String> {
+    if let Some(rest) = message.split_once('`').map(|(_, r)| r)
+        && (message.contains("key `") || message.contains("field `"))
+        && let Some((key, _)) = rest.split_once('`')
+    {
+        return Some(key.to_owned());
+    }
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = text[start..end].trim();
+    if let Some((key, _)) = line.split_once('=') {
+        return Some(key.trim().to_owned());
+    }
+    let header = line.trim_matches(|c| c == '[' || c == ']').trim();
+    (!header.is_empty()).then(|| header.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/hb/hbmon.toml"))
+    }
+
+    fn entry(interval: Option<f64>, kind: Option<Kind>) -> Entry {
+        Entry {
+            interval,
+            kind,
+            ..Entry::default()
+        }
+    }
+
+    #[test]
+    fn the_design_example_parses() {
+        let config = parse(
+            r#"
+[defaults]
+interval = "30s"
+grace = "15s"
+
+[[process]]
+name = "bidder"                  # the heartbeat name
+label = "Bidder Script"          # optional display name
+match = "python .*bidder\\.py"   # optional: regex on the command line, to find its PID
+interval = "60s"
+kind = "app"                     # or "job"
+critical = true
+"#,
+        )
+        .unwrap();
+        assert_eq!(config.defaults.interval, Some(30.0));
+        let p = &config.processes[0];
+        assert_eq!(p.label.as_deref(), Some("Bidder Script"));
+        assert!(
+            p.pattern
+                .as_ref()
+                .unwrap()
+                .is_match("python3 python ./bidder.py")
+        );
+        let rules = config.rules_for("bidder", None);
+        assert_eq!((rules.interval, rules.grace), (60.0, 15.0));
+        assert!(rules.monitored && rules.critical);
+    }
+
+    #[test]
+    fn rules_apply_defaults_in_order() {
+        let none = Config::default();
+        let r = none.rules_for("x", None);
+        assert_eq!((r.interval, r.grace), (30.0, 15.0));
+        assert!(!r.monitored);
+        let r = none.rules_for("x", Some(&entry(Some(4.0), Some(Kind::Job))));
+        assert_eq!((r.interval, r.grace, r.kind), (4.0, 2.0, Kind::Job));
+        // A nonsense interval in the file is ignored, not obeyed.
+        let r = none.rules_for("x", Some(&entry(Some(-1.0), None)));
+        assert_eq!(r.interval, 30.0);
+
+        let config = parse(
+            "[defaults]\ninterval = 10\ndead_after = 8\n\
+             [[process]]\nname = \"a\"\nkind = \"app\"\ncritical = false\nlate_after = 2\n\
+             [[process]]\nname = \"b\"\ngrace = \"1s\"\n",
+        )
+        .unwrap();
+        let a = config.rules_for("a", Some(&entry(Some(4.0), Some(Kind::Job))));
+        assert_eq!((a.interval, a.grace, a.kind), (4.0, 2.0, Kind::App));
+        assert_eq!(
+            (a.late_after, a.degraded_after, a.dead_after),
+            (2.0, 3.0, 8.0)
+        );
+        assert!(!a.critical);
+        let b = config.rules_for("b", None);
+        assert_eq!((b.interval, b.grace), (10.0, 1.0));
+        let other = config.rules_for("other", None);
+        assert_eq!((other.interval, other.dead_after), (10.0, 8.0));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let cases: &[(&str, usize, &str, &str)] = &[
+            (
+                "[defaults]\nintervl = \"5s\"\n",
+                2,
+                "intervl",
+                "unknown key",
+            ),
+            (
+                "[[process]]\nname = \"a\"\ninterval = \"5x\"\n",
+                3,
+                "interval",
+                "invalid duration \"5x\"",
+            ),
+            (
+                "[[process]]\nname = \"a\"\n\ngrace = true\n",
+                4,
+                "grace",
+                "expected a duration",
+            ),
+            (
+                "[[process]]\nname = \"a\"\nmatch = \"(\"\n",
+                3,
+                "match",
+                "invalid regex",
+            ),
+            (
+                "[[process]]\nname = \"a\"\n[[process]]\nname = \"a\"\n",
+                4,
+                "name",
+                "configured twice",
+            ),
+            (
+                "[[process]]\nname = \"a\"\nkind = \"daemon\"\n",
+                3,
+                "kind",
+                "unknown variant",
+            ),
+            ("[[process]]\nlabel = \"x\"\n", 1, "name", "missing field"),
+            (
+                "[[process]]\nname = \"a\"\nmax_runtime = \"1h\"\n",
+                3,
+                "max_runtime",
+                "applies only to jobs",
+            ),
+            (
+                "[defaults]\ninterval = \"0s\"\n",
+                2,
+                "interval",
+                "greater than zero",
+            ),
+            (
+                "[[process]]\nname = \"a\"\ndead_after = 2\n",
+                3,
+                "dead_after",
+                "degraded_after (3) must not exceed dead_after (2)",
+            ),
+            (
+                "[defaults]\nlate_after = 0\n",
+                2,
+                "late_after",
+                "not a positive number",
+            ),
+            ("[[process]\n", 1, "process", "unclosed array table"),
+        ];
+        for &(text, line, key, message) in cases {
+            let err = parse(text).unwrap_err();
+            let shown = err.to_string();
+            let ConfigError::Invalid {
+                line: got_line,
+                key: got_key,
+                ..
+            } = &err
+            else {
+                panic!("{shown}");
+            };
+            assert_eq!(*got_line, line, "{shown}");
+            assert_eq!(got_key.as_deref(), Some(key), "{shown}");
+            assert!(
+                shown.starts_with(&format!("/etc/hb/hbmon.toml:{line}: {key}: ")),
+                "{shown}"
+            );
+            assert!(shown.contains(message), "{shown}");
+            assert!(!shown.contains('\n'), "{shown}");
+        }
+    }
+
+    #[test]
+    fn load_without_a_file_is_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let hb = dir.path().join("hb.json");
+        let explicit = dir.path().join("missing.toml");
+        let err = Config::load(Some(&explicit), &hb).unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }), "{err}");
+        assert!(err.to_string().contains("missing.toml"), "{err}");
+        std::fs::write(paths::config_beside(&hb), "[[process]]\nname = \"w\"\n").unwrap();
+        let (config, from) = Config::load(None, &hb).unwrap();
+        assert_eq!(from, Some(paths::config_beside(&hb)));
+        assert_eq!(config.processes[0].name, "w");
+    }
+
+    #[test]
+    fn to_toml_reads_back_to_the_same_rules() {
+        let config = parse(
+            "[defaults]\ngrace = 2.5\n[[process]]\nname = \"a \\\"q\\\"\"\nlabel = \"A\"\n\
+             match = 'x\\.py'\ninterval = \"1h30m\"\nkind = \"job\"\nmax_runtime = 90\n\
+             dead_after = 7.5\ncritical = false\n",
+        )
+        .unwrap();
+        let text = config.to_toml();
+        let again = parse(&text).unwrap();
+        assert_eq!(again.defaults, config.defaults);
+        let name = "a \"q\"";
+        assert_eq!(again.rules_for(name, None), config.rules_for(name, None));
+        assert_eq!(
+            again.processes[0].pattern.as_ref().unwrap().as_str(),
+            "x\\.py"
+        );
+        assert!(text.contains("interval = \"1h30m\""), "{text}");
+        assert!(text.contains("dead_after = 7.5"), "{text}");
+    }
+
+    #[test]
+    fn the_starter_parses_commented_and_uncommented() {
+        let config = parse(STARTER).unwrap();
+        assert!(config.processes.is_empty());
+        let setting = Regex::new(r"^# (\[|\w+ = )").unwrap();
+        let uncommented = STARTER
+            .lines()
+            .map(|l| if setting.is_match(l) { &l[2..] } else { l })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let config = parse(&uncommented).unwrap();
+        let names: Vec<_> = config.processes.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["bidder", "nightly"]);
+        assert_eq!(config.defaults.interval, Some(30.0));
+        assert_eq!(config.rules_for("nightly", None).max_runtime, Some(1200.0));
+    }
+}

@@ -1,0 +1,126 @@
+//! The `hbmon status --json` document: every computed field of a [`Report`], in a shape
+//! documented in README ("hbmon status --json") and versioned by [`SCHEMA`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::{Report, Row};
+use crate::probe::{ProcessInfo, SystemInfo};
+use crate::status::{Rules, Severity, State};
+use crate::store::Entry;
+
+/// Bumped when a field changes meaning or goes away; new fields do not bump it.
+pub const SCHEMA: u32 = 1;
+
+/// The whole document.
+#[derive(Debug, Serialize)]
+pub struct Document<'a> {
+    pub schema: u32,
+    /// The instant judged, Unix seconds.
+    pub now: f64,
+    /// The heartbeat file read.
+    pub file: &'a Path,
+    /// The config file used; `null` for the built-in defaults.
+    pub config: Option<&'a Path>,
+    /// The worst severity among `processes` (`none` when empty).
+    pub worst: Severity,
+    /// What `hbmon status` exits with.
+    pub exit_code: u8,
+    /// How many processes are in each state; states with none are left out.
+    pub counts: BTreeMap<State, usize>,
+    pub system: Option<&'a SystemInfo>,
+    pub processes: Vec<Process<'a>>,
+    /// Entries of the file that are not valid entries.
+    pub invalid: Vec<Invalid<'a>>,
+}
+
+/// One row.
+#[derive(Debug, Serialize)]
+pub struct Process<'a> {
+    pub name: &'a str,
+    pub label: Option<&'a str>,
+    /// The label if configured, else the name.
+    pub display_name: &'a str,
+    /// Listed in the config (else an additional heartbeat process).
+    pub monitored: bool,
+    pub state: State,
+    pub severity: Severity,
+    pub reason: &'a str,
+    /// Since when it is in this state, if known (Unix seconds).
+    pub since: Option<f64>,
+    /// The live process's PID, else the entry's.
+    pub pid: Option<u32>,
+    pub last_heartbeat: Option<f64>,
+    /// Seconds since the last beat; negative for a beat from the future (clock skew).
+    pub since_beat: Option<f64>,
+    /// Seconds the live process has run.
+    pub runtime: Option<f64>,
+    /// The entry exactly as in the file (protocol v1 fields, unknown fields kept).
+    pub entry: Option<&'a Entry>,
+    /// What the OS says about the process; `null` when it does not run (or was not asked).
+    pub process: Option<&'a ProcessInfo>,
+    /// The thresholds it was judged by.
+    pub rules: &'a Rules,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Invalid<'a> {
+    pub name: &'a str,
+    pub error: &'a str,
+}
+
+impl<'a> Document<'a> {
+    /// The document for `report`, read from `file` with the config at `config`.
+    /// `exit_code` is passed in: it also depends on what was asked (unknown names).
+    pub fn new(
+        report: &'a Report,
+        file: &'a Path,
+        config: Option<&'a Path>,
+        exit_code: u8,
+    ) -> Self {
+        Document {
+            schema: SCHEMA,
+            now: report.now,
+            file,
+            config,
+            worst: report.worst(),
+            exit_code,
+            counts: report.counts().into_iter().collect(),
+            system: report.system.as_ref(),
+            processes: report
+                .rows
+                .iter()
+                .map(|row| Process::new(row, report.now))
+                .collect(),
+            invalid: report
+                .invalid
+                .iter()
+                .map(|(name, error)| Invalid { name, error })
+                .collect(),
+        }
+    }
+}
+
+impl<'a> Process<'a> {
+    fn new(row: &'a Row, now: f64) -> Self {
+        Process {
+            name: &row.name,
+            label: row.label.as_deref(),
+            display_name: row.display_name(),
+            monitored: row.monitored,
+            state: row.health.state,
+            severity: row.health.severity,
+            reason: &row.health.reason,
+            since: row.health.since,
+            pid: row.pid(),
+            last_heartbeat: row.entry.as_ref().map(|e| e.last_heartbeat),
+            since_beat: row.since_beat(now),
+            runtime: row.runtime(now),
+            entry: row.entry.as_ref(),
+            process: row.process.as_ref(),
+            rules: &row.rules,
+        }
+    }
+}

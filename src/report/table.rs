@@ -1,0 +1,329 @@
+//! The text table of `hbmon status`: a pure function of a [`Report`], a width and whether
+//! to style it (ANSI colour and state symbols) — so it can be snapshot-tested.
+
+use std::fmt::Write as _;
+
+use unicode_width::UnicodeWidthStr;
+
+use super::{Report, Row, columns};
+use crate::status::{Severity, State};
+
+const HEADERS: [&str; 10] = [
+    "NAME",
+    "STATE",
+    "PID",
+    "CPU",
+    "MEM",
+    "RUNTIME",
+    "LAST BEAT",
+    "SINCE",
+    "INTERVAL",
+    "BEATS",
+];
+/// Columns after NAME and STATE are right-aligned numbers, except the clock.
+const RIGHT_ALIGNED: [bool; 10] = [
+    false, false, true, true, true, true, false, true, true, true,
+];
+/// The STATE column's index.
+const STATE: usize = 1;
+const MAX_NAME: usize = 32;
+/// Below this many cells the data column is left out rather than squeezed.
+const MIN_DATA: usize = 8;
+const GAP: &str = "  ";
+
+/// Renders `report` for a terminal `width` cells wide. `styled`: ANSI colours and state
+/// symbols, for a terminal; otherwise plain ASCII words, for pipes and `NO_COLOR`.
+///
+/// Layout: an optional system line, the MONITORED PROCESSES section (config order), the
+/// ADDITIONAL HEARTBEAT PROCESSES section (file order), invalid entries, and a count per
+/// state. A row that needs attention (warning or worse) gets its reason on a line below.
+pub fn render(report: &Report, width: usize, styled: bool) -> String {
+    let style = Style(styled);
+    let mut out = String::new();
+    if let Some(system) = &report.system {
+        let _ = writeln!(out, "{}", system_line(system));
+        out.push('\n');
+    }
+    let rendered: Vec<(&Row, Vec<String>)> = report
+        .rows
+        .iter()
+        .map(|r| (r, cells(r, report.now, styled)))
+        .collect();
+    let widths = column_widths(rendered.iter().map(|(_, c)| c));
+    let fixed: usize = widths.iter().sum::<usize>() + GAP.len() * widths.len();
+    let data_width = width.saturating_sub(fixed);
+    let data_width = (data_width >= MIN_DATA).then_some(data_width);
+    let (monitored, additional): (Vec<_>, Vec<_>) =
+        rendered.into_iter().partition(|(r, _)| r.monitored);
+
+    let sections = [
+        (
+            "MONITORED PROCESSES",
+            monitored,
+            "none configured (hbmon init writes a starter hbmon.toml)",
+        ),
+        ("ADDITIONAL HEARTBEAT PROCESSES", additional, "none"),
+    ];
+    for (i, (title, rows, empty)) in sections.into_iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{}", style.bold(title));
+        if rows.is_empty() {
+            let _ = writeln!(out, "  {}", style.dim(empty));
+            continue;
+        }
+        let mut header: Vec<String> = HEADERS.iter().map(|h| (*h).to_owned()).collect();
+        if data_width.is_some() {
+            header.push("DATA".to_owned());
+        }
+        let header = line(&header, &widths, |_, cell| cell);
+        let _ = writeln!(out, "{}", style.bold(&header));
+        for (row, mut row_cells) in rows {
+            if let Some(w) = data_width {
+                row_cells.push(columns::data(row, w));
+            }
+            let severity = row.health.severity;
+            let text = line(&row_cells, &widths, |i, cell| {
+                if i == STATE {
+                    style.severity(severity, &cell)
+                } else {
+                    cell
+                }
+            });
+            let _ = writeln!(out, "{text}");
+            if severity >= Severity::Warning {
+                let arrow = if styled { "↳" } else { "->" };
+                let reason = format!("    {arrow} {}", row.health.reason);
+                let reason = columns::truncate(&reason, width.max(20));
+                let _ = writeln!(out, "{}", style.severity(severity, &reason));
+            }
+        }
+    }
+    if !report.invalid.is_empty() {
+        out.push('\n');
+        let _ = writeln!(out, "{}", style.bold("INVALID ENTRIES"));
+        for (name, why) in &report.invalid {
+            let text = columns::truncate(&format!("  {name}: {why}"), width.max(20));
+            let _ = writeln!(out, "{}", style.severity(Severity::Warning, &text));
+        }
+    }
+    out.push('\n');
+    let _ = writeln!(out, "{}", summary(report));
+    out
+}
+
+/// `3 up, 1 late, 1 dead` (or `no processes`), with invalid entries counted.
+pub fn summary(report: &Report) -> String {
+    let mut parts: Vec<String> = report
+        .counts()
+        .iter()
+        .map(|(state, n)| format!("{n} {state}"))
+        .collect();
+    if !report.invalid.is_empty() {
+        parts.push(format!("{} invalid", report.invalid.len()));
+    }
+    if parts.is_empty() {
+        "no processes".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn system_line(system: &crate::probe::SystemInfo) -> String {
+    let cpu = if system.cpu_percent.is_finite() {
+        format!("{:.1}%", system.cpu_percent)
+    } else {
+        "-".to_owned()
+    };
+    let share = |used: u64, total: u64| {
+        if total == 0 {
+            "-".to_owned()
+        } else {
+            format!(
+                "{}/{} ({:.0}%)",
+                columns::bytes(used),
+                columns::bytes(total),
+                used as f64 * 100.0 / total as f64
+            )
+        }
+    };
+    format!(
+        "{}  CPU {cpu}  RAM {}  disk {}",
+        system.host,
+        share(system.memory_used, system.memory_total),
+        share(system.disk_used, system.disk_total)
+    )
+}
+
+fn cells(row: &Row, now: f64, styled: bool) -> Vec<String> {
+    vec![
+        columns::truncate(row.display_name(), MAX_NAME),
+        state_cell(row.health.state, styled),
+        columns::pid(row),
+        columns::cpu(row),
+        columns::memory(row),
+        columns::runtime(row, now),
+        columns::last_beat(row),
+        columns::since_beat(row, now),
+        columns::interval(row),
+        columns::beats(row),
+    ]
+}
+
+fn state_cell(state: State, styled: bool) -> String {
+    if styled {
+        format!("{} {state}", state.symbol())
+    } else {
+        state.to_string()
+    }
+}
+
+fn column_widths<'a>(rows: impl Iterator<Item = &'a Vec<String>>) -> Vec<usize> {
+    let mut widths: Vec<usize> = HEADERS.iter().map(|h| h.width()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.width());
+        }
+    }
+    widths
+}
+
+/// One table line: cells padded to `widths` (the data cell, beyond them, is not), each
+/// padded cell passed through `paint` (styling must not count towards the width).
+fn line(cells: &[String], widths: &[usize], paint: impl Fn(usize, String) -> String) -> String {
+    let mut out = String::from(" ");
+    for (i, cell) in cells.iter().enumerate() {
+        out.push_str(if i == 0 { " " } else { GAP });
+        let padded = match widths.get(i) {
+            None => cell.clone(),
+            Some(&w) => {
+                let pad = " ".repeat(w.saturating_sub(cell.width()));
+                if RIGHT_ALIGNED[i] {
+                    format!("{pad}{cell}")
+                } else {
+                    format!("{cell}{pad}")
+                }
+            }
+        };
+        out.push_str(&paint(i, padded));
+    }
+    out.trim_end().to_owned()
+}
+
+/// ANSI styling, or none.
+#[derive(Clone, Copy)]
+struct Style(bool);
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn bold(self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    fn dim(self, text: &str) -> String {
+        self.paint("2", text)
+    }
+
+    fn severity(self, severity: Severity, text: &str) -> String {
+        match severity {
+            Severity::None => self.dim(text),
+            Severity::Ok => self.paint("32", text),
+            Severity::Warning => self.paint("33", text),
+            Severity::Degraded => self.paint("35", text),
+            Severity::Critical => self.paint("1;31", text),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::build;
+    use crate::report::fixture::{self, NOW};
+    use crate::store::format_local;
+
+    fn report() -> Report {
+        build(
+            &fixture::snapshot(),
+            &fixture::config(),
+            &mut fixture::probe(),
+            NOW,
+        )
+    }
+
+    /// The clock column is local time; the snapshots must not depend on the time zone.
+    fn render_fixed(report: &Report, width: usize, styled: bool) -> String {
+        let mut text = render(report, width, styled);
+        for row in &report.rows {
+            if let Some(e) = &row.entry {
+                let clock = &format_local(e.last_heartbeat)[11..];
+                text = text.replace(clock, "hh:mm:ss");
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn plain_table() {
+        insta::assert_snapshot!(render_fixed(&report(), 120, false));
+    }
+
+    #[test]
+    fn styled_table() {
+        insta::assert_snapshot!(render_fixed(&report(), 120, true));
+    }
+
+    #[test]
+    fn narrow_table_drops_the_data_column() {
+        let text = render_fixed(&report(), 80, false);
+        assert!(!text.contains("DATA"), "{text}");
+        assert!(text.lines().all(|l| l.len() <= 110), "{text}");
+    }
+
+    #[test]
+    fn an_empty_report_says_so() {
+        let empty = Report {
+            now: NOW,
+            rows: Vec::new(),
+            invalid: Vec::new(),
+            system: None,
+        };
+        insta::assert_snapshot!(render(&empty, 80, false), @r"
+        MONITORED PROCESSES
+          none configured (hbmon init writes a starter hbmon.toml)
+
+        ADDITIONAL HEARTBEAT PROCESSES
+          none
+
+        no processes
+        ");
+    }
+
+    #[test]
+    fn styling_does_not_shift_columns() {
+        let strip = |s: &str| {
+            let ansi = regex::Regex::new("\x1b\\[[0-9;]*m").unwrap();
+            ansi.replace_all(s, "").into_owned()
+        };
+        let report = report();
+        let plain = render_fixed(&report, 120, false);
+        let styled = strip(&render_fixed(&report, 120, true));
+        // Same layout; only the symbols differ (and are one or two cells wide).
+        let header = |t: &str| {
+            t.lines()
+                .find(|l| l.trim_start().starts_with("NAME"))
+                .unwrap()
+                .find("PID")
+                .unwrap()
+        };
+        assert_eq!(header(&plain) + 2, header(&styled));
+    }
+}
