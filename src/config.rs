@@ -1,5 +1,6 @@
 //! The optional config file, `hbmon.toml`: which processes are *monitored*, with their
-//! thresholds, and the defaults for everything else. Parsing, validation with errors that
+//! thresholds, the defaults for everything else, and what `hbmon serve` does: `[history]`
+//! and `[[alert]]`. Parsing, validation with errors that
 //! name the file, line and key, and [`Config::rules_for`], which turns it into [`Rules`].
 
 use std::fmt::Write as _;
@@ -10,7 +11,9 @@ use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::alert::{self, Policy, Target};
 use crate::duration;
+use crate::history;
 use crate::paths;
 use crate::status::{DEFAULT_INTERVAL, Rules};
 use crate::store::{Entry, Kind};
@@ -40,6 +43,24 @@ pub struct Config {
     pub defaults: Defaults,
     /// Monitored processes, in file order.
     pub processes: Vec<ProcessConfig>,
+    pub history: HistoryConfig,
+    /// `[[alert]]` rules, in file order.
+    pub alerts: Vec<alert::Rule>,
+}
+
+/// `[history]`: the database `hbmon serve` records beside the heartbeat file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryConfig {
+    /// Seconds of beats and transitions kept (`keep`, default 7 days).
+    pub keep: f64,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig {
+            keep: history::DEFAULT_KEEP.as_secs_f64(),
+        }
+    }
 }
 
 /// `[defaults]`: applied to every process, configured or not, that does not set its own.
@@ -86,6 +107,8 @@ pub struct ProcessConfig {
     pub dead_after: Option<f64>,
     /// Jobs only: how long a run may take before it counts as `hung`.
     pub max_runtime: Option<f64>,
+    /// `false`: never alerted (`alerts = false`), though still shown and recorded.
+    pub alerts: bool,
 }
 
 impl Config {
@@ -121,6 +144,12 @@ impl Config {
                 key: Some(key.to_owned()),
                 message,
             })
+    }
+
+    /// Whether `hbmon serve` may alert about `name`: every process may, unless its
+    /// `[[process]]` says `alerts = false`.
+    pub fn alerts_for(&self, name: &str) -> bool {
+        self.process(name).is_none_or(|p| p.alerts)
     }
 
     /// The configured process called `name`, if any.
@@ -207,6 +236,24 @@ impl Config {
                 }
             }
             line(&mut out, "critical", &p.critical.to_string());
+            if !p.alerts {
+                line(&mut out, "alerts", "false");
+            }
+        }
+        out.push_str("\n[history]\n");
+        line(&mut out, "keep", &secs(self.history.keep));
+        for rule in &self.alerts {
+            out.push_str("\n[[alert]]\n");
+            match &rule.target {
+                Target::Command(cmd) => line(&mut out, "command", &quote(cmd)),
+                Target::Webhook(url) => line(&mut out, "webhook", &quote(url)),
+            }
+            let p = &rule.policy;
+            line(&mut out, "after", &p.after.to_string());
+            if let Some(repeat) = p.repeat {
+                line(&mut out, "repeat", &secs(repeat));
+            }
+            line(&mut out, "digest", &secs(p.digest));
         }
         out
     }
@@ -265,6 +312,25 @@ dead_after = 5
 # interval = "1h"                  # its period: overdue when no run starts for 1h + grace
 # grace = "10m"
 # max_runtime = "20m"              # a run taking longer counts as hung
+# alerts = false                   # shown and recorded, never alerted
+
+# What `hbmon serve` records: beats and state changes, beside the heartbeat file.
+[history]
+keep = "7d"
+
+# Alerts from `hbmon serve`. Into or out of critical (dead, hung, failed, overdue) goes out
+# at once; softer changes (late, error, silent, and their recoveries) in one digest per
+# `digest`. A command runs with sh -c and gets HBMON_TEXT, HBMON_NAME, HBMON_STATE,
+# HBMON_PREVIOUS, HBMON_SEVERITY, HBMON_REASON, HBMON_SINCE in its environment.
+# [[alert]]
+# command = "notify-send hbmon \"$HBMON_TEXT\""
+# after = 2                        # bad for 2 checks in a row (one a second) before alerting
+# repeat = "1h"                    # remind every hour while still critical
+# digest = "1h"
+
+# A Slack/Mattermost-style incoming webhook: POSTs JSON with a "text" field.
+# [[alert]]
+# webhook = "https://hooks.slack.com/services/..."
 "#;
 
 // ---- parsing ----
@@ -276,6 +342,26 @@ struct RawConfig {
     defaults: RawDefaults,
     #[serde(default)]
     process: Vec<RawProcess>,
+    #[serde(default)]
+    history: RawHistory,
+    #[serde(default)]
+    alert: Vec<Spanned<RawAlert>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHistory {
+    keep: Option<Spanned<Span>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlert {
+    command: Option<Spanned<String>>,
+    webhook: Option<Spanned<String>>,
+    after: Option<Spanned<u32>>,
+    repeat: Option<Spanned<Span>>,
+    digest: Option<Spanned<Span>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -303,6 +389,7 @@ struct RawProcess {
     degraded_after: Option<Spanned<Count>>,
     dead_after: Option<Spanned<Count>>,
     max_runtime: Option<Spanned<Span>>,
+    alerts: Option<bool>,
 }
 
 /// A validation failure: where, which key, what.
@@ -374,11 +461,78 @@ impl RawConfig {
                 late_after: p.late_after.map(|c| c.into_inner().0),
                 degraded_after: p.degraded_after.map(|c| c.into_inner().0),
                 dead_after: p.dead_after.map(|c| c.into_inner().0),
+                alerts: p.alerts.unwrap_or(true),
             });
         }
+        let history = HistoryConfig {
+            keep: positive("keep", self.history.keep.as_ref())?
+                .unwrap_or(HistoryConfig::default().keep),
+        };
+        let alerts = self
+            .alert
+            .into_iter()
+            .map(RawAlert::validate)
+            .collect::<Result<_, _>>()?;
         Ok(Config {
             defaults,
             processes,
+            history,
+            alerts,
+        })
+    }
+}
+
+impl RawAlert {
+    fn validate(raw: Spanned<Self>) -> Result<alert::Rule, Fault> {
+        let table = raw.span();
+        let a = raw.into_inner();
+        let target = match (a.command, a.webhook) {
+            (Some(_), Some(hook)) => {
+                return Err((
+                    hook.span(),
+                    "webhook",
+                    "an [[alert]] has command or webhook, not both: use one [[alert]] each"
+                        .to_owned(),
+                ));
+            }
+            (None, None) => {
+                return Err((
+                    table,
+                    "alert",
+                    "needs command = \"...\" or webhook = \"https://...\"".to_owned(),
+                ));
+            }
+            (Some(cmd), None) if cmd.get_ref().trim().is_empty() => {
+                return Err((cmd.span(), "command", "must not be empty".to_owned()));
+            }
+            (Some(cmd), None) => Target::Command(cmd.into_inner()),
+            (None, Some(hook)) => {
+                let url = hook.get_ref();
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err((
+                        hook.span(),
+                        "webhook",
+                        format!("{url:?} is not an http:// or https:// URL"),
+                    ));
+                }
+                Target::Webhook(hook.into_inner())
+            }
+        };
+        let defaults = Policy::default();
+        let after = match a.after {
+            Some(n) if *n.get_ref() == 0 => {
+                return Err((n.span(), "after", "must be at least 1".to_owned()));
+            }
+            Some(n) => n.into_inner(),
+            None => defaults.after,
+        };
+        Ok(alert::Rule {
+            target,
+            policy: Policy {
+                after,
+                repeat: positive("repeat", a.repeat.as_ref())?,
+                digest: a.digest.map_or(defaults.digest, |d| d.into_inner().0),
+            },
         })
     }
 }
@@ -662,6 +816,69 @@ critical = true
             ),
             ("[[process]\n", 1, "process", "unclosed array table"),
         ];
+        assert_errors(cases);
+    }
+
+    #[test]
+    fn serve_section_errors_name_line_and_key() {
+        let cases: &[(&str, usize, &str, &str)] = &[
+            ("[history]\nkeep = \"0s\"\n", 2, "keep", "greater than zero"),
+            ("[history]\nkept = \"1d\"\n", 2, "kept", "unknown key"),
+            (
+                "[[process]]\nname = \"a\"\n\n[[alert]]\nafter = 2\n",
+                4,
+                "alert",
+                "needs command",
+            ),
+            (
+                "[[alert]]\ncommand = \"x\"\nwebhook = \"https://h/\"\n",
+                3,
+                "webhook",
+                "not both",
+            ),
+            (
+                "[[alert]]\nwebhook = \"hooks.example.com\"\n",
+                2,
+                "webhook",
+                "not an http:// or https:// URL",
+            ),
+            (
+                "[[alert]]\ncommand = \" \"\n",
+                2,
+                "command",
+                "must not be empty",
+            ),
+            (
+                "[[alert]]\ncommand = \"x\"\nafter = 0\n",
+                3,
+                "after",
+                "at least 1",
+            ),
+            ("[[alert]]\ncommand = \"x\"\nafter = -1\n", 3, "after", ""),
+            (
+                "[[alert]]\ncommand = \"x\"\nrepeat = \"0s\"\n",
+                3,
+                "repeat",
+                "greater than zero",
+            ),
+            (
+                "[[alert]]\ncommand = \"x\"\nevery = \"1h\"\n",
+                3,
+                "every",
+                "unknown key",
+            ),
+            (
+                "[[process]]\nname = \"a\"\nalerts = \"no\"\n",
+                3,
+                "alerts",
+                "",
+            ),
+        ];
+        assert_errors(cases);
+    }
+
+    /// Each config text fails at that line and key with that message, on one line.
+    fn assert_errors(cases: &[(&str, usize, &str, &str)]) {
         for &(text, line, key, message) in cases {
             let err = parse(text).unwrap_err();
             let shown = err.to_string();
@@ -682,6 +899,45 @@ critical = true
             assert!(shown.contains(message), "{shown}");
             assert!(!shown.contains('\n'), "{shown}");
         }
+    }
+
+    #[test]
+    fn history_and_alerts() {
+        let none = Config::default();
+        assert_eq!(none.history.keep, 7.0 * 86_400.0);
+        assert!(none.alerts.is_empty() && none.alerts_for("anything"));
+        let config = parse(
+            "[[process]]\nname = \"quiet\"\nalerts = false\n\
+             [[process]]\nname = \"loud\"\n\
+             [history]\nkeep = \"2d\"\n\
+             [[alert]]\ncommand = \"echo $HBMON_NAME\"\nafter = 3\nrepeat = \"1h\"\ndigest = \"0s\"\n\
+             [[alert]]\nwebhook = \"https://hooks.example.com/x\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.history.keep, 2.0 * 86_400.0);
+        assert!(!config.alerts_for("quiet"));
+        assert!(config.alerts_for("loud") && config.alerts_for("unconfigured"));
+        assert_eq!(
+            config.alerts,
+            [
+                alert::Rule {
+                    target: Target::Command("echo $HBMON_NAME".into()),
+                    policy: Policy {
+                        after: 3,
+                        repeat: Some(3600.0),
+                        digest: 0.0
+                    },
+                },
+                alert::Rule {
+                    target: Target::Webhook("https://hooks.example.com/x".into()),
+                    policy: Policy::default(),
+                },
+            ]
+        );
+        let again = parse(&config.to_toml()).unwrap();
+        assert_eq!(again.alerts, config.alerts);
+        assert_eq!(again.history, config.history);
+        assert!(!again.alerts_for("quiet"));
     }
 
     #[test]
@@ -732,6 +988,8 @@ critical = true
         let config = parse(&uncommented).unwrap();
         let names: Vec<_> = config.processes.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["bidder", "nightly"]);
+        assert_eq!(config.alerts.len(), 2);
+        assert!(!config.alerts_for("nightly"));
         assert_eq!(config.defaults.interval, Some(30.0));
         assert_eq!(config.rules_for("nightly", None).max_runtime, Some(1200.0));
     }
