@@ -46,9 +46,16 @@ impl Alerter {
         }
     }
 
-    /// One check of `report` at `now`; processes for which `muted` says so are never
-    /// alerted. Sends what the rules decide and logs one line per message.
-    pub fn check(&mut self, report: &Report, muted: &dyn Fn(&str) -> bool, now: f64) {
+    /// One check of `report` at `now` (`counted`: see [`Decider::decide`]); processes for
+    /// which `muted` says so are never alerted. Sends what the rules decide and logs one line
+    /// per message.
+    pub fn check(
+        &mut self,
+        report: &Report,
+        muted: &dyn Fn(&str) -> bool,
+        now: f64,
+        counted: bool,
+    ) {
         let observations: Vec<Observation<'_>> = report
             .rows
             .iter()
@@ -62,7 +69,7 @@ impl Alerter {
             })
             .collect();
         for (target, decider) in &mut self.rules {
-            for message in decider.decide(&observations, now) {
+            for message in decider.decide(&observations, now, counted) {
                 dispatch(&self.sender, target, &message, self.host.as_deref());
             }
         }
@@ -83,7 +90,10 @@ fn dispatch(sender: &send::Sender, target: &Target, message: &Message, host: Opt
     let what = match message {
         // The log is the monitor's own: no host prefix.
         Message::Now(_) => message::render(message, None).text,
-        Message::Digest(notices) => format!("digest of {} changes", notices.len()),
+        Message::Digest(notices) => match notices.len() {
+            1 => "digest of 1 change".to_owned(),
+            n => format!("digest of {n} changes"),
+        },
     };
     let rendered = message::render(message, host);
     eprintln!("alert: {what} -> {}", target.describe());

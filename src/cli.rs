@@ -5,6 +5,7 @@ mod beat;
 mod config;
 mod history;
 mod pause;
+mod serve;
 mod status;
 
 use std::path::PathBuf;
@@ -60,6 +61,8 @@ pub enum Command {
         /// The heartbeat name.
         name: String,
     },
+    /// Run headless in the foreground: record history and send alerts until SIGTERM/SIGINT.
+    Serve,
 }
 
 impl Cli {
@@ -79,6 +82,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::History(args) => history::history(&location, &args),
         Command::Pause(args) => pause::pause(&location, &args),
         Command::Resume { name } => pause::resume(&location, &name),
+        Command::Serve => serve::serve(&location, cli.config.as_deref()),
         Command::Path => {
             println!("{}", location.path.display());
             Ok(ExitCode::SUCCESS)

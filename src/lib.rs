@@ -29,7 +29,9 @@ pub mod history;
 pub mod paths;
 pub mod probe;
 pub mod report;
+pub mod serve;
 pub mod status;
 pub mod store;
+pub mod watch;
 
 pub use heartbeat::{Handle, Heartbeat, beat};

@@ -262,7 +262,9 @@ impl Store {
         Ok(result)
     }
 
-    fn ensure_dir(&self) -> Result<(), StoreError> {
+    /// Creates the heartbeat file's directory if it is missing (0700 for the per-user
+    /// default), for a reader that must watch it before anyone has written.
+    pub fn ensure_dir(&self) -> Result<(), StoreError> {
         let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) else {
             return Ok(());
         };

@@ -129,12 +129,19 @@ impl Decider {
         );
     }
 
-    /// One check of every process at `now`: the messages to send now.
-    pub fn decide(&mut self, observations: &[Observation<'_>], now: f64) -> Vec<Message> {
+    /// One check of every process at `now`: the messages to send now. Only a `counted`
+    /// check (the monitor's regular one, once a second) counts toward `after`; checks in
+    /// between (prompted by a write to the file) still see recoveries and new processes.
+    pub fn decide(
+        &mut self,
+        observations: &[Observation<'_>],
+        now: f64,
+        counted: bool,
+    ) -> Vec<Message> {
         let mut out = Vec::new();
         for o in observations {
             let track = self.tracks.entry(o.name.to_owned()).or_default();
-            let Some((notice, hard)) = track.step(o, &self.policy, now) else {
+            let Some((notice, hard)) = track.step(o, &self.policy, now, counted) else {
                 continue;
             };
             if hard {
@@ -159,7 +166,13 @@ impl Decider {
 
 impl Track {
     /// The notice this check calls for, and whether it is hard (into or out of critical).
-    fn step(&mut self, o: &Observation<'_>, policy: &Policy, now: f64) -> Option<(Notice, bool)> {
+    fn step(
+        &mut self,
+        o: &Observation<'_>,
+        policy: &Policy,
+        now: f64,
+        counted: bool,
+    ) -> Option<(Notice, bool)> {
         if o.muted {
             *self = Track::default();
             return None;
@@ -189,7 +202,9 @@ impl Track {
             let was_bad = previous.is_some_and(|(_, s)| s >= Severity::Warning);
             return was_bad.then(|| (notice(NoticeKind::Recovery), hard));
         }
-        self.bad_checks = self.bad_checks.saturating_add(1);
+        if counted {
+            self.bad_checks = self.bad_checks.saturating_add(1);
+        }
         if previous.is_some_and(|(state, _)| state == o.state) {
             let remind = o.severity == Severity::Critical
                 && policy
@@ -201,7 +216,7 @@ impl Track {
             self.last_sent = now;
             return Some((notice(NoticeKind::Reminder), true));
         }
-        if self.bad_checks < policy.after {
+        if !counted || self.bad_checks < policy.after {
             return None;
         }
         self.announced = Some((o.state, o.severity));
@@ -232,7 +247,7 @@ mod tests {
                 since: None,
                 muted,
             };
-            for message in decider.decide(&[o], now) {
+            for message in decider.decide(&[o], now, true) {
                 sent.push(describe(&message, now));
             }
         }
@@ -433,10 +448,31 @@ mod tests {
             since: None,
             muted: false,
         };
-        assert!(decider.decide(&[dead], 105.0).is_empty());
-        let reminder = decider.decide(&[dead], 110.0);
+        assert!(decider.decide(&[dead], 105.0, true).is_empty());
+        let reminder = decider.decide(&[dead], 110.0, true);
         assert_eq!(reminder.len(), 1);
         assert_eq!(reminder[0].notices()[0].kind, NoticeKind::Reminder);
+    }
+
+    #[test]
+    fn checks_between_ticks_see_good_states_but_count_no_bad_ones() {
+        let mut decider = Decider::new(policy(1, None, 0.0));
+        let at = |state: State| Observation {
+            name: "w",
+            state,
+            severity: state.severity(),
+            reason: "r",
+            since: None,
+            muted: false,
+        };
+        // A process first seen up between two ticks, dead at the next tick: "was up".
+        assert!(decider.decide(&[at(Up)], 0.5, false).is_empty());
+        assert!(decider.decide(&[at(Dead)], 0.7, false).is_empty());
+        let sent = decider.decide(&[at(Dead)], 1.0, true);
+        assert_eq!(describe(&sent[0], 1.0), "1: now up>dead");
+        // A recovery is sent from any check.
+        let sent = decider.decide(&[at(Up)], 1.2, false);
+        assert_eq!(describe(&sent[0], 1.2), "1.2: now recovered dead>up");
     }
 
     #[test]
@@ -450,9 +486,13 @@ mod tests {
             since: Some(1.0),
             muted: false,
         };
-        assert!(decider.decide(&[late("a")], 0.0).is_empty());
-        assert!(decider.decide(&[late("a"), late("b")], 3.0).is_empty());
-        let sent = decider.decide(&[late("a"), late("b")], 5.0);
+        assert!(decider.decide(&[late("a")], 0.0, true).is_empty());
+        assert!(
+            decider
+                .decide(&[late("a"), late("b")], 3.0, true)
+                .is_empty()
+        );
+        let sent = decider.decide(&[late("a"), late("b")], 5.0, true);
         let names: Vec<_> = sent[0].notices().iter().map(|n| n.name.as_str()).collect();
         assert_eq!((sent.len(), names), (1, vec!["a", "b"]));
         assert_eq!(decider.flush(), None);

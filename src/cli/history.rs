@@ -49,7 +49,7 @@ pub fn history(location: &FileLocation, args: &HistoryArgs) -> anyhow::Result<Ex
         eprintln!(
             "hbmon: nothing recorded for {:?} in the last {} in {}",
             args.name,
-            duration::format(args.since),
+            duration::format_exact(args.since.as_secs_f64()),
             path.display()
         );
         return Ok(ExitCode::FAILURE);
@@ -57,7 +57,7 @@ pub fn history(location: &FileLocation, args: &HistoryArgs) -> anyhow::Result<Ex
         println!(
             "{} — last {}, newest first ({})",
             args.name,
-            duration::format(args.since),
+            duration::format_exact(args.since.as_secs_f64()),
             path.display()
         );
         let events = merge(&transitions, &beats, limit);
