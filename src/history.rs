@@ -25,18 +25,19 @@ pub const DATA_CAP: usize = 4096;
 /// How long history is kept unless `[history] keep` says otherwise.
 pub const DEFAULT_KEEP: Duration = Duration::from_secs(7 * 86_400);
 
-/// A failure of the history database; every variant names its path.
+/// A failure of the history database; every variant names its path. The SQLite or I/O
+/// error is part of the message (`cause`, not a chained source, which would repeat it).
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
     #[error("no history database at {} (hbmon serve records one beside the heartbeat file)", path.display())]
     Missing { path: PathBuf },
     #[error(
-        "{} is not a valid history database ({source}); it was left as is: move it aside and a new one is started",
+        "{} is not a valid history database ({cause}); it was left as is: move it aside and a new one is started",
         path.display()
     )]
     Corrupt {
         path: PathBuf,
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
     #[error(
         "{} has history schema version {found}, newer than this hbmon understands ({supported}); it was left as is: use a newer hbmon",
@@ -47,15 +48,15 @@ pub enum HistoryError {
         found: i64,
         supported: i64,
     },
-    #[error("cannot lock {}: {source}", path.display())]
+    #[error("cannot lock {}: {cause}", path.display())]
     Lock {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("history database {}: {source}", path.display())]
+    #[error("history database {}: {cause}", path.display())]
     Sql {
         path: PathBuf,
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
 }
 
@@ -331,14 +332,14 @@ pub struct Pruned {
 /// Maps an SQLite error on `path` to a [`HistoryError`]: a file that is not a database (or
 /// a damaged one) is [`HistoryError::Corrupt`], anything else [`HistoryError::Sql`].
 fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> HistoryError + '_ {
-    move |source| match source.sqlite_error_code() {
+    move |cause| match cause.sqlite_error_code() {
         Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => HistoryError::Corrupt {
             path: path.to_owned(),
-            source,
+            cause,
         },
         _ => HistoryError::Sql {
             path: path.to_owned(),
-            source,
+            cause,
         },
     }
 }

@@ -31,15 +31,12 @@ pub enum ServeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     History(#[from] HistoryError),
-    #[error("cannot watch the directory of {}: {source}", path.display())]
-    Watch {
-        path: PathBuf,
-        source: notify::Error,
-    },
-    #[error("cannot start the {what}: {source}")]
+    #[error("cannot watch the directory of {}: {cause}", path.display())]
+    Watch { path: PathBuf, cause: notify::Error },
+    #[error("cannot start the {what}: {cause}")]
     Start {
         what: &'static str,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -55,9 +52,9 @@ pub fn run(
     config_path: Option<&Path>,
 ) -> Result<i32, ServeError> {
     let (tx, rx) = mpsc::channel();
-    let mut signals = Signals::new([SIGTERM, SIGINT]).map_err(|source| ServeError::Start {
+    let mut signals = Signals::new([SIGTERM, SIGINT]).map_err(|cause| ServeError::Start {
         what: "signal handler",
-        source,
+        cause,
     })?;
     let stop_signals = signals.handle();
     let signal_tx = tx.clone();
@@ -73,9 +70,9 @@ pub fn run(
     let _watcher = crate::watch::watch(&location.path, move || {
         let _ = tx.send(Event::FileChanged);
     })
-    .map_err(|source| ServeError::Watch {
+    .map_err(|cause| ServeError::Watch {
         path: location.path.clone(),
-        source,
+        cause,
     })?;
 
     eprintln!(
@@ -146,9 +143,9 @@ struct Monitor<'c> {
 impl<'c> Monitor<'c> {
     fn start(file: &Path, config: &'c Config) -> Result<Self, ServeError> {
         let database = paths::history_path(file);
-        let alerter = Alerter::start(&config.alerts).map_err(|source| ServeError::Start {
+        let alerter = Alerter::start(&config.alerts).map_err(|cause| ServeError::Start {
             what: "alert thread",
-            source,
+            cause,
         })?;
         let mut monitor = Monitor {
             file: file.to_owned(),

@@ -29,9 +29,9 @@ impl Recorder {
     /// a transaction.
     pub fn claim(path: &Path, keep: Duration) -> Result<Option<Recorder>, HistoryError> {
         let lock_path = lock_path(path);
-        let lock_error = |source| HistoryError::Lock {
+        let lock_error = |cause| HistoryError::Lock {
             path: lock_path.clone(),
-            source,
+            cause,
         };
         let lock = OpenOptions::new()
             .create(true)
