@@ -277,11 +277,14 @@ impl Store {
 
     /// Moves an unparseable file to `<file>.corrupt-<unix>`, never deleting it.
     fn move_aside(&self, now: f64, reason: &str) -> Result<(), StoreError> {
-        let secs = now as u64;
-        let mut target = paths::corrupt_path(&self.path, secs);
+        let first = paths::corrupt_path(&self.path, now as u64);
+        let mut target = first.clone();
         let mut n = 1;
+        // Two corrupt files within one second: `<file>.corrupt-<unix>.1`, `.2`, ...
         while target.exists() {
-            target = paths::corrupt_path(&self.path, secs).with_extension(format!("{n}"));
+            let mut numbered = first.clone().into_os_string();
+            numbered.push(format!(".{n}"));
+            target = PathBuf::from(numbered);
             n += 1;
         }
         fs::rename(&self.path, &target).map_err(|source| StoreError::Write {
@@ -378,6 +381,10 @@ mod tests {
         let aside = dir.path().join("hb.json.corrupt-1000");
         assert_eq!(fs::read_to_string(aside).unwrap(), "{ not json");
         assert!(read(store.path()).unwrap().get("a").is_some());
+        fs::write(store.path(), "still not json").unwrap();
+        store.beat_at("a", &Beat::alive(None), 1000.5).unwrap();
+        let second = dir.path().join("hb.json.corrupt-1000.1");
+        assert_eq!(fs::read_to_string(second).unwrap(), "still not json");
     }
 
     #[test]
