@@ -2,6 +2,8 @@
 //! submodule per command.
 
 mod beat;
+#[cfg(unix)]
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +28,10 @@ pub struct Cli {
 pub enum Command {
     /// Write one heartbeat for NAME.
     Beat(beat::BeatArgs),
+    /// Run a command as a job: a `running` beat at start, `succeeded` or `failed` at the end
+    /// with exit code, duration and output tail; exits with the command's code.
+    #[cfg(unix)]
+    Run(run::RunArgs),
     /// Remove NAME's entry from the heartbeat file.
     Rm {
         /// The entry to remove.
@@ -49,6 +55,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let location = cli.location();
     match cli.command {
         Command::Beat(args) => beat::beat(&location, &args),
+        #[cfg(unix)]
+        Command::Run(args) => Ok(run::run(&location, args)),
         Command::Rm { name } => beat::rm(&location, &name),
         Command::Prune(args) => beat::prune(&location, &args),
         Command::Path => {

@@ -6,6 +6,7 @@
 //!
 //! - [`store`]: the heartbeat file protocol (v1) — locking, reading, atomic rewrites.
 //! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
+//! - [`job`]: running a command as a job with start and end beats (`hbmon run`; Unix).
 //! - [`duration`]: the `30s` / `5m` / `1h30m` notation used everywhere a time span is typed.
 //! - [`paths`]: where the heartbeat file and the config live.
 //! - [`cli`]: the `hbmon` command line; `main.rs` only calls [`cli::run`].
@@ -16,6 +17,8 @@
 pub mod cli;
 pub mod duration;
 pub mod heartbeat;
+#[cfg(unix)]
+pub mod job;
 pub mod paths;
 pub mod store;
 

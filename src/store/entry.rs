@@ -240,7 +240,11 @@ impl Beat {
             entry.started_at = Some(job.started_at);
             entry.finished_at = job.finished_at;
             entry.exit_code = job.exit_code;
-            entry.duration = job.finished_at.map(|end| (end - job.started_at).max(0.0));
+            // Rounded to the microsecond like the times it comes from, so the file shows
+            // 1.000853 rather than the subtraction's 1.0008530616760254.
+            entry.duration = job
+                .finished_at
+                .map(|end| ((end - job.started_at).max(0.0) * 1e6).round() / 1e6);
         }
         entry
     }
@@ -351,6 +355,18 @@ mod tests {
         let rerun = next_run.apply(Some(failed), 70.0);
         assert_eq!((rerun.first_heartbeat, rerun.beats), (Some(70.0), Some(1)));
         assert_eq!((rerun.exit_code, rerun.duration), (None, None));
+    }
+
+    #[test]
+    fn durations_are_whole_microseconds() {
+        let mut end = Beat::alive(Some(7));
+        end.status = Reported::Succeeded;
+        end.job = Some(JobRun {
+            started_at: 1_795_440_160.102_015,
+            exit_code: Some(0),
+            finished_at: Some(1_795_440_161.102_868),
+        });
+        assert_eq!(end.apply(None, 2.0).duration, Some(1.000_853));
     }
 
     #[test]
