@@ -147,7 +147,9 @@ fn supervise(job: &Job, reporter: &Reporter, pid: u32, clock: Instant) -> Option
             .min();
         let wait = match deadline {
             Some(at) => exited.recv_timeout(at.saturating_duration_since(Instant::now())),
-            None => exited.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            None => exited
+                .recv()
+                .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
         };
         // Disconnected: waitid failed, so the exit cannot be awaited without reaping;
         // `Child::wait` then waits for it.
@@ -229,7 +231,10 @@ fn ending(
 ) -> (u8, String) {
     let (mut code, mut reason) = match (status.code(), status.signal()) {
         (Some(code), _) => (code, format!("exited with code {code}")),
-        (None, Some(signal)) => (128 + signal, format!("killed by {}", signals::describe(signal))),
+        (None, Some(signal)) => (
+            128 + signal,
+            format!("killed by {}", signals::describe(signal)),
+        ),
         (None, None) => (1, format!("ended with {status}")),
     };
     if let Some(after) = timed_out {
@@ -356,8 +361,14 @@ mod tests {
     fn endings_follow_the_shell_convention() {
         let exited = |code| ExitStatus::from_raw(code << 8);
         let killed = ExitStatus::from_raw;
-        assert_eq!(ending(exited(0), None, None), (0, "exited with code 0".into()));
-        assert_eq!(ending(exited(3), None, None), (3, "exited with code 3".into()));
+        assert_eq!(
+            ending(exited(0), None, None),
+            (0, "exited with code 0".into())
+        );
+        assert_eq!(
+            ending(exited(3), None, None),
+            (3, "exited with code 3".into())
+        );
         assert_eq!(
             ending(killed(9), None, None),
             (137, "killed by SIGKILL (signal 9)".into())
@@ -371,7 +382,10 @@ mod tests {
         );
         assert_eq!(
             ending(exited(7), None, Some(libc::SIGTERM)),
-            (7, "SIGTERM (signal 15) passed on; exited with code 7".into())
+            (
+                7,
+                "SIGTERM (signal 15) passed on; exited with code 7".into()
+            )
         );
     }
 
@@ -386,7 +400,12 @@ mod tests {
     fn command_lines_quote_what_a_shell_would_split() {
         let line = command_line(
             &"backup.sh".into(),
-            &["--to=/mnt/b".into(), "two words".into(), "it's".into(), String::new().into()],
+            &[
+                "--to=/mnt/b".into(),
+                "two words".into(),
+                "it's".into(),
+                String::new().into(),
+            ],
         );
         assert_eq!(line, r"backup.sh --to=/mnt/b 'two words' 'it'\''s' ''");
     }

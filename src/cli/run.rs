@@ -96,8 +96,17 @@ mod tests {
 
     #[test]
     fn the_command_keeps_its_own_flags() {
-        let args = parse(&["backup", "--timeout", "1m", "--", "tar", "-c", "--file=x", "/"])
-            .unwrap();
+        let args = parse(&[
+            "backup",
+            "--timeout",
+            "1m",
+            "--",
+            "tar",
+            "-c",
+            "--file=x",
+            "/",
+        ])
+        .unwrap();
         assert_eq!(args.timeout, Some(Duration::from_secs(60)));
         assert_eq!(args.command, ["tar", "-c", "--file=x", "/"]);
         assert_eq!(args.kind, Kind::Job);

@@ -149,7 +149,11 @@ mod tests {
         assert_eq!(tail.text(), "€");
         let whole = Tail::new(16, 1);
         whole.push(b"\x80ok");
-        assert_eq!(whole.text(), "\u{FFFD}ok", "nothing was cut: keep what was sent");
+        assert_eq!(
+            whole.text(),
+            "\u{FFFD}ok",
+            "nothing was cut: keep what was sent"
+        );
     }
 
     #[test]
@@ -180,7 +184,10 @@ mod tests {
         let tail = Tail::new(TAIL_BYTES, 1);
         let mut reader = input.as_slice();
         pump(&mut reader, Broken, &tail);
-        assert!(!reader.is_empty(), "the pump kept reading after its output broke");
+        assert!(
+            !reader.is_empty(),
+            "the pump kept reading after its output broke"
+        );
         tail.wait_closed(Duration::from_secs(60));
     }
 }

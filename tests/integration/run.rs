@@ -1,6 +1,7 @@
 //! `hbmon run`: exit codes, the beats it writes, timeouts, output pass-through and tail,
 //! commands that cannot start, and signals passed on to the command.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -55,12 +56,19 @@ fn exit_codes_pass_through() {
         ("three", "exit 3", 3, Reported::Failed),
         ("killed", "kill -KILL $$", 137, Reported::Failed),
     ] {
-        let out = sandbox.run(&[name, "--", "sh", "-c", script]).output().unwrap();
+        let out = sandbox
+            .run(&[name, "--", "sh", "-c", script])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(code), "{name}: {out:?}");
         let entry = sandbox.entry(name);
         assert_eq!(entry.reported(), status, "{name}");
         assert_eq!(entry.exit_code, Some(code), "{name}");
-        assert_eq!(entry.beats, Some(2), "{name}: a running beat, then the result");
+        assert_eq!(
+            entry.beats,
+            Some(2),
+            "{name}: a running beat, then the result"
+        );
     }
     assert_eq!(reason(&sandbox.entry("three")), "exited with code 3");
     assert_eq!(
@@ -91,7 +99,10 @@ fn beats_running_with_the_child_pid_then_the_result() {
     assert_eq!(running.kind(), Kind::Job);
     assert_eq!((running.exit_code, running.finished_at), (None, None));
     let command = running.additional_data["command"].as_str().unwrap();
-    assert!(command.starts_with("sh -c 'until grep -q '\\''"), "{command}");
+    assert!(
+        command.starts_with("sh -c 'until grep -q '\\''"),
+        "{command}"
+    );
 
     let done = sandbox.entry("nightly");
     assert_eq!(done.reported(), Reported::Succeeded);
@@ -108,7 +119,10 @@ fn beats_running_with_the_child_pid_then_the_result() {
     assert_eq!(done.beats, Some(2));
     assert_eq!(done.errors, Some(0));
     assert_eq!(reason(&done), "exited with code 0");
-    assert_eq!(done.additional_data["command"], running.additional_data["command"]);
+    assert_eq!(
+        done.additional_data["command"],
+        running.additional_data["command"]
+    );
 }
 
 #[test]
@@ -145,7 +159,10 @@ fn a_timeout_ends_with_sigkill_when_sigterm_is_ignored() {
         reason(&entry),
         "timed out after 200ms; killed by SIGKILL (signal 9)"
     );
-    assert!(entry.duration.unwrap() >= 5.0, "SIGKILL came before the grace");
+    assert!(
+        entry.duration.unwrap() >= 5.0,
+        "SIGKILL came before the grace"
+    );
 }
 
 #[test]
@@ -157,9 +174,10 @@ fn output_passes_through_whole_and_the_tail_keeps_the_last_10_kib() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    let expected: String = (1..=3000)
-        .map(|n| format!("line {n:05} of the job output\n"))
-        .collect();
+    let expected = (1..=3000).fold(String::new(), |mut text, n| {
+        writeln!(text, "line {n:05} of the job output").unwrap();
+        text
+    });
     assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
     assert_eq!(out.stderr, b"starting\n");
 
@@ -198,7 +216,11 @@ fn a_command_that_cannot_start_fails_like_in_a_shell() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(126), "{out:?}");
-    assert!(String::from_utf8(out.stderr).unwrap().contains("permission denied"));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("permission denied")
+    );
     assert_eq!(sandbox.entry("noexec").exit_code, Some(126));
 }
 
@@ -206,7 +228,15 @@ fn a_command_that_cannot_start_fails_like_in_a_shell() {
 fn keepalive_beats_running_without_starting_a_new_run() {
     let sandbox = Sandbox::new();
     let out = sandbox
-        .run(&["long", "--interval", "100ms", "--keepalive", "--", "sleep", "1"])
+        .run(&[
+            "long",
+            "--interval",
+            "100ms",
+            "--keepalive",
+            "--",
+            "sleep",
+            "1",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
@@ -220,7 +250,11 @@ fn keepalive_beats_running_without_starting_a_new_run() {
         .output()
         .unwrap();
     assert!(quiet.status.success());
-    assert_eq!(sandbox.entry("short").beats, Some(2), "no keepalive asked for");
+    assert_eq!(
+        sandbox.entry("short").beats,
+        Some(2),
+        "no keepalive asked for"
+    );
 }
 
 #[test]
@@ -234,7 +268,10 @@ fn a_beat_that_cannot_be_written_does_not_change_the_exit_code() {
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(out.stdout, b"work\n");
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("cannot record the running beat"), "{stderr}");
+    assert!(
+        stderr.contains("cannot record the running beat"),
+        "{stderr}"
+    );
     assert!(stderr.contains("cannot record the failed beat"), "{stderr}");
     assert!(stderr.contains("/proc/self/hbmon"), "{stderr}");
 }
@@ -250,7 +287,13 @@ fn signal_hbmon(sandbox: &Sandbox, signal: &str, wrapper: &[&str]) -> (Option<i3
         cmd.args(&wrapper[1..]).arg(HBMON);
     }
     let mut child = cmd
-        .args(["--file", sandbox.file.to_str().unwrap(), "run", signal, "--"])
+        .args([
+            "--file",
+            sandbox.file.to_str().unwrap(),
+            "run",
+            signal,
+            "--",
+        ])
         .args(["sh", "-c", &script])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -301,7 +344,10 @@ fn stop_signals_sent_to_hbmon_reach_the_command() {
             reason(&entry),
             format!("SIG{signal} (signal {number}) passed on; exited with code 7")
         );
-        assert_eq!(entry.additional_data["output_tail"], "ready\n" .to_owned() + &rest);
+        assert_eq!(
+            entry.additional_data["output_tail"],
+            "ready\n".to_owned() + &rest
+        );
     }
 }
 
@@ -313,4 +359,3 @@ fn a_signal_ignored_under_nohup_stays_ignored() {
     assert_eq!(code, Some(0));
     assert_eq!(sandbox.entry("HUP").reported(), Reported::Succeeded);
 }
-
