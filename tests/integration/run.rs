@@ -359,3 +359,77 @@ fn a_signal_ignored_under_nohup_stays_ignored() {
     assert_eq!(code, Some(0));
     assert_eq!(sandbox.entry("HUP").reported(), Reported::Succeeded);
 }
+
+/// Counts SIGINTs for 1.5 s while busy (so a signal is delivered at once, and a second one
+/// arriving during the slow handler is delivered after it, not merged), then writes the count.
+#[cfg(target_os = "linux")]
+const SIGINT_COUNTER: &str = "
+import signal, sys, time
+count = 0
+def handler(sig, frame):
+    global count
+    count += 1
+    time.sleep(0.3)
+signal.signal(signal.SIGINT, handler)
+open(sys.argv[1] + '.ready', 'w').close()
+end = time.time() + 1.5
+while time.time() < end:
+    pass
+open(sys.argv[1], 'w').write(str(count))
+";
+
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_in_a_terminal_reaches_the_command_once() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("skipping: tmux is not on PATH");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let count = sandbox.file.with_file_name("sigints");
+    let socket = sandbox.file.with_file_name("tmux.sock");
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .arg("-f")
+            .arg("/dev/null")
+            .arg("-S")
+            .arg(&socket)
+            .args(args)
+            .status()
+            .unwrap()
+    };
+    // A real terminal: Ctrl-C goes to its whole foreground process group, the job included.
+    let job = format!(
+        "{HBMON} --file {} run ctrlc -- python3 -c \"$0\" {}; sleep 30",
+        sandbox.file.display(),
+        count.display()
+    );
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-x",
+        "80",
+        "-y",
+        "10",
+        "sh",
+        "-c",
+        &job,
+        SIGINT_COUNTER,
+    ]);
+    assert!(started.success());
+    let ready = count.with_extension("ready");
+    let clock = Instant::now();
+    while !ready.exists() {
+        assert!(clock.elapsed().as_secs() < 20, "the job never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(tmux(&["send-keys", "C-c"]).success());
+    while !count.exists() {
+        assert!(clock.elapsed().as_secs() < 30, "the job never finished");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    tmux(&["kill-server"]);
+    let seen = std::fs::read_to_string(&count).unwrap();
+    assert_eq!(seen, "1", "the command saw Ctrl-C {seen} times");
+}
