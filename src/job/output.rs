@@ -108,7 +108,8 @@ impl Tail {
 /// whose reader quit), `from` is closed so the job sees a broken pipe, as it would have
 /// without hbmon in between.
 pub fn pump(mut from: impl Read, mut to: impl Write, tail: &Tail) {
-    let mut buffer = [0_u8; 8192];
+    // A pipe holds 64 KiB: read it whole in one go.
+    let mut buffer = vec![0_u8; 64 * 1024];
     loop {
         let n = match from.read(&mut buffer) {
             Ok(0) => break,
