@@ -84,6 +84,11 @@ pub fn run(job: &Job, store: &Store) -> Outcome {
     let pid = child.id();
     forwarding.child_started(pid);
     let clock = Instant::now();
+    // Drain the pipes before anything that may wait (the beat below waits for the lock),
+    // so the child never blocks on a full pipe.
+    let tail = Arc::new(output::Tail::new(TAIL_BYTES, 2));
+    spawn_pump("stdout", child.stdout.take(), io::stdout(), &tail);
+    spawn_pump("stderr", child.stderr.take(), io::stderr(), &tail);
     reporter.pid = Some(pid);
     reporter.send(
         Reported::Running,
@@ -91,10 +96,6 @@ pub fn run(job: &Job, store: &Store) -> Outcome {
         None,
         None,
     );
-
-    let tail = Arc::new(output::Tail::new(TAIL_BYTES, 2));
-    spawn_pump("stdout", child.stdout.take(), io::stdout(), &tail);
-    spawn_pump("stderr", child.stderr.take(), io::stderr(), &tail);
     let timed_out = supervise(job, &reporter, pid, clock);
     let finished_at = unix_now();
     // Stop signalling before reaping, so no signal can reach a recycled PID.

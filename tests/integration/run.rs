@@ -433,3 +433,40 @@ fn ctrl_c_in_a_terminal_reaches_the_command_once() {
     let seen = std::fs::read_to_string(&count).unwrap();
     assert_eq!(seen, "1", "the command saw Ctrl-C {seen} times");
 }
+
+#[test]
+fn a_beat_waiting_for_the_lock_does_not_hold_the_command_up() {
+    let sandbox = Sandbox::new();
+    let lock = std::fs::File::create(hbmon::paths::lock_path(&sandbox.file)).unwrap();
+    lock.lock().unwrap();
+    let done = sandbox.file.with_file_name("done");
+    let output = std::fs::File::create(sandbox.file.with_file_name("out")).unwrap();
+    // 400 KB of output, far more than a pipe holds, while the running beat waits for the lock.
+    let script = format!("seq 1 60000 >/dev/stdout; touch {}", done.display());
+    let mut hbmon = sandbox
+        .run(&["blocked", "--", "sh", "-c", &script])
+        .stdout(output)
+        .spawn()
+        .unwrap();
+    let clock = Instant::now();
+    while !done.exists() {
+        assert!(
+            clock.elapsed().as_secs() < 20,
+            "the command was held up by the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        !sandbox.file.exists(),
+        "nothing can be written while the lock is held"
+    );
+    lock.unlock().unwrap();
+    assert!(hbmon.wait().unwrap().success());
+    let entry = sandbox.entry("blocked");
+    assert_eq!(
+        (entry.reported(), entry.beats),
+        (Reported::Succeeded, Some(2))
+    );
+    let out = std::fs::read_to_string(sandbox.file.with_file_name("out")).unwrap();
+    assert_eq!(out.lines().count(), 60000);
+}
