@@ -59,8 +59,6 @@ pub struct Outcome {
     pub exit_code: u8,
     /// Why, in words: `exited with code 3`, `timed out after 30s; killed by SIGTERM (signal 15)`.
     pub reason: String,
-    /// False when the command never started.
-    pub started: bool,
 }
 
 /// Runs `job` to its end, reporting its beats to `store`, and returns how it ended.
@@ -107,26 +105,11 @@ pub fn run(job: &Job, store: &Store) -> Outcome {
         Ok(status) => ending(status, timed_out, forwarding.passed_on()),
         Err(e) => (1, format!("cannot collect its exit status: {e}")),
     };
-    let mut data = Map::new();
-    data.insert("output_tail".to_owned(), Value::String(tail.text()));
-    data.insert("reason".to_owned(), Value::String(reason.clone()));
-    let status = if exit_code == 0 {
-        Reported::Succeeded
-    } else {
-        Reported::Failed
-    };
-    let error = (exit_code != 0).then(|| reason.clone());
-    reporter.send(
-        status,
-        DataChange::Merge(data),
-        error,
-        Some((i32::from(exit_code), finished_at)),
-    );
+    reporter.finish(exit_code, &reason, tail.text(), finished_at);
     Outcome {
         pid: Some(pid),
         exit_code,
         reason,
-        started: true,
     }
 }
 
@@ -311,6 +294,24 @@ impl<'a> Reporter<'a> {
         }
     }
 
+    /// The final beat: `succeeded` for exit code 0, else `failed` with `reason` as its error.
+    fn finish(&self, exit_code: u8, reason: &str, output_tail: String, finished_at: f64) {
+        let mut data = Map::new();
+        data.insert("output_tail".to_owned(), Value::String(output_tail));
+        data.insert("reason".to_owned(), Value::String(reason.to_owned()));
+        let (status, error) = if exit_code == 0 {
+            (Reported::Succeeded, None)
+        } else {
+            (Reported::Failed, Some(reason.to_owned()))
+        };
+        self.send(
+            status,
+            DataChange::Merge(data),
+            error,
+            Some((i32::from(exit_code), finished_at)),
+        );
+    }
+
     /// Reports a command that could not start, shell-style: 127 not found, 126 otherwise.
     fn not_started(&self, error: &io::Error) -> Outcome {
         let (code, why) = match error.kind() {
@@ -329,7 +330,6 @@ impl<'a> Reporter<'a> {
             pid: None,
             exit_code: code,
             reason,
-            started: false,
         }
     }
 }

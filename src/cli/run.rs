@@ -65,7 +65,7 @@ pub fn run(location: &FileLocation, args: RunArgs) -> ExitCode {
         kind: args.kind,
     };
     let outcome = job::run(&job, &Store::at(location));
-    if !outcome.started {
+    if outcome.pid.is_none() {
         eprintln!("hbmon: {}", outcome.reason);
     }
     ExitCode::from(outcome.exit_code)
