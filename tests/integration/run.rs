@@ -81,7 +81,7 @@ fn exit_codes_pass_through() {
 fn beats_running_with_the_child_pid_then_the_result() {
     let sandbox = Sandbox::new();
     // The command waits until it sees its own running beat, prints the file and its PID.
-    let script = r#"until grep -q '"running"' "$HBMON_FILE"; do sleep 0.02; done
+    let script = r#"until grep -qs '"running"' "$HBMON_FILE"; do sleep 0.02; done
         cat "$HBMON_FILE"; echo "pid $$" >&2; sleep 0.3"#;
     let started = store::unix_now();
     let out = sandbox
@@ -100,7 +100,7 @@ fn beats_running_with_the_child_pid_then_the_result() {
     assert_eq!((running.exit_code, running.finished_at), (None, None));
     let command = running.additional_data["command"].as_str().unwrap();
     assert!(
-        command.starts_with("sh -c 'until grep -q '\\''"),
+        command.starts_with("sh -c 'until grep -qs '\\''"),
         "{command}"
     );
 
