@@ -149,6 +149,8 @@ def _apply(previous, now, pid, status, data, merge, error, interval, kind, host)
 
     A new PID starts a new run: ``first_heartbeat``, ``beats``, ``errors`` and the last
     error reset. Fields hbmon writes only when set are dropped when null, as hbmon does.
+    (Job beats -- ``running``, ``succeeded``, ``failed`` -- come from ``hbmon run``; this
+    module writes ``alive``, ``error`` and ``stopped`` only.)
     """
     entry = dict(previous or {})
     if entry.get("first_heartbeat") is None or entry.get("pid") != pid:
