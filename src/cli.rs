@@ -3,6 +3,8 @@
 
 mod beat;
 mod config;
+#[cfg(unix)]
+mod run;
 mod status;
 
 use std::path::PathBuf;
@@ -33,6 +35,10 @@ pub struct Cli {
 pub enum Command {
     /// Write one heartbeat for NAME.
     Beat(beat::BeatArgs),
+    /// Run a command as a job: a `running` beat at start, `succeeded` or `failed` at the end
+    /// with exit code, duration and output tail; exits with the command's code.
+    #[cfg(unix)]
+    Run(run::RunArgs),
     /// Remove NAME's entry from the heartbeat file.
     Rm {
         /// The entry to remove.
@@ -63,6 +69,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let location = cli.location();
     match cli.command {
         Command::Beat(args) => beat::beat(&location, &args),
+        #[cfg(unix)]
+        Command::Run(args) => Ok(run::run(&location, args)),
         Command::Rm { name } => beat::rm(&location, &name),
         Command::Prune(args) => beat::prune(&location, &args),
         Command::Path => {

@@ -6,6 +6,7 @@
 //!
 //! - [`store`]: the heartbeat file protocol (v1) — locking, reading, atomic rewrites.
 //! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
+//! - [`job`]: running a command as a job with start and end beats (`hbmon run`; Unix).
 //! - [`duration`]: the `30s` / `5m` / `1h30m` notation used everywhere a time span is typed.
 //! - [`paths`]: where the heartbeat file and the config live.
 //! - [`config`]: the optional `hbmon.toml`: monitored processes and their thresholds.
@@ -21,6 +22,8 @@ pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod heartbeat;
+#[cfg(unix)]
+pub mod job;
 pub mod paths;
 pub mod probe;
 pub mod report;

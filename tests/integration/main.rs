@@ -5,6 +5,8 @@
 
 mod beat;
 mod config;
+mod interop;
+mod run;
 mod status;
 
 use std::path::Path;
