@@ -219,6 +219,8 @@ impl Probe for SysProbe {
         let Some(system) = &mut self.system else {
             return;
         };
+        // The command line is read once per process: reading it on every refresh costs a
+        // file read per PID per second, and only changes on `exec`.
         let kind = ProcessRefreshKind::nothing()
             .with_cpu()
             .with_memory()
@@ -299,9 +301,18 @@ mod tests {
     use super::*;
     use std::process::{Child, Command};
 
-    /// A child whose command line no other process has.
+    /// A child whose command line no other process has, once it has one: right after
+    /// `fork` it still shows this test's (sysinfo reads a command line only once).
     fn child(secs: &str) -> Child {
-        Command::new("sleep").arg(secs).spawn().unwrap()
+        let child = Command::new("sleep").arg(secs).spawn().unwrap();
+        let cmdline = format!("/proc/{}/cmdline", child.id());
+        for _ in 0..500 {
+            if std::fs::read(&cmdline).is_ok_and(|c| c.ends_with(format!("{secs}\0").as_bytes())) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        child
     }
 
     #[test]
