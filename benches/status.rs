@@ -1,6 +1,7 @@
 //! `hbmon status` over 1 000 entries, timed as a whole process (what a user or a Nagios
 //! check waits for), with floors to compare against: spawning `cat` on the same file,
-//! spawning `hbmon path` (startup alone), and parsing the file in-process.
+//! spawning `hbmon path` (startup alone), and parsing the file in-process — then the
+//! in-process parts, to show where the time goes.
 //!
 //! Run: `cargo bench --bench status` (release build). `HBMON_BENCH_RUNS` sets the number
 //! of runs per case (default 30). Prints the median and the min–max range.
@@ -9,6 +10,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use hbmon::config::Config;
+use hbmon::probe::{FakeProbe, SysProbe};
+use hbmon::report::{self, table};
 
 const ENTRIES: usize = 1000;
 
@@ -62,7 +67,32 @@ fn main() {
         let snapshot = hbmon::store::read(&file).expect("read");
         assert_eq!(snapshot.entries.len(), ENTRIES);
     });
-    print_line("store::read in-process (parse only)", &parse);
+    print_line("in-process: store::read (parse only)", &parse);
+
+    // Where the rest goes: judging alone (fake OS), asking the OS, drawing the table.
+    let snapshot = hbmon::store::read(&file).expect("read");
+    let config = Config::default();
+    let now = hbmon::store::unix_now();
+    let judge = measure(runs, || {
+        let mut probe = FakeProbe::default();
+        report::build(&snapshot, &config, &mut probe, now);
+    });
+    print_line("in-process: report::build, fake OS", &judge);
+    let ask = measure(runs, || {
+        let mut probe = SysProbe::new(&file);
+        report::build(&snapshot, &config, &mut probe, now);
+    });
+    print_line("in-process: report::build, new SysProbe", &ask);
+    let mut probe = SysProbe::new(&file);
+    let again = measure(runs, || {
+        report::build(&snapshot, &config, &mut probe, now);
+    });
+    print_line("in-process: report::build, kept SysProbe", &again);
+    let built = report::build(&snapshot, &config, &mut probe, now);
+    let draw = measure(runs, || {
+        assert!(!table::render(&built, 160, false).is_empty());
+    });
+    print_line("in-process: table::render", &draw);
 }
 
 /// A file like a busy machine's: a third of the PIDs live (this process), the rest gone.
