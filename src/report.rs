@@ -278,8 +278,10 @@ pub mod columns {
     }
 
     /// `k=v k=v` for an object, the text of a string, JSON for anything else.
+    /// Newlines and other control characters (a job's output tail has them) become single
+    /// spaces, so the summary always stays on its one line.
     pub fn summarize(data: &Value) -> String {
-        match data {
+        let text = match data {
             Value::Null => String::new(),
             Value::String(s) => s.clone(),
             Value::Object(map) => map
@@ -291,7 +293,15 @@ pub mod columns {
                 .collect::<Vec<_>>()
                 .join(" "),
             other => other.to_string(),
-        }
+        };
+        one_line(&text)
+    }
+
+    fn one_line(text: &str) -> String {
+        text.split(char::is_control)
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Cuts `text` to at most `width` characters, ending in `…` when cut.
@@ -582,6 +592,10 @@ mod tests {
         assert_eq!(summarize(&json!("...")), "...");
         assert_eq!(summarize(&json!([1, 2])), "[1,2]");
         assert_eq!(summarize(&json!(null)), "");
+        assert_eq!(
+            summarize(&json!({"output_tail": "copying\nfailed: disk full\n"})),
+            "output_tail=copying failed: disk full"
+        );
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
     }
