@@ -5,6 +5,9 @@ mod beat;
 mod config;
 mod history;
 mod pause;
+#[cfg(unix)]
+mod run;
+#[cfg(unix)]
 mod serve;
 mod status;
 
@@ -36,6 +39,10 @@ pub struct Cli {
 pub enum Command {
     /// Write one heartbeat for NAME.
     Beat(beat::BeatArgs),
+    /// Run a command as a job: a `running` beat at start, `succeeded` or `failed` at the end
+    /// with exit code, duration and output tail; exits with the command's code.
+    #[cfg(unix)]
+    Run(run::RunArgs),
     /// Remove NAME's entry from the heartbeat file.
     Rm {
         /// The entry to remove.
@@ -62,6 +69,7 @@ pub enum Command {
         name: String,
     },
     /// Run headless in the foreground: record history and send alerts until SIGTERM/SIGINT.
+    #[cfg(unix)]
     Serve,
 }
 
@@ -77,11 +85,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let location = cli.location();
     match cli.command {
         Command::Beat(args) => beat::beat(&location, &args),
+        #[cfg(unix)]
+        Command::Run(args) => Ok(run::run(&location, args)),
         Command::Rm { name } => beat::rm(&location, &name),
         Command::Prune(args) => beat::prune(&location, &args),
         Command::History(args) => history::history(&location, &args),
         Command::Pause(args) => pause::pause(&location, &args),
         Command::Resume { name } => pause::resume(&location, &name),
+        #[cfg(unix)]
         Command::Serve => serve::serve(&location, cli.config.as_deref()),
         Command::Path => {
             println!("{}", location.path.display());

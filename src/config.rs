@@ -15,7 +15,7 @@ use crate::alert::{self, Policy, Target};
 use crate::duration;
 use crate::history;
 use crate::paths;
-use crate::status::{DEFAULT_INTERVAL, Rules};
+use crate::status::{DEFAULT_INTERVAL, IntervalSource, Rules};
 use crate::store::{Entry, Kind};
 
 /// Why a config file could not be used. `Invalid` reads `file:line: key: message`.
@@ -165,11 +165,14 @@ impl Config {
         let entry_interval = entry
             .and_then(|e| e.interval)
             .filter(|i| i.is_finite() && *i > 0.0);
-        let interval = process
-            .and_then(|p| p.interval)
-            .or(entry_interval)
-            .or(self.defaults.interval)
-            .unwrap_or(DEFAULT_INTERVAL);
+        let (interval, interval_from) = [
+            (process.and_then(|p| p.interval), IntervalSource::Config),
+            (entry_interval, IntervalSource::Entry),
+            (self.defaults.interval, IntervalSource::Defaults),
+        ]
+        .into_iter()
+        .find_map(|(i, from)| Some((i?, from)))
+        .unwrap_or((DEFAULT_INTERVAL, IntervalSource::Builtin));
         let grace = process
             .and_then(|p| p.grace)
             .or(self.defaults.grace)
@@ -193,6 +196,7 @@ impl Config {
             max_runtime: process.and_then(|p| p.max_runtime),
             monitored: process.is_some(),
             critical: process.is_none_or(|p| p.critical),
+            interval_from,
         }
     }
 
@@ -725,8 +729,10 @@ critical = true
         let r = none.rules_for("x", None);
         assert_eq!((r.interval, r.grace), (30.0, 15.0));
         assert!(!r.monitored);
+        assert_eq!(r.interval_from, IntervalSource::Builtin);
         let r = none.rules_for("x", Some(&entry(Some(4.0), Some(Kind::Job))));
         assert_eq!((r.interval, r.grace, r.kind), (4.0, 2.0, Kind::Job));
+        assert_eq!(r.interval_from, IntervalSource::Entry);
         // A nonsense interval in the file is ignored, not obeyed.
         let r = none.rules_for("x", Some(&entry(Some(-1.0), None)));
         assert_eq!(r.interval, 30.0);
@@ -746,6 +752,7 @@ critical = true
         assert!(!a.critical);
         let b = config.rules_for("b", None);
         assert_eq!((b.interval, b.grace), (10.0, 1.0));
+        assert_eq!(b.interval_from, IntervalSource::Defaults);
         let other = config.rules_for("other", None);
         assert_eq!((other.interval, other.dead_after), (10.0, 8.0));
     }

@@ -6,6 +6,7 @@
 //!
 //! - [`store`]: the heartbeat file protocol (v1) — locking, reading, atomic rewrites.
 //! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
+//! - [`job`]: running a command as a job with start and end beats (`hbmon run`; Unix).
 //! - [`duration`]: the `30s` / `5m` / `1h30m` notation used everywhere a time span is typed.
 //! - [`paths`]: where the heartbeat file and the config live.
 //! - [`config`]: the optional `hbmon.toml`: monitored processes and their thresholds.
@@ -14,6 +15,9 @@
 //! - [`report`]: every row at one instant and the column texts the table and UI share.
 //! - [`changes`]: transitions and new beats between successive reports (pure).
 //! - [`history`]: the SQLite history of beats and transitions, and its single recorder.
+//! - [`alert`]: `[[alert]]` rules — when to alert (pure), what is said, delivery.
+//! - [`watch`]: noticing changes to the heartbeat file (a watch on its directory).
+//! - [`serve`]: the headless monitor of `hbmon serve`: history and alerts (Unix).
 //! - [`cli`]: the `hbmon` command line; `main.rs` only calls [`cli::run`].
 
 // Tests compare floats they built from exact values.
@@ -26,9 +30,12 @@ pub mod config;
 pub mod duration;
 pub mod heartbeat;
 pub mod history;
+#[cfg(unix)]
+pub mod job;
 pub mod paths;
 pub mod probe;
 pub mod report;
+#[cfg(unix)]
 pub mod serve;
 pub mod status;
 pub mod store;

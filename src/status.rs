@@ -19,8 +19,9 @@
 //! 4. `failed`: the newest report is a failed job run (exit code non-zero).
 //! 5. Jobs (`kind = "job"`): `running` while a run started and is within `max_runtime`
 //!    (`hung` past it); otherwise `overdue` when no run started within `I + G` of the last
-//!    start (the interval is the job's period), else `error` if it reported one, else
-//!    `up`. Lateness in beats does not apply: a job is quiet between runs.
+//!    start (the interval is the job's period — only if the job's own config or its
+//!    writer gave one, never a default), else `error` if it reported one, else `up`.
+//!    Lateness in beats does not apply: a job is quiet between runs.
 //! 6. Apps: past `dead_after` intervals `hung` if the PID is alive, else `dead`; past
 //!    `degraded_after` `degraded`; an `error` report; past `late_after` `late`; else `up`.
 //!    So a worse timing state hides an error report, and an error hides lateness.
@@ -205,6 +206,30 @@ pub struct Rules {
     pub monitored: bool,
     /// `false` caps the severity at `warning` (config `critical = false`).
     pub critical: bool,
+    /// Where `interval` came from.
+    pub interval_from: IntervalSource,
+}
+
+/// Where a process's interval came from, most specific first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IntervalSource {
+    /// Its `[[process]]` in the config.
+    Config,
+    /// The `interval` its writer promises in the entry.
+    Entry,
+    /// The config's `[defaults]`.
+    Defaults,
+    /// Nobody said: the built-in 30 s.
+    Builtin,
+}
+
+impl IntervalSource {
+    /// A job's period must be stated for it, by the config or by its writer: a general
+    /// default (meant for apps) would make every job overdue soon after it ran.
+    fn is_own(self) -> bool {
+        matches!(self, IntervalSource::Config | IntervalSource::Entry)
+    }
 }
 
 impl Default for Rules {
@@ -220,6 +245,7 @@ impl Default for Rules {
             max_runtime: None,
             monitored: false,
             critical: true,
+            interval_from: IntervalSource::Builtin,
         }
     }
 }
@@ -245,7 +271,8 @@ pub const SKEW_TOLERANCE: f64 = 1.0;
 /// What the OS says about a process, for [`evaluate`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Os<'a> {
-    /// The entry names no PID, or there is no entry and no `match`.
+    /// Nothing to ask: the entry names no PID (or one from another host), or there is no
+    /// entry and no `match`.
     Unknown,
     /// The PID (or the `match`) is a live process.
     Alive(&'a ProcessInfo),
@@ -413,7 +440,7 @@ fn judge_job(entry: &Entry, rules: &Rules, now: f64, age: f64) -> Health {
     }
     let last_start = entry.started_at.unwrap_or(entry.last_heartbeat);
     let due = rules.deadline(last_start, 1.0);
-    if now > due {
+    if rules.interval_from.is_own() && now > due {
         return Health::new(
             State::Overdue,
             format!(
@@ -512,6 +539,7 @@ mod tests {
         Rules {
             kind: Kind::Job,
             max_runtime,
+            interval_from: IntervalSource::Config,
             ..rules()
         }
     }
@@ -639,6 +667,7 @@ mod tests {
             c("succeeded run, pid gone as it should be", Some(run(Succeeded, Some(0))), job(None), 1013.0, Gone, State::Up, "last run 13s ago (exit 0, took 12s)", Some(1012.0)),
             c("next run due exactly at start + I + G", Some(run(Succeeded, Some(0))), job(None), 1015.0, Gone, State::Up, "last run 15s ago", Some(1012.0)),
             c("no run within the period plus grace", Some(run(Succeeded, Some(0))), job(None), 1015.001, Gone, State::Overdue, "no run for 15s (period 10s)", Some(1015.0)),
+            c("a job's period is never a default", Some(run(Succeeded, Some(0))), Rules { interval_from: IntervalSource::Defaults, ..job(None) }, 9000.0, Gone, State::Up, "last run 2h13m ago", Some(1012.0)),
             c("a failed job stays failed, not overdue", Some(run(Failed, Some(1))), job(None), 5000.0, Gone, State::Failed, "exit 1", Some(1012.0)),
             c("a job's error report", Some(Entry { kind: Some(Kind::Job), ..errored() }), job(None), 1001.0, Gone, State::Error, "disk full", Some(999.0)),
             c("failed reported by an app", Some(run(Failed, None)), rules(), 1001.0, alive(), State::Failed, "unknown exit code", Some(1000.0)),

@@ -234,12 +234,13 @@ impl Beat {
     }
 
     /// The entry after this beat at `now`. A new PID starts a new run: `first_heartbeat`,
-    /// `beats`, `errors` and the last error reset. A `running` beat starts a new job run.
+    /// `beats`, `errors` and the last error reset. A `running` beat with a new `started_at`
+    /// starts a new job run; one with the same `started_at` is a keepalive of the same run.
     pub fn apply(&self, previous: Option<Entry>, now: f64) -> Entry {
         let mut entry = previous.unwrap_or_default();
-        let new_run = entry.first_heartbeat.is_none()
-            || entry.pid != self.pid
-            || self.status == Reported::Running;
+        let new_job_run = self.status == Reported::Running
+            && self.job.as_ref().map(|job| job.started_at) != entry.started_at;
+        let new_run = entry.first_heartbeat.is_none() || entry.pid != self.pid || new_job_run;
         if new_run {
             entry.first_heartbeat = Some(now);
             entry.beats = Some(0);
@@ -279,11 +280,17 @@ impl Beat {
             }
         }
         if let Some(job) = &self.job {
-            entry.kind = Some(Kind::Job);
+            // Job fields mean `job` unless the writer said otherwise: `hbmon run --kind app`
+            // supervises a long-running process with the same start/exit reporting.
+            entry.kind = Some(self.kind.unwrap_or(Kind::Job));
             entry.started_at = Some(job.started_at);
             entry.finished_at = job.finished_at;
             entry.exit_code = job.exit_code;
-            entry.duration = job.finished_at.map(|end| (end - job.started_at).max(0.0));
+            // Rounded to the microsecond like the times it comes from, so the file shows
+            // 1.000853 rather than the subtraction's 1.0008530616760254.
+            entry.duration = job
+                .finished_at
+                .map(|end| ((end - job.started_at).max(0.0) * 1e6).round() / 1e6);
         }
         entry
     }
@@ -404,9 +411,41 @@ mod tests {
             exit_code: Some(3),
             finished_at: Some(62.5),
         });
-        let failed = end.apply(Some(running), 62.5);
+        let keepalive = start.apply(Some(running), 56.0);
+        assert_eq!(keepalive.first_heartbeat, Some(50.0));
+        assert_eq!(keepalive.beats, Some(2));
+        let failed = end.apply(Some(keepalive), 62.5);
         assert_eq!(failed.exit_code, Some(3));
         assert_eq!(failed.duration, Some(12.5));
-        assert_eq!(failed.beats, Some(2));
+        assert_eq!(failed.beats, Some(3));
+        let mut next_run = start.clone();
+        next_run.job = Some(JobRun {
+            started_at: 70.0,
+            ..JobRun::default()
+        });
+        let rerun = next_run.apply(Some(failed), 70.0);
+        assert_eq!((rerun.first_heartbeat, rerun.beats), (Some(70.0), Some(1)));
+        assert_eq!((rerun.exit_code, rerun.duration), (None, None));
+    }
+
+    #[test]
+    fn durations_are_whole_microseconds() {
+        let mut end = Beat::alive(Some(7));
+        end.status = Reported::Succeeded;
+        end.job = Some(JobRun {
+            started_at: 1_795_440_160.102_015,
+            exit_code: Some(0),
+            finished_at: Some(1_795_440_161.102_868),
+        });
+        assert_eq!(end.apply(None, 2.0).duration, Some(1.000_853));
+    }
+
+    #[test]
+    fn job_fields_keep_an_explicit_kind() {
+        let mut start = Beat::alive(Some(7));
+        start.status = Reported::Running;
+        start.kind = Some(Kind::App);
+        start.job = Some(JobRun::default());
+        assert_eq!(start.apply(None, 1.0).kind, Some(Kind::App));
     }
 }

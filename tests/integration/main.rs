@@ -6,7 +6,9 @@
 mod beat;
 mod config;
 mod history;
+mod interop;
 mod pause;
+mod run;
 mod serve;
 mod status;
 
