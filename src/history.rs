@@ -114,10 +114,6 @@ impl History {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Stores `changes` in one transaction. A beat or transition already stored (same name
     /// and time) is kept as it is.
     pub fn insert(&mut self, changes: &Changes) -> Result<(), HistoryError> {
