@@ -105,7 +105,7 @@ impl Heartbeat {
             .map_err(|source| {
                 HeartbeatError::Store(StoreError::Write {
                     path: shared.store.path().to_owned(),
-                    source,
+                    cause: source,
                 })
             })?;
         Ok(Handle {

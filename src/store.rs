@@ -16,24 +16,25 @@ pub use entry::{
 
 use crate::paths;
 
-/// A failure of the file protocol; every variant names the path involved.
+/// A failure of the file protocol; every variant names the path involved. The I/O cause is
+/// part of the message (`cause`, not a chained `source`), so `{:#}` does not print it twice.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create directory {}: {source}", path.display())]
-    CreateDir { path: PathBuf, source: io::Error },
-    #[error("cannot lock {}: {source}", path.display())]
-    Lock { path: PathBuf, source: io::Error },
-    #[error("cannot read {}: {source}", path.display())]
-    Read { path: PathBuf, source: io::Error },
-    #[error("cannot write {}: {source}", path.display())]
-    Write { path: PathBuf, source: io::Error },
+    #[error("cannot create directory {}: {cause}", path.display())]
+    CreateDir { path: PathBuf, cause: io::Error },
+    #[error("cannot lock {}: {cause}", path.display())]
+    Lock { path: PathBuf, cause: io::Error },
+    #[error("cannot read {}: {cause}", path.display())]
+    Read { path: PathBuf, cause: io::Error },
+    #[error("cannot write {}: {cause}", path.display())]
+    Write { path: PathBuf, cause: io::Error },
     #[error("{} is not a valid heartbeat file: {reason}", path.display())]
     Corrupt { path: PathBuf, reason: ParseError },
-    #[error("cannot encode entry {name:?} for {}: {source}", path.display())]
+    #[error("cannot encode entry {name:?} for {}: {cause}", path.display())]
     Encode {
         path: PathBuf,
         name: String,
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
 }
 
@@ -76,7 +77,7 @@ pub fn read(path: &Path) -> Result<Snapshot, StoreError> {
         Err(source) => {
             return Err(StoreError::Read {
                 path: path.to_owned(),
-                source,
+                cause: source,
             });
         }
     };
@@ -139,7 +140,7 @@ impl Store {
             let json = entry_json(&entry).map_err(|source| StoreError::Encode {
                 path: self.path.clone(),
                 name: name.to_owned(),
-                source,
+                cause: source,
             })?;
             doc.set(name, json);
             Ok((true, entry))
@@ -161,7 +162,7 @@ impl Store {
             let json = entry_json(&entry).map_err(|source| StoreError::Encode {
                 path: self.path.clone(),
                 name: name.to_owned(),
-                source,
+                cause: source,
             })?;
             doc.set(name, json);
             Ok((true, Some(entry)))
@@ -226,11 +227,11 @@ impl Store {
             .open(&lock_path)
             .map_err(|source| StoreError::Lock {
                 path: lock_path.clone(),
-                source,
+                cause: source,
             })?;
         lock.lock().map_err(|source| StoreError::Lock {
             path: lock_path,
-            source,
+            cause: source,
         })?;
         // The lock is released when `lock` drops, on every path out of this function.
         let (bytes, permissions) = self.read_locked()?;
@@ -280,14 +281,14 @@ impl Store {
         }
         builder.create(dir).map_err(|source| StoreError::CreateDir {
             path: dir.to_owned(),
-            source,
+            cause: source,
         })
     }
 
     fn read_locked(&self) -> Result<(Vec<u8>, Option<fs::Permissions>), StoreError> {
         let read_error = |source| StoreError::Read {
             path: self.path.clone(),
-            source,
+            cause: source,
         };
         match File::open(&self.path) {
             Ok(mut file) => {
@@ -312,7 +313,7 @@ impl Store {
         }
         fs::rename(&self.path, &target).map_err(|source| StoreError::Write {
             path: target.clone(),
-            source,
+            cause: source,
         })?;
         eprintln!(
             "hbmon: warning: {} was not a valid heartbeat file ({reason}); moved it to {} and started a new one",
@@ -341,7 +342,7 @@ impl Store {
                 let _ = fs::remove_file(&temp);
                 StoreError::Write {
                     path: self.path.clone(),
-                    source,
+                    cause: source,
                 }
             })
     }
