@@ -18,10 +18,10 @@ use crate::store::{Beat, DataChange, Entry, Kind, Reported, Store, StoreError};
 pub enum HeartbeatError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("heartbeat {name:?}: data is not representable as JSON: {source}")]
+    #[error("heartbeat {name:?}: data is not representable as JSON: {cause}")]
     Data {
         name: String,
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
 }
 
@@ -258,7 +258,7 @@ impl Shared {
 fn to_value(name: &str, data: impl Serialize) -> Result<Value, HeartbeatError> {
     serde_json::to_value(data).map_err(|source| HeartbeatError::Data {
         name: name.to_owned(),
-        source,
+        cause: source,
     })
 }
 
