@@ -1,6 +1,6 @@
 //! History database benchmarks (`cargo bench --bench history`): recording cost per beat,
 //! database size per 100 000 beats, and `hbmon history` over a week of 200 processes beating
-//! every 30 s, generated straight into SQLite. Prints Markdown for `benches/history.md`.
+//! every 30 s, generated straight into SQLite. Prints the Markdown tables of BENCHMARKS.md, section 3.
 
 #![allow(clippy::unwrap_used)]
 
