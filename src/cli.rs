@@ -83,6 +83,9 @@ impl Cli {
 /// (`status`) returns its verdict as the exit code instead.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let location = cli.location();
+    if cli.command.is_report() {
+        die_quietly_on_closed_pipe();
+    }
     match cli.command {
         Command::Beat(args) => beat::beat(&location, &args),
         #[cfg(unix)]
@@ -101,5 +104,29 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => Ok(status::status(&location, cli.config.as_deref(), &args)),
         Command::Config => config::show(&location, cli.config.as_deref()),
         Command::Init => config::init(&location, cli.config.as_deref()),
+    }
+}
+
+impl Command {
+    /// Commands that print and exit, like a Unix filter. The others (`run` passes a child's
+    /// output through, `serve` logs) must never die of a reader going away.
+    fn is_report(&self) -> bool {
+        match self {
+            #[cfg(unix)]
+            Command::Run(_) | Command::Serve => false,
+            _ => true,
+        }
+    }
+}
+
+/// Rust ignores SIGPIPE, so `println!` to a closed pipe (`hbmon status | head -1`) panics
+/// with exit 101 and a backtrace in the user's log. A report command should end the way
+/// `cat` does there: killed by SIGPIPE, silently.
+fn die_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition at start-up, before any other thread
+    // exists, touches no Rust state.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

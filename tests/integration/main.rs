@@ -8,6 +8,7 @@ mod config;
 mod history;
 mod interop;
 mod pause;
+mod pipe;
 mod run;
 mod serve;
 mod status;
