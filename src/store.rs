@@ -169,8 +169,12 @@ impl Store {
         })
     }
 
-    /// Removes `name`'s entry; false if there was none (and the file is left untouched).
+    /// Removes `name`'s entry; false if there was none (and the file is left untouched). A
+    /// missing file has nothing to remove: no directory or lock file is created for it.
     pub fn remove(&self, name: &str) -> Result<bool, StoreError> {
+        if !self.path.exists() {
+            return Ok(false);
+        }
         self.transaction(unix_now(), |doc| {
             let removed = doc.remove(name);
             Ok((removed, removed))
@@ -183,6 +187,9 @@ impl Store {
         &self,
         mut drop: impl FnMut(&str, &Entry) -> bool,
     ) -> Result<Vec<String>, StoreError> {
+        if !self.path.exists() {
+            return Ok(Vec::new());
+        }
         self.transaction(unix_now(), |doc| {
             let mut removed = Vec::new();
             doc.processes.retain(|(name, raw)| {
@@ -473,6 +480,15 @@ mod tests {
             .map(|(n, _)| n)
             .collect();
         assert_eq!(names, ["new"]);
+    }
+
+    #[test]
+    fn removing_from_a_missing_file_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("sub").join("hb.json"));
+        assert!(!store.remove("x").unwrap());
+        assert!(store.remove_where(|_, _| true).unwrap().is_empty());
+        assert!(!dir.path().join("sub").exists());
     }
 
     #[test]
