@@ -4,7 +4,13 @@
 mod beat;
 mod config;
 mod demo;
+mod history;
 mod monitor;
+mod pause;
+#[cfg(unix)]
+mod run;
+#[cfg(unix)]
+mod serve;
 mod status;
 
 use std::path::PathBuf;
@@ -39,6 +45,10 @@ pub struct Cli {
 pub enum Command {
     /// Write one heartbeat for NAME.
     Beat(beat::BeatArgs),
+    /// Run a command as a job: a `running` beat at start, `succeeded` or `failed` at the end
+    /// with exit code, duration and output tail; exits with the command's code.
+    #[cfg(unix)]
+    Run(run::RunArgs),
     /// Remove NAME's entry from the heartbeat file.
     Rm {
         /// The entry to remove.
@@ -55,6 +65,18 @@ pub enum Command {
     Config,
     /// Write a commented starter hbmon.toml (beside the heartbeat file, or --config PATH).
     Init,
+    /// Show NAME's beats and state transitions from the history database.
+    History(history::HistoryArgs),
+    /// Pause NAME for maintenance: shown as paused, never alerted, until resumed or --for ends.
+    Pause(pause::PauseArgs),
+    /// End NAME's pause.
+    Resume {
+        /// The heartbeat name.
+        name: String,
+    },
+    /// Run headless in the foreground: record history and send alerts until SIGTERM/SIGINT.
+    #[cfg(unix)]
+    Serve,
     /// A self-contained tour: demo processes beating into a temporary file (steady, hung,
     /// dead, erroring, stopped, a job that sometimes fails) and the live UI on it.
     Demo(demo::DemoArgs),
@@ -73,10 +95,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let Some(command) = cli.command else {
         return monitor::monitor(&location, cli.config.as_deref(), &cli.ui);
     };
+    if command.is_report() {
+        die_quietly_on_closed_pipe();
+    }
     match command {
         Command::Beat(args) => beat::beat(&location, &args),
+        #[cfg(unix)]
+        Command::Run(args) => Ok(run::run(&location, args)),
         Command::Rm { name } => beat::rm(&location, &name),
         Command::Prune(args) => beat::prune(&location, &args),
+        Command::History(args) => history::history(&location, &args),
+        Command::Pause(args) => pause::pause(&location, &args),
+        Command::Resume { name } => pause::resume(&location, &name),
+        #[cfg(unix)]
+        Command::Serve => serve::serve(&location, cli.config.as_deref()),
         Command::Path => {
             println!("{}", location.path.display());
             Ok(ExitCode::SUCCESS)
@@ -85,5 +117,31 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config => config::show(&location, cli.config.as_deref()),
         Command::Init => config::init(&location, cli.config.as_deref()),
         Command::Demo(args) => demo::demo(&args),
+    }
+}
+
+impl Command {
+    /// Commands that print and exit, like a Unix filter. The others (`run` passes a child's
+    /// output through, `serve` logs) must never die of a reader going away.
+    fn is_report(&self) -> bool {
+        match self {
+            #[cfg(unix)]
+            Command::Run(_) | Command::Serve => false,
+            // The UI draws on a terminal, not into a pipe.
+            Command::Demo(_) => false,
+            _ => true,
+        }
+    }
+}
+
+/// Rust ignores SIGPIPE, so `println!` to a closed pipe (`hbmon status | head -1`) panics
+/// with exit 101 and a backtrace in the user's log. A report command should end the way
+/// `cat` does there: killed by SIGPIPE, silently.
+fn die_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition at start-up, before any other thread
+    // exists, touches no Rust state.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -1,5 +1,6 @@
 //! The optional config file, `hbmon.toml`: which processes are *monitored*, with their
-//! thresholds, and the defaults for everything else. Parsing, validation with errors that
+//! thresholds, the defaults for everything else, and what `hbmon serve` does: `[history]`
+//! and `[[alert]]`. Parsing, validation with errors that
 //! name the file, line and key, and [`Config::rules_for`], which turns it into [`Rules`].
 
 use std::fmt::Write as _;
@@ -10,18 +11,20 @@ use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::alert::{self, Policy, Target};
 use crate::duration;
+use crate::history;
 use crate::paths;
-use crate::status::{DEFAULT_INTERVAL, Rules};
+use crate::status::{DEFAULT_INTERVAL, IntervalSource, Rules};
 use crate::store::{Entry, Kind};
 
 /// Why a config file could not be used. `Invalid` reads `file:line: key: message`.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config {}: {source}", path.display())]
+    #[error("cannot read config {}: {cause}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{}:{line}: {}{message}", path.display(), key.as_ref().map(|k| format!("{k}: ")).unwrap_or_default())]
     Invalid {
@@ -40,6 +43,24 @@ pub struct Config {
     pub defaults: Defaults,
     /// Monitored processes, in file order.
     pub processes: Vec<ProcessConfig>,
+    pub history: HistoryConfig,
+    /// `[[alert]]` rules, in file order.
+    pub alerts: Vec<alert::Rule>,
+}
+
+/// `[history]`: the database `hbmon serve` records beside the heartbeat file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryConfig {
+    /// Seconds of beats and transitions kept (`keep`, default 7 days).
+    pub keep: f64,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig {
+            keep: history::DEFAULT_KEEP.as_secs_f64(),
+        }
+    }
 }
 
 /// `[defaults]`: applied to every process, configured or not, that does not set its own.
@@ -86,6 +107,8 @@ pub struct ProcessConfig {
     pub dead_after: Option<f64>,
     /// Jobs only: how long a run may take before it counts as `hung`.
     pub max_runtime: Option<f64>,
+    /// `false`: never alerted (`alerts = false`), though still shown and recorded.
+    pub alerts: bool,
 }
 
 impl Config {
@@ -106,7 +129,7 @@ impl Config {
     pub fn read(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
-            source,
+            cause: source,
         })?;
         Config::parse(&text, path)
     }
@@ -123,6 +146,12 @@ impl Config {
             })
     }
 
+    /// Whether `hbmon serve` may alert about `name`: every process may, unless its
+    /// `[[process]]` says `alerts = false`.
+    pub fn alerts_for(&self, name: &str) -> bool {
+        self.process(name).is_none_or(|p| p.alerts)
+    }
+
     /// The configured process called `name`, if any.
     pub fn process(&self, name: &str) -> Option<&ProcessConfig> {
         self.processes.iter().find(|p| p.name == name)
@@ -136,11 +165,14 @@ impl Config {
         let entry_interval = entry
             .and_then(|e| e.interval)
             .filter(|i| i.is_finite() && *i > 0.0);
-        let interval = process
-            .and_then(|p| p.interval)
-            .or(entry_interval)
-            .or(self.defaults.interval)
-            .unwrap_or(DEFAULT_INTERVAL);
+        let (interval, interval_from) = [
+            (process.and_then(|p| p.interval), IntervalSource::Config),
+            (entry_interval, IntervalSource::Entry),
+            (self.defaults.interval, IntervalSource::Defaults),
+        ]
+        .into_iter()
+        .find_map(|(i, from)| Some((i?, from)))
+        .unwrap_or((DEFAULT_INTERVAL, IntervalSource::Builtin));
         let grace = process
             .and_then(|p| p.grace)
             .or(self.defaults.grace)
@@ -164,6 +196,7 @@ impl Config {
             max_runtime: process.and_then(|p| p.max_runtime),
             monitored: process.is_some(),
             critical: process.is_none_or(|p| p.critical),
+            interval_from,
         }
     }
 
@@ -207,6 +240,24 @@ impl Config {
                 }
             }
             line(&mut out, "critical", &p.critical.to_string());
+            if !p.alerts {
+                line(&mut out, "alerts", "false");
+            }
+        }
+        out.push_str("\n[history]\n");
+        line(&mut out, "keep", &secs(self.history.keep));
+        for rule in &self.alerts {
+            out.push_str("\n[[alert]]\n");
+            match &rule.target {
+                Target::Command(cmd) => line(&mut out, "command", &quote(cmd)),
+                Target::Webhook(url) => line(&mut out, "webhook", &quote(url)),
+            }
+            let p = &rule.policy;
+            line(&mut out, "after", &p.after.to_string());
+            if let Some(repeat) = p.repeat {
+                line(&mut out, "repeat", &secs(repeat));
+            }
+            line(&mut out, "digest", &secs(p.digest));
         }
         out
     }
@@ -265,6 +316,25 @@ dead_after = 5
 # interval = "1h"                  # its period: overdue when no run starts for 1h + grace
 # grace = "10m"
 # max_runtime = "20m"              # a run taking longer counts as hung
+# alerts = false                   # shown and recorded, never alerted
+
+# What `hbmon serve` records: beats and state changes, beside the heartbeat file.
+[history]
+keep = "7d"
+
+# Alerts from `hbmon serve`. Into or out of critical (dead, hung, failed, overdue) goes out
+# at once; softer changes (late, error, silent, and their recoveries) in one digest per
+# `digest`. A command runs with sh -c and gets HBMON_TEXT, HBMON_NAME, HBMON_STATE,
+# HBMON_PREVIOUS, HBMON_SEVERITY, HBMON_REASON, HBMON_SINCE in its environment.
+# [[alert]]
+# command = "notify-send hbmon \"$HBMON_TEXT\""
+# after = 2                        # bad for 2 checks in a row (one a second) before alerting
+# repeat = "1h"                    # remind every hour while still critical
+# digest = "1h"
+
+# A Slack/Mattermost-style incoming webhook: POSTs JSON with a "text" field.
+# [[alert]]
+# webhook = "https://hooks.slack.com/services/..."
 "#;
 
 // ---- parsing ----
@@ -276,6 +346,26 @@ struct RawConfig {
     defaults: RawDefaults,
     #[serde(default)]
     process: Vec<RawProcess>,
+    #[serde(default)]
+    history: RawHistory,
+    #[serde(default)]
+    alert: Vec<Spanned<RawAlert>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHistory {
+    keep: Option<Spanned<Span>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlert {
+    command: Option<Spanned<String>>,
+    webhook: Option<Spanned<String>>,
+    after: Option<Spanned<u32>>,
+    repeat: Option<Spanned<Span>>,
+    digest: Option<Spanned<Span>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -303,6 +393,7 @@ struct RawProcess {
     degraded_after: Option<Spanned<Count>>,
     dead_after: Option<Spanned<Count>>,
     max_runtime: Option<Spanned<Span>>,
+    alerts: Option<bool>,
 }
 
 /// A validation failure: where, which key, what.
@@ -374,11 +465,78 @@ impl RawConfig {
                 late_after: p.late_after.map(|c| c.into_inner().0),
                 degraded_after: p.degraded_after.map(|c| c.into_inner().0),
                 dead_after: p.dead_after.map(|c| c.into_inner().0),
+                alerts: p.alerts.unwrap_or(true),
             });
         }
+        let history = HistoryConfig {
+            keep: positive("keep", self.history.keep.as_ref())?
+                .unwrap_or(HistoryConfig::default().keep),
+        };
+        let alerts = self
+            .alert
+            .into_iter()
+            .map(RawAlert::validate)
+            .collect::<Result<_, _>>()?;
         Ok(Config {
             defaults,
             processes,
+            history,
+            alerts,
+        })
+    }
+}
+
+impl RawAlert {
+    fn validate(raw: Spanned<Self>) -> Result<alert::Rule, Fault> {
+        let table = raw.span();
+        let a = raw.into_inner();
+        let target = match (a.command, a.webhook) {
+            (Some(_), Some(hook)) => {
+                return Err((
+                    hook.span(),
+                    "webhook",
+                    "an [[alert]] has command or webhook, not both: use one [[alert]] each"
+                        .to_owned(),
+                ));
+            }
+            (None, None) => {
+                return Err((
+                    table,
+                    "alert",
+                    "needs command = \"...\" or webhook = \"https://...\"".to_owned(),
+                ));
+            }
+            (Some(cmd), None) if cmd.get_ref().trim().is_empty() => {
+                return Err((cmd.span(), "command", "must not be empty".to_owned()));
+            }
+            (Some(cmd), None) => Target::Command(cmd.into_inner()),
+            (None, Some(hook)) => {
+                let url = hook.get_ref();
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err((
+                        hook.span(),
+                        "webhook",
+                        format!("{url:?} is not an http:// or https:// URL"),
+                    ));
+                }
+                Target::Webhook(hook.into_inner())
+            }
+        };
+        let defaults = Policy::default();
+        let after = match a.after {
+            Some(n) if *n.get_ref() == 0 => {
+                return Err((n.span(), "after", "must be at least 1".to_owned()));
+            }
+            Some(n) => n.into_inner(),
+            None => defaults.after,
+        };
+        Ok(alert::Rule {
+            target,
+            policy: Policy {
+                after,
+                repeat: positive("repeat", a.repeat.as_ref())?,
+                digest: a.digest.map_or(defaults.digest, |d| d.into_inner().0),
+            },
         })
     }
 }
@@ -571,8 +729,10 @@ critical = true
         let r = none.rules_for("x", None);
         assert_eq!((r.interval, r.grace), (30.0, 15.0));
         assert!(!r.monitored);
+        assert_eq!(r.interval_from, IntervalSource::Builtin);
         let r = none.rules_for("x", Some(&entry(Some(4.0), Some(Kind::Job))));
         assert_eq!((r.interval, r.grace, r.kind), (4.0, 2.0, Kind::Job));
+        assert_eq!(r.interval_from, IntervalSource::Entry);
         // A nonsense interval in the file is ignored, not obeyed.
         let r = none.rules_for("x", Some(&entry(Some(-1.0), None)));
         assert_eq!(r.interval, 30.0);
@@ -592,6 +752,7 @@ critical = true
         assert!(!a.critical);
         let b = config.rules_for("b", None);
         assert_eq!((b.interval, b.grace), (10.0, 1.0));
+        assert_eq!(b.interval_from, IntervalSource::Defaults);
         let other = config.rules_for("other", None);
         assert_eq!((other.interval, other.dead_after), (10.0, 8.0));
     }
@@ -662,6 +823,69 @@ critical = true
             ),
             ("[[process]\n", 1, "process", "unclosed array table"),
         ];
+        assert_errors(cases);
+    }
+
+    #[test]
+    fn serve_section_errors_name_line_and_key() {
+        let cases: &[(&str, usize, &str, &str)] = &[
+            ("[history]\nkeep = \"0s\"\n", 2, "keep", "greater than zero"),
+            ("[history]\nkept = \"1d\"\n", 2, "kept", "unknown key"),
+            (
+                "[[process]]\nname = \"a\"\n\n[[alert]]\nafter = 2\n",
+                4,
+                "alert",
+                "needs command",
+            ),
+            (
+                "[[alert]]\ncommand = \"x\"\nwebhook = \"https://h/\"\n",
+                3,
+                "webhook",
+                "not both",
+            ),
+            (
+                "[[alert]]\nwebhook = \"hooks.example.com\"\n",
+                2,
+                "webhook",
+                "not an http:// or https:// URL",
+            ),
+            (
+                "[[alert]]\ncommand = \" \"\n",
+                2,
+                "command",
+                "must not be empty",
+            ),
+            (
+                "[[alert]]\ncommand = \"x\"\nafter = 0\n",
+                3,
+                "after",
+                "at least 1",
+            ),
+            ("[[alert]]\ncommand = \"x\"\nafter = -1\n", 3, "after", ""),
+            (
+                "[[alert]]\ncommand = \"x\"\nrepeat = \"0s\"\n",
+                3,
+                "repeat",
+                "greater than zero",
+            ),
+            (
+                "[[alert]]\ncommand = \"x\"\nevery = \"1h\"\n",
+                3,
+                "every",
+                "unknown key",
+            ),
+            (
+                "[[process]]\nname = \"a\"\nalerts = \"no\"\n",
+                3,
+                "alerts",
+                "",
+            ),
+        ];
+        assert_errors(cases);
+    }
+
+    /// Each config text fails at that line and key with that message, on one line.
+    fn assert_errors(cases: &[(&str, usize, &str, &str)]) {
         for &(text, line, key, message) in cases {
             let err = parse(text).unwrap_err();
             let shown = err.to_string();
@@ -682,6 +906,45 @@ critical = true
             assert!(shown.contains(message), "{shown}");
             assert!(!shown.contains('\n'), "{shown}");
         }
+    }
+
+    #[test]
+    fn history_and_alerts() {
+        let none = Config::default();
+        assert_eq!(none.history.keep, 7.0 * 86_400.0);
+        assert!(none.alerts.is_empty() && none.alerts_for("anything"));
+        let config = parse(
+            "[[process]]\nname = \"quiet\"\nalerts = false\n\
+             [[process]]\nname = \"loud\"\n\
+             [history]\nkeep = \"2d\"\n\
+             [[alert]]\ncommand = \"echo $HBMON_NAME\"\nafter = 3\nrepeat = \"1h\"\ndigest = \"0s\"\n\
+             [[alert]]\nwebhook = \"https://hooks.example.com/x\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.history.keep, 2.0 * 86_400.0);
+        assert!(!config.alerts_for("quiet"));
+        assert!(config.alerts_for("loud") && config.alerts_for("unconfigured"));
+        assert_eq!(
+            config.alerts,
+            [
+                alert::Rule {
+                    target: Target::Command("echo $HBMON_NAME".into()),
+                    policy: Policy {
+                        after: 3,
+                        repeat: Some(3600.0),
+                        digest: 0.0
+                    },
+                },
+                alert::Rule {
+                    target: Target::Webhook("https://hooks.example.com/x".into()),
+                    policy: Policy::default(),
+                },
+            ]
+        );
+        let again = parse(&config.to_toml()).unwrap();
+        assert_eq!(again.alerts, config.alerts);
+        assert_eq!(again.history, config.history);
+        assert!(!again.alerts_for("quiet"));
     }
 
     #[test]
@@ -732,6 +995,8 @@ critical = true
         let config = parse(&uncommented).unwrap();
         let names: Vec<_> = config.processes.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["bidder", "nightly"]);
+        assert_eq!(config.alerts.len(), 2);
+        assert!(!config.alerts_for("nightly"));
         assert_eq!(config.defaults.interval, Some(30.0));
         assert_eq!(config.rules_for("nightly", None).max_runtime, Some(1200.0));
     }

@@ -18,11 +18,13 @@ use crate::store::{Beat, DataChange, Entry, Kind, Reported, Store, StoreError};
 pub enum HeartbeatError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("heartbeat {name:?}: data is not representable as JSON: {source}")]
+    #[error("heartbeat {name:?}: data is not representable as JSON: {cause}")]
     Data {
         name: String,
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
+    #[error("heartbeat {name:?}: cannot start its writer thread: {cause}")]
+    Thread { name: String, cause: std::io::Error },
 }
 
 /// The interval a [`Heartbeat`] promises when none is set.
@@ -102,11 +104,9 @@ impl Heartbeat {
         let thread = std::thread::Builder::new()
             .name(format!("hbmon-{}", shared.name))
             .spawn(move || worker.run())
-            .map_err(|source| {
-                HeartbeatError::Store(StoreError::Write {
-                    path: shared.store.path().to_owned(),
-                    source,
-                })
+            .map_err(|cause| HeartbeatError::Thread {
+                name: shared.name.clone(),
+                cause,
             })?;
         Ok(Handle {
             shared,
@@ -115,7 +115,8 @@ impl Heartbeat {
     }
 }
 
-/// A running heartbeat. Dropping it writes a clean `stopped` beat.
+/// A running heartbeat. Dropping it writes a clean `stopped` beat — unless the drop is part
+/// of a panic unwinding, which writes an `error` beat instead.
 #[derive(Debug)]
 pub struct Handle {
     shared: Arc<Shared>,
@@ -157,7 +158,13 @@ impl Handle {
             let _ = thread.join();
         }
         let data = self.shared.take_data();
-        self.shared.write(Reported::Stopped, None, data)
+        // Unwinding from a panic is not a clean stop: a `stopped` beat would never alert.
+        if std::thread::panicking() {
+            let message = "panicked while its heartbeat was running".to_owned();
+            self.shared.write(Reported::Error, Some(message), data)
+        } else {
+            self.shared.write(Reported::Stopped, None, data)
+        }
     }
 }
 
@@ -258,7 +265,7 @@ impl Shared {
 fn to_value(name: &str, data: impl Serialize) -> Result<Value, HeartbeatError> {
     serde_json::to_value(data).map_err(|source| HeartbeatError::Data {
         name: name.to_owned(),
-        source,
+        cause: source,
     })
 }
 
@@ -329,6 +336,22 @@ mod tests {
         assert_eq!(entry.additional_data["queue"], 3);
         assert_eq!(entry.pid, Some(std::process::id()));
         handle.stop().unwrap();
+    }
+
+    #[test]
+    fn a_panic_is_reported_as_an_error_not_a_clean_stop() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hb.json");
+        let thread_file = file.clone();
+        let outcome = std::thread::spawn(move || {
+            let _handle = Heartbeat::new("doomed").file(&thread_file).start().unwrap();
+            panic!("worker bug");
+        })
+        .join();
+        assert!(outcome.is_err());
+        let entry = store::read(&file).unwrap().get("doomed").cloned().unwrap();
+        assert_eq!(entry.reported(), Reported::Error);
+        assert!(entry.last_error.unwrap().contains("panicked"));
     }
 
     #[test]

@@ -6,27 +6,41 @@
 //!
 //! - [`store`]: the heartbeat file protocol (v1) — locking, reading, atomic rewrites.
 //! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
+//! - [`job`]: running a command as a job with start and end beats (`hbmon run`; Unix).
 //! - [`duration`]: the `30s` / `5m` / `1h30m` notation used everywhere a time span is typed.
 //! - [`paths`]: where the heartbeat file and the config live.
 //! - [`config`]: the optional `hbmon.toml`: monitored processes and their thresholds.
 //! - [`status`]: health states and the pure `evaluate` that judges one process.
 //! - [`probe`]: what the OS says about PIDs and the machine, behind a trait tests can fake.
 //! - [`report`]: every row at one instant and the column texts the table and UI share.
+//! - [`changes`]: transitions and new beats between successive reports (pure).
+//! - [`history`]: the SQLite history of beats and transitions, and its single recorder.
+//! - [`alert`]: `[[alert]]` rules — when to alert (pure), what is said, delivery.
+//! - [`watch`]: noticing changes to the heartbeat file (a watch on its directory).
+//! - [`serve`]: the headless monitor of `hbmon serve`: history and alerts (Unix).
 //! - [`tui`]: the live terminal UI, `hbmon` with no subcommand.
 //! - [`cli`]: the `hbmon` command line; `main.rs` only calls [`cli::run`].
 
 // Tests compare floats they built from exact values.
 #![cfg_attr(test, allow(clippy::float_cmp))]
 
+pub mod alert;
+pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod heartbeat;
+pub mod history;
+#[cfg(unix)]
+pub mod job;
 pub mod paths;
 pub mod probe;
 pub mod report;
+#[cfg(unix)]
+pub mod serve;
 pub mod status;
 pub mod store;
 pub mod tui;
+pub mod watch;
 
 pub use heartbeat::{Handle, Heartbeat, beat};

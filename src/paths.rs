@@ -187,10 +187,22 @@ fn config_dir(env: &impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
     }
 }
 
-/// `<file>.lock`: the sidecar every writer locks. Never the file itself, which each write
+/// `<file>.lock`: the sidecar every writer locks (of the heartbeat file or the history).
+/// Never the file itself, which each write
 /// replaces (a lock on a replaced inode excludes nobody).
 pub fn lock_path(file: &Path) -> PathBuf {
     with_suffix(file, ".lock")
+}
+
+/// The history database beside the heartbeat file: `heartbeat_status.json` ->
+/// `heartbeat_history.sqlite`; any other name gets `_history.sqlite` after its stem, so two
+/// heartbeat files in one directory keep separate histories.
+pub fn history_path(file: &Path) -> PathBuf {
+    let stem = file
+        .file_stem()
+        .map_or_else(|| "heartbeat_status".into(), |s| s.to_string_lossy());
+    let base = stem.strip_suffix("_status").unwrap_or(&stem);
+    file.with_file_name(format!("{base}_history.sqlite"))
 }
 
 /// `<file>.corrupt-<unix>`: where an unparseable file is moved, never deleted. `copy` numbers
@@ -296,6 +308,11 @@ mod tests {
         assert_eq!(lock_path(f), Path::new("/d/hb.json.lock"));
         assert_eq!(corrupt_path(f, 17, 0), Path::new("/d/hb.json.corrupt-17"));
         assert_eq!(corrupt_path(f, 17, 2), Path::new("/d/hb.json.corrupt-17.2"));
+        assert_eq!(history_path(f), Path::new("/d/hb_history.sqlite"));
+        assert_eq!(
+            history_path(Path::new("/d/heartbeat_status.json")),
+            Path::new("/d/heartbeat_history.sqlite")
+        );
         let tmp = temp_path(f);
         assert_eq!(tmp.parent(), Some(Path::new("/d")));
         assert!(

@@ -123,6 +123,7 @@ pub struct SysProbe {
     cpu_sampled: bool,
     refreshes: u32,
     own_pid: u32,
+    host: String,
 }
 
 impl std::fmt::Debug for SysProbe {
@@ -136,7 +137,7 @@ impl std::fmt::Debug for SysProbe {
 
 impl SysProbe {
     /// A probe for a monitor of `heartbeat_file` (its filesystem is the one whose disk use
-    /// the header shows). Reads nothing until the first [`Probe::refresh`].
+    /// the header shows). Reads only the host name until the first [`Probe::refresh`].
     pub fn new(heartbeat_file: &Path) -> Self {
         let dir = heartbeat_file
             .parent()
@@ -154,6 +155,7 @@ impl SysProbe {
             cpu_sampled: false,
             refreshes: 0,
             own_pid: std::process::id(),
+            host: System::host_name().unwrap_or_default(),
         }
     }
 
@@ -217,6 +219,8 @@ impl Probe for SysProbe {
         let Some(system) = &mut self.system else {
             return;
         };
+        // The command line is read once per process: reading it on every refresh costs a
+        // file read per PID per second, and only changes on `exec`.
         let kind = ProcessRefreshKind::nothing()
             .with_cpu()
             .with_memory()
@@ -278,7 +282,7 @@ impl Probe for SysProbe {
             )
         });
         Some(SystemInfo {
-            host: System::host_name().unwrap_or_default(),
+            host: self.host.clone(),
             cpu_percent: if self.cpu_sampled {
                 system.global_cpu_usage()
             } else {
@@ -289,5 +293,85 @@ impl Probe for SysProbe {
             disk_used,
             disk_total,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Child, Command};
+
+    /// A child whose command line no other process has, once it has one: right after
+    /// `fork` it still shows this test's (sysinfo reads a command line only once).
+    fn child(secs: &str) -> Child {
+        let child = Command::new("sleep").arg(secs).spawn().unwrap();
+        let cmdline = format!("/proc/{}/cmdline", child.id());
+        for _ in 0..500 {
+            if std::fs::read(&cmdline).is_ok_and(|c| c.ends_with(format!("{secs}\0").as_bytes())) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        child
+    }
+
+    #[test]
+    fn a_live_pid_is_found_and_cpu_is_unknown_until_the_second_refresh() {
+        let mut sleeper = child("31.4159");
+        let pid = sleeper.id();
+        let mut probe = SysProbe::new(Path::new("/tmp/hb.json"));
+        probe.refresh(&[pid], false);
+        let first = probe.process(pid).unwrap();
+        assert_eq!(first.cmd, "sleep 31.4159");
+        assert!(first.cpu_percent.is_nan());
+        assert!(first.memory_bytes > 0);
+        let started = first.start_time as f64;
+        assert!(
+            (started - crate::store::unix_now()).abs() < 60.0,
+            "{started}"
+        );
+        assert!(probe.system().unwrap().cpu_percent.is_nan());
+        probe.refresh(&[pid], false);
+        assert!(probe.process(pid).unwrap().cpu_percent.is_finite());
+        let system = probe.system().unwrap();
+        assert!(system.cpu_percent.is_finite());
+        assert!(system.memory_total >= system.memory_used && system.memory_used > 0);
+        assert!(system.disk_total > 0);
+        sleeper.kill().unwrap();
+        sleeper.wait().unwrap();
+        probe.refresh(&[pid], false);
+        assert_eq!(probe.process(pid), None);
+    }
+
+    #[test]
+    fn a_zombie_counts_as_gone() {
+        let mut zombie = child("31.2718");
+        let pid = zombie.id();
+        zombie.kill().unwrap();
+        // Not reaped yet: the PID exists, as a zombie, until `wait`.
+        std::thread::sleep(Duration::from_millis(50));
+        let mut probe = SysProbe::new(Path::new("hb.json"));
+        probe.refresh(&[pid], false);
+        assert_eq!(probe.process(pid), None);
+        zombie.wait().unwrap();
+    }
+
+    #[test]
+    fn find_matches_command_lines_but_never_itself() {
+        let mut sleeper = child("31.1414");
+        let mut probe = SysProbe::new(Path::new("hb.json"));
+        probe.refresh(&[], true);
+        let found = probe
+            .find(&Regex::new(r"^sleep 31\.1414$").unwrap())
+            .unwrap();
+        assert_eq!(found.pid, sleeper.id());
+        // This test's own command line matches its own name; the probe skips itself.
+        let own = Regex::new(&regex::escape(&std::env::args().next().unwrap())).unwrap();
+        assert!(probe.find(&own).is_none_or(|p| p.pid != std::process::id()));
+        // The found PID is refreshed with the next round, without a new full list.
+        probe.refresh(&[], true);
+        assert!(probe.process(sleeper.id()).unwrap().cpu_percent.is_finite());
+        sleeper.kill().unwrap();
+        sleeper.wait().unwrap();
     }
 }

@@ -78,6 +78,17 @@ impl Report {
 /// per other entry in the file (file order), asking `probe` about every PID once.
 pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f64) -> Report {
     refresh(snapshot, config, probe);
+    let system = probe.system();
+    // A PID is only meaningful on the machine that wrote it (a file shared between hosts or
+    // containers): for an entry from elsewhere the OS here is not asked.
+    let here = system
+        .as_ref()
+        .map(|s| s.host.as_str())
+        .filter(|h| !h.is_empty());
+    let local = |e: &Entry| match (e.host.as_deref(), here) {
+        (Some(there), Some(here)) => there == here,
+        _ => true,
+    };
     // By name, the last of duplicates winning as in `Snapshot::get`; a map because there may
     // be thousands of entries and configured processes.
     let entries: HashMap<&str, &Entry> = snapshot
@@ -90,35 +101,32 @@ pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f
     let mut rows: Vec<Row> = Vec::with_capacity(config.processes.len() + snapshot.entries.len());
     for p in &config.processes {
         let entry = entries.get(p.name.as_str()).copied();
-        let process = match entry.and_then(|e| e.pid) {
-            Some(pid) => probe.process(pid),
-            None => p.pattern.as_ref().and_then(|re| probe.find(re)),
+        // The entry's PID, else the process the `match` finds; `None`: nothing to ask.
+        let seen = match entry {
+            Some(e) if !local(e) => Seen::NotAsked,
+            Some(Entry { pid: Some(pid), .. }) => Seen::from(probe.process(*pid)),
+            _ => p
+                .pattern
+                .as_ref()
+                .map_or(Seen::NotAsked, |re| Seen::from(probe.find(re))),
         };
-        // Without a PID or a pattern there is nothing to ask the OS.
-        let asked = entry.is_some_and(|e| e.pid.is_some()) || p.pattern.is_some();
-        rows.push(row(
-            &p.name,
-            p.label.clone(),
-            entry,
-            config,
-            process,
-            asked,
-            now,
-        ));
+        rows.push(row(&p.name, p.label.clone(), entry, config, seen, now));
     }
     for (name, entry) in &snapshot.entries {
         if configured.contains(name.as_str()) {
             continue;
         }
-        let process = entry.pid.and_then(|pid| probe.process(pid));
-        let asked = entry.pid.is_some();
-        rows.push(row(name, None, Some(entry), config, process, asked, now));
+        let seen = match entry.pid {
+            Some(pid) if local(entry) => Seen::from(probe.process(pid)),
+            _ => Seen::NotAsked,
+        };
+        rows.push(row(name, None, Some(entry), config, seen, now));
     }
     Report {
         now,
         rows,
         invalid: snapshot.invalid.clone(),
-        system: probe.system(),
+        system,
     }
 }
 
@@ -133,22 +141,38 @@ pub fn refresh(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe) {
     probe.refresh(&pids, by_pattern);
 }
 
+/// What the OS answered about one process: [`Os`], owning the process.
+enum Seen {
+    NotAsked,
+    Gone,
+    Alive(ProcessInfo),
+}
+
+impl From<Option<ProcessInfo>> for Seen {
+    fn from(answer: Option<ProcessInfo>) -> Self {
+        answer.map_or(Seen::Gone, Seen::Alive)
+    }
+}
+
 fn row(
     name: &str,
     label: Option<String>,
     entry: Option<&Entry>,
     config: &Config,
-    process: Option<ProcessInfo>,
-    asked: bool,
+    seen: Seen,
     now: f64,
 ) -> Row {
     let rules = config.rules_for(name, entry);
-    let os = match (&process, asked) {
-        (Some(p), _) => Os::Alive(p),
-        (None, true) => Os::Gone,
-        (None, false) => Os::Unknown,
+    let os = match &seen {
+        Seen::Alive(p) => Os::Alive(p),
+        Seen::Gone => Os::Gone,
+        Seen::NotAsked => Os::Unknown,
     };
     let health = status::evaluate(entry, &rules, now, os);
+    let process = match seen {
+        Seen::Alive(p) => Some(p),
+        Seen::Gone | Seen::NotAsked => None,
+    };
     Row {
         name: name.to_owned(),
         label,
@@ -254,8 +278,10 @@ pub mod columns {
     }
 
     /// `k=v k=v` for an object, the text of a string, JSON for anything else.
+    /// Newlines and other control characters (a job's output tail has them) become single
+    /// spaces, so the summary always stays on its one line.
     pub fn summarize(data: &Value) -> String {
-        match data {
+        let text = match data {
             Value::Null => String::new(),
             Value::String(s) => s.clone(),
             Value::Object(map) => map
@@ -267,7 +293,15 @@ pub mod columns {
                 .collect::<Vec<_>>()
                 .join(" "),
             other => other.to_string(),
-        }
+        };
+        one_line(&text)
+    }
+
+    fn one_line(text: &str) -> String {
+        text.split(char::is_control)
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Cuts `text` to at most `width` characters, ending in `…` when cut.
@@ -429,6 +463,13 @@ critical = false
                 },
             ),
             ("skewed", entry(-30.0, None, 10.0)),
+            (
+                "elsewhere",
+                Entry {
+                    host: Some("otherbox".into()),
+                    ..entry(5.0, Some(12347), 30.0)
+                },
+            ),
         ];
         // The seed's own entry: no interval, no counters.
         entries.push((
@@ -508,6 +549,7 @@ mod tests {
                 ("old-run", false, State::Stopped),
                 ("errors", false, State::Error),
                 ("skewed", false, State::Up),
+                ("elsewhere", false, State::Up),
                 ("seed", false, State::Up),
             ]
         );
@@ -533,6 +575,8 @@ mod tests {
         assert_eq!(row("vue-dev-server").pid(), Some(7777));
         assert_eq!(row("test-process-1").pid(), Some(12347));
         assert!(row("test-process-1").process.is_none());
+        // The same PID written on another host is not checked here.
+        assert_eq!(row("elsewhere").health.state, State::Up);
         assert_eq!(row("backup").health.severity, Severity::Warning);
         assert_eq!(row("seed").rules.interval, 30.0);
         assert_eq!(report.worst(), Severity::Critical);
@@ -548,6 +592,10 @@ mod tests {
         assert_eq!(summarize(&json!("...")), "...");
         assert_eq!(summarize(&json!([1, 2])), "[1,2]");
         assert_eq!(summarize(&json!(null)), "");
+        assert_eq!(
+            summarize(&json!({"output_tail": "copying\nfailed: disk full\n"})),
+            "output_tail=copying failed: disk full"
+        );
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
     }

@@ -19,16 +19,19 @@
 //! 4. `failed`: the newest report is a failed job run (exit code non-zero).
 //! 5. Jobs (`kind = "job"`): `running` while a run started and is within `max_runtime`
 //!    (`hung` past it); otherwise `overdue` when no run started within `I + G` of the last
-//!    start (the interval is the job's period), else `error` if it reported one, else
-//!    `up`. Lateness in beats does not apply: a job is quiet between runs.
+//!    start (the interval is the job's period — only if the job's own config or its
+//!    writer gave one, never a default), else `error` if it reported one, else `up`.
+//!    Lateness in beats does not apply: a job is quiet between runs.
 //! 6. Apps: past `dead_after` intervals `hung` if the PID is alive, else `dead`; past
 //!    `degraded_after` `degraded`; an `error` report; past `late_after` `late`; else `up`.
 //!    So a worse timing state hides an error report, and an error hides lateness.
 //!
 //! A beat from the future (more than [`SKEW_TOLERANCE`] ahead: clock skew between
 //! writer and reader) is judged with age 0 and says so in the reason; ages are never
-//! negative. `paused` is never returned here: it comes from `hbmon pause` (not built
-//! yet), which overrides the computed state.
+//! negative.
+//!
+//! `paused` overrides all of this while the entry's `paused_until` (set by `hbmon pause`)
+//! holds; its reason keeps the state underneath, so a paused process that died is seen.
 //!
 //! A process configured with `critical = false` has its severity capped at `warning`:
 //! it is shown dead, but does not page anyone (nor make `hbmon status` exit 2).
@@ -37,7 +40,7 @@ use serde::Serialize;
 
 use crate::duration::format_secs;
 use crate::probe::ProcessInfo;
-use crate::store::{Entry, Kind, Reported};
+use crate::store::{Entry, Kind, Pause, Reported, format_local};
 
 /// A computed health state (DESIGN.md, "Health states").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -203,6 +206,30 @@ pub struct Rules {
     pub monitored: bool,
     /// `false` caps the severity at `warning` (config `critical = false`).
     pub critical: bool,
+    /// Where `interval` came from.
+    pub interval_from: IntervalSource,
+}
+
+/// Where a process's interval came from, most specific first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IntervalSource {
+    /// Its `[[process]]` in the config.
+    Config,
+    /// The `interval` its writer promises in the entry.
+    Entry,
+    /// The config's `[defaults]`.
+    Defaults,
+    /// Nobody said: the built-in 30 s.
+    Builtin,
+}
+
+impl IntervalSource {
+    /// A job's period must be stated for it, by the config or by its writer: a general
+    /// default (meant for apps) would make every job overdue soon after it ran.
+    fn is_own(self) -> bool {
+        matches!(self, IntervalSource::Config | IntervalSource::Entry)
+    }
 }
 
 impl Default for Rules {
@@ -218,6 +245,7 @@ impl Default for Rules {
             max_runtime: None,
             monitored: false,
             critical: true,
+            interval_from: IntervalSource::Builtin,
         }
     }
 }
@@ -243,7 +271,8 @@ pub const SKEW_TOLERANCE: f64 = 1.0;
 /// What the OS says about a process, for [`evaluate`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Os<'a> {
-    /// The entry names no PID, or there is no entry and no `match`.
+    /// Nothing to ask: the entry names no PID (or one from another host), or there is no
+    /// entry and no `match`.
     Unknown,
     /// The PID (or the `match`) is a live process.
     Alive(&'a ProcessInfo),
@@ -256,12 +285,29 @@ pub enum Os<'a> {
 pub fn evaluate(entry: Option<&Entry>, rules: &Rules, now: f64, os: Os) -> Health {
     let mut health = match entry {
         None => never_beaten(rules, now, os),
+        Some(entry) if entry.paused_at(now) => paused(entry, &judge(entry, rules, now, os)),
         Some(entry) => judge(entry, rules, now, os),
     };
     if !rules.critical {
         health.severity = health.severity.min(Severity::Warning);
     }
     health
+}
+
+/// A paused process: `underneath` is what it would be otherwise.
+fn paused(entry: &Entry, underneath: &Health) -> Health {
+    let until = match entry.pause() {
+        Some(Pause::Until(end)) => format_local(end),
+        _ => "hbmon resume".to_owned(),
+    };
+    Health::new(
+        State::Paused,
+        format!(
+            "paused until {until}; underneath: {} ({})",
+            underneath.state, underneath.reason
+        ),
+        None,
+    )
 }
 
 fn never_beaten(rules: &Rules, now: f64, os: Os) -> Health {
@@ -394,7 +440,7 @@ fn judge_job(entry: &Entry, rules: &Rules, now: f64, age: f64) -> Health {
     }
     let last_start = entry.started_at.unwrap_or(entry.last_heartbeat);
     let due = rules.deadline(last_start, 1.0);
-    if now > due {
+    if rules.interval_from.is_own() && now > due {
         return Health::new(
             State::Overdue,
             format!(
@@ -493,6 +539,7 @@ mod tests {
         Rules {
             kind: Kind::Job,
             max_runtime,
+            interval_from: IntervalSource::Config,
             ..rules()
         }
     }
@@ -532,6 +579,13 @@ mod tests {
             exit_code,
             ..beat(status)
         }
+    }
+
+    /// A beat paused until `end` (`None`: until resumed).
+    fn paused(end: Option<f64>) -> Entry {
+        let mut entry = beat(Reported::Alive);
+        entry.set_pause(Some(end.map_or(Pause::Indefinite, Pause::Until)));
+        entry
     }
 
     fn process(pid: u32, start_time: u64) -> ProcessInfo {
@@ -613,11 +667,15 @@ mod tests {
             c("succeeded run, pid gone as it should be", Some(run(Succeeded, Some(0))), job(None), 1013.0, Gone, State::Up, "last run 13s ago (exit 0, took 12s)", Some(1012.0)),
             c("next run due exactly at start + I + G", Some(run(Succeeded, Some(0))), job(None), 1015.0, Gone, State::Up, "last run 15s ago", Some(1012.0)),
             c("no run within the period plus grace", Some(run(Succeeded, Some(0))), job(None), 1015.001, Gone, State::Overdue, "no run for 15s (period 10s)", Some(1015.0)),
+            c("a job's period is never a default", Some(run(Succeeded, Some(0))), Rules { interval_from: IntervalSource::Defaults, ..job(None) }, 9000.0, Gone, State::Up, "last run 2h13m ago", Some(1012.0)),
             c("a failed job stays failed, not overdue", Some(run(Failed, Some(1))), job(None), 5000.0, Gone, State::Failed, "exit 1", Some(1012.0)),
             c("a job's error report", Some(Entry { kind: Some(Kind::Job), ..errored() }), job(None), 1001.0, Gone, State::Error, "disk full", Some(999.0)),
             c("failed reported by an app", Some(run(Failed, None)), rules(), 1001.0, alive(), State::Failed, "unknown exit code", Some(1000.0)),
             c("unknown status counts as a beat", Some(beat(Reported::Other("warming-up".into()))), rules(), 1001.0, alive(), State::Up, "beat 1s ago", Some(900.0)),
             c("beat from the future", Some(beat(Beat)), rules(), 990.0, alive(), State::Up, "beat 0ms ago (last beat is 10s in the future: clock skew?)", Some(900.0)),
+            c("paused until resumed hides a death", Some(paused(None)), rules(), 5000.0, Gone, State::Paused, "paused until hbmon resume; underneath: dead (pid 42 is gone)", None),
+            c("paused until a time ahead", Some(paused(Some(2000.0))), rules(), 1999.0, alive(), State::Paused, "underneath: hung", None),
+            c("a pause that ended no longer holds", Some(paused(Some(1001.0))), rules(), 1001.0, alive(), State::Up, "beat 1s ago", Some(900.0)),
             c("a hair in the future is no skew", Some(beat(Beat)), rules(), 999.5, alive(), State::Up, "beat 0ms ago", Some(900.0)),
         ]
     }
@@ -645,14 +703,10 @@ mod tests {
     }
 
     #[test]
-    fn every_computed_state_has_a_case() {
+    fn every_state_has_a_case() {
         let covered: std::collections::HashSet<State> = cases().iter().map(|c| c.state).collect();
         for state in State::ALL {
-            assert_eq!(
-                covered.contains(&state),
-                state != State::Paused,
-                "{state}: paused is set by `hbmon pause`, every other state by evaluate"
-            );
+            assert!(covered.contains(&state), "{state} has no case");
         }
     }
 

@@ -10,28 +10,31 @@ use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
 
 pub use document::{ParseError, RawDocument, VERSION, entry_json};
-pub use entry::{Beat, DataChange, Entry, JobRun, Kind, Reported, format_local};
+pub use entry::{
+    Beat, DataChange, Entry, JobRun, Kind, PAUSED_UNTIL, Pause, Reported, format_local,
+};
 
 use crate::paths;
 
-/// A failure of the file protocol; every variant names the path involved.
+/// A failure of the file protocol; every variant names the path involved. The I/O cause is
+/// part of the message (`cause`, not a chained `source`), so `{:#}` does not print it twice.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create directory {}: {source}", path.display())]
-    CreateDir { path: PathBuf, source: io::Error },
-    #[error("cannot lock {}: {source}", path.display())]
-    Lock { path: PathBuf, source: io::Error },
-    #[error("cannot read {}: {source}", path.display())]
-    Read { path: PathBuf, source: io::Error },
-    #[error("cannot write {}: {source}", path.display())]
-    Write { path: PathBuf, source: io::Error },
+    #[error("cannot create directory {}: {cause}", path.display())]
+    CreateDir { path: PathBuf, cause: io::Error },
+    #[error("cannot lock {}: {cause}", path.display())]
+    Lock { path: PathBuf, cause: io::Error },
+    #[error("cannot read {}: {cause}", path.display())]
+    Read { path: PathBuf, cause: io::Error },
+    #[error("cannot write {}: {cause}", path.display())]
+    Write { path: PathBuf, cause: io::Error },
     #[error("{} is not a valid heartbeat file: {reason}", path.display())]
     Corrupt { path: PathBuf, reason: ParseError },
-    #[error("cannot encode entry {name:?} for {}: {source}", path.display())]
+    #[error("cannot encode entry {name:?} for {}: {cause}", path.display())]
     Encode {
         path: PathBuf,
         name: String,
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
 }
 
@@ -74,7 +77,7 @@ pub fn read(path: &Path) -> Result<Snapshot, StoreError> {
         Err(source) => {
             return Err(StoreError::Read {
                 path: path.to_owned(),
-                source,
+                cause: source,
             });
         }
     };
@@ -137,15 +140,41 @@ impl Store {
             let json = entry_json(&entry).map_err(|source| StoreError::Encode {
                 path: self.path.clone(),
                 name: name.to_owned(),
-                source,
+                cause: source,
             })?;
             doc.set(name, json);
             Ok((true, entry))
         })
     }
 
-    /// Removes `name`'s entry; false if there was none (and the file is left untouched).
+    /// Changes `name`'s entry with `change` and writes it back; returns the entry as written,
+    /// or `None` (file untouched) if there is no valid entry of that name.
+    pub fn update(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut Entry),
+    ) -> Result<Option<Entry>, StoreError> {
+        self.transaction(unix_now(), |doc| {
+            let Some(mut entry) = doc.get(name).and_then(|raw| self.own_entry(name, raw)) else {
+                return Ok((false, None));
+            };
+            change(&mut entry);
+            let json = entry_json(&entry).map_err(|source| StoreError::Encode {
+                path: self.path.clone(),
+                name: name.to_owned(),
+                cause: source,
+            })?;
+            doc.set(name, json);
+            Ok((true, Some(entry)))
+        })
+    }
+
+    /// Removes `name`'s entry; false if there was none (and the file is left untouched). A
+    /// missing file has nothing to remove: no directory or lock file is created for it.
     pub fn remove(&self, name: &str) -> Result<bool, StoreError> {
+        if !self.path.exists() {
+            return Ok(false);
+        }
         self.transaction(unix_now(), |doc| {
             let removed = doc.remove(name);
             Ok((removed, removed))
@@ -158,6 +187,9 @@ impl Store {
         &self,
         mut drop: impl FnMut(&str, &Entry) -> bool,
     ) -> Result<Vec<String>, StoreError> {
+        if !self.path.exists() {
+            return Ok(Vec::new());
+        }
         self.transaction(unix_now(), |doc| {
             let mut removed = Vec::new();
             doc.processes.retain(|(name, raw)| {
@@ -202,11 +234,11 @@ impl Store {
             .open(&lock_path)
             .map_err(|source| StoreError::Lock {
                 path: lock_path.clone(),
-                source,
+                cause: source,
             })?;
         lock.lock().map_err(|source| StoreError::Lock {
             path: lock_path,
-            source,
+            cause: source,
         })?;
         // The lock is released when `lock` drops, on every path out of this function.
         let (bytes, permissions) = self.read_locked()?;
@@ -238,7 +270,9 @@ impl Store {
         Ok(result)
     }
 
-    fn ensure_dir(&self) -> Result<(), StoreError> {
+    /// Creates the heartbeat file's directory if it is missing (0700 for the per-user
+    /// default), for a reader that must watch it before anyone has written.
+    pub fn ensure_dir(&self) -> Result<(), StoreError> {
         let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) else {
             return Ok(());
         };
@@ -254,14 +288,14 @@ impl Store {
         }
         builder.create(dir).map_err(|source| StoreError::CreateDir {
             path: dir.to_owned(),
-            source,
+            cause: source,
         })
     }
 
     fn read_locked(&self) -> Result<(Vec<u8>, Option<fs::Permissions>), StoreError> {
         let read_error = |source| StoreError::Read {
             path: self.path.clone(),
-            source,
+            cause: source,
         };
         match File::open(&self.path) {
             Ok(mut file) => {
@@ -286,7 +320,7 @@ impl Store {
         }
         fs::rename(&self.path, &target).map_err(|source| StoreError::Write {
             path: target.clone(),
-            source,
+            cause: source,
         })?;
         eprintln!(
             "hbmon: warning: {} was not a valid heartbeat file ({reason}); moved it to {} and started a new one",
@@ -315,7 +349,7 @@ impl Store {
                 let _ = fs::remove_file(&temp);
                 StoreError::Write {
                     path: self.path.clone(),
-                    source,
+                    cause: source,
                 }
             })
     }
@@ -417,6 +451,19 @@ mod tests {
     }
 
     #[test]
+    fn update_changes_one_entry_and_not_a_missing_one() {
+        let (_dir, store) = temp();
+        store.beat_at("a", &Beat::alive(Some(1)), 10.0).unwrap();
+        let paused = store
+            .update("a", |e| e.set_pause(Some(Pause::Until(50.0))))
+            .unwrap()
+            .unwrap();
+        assert_eq!(read(store.path()).unwrap().get("a"), Some(&paused));
+        assert_eq!(store.update("b", |e| e.set_pause(None)).unwrap(), None);
+        assert!(read(store.path()).unwrap().get("b").is_none());
+    }
+
+    #[test]
     fn remove_and_remove_where() {
         let (_dir, store) = temp();
         for (name, t) in [("old", 1.0), ("new", 100.0), ("newer", 200.0)] {
@@ -433,6 +480,15 @@ mod tests {
             .map(|(n, _)| n)
             .collect();
         assert_eq!(names, ["new"]);
+    }
+
+    #[test]
+    fn removing_from_a_missing_file_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("sub").join("hb.json"));
+        assert!(!store.remove("x").unwrap());
+        assert!(store.remove_where(|_, _| true).unwrap().is_empty());
+        assert!(!dir.path().join("sub").exists());
     }
 
     #[test]

@@ -159,7 +159,7 @@ fn parse_kind(text: &str) -> anyhow::Result<Kind> {
     text.parse::<Kind>().map_err(anyhow::Error::msg)
 }
 
-fn parse_name(text: &str) -> Result<String, String> {
+pub(super) fn parse_name(text: &str) -> Result<String, String> {
     if text.trim().is_empty() {
         return Err("a heartbeat name cannot be empty".to_owned());
     }

@@ -126,7 +126,53 @@ pub struct Entry {
     pub extra: Map<String, Value>,
 }
 
+/// The entry field `hbmon pause` sets: Unix seconds the pause ends, or `null` for "until
+/// `hbmon resume`". Writers keep fields they do not know, so a pause survives beats.
+pub const PAUSED_UNTIL: &str = "paused_until";
+
+/// A maintenance pause: the process is shown `paused` and never alerted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pause {
+    /// Until this Unix time.
+    Until(f64),
+    /// Until `hbmon resume`.
+    Indefinite,
+}
+
 impl Entry {
+    /// The pause set by `hbmon pause`, expired or not. A `paused_until` that is neither a
+    /// number nor null was not written by hbmon and is ignored.
+    pub fn pause(&self) -> Option<Pause> {
+        match self.extra.get(PAUSED_UNTIL)? {
+            Value::Null => Some(Pause::Indefinite),
+            value => value.as_f64().map(Pause::Until),
+        }
+    }
+
+    /// Whether a pause holds at `now`.
+    pub fn paused_at(&self, now: f64) -> bool {
+        match self.pause() {
+            Some(Pause::Indefinite) => true,
+            Some(Pause::Until(end)) => now < end,
+            None => false,
+        }
+    }
+
+    /// Sets (`Some`) or lifts (`None`) the pause.
+    pub fn set_pause(&mut self, pause: Option<Pause>) {
+        match pause {
+            None => {
+                self.extra.remove(PAUSED_UNTIL);
+            }
+            Some(Pause::Indefinite) => {
+                self.extra.insert(PAUSED_UNTIL.to_owned(), Value::Null);
+            }
+            Some(Pause::Until(end)) => {
+                self.extra.insert(PAUSED_UNTIL.to_owned(), end.into());
+            }
+        }
+    }
+
     /// The reported status, `alive` when the writer left it out.
     pub fn reported(&self) -> Reported {
         self.status.clone().unwrap_or(Reported::Alive)
@@ -188,12 +234,13 @@ impl Beat {
     }
 
     /// The entry after this beat at `now`. A new PID starts a new run: `first_heartbeat`,
-    /// `beats`, `errors` and the last error reset. A `running` beat starts a new job run.
+    /// `beats`, `errors` and the last error reset. A `running` beat with a new `started_at`
+    /// starts a new job run; one with the same `started_at` is a keepalive of the same run.
     pub fn apply(&self, previous: Option<Entry>, now: f64) -> Entry {
         let mut entry = previous.unwrap_or_default();
-        let new_run = entry.first_heartbeat.is_none()
-            || entry.pid != self.pid
-            || self.status == Reported::Running;
+        let new_job_run = self.status == Reported::Running
+            && self.job.as_ref().map(|job| job.started_at) != entry.started_at;
+        let new_run = entry.first_heartbeat.is_none() || entry.pid != self.pid || new_job_run;
         if new_run {
             entry.first_heartbeat = Some(now);
             entry.beats = Some(0);
@@ -233,11 +280,17 @@ impl Beat {
             }
         }
         if let Some(job) = &self.job {
-            entry.kind = Some(Kind::Job);
+            // Job fields mean `job` unless the writer said otherwise: `hbmon run --kind app`
+            // supervises a long-running process with the same start/exit reporting.
+            entry.kind = Some(self.kind.unwrap_or(Kind::Job));
             entry.started_at = Some(job.started_at);
             entry.finished_at = job.finished_at;
             entry.exit_code = job.exit_code;
-            entry.duration = job.finished_at.map(|end| (end - job.started_at).max(0.0));
+            // Rounded to the microsecond like the times it comes from, so the file shows
+            // 1.000853 rather than the subtraction's 1.0008530616760254.
+            entry.duration = job
+                .finished_at
+                .map(|end| ((end - job.started_at).max(0.0) * 1e6).round() / 1e6);
         }
         entry
     }
@@ -303,6 +356,31 @@ mod tests {
     }
 
     #[test]
+    fn a_pause_survives_beats_and_restarts() {
+        let mut entry = Beat::alive(Some(1)).apply(None, 10.0);
+        assert_eq!(entry.pause(), None);
+        entry.set_pause(Some(Pause::Indefinite));
+        let text = serde_json::to_string(&entry).unwrap();
+        assert!(text.contains(r#""paused_until":null"#), "{text}");
+        let read: Entry = serde_json::from_str(&text).unwrap();
+        let restarted = Beat::alive(Some(2)).apply(Some(read), 20.0);
+        assert_eq!(restarted.pause(), Some(Pause::Indefinite));
+        assert!(restarted.paused_at(1e12));
+
+        let mut timed = restarted;
+        timed.set_pause(Some(Pause::Until(100.0)));
+        let after_beat = Beat::alive(Some(2)).apply(Some(timed), 30.0);
+        assert!(after_beat.paused_at(99.0));
+        assert!(!after_beat.paused_at(100.0));
+
+        let mut resumed = after_beat;
+        resumed.set_pause(None);
+        assert_eq!(resumed.pause(), None);
+        resumed.extra.insert(PAUSED_UNTIL.into(), json!("soon"));
+        assert!(!resumed.paused_at(0.0));
+    }
+
+    #[test]
     fn data_is_kept_replaced_or_merged() {
         let mut beat = Beat::alive(Some(1));
         beat.data = DataChange::Replace(json!({"a": 1, "b": 2}));
@@ -333,9 +411,41 @@ mod tests {
             exit_code: Some(3),
             finished_at: Some(62.5),
         });
-        let failed = end.apply(Some(running), 62.5);
+        let keepalive = start.apply(Some(running), 56.0);
+        assert_eq!(keepalive.first_heartbeat, Some(50.0));
+        assert_eq!(keepalive.beats, Some(2));
+        let failed = end.apply(Some(keepalive), 62.5);
         assert_eq!(failed.exit_code, Some(3));
         assert_eq!(failed.duration, Some(12.5));
-        assert_eq!(failed.beats, Some(2));
+        assert_eq!(failed.beats, Some(3));
+        let mut next_run = start.clone();
+        next_run.job = Some(JobRun {
+            started_at: 70.0,
+            ..JobRun::default()
+        });
+        let rerun = next_run.apply(Some(failed), 70.0);
+        assert_eq!((rerun.first_heartbeat, rerun.beats), (Some(70.0), Some(1)));
+        assert_eq!((rerun.exit_code, rerun.duration), (None, None));
+    }
+
+    #[test]
+    fn durations_are_whole_microseconds() {
+        let mut end = Beat::alive(Some(7));
+        end.status = Reported::Succeeded;
+        end.job = Some(JobRun {
+            started_at: 1_795_440_160.102_015,
+            exit_code: Some(0),
+            finished_at: Some(1_795_440_161.102_868),
+        });
+        assert_eq!(end.apply(None, 2.0).duration, Some(1.000_853));
+    }
+
+    #[test]
+    fn job_fields_keep_an_explicit_kind() {
+        let mut start = Beat::alive(Some(7));
+        start.status = Reported::Running;
+        start.kind = Some(Kind::App);
+        start.job = Some(JobRun::default());
+        assert_eq!(start.apply(None, 1.0).kind, Some(Kind::App));
     }
 }

@@ -4,7 +4,6 @@
 //! counts in step with real time) and the probe every `--refresh`. It blocks in
 //! `recv_timeout` until the earliest of them; it never polls.
 
-use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -13,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use crossterm::event::Event as Input;
-use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use notify::RecommendedWatcher;
 
 use super::app::{Action, App, Effect, Notice};
 use super::judge::{Judge, Probing};
@@ -255,61 +254,22 @@ impl Loop<'_, '_> {
         Ok(())
     }
 
-    /// Watches the file's directory: writers replace the file by `rename`, so a watch on the
-    /// file itself would follow the old inode and go quiet after the first beat.
+    /// Watches the file (through its directory, see [`crate::watch`]).
     fn watch(&mut self) {
-        let dir = match self.file.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        let Some(name) = self.file.file_name().map(ToOwned::to_owned) else {
-            return;
-        };
         let tx = self.tx.clone();
         let mut pacer = Pacer::default();
-        // The handler runs on the watcher's own thread. Holding an event there (see
+        // The callback runs on the watcher's own thread. Holding an event there (see
         // [`Pacer`]) lets the kernel queue the storm's events, read together on the next
-        // wake-up: a writer's beat is a dozen directory events (lock, temp file, rename, the
+        // wake-up: each beat is a burst of directory events (lock, temp file, rename, the
         // reads), and taking them one wake-up at a time would cost more than everything else
         // the monitor does.
-        let watcher = notify::recommended_watcher(move |result: notify::Result<notify::Event>| {
-            let relevant = match &result {
-                Ok(event) => changes(event, &name),
-                // Events may have been lost: re-read to be sure.
-                Err(_) => true,
-            };
-            if !relevant {
-                return;
-            }
+        let changed = move || {
             thread::sleep(pacer.hold(Instant::now()));
             let _ = tx.send(Event::FileChanged);
             pacer.sent(Instant::now());
-        });
-        self.watcher = watcher
-            .and_then(|mut w| w.watch(&dir, RecursiveMode::NonRecursive).map(|()| w))
-            .ok();
+        };
+        self.watcher = crate::watch::watch(&self.file, changed).ok();
     }
-}
-
-/// Whether a directory event means the heartbeat file (`name`) changed: replaced by a
-/// rename (how every writer writes), moved away, deleted, created or written in place.
-/// Each change counts once: not the duplicate "both ends of a rename" event, not every
-/// `write` of an in-place writer (its close counts), not opens and reads (ours included),
-/// and nothing about other files (the lock, the writers' temp files).
-fn changes(event: &notify::Event, name: &OsStr) -> bool {
-    use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
-    let counts = match event.kind {
-        EventKind::Modify(
-            ModifyKind::Name(RenameMode::Both) | ModifyKind::Data(_) | ModifyKind::Metadata(_),
-        ) => false,
-        EventKind::Access(access) => access == AccessKind::Close(AccessMode::Write),
-        EventKind::Create(_)
-        | EventKind::Modify(_)
-        | EventKind::Remove(_)
-        | EventKind::Any
-        | EventKind::Other => true,
-    };
-    counts && (event.paths.is_empty() || event.paths.iter().any(|p| p.file_name() == Some(name)))
 }
 
 /// Paces file events (see [`MIN_GAP`]).
@@ -426,47 +386,6 @@ mod tests {
     use super::*;
 
     const MS: Duration = Duration::from_millis(1);
-
-    #[test]
-    fn each_change_of_the_file_counts_once() {
-        use notify::event::{
-            AccessKind, AccessMode, CreateKind, DataChange, ModifyKind, RemoveKind, RenameMode,
-        };
-        let name = OsStr::new("hb.json");
-        let event = |kind, paths: &[&str]| {
-            let mut event = notify::Event::new(kind);
-            for path in paths {
-                event = event.add_path(PathBuf::from(path));
-            }
-            changes(&event, name)
-        };
-        let rename = |mode| EventKind::Modify(ModifyKind::Name(mode));
-        // A writer's beat: only the rename onto the file counts.
-        assert!(event(rename(RenameMode::To), &["/d/hb.json"]));
-        assert!(!event(
-            rename(RenameMode::Both),
-            &["/d/.hb.json.7.tmp", "/d/hb.json"]
-        ));
-        assert!(!event(rename(RenameMode::From), &["/d/.hb.json.7.tmp"]));
-        assert!(!event(
-            EventKind::Create(CreateKind::File),
-            &["/d/.hb.json.7.tmp"]
-        ));
-        let close_write = EventKind::Access(AccessKind::Close(AccessMode::Write));
-        assert!(!event(close_write, &["/d/hb.json.lock"]));
-        let open = EventKind::Access(AccessKind::Open(AccessMode::Any));
-        assert!(!event(open, &["/d/hb.json"]));
-        let close_read = EventKind::Access(AccessKind::Close(AccessMode::Read));
-        assert!(!event(close_read, &["/d/hb.json"]));
-        // Moved aside (a corrupt file), deleted, written in place: each counts.
-        assert!(event(rename(RenameMode::From), &["/d/hb.json"]));
-        assert!(event(EventKind::Remove(RemoveKind::File), &["/d/hb.json"]));
-        assert!(event(close_write, &["/d/hb.json"]));
-        let write = EventKind::Modify(ModifyKind::Data(DataChange::Any));
-        assert!(!event(write, &["/d/hb.json"]));
-        // An event without paths (the watcher lost track) is not ignored.
-        assert!(event(EventKind::Other, &[]));
-    }
 
     #[test]
     fn a_lone_event_passes_at_once_and_a_storm_is_paced_ever_slower() {

@@ -5,6 +5,12 @@
 
 mod beat;
 mod config;
+mod history;
+mod interop;
+mod pause;
+mod pipe;
+mod run;
+mod serve;
 mod status;
 mod tui;
 
@@ -13,7 +19,12 @@ use std::path::Path;
 /// `hbmon` with its file under `dir` and no config but what the test writes there: the
 /// user's own file and config are never read.
 pub fn hbmon(dir: &Path) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("hbmon").unwrap();
+    assert_cmd::Command::from_std(hbmon_std(dir))
+}
+
+/// [`hbmon`] as a plain `std` command, for a long-running child (`hbmon serve`).
+pub fn hbmon_std(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hbmon"));
     cmd.env("HBMON_FILE", dir.join("hb.json"))
         .env_remove("HBMON_CONFIG")
         .env_remove("NO_COLOR")

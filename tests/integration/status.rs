@@ -13,8 +13,17 @@ use crate::hbmon;
 struct Sleeper(Child);
 
 impl Sleeper {
+    /// Returns once it runs `sleep` (right after `fork` it still looks like this test).
     fn start() -> Self {
-        Sleeper(Command::new("sleep").arg("30").spawn().unwrap())
+        let child = Command::new("sleep").arg("30").spawn().unwrap();
+        let cmdline = format!("/proc/{}/cmdline", child.id());
+        for _ in 0..500 {
+            if std::fs::read(&cmdline).is_ok_and(|c| c == b"sleep\x0030\x00") {
+                break;
+            }
+            sleep(Duration::from_millis(10));
+        }
+        Sleeper(child)
     }
 
     fn pid(&self) -> String {

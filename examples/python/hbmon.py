@@ -1,0 +1,469 @@
+"""Heartbeats for hbmon from Python: standard library only, one file to drop into a project.
+
+hbmon watches one shared JSON file, ``heartbeat_status.json``; processes write heartbeats
+into it and hbmon checks every PID with the OS. This module writes that file the way every
+hbmon writer does (protocol v1, see hbmon's DESIGN.md):
+
+1. take an exclusive ``flock`` on the sidecar ``<file>.lock`` (never on the file itself,
+   which every write replaces);
+2. read and parse ``<file>`` (missing or empty: an empty document);
+3. change only this process's entry, keeping every field and entry it does not know;
+4. write the whole document to a temporary file in the same directory and rename it over
+   ``<file>``, so readers never see a half-written file;
+5. release the lock.
+
+A file that does not parse is moved to ``<file>.corrupt-<unix-time>`` (never deleted),
+with a warning on stderr, and a fresh document is started.
+
+One beat::
+
+    import hbmon
+    hbmon.beat("nightly-report", {"rows": 1234})
+
+A long-running process::
+
+    with hbmon.Heartbeat("worker", interval=30) as hb:
+        for item in queue:
+            handle(item)
+            hb.pulse()          # cheap: at most one write per interval/4
+
+The file is, first match wins: the ``file`` argument, ``$HBMON_FILE``, then
+``$XDG_STATE_HOME/hbmon/heartbeat_status.json`` (``~/.local/state/hbmon/...``; on macOS
+``~/Library/Application Support/hbmon/...``) -- the same file ``hbmon`` itself uses.
+Unix only (``fcntl``).
+"""
+
+import fcntl
+import json
+import math
+import os
+import socket
+import stat
+import sys
+import threading
+import time
+
+__all__ = ["beat", "Heartbeat", "HbmonError", "resolve_file", "VERSION", "FILE_NAME"]
+
+#: The protocol version this module reads and writes.
+VERSION = 1
+#: The heartbeat file's name in the per-user default directory.
+FILE_NAME = "heartbeat_status.json"
+#: The interval a Heartbeat promises when none is given, in seconds.
+DEFAULT_INTERVAL = 30.0
+
+KINDS = ("app", "job")
+
+
+class HbmonError(Exception):
+    """A heartbeat could not be written; the message names the file or the value at fault."""
+
+
+# --- where the file lives -------------------------------------------------------------------
+
+
+def resolve_file(file=None):
+    """The heartbeat file's path: ``file``, else ``$HBMON_FILE``, else the per-user default."""
+    return _resolve(file)[0]
+
+
+def _resolve(file):
+    """(path, private): the per-user default directory is created 0700, a chosen one is not."""
+    if file:
+        return os.fspath(file), False
+    env = os.environ.get("HBMON_FILE")
+    if env:
+        return env, False
+    state = os.environ.get("XDG_STATE_HOME")
+    if not state:
+        home = os.environ.get("HOME") or "."
+        if sys.platform == "darwin":
+            state = os.path.join(home, "Library", "Application Support")
+        else:
+            state = os.path.join(home, ".local", "state")
+    return os.path.join(state, "hbmon", FILE_NAME), True
+
+
+# --- one entry ------------------------------------------------------------------------------
+
+
+def _number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _unsigned(bits):
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**bits
+
+
+def _string(v):
+    return isinstance(v, str)
+
+
+def _anything(_v):
+    return True
+
+
+# The typed fields of an entry, in the order hbmon writes them, and what each accepts
+# (null is always accepted except for last_heartbeat). An entry hbmon cannot read is not
+# built upon: its fields are about to be replaced.
+_FIELDS = (
+    ("last_heartbeat", _number),
+    ("last_heartbeat_formatted", _string),
+    ("pid", _unsigned(32)),
+    ("status", _string),
+    ("additional_data", _anything),
+    ("interval", _number),
+    ("first_heartbeat", _number),
+    ("beats", _unsigned(64)),
+    ("errors", _unsigned(64)),
+    ("last_error", _string),
+    ("last_error_at", _number),
+    ("kind", lambda v: v in KINDS),
+    ("host", _string),
+    ("started_at", _number),
+    ("finished_at", _number),
+    ("exit_code", lambda v: isinstance(v, int) and not isinstance(v, bool) and -(2**31) <= v < 2**31),
+    ("duration", _number),
+)
+_ORDER = [name for name, _ in _FIELDS]
+
+
+def _invalid_reason(entry):
+    """Why ``entry`` is not a valid protocol entry, or None if it is."""
+    if not isinstance(entry, dict):
+        return "not a JSON object"
+    if entry.get("last_heartbeat") is None:
+        return "missing field `last_heartbeat`"
+    for name, valid in _FIELDS:
+        value = entry.get(name)
+        if value is not None and not valid(value):
+            return "invalid `%s`: %s" % (name, json.dumps(value))
+    return None
+
+
+_KEEP = object()
+
+
+def _apply(previous, now, pid, status, data, merge, error, interval, kind, host):
+    """The entry after one beat: the same rules as hbmon's ``Beat::apply``.
+
+    A new PID starts a new run: ``first_heartbeat``, ``beats``, ``errors`` and the last
+    error reset. Fields hbmon writes only when set are dropped when null, as hbmon does.
+    (Job beats -- ``running``, ``succeeded``, ``failed`` -- come from ``hbmon run``; this
+    module writes ``alive``, ``error`` and ``stopped`` only.)
+    """
+    entry = dict(previous or {})
+    if entry.get("first_heartbeat") is None or entry.get("pid") != pid:
+        entry.update(first_heartbeat=now, beats=0, errors=0, last_error=None, last_error_at=None)
+    entry["last_heartbeat"] = now
+    entry["last_heartbeat_formatted"] = time.strftime(
+        "%Y-%m-%d %H:%M:%S", time.localtime(math.floor(now))
+    )
+    entry["pid"] = pid
+    entry["status"] = status
+    entry["beats"] = (entry.get("beats") or 0) + 1
+    if error is not None:
+        entry["errors"] = (entry.get("errors") or 0) + 1
+        entry["last_error"] = error
+        entry["last_error_at"] = now
+    if interval is not None:
+        entry["interval"] = float(interval)
+    if kind is not None:
+        entry["kind"] = kind
+    if host is not None:
+        entry["host"] = host
+    if data is not _KEEP:
+        if merge:
+            current = entry.get("additional_data")
+            entry["additional_data"] = dict(current) if isinstance(current, dict) else {}
+            entry["additional_data"].update(data)
+        else:
+            entry["additional_data"] = data
+    known = [(k, entry[k]) for k in _ORDER if k in entry]
+    extra = [(k, v) for k, v in entry.items() if k not in _ORDER]
+    return dict([(k, v) for k, v in known if v is not None or k == "pid"] + extra)
+
+
+# --- the file -------------------------------------------------------------------------------
+
+
+def _reject_constant(name):
+    # json accepts NaN and Infinity; JSON (and hbmon) does not.
+    raise ValueError("%s is not valid JSON" % name)
+
+
+def _parse(text):
+    """(processes, other top-level items) of a document; ValueError if it is not one."""
+    if not text.strip():
+        return {}, {}
+    doc = json.loads(text, parse_constant=_reject_constant)
+    if not isinstance(doc, dict):
+        raise ValueError("expected a JSON object with \"processes\"")
+    processes = doc.get("processes", {})
+    if not isinstance(processes, dict):
+        raise ValueError("\"processes\" is not an object of entries")
+    version = doc.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 0):
+        raise ValueError("\"version\" is not a version number")
+    if version is not None and version > VERSION:
+        raise HbmonError(
+            "protocol version %d is newer than this hbmon.py (it reads version %d)" % (version, VERSION)
+        )
+    other = {k: v for k, v in doc.items() if k not in ("version", "last_updated", "processes")}
+    return processes, other
+
+
+def _move_aside(path, now, reason):
+    """Moves an unparseable file to ``<file>.corrupt-<unix>`` (``.1``, ``.2``... if taken)."""
+    first = "%s.corrupt-%d" % (path, int(now))
+    target, n = first, 1
+    while os.path.exists(target):
+        target, n = "%s.%d" % (first, n), n + 1
+    os.rename(path, target)
+    print(
+        "hbmon: warning: %s was not a valid heartbeat file (%s); moved it to %s and started a new one"
+        % (path, reason, target),
+        file=sys.stderr,
+    )
+
+
+def _transaction(path, private, now, change):
+    """Runs ``change(processes)`` under the lock and writes the document back (rules 1-5)."""
+    directory = os.path.dirname(path) or "."
+    try:
+        if not os.path.isdir(directory):
+            os.makedirs(directory, mode=0o700 if private else 0o777, exist_ok=True)
+        lock = os.open(path + ".lock", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except OSError as e:
+        raise HbmonError("cannot lock %s.lock: %s" % (path, e)) from e
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+                mode = stat.S_IMODE(os.fstat(f.fileno()).st_mode)
+        except FileNotFoundError:
+            raw, mode = b"", None
+        try:
+            processes, other = _parse(raw.decode("utf-8"))
+        except ValueError as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            _move_aside(path, now, e)
+            processes, other = {}, {}
+        result = change(processes)
+        doc = dict(version=VERSION, last_updated=now, processes=processes)
+        doc.update(other)
+        _replace(path, directory, json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n", mode)
+        return result
+    except OSError as e:
+        raise HbmonError("cannot write %s: %s" % (path, e)) from e
+    finally:
+        os.close(lock)  # releases the flock
+
+
+def _replace(path, directory, text, mode):
+    """Writes ``text`` beside ``path`` and renames it over, keeping the old file's mode."""
+    temp = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
+    try:
+        with open(temp, "w", encoding="utf-8") as f:
+            f.write(text)
+        if mode is not None:
+            os.chmod(temp, mode)
+        os.replace(temp, path)
+    except OSError:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
+def _check_name(name):
+    if not isinstance(name, str) or not name.strip():
+        raise HbmonError("a heartbeat name cannot be empty")
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name):
+        raise HbmonError("heartbeat name %r has a control character" % name)
+
+
+def _check_data(name, data):
+    try:
+        json.dumps(data, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise HbmonError("heartbeat %r: data is not representable as JSON: %s" % (name, e)) from e
+
+
+def _host():
+    try:
+        return socket.gethostname() or None
+    except OSError:
+        return None
+
+
+def _write(name, file, status, data=_KEEP, merge=False, error=None, pid=None, interval=None, kind=None):
+    path, private = _resolve(file)
+    now = round(time.time(), 6)
+    pid = os.getpid() if pid is None else pid
+    host = _host()
+
+    def change(processes):
+        previous = processes.get(name)
+        reason = _invalid_reason(previous) if previous is not None else None
+        if reason:
+            print(
+                "hbmon: warning: entry %r in %s was not a valid entry (%s); replacing it" % (name, path, reason),
+                file=sys.stderr,
+            )
+            previous = None
+        entry = _apply(previous, now, pid, status, data, merge, error, interval, kind, host)
+        processes[name] = entry
+        return entry
+
+    return _transaction(path, private, now, change)
+
+
+# --- the API --------------------------------------------------------------------------------
+
+
+def beat(name, data=None, *, merge=False, error=None, stopped=False, pid=None, interval=None, kind=None, file=None):
+    """Writes one heartbeat for ``name`` and returns the entry as written.
+
+    ``data`` replaces ``additional_data`` (any JSON value: dict, list, str, number); None
+    keeps what the entry has. With ``merge=True`` a dict ``data`` sets only its keys.
+    ``error`` reports an error (status ``error``, counted in ``errors``); ``stopped=True``
+    reports a clean stop. ``pid`` defaults to this process, ``interval`` (seconds) is the
+    promise of how often it beats, ``kind`` is ``"app"`` or ``"job"``, ``file`` overrides
+    the resolved heartbeat file. Raises HbmonError if the beat cannot be written.
+    """
+    _check_name(name)
+    if error is not None and stopped:
+        raise HbmonError("a beat is either an error or a stop, not both")
+    if kind is not None and kind not in KINDS:
+        raise HbmonError("invalid kind %r: expected app or job" % (kind,))
+    if merge and not isinstance(data, dict):
+        raise HbmonError("merge=True needs a dict of keys to set, not %r" % (data,))
+    if data is not None:
+        _check_data(name, data)
+    status = "stopped" if stopped else "error" if error is not None else "alive"
+    return _write(
+        name,
+        file,
+        status,
+        data=_KEEP if data is None else data,
+        merge=merge,
+        error=None if error is None else str(error),
+        pid=pid,
+        interval=interval,
+        kind=kind,
+    )
+
+
+class Heartbeat:
+    """A long-running process's heartbeat: ``pulse()`` from the work loop, cheaply.
+
+    ``start()`` writes the first beat at once (so a bad path fails there) and starts a
+    background thread that wakes every ``interval / 4`` and writes an ``alive`` beat only
+    if ``pulse()`` was called since the last one. A process that hangs stops pulsing, so it
+    stops beating -- which is what lets hbmon tell ``hung`` from ``up``.
+
+    Used as a context manager it starts on entry; on a clean exit (or Ctrl-C) it writes a
+    ``stopped`` beat, on an exception an ``error`` beat with the exception, and no stop:
+    the process failed, and hbmon should say so.
+    """
+
+    def __init__(self, name, interval=DEFAULT_INTERVAL, file=None, kind="app"):
+        _check_name(name)
+        if not _number(interval) or not interval > 0:
+            raise HbmonError("heartbeat %r: interval must be a positive number of seconds" % name)
+        if kind not in KINDS:
+            raise HbmonError("invalid kind %r: expected app or job" % (kind,))
+        self.name = name
+        self.interval = float(interval)
+        self.file = file
+        self.kind = kind
+        self._pulsed = False
+        self._data = _KEEP
+        self._data_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread = None
+
+    def start(self):
+        """Writes the first ``alive`` beat and starts the background writer; returns self."""
+        if self._thread is not None:
+            raise HbmonError("heartbeat %r is already started" % self.name)
+        self._write("alive")
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="hbmon-%s" % self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    def pulse(self):
+        """Says "still making progress". Costs an assignment; writes happen in the background."""
+        self._pulsed = True
+
+    def error(self, message):
+        """Writes an ``error`` beat with ``message`` now and returns the entry."""
+        return self._write("error", error=str(message))
+
+    def set_data(self, data):
+        """Sets ``additional_data`` (any JSON value), written with the next beat."""
+        _check_data(self.name, data)
+        with self._data_lock:
+            self._data = data
+
+    def stop(self):
+        """Stops the background writer and writes a clean ``stopped`` beat; returns the entry."""
+        self._halt()
+        return self._write("stopped")
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb):
+        clean = exc is None or isinstance(exc, KeyboardInterrupt) or (
+            isinstance(exc, SystemExit) and exc.code in (0, None)
+        )
+        if clean:
+            self.stop()
+        else:
+            self._halt()
+            try:
+                self._write("error", error="%s: %s" % (exc_type.__name__, exc))
+            except HbmonError as e:  # never hide the exception that ended the block
+                print("hbmon: heartbeat %r: %s" % (self.name, e), file=sys.stderr)
+        return False
+
+    def _halt(self):
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _take_data(self):
+        with self._data_lock:
+            data, self._data = self._data, _KEEP
+        return data
+
+    def _write(self, status, error=None):
+        return _write(
+            self.name,
+            self.file,
+            status,
+            data=self._take_data(),
+            error=error,
+            interval=self.interval,
+            kind=self.kind,
+        )
+
+    def _run(self):
+        period = max(self.interval / 4, 0.01)
+        failing = False
+        while not self._stopping.wait(period):
+            if not self._pulsed:
+                continue
+            self._pulsed = False
+            try:
+                self._write("alive")
+                failing = False
+            except HbmonError as e:
+                if not failing:  # once per failing streak, not every period
+                    print("hbmon: heartbeat %r: %s" % (self.name, e), file=sys.stderr)
+                failing = True

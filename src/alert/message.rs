@@ -1,0 +1,188 @@
+//! What an alert says: one line of text per notice, the `HBMON_*` environment of an alert
+//! command, and the JSON body of a webhook (a `text` field for Slack/Mattermost-style
+//! hooks, plus every detail).
+
+use serde_json::{Value, json};
+
+use super::decide::{Message, Notice, NoticeKind};
+use crate::status::State;
+use crate::store::format_local;
+
+/// A message ready to deliver, the same for every target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub text: String,
+    pub env: Vec<(&'static str, String)>,
+    pub json: Value,
+}
+
+/// Renders `message` from monitor host `host`.
+pub fn render(message: &Message, host: Option<&str>) -> Rendered {
+    let notices = message.notices();
+    let prefix = host.map_or_else(String::new, |h| format!("[{h}] "));
+    let (kind, text) = match message {
+        Message::Now(notice) => (kind_str(notice.kind), format!("{prefix}{}", line(notice))),
+        Message::Digest(notices) => {
+            let lines: Vec<String> = notices.iter().map(|n| format!("• {}", line(n))).collect();
+            let count = notices.len();
+            let heading = format!(
+                "{prefix}hbmon digest: {count} change{}",
+                if count == 1 { "" } else { "s" }
+            );
+            ("digest", format!("{heading}\n{}", lines.join("\n")))
+        }
+    };
+    // One value per notice, newline-joined: a digest's details line up with its notices.
+    let column = |field: fn(&Notice) -> String| -> String {
+        notices.iter().map(field).collect::<Vec<_>>().join("\n")
+    };
+    let env = vec![
+        ("HBMON_KIND", kind.to_owned()),
+        ("HBMON_TEXT", text.clone()),
+        ("HBMON_COUNT", notices.len().to_string()),
+        ("HBMON_HOST", host.unwrap_or_default().to_owned()),
+        ("HBMON_NAME", column(|n| n.name.clone())),
+        ("HBMON_STATE", column(|n| n.state.as_str().to_owned())),
+        (
+            "HBMON_PREVIOUS",
+            column(|n| n.previous.map_or("", State::as_str).to_owned()),
+        ),
+        ("HBMON_SEVERITY", column(|n| n.severity.as_str().to_owned())),
+        ("HBMON_REASON", column(|n| n.reason.replace('\n', " "))),
+        (
+            "HBMON_SINCE",
+            column(|n| n.since.map_or_else(String::new, |s| s.to_string())),
+        ),
+    ];
+    let mut json = json!({
+        "text": text,
+        "kind": kind,
+        "host": host,
+        "count": notices.len(),
+        "alerts": notices,
+    });
+    if let (Message::Now(notice), Value::Object(top)) = (message, &mut json)
+        && let Ok(Value::Object(details)) = serde_json::to_value(notice)
+    {
+        for (key, value) in details {
+            top.entry(key).or_insert(value);
+        }
+    }
+    Rendered { text, env, json }
+}
+
+/// `worker is dead (was up): pid 4242 is gone`; `worker is still dead (since 09:12): …`.
+fn line(n: &Notice) -> String {
+    match (n.kind, n.previous) {
+        (NoticeKind::Reminder, _) => {
+            let since = n
+                .since
+                .map(|s| format!(" (since {})", short_time(s)))
+                .unwrap_or_default();
+            format!("{} is still {}{since}: {}", n.name, n.state, n.reason)
+        }
+        (_, Some(previous)) => {
+            format!("{} is {} (was {previous}): {}", n.name, n.state, n.reason)
+        }
+        (_, None) => format!("{} is {}: {}", n.name, n.state, n.reason),
+    }
+}
+
+fn kind_str(kind: NoticeKind) -> &'static str {
+    match kind {
+        NoticeKind::Alert => "alert",
+        NoticeKind::Recovery => "recovery",
+        NoticeKind::Reminder => "reminder",
+    }
+}
+
+/// `HH:MM` local time.
+fn short_time(unix: f64) -> String {
+    let full = format_local(unix);
+    full.get(11..16).unwrap_or(&full).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::Severity;
+
+    fn notice(kind: NoticeKind, name: &str, previous: Option<State>, state: State) -> Notice {
+        Notice {
+            kind,
+            name: name.to_owned(),
+            state,
+            previous,
+            severity: state.severity(),
+            reason: format!("why {name}"),
+            since: Some(1000.5),
+            time: 1001.0,
+        }
+    }
+
+    fn env<'a>(r: &'a Rendered, key: &str) -> &'a str {
+        r.env
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_single_alert_fills_every_variable_and_field() {
+        let n = notice(NoticeKind::Alert, "worker", Some(State::Up), State::Dead);
+        let r = render(&Message::Now(n), Some("box"));
+        assert_eq!(r.text, "[box] worker is dead (was up): why worker");
+        for (key, value) in [
+            ("HBMON_KIND", "alert"),
+            ("HBMON_NAME", "worker"),
+            ("HBMON_STATE", "dead"),
+            ("HBMON_PREVIOUS", "up"),
+            ("HBMON_SEVERITY", "critical"),
+            ("HBMON_REASON", "why worker"),
+            ("HBMON_SINCE", "1000.5"),
+            ("HBMON_COUNT", "1"),
+            ("HBMON_HOST", "box"),
+        ] {
+            assert_eq!(env(&r, key), value, "{key}");
+        }
+        assert_eq!(r.json["text"], r.text.as_str());
+        assert_eq!(r.json["name"], "worker");
+        assert_eq!(r.json["state"], "dead");
+        assert_eq!(r.json["previous"], "up");
+        assert_eq!(r.json["severity"], "critical");
+        assert_eq!(r.json["since"], 1000.5);
+        assert_eq!(r.json["kind"], "alert");
+        assert_eq!(r.json["alerts"][0]["reason"], "why worker");
+    }
+
+    #[test]
+    fn a_digest_lists_each_notice_on_its_own_line() {
+        let r = render(
+            &Message::Digest(vec![
+                notice(NoticeKind::Alert, "a", None, State::Late),
+                notice(NoticeKind::Recovery, "b", Some(State::Error), State::Up),
+            ]),
+            None,
+        );
+        assert_eq!(
+            r.text,
+            "hbmon digest: 2 changes\n• a is late: why a\n• b is up (was error): why b"
+        );
+        assert_eq!(env(&r, "HBMON_NAME"), "a\nb");
+        assert_eq!(env(&r, "HBMON_PREVIOUS"), "\nerror");
+        assert_eq!(env(&r, "HBMON_KIND"), "digest");
+        assert_eq!(r.json["count"], 2);
+        assert_eq!(r.json["alerts"][1]["kind"], "recovery");
+        assert!(r.json.get("name").is_none());
+    }
+
+    #[test]
+    fn a_reminder_says_since_when() {
+        let mut n = notice(NoticeKind::Reminder, "w", Some(State::Dead), State::Dead);
+        n.severity = Severity::Critical;
+        let text = render(&Message::Now(n.clone()), None).text;
+        let since = short_time(n.since.unwrap());
+        assert_eq!(text, format!("w is still dead (since {since}): why w"));
+    }
+}

@@ -1,0 +1,248 @@
+//! What changed between successive reports: state transitions and new beats. Pure (no I/O,
+//! no clock), so the history recorder, `hbmon serve`'s alerts and the terminal UI share one
+//! definition of "a transition" and "a new beat".
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::report::Report;
+use crate::status::{Severity, State};
+use crate::store::Reported;
+
+/// A process's state changed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Transition {
+    pub name: String,
+    /// When the change was observed: the `now` of the report that showed it.
+    pub time: f64,
+    /// The state before; `None` when the process had not been seen before.
+    pub from: Option<State>,
+    pub to: State,
+    /// The severity of the new state.
+    pub severity: Severity,
+    pub reason: String,
+    /// Since when the process is in the new state, when the evaluation knows better than
+    /// `time` (e.g. the moment its fifth interval ran out).
+    pub since: Option<f64>,
+}
+
+/// One beat of a process: new in a report (its entry's `last_heartbeat` changed since the
+/// report before), or read back from the history database.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeenBeat {
+    pub name: String,
+    /// The beat's own time (`last_heartbeat`), not when it was noticed.
+    pub time: f64,
+    pub pid: Option<u32>,
+    pub status: Reported,
+    pub data: Value,
+}
+
+/// Everything one report changed, in report row order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Changes {
+    pub transitions: Vec<Transition>,
+    pub beats: Vec<SeenBeat>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.transitions.is_empty() && self.beats.is_empty()
+    }
+}
+
+/// What was last seen of one process.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Seen {
+    pub state: Option<State>,
+    pub last_beat: Option<f64>,
+}
+
+/// Remembers the last state and beat of every process, and turns each new report into the
+/// [`Changes`] since the one before. Keep one per view (the UI, `hbmon serve`) and feed it
+/// every report in order; seed it with [`Tracker::remember`] from the history database so a
+/// restarted monitor does not see every process as new.
+#[derive(Debug, Clone, Default)]
+pub struct Tracker {
+    seen: HashMap<String, Seen>,
+}
+
+impl Tracker {
+    /// Records what is already known of `name`, e.g. from the history database.
+    pub fn remember(&mut self, name: &str, seen: Seen) {
+        self.seen.insert(name.to_owned(), seen);
+    }
+
+    /// What was last seen of `name`.
+    pub fn seen(&self, name: &str) -> Option<Seen> {
+        self.seen.get(name).copied()
+    }
+
+    /// The changes `report` shows against everything seen before, which it then remembers.
+    /// A process that is missing from `report` (removed from the file) is kept as last seen,
+    /// so if it comes back its transition starts from the state it had.
+    pub fn observe(&mut self, report: &Report) -> Changes {
+        let mut changes = Changes::default();
+        for row in &report.rows {
+            let seen = self.seen.entry(row.name.clone()).or_default();
+            if seen.state != Some(row.health.state) {
+                changes.transitions.push(Transition {
+                    name: row.name.clone(),
+                    time: report.now,
+                    from: seen.state,
+                    to: row.health.state,
+                    severity: row.health.severity,
+                    reason: row.health.reason.clone(),
+                    since: row.health.since,
+                });
+                seen.state = Some(row.health.state);
+            }
+            if let Some(entry) = &row.entry
+                && seen.last_beat != Some(entry.last_heartbeat)
+            {
+                changes.beats.push(SeenBeat {
+                    name: row.name.clone(),
+                    time: entry.last_heartbeat,
+                    pid: entry.pid,
+                    status: entry.reported(),
+                    data: entry.additional_data.clone(),
+                });
+                seen.last_beat = Some(entry.last_heartbeat);
+            }
+        }
+        changes
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::report::Row;
+    use crate::status::{Health, Rules};
+    use crate::store::Beat;
+    use serde_json::json;
+
+    /// A row in `state` whose entry last beat at `beat` (no entry when `None`).
+    pub(crate) fn row(name: &str, state: State, beat: Option<f64>) -> Row {
+        Row {
+            name: name.to_owned(),
+            label: None,
+            monitored: true,
+            entry: beat.map(|t| Beat::alive(Some(42)).apply(None, t)),
+            health: Health::new(state, format!("{name} is {state}"), None),
+            process: None,
+            rules: Rules {
+                monitored: true,
+                ..Rules::default()
+            },
+        }
+    }
+
+    pub(crate) fn report(now: f64, rows: Vec<Row>) -> Report {
+        Report {
+            now,
+            rows,
+            invalid: Vec::new(),
+            system: None,
+        }
+    }
+
+    fn summary(changes: &Changes) -> (Vec<String>, Vec<String>) {
+        let transitions = changes
+            .transitions
+            .iter()
+            .map(|t| {
+                let from = t.from.map_or("-", State::as_str);
+                format!("{} {from}->{} @{}", t.name, t.to, t.time)
+            })
+            .collect();
+        let beats = changes
+            .beats
+            .iter()
+            .map(|b| format!("{} @{}", b.name, b.time))
+            .collect();
+        (transitions, beats)
+    }
+
+    #[test]
+    fn first_report_shows_every_process_as_new() {
+        let mut tracker = Tracker::default();
+        let changes = tracker.observe(&report(
+            100.0,
+            vec![
+                row("a", State::Up, Some(95.0)),
+                row("b", State::Pending, None),
+            ],
+        ));
+        let (transitions, beats) = summary(&changes);
+        assert_eq!(transitions, ["a -->up @100", "b -->pending @100"]);
+        assert_eq!(beats, ["a @95"]);
+    }
+
+    #[test]
+    fn only_changed_states_and_beat_times_count() {
+        let mut tracker = Tracker::default();
+        tracker.observe(&report(100.0, vec![row("a", State::Up, Some(95.0))]));
+        let same = tracker.observe(&report(101.0, vec![row("a", State::Up, Some(95.0))]));
+        assert!(same.is_empty());
+        let beat = tracker.observe(&report(102.0, vec![row("a", State::Up, Some(101.5))]));
+        assert_eq!(summary(&beat), (vec![], vec!["a @101.5".to_owned()]));
+        let dead = tracker.observe(&report(300.0, vec![row("a", State::Dead, Some(101.5))]));
+        assert_eq!(summary(&dead), (vec!["a up->dead @300".to_owned()], vec![]));
+        assert_eq!(dead.transitions[0].severity, Severity::Critical);
+        assert_eq!(dead.transitions[0].reason, "a is dead");
+    }
+
+    #[test]
+    fn remembered_history_is_not_reported_again() {
+        let mut tracker = Tracker::default();
+        tracker.remember(
+            "a",
+            Seen {
+                state: Some(State::Dead),
+                last_beat: Some(50.0),
+            },
+        );
+        let unchanged = tracker.observe(&report(100.0, vec![row("a", State::Dead, Some(50.0))]));
+        assert!(unchanged.is_empty());
+        let back = tracker.observe(&report(101.0, vec![row("a", State::Up, Some(100.5))]));
+        assert_eq!(
+            summary(&back),
+            (
+                vec!["a dead->up @101".to_owned()],
+                vec!["a @100.5".to_owned()]
+            )
+        );
+    }
+
+    #[test]
+    fn a_removed_process_keeps_its_last_state() {
+        let mut tracker = Tracker::default();
+        tracker.observe(&report(1.0, vec![row("a", State::Up, Some(1.0))]));
+        assert!(tracker.observe(&report(2.0, vec![])).is_empty());
+        assert_eq!(tracker.seen("a").and_then(|s| s.state), Some(State::Up));
+        let back = tracker.observe(&report(3.0, vec![row("a", State::Up, Some(2.5))]));
+        assert_eq!(summary(&back).0, Vec::<String>::new());
+    }
+
+    #[test]
+    fn beats_carry_pid_status_and_data() {
+        let mut r = row("a", State::Error, Some(10.0));
+        let entry = r.entry.as_mut().unwrap();
+        entry.status = Some(Reported::Error);
+        entry.additional_data = json!({"queue": 3});
+        let changes = Tracker::default().observe(&report(11.0, vec![r]));
+        assert_eq!(
+            changes.beats,
+            [SeenBeat {
+                name: "a".into(),
+                time: 10.0,
+                pid: Some(42),
+                status: Reported::Error,
+                data: json!({"queue": 3}),
+            }]
+        );
+    }
+}

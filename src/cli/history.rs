@@ -1,0 +1,140 @@
+//! `hbmon history NAME`: one process's beats and transitions from the history database,
+//! newest first, as a table or JSON.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::json;
+
+use crate::changes::{SeenBeat, Transition};
+use crate::history::History;
+use crate::paths::{self, FileLocation};
+use crate::report::columns;
+use crate::store::{self, format_local};
+use crate::{duration, status::State};
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The heartbeat name.
+    pub name: String,
+    /// How far back, e.g. 1h, 7d.
+    #[arg(long, value_parser = duration::parse, value_name = "D", default_value = "24h")]
+    pub since: Duration,
+    /// Show at most this many events (0: all).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub limit: usize,
+    /// Print JSON: {"name", "database", "since", "transitions": [...], "beats": [...]}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn history(location: &FileLocation, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+    let path = paths::history_path(&location.path);
+    let db = History::open_existing(&path)?;
+    let since = store::unix_now() - args.since.as_secs_f64();
+    let limit = (args.limit > 0).then_some(args.limit);
+    let transitions = db.transitions(Some(&args.name), since, limit)?;
+    let beats = db.beats(&args.name, since, limit)?;
+    if args.json {
+        let doc = json!({
+            "name": args.name,
+            "database": path,
+            "since": since,
+            "transitions": transitions,
+            "beats": beats,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else if transitions.is_empty() && beats.is_empty() {
+        eprintln!(
+            "hbmon: nothing recorded for {:?} in the last {} in {}",
+            args.name,
+            duration::format_exact(args.since.as_secs_f64()),
+            path.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    } else {
+        println!(
+            "{} — last {}, newest first ({})",
+            args.name,
+            duration::format_exact(args.since.as_secs_f64()),
+            path.display()
+        );
+        let events = merge(&transitions, &beats, limit);
+        for line in &events {
+            println!("{line}");
+        }
+        if limit.is_some_and(|n| transitions.len() + beats.len() > n) {
+            println!("(newest {} shown; --limit 0 shows all)", events.len());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Transitions and beats as table lines, interleaved newest first, at most `limit`.
+fn merge(transitions: &[Transition], beats: &[SeenBeat], limit: Option<usize>) -> Vec<String> {
+    let mut events: Vec<(f64, String)> = transitions
+        .iter()
+        .map(|t| {
+            let from = t.from.map_or("new", State::as_str);
+            let change = format!("{from} → {}", t.to);
+            (t.time, format!("{change:<20} {}", t.reason))
+        })
+        .chain(beats.iter().map(|b| {
+            let what = format!("beat ({})", b.status.as_str());
+            let pid = b
+                .pid
+                .map_or_else(|| "no pid".to_owned(), |p| format!("pid {p}"));
+            let data = columns::truncate(&columns::summarize(&b.data), 60);
+            (
+                b.time,
+                format!("{what:<20} {pid}  {data}").trim_end().to_owned(),
+            )
+        }))
+        .collect();
+    events.sort_by(|a, b| b.0.total_cmp(&a.0));
+    events
+        .into_iter()
+        .take(limit.unwrap_or(usize::MAX))
+        .map(|(time, text)| format!("{}  {text}", format_local(time)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::Severity;
+    use crate::store::Reported;
+    use serde_json::json;
+
+    #[test]
+    fn events_interleave_newest_first_within_the_limit() {
+        let transitions = [Transition {
+            name: "a".into(),
+            time: 20.0,
+            from: Some(State::Up),
+            to: State::Dead,
+            severity: Severity::Critical,
+            reason: "pid 7 is gone".into(),
+            since: None,
+        }];
+        let beat = |time| SeenBeat {
+            name: "a".into(),
+            time,
+            pid: Some(7),
+            status: Reported::Alive,
+            data: json!({"queue": 3}),
+        };
+        let beats = [beat(30.0), beat(10.0)];
+        let lines = merge(&transitions, &beats, Some(2));
+        assert_eq!(lines.len(), 2);
+        assert!(
+            lines[0].ends_with("beat (alive)         pid 7  queue=3"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].ends_with("up → dead            pid 7 is gone"),
+            "{lines:?}"
+        );
+    }
+}

@@ -1,0 +1,124 @@
+//! `hbmon run NAME -- CMD…`: run a command as a job and exit with its code.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use clap::builder::TypedValueParser;
+
+use crate::duration;
+use crate::job::{self, Job};
+use crate::paths::FileLocation;
+use crate::store::{Kind, Store};
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+CMD's stdout and stderr pass through unchanged (through pipes, as under cron); the last \
+10 KiB of them go into the final beat's additional_data.output_tail. SIGINT, SIGTERM and \
+SIGHUP sent to hbmon are passed on to CMD. hbmon exits with CMD's exit code, 128+N when \
+signal N killed it, 127 when CMD was not found and 126 when it could not be executed.
+
+Examples:
+  hbmon run backup -- /usr/local/bin/backup.sh --full
+  hbmon run nightly --timeout 2h --interval 1m --keepalive -- ./etl.py")]
+pub struct RunArgs {
+    /// The heartbeat name of the job.
+    #[arg(value_parser = super::beat::parse_name)]
+    pub name: String,
+    /// Written to the entry as its interval; with --keepalive, how often to beat (default 30s).
+    #[arg(long, value_parser = positive_duration, value_name = "D")]
+    pub interval: Option<Duration>,
+    /// Stop CMD after this long: SIGTERM, then SIGKILL 5s later. The run is reported failed
+    /// with the reason "timed out after D".
+    #[arg(long, value_parser = positive_duration, value_name = "D")]
+    pub timeout: Option<Duration>,
+    /// Beat `running` every interval while CMD runs. Liveness only: it shows the process
+    /// exists, not that it makes progress.
+    #[arg(long)]
+    pub keepalive: bool,
+    /// job (runs, exits, runs again) or app (a long-running process run under hbmon).
+    #[arg(
+        long,
+        default_value = "job",
+        value_parser = clap::builder::PossibleValuesParser::new(["job", "app"])
+            .try_map(|kind| kind.parse::<Kind>())
+    )]
+    pub kind: Kind,
+    /// The command and its arguments, after `--`.
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+/// Runs the job; its exit code becomes hbmon's. A command that cannot start gets one line
+/// on stderr (its failed beat is written all the same).
+pub fn run(location: &FileLocation, args: RunArgs) -> ExitCode {
+    let mut command = args.command.into_iter();
+    let program = command.next().unwrap_or_default();
+    let job = Job {
+        name: args.name,
+        program,
+        args: command.collect(),
+        interval: args.interval,
+        timeout: args.timeout,
+        keepalive: args.keepalive,
+        kind: args.kind,
+    };
+    let outcome = job::run(&job, &Store::at(location));
+    if outcome.pid.is_none() {
+        eprintln!("hbmon: {}", outcome.reason);
+    }
+    ExitCode::from(outcome.exit_code)
+}
+
+/// A span that must be more than zero: a zero timeout would kill at once, a zero keepalive
+/// interval would beat in a busy loop.
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    match duration::parse(text) {
+        Ok(d) if d.is_zero() => Err(format!("{text:?} must be more than zero")),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> Result<RunArgs, clap::Error> {
+        let cli = crate::cli::Cli::try_parse_from(["hbmon", "run"].iter().chain(args))?;
+        match cli.command {
+            Some(crate::cli::Command::Run(run)) => Ok(run),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_command_keeps_its_own_flags() {
+        let args = parse(&[
+            "backup",
+            "--timeout",
+            "1m",
+            "--",
+            "tar",
+            "-c",
+            "--file=x",
+            "/",
+        ])
+        .unwrap();
+        assert_eq!(args.timeout, Some(Duration::from_secs(60)));
+        assert_eq!(args.command, ["tar", "-c", "--file=x", "/"]);
+        assert_eq!(args.kind, Kind::Job);
+        let without_dashes = parse(&["backup", "ls", "-la"]).unwrap();
+        assert_eq!(without_dashes.command, ["ls", "-la"]);
+    }
+
+    #[test]
+    fn rejects_a_missing_command_and_zero_spans() {
+        assert!(parse(&["backup"]).is_err());
+        let err = parse(&["backup", "--interval", "0s", "--", "true"]).unwrap_err();
+        assert!(err.to_string().contains("must be more than zero"), "{err}");
+        assert!(parse(&["backup", "--kind", "cron", "--", "true"]).is_err());
+    }
+}

@@ -1,0 +1,580 @@
+//! The history database: every beat and state transition, in SQLite beside the heartbeat file
+//! (`heartbeat_history.sqlite`, WAL). One [`Recorder`] writes it at a time; any number of
+//! readers ([`History::open_existing`]) query it.
+
+mod recorder;
+mod schema;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
+use serde_json::Value;
+
+pub use recorder::Recorder;
+
+use crate::changes::{Changes, Seen, SeenBeat, Transition};
+use crate::status::{Severity, State};
+use crate::store::Reported;
+
+/// A beat's `additional_data` is stored up to this many bytes of JSON; longer data is cut
+/// (and reads back as a string), so one chatty process cannot bloat the database.
+pub const DATA_CAP: usize = 4096;
+
+/// How long history is kept unless `[history] keep` says otherwise.
+pub const DEFAULT_KEEP: Duration = Duration::from_secs(7 * 86_400);
+
+/// A failure of the history database; every variant names its path. The SQLite or I/O
+/// error is part of the message (`cause`, not a chained source, which would repeat it).
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("no history database at {} (hbmon serve records one beside the heartbeat file)", path.display())]
+    Missing { path: PathBuf },
+    #[error(
+        "{} is not a valid history database ({cause}); it was left as is: move it aside and a new one is started",
+        path.display()
+    )]
+    Corrupt {
+        path: PathBuf,
+        cause: rusqlite::Error,
+    },
+    #[error(
+        "{} has history schema version {found}, newer than this hbmon understands ({supported}); it was left as is: use a newer hbmon",
+        path.display()
+    )]
+    Newer {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("cannot lock {}: {cause}", path.display())]
+    Lock {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("history database {}: {cause}", path.display())]
+    Sql {
+        path: PathBuf,
+        cause: rusqlite::Error,
+    },
+}
+
+/// An open history database.
+#[derive(Debug)]
+pub struct History {
+    conn: Connection,
+    path: PathBuf,
+    /// Process ids by name, as recorded in `processes`.
+    ids: HashMap<String, i64>,
+}
+
+impl History {
+    /// Opens the database at `path`, creating it if missing, and migrates it to the current
+    /// schema.
+    pub fn open(path: &Path) -> Result<History, HistoryError> {
+        Self::open_with(path, OpenFlags::default())
+    }
+
+    /// Opens an existing database for reading; [`HistoryError::Missing`] if there is none.
+    pub fn open_existing(path: &Path) -> Result<History, HistoryError> {
+        if !path.exists() {
+            return Err(HistoryError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        // Read-write even for readers: WAL readers need the shared-memory file, and an old
+        // schema is migrated by whoever opens it first.
+        Self::open_with(path, OpenFlags::default() - OpenFlags::SQLITE_OPEN_CREATE)
+    }
+
+    fn open_with(path: &Path, flags: OpenFlags) -> Result<History, HistoryError> {
+        let fail = sql_error(path);
+        let mut conn = Connection::open_with_flags(path, flags).map_err(&fail)?;
+        // A reader may meet the recorder mid-write (or mid-migration): wait a little, not fail.
+        conn.busy_timeout(Duration::from_secs(5)).map_err(&fail)?;
+        // WAL: readers never block the recorder. NORMAL sync: a power cut may lose the last
+        // few beats, never corrupt the file — fine for history, and far cheaper per beat.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(&fail)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(&fail)?;
+        schema::migrate(&mut conn, schema::STEPS).map_err(|e| match e {
+            schema::SchemaError::Newer { found, supported } => HistoryError::Newer {
+                path: path.to_owned(),
+                found,
+                supported,
+            },
+            schema::SchemaError::Sql(e) => fail(e),
+        })?;
+        Ok(History {
+            conn,
+            path: path.to_owned(),
+            ids: HashMap::new(),
+        })
+    }
+
+    /// Stores `changes` in one transaction. A beat or transition already stored (same name
+    /// and time) is kept as it is.
+    pub fn insert(&mut self, changes: &Changes) -> Result<(), HistoryError> {
+        let fail = sql_error(&self.path);
+        let tx = self.conn.transaction().map_err(&fail)?;
+        {
+            let mut beat = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO beats (process, time, pid, status, data)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(&fail)?;
+            for b in &changes.beats {
+                let id = if let Some(&id) = self.ids.get(&b.name) {
+                    id
+                } else {
+                    let id = process_id(&tx, &b.name).map_err(&fail)?;
+                    self.ids.insert(b.name.clone(), id);
+                    id
+                };
+                beat.execute(params![
+                    id,
+                    b.time,
+                    b.pid,
+                    b.status.as_str(),
+                    capped_json(&b.data)
+                ])
+                .map_err(&fail)?;
+            }
+            let mut transition = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO transitions
+                         (name, time, from_state, to_state, severity, reason, since)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(&fail)?;
+            for t in &changes.transitions {
+                transition
+                    .execute(params![
+                        t.name,
+                        t.time,
+                        t.from.map(State::as_str),
+                        t.to.as_str(),
+                        t.severity.as_str(),
+                        t.reason,
+                        t.since
+                    ])
+                    .map_err(&fail)?;
+            }
+        }
+        // A rolled-back transaction may have dropped ids this cache holds.
+        tx.commit().map_err(|e| {
+            self.ids.clear();
+            fail(e)
+        })
+    }
+
+    /// Deletes beats and transitions older than `before`, except each process's newest
+    /// transition: a process dead for longer than the retention is still known to be dead.
+    pub fn prune(&mut self, before: f64) -> Result<Pruned, HistoryError> {
+        let fail = sql_error(&self.path);
+        let tx = self.conn.transaction().map_err(&fail)?;
+        let mut beats = 0;
+        {
+            // Per process, each delete a range at the front of its (process, time) key.
+            let mut ids = tx.prepare("SELECT id FROM processes").map_err(&fail)?;
+            let ids = ids
+                .query_map([], |row| row.get::<_, i64>(0))
+                .map_err(&fail)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(&fail)?;
+            let mut delete = tx
+                .prepare("DELETE FROM beats WHERE process = ?1 AND time < ?2")
+                .map_err(&fail)?;
+            for id in ids {
+                beats += delete.execute(params![id, before]).map_err(&fail)?;
+            }
+        }
+        let transitions = tx
+            .execute(
+                "DELETE FROM transitions AS t WHERE time < ?1
+                 AND time < (SELECT max(time) FROM transitions WHERE name = t.name)",
+                [before],
+            )
+            .map_err(&fail)?;
+        tx.commit().map_err(fail)?;
+        Ok(Pruned { beats, transitions })
+    }
+
+    /// `name`'s beats at or after `since`, newest first, at most `limit`.
+    pub fn beats(
+        &self,
+        name: &str,
+        since: f64,
+        limit: Option<usize>,
+    ) -> Result<Vec<SeenBeat>, HistoryError> {
+        let fail = sql_error(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT b.time, b.pid, b.status, b.data
+                 FROM beats AS b JOIN processes AS p ON p.id = b.process
+                 WHERE p.name = ?1 AND b.time >= ?2 ORDER BY b.time DESC LIMIT ?3",
+            )
+            .map_err(&fail)?;
+        let rows = stmt
+            .query_map(params![name, since, sql_limit(limit)], |row| {
+                Ok(SeenBeat {
+                    name: name.to_owned(),
+                    time: row.get(0)?,
+                    pid: row.get(1)?,
+                    status: Reported::from(row.get::<_, String>(2)?),
+                    data: row
+                        .get::<_, Option<String>>(3)?
+                        .map_or(Value::Null, read_json),
+                })
+            })
+            .map_err(&fail)?;
+        rows.collect::<Result<_, _>>().map_err(fail)
+    }
+
+    /// Transitions at or after `since` (of `name`, or of every process), newest first, at
+    /// most `limit`.
+    pub fn transitions(
+        &self,
+        name: Option<&str>,
+        since: f64,
+        limit: Option<usize>,
+    ) -> Result<Vec<Transition>, HistoryError> {
+        let fail = sql_error(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT name, time, from_state, to_state, severity, reason, since
+                 FROM transitions WHERE (?1 IS NULL OR name = ?1) AND time >= ?2
+                 ORDER BY time DESC LIMIT ?3",
+            )
+            .map_err(&fail)?;
+        let rows = stmt
+            .query_map(params![name, since, sql_limit(limit)], |row| {
+                Ok(Transition {
+                    name: row.get(0)?,
+                    time: row.get(1)?,
+                    from: row
+                        .get::<_, Option<String>>(2)?
+                        .as_deref()
+                        .map(parse_state)
+                        .transpose()?,
+                    to: parse_state(&row.get::<_, String>(3)?)?,
+                    severity: parse_severity(&row.get::<_, String>(4)?)?,
+                    reason: row.get(5)?,
+                    since: row.get(6)?,
+                })
+            })
+            .map_err(&fail)?;
+        rows.collect::<Result<_, _>>().map_err(fail)
+    }
+
+    /// The newest state and beat of every process in the database, to seed a
+    /// [`crate::changes::Tracker`] so a restarted monitor carries on where it stopped.
+    pub fn last_seen(&self) -> Result<Vec<(String, Seen)>, HistoryError> {
+        let fail = sql_error(&self.path);
+        let mut names = self
+            .conn
+            .prepare("SELECT name FROM processes UNION SELECT name FROM transitions")
+            .map_err(&fail)?;
+        let names = names
+            .query_map([], |row| row.get::<_, String>(0))
+            .map_err(&fail)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(&fail)?;
+        let mut state = self
+            .conn
+            .prepare("SELECT to_state FROM transitions WHERE name = ?1 ORDER BY time DESC LIMIT 1")
+            .map_err(&fail)?;
+        let mut beat = self
+            .conn
+            .prepare(
+                "SELECT max(time) FROM beats
+                 WHERE process = (SELECT id FROM processes WHERE name = ?1)",
+            )
+            .map_err(&fail)?;
+        names
+            .into_iter()
+            .map(|name| {
+                let state = state
+                    .query_row([&name], |row| parse_state(&row.get::<_, String>(0)?))
+                    .optional()?;
+                let last_beat = beat.query_row([&name], |row| row.get(0))?;
+                Ok((name, Seen { state, last_beat }))
+            })
+            .collect::<Result<_, rusqlite::Error>>()
+            .map_err(fail)
+    }
+}
+
+/// The id of process `name`, added to `processes` if new.
+fn process_id(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
+    conn.execute("INSERT OR IGNORE INTO processes (name) VALUES (?1)", [name])?;
+    conn.query_row("SELECT id FROM processes WHERE name = ?1", [name], |row| {
+        row.get(0)
+    })
+}
+
+/// What a prune deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pruned {
+    pub beats: usize,
+    pub transitions: usize,
+}
+
+/// Maps an SQLite error on `path` to a [`HistoryError`]: a file that is not a database (or
+/// a damaged one) is [`HistoryError::Corrupt`], anything else [`HistoryError::Sql`].
+fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> HistoryError + '_ {
+    move |cause| match cause.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => HistoryError::Corrupt {
+            path: path.to_owned(),
+            cause,
+        },
+        _ => HistoryError::Sql {
+            path: path.to_owned(),
+            cause,
+        },
+    }
+}
+
+/// SQLite reads a negative `LIMIT` as "no limit".
+fn sql_limit(limit: Option<usize>) -> i64 {
+    limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// `data` as JSON text, cut to [`DATA_CAP`] bytes (at a character boundary, marked `…`);
+/// `None` for no data.
+fn capped_json(data: &Value) -> Option<String> {
+    if data.is_null() {
+        return None;
+    }
+    let mut text = data.to_string();
+    if text.len() > DATA_CAP {
+        let mut end = DATA_CAP - '…'.len_utf8();
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    Some(text)
+}
+
+/// Stored data back as JSON; data that was cut is no longer JSON and reads as a string.
+fn read_json(text: String) -> Value {
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}
+
+fn parse_state(text: &str) -> rusqlite::Result<State> {
+    State::ALL
+        .into_iter()
+        .find(|s| s.as_str() == text)
+        .ok_or_else(|| unknown_value("state", text))
+}
+
+fn parse_severity(text: &str) -> rusqlite::Result<Severity> {
+    [
+        Severity::None,
+        Severity::Ok,
+        Severity::Warning,
+        Severity::Degraded,
+        Severity::Critical,
+    ]
+    .into_iter()
+    .find(|s| s.as_str() == text)
+    .ok_or_else(|| unknown_value("severity", text))
+}
+
+fn unknown_value(what: &str, text: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("unknown {what} {text:?}").into(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::changes::Tracker;
+    use crate::changes::tests::{report, row};
+    use serde_json::json;
+
+    fn temp() -> (tempfile::TempDir, History) {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::open(&dir.path().join("h.sqlite")).unwrap();
+        (dir, history)
+    }
+
+    #[test]
+    fn beats_and_transitions_read_back_newest_first() {
+        let (_dir, mut history) = temp();
+        let mut tracker = Tracker::default();
+        for (now, state, beat) in [
+            (10.0, State::Up, 9.0),
+            (40.0, State::Up, 39.0),
+            (200.0, State::Dead, 39.0),
+        ] {
+            let changes = tracker.observe(&report(now, vec![row("a", state, Some(beat))]));
+            history.insert(&changes).unwrap();
+        }
+        let beats = history.beats("a", 0.0, None).unwrap();
+        let times: Vec<f64> = beats.iter().map(|b| b.time).collect();
+        assert_eq!(times, [39.0, 9.0]);
+        assert_eq!(beats[0].pid, Some(42));
+        assert_eq!(beats[0].status, Reported::Alive);
+        let transitions = history.transitions(Some("a"), 0.0, None).unwrap();
+        let steps: Vec<_> = transitions.iter().map(|t| (t.from, t.to, t.time)).collect();
+        assert_eq!(
+            steps,
+            [
+                (Some(State::Up), State::Dead, 200.0),
+                (None, State::Up, 10.0)
+            ]
+        );
+        assert_eq!(transitions[0].severity, Severity::Critical);
+        assert_eq!(history.beats("a", 20.0, None).unwrap().len(), 1);
+        assert_eq!(history.beats("a", 0.0, Some(1)).unwrap()[0].time, 39.0);
+        assert!(history.beats("b", 0.0, None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn recording_the_same_beat_twice_keeps_one_row() {
+        let (_dir, mut history) = temp();
+        let changes =
+            Tracker::default().observe(&report(5.0, vec![row("a", State::Up, Some(4.0))]));
+        history.insert(&changes).unwrap();
+        history.insert(&changes).unwrap();
+        assert_eq!(history.beats("a", 0.0, None).unwrap().len(), 1);
+        assert_eq!(history.transitions(None, 0.0, None).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn data_is_capped_and_cut_data_reads_as_a_string() {
+        assert_eq!(capped_json(&Value::Null), None);
+        assert_eq!(capped_json(&json!({"a": 1})).unwrap(), r#"{"a":1}"#);
+        let big = json!("é".repeat(DATA_CAP));
+        let capped = capped_json(&big).unwrap();
+        assert!(capped.len() <= DATA_CAP && capped.ends_with('…'));
+        assert!(read_json(capped).is_string());
+        assert_eq!(read_json("[1,2]".to_owned()), json!([1, 2]));
+    }
+
+    #[test]
+    fn prune_keeps_recent_rows_and_each_newest_transition() {
+        let (_dir, mut history) = temp();
+        let mut tracker = Tracker::default();
+        for (now, a, b) in [
+            (100.0, State::Up, State::Up),
+            (200.0, State::Dead, State::Up),
+            (300.0, State::Dead, State::Late),
+        ] {
+            let changes = tracker.observe(&report(
+                now,
+                vec![row("a", a, Some(now - 1.0)), row("b", b, Some(now - 1.0))],
+            ));
+            history.insert(&changes).unwrap();
+        }
+        let pruned = history.prune(250.0).unwrap();
+        // a: up@100 goes, dead@200 is its newest and stays. b: up@100 goes, late@300 stays.
+        assert_eq!(
+            pruned,
+            Pruned {
+                beats: 4,
+                transitions: 2
+            }
+        );
+        let left: Vec<_> = history
+            .transitions(None, 0.0, None)
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.name, t.to))
+            .collect();
+        assert_eq!(
+            left,
+            [("b".to_owned(), State::Late), ("a".to_owned(), State::Dead)]
+        );
+        assert_eq!(history.beats("a", 0.0, None).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn last_seen_gives_each_process_its_newest_state_and_beat() {
+        let (_dir, mut history) = temp();
+        let mut tracker = Tracker::default();
+        for now in [10.0, 20.0] {
+            let state = if now > 15.0 { State::Late } else { State::Up };
+            let changes = tracker.observe(&report(
+                now,
+                vec![
+                    row("b", state, Some(now - 1.0)),
+                    row("a", State::Pending, None),
+                ],
+            ));
+            history.insert(&changes).unwrap();
+        }
+        let seen = history.last_seen().unwrap();
+        assert_eq!(
+            seen,
+            [
+                (
+                    "a".to_owned(),
+                    Seen {
+                        state: Some(State::Pending),
+                        last_beat: None
+                    }
+                ),
+                (
+                    "b".to_owned(),
+                    Seen {
+                        state: Some(State::Late),
+                        last_beat: Some(19.0)
+                    }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_refused_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let junk = "this is not sqlite, but someone's notes".repeat(100);
+        std::fs::write(&path, &junk).unwrap();
+        let err = History::open(&path).unwrap_err();
+        assert!(matches!(err, HistoryError::Corrupt { .. }), "{err:?}");
+        assert!(err.to_string().contains(&path.display().to_string()));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), junk);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_naming_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 42)
+            .unwrap();
+        let err = History::open_existing(&path).unwrap_err();
+        assert!(
+            matches!(err, HistoryError::Newer { found: 42, .. }),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.contains(&path.display().to_string()) && text.contains("42"));
+        assert!(path.exists());
+    }
+
+    #[test]
+    fn readers_do_not_create_a_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        assert!(matches!(
+            History::open_existing(&path),
+            Err(HistoryError::Missing { .. })
+        ));
+        assert!(!path.exists());
+    }
+}

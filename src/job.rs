@@ -1,0 +1,413 @@
+//! Running a command as a job (`hbmon run`): a `running` beat when it starts, its output
+//! passed through while the tail is kept, stop signals passed on, an optional timeout, and a
+//! `succeeded` or `failed` beat with exit code, duration and output tail when it ends.
+
+mod output;
+mod signals;
+
+use std::cell::Cell;
+use std::ffi::OsString;
+use std::io::{self, ErrorKind, Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+pub use output::TAIL_BYTES;
+
+use crate::duration;
+use crate::heartbeat::{DEFAULT_INTERVAL, host};
+use crate::store::{Beat, DataChange, JobRun, Kind, Reported, Store, unix_now};
+
+/// How long a timed-out job has between SIGTERM and SIGKILL.
+pub const KILL_GRACE: Duration = Duration::from_secs(5);
+
+/// How long output may stay silent after the job exits before hbmon stops waiting for its
+/// pipes to close (a background process the job started may hold them open for good).
+const LINGER: Duration = Duration::from_secs(1);
+
+/// The exit code of a run that timed out although the command then exited 0, as
+/// `timeout(1)` uses: a run cut short did not succeed.
+const TIMED_OUT_CODE: i32 = 124;
+
+/// A command to run as a job, and how to report it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The heartbeat name.
+    pub name: String,
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    /// Written to the entry as its interval; with `keepalive`, how often to beat.
+    pub interval: Option<Duration>,
+    /// Stop the command after this long: SIGTERM, then SIGKILL after [`KILL_GRACE`].
+    pub timeout: Option<Duration>,
+    /// Beat `running` every interval (default [`DEFAULT_INTERVAL`]) while the command runs.
+    /// Liveness only: hbmon cannot tell whether the command makes progress.
+    pub keepalive: bool,
+    pub kind: Kind,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The command's PID; `None` when it could not start.
+    pub pid: Option<u32>,
+    /// Shell-style: the command's exit code, 128+n when signal n killed it, 127 (not
+    /// found) or 126 (not executable) when it could not start, never 0 when it timed out.
+    pub exit_code: u8,
+    /// Why, in words: `exited with code 3`, `timed out after 30s; killed by SIGTERM (signal 15)`.
+    pub reason: String,
+}
+
+/// Runs `job` to its end, reporting its beats to `store`, and returns how it ended.
+///
+/// Beats are best effort: one that cannot be written is reported on stderr and the job runs
+/// on, since its exit code matters more than its report. While it runs, SIGINT, SIGTERM and
+/// SIGHUP sent to this process are passed on to the command; the handlers are process-wide,
+/// so run one job at a time.
+pub fn run(job: &Job, store: &Store) -> Outcome {
+    let forwarding = signals::Forwarding::install();
+    let mut reporter = Reporter::new(job, store);
+    let spawned = Command::new(&job.program)
+        .args(&job.args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => return reporter.not_started(&e),
+    };
+    let pid = child.id();
+    forwarding.child_started(pid);
+    let clock = Instant::now();
+    // Drain the pipes before anything that may wait (the beat below waits for the lock),
+    // so the child never blocks on a full pipe.
+    let tail = Arc::new(output::Tail::new(TAIL_BYTES, 2));
+    spawn_pump("stdout", child.stdout.take(), io::stdout(), &tail);
+    spawn_pump("stderr", child.stderr.take(), io::stderr(), &tail);
+    reporter.pid = Some(pid);
+    reporter.send(
+        Reported::Running,
+        DataChange::Replace(json!({ "command": reporter.command })),
+        None,
+        None,
+    );
+    let timed_out = supervise(job, &reporter, pid, clock);
+    let finished_at = unix_now();
+    // Stop signalling before reaping, so no signal can reach a recycled PID.
+    forwarding.child_exited();
+    let status = child.wait();
+    tail.wait_closed(LINGER);
+
+    let (exit_code, reason) = match status {
+        Ok(status) => ending(status, timed_out, forwarding.passed_on()),
+        Err(e) => (1, format!("cannot collect its exit status: {e}")),
+    };
+    reporter.finish(exit_code, &reason, tail.text(), finished_at);
+    Outcome {
+        pid: Some(pid),
+        exit_code,
+        reason,
+    }
+}
+
+/// Waits for the child to exit, meanwhile beating `running` every keepalive interval and
+/// enforcing the timeout. Returns the timeout if it fired.
+fn supervise(job: &Job, reporter: &Reporter, pid: u32, clock: Instant) -> Option<Duration> {
+    let exited = spawn_waiter(pid);
+    let timeout_at = job.timeout.map(|t| clock + t);
+    let keepalive = job
+        .keepalive
+        .then(|| job.interval.unwrap_or(DEFAULT_INTERVAL));
+    let mut next_beat = keepalive.map(|every| clock + every);
+    let mut timed_out = false;
+    let mut kill_at = None;
+    loop {
+        let deadline = [timeout_at.filter(|_| !timed_out), kill_at, next_beat]
+            .into_iter()
+            .flatten()
+            .min();
+        let wait = match deadline {
+            Some(at) => exited.recv_timeout(at.saturating_duration_since(Instant::now())),
+            None => exited
+                .recv()
+                .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+        };
+        // Disconnected: waitid failed, so the exit cannot be awaited without reaping;
+        // `Child::wait` then waits for it.
+        if !matches!(wait, Err(mpsc::RecvTimeoutError::Timeout)) {
+            break;
+        }
+        let now = Instant::now();
+        if !timed_out && timeout_at.is_some_and(|at| now >= at) {
+            timed_out = true;
+            kill_at = Some(now + KILL_GRACE);
+            report_signal_error(signals::send(pid, libc::SIGTERM), "SIGTERM");
+        } else if kill_at.is_some_and(|at| now >= at) {
+            kill_at = None;
+            report_signal_error(signals::send(pid, libc::SIGKILL), "SIGKILL");
+        }
+        if let (Some(at), Some(every)) = (next_beat, keepalive)
+            && now >= at
+        {
+            reporter.send(Reported::Running, DataChange::Keep, None, None);
+            next_beat = Some(Instant::now() + every);
+        }
+    }
+    job.timeout.filter(|_| timed_out)
+}
+
+fn report_signal_error(result: io::Result<()>, signal: &str) {
+    // ESRCH: it exited meanwhile, which the waiter is about to report.
+    if let Err(e) = result
+        && e.raw_os_error() != Some(libc::ESRCH)
+    {
+        eprintln!("hbmon: cannot send {signal} to the timed-out command: {e}");
+    }
+}
+
+/// A thread that reports (once) when child `pid` has exited, without reaping it.
+fn spawn_waiter(pid: u32) -> mpsc::Receiver<io::Result<()>> {
+    let (tx, rx) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("hbmon-wait".to_owned())
+        .spawn(move || {
+            // The receiver is gone only once the supervisor has stopped waiting.
+            let _ = tx.send(signals::wait_exited(pid));
+        });
+    if let Err(e) = spawned {
+        // The sender dropped with the closure: `supervise` sees the channel disconnected
+        // and falls back to `Child::wait`, without timeout or keepalive.
+        eprintln!("hbmon: cannot start a thread to watch the command: {e}");
+    }
+    rx
+}
+
+/// Passes one of the child's pipes through to `to` on its own thread, keeping its tail.
+fn spawn_pump(
+    stream: &str,
+    from: Option<impl Read + Send + 'static>,
+    to: impl Write + Send + 'static,
+    tail: &Arc<output::Tail>,
+) {
+    let Some(from) = from else {
+        tail.close_one();
+        return;
+    };
+    let pump_tail = Arc::clone(tail);
+    let spawned = std::thread::Builder::new()
+        .name(format!("hbmon-{stream}"))
+        .spawn(move || output::pump(from, to, &pump_tail));
+    if let Err(e) = spawned {
+        // The pipe closed with the closure; the command sees a broken pipe.
+        eprintln!("hbmon: cannot start a thread to pass on the command's {stream}: {e}");
+        tail.close_one();
+    }
+}
+
+/// The exit code and reason of a run that ended with `status`.
+fn ending(
+    status: ExitStatus,
+    timed_out: Option<Duration>,
+    passed_on: Option<libc::c_int>,
+) -> (u8, String) {
+    let (mut code, mut reason) = match (status.code(), status.signal()) {
+        (Some(code), _) => (code, format!("exited with code {code}")),
+        (None, Some(signal)) => (
+            128 + signal,
+            format!("killed by {}", signals::describe(signal)),
+        ),
+        (None, None) => (1, format!("ended with {status}")),
+    };
+    if let Some(after) = timed_out {
+        reason = format!("timed out after {}; {reason}", duration::format(after));
+        if code == 0 {
+            code = TIMED_OUT_CODE;
+        }
+    } else if let Some(signal) = passed_on {
+        reason = format!("{} passed on; {reason}", signals::describe(signal));
+    }
+    (u8::try_from(code).unwrap_or(u8::MAX), reason)
+}
+
+/// Writes a job's beats, all with the same start time and PID.
+struct Reporter<'a> {
+    job: &'a Job,
+    store: &'a Store,
+    host: Option<String>,
+    command: String,
+    started_at: f64,
+    pid: Option<u32>,
+    /// A beat failed and no beat has succeeded since: repeated keepalive failures stay quiet.
+    failing: Cell<bool>,
+}
+
+impl<'a> Reporter<'a> {
+    fn new(job: &'a Job, store: &'a Store) -> Self {
+        Reporter {
+            job,
+            store,
+            host: host(),
+            command: command_line(&job.program, &job.args),
+            started_at: unix_now(),
+            pid: None,
+            failing: Cell::new(false),
+        }
+    }
+
+    /// Writes one beat; `end` is the exit code and finish time of a final beat.
+    fn send(
+        &self,
+        status: Reported,
+        data: DataChange,
+        error: Option<String>,
+        end: Option<(i32, f64)>,
+    ) {
+        let beat = Beat {
+            status,
+            pid: self.pid,
+            interval: self.job.interval.map(|d| d.as_secs_f64()),
+            data,
+            error,
+            kind: Some(self.job.kind),
+            job: Some(JobRun {
+                started_at: self.started_at,
+                exit_code: end.map(|(code, _)| code),
+                finished_at: end.map(|(_, at)| at),
+            }),
+            host: self.host.clone(),
+        };
+        match self.store.beat(&self.job.name, &beat) {
+            Ok(_) => self.failing.set(false),
+            Err(e) => {
+                let repeated = self.failing.replace(true);
+                if !repeated || beat.status != Reported::Running {
+                    eprintln!(
+                        "hbmon: cannot record the {} beat of {:?}: {e}",
+                        beat.status.as_str(),
+                        self.job.name
+                    );
+                }
+            }
+        }
+    }
+
+    /// The final beat: `succeeded` for exit code 0, else `failed` with `reason` as its error.
+    fn finish(&self, exit_code: u8, reason: &str, output_tail: String, finished_at: f64) {
+        let mut data = Map::new();
+        data.insert("output_tail".to_owned(), Value::String(output_tail));
+        data.insert("reason".to_owned(), Value::String(reason.to_owned()));
+        let (status, error) = if exit_code == 0 {
+            (Reported::Succeeded, None)
+        } else {
+            (Reported::Failed, Some(reason.to_owned()))
+        };
+        self.send(
+            status,
+            DataChange::Merge(data),
+            error,
+            Some((i32::from(exit_code), finished_at)),
+        );
+    }
+
+    /// Reports a command that could not start, shell-style: 127 not found, 126 otherwise.
+    fn not_started(&self, error: &io::Error) -> Outcome {
+        let (code, why) = match error.kind() {
+            ErrorKind::NotFound => (127, "command not found".to_owned()),
+            ErrorKind::PermissionDenied => (126, "permission denied (not executable?)".to_owned()),
+            _ => (126, error.to_string()),
+        };
+        let reason = format!("cannot run `{}`: {why}", self.job.program.to_string_lossy());
+        self.send(
+            Reported::Failed,
+            DataChange::Replace(json!({ "command": self.command, "reason": reason })),
+            Some(reason.clone()),
+            Some((i32::from(code), self.started_at)),
+        );
+        Outcome {
+            pid: None,
+            exit_code: code,
+            reason,
+        }
+    }
+}
+
+/// The command as a shell would take it back: arguments with spaces or quotes are quoted.
+fn command_line(program: &OsString, args: &[OsString]) -> String {
+    std::iter::once(program)
+        .chain(args)
+        .map(|arg| {
+            let arg = arg.to_string_lossy();
+            let plain = !arg.is_empty()
+                && arg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+            if plain {
+                arg.into_owned()
+            } else {
+                format!("'{}'", arg.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endings_follow_the_shell_convention() {
+        let exited = |code| ExitStatus::from_raw(code << 8);
+        let killed = ExitStatus::from_raw;
+        assert_eq!(
+            ending(exited(0), None, None),
+            (0, "exited with code 0".into())
+        );
+        assert_eq!(
+            ending(exited(3), None, None),
+            (3, "exited with code 3".into())
+        );
+        assert_eq!(
+            ending(killed(9), None, None),
+            (137, "killed by SIGKILL (signal 9)".into())
+        );
+        assert_eq!(
+            ending(killed(15), Some(Duration::from_secs(30)), Some(15)),
+            (
+                143,
+                "timed out after 30s; killed by SIGTERM (signal 15)".into()
+            )
+        );
+        assert_eq!(
+            ending(exited(7), None, Some(libc::SIGTERM)),
+            (
+                7,
+                "SIGTERM (signal 15) passed on; exited with code 7".into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_timed_out_run_never_succeeds() {
+        let (code, reason) = ending(ExitStatus::from_raw(0), Some(Duration::from_secs(2)), None);
+        assert_eq!(code, 124);
+        assert!(reason.starts_with("timed out after 2s"), "{reason}");
+    }
+
+    #[test]
+    fn command_lines_quote_what_a_shell_would_split() {
+        let line = command_line(
+            &"backup.sh".into(),
+            &[
+                "--to=/mnt/b".into(),
+                "two words".into(),
+                "it's".into(),
+                String::new().into(),
+            ],
+        );
+        assert_eq!(line, r"backup.sh --to=/mnt/b 'two words' 'it'\''s' ''");
+    }
+}

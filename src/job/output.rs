@@ -1,0 +1,194 @@
+//! A job's output: passed through byte for byte, with its newest bytes kept for the final beat.
+
+use std::collections::VecDeque;
+use std::io::{ErrorKind, Read, Write};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+/// How much of a job's output its final beat keeps: the last 10 KiB, stdout and stderr
+/// together in order of arrival.
+pub const TAIL_BYTES: usize = 10 * 1024;
+
+/// The newest bytes of a job's output, filled by the pumps of its stdout and stderr.
+#[derive(Debug)]
+pub struct Tail {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+#[derive(Debug)]
+struct State {
+    bytes: VecDeque<u8>,
+    capacity: usize,
+    /// Bytes seen in all, kept or not; lets a waiter notice output still arriving.
+    total: u64,
+    /// Pumps still reading.
+    open: usize,
+}
+
+impl Tail {
+    /// A tail keeping the last `capacity` bytes of the output of `pumps` pumps.
+    pub fn new(capacity: usize, pumps: usize) -> Self {
+        Tail {
+            state: Mutex::new(State {
+                bytes: VecDeque::with_capacity(capacity),
+                capacity,
+                total: 0,
+                open: pumps,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Plain bytes and counters: a panicking pump cannot leave them half-changed.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Appends `chunk`, dropping the oldest bytes beyond the capacity.
+    pub fn push(&self, chunk: &[u8]) {
+        let mut state = self.lock();
+        state.total += chunk.len() as u64;
+        let keep = chunk.len().min(state.capacity);
+        let overflow = (state.bytes.len() + keep).saturating_sub(state.capacity);
+        state.bytes.drain(..overflow);
+        state.bytes.extend(&chunk[chunk.len() - keep..]);
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    /// Marks one pump as finished (its pipe closed).
+    pub fn close_one(&self) {
+        let mut state = self.lock();
+        state.open = state.open.saturating_sub(1);
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    /// Waits until every pump has finished, or until no output has arrived for `linger`:
+    /// then a process the job left behind holds the pipes open, and waiting longer would
+    /// tie the job's end to that process's.
+    pub fn wait_closed(&self, linger: Duration) {
+        let mut state = self.lock();
+        while state.open > 0 {
+            let seen = state.total;
+            let (next, wait) = self
+                .changed
+                .wait_timeout(state, linger)
+                .unwrap_or_else(PoisonError::into_inner);
+            state = next;
+            if wait.timed_out() && state.total == seen {
+                return;
+            }
+        }
+    }
+
+    /// The kept bytes as text. Invalid UTF-8 becomes U+FFFD, except a character the
+    /// capacity cut in half at the start, which is dropped.
+    pub fn text(&self) -> String {
+        let mut state = self.lock();
+        let dropped = state.total > state.bytes.len() as u64;
+        let bytes = state.bytes.make_contiguous();
+        let cut = if dropped {
+            // UTF-8 continuation bytes are 0b10xxxxxx; a character has at most three.
+            bytes
+                .iter()
+                .take(3)
+                .take_while(|b| *b & 0xC0 == 0x80)
+                .count()
+        } else {
+            0
+        };
+        String::from_utf8_lossy(&bytes[cut..]).into_owned()
+    }
+}
+
+/// Copies `from` to `to` until end of file, flushing each chunk so output appears as the
+/// job writes it, and keeps every chunk in `tail`. If `to` fails (say our stdout is a pipe
+/// whose reader quit), `from` is closed so the job sees a broken pipe, as it would have
+/// without hbmon in between.
+pub fn pump(mut from: impl Read, mut to: impl Write, tail: &Tail) {
+    // A pipe holds 64 KiB: read it whole in one go.
+    let mut buffer = vec![0_u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        let chunk = &buffer[..n];
+        tail.push(chunk);
+        if to.write_all(chunk).and_then(|()| to.flush()).is_err() {
+            break;
+        }
+    }
+    drop(from);
+    tail.close_one();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_only_the_newest_bytes() {
+        let tail = Tail::new(8, 1);
+        tail.push(b"abc");
+        tail.push(b"defgh");
+        assert_eq!(tail.text(), "abcdefgh");
+        tail.push(b"ij");
+        assert_eq!(tail.text(), "cdefghij");
+        tail.push(b"0123456789xyz");
+        assert_eq!(tail.text(), "56789xyz");
+    }
+
+    #[test]
+    fn a_character_cut_at_the_start_is_dropped_not_mangled() {
+        let tail = Tail::new(4, 1);
+        tail.push("aé€".as_bytes()); // 1 + 2 + 3 bytes: the last 4 start inside 'é'
+        assert_eq!(tail.text(), "€");
+        let whole = Tail::new(16, 1);
+        whole.push(b"\x80ok");
+        assert_eq!(
+            whole.text(),
+            "\u{FFFD}ok",
+            "nothing was cut: keep what was sent"
+        );
+    }
+
+    #[test]
+    fn pump_passes_everything_through_and_keeps_the_tail() {
+        let input: Vec<u8> = (0..50_000_u32).flat_map(u32::to_le_bytes).collect();
+        let tail = Tail::new(TAIL_BYTES, 1);
+        let mut out = Vec::new();
+        pump(input.as_slice(), &mut out, &tail);
+        assert_eq!(out, input);
+        let state = tail.lock();
+        assert_eq!(state.open, 0);
+        assert_eq!(state.total, input.len() as u64);
+        assert!(state.bytes.iter().eq(&input[input.len() - TAIL_BYTES..]));
+    }
+
+    #[test]
+    fn pump_stops_reading_when_the_output_breaks() {
+        struct Broken;
+        impl Write for Broken {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let input = vec![b'x'; 100_000];
+        let tail = Tail::new(TAIL_BYTES, 1);
+        let mut reader = input.as_slice();
+        pump(&mut reader, Broken, &tail);
+        assert!(
+            !reader.is_empty(),
+            "the pump kept reading after its output broke"
+        );
+        tail.wait_closed(Duration::from_secs(60));
+    }
+}

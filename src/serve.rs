@@ -1,0 +1,287 @@
+//! The headless monitor behind `hbmon serve`: judges every process whenever the heartbeat
+//! file changes and once a second, records history, sends alerts, and logs one line per
+//! transition and per alert to stderr (plain lines for journald: no colours, no times).
+//!
+//! One monitor per heartbeat file records history and sends alerts: the one holding the
+//! history lock. Another one started beside it stands by, logging transitions only, and
+//! takes over when the first one stops — so two monitors never send every alert twice.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::alert::Alerter;
+use crate::changes::{Changes, Tracker};
+use crate::config::Config;
+use crate::duration;
+use crate::history::{HistoryError, Recorder};
+use crate::paths::{self, FileLocation};
+use crate::probe::SysProbe;
+use crate::report;
+use crate::status::State;
+use crate::store::{self, Snapshot, Store, StoreError};
+
+/// Why the monitor could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    History(#[from] HistoryError),
+    #[error("cannot watch the directory of {}: {cause}", path.display())]
+    Watch { path: PathBuf, cause: notify::Error },
+    #[error("cannot start the {what}: {cause}")]
+    Start {
+        what: &'static str,
+        cause: std::io::Error,
+    },
+}
+
+enum Event {
+    FileChanged,
+    Signal(i32),
+}
+
+/// Runs the monitor until SIGTERM or SIGINT; returns the signal that stopped it.
+pub fn run(
+    location: &FileLocation,
+    config: &Config,
+    config_path: Option<&Path>,
+) -> Result<i32, ServeError> {
+    let (tx, rx) = mpsc::channel();
+    let mut signals = Signals::new([SIGTERM, SIGINT]).map_err(|cause| ServeError::Start {
+        what: "signal handler",
+        cause,
+    })?;
+    let stop_signals = signals.handle();
+    let signal_tx = tx.clone();
+    std::thread::spawn(move || {
+        for signal in signals.forever() {
+            if signal_tx.send(Event::Signal(signal)).is_err() {
+                break;
+            }
+        }
+    });
+
+    Store::at(location).ensure_dir()?;
+    let _watcher = crate::watch::watch(&location.path, move || {
+        let _ = tx.send(Event::FileChanged);
+    })
+    .map_err(|cause| ServeError::Watch {
+        path: location.path.clone(),
+        cause,
+    })?;
+
+    eprintln!(
+        "hbmon serve: watching {}; config: {}; {} alert rule{}",
+        location.path.display(),
+        config_path.map_or_else(|| "none".to_owned(), |p| p.display().to_string()),
+        config.alerts.len(),
+        if config.alerts.len() == 1 { "" } else { "s" },
+    );
+    let mut monitor = Monitor::start(&location.path, config)?;
+    monitor.evaluate(store::unix_now(), true);
+
+    let mut next_tick = next_second();
+    let signal = loop {
+        let first = match rx.recv_timeout(next_tick.saturating_duration_since(Instant::now())) {
+            Ok(event) => Some(event),
+            Err(RecvTimeoutError::Timeout) => None,
+            // The watcher holds a sender for as long as the loop runs.
+            Err(RecvTimeoutError::Disconnected) => break SIGTERM,
+        };
+        let mut changed = false;
+        let mut stop = None;
+        // Everything already queued: a burst of beats is one evaluation.
+        for event in first
+            .into_iter()
+            .chain(std::iter::from_fn(|| rx.try_recv().ok()))
+        {
+            match event {
+                Event::Signal(signal) => stop = Some(signal),
+                Event::FileChanged => changed = true,
+            }
+        }
+        if let Some(signal) = stop {
+            break signal;
+        }
+        let tick = Instant::now() >= next_tick;
+        if tick {
+            next_tick = next_second();
+            monitor.claim_if_free(store::unix_now());
+        }
+        if tick || changed {
+            // Only the tick counts toward `after = N`, so N is seconds however often the
+            // file changes.
+            monitor.evaluate(store::unix_now(), tick);
+        }
+    };
+    monitor.finish(signal);
+    stop_signals.close();
+    Ok(signal)
+}
+
+/// The monitor's state between evaluations.
+struct Monitor<'c> {
+    file: PathBuf,
+    config: &'c Config,
+    probe: SysProbe,
+    tracker: Tracker,
+    database: PathBuf,
+    /// `Some` while this monitor holds the history lock: it records and alerts.
+    recorder: Option<Recorder>,
+    alerter: Alerter,
+    /// The last good read of the file, judged again while the file does not parse.
+    snapshot: Snapshot,
+    read_error: Option<String>,
+    record_error: Option<String>,
+}
+
+impl<'c> Monitor<'c> {
+    fn start(file: &Path, config: &'c Config) -> Result<Self, ServeError> {
+        let database = paths::history_path(file);
+        let alerter = Alerter::start(&config.alerts).map_err(|cause| ServeError::Start {
+            what: "alert thread",
+            cause,
+        })?;
+        let mut monitor = Monitor {
+            file: file.to_owned(),
+            config,
+            probe: SysProbe::new(file),
+            tracker: Tracker::default(),
+            database,
+            recorder: None,
+            alerter,
+            snapshot: Snapshot::default(),
+            read_error: None,
+            record_error: None,
+        };
+        if !monitor.claim(store::unix_now())? {
+            eprintln!(
+                "history: another monitor records {} (it holds {}); standing by: transitions are \
+                 logged, but history and alerts are left to it until it stops",
+                monitor.database.display(),
+                paths::lock_path(&monitor.database).display()
+            );
+        }
+        Ok(monitor)
+    }
+
+    /// Tries to become the recorder; true if it now is. What the history knows seeds the
+    /// transitions and alerts, so a restart neither repeats nor forgets them.
+    fn claim(&mut self, now: f64) -> Result<bool, HistoryError> {
+        let keep = Duration::from_secs_f64(self.config.history.keep);
+        let Some(recorder) = Recorder::claim(&self.database, keep)? else {
+            return Ok(false);
+        };
+        for (name, seen) in recorder.history().last_seen()? {
+            self.tracker.remember(&name, seen);
+            if let Some(state) = seen.state {
+                self.alerter.remember(&name, state, now);
+            }
+        }
+        eprintln!(
+            "history: recording {} (keeping {}); alerts are sent from this monitor",
+            self.database.display(),
+            duration::format_exact(self.config.history.keep)
+        );
+        self.recorder = Some(recorder);
+        Ok(true)
+    }
+
+    /// A standby monitor takes over once the recorder's lock is free.
+    fn claim_if_free(&mut self, now: f64) {
+        if self.recorder.is_some() {
+            return;
+        }
+        if let Err(e) = self.claim(now) {
+            self.log_record_error(&e.to_string());
+        }
+    }
+
+    /// Reads the file, judges every process at `now`, logs and records what changed, and
+    /// (when this monitor records) runs the alert rules; `tick`: the once-a-second check.
+    fn evaluate(&mut self, now: f64, tick: bool) {
+        match store::read(&self.file) {
+            Ok(snapshot) => {
+                if self.read_error.take().is_some() {
+                    eprintln!("file: {} reads again", self.file.display());
+                }
+                self.snapshot = snapshot;
+            }
+            Err(e) => {
+                let message = e.to_string();
+                if self.read_error.as_ref() != Some(&message) {
+                    eprintln!("file: {message}; judging the last good read");
+                    self.read_error = Some(message);
+                }
+            }
+        }
+        let report = report::build(&self.snapshot, self.config, &mut self.probe, now);
+        let changes = self.tracker.observe(&report);
+        for t in &changes.transitions {
+            eprintln!("{}", transition_line(t));
+        }
+        self.record(&changes, now);
+        if self.recorder.is_some() {
+            let config = self.config;
+            self.alerter
+                .check(&report, &|name| !config.alerts_for(name), now, tick);
+        }
+    }
+
+    fn record(&mut self, changes: &Changes, now: f64) {
+        let Some(recorder) = &mut self.recorder else {
+            return;
+        };
+        match recorder.record(changes, now) {
+            Ok(pruned) => {
+                if self.record_error.take().is_some() {
+                    eprintln!("history: recording again");
+                }
+                if let Some(p) = pruned.filter(|p| p.beats + p.transitions > 0) {
+                    eprintln!(
+                        "history: pruned {} beats and {} transitions older than {}",
+                        p.beats,
+                        p.transitions,
+                        duration::format_exact(self.config.history.keep)
+                    );
+                }
+            }
+            Err(e) => self.log_record_error(&e.to_string()),
+        }
+    }
+
+    /// Logs a history failure once, not once a second while it lasts.
+    fn log_record_error(&mut self, message: &str) {
+        if self.record_error.as_deref() != Some(message) {
+            eprintln!("history: {message}");
+            self.record_error = Some(message.to_owned());
+        }
+    }
+
+    fn finish(self, signal: i32) {
+        let name = if signal == SIGINT {
+            "SIGINT"
+        } else {
+            "SIGTERM"
+        };
+        eprintln!("hbmon serve: stopping ({name})");
+        self.alerter.finish();
+    }
+}
+
+/// `worker: up -> dead (pid 4242 is gone)`.
+fn transition_line(t: &crate::changes::Transition) -> String {
+    let from = t.from.map_or("new", State::as_str);
+    format!("{}: {from} -> {} ({})", t.name, t.to, t.reason)
+}
+
+/// The next whole wall-clock second, so "late" flips in step with real time.
+fn next_second() -> Instant {
+    let fraction = store::unix_now().fract();
+    Instant::now() + Duration::from_secs_f64((1.0 - fraction).clamp(0.001, 1.0))
+}

@@ -1,0 +1,140 @@
+//! Noticing changes to the heartbeat file. The watch is on its *directory*: every write
+//! replaces the file with a rename, and a watch on the file itself would end at the first.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+
+/// Calls `changed` (on the watcher's thread) whenever `file` may have changed. The watch
+/// lasts as long as the returned watcher.
+pub fn watch(
+    file: &Path,
+    mut changed: impl FnMut() + Send + 'static,
+) -> notify::Result<RecommendedWatcher> {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let name = file.file_name().map(ToOwned::to_owned);
+    let mut watcher = notify::recommended_watcher(move |result: notify::Result<notify::Event>| {
+        if concerns(&result, name.as_deref()) {
+            changed();
+        }
+    })?;
+    watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+    Ok(watcher)
+}
+
+/// Whether a directory event means the file called `name` changed: replaced by a rename
+/// (how every writer writes), moved away, removed, created or written in place. Each change
+/// counts once — not the duplicate "both ends of a rename" event, not every `write` of an
+/// in-place writer (its close counts) — since a beat is a dozen directory events and a busy
+/// file sees hundreds of beats a second. Reads (the monitor's own included) and the lock and
+/// temp files never count. A watcher error does, since events may have been lost.
+fn concerns(result: &notify::Result<notify::Event>, name: Option<&OsStr>) -> bool {
+    use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+    let Ok(event) = result else {
+        return true;
+    };
+    let counts = match event.kind {
+        EventKind::Modify(
+            ModifyKind::Name(RenameMode::Both) | ModifyKind::Data(_) | ModifyKind::Metadata(_),
+        ) => false,
+        EventKind::Access(access) => access == AccessKind::Close(AccessMode::Write),
+        EventKind::Create(_)
+        | EventKind::Modify(_)
+        | EventKind::Remove(_)
+        | EventKind::Any
+        | EventKind::Other => true,
+    };
+    counts && (event.paths.is_empty() || event.paths.iter().any(|p| p.file_name() == name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Beat, Store};
+    use notify::event::{AccessKind, CreateKind, ModifyKind, RenameMode};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    #[test]
+    fn only_events_about_the_file_itself_count() {
+        let name = Some(OsStr::new("hb.json"));
+        let event = |kind, path: &str| Ok(notify::Event::new(kind).add_path(path.into()));
+        let rename = EventKind::Modify(ModifyKind::Name(RenameMode::To));
+        assert!(concerns(&event(rename, "/d/hb.json"), name));
+        assert!(concerns(
+            &event(
+                EventKind::Remove(notify::event::RemoveKind::File),
+                "/d/hb.json"
+            ),
+            name
+        ));
+        assert!(!concerns(
+            &event(EventKind::Access(AccessKind::Any), "/d/hb.json"),
+            name
+        ));
+        assert!(!concerns(
+            &event(EventKind::Create(CreateKind::File), "/d/hb.json.lock"),
+            name
+        ));
+        assert!(!concerns(&event(rename, "/d/.hb.json.77.tmp"), name));
+        assert!(concerns(&Err(notify::Error::generic("overflow")), name));
+    }
+
+    #[test]
+    fn each_change_of_the_file_counts_once() {
+        use notify::event::{
+            AccessKind, AccessMode, CreateKind, DataChange, ModifyKind, RemoveKind, RenameMode,
+        };
+        let name = Some(OsStr::new("hb.json"));
+        let event = |kind, paths: &[&str]| {
+            let mut event = notify::Event::new(kind);
+            for path in paths {
+                event = event.add_path((*path).into());
+            }
+            concerns(&Ok(event), name)
+        };
+        let rename = |mode| EventKind::Modify(ModifyKind::Name(mode));
+        // A writer's beat: only the rename onto the file counts.
+        assert!(event(rename(RenameMode::To), &["/d/hb.json"]));
+        assert!(!event(
+            rename(RenameMode::Both),
+            &["/d/.hb.json.7.tmp", "/d/hb.json"]
+        ));
+        assert!(!event(rename(RenameMode::From), &["/d/.hb.json.7.tmp"]));
+        assert!(!event(
+            EventKind::Create(CreateKind::File),
+            &["/d/.hb.json.7.tmp"]
+        ));
+        let close_write = EventKind::Access(AccessKind::Close(AccessMode::Write));
+        assert!(!event(close_write, &["/d/hb.json.lock"]));
+        let open = EventKind::Access(AccessKind::Open(AccessMode::Any));
+        assert!(!event(open, &["/d/hb.json"]));
+        let close_read = EventKind::Access(AccessKind::Close(AccessMode::Read));
+        assert!(!event(close_read, &["/d/hb.json"]));
+        // Moved aside (a corrupt file), deleted, written in place: each counts.
+        assert!(event(rename(RenameMode::From), &["/d/hb.json"]));
+        assert!(event(EventKind::Remove(RemoveKind::File), &["/d/hb.json"]));
+        assert!(event(close_write, &["/d/hb.json"]));
+        let write = EventKind::Modify(ModifyKind::Data(DataChange::Any));
+        assert!(!event(write, &["/d/hb.json"]));
+        // An event without paths (the watcher lost track) is not ignored.
+        assert!(event(EventKind::Other, &[]));
+    }
+
+    #[test]
+    fn a_beat_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hb.json");
+        let (tx, rx) = mpsc::channel();
+        let _watcher = watch(&file, move || {
+            let _ = tx.send(());
+        })
+        .unwrap();
+        Store::new(&file).beat("a", &Beat::alive(None)).unwrap();
+        rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    }
+}

@@ -1,0 +1,166 @@
+//! Writers in other languages sharing one file with hbmon: the Python module
+//! (`examples/python/hbmon.py`) and `hbmon beat` hammering the file at once, and the Node
+//! example (`examples/node/heartbeat.js`) beating through `hbmon beat`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use hbmon::store;
+
+const HBMON: &str = env!("CARGO_BIN_EXE_hbmon");
+const WRITERS: usize = 8;
+const BEATS: u64 = 100;
+
+fn example(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(path)
+}
+
+/// Beats `name` `BEATS` times from one Python process, `{"seq": i}` as its data.
+const PYTHON_WRITER: &str = "
+import sys
+sys.path.insert(0, sys.argv[1])
+import hbmon
+for i in range(int(sys.argv[4])):
+    hbmon.beat(sys.argv[2], {'seq': i}, file=sys.argv[3])
+";
+
+/// What a reader saw while the writers ran.
+#[derive(Debug, Default)]
+struct Observed {
+    reads: u64,
+    /// The newest `seq` seen per name; a lower one later would be a lost write.
+    seq: HashMap<String, u64>,
+}
+
+/// Parses the file in a loop until `stop`; panics on anything but a whole, valid document
+/// that has lost nothing an earlier read showed.
+fn watch(file: &Path, stop: &AtomicBool) -> Observed {
+    let mut seen = Observed::default();
+    while !stop.load(Ordering::Relaxed) {
+        let snapshot =
+            store::read(file).unwrap_or_else(|e| panic!("torn read #{}: {e}", seen.reads));
+        assert!(snapshot.invalid.is_empty(), "{:?}", snapshot.invalid);
+        assert!(
+            snapshot.entries.len() >= seen.seq.len(),
+            "an entry disappeared"
+        );
+        for (name, entry) in &snapshot.entries {
+            let seq = entry.additional_data["seq"].as_u64().unwrap();
+            let newest = seen.seq.entry(name.clone()).or_default();
+            assert!(
+                seq >= *newest,
+                "{name}: seq went back from {newest} to {seq}"
+            );
+            *newest = seq;
+        }
+        seen.reads += 1;
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    seen
+}
+
+#[test]
+fn python_and_hbmon_writers_share_one_file_without_losing_a_beat() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hb.json");
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (file, stop) = (file.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || watch(&file, &stop))
+    };
+
+    let python: Vec<_> = (0..WRITERS)
+        .map(|n| {
+            Command::new("python3")
+                .arg("-c")
+                .arg(PYTHON_WRITER)
+                .arg(example("python"))
+                .arg(format!("py-{n}"))
+                .arg(&file)
+                .arg(BEATS.to_string())
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("python3 is needed for this test (as for .ci/run)")
+        })
+        .collect();
+    let cli: Vec<_> = (0..WRITERS)
+        .map(|n| {
+            let file = file.clone();
+            std::thread::spawn(move || {
+                for seq in 0..BEATS {
+                    let status = Command::new(HBMON)
+                        .arg("--file")
+                        .arg(&file)
+                        .args(["beat", &format!("cli-{n}"), "-q", "--pid", "4242"])
+                        .arg(format!("--set=seq={seq}"))
+                        .status()
+                        .unwrap();
+                    assert!(status.success(), "hbmon beat cli-{n} #{seq}: {status}");
+                }
+            })
+        })
+        .collect();
+    for mut child in python {
+        assert!(child.wait().unwrap().success());
+    }
+    for thread in cli {
+        thread.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let observed = reader.join().unwrap();
+    assert!(
+        observed.reads > 10,
+        "the reader read only {} times",
+        observed.reads
+    );
+    eprintln!(
+        "the reader parsed the file {} times while 16 writers ran",
+        observed.reads
+    );
+
+    let snapshot = store::read(&file).unwrap();
+    assert_eq!(snapshot.entries.len(), 2 * WRITERS);
+    for prefix in ["py", "cli"] {
+        for n in 0..WRITERS {
+            let name = format!("{prefix}-{n}");
+            let entry = snapshot.get(&name).unwrap();
+            assert_eq!(entry.additional_data["seq"], BEATS - 1, "{name}");
+            assert_eq!(entry.beats, Some(BEATS), "{name}: a beat was lost");
+            assert_eq!(entry.errors, Some(0), "{name}");
+        }
+    }
+}
+
+#[test]
+fn the_node_example_beats_through_hbmon() {
+    if Command::new("node").arg("--version").output().is_err() {
+        eprintln!("skipping the Node example: node is not on PATH");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hb.json");
+    let child = Command::new("node")
+        .arg(example("node/heartbeat.js"))
+        .args(["--once", "--name", "web"])
+        .env("HBMON_BIN", HBMON)
+        .env("HBMON_FILE", &file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let entry = store::read(&file).unwrap().get("web").cloned().unwrap();
+    assert_eq!(entry.pid, Some(pid), "the beat names the Node process");
+    assert_eq!(entry.additional_data["requests"], 1);
+    assert!(entry.additional_data["port"].as_u64().unwrap() > 0);
+    assert_eq!(entry.interval, Some(30.0));
+}
