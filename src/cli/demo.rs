@@ -1,6 +1,6 @@
 //! `hbmon demo`: a self-contained tour. Demo processes beat into a temporary heartbeat file
 //! — one steady, one that stalls (hung), one that exits (dead) and comes back, one that
-//! reports errors, one that stops cleanly, a job every 20 s that sometimes fails — and the
+//! reports errors for a while, one that stops cleanly, a job every 20 s that sometimes fails — and the
 //! terminal UI watches them. Every child is killed and the directory removed on the way out,
 //! whichever way that is.
 
@@ -61,13 +61,13 @@ done",
   sleep 20
 done"#,
     ),
-    // Every sixth beat reports an error.
+    // Reports errors for 8 s out of every 20 (its mail server "times out"), then recovers.
     (
         "mailer",
         r#"n=0
 while alive; do
   n=$((n + 1))
-  if [ $((n % 6)) -eq 0 ]; then
+  if [ $((n % 10)) -ge 6 ]; then
     beat mailer --interval 2s --error "SMTP timeout talking to mail.example.com"
   else
     beat mailer --interval 2s --set sent=$n

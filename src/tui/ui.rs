@@ -779,7 +779,8 @@ fn health_lines(row: &Row, now: f64, theme: &Theme) -> Vec<Line<'static>> {
         lines.push(Line::from(pid));
         lines.push(Line::from(vec![
             label("Command", theme),
-            Span::raw(process.cmd.clone()),
+            // A script passed as one argument keeps its newlines; the pane has one line.
+            Span::raw(process.cmd.replace(char::is_control, " ")),
         ]));
     } else {
         if row.pid().is_some() {
