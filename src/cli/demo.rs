@@ -21,9 +21,11 @@ pub struct DemoArgs {
 }
 
 /// Each demo process is a small shell loop around `hbmon beat` / `hbmon run`: what a user
-/// adds to their own scripts. `$HBMON` is this binary; every loop ends when the demo does,
-/// even if it was killed too hard to clean up (`alive`).
+/// adds to their own scripts. `$HBMON` is this binary. Every loop ends within a second or
+/// so of the demo, even if the demo was killed too hard to clean up: `alive` asks whether
+/// it still runs, and `nap N` sleeps N seconds one at a time, asking.
 const PRELUDE: &str = r#"alive() { kill -0 "$HBMON_DEMO_PID" 2>/dev/null; }
+nap() { i=0; while [ $i -lt "$1" ] && alive; do sleep 1; i=$((i + 1)); done; }
 beat() { "$HBMON" beat "$@" --quiet; }
 "#;
 
@@ -49,7 +51,7 @@ done",
     beat scraper --interval 1s --set page=$i --set status=fetching
     sleep 1
   done
-  sleep 25
+  nap 25
 done",
     ),
     // A process that beats for 12 s and exits (dead: its PID is gone); a new one starts
@@ -58,7 +60,7 @@ done",
         "worker",
         r#"while alive; do
   sh -c 'i=0; while [ $i -lt 12 ]; do i=$((i + 1)); "$HBMON" beat worker --interval 1s --set jobs_done=$i --quiet; sleep 1; done'
-  sleep 20
+  nap 20
 done"#,
     ),
     // Reports errors for 8 s out of every 20 (its mail server "times out"), then recovers.
@@ -93,7 +95,7 @@ beat cache-warmer --stopped",
 while alive; do
   n=$((n + 1))
   "$HBMON" run backup --interval 20s -- sh -c "sleep 4; echo copied $((n * 3)) files; [ $((n % 3)) -ne 0 ] || { echo 'disk full' >&2; exit 1; }" >/dev/null 2>&1
-  sleep 16
+  nap 16
 done"#,
     ),
 ];

@@ -202,3 +202,85 @@ fn a_corrupt_file_keeps_the_last_view_and_a_deleted_one_empties_it() {
     });
     assert!(!screen.contains("not a valid heartbeat file"), "{screen}");
 }
+
+/// The PIDs of `parent`'s children.
+fn children(parent: &str) -> Vec<String> {
+    let out = Command::new("pgrep").args(["-P", parent]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn alive(pid: &str) -> bool {
+    let pid: libc::pid_t = pid.parse().unwrap();
+    // SAFETY: signal 0 only asks whether the process exists; nothing is sent.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+#[test]
+fn sigterm_gives_the_terminal_back_and_exits_as_a_signal_death() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("heartbeat_status.json");
+    let config = dir.path().join("hbmon.toml");
+    std::fs::write(&config, "").unwrap();
+    beat(&file, "sig-target");
+    let tmux = Tmux::start("env PS1='test-prompt$ ' sh");
+    tmux.wait_for("the shell prompt", Duration::from_secs(5), |s| {
+        s.contains("test-prompt$")
+    });
+    let command = format!(
+        "{BIN} --file '{}' --config '{}'; echo exit=$?",
+        file.display(),
+        config.display()
+    );
+    tmux.keys(&["-l", &command]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the UI", Duration::from_secs(10), |s| {
+        s.contains("sig-target")
+    });
+    let shell = tmux.run(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
+    let shell = String::from_utf8_lossy(&shell.stdout).trim().to_owned();
+    let hbmon = children(&shell);
+    assert_eq!(hbmon.len(), 1, "hbmon under the shell: {hbmon:?}");
+    let status = Command::new("kill")
+        .args(["-TERM", &hbmon[0]])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let screen = tmux.wait_for("the exit status", Duration::from_secs(5), |s| {
+        s.contains("exit=143")
+    });
+    assert!(
+        !screen.contains("sig-target"),
+        "the UI is still on screen:\n{screen}"
+    );
+}
+
+#[test]
+fn the_demo_leaves_no_process_or_file_behind() {
+    let tmux = Tmux::start(&format!("exec {BIN} demo --refresh 500ms"));
+    let screen = tmux.wait_for("the demo's processes", Duration::from_secs(15), |s| {
+        s.contains("Web API") && s.contains("mailer")
+    });
+    assert!(screen.contains("Monitored"), "{screen}");
+    let demo = tmux.run(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
+    let demo = String::from_utf8_lossy(&demo.stdout).trim().to_owned();
+    let spawned = children(&demo);
+    assert!(spawned.len() >= 5, "demo children: {spawned:?}");
+    let temp = std::env::temp_dir().join(format!("hbmon-demo-{demo}"));
+    assert!(temp.exists());
+
+    tmux.keys(&["q"]);
+    let start = Instant::now();
+    while alive(&demo) || spawned.iter().any(|p| alive(p)) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "still running after q: demo {}, children {:?}",
+            alive(&demo),
+            spawned.iter().filter(|p| alive(p)).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!temp.exists(), "{} is left behind", temp.display());
+}
