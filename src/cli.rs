@@ -116,7 +116,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => Ok(status::status(&location, cli.config.as_deref(), &args)),
         Command::Config => config::show(&location, cli.config.as_deref()),
         Command::Init => config::init(&location, cli.config.as_deref()),
-        Command::Demo(args) => demo::demo(&args),
+        Command::Demo(args) => demo::demo(&args, cli.file.is_some() || cli.config.is_some()),
     }
 }
 

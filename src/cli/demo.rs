@@ -123,7 +123,13 @@ label = "Nightly report"
 interval = "24h"
 "#;
 
-pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+/// `paths_given`: `--file` or `--config` was passed, which the demo cannot honour: it makes
+/// a file and config of its own, and removes them when it ends.
+pub fn demo(args: &DemoArgs, paths_given: bool) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        !paths_given,
+        "hbmon demo makes its own temporary heartbeat file and config; run it without --file and --config"
+    );
     let demo = Demo::start()?;
     let location = FileLocation {
         path: demo.dir.join(crate::paths::FILE_NAME),

@@ -197,13 +197,15 @@ pub enum Action {
     DetailTop,
     DetailBottom,
     ToggleHelp,
-    /// A new report from the file and the probe; clears a file error.
+    /// A new report: the file (or the last good read of it) judged at an instant.
     Report(Box<Report>),
-    /// The file could not be read or parsed.
+    /// The file could not be read or parsed; reports go on judging the last good read.
     FileError {
         message: String,
         now: f64,
     },
+    /// The file was read and parsed again: the error, if any, is over.
+    FileOk,
     Notice(Notice),
     Viewport(Viewport),
 }
@@ -443,6 +445,7 @@ impl App {
                 };
                 self.file_error = Some(FileError { message, since });
             }
+            Action::FileOk => self.file_error = None,
             Action::Notice(notice) => self.notice = Some(notice),
             Action::Viewport(viewport) => {
                 self.viewport = viewport;
@@ -526,7 +529,6 @@ impl App {
             }
         }
         self.report = report;
-        self.file_error = None;
         self.reorder();
     }
 
@@ -832,7 +834,10 @@ mod tests {
         app.update(error(NOW + 5.0));
         assert_eq!(app.file_error().map(|e| e.since), Some(NOW));
         assert_eq!(app.report().rows.len(), 8);
+        // The probe re-judges the last good read: the error stands.
         app.update(Action::Report(Box::new(mixed())));
+        assert_eq!(app.file_error().map(|e| e.since), Some(NOW));
+        app.update(Action::FileOk);
         assert_eq!(app.file_error(), None);
     }
 

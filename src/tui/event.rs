@@ -52,12 +52,6 @@ pub fn run(
     options: &Options,
     judge: &mut Judge<'_>,
 ) -> Result<Exit, TuiError> {
-    let (tx, rx) = mpsc::channel();
-    // Signals first: threads inherit the signal mask, so it must be in place before any
-    // other thread (input, watcher) starts.
-    #[cfg(unix)]
-    forward_signals(tx.clone());
-    spawn_input(tx.clone());
     let trace = match &options.trace {
         Some(path) => Some(
             OpenOptions::new()
@@ -71,6 +65,12 @@ pub fn run(
         ),
         None => None,
     };
+    let (tx, rx) = mpsc::channel();
+    // Signals first: threads inherit the signal mask, so it must be in place before any
+    // other thread (input, watcher) starts.
+    #[cfg(unix)]
+    forward_signals(tx.clone());
+    spawn_input(tx.clone());
     let mut state = Loop {
         app,
         file: options.file.clone(),
@@ -127,12 +127,13 @@ impl Loop<'_, '_> {
             {
                 match event {
                     Event::Input(input) => {
-                        redraw = true;
                         let action = match input {
                             Input::Key(key) => keys::map_key(key, self.app.mode()),
                             Input::Mouse(mouse) => keys::map_mouse(mouse, self.app.mode()),
                             _ => None,
                         };
+                        // Mouse motion arrives by the hundred and changes nothing.
+                        redraw |= action.is_some() || matches!(input, Input::Resize(..));
                         let effect = action.and_then(|a| self.app.update(a));
                         if let Some(exit) = self.apply(effect) {
                             return Ok(exit);
@@ -193,6 +194,7 @@ impl Loop<'_, '_> {
         match store::read(&self.file) {
             Ok(snapshot) => {
                 self.snapshot = snapshot;
+                self.app.update(Action::FileOk);
                 self.judge_now(probing);
             }
             Err(e) => {

@@ -174,8 +174,9 @@ fn a_corrupt_file_keeps_the_last_view_and_a_deleted_one_empties_it() {
     std::fs::write(&config, "").unwrap();
     beat(&file, "steady-one");
 
+    // A fast probe: the last good view is re-judged many times while the file is bad.
     let tmux = Tmux::start(&format!(
-        "exec {BIN} --file '{}' --config '{}'",
+        "exec {BIN} --file '{}' --config '{}' --refresh 100ms",
         file.display(),
         config.display()
     ));
@@ -190,6 +191,12 @@ fn a_corrupt_file_keeps_the_last_view_and_a_deleted_one_empties_it() {
     });
     assert!(screen.contains("showing the last good view"), "{screen}");
     assert!(screen.contains("steady-one"), "{screen}");
+    std::thread::sleep(Duration::from_millis(500));
+    let screen = tmux.screen();
+    assert!(
+        screen.contains("not a valid heartbeat file"),
+        "the banner went:\n{screen}"
+    );
 
     // Gone: an empty table. Back: the rows come back and the banner goes.
     std::fs::remove_file(&file).unwrap();
@@ -283,4 +290,18 @@ fn the_demo_leaves_no_process_or_file_behind() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(!temp.exists(), "{} is left behind", temp.display());
+}
+
+#[test]
+fn the_demo_refuses_a_file_of_the_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["demo", "--file"])
+        .arg(dir.path().join("mine.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("without --file"), "{stderr}");
+    assert!(!dir.path().join("mine.json").exists());
 }
