@@ -413,7 +413,7 @@ fn banner_text(app: &App, now: f64) -> Option<(String, Tone)> {
             format!(
                 "✖ {} — showing the last good view (since {})",
                 err.message,
-                clock(err.since)
+                format_local(err.since)
             ),
             Tone::Error,
         ));
@@ -683,11 +683,7 @@ fn aligned(text: &str, column: Column, width: u16) -> Cell<'static> {
     }
 }
 
-fn clock(unix: f64) -> String {
-    format_local(unix)
-}
-
-/// `12:03:04 (2m10s ago)`.
+/// `2025-06-15 17:03:04 (2m10s ago)`: local time, and how long ago.
 fn when(unix: f64, now: f64) -> String {
     let age = now - unix;
     let rel = if age < -1.0 {
@@ -695,7 +691,7 @@ fn when(unix: f64, now: f64) -> String {
     } else {
         format!("{} ago", format_secs(age.max(0.0)))
     };
-    format!("{} ({rel})", clock(unix))
+    format!("{} ({rel})", format_local(unix))
 }
 
 /// The detail pane's text for one row; a function of its own so the viewport can measure it.
@@ -730,7 +726,7 @@ fn detail_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec<Line<'stat
     }
     for t in seen {
         lines.push(Line::from(vec![
-            Span::raw(format!("  {}  ", clock(t.at))),
+            Span::raw(format!("  {}  ", format_local(t.at))),
             Span::styled(state_label(t.from), theme.state(t.from)),
             Span::raw(" → "),
             Span::styled(state_label(t.to), theme.state(t.to)),
