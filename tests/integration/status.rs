@@ -266,3 +266,34 @@ fn configured_processes_are_found_by_match_before_they_beat() {
         .stdout(predicate::str::contains("MONITORED PROCESSES"))
         .stdout(predicate::str::contains("The Sleeper"));
 }
+
+#[test]
+fn a_configured_job_that_never_ran_becomes_overdue() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hbmon.toml");
+    std::fs::write(
+        &config,
+        "[[process]]\nname = \"nightly\"\nkind = \"job\"\ninterval = \"1h\"\n",
+    )
+    .unwrap();
+    // Just configured: it gets its first period to run.
+    let (doc, code) = status_json(dir.path());
+    assert_eq!(state(&doc, "nightly"), ("pending", "never ran yet"));
+    assert_eq!(code, 0);
+    // Configured 2 h ago (the config's mtime) and never ran: its cron line is broken.
+    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&config)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    let (doc, code) = status_json(dir.path());
+    let (state_, reason) = state(&doc, "nightly");
+    assert_eq!(state_, "overdue", "{reason}");
+    assert!(
+        reason.starts_with("never ran in the 2h00m since"),
+        "{reason}"
+    );
+    assert_eq!(code, 2);
+}
