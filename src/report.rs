@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::duration;
-use crate::probe::{Probe, ProcessInfo, SystemInfo};
+use crate::probe::{Lookup, Probe, ProcessInfo, SystemInfo};
 use crate::status::{self, Health, Os, Rules, Severity, State};
 use crate::store::{Entry, Snapshot};
 
@@ -103,12 +103,12 @@ pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f
         let entry = entries.get(p.name.as_str()).copied();
         // The entry's PID, else the process the `match` finds; `None`: nothing to ask.
         let seen = match entry {
-            Some(e) if !local(e) => Seen::NotAsked,
-            Some(Entry { pid: Some(pid), .. }) => Seen::from(probe.process(*pid)),
+            Some(e) if !local(e) => Lookup::Unknown,
+            Some(Entry { pid: Some(pid), .. }) => probe.process(*pid),
             _ => p
                 .pattern
                 .as_ref()
-                .map_or(Seen::NotAsked, |re| Seen::from(probe.find(re))),
+                .map_or(Lookup::Unknown, |re| probe.find(re)),
         };
         rows.push(row(&p.name, p.label.clone(), entry, config, seen, now));
     }
@@ -117,8 +117,8 @@ pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f
             continue;
         }
         let seen = match entry.pid {
-            Some(pid) if local(entry) => Seen::from(probe.process(pid)),
-            _ => Seen::NotAsked,
+            Some(pid) if local(entry) => probe.process(pid),
+            _ => Lookup::Unknown,
         };
         rows.push(row(name, None, Some(entry), config, seen, now));
     }
@@ -141,38 +141,22 @@ pub fn refresh(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe) {
     probe.refresh(&pids, by_pattern);
 }
 
-/// What the OS answered about one process: [`Os`], owning the process.
-enum Seen {
-    NotAsked,
-    Gone,
-    Alive(ProcessInfo),
-}
-
-impl From<Option<ProcessInfo>> for Seen {
-    fn from(answer: Option<ProcessInfo>) -> Self {
-        answer.map_or(Seen::Gone, Seen::Alive)
-    }
-}
-
 fn row(
     name: &str,
     label: Option<String>,
     entry: Option<&Entry>,
     config: &Config,
-    seen: Seen,
+    seen: Lookup,
     now: f64,
 ) -> Row {
     let rules = config.rules_for(name, entry);
     let os = match &seen {
-        Seen::Alive(p) => Os::Alive(p),
-        Seen::Gone => Os::Gone,
-        Seen::NotAsked => Os::Unknown,
+        Lookup::Alive(p) => Os::Alive(p),
+        Lookup::Gone => Os::Gone,
+        Lookup::Unknown => Os::Unknown,
     };
     let health = status::evaluate(entry, &rules, now, os);
-    let process = match seen {
-        Seen::Alive(p) => Some(p),
-        Seen::Gone | Seen::NotAsked => None,
-    };
+    let process = seen.alive();
     Row {
         name: name.to_owned(),
         label,
@@ -514,6 +498,7 @@ critical = false
                 disk_total: 125 << 30,
             }),
             refreshed: Vec::new(),
+            blind: false,
         }
     }
 }
@@ -523,6 +508,7 @@ mod tests {
     use super::columns::*;
     use super::fixture::{self, NOW};
     use super::*;
+    use crate::probe::FakeProbe;
     use serde_json::json;
 
     #[test]
@@ -581,6 +567,26 @@ mod tests {
         assert_eq!(row("seed").rules.interval, 30.0);
         assert_eq!(report.worst(), Severity::Critical);
         assert_eq!(report.exit_code(), 2);
+    }
+
+    #[test]
+    fn an_os_that_cannot_be_read_kills_nobody() {
+        let mut blind = FakeProbe {
+            blind: true,
+            ..fixture::probe()
+        };
+        let report = build(&fixture::snapshot(), &fixture::config(), &mut blind, NOW);
+        let row = |name: &str| report.rows.iter().find(|r| r.name == name).unwrap();
+        // Its PID exists nowhere in the probe, but the probe cannot tell: not "gone".
+        assert_eq!(row("test-process-1").health.state, State::Up);
+        assert!(report.rows.iter().all(|r| r.process.is_none()));
+        assert!(
+            report
+                .rows
+                .iter()
+                .all(|r| !r.health.reason.contains("gone")),
+            "{report:#?}"
+        );
     }
 
     #[test]

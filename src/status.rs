@@ -279,8 +279,8 @@ pub const SKEW_TOLERANCE: f64 = 1.0;
 /// What the OS says about a process, for [`evaluate`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Os<'a> {
-    /// Nothing to ask: the entry names no PID (or one from another host), or there is no
-    /// entry and no `match`.
+    /// Nothing to ask, or no answer: the entry names no PID (or one from another host),
+    /// there is no entry and no `match`, or the OS cannot be read.
     Unknown,
     /// The PID (or the `match`) is a live process.
     Alive(&'a ProcessInfo),
