@@ -28,7 +28,8 @@ pub struct StatusArgs {
     #[arg(long)]
     pub json: bool,
     /// Also list additional processes that stopped cleanly (hidden from the table by
-    /// default: they need no attention and pile up from one-off runs).
+    /// default: they need no attention and pile up from one-off runs; named ones are
+    /// always shown).
     #[arg(long)]
     pub all: bool,
     /// Measure CPU use, which takes a ~200 ms sample: auto (only for a table on a
@@ -89,7 +90,8 @@ fn judge(
         return Ok(code);
     }
     let styled = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let hidden = if args.all {
+    // A process asked for by name is shown whatever its state.
+    let hidden = if args.all || !args.names.is_empty() {
         0
     } else {
         hide_stopped_additional(&mut report)

@@ -141,6 +141,14 @@ fn a_clean_stop_is_stopped_and_alerts_nobody() {
         .code(0)
         .stdout(predicate::str::contains("svc"))
         .stdout(predicate::str::contains("stopped"));
+    // Asked for by name, it is shown.
+    hbmon(dir.path())
+        .args(["status", "svc"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("svc"))
+        .stdout(predicate::str::contains("stopped"))
+        .stdout(predicate::str::contains("not shown").not());
 }
 
 #[test]
