@@ -13,7 +13,8 @@ use crate::probe::SysProbe;
 use crate::report::{self, Report, json, table};
 use crate::store;
 
-/// The exit code when there is nothing to judge: unreadable file or config, unknown name.
+/// The exit code when there is nothing to judge: a missing (with nothing configured) or
+/// unreadable file, an unreadable config, an unknown name.
 const UNKNOWN: u8 = 3;
 
 /// How long `hbmon status` samples CPU use when it does. CPU use is a difference between
@@ -63,6 +64,11 @@ fn judge(
     args: &StatusArgs,
 ) -> anyhow::Result<u8> {
     let (config, config_path) = Config::load(explicit, &location.path)?;
+    // With nothing configured a missing file would read as "no processes", all well: as a
+    // check command, a mistyped path would be silently green.
+    if config.processes.is_empty() && !location.path.exists() {
+        anyhow::bail!("no heartbeat file at {} yet", location.path.display());
+    }
     let snapshot = store::read(&location.path)?;
     let terminal = std::io::stdout().is_terminal();
     let mut probe = SysProbe::new(&location.path);

@@ -156,12 +156,15 @@ fn exit_codes_follow_the_nagios_convention() {
     let dir = tempfile::tempdir().unwrap();
     let sleeper = Sleeper::start();
     let pid = sleeper.pid();
-    // No file yet: nothing wrong.
+    // No file yet and nothing configured: nothing to judge (a mistyped path, perhaps).
     hbmon(dir.path())
         .arg("status")
         .assert()
-        .code(0)
-        .stdout(predicate::str::contains("no processes"));
+        .code(3)
+        .stderr(predicate::str::contains(format!(
+            "no heartbeat file at {} yet",
+            dir.path().join("hb.json").display()
+        )));
     beat(dir.path(), &["ok", "--pid", &pid, "--interval", "1m"]);
     hbmon(dir.path()).arg("status").assert().code(0);
     beat(dir.path(), &["oops", "--pid", &pid, "--error", "disk full"]);
@@ -284,7 +287,8 @@ fn a_configured_job_that_never_ran_becomes_overdue() {
         "[[process]]\nname = \"nightly\"\nkind = \"job\"\ninterval = \"1h\"\n",
     )
     .unwrap();
-    // Just configured: it gets its first period to run.
+    // Just configured, and no file yet: it is judged, and gets its first period to run.
+    assert!(!dir.path().join("hb.json").exists());
     let (doc, code) = status_json(dir.path());
     assert_eq!(state(&doc, "nightly"), ("pending", "never ran yet"));
     assert_eq!(code, 0);
