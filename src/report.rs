@@ -27,7 +27,8 @@ pub struct Row {
     /// The entry in the heartbeat file; `None` for a configured process that never beat.
     pub entry: Option<Entry>,
     pub health: Health,
-    /// The live process (the entry's PID, or the one found by `match`), if it runs.
+    /// The live process (the entry's PID, or the one found by `match`), if it runs — and
+    /// is the one that beat, not a newer one that reuses its PID.
     pub process: Option<ProcessInfo>,
     pub rules: Rules,
 }
@@ -156,7 +157,11 @@ fn row(
         Lookup::Unknown => Os::Unknown,
     };
     let health = status::evaluate(entry, &rules, now, os);
-    let process = seen.alive();
+    // A stranger that now holds the PID is not this process: its CPU, memory and runtime
+    // would be shown as if they were.
+    let process = seen
+        .alive()
+        .filter(|p| !entry.is_some_and(|e| status::pid_reused(e, p)));
     Row {
         name: name.to_owned(),
         label,
@@ -567,6 +572,41 @@ mod tests {
         assert_eq!(row("seed").rules.interval, 30.0);
         assert_eq!(report.worst(), Severity::Critical);
         assert_eq!(report.exit_code(), 2);
+    }
+
+    #[test]
+    fn a_reused_pid_shows_no_stranger_figures() {
+        let snapshot = Snapshot {
+            entries: vec![(
+                "worker".to_owned(),
+                Entry {
+                    last_heartbeat: NOW - 5.0,
+                    first_heartbeat: Some(NOW - 600.0),
+                    pid: Some(4242),
+                    ..Entry::default()
+                },
+            )],
+            invalid: Vec::new(),
+        };
+        let stranger = ProcessInfo {
+            pid: 4242,
+            name: "cc1".into(),
+            cmd: "cc1 main.c".into(),
+            start_time: (NOW - 60.0) as u64,
+            cpu_percent: 99.0,
+            memory_bytes: 1 << 30,
+        };
+        let mut probe = FakeProbe::new(vec![stranger]);
+        let report = build(&snapshot, &Config::default(), &mut probe, NOW);
+        let row = &report.rows[0];
+        assert_eq!(row.health.state, State::Dead, "{row:?}");
+        assert!(row.health.reason.contains("now belongs to another process"));
+        assert_eq!(row.process, None);
+        assert_eq!(row.pid(), Some(4242));
+        assert_eq!(
+            (cpu(row), memory(row), runtime(row, NOW)),
+            ("-".into(), "-".into(), "-".into())
+        );
     }
 
     #[test]

@@ -419,24 +419,25 @@ fn pid_check(entry: &Entry, os: Os) -> Option<Health> {
     let pid = entry.pid?;
     match os {
         Os::Gone => Some(Health::new(State::Dead, format!("pid {pid} is gone"), None)),
-        Os::Alive(p) if p.pid == pid => {
-            // Every beat proves its PID existed then, so the process holding it now must
-            // have started before this run's first beat.
-            let run_start = entry.first_heartbeat.unwrap_or(entry.last_heartbeat);
-            (p.start_time as f64 > run_start + PID_REUSE_SLACK).then(|| {
-                Health::new(
-                    State::Dead,
-                    format!(
-                        "pid {pid} now belongs to another process ({}, started {})",
-                        p.name,
-                        crate::store::format_local(p.start_time as f64)
-                    ),
-                    None,
-                )
-            })
-        }
+        Os::Alive(p) if pid_reused(entry, p) => Some(Health::new(
+            State::Dead,
+            format!(
+                "pid {pid} now belongs to another process ({}, started {})",
+                p.name,
+                crate::store::format_local(p.start_time as f64)
+            ),
+            None,
+        )),
         Os::Alive(_) | Os::Unknown => None,
     }
+}
+
+/// Whether `process` holds the entry's PID but is not the process that beat: it started
+/// after this run's first beat (beyond [`PID_REUSE_SLACK`]). Every beat proves its PID
+/// existed then, so the process that wrote it must have started before.
+pub fn pid_reused(entry: &Entry, process: &ProcessInfo) -> bool {
+    let run_start = entry.first_heartbeat.unwrap_or(entry.last_heartbeat);
+    entry.pid == Some(process.pid) && process.start_time as f64 > run_start + PID_REUSE_SLACK
 }
 
 fn judge_job(entry: &Entry, rules: &Rules, now: f64, age: f64) -> Health {

@@ -59,7 +59,8 @@ pub struct Process<'a> {
     pub runtime: Option<f64>,
     /// The entry exactly as in the file (protocol v1 fields, unknown fields kept).
     pub entry: Option<&'a Entry>,
-    /// What the OS says about the process; `null` when it does not run (or was not asked).
+    /// What the OS says about the process; `null` when it does not run, was not asked, or
+    /// its PID now belongs to another process.
     pub process: Option<&'a ProcessInfo>,
     /// The thresholds it was judged by.
     pub rules: &'a Rules,
