@@ -203,6 +203,7 @@ impl Row {
 /// Column texts, shared by the status table and the terminal UI.
 pub mod columns {
     use super::{Row, Value, duration};
+    use crate::store::Kind;
 
     pub fn pid(row: &Row) -> String {
         row.pid().map_or_else(|| "-".to_owned(), |p| p.to_string())
@@ -246,8 +247,14 @@ pub mod columns {
         }
     }
 
+    /// The interval; `-` for a job without a period of its own, which is never overdue
+    /// (showing the default would suggest it is checked against it).
     pub fn interval(row: &Row) -> String {
-        duration::format_secs(row.rules.interval)
+        let rules = &row.rules;
+        if rules.kind == Kind::Job && !rules.interval_from.is_own() {
+            return "-".to_owned();
+        }
+        duration::format_secs(rules.interval)
     }
 
     pub fn beats(row: &Row) -> String {
@@ -607,6 +614,40 @@ mod tests {
             (cpu(row), memory(row), runtime(row, NOW)),
             ("-".into(), "-".into(), "-".into())
         );
+    }
+
+    #[test]
+    fn a_job_without_a_period_shows_no_interval() {
+        let job = |period: Option<f64>| {
+            let entry = Entry {
+                last_heartbeat: NOW - 5.0,
+                kind: Some(crate::store::Kind::Job),
+                interval: period,
+                ..Entry::default()
+            };
+            let snapshot = Snapshot {
+                entries: vec![("cron".to_owned(), entry)],
+                invalid: Vec::new(),
+            };
+            let report = build(
+                &snapshot,
+                &Config::default(),
+                &mut FakeProbe::default(),
+                NOW,
+            );
+            interval(&report.rows[0])
+        };
+        assert_eq!(job(None), "-");
+        assert_eq!(job(Some(3600.0)), "1h00m");
+        // An app is judged by the default interval, so it shows it.
+        let report = build(
+            &fixture::snapshot(),
+            &fixture::config(),
+            &mut fixture::probe(),
+            NOW,
+        );
+        let seed = report.rows.iter().find(|r| r.name == "seed").unwrap();
+        assert_eq!(interval(seed), "30s");
     }
 
     #[test]

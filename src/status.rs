@@ -234,7 +234,7 @@ pub enum IntervalSource {
 impl IntervalSource {
     /// A job's period must be stated for it, by the config or by its writer: a general
     /// default (meant for apps) would make every job overdue soon after it ran.
-    fn is_own(self) -> bool {
+    pub fn is_own(self) -> bool {
         matches!(self, IntervalSource::Config | IntervalSource::Entry)
     }
 }
