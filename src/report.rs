@@ -222,9 +222,13 @@ pub mod columns {
             .map_or_else(|| "-".to_owned(), |p| bytes(p.memory_bytes))
     }
 
+    /// Whole seconds: start times are whole seconds, so anything finer is noise.
     pub fn runtime(row: &Row, now: f64) -> String {
-        row.runtime(now)
-            .map_or_else(|| "-".to_owned(), duration::format_secs)
+        match row.runtime(now).map(f64::round) {
+            None => "-".to_owned(),
+            Some(secs) if secs < 1.0 => "0s".to_owned(),
+            Some(secs) => duration::format_secs(secs),
+        }
     }
 
     /// The last beat as a local clock time, `HH:MM:SS`.
@@ -648,6 +652,36 @@ mod tests {
         );
         let seed = report.rows.iter().find(|r| r.name == "seed").unwrap();
         assert_eq!(interval(seed), "30s");
+    }
+
+    #[test]
+    fn runtime_is_whole_seconds() {
+        let snapshot = Snapshot {
+            entries: vec![(
+                "fresh".to_owned(),
+                Entry {
+                    last_heartbeat: NOW,
+                    pid: Some(7),
+                    ..Entry::default()
+                },
+            )],
+            invalid: Vec::new(),
+        };
+        let mut probe = FakeProbe::new(vec![ProcessInfo {
+            pid: 7,
+            name: "fresh".into(),
+            cmd: "fresh".into(),
+            start_time: NOW as u64,
+            cpu_percent: 0.0,
+            memory_bytes: 0,
+        }]);
+        let mut at = |now: f64| {
+            let report = build(&snapshot, &Config::default(), &mut probe, now);
+            runtime(&report.rows[0], now)
+        };
+        assert_eq!(at(NOW + 0.667), "1s");
+        assert_eq!(at(NOW + 0.3), "0s");
+        assert_eq!(at(NOW + 61.5), "1m02s");
     }
 
     #[test]
