@@ -73,7 +73,8 @@ pub trait Probe {
     /// the OS cannot tell.
     fn process(&self, pid: u32) -> Lookup;
     /// The oldest live process whose command line matches `pattern` (the oldest, so that
-    /// a program's main process wins over the children it forks). `&mut`: a probe may
+    /// a program's main process wins over the children it forks), never an hbmon process
+    /// (an `hbmon run` wrapper has its command in its own command line). `&mut`: a probe may
     /// remember the match to refresh it with the PIDs next time.
     fn find(&mut self, pattern: &Regex) -> Lookup;
     /// The machine as a whole, if known.
@@ -158,6 +159,8 @@ pub struct SysProbe {
     cpu_sampled: bool,
     refreshes: u32,
     own_pid: u32,
+    /// This executable's file name: [`Probe::find`] skips every hbmon process.
+    own_name: Option<std::ffi::OsString>,
     host: String,
 }
 
@@ -190,6 +193,9 @@ impl SysProbe {
             cpu_sampled: false,
             refreshes: 0,
             own_pid: std::process::id(),
+            own_name: std::env::current_exe()
+                .ok()
+                .and_then(|exe| exe.file_name().map(ToOwned::to_owned)),
             host: System::host_name().unwrap_or_default(),
         }
     }
@@ -303,10 +309,15 @@ impl Probe for SysProbe {
         let Some(system) = &self.system else {
             return Lookup::Unknown;
         };
+        // Never an hbmon: `hbmon run NAME -- CMD` has CMD in its command line and is older
+        // than CMD, so it would win over the very process the pattern is for.
+        let hbmon = |p: &sysinfo::Process| {
+            p.pid().as_u32() == self.own_pid || self.own_name.as_deref() == Some(p.name())
+        };
         let found = system
             .processes()
             .values()
-            .filter(|p| Self::live(p) && p.pid().as_u32() != self.own_pid)
+            .filter(|p| Self::live(p) && !hbmon(p))
             .map(|p| self.info(p))
             .filter(|info| pattern.is_match(&info.cmd))
             .min_by_key(|info| (info.start_time, info.pid));

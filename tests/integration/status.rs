@@ -7,7 +7,7 @@ use std::time::Duration;
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::hbmon;
+use crate::{hbmon, hbmon_std};
 
 /// A `sleep 30` to beat for; killed and reaped on drop.
 struct Sleeper(Child);
@@ -308,4 +308,45 @@ fn a_configured_job_that_never_ran_becomes_overdue() {
         "{reason}"
     );
     assert_eq!(code, 2);
+}
+
+#[test]
+fn match_finds_the_command_not_the_hbmon_run_wrapping_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("hbmon.toml"),
+        "[[process]]\nname = \"sleeper\"\nmatch = \"sleep 31\\\\.7\"\n",
+    )
+    .unwrap();
+    // Under another name, so "sleeper" has no entry and its process is found by `match`.
+    let mut wrapper = hbmon_std(dir.path())
+        .args(["run", "wrapper", "--", "sleep", "31.7"])
+        .spawn()
+        .unwrap();
+    let found = |doc: &Value| {
+        let row = doc["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "sleeper")
+            .unwrap()
+            .clone();
+        row["process"]["name"].as_str().map(str::to_owned)
+    };
+    let mut seen = None;
+    // Until the child has exec'd `sleep` (before that nothing but the wrapper matches).
+    for _ in 0..100 {
+        seen = found(&status_json(dir.path()).0);
+        if seen.as_deref() == Some("sleep") {
+            break;
+        }
+        sleep(Duration::from_millis(50));
+    }
+    // SIGTERM, which `hbmon run` passes on to the sleep.
+    Command::new("kill")
+        .arg(wrapper.id().to_string())
+        .status()
+        .unwrap();
+    wrapper.wait().unwrap();
+    assert_eq!(seen.as_deref(), Some("sleep"));
 }
