@@ -203,6 +203,7 @@ impl Row {
 /// Column texts, shared by the status table and the terminal UI.
 pub mod columns {
     use super::{Row, Value, duration};
+    use crate::status::SKEW_TOLERANCE;
     use crate::store::Kind;
 
     pub fn pid(row: &Row) -> String {
@@ -246,7 +247,7 @@ pub mod columns {
     pub fn since_beat(row: &Row, now: f64) -> String {
         match row.since_beat(now) {
             None => "never".to_owned(),
-            Some(age) if age < -1.0 => format!("in {}", duration::format_secs(-age)),
+            Some(age) if age < -SKEW_TOLERANCE => format!("in {}", duration::format_secs(-age)),
             Some(age) => format!("{} ago", duration::format_secs(age.max(0.0))),
         }
     }

@@ -17,8 +17,11 @@
 //! 2. `stopped`: the newest report is a clean stop — even though its PID is gone.
 //! 3. `dead`, at once: the entry's PID no longer exists (a zombie counts as gone), or it
 //!    belongs to a process that started more than [`PID_REUSE_SLACK`] seconds after this
-//!    run's `first_heartbeat` (the PID was reused). Not checked for a job that has
-//!    finished (`succeeded`/`failed`): its process is meant to be gone.
+//!    run's `first_heartbeat` (the PID was reused). Checked for an app, unless it reports
+//!    a finished run (`succeeded`/`failed`), and for a job only while it reports
+//!    `running`: a job runs, exits and runs again, so after any other report (a finished
+//!    run, or a plain `alive`/`error` beat from a cron script that has since exited) its
+//!    process is meant to be gone — whether it runs on time is rule 5's `overdue`.
 //! 4. `failed`: the newest report is a failed job run (exit code non-zero).
 //! 5. Jobs (`kind = "job"`): `running` while a run started and is within `max_runtime`
 //!    (`hung` past it); otherwise `overdue` when no run started within `I + G` of the last
