@@ -192,6 +192,13 @@ impl Row {
         self.entry.as_ref().map(|e| now - e.last_heartbeat)
     }
 
+    /// Whether the last beat is from the future beyond [`status::SKEW_TOLERANCE`]: the
+    /// writer's clock is ahead of ours.
+    pub fn skewed(&self, now: f64) -> bool {
+        self.since_beat(now)
+            .is_some_and(|age| age < -status::SKEW_TOLERANCE)
+    }
+
     /// How long the live process has run.
     pub fn runtime(&self, now: f64) -> Option<f64> {
         self.process
@@ -203,7 +210,6 @@ impl Row {
 /// Column texts, shared by the status table and the terminal UI.
 pub mod columns {
     use super::{Row, Value, duration};
-    use crate::status::SKEW_TOLERANCE;
     use crate::store::Kind;
 
     pub fn pid(row: &Row) -> String {
@@ -247,7 +253,7 @@ pub mod columns {
     pub fn since_beat(row: &Row, now: f64) -> String {
         match row.since_beat(now) {
             None => "never".to_owned(),
-            Some(age) if age < -SKEW_TOLERANCE => format!("in {}", duration::format_secs(-age)),
+            Some(age) if row.skewed(now) => format!("in {}", duration::format_secs(-age)),
             Some(age) => format!("{} ago", duration::format_secs(age.max(0.0))),
         }
     }
