@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use clap::builder::TypedValueParser;
 
 use crate::duration;
 use crate::job::{self, Job};
@@ -37,13 +36,8 @@ pub struct RunArgs {
     /// exists, not that it makes progress.
     #[arg(long)]
     pub keepalive: bool,
-    /// job (runs, exits, runs again) or app (a long-running process run under hbmon).
-    #[arg(
-        long,
-        default_value = "job",
-        value_parser = clap::builder::PossibleValuesParser::new(["job", "app"])
-            .try_map(|kind| kind.parse::<Kind>())
-    )]
+    /// What CMD is.
+    #[arg(long, value_enum, value_name = "KIND", default_value_t = Kind::Job)]
     pub kind: Kind,
     /// The command and its arguments, after `--`.
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
