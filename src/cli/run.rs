@@ -33,10 +33,11 @@ pub struct RunArgs {
     #[arg(long, value_parser = positive_duration, value_name = "D")]
     pub timeout: Option<Duration>,
     /// Beat `running` every interval while CMD runs. Liveness only: it shows the process
-    /// exists, not that it makes progress.
+    /// exists, not that it makes progress. Implied by --kind app.
     #[arg(long)]
     pub keepalive: bool,
-    /// What CMD is.
+    /// What CMD is. An app runs for good, so --kind app implies --keepalive: without beats
+    /// it would turn `hung` while it serves.
     #[arg(long, value_enum, value_name = "KIND", default_value_t = Kind::Job)]
     pub kind: Kind,
     /// The command and its arguments, after `--`.
@@ -55,7 +56,7 @@ pub fn run(location: &FileLocation, args: RunArgs) -> ExitCode {
         args: command.collect(),
         interval: args.interval,
         timeout: args.timeout,
-        keepalive: args.keepalive,
+        keepalive: args.keepalive || args.kind == Kind::App,
         kind: args.kind,
     };
     let outcome = job::run(&job, &Store::at(location));

@@ -255,6 +255,29 @@ fn keepalive_beats_running_without_starting_a_new_run() {
         Some(2),
         "no keepalive asked for"
     );
+
+    // An app runs for good: without keepalive beats it would turn hung while it serves.
+    let app = sandbox
+        .run(&[
+            "server",
+            "--kind",
+            "app",
+            "--interval",
+            "100ms",
+            "--",
+            "sleep",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(app.status.success(), "{app:?}");
+    let entry = sandbox.entry("server");
+    assert_eq!(entry.kind(), Kind::App);
+    assert!(
+        entry.beats.unwrap() >= 3,
+        "--kind app did not keep alive: beats = {:?}",
+        entry.beats
+    );
 }
 
 #[test]
