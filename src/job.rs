@@ -144,9 +144,21 @@ fn supervise(job: &Job, reporter: &Reporter, pid: u32, clock: Instant) -> Option
         if !timed_out && timeout_at.is_some_and(|at| now >= at) {
             timed_out = true;
             kill_at = Some(now + KILL_GRACE);
+            // Said at once: the beat shows it, but whoever watches the terminal or the
+            // cron log should not have to look there.
+            eprintln!(
+                "hbmon: {}: timed out after {}; sent SIGTERM",
+                job.name,
+                duration::format(job.timeout.unwrap_or_default())
+            );
             report_signal_error(signals::send(pid, libc::SIGTERM), "SIGTERM");
         } else if kill_at.is_some_and(|at| now >= at) {
             kill_at = None;
+            eprintln!(
+                "hbmon: {}: still running {} after SIGTERM; sent SIGKILL",
+                job.name,
+                duration::format(KILL_GRACE)
+            );
             report_signal_error(signals::send(pid, libc::SIGKILL), "SIGKILL");
         }
         if let (Some(at), Some(every)) = (next_beat, keepalive)

@@ -135,6 +135,10 @@ fn a_timeout_kills_the_command_and_says_so() {
         .unwrap();
     assert_eq!(out.status.code(), Some(128 + 15), "{out:?}");
     assert!(clock.elapsed().as_secs() < 25, "sleep 30 was not cut short");
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "hbmon: slow: timed out after 500ms; sent SIGTERM\n"
+    );
     let entry = sandbox.entry("slow");
     assert_eq!(entry.reported(), Reported::Failed);
     assert_eq!(entry.exit_code, Some(143));
@@ -154,6 +158,11 @@ fn a_timeout_ends_with_sigkill_when_sigterm_is_ignored() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(128 + 9), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "hbmon: stubborn: timed out after 200ms; sent SIGTERM\n\
+         hbmon: stubborn: still running 5s after SIGTERM; sent SIGKILL\n"
+    );
     let entry = sandbox.entry("stubborn");
     assert_eq!(
         reason(&entry),
