@@ -5,7 +5,6 @@
 mod output;
 mod signals;
 
-use std::cell::Cell;
 use std::ffi::OsString;
 use std::io::{self, ErrorKind, Read, Write};
 use std::os::unix::process::ExitStatusExt;
@@ -18,7 +17,7 @@ use serde_json::{Map, Value, json};
 pub use output::TAIL_BYTES;
 
 use crate::duration;
-use crate::heartbeat::{DEFAULT_INTERVAL, host};
+use crate::heartbeat::{DEFAULT_INTERVAL, FailureStreak, host};
 use crate::store::{Beat, DataChange, JobRun, Kind, Reported, Store, unix_now};
 
 /// How long a timed-out job has between SIGTERM and SIGKILL.
@@ -252,8 +251,8 @@ struct Reporter<'a> {
     command: String,
     started_at: f64,
     pid: Option<u32>,
-    /// A beat failed and no beat has succeeded since: repeated keepalive failures stay quiet.
-    failing: Cell<bool>,
+    /// Repeated keepalive failures stay quiet; a final beat's failure is always said.
+    failures: FailureStreak,
 }
 
 impl<'a> Reporter<'a> {
@@ -265,7 +264,7 @@ impl<'a> Reporter<'a> {
             command: command_line(&job.program, &job.args),
             started_at: unix_now(),
             pid: None,
-            failing: Cell::new(false),
+            failures: FailureStreak::default(),
         }
     }
 
@@ -292,10 +291,9 @@ impl<'a> Reporter<'a> {
             host: self.host.clone(),
         };
         match self.store.beat(&self.job.name, &beat) {
-            Ok(_) => self.failing.set(false),
+            Ok(_) => self.failures.succeeded(),
             Err(e) => {
-                let repeated = self.failing.replace(true);
-                if !repeated || beat.status != Reported::Running {
+                if self.failures.failed() || beat.status != Reported::Running {
                     eprintln!(
                         "hbmon: cannot record the {} beat of {:?}: {e}",
                         beat.status.as_str(),
