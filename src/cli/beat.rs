@@ -19,7 +19,8 @@ pub struct BeatArgs {
     /// The PID that beats (default: the parent, i.e. the script that runs `hbmon beat`).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "no_pid")]
     pub pid: Option<u32>,
-    /// Record no PID: a job or a remote check with no process to watch.
+    /// Record no PID: for a script that beats and then exits (cron) or a remote check.
+    /// A recorded PID that is gone shows as dead at once.
     #[arg(long)]
     pub no_pid: bool,
     /// The interval this process promises between beats, e.g. 30s, 5m, 1h30m.
