@@ -1,9 +1,8 @@
 //! The writer API a process embeds: [`beat`] for one beat, [`Heartbeat`] for a handle whose
 //! `pulse()` is cheap enough for a hot loop.
 
-use std::cell::Cell;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -261,18 +260,18 @@ impl Shared {
 /// been written in between.
 #[derive(Debug, Default)]
 pub(crate) struct FailureStreak {
-    failing: Cell<bool>,
+    failing: AtomicBool,
 }
 
 impl FailureStreak {
     /// A beat was written: the streak, if any, is over.
     pub(crate) fn succeeded(&self) {
-        self.failing.set(false);
+        self.failing.store(false, Ordering::Relaxed);
     }
 
     /// A beat failed; true if it is the first of its streak, the one worth reporting.
     pub(crate) fn failed(&self) -> bool {
-        !self.failing.replace(true)
+        !self.failing.swap(true, Ordering::Relaxed)
     }
 }
 

@@ -502,3 +502,49 @@ fn a_beat_waiting_for_the_lock_does_not_hold_the_command_up() {
     let out = std::fs::read_to_string(sandbox.file.with_file_name("out")).unwrap();
     assert_eq!(out.lines().count(), 60000);
 }
+
+#[test]
+fn a_lock_held_for_good_delays_neither_the_command_nor_its_timeout() {
+    let sandbox = Sandbox::new();
+    // Another writer stopped (Ctrl-Z) while holding the lock, for the whole run.
+    let lock_path = hbmon::paths::lock_path(&sandbox.file);
+    let lock = std::fs::File::create(&lock_path).unwrap();
+    lock.lock().unwrap();
+    let mut hbmon = sandbox
+        .run(&["stuck", "--timeout", "1s", "--", "sleep", "30"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let clock = Instant::now();
+    let status = loop {
+        if let Some(status) = hbmon.try_wait().unwrap() {
+            break status;
+        }
+        if clock.elapsed().as_secs() >= 25 {
+            hbmon.kill().unwrap();
+            panic!("hbmon run was held up by the lock");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(128 + 15));
+    let mut stderr = String::new();
+    hbmon
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let gave_up = format!(
+        "timed out after 5s waiting for the lock on {} (held by another writer)",
+        lock_path.display()
+    );
+    assert_eq!(
+        stderr,
+        format!(
+            "hbmon: stuck: timed out after 1s; sent SIGTERM\n\
+             hbmon: cannot record the running beat of \"stuck\": {gave_up}\n\
+             hbmon: cannot record the failed beat of \"stuck\": {gave_up}\n"
+        )
+    );
+    assert!(!sandbox.file.exists());
+}
