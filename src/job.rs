@@ -1,6 +1,7 @@
 //! Running a command as a job (`hbmon run`): a `running` beat when it starts, its output
-//! passed through while the tail is kept, stop signals passed on, an optional timeout, and a
-//! `succeeded` or `failed` beat with exit code, duration and output tail when it ends.
+//! passed through while the tail is kept, signals passed on to its process group, an
+//! optional timeout, and a `succeeded` or `failed` beat with exit code, duration and output
+//! tail when it ends.
 
 mod output;
 mod report;
@@ -8,7 +9,7 @@ mod signals;
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -27,9 +28,10 @@ pub const BEAT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a timed-out job has between SIGTERM and SIGKILL.
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
 
-/// How long output may stay silent after the job exits before hbmon stops waiting for its
-/// pipes to close (a background process the job started may hold them open for good).
-const LINGER: Duration = Duration::from_secs(1);
+/// How long hbmon waits, after the job exits, for its output pipes to close: a background
+/// process the job started may hold them open for good, and the job's end must not wait
+/// for that process's.
+const DRAIN: Duration = Duration::from_secs(2);
 
 /// The exit code of a run that timed out although the command then exited 0, as
 /// `timeout(1)` uses: a run cut short did not succeed.
@@ -68,15 +70,20 @@ pub struct Outcome {
 ///
 /// Beats are best effort: one that cannot be written is reported on stderr and the job runs
 /// on, since its exit code matters more than its report. They are written on their own
-/// thread, each giving up after [`BEAT_LOCK_TIMEOUT`] waiting for the lock. While it runs, SIGINT, SIGTERM and
-/// SIGHUP sent to this process are passed on to the command; the handlers are process-wide,
-/// so run one job at a time.
+/// thread, each giving up after [`BEAT_LOCK_TIMEOUT`] waiting for the lock.
+///
+/// The command runs in its own process group. While it runs, SIGINT, SIGTERM, SIGHUP,
+/// SIGQUIT, SIGUSR1 and SIGUSR2 sent to this process are passed on to that group; one that
+/// arrives after it exited is raised again at this process once the run is reported. The
+/// handlers are process-wide, so run one job at a time.
 pub fn run(job: &Job, store: &Store) -> Outcome {
     let store = store.clone().with_lock_timeout(BEAT_LOCK_TIMEOUT);
     let forwarding = signals::Forwarding::install();
     let mut reporter = Reporter::new(job, &store);
     let spawned = Command::new(&job.program)
         .args(&job.args)
+        // Its own process group, which a timeout or a signal passed on reaches whole.
+        .process_group(0)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn();
@@ -99,7 +106,15 @@ pub fn run(job: &Job, store: &Store) -> Outcome {
         // Stop signalling before reaping, so no signal can reach a recycled PID.
         forwarding.child_exited();
         let status = child.wait();
-        tail.wait_closed(LINGER);
+        if !tail.wait_closed(DRAIN) {
+            tail.abandon();
+            eprintln!(
+                "hbmon: {}: the command exited, but a process it started still holds its \
+                 output open; stopped passing that output on after {}",
+                job.name,
+                duration::format(DRAIN)
+            );
+        }
 
         let (exit_code, reason) = match status {
             Ok(status) => ending(status, timed_out, forwarding.passed_on()),
@@ -152,7 +167,10 @@ fn supervise(job: &Job, beats: &Beats, pid: u32, clock: Instant) -> Option<Durat
                 job.name,
                 duration::format(job.timeout.unwrap_or_default())
             );
-            report_signal_error(signals::send(pid, libc::SIGTERM), "SIGTERM");
+            report_signal_error(signals::send_group(pid, libc::SIGTERM), "SIGTERM");
+            // A stopped process (Ctrl-Z, or reading the terminal from the background) acts
+            // on SIGTERM only once continued; as GNU timeout does.
+            report_signal_error(signals::send_group(pid, libc::SIGCONT), "SIGCONT");
         } else if kill_at.is_some_and(|at| now >= at) {
             kill_at = None;
             eprintln!(
@@ -160,7 +178,7 @@ fn supervise(job: &Job, beats: &Beats, pid: u32, clock: Instant) -> Option<Durat
                 job.name,
                 duration::format(KILL_GRACE)
             );
-            report_signal_error(signals::send(pid, libc::SIGKILL), "SIGKILL");
+            report_signal_error(signals::send_group(pid, libc::SIGKILL), "SIGKILL");
         }
         if let (Some(at), Some(every)) = (next_beat, keepalive)
             && now >= at

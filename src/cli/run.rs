@@ -14,9 +14,12 @@ use crate::store::{Kind, Store};
 #[derive(Debug, Args)]
 #[command(after_help = "\
 CMD's stdout and stderr pass through unchanged (through pipes, as under cron); the last \
-10 KiB of them go into the final beat's additional_data.output_tail. SIGINT, SIGTERM and \
-SIGHUP sent to hbmon are passed on to CMD. hbmon exits with CMD's exit code, 128+N when \
-signal N killed it, 127 when CMD was not found and 126 when it could not be executed.
+10 KiB of them go into the final beat's additional_data.output_tail. CMD runs in its own \
+process group (as under timeout(1)), which a timeout and the SIGINT, SIGTERM, SIGHUP, \
+SIGQUIT, SIGUSR1 and SIGUSR2 sent to hbmon (Ctrl-C included) reach whole; so CMD cannot \
+read the terminal. Once CMD exits, hbmon waits at most 2s for what it started to close its \
+output. hbmon exits with CMD's exit code, 128+N when signal N killed it, 127 when CMD was \
+not found and 126 when it could not be executed.
 
 Examples:
   hbmon run backup -- /usr/local/bin/backup.sh --full
@@ -28,8 +31,8 @@ pub struct RunArgs {
     /// Written to the entry as its interval; with --keepalive, how often to beat (default 30s).
     #[arg(long, value_parser = positive_duration, value_name = "D")]
     pub interval: Option<Duration>,
-    /// Stop CMD after this long: SIGTERM, then SIGKILL 5s later. The run is reported failed
-    /// with the reason "timed out after D".
+    /// Stop CMD after this long: SIGTERM to its process group, then SIGKILL 5s later. The
+    /// run is reported failed with the reason "timed out after D".
     #[arg(long, value_parser = positive_duration, value_name = "D")]
     pub timeout: Option<Duration>,
     /// Beat `running` every interval while CMD runs. Liveness only: it shows the process
