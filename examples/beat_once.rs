@@ -1,8 +1,13 @@
-//! One heartbeat from a short-lived program (a cron script, a build step):
+//! One heartbeat, with this process's PID, from a process that keeps running (say, after
+//! each batch of a long import):
 //!
 //! ```sh
 //! HBMON_FILE=/tmp/hb.json cargo run --example beat_once && cat /tmp/hb.json
 //! ```
+//!
+//! hbmon calls an entry whose PID is gone `dead`, so once this example exits the entry shows
+//! dead. That is not the way for a script that beats and exits (cron, a build step): run it
+//! under `hbmon run NAME -- CMD`, or beat with `hbmon beat NAME --no-pid --kind job`.
 //!
 //! Without `HBMON_FILE` it writes to the per-user default file, like every hbmon command.
 

@@ -63,7 +63,8 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Print the config in effect, where it came from, and the heartbeat file it watches.
     Config,
-    /// Write a commented starter hbmon.toml (beside the heartbeat file, or --config PATH).
+    /// Write a commented starter hbmon.toml (beside the heartbeat file, or --config PATH);
+    /// refused when a config is already found.
     Init,
     /// Show NAME's beats and state transitions from the history database.
     History(history::HistoryArgs),

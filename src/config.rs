@@ -46,6 +46,10 @@ pub struct Config {
     pub history: HistoryConfig,
     /// `[[alert]]` rules, in file order.
     pub alerts: Vec<alert::Rule>,
+    /// Since when hbmon knows the configured processes (Unix seconds): the config file's
+    /// last modification, so a configured job that never ran is due one period after it
+    /// was added. `None` for a config not read from a file.
+    pub known_since: Option<f64>,
 }
 
 /// `[history]`: the database `hbmon serve` records beside the heartbeat file.
@@ -131,7 +135,15 @@ impl Config {
             path: path.to_owned(),
             cause: source,
         })?;
-        Config::parse(&text, path)
+        let mut config = Config::parse(&text, path)?;
+        // A filesystem without modification times leaves never-run jobs `pending`, as
+        // they were before there was an anchor.
+        config.known_since = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs_f64());
+        Ok(config)
     }
 
     /// Parses and validates config text; `path` only names the file in errors.
@@ -197,6 +209,7 @@ impl Config {
             monitored: process.is_some(),
             critical: process.is_none_or(|p| p.critical),
             interval_from,
+            known_since: process.and(self.known_since),
         }
     }
 
@@ -482,6 +495,7 @@ impl RawConfig {
             processes,
             history,
             alerts,
+            known_since: None,
         })
     }
 }
@@ -689,6 +703,26 @@ mod tests {
             kind,
             ..Entry::default()
         }
+    }
+
+    #[test]
+    fn a_read_config_knows_since_when_it_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hbmon.toml");
+        std::fs::write(&path, "[[process]]\nname = \"nightly\"\nkind = \"job\"\n").unwrap();
+        let written = std::fs::metadata(&path)
+            .unwrap()
+            .modified()
+            .unwrap()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let config = Config::read(&path).unwrap();
+        assert_eq!(config.known_since, Some(written));
+        assert_eq!(config.rules_for("nightly", None).known_since, Some(written));
+        // Only configured processes have an anchor; unconfigured ones never lack a beat.
+        assert_eq!(config.rules_for("other", None).known_since, None);
+        assert_eq!(parse("").unwrap().known_since, None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `pulse()` is cheap enough for a hot loop.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -233,7 +233,7 @@ impl Shared {
     fn run(&self) {
         let period = (self.interval / 4).max(Duration::from_millis(10));
         let mut seen = self.pulses.load(Ordering::Relaxed);
-        let mut failing = false;
+        let failures = FailureStreak::default();
         loop {
             let state = self.lock_state();
             let (state, _) = self
@@ -251,14 +251,34 @@ impl Shared {
             seen = pulses;
             let data = self.take_data();
             match self.write(Reported::Alive, None, data) {
-                Ok(_) => failing = false,
-                Err(e) if !failing => {
-                    failing = true;
-                    eprintln!("hbmon: heartbeat {:?}: {e}", self.name);
+                Ok(_) => failures.succeeded(),
+                Err(e) => {
+                    if failures.failed() {
+                        eprintln!("hbmon: heartbeat {:?}: {e}", self.name);
+                    }
                 }
-                Err(_) => {}
             }
         }
+    }
+}
+
+/// The failing streak of a writer that beats in the background, so that a file that stays
+/// unwritable is reported once on stderr, not once per beat, and again only after it has
+/// been written in between.
+#[derive(Debug, Default)]
+pub(crate) struct FailureStreak {
+    failing: AtomicBool,
+}
+
+impl FailureStreak {
+    /// A beat was written: the streak, if any, is over.
+    pub(crate) fn succeeded(&self) {
+        self.failing.store(false, Ordering::Relaxed);
+    }
+
+    /// A beat failed; true if it is the first of its streak, the one worth reporting.
+    pub(crate) fn failed(&self) -> bool {
+        !self.failing.swap(true, Ordering::Relaxed)
     }
 }
 
@@ -352,6 +372,15 @@ mod tests {
         let entry = store::read(&file).unwrap().get("doomed").cloned().unwrap();
         assert_eq!(entry.reported(), Reported::Error);
         assert!(entry.last_error.unwrap().contains("panicked"));
+    }
+
+    #[test]
+    fn a_failing_streak_is_reported_once() {
+        let streak = FailureStreak::default();
+        assert!(streak.failed(), "the first failure is reported");
+        assert!(!streak.failed(), "the same streak goes on quietly");
+        streak.succeeded();
+        assert!(streak.failed(), "a new streak after a success is reported");
     }
 
     #[test]

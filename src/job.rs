@@ -1,32 +1,37 @@
 //! Running a command as a job (`hbmon run`): a `running` beat when it starts, its output
-//! passed through while the tail is kept, stop signals passed on, an optional timeout, and a
-//! `succeeded` or `failed` beat with exit code, duration and output tail when it ends.
+//! passed through while the tail is kept, signals passed on to its process group, an
+//! optional timeout, and a `succeeded` or `failed` beat with exit code, duration and output
+//! tail when it ends.
 
 mod output;
+mod report;
 mod signals;
 
-use std::cell::Cell;
 use std::ffi::OsString;
-use std::io::{self, ErrorKind, Read, Write};
-use std::os::unix::process::ExitStatusExt;
+use std::io::{self, Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value, json};
-
 pub use output::TAIL_BYTES;
 
 use crate::duration;
-use crate::heartbeat::{DEFAULT_INTERVAL, host};
-use crate::store::{Beat, DataChange, JobRun, Kind, Reported, Store, unix_now};
+use crate::heartbeat::DEFAULT_INTERVAL;
+use crate::store::{Kind, Store, unix_now};
+use report::{Beats, Reporter};
+
+/// How long each of a run's beats waits for the file's lock: a writer stopped while holding
+/// it (Ctrl-Z) delays the run's report by seconds at most, never the command.
+pub const BEAT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long a timed-out job has between SIGTERM and SIGKILL.
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
 
-/// How long output may stay silent after the job exits before hbmon stops waiting for its
-/// pipes to close (a background process the job started may hold them open for good).
-const LINGER: Duration = Duration::from_secs(1);
+/// How long hbmon waits, after the job exits, for its output pipes to close: a background
+/// process the job started may hold them open for good, and the job's end must not wait
+/// for that process's.
+const DRAIN: Duration = Duration::from_secs(2);
 
 /// The exit code of a run that timed out although the command then exited 0, as
 /// `timeout(1)` uses: a run cut short did not succeed.
@@ -64,14 +69,21 @@ pub struct Outcome {
 /// Runs `job` to its end, reporting its beats to `store`, and returns how it ended.
 ///
 /// Beats are best effort: one that cannot be written is reported on stderr and the job runs
-/// on, since its exit code matters more than its report. While it runs, SIGINT, SIGTERM and
-/// SIGHUP sent to this process are passed on to the command; the handlers are process-wide,
-/// so run one job at a time.
+/// on, since its exit code matters more than its report. They are written on their own
+/// thread, each giving up after [`BEAT_LOCK_TIMEOUT`] waiting for the lock.
+///
+/// The command runs in its own process group. While it runs, SIGINT, SIGTERM, SIGHUP,
+/// SIGQUIT, SIGUSR1 and SIGUSR2 sent to this process are passed on to that group; one that
+/// arrives after it exited is raised again at this process once the run is reported. The
+/// handlers are process-wide, so run one job at a time.
 pub fn run(job: &Job, store: &Store) -> Outcome {
+    let store = store.clone().with_lock_timeout(BEAT_LOCK_TIMEOUT);
     let forwarding = signals::Forwarding::install();
-    let mut reporter = Reporter::new(job, store);
+    let mut reporter = Reporter::new(job, &store);
     let spawned = Command::new(&job.program)
         .args(&job.args)
+        // Its own process group, which a timeout or a signal passed on reaches whole.
+        .process_group(0)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn();
@@ -82,40 +94,44 @@ pub fn run(job: &Job, store: &Store) -> Outcome {
     let pid = child.id();
     forwarding.child_started(pid);
     let clock = Instant::now();
-    // Drain the pipes before anything that may wait (the beat below waits for the lock),
-    // so the child never blocks on a full pipe.
+    // Drain the pipes at once, so the child never blocks on a full pipe.
     let tail = Arc::new(output::Tail::new(TAIL_BYTES, 2));
     spawn_pump("stdout", child.stdout.take(), io::stdout(), &tail);
     spawn_pump("stderr", child.stderr.take(), io::stderr(), &tail);
-    reporter.pid = Some(pid);
-    reporter.send(
-        Reported::Running,
-        DataChange::Replace(json!({ "command": reporter.command })),
-        None,
-        None,
-    );
-    let timed_out = supervise(job, &reporter, pid, clock);
-    let finished_at = unix_now();
-    // Stop signalling before reaping, so no signal can reach a recycled PID.
-    forwarding.child_exited();
-    let status = child.wait();
-    tail.wait_closed(LINGER);
+    reporter.child_started(pid);
+    std::thread::scope(|scope| {
+        let beats = Beats::start(scope, &reporter);
+        let timed_out = supervise(job, &beats, pid, clock);
+        let finished_at = unix_now();
+        // Stop signalling before reaping, so no signal can reach a recycled PID.
+        forwarding.child_exited();
+        let status = child.wait();
+        if !tail.wait_closed(DRAIN) {
+            tail.abandon();
+            eprintln!(
+                "hbmon: {}: the command exited, but a process it started still holds its \
+                 output open; stopped passing that output on after {}",
+                job.name,
+                duration::format(DRAIN)
+            );
+        }
 
-    let (exit_code, reason) = match status {
-        Ok(status) => ending(status, timed_out, forwarding.passed_on()),
-        Err(e) => (1, format!("cannot collect its exit status: {e}")),
-    };
-    reporter.finish(exit_code, &reason, tail.text(), finished_at);
-    Outcome {
-        pid: Some(pid),
-        exit_code,
-        reason,
-    }
+        let (exit_code, reason) = match status {
+            Ok(status) => ending(status, timed_out, forwarding.passed_on()),
+            Err(e) => (1, format!("cannot collect its exit status: {e}")),
+        };
+        beats.finished(exit_code, reason.clone(), tail.text(), finished_at);
+        Outcome {
+            pid: Some(pid),
+            exit_code,
+            reason,
+        }
+    })
 }
 
 /// Waits for the child to exit, meanwhile beating `running` every keepalive interval and
 /// enforcing the timeout. Returns the timeout if it fired.
-fn supervise(job: &Job, reporter: &Reporter, pid: u32, clock: Instant) -> Option<Duration> {
+fn supervise(job: &Job, beats: &Beats, pid: u32, clock: Instant) -> Option<Duration> {
     let exited = spawn_waiter(pid);
     let timeout_at = job.timeout.map(|t| clock + t);
     let keepalive = job
@@ -144,15 +160,30 @@ fn supervise(job: &Job, reporter: &Reporter, pid: u32, clock: Instant) -> Option
         if !timed_out && timeout_at.is_some_and(|at| now >= at) {
             timed_out = true;
             kill_at = Some(now + KILL_GRACE);
-            report_signal_error(signals::send(pid, libc::SIGTERM), "SIGTERM");
+            // Said at once: the beat shows it, but whoever watches the terminal or the
+            // cron log should not have to look there.
+            eprintln!(
+                "hbmon: {}: timed out after {}; sent SIGTERM",
+                job.name,
+                duration::format(job.timeout.unwrap_or_default())
+            );
+            report_signal_error(signals::send_group(pid, libc::SIGTERM), "SIGTERM");
+            // A stopped process (Ctrl-Z, or reading the terminal from the background) acts
+            // on SIGTERM only once continued; as GNU timeout does.
+            report_signal_error(signals::send_group(pid, libc::SIGCONT), "SIGCONT");
         } else if kill_at.is_some_and(|at| now >= at) {
             kill_at = None;
-            report_signal_error(signals::send(pid, libc::SIGKILL), "SIGKILL");
+            eprintln!(
+                "hbmon: {}: still running {} after SIGTERM; sent SIGKILL",
+                job.name,
+                duration::format(KILL_GRACE)
+            );
+            report_signal_error(signals::send_group(pid, libc::SIGKILL), "SIGKILL");
         }
         if let (Some(at), Some(every)) = (next_beat, keepalive)
             && now >= at
         {
-            reporter.send(Reported::Running, DataChange::Keep, None, None);
+            beats.still_running();
             next_beat = Some(Instant::now() + every);
         }
     }
@@ -232,128 +263,6 @@ fn ending(
     (u8::try_from(code).unwrap_or(u8::MAX), reason)
 }
 
-/// Writes a job's beats, all with the same start time and PID.
-struct Reporter<'a> {
-    job: &'a Job,
-    store: &'a Store,
-    host: Option<String>,
-    command: String,
-    started_at: f64,
-    pid: Option<u32>,
-    /// A beat failed and no beat has succeeded since: repeated keepalive failures stay quiet.
-    failing: Cell<bool>,
-}
-
-impl<'a> Reporter<'a> {
-    fn new(job: &'a Job, store: &'a Store) -> Self {
-        Reporter {
-            job,
-            store,
-            host: host(),
-            command: command_line(&job.program, &job.args),
-            started_at: unix_now(),
-            pid: None,
-            failing: Cell::new(false),
-        }
-    }
-
-    /// Writes one beat; `end` is the exit code and finish time of a final beat.
-    fn send(
-        &self,
-        status: Reported,
-        data: DataChange,
-        error: Option<String>,
-        end: Option<(i32, f64)>,
-    ) {
-        let beat = Beat {
-            status,
-            pid: self.pid,
-            interval: self.job.interval.map(|d| d.as_secs_f64()),
-            data,
-            error,
-            kind: Some(self.job.kind),
-            job: Some(JobRun {
-                started_at: self.started_at,
-                exit_code: end.map(|(code, _)| code),
-                finished_at: end.map(|(_, at)| at),
-            }),
-            host: self.host.clone(),
-        };
-        match self.store.beat(&self.job.name, &beat) {
-            Ok(_) => self.failing.set(false),
-            Err(e) => {
-                let repeated = self.failing.replace(true);
-                if !repeated || beat.status != Reported::Running {
-                    eprintln!(
-                        "hbmon: cannot record the {} beat of {:?}: {e}",
-                        beat.status.as_str(),
-                        self.job.name
-                    );
-                }
-            }
-        }
-    }
-
-    /// The final beat: `succeeded` for exit code 0, else `failed` with `reason` as its error.
-    fn finish(&self, exit_code: u8, reason: &str, output_tail: String, finished_at: f64) {
-        let mut data = Map::new();
-        data.insert("output_tail".to_owned(), Value::String(output_tail));
-        data.insert("reason".to_owned(), Value::String(reason.to_owned()));
-        let (status, error) = if exit_code == 0 {
-            (Reported::Succeeded, None)
-        } else {
-            (Reported::Failed, Some(reason.to_owned()))
-        };
-        self.send(
-            status,
-            DataChange::Merge(data),
-            error,
-            Some((i32::from(exit_code), finished_at)),
-        );
-    }
-
-    /// Reports a command that could not start, shell-style: 127 not found, 126 otherwise.
-    fn not_started(&self, error: &io::Error) -> Outcome {
-        let (code, why) = match error.kind() {
-            ErrorKind::NotFound => (127, "command not found".to_owned()),
-            ErrorKind::PermissionDenied => (126, "permission denied (not executable?)".to_owned()),
-            _ => (126, error.to_string()),
-        };
-        let reason = format!("cannot run `{}`: {why}", self.job.program.to_string_lossy());
-        self.send(
-            Reported::Failed,
-            DataChange::Replace(json!({ "command": self.command, "reason": reason })),
-            Some(reason.clone()),
-            Some((i32::from(code), self.started_at)),
-        );
-        Outcome {
-            pid: None,
-            exit_code: code,
-            reason,
-        }
-    }
-}
-
-/// The command as a shell would take it back: arguments with spaces or quotes are quoted.
-fn command_line(program: &OsString, args: &[OsString]) -> String {
-    std::iter::once(program)
-        .chain(args)
-        .map(|arg| {
-            let arg = arg.to_string_lossy();
-            let plain = !arg.is_empty()
-                && arg
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-            if plain {
-                arg.into_owned()
-            } else {
-                format!("'{}'", arg.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,19 +304,5 @@ mod tests {
         let (code, reason) = ending(ExitStatus::from_raw(0), Some(Duration::from_secs(2)), None);
         assert_eq!(code, 124);
         assert!(reason.starts_with("timed out after 2s"), "{reason}");
-    }
-
-    #[test]
-    fn command_lines_quote_what_a_shell_would_split() {
-        let line = command_line(
-            &"backup.sh".into(),
-            &[
-                "--to=/mnt/b".into(),
-                "two words".into(),
-                "it's".into(),
-                String::new().into(),
-            ],
-        );
-        assert_eq!(line, r"backup.sh --to=/mnt/b 'two words' 'it'\''s' ''");
     }
 }

@@ -28,6 +28,27 @@ pub struct ProcessInfo {
     pub memory_bytes: u64,
 }
 
+/// What the OS answers about one process.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lookup {
+    /// It runs.
+    Alive(ProcessInfo),
+    /// It does not (a zombie does not either).
+    Gone,
+    /// The OS could not be asked (sysinfo cannot read it): never taken for gone.
+    Unknown,
+}
+
+impl Lookup {
+    /// The live process, if any.
+    pub fn alive(self) -> Option<ProcessInfo> {
+        match self {
+            Lookup::Alive(p) => Some(p),
+            Lookup::Gone | Lookup::Unknown => None,
+        }
+    }
+}
+
 /// The machine as a whole, for the header.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct SystemInfo {
@@ -48,12 +69,14 @@ pub trait Probe {
     /// set (needed to find processes by `match`). Implementations may reuse a list a few
     /// seconds old: listing every process is the expensive part.
     fn refresh(&mut self, pids: &[u32], list: bool);
-    /// The live process with this PID; `None` when there is none (a zombie is none).
-    fn process(&self, pid: u32) -> Option<ProcessInfo>;
+    /// The live process with this PID, or that there is none (a zombie is none), or that
+    /// the OS cannot tell.
+    fn process(&self, pid: u32) -> Lookup;
     /// The oldest live process whose command line matches `pattern` (the oldest, so that
-    /// a program's main process wins over the children it forks). `&mut`: a probe may
+    /// a program's main process wins over the children it forks), never an hbmon process
+    /// (an `hbmon run` wrapper has its command in its own command line). `&mut`: a probe may
     /// remember the match to refresh it with the PIDs next time.
-    fn find(&mut self, pattern: &Regex) -> Option<ProcessInfo>;
+    fn find(&mut self, pattern: &Regex) -> Lookup;
     /// The machine as a whole, if known.
     fn system(&self) -> Option<SystemInfo>;
 }
@@ -66,6 +89,8 @@ pub struct FakeProbe {
     pub system: Option<SystemInfo>,
     /// The PIDs of every refresh so far, so tests can check what was asked.
     pub refreshed: Vec<Vec<u32>>,
+    /// Plays an OS that cannot be read: every lookup is [`Lookup::Unknown`].
+    pub blind: bool,
 }
 
 impl FakeProbe {
@@ -77,21 +102,32 @@ impl FakeProbe {
     }
 }
 
+impl FakeProbe {
+    fn answer(&self, found: Option<&ProcessInfo>) -> Lookup {
+        match found {
+            _ if self.blind => Lookup::Unknown,
+            Some(p) => Lookup::Alive(p.clone()),
+            None => Lookup::Gone,
+        }
+    }
+}
+
 impl Probe for FakeProbe {
     fn refresh(&mut self, pids: &[u32], _list: bool) {
         self.refreshed.push(pids.to_vec());
     }
 
-    fn process(&self, pid: u32) -> Option<ProcessInfo> {
-        self.processes.iter().find(|p| p.pid == pid).cloned()
+    fn process(&self, pid: u32) -> Lookup {
+        self.answer(self.processes.iter().find(|p| p.pid == pid))
     }
 
-    fn find(&mut self, pattern: &Regex) -> Option<ProcessInfo> {
-        self.processes
-            .iter()
-            .filter(|p| pattern.is_match(&p.cmd))
-            .min_by_key(|p| (p.start_time, p.pid))
-            .cloned()
+    fn find(&mut self, pattern: &Regex) -> Lookup {
+        self.answer(
+            self.processes
+                .iter()
+                .filter(|p| pattern.is_match(&p.cmd))
+                .min_by_key(|p| (p.start_time, p.pid)),
+        )
     }
 
     fn system(&self) -> Option<SystemInfo> {
@@ -123,6 +159,8 @@ pub struct SysProbe {
     cpu_sampled: bool,
     refreshes: u32,
     own_pid: u32,
+    /// This executable's file name: [`Probe::find`] skips every hbmon process.
+    own_name: Option<std::ffi::OsString>,
     host: String,
 }
 
@@ -155,6 +193,9 @@ impl SysProbe {
             cpu_sampled: false,
             refreshes: 0,
             own_pid: std::process::id(),
+            own_name: std::env::current_exe()
+                .ok()
+                .and_then(|exe| exe.file_name().map(ToOwned::to_owned)),
             host: System::host_name().unwrap_or_default(),
         }
     }
@@ -254,23 +295,39 @@ impl Probe for SysProbe {
         self.refresh_disks();
     }
 
-    fn process(&self, pid: u32) -> Option<ProcessInfo> {
-        let process = self.system.as_ref()?.process(Pid::from_u32(pid))?;
-        Self::live(process).then(|| self.info(process))
+    fn process(&self, pid: u32) -> Lookup {
+        let Some(system) = &self.system else {
+            return Lookup::Unknown;
+        };
+        match system.process(Pid::from_u32(pid)) {
+            Some(process) if Self::live(process) => Lookup::Alive(self.info(process)),
+            _ => Lookup::Gone,
+        }
     }
 
-    fn find(&mut self, pattern: &Regex) -> Option<ProcessInfo> {
-        let found = self
-            .system
-            .as_ref()?
+    fn find(&mut self, pattern: &Regex) -> Lookup {
+        let Some(system) = &self.system else {
+            return Lookup::Unknown;
+        };
+        // Never an hbmon: `hbmon run NAME -- CMD` has CMD in its command line and is older
+        // than CMD, so it would win over the very process the pattern is for.
+        let hbmon = |p: &sysinfo::Process| {
+            p.pid().as_u32() == self.own_pid || self.own_name.as_deref() == Some(p.name())
+        };
+        let found = system
             .processes()
             .values()
-            .filter(|p| Self::live(p) && p.pid().as_u32() != self.own_pid)
+            .filter(|p| Self::live(p) && !hbmon(p))
             .map(|p| self.info(p))
             .filter(|info| pattern.is_match(&info.cmd))
-            .min_by_key(|info| (info.start_time, info.pid))?;
-        self.matched.push(found.pid);
-        Some(found)
+            .min_by_key(|info| (info.start_time, info.pid));
+        match found {
+            Some(found) => {
+                self.matched.push(found.pid);
+                Lookup::Alive(found)
+            }
+            None => Lookup::Gone,
+        }
     }
 
     fn system(&self) -> Option<SystemInfo> {
@@ -321,7 +378,7 @@ mod tests {
         let pid = sleeper.id();
         let mut probe = SysProbe::new(Path::new("/tmp/hb.json"));
         probe.refresh(&[pid], false);
-        let first = probe.process(pid).unwrap();
+        let first = probe.process(pid).alive().unwrap();
         assert_eq!(first.cmd, "sleep 31.4159");
         assert!(first.cpu_percent.is_nan());
         assert!(first.memory_bytes > 0);
@@ -332,7 +389,7 @@ mod tests {
         );
         assert!(probe.system().unwrap().cpu_percent.is_nan());
         probe.refresh(&[pid], false);
-        assert!(probe.process(pid).unwrap().cpu_percent.is_finite());
+        assert!(probe.process(pid).alive().unwrap().cpu_percent.is_finite());
         let system = probe.system().unwrap();
         assert!(system.cpu_percent.is_finite());
         assert!(system.memory_total >= system.memory_used && system.memory_used > 0);
@@ -340,7 +397,7 @@ mod tests {
         sleeper.kill().unwrap();
         sleeper.wait().unwrap();
         probe.refresh(&[pid], false);
-        assert_eq!(probe.process(pid), None);
+        assert_eq!(probe.process(pid), Lookup::Gone);
     }
 
     #[test]
@@ -352,7 +409,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(50));
         let mut probe = SysProbe::new(Path::new("hb.json"));
         probe.refresh(&[pid], false);
-        assert_eq!(probe.process(pid), None);
+        assert_eq!(probe.process(pid), Lookup::Gone);
         zombie.wait().unwrap();
     }
 
@@ -363,14 +420,27 @@ mod tests {
         probe.refresh(&[], true);
         let found = probe
             .find(&Regex::new(r"^sleep 31\.1414$").unwrap())
+            .alive()
             .unwrap();
         assert_eq!(found.pid, sleeper.id());
         // This test's own command line matches its own name; the probe skips itself.
         let own = Regex::new(&regex::escape(&std::env::args().next().unwrap())).unwrap();
-        assert!(probe.find(&own).is_none_or(|p| p.pid != std::process::id()));
+        assert!(
+            probe
+                .find(&own)
+                .alive()
+                .is_none_or(|p| p.pid != std::process::id())
+        );
         // The found PID is refreshed with the next round, without a new full list.
         probe.refresh(&[], true);
-        assert!(probe.process(sleeper.id()).unwrap().cpu_percent.is_finite());
+        assert!(
+            probe
+                .process(sleeper.id())
+                .alive()
+                .unwrap()
+                .cpu_percent
+                .is_finite()
+        );
         sleeper.kill().unwrap();
         sleeper.wait().unwrap();
     }

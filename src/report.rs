@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::duration;
-use crate::probe::{Probe, ProcessInfo, SystemInfo};
+use crate::probe::{Lookup, Probe, ProcessInfo, SystemInfo};
 use crate::status::{self, Health, Os, Rules, Severity, State};
 use crate::store::{Entry, Snapshot};
 
@@ -27,7 +27,8 @@ pub struct Row {
     /// The entry in the heartbeat file; `None` for a configured process that never beat.
     pub entry: Option<Entry>,
     pub health: Health,
-    /// The live process (the entry's PID, or the one found by `match`), if it runs.
+    /// The live process (the entry's PID, or the one found by `match`), if it runs — and
+    /// is the one that beat, not a newer one that reuses its PID.
     pub process: Option<ProcessInfo>,
     pub rules: Rules,
 }
@@ -103,12 +104,12 @@ pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f
         let entry = entries.get(p.name.as_str()).copied();
         // The entry's PID, else the process the `match` finds; `None`: nothing to ask.
         let seen = match entry {
-            Some(e) if !local(e) => Seen::NotAsked,
-            Some(Entry { pid: Some(pid), .. }) => Seen::from(probe.process(*pid)),
+            Some(e) if !local(e) => Lookup::Unknown,
+            Some(Entry { pid: Some(pid), .. }) => probe.process(*pid),
             _ => p
                 .pattern
                 .as_ref()
-                .map_or(Seen::NotAsked, |re| Seen::from(probe.find(re))),
+                .map_or(Lookup::Unknown, |re| probe.find(re)),
         };
         rows.push(row(&p.name, p.label.clone(), entry, config, seen, now));
     }
@@ -117,8 +118,8 @@ pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f
             continue;
         }
         let seen = match entry.pid {
-            Some(pid) if local(entry) => Seen::from(probe.process(pid)),
-            _ => Seen::NotAsked,
+            Some(pid) if local(entry) => probe.process(pid),
+            _ => Lookup::Unknown,
         };
         rows.push(row(name, None, Some(entry), config, seen, now));
     }
@@ -141,38 +142,26 @@ pub fn refresh(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe) {
     probe.refresh(&pids, by_pattern);
 }
 
-/// What the OS answered about one process: [`Os`], owning the process.
-enum Seen {
-    NotAsked,
-    Gone,
-    Alive(ProcessInfo),
-}
-
-impl From<Option<ProcessInfo>> for Seen {
-    fn from(answer: Option<ProcessInfo>) -> Self {
-        answer.map_or(Seen::Gone, Seen::Alive)
-    }
-}
-
 fn row(
     name: &str,
     label: Option<String>,
     entry: Option<&Entry>,
     config: &Config,
-    seen: Seen,
+    seen: Lookup,
     now: f64,
 ) -> Row {
     let rules = config.rules_for(name, entry);
     let os = match &seen {
-        Seen::Alive(p) => Os::Alive(p),
-        Seen::Gone => Os::Gone,
-        Seen::NotAsked => Os::Unknown,
+        Lookup::Alive(p) => Os::Alive(p),
+        Lookup::Gone => Os::Gone,
+        Lookup::Unknown => Os::Unknown,
     };
     let health = status::evaluate(entry, &rules, now, os);
-    let process = match seen {
-        Seen::Alive(p) => Some(p),
-        Seen::Gone | Seen::NotAsked => None,
-    };
+    // A stranger that now holds the PID is not this process: its CPU, memory and runtime
+    // would be shown as if they were.
+    let process = seen
+        .alive()
+        .filter(|p| !entry.is_some_and(|e| status::pid_reused(e, p)));
     Row {
         name: name.to_owned(),
         label,
@@ -203,6 +192,13 @@ impl Row {
         self.entry.as_ref().map(|e| now - e.last_heartbeat)
     }
 
+    /// Whether the last beat is from the future beyond [`status::SKEW_TOLERANCE`]: the
+    /// writer's clock is ahead of ours.
+    pub fn skewed(&self, now: f64) -> bool {
+        self.since_beat(now)
+            .is_some_and(|age| age < -status::SKEW_TOLERANCE)
+    }
+
     /// How long the live process has run.
     pub fn runtime(&self, now: f64) -> Option<f64> {
         self.process
@@ -214,6 +210,7 @@ impl Row {
 /// Column texts, shared by the status table and the terminal UI.
 pub mod columns {
     use super::{Row, Value, duration};
+    use crate::store::Kind;
 
     pub fn pid(row: &Row) -> String {
         row.pid().map_or_else(|| "-".to_owned(), |p| p.to_string())
@@ -232,9 +229,13 @@ pub mod columns {
             .map_or_else(|| "-".to_owned(), |p| bytes(p.memory_bytes))
     }
 
+    /// Whole seconds: start times are whole seconds, so anything finer is noise.
     pub fn runtime(row: &Row, now: f64) -> String {
-        row.runtime(now)
-            .map_or_else(|| "-".to_owned(), duration::format_secs)
+        match row.runtime(now).map(f64::round) {
+            None => "-".to_owned(),
+            Some(secs) if secs < 1.0 => "0s".to_owned(),
+            Some(secs) => duration::format_secs(secs),
+        }
     }
 
     /// The last beat as a local clock time, `HH:MM:SS`.
@@ -252,13 +253,19 @@ pub mod columns {
     pub fn since_beat(row: &Row, now: f64) -> String {
         match row.since_beat(now) {
             None => "never".to_owned(),
-            Some(age) if age < -1.0 => format!("in {}", duration::format_secs(-age)),
+            Some(age) if row.skewed(now) => format!("in {}", duration::format_secs(-age)),
             Some(age) => format!("{} ago", duration::format_secs(age.max(0.0))),
         }
     }
 
+    /// The interval; `-` for a job without a period of its own, which is never overdue
+    /// (showing the default would suggest it is checked against it).
     pub fn interval(row: &Row) -> String {
-        duration::format_secs(row.rules.interval)
+        let rules = &row.rules;
+        if rules.kind == Kind::Job && !rules.interval_from.is_own() {
+            return "-".to_owned();
+        }
+        duration::format_secs(rules.interval)
     }
 
     pub fn beats(row: &Row) -> String {
@@ -514,6 +521,7 @@ critical = false
                 disk_total: 125 << 30,
             }),
             refreshed: Vec::new(),
+            blind: false,
         }
     }
 }
@@ -523,6 +531,7 @@ mod tests {
     use super::columns::*;
     use super::fixture::{self, NOW};
     use super::*;
+    use crate::probe::FakeProbe;
     use serde_json::json;
 
     #[test]
@@ -581,6 +590,125 @@ mod tests {
         assert_eq!(row("seed").rules.interval, 30.0);
         assert_eq!(report.worst(), Severity::Critical);
         assert_eq!(report.exit_code(), 2);
+    }
+
+    #[test]
+    fn a_reused_pid_shows_no_stranger_figures() {
+        let snapshot = Snapshot {
+            entries: vec![(
+                "worker".to_owned(),
+                Entry {
+                    last_heartbeat: NOW - 5.0,
+                    first_heartbeat: Some(NOW - 600.0),
+                    pid: Some(4242),
+                    ..Entry::default()
+                },
+            )],
+            invalid: Vec::new(),
+        };
+        let stranger = ProcessInfo {
+            pid: 4242,
+            name: "cc1".into(),
+            cmd: "cc1 main.c".into(),
+            start_time: (NOW - 60.0) as u64,
+            cpu_percent: 99.0,
+            memory_bytes: 1 << 30,
+        };
+        let mut probe = FakeProbe::new(vec![stranger]);
+        let report = build(&snapshot, &Config::default(), &mut probe, NOW);
+        let row = &report.rows[0];
+        assert_eq!(row.health.state, State::Dead, "{row:?}");
+        assert!(row.health.reason.contains("now belongs to another process"));
+        assert_eq!(row.process, None);
+        assert_eq!(row.pid(), Some(4242));
+        assert_eq!(
+            (cpu(row), memory(row), runtime(row, NOW)),
+            ("-".into(), "-".into(), "-".into())
+        );
+    }
+
+    #[test]
+    fn a_job_without_a_period_shows_no_interval() {
+        let job = |period: Option<f64>| {
+            let entry = Entry {
+                last_heartbeat: NOW - 5.0,
+                kind: Some(crate::store::Kind::Job),
+                interval: period,
+                ..Entry::default()
+            };
+            let snapshot = Snapshot {
+                entries: vec![("cron".to_owned(), entry)],
+                invalid: Vec::new(),
+            };
+            let report = build(
+                &snapshot,
+                &Config::default(),
+                &mut FakeProbe::default(),
+                NOW,
+            );
+            interval(&report.rows[0])
+        };
+        assert_eq!(job(None), "-");
+        assert_eq!(job(Some(3600.0)), "1h00m");
+        // An app is judged by the default interval, so it shows it.
+        let report = build(
+            &fixture::snapshot(),
+            &fixture::config(),
+            &mut fixture::probe(),
+            NOW,
+        );
+        let seed = report.rows.iter().find(|r| r.name == "seed").unwrap();
+        assert_eq!(interval(seed), "30s");
+    }
+
+    #[test]
+    fn runtime_is_whole_seconds() {
+        let snapshot = Snapshot {
+            entries: vec![(
+                "fresh".to_owned(),
+                Entry {
+                    last_heartbeat: NOW,
+                    pid: Some(7),
+                    ..Entry::default()
+                },
+            )],
+            invalid: Vec::new(),
+        };
+        let mut probe = FakeProbe::new(vec![ProcessInfo {
+            pid: 7,
+            name: "fresh".into(),
+            cmd: "fresh".into(),
+            start_time: NOW as u64,
+            cpu_percent: 0.0,
+            memory_bytes: 0,
+        }]);
+        let mut at = |now: f64| {
+            let report = build(&snapshot, &Config::default(), &mut probe, now);
+            runtime(&report.rows[0], now)
+        };
+        assert_eq!(at(NOW + 0.667), "1s");
+        assert_eq!(at(NOW + 0.3), "0s");
+        assert_eq!(at(NOW + 61.5), "1m02s");
+    }
+
+    #[test]
+    fn an_os_that_cannot_be_read_kills_nobody() {
+        let mut blind = FakeProbe {
+            blind: true,
+            ..fixture::probe()
+        };
+        let report = build(&fixture::snapshot(), &fixture::config(), &mut blind, NOW);
+        let row = |name: &str| report.rows.iter().find(|r| r.name == name).unwrap();
+        // Its PID exists nowhere in the probe, but the probe cannot tell: not "gone".
+        assert_eq!(row("test-process-1").health.state, State::Up);
+        assert!(report.rows.iter().all(|r| r.process.is_none()));
+        assert!(
+            report
+                .rows
+                .iter()
+                .all(|r| !r.health.reason.contains("gone")),
+            "{report:#?}"
+        );
     }
 
     #[test]

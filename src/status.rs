@@ -9,13 +9,19 @@
 //! order, the first match wins:
 //!
 //! 1. No entry (never beaten): `silent` if the config's `match` finds a process that
-//!    started more than `I + G` ago, `pending` otherwise (a process that has only just
-//!    started gets its first interval to beat).
+//!    started more than `I + G` ago. Else, for a job whose period is its own (see 5),
+//!    `overdue` once `now > known_since + I + G` ([`Rules::known_since`]: when hbmon
+//!    learned of it, the config file's modification time) — so a job whose cron line
+//!    never fires is seen. `pending` otherwise (a process that has only just started, or
+//!    was only just configured, gets its first interval to beat).
 //! 2. `stopped`: the newest report is a clean stop — even though its PID is gone.
 //! 3. `dead`, at once: the entry's PID no longer exists (a zombie counts as gone), or it
 //!    belongs to a process that started more than [`PID_REUSE_SLACK`] seconds after this
-//!    run's `first_heartbeat` (the PID was reused). Not checked for a job that has
-//!    finished (`succeeded`/`failed`): its process is meant to be gone.
+//!    run's `first_heartbeat` (the PID was reused). Checked for an app, unless it reports
+//!    a finished run (`succeeded`/`failed`), and for a job only while it reports
+//!    `running`: a job runs, exits and runs again, so after any other report (a finished
+//!    run, or a plain `alive`/`error` beat from a cron script that has since exited) its
+//!    process is meant to be gone — whether it runs on time is rule 5's `overdue`.
 //! 4. `failed`: the newest report is a failed job run (exit code non-zero).
 //! 5. Jobs (`kind = "job"`): `running` while a run started and is within `max_runtime`
 //!    (`hung` past it); otherwise `overdue` when no run started within `I + G` of the last
@@ -208,6 +214,10 @@ pub struct Rules {
     pub critical: bool,
     /// Where `interval` came from.
     pub interval_from: IntervalSource,
+    /// Since when hbmon knows of the process (Unix seconds; the config file's modification
+    /// time): the first period of a job that never ran counts from it. `None`: unknown,
+    /// and such a job stays `pending`.
+    pub known_since: Option<f64>,
 }
 
 /// Where a process's interval came from, most specific first.
@@ -227,7 +237,7 @@ pub enum IntervalSource {
 impl IntervalSource {
     /// A job's period must be stated for it, by the config or by its writer: a general
     /// default (meant for apps) would make every job overdue soon after it ran.
-    fn is_own(self) -> bool {
+    pub fn is_own(self) -> bool {
         matches!(self, IntervalSource::Config | IntervalSource::Entry)
     }
 }
@@ -246,6 +256,7 @@ impl Default for Rules {
             monitored: false,
             critical: true,
             interval_from: IntervalSource::Builtin,
+            known_since: None,
         }
     }
 }
@@ -271,8 +282,8 @@ pub const SKEW_TOLERANCE: f64 = 1.0;
 /// What the OS says about a process, for [`evaluate`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Os<'a> {
-    /// Nothing to ask: the entry names no PID (or one from another host), or there is no
-    /// entry and no `match`.
+    /// Nothing to ask, or no answer: the entry names no PID (or one from another host),
+    /// there is no entry and no `match`, or the OS cannot be read.
     Unknown,
     /// The PID (or the `match`) is a live process.
     Alive(&'a ProcessInfo),
@@ -334,7 +345,25 @@ fn never_beaten(rules: &Rules, now: f64, os: Os) -> Health {
                 )
             }
         }
-        _ => Health::new(State::Pending, "never beat", None),
+        _ => match rules.known_since {
+            Some(known) if rules.kind == Kind::Job && rules.interval_from.is_own() => {
+                let due = rules.deadline(known, 1.0);
+                if now > due {
+                    Health::new(
+                        State::Overdue,
+                        format!(
+                            "never ran in the {} since it was configured (period {})",
+                            format_secs((now - known).max(0.0)),
+                            format_secs(rules.interval)
+                        ),
+                        Some(due),
+                    )
+                } else {
+                    Health::new(State::Pending, "never ran yet", Some(known))
+                }
+            }
+            _ => Health::new(State::Pending, "never beat", None),
+        },
     }
 }
 
@@ -393,24 +422,25 @@ fn pid_check(entry: &Entry, os: Os) -> Option<Health> {
     let pid = entry.pid?;
     match os {
         Os::Gone => Some(Health::new(State::Dead, format!("pid {pid} is gone"), None)),
-        Os::Alive(p) if p.pid == pid => {
-            // Every beat proves its PID existed then, so the process holding it now must
-            // have started before this run's first beat.
-            let run_start = entry.first_heartbeat.unwrap_or(entry.last_heartbeat);
-            (p.start_time as f64 > run_start + PID_REUSE_SLACK).then(|| {
-                Health::new(
-                    State::Dead,
-                    format!(
-                        "pid {pid} now belongs to another process ({}, started {})",
-                        p.name,
-                        crate::store::format_local(p.start_time as f64)
-                    ),
-                    None,
-                )
-            })
-        }
+        Os::Alive(p) if pid_reused(entry, p) => Some(Health::new(
+            State::Dead,
+            format!(
+                "pid {pid} now belongs to another process ({}, started {})",
+                p.name,
+                crate::store::format_local(p.start_time as f64)
+            ),
+            None,
+        )),
         Os::Alive(_) | Os::Unknown => None,
     }
+}
+
+/// Whether `process` holds the entry's PID but is not the process that beat: it started
+/// after this run's first beat (beyond [`PID_REUSE_SLACK`]). Every beat proves its PID
+/// existed then, so the process that wrote it must have started before.
+pub fn pid_reused(entry: &Entry, process: &ProcessInfo) -> bool {
+    let run_start = entry.first_heartbeat.unwrap_or(entry.last_heartbeat);
+    entry.pid == Some(process.pid) && process.start_time as f64 > run_start + PID_REUSE_SLACK
 }
 
 fn judge_job(entry: &Entry, rules: &Rules, now: f64, age: f64) -> Health {
@@ -657,6 +687,10 @@ mod tests {
             c("never beat, no pattern", None, rules(), 1000.0, Unknown, State::Pending, "never beat", None),
             c("matching process started exactly I+G ago", None, rules(), 1015.0, Alive(process(7, 1000)), State::Pending, "pid 7 (worker) matches; no beat yet", Some(1000.0)),
             c("matching process past I+G is silent", None, rules(), 1015.001, Alive(process(7, 1000)), State::Silent, "pid 7 (worker) matches, runs for 15s, but never beat", Some(1015.0)),
+            c("a configured job that never ran, within its first period", None, Rules { known_since: Some(985.0), ..job(None) }, 1000.0, Gone, State::Pending, "never ran yet", Some(985.0)),
+            c("a configured job that never ran, past its first period", None, Rules { known_since: Some(985.0), ..job(None) }, 1000.001, Unknown, State::Overdue, "never ran in the 15s since it was configured (period 10s)", Some(1000.0)),
+            c("a never-run job without a known start stays pending", None, job(None), 99_000.0, Unknown, State::Pending, "never beat", None),
+            c("a never-run job's period is never a default", None, Rules { known_since: Some(985.0), interval_from: IntervalSource::Defaults, ..job(None) }, 99_000.0, Unknown, State::Pending, "never beat", None),
             c("only monitored processes can be silent", None, Rules { monitored: false, ..rules() }, 5000.0, Alive(process(7, 1000)), State::Pending, "never beat", None),
             c("job running", Some(run(Running, None)), job(Some(60.0)), 1030.0, alive(), State::Running, "running for 30s", Some(1000.0)),
             c("job exactly at max_runtime", Some(run(Running, None)), job(Some(60.0)), 1060.0, alive(), State::Running, "running for 1m00s", Some(1000.0)),

@@ -8,6 +8,8 @@ mod entry;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
 
 pub use document::{ParseError, RawDocument, VERSION, entry_json};
 pub use entry::{
@@ -24,6 +26,12 @@ pub enum StoreError {
     CreateDir { path: PathBuf, cause: io::Error },
     #[error("cannot lock {}: {cause}", path.display())]
     Lock { path: PathBuf, cause: io::Error },
+    #[error(
+        "timed out after {} waiting for the lock on {} (held by another writer)",
+        crate::duration::format(*after),
+        path.display()
+    )]
+    LockTimeout { path: PathBuf, after: Duration },
     #[error("cannot read {}: {cause}", path.display())]
     Read { path: PathBuf, cause: io::Error },
     #[error("cannot write {}: {cause}", path.display())]
@@ -99,11 +107,16 @@ pub fn unix_now() -> f64 {
     (now.as_secs_f64() * 1e6).round() / 1e6
 }
 
+/// How long a write waits for `<file>.lock` unless told otherwise. A writer stopped while
+/// holding it (Ctrl-Z) must not hang every other writer: failing loudly is better.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A writer of one heartbeat file.
 #[derive(Debug, Clone)]
 pub struct Store {
     path: PathBuf,
     private_dir: bool,
+    lock_timeout: Duration,
 }
 
 impl Store {
@@ -112,6 +125,7 @@ impl Store {
         Store {
             path: path.into(),
             private_dir: false,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
         }
     }
 
@@ -120,7 +134,16 @@ impl Store {
         Store {
             path: location.path.clone(),
             private_dir: location.private_dir(),
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
         }
+    }
+
+    /// Gives up on a write that waited `timeout` for the lock ([`StoreError::LockTimeout`])
+    /// instead of [`DEFAULT_LOCK_TIMEOUT`].
+    #[must_use]
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -236,10 +259,7 @@ impl Store {
                 path: lock_path.clone(),
                 cause: source,
             })?;
-        lock.lock().map_err(|source| StoreError::Lock {
-            path: lock_path,
-            cause: source,
-        })?;
+        self.acquire(&lock, lock_path)?;
         // The lock is released when `lock` drops, on every path out of this function.
         let (bytes, permissions) = self.read_locked()?;
         let text = match String::from_utf8(bytes) {
@@ -268,6 +288,47 @@ impl Store {
         }
         drop(lock);
         Ok(result)
+    }
+
+    /// Takes the exclusive lock on `lock`, giving up after the lock timeout.
+    fn acquire(&self, lock: &File, path: PathBuf) -> Result<(), StoreError> {
+        match lock.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(fs::TryLockError::WouldBlock) => {}
+            Err(fs::TryLockError::Error(cause)) => return Err(StoreError::Lock { path, cause }),
+        }
+        // Contended: wait in a blocking flock, which the kernel wakes the moment the lock is
+        // free (polling would lose that race to blocked writers), on a thread so that the
+        // wait can be given up. The waiter locks a second handle of the same open file, and
+        // a flock belongs to the open file: once it returns the lock is ours. Given up on,
+        // the waiter's late lock is released when its handle and ours are both closed.
+        let waiter = lock.try_clone().map_err(|cause| StoreError::Lock {
+            path: path.clone(),
+            cause,
+        })?;
+        let (done, result) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("hbmon-lock".to_owned())
+            .spawn(move || {
+                // The receiver is gone only if the wait was given up.
+                let _ = done.send(waiter.lock());
+            })
+            .map_err(|cause| StoreError::Lock {
+                path: path.clone(),
+                cause,
+            })?;
+        match result.recv_timeout(self.lock_timeout) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(cause)) => Err(StoreError::Lock { path, cause }),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(StoreError::LockTimeout {
+                path,
+                after: self.lock_timeout,
+            }),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(StoreError::Lock {
+                path,
+                cause: io::Error::other("the thread waiting for the lock ended early"),
+            }),
+        }
     }
 
     /// Creates the heartbeat file's directory if it is missing (0700 for the per-user
@@ -364,6 +425,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path().join("hb.json"));
         (dir, store)
+    }
+
+    #[test]
+    fn a_held_lock_times_out_naming_the_lock_file() {
+        let (_dir, store) = temp();
+        let lock_path = paths::lock_path(store.path());
+        // flock locks belong to the open file: this one conflicts with the store's own.
+        let held = File::create(&lock_path).unwrap();
+        held.lock().unwrap();
+        let store = store.with_lock_timeout(Duration::from_millis(100));
+        let err = store.beat("w", &Beat::alive(None)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "timed out after 100ms waiting for the lock on {} (held by another writer)",
+                lock_path.display()
+            )
+        );
+        assert!(!store.path().exists(), "nothing was written");
+        held.unlock().unwrap();
+        assert_eq!(store.beat("w", &Beat::alive(None)).unwrap().beats, Some(1));
     }
 
     #[test]

@@ -15,10 +15,15 @@ hbmon writer does (protocol v1, see hbmon's DESIGN.md):
 A file that does not parse is moved to ``<file>.corrupt-<unix-time>`` (never deleted),
 with a warning on stderr, and a fresh document is started.
 
-One beat::
+One beat from a process that keeps running::
 
     import hbmon
-    hbmon.beat("nightly-report", {"rows": 1234})
+    hbmon.beat("importer", {"rows": 1234})
+
+One beat from a script that exits right after (cron): no PID, or hbmon would call it
+``dead`` as soon as it exits::
+
+    hbmon.beat("nightly-report", {"rows": 1234}, pid=False, kind="job", interval=86400)
 
 A long-running process::
 
@@ -301,7 +306,8 @@ def _host():
 def _write(name, file, status, data=_KEEP, merge=False, error=None, pid=None, interval=None, kind=None):
     path, private = _resolve(file)
     now = round(time.time(), 6)
-    pid = os.getpid() if pid is None else pid
+    # False is "no process to watch" (a one-shot script); None is "this process".
+    pid = os.getpid() if pid is None else None if pid is False else pid
     host = _host()
 
     def change(processes):
@@ -329,15 +335,22 @@ def beat(name, data=None, *, merge=False, error=None, stopped=False, pid=None, i
     ``data`` replaces ``additional_data`` (any JSON value: dict, list, str, number); None
     keeps what the entry has. With ``merge=True`` a dict ``data`` sets only its keys.
     ``error`` reports an error (status ``error``, counted in ``errors``); ``stopped=True``
-    reports a clean stop. ``pid`` defaults to this process, ``interval`` (seconds) is the
-    promise of how often it beats, ``kind`` is ``"app"`` or ``"job"``, ``file`` overrides
-    the resolved heartbeat file. Raises HbmonError if the beat cannot be written.
+    reports a clean stop. ``pid`` defaults to this process; ``pid=False`` records no PID,
+    ``interval`` (seconds) is the promise of how often it beats, ``kind`` is ``"app"`` or
+    ``"job"``, ``file`` overrides the resolved heartbeat file. Raises HbmonError if the
+    beat cannot be written.
+
+    hbmon calls an entry whose PID is gone ``dead`` at once. A script that beats and then
+    exits (cron, a build step) should therefore beat with ``pid=False, kind="job"`` (and an
+    ``interval`` of its schedule), or be run under ``hbmon run``, which records how it ended.
     """
     _check_name(name)
     if error is not None and stopped:
         raise HbmonError("a beat is either an error or a stop, not both")
     if kind is not None and kind not in KINDS:
         raise HbmonError("invalid kind %r: expected app or job" % (kind,))
+    if pid is not None and pid is not False and (isinstance(pid, bool) or not isinstance(pid, int) or pid < 1):
+        raise HbmonError("pid must be a positive integer, or False for none, not %r" % (pid,))
     if merge and not isinstance(data, dict):
         raise HbmonError("merge=True needs a dict of keys to set, not %r" % (data,))
     if data is not None:

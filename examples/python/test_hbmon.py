@@ -84,6 +84,15 @@ class WriterRules(FileTest):
         stopped = hbmon.beat("w", stopped=True, file=self.file, pid=11)
         self.assertEqual((stopped["status"], stopped["beats"]), ("stopped", 2))
 
+    def test_pid_false_records_no_pid(self):
+        entry = hbmon.beat("cron-report", pid=False, kind="job", interval=3600, file=self.file)
+        self.assertIn("pid", entry)
+        self.assertIsNone(entry["pid"])
+        self.assertIsNone(self.entry("cron-report")["pid"])
+        for bad in (0, -1, True, "12"):
+            with self.assertRaises(hbmon.HbmonError):
+                hbmon.beat("cron-report", pid=bad, file=self.file)
+
     def test_unknown_fields_and_entries_are_kept(self):
         theirs = {"last_heartbeat": 1.0, "pid": 5, "custom": {"deep": [1, None]}}
         with open(self.file, "w") as f:

@@ -19,7 +19,8 @@ pub struct BeatArgs {
     /// The PID that beats (default: the parent, i.e. the script that runs `hbmon beat`).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "no_pid")]
     pub pid: Option<u32>,
-    /// Record no PID: a job or a remote check with no process to watch.
+    /// Record no PID: for a script that beats and then exits (cron) or a remote check.
+    /// A recorded PID that is gone shows as dead at once.
     #[arg(long)]
     pub no_pid: bool,
     /// The interval this process promises between beats, e.g. 30s, 5m, 1h30m.
@@ -38,9 +39,9 @@ pub struct BeatArgs {
     /// Report a clean stop (status "stopped": shown, never alerted).
     #[arg(long)]
     pub stopped: bool,
-    /// app (long-running) or job (runs, exits, runs again).
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["app", "job"]))]
-    pub kind: Option<String>,
+    /// What the beating process is.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub kind: Option<Kind>,
     /// Print nothing on success.
     #[arg(short, long)]
     pub quiet: bool,
@@ -82,7 +83,7 @@ pub fn beat(location: &FileLocation, args: &BeatArgs) -> anyhow::Result<ExitCode
         interval: args.interval.map(|d| d.as_secs_f64()),
         data,
         error: args.error.clone(),
-        kind: args.kind.as_deref().map(parse_kind).transpose()?,
+        kind: args.kind,
         job: None,
         host: host(),
     };
@@ -155,10 +156,6 @@ fn parent_pid() -> u32 {
     }
 }
 
-fn parse_kind(text: &str) -> anyhow::Result<Kind> {
-    text.parse::<Kind>().map_err(anyhow::Error::msg)
-}
-
 pub(super) fn parse_name(text: &str) -> Result<String, String> {
     if text.trim().is_empty() {
         return Err("a heartbeat name cannot be empty".to_owned());
@@ -202,6 +199,22 @@ mod tests {
         assert_eq!(parse_pair("eq=a=b").unwrap(), ("eq".into(), json!("a=b")));
         assert!(parse_pair("novalue").is_err());
         assert!(parse_pair("=3").is_err());
+    }
+
+    #[test]
+    fn kind_parses_to_the_store_kind() {
+        use clap::Parser;
+        let parse = |args: &[&str]| -> Result<Option<Kind>, clap::Error> {
+            let cli = crate::cli::Cli::try_parse_from(["hbmon", "beat", "w"].iter().chain(args))?;
+            match cli.command {
+                crate::cli::Command::Beat(beat) => Ok(beat.kind),
+                other => panic!("parsed as {other:?}"),
+            }
+        };
+        assert_eq!(parse(&["--kind", "job"]).unwrap(), Some(Kind::Job));
+        assert_eq!(parse(&[]).unwrap(), None);
+        let err = parse(&["--kind", "cron"]).unwrap_err().to_string();
+        assert!(err.contains("[possible values: app, job]"), "{err}");
     }
 
     #[test]

@@ -41,11 +41,18 @@ pub fn show(location: &FileLocation, explicit: Option<&Path>) -> anyhow::Result<
 }
 
 pub fn init(location: &FileLocation, explicit: Option<&Path>) -> anyhow::Result<ExitCode> {
-    // --config or $HBMON_CONFIG if given, else beside the heartbeat file: not a config
-    // found elsewhere, which is exactly what the user may be replacing.
+    // --config or $HBMON_CONFIG names the target. Otherwise the starter goes beside the
+    // heartbeat file, which is searched first: written there it would silently take over
+    // from a config found elsewhere (the per-user one), so that is refused instead.
     let target: PathBuf = match paths::locate_config(explicit, &location.path) {
         Some(c) if matches!(c.source, ConfigSource::Flag | ConfigSource::Env) => c.path,
-        _ => paths::config_beside(&location.path),
+        Some(found) => bail!(
+            "a config already exists at {} ({}); not writing another that would take over \
+             from it (--config PATH writes one elsewhere)",
+            found.path.display(),
+            found.source.describe()
+        ),
+        None => paths::config_beside(&location.path),
     };
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir)

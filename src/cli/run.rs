@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use clap::builder::TypedValueParser;
 
 use crate::duration;
 use crate::job::{self, Job};
@@ -15,9 +14,12 @@ use crate::store::{Kind, Store};
 #[derive(Debug, Args)]
 #[command(after_help = "\
 CMD's stdout and stderr pass through unchanged (through pipes, as under cron); the last \
-10 KiB of them go into the final beat's additional_data.output_tail. SIGINT, SIGTERM and \
-SIGHUP sent to hbmon are passed on to CMD. hbmon exits with CMD's exit code, 128+N when \
-signal N killed it, 127 when CMD was not found and 126 when it could not be executed.
+10 KiB of them go into the final beat's additional_data.output_tail. CMD runs in its own \
+process group (as under timeout(1)), which a timeout and the SIGINT, SIGTERM, SIGHUP, \
+SIGQUIT, SIGUSR1 and SIGUSR2 sent to hbmon (Ctrl-C included) reach whole; so CMD cannot \
+read the terminal. Once CMD exits, hbmon waits at most 2s for what it started to close its \
+output. hbmon exits with CMD's exit code, 128+N when signal N killed it, 127 when CMD was \
+not found and 126 when it could not be executed.
 
 Examples:
   hbmon run backup -- /usr/local/bin/backup.sh --full
@@ -29,21 +31,17 @@ pub struct RunArgs {
     /// Written to the entry as its interval; with --keepalive, how often to beat (default 30s).
     #[arg(long, value_parser = positive_duration, value_name = "D")]
     pub interval: Option<Duration>,
-    /// Stop CMD after this long: SIGTERM, then SIGKILL 5s later. The run is reported failed
-    /// with the reason "timed out after D".
+    /// Stop CMD after this long: SIGTERM to its process group, then SIGKILL 5s later. The
+    /// run is reported failed with the reason "timed out after D".
     #[arg(long, value_parser = positive_duration, value_name = "D")]
     pub timeout: Option<Duration>,
     /// Beat `running` every interval while CMD runs. Liveness only: it shows the process
-    /// exists, not that it makes progress.
+    /// exists, not that it makes progress. Implied by --kind app.
     #[arg(long)]
     pub keepalive: bool,
-    /// job (runs, exits, runs again) or app (a long-running process run under hbmon).
-    #[arg(
-        long,
-        default_value = "job",
-        value_parser = clap::builder::PossibleValuesParser::new(["job", "app"])
-            .try_map(|kind| kind.parse::<Kind>())
-    )]
+    /// What CMD is. An app runs for good, so --kind app implies --keepalive: without beats
+    /// it would turn `hung` while it serves.
+    #[arg(long, value_enum, value_name = "KIND", default_value_t = Kind::Job)]
     pub kind: Kind,
     /// The command and its arguments, after `--`.
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
@@ -61,7 +59,7 @@ pub fn run(location: &FileLocation, args: RunArgs) -> ExitCode {
         args: command.collect(),
         interval: args.interval,
         timeout: args.timeout,
-        keepalive: args.keepalive,
+        keepalive: args.keepalive || args.kind == Kind::App,
         kind: args.kind,
     };
     let outcome = job::run(&job, &Store::at(location));

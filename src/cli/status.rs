@@ -13,7 +13,8 @@ use crate::probe::SysProbe;
 use crate::report::{self, Report, json, table};
 use crate::store;
 
-/// The exit code when there is nothing to judge: unreadable file or config, unknown name.
+/// The exit code when there is nothing to judge: a missing (with nothing configured) or
+/// unreadable file, an unreadable config, an unknown name.
 const UNKNOWN: u8 = 3;
 
 /// How long `hbmon status` samples CPU use when it does. CPU use is a difference between
@@ -28,7 +29,8 @@ pub struct StatusArgs {
     #[arg(long)]
     pub json: bool,
     /// Also list additional processes that stopped cleanly (hidden from the table by
-    /// default: they need no attention and pile up from one-off runs).
+    /// default: they need no attention and pile up from one-off runs; named ones are
+    /// always shown).
     #[arg(long)]
     pub all: bool,
     /// Measure CPU use, which takes a ~200 ms sample: auto (only for a table on a
@@ -62,6 +64,11 @@ fn judge(
     args: &StatusArgs,
 ) -> anyhow::Result<u8> {
     let (config, config_path) = Config::load(explicit, &location.path)?;
+    // With nothing configured a missing file would read as "no processes", all well: as a
+    // check command, a mistyped path would be silently green.
+    if config.processes.is_empty() && !location.path.exists() {
+        anyhow::bail!("no heartbeat file at {} yet", location.path.display());
+    }
     let snapshot = store::read(&location.path)?;
     let terminal = std::io::stdout().is_terminal();
     let mut probe = SysProbe::new(&location.path);
@@ -89,7 +96,8 @@ fn judge(
         return Ok(code);
     }
     let styled = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let hidden = if args.all {
+    // A process asked for by name is shown whatever its state.
+    let hidden = if args.all || !args.names.is_empty() {
         0
     } else {
         hide_stopped_additional(&mut report)

@@ -24,6 +24,8 @@ struct State {
     total: u64,
     /// Pumps still reading.
     open: usize,
+    /// No longer passed on: the job has been reported.
+    abandoned: bool,
 }
 
 impl Tail {
@@ -35,6 +37,7 @@ impl Tail {
                 capacity,
                 total: 0,
                 open: pumps,
+                abandoned: false,
             }),
             changed: Condvar::new(),
         }
@@ -65,22 +68,24 @@ impl Tail {
         self.changed.notify_all();
     }
 
-    /// Waits until every pump has finished, or until no output has arrived for `linger`:
-    /// then a process the job left behind holds the pipes open, and waiting longer would
-    /// tie the job's end to that process's.
-    pub fn wait_closed(&self, linger: Duration) {
-        let mut state = self.lock();
-        while state.open > 0 {
-            let seen = state.total;
-            let (next, wait) = self
-                .changed
-                .wait_timeout(state, linger)
-                .unwrap_or_else(PoisonError::into_inner);
-            state = next;
-            if wait.timed_out() && state.total == seen {
-                return;
-            }
-        }
+    /// Waits until every pump has finished, for at most `limit`; false if one is still
+    /// reading then (a process the job left behind holds its pipe open).
+    pub fn wait_closed(&self, limit: Duration) -> bool {
+        let (state, _) = self
+            .changed
+            .wait_timeout_while(self.lock(), limit, |state| state.open > 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        state.open == 0
+    }
+
+    /// Stops the pumps: each closes its pipe at its next chunk instead of passing it on, and
+    /// the tail keeps what it has.
+    pub fn abandon(&self) {
+        self.lock().abandoned = true;
+    }
+
+    fn abandoned(&self) -> bool {
+        self.lock().abandoned
     }
 
     /// The kept bytes as text. Invalid UTF-8 becomes U+FFFD, except a character the
@@ -117,6 +122,9 @@ pub fn pump(mut from: impl Read, mut to: impl Write, tail: &Tail) {
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(_) => break,
         };
+        if tail.abandoned() {
+            break;
+        }
         let chunk = &buffer[..n];
         tail.push(chunk);
         if to.write_all(chunk).and_then(|()| to.flush()).is_err() {
@@ -189,6 +197,18 @@ mod tests {
             !reader.is_empty(),
             "the pump kept reading after its output broke"
         );
-        tail.wait_closed(Duration::from_secs(60));
+        assert!(tail.wait_closed(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn an_abandoned_pump_stops_passing_output_on() {
+        let tail = Tail::new(TAIL_BYTES, 1);
+        tail.push(b"kept");
+        tail.abandon();
+        let mut out = Vec::new();
+        pump(&b"late output"[..], &mut out, &tail);
+        assert!(out.is_empty(), "passed on after being abandoned");
+        assert_eq!(tail.text(), "kept");
+        assert!(tail.wait_closed(Duration::ZERO));
     }
 }

@@ -1,21 +1,37 @@
-//! The raw Unix calls `hbmon run` needs: passing SIGINT, SIGTERM and SIGHUP on to the
-//! child, signalling it, and waiting for its exit without reaping it. All of the job
-//! module's `unsafe` lives here, each block with why it is sound.
+//! The raw Unix calls `hbmon run` needs: passing stop and user signals on to the child's
+//! process group, signalling that group, and waiting for the child's exit without reaping
+//! it. All of the job module's `unsafe` lives here, each block with why it is sound.
+//!
+//! The child runs in its own process group (as under GNU `timeout`), so that a timeout or a
+//! signal passed on reaches the processes it started too. A terminal's Ctrl-C therefore
+//! reaches hbmon alone (the terminal signals its foreground group, which the child has
+//! left), and hbmon passes it on once, like a `kill` from anywhere else.
 
 use std::ffi::c_void;
 use std::io;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 use libc::c_int;
 
-/// The signals hbmon passes on: the ones that ask a process to stop.
-const FORWARDED: [c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+/// The signals hbmon passes on: the ones that ask a process to stop, and the user signals
+/// programs use for "reload" or "dump state".
+const FORWARDED: [c_int; 6] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
 
-/// The child's PID while it can be signalled (0: none). Cleared *before* the child is
-/// reaped, so a late signal can never reach a recycled PID.
-static CHILD: AtomicI32 = AtomicI32::new(0);
-/// A signal that arrived before the child existed, delivered once it does.
-static PENDING: AtomicI32 = AtomicI32::new(0);
+/// The child's process group (its PID) while it can be signalled (0: none). Cleared
+/// *before* the child is reaped, so a late signal can never reach a recycled PID.
+static GROUP: AtomicI32 = AtomicI32::new(0);
+/// Signals received but not passed on yet, one bit per signal number: those that came
+/// before the child started, and after it exited (re-raised when the handlers go).
+static PENDING: AtomicU64 = AtomicU64::new(0);
+/// Handlers between reading `GROUP` and signalling it; the child is not reaped while any is.
+static IN_FLIGHT: AtomicI32 = AtomicI32::new(0);
 /// The last signal passed on, for the run's reason.
 static PASSED_ON: AtomicI32 = AtomicI32::new(0);
 
@@ -35,7 +51,7 @@ impl Forwarding {
     /// ignored, so the child inherits that too. sigaction fails only for an invalid signal
     /// number, which these are not; a signal it failed for would simply not be passed on.
     pub fn install() -> Forwarding {
-        CHILD.store(0, Ordering::SeqCst);
+        GROUP.store(0, Ordering::SeqCst);
         PENDING.store(0, Ordering::SeqCst);
         PASSED_ON.store(0, Ordering::SeqCst);
         let handler = on_signal as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void);
@@ -63,21 +79,23 @@ impl Forwarding {
         Forwarding { previous }
     }
 
-    /// From now on signals go to `pid`; one that arrived before is delivered now.
+    /// From now on signals go to the process group `pid` leads; those that arrived before
+    /// are passed on now.
     pub fn child_started(&self, pid: u32) {
         let Ok(pid) = i32::try_from(pid) else { return };
-        CHILD.store(pid, Ordering::SeqCst);
-        let early = PENDING.swap(0, Ordering::SeqCst);
-        if early != 0 {
-            PASSED_ON.store(early, Ordering::SeqCst);
-            // SAFETY: kill has no memory effects; `pid` is our unreaped child.
-            unsafe { libc::kill(pid, early) };
-        }
+        GROUP.store(pid, Ordering::SeqCst);
+        pass_on_pending();
     }
 
-    /// The child has exited: stop signalling it (call before reaping it).
+    /// The child has exited: stop signalling its group (call before reaping it). Signals
+    /// from now on are kept, and raised again at hbmon when the handlers are removed.
     pub fn child_exited(&self) {
-        CHILD.store(0, Ordering::SeqCst);
+        GROUP.store(0, Ordering::SeqCst);
+        // A handler that read the group before it was cleared may still be signalling it:
+        // the PID must stay unreaped (so not reusable) until it is done. It is one kill(2).
+        while IN_FLIGHT.load(Ordering::SeqCst) > 0 {
+            std::thread::yield_now();
+        }
     }
 
     /// The last signal passed on to the child, if any.
@@ -87,52 +105,62 @@ impl Forwarding {
 }
 
 impl Drop for Forwarding {
+    /// Restores the previous handlers, then raises every signal that was not passed on
+    /// (it came when there was no child to take it): asked to stop, hbmon now stops, after
+    /// its report is written.
     fn drop(&mut self) {
-        CHILD.store(0, Ordering::SeqCst);
+        GROUP.store(0, Ordering::SeqCst);
         for (signal, old) in &self.previous {
             // SAFETY: restores the action saved by `install`, a valid sigaction.
             unsafe { libc::sigaction(*signal, old, std::ptr::null_mut()) };
         }
+        let pending = PENDING.swap(0, Ordering::SeqCst);
+        for signal in FORWARDED {
+            if pending & bit(signal) != 0 {
+                // SAFETY: raise has no memory effects; the previous action now handles it.
+                unsafe { libc::raise(signal) };
+            }
+        }
     }
 }
 
-/// The handler: passes the signal on to the child. Only atomics and kill(2), both
-/// async-signal-safe.
-extern "C" fn on_signal(signal: c_int, info: *mut libc::siginfo_t, _context: *mut c_void) {
-    if sent_to_the_whole_group(info) {
-        return;
+fn bit(signal: c_int) -> u64 {
+    1 << (signal & 63)
+}
+
+/// The handler: records the signal and passes it on if the child's group is there. Only
+/// atomics and kill(2), both async-signal-safe.
+extern "C" fn on_signal(signal: c_int, _info: *mut libc::siginfo_t, _context: *mut c_void) {
+    PENDING.fetch_or(bit(signal), Ordering::SeqCst);
+    pass_on_pending();
+}
+
+/// Passes every pending signal on to the child's group, if it can be signalled. Called by
+/// the handler and by `child_started`, possibly at once on two threads: whichever takes
+/// the pending bits delivers them, and a signal recorded before `GROUP` is set is seen by
+/// `child_started`, one recorded after it by the handler itself, so none is lost.
+fn pass_on_pending() {
+    IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+    let group = GROUP.load(Ordering::SeqCst);
+    if group > 0 {
+        let pending = PENDING.swap(0, Ordering::SeqCst);
+        for signal in FORWARDED {
+            if pending & bit(signal) != 0 {
+                PASSED_ON.store(signal, Ordering::SeqCst);
+                // SAFETY: kill has no memory effects; the group leader stays unreaped
+                // while IN_FLIGHT counts this call.
+                unsafe { libc::kill(-group, signal) };
+            }
+        }
     }
-    let child = CHILD.load(Ordering::SeqCst);
-    if child > 0 {
-        PASSED_ON.store(signal, Ordering::SeqCst);
-        // SAFETY: kill has no memory effects; CHILD is cleared before the child is reaped.
-        unsafe { libc::kill(child, signal) };
-    } else {
-        PENDING.store(signal, Ordering::SeqCst);
-    }
+    IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
 }
 
-/// Whether the kernel sent this signal itself, as the terminal does for Ctrl-C, Ctrl-\ and
-/// hang-up: it goes to the whole foreground process group, the child included, and passing
-/// it on would deliver it twice. Signals from kill(2) (`kill PID`, systemd, docker stop)
-/// reach hbmon alone and are passed on.
-#[cfg(target_os = "linux")]
-fn sent_to_the_whole_group(info: *const libc::siginfo_t) -> bool {
-    // SAFETY: the kernel hands an SA_SIGINFO handler a valid siginfo_t (null checked anyway).
-    !info.is_null() && unsafe { (*info).si_code } == libc::SI_KERNEL
-}
-
-/// Elsewhere `si_code` does not tell the terminal from kill(2) reliably: pass everything on.
-#[cfg(not(target_os = "linux"))]
-fn sent_to_the_whole_group(_info: *const libc::siginfo_t) -> bool {
-    false
-}
-
-/// Sends `signal` to `pid`.
-pub fn send(pid: u32, signal: c_int) -> io::Result<()> {
-    let pid = i32::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+/// Sends `signal` to the process group `group` leads: the child and what it started.
+pub fn send_group(group: u32, signal: c_int) -> io::Result<()> {
+    let group = i32::try_from(group).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     // SAFETY: kill has no memory effects.
-    if unsafe { libc::kill(pid, signal) } == 0 {
+    if unsafe { libc::kill(-group, signal) } == 0 {
         Ok(())
     } else {
         Err(io::Error::last_os_error())

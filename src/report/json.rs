@@ -57,9 +57,12 @@ pub struct Process<'a> {
     pub since_beat: Option<f64>,
     /// Seconds the live process has run.
     pub runtime: Option<f64>,
-    /// The entry exactly as in the file (protocol v1 fields, unknown fields kept).
+    /// The entry as parsed and written out again, not the file's bytes: protocol v1
+    /// fields (`pid` always, `null` when none; other absent fields left out) and unknown
+    /// fields kept.
     pub entry: Option<&'a Entry>,
-    /// What the OS says about the process; `null` when it does not run (or was not asked).
+    /// What the OS says about the process; `null` when it does not run, was not asked, or
+    /// its PID now belongs to another process.
     pub process: Option<&'a ProcessInfo>,
     /// The thresholds it was judged by.
     pub rules: &'a Rules,

@@ -36,7 +36,8 @@ const GAP: &str = "  ";
 ///
 /// Layout: an optional system line, the MONITORED PROCESSES section (config order), the
 /// ADDITIONAL HEARTBEAT PROCESSES section (file order), invalid entries, and a count per
-/// state. A row that needs attention (warning or worse) gets its reason on a line below.
+/// state. A row that needs attention (warning or worse), or whose last beat is from the
+/// future (clock skew), gets its reason on a line below.
 pub fn render(report: &Report, width: usize, styled: bool) -> String {
     let style = Style(styled);
     let mut out = String::new();
@@ -92,7 +93,8 @@ pub fn render(report: &Report, width: usize, styled: bool) -> String {
                 }
             });
             let _ = writeln!(out, "{text}");
-            if severity >= Severity::Warning {
+            // Clock skew says so only in the reason: shown even for a row that is fine.
+            if severity >= Severity::Warning || row.skewed(report.now) {
                 let arrow = if styled { "↳" } else { "->" };
                 let reason = format!("    {arrow} {}", row.health.reason);
                 let reason = columns::truncate(&reason, width.max(20));
@@ -279,6 +281,17 @@ mod tests {
     #[test]
     fn styled_table() {
         insta::assert_snapshot!(render_fixed(&report(), 120, true));
+    }
+
+    #[test]
+    fn a_beat_from_the_future_shows_its_reason() {
+        let text = render_fixed(&report(), 120, false);
+        let skewed = text.lines().position(|l| l.contains("skewed")).unwrap();
+        let below = text.lines().nth(skewed + 1).unwrap();
+        assert!(
+            below.contains("-> beat 0ms ago (last beat is 30s in the future: clock skew?)"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -55,12 +55,15 @@ impl From<Reported> for String {
     }
 }
 
-/// `app` (long-running) or `job` (runs, exits, runs again).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// `app` (long-running) or `job` (runs, exits, runs again). `ValueEnum` makes it the one
+/// parser of `--kind` for every command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// A long-running process.
     #[default]
     App,
+    /// A command that runs, exits and runs again.
     Job,
 }
 
@@ -69,17 +72,6 @@ impl Kind {
         match self {
             Kind::App => "app",
             Kind::Job => "job",
-        }
-    }
-}
-
-impl std::str::FromStr for Kind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "app" => Ok(Kind::App),
-            "job" => Ok(Kind::Job),
-            other => Err(format!("invalid kind {other:?}: expected app or job")),
         }
     }
 }

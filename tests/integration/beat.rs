@@ -584,3 +584,22 @@ fn a_beat_into_the_example_file_changes_only_its_own_entry() {
     let seed_end = original_text.rfind("\n  }").unwrap();
     assert!(after_text.contains(&original_text[seed_start..seed_end]));
 }
+
+#[test]
+fn a_beat_gives_up_on_a_lock_held_for_good() {
+    let (_dir, file) = temp_file();
+    // Another writer stopped (Ctrl-Z) while holding the lock.
+    let lock_path = hbmon::paths::lock_path(&file);
+    let held = fs::File::create(&lock_path).unwrap();
+    held.lock().unwrap();
+    hbmon(&file)
+        .args(["beat", "w", "--no-pid"])
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .code(2)
+        .stderr(format!(
+            "hbmon: timed out after 10s waiting for the lock on {} (held by another writer)\n",
+            lock_path.display()
+        ));
+    assert!(!file.exists());
+}

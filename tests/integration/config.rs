@@ -20,8 +20,42 @@ fn init_writes_a_starter_beside_the_file_once() {
         .arg("init")
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("already exists"));
+        .stderr(predicate::str::contains(format!(
+            "a config already exists at {} (beside the heartbeat file)",
+            path.display()
+        )));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "# mine\n");
+}
+
+#[test]
+fn init_never_shadows_the_per_user_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = dir
+        .path()
+        .join("xdg-config")
+        .join("hbmon")
+        .join("hbmon.toml");
+    std::fs::create_dir_all(user.parent().unwrap()).unwrap();
+    std::fs::write(&user, "# mine\n").unwrap();
+    hbmon(dir.path())
+        .arg("init")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "a config already exists at {} (per-user config directory)",
+            user.display()
+        )))
+        .stderr(predicate::str::contains("--config PATH"));
+    assert!(!dir.path().join("hbmon.toml").exists());
+    // Named explicitly, the starter is written there.
+    let elsewhere = dir.path().join("other.toml");
+    hbmon(dir.path())
+        .arg("init")
+        .arg("--config")
+        .arg(&elsewhere)
+        .assert()
+        .success();
+    assert!(elsewhere.is_file());
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -135,6 +136,10 @@ fn a_timeout_kills_the_command_and_says_so() {
         .unwrap();
     assert_eq!(out.status.code(), Some(128 + 15), "{out:?}");
     assert!(clock.elapsed().as_secs() < 25, "sleep 30 was not cut short");
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "hbmon: slow: timed out after 500ms; sent SIGTERM\n"
+    );
     let entry = sandbox.entry("slow");
     assert_eq!(entry.reported(), Reported::Failed);
     assert_eq!(entry.exit_code, Some(143));
@@ -143,6 +148,64 @@ fn a_timeout_kills_the_command_and_says_so() {
         "timed out after 500ms; killed by SIGTERM (signal 15)"
     );
     assert_eq!(entry.last_error.as_deref(), Some(reason(&entry)));
+}
+
+/// Whether process `pid` is gone (or a zombie: exited, not yet reaped by its new parent).
+fn gone(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        stat.rsplit(") ").next().unwrap().starts_with('Z')
+    })
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_timeout_stops_what_the_command_started_too() {
+    let sandbox = Sandbox::new();
+    let pid_file = sandbox.file.with_file_name("sleep.pid");
+    let script = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
+    let out = sandbox
+        .run(&["grp", "--timeout", "500ms", "--", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(128 + 15), "{out:?}");
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let pid = pid.trim();
+    let clock = Instant::now();
+    while !gone(pid) {
+        assert!(
+            clock.elapsed().as_secs() < 5,
+            "sleep 30 ({pid}) outlived the timed-out command"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_background_process_holding_the_output_does_not_hold_hbmon() {
+    let sandbox = Sandbox::new();
+    let script = "(for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do echo tick $i; sleep 0.5; done) & exit 0";
+    let clock = Instant::now();
+    let out = sandbox
+        .run(&["linger", "--", "sh", "-c", script])
+        .output()
+        .unwrap();
+    let took = clock.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        took.as_secs() < 6,
+        "hbmon waited {took:?} for the background loop"
+    );
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .starts_with("tick 1\n")
+    );
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "hbmon: linger: the command exited, but a process it started still holds its output \
+         open; stopped passing that output on after 2s\n"
+    );
+    assert_eq!(sandbox.entry("linger").reported(), Reported::Succeeded);
 }
 
 #[test]
@@ -154,6 +217,11 @@ fn a_timeout_ends_with_sigkill_when_sigterm_is_ignored() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(128 + 9), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "hbmon: stubborn: timed out after 200ms; sent SIGTERM\n\
+         hbmon: stubborn: still running 5s after SIGTERM; sent SIGKILL\n"
+    );
     let entry = sandbox.entry("stubborn");
     assert_eq!(
         reason(&entry),
@@ -255,6 +323,29 @@ fn keepalive_beats_running_without_starting_a_new_run() {
         Some(2),
         "no keepalive asked for"
     );
+
+    // An app runs for good: without keepalive beats it would turn hung while it serves.
+    let app = sandbox
+        .run(&[
+            "server",
+            "--kind",
+            "app",
+            "--interval",
+            "100ms",
+            "--",
+            "sleep",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(app.status.success(), "{app:?}");
+    let entry = sandbox.entry("server");
+    assert_eq!(entry.kind(), Kind::App);
+    assert!(
+        entry.beats.unwrap() >= 3,
+        "--kind app did not keep alive: beats = {:?}",
+        entry.beats
+    );
 }
 
 #[test]
@@ -330,13 +421,28 @@ fn ignored_here(signal: u32) -> bool {
 #[test]
 fn stop_signals_sent_to_hbmon_reach_the_command() {
     let sandbox = Sandbox::new();
-    for (signal, number) in [("TERM", 15), ("HUP", 1), ("INT", 2)] {
-        if ignored_here(number) {
+    // The whole group gets it, the script's `sleep` too: the shell may say on stderr how
+    // that ended ("Terminated") before its trap runs; the tail has it.
+    for (signal, number) in [
+        ("TERM", libc::SIGTERM),
+        ("HUP", libc::SIGHUP),
+        ("INT", libc::SIGINT),
+        ("QUIT", libc::SIGQUIT),
+        ("USR1", libc::SIGUSR1),
+        ("USR2", libc::SIGUSR2),
+    ] {
+        if ignored_here(number.unsigned_abs()) {
             eprintln!("skipping SIG{signal}: this test process was started with it ignored");
             continue;
         }
         let (code, rest) = signal_hbmon(&sandbox, signal, &[]);
-        assert_eq!(rest, format!("got {signal}\n"));
+        // The whole group gets it, the script's `sleep` too: the shell may say how that
+        // ended ("Terminated") before its trap runs.
+        assert!(
+            rest.ends_with(&format!("got {signal}\n")),
+            "SIG{signal}: {rest:?}"
+        );
+        assert!(!rest.contains("survived"), "SIG{signal}: {rest:?}");
         assert_eq!(code, Some(7), "SIG{signal}");
         let entry = sandbox.entry(signal);
         assert_eq!(entry.reported(), Reported::Failed);
@@ -344,9 +450,10 @@ fn stop_signals_sent_to_hbmon_reach_the_command() {
             reason(&entry),
             format!("SIG{signal} (signal {number}) passed on; exited with code 7")
         );
-        assert_eq!(
-            entry.additional_data["output_tail"],
-            "ready\n".to_owned() + &rest
+        let tail = entry.additional_data["output_tail"].as_str().unwrap();
+        assert!(
+            tail.starts_with("ready\n") && tail.contains(&rest),
+            "{tail:?}"
         );
     }
 }
@@ -469,4 +576,87 @@ fn a_beat_waiting_for_the_lock_does_not_hold_the_command_up() {
     );
     let out = std::fs::read_to_string(sandbox.file.with_file_name("out")).unwrap();
     assert_eq!(out.lines().count(), 60000);
+}
+
+#[test]
+fn a_lock_held_for_good_delays_neither_the_command_nor_its_timeout() {
+    let sandbox = Sandbox::new();
+    // Another writer stopped (Ctrl-Z) while holding the lock, for the whole run.
+    let lock_path = hbmon::paths::lock_path(&sandbox.file);
+    let lock = std::fs::File::create(&lock_path).unwrap();
+    lock.lock().unwrap();
+    let mut hbmon = sandbox
+        .run(&["stuck", "--timeout", "1s", "--", "sleep", "30"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let clock = Instant::now();
+    let status = loop {
+        if let Some(status) = hbmon.try_wait().unwrap() {
+            break status;
+        }
+        if clock.elapsed().as_secs() >= 25 {
+            hbmon.kill().unwrap();
+            panic!("hbmon run was held up by the lock");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(128 + 15));
+    let mut stderr = String::new();
+    hbmon
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let gave_up = format!(
+        "timed out after 5s waiting for the lock on {} (held by another writer)",
+        lock_path.display()
+    );
+    assert_eq!(
+        stderr,
+        format!(
+            "hbmon: stuck: timed out after 1s; sent SIGTERM\n\
+             hbmon: cannot record the running beat of \"stuck\": {gave_up}\n\
+             hbmon: cannot record the failed beat of \"stuck\": {gave_up}\n"
+        )
+    );
+    assert!(!sandbox.file.exists());
+}
+
+#[test]
+fn a_signal_after_the_command_exited_stops_hbmon_once_it_has_reported() {
+    let sandbox = Sandbox::new();
+    // The lock keeps hbmon busy reporting for seconds after the command has exited.
+    let lock = std::fs::File::create(hbmon::paths::lock_path(&sandbox.file)).unwrap();
+    lock.lock().unwrap();
+    let mut hbmon = sandbox
+        .run(&["late", "--", "sh", "-c", "echo ready; exit 3"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(hbmon.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let kill = Command::new("kill")
+        .args(["-TERM", &hbmon.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let clock = Instant::now();
+    let status = loop {
+        if let Some(status) = hbmon.try_wait().unwrap() {
+            break status;
+        }
+        assert!(clock.elapsed().as_secs() < 25, "hbmon never ended");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGTERM),
+        "the SIGTERM was swallowed: {status:?}"
+    );
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::hbmon;
+use crate::{hbmon, hbmon_std};
 
 /// A `sleep 30` to beat for; killed and reaped on drop.
 struct Sleeper(Child);
@@ -141,6 +141,14 @@ fn a_clean_stop_is_stopped_and_alerts_nobody() {
         .code(0)
         .stdout(predicate::str::contains("svc"))
         .stdout(predicate::str::contains("stopped"));
+    // Asked for by name, it is shown.
+    hbmon(dir.path())
+        .args(["status", "svc"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("svc"))
+        .stdout(predicate::str::contains("stopped"))
+        .stdout(predicate::str::contains("not shown").not());
 }
 
 #[test]
@@ -148,12 +156,15 @@ fn exit_codes_follow_the_nagios_convention() {
     let dir = tempfile::tempdir().unwrap();
     let sleeper = Sleeper::start();
     let pid = sleeper.pid();
-    // No file yet: nothing wrong.
+    // No file yet and nothing configured: nothing to judge (a mistyped path, perhaps).
     hbmon(dir.path())
         .arg("status")
         .assert()
-        .code(0)
-        .stdout(predicate::str::contains("no processes"));
+        .code(3)
+        .stderr(predicate::str::contains(format!(
+            "no heartbeat file at {} yet",
+            dir.path().join("hb.json").display()
+        )));
     beat(dir.path(), &["ok", "--pid", &pid, "--interval", "1m"]);
     hbmon(dir.path()).arg("status").assert().code(0);
     beat(dir.path(), &["oops", "--pid", &pid, "--error", "disk full"]);
@@ -265,4 +276,77 @@ fn configured_processes_are_found_by_match_before_they_beat() {
         .assert()
         .stdout(predicate::str::contains("MONITORED PROCESSES"))
         .stdout(predicate::str::contains("The Sleeper"));
+}
+
+#[test]
+fn a_configured_job_that_never_ran_becomes_overdue() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hbmon.toml");
+    std::fs::write(
+        &config,
+        "[[process]]\nname = \"nightly\"\nkind = \"job\"\ninterval = \"1h\"\n",
+    )
+    .unwrap();
+    // Just configured, and no file yet: it is judged, and gets its first period to run.
+    assert!(!dir.path().join("hb.json").exists());
+    let (doc, code) = status_json(dir.path());
+    assert_eq!(state(&doc, "nightly"), ("pending", "never ran yet"));
+    assert_eq!(code, 0);
+    // Configured 2 h ago (the config's mtime) and never ran: its cron line is broken.
+    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&config)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    let (doc, code) = status_json(dir.path());
+    let (state_, reason) = state(&doc, "nightly");
+    assert_eq!(state_, "overdue", "{reason}");
+    assert!(
+        reason.starts_with("never ran in the 2h00m since"),
+        "{reason}"
+    );
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn match_finds_the_command_not_the_hbmon_run_wrapping_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("hbmon.toml"),
+        "[[process]]\nname = \"sleeper\"\nmatch = \"sleep 31\\\\.7\"\n",
+    )
+    .unwrap();
+    // Under another name, so "sleeper" has no entry and its process is found by `match`.
+    let mut wrapper = hbmon_std(dir.path())
+        .args(["run", "wrapper", "--", "sleep", "31.7"])
+        .spawn()
+        .unwrap();
+    let found = |doc: &Value| {
+        let row = doc["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "sleeper")
+            .unwrap()
+            .clone();
+        row["process"]["name"].as_str().map(str::to_owned)
+    };
+    let mut seen = None;
+    // Until the child has exec'd `sleep` (before that nothing but the wrapper matches).
+    for _ in 0..100 {
+        seen = found(&status_json(dir.path()).0);
+        if seen.as_deref() == Some("sleep") {
+            break;
+        }
+        sleep(Duration::from_millis(50));
+    }
+    // SIGTERM, which `hbmon run` passes on to the sleep.
+    Command::new("kill")
+        .arg(wrapper.id().to_string())
+        .status()
+        .unwrap();
+    wrapper.wait().unwrap();
+    assert_eq!(seen.as_deref(), Some("sleep"));
 }
