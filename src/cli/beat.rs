@@ -207,7 +207,7 @@ mod tests {
         let parse = |args: &[&str]| -> Result<Option<Kind>, clap::Error> {
             let cli = crate::cli::Cli::try_parse_from(["hbmon", "beat", "w"].iter().chain(args))?;
             match cli.command {
-                crate::cli::Command::Beat(beat) => Ok(beat.kind),
+                Some(crate::cli::Command::Beat(beat)) => Ok(beat.kind),
                 other => panic!("parsed as {other:?}"),
             }
         };

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use regex::Regex;
 
 use crate::config::Config;
-use crate::probe::{Probe, ProcessInfo, SystemInfo};
+use crate::probe::{Lookup, Probe, SystemInfo};
 use crate::report::{self, Report};
 use crate::store::Snapshot;
 
@@ -63,11 +63,11 @@ impl Probe for Throttled<'_> {
         }
     }
 
-    fn process(&self, pid: u32) -> Option<ProcessInfo> {
+    fn process(&self, pid: u32) -> Lookup {
         self.inner.process(pid)
     }
 
-    fn find(&mut self, pattern: &Regex) -> Option<ProcessInfo> {
+    fn find(&mut self, pattern: &Regex) -> Lookup {
         self.inner.find(pattern)
     }
 
