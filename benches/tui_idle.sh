@@ -21,6 +21,7 @@ SOCK=hbmon-bench-$$
 SLEEPERS=()
 cleanup() {
     tmux -L "$SOCK" kill-server 2>/dev/null || true
+    rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"  # tmux leaves its socket file behind
     [ ${#SLEEPERS[@]} -eq 0 ] || kill "${SLEEPERS[@]}" 2>/dev/null || true
     rm -rf "$WORK"
 }

@@ -8,21 +8,24 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hbmon");
 
-/// A tmux server of our own (`-L`), killed when the test ends, pass or fail.
+/// A tmux server of our own (`-L`), killed when the test ends, pass or fail, and its socket
+/// file removed (tmux leaves it behind).
 struct Tmux {
     socket: String,
+    socket_path: Option<std::path::PathBuf>,
 }
 
 impl Tmux {
     fn start(shell_cmd: &str) -> Tmux {
         // Tests run in parallel threads of one process: the PID alone is not unique.
         static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let tmux = Tmux {
+        let mut tmux = Tmux {
             socket: format!(
                 "hbmon-test-{}-{}",
                 std::process::id(),
                 NEXT.fetch_add(1, Ordering::Relaxed)
             ),
+            socket_path: None,
         };
         let out = tmux.run(&[
             "new-session",
@@ -36,6 +39,8 @@ impl Tmux {
             shell_cmd,
         ]);
         assert!(out.status.success(), "tmux new-session: {out:?}");
+        let path = tmux.run(&["display-message", "-p", "#{socket_path}"]);
+        tmux.socket_path = Some(String::from_utf8_lossy(&path.stdout).trim().into());
         tmux
     }
 
@@ -90,6 +95,9 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.run(&["kill-server"]);
+        if let Some(path) = &self.socket_path {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
