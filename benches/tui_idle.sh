@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces benches/tui.md: CPU of the live UI (idle with 200 entries, and with 200 entries
+# Reproduces BENCHMARKS.md section 4: CPU of the live UI (idle with 200 entries, and with 200 entries
 # beating once a second) beside `htop -d 10` measured in the same window on the same machine,
 # resident memory with 1 000 entries, and the time from a beat to the redraw that shows it.
 #
