@@ -238,15 +238,30 @@ pub mod columns {
         }
     }
 
-    /// The last beat as a local clock time, `HH:MM:SS`.
-    pub fn last_beat(row: &Row) -> String {
-        row.entry.as_ref().map_or_else(
-            || "-".to_owned(),
-            |e| {
-                let full = crate::store::format_local(e.last_heartbeat);
-                full.get(11..).unwrap_or(&full).to_owned()
-            },
-        )
+    /// The last beat in local time, in at most 8 cells: `HH:MM:SS` today, else `Nov 22`
+    /// within half a year, else `Nov 2025`. A bare clock time for a beat days old would read
+    /// as minutes ago; the exact age is in the next column.
+    pub fn last_beat(row: &Row, now: f64) -> String {
+        row.entry
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |e| local_stamp(e.last_heartbeat, now))
+    }
+
+    /// A Unix time in local time, dated only when it is not today (see [`last_beat`]).
+    pub fn local_stamp(at: f64, now: f64) -> String {
+        use chrono::{Local, TimeZone};
+        let local = |t: f64| Local.timestamp_opt(t.floor() as i64, 0).single();
+        let (Some(at_local), Some(now_local)) = (local(at), local(now)) else {
+            return "-".to_owned();
+        };
+        let format = if at_local.date_naive() == now_local.date_naive() {
+            "%H:%M:%S"
+        } else if (now - at).abs() < 183.0 * 86_400.0 {
+            "%b %e"
+        } else {
+            "%b %Y"
+        };
+        at_local.format(format).to_string()
     }
 
     /// Time since the last beat: `42s ago`, or `in 3s` for a beat from the future.
@@ -726,6 +741,24 @@ mod tests {
         );
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
+    }
+
+    #[test]
+    fn old_beats_show_their_date() {
+        use chrono::{Local, TimeZone};
+        let noon = Local
+            .with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
+            .unwrap()
+            .timestamp() as f64;
+        let cases = [
+            (noon - 3600.0, "11:00:00"),
+            (noon - 86_400.0 * 3.0, "Nov 20"),
+            (noon - 86_400.0 * 20.0, "Nov  3"),
+            (noon - 86_400.0 * 400.0, "Oct 2025"),
+        ];
+        for (at, text) in cases {
+            assert_eq!(local_stamp(at, noon), text);
+        }
     }
 
     #[test]

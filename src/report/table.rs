@@ -15,8 +15,8 @@ const HEADERS: [&str; 10] = [
     "CPU",
     "MEM",
     "RUNTIME",
+    "BEAT AT",
     "LAST BEAT",
-    "SINCE",
     "INTERVAL",
     "BEATS",
 ];
@@ -166,7 +166,7 @@ fn cells(row: &Row, now: f64, styled: bool) -> Vec<String> {
         columns::cpu(row),
         columns::memory(row),
         columns::runtime(row, now),
-        columns::last_beat(row),
+        columns::last_beat(row, now),
         columns::since_beat(row, now),
         columns::interval(row),
         columns::beats(row),

@@ -541,7 +541,7 @@ impl Column {
             Column::Cpu => columns::cpu(row),
             Column::Memory => columns::memory(row),
             Column::Runtime => columns::runtime(row, now),
-            Column::BeatAt => columns::last_beat(row),
+            Column::BeatAt => columns::last_beat(row, now),
             Column::LastBeat => columns::since_beat(row, now),
             Column::Interval => columns::interval(row),
             Column::Beats => columns::beats(row),
