@@ -160,12 +160,7 @@ impl Store {
         self.transaction(now, |doc| {
             let previous = doc.get(name).and_then(|raw| self.own_entry(name, raw));
             let entry = beat.apply(previous, now);
-            let json = entry_json(&entry).map_err(|source| StoreError::Encode {
-                path: self.path.clone(),
-                name: name.to_owned(),
-                cause: source,
-            })?;
-            doc.set(name, json);
+            self.put(doc, name, &entry)?;
             Ok((true, entry))
         })
     }
@@ -182,12 +177,7 @@ impl Store {
                 return Ok((false, None));
             };
             change(&mut entry);
-            let json = entry_json(&entry).map_err(|source| StoreError::Encode {
-                path: self.path.clone(),
-                name: name.to_owned(),
-                cause: source,
-            })?;
-            doc.set(name, json);
+            self.put(doc, name, &entry)?;
             Ok((true, Some(entry)))
         })
     }
@@ -224,6 +214,17 @@ impl Store {
             });
             Ok((!removed.is_empty(), removed))
         })
+    }
+
+    /// Encodes `entry` and sets it as `name`'s in `doc`.
+    fn put(&self, doc: &mut RawDocument<'_>, name: &str, entry: &Entry) -> Result<(), StoreError> {
+        let json = entry_json(entry).map_err(|cause| StoreError::Encode {
+            path: self.path.clone(),
+            name: name.to_owned(),
+            cause,
+        })?;
+        doc.set(name, json);
+        Ok(())
     }
 
     /// A writer's own previous entry. If it is not a valid entry the beat starts afresh,
