@@ -10,6 +10,7 @@ use ratatui::widgets::{
 };
 
 use super::app::{App, Mode, Table, Viewport};
+use super::recent;
 use crate::duration::format_secs;
 use crate::report::{Row, columns};
 use crate::status::{Severity, State};
@@ -716,24 +717,69 @@ fn detail_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec<Line<'stat
     }
     lines.extend(text.lines().map(|l| Line::raw(format!("  {l}"))));
     lines.push(Line::default());
-    lines.push(Line::styled(
-        "Transitions seen by this monitor",
-        theme.title(),
-    ));
-    let mut seen = app.transitions(&row.name).rev().peekable();
-    if seen.peek().is_none() {
-        lines.push(Line::styled("  none yet", theme.dim()));
-    }
-    for t in seen {
+    lines.extend(history_lines(app, row, now, theme));
+    lines
+}
+
+/// The gaps between the last beats as a sparkline, and the transitions: as one line of
+/// periods, then one line each.
+fn history_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::styled("History", theme.title())];
+    let beats = app
+        .history()
+        .and_then(|h| h.selected.as_ref())
+        .filter(|s| s.name == row.name)
+        .map_or(&[][..], |s| &s.beats);
+    let gaps = recent::gaps(beats);
+    if let (Some(min), Some(max)) = (gaps.iter().min(), gaps.iter().max()) {
         lines.push(Line::from(vec![
-            Span::raw(format!("  {}  ", format_local(t.at))),
-            Span::styled(state_label(t.from), theme.state(t.from)),
+            label("Beat gaps", theme),
+            Span::styled(sparkline(&gaps), theme.severity(Severity::Ok)),
+            Span::styled(
+                format!(
+                    "  last {} beats, {}–{}",
+                    beats.len(),
+                    format_secs(*min as f64),
+                    format_secs(*max as f64)
+                ),
+                theme.dim(),
+            ),
+        ]));
+    }
+    let timeline = app.timeline(&row.name);
+    if timeline.is_empty() {
+        lines.push(Line::styled("  no transitions yet", theme.dim()));
+        return lines;
+    }
+    let owned: Vec<_> = timeline.iter().map(|&t| t.clone()).collect();
+    lines.push(Line::from(vec![
+        label("Periods", theme),
+        Span::raw(recent::timeline_text(&owned, now, &chrono::Local)),
+    ]));
+    for t in timeline {
+        let from = t.from.map_or_else(
+            || Span::styled("new", theme.dim()),
+            |from| Span::styled(state_label(from), theme.state(from)),
+        );
+        lines.push(Line::from(vec![
+            Span::raw(format!("  {}  ", format_local(t.time))),
+            from,
             Span::raw(" → "),
             Span::styled(state_label(t.to), theme.state(t.to)),
             Span::styled(format!("  {}", t.reason), theme.dim()),
         ]));
     }
     lines
+}
+
+/// `▁▃█▂`: each value as a bar, scaled to the largest.
+fn sparkline(values: &[u64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().max().unwrap_or(0).max(1);
+    values
+        .iter()
+        .map(|&v| BARS[((v * 7).div_ceil(max)) as usize])
+        .collect()
 }
 
 /// A field name in the detail pane, padded so the values line up.
@@ -1058,8 +1104,11 @@ mod tests {
         let text = terminal.backend().to_string();
         let date_time = regex::Regex::new(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}").unwrap();
         let time = regex::Regex::new(r"\b\d{2}:\d{2}:\d{2}\b").unwrap();
+        // The history's periods show minutes only.
+        let minutes = regex::Regex::new(r"\b\d{2}:\d{2}\b").unwrap();
         let text = date_time.replace_all(&text, "YYYY-MM-DD hh:mm:ss");
-        time.replace_all(&text, "hh:mm:ss").into_owned()
+        let text = time.replace_all(&text, "hh:mm:ss");
+        minutes.replace_all(&text, "hh:mm").into_owned()
     }
 
     #[test]
