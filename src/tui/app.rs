@@ -355,11 +355,16 @@ impl App {
             .filter(|s| s.name == name)
             .map_or(&[], |s| &s.transitions);
         let newest = stored.first().map_or(f64::NEG_INFINITY, |t| t.time);
-        self.transitions(name)
+        let mut oldest_first: Vec<&Transition> = stored
+            .iter()
             .rev()
-            .filter(|t| t.time > newest)
-            .chain(stored)
-            .collect()
+            .chain(self.transitions(name).filter(|t| t.time > newest))
+            .collect();
+        // A monitor that started without the history sees a known state as new: the
+        // period began at the older transition.
+        oldest_first.dedup_by(|later, earlier| later.to == earlier.to);
+        oldest_first.reverse();
+        oldest_first
     }
 
     /// The rows of one table, filtered and in display order.
