@@ -272,6 +272,32 @@ impl History {
         rows.collect::<Result<_, _>>().map_err(fail)
     }
 
+    /// How many beats each process recorded in each whole minute (`minute`: Unix seconds
+    /// of its start) from the minute holding `since` on, by name then minute. One grouped
+    /// query for every process: the UI's history tab shows them all at once.
+    pub fn beats_per_minute(&self, since: f64) -> Result<Vec<MinuteBeats>, HistoryError> {
+        let fail = sql_error(&self.path);
+        let start = (since / 60.0).floor() * 60.0;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT p.name, CAST(b.time / 60 AS INTEGER) * 60 AS minute, count(*)
+                 FROM beats AS b JOIN processes AS p ON p.id = b.process
+                 WHERE b.time >= ?1 GROUP BY p.name, minute ORDER BY p.name, minute",
+            )
+            .map_err(&fail)?;
+        let rows = stmt
+            .query_map([start], |row| {
+                Ok(MinuteBeats {
+                    name: row.get(0)?,
+                    minute: row.get(1)?,
+                    beats: row.get(2)?,
+                })
+            })
+            .map_err(&fail)?;
+        rows.collect::<Result<_, _>>().map_err(fail)
+    }
+
     /// The newest state and beat of every process in the database, to seed a
     /// [`crate::changes::Tracker`] so a restarted monitor carries on where it stopped.
     pub fn last_seen(&self) -> Result<Vec<(String, Seen)>, HistoryError> {
@@ -316,6 +342,15 @@ fn process_id(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
     conn.query_row("SELECT id FROM processes WHERE name = ?1", [name], |row| {
         row.get(0)
     })
+}
+
+/// One process's beat count in one minute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MinuteBeats {
+    pub name: String,
+    /// The minute's start, Unix seconds (a multiple of 60).
+    pub minute: i64,
+    pub beats: u32,
 }
 
 /// What a prune deleted.
@@ -439,6 +474,42 @@ mod tests {
         assert_eq!(history.beats("a", 20.0, None).unwrap().len(), 1);
         assert_eq!(history.beats("a", 0.0, Some(1)).unwrap()[0].time, 39.0);
         assert!(history.beats("b", 0.0, None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn beats_are_counted_per_process_and_whole_minute() {
+        let (_dir, mut history) = temp();
+        let mut tracker = Tracker::default();
+        // Minute 600..660 gets a at 601, 630, 659.5 and b at 640; minute 660 gets a at 660.
+        for (now, a, b) in [
+            (590.0, 590.0, 590.0),
+            (601.0, 601.0, 590.0),
+            (630.0, 630.0, 590.0),
+            (640.0, 630.0, 640.0),
+            (659.5, 659.5, 640.0),
+            (660.0, 660.0, 640.0),
+        ] {
+            let changes = tracker.observe(&report(
+                now,
+                vec![row("a", State::Up, Some(a)), row("b", State::Up, Some(b))],
+            ));
+            history.insert(&changes).unwrap();
+        }
+        let counts: Vec<(String, i64, u32)> = history
+            .beats_per_minute(610.0)
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.name, m.minute, m.beats))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("a".to_owned(), 600, 3),
+                ("a".to_owned(), 660, 1),
+                ("b".to_owned(), 600, 1),
+            ]
+        );
+        assert!(history.beats_per_minute(720.0).unwrap().is_empty());
     }
 
     #[test]

@@ -6,12 +6,16 @@
 //! - [`ui`]: drawing from the state and a fixed `now`,
 //! - [`event`]: the loop that feeds them (input, file watcher, signals, clocks),
 //! - [`judge`]: the file to a report, asking the OS at most once per `--refresh`,
+//! - [`recent`]: the history read back for the screen, as timelines and sparklines,
+//! - `recording`: recording the history when no `hbmon serve` does, else reading it,
 //! - `terminal`: taking the terminal over and always giving it back.
 
 pub mod app;
 pub mod event;
 pub mod judge;
 pub mod keys;
+pub mod recent;
+mod recording;
 mod terminal;
 pub mod ui;
 
@@ -57,17 +61,35 @@ pub struct Options {
 /// is restored on every way out.
 pub fn run(options: &Options, config: &Config, probe: &mut dyn Probe) -> Result<Exit, TuiError> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let app = App::new(
+    let mut app = App::new(
         display_path(&options.file, home.as_deref()),
         unix_now(),
         options.color,
     );
+    let (recording, seen) = recording::Recording::start(
+        crate::paths::history_path(&options.file),
+        Duration::from_secs_f64(config.history.keep),
+    );
+    match seen {
+        Ok(seen) => {
+            app.update(app::Action::Remember(seen));
+        }
+        // The monitor runs without history; the banner says why.
+        Err(e) => {
+            app.update(app::Action::Notice(app::Notice {
+                text: format!("history: {e}"),
+                at: unix_now(),
+                is_error: true,
+            }));
+        }
+    }
     let mut session = terminal::Session::enter().map_err(TuiError::Terminal)?;
     event::run(
         &mut session.screen,
         app,
         options,
         &mut judge::Judge::new(config, probe),
+        recording,
     )
 }
 

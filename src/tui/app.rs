@@ -6,8 +6,9 @@
 use std::cmp::Ordering;
 use std::collections::{HashMap, VecDeque};
 
+use super::recent::Recent;
+use crate::changes::{Changes, Seen, Tracker, Transition};
 use crate::report::{Report, Row};
-use crate::status::State;
 
 /// How many transitions are kept per process: enough for "what just happened", bounded so
 /// a flapping process cannot grow the monitor's memory.
@@ -15,6 +16,26 @@ pub const TRANSITIONS_KEPT: usize = 16;
 
 /// Rows a mouse-wheel notch moves, as in htop.
 pub const WHEEL_STEP: isize = 3;
+
+/// What the body shows; `Tab` switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tab {
+    /// The process tables.
+    #[default]
+    Processes,
+    /// Every process's last hour, from the history database.
+    History,
+}
+
+impl Tab {
+    #[must_use]
+    pub fn other(self) -> Tab {
+        match self {
+            Tab::Processes => Tab::History,
+            Tab::History => Tab::Processes,
+        }
+    }
+}
 
 /// Which key has the input focus.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -135,16 +156,6 @@ pub struct Viewport {
     pub detail_max_scroll: usize,
 }
 
-/// A state change this monitor saw between two reports.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Transition {
-    /// When the report that showed the new state was made (Unix seconds).
-    pub at: f64,
-    pub from: State,
-    pub to: State,
-    pub reason: String,
-}
-
 /// A message shown for a few seconds (a removal done, a refresh, a failure).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
@@ -197,6 +208,8 @@ pub enum Action {
     DetailTop,
     DetailBottom,
     ToggleHelp,
+    /// `Tab`: the process tables or the history.
+    ToggleTab,
     /// A new report: the file (or the last good read of it) judged at an instant.
     Report(Box<Report>),
     /// The file could not be read or parsed; reports go on judging the last good read.
@@ -208,12 +221,19 @@ pub enum Action {
     FileOk,
     Notice(Notice),
     Viewport(Viewport),
+    /// What the history database last knew of each process, so a restarted monitor does
+    /// not see every process as new.
+    Remember(Vec<(String, Seen)>),
+    /// A fresh read of the history database.
+    History(Box<Recent>),
 }
 
 /// What [`App::update`] asks the event loop to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Quit,
+    /// What a new report changed, for the history database.
+    Record(Changes),
     /// Re-read the file and re-probe now.
     Refresh,
     /// Remove this entry from the file, then refresh.
@@ -237,7 +257,11 @@ pub struct App {
     detail_scroll: usize,
     file_error: Option<FileError>,
     notice: Option<Notice>,
+    /// One definition of "changed", shared with `hbmon serve` and the history.
+    tracker: Tracker,
     transitions: HashMap<String, VecDeque<Transition>>,
+    tab: Tab,
+    history: Option<Recent>,
     /// Indices into `report.rows`, filtered and sorted, per table.
     order: [Vec<usize>; 2],
     /// The selection, as an index into the monitored rows followed by the additional ones.
@@ -267,7 +291,10 @@ impl App {
             detail_scroll: 0,
             file_error: None,
             notice: None,
+            tracker: Tracker::default(),
             transitions: HashMap::new(),
+            tab: Tab::default(),
+            history: None,
             order: [Vec::new(), Vec::new()],
             cursor: 0,
             selected: None,
@@ -307,6 +334,37 @@ impl App {
     /// The transitions seen for `name`, oldest first.
     pub fn transitions(&self, name: &str) -> impl DoubleEndedIterator<Item = &Transition> {
         self.transitions.get(name).into_iter().flatten()
+    }
+
+    pub fn tab(&self) -> Tab {
+        self.tab
+    }
+
+    /// The last read of the history database, if there is one.
+    pub fn history(&self) -> Option<&Recent> {
+        self.history.as_ref()
+    }
+
+    /// `name`'s transitions, newest first: the history's, then those this monitor saw
+    /// since that read (all of them when there is no history).
+    pub fn timeline(&self, name: &str) -> Vec<&Transition> {
+        let stored: &[Transition] = self
+            .history
+            .as_ref()
+            .and_then(|h| h.selected.as_ref())
+            .filter(|s| s.name == name)
+            .map_or(&[], |s| &s.transitions);
+        let newest = stored.first().map_or(f64::NEG_INFINITY, |t| t.time);
+        let mut oldest_first: Vec<&Transition> = stored
+            .iter()
+            .rev()
+            .chain(self.transitions(name).filter(|t| t.time > newest))
+            .collect();
+        // A monitor that started without the history sees a known state as new: the
+        // period began at the older transition.
+        oldest_first.dedup_by(|later, earlier| later.to == earlier.to);
+        oldest_first.reverse();
+        oldest_first
     }
 
     /// The rows of one table, filtered and in display order.
@@ -437,7 +495,11 @@ impl App {
                     Mode::Help
                 };
             }
-            Action::Report(report) => self.set_report(*report),
+            Action::ToggleTab => self.tab = self.tab.other(),
+            Action::Report(report) => {
+                let changes = self.set_report(*report);
+                return (!changes.is_empty()).then_some(Effect::Record(changes));
+            }
             Action::FileError { message, now } => {
                 let since = match &self.file_error {
                     Some(previous) if previous.message == message => previous.since,
@@ -452,6 +514,10 @@ impl App {
                 self.detail_scroll = self.detail_scroll.min(viewport.detail_max_scroll);
                 self.keep_in_view();
             }
+            Action::Remember(seen) => seen
+                .into_iter()
+                .for_each(|(name, seen)| self.tracker.remember(&name, seen)),
+            Action::History(recent) => self.history = Some(*recent),
         }
         None
     }
@@ -504,32 +570,19 @@ impl App {
             .min(self.viewport.detail_max_scroll);
     }
 
-    fn set_report(&mut self, report: Report) {
-        let previous: HashMap<&str, State> = self
-            .report
-            .rows
-            .iter()
-            .map(|r| (r.name.as_str(), r.health.state))
-            .collect();
-        for row in &report.rows {
-            let Some(&from) = previous.get(row.name.as_str()) else {
-                continue;
-            };
-            if from != row.health.state {
-                let ring = self.transitions.entry(row.name.clone()).or_default();
-                if ring.len() == TRANSITIONS_KEPT {
-                    ring.pop_front();
-                }
-                ring.push_back(Transition {
-                    at: report.now,
-                    from,
-                    to: row.health.state,
-                    reason: row.health.reason.clone(),
-                });
+    /// Takes a new report; returns what changed since the last one.
+    fn set_report(&mut self, report: Report) -> Changes {
+        let changes = self.tracker.observe(&report);
+        for t in &changes.transitions {
+            let ring = self.transitions.entry(t.name.clone()).or_default();
+            if ring.len() == TRANSITIONS_KEPT {
+                ring.pop_front();
             }
+            ring.push_back(t.clone());
         }
         self.report = report;
         self.reorder();
+        changes
     }
 
     /// Recomputes both tables' order after the report, filter or sort changed, and moves the
@@ -611,7 +664,7 @@ fn matches(row: &Row, needle: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::Health;
+    use crate::status::{Health, State};
     use crate::tui::fixtures::{self, NOW, many, mixed, monitored, row};
 
     fn app_with(report: Report) -> App {
@@ -783,28 +836,88 @@ mod tests {
     }
 
     #[test]
-    fn state_changes_between_reports_are_recorded_as_transitions() {
-        let mut app = app_with(mixed());
-        assert_eq!(app.transitions("bidder").count(), 0);
+    fn state_changes_between_reports_are_transitions_to_record() {
+        let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
+        let Some(Effect::Record(first)) = app.update(Action::Report(Box::new(mixed()))) else {
+            panic!("the first report is all new");
+        };
+        assert_eq!(first.transitions.len(), 8);
+        assert_eq!(app.transitions("bidder").count(), 1);
         let mut later = mixed();
         later.now = NOW + 10.0;
         later.rows[0].health = Health::new(State::Late, "no beat for 46s", Some(NOW + 10.0));
-        app.update(Action::Report(Box::new(later.clone())));
-        let seen: Vec<_> = app.transitions("bidder").collect();
+        let Some(Effect::Record(changes)) = app.update(Action::Report(Box::new(later.clone())))
+        else {
+            panic!("bidder went late");
+        };
+        assert_eq!(changes.transitions.len(), 1);
+        let seen: Vec<_> = app
+            .transitions("bidder")
+            .map(|t| (t.from, t.to, t.time, t.reason.as_str()))
+            .collect();
         assert_eq!(
             seen,
-            [&Transition {
-                at: NOW + 10.0,
-                from: State::Up,
-                to: State::Late,
-                reason: "no beat for 46s".into()
-            }]
+            [
+                (None, State::Up, NOW, "up for the test"),
+                (Some(State::Up), State::Late, NOW + 10.0, "no beat for 46s")
+            ]
         );
-        // The same state again is not a transition; a new process is not either.
-        later.rows.push(row("newcomer", State::Up, 0.0));
-        app.update(Action::Report(Box::new(later.clone())));
-        assert_eq!(app.transitions("bidder").count(), 1);
-        assert_eq!(app.transitions("newcomer").count(), 0);
+        // The same report again changes nothing: nothing to record.
+        assert_eq!(app.update(Action::Report(Box::new(later))), None);
+    }
+
+    #[test]
+    fn remembered_states_are_not_new_and_history_leads_the_timeline() {
+        let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
+        app.update(Action::Remember(vec![(
+            "a".into(),
+            Seen {
+                state: Some(State::Dead),
+                last_beat: Some(NOW - 100.0),
+            },
+        )]));
+        let mut dead = row("a", State::Dead, 100.0);
+        dead.entry.as_mut().unwrap().last_heartbeat = NOW - 100.0;
+        assert_eq!(
+            app.update(Action::Report(Box::new(fixtures::report(vec![dead])))),
+            None
+        );
+        let stored = Transition {
+            name: "a".into(),
+            time: NOW - 100.0,
+            from: Some(State::Up),
+            to: State::Dead,
+            severity: State::Dead.severity(),
+            reason: "gone".into(),
+            since: None,
+        };
+        app.update(Action::History(Box::new(Recent {
+            at: NOW,
+            selected: Some(crate::tui::recent::Selected {
+                name: "a".into(),
+                beats: vec![],
+                transitions: vec![stored.clone()],
+            }),
+            ..Recent::default()
+        })));
+        let mut up = fixtures::report(vec![row("a", State::Up, 0.0)]);
+        up.now = NOW + 5.0;
+        app.update(Action::Report(Box::new(up)));
+        let timeline: Vec<_> = app.timeline("a").iter().map(|t| (t.to, t.time)).collect();
+        assert_eq!(
+            timeline,
+            [(State::Up, NOW + 5.0), (State::Dead, NOW - 100.0)]
+        );
+    }
+
+    #[test]
+    fn tab_switches_between_tables_and_history() {
+        let mut app = app_with(mixed());
+        assert_eq!(app.tab(), Tab::Processes);
+        app.update(Action::ToggleTab);
+        assert_eq!(app.tab(), Tab::History);
+        app.update(Action::ToggleTab);
+        assert_eq!(app.tab(), Tab::Processes);
     }
 
     #[test]
@@ -818,7 +931,7 @@ mod tests {
         }
         assert_eq!(app.transitions("flap").count(), TRANSITIONS_KEPT);
         assert_eq!(
-            app.transitions("flap").last().map(|t| t.at),
+            app.transitions("flap").last().map(|t| t.time),
             Some(NOW + 39.0)
         );
     }

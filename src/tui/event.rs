@@ -16,8 +16,10 @@ use notify::RecommendedWatcher;
 
 use super::app::{Action, App, Effect, Notice};
 use super::judge::{Judge, Probing};
+use super::recording::Recording;
 use super::terminal::Screen;
 use super::{Options, TuiError, keys, ui};
+use crate::history::HistoryError;
 use crate::store::{self, Snapshot, Store, StoreError};
 
 /// The first file event after a quiet spell reaches the loop at once; while more keep
@@ -51,6 +53,7 @@ pub fn run(
     app: App,
     options: &Options,
     judge: &mut Judge<'_>,
+    recording: Recording,
 ) -> Result<Exit, TuiError> {
     let trace = match &options.trace {
         Some(path) => Some(
@@ -82,6 +85,8 @@ pub fn run(
         snapshot: Snapshot::default(),
         stamp: None,
         read_since_draw: false,
+        recording,
+        history_error: None,
     };
     state.watch();
     state.reload(Probing::Fresh);
@@ -104,6 +109,9 @@ struct Loop<'j, 'a> {
     /// The file's identity and size at the last read, to notice a change without an event.
     stamp: Option<Stamp>,
     read_since_draw: bool,
+    recording: Recording,
+    /// The last history failure shown, so a lasting one is shown once.
+    history_error: Option<String>,
 }
 
 impl Loop<'_, '_> {
@@ -168,6 +176,10 @@ impl Loop<'_, '_> {
     fn apply(&mut self, effect: Option<Effect>) -> Option<Exit> {
         match effect? {
             Effect::Quit => return Some(Exit::Quit),
+            Effect::Record(changes) => {
+                let result = self.recording.record(&changes, store::unix_now());
+                self.history_result(result);
+            }
             Effect::Refresh => self.reload(Probing::Fresh),
             Effect::Remove(name) => {
                 let (text, is_error) = match Store::new(&self.file).remove(&name) {
@@ -230,11 +242,42 @@ impl Loop<'_, '_> {
         let report = self
             .judge
             .report(&self.snapshot, store::unix_now(), probing);
-        self.app.update(Action::Report(Box::new(report)));
+        let effect = self.app.update(Action::Report(Box::new(report)));
+        self.apply(effect);
+    }
+
+    /// Shows a history failure once (recording and reading go on being tried), and its end.
+    fn history_result<T>(&mut self, result: Result<T, HistoryError>) -> Option<T> {
+        let (value, error) = match result {
+            Ok(value) => (Some(value), None),
+            Err(e) => (None, Some(format!("history: {e}"))),
+        };
+        if error != self.history_error {
+            if let Some(text) = &error {
+                self.app.update(Action::Notice(Notice {
+                    text: text.clone(),
+                    at: store::unix_now(),
+                    is_error: true,
+                }));
+            }
+            self.history_error = error;
+        }
+        value
+    }
+
+    /// Reads the history back for the screen when the last read is stale.
+    fn read_history(&mut self, now: f64) {
+        let selected = self.app.selected_row().map(|r| r.name.clone());
+        if let Some(result) = self.recording.read(selected.as_deref(), now)
+            && let Some(recent) = self.history_result(result)
+        {
+            self.app.update(Action::History(Box::new(recent)));
+        }
     }
 
     fn draw(&mut self, screen: &mut Screen) -> Result<(), TuiError> {
         let now = store::unix_now();
+        self.read_history(now);
         let size = screen.size().map_err(TuiError::Terminal)?;
         self.app
             .update(Action::Viewport(ui::viewport(size, &self.app, now)));

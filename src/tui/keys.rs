@@ -49,6 +49,7 @@ fn normal(code: KeyCode, ctrl: bool) -> Option<Action> {
         KeyCode::Char('r') | KeyCode::F(5) => Action::Refresh,
         KeyCode::Char('d') | KeyCode::Delete => Action::AskRemove,
         KeyCode::Enter => Action::ToggleDetail,
+        KeyCode::Tab => Action::ToggleTab,
         KeyCode::Char('?') | KeyCode::F(1) => Action::ToggleHelp,
         _ => return None,
     };
@@ -136,6 +137,7 @@ mod tests {
         assert_eq!(map_key(ch('d'), &m), Some(Action::AskRemove));
         assert_eq!(map_key(key(KeyCode::Enter), &m), Some(Action::ToggleDetail));
         assert_eq!(map_key(ch('?'), &m), Some(Action::ToggleHelp));
+        assert_eq!(map_key(key(KeyCode::Tab), &m), Some(Action::ToggleTab));
         assert_eq!(map_key(ch('x'), &m), None);
     }
 

@@ -9,7 +9,8 @@ use ratatui::widgets::{
     Block, Borders, Cell, Clear, Paragraph, Row as TableRow, Table as TableWidget,
 };
 
-use super::app::{App, Mode, Table, Viewport};
+use super::app::{App, Mode, Tab, Table, Viewport};
+use super::recent;
 use crate::duration::format_secs;
 use crate::report::{Row, columns};
 use crate::status::{Severity, State};
@@ -88,6 +89,16 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, now: f64) {
         .max()
         .unwrap_or(0)
         .min(40) as u16;
+    if app.tab() == Tab::History {
+        if let Some(area) = areas.monitored {
+            history_tab(frame, area, app, now, name_wanted, &theme);
+        }
+        footer(frame, areas.footer, app, &theme);
+        if app.mode() == &Mode::Help {
+            help(frame, area, &theme);
+        }
+        return;
+    }
     for (table, area) in [
         (Table::Monitored, areas.monitored),
         (Table::Additional, areas.additional),
@@ -123,7 +134,16 @@ fn layout(area: Rect, app: &App, now: f64) -> Option<Areas> {
         Constraint::Length(1),
     ])
     .areas(area);
-    let (tables, detail) = if app.mode() == &Mode::Detail {
+    let (tables, detail) = if app.tab() == Tab::History {
+        return Some(Areas {
+            header,
+            banner: has_banner.then_some(banner),
+            monitored: Some(body),
+            additional: None,
+            detail: None,
+            footer,
+        });
+    } else if app.mode() == &Mode::Detail {
         // The tables keep what they need up to about half; the pane takes the rest (all of a
         // short screen).
         let tables_need = tables_height(app);
@@ -716,24 +736,179 @@ fn detail_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec<Line<'stat
     }
     lines.extend(text.lines().map(|l| Line::raw(format!("  {l}"))));
     lines.push(Line::default());
-    lines.push(Line::styled(
-        "Transitions seen by this monitor",
-        theme.title(),
-    ));
-    let mut seen = app.transitions(&row.name).rev().peekable();
-    if seen.peek().is_none() {
-        lines.push(Line::styled("  none yet", theme.dim()));
-    }
-    for t in seen {
+    lines.extend(history_lines(app, row, now, theme));
+    lines
+}
+
+/// The gaps between the last beats as a sparkline, and the transitions: as one line of
+/// periods, then one line each.
+fn history_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::styled("History", theme.title())];
+    let beats = app
+        .history()
+        .and_then(|h| h.selected.as_ref())
+        .filter(|s| s.name == row.name)
+        .map_or(&[][..], |s| &s.beats);
+    let gaps = recent::gaps(beats);
+    if let (Some(min), Some(max)) = (gaps.iter().min(), gaps.iter().max()) {
         lines.push(Line::from(vec![
-            Span::raw(format!("  {}  ", format_local(t.at))),
-            Span::styled(state_label(t.from), theme.state(t.from)),
+            label("Beat gaps", theme),
+            Span::styled(sparkline(&gaps), theme.severity(Severity::Ok)),
+            Span::styled(
+                format!(
+                    "  last {} beats, {}–{}",
+                    beats.len(),
+                    format_secs(*min as f64),
+                    format_secs(*max as f64)
+                ),
+                theme.dim(),
+            ),
+        ]));
+    }
+    let timeline = app.timeline(&row.name);
+    if timeline.is_empty() {
+        lines.push(Line::styled("  no transitions yet", theme.dim()));
+        return lines;
+    }
+    let owned: Vec<_> = timeline.iter().map(|&t| t.clone()).collect();
+    lines.push(Line::from(vec![
+        label("Periods", theme),
+        Span::raw(recent::timeline_text(&owned, now, &chrono::Local)),
+    ]));
+    for t in timeline {
+        let from = t.from.map_or_else(
+            || Span::styled("new", theme.dim()),
+            |from| Span::styled(state_label(from), theme.state(from)),
+        );
+        lines.push(Line::from(vec![
+            Span::raw(format!("  {}  ", format_local(t.time))),
+            from,
             Span::raw(" → "),
             Span::styled(state_label(t.to), theme.state(t.to)),
             Span::styled(format!("  {}", t.reason), theme.dim()),
         ]));
     }
     lines
+}
+
+/// `▁▃█▂`: each value as a bar, scaled to the largest.
+fn sparkline(values: &[u64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().max().unwrap_or(0).max(1);
+    values
+        .iter()
+        .map(|&v| BARS[((v * 7).div_ceil(max)) as usize])
+        .collect()
+}
+
+/// The history tab: each process's last hour as a row of cells, one per slice of the hour,
+/// lettered by state so it reads without colour, and its beats in the last minute.
+fn history_tab(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    app: &App,
+    now: f64,
+    name_wanted: u16,
+    theme: &Theme,
+) {
+    let name_width = usize::from(name_wanted.clamp(8, 24));
+    let cells = usize::from(area.width).saturating_sub(name_width + 2 + 7);
+    let rows: Vec<&Row> = app
+        .rows(Table::Monitored)
+        .chain(app.rows(Table::Additional))
+        .collect();
+    let selected = app.selected_row().map(|r| r.name.as_str());
+    let body = usize::from(area.height.saturating_sub(3));
+    let at = rows
+        .iter()
+        .position(|r| Some(r.name.as_str()) == selected)
+        .unwrap_or(0);
+    let first = (at + 1).saturating_sub(body.max(1));
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            pad(
+                &format!("{:<name_width$}  60m ago", "History"),
+                name_width + 2 + cells.saturating_sub(3),
+            ),
+            theme.title(),
+        ),
+        Span::styled("now  /min", theme.dim()),
+    ])];
+    let history = app.history();
+    for row in rows.iter().skip(first).take(body) {
+        let transitions = history
+            .and_then(|h| h.transitions.get(&row.name))
+            .map_or(&[][..], Vec::as_slice);
+        let name: String = row.display_name().chars().take(name_width).collect();
+        let name_style = if Some(row.name.as_str()) == selected {
+            Theme::selected()
+        } else {
+            Style::new()
+        };
+        let mut spans = vec![
+            Span::styled(format!("{name:<name_width$}"), name_style),
+            Span::raw("  "),
+        ];
+        for cell in recent::buckets(row.health.state, transitions, now, cells) {
+            spans.push(match cell {
+                Some(state) => Span::styled(state_letter(state).to_string(), theme.state(state)),
+                None => Span::styled(" ", theme.dim()),
+            });
+        }
+        let per_minute = history.map_or_else(
+            || "-".to_owned(),
+            |h| h.last_minute(&row.name, now).to_string(),
+        );
+        spans.push(Span::raw(format!(" {per_minute:>5}")));
+        lines.push(Line::from(spans));
+    }
+    if history.is_none() {
+        lines.push(Line::styled(
+            "  no history yet: it is recorded while hbmon or hbmon serve runs",
+            theme.dim(),
+        ));
+    }
+    let legend: Vec<Span<'static>> = State::ALL
+        .iter()
+        .flat_map(|&s| {
+            [
+                Span::styled(state_letter(s).to_string(), theme.state(s)),
+                Span::styled(format!(" {}  ", s.as_str()), theme.dim()),
+            ]
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines),
+        Rect {
+            height: area.height.saturating_sub(1),
+            ..area
+        },
+    );
+    let bottom = Rect {
+        y: area.y + area.height.saturating_sub(1),
+        height: 1.min(area.height),
+        ..area
+    };
+    frame.render_widget(Line::from(legend), bottom);
+}
+
+/// One cell of the history tab: healthy states quiet, trouble loud, a letter each.
+fn state_letter(state: State) -> char {
+    match state {
+        State::Up => '.',
+        State::Running => 'r',
+        State::Late => 'l',
+        State::Error => 'e',
+        State::Silent => 's',
+        State::Degraded => 'g',
+        State::Hung => 'H',
+        State::Dead => 'D',
+        State::Failed => 'F',
+        State::Overdue => 'O',
+        State::Stopped => '_',
+        State::Pending => '?',
+        State::Paused => 'p',
+    }
 }
 
 /// A field name in the detail pane, padded so the values line up.
@@ -902,6 +1077,7 @@ fn footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             ("/", "filter"),
             ("s", "sort"),
             ("Enter", "details"),
+            ("Tab", "history"),
             ("r", "refresh"),
             ("d", "remove"),
             ("?", "help"),
@@ -925,7 +1101,7 @@ fn popup(frame: &mut Frame<'_>, area: Rect, width: u16, height: u16) -> Rect {
     rect
 }
 
-const HELP_KEYS: [(&str, &str); 11] = [
+const HELP_KEYS: [(&str, &str); 12] = [
     ("q  Ctrl-C", "quit"),
     ("Esc", "close what is open, clear the filter, else quit"),
     ("↑↓  j k", "move the selection (the mouse wheel too)"),
@@ -939,6 +1115,10 @@ const HELP_KEYS: [(&str, &str); 11] = [
     (
         "Enter",
         "details: data, PID, since when, errors, transitions",
+    ),
+    (
+        "Tab",
+        "history: every process's last hour, beats per minute",
     ),
     ("r", "re-read the file and re-probe now"),
     ("d", "remove the selected entry from the file (asks first)"),
@@ -1058,8 +1238,11 @@ mod tests {
         let text = terminal.backend().to_string();
         let date_time = regex::Regex::new(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}").unwrap();
         let time = regex::Regex::new(r"\b\d{2}:\d{2}:\d{2}\b").unwrap();
+        // The history's periods show minutes only.
+        let minutes = regex::Regex::new(r"\b\d{2}:\d{2}\b").unwrap();
         let text = date_time.replace_all(&text, "YYYY-MM-DD hh:mm:ss");
-        time.replace_all(&text, "hh:mm:ss").into_owned()
+        let text = time.replace_all(&text, "hh:mm:ss");
+        minutes.replace_all(&text, "hh:mm").into_owned()
     }
 
     #[test]
@@ -1125,6 +1308,99 @@ mod tests {
         let shown = screen(&render(&mut app, 100, 30));
         assert!(shown.contains("▶ running → ✗ failed"), "{shown}");
         insta::assert_snapshot!(shown);
+    }
+
+    /// History as a database would hold it: bidder died 25 min ago and came back 12 min
+    /// ago; report-job started 10 min ago; beats every 30 s (one 95 s gap).
+    fn with_history(app: &mut App) {
+        use crate::changes::Transition;
+        use crate::tui::recent::{Recent, Selected};
+        let t = |name: &str, ago: f64, from: Option<State>, to: State| Transition {
+            name: name.into(),
+            time: NOW - ago,
+            from,
+            to,
+            severity: to.severity(),
+            reason: format!("{to} for the test"),
+            since: None,
+        };
+        let bidder = vec![
+            t("bidder", 720.0, Some(State::Dead), State::Up),
+            t("bidder", 1500.0, Some(State::Up), State::Dead),
+        ];
+        let minute = (NOW / 60.0).floor() as i64 * 60;
+        let mut beats: Vec<f64> = (0..20).map(|i| NOW - 10.0 - 30.0 * f64::from(i)).collect();
+        beats.push(NOW - 700.0);
+        let recent = Recent {
+            at: NOW,
+            minutes: [
+                ("bidder".to_owned(), vec![(minute - 60, 2)]),
+                ("scraper".to_owned(), vec![(minute - 60, 12)]),
+            ]
+            .into(),
+            transitions: [
+                ("bidder".to_owned(), bidder.clone()),
+                (
+                    "report-job".to_owned(),
+                    vec![
+                        t("report-job", 300.0, Some(State::Running), State::Failed),
+                        t("report-job", 600.0, None, State::Running),
+                    ],
+                ),
+            ]
+            .into(),
+            selected: Some(Selected {
+                name: "bidder".into(),
+                beats,
+                transitions: bidder,
+            }),
+        };
+        app.update(Action::History(Box::new(recent)));
+    }
+
+    #[test]
+    fn detail_pane_with_beat_gaps_and_periods() {
+        let mut app = app(true);
+        app.update(Action::Move(2));
+        with_history(&mut app);
+        app.update(Action::ToggleDetail);
+        render(&mut app, 120, 30);
+        app.update(Action::DetailBottom);
+        let shown = screen(&render(&mut app, 120, 30));
+        assert!(shown.contains("Beat gaps"), "{shown}");
+        assert!(
+            shown.contains("up since hh:mm, was dead hh:mm–hh:mm"),
+            "{shown}"
+        );
+        insta::assert_snapshot!(shown);
+    }
+
+    #[test]
+    fn history_tab_wide_and_classic() {
+        for (width, height) in [(120, 30), (80, 24)] {
+            let mut app = app(true);
+            with_history(&mut app);
+            app.update(Action::ToggleTab);
+            let shown = screen(&render(&mut app, width, height));
+            assert!(shown.contains("DDDD"), "{shown}");
+            insta::assert_snapshot!(format!("history_tab_{width}x{height}"), shown);
+        }
+    }
+
+    #[test]
+    fn history_tab_without_colour_still_reads() {
+        let mut app = app(false);
+        with_history(&mut app);
+        app.update(Action::ToggleTab);
+        let terminal = render(&mut app, 120, 30);
+        let colored = terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .any(|c| c.fg != Color::Reset || c.bg != Color::Reset);
+        assert!(!colored);
+        insta::assert_snapshot!(screen(&terminal));
     }
 
     #[test]

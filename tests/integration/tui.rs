@@ -313,3 +313,53 @@ fn the_demo_refuses_a_file_of_the_users() {
     assert!(stderr.contains("without --file"), "{stderr}");
     assert!(!dir.path().join("mine.json").exists());
 }
+
+#[test]
+fn the_ui_records_history_when_no_serve_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("heartbeat_status.json");
+    let config = dir.path().join("hbmon.toml");
+    std::fs::write(&config, "").unwrap();
+    beat(&file, "recorded-worker");
+    let tmux = Tmux::start(&format!(
+        "{BIN} --file '{}' --config '{}' --refresh 1s",
+        file.display(),
+        config.display()
+    ));
+    tmux.wait_for("the first beat", Duration::from_secs(10), |s| {
+        s.contains("recorded-worker")
+    });
+    // Beat times are whole milliseconds apart at least; a pause makes them distinct.
+    std::thread::sleep(Duration::from_millis(1100));
+    beat(&file, "recorded-worker");
+    // The UI records while it runs: the history command reads the database beside it.
+    let history = || {
+        let out = Command::new(BIN)
+            .args(["history", "recorded-worker", "--json", "--file"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap_or_default()
+    };
+    let start = Instant::now();
+    let mut doc = history();
+    while doc["beats"].as_array().map(Vec::len) != Some(2) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "not recorded: {doc}\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        doc = history();
+    }
+    tmux.keys(&["q"]);
+    let start = Instant::now();
+    while tmux.foreground() == "hbmon" {
+        assert!(start.elapsed() < Duration::from_secs(5), "hbmon still runs");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Still there after the UI is gone.
+    let doc = history();
+    assert_eq!(doc["beats"].as_array().map(Vec::len), Some(2), "{doc}");
+    assert_eq!(doc["transitions"][0]["to"], "up", "{doc}");
+}

@@ -1,0 +1,258 @@
+//! What the UI shows of the history database: a snapshot of it read every few seconds (so a
+//! 1 s redraw never queries SQLite), and the pure functions that turn it into the history
+//! tab's timelines, the detail pane's beat gaps and its "up since …, was dead …" text.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeZone};
+
+use crate::changes::Transition;
+use crate::history::{History, HistoryError};
+use crate::status::State;
+
+/// The history tab's span: the last hour.
+pub const WINDOW: f64 = 3600.0;
+
+/// How many beats the detail pane's gap sparkline covers.
+pub const GAP_BEATS: usize = 60;
+
+/// How many transitions of the selected process the detail pane's timeline reads back.
+pub const TIMELINE_TRANSITIONS: usize = 16;
+
+/// The history as read at one instant.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recent {
+    /// When it was read (Unix seconds).
+    pub at: f64,
+    /// Beats per minute over the window, per process: (minute start, beats), oldest first.
+    pub minutes: HashMap<String, Vec<(i64, u32)>>,
+    /// Transitions within the window, per process, newest first.
+    pub transitions: HashMap<String, Vec<Transition>>,
+    /// The process the detail pane shows, read for it alone.
+    pub selected: Option<Selected>,
+}
+
+/// The selected process's recent beats and transitions (older than the window too).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Selected {
+    pub name: String,
+    /// Beat times, newest first, at most [`GAP_BEATS`].
+    pub beats: Vec<f64>,
+    /// Newest first, at most [`TIMELINE_TRANSITIONS`].
+    pub transitions: Vec<Transition>,
+}
+
+impl Recent {
+    /// Reads the window before `now` for every process, and more for `selected`.
+    pub fn read(
+        history: &History,
+        selected: Option<&str>,
+        now: f64,
+    ) -> Result<Recent, HistoryError> {
+        let since = now - WINDOW;
+        let mut minutes: HashMap<String, Vec<(i64, u32)>> = HashMap::new();
+        for m in history.beats_per_minute(since)? {
+            minutes.entry(m.name).or_default().push((m.minute, m.beats));
+        }
+        let mut transitions: HashMap<String, Vec<Transition>> = HashMap::new();
+        for t in history.transitions(None, since, None)? {
+            transitions.entry(t.name.clone()).or_default().push(t);
+        }
+        let selected = match selected {
+            Some(name) => Some(Selected {
+                name: name.to_owned(),
+                beats: history
+                    .beats(name, f64::NEG_INFINITY, Some(GAP_BEATS))?
+                    .into_iter()
+                    .map(|b| b.time)
+                    .collect(),
+                transitions: history.transitions(
+                    Some(name),
+                    f64::NEG_INFINITY,
+                    Some(TIMELINE_TRANSITIONS),
+                )?,
+            }),
+            None => None,
+        };
+        Ok(Recent {
+            at: now,
+            minutes,
+            transitions,
+            selected,
+        })
+    }
+
+    /// `name`'s beats in the last whole minute before `now`.
+    pub fn last_minute(&self, name: &str, now: f64) -> u32 {
+        let minute = ((now / 60.0).floor() as i64 - 1) * 60;
+        self.minutes
+            .get(name)
+            .and_then(|m| m.iter().find(|(start, _)| *start == minute))
+            .map_or(0, |&(_, beats)| beats)
+    }
+}
+
+/// The state in each of `buckets` equal slices of the window before `now`, oldest first:
+/// the worst one held during the slice, `None` before anything is known. `current` holds
+/// after the newest transition (or all along when there is none); `transitions` are the
+/// window's, newest first; before the oldest one its `from` held.
+pub fn buckets(
+    current: State,
+    transitions: &[Transition],
+    now: f64,
+    buckets: usize,
+) -> Vec<Option<State>> {
+    let width = WINDOW / buckets.max(1) as f64;
+    let start = now - WINDOW;
+    // Periods oldest first: (from, state); `before` is the state ahead of them.
+    let before = transitions.last().map_or(Some(current), |t| t.from);
+    let mut periods: Vec<(f64, Option<State>)> = vec![(f64::NEG_INFINITY, before)];
+    periods.extend(transitions.iter().rev().map(|t| (t.time, Some(t.to))));
+    (0..buckets)
+        .map(|i| {
+            let (lo, hi) = (start + width * i as f64, start + width * (i + 1) as f64);
+            periods
+                .iter()
+                .enumerate()
+                .filter(|&(k, &(from, _))| {
+                    let until = periods.get(k + 1).map_or(f64::INFINITY, |p| p.0);
+                    from < hi && until > lo
+                })
+                .filter_map(|(_, &(_, state))| state)
+                .max_by_key(|s| s.severity())
+        })
+        .collect()
+}
+
+/// The gaps between successive beats (given newest first), oldest first, in whole seconds
+/// (at least 1, so a beat on time never draws as an empty bar).
+pub fn gaps(beats: &[f64]) -> Vec<u64> {
+    beats
+        .windows(2)
+        .rev()
+        .map(|w| ((w[0] - w[1]).round() as u64).max(1))
+        .collect()
+}
+
+/// `up since 09:12, was dead 08:55–09:12, was up 08:00–08:55`: the periods the transitions
+/// (newest first) bound, in `tz`'s clock, with the date for a day other than `now`'s.
+pub fn timeline_text<Tz: TimeZone>(transitions: &[Transition], now: f64, tz: &Tz) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let clock = |unix: f64| -> String {
+        let (Some(t), Some(today)) = (at(unix, tz), at(now, tz)) else {
+            return String::new();
+        };
+        if t.date_naive() == today.date_naive() {
+            t.format("%H:%M").to_string()
+        } else {
+            t.format("%Y-%m-%d %H:%M").to_string()
+        }
+    };
+    let mut parts = Vec::new();
+    let mut until: Option<f64> = None;
+    for t in transitions {
+        parts.push(match until {
+            None => format!("{} since {}", t.to, clock(t.time)),
+            Some(end) => format!("was {} {}–{}", t.to, clock(t.time), clock(end)),
+        });
+        until = Some(t.time);
+    }
+    parts.join(", ")
+}
+
+fn at<Tz: TimeZone>(unix: f64, tz: &Tz) -> Option<DateTime<Tz>> {
+    tz.timestamp_opt(unix.floor() as i64, 0).single()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::FixedOffset;
+
+    /// 2025-06-15 10:00:00 UTC.
+    const NOW: f64 = 1_749_981_600.0;
+
+    fn t(time: f64, from: Option<State>, to: State) -> Transition {
+        Transition {
+            name: "a".into(),
+            time,
+            from,
+            to,
+            severity: to.severity(),
+            reason: String::new(),
+            since: None,
+        }
+    }
+
+    #[test]
+    fn the_timeline_reads_newest_first_with_dates_for_other_days() {
+        let utc = FixedOffset::east_opt(0).unwrap();
+        let newest_first = [
+            t(NOW - 2880.0, Some(State::Dead), State::Up), // 09:12
+            t(NOW - 3900.0, Some(State::Up), State::Dead), // 08:55
+            t(NOW - 7200.0, None, State::Up),              // 08:00
+            t(NOW - 86_400.0, None, State::Pending),       // yesterday
+        ];
+        assert_eq!(
+            timeline_text(&newest_first[..3], NOW, &utc),
+            "up since 09:12, was dead 08:55–09:12, was up 08:00–08:55"
+        );
+        assert_eq!(
+            timeline_text(&newest_first[2..], NOW, &utc),
+            "up since 08:00, was pending 2025-06-14 10:00–08:00"
+        );
+        // Another time zone, another clock (and day).
+        let tokyo = FixedOffset::east_opt(9 * 3600).unwrap();
+        assert_eq!(
+            timeline_text(&newest_first[..1], NOW, &tokyo),
+            "up since 18:12"
+        );
+        assert_eq!(timeline_text(&[], NOW, &utc), "");
+    }
+
+    #[test]
+    fn each_bucket_shows_the_worst_state_it_saw() {
+        // Six 10-minute buckets: up from before the window, dead from 25 min ago to 12 min
+        // ago (a bucket boundary is not a transition), then up.
+        let transitions = [
+            t(NOW - 720.0, Some(State::Dead), State::Up),
+            t(NOW - 1500.0, Some(State::Up), State::Dead),
+        ];
+        let cells = buckets(State::Up, &transitions, NOW, 6);
+        let up = Some(State::Up);
+        let dead = Some(State::Dead);
+        // Buckets 3 and 4 saw both: dead outranks up.
+        assert_eq!(cells, [up, up, up, dead, dead, up]);
+    }
+
+    #[test]
+    fn nothing_is_known_before_a_process_was_first_seen_and_no_transition_means_steady() {
+        let first_seen = [t(NOW - 600.0, None, State::Late)];
+        assert_eq!(
+            buckets(State::Late, &first_seen, NOW, 4),
+            [None, None, None, Some(State::Late)]
+        );
+        assert_eq!(buckets(State::Up, &[], NOW, 2), [Some(State::Up); 2]);
+    }
+
+    #[test]
+    fn gaps_run_oldest_first_in_whole_seconds() {
+        assert_eq!(gaps(&[100.0, 70.0, 40.2, 40.0]), [1, 30, 30]);
+        assert!(gaps(&[5.0]).is_empty());
+    }
+
+    #[test]
+    fn the_last_whole_minute_is_counted() {
+        let recent = Recent {
+            minutes: HashMap::from([(
+                "a".to_owned(),
+                vec![(NOW as i64 - 120, 2), (NOW as i64 - 60, 3)],
+            )]),
+            ..Recent::default()
+        };
+        assert_eq!(recent.last_minute("a", NOW + 30.0), 3);
+        assert_eq!(recent.last_minute("b", NOW), 0);
+    }
+}
