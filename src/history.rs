@@ -12,7 +12,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 use serde_json::Value;
 
-pub use recorder::Recorder;
+pub use recorder::{Recorder, try_lock_sidecar};
 
 use crate::changes::{Changes, Seen, SeenBeat, Transition};
 use crate::status::{Severity, State};

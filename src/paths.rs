@@ -205,6 +205,12 @@ pub fn history_path(file: &Path) -> PathBuf {
     file.with_file_name(format!("{base}_history.sqlite"))
 }
 
+/// `<file>.alerts.lock`: held by the one `hbmon serve` that sends this file's alerts, so
+/// two of them never send each alert twice. The live UI never takes it.
+pub fn alerts_lock_path(file: &Path) -> PathBuf {
+    with_suffix(file, ".alerts.lock")
+}
+
 /// `<file>.corrupt-<unix>`: where an unparseable file is moved, never deleted. `copy` numbers
 /// the further ones moved aside within the same second (`.corrupt-<unix>.1`, …).
 pub fn corrupt_path(file: &Path, unix_secs: u64, copy: u32) -> PathBuf {

@@ -2,9 +2,11 @@
 //! file changes and once a second, records history, sends alerts, and logs one line per
 //! transition and per alert to stderr (plain lines for journald: no colours, no times).
 //!
-//! One monitor per heartbeat file records history and sends alerts: the one holding the
-//! history lock. Another one started beside it stands by, logging transitions only, and
-//! takes over when the first one stops — so two monitors never send every alert twice.
+//! Two roles, each held by one process at a time through a sidecar lock: *sending alerts*
+//! (`<file>.alerts.lock`, only ever taken by `hbmon serve`) and *recording history* (the
+//! database's lock, which the live UI also takes when no `serve` runs). A second `serve`
+//! stands by, logging transitions only, and takes over a role when its holder stops — so
+//! alerts are never sent twice, and never wait for a terminal UI to close.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -17,7 +19,7 @@ use crate::alert::Alerter;
 use crate::changes::{Changes, Tracker};
 use crate::config::Config;
 use crate::duration;
-use crate::history::{HistoryError, Recorder};
+use crate::history::{History, HistoryError, Recorder, try_lock_sidecar};
 use crate::paths::{self, FileLocation};
 use crate::probe::SysProbe;
 use crate::report;
@@ -131,8 +133,10 @@ struct Monitor<'c> {
     probe: SysProbe,
     tracker: Tracker,
     database: PathBuf,
-    /// `Some` while this monitor holds the history lock: it records and alerts.
+    /// `Some` while this monitor holds the history lock: it records.
     recorder: Option<Recorder>,
+    /// `Some` while this monitor holds the alerts lock: it sends alerts.
+    alerting: Option<std::fs::File>,
     alerter: Alerter,
     /// The last good read of the file, judged again while the file does not parse.
     snapshot: Snapshot,
@@ -154,15 +158,23 @@ impl<'c> Monitor<'c> {
             tracker: Tracker::default(),
             database,
             recorder: None,
+            alerting: None,
             alerter,
             snapshot: Snapshot::default(),
             read_error: None,
             record_error: None,
         };
-        if !monitor.claim(store::unix_now())? {
+        let now = store::unix_now();
+        if !monitor.claim_alerts(now)? {
+            eprintln!(
+                "alerts: another hbmon serve sends them (it holds {}); standing by until it stops",
+                paths::alerts_lock_path(file).display()
+            );
+        }
+        if !monitor.claim()? {
             eprintln!(
                 "history: another monitor records {} (it holds {}); standing by: transitions are \
-                 logged, but history and alerts are left to it until it stops",
+                 logged, history is left to it until it stops",
                 monitor.database.display(),
                 paths::lock_path(&monitor.database).display()
             );
@@ -170,21 +182,40 @@ impl<'c> Monitor<'c> {
         Ok(monitor)
     }
 
+    /// Tries to become the one monitor that sends alerts; true if it now is. The states the
+    /// history knows seed the alert rules, so a restart neither repeats nor forgets alerts.
+    fn claim_alerts(&mut self, now: f64) -> Result<bool, HistoryError> {
+        let Some(lock) = try_lock_sidecar(&paths::alerts_lock_path(&self.file))? else {
+            return Ok(false);
+        };
+        match History::open_existing(&self.database) {
+            Ok(history) => {
+                for (name, seen) in history.last_seen()? {
+                    if let Some(state) = seen.state {
+                        self.alerter.remember(&name, state, now);
+                    }
+                }
+            }
+            Err(HistoryError::Missing { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        eprintln!("alerts: sent from this monitor");
+        self.alerting = Some(lock);
+        Ok(true)
+    }
+
     /// Tries to become the recorder; true if it now is. What the history knows seeds the
-    /// transitions and alerts, so a restart neither repeats nor forgets them.
-    fn claim(&mut self, now: f64) -> Result<bool, HistoryError> {
+    /// transitions, so a restart neither repeats nor forgets them.
+    fn claim(&mut self) -> Result<bool, HistoryError> {
         let keep = Duration::from_secs_f64(self.config.history.keep);
         let Some(recorder) = Recorder::claim(&self.database, keep)? else {
             return Ok(false);
         };
         for (name, seen) in recorder.history().last_seen()? {
             self.tracker.remember(&name, seen);
-            if let Some(state) = seen.state {
-                self.alerter.remember(&name, state, now);
-            }
         }
         eprintln!(
-            "history: recording {} (keeping {}); alerts are sent from this monitor",
+            "history: recording {} (keeping {})",
             self.database.display(),
             duration::format_exact(self.config.history.keep)
         );
@@ -192,12 +223,16 @@ impl<'c> Monitor<'c> {
         Ok(true)
     }
 
-    /// A standby monitor takes over once the recorder's lock is free.
+    /// A standby monitor takes over each role once its lock is free.
     fn claim_if_free(&mut self, now: f64) {
-        if self.recorder.is_some() {
-            return;
+        if self.alerting.is_none()
+            && let Err(e) = self.claim_alerts(now)
+        {
+            self.log_record_error(&e.to_string());
         }
-        if let Err(e) = self.claim(now) {
+        if self.recorder.is_none()
+            && let Err(e) = self.claim()
+        {
             self.log_record_error(&e.to_string());
         }
     }
@@ -226,7 +261,7 @@ impl<'c> Monitor<'c> {
             eprintln!("{}", transition_line(t));
         }
         self.record(&changes, now);
-        if self.recorder.is_some() {
+        if self.alerting.is_some() {
             let config = self.config;
             self.alerter
                 .check(&report, &|name| !config.alerts_for(name), now, tick);

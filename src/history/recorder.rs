@@ -28,22 +28,9 @@ impl Recorder {
     /// the sidecar `<database>.lock`, because SQLite's own locks on the database last only
     /// a transaction.
     pub fn claim(path: &Path, keep: Duration) -> Result<Option<Recorder>, HistoryError> {
-        let lock_path = lock_path(path);
-        let lock_error = |cause| HistoryError::Lock {
-            path: lock_path.clone(),
-            cause,
+        let Some(lock) = try_lock_sidecar(&lock_path(path))? else {
+            return Ok(None);
         };
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(lock_error)?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
-            Err(std::fs::TryLockError::Error(e)) => return Err(lock_error(e)),
-        }
         Ok(Some(Recorder {
             history: History::open(path)?,
             _lock: lock,
@@ -67,6 +54,26 @@ impl Recorder {
         }
         self.next_prune = now + PRUNE_EVERY;
         self.history.prune(now - self.keep.as_secs_f64()).map(Some)
+    }
+}
+
+/// Takes the exclusive lock on the sidecar file `lock_path` (created if missing) when no one
+/// holds it; `None` when someone does. The lock lasts as long as the returned file is open.
+pub fn try_lock_sidecar(lock_path: &Path) -> Result<Option<File>, HistoryError> {
+    let lock_error = |cause| HistoryError::Lock {
+        path: lock_path.to_owned(),
+        cause,
+    };
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock_path)
+        .map_err(lock_error)?;
+    match lock.try_lock() {
+        Ok(()) => Ok(Some(lock)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(lock_error(e)),
     }
 }
 

@@ -319,7 +319,8 @@ fn two_monitors_record_once_and_the_second_takes_over() {
     let mut first = Serve::start(dir.path(), "first.log");
     first.wait_log("history: recording");
     let second = Serve::start(dir.path(), "second.log");
-    second.wait_log("standing by");
+    second.wait_log("alerts: another hbmon serve sends them");
+    second.wait_log("history: another monitor records");
 
     let me = std::process::id().to_string();
     beat(dir.path(), "worker", &me, &[]);
@@ -344,4 +345,33 @@ fn two_monitors_record_once_and_the_second_takes_over() {
     // One "up" (recorded by the first only), one "error" (by the second, after taking over).
     assert_eq!(to, ["error", "up"], "{}\n{}", first.log(), second.log());
     assert_eq!(history["beats"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_ui_recording_history_does_not_hold_back_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let alerts = command_alert(dir.path(), "%s %s", "\"$HBMON_NAME\" \"$HBMON_STATE\"", "");
+    // The live UI records history when no serve runs: hold the lock it would hold.
+    let database = hbmon::paths::history_path(&dir.path().join("hb.json"));
+    let ui_lock = fs::File::create(hbmon::paths::lock_path(&database)).unwrap();
+    ui_lock.lock().unwrap();
+
+    let mut serve = Serve::start(dir.path(), "serve.log");
+    serve.wait_log("alerts: sent from this monitor");
+    serve.wait_log("history: another monitor records");
+    let mut worker = Worker::start();
+    beat(dir.path(), "worker", &worker.pid(), &[]);
+    serve.wait_log("worker: new -> up");
+    worker.kill();
+    wait_for(
+        "the dead alert",
+        || !lines(&alerts).is_empty(),
+        || serve.log(),
+    );
+    assert_eq!(lines(&alerts), ["worker dead"], "{}", serve.log());
+
+    // The UI quits: serve records from then on.
+    drop(ui_lock);
+    serve.wait_log("history: recording");
+    assert!(serve.terminate().success());
 }
