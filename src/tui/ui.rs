@@ -1083,10 +1083,22 @@ fn footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             ("?", "help"),
         ],
     };
+    // Hints that do not fit are left out whole, keeping the last one (`? help`, which
+    // lists every key), rather than cut mid-word at the edge.
+    let width = |(key, what): &(&str, &str)| key.chars().count() + what.chars().count() + 3;
+    let last = hints.last().map_or(0, width);
+    let mut room = usize::from(area.width).saturating_sub(1 + last);
     let mut spans = vec![Span::raw(" ")];
-    for (key, what) in hints {
-        spans.push(Span::styled(*key, theme.key()));
-        spans.push(Span::raw(format!(" {what}  ")));
+    for (i, hint) in hints.iter().enumerate() {
+        let is_last = i + 1 == hints.len();
+        if !is_last {
+            if width(hint) > room {
+                continue;
+            }
+            room -= width(hint);
+        }
+        spans.push(Span::styled(hint.0, theme.key()));
+        spans.push(Span::raw(format!(" {}  ", hint.1)));
     }
     frame.render_widget(Line::from(spans), area);
 }
