@@ -135,6 +135,27 @@ fn python_and_hbmon_writers_share_one_file_without_losing_a_beat() {
             assert_eq!(entry.errors, Some(0), "{name}");
         }
     }
+
+    // And the monitor's own view lists every writer.
+    let out = crate::hbmon(dir.path())
+        .args(["status", "--json"])
+        .env("HBMON_FILE", &file)
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut names: Vec<&str> = status["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    let mut expected: Vec<String> = ["cli", "py"]
+        .iter()
+        .flat_map(|prefix| (0..WRITERS).map(move |n| format!("{prefix}-{n}")))
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(names, expected);
 }
 
 #[test]
