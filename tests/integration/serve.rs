@@ -150,6 +150,20 @@ fn command_alert(dir: &Path, format: &str, vars: &str, more: &str) -> PathBuf {
     out
 }
 
+/// A worker beats, is seen up, and is killed; returns the alert lines once the first lands.
+fn a_worker_dies(dir: &Path, serve: &Serve, alerts: &Path) -> Vec<String> {
+    let mut worker = Worker::start();
+    beat(dir, "worker", &worker.pid(), &[]);
+    serve.wait_log("worker: new -> up");
+    worker.kill();
+    wait_for(
+        "the dead alert",
+        || !lines(alerts).is_empty(),
+        || serve.log(),
+    );
+    lines(alerts)
+}
+
 #[test]
 fn a_death_is_alerted_once_recorded_and_its_recovery_follows() {
     let dir = tempfile::tempdir().unwrap();
@@ -161,17 +175,8 @@ fn a_death_is_alerted_once_recorded_and_its_recovery_follows() {
     );
     let mut serve = Serve::start(dir.path(), "serve.log");
     serve.wait_log("history: recording");
-    let mut worker = Worker::start();
-    beat(dir.path(), "worker", &worker.pid(), &[]);
-    serve.wait_log("worker: new -> up");
-
-    worker.kill();
-    wait_for(
-        "the dead alert",
-        || !lines(&alerts).is_empty(),
-        || serve.log(),
-    );
-    assert_eq!(lines(&alerts), ["alert worker dead up"], "{}", serve.log());
+    let first = a_worker_dies(dir.path(), &serve, &alerts);
+    assert_eq!(first, ["alert worker dead up"], "{}", serve.log());
     assert!(
         serve.log().contains("worker: up -> dead (pid "),
         "{}",
@@ -359,16 +364,8 @@ fn a_ui_recording_history_does_not_hold_back_alerts() {
     let mut serve = Serve::start(dir.path(), "serve.log");
     serve.wait_log("alerts: sent from this monitor");
     serve.wait_log("history: another monitor records");
-    let mut worker = Worker::start();
-    beat(dir.path(), "worker", &worker.pid(), &[]);
-    serve.wait_log("worker: new -> up");
-    worker.kill();
-    wait_for(
-        "the dead alert",
-        || !lines(&alerts).is_empty(),
-        || serve.log(),
-    );
-    assert_eq!(lines(&alerts), ["worker dead"], "{}", serve.log());
+    let first = a_worker_dies(dir.path(), &serve, &alerts);
+    assert_eq!(first, ["worker dead"], "{}", serve.log());
 
     // The UI quits: serve records from then on.
     drop(ui_lock);
