@@ -232,6 +232,29 @@ def _move_aside(path, now, reason):
     )
 
 
+LOCK_TIMEOUT = 10.0
+"""Seconds a writer waits for another writer's lock before giving up, as hbmon does: a
+writer stopped while holding it (Ctrl-Z) must not hang every other writer forever."""
+
+
+def _lock(fd, lock_path):
+    """Takes ``LOCK_EX`` on ``fd``, retrying a non-blocking attempt until ``LOCK_TIMEOUT``."""
+    deadline = time.monotonic() + LOCK_TIMEOUT
+    pause = 0.001
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise HbmonError(
+                    "timed out after %gs waiting for the lock on %s (held by another writer)"
+                    % (LOCK_TIMEOUT, lock_path)
+                ) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+
 def _transaction(path, private, now, change):
     """Runs ``change(processes)`` under the lock and writes the document back (rules 1-5)."""
     directory = os.path.dirname(path) or "."
@@ -242,7 +265,7 @@ def _transaction(path, private, now, change):
     except OSError as e:
         raise HbmonError("cannot lock %s.lock: %s" % (path, e)) from e
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        _lock(lock, path + ".lock")
         try:
             with open(path, "rb") as f:
                 raw = f.read()

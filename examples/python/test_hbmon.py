@@ -173,6 +173,16 @@ class WriterRules(FileTest):
         writer.join()
         self.assertIn("a", read(self.file)["processes"])
 
+    def test_a_lock_held_too_long_gives_up_naming_it(self):
+        lock = os.open(self.file + ".lock", os.O_WRONLY | os.O_CREAT)
+        self.addCleanup(os.close, lock)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with mock.patch.object(hbmon, "LOCK_TIMEOUT", 0.2):
+            with self.assertRaises(hbmon.HbmonError) as raised:
+                hbmon.beat("a", file=self.file)
+        self.assertIn("timed out after 0.2s waiting for the lock on " + self.file + ".lock", str(raised.exception))
+        self.assertFalse(os.path.exists(self.file))
+
     def test_the_file_keeps_its_mode(self):
         hbmon.beat("a", file=self.file)
         os.chmod(self.file, 0o664)
