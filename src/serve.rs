@@ -9,7 +9,7 @@
 //! alerts are never sent twice, and never wait for a terminal UI to close.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -25,6 +25,7 @@ use crate::probe::SysProbe;
 use crate::report;
 use crate::status::State;
 use crate::store::{self, Snapshot, Store, StoreError};
+use crate::watch;
 
 /// Why the monitor could not start.
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +70,7 @@ pub fn run(
     });
 
     Store::at(location).ensure_dir()?;
-    let _watcher = crate::watch::watch(&location.path, move || {
+    let _watcher = watch::watch(&location.path, move || {
         let _ = tx.send(Event::FileChanged);
     })
     .map_err(|cause| ServeError::Watch {
@@ -87,21 +88,16 @@ pub fn run(
     let mut monitor = Monitor::start(&location.path, config)?;
     monitor.evaluate(store::unix_now(), true);
 
-    let mut next_tick = next_second();
+    let mut next_tick = watch::next_second();
     let signal = loop {
-        let first = match rx.recv_timeout(next_tick.saturating_duration_since(Instant::now())) {
-            Ok(event) => Some(event),
-            Err(RecvTimeoutError::Timeout) => None,
-            // The watcher holds a sender for as long as the loop runs.
-            Err(RecvTimeoutError::Disconnected) => break SIGTERM,
+        // The watcher holds a sender for as long as the loop runs.
+        let Some(events) = watch::next_batch(&rx, next_tick) else {
+            break SIGTERM;
         };
         let mut changed = false;
         let mut stop = None;
-        // Everything already queued: a burst of beats is one evaluation.
-        for event in first
-            .into_iter()
-            .chain(std::iter::from_fn(|| rx.try_recv().ok()))
-        {
+        // A burst of beats is one evaluation.
+        for event in events {
             match event {
                 Event::Signal(signal) => stop = Some(signal),
                 Event::FileChanged => changed = true,
@@ -112,7 +108,7 @@ pub fn run(
         }
         let tick = Instant::now() >= next_tick;
         if tick {
-            next_tick = next_second();
+            next_tick = watch::next_second();
             monitor.claim_if_free(store::unix_now());
         }
         if tick || changed {
@@ -313,10 +309,4 @@ impl<'c> Monitor<'c> {
 fn transition_line(t: &crate::changes::Transition) -> String {
     let from = t.from.map_or("new", State::as_str);
     format!("{}: {from} -> {} ({})", t.name, t.to, t.reason)
-}
-
-/// The next whole wall-clock second, so "late" flips in step with real time.
-fn next_second() -> Instant {
-    let fraction = store::unix_now().fract();
-    Instant::now() + Duration::from_secs_f64((1.0 - fraction).clamp(0.001, 1.0))
 }

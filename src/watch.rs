@@ -1,10 +1,38 @@
 //! Noticing changes to the heartbeat file. The watch is on its *directory*: every write
 //! replaces the file with a rename, and a watch on the file itself would end at the first.
+//! Also the two pieces every loop that waits on it shares (`hbmon serve`, the live UI):
+//! [`next_batch`] and [`next_second`].
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+
+/// Waits until `deadline` for one event, then takes every event already queued with it,
+/// so a burst (a dozen file events per beat, a storm of beats) is handled once. Empty at
+/// the deadline; `None` when every sender is gone.
+pub fn next_batch<E>(rx: &Receiver<E>, deadline: Instant) -> Option<Vec<E>> {
+    let first = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(event) => Some(event),
+        Err(RecvTimeoutError::Timeout) => None,
+        Err(RecvTimeoutError::Disconnected) => return None,
+    };
+    Some(
+        first
+            .into_iter()
+            .chain(std::iter::from_fn(|| rx.try_recv().ok()))
+            .collect(),
+    )
+}
+
+/// The next whole wall-clock second, as an `Instant`: clocks on screen and "late" flip in
+/// step with real time.
+pub fn next_second() -> Instant {
+    let fraction = crate::store::unix_now().fract();
+    Instant::now() + Duration::from_secs_f64((1.0 - fraction).clamp(0.001, 1.0))
+}
 
 /// Calls `changed` (on the watcher's thread) whenever `file` may have changed. The watch
 /// lasts as long as the returned watcher.
@@ -57,6 +85,18 @@ mod tests {
     use crate::store::{Beat, Store};
     use notify::event::{AccessKind, CreateKind, ModifyKind, RenameMode};
     use std::sync::mpsc;
+
+    #[test]
+    fn a_batch_is_everything_queued_empty_at_the_deadline_none_when_closed() {
+        let (tx, rx) = mpsc::channel();
+        for n in 1..=3 {
+            tx.send(n).unwrap();
+        }
+        assert_eq!(next_batch(&rx, Instant::now()), Some(vec![1, 2, 3]));
+        assert_eq!(next_batch(&rx, Instant::now()), Some(vec![]));
+        drop(tx);
+        assert_eq!(next_batch::<i32>(&rx, Instant::now()), None);
+    }
     use std::time::Duration;
 
     #[test]

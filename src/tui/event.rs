@@ -7,7 +7,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -21,6 +21,7 @@ use super::terminal::Screen;
 use super::{Options, TuiError, keys, ui};
 use crate::history::HistoryError;
 use crate::store::{self, Snapshot, Store, StoreError};
+use crate::watch;
 
 /// The first file event after a quiet spell reaches the loop at once; while more keep
 /// coming, at most one per gap, which grows from the first to the second while the storm
@@ -116,23 +117,18 @@ struct Loop<'j, 'a> {
 
 impl Loop<'_, '_> {
     fn run(&mut self, screen: &mut Screen, rx: &Receiver<Event>) -> Result<Exit, TuiError> {
-        let mut next_tick = next_second();
+        let mut next_tick = watch::next_second();
         let mut next_probe = Instant::now() + self.refresh;
         loop {
             let deadline = next_tick.min(next_probe);
-            let first = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(event) => Some(event),
-                Err(RecvTimeoutError::Timeout) => None,
-                // Every sender lives as long as the loop holds `self.tx`.
-                Err(RecvTimeoutError::Disconnected) => return Ok(Exit::Quit),
+            // Every sender lives as long as the loop holds `self.tx`.
+            let Some(events) = watch::next_batch(rx, deadline) else {
+                return Ok(Exit::Quit);
             };
             let mut redraw = false;
             let mut file_changed = false;
-            // Take everything already queued before drawing: a burst is one redraw.
-            for event in first
-                .into_iter()
-                .chain(std::iter::from_fn(|| rx.try_recv().ok()))
-            {
+            // A burst is one redraw.
+            for event in events {
                 match event {
                     Event::Input(input) => {
                         let action = match input {
@@ -163,7 +159,7 @@ impl Loop<'_, '_> {
                 redraw = true;
             }
             if now >= next_tick {
-                next_tick = next_second();
+                next_tick = watch::next_second();
                 redraw = true;
             }
             if redraw {
@@ -313,7 +309,7 @@ impl Loop<'_, '_> {
             let _ = tx.send(Event::FileChanged);
             pacer.sent(Instant::now());
         };
-        self.watcher = crate::watch::watch(&self.file, changed).ok();
+        self.watcher = watch::watch(&self.file, changed).ok();
     }
 }
 
@@ -373,12 +369,6 @@ impl Stamp {
             inode: std::os::unix::fs::MetadataExt::ino(&meta),
         })
     }
-}
-
-/// The next whole wall-clock second, as an `Instant`.
-fn next_second() -> Instant {
-    let fraction = store::unix_now().fract();
-    Instant::now() + Duration::from_secs_f64((1.0 - fraction).clamp(0.001, 1.0))
 }
 
 /// Terminal input on its own thread: `crossterm::event::read` blocks.
