@@ -17,22 +17,34 @@ pub const TRANSITIONS_KEPT: usize = 16;
 /// Rows a mouse-wheel notch moves, as in htop.
 pub const WHEEL_STEP: isize = 3;
 
-/// What the body shows; `Tab` switches.
+/// What the body shows; `Tab` cycles through them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Tab {
     /// The process tables.
     #[default]
     Processes,
     /// Every process's last hour, from the history database.
-    History,
+    LastHour,
+    /// Every process's last day.
+    LastDay,
 }
 
 impl Tab {
     #[must_use]
-    pub fn other(self) -> Tab {
+    pub fn next(self) -> Tab {
         match self {
-            Tab::Processes => Tab::History,
-            Tab::History => Tab::Processes,
+            Tab::Processes => Tab::LastHour,
+            Tab::LastHour => Tab::LastDay,
+            Tab::LastDay => Tab::Processes,
+        }
+    }
+
+    /// The span of history the tab shows, in seconds; `None` for the process tables.
+    pub fn window(self) -> Option<f64> {
+        match self {
+            Tab::Processes => None,
+            Tab::LastHour => Some(3600.0),
+            Tab::LastDay => Some(86_400.0),
         }
     }
 }
@@ -495,7 +507,7 @@ impl App {
                     Mode::Help
                 };
             }
-            Action::ToggleTab => self.tab = self.tab.other(),
+            Action::ToggleTab => self.tab = self.tab.next(),
             Action::Report(report) => {
                 let changes = self.set_report(*report);
                 return (!changes.is_empty()).then_some(Effect::Record(changes));
@@ -911,13 +923,13 @@ mod tests {
     }
 
     #[test]
-    fn tab_switches_between_tables_and_history() {
+    fn tab_cycles_tables_last_hour_last_day() {
         let mut app = app_with(mixed());
         assert_eq!(app.tab(), Tab::Processes);
-        app.update(Action::ToggleTab);
-        assert_eq!(app.tab(), Tab::History);
-        app.update(Action::ToggleTab);
-        assert_eq!(app.tab(), Tab::Processes);
+        for expected in [Tab::LastHour, Tab::LastDay, Tab::Processes] {
+            app.update(Action::ToggleTab);
+            assert_eq!(app.tab(), expected);
+        }
     }
 
     #[test]

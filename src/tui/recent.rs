@@ -10,8 +10,8 @@ use crate::changes::Transition;
 use crate::history::{History, HistoryError};
 use crate::status::State;
 
-/// The history tab's span: the last hour.
-pub const WINDOW: f64 = 3600.0;
+/// How far back the history tab can look (its longest span, the last day).
+pub const LONGEST_WINDOW: f64 = 86_400.0;
 
 /// How many beats the detail pane's gap sparkline covers.
 pub const GAP_BEATS: usize = 60;
@@ -24,9 +24,10 @@ pub const TIMELINE_TRANSITIONS: usize = 16;
 pub struct Recent {
     /// When it was read (Unix seconds).
     pub at: f64,
-    /// Beats per minute over the window, per process: (minute start, beats), oldest first.
+    /// Beats per minute over the last two minutes, per process: (minute start, beats),
+    /// oldest first (the tab shows the last whole minute).
     pub minutes: HashMap<String, Vec<(i64, u32)>>,
-    /// Transitions within the window, per process, newest first.
+    /// Transitions within [`LONGEST_WINDOW`], per process, newest first.
     pub transitions: HashMap<String, Vec<Transition>>,
     /// The process the detail pane shows, read for it alone.
     pub selected: Option<Selected>,
@@ -43,19 +44,18 @@ pub struct Selected {
 }
 
 impl Recent {
-    /// Reads the window before `now` for every process, and more for `selected`.
+    /// Reads the history tab's data before `now` for every process, and more for `selected`.
     pub fn read(
         history: &History,
         selected: Option<&str>,
         now: f64,
     ) -> Result<Recent, HistoryError> {
-        let since = now - WINDOW;
         let mut minutes: HashMap<String, Vec<(i64, u32)>> = HashMap::new();
-        for m in history.beats_per_minute(since)? {
+        for m in history.beats_per_minute(now - 120.0)? {
             minutes.entry(m.name).or_default().push((m.minute, m.beats));
         }
         let mut transitions: HashMap<String, Vec<Transition>> = HashMap::new();
-        for t in history.transitions(None, since, None)? {
+        for t in history.transitions(None, now - LONGEST_WINDOW, None)? {
             transitions.entry(t.name.clone()).or_default().push(t);
         }
         let selected = match selected {
@@ -92,7 +92,7 @@ impl Recent {
     }
 }
 
-/// The state in each of `buckets` equal slices of the window before `now`, oldest first:
+/// The state in each of `buckets` equal slices of the `window` seconds before `now`, oldest first:
 /// the worst one held during the slice, `None` before anything is known. `current` holds
 /// after the newest transition (or all along when there is none); `transitions` are the
 /// window's, newest first; before the oldest one its `from` held.
@@ -100,10 +100,11 @@ pub fn buckets(
     current: State,
     transitions: &[Transition],
     now: f64,
+    window: f64,
     buckets: usize,
 ) -> Vec<Option<State>> {
-    let width = WINDOW / buckets.max(1) as f64;
-    let start = now - WINDOW;
+    let width = window / buckets.max(1) as f64;
+    let start = now - window;
     // Periods oldest first: (from, state); `before` is the state ahead of them.
     let before = transitions.last().map_or(Some(current), |t| t.from);
     let mut periods: Vec<(f64, Option<State>)> = vec![(f64::NEG_INFINITY, before)];
@@ -220,21 +221,27 @@ mod tests {
             t(NOW - 720.0, Some(State::Dead), State::Up),
             t(NOW - 1500.0, Some(State::Up), State::Dead),
         ];
-        let cells = buckets(State::Up, &transitions, NOW, 6);
+        let cells = buckets(State::Up, &transitions, NOW, 3600.0, 6);
         let up = Some(State::Up);
         let dead = Some(State::Dead);
         // Buckets 3 and 4 saw both: dead outranks up.
         assert_eq!(cells, [up, up, up, dead, dead, up]);
+        // Over a day in four 6-hour buckets the same 13 minutes dead fill the newest one.
+        let day = buckets(State::Up, &transitions, NOW, 86_400.0, 4);
+        assert_eq!(day, [up, up, up, dead]);
     }
 
     #[test]
     fn nothing_is_known_before_a_process_was_first_seen_and_no_transition_means_steady() {
         let first_seen = [t(NOW - 600.0, None, State::Late)];
         assert_eq!(
-            buckets(State::Late, &first_seen, NOW, 4),
+            buckets(State::Late, &first_seen, NOW, 3600.0, 4),
             [None, None, None, Some(State::Late)]
         );
-        assert_eq!(buckets(State::Up, &[], NOW, 2), [Some(State::Up); 2]);
+        assert_eq!(
+            buckets(State::Up, &[], NOW, 3600.0, 2),
+            [Some(State::Up); 2]
+        );
     }
 
     #[test]

@@ -89,9 +89,9 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, now: f64) {
         .max()
         .unwrap_or(0)
         .min(40) as u16;
-    if app.tab() == Tab::History {
+    if let Some(window) = app.tab().window() {
         if let Some(area) = areas.monitored {
-            history_tab(frame, area, app, now, name_wanted, &theme);
+            history_tab(frame, area, app, now, window, name_wanted, &theme);
         }
         footer(frame, areas.footer, app, &theme);
         if app.mode() == &Mode::Help {
@@ -134,7 +134,7 @@ fn layout(area: Rect, app: &App, now: f64) -> Option<Areas> {
         Constraint::Length(1),
     ])
     .areas(area);
-    let (tables, detail) = if app.tab() == Tab::History {
+    let (tables, detail) = if app.tab() != Tab::Processes {
         return Some(Areas {
             header,
             banner: has_banner.then_some(banner),
@@ -801,13 +801,15 @@ fn sparkline(values: &[u64]) -> String {
         .collect()
 }
 
-/// The history tab: each process's last hour as a row of cells, one per slice of the hour,
-/// lettered by state so it reads without colour, and its beats in the last minute.
+/// The history tab: each process's last hour (or day: `window` seconds) as a row of cells,
+/// one per slice, lettered by state so it reads without colour, and its beats in the last
+/// minute.
 fn history_tab(
     frame: &mut Frame<'_>,
     area: Rect,
     app: &App,
     now: f64,
+    window: f64,
     name_wanted: u16,
     theme: &Theme,
 ) {
@@ -827,7 +829,11 @@ fn history_tab(
     let mut lines = vec![Line::from(vec![
         Span::styled(
             pad(
-                &format!("{:<name_width$}  60m ago", "History"),
+                &format!(
+                    "{:<name_width$}  {}h ago",
+                    "History",
+                    (window / 3600.0).round()
+                ),
                 name_width + 2 + cells.saturating_sub(3),
             ),
             theme.title(),
@@ -849,7 +855,7 @@ fn history_tab(
             Span::styled(format!("{name:<name_width$}"), name_style),
             Span::raw("  "),
         ];
-        for cell in recent::buckets(row.health.state, transitions, now, cells) {
+        for cell in recent::buckets(row.health.state, transitions, now, window, cells) {
             spans.push(match cell {
                 Some(state) => Span::styled(state_letter(state).to_string(), theme.state(state)),
                 None => Span::styled(" ", theme.dim()),
@@ -1077,7 +1083,7 @@ fn footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             ("/", "filter"),
             ("s", "sort"),
             ("Enter", "details"),
-            ("Tab", "history"),
+            ("Tab", "hour/day"),
             ("r", "refresh"),
             ("d", "remove"),
             ("?", "help"),
@@ -1130,7 +1136,7 @@ const HELP_KEYS: [(&str, &str); 12] = [
     ),
     (
         "Tab",
-        "history: every process's last hour, beats per minute",
+        "history: every process's last hour, again: last day; beats per minute",
     ),
     ("r", "re-read the file and re-probe now"),
     ("d", "remove the selected entry from the file (asks first)"),
@@ -1397,6 +1403,17 @@ mod tests {
             assert!(shown.contains("DDDD"), "{shown}");
             insta::assert_snapshot!(format!("history_tab_{width}x{height}"), shown);
         }
+    }
+
+    #[test]
+    fn history_tab_over_the_last_day() {
+        let mut app = app(true);
+        with_history(&mut app);
+        app.update(Action::ToggleTab);
+        app.update(Action::ToggleTab);
+        let shown = screen(&render(&mut app, 120, 30));
+        assert!(shown.contains("24h ago"), "{shown}");
+        insta::assert_snapshot!("history_tab_last_day", shown);
     }
 
     #[test]
