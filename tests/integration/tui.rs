@@ -44,6 +44,21 @@ impl Tmux {
         tmux
     }
 
+    /// A plain shell with a prompt we can recognise, so "back at the prompt" is checkable.
+    fn shell() -> Tmux {
+        let tmux = Tmux::start("env PS1='test-prompt$ ' sh");
+        tmux.wait_for("the shell prompt", Duration::from_secs(5), |s| {
+            s.contains("test-prompt$")
+        });
+        tmux
+    }
+
+    /// Types `line` literally, then Enter.
+    fn type_line(&self, line: &str) {
+        self.keys(&["-l", line]);
+        self.keys(&["Enter"]);
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         Command::new("tmux")
             .arg("-L")
@@ -121,18 +136,13 @@ fn the_ui_shows_beats_live_filters_and_quits_to_the_prompt() {
     beat(&file, "alpha-service");
     beat(&file, "beta-worker");
 
-    // A plain shell with a prompt we can recognise, so "back at the prompt" is checkable.
-    let tmux = Tmux::start("env PS1='test-prompt$ ' sh");
-    tmux.wait_for("the shell prompt", Duration::from_secs(5), |s| {
-        s.contains("test-prompt$")
-    });
+    let tmux = Tmux::shell();
     let command = format!(
         "{BIN} --file '{}' --config '{}' --refresh 1s",
         file.display(),
         config.display()
     );
-    tmux.keys(&["-l", &command]);
-    tmux.keys(&["Enter"]);
+    tmux.type_line(&command);
     let screen = tmux.wait_for("both rows", Duration::from_secs(10), |s| {
         s.contains("alpha-service") && s.contains("beta-worker")
     });
@@ -240,17 +250,13 @@ fn sigterm_gives_the_terminal_back_and_exits_as_a_signal_death() {
     let config = dir.path().join("hbmon.toml");
     std::fs::write(&config, "").unwrap();
     beat(&file, "sig-target");
-    let tmux = Tmux::start("env PS1='test-prompt$ ' sh");
-    tmux.wait_for("the shell prompt", Duration::from_secs(5), |s| {
-        s.contains("test-prompt$")
-    });
+    let tmux = Tmux::shell();
     let command = format!(
         "{BIN} --file '{}' --config '{}'; echo exit=$?",
         file.display(),
         config.display()
     );
-    tmux.keys(&["-l", &command]);
-    tmux.keys(&["Enter"]);
+    tmux.type_line(&command);
     tmux.wait_for("the UI", Duration::from_secs(10), |s| {
         s.contains("sig-target")
     });
