@@ -70,14 +70,24 @@ pub fn resolve_file_with(
 /// `$XDG_STATE_HOME`, else `~/.local/state` (Linux and other Unixes); on macOS
 /// `~/Library/Application Support`, the platform's place for app state.
 fn state_dir(env: &impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
-    if let Some(dir) = env("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+    user_dir(env, "XDG_STATE_HOME", &[".local", "state"])
+}
+
+/// `$VAR` when set, else `~/<unix…>` — on macOS `~/Library/Application Support` for both
+/// state and config, as its apps do.
+fn user_dir(
+    env: &impl Fn(&str) -> Option<std::ffi::OsString>,
+    var: &str,
+    unix: &[&str],
+) -> PathBuf {
+    if let Some(dir) = env(var).filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
     let home = env("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
     if cfg!(target_os = "macos") {
         home.join("Library").join("Application Support")
     } else {
-        home.join(".local").join("state")
+        unix.iter().fold(home, |dir, part| dir.join(part))
     }
 }
 
@@ -176,15 +186,7 @@ fn beside(file: &Path, name: &str) -> PathBuf {
 
 /// `$XDG_CONFIG_HOME`, else `~/.config`; on macOS `~/Library/Application Support`.
 fn config_dir(env: &impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
-    if let Some(dir) = env("XDG_CONFIG_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let home = env("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-    if cfg!(target_os = "macos") {
-        home.join("Library").join("Application Support")
-    } else {
-        home.join(".config")
-    }
+    user_dir(env, "XDG_CONFIG_HOME", &[".config"])
 }
 
 /// `<file>.lock`: the sidecar every writer locks (of the heartbeat file or the history).
