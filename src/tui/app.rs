@@ -285,6 +285,11 @@ pub struct App {
 }
 
 impl App {
+    /// Whether anything on screen comes from the history database.
+    pub fn shows_history(&self) -> bool {
+        self.tab != Tab::Processes || self.mode == Mode::Detail
+    }
+
     pub fn new(file: String, started: f64, color: bool) -> App {
         App {
             report: Report {
@@ -920,6 +925,20 @@ mod tests {
             timeline,
             [(State::Up, NOW + 5.0), (State::Dead, NOW - 100.0)]
         );
+    }
+
+    #[test]
+    fn history_is_read_only_while_the_screen_shows_it() {
+        let mut app = app_with(mixed());
+        assert!(!app.shows_history(), "the tables alone show no history");
+        app.update(Action::ToggleDetail);
+        assert!(
+            app.shows_history(),
+            "the detail pane shows the selection's history"
+        );
+        app.update(Action::ToggleDetail);
+        app.update(Action::ToggleTab);
+        assert!(app.shows_history(), "the history tab");
     }
 
     #[test]

@@ -261,8 +261,15 @@ impl Loop<'_, '_> {
         value
     }
 
-    /// Reads the history back for the screen when the last read is stale.
+    /// Keeps recording going, and reads the history back when the screen shows it (the
+    /// history tab or the detail pane) and the last read is stale — never for the tables
+    /// alone, where a read a second under a storm of beats would cost more than htop.
     fn read_history(&mut self, now: f64) {
+        let result = self.recording.keep_recording(now);
+        self.history_result(result);
+        if !self.app.shows_history() {
+            return;
+        }
         let selected = self.app.selected_row().map(|r| r.name.clone());
         if let Some(result) = self.recording.read(selected.as_deref(), now)
             && let Some(recent) = self.history_result(result)

@@ -22,6 +22,8 @@ pub struct Recording {
     recorder: Option<Recorder>,
     reader: Option<History>,
     last_read: f64,
+    /// When a reader last tried to take over recording.
+    last_connect: f64,
     /// The selection the last read was for.
     read_for: Option<String>,
     changed: bool,
@@ -40,6 +42,7 @@ impl Recording {
             recorder: None,
             reader: None,
             last_read: f64::NEG_INFINITY,
+            last_connect: f64::NEG_INFINITY,
             read_for: None,
             changed: false,
         };
@@ -88,9 +91,18 @@ impl Recording {
         }
     }
 
+    /// A reader tries, every few seconds, to take over recording once the recorder (a
+    /// `serve` that stopped) is gone.
+    pub fn keep_recording(&mut self, now: f64) -> Result<(), HistoryError> {
+        if self.recorder.is_some() || now < self.last_connect + READ_EVERY {
+            return Ok(());
+        }
+        self.last_connect = now;
+        self.connect()
+    }
+
     /// A fresh read for the screen when the last one is stale, the selection moved, or
-    /// something changed; `None` when the last read still stands. A reader also tries to
-    /// take over recording then, once the recorder is gone.
+    /// something changed; `None` when the last read still stands.
     pub fn read(
         &mut self,
         selected: Option<&str>,
@@ -105,9 +117,6 @@ impl Recording {
         self.last_read = now;
         self.read_for = selected.map(str::to_owned);
         self.changed = false;
-        if stale && let Err(e) = self.connect() {
-            return Some(Err(e));
-        }
         let history = self.history()?;
         Some(Recent::read(history, selected, now))
     }
