@@ -4,9 +4,11 @@
 
 mod document;
 mod entry;
+mod scan;
 
+use std::borrow::Cow;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, ErrorKind};
+use std::io::{self, ErrorKind, IoSlice, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -60,7 +62,7 @@ impl Snapshot {
     pub fn parse(text: &str) -> Result<Snapshot, ParseError> {
         let doc = RawDocument::parse(text)?;
         let mut snapshot = Snapshot::default();
-        for (name, raw) in &doc.processes {
+        for (name, raw) in doc.entries() {
             match serde_json::from_str::<Entry>(raw) {
                 Ok(entry) => snapshot.entries.push((name.to_string(), entry)),
                 Err(e) => snapshot.invalid.push((name.to_string(), e.to_string())),
@@ -205,7 +207,7 @@ impl Store {
         }
         self.transaction(unix_now(), |doc| {
             let mut removed = Vec::new();
-            doc.processes.retain(|(name, raw)| {
+            doc.retain(|name, raw| {
                 let gone = serde_json::from_str::<Entry>(raw).is_ok_and(|e| drop(name, &e));
                 if gone {
                     removed.push(name.to_string());
@@ -285,7 +287,7 @@ impl Store {
         };
         let (changed, result) = change(&mut doc)?;
         if changed {
-            self.replace(doc.to_json(now).as_bytes(), permissions)?;
+            self.replace(&doc.pieces(now), permissions)?;
         }
         drop(lock);
         Ok(result)
@@ -392,16 +394,17 @@ impl Store {
         Ok(())
     }
 
-    /// Writes `bytes` to a temp file beside the heartbeat file and renames it over. No fsync:
-    /// a heartbeat is superseded within one interval, and the rename already guarantees
-    /// readers see the old file or the new one, never a torn one.
+    /// Writes `pieces` to a temp file beside the heartbeat file and renames it over. No
+    /// fsync: a heartbeat is superseded within one interval, and the rename already
+    /// guarantees readers see the old file or the new one, never a torn one.
     fn replace(
         &self,
-        bytes: &[u8],
+        pieces: &[Cow<'_, str>],
         permissions: Option<fs::Permissions>,
     ) -> Result<(), StoreError> {
         let temp = paths::temp_path(&self.path);
-        fs::write(&temp, bytes)
+        File::create(&temp)
+            .and_then(|mut file| write_pieces(&mut file, pieces))
             // Keep the mode of the file being replaced, e.g. group-writable for a shared file.
             .and_then(|()| permissions.map_or(Ok(()), |p| fs::set_permissions(&temp, p)))
             .and_then(|()| fs::rename(&temp, &self.path))
@@ -415,6 +418,26 @@ impl Store {
                 }
             })
     }
+}
+
+/// Writes every piece in order with `writev`: the untouched bulk of the file goes from the
+/// buffer it was read into straight to the kernel, never copied into an output buffer.
+fn write_pieces(file: &mut File, pieces: &[Cow<'_, str>]) -> io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = pieces
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| IoSlice::new(p.as_bytes()))
+        .collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        match file.write_vectored(rest) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(written) => IoSlice::advance_slices(&mut rest, written),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -517,7 +540,7 @@ mod tests {
         let (dir, store) = temp();
         // A non-empty directory where the file should be: the rename over it fails.
         fs::create_dir_all(store.path().join("in-the-way")).unwrap();
-        let err = store.replace(b"{}", None).unwrap_err();
+        let err = store.replace(&[Cow::Borrowed("{}")], None).unwrap_err();
         assert!(err.to_string().contains("hb.json"), "{err}");
         assert!(!paths::temp_path(store.path()).exists());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);

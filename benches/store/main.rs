@@ -188,8 +188,7 @@ impl HeartbeatFile {
         for i in 0..entries {
             let entry = realistic_beat(i).apply(None, now - i as f64 * 0.25);
             let json = store::entry_json(&entry).expect("an entry encodes");
-            doc.processes
-                .push((format!("worker-{i:05}").into(), json.into()));
+            doc.set(&format!("worker-{i:05}"), json);
         }
         let mut file = Self::with_bytes(doc.to_json(now).into_bytes(), entries);
         file.target = format!("worker-{:05}", entries / 2);

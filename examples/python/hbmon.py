@@ -278,14 +278,27 @@ def _transaction(path, private, now, change):
             _move_aside(path, now, e)
             processes, other = {}, {}
         result = change(processes)
-        doc = dict(version=VERSION, last_updated=now, processes=processes)
-        doc.update(other)
-        _replace(path, directory, json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n", mode)
+        _replace(path, directory, _document(processes, other, now), mode)
         return result
     except OSError as e:
         raise HbmonError("cannot write %s: %s" % (path, e)) from e
     finally:
         os.close(lock)  # releases the flock
+
+
+def _document(processes, other, now):
+    """The file's text as hbmon writes it: the top level pretty, each entry on one line
+    (``grep NAME`` shows it whole, and a beat rewrites fewer bytes)."""
+
+    def dumps(value):
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+    entries = ",\n".join("    %s: %s" % (dumps(name), dumps(entry)) for name, entry in processes.items())
+    text = '{\n  "version": %d,\n  "last_updated": %s,\n  "processes": {' % (VERSION, dumps(now))
+    text += "\n%s\n  }" % entries if processes else "}"
+    for key, value in other.items():
+        text += ",\n  %s: %s" % (dumps(key), dumps(value))
+    return text + "\n}\n"
 
 
 def _replace(path, directory, text, mode):

@@ -93,6 +93,20 @@ class WriterRules(FileTest):
             with self.assertRaises(hbmon.HbmonError):
                 hbmon.beat("cron-report", pid=bad, file=self.file)
 
+    def test_the_file_has_one_line_per_entry_as_hbmon_writes_it(self):
+        hbmon.beat("a", {"city": "Zürich"}, file=self.file, pid=False)
+        hbmon.beat("b", file=self.file, pid=False)
+        with open(self.file, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[:2], ["{", '  "version": 1,'])
+        self.assertTrue(lines[2].startswith('  "last_updated": '))
+        self.assertEqual(lines[3], '  "processes": {')
+        self.assertEqual(lines[6:], ["  }", "}"])
+        for line, name in zip(lines[4:6], "ab"):
+            key, _, value = line.strip().rstrip(",").partition(": ")
+            self.assertEqual((json.loads(key), json.loads(value)), (name, self.entry(name)))
+        self.assertIn("Zürich", lines[4])
+
     def test_unknown_fields_and_entries_are_kept(self):
         theirs = {"last_heartbeat": 1.0, "pid": 5, "custom": {"deep": [1, None]}}
         with open(self.file, "w") as f:

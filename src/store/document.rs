@@ -1,11 +1,19 @@
-//! The heartbeat file as text: the top level parsed, each entry kept as its raw JSON, so a
-//! writer touches only its own entry and never re-parses or re-formats the others.
+//! The heartbeat file as text: its structure checked, the top level parsed, each entry kept
+//! as its raw JSON text, so a writer touches only its own entry and never decodes or
+//! re-formats the others. Unchanged neighbouring entries are written back as one slice of
+//! the text they were read from.
+//!
+//! What makes a file corrupt (moved aside by the next writer): text that is not UTF-8, no
+//! top-level object, a `processes` that is not an object of entries, a broken string,
+//! unmatched brackets, trailing text, an invalid top-level value. What does not: an entry
+//! whose value is not valid JSON inside its brackets. That is one entry's fault, not the
+//! file's: readers show that entry as invalid, other writers keep it as it is, and its own
+//! writer replaces it on its next beat.
 
 use std::borrow::Cow;
-use std::fmt;
+use std::ops::Range;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
+use super::scan::{Key, Scanner, SyntaxError};
 
 /// The protocol version this crate reads and writes.
 pub const VERSION: u64 = 1;
@@ -13,12 +21,24 @@ pub const VERSION: u64 = 1;
 /// A parsed heartbeat file whose entries are still JSON text borrowed from the file.
 #[derive(Debug, Default)]
 pub struct RawDocument<'a> {
-    /// `processes`, in file order. Values are raw JSON text (borrowed, or owned once changed).
-    pub processes: Vec<(Cow<'a, str>, Cow<'a, str>)>,
-    /// Top-level keys other than `version`, `last_updated` and `processes`, kept as written.
-    pub other: Vec<(Cow<'a, str>, &'a RawValue)>,
-    /// The file's `version`, if it had one.
-    pub version: Option<u64>,
+    /// The text this document was parsed from.
+    source: &'a str,
+    /// `processes`, in file order.
+    processes: Vec<Member<'a>>,
+    /// Top-level keys other than `version`, `last_updated` and `processes`: each key and its
+    /// value's raw JSON, kept as written.
+    other: Vec<(Cow<'a, str>, &'a str)>,
+}
+
+/// One entry of `processes`.
+#[derive(Debug)]
+struct Member<'a> {
+    name: Cow<'a, str>,
+    /// The entry's raw JSON (borrowed, or owned once changed).
+    value: Cow<'a, str>,
+    /// While the entry is as read: its place among the source's entries and where its
+    /// `"name": value` lies in the source.
+    origin: Option<(usize, Range<usize>)>,
 }
 
 /// Why a file's text is not a heartbeat document.
@@ -30,173 +50,256 @@ pub enum ParseError {
     Version(u64),
 }
 
+impl From<SyntaxError> for ParseError {
+    fn from(e: SyntaxError) -> Self {
+        ParseError::Syntax(e.to_string())
+    }
+}
+
 impl<'a> RawDocument<'a> {
-    /// Parses `text`; empty or all-whitespace text is an empty document.
+    /// Parses `text`, checking all of it is valid JSON; empty or all-whitespace text is an
+    /// empty document.
     pub fn parse(text: &'a str) -> Result<Self, ParseError> {
+        let mut doc = RawDocument {
+            source: text,
+            ..RawDocument::default()
+        };
         if text.trim().is_empty() {
-            return Ok(RawDocument::default());
+            return Ok(doc);
         }
-        let mut de = serde_json::Deserializer::from_str(text);
-        let doc = de
-            .deserialize_map(DocumentVisitor)
-            .and_then(|doc| de.end().map(|()| doc))
-            .map_err(|e| ParseError::Syntax(e.to_string()))?;
-        match doc.version {
+        let mut scanner = Scanner::new(text);
+        let mut version = None;
+        scanner.object(|s, key| {
+            let key = decode_key(text, s, &key)?;
+            if key == "processes" {
+                doc.processes = members(text, s)?;
+                return Ok(());
+            }
+            // The few top-level values are checked in full, unlike the entries: nobody
+            // else owns them, so nobody else would.
+            let at = s.value()?;
+            let raw = &text[at.clone()];
+            let invalid = |what| s.error_at(at.start, what);
+            if key == "version" {
+                let v = serde_json::from_str::<u64>(raw);
+                version = Some(v.map_err(|_| invalid("\"version\" is not a whole number"))?);
+            } else {
+                serde_json::from_str::<serde_json::Value>(raw)
+                    .map_err(|_| invalid("invalid JSON value"))?;
+                if key != "last_updated" {
+                    doc.other.push((key, raw));
+                }
+            }
+            Ok(())
+        })?;
+        if !scanner.at_end() {
+            return Err(scanner
+                .error("trailing characters after the document")
+                .into());
+        }
+        match version {
             Some(v) if v > VERSION => Err(ParseError::Version(v)),
             _ => Ok(doc),
         }
     }
 
+    /// Every entry's name and raw JSON, in file order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.processes
+            .iter()
+            .map(|m| (m.name.as_ref(), m.value.as_ref()))
+    }
+
     /// Index of the entry named `name` (the last one, as JSON readers take, if repeated).
-    pub fn position(&self, name: &str) -> Option<usize> {
-        self.processes.iter().rposition(|(n, _)| n == name)
+    fn position(&self, name: &str) -> Option<usize> {
+        self.processes.iter().rposition(|m| m.name == name)
     }
 
     /// The raw JSON of `name`'s entry.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.position(name).map(|i| self.processes[i].1.as_ref())
+        self.position(name)
+            .map(|i| self.processes[i].value.as_ref())
     }
 
     /// Sets `name`'s entry to `json` in place, or appends it.
     pub fn set(&mut self, name: &str, json: String) {
         match self.position(name) {
-            Some(i) => self.processes[i].1 = Cow::Owned(json),
-            None => self
-                .processes
-                .push((Cow::Owned(name.to_owned()), Cow::Owned(json))),
+            Some(i) => {
+                let member = &mut self.processes[i];
+                member.value = Cow::Owned(json);
+                member.origin = None;
+            }
+            None => self.processes.push(Member {
+                name: Cow::Owned(name.to_owned()),
+                value: Cow::Owned(json),
+                origin: None,
+            }),
         }
     }
 
     /// Removes every entry named `name`; true if there was one.
     pub fn remove(&mut self, name: &str) -> bool {
         let before = self.processes.len();
-        self.processes.retain(|(n, _)| n != name);
+        self.retain(|n, _| n != name);
         self.processes.len() != before
     }
 
-    /// The whole document as pretty JSON, `last_updated` set to `now`. Entries keep the
-    /// text they had; a rewritten entry is indented to sit at its place.
+    /// Keeps only the entries for which `keep(name, raw JSON)` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &str) -> bool) {
+        self.processes.retain(|m| keep(&m.name, &m.value));
+    }
+
+    /// The whole document as pretty JSON, `last_updated` set to `now`.
     pub fn to_json(&self, now: f64) -> String {
-        let size: usize = self
-            .processes
-            .iter()
-            .map(|(n, v)| n.len() + v.len() + 12)
-            .sum();
-        let mut out = String::with_capacity(size + 128);
-        out.push_str("{\n  \"version\": ");
-        out.push_str(&VERSION.to_string());
-        out.push_str(",\n  \"last_updated\": ");
-        out.push_str(&json_number(now));
-        out.push_str(",\n  \"processes\": {");
-        for (i, (name, value)) in self.processes.iter().enumerate() {
-            out.push_str(if i == 0 { "\n    " } else { ",\n    " });
-            push_json_string(&mut out, name);
-            out.push_str(": ");
-            out.push_str(value);
+        self.pieces(now).concat()
+    }
+
+    /// The whole document as JSON text in pieces, `last_updated` set to `now`, to be written
+    /// one after another (with `writev`) without first being copied into one buffer. Entries
+    /// keep the text they had; a run of entries that were neighbours in the source and are
+    /// unchanged is one piece, a slice of the source.
+    pub fn pieces(&self, now: f64) -> Vec<Cow<'_, str>> {
+        let mut out: Vec<Cow<'_, str>> = Vec::with_capacity(16);
+        out.push(Cow::Owned(format!(
+            "{{\n  \"version\": {VERSION},\n  \"last_updated\": {},\n  \"processes\": {{",
+            json_number(now)
+        )));
+        let mut run: Option<(usize, Range<usize>)> = None;
+        let mut first = true;
+        for member in &self.processes {
+            if let (Some((last, span)), Some((ordinal, next))) = (&mut run, &member.origin)
+                && *ordinal == *last + 1
+            {
+                *last = *ordinal;
+                span.end = next.end;
+                continue;
+            }
+            if let Some((_, span)) = run.take() {
+                out.push(Cow::Borrowed(&self.source[span]));
+            }
+            out.push(Cow::Borrowed(if first { "\n    " } else { ",\n    " }));
+            first = false;
+            if let Some(origin) = &member.origin {
+                run = Some(origin.clone());
+            } else {
+                out.push(Cow::Owned(json_string(&member.name) + ": "));
+                out.push(Cow::Borrowed(&member.value));
+            }
         }
-        out.push_str(if self.processes.is_empty() {
-            "}"
-        } else {
-            "\n  }"
-        });
+        if let Some((_, span)) = run {
+            out.push(Cow::Borrowed(&self.source[span]));
+        }
+        out.push(Cow::Borrowed(if first { "}" } else { "\n  }" }));
         for (key, value) in &self.other {
-            out.push_str(",\n  ");
-            push_json_string(&mut out, key);
-            out.push_str(": ");
-            out.push_str(value.get());
+            out.push(Cow::Owned(format!(",\n  {}: ", json_string(key))));
+            out.push(Cow::Borrowed(value));
         }
-        out.push_str("\n}\n");
+        out.push(Cow::Borrowed("\n}\n"));
         out
     }
 }
 
-/// Pretty JSON of one entry, indented to sit inside `processes`.
+/// The entries of `processes`, the scanner at its value.
+fn members<'a>(text: &'a str, scanner: &mut Scanner<'_>) -> Result<Vec<Member<'a>>, SyntaxError> {
+    let mut out = Vec::new();
+    scanner.object(|s, key| {
+        let name = decode_key(text, s, &key)?;
+        let value = s.value()?;
+        // From the key's opening quote to the end of its value.
+        let span = key.text.start - 1..value.end;
+        out.push(Member {
+            name,
+            value: Cow::Borrowed(&text[value]),
+            origin: Some((out.len(), span)),
+        });
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// A key's text, borrowed when it holds no escapes.
+fn decode_key<'a>(
+    text: &'a str,
+    scanner: &Scanner<'_>,
+    key: &Key,
+) -> Result<Cow<'a, str>, SyntaxError> {
+    if !key.escaped {
+        return Ok(Cow::Borrowed(&text[key.text.clone()]));
+    }
+    // Quotes included: the slice is a JSON string literal.
+    serde_json::from_str(&text[key.text.start - 1..=key.text.end])
+        .map(Cow::Owned)
+        .map_err(|_| scanner.error_at(key.text.start, "invalid escape in key"))
+}
+
+/// One entry as JSON on one line, the way Python's `json.dumps` writes it: `, ` and `: `
+/// between items. One line per entry keeps the file small (a beat rewrites all of it)
+/// and readable with `grep NAME`; `jq .` shows it pretty.
 pub fn entry_json(entry: &impl serde::Serialize) -> Result<String, serde_json::Error> {
-    Ok(serde_json::to_string_pretty(entry)?.replace('\n', "\n    "))
+    let mut out = Vec::with_capacity(512);
+    entry.serialize(&mut serde_json::Serializer::with_formatter(
+        &mut out, OneLine,
+    ))?;
+    // serde_json writes only valid UTF-8.
+    Ok(String::from_utf8(out).unwrap_or_default())
+}
+
+/// serde_json's compact format with a space after each `,` and `:`.
+struct OneLine;
+
+impl serde_json::ser::Formatter for OneLine {
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
+        writer.write_all(b": ")
+    }
 }
 
 fn json_number(x: f64) -> String {
     serde_json::Number::from_f64(x).map_or_else(|| "null".to_owned(), |n| n.to_string())
 }
 
-fn push_json_string(out: &mut String, s: &str) {
+fn json_string(s: &str) -> String {
     // Serialising a &str to JSON cannot fail.
-    out.push_str(&serde_json::to_string(s).unwrap_or_default());
-}
-
-/// A map key, borrowed from the input when it has no escapes.
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de> de::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string key")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-        }
-        d.deserialize_str(KeyVisitor)
-    }
-}
-
-struct DocumentVisitor;
-
-impl<'de> Visitor<'de> for DocumentVisitor {
-    type Value = RawDocument<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object with \"processes\"")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut doc = RawDocument::default();
-        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            match key.as_ref() {
-                "processes" => doc.processes = map.next_value::<Processes<'de>>()?.0,
-                "version" => doc.version = Some(map.next_value()?),
-                "last_updated" => {
-                    map.next_value::<de::IgnoredAny>()?;
-                }
-                _ => doc.other.push((key, map.next_value()?)),
-            }
-        }
-        Ok(doc)
-    }
-}
-
-struct Processes<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
-
-impl<'de> de::Deserialize<'de> for Processes<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct ProcessesVisitor;
-        impl<'de> Visitor<'de> for ProcessesVisitor {
-            type Value = Processes<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("\"processes\" as an object of entries")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(16));
-                while let Some(Key(name)) = map.next_key::<Key<'de>>()? {
-                    let raw: &'de RawValue = map.next_value()?;
-                    out.push((name, Cow::Borrowed(raw.get())));
-                }
-                Ok(Processes(out))
-            }
-        }
-        d.deserialize_map(ProcessesVisitor)
-    }
+    serde_json::to_string(s).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn names(doc: &RawDocument<'_>) -> Vec<String> {
+        doc.entries().map(|(n, _)| n.to_owned()).collect()
+    }
+
+    fn reparsed(doc: &RawDocument<'_>) -> serde_json::Value {
+        serde_json::from_str(&doc.to_json(9.0)).unwrap()
+    }
 
     #[test]
     fn round_trips_unknown_keys_and_untouched_entries_byte_for_byte() {
@@ -209,61 +312,198 @@ mod tests {
         assert_eq!(value["owner"]["team"], "ops");
         assert_eq!(value["last_updated"], 9.0);
         assert_eq!(value["processes"]["a"]["x"][1], 2);
-        assert!(out.contains(r#"{"last_heartbeat":1,"x":[1,2]}"#));
+        assert_eq!(value["processes"]["bé"]["last_heartbeat"], 2);
+        assert!(
+            out.contains(r#""a":{"last_heartbeat":1,"x":[1,2]},"b\u00e9":{"last_heartbeat":2}"#)
+        );
     }
 
     #[test]
-    fn parsing_borrows_every_entry_instead_of_copying_it() {
+    fn a_beat_writes_untouched_entries_as_a_few_slices_of_the_file() {
         // The writer's cost per beat rests on this: other processes' entries are never
-        // re-parsed, re-allocated or re-formatted, only copied into the output once.
-        let text = r#"{"processes":{"a":{"last_heartbeat":1},"b":{"last_heartbeat":2}}}"#;
-        let mut doc = RawDocument::parse(text).unwrap();
-        doc.set("a", "{}".into());
-        assert!(matches!(doc.processes[0].1, Cow::Owned(_)));
-        assert!(matches!(
-            doc.processes[1],
-            (Cow::Borrowed(_), Cow::Borrowed(_))
-        ));
+        // decoded, copied or re-formatted; the output is the source around one new entry.
+        let entries: Vec<String> = (0..1000)
+            .map(|i| format!("\"w{i}\": {{\"last_heartbeat\": {i}}}"))
+            .collect();
+        let text = format!(
+            "{{\"processes\": {{\n    {}\n  }}}}",
+            entries.join(",\n    ")
+        );
+        let mut doc = RawDocument::parse(&text).unwrap();
+        doc.set("w500", "{\"last_heartbeat\": 1e9}".into());
+        let pieces = doc.pieces(9.0);
+        // A handful, however many entries: header, two runs, the new entry, separators.
+        assert!(pieces.len() <= 10, "{} pieces", pieces.len());
+        let before = &text[text.find("\"w0\"").unwrap()..text.find(",\n    \"w500\"").unwrap()];
+        assert!(
+            pieces
+                .iter()
+                .any(|p| matches!(p, Cow::Borrowed(s) if *s == before))
+        );
+        let value = reparsed(&doc);
+        assert_eq!(value["processes"]["w500"]["last_heartbeat"], 1e9);
+        assert_eq!(value["processes"]["w999"]["last_heartbeat"], 999);
+        assert_eq!(value["processes"].as_object().unwrap().len(), 1000);
     }
 
     #[test]
-    fn set_replaces_in_place_and_appends_new_names() {
-        let mut doc = RawDocument::parse(r#"{"processes":{"a":{},"b":{}}}"#).unwrap();
+    fn set_remove_and_retain_keep_file_order() {
+        let mut doc = RawDocument::parse(r#"{"processes":{"a":{},"b":{},"c":{},"d":{}}}"#).unwrap();
         doc.set("a", "1".into());
-        doc.set("c", "2".into());
-        let names: Vec<&str> = doc.processes.iter().map(|(n, _)| n.as_ref()).collect();
-        assert_eq!(names, ["a", "b", "c"]);
+        doc.set("e", "2".into());
+        assert_eq!(names(&doc), ["a", "b", "c", "d", "e"]);
         assert_eq!(doc.get("a"), Some("1"));
-        assert!(doc.remove("b"));
-        assert!(!doc.remove("b"));
+        assert!(doc.remove("c"));
+        assert!(!doc.remove("c"));
+        doc.retain(|name, _| name != "e");
+        assert_eq!(names(&doc), ["a", "b", "d"]);
+        // The gap left by "c" must not be bridged by one slice of the source.
+        let value = reparsed(&doc);
+        let kept: Vec<&String> = value["processes"].as_object().unwrap().keys().collect();
+        assert_eq!(kept, ["a", "b", "d"]);
+        assert_eq!(value["processes"]["a"], 1);
+    }
+
+    #[test]
+    fn the_last_of_repeated_names_is_the_entry() {
+        let mut doc = RawDocument::parse(r#"{"processes":{"a":1,"a":2}}"#).unwrap();
+        assert_eq!(doc.get("a"), Some("2"));
+        doc.set("a", "3".into());
+        assert_eq!(reparsed(&doc)["processes"]["a"], 3);
+    }
+
+    #[test]
+    fn keeps_another_writers_layout_for_entries_it_does_not_touch() {
+        // As Python's json.dump(indent=2) writes it.
+        let text = "{\n  \"version\": 1,\n  \"processes\": {\n    \"py\": {\n      \"last_heartbeat\": 1.0\n    },\n    \"other\": {\n      \"last_heartbeat\": 2.0\n    }\n  }\n}";
+        let mut doc = RawDocument::parse(text).unwrap();
+        doc.set("mine", "{}".into());
+        let out = doc.to_json(3.0);
+        assert!(out.contains("    \"py\": {\n      \"last_heartbeat\": 1.0\n    },\n    \"other\": {\n      \"last_heartbeat\": 2.0\n    },\n    \"mine\": {}"), "{out}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap();
     }
 
     #[test]
     fn empty_text_is_an_empty_document() {
         let doc = RawDocument::parse(" \n").unwrap();
-        assert!(doc.processes.is_empty());
-        let out: serde_json::Value = serde_json::from_str(&doc.to_json(1.0)).unwrap();
+        assert_eq!(doc.entries().count(), 0);
+        let out = reparsed(&doc);
         assert_eq!(out["processes"], serde_json::json!({}));
         assert_eq!(out["version"], 1);
     }
 
     #[test]
-    fn rejects_what_is_not_a_document() {
-        for bad in [
-            "{",
-            "[]",
-            "{\"processes\": []}",
-            "{\"processes\": {\"a\": 1}} x",
-            "nul",
+    fn rejects_what_is_not_a_document_and_says_where() {
+        for (bad, why) in [
+            ("{", "unexpected end of file at line 1 column 2"),
+            ("[]", "expected an object at line 1 column 1"),
+            (
+                "{\"processes\": []}",
+                "expected an object at line 1 column 15",
+            ),
+            (
+                "{\"processes\": {\"a\": 1}} x",
+                "trailing characters after the document at line 1 column 25",
+            ),
+            ("nul", "expected an object at line 1 column 1"),
+            (
+                "{\"version\": 1.5}",
+                "\"version\" is not a whole number at line 1 column 13",
+            ),
+            (
+                "{\"processes\": {\"a\\ud800\": 1}}",
+                "invalid escape in key at line 1 column 17",
+            ),
+            (
+                "{\"processes\": {}, \"owner\": tru}",
+                "invalid JSON value at line 1 column 28",
+            ),
         ] {
-            assert!(
-                matches!(RawDocument::parse(bad), Err(ParseError::Syntax(_))),
+            assert_eq!(
+                RawDocument::parse(bad).unwrap_err(),
+                ParseError::Syntax(why.to_owned()),
                 "{bad}"
             );
         }
         assert_eq!(
             RawDocument::parse(r#"{"version": 2, "processes": {}}"#).unwrap_err(),
             ParseError::Version(2)
+        );
+    }
+
+    /// Random damage to realistic files, judged against serde_json reading the whole file:
+    /// what it accepts we accept, with the same entries; what it refuses we refuse, or one
+    /// of our entries is refused on its own, so readers still see the damage.
+    #[test]
+    fn damaged_files_are_judged_as_serde_json_judges_them_entry_by_entry() {
+        use serde_json::Value;
+        let seeds = [
+            "{\"version\": 1, \"last_updated\": 1703123456.789, \"processes\": {\n    \"bidder\": {\"last_heartbeat\": 1703123456.789, \"pid\": 48213, \"status\": \"alive\", \"additional_data\": {\"status\": \"bid\\\"ding\", \"n\": [1, -2.5e3, true, false, null], \"s\": \"\\u00e9\\n\"}},\n    \"cron\": {\"last_heartbeat\": 1.5, \"data\": [[], {}]}\n  },\n  \"owner\": {\"team\": [\"ops\"]}\n}\n",
+            "{\n  \"processes\": {\n    \"a\": {\n      \"x\": 0.5,\n      \"y\": \"日本\"\n    },\n    \"b\\u00e9\": {\n      \"z\": null\n    }\n  }\n}\n",
+        ];
+        let junk = b" \t\n\r\"\\/{}[],:-+.eE0129abfnrtu\x01\x7f";
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = move |n: usize| {
+            // xorshift64: reproducible, no dependency.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            usize::try_from(state % n as u64).unwrap()
+        };
+        let decodes = |raw: &str| serde_json::from_str::<Value>(raw).ok();
+        let mut verdicts = [0; 4];
+        for round in 0..30_000 {
+            let mut bytes = seeds[round % seeds.len()].as_bytes().to_vec();
+            for _ in 0..=next(3) {
+                let at = next(bytes.len());
+                match next(3) {
+                    0 => bytes[at] = junk[next(junk.len())],
+                    1 => bytes.insert(at, junk[next(junk.len())]),
+                    _ => drop(bytes.remove(at)),
+                }
+            }
+            let Ok(text) = std::str::from_utf8(&bytes) else {
+                continue;
+            };
+            let whole = serde_json::from_str::<Value>(text);
+            match (RawDocument::parse(text), whole) {
+                (Ok(doc), Ok(whole)) => {
+                    verdicts[0] += 1;
+                    let Some(Value::Object(expected)) = whole.get("processes") else {
+                        continue;
+                    };
+                    let ours: serde_json::Map<String, Value> = doc
+                        .entries()
+                        .map(|(name, raw)| (name.to_owned(), decodes(raw).unwrap()))
+                        .collect();
+                    assert_eq!(&ours, expected, "{text:?}");
+                }
+                (Ok(doc), Err(_)) => {
+                    verdicts[1] += 1;
+                    assert!(
+                        doc.entries().any(|(_, raw)| decodes(raw).is_none()),
+                        "accepted, but no entry shows the damage: {text:?}"
+                    );
+                }
+                (Err(ours), Ok(whole)) => {
+                    verdicts[2] += 1;
+                    // Valid JSON, but not a heartbeat document.
+                    let processes = whole.get("processes");
+                    assert!(
+                        !whole.is_object()
+                            || processes.is_some_and(|p| !p.is_object())
+                            || matches!(ours, ParseError::Version(_))
+                            || ours.to_string().contains("version"),
+                        "refused valid JSON: {ours}: {text:?}"
+                    );
+                }
+                (Err(_), Err(_)) => verdicts[3] += 1,
+            }
+        }
+        // Every verdict but "valid JSON, not a document" must be exercised to mean anything.
+        assert!(
+            verdicts[0] > 500 && verdicts[1] > 500 && verdicts[3] > 500,
+            "{verdicts:?}"
         );
     }
 }

@@ -547,6 +547,41 @@ fn the_example_file_is_valid_and_shows_each_kind_of_entry() {
 }
 
 #[test]
+fn an_entry_that_is_not_valid_json_is_that_entrys_problem_not_the_files() {
+    // A broken writer's entry: its brackets match, what is inside them is not JSON.
+    let (dir, file) = temp_file();
+    let broken = r#""broken": {"last_heartbeat": 1e, "pid": 01}"#;
+    let ok = r#""ok": {"last_heartbeat": 1.0}"#;
+    fs::write(&file, format!("{{\"processes\": {{{broken}, {ok}}}}}")).unwrap();
+
+    beat(&file, &["mine", "--no-pid"]);
+    let text = fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains(&format!("{broken}, {ok}")),
+        "kept as written: {text}"
+    );
+    let listing = dir_listing(dir.path());
+    assert!(
+        !listing.iter().any(|n| n.contains("corrupt")),
+        "{listing:?}"
+    );
+    let snapshot = store::read(&file).unwrap();
+    assert_eq!(names(&snapshot), ["ok", "mine"]);
+    assert_eq!(snapshot.invalid.len(), 1);
+    assert_eq!(snapshot.invalid[0].0, "broken");
+
+    // Its own writer replaces it on its next beat, with a warning naming it.
+    hbmon(&file)
+        .args(["beat", "-q", "broken", "--no-pid"])
+        .assert()
+        .success()
+        .stderr(contains("entry \"broken\"").and(contains("replacing it")));
+    let snapshot = store::read(&file).unwrap();
+    assert!(snapshot.invalid.is_empty(), "{:?}", snapshot.invalid);
+    assert_eq!(names(&snapshot), ["broken", "ok", "mine"]);
+}
+
+#[test]
 fn a_beat_into_the_example_file_changes_only_its_own_entry() {
     let (_dir, file) = temp_file();
     let original_text = fs::read_to_string(example_file()).unwrap();

@@ -1,0 +1,594 @@
+//! A JSON scanner that finds where values lie without reading them: strings are scanned
+//! exactly (escapes, control characters), brackets must match, and everything between them
+//! is taken as written. A writer needs the file's structure to change its own entry; the
+//! values of entries it does not own are for their readers to judge, one entry at a time.
+
+mod chunk;
+
+use std::ops::Range;
+
+use chunk::CHUNK;
+
+/// Nesting deeper than this is refused (as serde_json refuses it), so a hostile file cannot
+/// overflow the stack.
+const MAX_DEPTH: usize = 128;
+
+/// Where and why text is not valid JSON.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} at line {line} column {column}")]
+pub struct SyntaxError {
+    pub what: &'static str,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A cursor over JSON text. Input is a `&str`, so UTF-8 is already checked and the scanner
+/// only has to look at ASCII bytes.
+pub struct Scanner<'a> {
+    text: &'a [u8],
+    pos: usize,
+    /// Why the scan failed, once it has; the position is `pos`.
+    failure: &'static str,
+}
+
+/// A failed scan. The hot paths return this empty marker, not a [`SyntaxError`], so their
+/// results fit in registers; the public functions turn it into one.
+struct Failed;
+
+impl<'a> Scanner<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Scanner {
+            text: text.as_bytes(),
+            pos: 0,
+            failure: "",
+        }
+    }
+
+    /// A [`SyntaxError`] at the current position.
+    #[cold]
+    pub fn error(&self, what: &'static str) -> SyntaxError {
+        self.error_at(self.pos, what)
+    }
+
+    /// A [`SyntaxError`] at byte `pos` of the text.
+    #[cold]
+    pub fn error_at(&self, pos: usize, what: &'static str) -> SyntaxError {
+        let before = &self.text[..pos.min(self.text.len())];
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        SyntaxError {
+            what,
+            line: before.split(|&b| b == b'\n').count(),
+            // Columns count characters, not bytes; continuation bytes are 0b10xx_xxxx.
+            column: before[line_start..]
+                .iter()
+                .filter(|&&b| b & 0xC0 != 0x80)
+                .count()
+                + 1,
+        }
+    }
+
+    /// Records why the scan fails here: `what` was expected, or the text ended.
+    #[cold]
+    fn fail(&mut self, what: &'static str) -> Failed {
+        self.failure = if self.pos >= self.text.len() {
+            "unexpected end of file"
+        } else {
+            what
+        };
+        Failed
+    }
+
+    /// The recorded failure as a [`SyntaxError`].
+    #[cold]
+    fn failed(&self, _: Failed) -> SyntaxError {
+        self.error(self.failure)
+    }
+
+    #[inline]
+    fn skip_whitespace(&mut self) {
+        if self.text.get(self.pos).is_some_and(|&b| b > b' ') {
+            return;
+        }
+        // Pretty-printed files are mostly indentation: step over eight spaces at a time.
+        while self.word_at(self.pos) == Some(u64::from_le_bytes([b' '; 8])) {
+            self.pos += 8;
+        }
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.text.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    /// Skips whitespace; true if the text ends there.
+    pub fn at_end(&mut self) -> bool {
+        self.skip_whitespace();
+        self.pos >= self.text.len()
+    }
+
+    /// Skips whitespace and returns the next byte without consuming it.
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_whitespace();
+        self.text.get(self.pos).copied()
+    }
+
+    /// Scans an object, calling `member` with each key (the range of its text between the
+    /// quotes, and whether it holds escapes) while the scanner stands at the key's value,
+    /// which `member` must consume (with [`Scanner::value`] or [`Scanner::object`]).
+    pub fn object(
+        &mut self,
+        mut member: impl FnMut(&mut Self, Key) -> Result<(), SyntaxError>,
+    ) -> Result<(), SyntaxError> {
+        if self.peek() != Some(b'{') {
+            let failed = self.fail("expected an object");
+            return Err(self.failed(failed));
+        }
+        self.pos += 1;
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            let key = self.key().map_err(|f| self.failed(f))?;
+            member(self, key)?;
+            match self.end_of_member(b'}') {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(f) => return Err(self.failed(f)),
+            }
+        }
+    }
+
+    /// Finds where the value at the cursor ends and returns where it lies. A string is
+    /// checked exactly and an array or object must close with matching brackets; numbers,
+    /// `true`, `false` and `null` (and anything else between the brackets) are not looked
+    /// at: whoever decodes the value checks them.
+    pub fn value(&mut self) -> Result<Range<usize>, SyntaxError> {
+        self.skip_whitespace();
+        let start = self.pos;
+        let scanned = match self.text.get(self.pos) {
+            Some(b'{' | b'[') => self.container(),
+            Some(b'"') => self.string().map(drop),
+            _ => self.scalar(),
+        };
+        match scanned {
+            Ok(()) => Ok(start..self.pos),
+            Err(f) => Err(self.failed(f)),
+        }
+    }
+
+    /// Steps over an object or array, the cursor at its opening bracket, 64 bytes at a
+    /// time: which bytes are quotes, backslashes and brackets is found for a whole chunk
+    /// at once, which of them lie inside strings follows from the quotes by a prefix XOR,
+    /// and only the brackets outside strings are looked at one by one. (This is how
+    /// simdjson finds structure, without its validation.)
+    fn container(&mut self) -> Result<(), Failed> {
+        let mut nesting = Nesting::default();
+        // Carried from chunk to chunk: inside a string, and the next byte escaped.
+        let mut in_string = false;
+        let mut escaped = false;
+        loop {
+            let chunk = self.chunk_at(self.pos);
+            let classes = chunk::classify(&chunk);
+            let mut brackets = if classes.backslashes == 0 && !escaped {
+                let inside = prefix_xor(classes.quotes) ^ if in_string { u64::MAX } else { 0 };
+                in_string = inside >> 63 == 1;
+                classes.brackets & !inside
+            } else {
+                // Escapes are rare (an escaped quote, a `\n` in a job's output): follow them
+                // byte by byte.
+                brackets_outside_strings(&chunk, &mut in_string, &mut escaped)
+            };
+            while brackets != 0 {
+                let at = brackets.trailing_zeros() as usize;
+                brackets &= brackets - 1;
+                match nesting.bracket(chunk[at]) {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        self.pos += at + 1;
+                        return Ok(());
+                    }
+                    Err(what) => {
+                        self.pos += at;
+                        return Err(self.fail(what));
+                    }
+                }
+            }
+            self.pos += chunk.len();
+            if self.pos >= self.text.len() {
+                self.pos = self.text.len();
+                return Err(self.fail("unexpected end of file"));
+            }
+        }
+    }
+
+    /// The [`CHUNK`] bytes at `i`, padded with spaces past the end of the text.
+    fn chunk_at(&self, i: usize) -> [u8; CHUNK] {
+        let rest = self.text.get(i..).unwrap_or_default();
+        if let Some(chunk) = rest.first_chunk::<CHUNK>() {
+            return *chunk;
+        }
+        let mut chunk = [b' '; CHUNK];
+        chunk[..rest.len()].copy_from_slice(rest);
+        chunk
+    }
+
+    /// Steps over a number or literal: the bytes up to the next delimiter, at least one.
+    fn scalar(&mut self) -> Result<(), Failed> {
+        let start = self.pos;
+        while let Some(&b) = self.text.get(self.pos) {
+            if matches!(
+                b,
+                b',' | b':' | b'{' | b'}' | b'[' | b']' | b'"' | b' ' | b'\n' | b'\r' | b'\t'
+            ) {
+                break;
+            }
+            self.pos += 1;
+        }
+        if self.pos == start {
+            return Err(self.fail("expected a value"));
+        }
+        Ok(())
+    }
+
+    /// Scans `"key" :`, leaving the scanner before the value.
+    #[inline]
+    fn key(&mut self) -> Result<Key, Failed> {
+        if self.peek() != Some(b'"') {
+            return Err(self.fail("expected a string key"));
+        }
+        let start = self.pos + 1;
+        let escaped = self.string()?;
+        let text = start..self.pos - 1;
+        if self.peek() != Some(b':') {
+            return Err(self.fail("expected ':'"));
+        }
+        self.pos += 1;
+        Ok(Key { text, escaped })
+    }
+
+    /// After a member of an object or array: true at its `close`, false after a `,`.
+    #[inline]
+    fn end_of_member(&mut self, close: u8) -> Result<bool, Failed> {
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                Ok(false)
+            }
+            Some(b) if b == close => {
+                self.pos += 1;
+                Ok(true)
+            }
+            _ if close == b'}' => Err(self.fail("expected ',' or '}'")),
+            _ => Err(self.fail("expected ',' or ']'")),
+        }
+    }
+
+    /// Scans a string, the scanner at its opening quote; true if it holds escapes.
+    fn string(&mut self) -> Result<bool, Failed> {
+        let mut i = self.pos + 1;
+        let mut escaped = false;
+        loop {
+            // Most of a string is plain text: step over it eight bytes at a time, then go
+            // straight to the first quote, backslash or control character.
+            while let Some(word) = self.word_at(i) {
+                let found = needs_a_look(word);
+                if found != 0 {
+                    i += (found.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
+            match self.text.get(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok(escaped);
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    i += match self.text.get(i + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => 2,
+                        Some(b'u')
+                            if self
+                                .text
+                                .get(i + 2..i + 6)
+                                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)) =>
+                        {
+                            6
+                        }
+                        _ => {
+                            self.pos = i;
+                            return Err(self.fail("invalid escape in string"));
+                        }
+                    };
+                }
+                Some(0x00..=0x1F) => {
+                    self.pos = i;
+                    return Err(self.fail("control character in string"));
+                }
+                Some(_) => i += 1,
+                None => {
+                    self.pos = i;
+                    return Err(self.fail("unexpected end of file"));
+                }
+            }
+        }
+    }
+
+    /// The eight bytes at `i` as one word (first byte lowest), if there are eight.
+    #[inline]
+    fn word_at(&self, i: usize) -> Option<u64> {
+        let bytes = self.text.get(i..)?.first_chunk::<8>()?;
+        Some(u64::from_le_bytes(*bytes))
+    }
+}
+
+/// Which brackets are open: `depth` levels, bit `d` of `objects` set when level `d` is an
+/// object rather than an array.
+#[derive(Default)]
+struct Nesting {
+    objects: u128,
+    depth: usize,
+}
+
+impl Nesting {
+    /// Opens or closes a level for a bracket byte (other bytes change nothing); true when
+    /// the outermost level closes.
+    fn bracket(&mut self, byte: u8) -> Result<bool, &'static str> {
+        match byte {
+            b'{' | b'[' => {
+                if self.depth >= MAX_DEPTH {
+                    return Err("nesting too deep");
+                }
+                let bit = 1_u128 << self.depth;
+                self.objects = if byte == b'{' {
+                    self.objects | bit
+                } else {
+                    self.objects & !bit
+                };
+                self.depth += 1;
+                Ok(false)
+            }
+            b'}' | b']' => {
+                let Some(depth) = self.depth.checked_sub(1) else {
+                    return Err("mismatched bracket");
+                };
+                if (self.objects >> depth & 1 == 1) != (byte == b'}') {
+                    return Err("mismatched bracket");
+                }
+                self.depth = depth;
+                Ok(depth == 0)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+/// Bit `i` set when an odd number of bits `0..=i` of `bits` are: for quote bits, the bytes
+/// inside a string (an opening quote counts as inside, a closing one as outside).
+fn prefix_xor(mut bits: u64) -> u64 {
+    for shift in [1, 2, 4, 8, 16, 32] {
+        bits ^= bits << shift;
+    }
+    bits
+}
+
+/// The brackets outside strings in `chunk`, found byte by byte so that escapes are
+/// followed; updates whether the next chunk starts inside a string or escaped.
+fn brackets_outside_strings(chunk: &[u8; CHUNK], in_string: &mut bool, escaped: &mut bool) -> u64 {
+    let mut brackets = 0;
+    for (i, &byte) in chunk.iter().enumerate() {
+        if *escaped {
+            *escaped = false;
+        } else if *in_string {
+            match byte {
+                b'\\' => *escaped = true,
+                b'"' => *in_string = false,
+                _ => {}
+            }
+        } else {
+            match byte {
+                b'"' => *in_string = true,
+                b'{' | b'}' | b'[' | b']' => brackets |= 1_u64 << i,
+                _ => {}
+            }
+        }
+    }
+    brackets
+}
+
+/// A string key as scanned: where its text lies (between the quotes), and whether it holds
+/// escapes (then that text is not the key itself and must be decoded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub text: Range<usize>,
+    pub escaped: bool,
+}
+
+/// Non-zero if any byte of `word` (read little-endian, first byte lowest) is `"`, `\` or
+/// below 0x20, the bytes a string scan must stop at; the lowest set bit is in the first
+/// such byte. Each test is the classic "has a zero byte" trick on a transformed word: it
+/// never misses such a byte, a borrow only ever flags bytes *after* a true one, and bytes
+/// of 0x80 and above (UTF-8 sequences) never trigger it.
+fn needs_a_look(word: u64) -> u64 {
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    quote_or_backslash(word) | control
+}
+
+/// Non-zero if any byte of `word` is `"` or `\`, the lowest set bit in the first such byte.
+fn quote_or_backslash(word: u64) -> u64 {
+    zero_bytes(word ^ (ONES * u64::from(b'"'))) | zero_bytes(word ^ (ONES * u64::from(b'\\')))
+}
+
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// The high bit of each zero byte of `v` set, and possibly of bytes after the first zero
+/// one (a borrow runs upwards only), never of bytes before it: the classic SWAR test.
+fn zero_bytes(v: u64) -> u64 {
+    v.wrapping_sub(ONES) & !v & HIGHS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one value `text` holds, as the scanner delimits it.
+    fn delimit(text: &str) -> Result<&str, SyntaxError> {
+        let mut scanner = Scanner::new(text);
+        let at = scanner.value()?;
+        if scanner.at_end() {
+            Ok(&text[at])
+        } else {
+            Err(scanner.error("trailing characters"))
+        }
+    }
+
+    #[test]
+    fn delimits_every_kind_of_value() {
+        for good in [
+            "0",
+            "-0.0e+00",
+            "true",
+            "null",
+            r#""""#,
+            r#""plain text longer than one eight-byte word""#,
+            r#""\" \\ \/ \b \f \n \r \t \u00e9 \uD83D\uDE00""#,
+            "\"é 日本 😀 inside\"",
+            "[]",
+            "{}",
+            "[ 1 , [ 2 , {\"a\" : [ ] } ] ]",
+            r#"{"a":{"b":{"c":null}},"a":1}"#,
+            r#"{"brackets in strings": "}]{[", "escaped quote": "\"}"}"#,
+            r#"{"Y_y\u007f": ["Y", "_", "y"], "ok": 1}"#,
+        ] {
+            assert_eq!(delimit(&format!(" \t\r\n{good}\n")), Ok(good), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn escapes_are_followed_wherever_they_fall_in_a_chunk() {
+        // Escaped quotes and backslashes, and brackets inside strings, at every offset from
+        // the chunk boundaries.
+        for pad in 0..80 {
+            let value = format!(
+                r#"[{}"\\", "\"]", {{"k": "\\\\", "\"": ["]", "\\\""]}}]"#,
+                " ".repeat(pad)
+            );
+            assert_eq!(delimit(&value), Ok(value.as_str()), "{value}");
+            let cut = &value[..value.len() - 1];
+            assert_eq!(
+                delimit(cut).unwrap_err().what,
+                "unexpected end of file",
+                "{cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn leaves_numbers_and_literals_to_whoever_decodes_them() {
+        // Not JSON, but delimited all the same: the entry's reader says it is invalid.
+        for taken in ["01", "1.", "tru", "[1 2]", r#"{"a" 1}"#, "[1,]"] {
+            assert_eq!(delimit(taken), Ok(taken));
+        }
+    }
+
+    #[test]
+    fn refuses_broken_structure_and_says_where() {
+        for (bad, what, line, column) in [
+            ("", "unexpected end of file", 1, 1),
+            (",", "expected a value", 1, 1),
+            ("\"abc", "unexpected end of file", 1, 5),
+            ("\"a\\x\"", "invalid escape in string", 1, 3),
+            ("\"\\u12G4\"", "invalid escape in string", 1, 2),
+            ("\"tab\there\"", "control character in string", 1, 5),
+            ("[1, {\"a\": 2]}", "mismatched bracket", 1, 12),
+            ("{\"a\": [1}", "mismatched bracket", 1, 9),
+            ("[\n  [1,\n  \"é\"]", "unexpected end of file", 3, 7),
+            ("{\"a\": \"}\"", "unexpected end of file", 1, 10),
+            ("[] []", "trailing characters", 1, 4),
+        ] {
+            assert_eq!(
+                delimit(bad),
+                Err(SyntaxError { what, line, column }),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn objects_are_scanned_exactly_and_report_their_keys() {
+        let text = r#" {"plain": [1, {"x": 2}], "esc\"aped": "v"} "#;
+        let mut scanner = Scanner::new(text);
+        let mut seen = Vec::new();
+        scanner
+            .object(|s, key| {
+                let value = s.value()?;
+                seen.push((&text[key.text], key.escaped, &text[value]));
+                Ok(())
+            })
+            .unwrap();
+        assert!(scanner.at_end());
+        assert_eq!(
+            seen,
+            [
+                ("plain", false, r#"[1, {"x": 2}]"#),
+                (r#"esc\"aped"#, true, r#""v""#)
+            ]
+        );
+        for (bad, what) in [
+            (r#"{"a" 1}"#, "expected ':'"),
+            (r#"{"a": 1,}"#, "expected a string key"),
+            (r#"{"a": 1 "b": 2}"#, "expected ',' or '}'"),
+            (r"{1: 2}", "expected a string key"),
+            (r#"{"a": 1"#, "unexpected end of file"),
+            (r"[]", "expected an object"),
+        ] {
+            let mut scanner = Scanner::new(bad);
+            let err = scanner.object(|s, _| s.value().map(drop)).unwrap_err();
+            assert_eq!(err.what, what, "{bad}");
+        }
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(delimit(&deep(MAX_DEPTH)).is_ok());
+        assert_eq!(
+            delimit(&deep(MAX_DEPTH + 1)).unwrap_err().what,
+            "nesting too deep"
+        );
+    }
+
+    #[test]
+    fn the_word_test_finds_the_first_byte_a_string_scan_must_stop_at() {
+        let first = |test: fn(u64) -> u64, word: &[u8; 8]| {
+            let found = test(u64::from_le_bytes(*word));
+            (found != 0).then(|| found.trailing_zeros() / 8)
+        };
+        for at in 0..8 {
+            for special in [b'"', b'\\', 0x00, 0x1F] {
+                let mut word = *b"abcdefgh";
+                word[at] = special;
+                assert_eq!(
+                    first(needs_a_look, &word),
+                    Some(at as u32),
+                    "{special} at {at}"
+                );
+            }
+        }
+        // The first of several, even where a borrow from it could flag a later byte.
+        assert_eq!(first(needs_a_look, b"a#\"#\x01\\gh"), Some(2));
+        for plain in [
+            *b"abcdefgh",
+            *b"        ",
+            *b"0.5, 1e9",
+            [0xFF; 8],
+            [0x80; 8],
+        ] {
+            assert_eq!(first(needs_a_look, &plain), None, "{plain:?}");
+        }
+    }
+}
