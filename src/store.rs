@@ -404,9 +404,14 @@ impl Store {
     ) -> Result<(), StoreError> {
         let temp = paths::temp_path(&self.path);
         File::create(&temp)
-            .and_then(|mut file| write_pieces(&mut file, pieces))
-            // Keep the mode of the file being replaced, e.g. group-writable for a shared file.
-            .and_then(|()| permissions.map_or(Ok(()), |p| fs::set_permissions(&temp, p)))
+            .and_then(|mut file| {
+                // Keep the mode of the file being replaced, e.g. group-writable for a shared
+                // file (on the open file: no second path lookup).
+                if let Some(permissions) = permissions {
+                    file.set_permissions(permissions)?;
+                }
+                write_pieces(&mut file, pieces)
+            })
             .and_then(|()| fs::rename(&temp, &self.path))
             .map_err(|source| {
                 // Temp names are per PID, so a temp file left by a failed write (a full disk)
@@ -533,6 +538,19 @@ mod tests {
         assert_eq!(aside("hb.json.corrupt-1000"), "{ first");
         assert_eq!(aside("hb.json.corrupt-1000.1"), "{ second");
         assert_eq!(aside("hb.json.corrupt-1000.2"), "{ third");
+    }
+
+    #[test]
+    fn a_rewrite_keeps_the_files_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_dir, store) = temp();
+        store.beat_at("a", &Beat::alive(None), 1.0).unwrap();
+        for mode in [0o664, 0o600] {
+            fs::set_permissions(store.path(), fs::Permissions::from_mode(mode)).unwrap();
+            store.beat_at("a", &Beat::alive(None), 2.0).unwrap();
+            let after = fs::metadata(store.path()).unwrap().permissions().mode();
+            assert_eq!(after & 0o777, mode);
+        }
     }
 
     #[test]
