@@ -1,7 +1,8 @@
-//! A JSON scanner that finds where values lie without reading them: strings are scanned
-//! exactly (escapes, control characters), brackets must match, and everything between them
-//! is taken as written. A writer needs the file's structure to change its own entry; the
-//! values of entries it does not own are for their readers to judge, one entry at a time.
+//! A JSON scanner that finds where values lie without reading them. Objects it walks member
+//! by member (the top level, `processes`) are checked exactly, keys included; inside a value
+//! it only follows strings to their end and brackets to their match, and takes everything
+//! else as written. A writer needs the file's structure to change its own entry; the values
+//! of entries it does not own are for their readers to judge, one entry at a time.
 
 mod chunk;
 
@@ -141,10 +142,11 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Finds where the value at the cursor ends and returns where it lies. A string is
-    /// checked exactly and an array or object must close with matching brackets; numbers,
-    /// `true`, `false` and `null` (and anything else between the brackets) are not looked
-    /// at: whoever decodes the value checks them.
+    /// Finds where the value at the cursor ends and returns where it lies. A string on its
+    /// own is checked exactly; an array or object must close with matching brackets, its
+    /// strings followed to their closing quotes; numbers, `true`, `false` and `null` (and
+    /// anything else between the brackets) are not looked at: whoever decodes the value
+    /// checks them.
     pub fn value(&mut self) -> Result<Range<usize>, SyntaxError> {
         self.skip_whitespace();
         let start = self.pos;
