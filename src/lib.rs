@@ -16,6 +16,7 @@
 //! - [`changes`]: transitions and new beats between successive reports (pure).
 //! - [`history`]: the SQLite history of beats and transitions, and its single recorder.
 //! - [`alert`]: `[[alert]]` rules — when to alert (pure), what is said, delivery.
+//! - [`http`]: the small HTTP/1.1 server under `hbmon serve`'s API (std `TcpListener`).
 //! - [`watch`]: noticing changes to the heartbeat file (a watch on its directory).
 //! - [`serve`]: the headless monitor of `hbmon serve`: history and alerts (Unix).
 //! - [`tui`]: the live terminal UI, `hbmon` with no subcommand.
@@ -31,6 +32,7 @@ pub mod config;
 pub mod duration;
 pub mod heartbeat;
 pub mod history;
+pub mod http;
 #[cfg(unix)]
 pub mod job;
 pub mod paths;
