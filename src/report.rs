@@ -2,6 +2,7 @@
 //! column texts that `hbmon status` and the terminal UI both show.
 
 pub mod json;
+pub mod metrics;
 pub mod table;
 
 use std::collections::{HashMap, HashSet};
