@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn label_values_are_escaped() {
-        assert_eq!(escape(r#"plain-name_1.x"#), "plain-name_1.x");
+        assert_eq!(escape("plain-name_1.x"), "plain-name_1.x");
         assert_eq!(escape("a\"b\\c\nd"), r#"a\"b\\c\nd"#);
         assert_eq!(escape("tab\tand é"), "tab\tand é");
         let mut out = String::new();
