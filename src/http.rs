@@ -86,13 +86,12 @@ impl Default for Limits {
     }
 }
 
-/// Why the server could not start.
+/// The address is taken, not this machine's, or not allowed.
 #[derive(Debug, thiserror::Error)]
-pub enum HttpError {
-    #[error("cannot listen on {addr}: {cause}")]
-    Bind { addr: SocketAddr, cause: io::Error },
-    #[error("cannot start the HTTP thread: {0}")]
-    Thread(io::Error),
+#[error("cannot listen on {addr}: {cause}")]
+pub struct BindError {
+    pub addr: SocketAddr,
+    pub cause: io::Error,
 }
 
 /// A reply. Every reply closes its connection.
@@ -183,8 +182,8 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn bind(addr: SocketAddr, limits: Limits) -> Result<Server, HttpError> {
-        let bind_error = |cause| HttpError::Bind { addr, cause };
+    pub fn bind(addr: SocketAddr, limits: Limits) -> Result<Server, BindError> {
+        let bind_error = |cause| BindError { addr, cause };
         let listener = TcpListener::bind(addr).map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
         Ok(Server {
@@ -200,7 +199,8 @@ impl Server {
     }
 
     /// Serves every request with `handler` on threads of its own until [`Running::stop`].
-    pub fn start<H>(self, handler: H) -> Result<Running, HttpError>
+    /// Fails only when the accepting thread cannot be started.
+    pub fn start<H>(self, handler: H) -> io::Result<Running>
     where
         H: Fn(&Request) -> Response + Send + Sync + 'static,
     {
@@ -211,8 +211,7 @@ impl Server {
             let (stop, open) = (Arc::clone(&stop), Arc::clone(&open));
             std::thread::Builder::new()
                 .name("hbmon-http".into())
-                .spawn(move || self.accept(&Arc::new(handler), &stop, &open))
-                .map_err(HttpError::Thread)?
+                .spawn(move || self.accept(&Arc::new(handler), &stop, &open))?
         };
         Ok(Running {
             addr,

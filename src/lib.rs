@@ -18,7 +18,8 @@
 //! - [`alert`]: `[[alert]]` rules — when to alert (pure), what is said, delivery.
 //! - [`http`]: the small HTTP/1.1 server under `hbmon serve`'s API (std `TcpListener`).
 //! - [`watch`]: noticing changes to the heartbeat file (a watch on its directory).
-//! - [`serve`]: the headless monitor of `hbmon serve`: history and alerts (Unix).
+//! - [`serve`]: the headless monitor of `hbmon serve`: history, alerts, the HTTP API (Unix).
+//! - [`api`]: the endpoints of that HTTP API: `/status`, `/metrics`, `/ping/NAME`.
 //! - [`tui`]: the live terminal UI, `hbmon` with no subcommand.
 //! - [`cli`]: the `hbmon` command line; `main.rs` only calls [`cli::run`].
 
@@ -26,6 +27,7 @@
 #![cfg_attr(test, allow(clippy::float_cmp))]
 
 pub mod alert;
+pub mod api;
 pub mod changes;
 pub mod cli;
 pub mod config;
