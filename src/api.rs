@@ -73,9 +73,9 @@ impl Api {
             _ => Response::line(
                 404,
                 format!(
-                    "no endpoint /{}: there are /status, /status/NAME, /metrics, /ping/NAME, \
+                    "no endpoint {:?}: there are /status, /status/NAME, /metrics, /ping/NAME, \
                      /ping/NAME/fail and /healthz",
-                    path.join("/")
+                    format!("/{}", path.join("/"))
                 ),
             ),
         }
@@ -213,16 +213,29 @@ mod tests {
                 "PUT is not allowed here: use GET, POST",
             ),
             ("HEAD", "/ping/x", 405, Some("GET, POST"), ""),
-            ("GET", "/", 404, None, "no endpoint /: there are /status"),
-            ("GET", "/status/x/y", 404, None, "no endpoint /status/x/y"),
+            (
+                "GET",
+                "/",
+                404,
+                None,
+                "no endpoint \"/\": there are /status",
+            ),
+            (
+                "GET",
+                "/status/x/y",
+                404,
+                None,
+                "no endpoint \"/status/x/y\"",
+            ),
             (
                 "GET",
                 "/ping/x/start",
                 404,
                 None,
-                "no endpoint /ping/x/start",
+                "no endpoint \"/ping/x/start\"",
             ),
-            ("GET", "/ping", 404, None, "no endpoint /ping:"),
+            ("GET", "/ping", 404, None, "no endpoint \"/ping\":"),
+            ("GET", "/a\nb", 404, None, "no endpoint \"/a\\nb\":"),
             (
                 "GET",
                 "/status/nobody",
