@@ -75,9 +75,10 @@ pub enum Command {
         /// The heartbeat name.
         name: String,
     },
-    /// Run headless in the foreground: record history and send alerts until SIGTERM/SIGINT.
+    /// Run headless in the foreground until SIGTERM/SIGINT: record history, send alerts, and
+    /// answer a local HTTP API (/status, /metrics for Prometheus, /ping/NAME).
     #[cfg(unix)]
-    Serve,
+    Serve(serve::ServeArgs),
     /// A self-contained tour: demo processes beating into a temporary file (steady, hung,
     /// dead, erroring, stopped, a job that sometimes fails) and the live UI on it.
     Demo(demo::DemoArgs),
@@ -109,7 +110,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pause(args) => pause::pause(&location, &args),
         Command::Resume { name } => pause::resume(&location, &name),
         #[cfg(unix)]
-        Command::Serve => serve::serve(&location, cli.config.as_deref()),
+        Command::Serve(args) => serve::serve(&location, cli.config.as_deref(), &args),
         Command::Path => {
             println!("{}", location.path.display());
             Ok(ExitCode::SUCCESS)
@@ -127,7 +128,7 @@ impl Command {
     fn is_report(&self) -> bool {
         match self {
             #[cfg(unix)]
-            Command::Run(_) | Command::Serve => false,
+            Command::Run(_) | Command::Serve(_) => false,
             // The UI draws on a terminal, not into a pipe.
             Command::Demo(_) => false,
             _ => true,

@@ -1,6 +1,6 @@
 //! The optional config file, `hbmon.toml`: which processes are *monitored*, with their
-//! thresholds, the defaults for everything else, and what `hbmon serve` does: `[history]`
-//! and `[[alert]]`. Parsing, validation with errors that
+//! thresholds, the defaults for everything else, and what `hbmon serve` does: `[history]`,
+//! `[[alert]]` and `[serve]`. Parsing, validation with errors that
 //! name the file, line and key, and [`Config::rules_for`], which turns it into [`Rules`].
 
 use std::fmt::Write as _;
@@ -14,6 +14,7 @@ use toml::Spanned;
 use crate::alert::{self, Policy, Target};
 use crate::duration;
 use crate::history;
+use crate::http::Listen;
 use crate::paths;
 use crate::status::{DEFAULT_INTERVAL, IntervalSource, Rules};
 use crate::store::{Entry, Kind};
@@ -46,6 +47,7 @@ pub struct Config {
     pub history: HistoryConfig,
     /// `[[alert]]` rules, in file order.
     pub alerts: Vec<alert::Rule>,
+    pub serve: ServeConfig,
     /// Since when hbmon knows the configured processes (Unix seconds): the config file's
     /// last modification, so a configured job that never ran is due one period after it
     /// was added. `None` for a config not read from a file.
@@ -65,6 +67,13 @@ impl Default for HistoryConfig {
             keep: history::DEFAULT_KEEP.as_secs_f64(),
         }
     }
+}
+
+/// `[serve]`: the HTTP API of `hbmon serve`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServeConfig {
+    /// Where it listens (`listen`; default `127.0.0.1:4266`, `"off"` for none).
+    pub listen: Listen,
 }
 
 /// `[defaults]`: applied to every process, configured or not, that does not set its own.
@@ -272,6 +281,8 @@ impl Config {
             }
             line(&mut out, "digest", &secs(p.digest));
         }
+        out.push_str("\n[serve]\n");
+        line(&mut out, "listen", &quote(&self.serve.listen.to_string()));
         out
     }
 }
@@ -348,6 +359,10 @@ keep = "7d"
 # A Slack/Mattermost-style incoming webhook: POSTs JSON with a "text" field.
 # [[alert]]
 # webhook = "https://hooks.slack.com/services/..."
+
+# The HTTP API of `hbmon serve`: /status, /metrics (Prometheus), /ping/NAME.
+# [serve]
+# listen = "127.0.0.1:4266"        # "off" for none; any other address has no authentication
 "#;
 
 // ---- parsing ----
@@ -363,6 +378,14 @@ struct RawConfig {
     history: RawHistory,
     #[serde(default)]
     alert: Vec<Spanned<RawAlert>>,
+    #[serde(default)]
+    serve: RawServe,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServe {
+    listen: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -490,11 +513,18 @@ impl RawConfig {
             .into_iter()
             .map(RawAlert::validate)
             .collect::<Result<_, _>>()?;
+        let listen = match self.serve.listen {
+            Some(text) => {
+                Listen::parse(text.get_ref()).map_err(|message| (text.span(), "listen", message))?
+            }
+            None => Listen::default(),
+        };
         Ok(Config {
             defaults,
             processes,
             history,
             alerts,
+            serve: ServeConfig { listen },
             known_since: None,
         })
     }
@@ -914,6 +944,14 @@ critical = true
                 "alerts",
                 "",
             ),
+            (
+                "[serve]\nlisten = \"4266\"\n",
+                2,
+                "listen",
+                "\"4266\" is not an address to listen on",
+            ),
+            ("[serve]\nlisten = 4266\n", 2, "listen", ""),
+            ("[serve]\nport = 4266\n", 2, "port", "unknown key"),
         ];
         assert_errors(cases);
     }
@@ -956,6 +994,7 @@ critical = true
         )
         .unwrap();
         assert_eq!(config.history.keep, 2.0 * 86_400.0);
+        assert_eq!(config.serve.listen, Listen::default());
         assert!(!config.alerts_for("quiet"));
         assert!(config.alerts_for("loud") && config.alerts_for("unconfigured"));
         assert_eq!(
@@ -1000,12 +1039,21 @@ critical = true
         let config = parse(
             "[defaults]\ngrace = 2.5\n[[process]]\nname = \"a \\\"q\\\"\"\nlabel = \"A\"\n\
              match = 'x\\.py'\ninterval = \"1h30m\"\nkind = \"job\"\nmax_runtime = 90\n\
-             dead_after = 7.5\ncritical = false\n",
+             dead_after = 7.5\ncritical = false\n[serve]\nlisten = \"[::1]:0\"\n",
         )
         .unwrap();
         let text = config.to_toml();
         let again = parse(&text).unwrap();
         assert_eq!(again.defaults, config.defaults);
+        assert_eq!(again.serve, config.serve);
+        assert_eq!(
+            parse("[serve]\nlisten = \"off\"\n")
+                .unwrap()
+                .to_toml()
+                .lines()
+                .last(),
+            Some("listen = \"off\"")
+        );
         let name = "a \"q\"";
         assert_eq!(again.rules_for(name, None), config.rules_for(name, None));
         assert_eq!(
@@ -1033,5 +1081,6 @@ critical = true
         assert!(!config.alerts_for("nightly"));
         assert_eq!(config.defaults.interval, Some(30.0));
         assert_eq!(config.rules_for("nightly", None).max_runtime, Some(1200.0));
+        assert_eq!(config.serve.listen, Listen::default());
     }
 }

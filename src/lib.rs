@@ -16,8 +16,10 @@
 //! - [`changes`]: transitions and new beats between successive reports (pure).
 //! - [`history`]: the SQLite history of beats and transitions, and its single recorder.
 //! - [`alert`]: `[[alert]]` rules — when to alert (pure), what is said, delivery.
+//! - [`http`]: the small HTTP/1.1 server under `hbmon serve`'s API (std `TcpListener`).
 //! - [`watch`]: noticing changes to the heartbeat file (a watch on its directory).
-//! - [`serve`]: the headless monitor of `hbmon serve`: history and alerts (Unix).
+//! - [`serve`]: the headless monitor of `hbmon serve`: history, alerts, the HTTP API (Unix).
+//! - [`api`]: the endpoints of that HTTP API: `/status`, `/metrics`, `/ping/NAME`.
 //! - [`tui`]: the live terminal UI, `hbmon` with no subcommand.
 //! - [`cli`]: the `hbmon` command line; `main.rs` only calls [`cli::run`].
 
@@ -25,12 +27,14 @@
 #![cfg_attr(test, allow(clippy::float_cmp))]
 
 pub mod alert;
+pub mod api;
 pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod heartbeat;
 pub mod history;
+pub mod http;
 #[cfg(unix)]
 pub mod job;
 pub mod paths;

@@ -2,6 +2,7 @@
 //! column texts that `hbmon status` and the terminal UI both show.
 
 pub mod json;
+pub mod metrics;
 pub mod table;
 
 use std::collections::{HashMap, HashSet};
@@ -63,6 +64,30 @@ impl Report {
             Severity::Warning
         };
         self.worst().max(floor).exit_code()
+    }
+
+    /// Keeps only the rows (and invalid entries) named in `names`, by heartbeat name or
+    /// label (`hbmon status NAME…`, `GET /status/NAME`). Returns a name that matched
+    /// nothing, leaving the report as it was.
+    pub fn select(&mut self, names: &[String]) -> Option<String> {
+        if names.is_empty() {
+            return None;
+        }
+        let wanted = |name: &str, label: Option<&str>| {
+            names.iter().any(|n| n == name || Some(n.as_str()) == label)
+        };
+        if let Some(missing) = names.iter().find(|n| {
+            !self
+                .rows
+                .iter()
+                .any(|r| &r.name == *n || r.label.as_ref() == Some(*n))
+                && !self.invalid.iter().any(|(name, _)| name == *n)
+        }) {
+            return Some(missing.clone());
+        }
+        self.rows.retain(|r| wanted(&r.name, r.label.as_deref()));
+        self.invalid.retain(|(name, _)| wanted(name, None));
+        None
     }
 
     /// The worst severity of any row (`None` for an empty report).
@@ -548,6 +573,32 @@ mod tests {
     use super::*;
     use crate::probe::FakeProbe;
     use serde_json::json;
+
+    #[test]
+    fn names_select_by_name_or_label() {
+        let full = build(
+            &fixture::snapshot(),
+            &fixture::config(),
+            &mut fixture::probe(),
+            NOW,
+        );
+        let mut r = full.clone();
+        assert_eq!(r.select(&["Bidder Script".into(), "seed".into()]), None);
+        let names: Vec<_> = r.rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["bidder", "seed"]);
+        assert!(r.invalid.is_empty());
+        let mut r = full.clone();
+        assert_eq!(r.select(&["broken".into()]), None);
+        assert!(r.rows.is_empty());
+        assert_eq!(r.invalid.len(), 1);
+        // (Compared by name: a NaN CPU figure is not equal to itself.)
+        let names = |r: &Report| -> Vec<String> { r.rows.iter().map(|r| r.name.clone()).collect() };
+        let mut r = full.clone();
+        assert_eq!(r.select(&["seed".into(), "zzz".into()]), Some("zzz".into()));
+        assert_eq!((names(&r), r.invalid.len()), (names(&full), 1));
+        assert_eq!(r.select(&[]), None);
+        assert_eq!(names(&r), names(&full));
+    }
 
     #[test]
     fn rows_follow_config_order_then_file_order() {

@@ -1,5 +1,6 @@
 //! The headless monitor behind `hbmon serve`: judges every process whenever the heartbeat
-//! file changes and once a second, records history, sends alerts, and logs one line per
+//! file changes and once a second, records history, sends alerts, answers the HTTP API
+//! ([`crate::api`], on threads of its own, from the latest check), and logs one line per
 //! transition and per alert to stderr (plain lines for journald: no colours, no times).
 //!
 //! Two roles, each held by one process at a time through a sidecar lock: *sending alerts*
@@ -16,13 +17,15 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::alert::Alerter;
+use crate::api::{Api, View};
 use crate::changes::{Changes, Tracker};
 use crate::config::Config;
 use crate::duration;
 use crate::history::{History, HistoryError, Recorder, try_lock_sidecar};
+use crate::http::{BindError, Limits, Listen, Server};
 use crate::paths::{self, FileLocation};
 use crate::probe::SysProbe;
-use crate::report;
+use crate::report::{self, Report};
 use crate::status::State;
 use crate::store::{self, Snapshot, Store, StoreError};
 use crate::watch;
@@ -41,19 +44,37 @@ pub enum ServeError {
         what: &'static str,
         cause: std::io::Error,
     },
+    /// The cause is in the message, not a `source`: `{:#}` would print it twice.
+    #[error(
+        "{bind}; {}pick another address with --listen ADDR or [serve] listen, or --listen off",
+        if bind.cause.kind() == std::io::ErrorKind::AddrInUse { "another hbmon serve? " } else { "" }
+    )]
+    Listen { bind: BindError },
 }
+
+/// How long a stopping monitor waits for HTTP requests in progress (a ping being written).
+const HTTP_GRACE: Duration = Duration::from_secs(2);
 
 enum Event {
     FileChanged,
     Signal(i32),
 }
 
-/// Runs the monitor until SIGTERM or SIGINT; returns the signal that stopped it.
+/// Runs the monitor, and the HTTP API on `listen`, until SIGTERM or SIGINT; returns the
+/// signal that stopped it.
 pub fn run(
     location: &FileLocation,
     config: &Config,
     config_path: Option<&Path>,
+    listen: Listen,
 ) -> Result<i32, ServeError> {
+    // First, so that a taken address fails before anything else starts.
+    let server = match listen {
+        Listen::Off => None,
+        Listen::On(addr) => Some(
+            Server::bind(addr, Limits::default()).map_err(|bind| ServeError::Listen { bind })?,
+        ),
+    };
     let (tx, rx) = mpsc::channel();
     let mut signals = Signals::new([SIGTERM, SIGINT]).map_err(|cause| ServeError::Start {
         what: "signal handler",
@@ -85,8 +106,36 @@ pub fn run(
         config.alerts.len(),
         if config.alerts.len() == 1 { "" } else { "s" },
     );
+    match &server {
+        None => eprintln!("hbmon serve: HTTP API off"),
+        Some(server) => {
+            let addr = server.local_addr();
+            eprintln!("hbmon serve: listening on http://{addr}");
+            if !addr.ip().is_loopback() {
+                eprintln!(
+                    "hbmon serve: warning: {addr} is reachable from other machines and the HTTP \
+                     API has no authentication: anyone who reaches it can read every status and \
+                     write beats"
+                );
+            }
+        }
+    }
     let mut monitor = Monitor::start(&location.path, config)?;
-    monitor.evaluate(store::unix_now(), true);
+    // The API answers from the latest check, so it starts once there is one.
+    let view = View::new(monitor.evaluate(store::unix_now(), true));
+    let http = match server {
+        None => None,
+        Some(server) => {
+            let api = Api::new(view.clone(), location, config_path);
+            let running = server
+                .start(move |request| api.respond(request))
+                .map_err(|cause| ServeError::Start {
+                    what: "HTTP thread",
+                    cause,
+                })?;
+            Some(running)
+        }
+    };
 
     let mut next_tick = watch::next_second();
     let signal = loop {
@@ -114,9 +163,15 @@ pub fn run(
         if tick || changed {
             // Only the tick counts toward `after = N`, so N is seconds however often the
             // file changes.
-            monitor.evaluate(store::unix_now(), tick);
+            view.set(monitor.evaluate(store::unix_now(), tick));
         }
     };
+    if let Some(http) = http {
+        let open = http.stop(HTTP_GRACE);
+        if open > 0 {
+            eprintln!("http: {open} request(s) still open at the stop, cut off");
+        }
+    }
     monitor.finish(signal);
     stop_signals.close();
     Ok(signal)
@@ -234,8 +289,9 @@ impl<'c> Monitor<'c> {
     }
 
     /// Reads the file, judges every process at `now`, logs and records what changed, and
-    /// (when this monitor records) runs the alert rules; `tick`: the once-a-second check.
-    fn evaluate(&mut self, now: f64, tick: bool) {
+    /// (when this monitor sends alerts) runs the alert rules; `tick`: the once-a-second
+    /// check. Returns the report, for the HTTP API.
+    fn evaluate(&mut self, now: f64, tick: bool) -> Report {
         match store::read(&self.file) {
             Ok(snapshot) => {
                 if self.read_error.take().is_some() {
@@ -262,6 +318,7 @@ impl<'c> Monitor<'c> {
             self.alerter
                 .check(&report, &|name| !config.alerts_for(name), now, tick);
         }
+        report
     }
 
     fn record(&mut self, changes: &Changes, now: f64) {

@@ -26,7 +26,7 @@ Examples:
   hbmon run nightly --timeout 2h --interval 1m --keepalive -- ./etl.py")]
 pub struct RunArgs {
     /// The heartbeat name of the job.
-    #[arg(value_parser = super::beat::parse_name)]
+    #[arg(value_parser = crate::heartbeat::parse_name)]
     pub name: String,
     /// Written to the entry as its interval; with --keepalive, how often to beat (default 30s).
     #[arg(long, value_parser = positive_duration, value_name = "D")]

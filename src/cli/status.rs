@@ -83,7 +83,7 @@ fn judge(
         std::thread::sleep(CPU_SAMPLE);
     }
     let mut report = report::build(&snapshot, &config, &mut probe, store::unix_now());
-    if let Some(missing) = select(&mut report, &args.names) {
+    if let Some(missing) = report.select(&args.names) {
         anyhow::bail!(
             "no process {missing:?} in {} or the config",
             location.path.display()
@@ -113,29 +113,6 @@ fn judge(
         );
     }
     Ok(code)
-}
-
-/// Keeps only the rows (and invalid entries) named in `names`, by heartbeat name or label.
-/// Returns a name that matched nothing.
-fn select(report: &mut Report, names: &[String]) -> Option<String> {
-    if names.is_empty() {
-        return None;
-    }
-    let wanted = |name: &str, label: Option<&str>| {
-        names.iter().any(|n| n == name || Some(n.as_str()) == label)
-    };
-    if let Some(missing) = names.iter().find(|n| {
-        !report
-            .rows
-            .iter()
-            .any(|r| &r.name == *n || r.label.as_ref() == Some(*n))
-            && !report.invalid.iter().any(|(name, _)| name == *n)
-    }) {
-        return Some(missing.clone());
-    }
-    report.rows.retain(|r| wanted(&r.name, r.label.as_deref()));
-    report.invalid.retain(|(name, _)| wanted(name, None));
-    None
 }
 
 /// Removes additional (unconfigured) rows that stopped cleanly; returns how many.
@@ -191,22 +168,6 @@ mod tests {
         )
         .unwrap();
         report::build(&snapshot, &config, &mut FakeProbe::default(), 101.0)
-    }
-
-    #[test]
-    fn names_select_by_name_or_label() {
-        let mut r = report(&["a", "b", "c"]);
-        assert_eq!(select(&mut r, &["Alpha".into(), "c".into()]), None);
-        let names: Vec<_> = r.rows.iter().map(|r| r.name.as_str()).collect();
-        assert_eq!(names, ["a", "c"]);
-        assert!(r.invalid.is_empty());
-        let mut r = report(&["a"]);
-        assert_eq!(select(&mut r, &["broken".into()]), None);
-        assert_eq!(r.invalid.len(), 1);
-        assert_eq!(
-            select(&mut report(&["a"]), &["zzz".into()]),
-            Some("zzz".into())
-        );
     }
 
     #[test]

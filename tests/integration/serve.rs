@@ -1,9 +1,10 @@
 //! `hbmon serve` end to end: real processes beating, dying and coming back; command and
-//! webhook alerts; history; two monitors on one file; a clean stop on SIGTERM.
+//! webhook alerts; history; two monitors on one file; a clean stop on SIGTERM; the HTTP
+//! API (pings, /status, /metrics, errors) with a plain `TcpStream` client.
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -21,10 +22,15 @@ struct Serve {
 }
 
 impl Serve {
+    /// With its HTTP API on a free loopback port ([`Serve::addr`]): tests run in parallel.
     fn start(dir: &Path, log_name: &str) -> Serve {
+        Serve::start_listening(dir, log_name, "127.0.0.1:0")
+    }
+
+    fn start_listening(dir: &Path, log_name: &str, listen: &str) -> Serve {
         let log = dir.join(log_name);
         let child = hbmon_std(dir)
-            .arg("serve")
+            .args(["serve", "--listen", listen])
             // A webhook to 127.0.0.1 must not go through a proxy from the environment.
             .env_remove("http_proxy")
             .env_remove("HTTP_PROXY")
@@ -49,6 +55,15 @@ impl Serve {
             || self.log().contains(text),
             || self.log(),
         );
+    }
+
+    /// The address the HTTP API is bound to, from the log.
+    fn addr(&self) -> SocketAddr {
+        const LISTENING: &str = "hbmon serve: listening on http://";
+        self.wait_log(LISTENING);
+        let log = self.log();
+        let line = log.lines().find(|l| l.starts_with(LISTENING)).unwrap();
+        line[LISTENING.len()..].parse().unwrap()
     }
 
     /// Sends SIGTERM and waits for the exit.
@@ -371,4 +386,350 @@ fn a_ui_recording_history_does_not_hold_back_alerts() {
     drop(ui_lock);
     serve.wait_log("history: recording");
     assert!(serve.terminate().success());
+}
+
+// ---- the HTTP API ----
+
+/// An HTTP reply, as a plain client sees it.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends `request` as is and reads the reply to the end (the server closes).
+fn send(addr: SocketAddr, request: &[u8]) -> Reply {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut raw = Vec::new();
+    // A reply to a refused request may end in a reset: keep what came.
+    let _ = stream.read_to_end(&mut raw);
+    let raw = String::from_utf8(raw).unwrap();
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no reply head in {raw:?}"));
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap();
+    assert!(status_line.starts_with("HTTP/1.1 "), "{status_line}");
+    Reply {
+        status: status_line[9..12].parse().unwrap(),
+        headers: lines
+            .map(|l| {
+                let (n, v) = l.split_once(": ").unwrap();
+                (n.to_owned(), v.to_owned())
+            })
+            .collect(),
+        body: body.to_owned(),
+    }
+}
+
+fn call(addr: SocketAddr, method: &str, target: &str, body: &str) -> Reply {
+    let request = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    send(addr, request.as_bytes())
+}
+
+fn get(addr: SocketAddr, target: &str) -> Reply {
+    call(addr, "GET", target, "")
+}
+
+/// `hbmon status --json --file FILE`, as a document.
+fn status_json(dir: &Path) -> Value {
+    let out = hbmon(dir)
+        .args(["status", "--json", "--file"])
+        .arg(dir.join("hb.json"))
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn process<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no {name:?} in {doc:#}"))
+}
+
+/// Polls `/status` until every one of `names` is in it.
+fn wait_status(serve: &Serve, names: &[&str]) -> Value {
+    let mut doc = Value::Null;
+    wait_for(
+        &format!("{names:?} in /status"),
+        || {
+            doc = serde_json::from_str(&get(serve.addr(), "/status").body).unwrap();
+            names.iter().all(|name| {
+                doc["processes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["name"] == *name)
+            })
+        },
+        || serve.log(),
+    );
+    doc
+}
+
+#[test]
+fn pings_over_http_are_beats_without_a_pid() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), "serve.log");
+    let addr = serve.addr();
+
+    let reply = get(addr, "/ping/backup?interval=1h&kind=job");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body, "OK alive \"backup\" (beat 1)\n");
+    let reply = call(addr, "POST", "/ping/etl", "{\"rows\": 1200}");
+    assert_eq!(reply.body, "OK alive \"etl\" (beat 1)\n", "{reply:?}");
+    let reply = get(addr, "/ping/etl/fail?msg=exit+3");
+    assert_eq!(reply.body, "OK error \"etl\" (beat 2)\n", "{reply:?}");
+    let reply = get(addr, "/ping/my%20job?stopped");
+    assert_eq!(reply.body, "OK stopped \"my job\" (beat 1)\n", "{reply:?}");
+
+    let doc = status_json(dir.path());
+    let backup = process(&doc, "backup");
+    assert_eq!(backup["state"], "up");
+    assert_eq!(backup["entry"]["pid"], Value::Null);
+    assert_eq!(backup["entry"]["kind"], "job");
+    assert_eq!(backup["entry"]["interval"], 3600.0);
+    let etl = process(&doc, "etl");
+    assert_eq!(etl["state"], "error");
+    assert_eq!(etl["entry"]["additional_data"]["rows"], 1200);
+    assert_eq!(etl["entry"]["last_error"], "exit 3");
+    assert_eq!(process(&doc, "my job")["state"], "stopped");
+    // The monitor saw the pings as beats: logged and recorded.
+    serve.wait_log("etl: up -> error");
+}
+
+#[test]
+fn status_over_http_is_what_hbmon_status_json_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("hbmon.toml"),
+        "[[process]]\nname = \"worker\"\nlabel = \"Worker\"\n\n[[process]]\nname = \"never\"\n",
+    )
+    .unwrap();
+    let serve = Serve::start(dir.path(), "serve.log");
+    let addr = serve.addr();
+    beat(dir.path(), "worker", &std::process::id().to_string(), &[]);
+    assert_eq!(get(addr, "/ping/cron?interval=1h").status, 200);
+    let over_http = wait_status(&serve, &["worker", "cron"]);
+    let printed = status_json(dir.path());
+
+    // Equal but for what depends on the instant and the CPU sample.
+    let timeless = |mut doc: Value| {
+        let object = doc.as_object_mut().unwrap();
+        object.remove("now");
+        object.remove("system");
+        for p in object["processes"].as_array_mut().unwrap() {
+            for field in ["since_beat", "runtime", "reason", "process"] {
+                p.as_object_mut().unwrap().remove(field);
+            }
+        }
+        doc
+    };
+    assert_eq!(timeless(over_http.clone()), timeless(printed));
+    assert_eq!(
+        over_http["config"],
+        dir.path().join("hbmon.toml").to_str().unwrap()
+    );
+    assert_eq!(process(&over_http, "never")["state"], "pending");
+
+    let one = get(addr, "/status/Worker");
+    assert_eq!(one.header("Content-Type"), Some("application/json"));
+    let one: Value = serde_json::from_str(&one.body).unwrap();
+    let names: Vec<&str> = one["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["worker"]);
+    let missing = get(addr, "/status/nobody");
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.body.starts_with("no process \"nobody\""),
+        "{missing:?}"
+    );
+}
+
+#[test]
+fn metrics_parse_as_the_prometheus_text_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), "serve.log");
+    let addr = serve.addr();
+    // A name with a quote and a backslash: escaped in the label.
+    assert_eq!(get(addr, "/ping/we%22ird%5C").status, 200);
+    get(addr, "/ping/plain/fail");
+    wait_status(&serve, &["we\"ird\\", "plain"]);
+
+    let reply = get(addr, "/metrics");
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("Content-Type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let sample = regex::Regex::new(
+        r#"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*\})? (\S+)$"#,
+    )
+    .unwrap();
+    let mut typed: Vec<String> = Vec::new();
+    for line in reply.body.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            assert!(rest.split_once(' ').is_some(), "{line}");
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            assert!(["gauge", "counter"].contains(&kind), "{line}");
+            assert!(!typed.iter().any(|t| t == name), "{name} typed twice");
+            typed.push(name.to_owned());
+        } else {
+            let caps = sample
+                .captures(line)
+                .unwrap_or_else(|| panic!("not a sample line: {line:?}"));
+            // Each sample belongs to the family typed last: families are not interleaved.
+            assert_eq!(Some(&caps[1]), typed.last().map(String::as_str), "{line}");
+            assert!(caps[3].parse::<f64>().is_ok(), "{line}");
+        }
+    }
+    for expected in [
+        "hbmon_up{name=\"we\\\"ird\\\\\"} 1",
+        "hbmon_up{name=\"plain\"} 0",
+        "hbmon_state{name=\"plain\",state=\"error\",severity=\"warning\"} 1",
+        "hbmon_errors_total{name=\"plain\"} 1",
+        "hbmon_processes{state=\"up\"} 1",
+    ] {
+        assert!(
+            reply.body.lines().any(|l| l == expected),
+            "{expected}\n{}",
+            reply.body
+        );
+    }
+}
+
+#[test]
+fn bad_requests_get_the_right_status_and_a_silent_client_blocks_nobody() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), "serve.log");
+    let addr = serve.addr();
+    // Holds a connection without sending a byte, through all of the below.
+    let _silent = TcpStream::connect(addr).unwrap();
+
+    let health = call(addr, "HEAD", "/healthz", "");
+    assert_eq!((health.status, health.body.as_str()), (200, ""));
+    assert_eq!(health.header("Content-Length"), Some("3"));
+    assert_eq!(health.header("Connection"), Some("close"));
+    assert_eq!(get(addr, "/healthz").body, "ok\n");
+
+    let unknown = get(addr, "/nope");
+    assert_eq!(unknown.status, 404);
+    let wrong = call(addr, "DELETE", "/status", "");
+    assert_eq!(wrong.status, 405);
+    assert_eq!(wrong.header("Allow"), Some("GET, HEAD"));
+    let wrong = call(addr, "PUT", "/ping/x", "");
+    assert_eq!(wrong.header("Allow"), Some("GET, POST"));
+
+    let bad = get(addr, "/ping/x?interval=soon");
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.starts_with("interval=\"soon\": "), "{bad:?}");
+    assert_eq!(bad.body.lines().count(), 1, "{bad:?}");
+    let bad = call(addr, "POST", "/ping/x", "not json");
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.starts_with("the body is not JSON"), "{bad:?}");
+    let malformed = send(addr, b"GET /status\r\n\r\n");
+    assert_eq!(malformed.status, 400, "{malformed:?}");
+    let too_big = send(
+        addr,
+        b"POST /ping/x HTTP/1.1\r\nContent-Length: 100000\r\n\r\n{}",
+    );
+    assert_eq!(too_big.status, 413, "{too_big:?}");
+    let from_a_page = send(
+        addr,
+        b"GET /ping/x?stopped HTTP/1.1\r\nOrigin: https://example.com\r\n\r\n",
+    );
+    assert_eq!(from_a_page.status, 403, "{from_a_page:?}");
+    // None of the refused pings wrote anything.
+    assert!(!dir.path().join("hb.json").exists());
+}
+
+#[test]
+fn a_taken_or_bad_address_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = hbmon(dir.path())
+        .args(["serve", "--listen", &addr])
+        .timeout(Duration::from_secs(15))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("hbmon: cannot listen on {addr}: ")),
+        "{stderr}"
+    );
+
+    let out = hbmon(dir.path())
+        .args(["serve", "--listen", "4266"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("hbmon: --listen: \"4266\" is not an address"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    fs::write(
+        dir.path().join("hbmon.toml"),
+        "[serve]\nlisten = \"nowhere\"\n",
+    )
+    .unwrap();
+    let out = hbmon(dir.path()).arg("serve").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("hbmon.toml:2: listen: \"nowhere\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn listen_off_serves_nothing_and_a_wide_address_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut off = Serve::start_listening(dir.path(), "off.log", "off");
+    off.wait_log("hbmon serve: HTTP API off");
+    off.wait_log("history: recording");
+    assert!(!off.log().contains("listening on"), "{}", off.log());
+    assert!(off.terminate().success());
+
+    let wide = Serve::start_listening(dir.path(), "wide.log", "0.0.0.0:0");
+    let addr = wide.addr();
+    let warnings = wide.log().matches("warning").count();
+    assert_eq!(warnings, 1, "{}", wide.log());
+    assert!(wide.log().contains("no authentication"), "{}", wide.log());
+    let port = addr.port();
+    assert_eq!(
+        get(SocketAddr::from(([127, 0, 0, 1], port)), "/healthz").status,
+        200
+    );
 }

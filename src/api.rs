@@ -1,0 +1,355 @@
+//! The HTTP API of `hbmon serve` (docs/serve.md, "HTTP API"): `/status` and `/metrics`
+//! answered from the monitor's latest report — the one it alerts and records on, so the
+//! API never judges differently — and `/ping/NAME`, written through the [`Store`] as
+//! `hbmon beat NAME --no-pid` writes.
+
+mod ping;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::heartbeat;
+use crate::http::{Request, Response};
+use crate::paths::FileLocation;
+use crate::report::{Report, json, metrics};
+use crate::store::Store;
+
+/// The monitor's latest report, shared with the HTTP threads. The monitor replaces it after
+/// every check; a request holds the lock only to clone the `Arc`.
+#[derive(Debug, Clone)]
+pub struct View(Arc<Mutex<Arc<Report>>>);
+
+impl View {
+    pub fn new(report: Report) -> View {
+        View(Arc::new(Mutex::new(Arc::new(report))))
+    }
+
+    pub fn set(&self, report: Report) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(report);
+    }
+
+    pub fn get(&self) -> Arc<Report> {
+        Arc::clone(&self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// The endpoints that only read.
+const READ: &str = "GET, HEAD";
+/// A ping: `GET` too, as healthchecks.io takes it, so `curl URL` with no flags works.
+const PING: &str = "GET, POST";
+
+/// Everything the endpoints answer from.
+#[derive(Debug)]
+pub struct Api {
+    view: View,
+    file: PathBuf,
+    config: Option<PathBuf>,
+    store: Store,
+}
+
+impl Api {
+    /// The API of a monitor of `location`, judging with the config at `config` (`None`:
+    /// the built-in defaults), whose reports `view` holds.
+    pub fn new(view: View, location: &FileLocation, config: Option<&Path>) -> Api {
+        Api {
+            view,
+            file: location.path.clone(),
+            config: config.map(Path::to_owned),
+            store: Store::at(location),
+        }
+    }
+
+    pub fn respond(&self, request: &Request) -> Response {
+        let path: Vec<&str> = request.path.iter().map(String::as_str).collect();
+        match path.as_slice() {
+            ["healthz"] => allowed(request, READ, || Response::line(200, "ok")),
+            ["status"] => allowed(request, READ, || self.status(None)),
+            ["status", name] => allowed(request, READ, || self.status(Some(name))),
+            ["metrics"] => allowed(request, READ, || {
+                Response::ok(metrics::CONTENT_TYPE, metrics::render(&self.view.get()))
+            }),
+            ["ping", name] => allowed(request, PING, || self.ping(name, false, request)),
+            ["ping", name, "fail"] => allowed(request, PING, || self.ping(name, true, request)),
+            _ => Response::line(
+                404,
+                format!(
+                    "no endpoint {:?}: there are /status, /status/NAME, /metrics, /ping/NAME, \
+                     /ping/NAME/fail and /healthz",
+                    format!("/{}", path.join("/"))
+                ),
+            ),
+        }
+    }
+
+    /// The `hbmon status --json` document, of every process or of the one called `name`
+    /// (heartbeat name or label).
+    fn status(&self, name: Option<&str>) -> Response {
+        let latest = self.view.get();
+        let mut one;
+        let report = match name {
+            None => latest.as_ref(),
+            Some(name) => {
+                one = Report::clone(&latest);
+                if one.select(&[name.to_owned()]).is_some() {
+                    return Response::line(
+                        404,
+                        format!(
+                            "no process {name:?} in {} or the config",
+                            self.file.display()
+                        ),
+                    );
+                }
+                &one
+            }
+        };
+        let document = json::Document::new(
+            report,
+            &self.file,
+            self.config.as_deref(),
+            report.exit_code(),
+        );
+        match serde_json::to_string_pretty(&document) {
+            Ok(text) => Response::ok("application/json", text + "\n"),
+            Err(e) => Response::line(500, format!("cannot encode the status: {e}")),
+        }
+    }
+
+    fn ping(&self, name: &str, fail: bool, request: &Request) -> Response {
+        if let Err(why) = heartbeat::parse_name(name) {
+            return Response::line(400, format!("bad name: {why}"));
+        }
+        let beat = match ping::beat(&request.query, &request.body, fail) {
+            Ok(beat) => beat,
+            Err(e) => return Response::line(400, e),
+        };
+        match self.store.beat(name, &beat) {
+            Ok(entry) => Response::line(
+                200,
+                format!(
+                    "OK {} {name:?} (beat {})",
+                    entry.reported().as_str(),
+                    entry.beats.unwrap_or(1)
+                ),
+            ),
+            Err(e) => {
+                // The monitor's log is where a failing write is looked for.
+                eprintln!("http: ping {name:?}: {e}");
+                Response::line(500, e)
+            }
+        }
+    }
+}
+
+/// `respond()` if the request's method is one of `allow`, else 405.
+fn allowed(request: &Request, allow: &'static str, respond: impl FnOnce() -> Response) -> Response {
+    if allow.split(", ").any(|m| m == request.method) {
+        respond()
+    } else {
+        Response::method_not_allowed(&request.method, allow)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::FakeProbe;
+    use crate::report::fixture::{self, NOW};
+    use crate::store;
+
+    fn api(dir: &Path) -> Api {
+        let report = crate::report::build(
+            &fixture::snapshot(),
+            &fixture::config(),
+            &mut fixture::probe(),
+            NOW,
+        );
+        let location = crate::paths::resolve_file(Some(&dir.join("hb.json")));
+        Api::new(View::new(report), &location, Some(Path::new("hbmon.toml")))
+    }
+
+    fn request(method: &str, target: &str, body: &str) -> Request {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        Request {
+            method: method.to_owned(),
+            path: path[1..].split('/').map(str::to_owned).collect(),
+            query: query
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                    (k.to_owned(), v.to_owned())
+                })
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn routes_methods_and_unknown_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let api = api(dir.path());
+        let cases: &[(&str, &str, u16, Option<&str>, &str)] = &[
+            ("GET", "/healthz", 200, None, "ok\n"),
+            ("HEAD", "/healthz", 200, None, "ok\n"),
+            (
+                "POST",
+                "/healthz",
+                405,
+                Some("GET, HEAD"),
+                "POST is not allowed here",
+            ),
+            (
+                "DELETE",
+                "/status",
+                405,
+                Some("GET, HEAD"),
+                "DELETE is not allowed",
+            ),
+            (
+                "PUT",
+                "/ping/x",
+                405,
+                Some("GET, POST"),
+                "PUT is not allowed here: use GET, POST",
+            ),
+            ("HEAD", "/ping/x", 405, Some("GET, POST"), ""),
+            (
+                "GET",
+                "/",
+                404,
+                None,
+                "no endpoint \"/\": there are /status",
+            ),
+            (
+                "GET",
+                "/status/x/y",
+                404,
+                None,
+                "no endpoint \"/status/x/y\"",
+            ),
+            (
+                "GET",
+                "/ping/x/start",
+                404,
+                None,
+                "no endpoint \"/ping/x/start\"",
+            ),
+            ("GET", "/ping", 404, None, "no endpoint \"/ping\":"),
+            ("GET", "/a\nb", 404, None, "no endpoint \"/a\\nb\":"),
+            (
+                "GET",
+                "/status/nobody",
+                404,
+                None,
+                "no process \"nobody\" in ",
+            ),
+            (
+                "GET",
+                "/ping/",
+                400,
+                None,
+                "bad name: a heartbeat name cannot be empty",
+            ),
+            (
+                "GET",
+                "/ping/x?every=1m",
+                400,
+                None,
+                "unknown parameter \"every\"",
+            ),
+        ];
+        for &(method, target, status, allow, body) in cases {
+            let response = api.respond(&request(method, target, ""));
+            assert_eq!(response.status, status, "{method} {target}: {response:?}");
+            assert_eq!(response.allow, allow, "{method} {target}");
+            assert!(
+                response.body.starts_with(body),
+                "{method} {target}: {response:?}"
+            );
+        }
+        // None of those wrote anything.
+        assert!(!dir.path().join("hb.json").exists());
+    }
+
+    #[test]
+    fn status_is_the_status_json_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let api = api(dir.path());
+        let response = api.respond(&request("GET", "/status", ""));
+        assert_eq!(
+            (response.status, response.content_type),
+            (200, "application/json")
+        );
+        let report = api.view.get();
+        let file = dir.path().join("hb.json");
+        let document = json::Document::new(&report, &file, Some(Path::new("hbmon.toml")), 2);
+        assert_eq!(
+            response.body,
+            serde_json::to_string_pretty(&document).unwrap() + "\n"
+        );
+
+        let one = api.respond(&request("GET", "/status/Bidder Script", ""));
+        let value: serde_json::Value = serde_json::from_str(&one.body).unwrap();
+        assert_eq!(value["processes"].as_array().unwrap().len(), 1);
+        assert_eq!(value["processes"][0]["name"], "bidder");
+        assert_eq!(
+            (value["exit_code"].as_u64(), value["worst"].as_str()),
+            (Some(0), Some("ok"))
+        );
+    }
+
+    #[test]
+    fn metrics_render_the_latest_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let api = api(dir.path());
+        let response = api.respond(&request("GET", "/metrics", ""));
+        assert_eq!(response.content_type, metrics::CONTENT_TYPE);
+        assert!(response.body.contains("hbmon_up{name=\"bidder\"} 1\n"));
+        api.view.set(crate::report::build(
+            &store::Snapshot::default(),
+            &crate::config::Config::default(),
+            &mut FakeProbe::default(),
+            NOW,
+        ));
+        let response = api.respond(&request("GET", "/metrics", ""));
+        assert!(!response.body.contains("bidder"), "{}", response.body);
+    }
+
+    #[test]
+    fn pings_write_beats_without_a_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let api = api(dir.path());
+        let file = dir.path().join("hb.json");
+        let response = api.respond(&request("GET", "/ping/backup", ""));
+        assert_eq!(
+            (response.status, response.body.as_str()),
+            (200, "OK alive \"backup\" (beat 1)\n")
+        );
+        let response = api.respond(&request(
+            "POST",
+            "/ping/backup?interval=1d&kind=job",
+            "{\"rows\": 3}",
+        ));
+        assert_eq!(response.body, "OK alive \"backup\" (beat 2)\n");
+        let entry = store::read(&file).unwrap().get("backup").unwrap().clone();
+        assert_eq!(entry.pid, None);
+        assert_eq!(entry.interval, Some(86_400.0));
+        assert_eq!(entry.kind, Some(store::Kind::Job));
+        assert_eq!(entry.additional_data, serde_json::json!({"rows": 3}));
+
+        let response = api.respond(&request("GET", "/ping/backup/fail?msg=exit 3", ""));
+        assert_eq!(response.body, "OK error \"backup\" (beat 3)\n");
+        let entry = store::read(&file).unwrap().get("backup").unwrap().clone();
+        assert_eq!(
+            (entry.errors, entry.last_error.as_deref()),
+            (Some(1), Some("exit 3"))
+        );
+        // A bad ping writes nothing.
+        let response = api.respond(&request("GET", "/ping/backup?interval=x", ""));
+        assert_eq!(response.status, 400);
+        assert_eq!(
+            store::read(&file).unwrap().get("backup").unwrap().beats,
+            Some(3)
+        );
+    }
+}

@@ -1,0 +1,526 @@
+//! A small HTTP/1.1 server on std's `TcpListener`, for the local API of `hbmon serve`: one
+//! request per connection (`Connection: close`), a thread per connection up to a bound, and
+//! one deadline per request so a silent client cannot hold a thread. [`request`] parses by
+//! hand: the API needs a method, a path, a query and a small body, not a framework.
+
+mod request;
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub use request::{MAX_BODY, MAX_HEAD, Request, RequestError};
+
+/// The port `hbmon serve` listens on by default: "HBMO" on a phone keypad. Not a
+/// well-known port (< 1024), not in Linux's ephemeral range (32768–60999, where an outgoing
+/// connection could hold it), not in the range Prometheus exporters took (9100–9999), and
+/// not one development servers favour (3000, 5000, 8000, 8080).
+pub const DEFAULT_PORT: u16 = 4266;
+
+/// Where `hbmon serve` listens (`--listen`, `[serve] listen`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// No HTTP API.
+    Off,
+    On(SocketAddr),
+}
+
+impl Default for Listen {
+    /// Loopback only: the API has no authentication.
+    fn default() -> Self {
+        Listen::On(SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)))
+    }
+}
+
+impl Listen {
+    /// `off`, an `IP:PORT` (`127.0.0.1:4266`, `[::1]:4266`, `0.0.0.0:4266`), or
+    /// `localhost:PORT`. Port 0 picks a free port (the log says which).
+    pub fn parse(text: &str) -> Result<Listen, String> {
+        if text == "off" {
+            return Ok(Listen::Off);
+        }
+        let addr = match text.strip_prefix("localhost:") {
+            Some(port) => port
+                .parse::<u16>()
+                .ok()
+                .map(|port| SocketAddr::from((Ipv4Addr::LOCALHOST, port))),
+            None => text.parse::<SocketAddr>().ok(),
+        };
+        addr.map(Listen::On).ok_or_else(|| {
+            format!(
+                "{text:?} is not an address to listen on: use IP:PORT (127.0.0.1:{DEFAULT_PORT}, \
+                 [::1]:{DEFAULT_PORT}, 0.0.0.0:{DEFAULT_PORT}), localhost:PORT, or \"off\""
+            )
+        })
+    }
+}
+
+impl fmt::Display for Listen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Listen::Off => f.write_str("off"),
+            Listen::On(addr) => addr.fmt(f),
+        }
+    }
+}
+
+/// How much a server takes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections handled at once; one more is answered 503 and closed.
+    pub connections: usize,
+    /// How long a client has to send its whole request (408 after), and to take the reply.
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            connections: 32,
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The address is taken, not this machine's, or not allowed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {addr}: {cause}")]
+pub struct BindError {
+    pub addr: SocketAddr,
+    pub cause: io::Error,
+}
+
+/// A reply. Every reply closes its connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+    /// The methods the path takes, sent with a 405.
+    pub allow: Option<&'static str>,
+}
+
+impl Response {
+    /// A plain-text reply of one line (a newline is added).
+    pub fn line(status: u16, message: impl fmt::Display) -> Response {
+        Response {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: format!("{message}\n"),
+            allow: None,
+        }
+    }
+
+    /// A 200 reply with `body` of `content_type`.
+    pub fn ok(content_type: &'static str, body: String) -> Response {
+        Response {
+            status: 200,
+            content_type,
+            body,
+            allow: None,
+        }
+    }
+
+    /// 405, naming the methods the path takes in the message and in `Allow`.
+    pub fn method_not_allowed(method: &str, allow: &'static str) -> Response {
+        Response {
+            allow: Some(allow),
+            ..Response::line(405, format!("{method} is not allowed here: use {allow}"))
+        }
+    }
+
+    /// Writes the reply; `with_body: false` for a `HEAD` request (the headers still say how
+    /// long the body would be).
+    fn write_to(&self, out: &mut impl Write, with_body: bool) -> io::Result<()> {
+        let allow = self
+            .allow
+            .map_or_else(String::new, |allow| format!("Allow: {allow}\r\n"));
+        let head = format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\
+             {allow}\r\n",
+            self.status,
+            reason(self.status),
+            self.content_type,
+            self.body.len()
+        );
+        out.write_all(head.as_bytes())?;
+        if with_body {
+            out.write_all(self.body.as_bytes())?;
+        }
+        out.flush()
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        _ => "",
+    }
+}
+
+/// A bound listener, not yet serving: binding first lets a busy address fail at start-up.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    addr: SocketAddr,
+    limits: Limits,
+}
+
+impl Server {
+    pub fn bind(addr: SocketAddr, limits: Limits) -> Result<Server, BindError> {
+        let bind_error = |cause| BindError { addr, cause };
+        let listener = TcpListener::bind(addr).map_err(bind_error)?;
+        let addr = listener.local_addr().map_err(bind_error)?;
+        Ok(Server {
+            listener,
+            addr,
+            limits,
+        })
+    }
+
+    /// The address actually bound (port 0 picks one).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves every request with `handler` on threads of its own until [`Running::stop`].
+    /// Fails only when the accepting thread cannot be started.
+    pub fn start<H>(self, handler: H) -> io::Result<Running>
+    where
+        H: Fn(&Request) -> Response + Send + Sync + 'static,
+    {
+        let stop = Arc::new(AtomicBool::new(false));
+        let open = Arc::new(Open::default());
+        let addr = self.addr;
+        let acceptor = {
+            let (stop, open) = (Arc::clone(&stop), Arc::clone(&open));
+            std::thread::Builder::new()
+                .name("hbmon-http".into())
+                .spawn(move || self.accept(&Arc::new(handler), &stop, &open))?
+        };
+        Ok(Running {
+            addr,
+            stop,
+            open,
+            acceptor,
+        })
+    }
+
+    fn accept<H>(self, handler: &Arc<H>, stop: &AtomicBool, open: &Arc<Open>)
+    where
+        H: Fn(&Request) -> Response + Send + Sync + 'static,
+    {
+        let mut last_error = None;
+        for connection in self.listener.incoming() {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let stream = match connection {
+                Ok(stream) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: say so once, and wait rather
+                    // than spin on an error that lasts.
+                    let message = e.to_string();
+                    if last_error.as_ref() != Some(&message) {
+                        eprintln!("http: cannot accept a connection: {message}");
+                        last_error = Some(message);
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
+            };
+            let Some(slot) = open.enter(self.limits.connections) else {
+                refuse(stream, self.limits.timeout);
+                continue;
+            };
+            let handler = Arc::clone(handler);
+            let timeout = self.limits.timeout;
+            let spawned = std::thread::Builder::new()
+                .name("hbmon-http-conn".into())
+                .spawn(move || {
+                    let _slot = slot;
+                    answer(stream, &*handler, timeout);
+                });
+            if let Err(e) = spawned {
+                eprintln!("http: cannot start a thread for a connection: {e}");
+            }
+        }
+    }
+}
+
+/// A serving server.
+#[derive(Debug)]
+pub struct Running {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    open: Arc<Open>,
+    acceptor: JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting and waits up to `grace` for the requests in progress (a ping being
+    /// written, say) to finish; returns how many were still open.
+    pub fn stop(self, grace: Duration) -> usize {
+        self.stop.store(true, Ordering::SeqCst);
+        // The acceptor sits in accept(): a connection of our own wakes it to see the flag.
+        let wake = SocketAddr::new(reachable(self.addr.ip()), self.addr.port());
+        if TcpStream::connect_timeout(&wake, Duration::from_secs(1)).is_ok() {
+            let _ = self.acceptor.join();
+        }
+        self.open.wait_idle(Instant::now() + grace)
+    }
+}
+
+/// An address to reach a listener bound to `ip`: the wildcard is reached over loopback.
+fn reachable(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    }
+}
+
+/// Reads one request, answers it, closes.
+fn answer(mut stream: TcpStream, handler: &impl Fn(&Request) -> Response, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    let _ = stream.set_write_timeout(Some(timeout));
+    match request::read(&mut stream, deadline) {
+        Ok(request) => {
+            let response = handler(&request);
+            let _ = response.write_to(&mut stream, request.method != "HEAD");
+        }
+        Err(RequestError::Closed(_)) => {}
+        Err(e) => {
+            let _ = Response::line(e.status(), &e).write_to(&mut stream, true);
+            drain(&mut stream, deadline);
+        }
+    }
+}
+
+/// After an early error reply, reads what the client still sends (for a second at most)
+/// before closing: closing with unread bytes resets the connection, and the client would
+/// see the reset instead of the reply.
+fn drain(stream: &mut TcpStream, deadline: Instant) {
+    if stream.shutdown(Shutdown::Write).is_err() {
+        return;
+    }
+    let until = deadline.min(Instant::now() + Duration::from_secs(1));
+    let mut sink = [0_u8; 4096];
+    let mut left: usize = 1 << 20;
+    while left > 0 {
+        let wait = until.saturating_duration_since(Instant::now());
+        if wait.is_zero() || stream.set_read_timeout(Some(wait)).is_err() {
+            return;
+        }
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => left = left.saturating_sub(n),
+        }
+    }
+}
+
+/// Every connection slot is taken: say so and close, from the accepting thread — so
+/// without waiting for the request: only what already arrived is read (unread bytes would
+/// turn the close into a reset that can swallow the reply).
+fn refuse(mut stream: TcpStream, timeout: Duration) {
+    let _ = stream.set_write_timeout(Some(timeout));
+    let _ = Response::line(503, "busy: too many connections at once; try again")
+        .write_to(&mut stream, true);
+    let _ = stream.shutdown(Shutdown::Write);
+    if stream.set_nonblocking(true).is_ok() {
+        let mut sink = [0_u8; 4096];
+        for _ in 0..16 {
+            if !matches!(stream.read(&mut sink), Ok(n) if n > 0) {
+                break;
+            }
+        }
+    }
+}
+
+/// How many connections are being answered, and a way to wait for none.
+#[derive(Debug, Default)]
+struct Open {
+    count: Mutex<usize>,
+    changed: Condvar,
+}
+
+/// One connection's place in [`Open`]; given back when dropped, even by a panicking
+/// handler.
+struct Slot(Arc<Open>);
+
+impl Open {
+    fn enter(self: &Arc<Self>, limit: usize) -> Option<Slot> {
+        let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
+        if *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(Slot(Arc::clone(self)))
+    }
+
+    /// Waits until no connection is open or `deadline` passes; returns how many are.
+    fn wait_idle(&self, deadline: Instant) -> usize {
+        let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
+        while *count > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            count = self
+                .changed
+                .wait_timeout(count, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        *count
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut count = self.0.count.lock().unwrap_or_else(PoisonError::into_inner);
+        *count -= 1;
+        self.0.changed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses() {
+        let on = |s: &str| Listen::On(s.parse().unwrap());
+        assert_eq!(Listen::parse("off"), Ok(Listen::Off));
+        assert_eq!(Listen::parse("127.0.0.1:4266"), Ok(on("127.0.0.1:4266")));
+        assert_eq!(Listen::parse("[::1]:80"), Ok(on("[::1]:80")));
+        assert_eq!(Listen::parse("0.0.0.0:0"), Ok(on("0.0.0.0:0")));
+        assert_eq!(Listen::parse("localhost:9"), Ok(on("127.0.0.1:9")));
+        assert_eq!(Listen::default(), on("127.0.0.1:4266"));
+        for bad in [
+            "",
+            "4266",
+            "127.0.0.1",
+            "localhost",
+            "localhost:x",
+            "host:80",
+            "OFF",
+        ] {
+            let err = Listen::parse(bad).unwrap_err();
+            assert!(
+                err.starts_with(&format!("{bad:?} is not an address")),
+                "{err}"
+            );
+        }
+        assert_eq!(on("[::1]:80").to_string(), "[::1]:80");
+        assert_eq!(Listen::Off.to_string(), "off");
+    }
+
+    /// Sends `request` raw and returns the whole reply.
+    fn call(addr: SocketAddr, request: &str) -> String {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut reply = Vec::new();
+        // A refused connection may end in a reset after its reply: keep what came.
+        let _ = stream.read_to_end(&mut reply);
+        String::from_utf8(reply).unwrap()
+    }
+
+    fn server(limits: Limits) -> Running {
+        let server = Server::bind("127.0.0.1:0".parse().unwrap(), limits).unwrap();
+        server
+            .start(|request| Response::line(200, format!("{} {:?}", request.method, request.path)))
+            .unwrap()
+    }
+
+    #[test]
+    fn replies_close_and_head_has_no_body() {
+        let running = server(Limits::default());
+        let reply = call(running.addr, "GET /a/b HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(
+            reply,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 15\r\n\
+             Connection: close\r\n\r\nGET [\"a\", \"b\"]\n"
+        );
+        let reply = call(running.addr, "HEAD / HTTP/1.1\r\n\r\n");
+        assert!(reply.contains("Content-Length: 10\r\n"), "{reply}");
+        assert!(reply.ends_with("\r\n\r\n"), "{reply}");
+        let reply = call(running.addr, "GET / HTTP/3\r\n\r\n");
+        assert!(
+            reply.starts_with("HTTP/1.1 505 HTTP Version Not Supported\r\n"),
+            "{reply}"
+        );
+        assert!(reply.ends_with("\r\n\r\nHTTP/3 is not supported: send HTTP/1.1 or HTTP/1.0\n"));
+        assert_eq!(running.stop(Duration::from_secs(5)), 0);
+    }
+
+    #[test]
+    fn connections_past_the_limit_are_refused_until_one_closes() {
+        let running = server(Limits {
+            connections: 2,
+            timeout: Duration::from_secs(30),
+        });
+        // Two clients that say nothing hold both slots.
+        let silent: Vec<TcpStream> = (0..2)
+            .map(|_| TcpStream::connect(running.addr).unwrap())
+            .collect();
+        let mut refused = String::new();
+        // The acceptor takes the silent ones first: wait until both slots are taken.
+        for _ in 0..200 {
+            refused = call(running.addr, "GET / HTTP/1.1\r\n\r\n");
+            if refused.starts_with("HTTP/1.1 503") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(
+            refused.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+            "{refused}"
+        );
+        assert!(refused.ends_with("busy: too many connections at once; try again\n"));
+        drop(silent);
+        let mut reply = String::new();
+        for _ in 0..200 {
+            reply = call(running.addr, "GET / HTTP/1.1\r\n\r\n");
+            if reply.starts_with("HTTP/1.1 200") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+        running.stop(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_silent_client_gets_408_and_a_stopped_server_accepts_nothing() {
+        let running = server(Limits {
+            connections: 4,
+            timeout: Duration::from_millis(200),
+        });
+        let mut silent = TcpStream::connect(running.addr).unwrap();
+        let mut reply = String::new();
+        silent.read_to_string(&mut reply).unwrap();
+        assert!(
+            reply.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+            "{reply}"
+        );
+        let addr = running.addr;
+        assert_eq!(running.stop(Duration::from_secs(5)), 0);
+        assert!(TcpStream::connect(addr).is_err());
+    }
+}

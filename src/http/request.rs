@@ -1,0 +1,533 @@
+//! Reading one HTTP/1.1 request from a connection, parsed by hand: the request line, the
+//! headers that matter here, percent-decoded path segments and query, and a body of at most
+//! [`MAX_BODY`] bytes — all within one deadline.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::Instant;
+
+/// The request line and headers together; a longer head is refused (431).
+pub const MAX_HEAD: usize = 8 * 1024;
+/// A body (a ping's `additional_data`); a longer one is refused (413).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// One request, read whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// As sent: methods are case-sensitive (`GET`, `POST`, `HEAD`).
+    pub method: String,
+    /// The path's segments, each percent-decoded: `/ping/a%2Fb` is `["ping", "a/b"]`, `/`
+    /// is `[""]`.
+    pub path: Vec<String>,
+    /// Query parameters in order, percent-decoded with `+` as a space; `?flag` is
+    /// `("flag", "")`.
+    pub query: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Why a request was not read; [`RequestError::status`] is the HTTP status to answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    #[error("{0} is not supported: send HTTP/1.1 or HTTP/1.0")]
+    Version(String),
+    #[error("the request line and headers are over {MAX_HEAD} bytes")]
+    HeadTooLarge,
+    #[error("a body of {0} bytes is over the limit of {MAX_BODY}")]
+    BodyTooLarge(u64),
+    #[error("a body needs a Content-Length: chunked transfer encoding is not supported")]
+    LengthRequired,
+    /// A browser sent it on behalf of a web page (`Origin`, `Sec-Fetch-Site`): any site
+    /// you visit could otherwise write beats (say, `stopped`) into your heartbeat file.
+    #[error("refused: a web page sent this request; the API is for local tools")]
+    FromWebPage,
+    #[error("the request was not complete in time")]
+    Timeout,
+    /// The client went away, or the connection failed: there is no one to answer.
+    #[error("connection closed: {0}")]
+    Closed(String),
+}
+
+impl RequestError {
+    pub fn status(&self) -> u16 {
+        match self {
+            RequestError::Malformed(_) | RequestError::Closed(_) => 400,
+            RequestError::FromWebPage => 403,
+            RequestError::Timeout => 408,
+            RequestError::LengthRequired => 411,
+            RequestError::BodyTooLarge(_) => 413,
+            RequestError::HeadTooLarge => 431,
+            RequestError::Version(_) => 505,
+        }
+    }
+}
+
+/// What the head says, before the body is read.
+#[derive(Debug, PartialEq, Eq)]
+struct Head {
+    method: String,
+    path: Vec<String>,
+    query: Vec<(String, String)>,
+    content_length: usize,
+    expect_continue: bool,
+}
+
+/// Reads one request from `stream`, giving up at `deadline`. A client that sends
+/// `Expect: 100-continue` (curl does for larger bodies) is told to go on.
+pub fn read(stream: &mut TcpStream, deadline: Instant) -> Result<Request, RequestError> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0_u8; 4096];
+    let (head_len, body_start) = loop {
+        if let Some(end) = head_end(&buf) {
+            break end;
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(RequestError::HeadTooLarge);
+        }
+        match read_some(stream, &mut chunk, deadline)? {
+            0 if buf.is_empty() => return Err(RequestError::Closed("before a request".into())),
+            0 => {
+                return Err(RequestError::Malformed(
+                    "the request ends inside its head".into(),
+                ));
+            }
+            n => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    if head_len > MAX_HEAD {
+        return Err(RequestError::HeadTooLarge);
+    }
+    let head = parse_head(&buf[..head_len])?;
+    let mut body = buf.split_off(body_start);
+    if body.len() < head.content_length && head.expect_continue {
+        stream
+            .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+            .map_err(|e| RequestError::Closed(e.to_string()))?;
+    }
+    while body.len() < head.content_length {
+        match read_some(stream, &mut chunk, deadline)? {
+            0 => {
+                return Err(RequestError::Malformed(format!(
+                    "the body ends after {} of its {} bytes (Content-Length)",
+                    body.len(),
+                    head.content_length
+                )));
+            }
+            n => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    body.truncate(head.content_length);
+    Ok(Request {
+        method: head.method,
+        path: head.path,
+        query: head.query,
+        body,
+    })
+}
+
+/// One `read` that gives up at `deadline`.
+fn read_some(
+    stream: &mut TcpStream,
+    chunk: &mut [u8],
+    deadline: Instant,
+) -> Result<usize, RequestError> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(RequestError::Timeout);
+        }
+        stream
+            .set_read_timeout(Some(left))
+            .map_err(|e| RequestError::Closed(e.to_string()))?;
+        match stream.read(chunk) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Err(RequestError::Timeout);
+            }
+            Err(e) => return Err(RequestError::Closed(e.to_string())),
+        }
+    }
+}
+
+/// Where the head ends: its length without the blank line, and where the body starts.
+/// Bare `\n` line ends are taken too (RFC 9112 allows it; `printf | nc` sends them).
+fn head_end(buf: &[u8]) -> Option<(usize, usize)> {
+    let crlf = buf.windows(4).position(|w| w == b"\r\n\r\n");
+    let lf = buf.windows(2).position(|w| w == b"\n\n");
+    match (crlf, lf) {
+        (Some(c), Some(l)) if l < c => Some((l, l + 2)),
+        (Some(c), _) => Some((c, c + 4)),
+        (None, Some(l)) => Some((l, l + 2)),
+        (None, None) => None,
+    }
+}
+
+fn parse_head(head: &[u8]) -> Result<Head, RequestError> {
+    let text = std::str::from_utf8(head)
+        .map_err(|_| RequestError::Malformed("the head is not UTF-8".into()))?;
+    // A client may send blank lines before the request line (RFC 9112, 2.2).
+    let mut lines = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .skip_while(|l| l.is_empty());
+    let request_line = lines.next().unwrap_or_default();
+    let mut parts = request_line.split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(RequestError::Malformed(format!(
+            "{request_line:?} is not METHOD TARGET HTTP/1.1"
+        )));
+    };
+    if method.is_empty() || !method.bytes().all(is_token) {
+        return Err(RequestError::Malformed(format!("bad method {method:?}")));
+    }
+    match version {
+        "HTTP/1.1" | "HTTP/1.0" => {}
+        v if v.starts_with("HTTP/") => return Err(RequestError::Version(v.to_owned())),
+        v => return Err(RequestError::Malformed(format!("bad HTTP version {v:?}"))),
+    }
+    let (path, query) = parse_target(target)?;
+
+    let mut content_length: Option<u64> = None;
+    let mut expect_continue = false;
+    let mut from_web_page = false;
+    for line in lines {
+        if line.starts_with([' ', '\t']) {
+            return Err(RequestError::Malformed(
+                "folded header lines are not allowed".into(),
+            ));
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(RequestError::Malformed(format!(
+                "header line {line:?} has no colon"
+            )));
+        };
+        if name.is_empty() || !name.bytes().all(is_token) {
+            return Err(RequestError::Malformed(format!("bad header name {name:?}")));
+        }
+        let value = value.trim_matches([' ', '\t']);
+        match name.to_ascii_lowercase().as_str() {
+            "content-length" => {
+                let length = value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|_| value.bytes().all(|b| b.is_ascii_digit()))
+                    .ok_or_else(|| {
+                        RequestError::Malformed(format!("bad Content-Length {value:?}"))
+                    })?;
+                if content_length.is_some_and(|l| l != length) {
+                    return Err(RequestError::Malformed(
+                        "conflicting Content-Length headers".into(),
+                    ));
+                }
+                content_length = Some(length);
+            }
+            "transfer-encoding" => return Err(RequestError::LengthRequired),
+            "expect" => expect_continue = value.eq_ignore_ascii_case("100-continue"),
+            // A page's own request carries its origin; `Sec-Fetch-Site: none` is the user
+            // typing the URL (reading /metrics in a browser is fine).
+            "origin" => from_web_page = true,
+            "sec-fetch-site" if !value.eq_ignore_ascii_case("none") => from_web_page = true,
+            _ => {}
+        }
+    }
+    if from_web_page {
+        return Err(RequestError::FromWebPage);
+    }
+    let content_length = content_length.unwrap_or(0);
+    if content_length > MAX_BODY as u64 {
+        return Err(RequestError::BodyTooLarge(content_length));
+    }
+    Ok(Head {
+        method: method.to_owned(),
+        path,
+        query,
+        content_length: content_length as usize,
+        expect_continue,
+    })
+}
+
+type Target = (Vec<String>, Vec<(String, String)>);
+
+/// The path's decoded segments and the query's decoded pairs. The absolute form a proxy
+/// sends (`http://host:port/path`) is taken too, as RFC 9112 asks of a server.
+fn parse_target(target: &str) -> Result<Target, RequestError> {
+    let origin_form = ["http://", "https://"]
+        .iter()
+        .find_map(|scheme| target.strip_prefix(scheme))
+        .map_or(target, |rest| rest.find('/').map_or("/", |i| &rest[i..]));
+    let Some(path) = origin_form.strip_prefix('/') else {
+        return Err(RequestError::Malformed(format!(
+            "the target {target:?} does not start with /"
+        )));
+    };
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let segments = path
+        .split('/')
+        .map(|s| decode(s, false))
+        .collect::<Result<_, _>>()?;
+    let pairs = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((decode(key, true)?, decode(value, true)?))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((segments, pairs))
+}
+
+/// Percent-decodes `text`; in a query (`plus_is_space`) `+` is a space, as forms send it.
+fn decode(text: &str, plus_is_space: bool) -> Result<String, RequestError> {
+    let bad = || RequestError::Malformed(format!("bad percent-encoding in {text:?}"));
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).ok_or_else(bad)?;
+                let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+                i += 3;
+            }
+            b'+' if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out)
+        .map_err(|_| RequestError::Malformed(format!("{text:?} is not UTF-8 once decoded")))
+}
+
+/// A `tchar` of RFC 9110: what methods and header names are made of.
+fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// A request line, and the method, path segments and query it parses to.
+    type Case<'a> = (&'a str, &'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+
+    #[test]
+    fn request_lines_and_targets() {
+        let ok: &[Case] = &[
+            ("GET / HTTP/1.1", "GET", &[""], &[]),
+            ("GET /status HTTP/1.1", "GET", &["status"], &[]),
+            (
+                "HEAD /status/web-1 HTTP/1.0",
+                "HEAD",
+                &["status", "web-1"],
+                &[],
+            ),
+            (
+                "GET /ping/my%20job HTTP/1.1",
+                "GET",
+                &["ping", "my job"],
+                &[],
+            ),
+            (
+                "GET /ping/a%2Fb/fail HTTP/1.1",
+                "GET",
+                &["ping", "a/b", "fail"],
+                &[],
+            ),
+            ("GET /ping/a+b HTTP/1.1", "GET", &["ping", "a+b"], &[]),
+            (
+                "GET /ping/caf%C3%A9 HTTP/1.1",
+                "GET",
+                &["ping", "café"],
+                &[],
+            ),
+            (
+                "POST /ping/x?interval=30s&kind=job HTTP/1.1",
+                "POST",
+                &["ping", "x"],
+                &[("interval", "30s"), ("kind", "job")],
+            ),
+            (
+                "GET /ping/x?status=error&msg=disk+full%21 HTTP/1.1",
+                "GET",
+                &["ping", "x"],
+                &[("status", "error"), ("msg", "disk full!")],
+            ),
+            (
+                "GET /ping/x?stopped&&a=b=c HTTP/1.1",
+                "GET",
+                &["ping", "x"],
+                &[("stopped", ""), ("a", "b=c")],
+            ),
+            ("GET /status/ HTTP/1.1", "GET", &["status", ""], &[]),
+            (
+                "GET http://127.0.0.1:4266/metrics?x=1 HTTP/1.1",
+                "GET",
+                &["metrics"],
+                &[("x", "1")],
+            ),
+            ("GET http://127.0.0.1:4266 HTTP/1.1", "GET", &[""], &[]),
+        ];
+        for &(line, method, path, query) in ok {
+            let head = parse_head(format!("{line}\r\nHost: h").as_bytes())
+                .unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(head.method, method, "{line}");
+            assert_eq!(head.path, strings(path), "{line}");
+            assert_eq!(head.query, pairs(query), "{line}");
+        }
+    }
+
+    #[test]
+    fn malformed_heads_are_refused_with_their_status() {
+        let bad: &[(&str, u16, &str)] = &[
+            ("", 400, "is not METHOD TARGET"),
+            ("GET /", 400, "is not METHOD TARGET"),
+            ("GET  / HTTP/1.1", 400, "is not METHOD TARGET"),
+            ("GET / HTTP/1.1 extra", 400, "is not METHOD TARGET"),
+            ("G(T / HTTP/1.1", 400, "bad method"),
+            ("GET status HTTP/1.1", 400, "does not start with /"),
+            ("GET / HTTP/2.0", 505, "HTTP/2.0 is not supported"),
+            ("GET / SPDY/3", 400, "bad HTTP version"),
+            (
+                "GET /ping/%zz HTTP/1.1",
+                400,
+                "bad percent-encoding in \"%zz\"",
+            ),
+            ("GET /ping/a% HTTP/1.1", 400, "bad percent-encoding"),
+            ("GET /ping/%FF HTTP/1.1", 400, "is not UTF-8 once decoded"),
+            ("GET /ping/x?msg=%e2%82 HTTP/1.1", 400, "is not UTF-8"),
+            ("GET / HTTP/1.1\r\nHost h", 400, "has no colon"),
+            ("GET / HTTP/1.1\r\n h: v", 400, "folded"),
+            ("GET / HTTP/1.1\r\nBad Name: v", 400, "bad header name"),
+            (
+                "POST / HTTP/1.1\r\nContent-Length: -1",
+                400,
+                "bad Content-Length",
+            ),
+            (
+                "POST / HTTP/1.1\r\nContent-Length: +5",
+                400,
+                "bad Content-Length",
+            ),
+            (
+                "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2",
+                400,
+                "conflicting",
+            ),
+            (
+                "POST / HTTP/1.1\r\nContent-Length: 65537",
+                413,
+                "65537 bytes",
+            ),
+            (
+                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked",
+                411,
+                "Content-Length",
+            ),
+            (
+                "GET / HTTP/1.1\r\nOrigin: https://evil.example",
+                403,
+                "web page",
+            ),
+            (
+                "GET / HTTP/1.1\r\nSec-Fetch-Site: cross-site",
+                403,
+                "web page",
+            ),
+            (
+                "GET / HTTP/1.1\r\nsec-fetch-site: same-origin",
+                403,
+                "web page",
+            ),
+        ];
+        for &(head, status, message) in bad {
+            let err = parse_head(head.as_bytes()).unwrap_err();
+            assert_eq!(err.status(), status, "{head:?}: {err}");
+            assert!(err.to_string().contains(message), "{head:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn headers_that_matter_are_read() {
+        let head = parse_head(
+            b"\r\nPOST /ping/x HTTP/1.1\r\nHost: h\r\ncontent-length:  12 \r\nExpect: 100-Continue\r\n\
+              Content-Length: 12\r\nSec-Fetch-Site: none",
+        )
+        .unwrap();
+        assert_eq!(head.content_length, 12);
+        assert!(head.expect_continue);
+        let head = parse_head(b"GET / HTTP/1.0").unwrap();
+        assert_eq!((head.content_length, head.expect_continue), (0, false));
+    }
+
+    #[test]
+    fn the_head_ends_at_the_first_blank_line() {
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\n\r\nbody"), Some((14, 18)));
+        assert_eq!(head_end(b"GET / HTTP/1.1\n\nbody"), Some((14, 16)));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: h\r\n"), None);
+        assert_eq!(head_end(b"A\n\nB\r\n\r\n"), Some((1, 3)));
+    }
+
+    /// `read` over a real connection: what a client sends, and what it was answered.
+    fn exchange(sent: &[u8], deadline_ms: u64) -> (Result<Request, RequestError>, Vec<u8>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        client.write_all(sent).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let deadline = Instant::now() + std::time::Duration::from_millis(deadline_ms);
+        let result = read(&mut server, deadline);
+        drop(server);
+        let mut answered = Vec::new();
+        // A reset (the server closed with bytes unread) ends what was answered, too.
+        let _ = client.read_to_end(&mut answered);
+        (result, answered)
+    }
+
+    #[test]
+    fn bodies_are_read_to_their_length() {
+        let (request, answered) = exchange(
+            b"POST /ping/x HTTP/1.1\r\nContent-Length: 9\r\n\r\n{\"a\": 1}\nextra",
+            5000,
+        );
+        assert_eq!(request.unwrap().body, b"{\"a\": 1}\n");
+        assert!(answered.is_empty());
+        let (request, answered) = exchange(
+            b"POST /ping/x HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n",
+            200,
+        );
+        // Told to go on, then never sent the body.
+        assert_eq!(request, Err(RequestError::Timeout));
+        assert_eq!(answered, b"HTTP/1.1 100 Continue\r\n\r\n");
+    }
+
+    #[test]
+    fn a_silent_or_endless_client_runs_into_the_deadline() {
+        assert_eq!(exchange(b"", 100).0, Err(RequestError::Timeout));
+        assert_eq!(
+            exchange(b"GET / HTTP/1.1\r\n", 100).0,
+            Err(RequestError::Timeout)
+        );
+        let endless = [b"GET / HTTP/1.1\r\n".as_slice(), &[b'x'; MAX_HEAD + 100]].concat();
+        assert_eq!(exchange(&endless, 5000).0, Err(RequestError::HeadTooLarge));
+    }
+}
