@@ -72,8 +72,9 @@ impl Default for HistoryConfig {
 /// `[serve]`: the HTTP API of `hbmon serve`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServeConfig {
-    /// Where it listens (`listen`; default `127.0.0.1:4266`, `"off"` for none).
-    pub listen: Listen,
+    /// Where it listens (`listen`, `"off"` for none); `None` when the file does not say,
+    /// and the default `127.0.0.1:4266` applies.
+    pub listen: Option<Listen>,
 }
 
 /// `[defaults]`: applied to every process, configured or not, that does not set its own.
@@ -282,7 +283,11 @@ impl Config {
             line(&mut out, "digest", &secs(p.digest));
         }
         out.push_str("\n[serve]\n");
-        line(&mut out, "listen", &quote(&self.serve.listen.to_string()));
+        line(
+            &mut out,
+            "listen",
+            &quote(&self.serve.listen.unwrap_or_default().to_string()),
+        );
         out
     }
 }
@@ -514,10 +519,11 @@ impl RawConfig {
             .map(RawAlert::validate)
             .collect::<Result<_, _>>()?;
         let listen = match self.serve.listen {
-            Some(text) => {
-                Listen::parse(text.get_ref()).map_err(|message| (text.span(), "listen", message))?
-            }
-            None => Listen::default(),
+            Some(text) => Some(
+                Listen::parse(text.get_ref())
+                    .map_err(|message| (text.span(), "listen", message))?,
+            ),
+            None => None,
         };
         Ok(Config {
             defaults,
@@ -994,7 +1000,7 @@ critical = true
         )
         .unwrap();
         assert_eq!(config.history.keep, 2.0 * 86_400.0);
-        assert_eq!(config.serve.listen, Listen::default());
+        assert_eq!(config.serve.listen, None);
         assert!(!config.alerts_for("quiet"));
         assert!(config.alerts_for("loud") && config.alerts_for("unconfigured"));
         assert_eq!(
@@ -1081,6 +1087,6 @@ critical = true
         assert!(!config.alerts_for("nightly"));
         assert_eq!(config.defaults.interval, Some(30.0));
         assert_eq!(config.rules_for("nightly", None).max_runtime, Some(1200.0));
-        assert_eq!(config.serve.listen, Listen::default());
+        assert_eq!(config.serve.listen, Some(Listen::default()));
     }
 }

@@ -60,21 +60,54 @@ enum Event {
     Signal(i32),
 }
 
-/// Runs the monitor, and the HTTP API on `listen`, until SIGTERM or SIGINT; returns the
-/// signal that stopped it.
+/// Where the HTTP API listens, and whether the user chose it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpAddress {
+    /// Nobody said: [`Listen::default`]. If that is taken, most likely by another `hbmon
+    /// serve` on this machine, this one runs without the API rather than not at all, and
+    /// stands by for history and alerts as a second monitor always has.
+    Default,
+    /// From `--listen` or `[serve] listen`: if it cannot be had, serve does not start.
+    Chosen(Listen),
+}
+
+impl HttpAddress {
+    /// Binds the API's address (before anything else starts, so a taken one fails first).
+    fn bind(self) -> Result<Option<Server>, ServeError> {
+        match self {
+            HttpAddress::Default => bind_api(Listen::default(), false),
+            HttpAddress::Chosen(listen) => bind_api(listen, true),
+        }
+    }
+}
+
+/// The API's server on `listen`; a taken address is an error only if the user `chosen` it.
+fn bind_api(listen: Listen, chosen: bool) -> Result<Option<Server>, ServeError> {
+    let Listen::On(addr) = listen else {
+        return Ok(None);
+    };
+    match Server::bind(addr, Limits::default()) {
+        Ok(server) => Ok(Some(server)),
+        Err(bind) if !chosen && bind.cause.kind() == std::io::ErrorKind::AddrInUse => {
+            eprintln!(
+                "hbmon serve: warning: {bind}: another hbmon serve has the HTTP API? This one \
+                 runs without it (--listen ADDR gives it one)"
+            );
+            Ok(None)
+        }
+        Err(bind) => Err(ServeError::Listen { bind }),
+    }
+}
+
+/// Runs the monitor, and the HTTP API where `http` says, until SIGTERM or SIGINT; returns
+/// the signal that stopped it.
 pub fn run(
     location: &FileLocation,
     config: &Config,
     config_path: Option<&Path>,
-    listen: Listen,
+    http: HttpAddress,
 ) -> Result<i32, ServeError> {
-    // First, so that a taken address fails before anything else starts.
-    let server = match listen {
-        Listen::Off => None,
-        Listen::On(addr) => Some(
-            Server::bind(addr, Limits::default()).map_err(|bind| ServeError::Listen { bind })?,
-        ),
-    };
+    let server = http.bind()?;
     let (tx, rx) = mpsc::channel();
     let mut signals = Signals::new([SIGTERM, SIGINT]).map_err(|cause| ServeError::Start {
         what: "signal handler",
@@ -366,4 +399,21 @@ impl<'c> Monitor<'c> {
 fn transition_line(t: &crate::changes::Transition) -> String {
     let from = t.from.map_or("new", State::as_str);
     format!("{}: {from} -> {} ({})", t.name, t.to, t.reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_default_address_means_no_api_but_a_taken_chosen_one_is_an_error() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap();
+        assert!(bind_api(Listen::On(addr), false).unwrap().is_none());
+        let err = bind_api(Listen::On(addr), true).unwrap_err();
+        assert!(err.to_string().contains(&addr.to_string()), "{err}");
+        assert!(bind_api(Listen::Off, true).unwrap().is_none());
+        drop(taken);
+        assert!(bind_api(Listen::On(addr), false).unwrap().is_some());
+    }
 }

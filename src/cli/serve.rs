@@ -9,6 +9,7 @@ use clap::Args;
 use crate::config::Config;
 use crate::http::Listen;
 use crate::paths::FileLocation;
+use crate::serve::HttpAddress;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -25,9 +26,12 @@ pub fn serve(
 ) -> anyhow::Result<ExitCode> {
     let (config, config_path) = Config::load(explicit_config, &location.path)?;
     // Parsed here rather than by clap, so a bad address is one line like every other error.
-    let listen = match &args.listen {
-        Some(text) => Listen::parse(text).map_err(|why| anyhow::anyhow!("--listen: {why}"))?,
-        None => config.serve.listen,
+    let listen = match (&args.listen, &config.serve.listen) {
+        (Some(text), _) => HttpAddress::Chosen(
+            Listen::parse(text).map_err(|why| anyhow::anyhow!("--listen: {why}"))?,
+        ),
+        (None, Some(listen)) => HttpAddress::Chosen(*listen),
+        (None, None) => HttpAddress::Default,
     };
     crate::serve::run(location, &config, config_path.as_deref(), listen)?;
     eprintln!("hbmon serve: stopped");
