@@ -251,17 +251,26 @@ impl Store {
         now: f64,
         change: impl FnOnce(&mut RawDocument<'_>) -> Result<(bool, T), StoreError>,
     ) -> Result<T, StoreError> {
-        self.ensure_dir()?;
         let lock_path = paths::lock_path(&self.path);
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|source| StoreError::Lock {
-                path: lock_path.clone(),
-                cause: source,
-            })?;
+        let open_lock = || {
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+        };
+        // The directory exists but for the first beat: create it only when it is missing.
+        let lock = match open_lock() {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                self.ensure_dir()?;
+                open_lock()
+            }
+            opened => opened,
+        }
+        .map_err(|source| StoreError::Lock {
+            path: lock_path.clone(),
+            cause: source,
+        })?;
         self.acquire(&lock, lock_path)?;
         // The lock is released when `lock` drops, on every path out of this function.
         let (bytes, permissions) = self.read_locked()?;

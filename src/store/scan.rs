@@ -171,9 +171,10 @@ impl<'a> Scanner<'a> {
         // Carried from chunk to chunk: inside a string, and the next byte escaped.
         let mut in_string = false;
         let mut escaped = false;
+        let mut padded = [b' '; CHUNK];
         loop {
-            let chunk = self.chunk_at(self.pos);
-            let classes = chunk::classify(&chunk);
+            let chunk = self.chunk_at(self.pos, &mut padded);
+            let classes = chunk::classify(chunk);
             let mut brackets = if classes.backslashes == 0 && !escaped {
                 let inside = prefix_xor(classes.quotes) ^ if in_string { u64::MAX } else { 0 };
                 in_string = inside >> 63 == 1;
@@ -181,7 +182,7 @@ impl<'a> Scanner<'a> {
             } else {
                 // Escapes are rare (an escaped quote, a `\n` in a job's output): follow them
                 // byte by byte.
-                brackets_outside_strings(&chunk, &mut in_string, &mut escaped)
+                brackets_outside_strings(chunk, &mut in_string, &mut escaped)
             };
             while brackets != 0 {
                 let at = brackets.trailing_zeros() as usize;
@@ -206,15 +207,19 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The [`CHUNK`] bytes at `i`, padded with spaces past the end of the text.
-    fn chunk_at(&self, i: usize) -> [u8; CHUNK] {
+    /// The [`CHUNK`] bytes at `i`; near the end of the text, copied into `padded` and
+    /// padded with spaces.
+    fn chunk_at<'c>(&self, i: usize, padded: &'c mut [u8; CHUNK]) -> &'c [u8; CHUNK]
+    where
+        'a: 'c,
+    {
         let rest = self.text.get(i..).unwrap_or_default();
         if let Some(chunk) = rest.first_chunk::<CHUNK>() {
-            return *chunk;
+            return chunk;
         }
-        let mut chunk = [b' '; CHUNK];
-        chunk[..rest.len()].copy_from_slice(rest);
-        chunk
+        padded.fill(b' ');
+        padded[..rest.len()].copy_from_slice(rest);
+        padded
     }
 
     /// Steps over a number or literal: the bytes up to the next delimiter, at least one.

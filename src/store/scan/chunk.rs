@@ -15,6 +15,7 @@ pub struct Classes {
 pub const CHUNK: usize = 64;
 
 #[cfg(target_arch = "x86_64")]
+#[inline]
 pub fn classify(chunk: &[u8; CHUNK]) -> Classes {
     // SAFETY: `sse2` needs the SSE2 instructions, which are part of the x86_64 baseline:
     // every x86_64 CPU has them. It reads nothing but `chunk`.
@@ -28,6 +29,7 @@ pub fn classify(chunk: &[u8; CHUNK]) -> Classes {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
+#[inline]
 fn sse2(chunk: &[u8; CHUNK]) -> Classes {
     use std::arch::x86_64::{
         _mm_and_si128, _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set_epi64x, _mm_set1_epi8,
