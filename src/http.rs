@@ -479,29 +479,27 @@ mod tests {
         let silent: Vec<TcpStream> = (0..2)
             .map(|_| TcpStream::connect(running.addr).unwrap())
             .collect();
-        let mut refused = String::new();
-        // The acceptor takes the silent ones first: wait until both slots are taken.
-        for _ in 0..200 {
-            refused = call(running.addr, "GET / HTTP/1.1\r\n\r\n");
-            if refused.starts_with("HTTP/1.1 503") {
-                break;
+        // Asks until the reply has `status` (for up to two seconds); returns the last reply.
+        let call_until = |status: &str| {
+            let mut reply = String::new();
+            for _ in 0..200 {
+                reply = call(running.addr, "GET / HTTP/1.1\r\n\r\n");
+                if reply.starts_with(status) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
             }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+            reply
+        };
+        // The acceptor takes the silent ones first: wait until both slots are taken.
+        let refused = call_until("HTTP/1.1 503");
         assert!(
             refused.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
             "{refused}"
         );
         assert!(refused.ends_with("busy: too many connections at once; try again\n"));
         drop(silent);
-        let mut reply = String::new();
-        for _ in 0..200 {
-            reply = call(running.addr, "GET / HTTP/1.1\r\n\r\n");
-            if reply.starts_with("HTTP/1.1 200") {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let reply = call_until("HTTP/1.1 200");
         assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
         running.stop(Duration::from_secs(5));
     }
