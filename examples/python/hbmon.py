@@ -12,8 +12,10 @@ hbmon writer does (protocol v1, see hbmon's DESIGN.md):
    ``<file>``, so readers never see a half-written file;
 5. release the lock.
 
-A file that does not parse is moved to ``<file>.corrupt-<unix-time>`` (never deleted),
-with a warning on stderr, and a fresh document is started.
+A file whose structure is broken (not JSON, not an object of ``processes``, cut short) is
+moved to ``<file>.corrupt-<unix-time>`` (never deleted), with a warning on stderr, and a
+fresh document is started. An entry that is not valid JSON inside its brackets is only that
+entry's problem, as it is for hbmon: it is kept as written, and replaced by its own writer.
 
 One beat from a process that keeps running::
 
@@ -42,6 +44,7 @@ import fcntl
 import json
 import math
 import os
+import re
 import socket
 import stat
 import sys
@@ -135,6 +138,8 @@ _ORDER = [name for name, _ in _FIELDS]
 
 def _invalid_reason(entry):
     """Why ``entry`` is not a valid protocol entry, or None if it is."""
+    if isinstance(entry, _Unparsed):
+        return "not valid JSON"
     if not isinstance(entry, dict):
         return "not a JSON object"
     if entry.get("last_heartbeat") is None:
@@ -197,11 +202,113 @@ def _reject_constant(name):
     raise ValueError("%s is not valid JSON" % name)
 
 
+class _Unparsed(str):
+    """An entry whose value is not valid JSON, kept as the text it was and written back as
+    it was: that entry's problem, not the file's (its reader shows it invalid)."""
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_QUOTE_OR_BRACKET = re.compile(r'["{}\[\]]')
+_SCALAR = re.compile(r'[^,:{}\[\]" \t\n\r]+')
+
+
+def _skip(text, i):
+    return _WHITESPACE.match(text, i).end()
+
+
+def _value_end(text, i):
+    """Where the value at ``i`` ends: a string at its closing quote, an array or object at its
+    matching bracket (strings inside followed), anything else at the next delimiter. The
+    value itself is not checked; ValueError if even its extent cannot be found."""
+    if text.startswith('"', i):
+        string = _STRING.match(text, i)
+        if not string:
+            raise ValueError("unterminated string at char %d" % i)
+        return string.end()
+    if not text.startswith(("{", "["), i):
+        scalar = _SCALAR.match(text, i)
+        if not scalar:
+            raise ValueError("expected a value at char %d" % i)
+        return scalar.end()
+    closers = []
+    while True:
+        found = _QUOTE_OR_BRACKET.search(text, i)
+        if not found:
+            raise ValueError("unexpected end of file")
+        i, c = found.start(), found.group()
+        if c == '"':
+            i = _value_end(text, i)
+            continue
+        if c in "{[":
+            closers.append("}" if c == "{" else "]")
+        elif not closers or closers.pop() != c:
+            raise ValueError("mismatched bracket at char %d" % i)
+        i += 1
+        if not closers:
+            return i
+
+
+def _members(text, i):
+    """The (key, value text) pairs of the object at ``i``, and where it ends."""
+    members = []
+    i = _skip(text, i + 1)
+    if text.startswith("}", i):
+        return members, i + 1
+    while True:
+        if not text.startswith('"', i):
+            raise ValueError("expected a string key at char %d" % i)
+        key, i = json.decoder.scanstring(text, i + 1)
+        i = _skip(text, i)
+        if not text.startswith(":", i):
+            raise ValueError("expected ':' at char %d" % i)
+        start = _skip(text, i + 1)
+        i = _value_end(text, start)
+        members.append((key, text[start:i]))
+        i = _skip(text, i)
+        if text.startswith("}", i):
+            return members, i + 1
+        if not text.startswith(",", i):
+            raise ValueError("expected ',' or '}' at char %d" % i)
+        i = _skip(text, i + 1)
+
+
+def _loads(text):
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def _load_entry_by_entry(text):
+    """The document, for a file ``json.loads`` refuses: if only some entries are at fault,
+    they become ``_Unparsed``; ValueError if the structure itself is broken."""
+    start = _skip(text, 0)
+    if not text.startswith("{", start):
+        raise ValueError("expected a JSON object")
+    members, end = _members(text, start)
+    if _skip(text, end) != len(text):
+        raise ValueError("trailing characters at char %d" % _skip(text, end))
+    doc = {}
+    for key, value in members:
+        if key == "processes" and value.startswith("{"):
+            entries, _ = _members(value, 0)
+            doc[key] = {}
+            for name, raw in entries:
+                try:
+                    doc[key][name] = _loads(raw)
+                except ValueError:
+                    doc[key][name] = _Unparsed(raw)
+        else:
+            doc[key] = _loads(value)
+    return doc
+
+
 def _parse(text):
     """(processes, other top-level items) of a document; ValueError if it is not one."""
     if not text.strip():
         return {}, {}
-    doc = json.loads(text, parse_constant=_reject_constant)
+    try:
+        doc = _loads(text)
+    except ValueError:
+        doc = _load_entry_by_entry(text)
     if not isinstance(doc, dict):
         raise ValueError("expected a JSON object with \"processes\"")
     processes = doc.get("processes", {})
@@ -293,7 +400,10 @@ def _document(processes, other, now):
     def dumps(value):
         return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
-    entries = ",\n".join("    %s: %s" % (dumps(name), dumps(entry)) for name, entry in processes.items())
+    def entry_text(entry):
+        return entry if isinstance(entry, _Unparsed) else dumps(entry)
+
+    entries = ",\n".join("    %s: %s" % (dumps(name), entry_text(entry)) for name, entry in processes.items())
     text = '{\n  "version": %d,\n  "last_updated": %s,\n  "processes": {' % (VERSION, dumps(now))
     text += "\n%s\n  }" % entries if processes else "}"
     for key, value in other.items():

@@ -135,7 +135,16 @@ class WriterRules(FileTest):
         self.assertEqual(hbmon.beat("d", {"x": 1}, merge=True, file=self.file)["additional_data"], {"x": 1})
 
     def test_a_corrupt_file_is_moved_aside_with_a_warning(self):
-        for n, bad in enumerate([b"{ not json", b"[]", b'{"processes": []}', b'{"processes": {"a": NaN}}', b"\xff\xfe"]):
+        broken = [
+            b"{ not json",
+            b"[]",
+            b'{"processes": []}',
+            b'{"processes": {"a": {"last_heartbeat": 1',
+            b'{"processes": {"a": [1}}}',
+            b'{"processes": {}, "owner": NaN}',
+            b"\xff\xfe",
+        ]
+        for n, bad in enumerate(broken):
             with self.subTest(bad=bad):
                 with open(self.file, "wb") as f:
                     f.write(bad)
@@ -148,6 +157,24 @@ class WriterRules(FileTest):
                 with open(aside, "rb") as f:
                     self.assertEqual(f.read(), bad)
                 self.assertEqual(list(read(self.file)["processes"]), ["a"])
+
+    def test_an_entry_that_is_not_json_is_that_entrys_problem_not_the_files(self):
+        broken = '"broken": {"last_heartbeat": 1e, "pid": 01, "x": NaN, "s": "}]"}'
+        nan = '"nan": NaN'
+        with open(self.file, "w") as f:
+            f.write('{"processes": {%s, %s, "ok": {"last_heartbeat": 1.0}}}' % (broken, nan))
+        hbmon.beat("mine", file=self.file, pid=False)
+        with open(self.file) as f:
+            text = f.read()
+        self.assertIn("    %s,\n    %s,\n" % (broken, nan), text)
+        self.assertEqual([n for n in os.listdir(self.dir.name) if "corrupt" in n], [])
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            hbmon.beat("broken", file=self.file, pid=False)
+            hbmon.beat("nan", file=self.file, pid=False)
+        self.assertIn("entry 'broken'", stderr.getvalue())
+        self.assertIn("not valid JSON", stderr.getvalue())
+        self.assertEqual(list(read(self.file)["processes"]), ["broken", "nan", "ok", "mine"])
 
     def test_a_newer_protocol_version_is_refused_not_rewritten(self):
         newer = '{"version": 2, "processes": {}}'

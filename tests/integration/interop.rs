@@ -185,3 +185,75 @@ fn the_node_example_beats_through_hbmon() {
     assert!(entry.additional_data["port"].as_u64().unwrap() > 0);
     assert_eq!(entry.interval, Some(30.0));
 }
+
+/// One beat of `name` from the Python module into `file`, with no PID.
+const PYTHON_BEAT: &str = "
+import sys
+sys.path.insert(0, sys.argv[1])
+import hbmon
+hbmon.beat(sys.argv[2], file=sys.argv[3], pid=False)
+";
+
+/// The two writers hbmon ships judge a damaged file alike: both move a structurally broken
+/// file aside, both keep an entry that is only invalid inside its brackets, as written.
+#[test]
+fn hbmon_and_the_python_writer_judge_damaged_files_alike() {
+    let cases: &[(&str, bool)] = &[
+        (r#"{"processes": {"a": {"last_heartbeat": 1"#, true),
+        (r#"{"processes": {"a": [1}}}"#, true),
+        (r#"{"processes": []}"#, true),
+        (r#"{"processes": {}, "owner": tru}"#, true),
+        (
+            r#"{"processes": {"a": {"last_heartbeat": 1.0}}} trailing"#,
+            true,
+        ),
+        (r#"{"processes": {"a": {"pid": 01, "s": "}]"}}}"#, false),
+        (
+            r#"{"processes": {"a": NaN, "b": {"last_heartbeat": 2.0}}}"#,
+            false,
+        ),
+        (
+            r#"{"processes": {"a": {"x": [1 2]}}, "owner": "ops"}"#,
+            false,
+        ),
+    ];
+    for &(text, corrupt) in cases {
+        let mut outcomes = Vec::new();
+        for writer in ["hbmon", "python"] {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("hb.json");
+            std::fs::write(&file, text).unwrap();
+            let status = if writer == "hbmon" {
+                Command::new(HBMON)
+                    .arg("--file")
+                    .arg(&file)
+                    .args(["beat", "-q", "mine", "--no-pid"])
+                    .stderr(Stdio::null())
+                    .status()
+            } else {
+                Command::new("python3")
+                    .arg("-c")
+                    .arg(PYTHON_BEAT)
+                    .arg(example("python"))
+                    .arg("mine")
+                    .arg(&file)
+                    .stderr(Stdio::null())
+                    .status()
+            };
+            assert!(status.unwrap().success(), "{writer} on {text}");
+            let moved_aside = std::fs::read_dir(dir.path())
+                .unwrap()
+                .any(|e| e.unwrap().file_name().to_string_lossy().contains("corrupt"));
+            let after = std::fs::read_to_string(&file).unwrap();
+            let names: Vec<String> = store::RawDocument::parse(&after)
+                .unwrap()
+                .entries()
+                .map(|(name, raw)| format!("{name}={raw}"))
+                .filter(|entry| !entry.starts_with("mine="))
+                .collect();
+            outcomes.push((moved_aside, names));
+        }
+        assert_eq!(outcomes[0].0, corrupt, "hbmon on {text}");
+        assert_eq!(outcomes[0], outcomes[1], "hbmon vs python on {text}");
+    }
+}
