@@ -4,7 +4,8 @@
 //! checks each PID with the operating system and shows what is up, late, hung, dead or
 //! stopped. The map of the crate:
 //!
-//! - [`store`]: the heartbeat file protocol (v1) — locking, reading, atomic rewrites.
+//! - [`store`]: the heartbeat file protocol (v1) — locking, reading, atomic rewrites; a beat
+//!   scans the file's structure (`store/scan.rs`) and splices its own entry in.
 //! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
 //! - [`job`]: running a command as a job with start and end beats (`hbmon run`; Unix).
 //! - [`duration`]: the `30s` / `5m` / `1h30m` notation used everywhere a time span is typed.
