@@ -1,6 +1,6 @@
 //! A small HTTP/1.1 server on std's `TcpListener`, for the local API of `hbmon serve`: one
 //! request per connection (`Connection: close`), a thread per connection up to a bound, and
-//! one deadline per request so a silent client cannot hold a thread. [`request`] parses by
+//! one deadline per request so a silent client cannot hold a thread. `request` parses by
 //! hand: the API needs a method, a path, a query and a small body, not a framework.
 
 mod request;

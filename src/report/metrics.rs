@@ -81,7 +81,7 @@ const PER_PROCESS: [PerProcess; 7] = [
     },
 ];
 
-/// The whole exposition: per process `hbmon_up`, `hbmon_state` and the [`PER_PROCESS`]
+/// The whole exposition: per process `hbmon_up`, `hbmon_state` and the `PER_PROCESS`
 /// figures, then the count per state and of invalid entries.
 pub fn render(report: &Report) -> String {
     let rows = distinct(&report.rows);
