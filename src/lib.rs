@@ -27,6 +27,8 @@
 #![cfg_attr(test, allow(clippy::float_cmp))]
 
 pub mod alert;
+// Unix, as `serve` (its only user) and the job beats it shares with `hbmon run`.
+#[cfg(unix)]
 pub mod api;
 pub mod changes;
 pub mod cli;
