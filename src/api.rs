@@ -113,7 +113,8 @@ impl Api {
             report.exit_code(),
         );
         // What `hbmon status` exits 3 on; said in the document rather than by the HTTP status,
-        // which, as for a critical process, tells only whether the API answered.
+        // which, as for a critical process, tells only whether the API answered. Every
+        // configured process has a row, beaten or not.
         let configured = latest.rows.iter().any(|row| row.monitored);
         if let Some(why) = report::nothing_to_judge(&self.file, configured) {
             document.exit_code = report::UNKNOWN_EXIT_CODE;
