@@ -1,18 +1,20 @@
 //! The HTTP API of `hbmon serve` (docs/serve.md, "HTTP API"): `/status` and `/metrics`
 //! answered from the monitor's latest report — the one it alerts and records on, so the
-//! API never judges differently — and `/ping/NAME`, written through the [`Store`] as
-//! `hbmon beat NAME --no-pid` writes.
+//! API never judges differently — and `/ping/NAME` (with `/start`, `/fail` or `/CODE`),
+//! written through the [`Store`] as `hbmon beat NAME --no-pid` or `hbmon run` writes.
 
 mod ping;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::duration::format_secs;
 use crate::heartbeat;
 use crate::http::{Request, Response};
 use crate::paths::FileLocation;
-use crate::report::{Report, json, metrics};
-use crate::store::Store;
+use crate::report::{self, Report, json, metrics};
+use crate::store::{Entry, Reported, Store, StoreError, unix_now};
+use ping::{Event, Ping};
 
 /// The monitor's latest report, shared with the HTTP threads. The monitor replaces it after
 /// every check; a request holds the lock only to clone the `Arc`.
@@ -68,13 +70,15 @@ impl Api {
             ["metrics"] => allowed(request, READ, || {
                 Response::ok(metrics::CONTENT_TYPE, metrics::render(&self.view.get()))
             }),
-            ["ping", name] => allowed(request, PING, || self.ping(name, false, request)),
-            ["ping", name, "fail"] => allowed(request, PING, || self.ping(name, true, request)),
+            ["ping", name] => allowed(request, PING, || self.ping(name, None, request)),
+            ["ping", name, event] => {
+                allowed(request, PING, || self.ping(name, Some(event), request))
+            }
             _ => Response::line(
                 404,
                 format!(
                     "no endpoint {:?}: there are /status, /status/NAME, /metrics, /ping/NAME, \
-                     /ping/NAME/fail and /healthz",
+                     /ping/NAME/start, /ping/NAME/fail, /ping/NAME/CODE and /healthz",
                     format!("/{}", path.join("/"))
                 ),
             ),
@@ -102,35 +106,40 @@ impl Api {
                 &one
             }
         };
-        let document = json::Document::new(
+        let mut document = json::Document::new(
             report,
             &self.file,
             self.config.as_deref(),
             report.exit_code(),
         );
+        // What `hbmon status` exits 3 on; said in the document rather than by the HTTP status,
+        // which, as for a critical process, tells only whether the API answered. Every
+        // configured process has a row, beaten or not.
+        let configured = latest.rows.iter().any(|row| row.monitored);
+        if let Some(why) = report::nothing_to_judge(&self.file, configured) {
+            document.exit_code = report::UNKNOWN_EXIT_CODE;
+            document.unknown = Some(why);
+        }
         match serde_json::to_string_pretty(&document) {
             Ok(text) => Response::ok("application/json", text + "\n"),
             Err(e) => Response::line(500, format!("cannot encode the status: {e}")),
         }
     }
 
-    fn ping(&self, name: &str, fail: bool, request: &Request) -> Response {
+    /// `/ping/NAME`, or `/ping/NAME/EVENT` with the `event` segment.
+    fn ping(&self, name: &str, event: Option<&str>, request: &Request) -> Response {
         if let Err(why) = heartbeat::parse_name(name) {
             return Response::line(400, format!("bad name: {why}"));
         }
-        let beat = match ping::beat(&request.query, &request.body, fail) {
-            Ok(beat) => beat,
+        let ping = event
+            .map_or(Ok(Event::Beat), Event::parse)
+            .and_then(|event| Ping::parse(event, &request.query, &request.body));
+        let ping = match ping {
+            Ok(ping) => ping,
             Err(e) => return Response::line(400, e),
         };
-        match self.store.beat(name, &beat) {
-            Ok(entry) => Response::line(
-                200,
-                format!(
-                    "OK {} {name:?} (beat {})",
-                    entry.reported().as_str(),
-                    entry.beats.unwrap_or(1)
-                ),
-            ),
+        match self.write(name, &ping, unix_now()) {
+            Ok(entry) => Response::line(200, said(name, &entry)),
             Err(e) => {
                 // The monitor's log is where a failing write is looked for.
                 eprintln!("http: ping {name:?}: {e}");
@@ -138,6 +147,46 @@ impl Api {
             }
         }
     }
+
+    /// Writes `ping` into `name`'s entry, decided under the file's lock from the entry as it
+    /// is then: whether a run is in progress, and since when.
+    fn write(&self, name: &str, ping: &Ping, now: f64) -> Result<Entry, StoreError> {
+        let updated = self.store.update(name, |entry| {
+            *entry = ping.apply(Some(std::mem::take(entry)), now);
+        })?;
+        if let Some(entry) = updated {
+            return Ok(entry);
+        }
+        // No entry yet, so no run in progress.
+        let (beat, unknown_start) = ping.beat(None, now);
+        let written = self.store.beat_at(name, &beat, now)?;
+        if !unknown_start {
+            return Ok(written);
+        }
+        // A beat always writes its run's start: a second write takes the made-up one away
+        // (unless another writer started a run in between).
+        let fixed = self.store.update(name, |entry| {
+            if entry.started_at == written.started_at && entry.finished_at == written.finished_at {
+                ping::forget_start(entry);
+            }
+        })?;
+        Ok(fixed.unwrap_or(written))
+    }
+}
+
+/// The reply to a ping: what was written, and for the end of a run, how it ended.
+fn said(name: &str, entry: &Entry) -> String {
+    let status = entry.reported();
+    let mut what = vec![format!("beat {}", entry.beats.unwrap_or(1))];
+    if matches!(status, Reported::Succeeded | Reported::Failed) {
+        what.extend(entry.exit_code.map(|code| format!("exit {code}")));
+        what.extend(
+            entry
+                .duration
+                .map(|took| format!("took {}", format_secs(took))),
+        );
+    }
+    format!("OK {} {name:?} ({})", status.as_str(), what.join(", "))
 }
 
 /// `respond()` if the request's method is one of `allow`, else 405.
@@ -184,81 +233,14 @@ mod tests {
         }
     }
 
-    #[test]
-    fn routes_methods_and_unknown_paths() {
+    /// A response's status, `Allow` header and the start of its body.
+    type Answer<'a> = (u16, Option<&'a str>, &'a str);
+
+    /// Sends each `(method, target)` and checks the answer; none of them may write.
+    fn answers(cases: &[(&str, &str, Answer)]) {
         let dir = tempfile::tempdir().unwrap();
         let api = api(dir.path());
-        let cases: &[(&str, &str, u16, Option<&str>, &str)] = &[
-            ("GET", "/healthz", 200, None, "ok\n"),
-            ("HEAD", "/healthz", 200, None, "ok\n"),
-            (
-                "POST",
-                "/healthz",
-                405,
-                Some("GET, HEAD"),
-                "POST is not allowed here",
-            ),
-            (
-                "DELETE",
-                "/status",
-                405,
-                Some("GET, HEAD"),
-                "DELETE is not allowed",
-            ),
-            (
-                "PUT",
-                "/ping/x",
-                405,
-                Some("GET, POST"),
-                "PUT is not allowed here: use GET, POST",
-            ),
-            ("HEAD", "/ping/x", 405, Some("GET, POST"), ""),
-            (
-                "GET",
-                "/",
-                404,
-                None,
-                "no endpoint \"/\": there are /status",
-            ),
-            (
-                "GET",
-                "/status/x/y",
-                404,
-                None,
-                "no endpoint \"/status/x/y\"",
-            ),
-            (
-                "GET",
-                "/ping/x/start",
-                404,
-                None,
-                "no endpoint \"/ping/x/start\"",
-            ),
-            ("GET", "/ping", 404, None, "no endpoint \"/ping\":"),
-            ("GET", "/a\nb", 404, None, "no endpoint \"/a\\nb\":"),
-            (
-                "GET",
-                "/status/nobody",
-                404,
-                None,
-                "no process \"nobody\" in ",
-            ),
-            (
-                "GET",
-                "/ping/",
-                400,
-                None,
-                "bad name: a heartbeat name cannot be empty",
-            ),
-            (
-                "GET",
-                "/ping/x?every=1m",
-                400,
-                None,
-                "unknown parameter \"every\"",
-            ),
-        ];
-        for &(method, target, status, allow, body) in cases {
+        for &(method, target, (status, allow, body)) in cases {
             let response = api.respond(&request(method, target, ""));
             assert_eq!(response.status, status, "{method} {target}: {response:?}");
             assert_eq!(response.allow, allow, "{method} {target}");
@@ -267,8 +249,130 @@ mod tests {
                 "{method} {target}: {response:?}"
             );
         }
-        // None of those wrote anything.
-        assert!(!dir.path().join("hb.json").exists());
+        assert!(!dir.path().join("hb.json").exists(), "written");
+    }
+
+    #[test]
+    fn routes_methods_and_unknown_paths() {
+        let read = Some("GET, HEAD");
+        let ping = Some("GET, POST");
+        answers(&[
+            ("GET", "/healthz", (200, None, "ok\n")),
+            ("HEAD", "/healthz", (200, None, "ok\n")),
+            ("POST", "/healthz", (405, read, "POST is not allowed here")),
+            ("DELETE", "/status", (405, read, "DELETE is not allowed")),
+            (
+                "PUT",
+                "/ping/x",
+                (405, ping, "PUT is not allowed here: use GET, POST"),
+            ),
+            ("HEAD", "/ping/x", (405, ping, "")),
+            ("PUT", "/ping/x/3", (405, ping, "PUT is not allowed")),
+            (
+                "GET",
+                "/",
+                (404, None, "no endpoint \"/\": there are /status"),
+            ),
+            (
+                "GET",
+                "/status/x/y",
+                (404, None, "no endpoint \"/status/x/y\""),
+            ),
+            ("GET", "/ping", (404, None, "no endpoint \"/ping\":")),
+            ("GET", "/a\nb", (404, None, "no endpoint \"/a\\nb\":")),
+            (
+                "GET",
+                "/status/nobody",
+                (404, None, "no process \"nobody\" in "),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn bad_pings_are_400_naming_the_segment_or_value() {
+        answers(&[
+            (
+                "GET",
+                "/ping/",
+                (400, None, "bad name: a heartbeat name cannot be empty"),
+            ),
+            (
+                "GET",
+                "/ping/x?every=1m",
+                (400, None, "unknown parameter \"every\""),
+            ),
+            (
+                "GET",
+                "/ping/x/abc",
+                (
+                    400,
+                    None,
+                    "\"abc\" after /ping/NAME/ is not start, fail or an exit code from 0 to 255\n",
+                ),
+            ),
+            (
+                "GET",
+                "/ping/x/256",
+                (400, None, "\"256\" after /ping/NAME/"),
+            ),
+            ("GET", "/ping/x/-1", (400, None, "\"-1\" after /ping/NAME/")),
+            ("GET", "/ping/x/", (400, None, "\"\" after /ping/NAME/")),
+            (
+                "GET",
+                "/ping/\u{1}/3",
+                (400, None, "bad name: \"\\u{1}\" has a control"),
+            ),
+            (
+                "GET",
+                "/ping/x/start?stopped",
+                (400, None, "stopped=\"\": conflicts with /start"),
+            ),
+            (
+                "GET",
+                "/ping/x/start/now",
+                (404, None, "no endpoint \"/ping/x/start/now\""),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn status_is_unknown_with_no_file_and_nothing_configured() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = crate::report::build(
+            &store::Snapshot::default(),
+            &crate::config::Config::default(),
+            &mut FakeProbe::default(),
+            NOW,
+        );
+        let file = dir.path().join("hb.json");
+        let location = crate::paths::resolve_file(Some(&file));
+        let unconfigured = Api::new(View::new(empty), &location, None);
+        let status = || {
+            let response = unconfigured.respond(&request("GET", "/status", ""));
+            assert_eq!(response.status, 200);
+            serde_json::from_str::<serde_json::Value>(&response.body).unwrap()
+        };
+        let unknown = status();
+        assert_eq!(unknown["exit_code"], 3);
+        assert_eq!(
+            unknown["unknown"],
+            format!("no heartbeat file at {} yet", file.display())
+        );
+        assert_eq!(unknown["processes"], serde_json::json!([]));
+
+        std::fs::write(&file, "").unwrap();
+        let empty_file = status();
+        assert_eq!(
+            (&empty_file["exit_code"], &empty_file["unknown"]),
+            (&serde_json::json!(0), &serde_json::Value::Null)
+        );
+        // Configured processes are judged (pending) without a file.
+        let dir = tempfile::tempdir().unwrap();
+        let configured = api(dir.path());
+        let response = configured.respond(&request("GET", "/status", ""));
+        let value: serde_json::Value = serde_json::from_str(&response.body).unwrap();
+        assert_eq!(value["unknown"], serde_json::Value::Null);
+        assert_ne!(value["exit_code"], 3);
     }
 
     #[test]
@@ -351,5 +455,48 @@ mod tests {
             store::read(&file).unwrap().get("backup").unwrap().beats,
             Some(3)
         );
+    }
+
+    #[test]
+    fn a_run_over_http_is_reported_as_hbmon_run_reports_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let api = api(dir.path());
+        let file = dir.path().join("hb.json");
+        let entry = |name: &str| store::read(&file).unwrap().get(name).unwrap().clone();
+
+        let response = api.respond(&request("GET", "/ping/backup/start?interval=1d", ""));
+        assert_eq!(response.body, "OK running \"backup\" (beat 1)\n");
+        let started = entry("backup");
+        assert_eq!(
+            (started.kind, started.pid, started.interval),
+            (Some(store::Kind::Job), None, Some(86_400.0))
+        );
+        let response = api.respond(&request("POST", "/ping/backup/3", "tar: disk full\n"));
+        assert!(
+            response
+                .body
+                .starts_with("OK failed \"backup\" (beat 2, exit 3, took "),
+            "{response:?}"
+        );
+        let failed = entry("backup");
+        assert_eq!(failed.reported(), Reported::Failed);
+        assert_eq!(failed.started_at, started.started_at);
+        assert!(failed.duration.is_some_and(|d| d >= 0.0), "{failed:?}");
+        assert_eq!(failed.last_error.as_deref(), Some("exited with code 3"));
+        assert_eq!(
+            failed.additional_data,
+            serde_json::json!({"output_tail": "tar: disk full\n"})
+        );
+
+        // The first word of a job that never said /start: no start, no duration.
+        let response = api.respond(&request("GET", "/ping/fresh/0", ""));
+        assert_eq!(response.body, "OK succeeded \"fresh\" (beat 1, exit 0)\n");
+        let fresh = entry("fresh");
+        assert_eq!((fresh.started_at, fresh.duration), (None, None));
+        assert_eq!(
+            (fresh.exit_code, fresh.kind),
+            (Some(0), Some(store::Kind::Job))
+        );
+        assert!(fresh.finished_at.is_some());
     }
 }

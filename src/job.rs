@@ -14,7 +14,8 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-pub use output::TAIL_BYTES;
+pub use output::{TAIL_BYTES, tail_text};
+pub use report::{finished_beat, running_beat};
 
 use crate::duration;
 use crate::heartbeat::DEFAULT_INTERVAL;

@@ -20,7 +20,8 @@
 //! - [`http`]: the small HTTP/1.1 server under `hbmon serve`'s API (std `TcpListener`).
 //! - [`watch`]: noticing changes to the heartbeat file (a watch on its directory).
 //! - [`serve`]: the headless monitor of `hbmon serve`: history, alerts, the HTTP API (Unix).
-//! - [`api`]: the endpoints of that HTTP API: `/status`, `/metrics`, `/ping/NAME`.
+//! - [`api`]: the endpoints of that HTTP API: `/status`, `/metrics`, `/ping/NAME` (`/start`,
+//!   `/fail`, `/CODE`: a job's run, as `hbmon run` reports it).
 //! - [`tui`]: the live terminal UI, `hbmon` with no subcommand.
 //! - [`cli`]: the `hbmon` command line; `main.rs` only calls [`cli::run`].
 
@@ -28,6 +29,8 @@
 #![cfg_attr(test, allow(clippy::float_cmp))]
 
 pub mod alert;
+// Unix, as `serve` (its only user) and the job beats it shares with `hbmon run`.
+#[cfg(unix)]
 pub mod api;
 pub mod changes;
 pub mod cli;

@@ -6,6 +6,7 @@ pub mod metrics;
 pub mod table;
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -98,6 +99,16 @@ impl Report {
             .max()
             .unwrap_or(Severity::None)
     }
+}
+
+/// `hbmon status`'s exit code when there is nothing to judge: the Nagios plugin's "unknown".
+pub const UNKNOWN_EXIT_CODE: u8 = 3;
+
+/// Why there is nothing to judge, if so: no heartbeat file at `file` yet, and no process
+/// `configured`. As a check, that would read as "no processes, all well": a mistyped path
+/// would be silently green.
+pub fn nothing_to_judge(file: &Path, configured: bool) -> Option<String> {
+    (!configured && !file.exists()).then(|| format!("no heartbeat file at {} yet", file.display()))
 }
 
 /// Judges every process at `now`: one row per configured process (config order), then one

@@ -13,10 +13,6 @@ use crate::probe::SysProbe;
 use crate::report::{self, Report, json, table};
 use crate::store;
 
-/// The exit code when there is nothing to judge: a missing (with nothing configured) or
-/// unreadable file, an unreadable config, an unknown name.
-const UNKNOWN: u8 = 3;
-
 /// How long `hbmon status` samples CPU use when it does. CPU use is a difference between
 /// two readings; sysinfo needs at least this much between them to be meaningful.
 const CPU_SAMPLE: std::time::Duration = sysinfo::MINIMUM_CPU_UPDATE_INTERVAL;
@@ -47,13 +43,14 @@ pub enum CpuSample {
     Never,
 }
 
-/// Runs `hbmon status`. Errors are not returned: they mean "unknown" (exit 3), printed.
+/// Runs `hbmon status`. Errors are not returned: they mean "unknown" (exit 3), printed —
+/// a missing file with nothing configured, an unreadable file or config, an unknown name.
 pub fn status(location: &FileLocation, explicit: Option<&Path>, args: &StatusArgs) -> ExitCode {
     match judge(location, explicit, args) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("hbmon: {err:#}");
-            ExitCode::from(UNKNOWN)
+            ExitCode::from(report::UNKNOWN_EXIT_CODE)
         }
     }
 }
@@ -64,10 +61,8 @@ fn judge(
     args: &StatusArgs,
 ) -> anyhow::Result<u8> {
     let (config, config_path) = Config::load(explicit, &location.path)?;
-    // With nothing configured a missing file would read as "no processes", all well: as a
-    // check command, a mistyped path would be silently green.
-    if config.processes.is_empty() && !location.path.exists() {
-        anyhow::bail!("no heartbeat file at {} yet", location.path.display());
+    if let Some(why) = report::nothing_to_judge(&location.path, !config.processes.is_empty()) {
+        anyhow::bail!(why);
     }
     let snapshot = store::read(&location.path)?;
     let terminal = std::io::stdout().is_terminal();

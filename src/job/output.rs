@@ -88,24 +88,35 @@ impl Tail {
         self.lock().abandoned
     }
 
-    /// The kept bytes as text. Invalid UTF-8 becomes U+FFFD, except a character the
-    /// capacity cut in half at the start, which is dropped.
+    /// The kept bytes as text, as [`text`] makes it.
     pub fn text(&self) -> String {
         let mut state = self.lock();
-        let dropped = state.total > state.bytes.len() as u64;
-        let bytes = state.bytes.make_contiguous();
-        let cut = if dropped {
-            // UTF-8 continuation bytes are 0b10xxxxxx; a character has at most three.
-            bytes
-                .iter()
-                .take(3)
-                .take_while(|b| *b & 0xC0 == 0x80)
-                .count()
-        } else {
-            0
-        };
-        String::from_utf8_lossy(&bytes[cut..]).into_owned()
+        let cut_short = state.total > state.bytes.len() as u64;
+        text(state.bytes.make_contiguous(), cut_short)
     }
+}
+
+/// The last [`TAIL_BYTES`] of `output` as text, as a job's final beat keeps them: for an
+/// output that came whole (an HTTP ping's body) rather than through pipes.
+pub fn tail_text(output: &[u8]) -> String {
+    let start = output.len().saturating_sub(TAIL_BYTES);
+    text(&output[start..], start > 0)
+}
+
+/// `bytes` as text. Invalid UTF-8 becomes U+FFFD, except, when they are the end of a longer
+/// output (`cut_short`), a character cut in half at the start, which is dropped.
+fn text(bytes: &[u8], cut_short: bool) -> String {
+    let cut = if cut_short {
+        // UTF-8 continuation bytes are 0b10xxxxxx; a character has at most three.
+        bytes
+            .iter()
+            .take(3)
+            .take_while(|b| *b & 0xC0 == 0x80)
+            .count()
+    } else {
+        0
+    };
+    String::from_utf8_lossy(&bytes[cut..]).into_owned()
 }
 
 /// Copies `from` to `to` until end of file, flushing each chunk so output appears as the
@@ -163,6 +174,21 @@ mod tests {
             "\u{FFFD}ok",
             "nothing was cut: keep what was sent"
         );
+    }
+
+    #[test]
+    fn a_whole_output_keeps_its_last_bytes_as_a_pipe_would() {
+        assert_eq!(tail_text(b"short \xff"), "short \u{FFFD}");
+        let long = ["é".repeat(TAIL_BYTES), "end".to_owned()].concat();
+        let tail = tail_text(long.as_bytes());
+        // 3 bytes of "end" and TAIL_BYTES - 3 of "é"s, an odd count: the first is cut.
+        assert_eq!(
+            tail,
+            ["é".repeat((TAIL_BYTES - 4) / 2), "end".to_owned()].concat()
+        );
+        let piped = Tail::new(TAIL_BYTES, 1);
+        piped.push(long.as_bytes());
+        assert_eq!(tail, piped.text());
     }
 
     #[test]

@@ -13,6 +13,53 @@ use super::{Job, Outcome};
 use crate::heartbeat::{FailureStreak, host};
 use crate::store::{Beat, DataChange, JobRun, Reported, Store, unix_now};
 
+/// The beat of a run started at `started_at`: `running`, with the job fields. The first
+/// one starts the run; one with the same `started_at` is a keepalive of it. Whoever writes
+/// it sets the PID, interval and kind (job, unless said otherwise).
+pub fn running_beat(started_at: f64, data: DataChange) -> Beat {
+    Beat {
+        status: Reported::Running,
+        pid: None,
+        interval: None,
+        data,
+        error: None,
+        kind: None,
+        job: Some(JobRun {
+            started_at,
+            exit_code: None,
+            finished_at: None,
+        }),
+        host: host(),
+    }
+}
+
+/// The beat that ends a run started at `started_at`: `succeeded` for exit code 0, else
+/// `failed` with `reason` as its error — also when there is no exit code at all (a failure
+/// reported without one). Whoever writes it sets the PID, interval and kind.
+pub fn finished_beat(
+    started_at: f64,
+    finished_at: f64,
+    exit_code: Option<u8>,
+    reason: &str,
+    data: DataChange,
+) -> Beat {
+    let succeeded = exit_code == Some(0);
+    Beat {
+        status: if succeeded {
+            Reported::Succeeded
+        } else {
+            Reported::Failed
+        },
+        error: (!succeeded).then(|| reason.to_owned()),
+        job: Some(JobRun {
+            started_at,
+            exit_code: exit_code.map(i32::from),
+            finished_at: Some(finished_at),
+        }),
+        ..running_beat(started_at, data)
+    }
+}
+
 /// A beat for the writer thread to write.
 enum Report {
     Started,
@@ -101,7 +148,6 @@ impl<'s> Beats<'s> {
 pub struct Reporter<'a> {
     job: &'a Job,
     store: &'a Store,
-    host: Option<String>,
     command: String,
     started_at: f64,
     pid: Option<u32>,
@@ -114,7 +160,6 @@ impl<'a> Reporter<'a> {
         Reporter {
             job,
             store,
-            host: host(),
             command: command_line(&job.program, &job.args),
             started_at: unix_now(),
             pid: None,
@@ -129,43 +174,38 @@ impl<'a> Reporter<'a> {
 
     fn write(&self, report: Report) {
         match report {
-            Report::Started => self.send(
-                Reported::Running,
+            Report::Started => self.send(running_beat(
+                self.started_at,
                 DataChange::Replace(json!({ "command": self.command })),
-                None,
-                None,
-            ),
-            Report::StillRunning => self.send(Reported::Running, DataChange::Keep, None, None),
+            )),
+            Report::StillRunning => self.send(running_beat(self.started_at, DataChange::Keep)),
             Report::Finished {
                 exit_code,
                 reason,
                 output_tail,
                 finished_at,
-            } => self.finish(exit_code, &reason, output_tail, finished_at),
+            } => {
+                let mut data = Map::new();
+                data.insert("output_tail".to_owned(), Value::String(output_tail));
+                data.insert("reason".to_owned(), Value::String(reason.clone()));
+                self.send(finished_beat(
+                    self.started_at,
+                    finished_at,
+                    Some(exit_code),
+                    &reason,
+                    DataChange::Merge(data),
+                ));
+            }
         }
     }
 
-    /// Writes one beat; `end` is the exit code and finish time of a final beat.
-    fn send(
-        &self,
-        status: Reported,
-        data: DataChange,
-        error: Option<String>,
-        end: Option<(i32, f64)>,
-    ) {
+    /// Writes `beat` with this run's PID, interval and kind.
+    fn send(&self, beat: Beat) {
         let beat = Beat {
-            status,
             pid: self.pid,
             interval: self.job.interval.map(|d| d.as_secs_f64()),
-            data,
-            error,
             kind: Some(self.job.kind),
-            job: Some(JobRun {
-                started_at: self.started_at,
-                exit_code: end.map(|(code, _)| code),
-                finished_at: end.map(|(_, at)| at),
-            }),
-            host: self.host.clone(),
+            ..beat
         };
         match self.store.beat(&self.job.name, &beat) {
             Ok(_) => self.failures.succeeded(),
@@ -181,24 +221,6 @@ impl<'a> Reporter<'a> {
         }
     }
 
-    /// The final beat: `succeeded` for exit code 0, else `failed` with `reason` as its error.
-    fn finish(&self, exit_code: u8, reason: &str, output_tail: String, finished_at: f64) {
-        let mut data = Map::new();
-        data.insert("output_tail".to_owned(), Value::String(output_tail));
-        data.insert("reason".to_owned(), Value::String(reason.to_owned()));
-        let (status, error) = if exit_code == 0 {
-            (Reported::Succeeded, None)
-        } else {
-            (Reported::Failed, Some(reason.to_owned()))
-        };
-        self.send(
-            status,
-            DataChange::Merge(data),
-            error,
-            Some((i32::from(exit_code), finished_at)),
-        );
-    }
-
     /// Reports a command that could not start, shell-style: 127 not found, 126 otherwise.
     pub fn not_started(&self, error: &io::Error) -> Outcome {
         let (code, why) = match error.kind() {
@@ -207,12 +229,13 @@ impl<'a> Reporter<'a> {
             _ => (126, error.to_string()),
         };
         let reason = format!("cannot run `{}`: {why}", self.job.program.to_string_lossy());
-        self.send(
-            Reported::Failed,
+        self.send(finished_beat(
+            self.started_at,
+            self.started_at,
+            Some(code),
+            &reason,
             DataChange::Replace(json!({ "command": self.command, "reason": reason })),
-            Some(reason.clone()),
-            Some((i32::from(code), self.started_at)),
-        );
+        ));
         Outcome {
             pid: None,
             exit_code: code,

@@ -28,6 +28,9 @@ pub struct Document<'a> {
     pub worst: Severity,
     /// What `hbmon status` exits with.
     pub exit_code: u8,
+    /// Why there is nothing to judge, when `exit_code` is 3 for that reason (no heartbeat
+    /// file yet and nothing configured: `hbmon serve`'s `/status`); else `null`.
+    pub unknown: Option<String>,
     /// How many processes are in each state; states with none are left out.
     pub counts: BTreeMap<State, usize>,
     pub system: Option<&'a SystemInfo>,
@@ -90,6 +93,7 @@ impl<'a> Document<'a> {
             config,
             worst: report.worst(),
             exit_code,
+            unknown: None,
             counts: report.counts().into_iter().collect(),
             system: report.system.as_ref(),
             processes: report

@@ -499,6 +499,8 @@ fn pings_over_http_are_beats_without_a_pid() {
     assert_eq!(reply.body, "OK alive \"backup\" (beat 1)\n");
     let reply = call(addr, "POST", "/ping/etl", "{\"rows\": 1200}");
     assert_eq!(reply.body, "OK alive \"etl\" (beat 1)\n", "{reply:?}");
+    // Seen up before the error comes: two pings in one burst are one check.
+    serve.wait_log("etl: new -> up");
     let reply = get(addr, "/ping/etl/fail?msg=exit+3");
     assert_eq!(reply.body, "OK error \"etl\" (beat 2)\n", "{reply:?}");
     let reply = get(addr, "/ping/my%20job?stopped");
@@ -517,6 +519,60 @@ fn pings_over_http_are_beats_without_a_pid() {
     assert_eq!(process(&doc, "my job")["state"], "stopped");
     // The monitor saw the pings as beats: logged and recorded.
     serve.wait_log("etl: up -> error");
+}
+
+#[test]
+fn a_cron_job_between_start_and_exit_code_pings_is_a_run_with_a_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), "serve.log");
+    let addr = serve.addr();
+    // The healthchecks.io wrapper: `curl URL/start; job.sh; curl --data-binary @log URL/$?`.
+    for (name, job) in [("nightly", "sleep 0.1"), ("backup", "sleep 0.1; exit 3")] {
+        let reply = get(addr, &format!("/ping/{name}/start?interval=1d"));
+        assert_eq!(reply.body, format!("OK running \"{name}\" (beat 1)\n"));
+        let code = Command::new("sh").args(["-c", job]).status().unwrap();
+        let code = code.code().unwrap();
+        let reply = call(addr, "POST", &format!("/ping/{name}/{code}"), "tar: done\n");
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert!(
+            reply
+                .body
+                .contains(&format!("\"{name}\" (beat 2, exit {code}, took ")),
+            "{reply:?}"
+        );
+    }
+    serve.wait_log(" -> failed (last run failed (exit 3) ");
+
+    let doc = status_json(dir.path());
+    let nightly = process(&doc, "nightly");
+    assert_eq!(nightly["state"], "up", "{nightly:#}");
+    assert_eq!(nightly["entry"]["status"], "succeeded");
+    assert_eq!(nightly["entry"]["exit_code"], 0);
+    let backup = process(&doc, "backup");
+    assert_eq!(
+        (&backup["state"], &backup["severity"]),
+        (&Value::from("failed"), &Value::from("critical")),
+        "{backup:#}"
+    );
+    let entry = &backup["entry"];
+    assert_eq!(
+        (&entry["status"], &entry["exit_code"], &entry["kind"]),
+        (&Value::from("failed"), &Value::from(3), &Value::from("job"))
+    );
+    assert_eq!(entry["pid"], Value::Null);
+    assert_eq!(entry["additional_data"]["output_tail"], "tar: done\n");
+    assert_eq!(entry["last_error"], "exited with code 3");
+    for run in [nightly, backup] {
+        let entry = &run["entry"];
+        // The job slept 0.1 s between the two pings.
+        assert!(entry["duration"].as_f64().unwrap() >= 0.1, "{entry:#}");
+        assert_eq!(
+            entry["duration"].as_f64(),
+            Some(entry["finished_at"].as_f64().unwrap() - entry["started_at"].as_f64().unwrap())
+                .map(|d| (d * 1e6).round() / 1e6)
+        );
+    }
+    hbmon(dir.path()).arg("status").assert().code(2);
 }
 
 #[test]
@@ -650,9 +706,12 @@ fn bad_requests_get_the_right_status_and_a_silent_client_blocks_nobody() {
     assert_eq!(bad.status, 400);
     assert!(bad.body.starts_with("interval=\"soon\": "), "{bad:?}");
     assert_eq!(bad.body.lines().count(), 1, "{bad:?}");
-    let bad = call(addr, "POST", "/ping/x", "not json");
-    assert_eq!(bad.status, 400);
-    assert!(bad.body.starts_with("the body is not JSON"), "{bad:?}");
+    for code in ["abc", "256", "-1"] {
+        let bad = get(addr, &format!("/ping/x/{code}"));
+        assert_eq!(bad.status, 400);
+        let named = format!("{code:?} after /ping/NAME/ is not start, fail or an exit code");
+        assert!(bad.body.starts_with(&named), "{bad:?}");
+    }
     let malformed = send(addr, b"GET /status\r\n\r\n");
     assert_eq!(malformed.status, 400, "{malformed:?}");
     let too_big = send(
@@ -667,6 +726,15 @@ fn bad_requests_get_the_right_status_and_a_silent_client_blocks_nobody() {
     assert_eq!(from_a_page.status, 403, "{from_a_page:?}");
     // None of the refused pings wrote anything.
     assert!(!dir.path().join("hb.json").exists());
+    // So there is nothing to judge, and /status says so as `hbmon status` does (exit 3).
+    hbmon(dir.path()).arg("status").assert().code(3);
+    let status: Value = serde_json::from_str(&get(addr, "/status").body).unwrap();
+    assert_eq!(status["exit_code"], 3, "{status:#}");
+    let missing = format!(
+        "no heartbeat file at {} yet",
+        dir.path().join("hb.json").display()
+    );
+    assert_eq!(status["unknown"], missing.as_str());
 }
 
 #[test]
