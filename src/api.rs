@@ -151,26 +151,8 @@ impl Api {
     /// Writes `ping` into `name`'s entry, decided under the file's lock from the entry as it
     /// is then: whether a run is in progress, and since when.
     fn write(&self, name: &str, ping: &Ping, now: f64) -> Result<Entry, StoreError> {
-        let updated = self.store.update(name, |entry| {
-            *entry = ping.apply(Some(std::mem::take(entry)), now);
-        })?;
-        if let Some(entry) = updated {
-            return Ok(entry);
-        }
-        // No entry yet, so no run in progress.
-        let (beat, unknown_start) = ping.beat(None, now);
-        let written = self.store.beat_at(name, &beat, now)?;
-        if !unknown_start {
-            return Ok(written);
-        }
-        // A beat always writes its run's start: a second write takes the made-up one away
-        // (unless another writer started a run in between).
-        let fixed = self.store.update(name, |entry| {
-            if entry.started_at == written.started_at && entry.finished_at == written.finished_at {
-                ping::forget_start(entry);
-            }
-        })?;
-        Ok(fixed.unwrap_or(written))
+        self.store
+            .write_entry(name, now, |previous| ping.apply(previous, now))
     }
 }
 

@@ -193,7 +193,7 @@ impl Ping {
 
     /// The beat this ping writes at `now` over the entry `previous`, and whether it ends a
     /// run of unknown start, which [`forget_start`] then has to fix in the written entry.
-    pub fn beat(&self, previous: Option<&Entry>, now: f64) -> (Beat, bool) {
+    fn beat(&self, previous: Option<&Entry>, now: f64) -> (Beat, bool) {
         // A run is in progress while the newest beat is a job's `running`: a `/start`, or
         // the start of `hbmon run`.
         let run = previous.filter(|e| e.kind() == Kind::Job && e.reported() == Reported::Running);
@@ -266,7 +266,7 @@ impl Ping {
 /// A run that ended with no `/start` before it has no start time and no duration, rather
 /// than made-up ones (healthchecks.io shows no duration then either). A start left from an
 /// earlier run goes too: the period (`overdue`) is then counted from this run's end.
-pub fn forget_start(entry: &mut Entry) {
+fn forget_start(entry: &mut Entry) {
     entry.started_at = None;
     entry.duration = None;
 }
