@@ -1011,17 +1011,21 @@ fn entry_lines(row: &Row, entry: &Entry, now: f64, theme: &Theme) -> Vec<Line<'s
             Span::styled(format!("{error}{at}"), theme.severity(Severity::Warning)),
         ]));
     }
-    if let Some(started) = entry.started_at {
-        let mut job = vec![format!("started {}", when(started, now))];
-        if let Some(finished) = entry.finished_at {
-            job.push(format!(
-                "finished after {}",
-                format_secs(finished - started)
-            ));
+    let mut job = match (entry.started_at, entry.finished_at) {
+        (Some(started), finished) => {
+            let mut job = vec![format!("started {}", when(started, now))];
+            job.extend(finished.map(|f| format!("finished after {}", format_secs(f - started))));
+            job
         }
-        if let Some(code) = entry.exit_code {
-            job.push(format!("exit code {code}"));
-        }
+        // A run reported only at its end (an HTTP ping of its exit code, no `/start`).
+        (None, Some(finished)) => vec![format!(
+            "finished {}, start not reported",
+            when(finished, now)
+        )],
+        (None, None) => Vec::new(),
+    };
+    if !job.is_empty() {
+        job.extend(entry.exit_code.map(|code| format!("exit code {code}")));
         lines.push(Line::from(vec![
             label("Last run", theme),
             Span::raw(job.join(", ")),
@@ -1326,6 +1330,36 @@ mod tests {
         let shown = screen(&render(&mut app, 100, 30));
         assert!(shown.contains("▶ running → ✗ failed"), "{shown}");
         insta::assert_snapshot!(shown);
+    }
+
+    #[test]
+    fn a_run_reported_only_at_its_end_shows_its_end_and_exit_code() {
+        let text = |entry: &Entry| -> Vec<String> {
+            let row = crate::tui::fixtures::row("backup", State::Failed, 60.0);
+            entry_lines(&row, entry, NOW, &Theme::new(false))
+                .iter()
+                .map(ToString::to_string)
+                .filter(|line| line.starts_with("Last run"))
+                .collect()
+        };
+        let mut entry = Entry {
+            last_heartbeat: NOW - 60.0,
+            finished_at: Some(NOW - 60.0),
+            exit_code: Some(3),
+            ..Entry::default()
+        };
+        let shown = text(&entry);
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert!(
+            shown[0].contains("start not reported, exit code 3"),
+            "{shown:?}"
+        );
+        entry.started_at = Some(NOW - 90.0);
+        let shown = text(&entry);
+        assert!(
+            shown[0].contains("finished after 30s, exit code 3"),
+            "{shown:?}"
+        );
     }
 
     /// History as a database would hold it: bidder died 25 min ago and came back 12 min
