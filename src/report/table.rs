@@ -33,12 +33,14 @@ const GAP: &str = "  ";
 
 /// Renders `report` for a terminal `width` cells wide. `styled`: ANSI colours and state
 /// symbols, for a terminal; otherwise plain ASCII words, for pipes and `NO_COLOR`.
+/// `named`: the rows are the processes named on the command line, so an empty section
+/// means none of them is in it, not that the config lists nothing.
 ///
 /// Layout: an optional system line, the MONITORED PROCESSES section (config order), the
 /// ADDITIONAL HEARTBEAT PROCESSES section (file order), invalid entries, and a count per
 /// state. A row that needs attention (warning or worse), or whose last beat is from the
 /// future (clock skew), gets its reason on a line below.
-pub fn render(report: &Report, width: usize, styled: bool) -> String {
+pub fn render(report: &Report, width: usize, styled: bool, named: bool) -> String {
     let style = Style(styled);
     let mut out = String::new();
     if let Some(system) = &report.system {
@@ -57,13 +59,17 @@ pub fn render(report: &Report, width: usize, styled: bool) -> String {
     let (monitored, additional): (Vec<_>, Vec<_>) =
         rendered.into_iter().partition(|(r, _)| r.monitored);
 
-    let sections = [
+    let (no_monitored, no_additional) = if named {
+        ("none named", "none named")
+    } else {
         (
-            "MONITORED PROCESSES",
-            monitored,
             "none configured (hbmon init writes a starter hbmon.toml)",
-        ),
-        ("ADDITIONAL HEARTBEAT PROCESSES", additional, "none"),
+            "none",
+        )
+    };
+    let sections = [
+        ("MONITORED PROCESSES", monitored, no_monitored),
+        ("ADDITIONAL HEARTBEAT PROCESSES", additional, no_additional),
     ];
     for (i, (title, rows, empty)) in sections.into_iter().enumerate() {
         if i > 0 {
@@ -263,7 +269,7 @@ mod tests {
 
     /// The clock column is local time; the snapshots must not depend on the time zone.
     fn render_fixed(report: &Report, width: usize, styled: bool) -> String {
-        let mut text = render(report, width, styled);
+        let mut text = render(report, width, styled, false);
         for row in &report.rows {
             if let Some(e) = &row.entry {
                 let clock = &format_local(e.last_heartbeat)[11..];
@@ -309,7 +315,7 @@ mod tests {
             invalid: Vec::new(),
             system: None,
         };
-        insta::assert_snapshot!(render(&empty, 80, false), @r"
+        insta::assert_snapshot!(render(&empty, 80, false, false), @r"
         MONITORED PROCESSES
           none configured (hbmon init writes a starter hbmon.toml)
 
@@ -318,6 +324,18 @@ mod tests {
 
         no processes
         ");
+    }
+
+    #[test]
+    fn named_processes_leave_no_hint_to_configure() {
+        let mut report = report();
+        let additional = report.rows.iter().find(|r| !r.monitored).unwrap();
+        let name = additional.name.clone();
+        assert_eq!(report.select(&[name]), None);
+        let text = render(&report, 120, false, true);
+        let monitored = text.lines().skip_while(|l| *l != "MONITORED PROCESSES");
+        assert_eq!(monitored.clone().nth(1), Some("  none named"), "{text}");
+        assert!(!text.contains("none configured"), "{text}");
     }
 
     #[test]
