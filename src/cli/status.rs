@@ -99,10 +99,7 @@ fn judge(
     };
     println!("{}", header(location, config_path.as_deref()));
     println!();
-    print!(
-        "{}",
-        table::render(&report, width(terminal), styled, !args.names.is_empty())
-    );
+    print!("{}", table::render(&report, width(terminal), styled));
     if hidden > 0 {
         println!(
             "{hidden} additional process{} stopped cleanly, not shown (--all shows {})",

@@ -33,14 +33,12 @@ const GAP: &str = "  ";
 
 /// Renders `report` for a terminal `width` cells wide. `styled`: ANSI colours and state
 /// symbols, for a terminal; otherwise plain ASCII words, for pipes and `NO_COLOR`.
-/// `named`: the rows are the processes named on the command line, so an empty section
-/// means none of them is in it, not that the config lists nothing.
 ///
 /// Layout: an optional system line, the MONITORED PROCESSES section (config order), the
 /// ADDITIONAL HEARTBEAT PROCESSES section (file order), invalid entries, and a count per
 /// state. A row that needs attention (warning or worse), or whose last beat is from the
 /// future (clock skew), gets its reason on a line below.
-pub fn render(report: &Report, width: usize, styled: bool, named: bool) -> String {
+pub fn render(report: &Report, width: usize, styled: bool) -> String {
     let style = Style(styled);
     let mut out = String::new();
     if let Some(system) = &report.system {
@@ -59,7 +57,7 @@ pub fn render(report: &Report, width: usize, styled: bool, named: bool) -> Strin
     let (monitored, additional): (Vec<_>, Vec<_>) =
         rendered.into_iter().partition(|(r, _)| r.monitored);
 
-    let (no_monitored, no_additional) = if named {
+    let (no_monitored, no_additional) = if report.named {
         ("none named", "none named")
     } else {
         (
@@ -269,7 +267,7 @@ mod tests {
 
     /// The clock column is local time; the snapshots must not depend on the time zone.
     fn render_fixed(report: &Report, width: usize, styled: bool) -> String {
-        let mut text = render(report, width, styled, false);
+        let mut text = render(report, width, styled);
         for row in &report.rows {
             if let Some(e) = &row.entry {
                 let clock = &format_local(e.last_heartbeat)[11..];
@@ -314,8 +312,9 @@ mod tests {
             rows: Vec::new(),
             invalid: Vec::new(),
             system: None,
+            named: false,
         };
-        insta::assert_snapshot!(render(&empty, 80, false, false), @r"
+        insta::assert_snapshot!(render(&empty, 80, false), @r"
         MONITORED PROCESSES
           none configured (hbmon init writes a starter hbmon.toml)
 
@@ -332,7 +331,7 @@ mod tests {
         let additional = report.rows.iter().find(|r| !r.monitored).unwrap();
         let name = additional.name.clone();
         assert_eq!(report.select(&[name]), None);
-        let text = render(&report, 120, false, true);
+        let text = render(&report, 120, false);
         let monitored = text.lines().skip_while(|l| *l != "MONITORED PROCESSES");
         assert_eq!(monitored.clone().nth(1), Some("  none named"), "{text}");
         assert!(!text.contains("none configured"), "{text}");
