@@ -146,6 +146,7 @@ pub(crate) mod tests {
             rows,
             invalid: Vec::new(),
             system: None,
+            named: false,
         }
     }
 

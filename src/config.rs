@@ -352,9 +352,9 @@ dead_after = 5
 keep = "7d"
 
 # Alerts from `hbmon serve`. Into or out of critical (dead, hung, failed, overdue) goes out
-# at once; softer changes (late, error, silent, and their recoveries) in one digest per
-# `digest`. A command runs with sh -c and gets HBMON_TEXT, HBMON_NAME, HBMON_STATE,
-# HBMON_PREVIOUS, HBMON_SEVERITY, HBMON_REASON, HBMON_SINCE in its environment.
+# at once; softer changes (late, degraded, error, silent, and their recoveries) in one
+# digest per `digest`. A command runs with sh -c and gets HBMON_TEXT, HBMON_NAME,
+# HBMON_STATE, HBMON_PREVIOUS, HBMON_SEVERITY, HBMON_REASON, HBMON_SINCE in its environment.
 # [[alert]]
 # command = "notify-send hbmon \"$HBMON_TEXT\""
 # after = 2                        # bad for 2 checks in a row (one a second) before alerting

@@ -54,6 +54,20 @@ pub fn parse(input: &str) -> Result<Duration, ParseDurationError> {
     seconds(total).ok_or_else(|| fail("out of range"))
 }
 
+/// [`parse`] for a span that must be more than zero: a zero interval promises nothing (the
+/// monitor would judge by its default instead) and, as a keepalive, would beat in a busy
+/// loop; a zero timeout would kill at once.
+pub fn parse_positive(input: &str) -> Result<Duration, ParseDurationError> {
+    let span = parse(input)?;
+    if span.is_zero() {
+        return Err(ParseDurationError {
+            input: input.to_owned(),
+            why: "must be more than zero",
+        });
+    }
+    Ok(span)
+}
+
 fn seconds(secs: f64) -> Option<Duration> {
     Duration::try_from_secs_f64(secs).ok()
 }
@@ -137,6 +151,17 @@ mod tests {
             assert_eq!(err.input, text);
             assert!(err.to_string().contains(&format!("{text:?}")), "{err}");
         }
+    }
+
+    #[test]
+    fn positive_spans_refuse_zero_naming_it() {
+        assert_eq!(parse_positive("250ms").unwrap(), Duration::from_millis(250));
+        for text in ["0s", "0", "0ms"] {
+            let err = parse_positive(text).unwrap_err();
+            assert_eq!(err.why, "must be more than zero", "{text}");
+            assert!(err.to_string().contains(&format!("{text:?}")), "{err}");
+        }
+        assert_eq!(parse_positive("5x").unwrap_err().why, "unknown unit");
     }
 
     #[test]

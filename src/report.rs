@@ -44,6 +44,9 @@ pub struct Report {
     /// Entries in the file that are not valid entries: name and why.
     pub invalid: Vec<(String, String)>,
     pub system: Option<SystemInfo>,
+    /// Whether [`Report::select`] kept only the processes a user named: an empty section of
+    /// the table then means none of them is in it, not that none is configured.
+    pub named: bool,
 }
 
 impl Report {
@@ -88,6 +91,7 @@ impl Report {
         }
         self.rows.retain(|r| wanted(&r.name, r.label.as_deref()));
         self.invalid.retain(|(name, _)| wanted(name, None));
+        self.named = true;
         None
     }
 
@@ -164,6 +168,7 @@ pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f
         rows,
         invalid: snapshot.invalid.clone(),
         system,
+        named: false,
     }
 }
 

@@ -103,7 +103,7 @@ impl Ping {
             }
             match param.as_str() {
                 "interval" => {
-                    let span = duration::parse(value).map_err(|e| {
+                    let span = duration::parse_positive(value).map_err(|e| {
                         bad(param, value, format!("{} (use e.g. 30s, 5m, 1h30m)", e.why))
                     })?;
                     interval = Some(span.as_secs_f64());
@@ -397,6 +397,7 @@ mod tests {
                 "interval=\"soon\": expected a number (use e.g. 30s",
             ),
             ("", "interval=-5", "interval=\"-5\": must be a finite"),
+            ("", "interval=0s", "interval=\"0s\": must be more than zero"),
             ("/start", "interval=x", "interval=\"x\": expected a number"),
             ("", "kind=cron", "kind=\"cron\": use app or job"),
             (

@@ -29,11 +29,11 @@ pub struct RunArgs {
     #[arg(value_parser = crate::heartbeat::parse_name)]
     pub name: String,
     /// Written to the entry as its interval; with --keepalive, how often to beat (default 30s).
-    #[arg(long, value_parser = positive_duration, value_name = "D")]
+    #[arg(long, value_parser = duration::parse_positive, value_name = "D")]
     pub interval: Option<Duration>,
     /// Stop CMD after this long: SIGTERM to its process group, then SIGKILL 5s later. The
     /// run is reported failed with the reason "timed out after D".
-    #[arg(long, value_parser = positive_duration, value_name = "D")]
+    #[arg(long, value_parser = duration::parse_positive, value_name = "D")]
     pub timeout: Option<Duration>,
     /// Beat `running` every interval while CMD runs. Liveness only: it shows the process
     /// exists, not that it makes progress. Implied by --kind app.
@@ -67,16 +67,6 @@ pub fn run(location: &FileLocation, args: RunArgs) -> ExitCode {
         eprintln!("hbmon: {}", outcome.reason);
     }
     ExitCode::from(outcome.exit_code)
-}
-
-/// A span that must be more than zero: a zero timeout would kill at once, a zero keepalive
-/// interval would beat in a busy loop.
-fn positive_duration(text: &str) -> Result<Duration, String> {
-    match duration::parse(text) {
-        Ok(d) if d.is_zero() => Err(format!("{text:?} must be more than zero")),
-        Ok(d) => Ok(d),
-        Err(e) => Err(e.to_string()),
-    }
 }
 
 #[cfg(test)]

@@ -57,13 +57,17 @@ pub fn render(report: &Report, width: usize, styled: bool) -> String {
     let (monitored, additional): (Vec<_>, Vec<_>) =
         rendered.into_iter().partition(|(r, _)| r.monitored);
 
-    let sections = [
+    let (no_monitored, no_additional) = if report.named {
+        ("none named", "none named")
+    } else {
         (
-            "MONITORED PROCESSES",
-            monitored,
             "none configured (hbmon init writes a starter hbmon.toml)",
-        ),
-        ("ADDITIONAL HEARTBEAT PROCESSES", additional, "none"),
+            "none",
+        )
+    };
+    let sections = [
+        ("MONITORED PROCESSES", monitored, no_monitored),
+        ("ADDITIONAL HEARTBEAT PROCESSES", additional, no_additional),
     ];
     for (i, (title, rows, empty)) in sections.into_iter().enumerate() {
         if i > 0 {
@@ -308,6 +312,7 @@ mod tests {
             rows: Vec::new(),
             invalid: Vec::new(),
             system: None,
+            named: false,
         };
         insta::assert_snapshot!(render(&empty, 80, false), @r"
         MONITORED PROCESSES
@@ -318,6 +323,18 @@ mod tests {
 
         no processes
         ");
+    }
+
+    #[test]
+    fn named_processes_leave_no_hint_to_configure() {
+        let mut report = report();
+        let additional = report.rows.iter().find(|r| !r.monitored).unwrap();
+        let name = additional.name.clone();
+        assert_eq!(report.select(&[name]), None);
+        let text = render(&report, 120, false);
+        let monitored = text.lines().skip_while(|l| *l != "MONITORED PROCESSES");
+        assert_eq!(monitored.clone().nth(1), Some("  none named"), "{text}");
+        assert!(!text.contains("none configured"), "{text}");
     }
 
     #[test]

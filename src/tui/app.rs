@@ -297,6 +297,7 @@ impl App {
                 rows: Vec::new(),
                 invalid: Vec::new(),
                 system: None,
+                named: false,
             },
             file,
             started,

@@ -77,6 +77,7 @@ pub fn report(rows: Vec<Row>) -> Report {
             disk_used: 45,
             disk_total: 100,
         }),
+        named: false,
     }
 }
 

@@ -1129,7 +1129,10 @@ const HELP_KEYS: [(&str, &str); 12] = [
     ("↑↓  j k", "move the selection (the mouse wheel too)"),
     ("PgUp PgDn", "move a page (Ctrl-U Ctrl-D)"),
     ("g G  Home End", "first, last"),
-    ("/", "filter by name: Enter keeps it, Esc clears it"),
+    (
+        "/",
+        "filter by name or label: Enter keeps it, Esc clears it",
+    ),
     (
         "s  S",
         "sort by state, name, last beat, cpu, memory; reverse",

@@ -226,8 +226,13 @@ fn an_unwritable_location_is_one_line_naming_the_path_and_exit_2() {
 #[test]
 fn bad_values_exit_2_naming_the_value() {
     let (_dir, file) = temp_file();
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["beat", "x", "--interval", "5x"], "5x"),
+        // A zero interval promises nothing; the monitor would judge by 30 s instead.
+        (
+            &["beat", "x", "--interval", "0s"],
+            "\"0s\": must be more than zero",
+        ),
         (&["beat", "x", "--data", "notjson"], "notjson"),
         (&["beat", "x", "--pid", "0"], "'0'"),
         (&["beat", "x", "--set", "novalue"], "novalue"),

@@ -189,6 +189,26 @@ fn exit_codes_follow_the_nagios_convention() {
 }
 
 #[test]
+fn a_named_process_does_not_hide_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("hbmon.toml"),
+        "[[process]]\nname = \"planned\"\n",
+    )
+    .unwrap();
+    beat(dir.path(), &["extra", "--no-pid"]);
+    // The config lists a process, so its empty section must not say none is configured.
+    hbmon(dir.path())
+        .args(["status", "extra"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "MONITORED PROCESSES\n  none named\n",
+        ))
+        .stdout(predicate::str::contains("none configured").not());
+}
+
+#[test]
 fn nothing_to_judge_is_unknown() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("hb.json");
