@@ -58,14 +58,26 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Parses a whole file's text.
+    /// Parses a whole file's text. A name given more than once is its last entry, as for
+    /// any JSON reader; the earlier ones are listed invalid, so that they are seen.
     pub fn parse(text: &str) -> Result<Snapshot, ParseError> {
         let doc = RawDocument::parse(text)?;
+        let mut last = std::collections::HashMap::new();
+        for (i, (name, _)) in doc.entries().enumerate() {
+            last.insert(name, i);
+        }
         let mut snapshot = Snapshot::default();
-        for (name, raw) in doc.entries() {
+        for (i, (name, raw)) in doc.entries().enumerate() {
+            if last[name] != i {
+                snapshot.invalid.push((
+                    name.to_owned(),
+                    "shadowed by a later entry of the same name".to_owned(),
+                ));
+                continue;
+            }
             match serde_json::from_str::<Entry>(raw) {
-                Ok(entry) => snapshot.entries.push((name.to_string(), entry)),
-                Err(e) => snapshot.invalid.push((name.to_string(), e.to_string())),
+                Ok(entry) => snapshot.entries.push((name.to_owned(), entry)),
+                Err(e) => snapshot.invalid.push((name.to_owned(), e.to_string())),
             }
         }
         Ok(snapshot)
@@ -230,13 +242,17 @@ impl Store {
         })
     }
 
-    /// Encodes `entry` and sets it as `name`'s in `doc`.
+    /// Encodes `entry` and sets it as `name`'s in `doc` — if it reads back: an entry its
+    /// readers could not decode (data nested deeper than they go) is refused here, at the
+    /// writer that can say why, rather than shown invalid everywhere else.
     fn put(&self, doc: &mut RawDocument<'_>, name: &str, entry: &Entry) -> Result<(), StoreError> {
-        let json = entry_json(entry).map_err(|cause| StoreError::Encode {
+        let encode_error = |cause| StoreError::Encode {
             path: self.path.clone(),
             name: name.to_owned(),
             cause,
-        })?;
+        };
+        let json = entry_json(entry).map_err(encode_error)?;
+        serde_json::from_str::<Entry>(&json).map_err(encode_error)?;
         doc.set(name, json);
         Ok(())
     }
@@ -634,6 +650,49 @@ mod tests {
         assert!(!store.remove("x").unwrap());
         assert!(store.remove_where(|_, _| true).unwrap().is_empty());
         assert!(!dir.path().join("sub").exists());
+    }
+
+    #[test]
+    fn an_entry_its_readers_could_not_decode_is_refused_by_its_writer() {
+        let (_dir, store) = temp();
+        store.beat_at("other", &Beat::alive(None), 1.0).unwrap();
+        let mut deep = json!(1);
+        for _ in 0..200 {
+            deep = json!([deep]);
+        }
+        let mut beat = Beat::alive(None);
+        beat.data = DataChange::Replace(deep);
+        let err = store.beat_at("deep", &beat, 2.0).unwrap_err();
+        assert!(matches!(err, StoreError::Encode { .. }), "{err}");
+        assert!(err.to_string().contains("recursion limit"), "{err}");
+        let snapshot = read(store.path()).unwrap();
+        assert!(snapshot.invalid.is_empty());
+        assert_eq!(snapshot.entries.len(), 1);
+    }
+
+    #[test]
+    fn a_repeated_name_is_its_last_entry_and_its_writer_drops_the_others() {
+        let (_dir, store) = temp();
+        fs::write(
+            store.path(),
+            r#"{"processes": {"a": {"last_heartbeat": 1}, "b": {"last_heartbeat": 2}, "a": {"last_heartbeat": 3}}}"#,
+        )
+        .unwrap();
+        let snapshot = read(store.path()).unwrap();
+        assert_eq!(snapshot.get("a").unwrap().last_heartbeat, 3.0);
+        assert_eq!(snapshot.entries.len(), 2);
+        assert_eq!(
+            snapshot.invalid,
+            [(
+                "a".to_owned(),
+                "shadowed by a later entry of the same name".to_owned()
+            )]
+        );
+        store.beat_at("a", &Beat::alive(None), 4.0).unwrap();
+        let snapshot = read(store.path()).unwrap();
+        assert!(snapshot.invalid.is_empty(), "{:?}", snapshot.invalid);
+        let names: Vec<&str> = snapshot.entries.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["b", "a"]);
     }
 
     #[test]

@@ -4,11 +4,12 @@
 //! the text they were read from.
 //!
 //! What makes a file corrupt (moved aside by the next writer): text that is not UTF-8, no
-//! top-level object, a `processes` that is not an object of entries, a broken string,
-//! unmatched brackets, trailing text, an invalid top-level value. What does not: an entry
-//! whose value is not valid JSON inside its brackets. That is one entry's fault, not the
-//! file's: readers show that entry as invalid, other writers keep it as it is, and its own
-//! writer replaces it on its next beat.
+//! top-level object, a `processes` that is not an object of entries, a bad key, a string
+//! that runs on past a line break or the end, unmatched brackets, trailing text, an invalid
+//! top-level value. What does not: an entry whose value is not valid JSON inside its quotes
+//! or brackets (a bad number or escape, nesting deeper than a reader takes). That is one
+//! entry's fault, not the file's: readers show that entry as invalid, other writers keep it
+//! as it is, and its own writer replaces it on its next beat.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -121,13 +122,21 @@ impl<'a> RawDocument<'a> {
             .map(|i| self.processes[i].value.as_ref())
     }
 
-    /// Sets `name`'s entry to `json` in place, or appends it.
+    /// Sets `name`'s entry to `json` in place, or appends it. Earlier entries of the same
+    /// name (which every JSON reader takes to be shadowed by the last) go: the writer of a
+    /// name is the one to tidy it.
     pub fn set(&mut self, name: &str, json: String) {
         match self.position(name) {
             Some(i) => {
                 let member = &mut self.processes[i];
                 member.value = Cow::Owned(json);
                 member.origin = None;
+                let mut index = 0;
+                self.processes.retain(|m| {
+                    let keep = index >= i || m.name != name;
+                    index += 1;
+                    keep
+                });
             }
             None => self.processes.push(Member {
                 name: Cow::Owned(name.to_owned()),

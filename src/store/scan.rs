@@ -10,10 +10,6 @@ use std::ops::Range;
 
 use chunk::CHUNK;
 
-/// Nesting deeper than this is refused (as serde_json refuses it), so a hostile file cannot
-/// overflow the stack.
-const MAX_DEPTH: usize = 128;
-
 /// Where and why text is not valid JSON.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{what} at line {line} column {column}")]
@@ -30,6 +26,10 @@ pub struct Scanner<'a> {
     pos: usize,
     /// Why the scan failed, once it has; the position is `pos`.
     failure: &'static str,
+    /// The closing bracket each open level of the value being stepped over waits for. Kept
+    /// between values for its allocation; as deep as the text goes (the walk is a loop,
+    /// not a recursion, so depth costs memory, never stack).
+    closers: Vec<u8>,
 }
 
 /// A failed scan. The hot paths return this empty marker, not a [`SyntaxError`], so their
@@ -42,6 +42,7 @@ impl<'a> Scanner<'a> {
             text: text.as_bytes(),
             pos: 0,
             failure: "",
+            closers: Vec::new(),
         }
     }
 
@@ -142,17 +143,17 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Finds where the value at the cursor ends and returns where it lies. A string on its
-    /// own is checked exactly; an array or object must close with matching brackets, its
-    /// strings followed to their closing quotes; numbers, `true`, `false` and `null` (and
-    /// anything else between the brackets) are not looked at: whoever decodes the value
-    /// checks them.
+    /// Finds where the value at the cursor ends and returns where it lies. Strings are
+    /// followed to their closing quotes (a line break inside one is refused: it is a string
+    /// running on into what follows), arrays and objects to their matching brackets;
+    /// escapes, numbers, `true`, `false` and `null` are not looked at: whoever decodes the
+    /// value checks them.
     pub fn value(&mut self) -> Result<Range<usize>, SyntaxError> {
         self.skip_whitespace();
         let start = self.pos;
         let scanned = match self.text.get(self.pos) {
             Some(b'{' | b'[') => self.container(),
-            Some(b'"') => self.string().map(drop),
+            Some(b'"') => self.string_end(),
             _ => self.scalar(),
         };
         match scanned {
@@ -167,7 +168,7 @@ impl<'a> Scanner<'a> {
     /// and only the brackets outside strings are looked at one by one. (This is how
     /// simdjson finds structure, without its validation.)
     fn container(&mut self) -> Result<(), Failed> {
-        let mut nesting = Nesting::default();
+        self.closers.clear();
         // Carried from chunk to chunk: inside a string, and the next byte escaped.
         let mut in_string = false;
         let mut escaped = false;
@@ -175,29 +176,43 @@ impl<'a> Scanner<'a> {
         loop {
             let chunk = self.chunk_at(self.pos, &mut padded);
             let classes = chunk::classify(chunk);
-            let mut brackets = if classes.backslashes == 0 && !escaped {
+            let (mut brackets, runaway) = if classes.backslashes == 0 && !escaped {
                 let inside = prefix_xor(classes.quotes) ^ if in_string { u64::MAX } else { 0 };
                 in_string = inside >> 63 == 1;
-                classes.brackets & !inside
+                (classes.brackets & !inside, classes.newlines & inside)
             } else {
                 // Escapes are rare (an escaped quote, a `\n` in a job's output): follow them
                 // byte by byte.
-                brackets_outside_strings(chunk, &mut in_string, &mut escaped)
+                outside_strings(chunk, &mut in_string, &mut escaped)
             };
+            // Only brackets before a runaway string count: past it, nothing is what it seems.
+            if runaway != 0 {
+                brackets &= (1 << runaway.trailing_zeros()) - 1;
+            }
             while brackets != 0 {
                 let at = brackets.trailing_zeros() as usize;
                 brackets &= brackets - 1;
-                match nesting.bracket(chunk[at]) {
-                    Ok(false) => {}
-                    Ok(true) => {
-                        self.pos += at + 1;
-                        return Ok(());
+                let byte = chunk[at];
+                match byte {
+                    b'{' => self.closers.push(b'}'),
+                    b'[' => self.closers.push(b']'),
+                    b'}' | b']' => {
+                        // The level the first bracket opened closes last: never empty here.
+                        if self.closers.pop() != Some(byte) {
+                            self.pos += at;
+                            return Err(self.fail("mismatched bracket"));
+                        }
+                        if self.closers.is_empty() {
+                            self.pos += at + 1;
+                            return Ok(());
+                        }
                     }
-                    Err(what) => {
-                        self.pos += at;
-                        return Err(self.fail(what));
-                    }
+                    _ => {}
                 }
+            }
+            if runaway != 0 {
+                self.pos += runaway.trailing_zeros() as usize;
+                return Err(self.fail("a line break inside a string (it runs on)"));
             }
             self.pos += chunk.len();
             if self.pos >= self.text.len() {
@@ -273,21 +288,13 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Scans a string, the scanner at its opening quote; true if it holds escapes.
+    /// Scans a key's string exactly, the scanner at its opening quote; true if it holds
+    /// escapes.
     fn string(&mut self) -> Result<bool, Failed> {
         let mut i = self.pos + 1;
         let mut escaped = false;
         loop {
-            // Most of a string is plain text: step over it eight bytes at a time, then go
-            // straight to the first quote, backslash or control character.
-            while let Some(word) = self.word_at(i) {
-                let found = needs_a_look(word);
-                if found != 0 {
-                    i += (found.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                i += 8;
-            }
+            i = self.plain_text_end(i);
             match self.text.get(i) {
                 Some(b'"') => {
                     self.pos = i + 1;
@@ -324,52 +331,50 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Steps over a string value to its closing quote, the scanner at its opening quote;
+    /// escapes are stepped over, not checked (the value's reader does).
+    fn string_end(&mut self) -> Result<(), Failed> {
+        let mut i = self.pos + 1;
+        loop {
+            i = self.plain_text_end(i);
+            match self.text.get(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok(());
+                }
+                Some(b'\\') => i += 2,
+                Some(b'\n') => {
+                    self.pos = i;
+                    return Err(self.fail("a line break inside a string (it runs on)"));
+                }
+                Some(_) => i += 1,
+                None => {
+                    self.pos = self.text.len();
+                    return Err(self.fail("unexpected end of file"));
+                }
+            }
+        }
+    }
+
+    /// Where the plain text of a string that goes on at `i` ends: at the first quote,
+    /// backslash or control character, found eight bytes at a time.
+    #[inline]
+    fn plain_text_end(&self, mut i: usize) -> usize {
+        while let Some(word) = self.word_at(i) {
+            let found = needs_a_look(word);
+            if found != 0 {
+                return i + (found.trailing_zeros() / 8) as usize;
+            }
+            i += 8;
+        }
+        i
+    }
+
     /// The eight bytes at `i` as one word (first byte lowest), if there are eight.
     #[inline]
     fn word_at(&self, i: usize) -> Option<u64> {
         let bytes = self.text.get(i..)?.first_chunk::<8>()?;
         Some(u64::from_le_bytes(*bytes))
-    }
-}
-
-/// Which brackets are open: `depth` levels, bit `d` of `objects` set when level `d` is an
-/// object rather than an array.
-#[derive(Default)]
-struct Nesting {
-    objects: u128,
-    depth: usize,
-}
-
-impl Nesting {
-    /// Opens or closes a level for a bracket byte (other bytes change nothing); true when
-    /// the outermost level closes.
-    fn bracket(&mut self, byte: u8) -> Result<bool, &'static str> {
-        match byte {
-            b'{' | b'[' => {
-                if self.depth >= MAX_DEPTH {
-                    return Err("nesting too deep");
-                }
-                let bit = 1_u128 << self.depth;
-                self.objects = if byte == b'{' {
-                    self.objects | bit
-                } else {
-                    self.objects & !bit
-                };
-                self.depth += 1;
-                Ok(false)
-            }
-            b'}' | b']' => {
-                let Some(depth) = self.depth.checked_sub(1) else {
-                    return Err("mismatched bracket");
-                };
-                if (self.objects >> depth & 1 == 1) != (byte == b'}') {
-                    return Err("mismatched bracket");
-                }
-                self.depth = depth;
-                Ok(depth == 0)
-            }
-            _ => Ok(false),
-        }
     }
 }
 
@@ -382,11 +387,15 @@ fn prefix_xor(mut bits: u64) -> u64 {
     bits
 }
 
-/// The brackets outside strings in `chunk`, found byte by byte so that escapes are
-/// followed; updates whether the next chunk starts inside a string or escaped.
-fn brackets_outside_strings(chunk: &[u8; CHUNK], in_string: &mut bool, escaped: &mut bool) -> u64 {
-    let mut brackets = 0;
+/// The brackets outside strings in `chunk` and the line feeds inside them, found byte by
+/// byte so that escapes are followed; updates whether the next chunk starts inside a string
+/// or escaped.
+fn outside_strings(chunk: &[u8; CHUNK], in_string: &mut bool, escaped: &mut bool) -> (u64, u64) {
+    let (mut brackets, mut runaway) = (0, 0);
     for (i, &byte) in chunk.iter().enumerate() {
+        if *in_string && byte == b'\n' {
+            runaway |= 1_u64 << i;
+        }
         if *escaped {
             *escaped = false;
         } else if *in_string {
@@ -403,7 +412,7 @@ fn brackets_outside_strings(chunk: &[u8; CHUNK], in_string: &mut bool, escaped: 
             }
         }
     }
-    brackets
+    (brackets, runaway)
 }
 
 /// A string key as scanned: where its text lies (between the quotes), and whether it holds
@@ -497,7 +506,16 @@ mod tests {
     #[test]
     fn leaves_numbers_and_literals_to_whoever_decodes_them() {
         // Not JSON, but delimited all the same: the entry's reader says it is invalid.
-        for taken in ["01", "1.", "tru", "[1 2]", r#"{"a" 1}"#, "[1,]"] {
+        for taken in [
+            "01",
+            "1.",
+            "tru",
+            "[1 2]",
+            r#"{"a" 1}"#,
+            "[1,]",
+            r#""a\x""#,
+            "\"tab\there\"",
+        ] {
             assert_eq!(delimit(taken), Ok(taken));
         }
     }
@@ -508,9 +526,6 @@ mod tests {
             ("", "unexpected end of file", 1, 1),
             (",", "expected a value", 1, 1),
             ("\"abc", "unexpected end of file", 1, 5),
-            ("\"a\\x\"", "invalid escape in string", 1, 3),
-            ("\"\\u12G4\"", "invalid escape in string", 1, 2),
-            ("\"tab\there\"", "control character in string", 1, 5),
             ("[1, {\"a\": 2]}", "mismatched bracket", 1, 12),
             ("{\"a\": [1}", "mismatched bracket", 1, 9),
             ("[\n  [1,\n  \"é\"]", "unexpected end of file", 3, 7),
@@ -552,6 +567,9 @@ mod tests {
             (r"{1: 2}", "expected a string key"),
             (r#"{"a": 1"#, "unexpected end of file"),
             (r"[]", "expected an object"),
+            (r#"{"a\x": 1}"#, "invalid escape in string"),
+            (r#"{"\u12G4": 1}"#, "invalid escape in string"),
+            ("{\"tab\there\": 1}", "control character in string"),
         ] {
             let mut scanner = Scanner::new(bad);
             let err = scanner.object(|s, _| s.value().map(drop)).unwrap_err();
@@ -560,13 +578,34 @@ mod tests {
     }
 
     #[test]
-    fn nesting_is_bounded() {
-        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
-        assert!(delimit(&deep(MAX_DEPTH)).is_ok());
+    fn nesting_costs_memory_not_stack_so_any_depth_is_delimited() {
+        // serde_json refuses more than 128 levels; that is for an entry's reader to say.
+        let deep = |n: usize| format!("{}{}", "[{\"a\":".repeat(n), "}]".repeat(n));
+        let value = deep(100_000);
+        assert_eq!(delimit(&value), Ok(value.as_str()));
         assert_eq!(
-            delimit(&deep(MAX_DEPTH + 1)).unwrap_err().what,
-            "nesting too deep"
+            delimit(&value[..value.len() - 1]).unwrap_err().what,
+            "unexpected end of file"
         );
+    }
+
+    #[test]
+    fn a_string_that_runs_on_past_a_line_break_is_refused_where_it_breaks() {
+        // One entry per line: an unclosed quote would otherwise swallow the entries after it.
+        for (text, column) in [
+            ("{\"a\": \"oops},\n\"b\": {}}", 14),
+            ("\"oops,\n\"b\"", 7),
+            ("[\"\\\"\n\"]", 5),
+        ] {
+            let err = delimit(text).unwrap_err();
+            assert_eq!(
+                (err.what, err.line, err.column),
+                ("a line break inside a string (it runs on)", 1, column),
+                "{text:?}"
+            );
+        }
+        // Between values a line break is only whitespace.
+        assert!(delimit("[\n\"a\",\n{\"b\":\n1}\n]").is_ok());
     }
 
     #[test]

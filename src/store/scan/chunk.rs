@@ -2,13 +2,15 @@
 //! chunk at once: with SSE2 on x86_64, with eight-byte words elsewhere.
 
 /// One bit per byte of a chunk (bit `i` for byte `i`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Classes {
     pub quotes: u64,
     pub backslashes: u64,
     /// `{`, `}`, `[` and `]`, and also `Y`, `_`, `y` and DEL: masking a byte with 0xD9 sends
     /// all four brackets to 0x59, and those four with them. A caller looks at the byte.
     pub brackets: u64,
+    /// Line feeds: never inside a JSON string, so one there means a string that runs on.
+    pub newlines: u64,
 }
 
 /// The bytes [`classify`] takes at once.
@@ -38,11 +40,8 @@ fn sse2(chunk: &[u8; CHUNK]) -> Classes {
     // Bit patterns, not numbers: the casts only reinterpret them as the intrinsics' types.
     let splat = |byte: u8| _mm_set1_epi8(byte.cast_signed());
     let (quote, backslash, mask, bracket) = (splat(b'"'), splat(b'\\'), splat(0xD9), splat(0x59));
-    let mut classes = Classes {
-        quotes: 0,
-        backslashes: 0,
-        brackets: 0,
-    };
+    let newline = splat(b'\n');
+    let mut classes = Classes::default();
     for (i, pair) in words.chunks_exact(2).enumerate() {
         let v = _mm_set_epi64x(pair[1].cast_signed(), pair[0].cast_signed());
         // `movemask` gathers the top bit of each byte's comparison: sixteen bits.
@@ -50,6 +49,7 @@ fn sse2(chunk: &[u8; CHUNK]) -> Classes {
         classes.quotes |= bits(_mm_cmpeq_epi8(v, quote));
         classes.backslashes |= bits(_mm_cmpeq_epi8(v, backslash));
         classes.brackets |= bits(_mm_cmpeq_epi8(_mm_and_si128(v, mask), bracket));
+        classes.newlines |= bits(_mm_cmpeq_epi8(v, newline));
     }
     classes
 }
@@ -68,15 +68,12 @@ fn words(chunk: &[u8; CHUNK]) -> Classes {
     };
     // Moves the top bit of byte `i` to bit `i`: each lands alone at bit 56 + i.
     let gather = |top_bits: u64| (top_bits >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
-    let mut classes = Classes {
-        quotes: 0,
-        backslashes: 0,
-        brackets: 0,
-    };
+    let mut classes = Classes::default();
     for (i, word) in words_of(chunk).into_iter().enumerate() {
         classes.quotes |= gather(equal(word, b'"')) << (8 * i);
         classes.backslashes |= gather(equal(word, b'\\')) << (8 * i);
         classes.brackets |= gather(equal(word & (ONES * 0xD9), 0x59)) << (8 * i);
+        classes.newlines |= gather(equal(word, b'\n')) << (8 * i);
     }
     classes
 }
@@ -105,6 +102,7 @@ mod tests {
             quotes: bits(|b| b == b'"'),
             backslashes: bits(|b| b == b'\\'),
             brackets: bits(|b| b & 0xD9 == 0x59),
+            newlines: bits(|b| b == b'\n'),
         }
     }
 
