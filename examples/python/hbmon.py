@@ -138,8 +138,6 @@ _ORDER = [name for name, _ in _FIELDS]
 
 def _invalid_reason(entry):
     """Why ``entry`` is not a valid protocol entry, or None if it is."""
-    if isinstance(entry, _Unparsed):
-        return "not valid JSON"
     if not isinstance(entry, dict):
         return "not a JSON object"
     if entry.get("last_heartbeat") is None:
@@ -202,13 +200,16 @@ def _reject_constant(name):
     raise ValueError("%s is not valid JSON" % name)
 
 
-class _Unparsed(str):
-    """An entry whose value is not valid JSON, kept as the text it was and written back as
-    it was: that entry's problem, not the file's (its reader shows it invalid)."""
+class _Raw(str):
+    """An entry as the JSON text it had in the file. Entries a writer does not own stay so:
+    never decoded, written back as they were (as hbmon does), so one that is not valid JSON
+    is its own writer's problem, not every writer's."""
 
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+# A string to its closing quote, escapes stepped over; a line break ends the match: a
+# string never holds one, so it is a string running on into what follows.
+_STRING = re.compile(r'"(?:[^"\\\n]|\\[^\n])*"')
 _QUOTE_OR_BRACKET = re.compile(r'["{}\[\]]')
 _SCALAR = re.compile(r'[^,:{}\[\]" \t\n\r]+')
 
@@ -224,7 +225,7 @@ def _value_end(text, i):
     if text.startswith('"', i):
         string = _STRING.match(text, i)
         if not string:
-            raise ValueError("unterminated string at char %d" % i)
+            raise ValueError("a string that runs on at char %d" % i)
         return string.end()
     if not text.startswith(("{", "["), i):
         scalar = _SCALAR.match(text, i)
@@ -250,7 +251,8 @@ def _value_end(text, i):
 
 
 def _members(text, i):
-    """The (key, value text) pairs of the object at ``i``, and where it ends."""
+    """The (key, value text) pairs of the object at ``i``, and where it ends. Keys are read
+    exactly (a key that is not a valid string, or not valid UTF-8, is a broken file)."""
     members = []
     i = _skip(text, i + 1)
     if text.startswith("}", i):
@@ -259,6 +261,7 @@ def _members(text, i):
         if not text.startswith('"', i):
             raise ValueError("expected a string key at char %d" % i)
         key, i = json.decoder.scanstring(text, i + 1)
+        key.encode("utf-8")  # UnicodeEncodeError (a ValueError) for a lone surrogate
         i = _skip(text, i)
         if not text.startswith(":", i):
             raise ValueError("expected ':' at char %d" % i)
@@ -273,56 +276,56 @@ def _members(text, i):
         i = _skip(text, i + 1)
 
 
+def _dumps(value):
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
 def _loads(text):
     return json.loads(text, parse_constant=_reject_constant)
 
 
-def _load_entry_by_entry(text):
-    """The document, for a file ``json.loads`` refuses: if only some entries are at fault,
-    they become ``_Unparsed``; ValueError if the structure itself is broken."""
+def _parse(text):
+    """(processes, other top-level items) of a document; ValueError if its structure is not
+    one. Entries stay ``_Raw`` text; the other top-level values are checked in full."""
+    if not text.strip():
+        return {}, {}
     start = _skip(text, 0)
     if not text.startswith("{", start):
-        raise ValueError("expected a JSON object")
+        raise ValueError("expected a JSON object with \"processes\"")
     members, end = _members(text, start)
     if _skip(text, end) != len(text):
         raise ValueError("trailing characters at char %d" % _skip(text, end))
-    doc = {}
+    processes, other, version = {}, {}, None
     for key, value in members:
-        if key == "processes" and value.startswith("{"):
-            entries, _ = _members(value, 0)
-            doc[key] = {}
-            for name, raw in entries:
-                try:
-                    doc[key][name] = _loads(raw)
-                except ValueError:
-                    doc[key][name] = _Unparsed(raw)
+        if key == "processes":
+            if not value.startswith("{"):
+                raise ValueError("\"processes\" is not an object of entries")
+            processes = {name: _Raw(raw) for name, raw in _members(value, 0)[0]}
+        elif key == "version":
+            version = _loads(value)
+        elif key == "last_updated":
+            _loads(value)
         else:
-            doc[key] = _loads(value)
-    return doc
-
-
-def _parse(text):
-    """(processes, other top-level items) of a document; ValueError if it is not one."""
-    if not text.strip():
-        return {}, {}
-    try:
-        doc = _loads(text)
-    except ValueError:
-        doc = _load_entry_by_entry(text)
-    if not isinstance(doc, dict):
-        raise ValueError("expected a JSON object with \"processes\"")
-    processes = doc.get("processes", {})
-    if not isinstance(processes, dict):
-        raise ValueError("\"processes\" is not an object of entries")
-    version = doc.get("version")
+            other[key] = _loads(value)
     if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 0):
         raise ValueError("\"version\" is not a version number")
     if version is not None and version > VERSION:
         raise HbmonError(
             "protocol version %d is newer than this hbmon.py (it reads version %d)" % (version, VERSION)
         )
-    other = {k: v for k, v in doc.items() if k not in ("version", "last_updated", "processes")}
     return processes, other
+
+
+def _own_entry(raw):
+    """(entry, None) for a writer's own entry as read, or (None, why it is not a valid one)."""
+    try:
+        entry = _loads(raw)
+        # What could not be written back (a lone surrogate, 1e400) is not valid either.
+        _dumps(entry).encode("utf-8")
+    except (ValueError, RecursionError) as e:
+        return None, "not valid JSON: %s" % e
+    reason = _invalid_reason(entry)
+    return (None, reason) if reason else (entry, None)
 
 
 def _move_aside(path, now, reason):
@@ -395,19 +398,17 @@ def _transaction(path, private, now, change):
 
 def _document(processes, other, now):
     """The file's text as hbmon writes it: the top level pretty, each entry on one line
-    (``grep NAME`` shows it whole, and a beat rewrites fewer bytes)."""
-
-    def dumps(value):
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    (``grep NAME`` shows it whole, and a beat rewrites fewer bytes); entries read from the
+    file go back exactly as they were."""
 
     def entry_text(entry):
-        return entry if isinstance(entry, _Unparsed) else dumps(entry)
+        return entry if isinstance(entry, _Raw) else _dumps(entry)
 
-    entries = ",\n".join("    %s: %s" % (dumps(name), entry_text(entry)) for name, entry in processes.items())
-    text = '{\n  "version": %d,\n  "last_updated": %s,\n  "processes": {' % (VERSION, dumps(now))
+    entries = ",\n".join("    %s: %s" % (_dumps(name), entry_text(entry)) for name, entry in processes.items())
+    text = '{\n  "version": %d,\n  "last_updated": %s,\n  "processes": {' % (VERSION, _dumps(now))
     text += "\n%s\n  }" % entries if processes else "}"
     for key, value in other.items():
-        text += ",\n  %s: %s" % (dumps(key), dumps(value))
+        text += ",\n  %s: %s" % (_dumps(key), _dumps(value))
     return text + "\n}\n"
 
 
@@ -420,7 +421,7 @@ def _replace(path, directory, text, mode):
         if mode is not None:
             os.chmod(temp, mode)
         os.replace(temp, path)
-    except OSError:
+    except BaseException:  # a full disk, or Ctrl-C mid-write: no temp file left behind
         try:
             os.unlink(temp)
         except OSError:
@@ -435,11 +436,27 @@ def _check_name(name):
         raise HbmonError("heartbeat name %r has a control character" % name)
 
 
+# hbmon's readers decode at most 128 levels of nesting in an entry; data deeper than this
+# would be an entry nobody can read.
+MAX_DATA_DEPTH = 100
+
+
 def _check_data(name, data):
     try:
-        json.dumps(data, allow_nan=False)
-    except (TypeError, ValueError) as e:
+        _dumps(data).encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as e:
         raise HbmonError("heartbeat %r: data is not representable as JSON: %s" % (name, e)) from e
+    level, depth = [data], 0
+    while level:
+        depth += 1
+        if depth > MAX_DATA_DEPTH:
+            raise HbmonError("heartbeat %r: data nests deeper than %d levels" % (name, MAX_DATA_DEPTH))
+        level = [
+            child
+            for value in level
+            if isinstance(value, (dict, list))
+            for child in (value.values() if isinstance(value, dict) else value)
+        ]
 
 
 def _host():
@@ -457,8 +474,7 @@ def _write(name, file, status, data=_KEEP, merge=False, error=None, pid=None, in
     host = _host()
 
     def change(processes):
-        previous = processes.get(name)
-        reason = _invalid_reason(previous) if previous is not None else None
+        previous, reason = _own_entry(processes[name]) if name in processes else (None, None)
         if reason:
             print(
                 "hbmon: warning: entry %r in %s was not a valid entry (%s); replacing it" % (name, path, reason),

@@ -176,6 +176,45 @@ class WriterRules(FileTest):
         self.assertIn("not valid JSON", stderr.getvalue())
         self.assertEqual(list(read(self.file)["processes"]), ["broken", "nan", "ok", "mine"])
 
+    def test_entries_it_does_not_own_are_never_decoded_only_kept(self):
+        # Valid to the structure, unreadable to a decoder: a lone surrogate, an out-of-range
+        # number, nesting deeper than hbmon's readers go. None of them may stop this writer.
+        others = [
+            '"s": {"last_heartbeat": 1e9, "x": "\\ud800"}',
+            '"f": {"last_heartbeat": 1e400}',
+            '"d": {"last_heartbeat": 1, "x": %s}' % ("[" * 3000 + "]" * 3000),
+            '"e": "\\x"',
+        ]
+        with open(self.file, "w") as f:
+            f.write('{"processes": {%s}}' % ", ".join(others))
+        hbmon.beat("mine", file=self.file, pid=False)
+        with open(self.file) as f:
+            text = f.read()
+        self.assertIn("".join("    %s,\n" % other for other in others), text)
+        self.assertEqual([n for n in os.listdir(self.dir.name) if n != "hb.json"], ["hb.json.lock"])
+
+    def test_broken_structure_moves_the_file_aside(self):
+        for n, bad in enumerate([
+            '{"processes": {"a": {"x": "runs on},\n "b": {"last_heartbeat": 1}}}',
+            '{"processes": {"\\ud800": {"last_heartbeat": 1}}}',
+        ]):
+            with self.subTest(bad=bad):
+                with open(self.file, "w") as f:
+                    f.write(bad)
+                with contextlib.redirect_stderr(io.StringIO()), mock.patch("time.time", return_value=2000.0 + n):
+                    hbmon.beat("a", file=self.file)
+                with open(self.file + ".corrupt-%d" % (2000 + n)) as f:
+                    self.assertEqual(f.read(), bad)
+
+    def test_data_nested_deeper_than_readers_go_is_refused(self):
+        deep = []
+        for _ in range(hbmon.MAX_DATA_DEPTH):
+            deep = [deep]
+        with self.assertRaisesRegex(hbmon.HbmonError, "deeper than 100 levels"):
+            hbmon.beat("deep", {"x": deep}, file=self.file)
+        self.assertFalse(os.path.exists(self.file))
+        hbmon.beat("shallow", {"x": [[[]]]}, file=self.file)
+
     def test_a_newer_protocol_version_is_refused_not_rewritten(self):
         newer = '{"version": 2, "processes": {}}'
         with open(self.file, "w") as f:

@@ -198,13 +198,28 @@ hbmon.beat(sys.argv[2], file=sys.argv[3], pid=False)
 /// file aside, both keep an entry that is only invalid inside its brackets, as written.
 #[test]
 fn hbmon_and_the_python_writer_judge_damaged_files_alike() {
-    let cases: &[(&str, bool)] = &[
+    let deep = |levels: usize| {
+        format!(
+            r#"{{"processes": {{"d": {{"x": {}{}}}, "b": {{"last_heartbeat": 2.0}}}}}}"#,
+            "[".repeat(levels),
+            "]".repeat(levels)
+        )
+    };
+    let cases: Vec<(String, bool)> = [
         (r#"{"processes": {"a": {"last_heartbeat": 1"#, true),
         (r#"{"processes": {"a": [1}}}"#, true),
         (r#"{"processes": []}"#, true),
         (r#"{"processes": {}, "owner": tru}"#, true),
         (
             r#"{"processes": {"a": {"last_heartbeat": 1.0}}} trailing"#,
+            true,
+        ),
+        (
+            r#"{"processes": {"\ud800": {"last_heartbeat": 1.0}}}"#,
+            true,
+        ),
+        (
+            "{\"processes\": {\"a\": {\"x\": \"runs on},\n\"b\": {}}}",
             true,
         ),
         (r#"{"processes": {"a": {"pid": 01, "s": "}]"}}}"#, false),
@@ -216,8 +231,22 @@ fn hbmon_and_the_python_writer_judge_damaged_files_alike() {
             r#"{"processes": {"a": {"x": [1 2]}}, "owner": "ops"}"#,
             false,
         ),
-    ];
-    for &(text, corrupt) in cases {
+        (
+            r#"{"processes": {"bad": "\x", "b": {"last_heartbeat": 2.0}}}"#,
+            false,
+        ),
+        (
+            r#"{"processes": {"s": {"last_heartbeat": 1, "x": "\ud800"}}}"#,
+            false,
+        ),
+        (r#"{"processes": {"f": {"last_heartbeat": 1e400}}}"#, false),
+    ]
+    .into_iter()
+    .map(|(text, corrupt)| (text.to_owned(), corrupt))
+    .chain([(deep(200), false), (deep(5000), false)])
+    .collect();
+    for (text, corrupt) in &cases {
+        let (text, corrupt) = (text.as_str(), *corrupt);
         let mut outcomes = Vec::new();
         for writer in ["hbmon", "python"] {
             let dir = tempfile::tempdir().unwrap();
