@@ -16,20 +16,21 @@ pub struct Classes {
 /// The bytes [`classify`] takes at once.
 pub const CHUNK: usize = 64;
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline]
 pub fn classify(chunk: &[u8; CHUNK]) -> Classes {
-    // SAFETY: `sse2` needs the SSE2 instructions, which are part of the x86_64 baseline:
-    // every x86_64 CPU has them. It reads nothing but `chunk`.
+    // SAFETY: `sse2` needs the SSE2 instructions, and this is compiled only where the
+    // whole build already uses them (`target_feature = "sse2"`, on for every x86_64 target
+    // unless turned off). It reads nothing but `chunk`.
     unsafe { sse2(chunk) }
 }
 
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 pub fn classify(chunk: &[u8; CHUNK]) -> Classes {
     words(chunk)
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[target_feature(enable = "sse2")]
 #[inline]
 fn sse2(chunk: &[u8; CHUNK]) -> Classes {
@@ -56,7 +57,7 @@ fn sse2(chunk: &[u8; CHUNK]) -> Classes {
 
 /// The portable way: each eight bytes as a `u64`, every byte compared at once with bit
 /// tricks.
-#[cfg(any(test, not(target_arch = "x86_64")))]
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 fn words(chunk: &[u8; CHUNK]) -> Classes {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const LOW7: u64 = u64::from_ne_bytes([0x7F; 8]);
