@@ -289,9 +289,12 @@ fn decode(text: &str, plus_is_space: bool) -> Result<String, RequestError> {
     while i < bytes.len() {
         match bytes[i] {
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3).ok_or_else(bad)?;
-                let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+                // Two hex digits exactly: `u8::from_str_radix` would take `%+A` (a sign).
+                let digit = |at: usize| bytes.get(at).copied().and_then(hex_digit);
+                let (Some(high), Some(low)) = (digit(i + 1), digit(i + 2)) else {
+                    return Err(bad());
+                };
+                out.push(high * 16 + low);
                 i += 3;
             }
             b'+' if plus_is_space => {
@@ -306,6 +309,16 @@ fn decode(text: &str, plus_is_space: bool) -> Result<String, RequestError> {
     }
     String::from_utf8(out)
         .map_err(|_| RequestError::Malformed(format!("{text:?} is not UTF-8 once decoded")))
+}
+
+/// The value of one ASCII hex digit.
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// A `tchar` of RFC 9110: what methods and header names are made of.
@@ -355,6 +368,12 @@ mod tests {
                 &[],
             ),
             ("GET /ping/a+b HTTP/1.1", "GET", &["ping", "a+b"], &[]),
+            (
+                "GET /ping/%41%7a?msg=a%2bb%2B%0a HTTP/1.1",
+                "GET",
+                &["ping", "Az"],
+                &[("msg", "a+b+\n")],
+            ),
             (
                 "GET /ping/caf%C3%A9 HTTP/1.1",
                 "GET",
@@ -414,6 +433,17 @@ mod tests {
                 "bad percent-encoding in \"%zz\"",
             ),
             ("GET /ping/a% HTTP/1.1", 400, "bad percent-encoding"),
+            ("GET /ping/a%4 HTTP/1.1", 400, "bad percent-encoding"),
+            (
+                "GET /ping/x?msg=a%+Ab HTTP/1.1",
+                400,
+                "bad percent-encoding in \"a%+Ab\"",
+            ),
+            ("GET /ping/x?msg=%-1 HTTP/1.1", 400, "bad percent-encoding"),
+            ("GET /ping/%+a HTTP/1.1", 400, "bad percent-encoding"),
+            ("GET /ping/%0x HTTP/1.1", 400, "bad percent-encoding"),
+            ("GET /ping/%%41 HTTP/1.1", 400, "bad percent-encoding"),
+            ("GET /ping/%\u{e9}1 HTTP/1.1", 400, "bad percent-encoding"),
             ("GET /ping/%FF HTTP/1.1", 400, "is not UTF-8 once decoded"),
             ("GET /ping/x?msg=%e2%82 HTTP/1.1", 400, "is not UTF-8"),
             ("GET / HTTP/1.1\r\nHost h", 400, "has no colon"),
