@@ -2,7 +2,7 @@
 //! headers that matter here, percent-decoded path segments and query, and a body of at most
 //! [`MAX_BODY`] bytes — all within one deadline.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::net::TcpStream;
 use std::time::Instant;
 
@@ -101,8 +101,7 @@ pub fn read(stream: &mut TcpStream, deadline: Instant) -> Result<Request, Reques
     let head = parse_head(&buf[..head_len])?;
     let mut body = buf.split_off(body_start);
     if body.len() < head.content_length && head.expect_continue {
-        stream
-            .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+        super::write_by(stream, b"HTTP/1.1 100 Continue\r\n\r\n", deadline)
             .map_err(|e| RequestError::Closed(e.to_string()))?;
     }
     while body.len() < head.content_length {
@@ -329,6 +328,7 @@ fn is_token(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     fn strings(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| (*s).to_owned()).collect()
