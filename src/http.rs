@@ -539,16 +539,35 @@ mod tests {
         running.stop(Duration::from_secs(5));
     }
 
+    /// Sets a socket's kernel buffer (`SO_SNDBUF`, `SO_RCVBUF`) to `bytes`, which also
+    /// stops the kernel from growing it as it sees fit.
+    fn cap_buffer(socket: &impl std::os::fd::AsRawFd, option: libc::c_int, bytes: libc::c_int) {
+        // SAFETY: the descriptor is open for the call (`socket` is borrowed), and the value
+        // is a c_int of the length passed.
+        let done = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                option,
+                (&raw const bytes).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(done, 0, "{}", io::Error::last_os_error());
+    }
+
     #[test]
     fn a_slow_reader_is_cut_off_at_the_deadline_and_gives_its_slot_back() {
-        // Far more than the socket buffers at both ends hold, so the reply cannot all be
-        // written ahead of a reader that takes little.
         const BIG: usize = 16 << 20;
         let limits = Limits {
             connections: 1,
             timeout: Duration::from_millis(300),
         };
         let server = Server::bind("127.0.0.1:0".parse().unwrap(), limits).unwrap();
+        // Small buffers at both ends (a connection takes its listener's): the reader below
+        // then frees room many times within each timeout, so a write is never timed out
+        // for want of progress — only the deadline can stop the reply.
+        cap_buffer(&server.listener, libc::SO_SNDBUF, 64 << 10);
         let running = server
             .start(|request| match request.path[0].as_str() {
                 "big" => Response::ok("text/plain", "x".repeat(BIG)),
@@ -556,14 +575,15 @@ mod tests {
             })
             .unwrap();
         let mut slow = TcpStream::connect(running.addr).unwrap();
+        cap_buffer(&slow, libc::SO_RCVBUF, 64 << 10);
         slow.set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
         slow.write_all(b"GET /big HTTP/1.1\r\n\r\n").unwrap();
-        let mut buf = [0_u8; 1024];
+        let mut buf = [0_u8; 16 << 10];
         // The reply has begun, so the slot is taken.
         let mut received = slow.read(&mut buf).unwrap();
-        // 1 KiB every 10 ms while the slot is held: taking the whole reply so would hold it
-        // for nearly three minutes.
+        // At most 16 KiB every 10 ms while the slot is held: taking the whole reply so
+        // would hold it for over ten seconds.
         let started = Instant::now();
         while running.open.wait_idle(Instant::now()) > 0 {
             assert!(
