@@ -13,6 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use request::Hosts;
 pub use request::{MAX_BODY, MAX_HEAD, Request, RequestError};
 
 /// The port `hbmon serve` listens on by default: "HBMO" on a phone keypad. Not a
@@ -256,6 +257,13 @@ impl Server {
     where
         H: Fn(&Request) -> Response + Send + Sync + 'static,
     {
+        // Bound to loopback, the API is for this machine: a request must say so (DNS
+        // rebinding). Bound wider, the user chose to be reached by any name.
+        let hosts = if self.addr.ip().to_canonical().is_loopback() {
+            Hosts::Loopback
+        } else {
+            Hosts::Any
+        };
         let mut last_error = None;
         for connection in self.listener.incoming() {
             if stop.load(Ordering::SeqCst) {
@@ -285,7 +293,7 @@ impl Server {
                 .name("hbmon-http-conn".into())
                 .spawn(move || {
                     let _slot = slot;
-                    answer(stream, &*handler, timeout);
+                    answer(stream, &*handler, timeout, hosts);
                 });
             if let Err(e) = spawned {
                 eprintln!("http: cannot start a thread for a connection: {e}");
@@ -326,11 +334,16 @@ fn reachable(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Reads one request, answers it, closes: the request has `timeout` to arrive, then the
-/// reply `timeout` to be taken (a reply cut short is closed all the same).
-fn answer(mut stream: TcpStream, handler: &impl Fn(&Request) -> Response, timeout: Duration) {
+/// Reads one request for one of `hosts`, answers it, closes: the request has `timeout` to
+/// arrive, then the reply `timeout` to be taken (a reply cut short is closed all the same).
+fn answer(
+    mut stream: TcpStream,
+    handler: &impl Fn(&Request) -> Response,
+    timeout: Duration,
+    hosts: Hosts,
+) {
     let deadline = Instant::now() + timeout;
-    match request::read(&mut stream, deadline) {
+    match request::read(&mut stream, deadline, hosts) {
         Ok(request) => {
             let response = handler(&request);
             let with_body = request.method != "HEAD";
@@ -486,7 +499,10 @@ mod tests {
     #[test]
     fn replies_close_and_head_has_no_body() {
         let running = server(Limits::default());
-        let reply = call(running.addr, "GET /a/b HTTP/1.1\r\nHost: x\r\n\r\n");
+        let reply = call(
+            running.addr,
+            "GET /a/b HTTP/1.1\r\nHost: localhost:4266\r\n\r\n",
+        );
         assert_eq!(
             reply,
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 15\r\n\
