@@ -13,6 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use request::Hosts;
 pub use request::{MAX_BODY, MAX_HEAD, Request, RequestError};
 
 /// The port `hbmon serve` listens on by default: "HBMO" on a phone keypad. Not a
@@ -73,7 +74,8 @@ impl fmt::Display for Listen {
 pub struct Limits {
     /// Connections handled at once; one more is answered 503 and closed.
     pub connections: usize,
-    /// How long a client has to send its whole request (408 after), and to take the reply.
+    /// How long a client has to send its whole request (408 after), and then to take the
+    /// whole reply (closed unfinished after).
     pub timeout: Duration,
 }
 
@@ -133,9 +135,14 @@ impl Response {
         }
     }
 
-    /// Writes the reply; `with_body: false` for a `HEAD` request (the headers still say how
-    /// long the body would be).
-    fn write_to(&self, out: &mut impl Write, with_body: bool) -> io::Result<()> {
+    /// Writes the reply by `deadline`; `with_body: false` for a `HEAD` request (the headers
+    /// still say how long the body would be).
+    fn write_to(
+        &self,
+        stream: &mut TcpStream,
+        with_body: bool,
+        deadline: Instant,
+    ) -> io::Result<()> {
         let allow = self
             .allow
             .map_or_else(String::new, |allow| format!("Allow: {allow}\r\n"));
@@ -147,12 +154,37 @@ impl Response {
             self.content_type,
             self.body.len()
         );
-        out.write_all(head.as_bytes())?;
+        write_by(stream, head.as_bytes(), deadline)?;
         if with_body {
-            out.write_all(self.body.as_bytes())?;
+            write_by(stream, self.body.as_bytes(), deadline)?;
         }
-        out.flush()
+        Ok(())
     }
+}
+
+/// The most [`write_by`] hands the socket at once.
+const WRITE_CHUNK: usize = 64 * 1024;
+
+/// Writes all of `bytes` by `deadline`, or fails with `TimedOut`. A write timeout alone
+/// bounds each `write` call, not the reply: a client taking a little at a time would hold
+/// its connection (and a slot) for as long as it liked. So the timeout is set to what is
+/// left before every call, and calls are kept small so the deadline is looked at often
+/// whatever a platform does with a partly written buffer.
+fn write_by(stream: &mut TcpStream, mut bytes: &[u8], deadline: Instant) -> io::Result<()> {
+    while !bytes.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        stream.set_write_timeout(Some(left))?;
+        match stream.write(&bytes[..bytes.len().min(WRITE_CHUNK)]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 fn reason(status: u16) -> &'static str {
@@ -225,6 +257,13 @@ impl Server {
     where
         H: Fn(&Request) -> Response + Send + Sync + 'static,
     {
+        // Bound to loopback, the API is for this machine: a request must say so (DNS
+        // rebinding). Bound wider, the user chose to be reached by any name.
+        let hosts = if self.addr.ip().to_canonical().is_loopback() {
+            Hosts::Loopback
+        } else {
+            Hosts::Any
+        };
         let mut last_error = None;
         for connection in self.listener.incoming() {
             if stop.load(Ordering::SeqCst) {
@@ -254,7 +293,7 @@ impl Server {
                 .name("hbmon-http-conn".into())
                 .spawn(move || {
                     let _slot = slot;
-                    answer(stream, &*handler, timeout);
+                    answer(stream, &*handler, timeout, hosts);
                 });
             if let Err(e) = spawned {
                 eprintln!("http: cannot start a thread for a connection: {e}");
@@ -295,18 +334,25 @@ fn reachable(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Reads one request, answers it, closes.
-fn answer(mut stream: TcpStream, handler: &impl Fn(&Request) -> Response, timeout: Duration) {
+/// Reads one request for one of `hosts`, answers it, closes: the request has `timeout` to
+/// arrive, then the reply `timeout` to be taken (a reply cut short is closed all the same).
+fn answer(
+    mut stream: TcpStream,
+    handler: &impl Fn(&Request) -> Response,
+    timeout: Duration,
+    hosts: Hosts,
+) {
     let deadline = Instant::now() + timeout;
-    let _ = stream.set_write_timeout(Some(timeout));
-    match request::read(&mut stream, deadline) {
+    match request::read(&mut stream, deadline, hosts) {
         Ok(request) => {
             let response = handler(&request);
-            let _ = response.write_to(&mut stream, request.method != "HEAD");
+            let with_body = request.method != "HEAD";
+            let _ = response.write_to(&mut stream, with_body, Instant::now() + timeout);
         }
         Err(RequestError::Closed(_)) => {}
         Err(e) => {
-            let _ = Response::line(e.status(), &e).write_to(&mut stream, true);
+            let reply = Response::line(e.status(), &e);
+            let _ = reply.write_to(&mut stream, true, Instant::now() + timeout);
             drain(&mut stream, deadline);
         }
     }
@@ -338,9 +384,11 @@ fn drain(stream: &mut TcpStream, deadline: Instant) {
 /// without waiting for the request: only what already arrived is read (unread bytes would
 /// turn the close into a reset that can swallow the reply).
 fn refuse(mut stream: TcpStream, timeout: Duration) {
-    let _ = stream.set_write_timeout(Some(timeout));
-    let _ = Response::line(503, "busy: too many connections at once; try again")
-        .write_to(&mut stream, true);
+    let _ = Response::line(503, "busy: too many connections at once; try again").write_to(
+        &mut stream,
+        true,
+        Instant::now() + timeout,
+    );
     let _ = stream.shutdown(Shutdown::Write);
     if stream.set_nonblocking(true).is_ok() {
         let mut sink = [0_u8; 4096];
@@ -451,7 +499,10 @@ mod tests {
     #[test]
     fn replies_close_and_head_has_no_body() {
         let running = server(Limits::default());
-        let reply = call(running.addr, "GET /a/b HTTP/1.1\r\nHost: x\r\n\r\n");
+        let reply = call(
+            running.addr,
+            "GET /a/b HTTP/1.1\r\nHost: localhost:4266\r\n\r\n",
+        );
         assert_eq!(
             reply,
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 15\r\n\
@@ -502,6 +553,71 @@ mod tests {
         let reply = call_until("HTTP/1.1 200");
         assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
         running.stop(Duration::from_secs(5));
+    }
+
+    /// Sets a socket's kernel buffer (`SO_SNDBUF`, `SO_RCVBUF`) to `bytes`, which also
+    /// stops the kernel from growing it as it sees fit.
+    fn cap_buffer(socket: &impl std::os::fd::AsRawFd, option: libc::c_int, bytes: libc::c_int) {
+        // SAFETY: the descriptor is open for the call (`socket` is borrowed), and the value
+        // is a c_int of the length passed.
+        let done = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                option,
+                (&raw const bytes).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(done, 0, "{}", io::Error::last_os_error());
+    }
+
+    #[test]
+    fn a_slow_reader_is_cut_off_at_the_deadline_and_gives_its_slot_back() {
+        const BIG: usize = 16 << 20;
+        let limits = Limits {
+            connections: 1,
+            timeout: Duration::from_millis(300),
+        };
+        let server = Server::bind("127.0.0.1:0".parse().unwrap(), limits).unwrap();
+        // Small buffers at both ends (a connection takes its listener's): the reader below
+        // then frees room many times within each timeout, so a write is never timed out
+        // for want of progress — only the deadline can stop the reply.
+        cap_buffer(&server.listener, libc::SO_SNDBUF, 64 << 10);
+        let running = server
+            .start(|request| match request.path[0].as_str() {
+                "big" => Response::ok("text/plain", "x".repeat(BIG)),
+                _ => Response::line(200, "small"),
+            })
+            .unwrap();
+        let mut slow = TcpStream::connect(running.addr).unwrap();
+        cap_buffer(&slow, libc::SO_RCVBUF, 64 << 10);
+        slow.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        slow.write_all(b"GET /big HTTP/1.1\r\n\r\n").unwrap();
+        let mut buf = [0_u8; 16 << 10];
+        // The reply has begun, so the slot is taken.
+        let mut received = slow.read(&mut buf).unwrap();
+        // At most 16 KiB every 10 ms while the slot is held: taking the whole reply so
+        // would hold it for over ten seconds.
+        let started = Instant::now();
+        while running.open.wait_idle(Instant::now()) > 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the slow reader still holds its slot after {received} bytes"
+            );
+            received += slow.read(&mut buf).unwrap_or(0);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // What was written before the deadline is still on its way; then the reply ends.
+        let mut rest = Vec::new();
+        let _ = slow.read_to_end(&mut rest);
+        received += rest.len();
+        assert!(received < BIG, "the whole reply came: {received} bytes");
+        // The one slot is free again: the next client is answered, not refused.
+        let reply = call(running.addr, "GET /small HTTP/1.1\r\n\r\n");
+        assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
+        assert_eq!(running.stop(Duration::from_secs(5)), 0);
     }
 
     #[test]

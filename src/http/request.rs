@@ -1,9 +1,9 @@
 //! Reading one HTTP/1.1 request from a connection, parsed by hand: the request line, the
 //! headers that matter here, percent-decoded path segments and query, and a body of at most
-//! [`MAX_BODY`] bytes — all within one deadline.
+//! [`MAX_BODY`] bytes — all within one deadline — and which hosts a request may be for.
 
-use std::io::{ErrorKind, Read, Write};
-use std::net::TcpStream;
+use std::io::{ErrorKind, Read};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpStream};
 use std::time::Instant;
 
 /// The request line and headers together; a longer head is refused (431).
@@ -42,6 +42,13 @@ pub enum RequestError {
     /// you visit could otherwise write beats (say, `stopped`) into your heartbeat file.
     #[error("refused: a web page sent this request; the API is for local tools")]
     FromWebPage,
+    /// The request is for a host that is not loopback, where [`Hosts::Loopback`] allows
+    /// only that: what a page whose name was pointed at 127.0.0.1 (DNS rebinding) sends.
+    #[error(
+        "refused: the request is for host {0:?}; the API on loopback answers only \
+         localhost, 127.0.0.1 or [::1]"
+    )]
+    ForeignHost(String),
     #[error("the request was not complete in time")]
     Timeout,
     /// The client went away, or the connection failed: there is no one to answer.
@@ -53,7 +60,7 @@ impl RequestError {
     pub fn status(&self) -> u16 {
         match self {
             RequestError::Malformed(_) | RequestError::Closed(_) => 400,
-            RequestError::FromWebPage => 403,
+            RequestError::FromWebPage | RequestError::ForeignHost(_) => 403,
             RequestError::Timeout => 408,
             RequestError::LengthRequired => 411,
             RequestError::BodyTooLarge(_) => 413,
@@ -63,19 +70,67 @@ impl RequestError {
     }
 }
 
+/// Which hosts a request may be for: what its `Host` header names, or the authority of an
+/// absolute target (`http://HOST/path`), which RFC 9112 says wins over the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hosts {
+    /// Served on an address others can reach: the user chose that, by whatever name.
+    Any,
+    /// Served on loopback: only a loopback name, or none (HTTP/1.0, `printf | nc`). A web
+    /// page whose own name was pointed at 127.0.0.1 in DNS reaches the port, but its
+    /// browser still says the page's name.
+    Loopback,
+}
+
+impl Hosts {
+    fn check(self, host: Option<&str>) -> Result<(), RequestError> {
+        match host {
+            Some(host) if self == Hosts::Loopback && !is_loopback_host(host) => {
+                Err(RequestError::ForeignHost(host.to_owned()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether `host` (`NAME` or `NAME:PORT`) is `localhost` or a loopback address
+/// (`127.0.0.1` and the rest of 127.0.0.0/8, `[::1]`), any port, in any case.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    if name.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    let ip = match name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        Some(v6) => v6.parse::<Ipv6Addr>().map(IpAddr::V6),
+        None => name.parse::<Ipv4Addr>().map(IpAddr::V4),
+    };
+    ip.is_ok_and(|ip| ip.is_loopback())
+}
+
 /// What the head says, before the body is read.
 #[derive(Debug, PartialEq, Eq)]
 struct Head {
     method: String,
     path: Vec<String>,
     query: Vec<(String, String)>,
+    /// The host the request is for; `None` when it names none (an empty `Host` is none
+    /// too, as RFC 9112 has a client send for a target without one).
+    host: Option<String>,
     content_length: usize,
     expect_continue: bool,
 }
 
-/// Reads one request from `stream`, giving up at `deadline`. A client that sends
+/// Reads one request from `stream`, giving up at `deadline`, and refuses it unless it is
+/// for one of `hosts` — before reading its body. A client that sends
 /// `Expect: 100-continue` (curl does for larger bodies) is told to go on.
-pub fn read(stream: &mut TcpStream, deadline: Instant) -> Result<Request, RequestError> {
+pub fn read(
+    stream: &mut TcpStream,
+    deadline: Instant,
+    hosts: Hosts,
+) -> Result<Request, RequestError> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0_u8; 4096];
     let (head_len, body_start) = loop {
@@ -99,10 +154,10 @@ pub fn read(stream: &mut TcpStream, deadline: Instant) -> Result<Request, Reques
         return Err(RequestError::HeadTooLarge);
     }
     let head = parse_head(&buf[..head_len])?;
+    hosts.check(head.host.as_deref())?;
     let mut body = buf.split_off(body_start);
     if body.len() < head.content_length && head.expect_continue {
-        stream
-            .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+        super::write_by(stream, b"HTTP/1.1 100 Continue\r\n\r\n", deadline)
             .map_err(|e| RequestError::Closed(e.to_string()))?;
     }
     while body.len() < head.content_length {
@@ -189,8 +244,9 @@ fn parse_head(head: &[u8]) -> Result<Head, RequestError> {
         v if v.starts_with("HTTP/") => return Err(RequestError::Version(v.to_owned())),
         v => return Err(RequestError::Malformed(format!("bad HTTP version {v:?}"))),
     }
-    let (path, query) = parse_target(target)?;
+    let (authority, path, query) = parse_target(target)?;
 
+    let mut host: Option<&str> = None;
     let mut content_length: Option<u64> = None;
     let mut expect_continue = false;
     let mut from_web_page = false;
@@ -225,6 +281,11 @@ fn parse_head(head: &[u8]) -> Result<Head, RequestError> {
                 }
                 content_length = Some(length);
             }
+            // Two could name two hosts; RFC 9112 (3.2) asks for a 400.
+            "host" if host.is_some() => {
+                return Err(RequestError::Malformed("more than one Host header".into()));
+            }
+            "host" => host = Some(value),
             "transfer-encoding" => return Err(RequestError::LengthRequired),
             "expect" => expect_continue = value.eq_ignore_ascii_case("100-continue"),
             // A page's own request carries its origin; `Sec-Fetch-Site: none` is the user
@@ -245,20 +306,31 @@ fn parse_head(head: &[u8]) -> Result<Head, RequestError> {
         method: method.to_owned(),
         path,
         query,
+        host: authority
+            .or(host)
+            .filter(|host| !host.is_empty())
+            .map(str::to_owned),
         content_length: content_length as usize,
         expect_continue,
     })
 }
 
-type Target = (Vec<String>, Vec<(String, String)>);
+type Target<'a> = (Option<&'a str>, Vec<String>, Vec<(String, String)>);
 
-/// The path's decoded segments and the query's decoded pairs. The absolute form a proxy
-/// sends (`http://host:port/path`) is taken too, as RFC 9112 asks of a server.
-fn parse_target(target: &str) -> Result<Target, RequestError> {
-    let origin_form = ["http://", "https://"]
+/// The authority of an absolute target, the path's decoded segments and the query's
+/// decoded pairs. The absolute form a proxy sends (`http://host:port/path`) is taken too,
+/// as RFC 9112 asks of a server.
+fn parse_target(target: &str) -> Result<Target<'_>, RequestError> {
+    let (authority, origin_form) = match ["http://", "https://"]
         .iter()
         .find_map(|scheme| target.strip_prefix(scheme))
-        .map_or(target, |rest| rest.find('/').map_or("/", |i| &rest[i..]));
+    {
+        Some(rest) => match rest.find('/') {
+            Some(i) => (Some(&rest[..i]), &rest[i..]),
+            None => (Some(rest), "/"),
+        },
+        None => (None, target),
+    };
     let Some(path) = origin_form.strip_prefix('/') else {
         return Err(RequestError::Malformed(format!(
             "the target {target:?} does not start with /"
@@ -277,7 +349,7 @@ fn parse_target(target: &str) -> Result<Target, RequestError> {
             Ok((decode(key, true)?, decode(value, true)?))
         })
         .collect::<Result<_, _>>()?;
-    Ok((segments, pairs))
+    Ok((authority, segments, pairs))
 }
 
 /// Percent-decodes `text`; in a query (`plus_is_space`) `+` is a space, as forms send it.
@@ -289,9 +361,12 @@ fn decode(text: &str, plus_is_space: bool) -> Result<String, RequestError> {
     while i < bytes.len() {
         match bytes[i] {
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3).ok_or_else(bad)?;
-                let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+                // Two hex digits exactly: `u8::from_str_radix` would take `%+A` (a sign).
+                let digit = |at: usize| bytes.get(at).copied().and_then(hex_digit);
+                let (Some(high), Some(low)) = (digit(i + 1), digit(i + 2)) else {
+                    return Err(bad());
+                };
+                out.push(high * 16 + low);
                 i += 3;
             }
             b'+' if plus_is_space => {
@@ -308,6 +383,16 @@ fn decode(text: &str, plus_is_space: bool) -> Result<String, RequestError> {
         .map_err(|_| RequestError::Malformed(format!("{text:?} is not UTF-8 once decoded")))
 }
 
+/// The value of one ASCII hex digit.
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
 /// A `tchar` of RFC 9110: what methods and header names are made of.
 fn is_token(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
@@ -316,6 +401,7 @@ fn is_token(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     fn strings(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| (*s).to_owned()).collect()
@@ -355,6 +441,12 @@ mod tests {
                 &[],
             ),
             ("GET /ping/a+b HTTP/1.1", "GET", &["ping", "a+b"], &[]),
+            (
+                "GET /ping/%41%7a?msg=a%2bb%2B%0a HTTP/1.1",
+                "GET",
+                &["ping", "Az"],
+                &[("msg", "a+b+\n")],
+            ),
             (
                 "GET /ping/caf%C3%A9 HTTP/1.1",
                 "GET",
@@ -414,6 +506,17 @@ mod tests {
                 "bad percent-encoding in \"%zz\"",
             ),
             ("GET /ping/a% HTTP/1.1", 400, "bad percent-encoding"),
+            ("GET /ping/a%4 HTTP/1.1", 400, "bad percent-encoding"),
+            (
+                "GET /ping/x?msg=a%+Ab HTTP/1.1",
+                400,
+                "bad percent-encoding in \"a%+Ab\"",
+            ),
+            ("GET /ping/x?msg=%-1 HTTP/1.1", 400, "bad percent-encoding"),
+            ("GET /ping/%+a HTTP/1.1", 400, "bad percent-encoding"),
+            ("GET /ping/%0x HTTP/1.1", 400, "bad percent-encoding"),
+            ("GET /ping/%%41 HTTP/1.1", 400, "bad percent-encoding"),
+            ("GET /ping/%\u{e9}1 HTTP/1.1", 400, "bad percent-encoding"),
             ("GET /ping/%FF HTTP/1.1", 400, "is not UTF-8 once decoded"),
             ("GET /ping/x?msg=%e2%82 HTTP/1.1", 400, "is not UTF-8"),
             ("GET / HTTP/1.1\r\nHost h", 400, "has no colon"),
@@ -443,6 +546,11 @@ mod tests {
                 "POST / HTTP/1.1\r\nTransfer-Encoding: chunked",
                 411,
                 "Content-Length",
+            ),
+            (
+                "GET / HTTP/1.1\r\nHost: localhost\r\nhost: evil.example",
+                400,
+                "more than one Host header",
             ),
             (
                 "GET / HTTP/1.1\r\nOrigin: https://evil.example",
@@ -488,14 +596,15 @@ mod tests {
         assert_eq!(head_end(b"A\n\nB\r\n\r\n"), Some((1, 3)));
     }
 
-    /// `read` over a real connection: what a client sends, and what it was answered.
+    /// `read` over a real connection to a server on loopback: what a client sends, and what
+    /// it was answered.
     fn exchange(sent: &[u8], deadline_ms: u64) -> (Result<Request, RequestError>, Vec<u8>) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         client.write_all(sent).unwrap();
         let (mut server, _) = listener.accept().unwrap();
         let deadline = Instant::now() + std::time::Duration::from_millis(deadline_ms);
-        let result = read(&mut server, deadline);
+        let result = read(&mut server, deadline, Hosts::Loopback);
         drop(server);
         let mut answered = Vec::new();
         // A reset (the server closed with bytes unread) ends what was answered, too.
@@ -518,6 +627,71 @@ mod tests {
         // Told to go on, then never sent the body.
         assert_eq!(request, Err(RequestError::Timeout));
         assert_eq!(answered, b"HTTP/1.1 100 Continue\r\n\r\n");
+        let (request, answered) = exchange(
+            b"POST /ping/x HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 2\r\n\
+              Expect: 100-continue\r\n\r\n",
+            5000,
+        );
+        // Refused on its head: not told to send the body.
+        assert_eq!(
+            request,
+            Err(RequestError::ForeignHost("evil.example".into()))
+        );
+        assert!(answered.is_empty());
+    }
+
+    #[test]
+    fn a_server_on_loopback_takes_only_loopback_hosts() {
+        // A request head, and whether a server on loopback takes it.
+        let cases: &[(&str, bool)] = &[
+            ("GET / HTTP/1.0", true),
+            ("GET / HTTP/1.1\r\nHost:", true),
+            ("GET / HTTP/1.1\r\nHost: localhost", true),
+            ("GET / HTTP/1.1\r\nHost: LocalHost:4266", true),
+            ("GET / HTTP/1.1\r\nHost: localhost:", true),
+            ("GET / HTTP/1.1\r\nHost: 127.0.0.1", true),
+            ("GET / HTTP/1.1\r\nhost: 127.0.0.1:4266", true),
+            ("GET / HTTP/1.1\r\nHost: 127.0.0.2:9", true),
+            ("GET / HTTP/1.1\r\nHost: [::1]", true),
+            ("GET / HTTP/1.1\r\nHost: [::1]:4266", true),
+            ("GET / HTTP/1.1\r\nHost: [0:0:0:0:0:0:0:1]:80", true),
+            (
+                "GET http://LOCALHOST:4266/ping/x HTTP/1.1\r\nHost: evil.example",
+                true,
+            ),
+            ("GET / HTTP/1.1\r\nHost: evil.example", false),
+            ("GET / HTTP/1.1\r\nHost: evil.example:4266", false),
+            ("GET / HTTP/1.1\r\nHost: localhost.evil.example", false),
+            ("GET / HTTP/1.1\r\nHost: 127.0.0.1.nip.io:4266", false),
+            ("GET / HTTP/1.1\r\nHost: localhost.", false),
+            ("GET / HTTP/1.1\r\nHost: localhost:x", false),
+            ("GET / HTTP/1.1\r\nHost: user@localhost", false),
+            ("GET / HTTP/1.1\r\nHost: 0.0.0.0:4266", false),
+            ("GET / HTTP/1.1\r\nHost: 192.168.1.10", false),
+            ("GET / HTTP/1.1\r\nHost: ::1", false),
+            ("GET / HTTP/1.1\r\nHost: [::]:4266", false),
+            (
+                "GET http://evil.example/ping/x HTTP/1.1\r\nHost: localhost",
+                false,
+            ),
+            ("GET http://evil.example HTTP/1.1", false),
+        ];
+        for &(head, taken) in cases {
+            let host = parse_head(head.as_bytes())
+                .unwrap_or_else(|e| panic!("{head:?}: {e}"))
+                .host;
+            match Hosts::Loopback.check(host.as_deref()) {
+                Ok(()) => assert!(taken, "{head:?} was taken"),
+                Err(e) => {
+                    assert!(!taken, "{head:?}: {e}");
+                    assert_eq!(e.status(), 403);
+                    let named = format!("for host {:?};", host.as_deref().unwrap());
+                    assert!(e.to_string().contains(&named), "{e}");
+                }
+            }
+            // Served on an address others reach, every one is taken.
+            assert_eq!(Hosts::Any.check(host.as_deref()), Ok(()), "{head:?}");
+        }
     }
 
     #[test]

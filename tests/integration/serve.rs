@@ -724,6 +724,21 @@ fn bad_requests_get_the_right_status_and_a_silent_client_blocks_nobody() {
         b"GET /ping/x?stopped HTTP/1.1\r\nOrigin: https://example.com\r\n\r\n",
     );
     assert_eq!(from_a_page.status, 403, "{from_a_page:?}");
+    // A page whose own name was pointed at 127.0.0.1 (DNS rebinding) still sends that name.
+    for request in [
+        "GET /ping/x?stopped HTTP/1.1\r\nHost: attacker.example:4266\r\n\r\n",
+        "POST /ping/x HTTP/1.1\r\nHost: attacker.example\r\nContent-Length: 2\r\n\r\n{}",
+    ] {
+        let rebound = send(addr, request.as_bytes());
+        assert_eq!(rebound.status, 403, "{rebound:?}");
+        assert_eq!(rebound.body.lines().count(), 1, "{rebound:?}");
+        assert!(
+            rebound
+                .body
+                .starts_with("refused: the request is for host \"attacker.example"),
+            "{rebound:?}"
+        );
+    }
     // None of the refused pings wrote anything.
     assert!(!dir.path().join("hb.json").exists());
     // So there is nothing to judge, and /status says so as `hbmon status` does (exit 3).
@@ -796,8 +811,12 @@ fn listen_off_serves_nothing_and_a_wide_address_warns() {
     assert_eq!(warnings, 1, "{}", wide.log());
     assert!(wide.log().contains("no authentication"), "{}", wide.log());
     let port = addr.port();
-    assert_eq!(
-        get(SocketAddr::from(([127, 0, 0, 1], port)), "/healthz").status,
-        200
+    let loopback = SocketAddr::from(([127, 0, 0, 1], port));
+    assert_eq!(get(loopback, "/healthz").status, 200);
+    // Served wide, any name is taken: the user chose to be reached, by whatever name.
+    let named = send(
+        loopback,
+        b"GET /healthz HTTP/1.1\r\nHost: monitor.example\r\n\r\n",
     );
+    assert_eq!(named.status, 200, "{named:?}");
 }
