@@ -282,12 +282,38 @@ pub struct App {
     selected: Option<String>,
     offsets: [usize; 2],
     viewport: Viewport,
+    /// Help or the remove prompt was opened over the detail pane, which it goes back to.
+    overlay_on_detail: bool,
 }
 
 impl App {
     /// Whether anything on screen comes from the history database.
     pub fn shows_history(&self) -> bool {
-        self.tab != Tab::Processes || self.mode == Mode::Detail
+        self.tab != Tab::Processes || self.detail_open()
+    }
+
+    /// Whether the detail pane is on screen: focused, or under help or the remove prompt.
+    pub fn detail_open(&self) -> bool {
+        match self.mode {
+            Mode::Detail => true,
+            Mode::Help | Mode::Confirm(_) => self.overlay_on_detail,
+            Mode::Normal | Mode::Filter => false,
+        }
+    }
+
+    /// Opens help or the remove prompt over whatever is on screen.
+    fn open_overlay(&mut self, overlay: Mode) {
+        self.overlay_on_detail = self.mode == Mode::Detail;
+        self.mode = overlay;
+    }
+
+    /// Closes help or the remove prompt, back to the detail pane if it was open under it.
+    fn close_overlay(&mut self) {
+        self.mode = if std::mem::take(&mut self.overlay_on_detail) {
+            Mode::Detail
+        } else {
+            Mode::Normal
+        };
     }
 
     pub fn new(file: String, started: f64, color: bool) -> App {
@@ -318,6 +344,7 @@ impl App {
             selected: None,
             offsets: [0, 0],
             viewport: Viewport::default(),
+            overlay_on_detail: false,
         }
     }
 
@@ -478,17 +505,20 @@ impl App {
             Action::Refresh => return Some(Effect::Refresh),
             Action::AskRemove => {
                 if let Some(row) = self.selected_row().filter(|r| r.entry.is_some()) {
-                    self.mode = Mode::Confirm(row.name.clone());
+                    let name = row.name.clone();
+                    self.open_overlay(Mode::Confirm(name));
                 }
             }
             Action::Confirm => {
-                if let Mode::Confirm(name) = std::mem::take(&mut self.mode) {
+                if let Mode::Confirm(name) = &self.mode {
+                    let name = name.clone();
+                    self.close_overlay();
                     return Some(Effect::Remove(name));
                 }
             }
             Action::Cancel => {
                 if matches!(self.mode, Mode::Confirm(_)) {
-                    self.mode = Mode::Normal;
+                    self.close_overlay();
                 }
             }
             Action::ToggleDetail => {
@@ -507,11 +537,11 @@ impl App {
             Action::DetailTop => self.detail_scroll = 0,
             Action::DetailBottom => self.detail_scroll = self.viewport.detail_max_scroll,
             Action::ToggleHelp => {
-                self.mode = if self.mode == Mode::Help {
-                    Mode::Normal
+                if self.mode == Mode::Help {
+                    self.close_overlay();
                 } else {
-                    Mode::Help
-                };
+                    self.open_overlay(Mode::Help);
+                }
             }
             Action::ToggleTab => self.tab = self.tab.next(),
             Action::Report(report) => {
@@ -547,7 +577,8 @@ impl App {
                 self.mode = Mode::Normal;
                 self.clear_filter();
             }
-            Mode::Detail | Mode::Help | Mode::Confirm(_) => self.mode = Mode::Normal,
+            Mode::Detail => self.mode = Mode::Normal,
+            Mode::Help | Mode::Confirm(_) => self.close_overlay(),
         }
         None
     }
@@ -640,8 +671,11 @@ impl App {
         }
         self.cursor = cursor;
         self.selected = self.selected_row().map(|r| r.name.clone());
-        if self.selected.is_none() && self.mode == Mode::Detail {
-            self.mode = Mode::Normal;
+        if self.selected.is_none() && self.detail_open() {
+            self.overlay_on_detail = false;
+            if self.mode == Mode::Detail {
+                self.mode = Mode::Normal;
+            }
         }
         self.keep_in_view();
     }
@@ -1070,6 +1104,37 @@ mod tests {
         app.update(Action::ToggleDetail);
         app.update(Action::Report(Box::new(fixtures::report(vec![]))));
         assert_eq!(app.mode(), &Mode::Normal);
+    }
+
+    #[test]
+    fn help_and_the_remove_prompt_opened_over_the_detail_pane_go_back_to_it() {
+        let mut app = app_with(mixed());
+        app.update(Action::ToggleDetail);
+        for (open, close) in [
+            (Action::ToggleHelp, Action::ToggleHelp),
+            (Action::ToggleHelp, Action::Back),
+            (Action::AskRemove, Action::Cancel),
+            (Action::AskRemove, Action::Back),
+        ] {
+            app.update(open.clone());
+            assert_ne!(app.mode(), &Mode::Detail);
+            assert!(app.detail_open(), "{open:?}: the pane stays under it");
+            app.update(close.clone());
+            assert_eq!(app.mode(), &Mode::Detail, "{open:?} then {close:?}");
+        }
+        // Confirming a removal goes back to the pane too (it closes once the row is gone).
+        app.update(Action::AskRemove);
+        assert!(matches!(
+            app.update(Action::Confirm),
+            Some(Effect::Remove(_))
+        ));
+        assert_eq!(app.mode(), &Mode::Detail);
+        // Opened from the table, they go back to the table.
+        app.update(Action::Back);
+        app.update(Action::ToggleHelp);
+        app.update(Action::ToggleHelp);
+        assert_eq!(app.mode(), &Mode::Normal);
+        assert!(!app.detail_open());
     }
 
     #[test]

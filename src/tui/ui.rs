@@ -143,7 +143,7 @@ fn layout(area: Rect, app: &App, now: f64) -> Option<Areas> {
             detail: None,
             footer,
         });
-    } else if app.mode() == &Mode::Detail {
+    } else if app.detail_open() {
         // The tables keep what they need up to about half; the pane takes the rest (all of a
         // short screen).
         let tables_need = tables_height(app);
