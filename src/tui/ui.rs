@@ -841,6 +841,8 @@ fn history_tab(
         Span::styled("now  /min", theme.dim()),
     ])];
     let history = app.history();
+    // The legend lists only the states on screen: all thirteen do not fit a 120-column line.
+    let mut shown: Vec<State> = Vec::new();
     for row in rows.iter().skip(first).take(body) {
         let transitions = history
             .and_then(|h| h.transitions.get(&row.name))
@@ -857,7 +859,12 @@ fn history_tab(
         ];
         for cell in recent::buckets(row.health.state, transitions, now, window, cells) {
             spans.push(match cell {
-                Some(state) => Span::styled(state_letter(state).to_string(), theme.state(state)),
+                Some(state) => {
+                    if !shown.contains(&state) {
+                        shown.push(state);
+                    }
+                    Span::styled(state_letter(state).to_string(), theme.state(state))
+                }
                 None => Span::styled(" ", theme.dim()),
             });
         }
@@ -876,6 +883,7 @@ fn history_tab(
     }
     let legend: Vec<Span<'static>> = State::ALL
         .iter()
+        .filter(|s| shown.contains(s))
         .flat_map(|&s| {
             [
                 Span::styled(state_letter(s).to_string(), theme.state(s)),
