@@ -61,8 +61,14 @@ pub fn resume(location: &FileLocation, name: &str) -> anyhow::Result<ExitCode> {
 }
 
 fn missing(location: &FileLocation, name: &str, verb: &str) -> ExitCode {
+    // Why there is nothing to pause is worth saying; for resume, only that there is nothing.
+    let why = if verb == "pause" {
+        ": only a process that has beaten can be paused"
+    } else {
+        ""
+    };
     eprintln!(
-        "hbmon: no entry {name:?} in {} to {verb}: only a process that has beaten can be paused",
+        "hbmon: no entry {name:?} in {} to {verb}{why}",
         location.path.display()
     );
     ExitCode::FAILURE

@@ -66,6 +66,11 @@ fn pausing_an_unknown_process_fails_naming_the_file() {
         .assert()
         .code(1)
         .stderr(contains("no entry \"ghost\"").and(contains("hb.json")));
+    hbmon(dir.path())
+        .args(["resume", "ghost"])
+        .assert()
+        .code(1)
+        .stderr(contains("to resume\n").and(contains("paused").not()));
     assert!(!file.exists());
 }
 
