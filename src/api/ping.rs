@@ -191,9 +191,8 @@ impl Ping {
         })
     }
 
-    /// The beat this ping writes at `now` over the entry `previous`, and whether it ends a
-    /// run of unknown start, which [`forget_start`] then has to fix in the written entry.
-    fn beat(&self, previous: Option<&Entry>, now: f64) -> (Beat, bool) {
+    /// The beat this ping writes at `now` over the entry `previous`.
+    fn beat(&self, previous: Option<&Entry>, now: f64) -> Beat {
         // A run is in progress while the newest beat is a job's `running`: a `/start`, or
         // the start of `hbmon run`.
         let run = previous.filter(|e| e.kind() == Kind::Job && e.reported() == Reported::Running);
@@ -203,19 +202,18 @@ impl Ping {
                 .clone()
                 .map_or(DataChange::Keep, DataChange::Replace)
         };
+        // A run that ends with no `/start` before it has no start time and no duration,
+        // rather than made-up ones (healthchecks.io shows no duration then either); a start
+        // left from an earlier run goes too: the period (`overdue`) counts from this end.
         let end = |exit_code: Option<u8>, reason: &str| {
-            let beat = finished_beat(started_at.unwrap_or(now), now, exit_code, reason, data());
-            (beat, started_at.is_none())
+            finished_beat(started_at, now, exit_code, reason, data())
         };
-        let (beat, unknown_start) = match self.event {
+        let beat = match self.event {
             // A new run starts afresh, as under `hbmon run`: the last run's data (its output
             // tail) does not stay on show while this one runs.
-            Event::Start => (
-                running_beat(
-                    now,
-                    DataChange::Replace(self.body.clone().unwrap_or(Value::Null)),
-                ),
-                false,
+            Event::Start => running_beat(
+                now,
+                DataChange::Replace(self.body.clone().unwrap_or(Value::Null)),
             ),
             Event::Exit(code) => match &self.msg {
                 Some(msg) => end(Some(code), msg),
@@ -233,42 +231,27 @@ impl Ping {
             Event::Beat | Event::Fail => {
                 let error = (self.reported == Reported::Error)
                     .then(|| self.msg.clone().unwrap_or_else(|| NO_MESSAGE.to_owned()));
-                let beat = Beat {
+                Beat {
                     status: self.reported.clone(),
                     data: data(),
                     error,
                     host: host(),
                     ..Beat::alive(None)
-                };
-                (beat, false)
+                }
             }
         };
-        let beat = Beat {
+        Beat {
             pid: None,
             interval: self.interval,
             kind: self.kind,
             ..beat
-        };
-        (beat, unknown_start)
+        }
     }
 
     /// The entry after this ping at `now`, over the entry `previous`.
     pub fn apply(&self, previous: Option<Entry>, now: f64) -> Entry {
-        let (beat, unknown_start) = self.beat(previous.as_ref(), now);
-        let mut entry = beat.apply(previous, now);
-        if unknown_start {
-            forget_start(&mut entry);
-        }
-        entry
+        self.beat(previous.as_ref(), now).apply(previous, now)
     }
-}
-
-/// A run that ended with no `/start` before it has no start time and no duration, rather
-/// than made-up ones (healthchecks.io shows no duration then either). A start left from an
-/// earlier run goes too: the period (`overdue`) is then counted from this run's end.
-fn forget_start(entry: &mut Entry) {
-    entry.started_at = None;
-    entry.duration = None;
 }
 
 #[cfg(test)]
@@ -381,7 +364,7 @@ mod tests {
             ),
         ];
         for (path, text, expected) in cases {
-            let (beat, _) = ping(path, text, "")
+            let beat = ping(path, text, "")
                 .unwrap_or_else(|e| panic!("{path}?{text}: {e}"))
                 .beat(None, 10.0);
             assert_eq!(said(&beat), expected.join(", "), "{path}?{text}");

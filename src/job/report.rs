@@ -17,46 +17,52 @@ use crate::store::{Beat, DataChange, JobRun, Reported, Store, unix_now};
 /// one starts the run; one with the same `started_at` is a keepalive of it. Whoever writes
 /// it sets the PID, interval and kind (job, unless said otherwise).
 pub fn running_beat(started_at: f64, data: DataChange) -> Beat {
-    Beat {
-        status: Reported::Running,
-        pid: None,
-        interval: None,
-        data,
-        error: None,
-        kind: None,
-        job: Some(JobRun {
-            started_at,
-            exit_code: None,
-            finished_at: None,
-        }),
-        host: host(),
-    }
+    let job = JobRun {
+        started_at: Some(started_at),
+        ..JobRun::default()
+    };
+    job_beat(Reported::Running, job, data)
 }
 
-/// The beat that ends a run started at `started_at`: `succeeded` for exit code 0, else
-/// `failed` with `reason` as its error — also when there is no exit code at all (a failure
-/// reported without one). Whoever writes it sets the PID, interval and kind.
+/// The beat that ends a run started at `started_at` (`None`: a start nobody reported):
+/// `succeeded` for exit code 0, else `failed` with `reason` as its error — also when there
+/// is no exit code at all (a failure reported without one). Whoever writes it sets the PID,
+/// interval and kind.
 pub fn finished_beat(
-    started_at: f64,
+    started_at: Option<f64>,
     finished_at: f64,
     exit_code: Option<u8>,
     reason: &str,
     data: DataChange,
 ) -> Beat {
     let succeeded = exit_code == Some(0);
+    let status = if succeeded {
+        Reported::Succeeded
+    } else {
+        Reported::Failed
+    };
+    let job = JobRun {
+        started_at,
+        exit_code: exit_code.map(i32::from),
+        finished_at: Some(finished_at),
+    };
     Beat {
-        status: if succeeded {
-            Reported::Succeeded
-        } else {
-            Reported::Failed
-        },
         error: (!succeeded).then(|| reason.to_owned()),
-        job: Some(JobRun {
-            started_at,
-            exit_code: exit_code.map(i32::from),
-            finished_at: Some(finished_at),
-        }),
-        ..running_beat(started_at, data)
+        ..job_beat(status, job, data)
+    }
+}
+
+/// A beat carrying `job`'s fields, with no PID, interval or kind yet.
+fn job_beat(status: Reported, job: JobRun, data: DataChange) -> Beat {
+    Beat {
+        status,
+        pid: None,
+        interval: None,
+        data,
+        error: None,
+        kind: None,
+        job: Some(job),
+        host: host(),
     }
 }
 
@@ -189,7 +195,7 @@ impl<'a> Reporter<'a> {
                 data.insert("output_tail".to_owned(), Value::String(output_tail));
                 data.insert("reason".to_owned(), Value::String(reason.clone()));
                 self.send(finished_beat(
-                    self.started_at,
+                    Some(self.started_at),
                     finished_at,
                     Some(exit_code),
                     &reason,
@@ -230,7 +236,7 @@ impl<'a> Reporter<'a> {
         };
         let reason = format!("cannot run `{}`: {why}", self.job.program.to_string_lossy());
         self.send(finished_beat(
-            self.started_at,
+            Some(self.started_at),
             self.started_at,
             Some(code),
             &reason,

@@ -191,7 +191,9 @@ pub enum DataChange {
 /// Job fields carried by a `running`, `succeeded` or `failed` beat.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct JobRun {
-    pub started_at: f64,
+    /// When the run started; `None` for a run reported only at its end (a ping of its exit
+    /// code with no start before it), which then has no duration either.
+    pub started_at: Option<f64>,
     pub exit_code: Option<i32>,
     pub finished_at: Option<f64>,
 }
@@ -231,7 +233,7 @@ impl Beat {
     pub fn apply(&self, previous: Option<Entry>, now: f64) -> Entry {
         let mut entry = previous.unwrap_or_default();
         let new_job_run = self.status == Reported::Running
-            && self.job.as_ref().map(|job| job.started_at) != entry.started_at;
+            && self.job.as_ref().and_then(|job| job.started_at) != entry.started_at;
         let new_run = entry.first_heartbeat.is_none() || entry.pid != self.pid || new_job_run;
         if new_run {
             entry.first_heartbeat = Some(now);
@@ -275,14 +277,15 @@ impl Beat {
             // Job fields mean `job` unless the writer said otherwise: `hbmon run --kind app`
             // supervises a long-running process with the same start/exit reporting.
             entry.kind = Some(self.kind.unwrap_or(Kind::Job));
-            entry.started_at = Some(job.started_at);
+            entry.started_at = job.started_at;
             entry.finished_at = job.finished_at;
             entry.exit_code = job.exit_code;
             // Rounded to the microsecond like the times it comes from, so the file shows
             // 1.000853 rather than the subtraction's 1.0008530616760254.
             entry.duration = job
                 .finished_at
-                .map(|end| ((end - job.started_at).max(0.0) * 1e6).round() / 1e6);
+                .zip(job.started_at)
+                .map(|(end, start)| ((end - start).max(0.0) * 1e6).round() / 1e6);
         }
         entry
     }
@@ -390,7 +393,7 @@ mod tests {
         let mut start = Beat::alive(Some(7));
         start.status = Reported::Running;
         start.job = Some(JobRun {
-            started_at: 50.0,
+            started_at: Some(50.0),
             ..JobRun::default()
         });
         let running = start.apply(None, 50.0);
@@ -399,7 +402,7 @@ mod tests {
         let mut end = start.clone();
         end.status = Reported::Failed;
         end.job = Some(JobRun {
-            started_at: 50.0,
+            started_at: Some(50.0),
             exit_code: Some(3),
             finished_at: Some(62.5),
         });
@@ -412,7 +415,7 @@ mod tests {
         assert_eq!(failed.beats, Some(3));
         let mut next_run = start.clone();
         next_run.job = Some(JobRun {
-            started_at: 70.0,
+            started_at: Some(70.0),
             ..JobRun::default()
         });
         let rerun = next_run.apply(Some(failed), 70.0);
@@ -425,7 +428,7 @@ mod tests {
         let mut end = Beat::alive(Some(7));
         end.status = Reported::Succeeded;
         end.job = Some(JobRun {
-            started_at: 1_795_440_160.102_015,
+            started_at: Some(1_795_440_160.102_015),
             exit_code: Some(0),
             finished_at: Some(1_795_440_161.102_868),
         });
