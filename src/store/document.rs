@@ -58,8 +58,8 @@ impl From<SyntaxError> for ParseError {
 }
 
 impl<'a> RawDocument<'a> {
-    /// Parses `text`, checking all of it is valid JSON; empty or all-whitespace text is an
-    /// empty document.
+    /// Parses `text`, checking its structure (see the module's doc for what that takes);
+    /// empty or all-whitespace text is an empty document.
     pub fn parse(text: &'a str) -> Result<Self, ParseError> {
         let mut doc = RawDocument {
             source: text,
@@ -158,7 +158,7 @@ impl<'a> RawDocument<'a> {
         self.processes.retain(|m| keep(&m.name, &m.value));
     }
 
-    /// The whole document as pretty JSON, `last_updated` set to `now`.
+    /// The whole document as one string, `last_updated` set to `now`.
     pub fn to_json(&self, now: f64) -> String {
         self.pieces(now).concat()
     }

@@ -163,8 +163,8 @@ impl<'a> Scanner<'a> {
     }
 
     /// Steps over an object or array, the cursor at its opening bracket, 64 bytes at a
-    /// time: which bytes are quotes, backslashes and brackets is found for a whole chunk
-    /// at once, which of them lie inside strings follows from the quotes by a prefix XOR,
+    /// time: which bytes are quotes, backslashes, brackets and line feeds is found for a
+    /// whole chunk at once, which of them lie inside strings follows from the quotes by a prefix XOR,
     /// and only the brackets outside strings are looked at one by one. (This is how
     /// simdjson finds structure, without its validation.)
     fn container(&mut self) -> Result<(), Failed> {
