@@ -89,12 +89,15 @@ impl Api {
     /// (heartbeat name or label).
     fn status(&self, name: Option<&str>) -> Response {
         let latest = self.view.get();
-        let mut one;
+        let one;
         let report = match name {
             None => latest.as_ref(),
-            Some(name) => {
-                one = Report::clone(&latest);
-                if one.select(&[name.to_owned()]).is_some() {
+            Some(name) => match latest.select(&[name.to_owned()]) {
+                Ok(selected) => {
+                    one = selected;
+                    &one
+                }
+                Err(_) => {
                     return Response::line(
                         404,
                         format!(
@@ -103,8 +106,7 @@ impl Api {
                         ),
                     );
                 }
-                &one
-            }
+            },
         };
         let mut document = json::Document::new(
             report,

@@ -70,29 +70,41 @@ impl Report {
         self.worst().max(floor).exit_code()
     }
 
-    /// Keeps only the rows (and invalid entries) named in `names`, by heartbeat name or
-    /// label (`hbmon status NAME…`, `GET /status/NAME`). Returns a name that matched
-    /// nothing, leaving the report as it was.
-    pub fn select(&mut self, names: &[String]) -> Option<String> {
-        if names.is_empty() {
-            return None;
-        }
+    /// A report of only the rows (and invalid entries) named in `names`, by heartbeat name
+    /// or label (`hbmon status NAME…`, `GET /status/NAME`), copying only those; all of
+    /// them for no names. `Err` with a name that matched nothing.
+    pub fn select(&self, names: &[String]) -> Result<Report, String> {
+        let calls =
+            |n: &String, name: &str, label: Option<&str>| n == name || Some(n.as_str()) == label;
         let wanted = |name: &str, label: Option<&str>| {
-            names.iter().any(|n| n == name || Some(n.as_str()) == label)
+            names.is_empty() || names.iter().any(|n| calls(n, name, label))
         };
         if let Some(missing) = names.iter().find(|n| {
             !self
                 .rows
                 .iter()
-                .any(|r| &r.name == *n || r.label.as_ref() == Some(*n))
+                .any(|r| calls(n, &r.name, r.label.as_deref()))
                 && !self.invalid.iter().any(|(name, _)| name == *n)
         }) {
-            return Some(missing.clone());
+            return Err(missing.clone());
         }
-        self.rows.retain(|r| wanted(&r.name, r.label.as_deref()));
-        self.invalid.retain(|(name, _)| wanted(name, None));
-        self.named = true;
-        None
+        Ok(Report {
+            now: self.now,
+            rows: self
+                .rows
+                .iter()
+                .filter(|r| wanted(&r.name, r.label.as_deref()))
+                .cloned()
+                .collect(),
+            invalid: self
+                .invalid
+                .iter()
+                .filter(|(name, _)| wanted(name, None))
+                .cloned()
+                .collect(),
+            system: self.system.clone(),
+            named: !names.is_empty(),
+        })
     }
 
     /// The worst severity of any row (`None` for an empty report).
@@ -598,22 +610,23 @@ mod tests {
             &mut fixture::probe(),
             NOW,
         );
-        let mut r = full.clone();
-        assert_eq!(r.select(&["Bidder Script".into(), "seed".into()]), None);
+        let r = full
+            .select(&["Bidder Script".into(), "seed".into()])
+            .unwrap();
         let names: Vec<_> = r.rows.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["bidder", "seed"]);
         assert!(r.invalid.is_empty());
-        let mut r = full.clone();
-        assert_eq!(r.select(&["broken".into()]), None);
+        let r = full.select(&["broken".into()]).unwrap();
         assert!(r.rows.is_empty());
         assert_eq!(r.invalid.len(), 1);
         // (Compared by name: a NaN CPU figure is not equal to itself.)
         let names = |r: &Report| -> Vec<String> { r.rows.iter().map(|r| r.name.clone()).collect() };
-        let mut r = full.clone();
-        assert_eq!(r.select(&["seed".into(), "zzz".into()]), Some("zzz".into()));
+        assert_eq!(
+            full.select(&["seed".into(), "zzz".into()]).err(),
+            Some("zzz".into())
+        );
+        let r = full.select(&[]).unwrap();
         assert_eq!((names(&r), r.invalid.len()), (names(&full), 1));
-        assert_eq!(r.select(&[]), None);
-        assert_eq!(names(&r), names(&full));
     }
 
     #[test]

@@ -78,11 +78,13 @@ fn judge(
         std::thread::sleep(CPU_SAMPLE);
     }
     let mut report = report::build(&snapshot, &config, &mut probe, store::unix_now());
-    if let Some(missing) = report.select(&args.names) {
-        anyhow::bail!(
-            "no process {missing:?} in {} or the config",
-            location.path.display()
-        );
+    if !args.names.is_empty() {
+        report = report.select(&args.names).map_err(|missing| {
+            anyhow::anyhow!(
+                "no process {missing:?} in {} or the config",
+                location.path.display()
+            )
+        })?;
     }
     let code = report.exit_code();
     if args.json {
