@@ -10,6 +10,8 @@
 //! - [`job`]: running a command as a job with start and end beats (`hbmon run`; Unix).
 //! - [`duration`]: the `30s` / `5m` / `1h30m` notation used everywhere a time span is typed.
 //! - [`paths`]: where the heartbeat file and the config live.
+//! - [`fsafe`]: opening files where other users may write: no symlink, no FIFO, no huge
+//!   file, nothing created more open than its directory, nothing trusted that others wrote.
 //! - [`config`]: the optional `hbmon.toml`: monitored processes and their thresholds.
 //! - [`status`]: health states and the pure `evaluate` that judges one process.
 //! - [`probe`]: what the OS says about PIDs and the machine, behind a trait tests can fake.
@@ -36,6 +38,7 @@ pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod duration;
+pub mod fsafe;
 pub mod heartbeat;
 pub mod history;
 pub mod http;
