@@ -140,12 +140,29 @@ impl Api {
             Ok(ping) => ping,
             Err(e) => return Response::line(400, e),
         };
+        // Another process holds the file's lock past a write's timeout, and still does: a
+        // ping now would tie up a connection and a thread for another timeout and fail the
+        // same way, so it is refused at once, and the client retries later.
+        if let Some(held) = self.store.lock_stuck() {
+            return Response::line(
+                503,
+                format!(
+                    "{} is locked by another process (stuck for {}): try again later",
+                    crate::paths::lock_path(&self.file).display(),
+                    crate::duration::format(held)
+                ),
+            );
+        }
         match self.write(name, &ping, unix_now()) {
             Ok(entry) => Response::line(200, said(name, &entry)),
             Err(e) => {
                 // The monitor's log is where a failing write is looked for.
                 eprintln!("http: ping {name:?}: {e}");
-                Response::line(500, e)
+                let status = match e {
+                    StoreError::LockTimeout { .. } => 503,
+                    _ => 500,
+                };
+                Response::line(status, e)
             }
         }
     }

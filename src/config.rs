@@ -27,6 +27,9 @@ pub enum ConfigError {
         path: PathBuf,
         cause: std::io::Error,
     },
+    /// Not a regular file, too big, or writable by someone else: it names commands to run.
+    #[error(transparent)]
+    Unsafe(#[from] crate::fsafe::FileError),
     #[error("{}:{line}: {}{message}", path.display(), key.as_ref().map(|k| format!("{k}: ")).unwrap_or_default())]
     Invalid {
         path: PathBuf,
@@ -141,15 +144,21 @@ impl Config {
 
     /// Reads and validates one config file.
     pub fn read(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let read_error = |cause| ConfigError::Read {
             path: path.to_owned(),
-            cause: source,
-        })?;
+            cause,
+        };
+        // A config says which commands to run as this user ([[alert]] command): one that
+        // another user could have written is refused, as ssh refuses such a config.
+        let (bytes, meta) = crate::fsafe::read_trusted(path)?
+            .ok_or_else(|| read_error(std::io::ErrorKind::NotFound.into()))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| read_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
         let mut config = Config::parse(&text, path)?;
         // A filesystem without modification times leaves never-run jobs `pending`, as
         // they were before there was an anchor.
-        config.known_since = std::fs::metadata(path)
-            .and_then(|m| m.modified())
+        config.known_since = meta
+            .modified()
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map(|d| d.as_secs_f64());

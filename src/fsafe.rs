@@ -105,6 +105,27 @@ pub fn read_regular(path: &Path) -> Result<Option<Vec<u8>>, FileError> {
     read_capped(path, file, &meta).map(Some)
 }
 
+/// Reads a file hbmon will act on (a config naming commands to run): a regular file within
+/// the cap, that [`check_trusted`] accepts. A symlink is followed — a per-user config is
+/// often a link into a dotfiles repository — and what it leads to is what is checked.
+/// `None`: no such file.
+pub fn read_trusted(path: &Path) -> Result<Option<(Vec<u8>, Metadata)>, FileError> {
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path);
+    let file = match opened {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(path, e)),
+    };
+    let meta = file.metadata().map_err(|cause| io_error(path, cause))?;
+    regular(path, &meta)?;
+    check_trusted(path, &meta)?;
+    let bytes = read_capped(path, file, &meta)?;
+    Ok(Some((bytes, meta)))
+}
+
 /// Reads an opened regular file to its end, refusing one that grew past the limit since
 /// it was checked.
 pub fn read_capped(path: &Path, file: File, meta: &Metadata) -> Result<Vec<u8>, FileError> {

@@ -222,13 +222,53 @@ pub fn corrupt_path(file: &Path, unix_secs: u64, copy: u32) -> PathBuf {
     }
 }
 
-/// `.<name>.<pid>.tmp` beside the file: same directory, so `rename` is atomic. Hidden and
-/// PID-named because only the lock holder writes it, and a watcher can ignore it.
+/// `.<name>.<pid>.<16 hex>.tmp` beside the file: same directory, so `rename` is atomic.
+/// Hidden, so a watcher and a person can ignore it; the PID says whose it is (a writer
+/// removes those of writers that died); the random part makes the name unpredictable, so
+/// nobody can plant something there ahead of the writer (which creates it `O_EXCL` anyway).
 pub fn temp_path(file: &Path) -> PathBuf {
-    let name = file
-        .file_name()
-        .map_or_else(|| FILE_NAME.into(), |n| n.to_string_lossy().into_owned());
-    file.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+    use std::hash::{BuildHasher, Hasher};
+    // Each RandomState is keyed from the OS's random source (then stepped per use): 64
+    // unpredictable bits without a dependency.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    file.with_file_name(format!(
+        ".{}.{}.{:016x}.tmp",
+        file_name(file),
+        std::process::id(),
+        hasher.finish()
+    ))
+}
+
+/// The PID in a temp file name of `file` (the form of [`temp_path`], or the older
+/// `.<name>.<pid>.tmp`); `None` for any other name.
+pub fn temp_owner(file: &Path, candidate: &std::ffi::OsStr) -> Option<u32> {
+    let rest = candidate
+        .to_str()?
+        .strip_prefix('.')?
+        .strip_prefix(file_name(file).as_str())?
+        .strip_prefix('.')?
+        .strip_suffix(".tmp")?;
+    let pid = match rest.split_once('.') {
+        Some((pid, random))
+            if random.len() == 16 && random.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            pid
+        }
+        Some(_) => return None,
+        None => rest,
+    };
+    pid.parse().ok()
+}
+
+fn file_name(file: &Path) -> String {
+    file.file_name()
+        .map_or_else(|| FILE_NAME.into(), |n| n.to_string_lossy().into_owned())
 }
 
 fn with_suffix(file: &Path, suffix: &str) -> PathBuf {
@@ -323,11 +363,24 @@ mod tests {
         );
         let tmp = temp_path(f);
         assert_eq!(tmp.parent(), Some(Path::new("/d")));
-        assert!(
-            tmp.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(".hb.json.")
-        );
+        assert_ne!(tmp, temp_path(f), "unpredictable: no two alike");
+        let name = tmp.file_name().unwrap();
+        assert_eq!(temp_owner(f, name), Some(std::process::id()));
+    }
+
+    #[test]
+    fn temp_owner_reads_the_pid_of_this_files_temp_names_only() {
+        let f = Path::new("/d/hb.json");
+        for (name, owner) in [
+            (".hb.json.42.0123456789abcdef.tmp", Some(42)),
+            (".hb.json.42.tmp", Some(42)),
+            (".hb.json.42.xyz.tmp", None),
+            (".hb.json.lock", None),
+            (".other.json.42.tmp", None),
+            ("hb.json.42.tmp", None),
+            (".hb.json.x.tmp", None),
+        ] {
+            assert_eq!(temp_owner(f, std::ffi::OsStr::new(name)), owner, "{name}");
+        }
     }
 }

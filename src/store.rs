@@ -4,13 +4,13 @@
 
 mod document;
 mod entry;
+mod files;
+mod lock;
 mod scan;
 
-use std::borrow::Cow;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, ErrorKind, IoSlice, Write};
+use std::fs;
+use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::time::Duration;
 
 pub use document::{ParseError, RawDocument, VERSION, entry_json};
@@ -18,6 +18,7 @@ pub use entry::{
     Beat, DataChange, Entry, JobRun, Kind, PAUSED_UNTIL, Pause, Reported, format_local,
 };
 
+use crate::fsafe::{self, FileError};
 use crate::paths;
 
 /// A failure of the file protocol; every variant names the path involved. The I/O cause is
@@ -40,6 +41,9 @@ pub enum StoreError {
     Write { path: PathBuf, cause: io::Error },
     #[error("{} is not a valid heartbeat file: {reason}", path.display())]
     Corrupt { path: PathBuf, reason: ParseError },
+    /// A symlink, a FIFO or device, or a file over the size cap where a file was expected.
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("cannot encode entry {name:?} for {}: {cause}", path.display())]
     Encode {
         path: PathBuf,
@@ -92,16 +96,10 @@ impl Snapshot {
 }
 
 /// Reads `path` without a lock (writers replace it atomically). A missing file is empty.
+/// Never through a symlink, never a FIFO or device, never more than the size cap.
 pub fn read(path: &Path) -> Result<Snapshot, StoreError> {
-    let text = match fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Snapshot::default()),
-        Err(source) => {
-            return Err(StoreError::Read {
-                path: path.to_owned(),
-                cause: source,
-            });
-        }
+    let Some(text) = fsafe::read_regular(path)? else {
+        return Ok(Snapshot::default());
     };
     let text = std::str::from_utf8(&text).map_err(|e| StoreError::Corrupt {
         path: path.to_owned(),
@@ -162,6 +160,13 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// How long the lock on this file has been held by someone else past a write's lock
+    /// timeout, and still is: a writer can then refuse at once (an API answers 503) rather
+    /// than wait out another timeout. `None`: not known to be stuck.
+    pub fn lock_stuck(&self) -> Option<Duration> {
+        lock::stuck_for(&paths::lock_path(&self.path))
     }
 
     /// Records `beat` for `name` now; returns the entry as written.
@@ -280,32 +285,27 @@ impl Store {
         change: impl FnOnce(&mut RawDocument<'_>) -> Result<(bool, T), StoreError>,
     ) -> Result<T, StoreError> {
         let lock_path = paths::lock_path(&self.path);
-        let open_lock = || {
-            OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&lock_path)
-        };
+        let mode = fsafe::new_file_mode(fsafe::dir_of(&self.path));
         // The directory exists but for the first beat: create it only when it is missing.
-        let lock = match open_lock() {
-            Err(e) if e.kind() == ErrorKind::NotFound => {
+        let lock = match fsafe::open_lock(&lock_path, mode) {
+            Err(FileError::Io { cause, .. }) if cause.kind() == ErrorKind::NotFound => {
                 self.ensure_dir()?;
-                open_lock()
+                fsafe::open_lock(&lock_path, mode)
             }
             opened => opened,
         }
-        .map_err(|source| StoreError::Lock {
-            path: lock_path.clone(),
-            cause: source,
+        .map_err(|e| match e {
+            FileError::Io { path, cause } => StoreError::Lock { path, cause },
+            other => StoreError::File(other),
         })?;
-        self.acquire(&lock, lock_path)?;
+        lock::acquire(&lock, &lock_path, self.lock_timeout)?;
         // The lock is released when `lock` drops, on every path out of this function.
-        let (bytes, permissions) = self.read_locked()?;
+        files::sweep_orphans(&self.path);
+        let (bytes, permissions) = files::read_locked(&self.path)?;
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(e) => {
-                self.move_aside(now, &e.to_string())?;
+                files::move_aside(&self.path, now, &e.to_string())?;
                 String::new()
             }
         };
@@ -318,57 +318,16 @@ impl Store {
                 });
             }
             Err(ParseError::Syntax(reason)) => {
-                self.move_aside(now, &reason)?;
+                files::move_aside(&self.path, now, &reason)?;
                 RawDocument::default()
             }
         };
         let (changed, result) = change(&mut doc)?;
         if changed {
-            self.replace(&doc.pieces(now), permissions)?;
+            files::replace(&self.path, &doc.pieces(now), permissions)?;
         }
         drop(lock);
         Ok(result)
-    }
-
-    /// Takes the exclusive lock on `lock`, giving up after the lock timeout.
-    fn acquire(&self, lock: &File, path: PathBuf) -> Result<(), StoreError> {
-        match lock.try_lock() {
-            Ok(()) => return Ok(()),
-            Err(fs::TryLockError::WouldBlock) => {}
-            Err(fs::TryLockError::Error(cause)) => return Err(StoreError::Lock { path, cause }),
-        }
-        // Contended: wait in a blocking flock, which the kernel wakes the moment the lock is
-        // free (polling would lose that race to blocked writers), on a thread so that the
-        // wait can be given up. The waiter locks a second handle of the same open file, and
-        // a flock belongs to the open file: once it returns the lock is ours. Given up on,
-        // the waiter's late lock is released when its handle and ours are both closed.
-        let waiter = lock.try_clone().map_err(|cause| StoreError::Lock {
-            path: path.clone(),
-            cause,
-        })?;
-        let (done, result) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("hbmon-lock".to_owned())
-            .spawn(move || {
-                // The receiver is gone only if the wait was given up.
-                let _ = done.send(waiter.lock());
-            })
-            .map_err(|cause| StoreError::Lock {
-                path: path.clone(),
-                cause,
-            })?;
-        match result.recv_timeout(self.lock_timeout) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(cause)) => Err(StoreError::Lock { path, cause }),
-            Err(mpsc::RecvTimeoutError::Timeout) => Err(StoreError::LockTimeout {
-                path,
-                after: self.lock_timeout,
-            }),
-            Err(mpsc::RecvTimeoutError::Disconnected) => Err(StoreError::Lock {
-                path,
-                cause: io::Error::other("the thread waiting for the lock ended early"),
-            }),
-        }
     }
 
     /// Creates the heartbeat file's directory if it is missing (0700 for the per-user
@@ -392,100 +351,13 @@ impl Store {
             cause: source,
         })
     }
-
-    fn read_locked(&self) -> Result<(Vec<u8>, Option<fs::Permissions>), StoreError> {
-        let read_error = |source| StoreError::Read {
-            path: self.path.clone(),
-            cause: source,
-        };
-        match File::open(&self.path) {
-            Ok(mut file) => {
-                let permissions = file.metadata().map_err(read_error)?.permissions();
-                let mut bytes = Vec::new();
-                io::Read::read_to_end(&mut file, &mut bytes).map_err(read_error)?;
-                Ok((bytes, Some(permissions)))
-            }
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok((Vec::new(), None)),
-            Err(e) => Err(read_error(e)),
-        }
-    }
-
-    /// Moves an unparseable file to `<file>.corrupt-<unix>`, never deleting it.
-    fn move_aside(&self, now: f64, reason: &str) -> Result<(), StoreError> {
-        let secs = now as u64;
-        let mut copy = 0;
-        let mut target = paths::corrupt_path(&self.path, secs, copy);
-        while target.exists() {
-            copy += 1;
-            target = paths::corrupt_path(&self.path, secs, copy);
-        }
-        fs::rename(&self.path, &target).map_err(|source| StoreError::Write {
-            path: target.clone(),
-            cause: source,
-        })?;
-        eprintln!(
-            "hbmon: warning: {} was not a valid heartbeat file ({reason}); moved it to {} and started a new one",
-            self.path.display(),
-            target.display()
-        );
-        Ok(())
-    }
-
-    /// Writes `pieces` to a temp file beside the heartbeat file and renames it over. No
-    /// fsync: a heartbeat is superseded within one interval, and the rename already
-    /// guarantees readers see the old file or the new one, never a torn one.
-    fn replace(
-        &self,
-        pieces: &[Cow<'_, str>],
-        permissions: Option<fs::Permissions>,
-    ) -> Result<(), StoreError> {
-        let temp = paths::temp_path(&self.path);
-        File::create(&temp)
-            .and_then(|mut file| {
-                // Keep the mode of the file being replaced, e.g. group-writable for a shared
-                // file (on the open file: no second path lookup).
-                if let Some(permissions) = permissions {
-                    file.set_permissions(permissions)?;
-                }
-                write_pieces(&mut file, pieces)
-            })
-            .and_then(|()| fs::rename(&temp, &self.path))
-            .map_err(|source| {
-                // Temp names are per PID, so a temp file left by a failed write (a full disk)
-                // would never be reused: remove it. Best effort, the write already failed.
-                let _ = fs::remove_file(&temp);
-                StoreError::Write {
-                    path: self.path.clone(),
-                    cause: source,
-                }
-            })
-    }
-}
-
-/// Writes every piece in order with `writev`: the untouched bulk of the file goes from the
-/// buffer it was read into straight to the kernel, never copied into an output buffer.
-fn write_pieces(file: &mut File, pieces: &[Cow<'_, str>]) -> io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> = pieces
-        .iter()
-        .filter(|p| !p.is_empty())
-        .map(|p| IoSlice::new(p.as_bytes()))
-        .collect();
-    let mut rest = &mut slices[..];
-    while !rest.is_empty() {
-        match file.write_vectored(rest) {
-            Ok(0) => return Err(ErrorKind::WriteZero.into()),
-            Ok(written) => IoSlice::advance_slices(&mut rest, written),
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::fs::File;
 
     fn temp() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
@@ -588,17 +460,6 @@ mod tests {
             let after = fs::metadata(store.path()).unwrap().permissions().mode();
             assert_eq!(after & 0o777, mode);
         }
-    }
-
-    #[test]
-    fn a_failed_replace_leaves_no_temp_file() {
-        let (dir, store) = temp();
-        // A non-empty directory where the file should be: the rename over it fails.
-        fs::create_dir_all(store.path().join("in-the-way")).unwrap();
-        let err = store.replace(&[Cow::Borrowed("{}")], None).unwrap_err();
-        assert!(err.to_string().contains("hb.json"), "{err}");
-        assert!(!paths::temp_path(store.path()).exists());
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

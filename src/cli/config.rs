@@ -1,7 +1,7 @@
 //! `hbmon config` (the config in effect and where it came from) and `hbmon init` (a
 //! starter `hbmon.toml`).
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::{ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -58,12 +58,11 @@ pub fn init(location: &FileLocation, explicit: Option<&Path>) -> anyhow::Result<
         fs::create_dir_all(dir)
             .with_context(|| format!("cannot create directory {}", dir.display()))?;
     }
-    // create_new: never over an existing file, even one created since we looked.
-    let mut file = match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&target)
-    {
+    // create_new: never over an existing file, even one created since we looked. Never
+    // writable by group or others, whatever the umask: hbmon would then refuse its own
+    // starter (a config names commands to run).
+    let mode = crate::fsafe::new_file_mode(crate::fsafe::dir_of(&target)) & !0o022;
+    let mut file = match crate::fsafe::create_new(&target, mode) {
         Ok(file) => file,
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
             bail!("{} already exists; not overwriting it", target.display())

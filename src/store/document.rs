@@ -16,6 +16,16 @@ use std::ops::Range;
 
 use super::scan::{Key, Scanner, SyntaxError};
 
+/// A JSON number that is a whole number however it is written (`1`, `1.0`, `1e0`: the
+/// same number to every JSON reader), as `u64`.
+fn whole_number(raw: &str) -> Option<u64> {
+    if let Ok(n) = serde_json::from_str::<u64>(raw) {
+        return Some(n);
+    }
+    let n = serde_json::from_str::<f64>(raw).ok()?;
+    (n.fract() == 0.0 && (0.0..=9e15).contains(&n)).then_some(n as u64)
+}
+
 /// The protocol version this crate reads and writes.
 pub const VERSION: u64 = 1;
 
@@ -61,6 +71,9 @@ impl<'a> RawDocument<'a> {
     /// Parses `text`, checking its structure (see the module's doc for what that takes);
     /// empty or all-whitespace text is an empty document.
     pub fn parse(text: &'a str) -> Result<Self, ParseError> {
+        // A byte order mark is what some editors (and PowerShell) put first; JSON readers
+        // skip it, so hbmon does too. The rewrite goes without it.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut doc = RawDocument {
             source: text,
             ..RawDocument::default()
@@ -82,8 +95,10 @@ impl<'a> RawDocument<'a> {
             let raw = &text[at.clone()];
             let invalid = |what| s.error_at(at.start, what);
             if key == "version" {
-                let v = serde_json::from_str::<u64>(raw);
-                version = Some(v.map_err(|_| invalid("\"version\" is not a whole number"))?);
+                version = Some(
+                    whole_number(raw)
+                        .ok_or_else(|| invalid("\"version\" is not a whole number"))?,
+                );
             } else {
                 serde_json::from_str::<serde_json::Value>(raw)
                     .map_err(|_| invalid("invalid JSON value"))?;
@@ -396,6 +411,23 @@ mod tests {
         let out = reparsed(&doc);
         assert_eq!(out["processes"], serde_json::json!({}));
         assert_eq!(out["version"], 1);
+    }
+
+    #[test]
+    fn what_json_readers_accept_is_accepted_a_bom_and_a_version_written_as_a_float() {
+        for text in [
+            "\u{feff}{\"version\": 1, \"processes\": {\"a\": {\"last_heartbeat\": 1}}}",
+            "{\"version\": 1.0, \"processes\": {\"a\": {\"last_heartbeat\": 1}}}",
+            "{\"version\": 1e0, \"processes\": {\"a\": {\"last_heartbeat\": 1}}}",
+        ] {
+            let doc = RawDocument::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(doc.entries().count(), 1, "{text}");
+            assert!(!doc.to_json(1.0).starts_with('\u{feff}'));
+        }
+        assert_eq!(
+            RawDocument::parse("{\"version\": 2.0}").unwrap_err(),
+            ParseError::Version(2)
+        );
     }
 
     #[test]

@@ -218,13 +218,13 @@ fn nothing_to_judge_is_unknown() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains("not a valid heartbeat file"));
-    // A directory where the file should be: unreadable.
+    // A directory where the file should be: not a file to read.
     hbmon(dir.path())
         .args(["status", "--file"])
         .arg(dir.path())
         .assert()
         .code(3)
-        .stderr(predicate::str::contains("cannot read"));
+        .stderr(predicate::str::contains("is a directory, not a regular file"));
     std::fs::write(&file, "{}").unwrap();
     std::fs::write(dir.path().join("hbmon.toml"), "[defaults]\nintervl = 3\n").unwrap();
     hbmon(dir.path())
