@@ -655,12 +655,10 @@ impl<'de> Deserialize<'de> for Span {
             Text::Text(text) => duration::parse(&text)
                 .map_err(serde::de::Error::custom)?
                 .as_secs_f64(),
-            Text::Number(n) if n.is_finite() && n >= 0.0 => n,
-            Text::Number(n) => {
-                return Err(serde::de::Error::custom(format!(
-                    "invalid duration {n}: must be a non-negative number of seconds"
-                )));
-            }
+            // A bare TOML number is seconds, under the same rule and bound as "30s".
+            Text::Number(n) => duration::parse(&n.to_string())
+                .map_err(serde::de::Error::custom)?
+                .as_secs_f64(),
         };
         Ok(Span(secs))
     }

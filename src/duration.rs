@@ -10,7 +10,24 @@ pub struct ParseDurationError {
     pub why: &'static str,
 }
 
-/// Parses `1h30m`, `90s`, `1.5s`, `250ms`, `2d`; a bare number means seconds.
+/// The longest span hbmon takes anywhere (an interval, a timeout, a pause): past a year a
+/// span is a typo (`100000000000d`), and every span must stay exact in an `f64` of seconds.
+pub const MAX: Duration = Duration::from_secs(366 * 86_400);
+
+/// The units, largest first: a span names them in this order, each at most once.
+const UNITS: [(&[&str], f64); 6] = [
+    (&["w"], 604_800.0),
+    (&["d", "day", "days"], 86_400.0),
+    (&["h", "hr", "hrs"], 3600.0),
+    (&["m", "min", "mins"], 60.0),
+    (&["s", "sec", "secs"], 1.0),
+    (&["ms"], 0.001),
+];
+
+/// Parses `1h30m`, `90s`, `1.5s`, `250ms`, `2d`, `5m30` (a number after the last unit is
+/// the next smaller one: `5m30s`); a bare number means seconds. One rule for every span
+/// hbmon reads — flags, the config, HTTP queries: digits with an optional fraction, units
+/// largest first and each once, no sign or exponent, at most [`MAX`].
 pub fn parse(input: &str) -> Result<Duration, ParseDurationError> {
     let fail = |why| ParseDurationError {
         input: input.to_owned(),
@@ -20,38 +37,63 @@ pub fn parse(input: &str) -> Result<Duration, ParseDurationError> {
     if text.is_empty() {
         return Err(fail("empty"));
     }
-    if let Ok(secs) = text.parse::<f64>() {
-        return seconds(secs).ok_or_else(|| fail("must be a finite, non-negative number"));
+    if text.starts_with('-') {
+        return Err(fail("must not be negative"));
     }
     let mut total = 0.0_f64;
     let mut rest = text;
+    // Index into UNITS of the next unit allowed: only smaller ones after each.
+    let mut next_unit = 0;
     while !rest.is_empty() {
         let number_len = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| fail("a number needs a unit"))?;
+            .unwrap_or(rest.len());
         if number_len == 0 {
             return Err(fail("expected a number"));
         }
-        let value: f64 = rest[..number_len]
-            .parse()
-            .map_err(|_| fail("not a number"))?;
+        let digits = &rest[..number_len];
+        if digits.starts_with('.') || digits.ends_with('.') || digits.matches('.').count() > 1 {
+            return Err(fail("not a number"));
+        }
+        let value: f64 = digits.parse().map_err(|_| fail("not a number"))?;
         rest = &rest[number_len..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ms" => 0.001,
-            "s" | "sec" | "secs" => 1.0,
-            "m" | "min" | "mins" => 60.0,
-            "h" | "hr" | "hrs" => 3600.0,
-            "d" | "day" | "days" => 86_400.0,
-            "w" => 604_800.0,
-            _ => return Err(fail("unknown unit")),
+        let unit = &rest[..unit_len];
+        let index = if unit.is_empty() {
+            // A bare number: seconds alone, else the unit after the last one given.
+            if total == 0.0 && next_unit == 0 {
+                4
+            } else if next_unit < UNITS.len() {
+                next_unit
+            } else {
+                return Err(fail("nothing is smaller than ms"));
+            }
+        } else {
+            let index = UNITS
+                .iter()
+                .position(|(names, _)| names.contains(&unit))
+                .ok_or_else(|| fail("unknown unit"))?;
+            if index < next_unit {
+                return Err(fail(
+                    "units go largest first, each once (1h30m, not 30m1h or 1h1h)",
+                ));
+            }
+            index
         };
-        total += value * scale;
+        total += value * UNITS[index].1;
+        next_unit = index + 1;
         rest = &rest[unit_len..];
     }
-    seconds(total).ok_or_else(|| fail("out of range"))
+    within_bounds(total).ok_or_else(|| fail("out of range: at most 366d"))
+}
+
+/// A number of seconds as a span, under the rule [`parse`] applies (a config may give a
+/// bare TOML number): `None` when negative, not finite or over [`MAX`].
+pub fn within_bounds(secs: f64) -> Option<Duration> {
+    let span = Duration::try_from_secs_f64(secs).ok()?;
+    (span <= MAX).then_some(span)
 }
 
 /// [`parse`] for a span that must be more than zero: a zero interval promises nothing (the
@@ -66,10 +108,6 @@ pub fn parse_positive(input: &str) -> Result<Duration, ParseDurationError> {
         });
     }
     Ok(span)
-}
-
-fn seconds(secs: f64) -> Option<Duration> {
-    Duration::try_from_secs_f64(secs).ok()
 }
 
 /// Compact span for tables: `850ms`, `42s`, `4m12s`, `3h05m`, `2d04h`.
@@ -138,6 +176,11 @@ mod tests {
             ("45", 45.0),
             (" 2m ", 120.0),
             ("1d2h3m4s", 93_784.0),
+            ("5m30", 330.0),
+            ("1h30", 5400.0),
+            ("2s500", 2.5),
+            ("366d", 366.0 * 86_400.0),
+            ("1w2d", 777_600.0),
         ];
         for (text, secs) in cases {
             assert_eq!(parse(text).unwrap().as_secs_f64(), secs, "{text}");
@@ -146,9 +189,34 @@ mod tests {
 
     #[test]
     fn rejects_bad_input_naming_it() {
-        for text in ["", "abc", "5x", "m5", "-3s", "1..2s", "inf", "s"] {
+        for (text, why) in [
+            ("", "empty"),
+            ("abc", "expected a number"),
+            ("5x", "unknown unit"),
+            ("m5", "expected a number"),
+            ("-3s", "must not be negative"),
+            ("-5", "must not be negative"),
+            ("1..2s", "not a number"),
+            (".5s", "not a number"),
+            ("inf", "expected a number"),
+            ("NaN", "expected a number"),
+            ("s", "expected a number"),
+            ("1e9", "unknown unit"),
+            (
+                "1h1h",
+                "units go largest first, each once (1h30m, not 30m1h or 1h1h)",
+            ),
+            (
+                "30m1h",
+                "units go largest first, each once (1h30m, not 30m1h or 1h1h)",
+            ),
+            ("5ms3", "nothing is smaller than ms"),
+            ("100000000000d", "out of range: at most 366d"),
+            ("367d", "out of range: at most 366d"),
+            ("+5s", "expected a number"),
+        ] {
             let err = parse(text).unwrap_err();
-            assert_eq!(err.input, text);
+            assert_eq!((err.input.as_str(), err.why), (text, why));
             assert!(err.to_string().contains(&format!("{text:?}")), "{err}");
         }
     }

@@ -379,7 +379,12 @@ mod tests {
                 "interval=soon",
                 "interval=\"soon\": expected a number (use e.g. 30s",
             ),
-            ("", "interval=-5", "interval=\"-5\": must be a finite"),
+            ("", "interval=-5", "interval=\"-5\": must not be negative"),
+            (
+                "",
+                "interval=1h1h",
+                "interval=\"1h1h\": units go largest first",
+            ),
             ("", "interval=0s", "interval=\"0s\": must be more than zero"),
             ("/start", "interval=x", "interval=\"x\": expected a number"),
             ("", "kind=cron", "kind=\"cron\": use app or job"),

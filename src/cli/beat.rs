@@ -24,7 +24,7 @@ pub struct BeatArgs {
     #[arg(long)]
     pub no_pid: bool,
     /// The interval this process promises between beats, e.g. 30s, 5m, 1h30m.
-    #[arg(long, value_parser = duration::parse_positive, value_name = "D")]
+    #[arg(long, allow_hyphen_values = true, value_parser = duration::parse_positive, value_name = "D")]
     pub interval: Option<Duration>,
     /// Replace additional_data with this JSON value, e.g. '{"queue": 3}' or '"text"'.
     #[arg(long, value_parser = parse_json, value_name = "JSON", conflicts_with = "set")]
@@ -50,7 +50,7 @@ pub struct BeatArgs {
 #[derive(Debug, Args)]
 pub struct PruneArgs {
     /// Remove entries whose last beat is older than this, e.g. 7d.
-    #[arg(long, value_parser = duration::parse, value_name = "D")]
+    #[arg(long, allow_hyphen_values = true, value_parser = duration::parse, value_name = "D")]
     pub older_than: Duration,
     /// Only list what would be removed.
     #[arg(long)]

@@ -19,7 +19,7 @@ pub struct HistoryArgs {
     /// The heartbeat name.
     pub name: String,
     /// How far back, e.g. 1h, 7d.
-    #[arg(long, value_parser = duration::parse, value_name = "D", default_value = "24h")]
+    #[arg(long, allow_hyphen_values = true, value_parser = duration::parse, value_name = "D", default_value = "24h")]
     pub since: Duration,
     /// Show at most this many events (0: all).
     #[arg(long, value_name = "N", default_value_t = 200)]

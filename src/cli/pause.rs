@@ -15,7 +15,7 @@ pub struct PauseArgs {
     /// The heartbeat name.
     pub name: String,
     /// End the pause by itself after this long, e.g. 30m, 2h (default: until hbmon resume).
-    #[arg(long = "for", value_parser = duration::parse, value_name = "D")]
+    #[arg(long = "for", allow_hyphen_values = true, value_parser = duration::parse, value_name = "D")]
     pub span: Option<Duration>,
 }
 

@@ -224,7 +224,9 @@ fn nothing_to_judge_is_unknown() {
         .arg(dir.path())
         .assert()
         .code(3)
-        .stderr(predicate::str::contains("is a directory, not a regular file"));
+        .stderr(predicate::str::contains(
+            "is a directory, not a regular file",
+        ));
     std::fs::write(&file, "{}").unwrap();
     std::fs::write(dir.path().join("hbmon.toml"), "[defaults]\nintervl = 3\n").unwrap();
     hbmon(dir.path())
