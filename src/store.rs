@@ -27,6 +27,12 @@ use crate::paths;
 pub enum StoreError {
     #[error("cannot create directory {}: {cause}", path.display())]
     CreateDir { path: PathBuf, cause: io::Error },
+    #[error(
+        "no directory {} for {}: hbmon creates only its per-user default directory (mkdir it, or check the path)",
+        dir.display(),
+        file.display()
+    )]
+    NoDirectory { dir: PathBuf, file: PathBuf },
     #[error("cannot lock {}: {cause}", path.display())]
     Lock { path: PathBuf, cause: io::Error },
     #[error(
@@ -127,16 +133,17 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct Store {
     path: PathBuf,
-    private_dir: bool,
+    /// The per-user default location: its directory is created (0700) when missing.
+    default_dir: bool,
     lock_timeout: Duration,
 }
 
 impl Store {
-    /// A store at `path`; a missing directory is created with the default permissions.
+    /// A store at `path`, a path the user chose: a missing directory is an error.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Store {
             path: path.into(),
-            private_dir: false,
+            default_dir: false,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
         }
     }
@@ -145,7 +152,7 @@ impl Store {
     pub fn at(location: &paths::FileLocation) -> Self {
         Store {
             path: location.path.clone(),
-            private_dir: location.private_dir(),
+            default_dir: location.private_dir(),
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
         }
     }
@@ -330,8 +337,10 @@ impl Store {
         Ok(result)
     }
 
-    /// Creates the heartbeat file's directory if it is missing (0700 for the per-user
-    /// default), for a reader that must watch it before anyone has written.
+    /// Creates the heartbeat file's directory if it is missing and is the per-user default
+    /// (0700), for a reader that must watch it before anyone has written. A directory the
+    /// user named (`--file`, `$HBMON_FILE`) is never created: a typo there must not become
+    /// a new directory that nothing else reads.
     pub fn ensure_dir(&self) -> Result<(), StoreError> {
         let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) else {
             return Ok(());
@@ -339,14 +348,17 @@ impl Store {
         if dir.is_dir() {
             return Ok(());
         }
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        if self.private_dir {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
+        if !self.default_dir {
+            return Err(StoreError::NoDirectory {
+                dir: dir.to_owned(),
+                file: self.path.clone(),
+            });
         }
-        builder.create(dir).map_err(|source| StoreError::CreateDir {
+        use std::os::unix::fs::DirBuilderExt;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir).map_err(|source| StoreError::CreateDir {
             path: dir.to_owned(),
             cause: source,
         })

@@ -228,14 +228,20 @@ impl Beat {
     }
 
     /// The entry after this beat at `now`. A new PID starts a new run: `first_heartbeat`,
-    /// `beats`, `errors` and the last error reset. A `running` beat with a new `started_at`
+    /// `beats`, `errors`, the last error and the data reset (a restarted process showing its
+    /// predecessor's `n=70` would be lying; it sends its own). A `running` beat with a new `started_at`
     /// starts a new job run; one with the same `started_at` is a keepalive of the same run.
     pub fn apply(&self, previous: Option<Entry>, now: f64) -> Entry {
         let mut entry = previous.unwrap_or_default();
         let new_job_run = self.status == Reported::Running
             && self.job.as_ref().and_then(|job| job.started_at) != entry.started_at;
-        let new_run = entry.first_heartbeat.is_none() || entry.pid != self.pid || new_job_run;
-        if new_run {
+        // Another writer's entry may lack `first_heartbeat`: its counts start here, but the
+        // data it had is the same process's.
+        let new_process = entry.pid != self.pid || new_job_run;
+        if new_process {
+            entry.additional_data = Value::Null;
+        }
+        if new_process || entry.first_heartbeat.is_none() {
             entry.first_heartbeat = Some(now);
             entry.beats = Some(0);
             entry.errors = Some(0);
@@ -344,10 +350,17 @@ mod tests {
         assert_eq!((second.beats, second.errors), (Some(2), Some(1)));
         assert_eq!(second.last_error.as_deref(), Some("disk full"));
         assert_eq!(second.first_heartbeat, Some(100.0));
-        let restarted = Beat::alive(Some(11)).apply(Some(second), 120.0);
+        let mut second = second;
+        second.additional_data = json!({"n": 70});
+        let restarted = Beat::alive(Some(11)).apply(Some(second.clone()), 120.0);
         assert_eq!(restarted.first_heartbeat, Some(120.0));
         assert_eq!((restarted.beats, restarted.errors), (Some(1), Some(0)));
         assert_eq!(restarted.last_error, None);
+        assert_eq!(restarted.additional_data, Value::Null, "the old run's data is gone");
+        let mut with_data = Beat::alive(Some(12));
+        with_data.data = DataChange::Merge(Map::from_iter([("m".into(), json!(1))]));
+        let restarted = with_data.apply(Some(second), 130.0);
+        assert_eq!(restarted.additional_data, json!({"m": 1}), "merged into nothing");
     }
 
     #[test]
