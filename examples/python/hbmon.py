@@ -14,8 +14,10 @@ hbmon writer does (protocol v1, see hbmon's DESIGN.md):
 
 A file whose structure is broken (not JSON, not an object of ``processes``, cut short) is
 moved to ``<file>.corrupt-<unix-time>`` (never deleted), with a warning on stderr, and a
-fresh document is started. An entry that is not valid JSON inside its brackets is only that
-entry's problem, as it is for hbmon: it is kept as written, and replaced by its own writer.
+fresh document is started. A leading UTF-8 byte order mark and a ``version`` of ``1.0`` are
+read as any JSON reader does, not as damage. An entry that is not valid JSON inside its
+brackets is only that entry's problem, as it is for hbmon: it is kept as written, and
+replaced by its own writer.
 
 One beat from a process that keeps running::
 
@@ -206,6 +208,8 @@ class _Raw(str):
     is its own writer's problem, not every writer's."""
 
 
+# A UTF-8 byte order mark, which some editors put first; JSON readers skip it.
+_BOM = b"\xef\xbb\xbf"
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 # A string to its closing quote, escapes stepped over; a line break ends the match: a
 # string never holds one, so it is a string running on into what follows.
@@ -307,6 +311,8 @@ def _parse(text):
             _loads(value)
         else:
             other[key] = _loads(value)
+    if _number(version) and version == VERSION:  # 1.0 and 1e0 are 1 to any JSON reader
+        version = VERSION
     if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 0):
         raise ValueError("\"version\" is not a version number")
     if version is not None and version > VERSION:
@@ -382,8 +388,10 @@ def _transaction(path, private, now, change):
                 mode = stat.S_IMODE(os.fstat(f.fileno()).st_mode)
         except FileNotFoundError:
             raw, mode = b"", None
+        # JSON readers skip a byte order mark; the rewrite has none.
+        text = raw[len(_BOM):] if raw.startswith(_BOM) else raw
         try:
-            processes, other = _parse(raw.decode("utf-8"))
+            processes, other = _parse(text.decode("utf-8"))
         except ValueError as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             _move_aside(path, now, e)
             processes, other = {}, {}
@@ -434,6 +442,27 @@ def _check_name(name):
         raise HbmonError("a heartbeat name cannot be empty")
     if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name):
         raise HbmonError("heartbeat name %r has a control character" % name)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError as e:  # from bytes decoded with surrogateescape (os.fsdecode)
+        raise HbmonError(
+            "heartbeat name %r has a lone surrogate at character %d, which UTF-8 cannot encode" % (name, e.start)
+        ) from None
+
+
+def _check_interval(name, interval):
+    try:
+        seconds = float(interval) if _number(interval) else math.nan
+    except OverflowError:  # an int past any float
+        seconds = math.inf
+    if not 0 < seconds < math.inf:
+        raise HbmonError("heartbeat %r: interval must be a positive number of seconds, not %r" % (name, interval))
+
+
+def _error_text(error):
+    """An error message as text UTF-8 can hold: an exception's message may carry a file
+    name's undecodable bytes (lone surrogates), shown escaped rather than losing the beat."""
+    return str(error).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 # hbmon's readers decode at most 128 levels of nesting in an entry; data deeper than this
@@ -513,6 +542,8 @@ def beat(name, data=None, *, merge=False, error=None, stopped=False, pid=None, i
         raise HbmonError("invalid kind %r: expected app or job" % (kind,))
     if pid is not None and pid is not False and (isinstance(pid, bool) or not isinstance(pid, int) or pid < 1):
         raise HbmonError("pid must be a positive integer, or False for none, not %r" % (pid,))
+    if interval is not None:
+        _check_interval(name, interval)
     if merge and not isinstance(data, dict):
         raise HbmonError("merge=True needs a dict of keys to set, not %r" % (data,))
     if data is not None:
@@ -524,7 +555,7 @@ def beat(name, data=None, *, merge=False, error=None, stopped=False, pid=None, i
         status,
         data=_KEEP if data is None else data,
         merge=merge,
-        error=None if error is None else str(error),
+        error=None if error is None else _error_text(error),
         pid=pid,
         interval=interval,
         kind=kind,
@@ -546,8 +577,7 @@ class Heartbeat:
 
     def __init__(self, name, interval=DEFAULT_INTERVAL, file=None, kind="app"):
         _check_name(name)
-        if not _number(interval) or not interval > 0:
-            raise HbmonError("heartbeat %r: interval must be a positive number of seconds" % name)
+        _check_interval(name, interval)
         if kind not in KINDS:
             raise HbmonError("invalid kind %r: expected app or job" % (kind,))
         self.name = name
@@ -576,7 +606,7 @@ class Heartbeat:
 
     def error(self, message):
         """Writes an ``error`` beat with ``message`` now and returns the entry."""
-        return self._write("error", error=str(message))
+        return self._write("error", error=_error_text(message))
 
     def set_data(self, data):
         """Sets ``additional_data`` (any JSON value), written with the next beat."""
@@ -601,7 +631,7 @@ class Heartbeat:
         else:
             self._halt()
             try:
-                self._write("error", error="%s: %s" % (exc_type.__name__, exc))
+                self._write("error", error=_error_text("%s: %s" % (exc_type.__name__, exc)))
             except HbmonError as e:  # never hide the exception that ended the block
                 print("hbmon: heartbeat %r: %s" % (self.name, e), file=sys.stderr)
         return False
