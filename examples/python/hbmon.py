@@ -410,8 +410,58 @@ LOCK_TIMEOUT = 10.0
 writer stopped while holding it (Ctrl-Z) must not hang every other writer forever."""
 
 
+def _timed_out(lock_path):
+    return HbmonError(
+        "timed out after %gs waiting for the lock on %s (held by another writer)" % (LOCK_TIMEOUT, lock_path)
+    )
+
+
+# Lock path -> the waiting thread last given up on, which may still be blocked in flock.
+_given_up = {}
+
+
 def _lock(fd, lock_path):
-    """Takes ``LOCK_EX`` on ``fd``, retrying a non-blocking attempt until ``LOCK_TIMEOUT``."""
+    """Takes ``LOCK_EX`` on ``fd``, giving up after ``LOCK_TIMEOUT``, as hbmon does.
+
+    Contended, it waits in a blocking flock, which the kernel wakes the moment the lock is
+    free: a poller asleep between tries loses it, again and again, to a writer that takes
+    it back at once (one beating in a loop). The wait runs on a thread so that it can be
+    given up on. That thread locks a duplicate of ``fd`` -- a flock belongs to the open
+    file, so once it returns the lock is ours -- and closes it when done, so a lock it gets
+    after we gave up (and closed ``fd``) is let go at once. While a waiter given up on is
+    still blocked, the next wait for that lock polls instead: a peer stopped with the lock
+    held must not cost a thread and a descriptor per beat."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    stuck = _given_up.get(lock_path)
+    if stuck is not None and stuck.is_alive():
+        return _poll_lock(fd, lock_path)
+    duplicate = os.dup(fd)
+    failed = []
+
+    def wait():
+        try:
+            fcntl.flock(duplicate, fcntl.LOCK_EX)
+        except OSError as e:
+            failed.append(e)
+        finally:
+            os.close(duplicate)
+
+    waiter = threading.Thread(target=wait, name="hbmon-lock", daemon=True)
+    waiter.start()
+    waiter.join(LOCK_TIMEOUT)
+    if waiter.is_alive():
+        _given_up[lock_path] = waiter
+        raise _timed_out(lock_path)
+    if failed:
+        raise failed[0]
+
+
+def _poll_lock(fd, lock_path):
+    """Takes ``LOCK_EX`` on ``fd`` by non-blocking tries until ``LOCK_TIMEOUT``."""
     deadline = time.monotonic() + LOCK_TIMEOUT
     pause = 0.001
     while True:
@@ -420,10 +470,7 @@ def _lock(fd, lock_path):
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                raise HbmonError(
-                    "timed out after %gs waiting for the lock on %s (held by another writer)"
-                    % (LOCK_TIMEOUT, lock_path)
-                ) from None
+                raise _timed_out(lock_path) from None
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
 

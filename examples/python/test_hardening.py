@@ -5,6 +5,7 @@ Run: python3 -m unittest discover -s examples/python -v
 """
 
 import contextlib
+import fcntl
 import io
 import os
 import re
@@ -20,7 +21,7 @@ from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hbmon  # noqa: E402
-from test_hbmon import FileTest, read  # noqa: E402
+from test_hbmon import FileTest, read, wait_until  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VALID = '{"version": 1, "processes": {"theirs": {"last_heartbeat": 1.0}}}'
@@ -406,6 +407,43 @@ class Orphans(FileTest):
         with mock.patch("time.monotonic", return_value=later):
             hbmon.beat("a", file=self.file)
         self.assertFalse(os.path.exists(second))
+
+
+class LockWait(FileTest):
+    def test_a_writer_locking_in_a_loop_does_not_starve_a_waiting_one(self):
+        # A peer that takes the lock again the moment it lets go (a writer beating in a
+        # loop on a loaded machine): a waiter that polls finds it free only by luck.
+        script = (
+            "import fcntl, os, sys, time\n"
+            "fd = os.open(sys.argv[1], os.O_RDONLY | os.O_CREAT)\n"
+            "print('locking', flush=True)\n"
+            "while True:\n"
+            "    fcntl.flock(fd, fcntl.LOCK_EX); time.sleep(0.005); fcntl.flock(fd, fcntl.LOCK_UN)\n"
+        )
+        peer = subprocess.Popen([sys.executable, "-c", script, self.file + ".lock"], stdout=subprocess.PIPE, text=True)
+        self.addCleanup(peer.wait)
+        self.addCleanup(peer.kill)
+        self.addCleanup(peer.stdout.close)
+        self.assertEqual(peer.stdout.readline(), "locking\n")
+        time.sleep(0.1)
+        with mock.patch.object(hbmon, "LOCK_TIMEOUT", 10.0):
+            for n in range(3):
+                hbmon.beat("waiter", {"n": n}, file=self.file)
+        self.assertEqual(read(self.file)["processes"]["waiter"]["beats"], 3)
+
+    def test_a_lock_held_for_ever_costs_one_waiting_thread_not_one_per_beat(self):
+        held = os.open(self.file + ".lock", os.O_RDONLY | os.O_CREAT)
+        fcntl.flock(held, fcntl.LOCK_EX)
+        waiting = lambda: [t for t in threading.enumerate() if t.name == "hbmon-lock"]  # noqa: E731
+        with mock.patch.object(hbmon, "LOCK_TIMEOUT", 0.2):
+            for _ in range(3):
+                with self.assertRaisesRegex(hbmon.HbmonError, "timed out after 0.2s"):
+                    hbmon.beat("a", file=self.file)
+        self.assertLessEqual(len(waiting()), 1)
+        os.close(held)  # the waiter given up on takes the lock late, and lets it go
+        self.assertTrue(wait_until(lambda: not waiting()))
+        hbmon.beat("a", file=self.file)
+        self.assertEqual(read(self.file)["processes"]["a"]["beats"], 1)
 
 
 class Inputs(FileTest):
