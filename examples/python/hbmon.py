@@ -504,6 +504,10 @@ def _kind(mode):
     return "special file"
 
 
+def _not_regular(path, mode):
+    return HbmonError("%s is a %s, not a regular file" % (_show(path), _kind(mode)))
+
+
 def _too_big(path, size):
     return HbmonError(
         "%s is %d bytes, over the %d MiB limit hbmon reads" % (_show(path), size, MAX_FILE_SIZE >> 20)
@@ -512,7 +516,7 @@ def _too_big(path, size):
 
 def _refuse_unless_regular(path, st):
     if not stat.S_ISREG(st.st_mode):
-        raise HbmonError("%s is a %s, not a regular file" % (_show(path), _kind(st.st_mode)))
+        raise _not_regular(path, st.st_mode)
     if st.st_size > MAX_FILE_SIZE:
         raise _too_big(path, st.st_size)
 
@@ -534,7 +538,7 @@ def _refuse_what_is_there(path):
             "(another user may have planted it); pass the resolved path instead" % (_show(path), _show(target))
         )
     if not stat.S_ISREG(st.st_mode):
-        _refuse_unless_regular(path, st)
+        raise _not_regular(path, st.st_mode)
 
 
 def _open_regular(path, flags, mode=0o600):
@@ -592,7 +596,7 @@ def _read(path):
 
 
 def _running(pid):
-    """Whether a process ``pid`` exists (one of another user's counts: PermissionError)."""
+    """Whether a process ``pid`` exists; another user's does too (kill says EPERM)."""
     if pid <= 0:
         return False
     try:
