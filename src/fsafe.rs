@@ -207,19 +207,29 @@ pub fn check_trusted(path: &Path, meta: &Metadata) -> Result<(), FileError> {
 }
 
 fn regular(path: &Path, meta: &Metadata) -> Result<(), FileError> {
+    match kind_of(meta) {
+        None if meta.len() > MAX_FILE_SIZE => Err(FileError::TooBig {
+            path: path.to_owned(),
+            size: meta.len(),
+        }),
+        None => Ok(()),
+        Some(kind) => Err(FileError::NotRegular {
+            path: path.to_owned(),
+            kind,
+        }),
+    }
+}
+
+/// What a file is when it is not a regular file; `None` for a regular file.
+fn kind_of(meta: &Metadata) -> Option<&'static str> {
     use std::os::unix::fs::FileTypeExt;
     let kind = meta.file_type();
-    let what = if kind.is_file() {
-        return if meta.len() > MAX_FILE_SIZE {
-            Err(FileError::TooBig {
-                path: path.to_owned(),
-                size: meta.len(),
-            })
-        } else {
-            Ok(())
-        };
+    Some(if kind.is_file() {
+        return None;
     } else if kind.is_dir() {
         "directory"
+    } else if kind.is_symlink() {
+        "symbolic link"
     } else if kind.is_fifo() {
         "FIFO"
     } else if kind.is_socket() {
@@ -228,22 +238,27 @@ fn regular(path: &Path, meta: &Metadata) -> Result<(), FileError> {
         "device"
     } else {
         "special file"
-    };
-    Err(FileError::NotRegular {
-        path: path.to_owned(),
-        kind: what,
     })
 }
 
-/// Names a refused open: `ELOOP` under `O_NOFOLLOW` is a symlink at the last component.
+/// Names a refused open by what is at the path: `ELOOP` under `O_NOFOLLOW` is a symlink,
+/// `ENXIO` a socket; the open's own error otherwise.
 fn classify(path: &Path, cause: io::Error) -> FileError {
-    if cause.raw_os_error() == Some(libc::ELOOP)
-        && let Ok(target) = std::fs::read_link(path)
-    {
-        return FileError::Symlink {
-            path: path.to_owned(),
-            target,
-        };
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_symlink()
+            && let Ok(target) = std::fs::read_link(path)
+        {
+            return FileError::Symlink {
+                path: path.to_owned(),
+                target,
+            };
+        }
+        if let Some(kind) = kind_of(&meta) {
+            return FileError::NotRegular {
+                path: path.to_owned(),
+                kind,
+            };
+        }
     }
     io_error(path, cause)
 }
@@ -301,6 +316,18 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("FIFO")
+        );
+    }
+
+    #[test]
+    fn a_socket_is_refused_as_a_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hb.json");
+        let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let err = read_regular(&path).unwrap_err();
+        assert!(
+            err.to_string().contains("is a socket, not a regular file"),
+            "{err}"
         );
     }
 

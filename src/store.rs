@@ -358,10 +358,11 @@ impl Store {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(dir).map_err(|source| StoreError::CreateDir {
-            path: dir.to_owned(),
-            cause: source,
-        })
+            .create(dir)
+            .map_err(|source| StoreError::CreateDir {
+                path: dir.to_owned(),
+                cause: source,
+            })
     }
 }
 

@@ -356,11 +356,19 @@ mod tests {
         assert_eq!(restarted.first_heartbeat, Some(120.0));
         assert_eq!((restarted.beats, restarted.errors), (Some(1), Some(0)));
         assert_eq!(restarted.last_error, None);
-        assert_eq!(restarted.additional_data, Value::Null, "the old run's data is gone");
+        assert_eq!(
+            restarted.additional_data,
+            Value::Null,
+            "the old run's data is gone"
+        );
         let mut with_data = Beat::alive(Some(12));
         with_data.data = DataChange::Merge(Map::from_iter([("m".into(), json!(1))]));
         let restarted = with_data.apply(Some(second), 130.0);
-        assert_eq!(restarted.additional_data, json!({"m": 1}), "merged into nothing");
+        assert_eq!(
+            restarted.additional_data,
+            json!({"m": 1}),
+            "merged into nothing"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod beat;
 mod config;
+mod day_one;
 mod hardening_store;
 mod history;
 mod interop;

@@ -1,0 +1,59 @@
+//! A first day of real use (issue 11): what a new user trips over in the first hour.
+
+use serde_json::Value;
+
+use crate::hbmon;
+
+fn entry(dir: &std::path::Path, name: &str) -> Value {
+    let text = std::fs::read_to_string(dir.join("hb.json")).unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    doc["processes"][name].clone()
+}
+
+#[test]
+fn a_restarted_process_does_not_keep_its_predecessors_data() {
+    let dir = tempfile::tempdir().unwrap();
+    hbmon(dir.path())
+        .args(["beat", "w", "--pid", "4242", "--set", "n=70", "-q"])
+        .assert()
+        .success();
+    assert_eq!(entry(dir.path(), "w")["additional_data"]["n"], 70);
+    hbmon(dir.path())
+        .args(["beat", "w", "--pid", "4243", "-q"])
+        .assert()
+        .success();
+    assert_eq!(entry(dir.path(), "w")["additional_data"], Value::Null);
+    hbmon(dir.path())
+        .args(["beat", "w", "--pid", "4243", "--set", "m=1", "-q"])
+        .assert()
+        .success();
+    assert_eq!(
+        entry(dir.path(), "w")["additional_data"],
+        serde_json::json!({"m": 1})
+    );
+}
+
+#[test]
+fn an_explicit_file_in_a_missing_directory_is_an_error_not_a_new_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo").join("hb.json");
+    let out = hbmon(dir.path())
+        .args(["beat", "w", "-q", "--file"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no directory") && err.contains("typo"),
+        "{err}"
+    );
+    assert!(!dir.path().join("typo").exists());
+    // The same through $HBMON_FILE.
+    hbmon(dir.path())
+        .env("HBMON_FILE", &missing)
+        .args(["beat", "w", "-q"])
+        .assert()
+        .code(2);
+    assert!(!dir.path().join("typo").exists());
+}
