@@ -354,10 +354,7 @@ impl Store {
                 file: self.path.clone(),
             });
         }
-        use std::os::unix::fs::DirBuilderExt;
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
+        std::os::unix::fs::DirBuilderExt::mode(fs::DirBuilder::new().recursive(true), 0o700)
             .create(dir)
             .map_err(|source| StoreError::CreateDir {
                 path: dir.to_owned(),
