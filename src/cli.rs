@@ -49,11 +49,8 @@ pub enum Command {
     /// with exit code, duration and output tail; exits with the command's code.
     #[cfg(unix)]
     Run(run::RunArgs),
-    /// Remove NAME's entry from the heartbeat file.
-    Rm {
-        /// The entry to remove.
-        name: String,
-    },
+    /// Remove entries from the heartbeat file; exits 1 if one of them had none.
+    Rm(beat::RmArgs),
     /// Remove every entry whose last beat is older than a span.
     Prune(beat::PruneArgs),
     /// Print the heartbeat file's path.
@@ -72,7 +69,7 @@ pub enum Command {
     Pause(pause::PauseArgs),
     /// End NAME's pause.
     Resume {
-        /// The heartbeat name.
+        /// The heartbeat name or its configured label.
         name: String,
     },
     /// Run headless in the foreground until SIGTERM/SIGINT: record history, send alerts, and
@@ -94,6 +91,7 @@ impl Cli {
 /// (`status`) returns its verdict as the exit code instead.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let location = cli.location();
+    let config = cli.config.as_deref();
     let Some(command) = cli.command else {
         return monitor::monitor(&location, cli.config.as_deref(), &cli.ui);
     };
@@ -104,11 +102,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Beat(args) => beat::beat(&location, &args),
         #[cfg(unix)]
         Command::Run(args) => Ok(run::run(&location, args)),
-        Command::Rm { name } => beat::rm(&location, &name),
+        Command::Rm(args) => beat::rm(
+            &location,
+            &names(&location, config, &args.names)?,
+            args.quiet,
+        ),
         Command::Prune(args) => beat::prune(&location, &args),
         Command::History(args) => history::history(&location, &args),
-        Command::Pause(args) => pause::pause(&location, &args),
-        Command::Resume { name } => pause::resume(&location, &name),
+        Command::Pause(args) => {
+            let name = names(&location, config, std::slice::from_ref(&args.name))?.remove(0);
+            pause::pause(&location, &name, args.span)
+        }
+        Command::Resume { name } => {
+            pause::resume(&location, &names(&location, config, &[name])?.remove(0))
+        }
         #[cfg(unix)]
         Command::Serve(args) => serve::serve(&location, cli.config.as_deref(), &args),
         Command::Path => {
@@ -120,6 +127,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init => config::init(&location, cli.config.as_deref()),
         Command::Demo(args) => demo::demo(&args, cli.file.is_some() || cli.config.is_some()),
     }
+}
+
+/// The heartbeat names meant by `given`: names, or labels the config gives them (every
+/// command that takes a name takes a label, as `status` does).
+fn names(
+    location: &FileLocation,
+    config: Option<&std::path::Path>,
+    given: &[String],
+) -> anyhow::Result<Vec<String>> {
+    let (config, _) = crate::config::Config::load(config, &location.path)?;
+    Ok(given
+        .iter()
+        .map(|n| config.name_for(n).to_owned())
+        .collect())
 }
 
 impl Command {

@@ -188,6 +188,18 @@ impl Config {
         self.processes.iter().find(|p| p.name == name)
     }
 
+    /// The heartbeat name a user meant by `given`: a heartbeat name as it is, or a
+    /// configured label ("Bidder Script") for its process's name. A name wins over a label.
+    pub fn name_for<'a>(&'a self, given: &'a str) -> &'a str {
+        if self.process(given).is_some() {
+            return given;
+        }
+        self.processes
+            .iter()
+            .find(|p| p.label.as_deref() == Some(given))
+            .map_or(given, |p| p.name.as_str())
+    }
+
     /// The rules for `name`. The interval is the process's config, else the entry's own
     /// (a writer's promise is more specific than a global default), else `[defaults]`,
     /// else 30 s; the grace is the process's, else `[defaults]`, else half the interval.
@@ -1031,6 +1043,20 @@ critical = true
         assert_eq!(again.alerts, config.alerts);
         assert_eq!(again.history, config.history);
         assert!(!again.alerts_for("quiet"));
+    }
+
+    #[test]
+    fn a_label_names_its_process_and_a_name_wins_over_a_label() {
+        let config = parse(
+            "[[process]]\nname = \"bidder\"\nlabel = \"Bidder Script\"\n\n\
+             [[process]]\nname = \"Bidder Script\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.name_for("bidder"), "bidder");
+        assert_eq!(config.name_for("Bidder Script"), "Bidder Script");
+        let config = parse("[[process]]\nname = \"bidder\"\nlabel = \"Bidder\"\n").unwrap();
+        assert_eq!(config.name_for("Bidder"), "bidder");
+        assert_eq!(config.name_for("other"), "other");
     }
 
     #[test]

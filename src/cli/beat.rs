@@ -103,14 +103,31 @@ pub fn beat(location: &FileLocation, args: &BeatArgs) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn rm(location: &FileLocation, name: &str) -> anyhow::Result<ExitCode> {
-    if Store::at(location).remove(name)? {
-        println!("removed {name:?} from {}", location.path.display());
-        Ok(ExitCode::SUCCESS)
-    } else {
-        eprintln!("hbmon: no entry {name:?} in {}", location.path.display());
-        Ok(ExitCode::FAILURE)
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// The entries to remove: heartbeat names or configured labels.
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Print nothing on success (a missing entry is still an error on stderr).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Removes each of `names`; every one is tried, and a missing one makes the exit 1.
+pub fn rm(location: &FileLocation, names: &[String], quiet: bool) -> anyhow::Result<ExitCode> {
+    let store = Store::at(location);
+    let mut code = ExitCode::SUCCESS;
+    for name in names {
+        if store.remove(name)? {
+            if !quiet {
+                println!("removed {name:?} from {}", location.path.display());
+            }
+        } else {
+            eprintln!("hbmon: no entry {name:?} in {}", location.path.display());
+            code = ExitCode::FAILURE;
+        }
     }
+    Ok(code)
 }
 
 pub fn prune(location: &FileLocation, args: &PruneArgs) -> anyhow::Result<ExitCode> {

@@ -12,32 +12,35 @@ use crate::store::{self, Pause, Store, format_local};
 
 #[derive(Debug, Args)]
 pub struct PauseArgs {
-    /// The heartbeat name.
+    /// The heartbeat name or its configured label.
     pub name: String,
     /// End the pause by itself after this long, e.g. 30m, 2h (default: until hbmon resume).
     #[arg(long = "for", allow_hyphen_values = true, value_parser = duration::parse, value_name = "D")]
     pub span: Option<Duration>,
 }
 
-pub fn pause(location: &FileLocation, args: &PauseArgs) -> anyhow::Result<ExitCode> {
-    let pause = args.span.map_or(Pause::Indefinite, |span| {
+pub fn pause(
+    location: &FileLocation,
+    name: &str,
+    span: Option<Duration>,
+) -> anyhow::Result<ExitCode> {
+    let pause = span.map_or(Pause::Indefinite, |span| {
         Pause::Until(store::unix_now() + span.as_secs_f64())
     });
     if Store::at(location)
-        .update(&args.name, |entry| entry.set_pause(Some(pause)))?
+        .update(name, |entry| entry.set_pause(Some(pause)))?
         .is_none()
     {
-        return Ok(missing(location, &args.name, "pause"));
+        return Ok(missing(location, name, "pause"));
     }
-    let until = match (pause, args.span) {
+    let until = match (pause, span) {
         (Pause::Until(end), Some(span)) => {
             format!("until {} ({})", format_local(end), duration::format(span))
         }
         _ => "until hbmon resume".to_owned(),
     };
     println!(
-        "paused {:?} {until}: shown as paused, no alerts ({})",
-        args.name,
+        "paused {name:?} {until}: shown as paused, no alerts ({})",
         location.path.display()
     );
     Ok(ExitCode::SUCCESS)

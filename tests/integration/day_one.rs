@@ -57,3 +57,40 @@ fn an_explicit_file_in_a_missing_directory_is_an_error_not_a_new_directory() {
         .code(2);
     assert!(!dir.path().join("typo").exists());
 }
+
+#[test]
+fn a_label_works_wherever_a_name_does_and_rm_takes_several() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("hbmon.toml"),
+        "[[process]]\nname = \"bidder\"\nlabel = \"Bidder Script\"\n",
+    )
+    .unwrap();
+    for name in ["bidder", "a", "b"] {
+        hbmon(dir.path())
+            .args(["beat", name, "-q"])
+            .assert()
+            .success();
+    }
+    hbmon(dir.path())
+        .args(["pause", "Bidder Script"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("paused \"bidder\""));
+    assert!(entry(dir.path(), "bidder").get("paused_until").is_some());
+    hbmon(dir.path())
+        .args(["resume", "Bidder Script"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("resumed \"bidder\""));
+    // Several at once, quietly; a missing one is named and makes the exit 1, the others go.
+    hbmon(dir.path())
+        .args(["rm", "-q", "a", "nosuch", "Bidder Script"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicates::str::contains("no entry \"nosuch\""));
+    assert_eq!(entry(dir.path(), "a"), Value::Null);
+    assert_eq!(entry(dir.path(), "bidder"), Value::Null);
+    assert!(entry(dir.path(), "b").is_object());
+}
