@@ -227,6 +227,17 @@ pub fn corrupt_path(file: &Path, unix_secs: u64, copy: u32) -> PathBuf {
 /// removes those of writers that died); the random part makes the name unpredictable, so
 /// nobody can plant something there ahead of the writer (which creates it `O_EXCL` anyway).
 pub fn temp_path(file: &Path) -> PathBuf {
+    file.with_file_name(format!(
+        ".{}.{}.{}.tmp",
+        file_name(file),
+        std::process::id(),
+        random_tag()
+    ))
+}
+
+/// 16 hex digits no one can guess, for names that must not be taken first (temp files,
+/// the demo's directory).
+pub fn random_tag() -> String {
     use std::hash::{BuildHasher, Hasher};
     // Each RandomState is keyed from the OS's random source (then stepped per use): 64
     // unpredictable bits without a dependency.
@@ -237,12 +248,7 @@ pub fn temp_path(file: &Path) -> PathBuf {
             .unwrap_or_default()
             .as_nanos(),
     );
-    file.with_file_name(format!(
-        ".{}.{}.{:016x}.tmp",
-        file_name(file),
-        std::process::id(),
-        hasher.finish()
-    ))
+    format!("{:016x}", hasher.finish())
 }
 
 /// The PID in a temp file name of `file` (the form of [`temp_path`], or the older

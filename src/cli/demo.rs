@@ -130,6 +130,7 @@ pub fn demo(args: &DemoArgs, paths_given: bool) -> anyhow::Result<ExitCode> {
         !paths_given,
         "hbmon demo makes its own temporary heartbeat file and config; run it without --file and --config"
     );
+    monitor::need_terminal()?;
     let demo = Demo::start()?;
     let location = FileLocation {
         path: demo.dir.join(crate::paths::FILE_NAME),
@@ -138,6 +139,25 @@ pub fn demo(args: &DemoArgs, paths_given: bool) -> anyhow::Result<ExitCode> {
     let exit = monitor::monitor(&location, Some(&demo.dir.join("hbmon.toml")), &args.ui);
     drop(demo);
     exit
+}
+
+/// A new directory of this user's alone under the temp directory, as `mkdtemp` makes one:
+/// a name nobody could have taken first (an existing one — another user's, or a link
+/// planted at a guessable `hbmon-demo-<pid>` — is never used), mode 0700.
+fn private_temp_dir() -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let base = std::env::temp_dir();
+    loop {
+        let dir = base.join(format!("hbmon-demo-{}", crate::paths::random_tag()));
+        match fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot create a directory in {}", base.display()));
+            }
+        }
+    }
 }
 
 /// The running demo; dropping it (quit, error, signal, panic) kills every child and removes
@@ -149,9 +169,7 @@ struct Demo {
 
 impl Demo {
     fn start() -> anyhow::Result<Demo> {
-        let dir = std::env::temp_dir().join(format!("hbmon-demo-{}", std::process::id()));
-        fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create the demo directory {}", dir.display()))?;
+        let dir = private_temp_dir()?;
         // From here on, `Drop` cleans up whatever was started.
         let mut demo = Demo {
             dir,

@@ -27,6 +27,7 @@ pub fn monitor(
     config_flag: Option<&Path>,
     args: &UiArgs,
 ) -> anyhow::Result<ExitCode> {
+    need_terminal()?;
     let (config, _) = Config::load(config_flag, &location.path)?;
     let mut probe = SysProbe::new(&location.path);
     let options = tui::Options {
@@ -42,6 +43,17 @@ pub fn monitor(
         // As a shell reports a death by signal N.
         Exit::Signal(n) => ExitCode::from(128_u8.saturating_add(u8::try_from(n).unwrap_or(0))),
     })
+}
+
+/// The UI draws on a terminal and reads keys from one: without it (cron, a pipe, `</dev/null`)
+/// it says so in one line before anything is drawn or started.
+pub fn need_terminal() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    anyhow::ensure!(
+        std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
+        "the live UI needs a terminal on stdin and stdout; `hbmon status` prints one table instead"
+    );
+    Ok(())
 }
 
 /// Colour unless `NO_COLOR` is set to something (no-color.org: an empty value does not count).

@@ -289,8 +289,25 @@ fn the_demo_leaves_no_process_or_file_behind() {
     let demo = String::from_utf8_lossy(&demo.stdout).trim().to_owned();
     let spawned = children(&demo);
     assert!(spawned.len() >= 5, "demo children: {spawned:?}");
-    let temp = std::env::temp_dir().join(format!("hbmon-demo-{demo}"));
-    assert!(temp.exists());
+    // The demo's directory has a random name: its processes are told the file in it.
+    let environ = std::fs::read(format!("/proc/{}/environ", spawned[0])).unwrap();
+    let file = environ
+        .split(|b| *b == 0)
+        .find_map(|var| var.strip_prefix(b"HBMON_FILE="))
+        .map(|path| std::path::PathBuf::from(String::from_utf8_lossy(path).into_owned()))
+        .expect("HBMON_FILE in a demo process's environment");
+    let temp = file.parent().unwrap().to_owned();
+    assert!(
+        temp.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("hbmon-demo-"),
+        "{}",
+        temp.display()
+    );
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&temp).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o700, "the demo's directory is private");
 
     tmux.keys(&["q"]);
     let start = Instant::now();
@@ -304,6 +321,25 @@ fn the_demo_leaves_no_process_or_file_behind() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(!temp.exists(), "{} is left behind", temp.display());
+}
+
+#[test]
+fn the_ui_without_a_terminal_says_so_in_one_line_and_starts_nothing() {
+    for args in [&["demo"][..], &[][..]] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = crate::hbmon_std(dir.path())
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}: {:?}", out.stdout);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            err,
+            "hbmon: the live UI needs a terminal on stdin and stdout; `hbmon status` prints one table instead\n"
+        );
+    }
 }
 
 #[test]
