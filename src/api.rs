@@ -14,6 +14,7 @@ use crate::http::{Request, Response};
 use crate::paths::FileLocation;
 use crate::report::{self, Report, json, metrics};
 use crate::store::{Entry, Reported, Store, StoreError, unix_now};
+use crate::text;
 use ping::{Event, Ping};
 
 /// The monitor's latest report, shared with the HTTP threads. The monitor replaces it after
@@ -144,7 +145,7 @@ impl Api {
             Ok(entry) => Response::line(200, said(name, &entry)),
             Err(e) => {
                 // The monitor's log is where a failing write is looked for.
-                eprintln!("http: ping {name:?}: {e}");
+                eprintln!("http: ping {name:?}: {}", text::escape(&e.to_string()));
                 Response::line(500, e)
             }
         }

@@ -263,9 +263,11 @@ impl Store {
         match serde_json::from_str(raw) {
             Ok(entry) => Some(entry),
             Err(e) => {
+                // serde quotes an unknown variant as written: the writer's text, escaped.
                 eprintln!(
-                    "hbmon: warning: entry {name:?} in {} was not a valid entry ({e}); replacing it",
-                    self.path.display()
+                    "hbmon: warning: entry {name:?} in {} was not a valid entry ({}); replacing it",
+                    self.path.display(),
+                    crate::text::escape(&e.to_string())
                 );
                 None
             }
