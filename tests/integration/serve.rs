@@ -16,14 +16,14 @@ use crate::{hbmon, hbmon_std};
 
 /// A running `hbmon serve`, its stderr going to a file; killed when dropped, whatever the
 /// test did.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
     log: PathBuf,
 }
 
 impl Serve {
     /// With its HTTP API on a free loopback port ([`Serve::addr`]): tests run in parallel.
-    fn start(dir: &Path, log_name: &str) -> Serve {
+    pub(crate) fn start(dir: &Path, log_name: &str) -> Serve {
         Serve::start_listening(dir, log_name, "127.0.0.1:0")
     }
 
@@ -44,12 +44,12 @@ impl Serve {
         Serve { child, log }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Waits until the log has `text`.
-    fn wait_log(&self, text: &str) {
+    pub(crate) fn wait_log(&self, text: &str) {
         wait_for(
             &format!("{text:?} in the serve log"),
             || self.log().contains(text),
@@ -58,7 +58,7 @@ impl Serve {
     }
 
     /// The address the HTTP API is bound to, from the log.
-    fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         const LISTENING: &str = "hbmon serve: listening on http://";
         self.wait_log(LISTENING);
         let log = self.log();
@@ -67,7 +67,7 @@ impl Serve {
     }
 
     /// Sends SIGTERM and waits for the exit.
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")
@@ -125,7 +125,7 @@ impl Drop for Worker {
 }
 
 /// Polls `done` for up to 15 s; on timeout fails showing `context()`.
-fn wait_for(what: &str, mut done: impl FnMut() -> bool, context: impl Fn() -> String) {
+pub(crate) fn wait_for(what: &str, mut done: impl FnMut() -> bool, context: impl Fn() -> String) {
     let deadline = Instant::now() + Duration::from_secs(15);
     while !done() {
         assert!(
@@ -392,10 +392,10 @@ fn a_ui_recording_history_does_not_hold_back_alerts() {
 
 /// An HTTP reply, as a plain client sees it.
 #[derive(Debug)]
-struct Reply {
-    status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Reply {
@@ -408,7 +408,7 @@ impl Reply {
 }
 
 /// Sends `request` as is and reads the reply to the end (the server closes).
-fn send(addr: SocketAddr, request: &[u8]) -> Reply {
+pub(crate) fn send(addr: SocketAddr, request: &[u8]) -> Reply {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(15)))
@@ -436,7 +436,7 @@ fn send(addr: SocketAddr, request: &[u8]) -> Reply {
     }
 }
 
-fn call(addr: SocketAddr, method: &str, target: &str, body: &str) -> Reply {
+pub(crate) fn call(addr: SocketAddr, method: &str, target: &str, body: &str) -> Reply {
     let request = format!(
         "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
@@ -444,7 +444,7 @@ fn call(addr: SocketAddr, method: &str, target: &str, body: &str) -> Reply {
     send(addr, request.as_bytes())
 }
 
-fn get(addr: SocketAddr, target: &str) -> Reply {
+pub(crate) fn get(addr: SocketAddr, target: &str) -> Reply {
     call(addr, "GET", target, "")
 }
 

@@ -1,0 +1,171 @@
+//! Hostile text and hostile pages, end to end: control characters from writers and requests
+//! reach no terminal or log raw; a browser cannot write with a GET; a ping body the file
+//! could not keep is a 400.
+
+use std::cell::RefCell;
+use std::fs;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::hbmon;
+use crate::serve::{Serve, get, wait_for};
+
+/// What `hbmon beat --error $'\e]0;pwned\a\e[2J'` sends: retitles the terminal, clears it.
+const HOSTILE: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J";
+/// [`HOSTILE`] as hbmon shows it.
+const HOSTILE_SHOWN: &str = r"\u{1b}]0;pwned\u{7}\u{1b}[2J";
+/// A name that shows its end backwards (`evil` + RIGHT-TO-LEFT OVERRIDE + `txt`).
+const REVERSED: &str = "evil\u{202e}txt";
+const REVERSED_SHOWN: &str = r"evil\u{202e}txt";
+
+/// Fails if `text` (the output `what`) has any of the characters the writers sent raw.
+fn assert_no_raw(what: &str, text: &str) {
+    for raw in ['\u{1b}', '\u{7}', '\u{202e}', '\u{2028}'] {
+        assert!(
+            !text.contains(raw),
+            "{what} has a raw {raw:?}:\n{}",
+            text.escape_debug()
+        );
+    }
+}
+
+fn assert_shows(what: &str, text: &str, shown: &[&str]) {
+    assert_no_raw(what, text);
+    for s in shown {
+        assert!(text.contains(s), "{what} lacks {s}:\n{text}");
+    }
+}
+
+/// `hbmon history NAME`'s output once it has `expected`.
+fn history(dir: &Path, name: &str, expected: &str) -> String {
+    let out = RefCell::new(String::new());
+    wait_for(
+        &format!("{expected:?} in hbmon history"),
+        || {
+            let run = hbmon(dir).args(["history", name]).output().unwrap();
+            *out.borrow_mut() = String::from_utf8(run.stdout).unwrap();
+            out.borrow().contains(expected)
+        },
+        || out.borrow().clone(),
+    );
+    out.into_inner()
+}
+
+#[test]
+fn control_characters_from_writers_and_pings_reach_no_output_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let alerts = dir.join("alerts.txt");
+    fs::write(
+        dir.join("hbmon.toml"),
+        format!(
+            "[[alert]]\ncommand = '''printf '%s\\n' \"$HBMON_TEXT\" \"$HBMON_NAME\" \
+             \"$HBMON_REASON\" >> \"{}\"'''\ndigest = \"0s\"\n",
+            alerts.display()
+        ),
+    )
+    .unwrap();
+    let mut serve = Serve::start(dir, "serve.log");
+    let addr = serve.addr();
+
+    hbmon(dir)
+        .args(["beat", "web", "--error", HOSTILE, "-q"])
+        .assert()
+        .success();
+    hbmon(dir).args(["beat", REVERSED, "-q"]).assert().success();
+    hbmon(dir)
+        .args(["beat", "data", "--data", r#"{"note": "a\u2028b"}"#, "-q"])
+        .assert()
+        .success();
+    // serve's own ping: %1b%5d0%3b…%07%1b%5b2J, and a LINE SEPARATOR to forge a line.
+    let ping = get(
+        addr,
+        "/ping/pinged?status=error&msg=%1b%5d0%3bpwned%07%1b%5b2J%e2%80%a8forged",
+    );
+    assert_eq!(ping.status, 200, "{ping:?}");
+    let pinged_shown = format!(r"{HOSTILE_SHOWN}\u{{2028}}forged");
+
+    for logged in [
+        "web: new -> error (reported an error".to_owned(),
+        format!("{REVERSED_SHOWN}: new -> up"),
+        "pinged: new -> error (reported an error".to_owned(),
+    ] {
+        serve.wait_log(&logged);
+    }
+    wait_for(
+        "both error alerts",
+        || {
+            let sent = fs::read_to_string(&alerts).unwrap_or_default();
+            sent.contains("web is error") && sent.contains("pinged is error")
+        },
+        || serve.log(),
+    );
+
+    // The file keeps what the writers wrote; JSON carries it exactly.
+    let json = hbmon(dir)
+        .args(["status", "--json"])
+        .output()
+        .unwrap()
+        .stdout;
+    let doc: Value = serde_json::from_slice(&json).unwrap();
+    let names: Vec<&str> = doc["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&REVERSED), "{names:?}");
+    let web = doc["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "web")
+        .unwrap();
+    assert_eq!(web["entry"]["last_error"], HOSTILE, "{web:#}");
+
+    let status = hbmon(dir)
+        .arg("status")
+        .env("COLUMNS", "250")
+        .output()
+        .unwrap();
+    let status = String::from_utf8(status.stdout).unwrap();
+    assert_shows(
+        "hbmon status",
+        &status,
+        &[
+            REVERSED_SHOWN,
+            "-> reported an error",
+            HOSTILE_SHOWN,
+            r"note=a\u{2028}b",
+            &pinged_shown,
+        ],
+    );
+
+    let web = history(dir, "web", "beat (error)");
+    assert_shows("hbmon history web", &web, &[HOSTILE_SHOWN]);
+    let reversed = history(dir, REVERSED, "beat (alive)");
+    assert_shows("hbmon history <reversed>", &reversed, &[REVERSED_SHOWN]);
+    let data = history(dir, "data", "beat (alive)");
+    assert_shows("hbmon history data", &data, &[r"note=a\u{2028}b"]);
+    let pinged = history(dir, "pinged", "beat (error)");
+    assert_shows("hbmon history pinged", &pinged, &[&pinged_shown]);
+
+    assert!(serve.terminate().success());
+    assert_shows(
+        "serve's stderr",
+        &serve.log(),
+        &[
+            "web: new -> error (reported an error",
+            HOSTILE_SHOWN,
+            &format!("{REVERSED_SHOWN}: new -> up"),
+            &pinged_shown,
+        ],
+    );
+    let sent = fs::read_to_string(&alerts).unwrap();
+    assert_shows(
+        "the alert command's HBMON_TEXT, HBMON_NAME and HBMON_REASON",
+        &sent,
+        &[HOSTILE_SHOWN, &pinged_shown],
+    );
+}
