@@ -131,6 +131,9 @@ impl Api {
 
     /// `/ping/NAME`, or `/ping/NAME/EVENT` with the `event` segment.
     fn ping(&self, name: &str, event: Option<&str>, request: &Request) -> Response {
+        if let Err(refused) = request.may_write() {
+            return Response::line(refused.status(), refused);
+        }
         if let Err(why) = heartbeat::parse_name(name) {
             return Response::line(400, format!("bad name: {why}"));
         }
@@ -215,6 +218,7 @@ mod tests {
                 })
                 .collect(),
             body: body.as_bytes().to_vec(),
+            browser: None,
         }
     }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::hbmon;
-use crate::serve::{Serve, get, wait_for};
+use crate::serve::{Serve, get, send, wait_for};
 
 /// What `hbmon beat --error $'\e]0;pwned\a\e[2J'` sends: retitles the terminal, clears it.
 const HOSTILE: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J";
@@ -167,5 +167,80 @@ fn control_characters_from_writers_and_pings_reach_no_output_raw() {
         "the alert command's HBMON_TEXT, HBMON_NAME and HBMON_REASON",
         &sent,
         &[HOSTILE_SHOWN, &pinged_shown],
+    );
+}
+
+/// What an old browser (Safari 12: no `Sec-Fetch-*`) sends for `<img src=…>` on a page with
+/// `referrerpolicy="no-referrer"`: no `Origin`, no `Referer`.
+const OLD_BROWSER_IMG: &str = "User-Agent: Mozilla/5.0 (Macintosh; Intel Mac OS X 10_13_6) \
+    AppleWebKit/605.1.15 (KHTML, like Gecko) Version/12.1.2 Safari/605.1.15\r\n\
+    Accept: image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5\r\n\
+    Accept-Language: en-us\r\nAccept-Encoding: gzip, deflate\r\nConnection: keep-alive\r\n";
+
+#[test]
+fn a_browser_cannot_ping_with_a_get_but_curl_and_the_address_bar_still_can() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), "serve.log");
+    let addr = serve.addr();
+    let get_with = |target: &str, headers: &str| {
+        let head = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\n{headers}\r\n");
+        send(addr, head.as_bytes())
+    };
+
+    let img = get_with("/ping/x?stopped", OLD_BROWSER_IMG);
+    assert_eq!(img.status, 403, "{img:?}");
+    assert_eq!(
+        img.body,
+        "refused: this GET would write, and it has a browser's User-Agent (Mozilla/…), which \
+         only browsers send: any web page can make a browser send a GET; ping with POST \
+         (curl -d '' URL)\n"
+    );
+    // Each of what a browser adds on its own is enough; even a Referer from this server.
+    for header in [
+        "Accept-Language: de-DE,de;q=0.9".to_owned(),
+        "Cookie: session=1".to_owned(),
+        format!("Referer: http://{addr}/status"),
+    ] {
+        let refused = get_with("/ping/x/fail", &format!("User-Agent: x\r\n{header}\r\n"));
+        assert_eq!(refused.status, 403, "{header}: {refused:?}");
+        assert!(
+            refused.body.starts_with("refused: this GET would write"),
+            "{header}: {refused:?}"
+        );
+    }
+    // A Referer from another origin: a page sent it, so reading is refused too.
+    for target in ["/status", "/ping/x?stopped"] {
+        let elsewhere = get_with(target, "Referer: http://evil.example/page\r\n");
+        assert_eq!(elsewhere.status, 403, "{target}: {elsewhere:?}");
+        assert_eq!(
+            elsewhere.body,
+            "refused: a web page sent this request (its Referer is another origin); the API \
+             is for local tools\n"
+        );
+    }
+    assert!(!dir.path().join("hb.json").exists(), "a refused ping wrote");
+
+    // The same browser's address bar still reads.
+    let bar = get_with("/status", OLD_BROWSER_IMG);
+    assert_eq!(bar.status, 200, "{bar:?}");
+    // curl's GET ping still writes, and a POST from a client with a browser's User-Agent
+    // (PowerShell's Invoke-WebRequest) too.
+    let curl = get_with("/ping/x", "User-Agent: curl/8.5.0\r\nAccept: */*\r\n");
+    assert_eq!(
+        (curl.status, curl.body.as_str()),
+        (200, "OK alive \"x\" (beat 1)\n")
+    );
+    let powershell = send(
+        addr,
+        format!(
+            "POST /ping/x HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: Mozilla/5.0 (Windows NT \
+             10.0; Microsoft Windows 10.0.19045; en-US) PowerShell/7.4.1\r\n\
+             Content-Length: 0\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(
+        (powershell.status, powershell.body.as_str()),
+        (200, "OK alive \"x\" (beat 2)\n")
     );
 }
