@@ -31,20 +31,6 @@ pub struct Request {
     pub browser: Option<&'static str>,
 }
 
-impl Request {
-    /// Whether this request may write: not a GET a browser sent, which any web page can
-    /// make it send (an `<img>`); a browser's POST carries `Origin`, and is refused for it.
-    pub fn may_write(&self) -> Result<(), RequestError> {
-        match self.browser {
-            Some(sign) if self.method != "POST" => Err(RequestError::BrowserWrite {
-                method: self.method.clone(),
-                sign,
-            }),
-            _ => Ok(()),
-        }
-    }
-}
-
 /// Why a request was not read; [`RequestError::status`] is the HTTP status to answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
@@ -622,45 +608,6 @@ mod tests {
         assert!(head.expect_continue);
         let head = parse_head(b"GET / HTTP/1.0").unwrap();
         assert_eq!((head.content_length, head.expect_continue), (0, false));
-    }
-
-    #[test]
-    fn a_get_from_a_browser_may_read_but_not_write() {
-        let old_browser = "GET /ping/x?stopped HTTP/1.1\r\nHost: 127.0.0.1:4266\r\n\
-                           User-Agent: Mozilla/5.0 (Windows NT 6.1; rv:60.0) Firefox/60.0\r\n\
-                           Accept: image/webp,*/*\r\nAccept-Language: en-US,en;q=0.5";
-        let sign = parse_head(old_browser.as_bytes()).unwrap().browser;
-        assert_eq!(sign, Some("a browser's User-Agent (Mozilla/…)"));
-        let request = |method: &str, browser| Request {
-            method: method.to_owned(),
-            path: strings(&["ping", "x"]),
-            query: Vec::new(),
-            body: Vec::new(),
-            browser,
-        };
-        let refused = request("GET", sign).may_write().unwrap_err();
-        assert_eq!(refused.status(), 403);
-        assert_eq!(
-            refused.to_string(),
-            "refused: this GET would write, and it has a browser's User-Agent (Mozilla/…), \
-             which only browsers send: any web page can make a browser send a GET; ping with \
-             POST (curl -d '' URL)"
-        );
-        assert_eq!(request("POST", sign).may_write(), Ok(()));
-        assert_eq!(request("GET", None).may_write(), Ok(()));
-        let curl = "GET /ping/x HTTP/1.1\r\nHost: 127.0.0.1:4266\r\nUser-Agent: curl/8.5.0\r\n\
-                    Accept: */*";
-        assert_eq!(parse_head(curl.as_bytes()).unwrap().browser, None);
-        // A link on one of its own pages: the same origin, by the name the request is for.
-        let own_page = "GET /status HTTP/1.1\r\nHost: localhost:4266\r\n\
-                        Referer: http://localhost:4266/";
-        assert_eq!(
-            parse_head(own_page.as_bytes()).unwrap().browser,
-            Some("a Referer")
-        );
-        let absolute = "GET http://localhost:4266/status HTTP/1.1\r\nHost: evil.example\r\n\
-                        Referer: http://localhost:4266/";
-        assert!(parse_head(absolute.as_bytes()).is_ok());
     }
 
     #[test]
