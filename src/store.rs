@@ -15,7 +15,8 @@ use std::time::Duration;
 
 pub use document::{ParseError, RawDocument, VERSION, entry_json};
 pub use entry::{
-    Beat, DataChange, Entry, JobRun, Kind, PAUSED_UNTIL, Pause, Reported, format_local,
+    Beat, DataChange, Entry, JobRun, Kind, MAX_DATA_DEPTH, PAUSED_UNTIL, Pause, Reported, depth,
+    format_local,
 };
 
 use crate::paths;

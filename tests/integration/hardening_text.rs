@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::hbmon;
-use crate::serve::{Serve, get, send, wait_for};
+use crate::serve::{Serve, call, get, send, wait_for};
 
 /// What `hbmon beat --error $'\e]0;pwned\a\e[2J'` sends: retitles the terminal, clears it.
 const HOSTILE: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J";
@@ -243,4 +243,33 @@ fn a_browser_cannot_ping_with_a_get_but_curl_and_the_address_bar_still_can() {
         (powershell.status, powershell.body.as_str()),
         (200, "OK alive \"x\" (beat 2)\n")
     );
+}
+
+#[test]
+fn a_ping_body_nested_deeper_than_the_file_keeps_is_400_not_500() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), "serve.log");
+    let addr = serve.addr();
+    let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+    for levels in [127, 128, 5000] {
+        let deep = call(addr, "POST", "/ping/deep", &nested(levels));
+        assert_eq!(
+            (deep.status, deep.body.as_str()),
+            (
+                400,
+                "the body is JSON nested more than 126 levels deep, deeper than the heartbeat \
+                 file's readers go\n"
+            ),
+            "{levels} levels"
+        );
+    }
+    assert!(!dir.path().join("hb.json").exists(), "a refused ping wrote");
+    let kept = call(addr, "POST", "/ping/deep", &nested(126));
+    assert_eq!(kept.status, 200, "{kept:?}");
+    // Kept and read back: a valid entry, not an invalid one. (The table: `--json` would
+    // nest the data deeper than serde_json parses.)
+    let status = hbmon(dir.path()).arg("status").output().unwrap();
+    let table = String::from_utf8(status.stdout).unwrap();
+    assert!(table.contains("deep") && table.contains("1 up"), "{table}");
+    assert!(!table.contains("INVALID"), "{table}");
 }
