@@ -52,10 +52,15 @@ fn history(dir: &Path, name: &str, expected: &str) -> String {
     out.into_inner()
 }
 
-#[test]
-fn control_characters_from_writers_and_pings_reach_no_output_raw() {
-    let dir = tempfile::tempdir().unwrap();
-    let dir = dir.path();
+/// The error message of serve's hostile ping, as hbmon shows it.
+const PINGED_SHOWN: &str = r"\u{1b}]0;pwned\u{7}\u{1b}[2J\u{2028}forged";
+
+/// Starts serve on `dir`, with an alert command that appends `HBMON_TEXT`, `HBMON_NAME`
+/// and `HBMON_REASON` to `alerts.txt`, and has every hostile writer write: an error with
+/// [`HOSTILE`], the name [`REVERSED`], data with U+2028, and serve's own ping with
+/// `%1b%5d0%3b…%07%1b%5b2J` and a LINE SEPARATOR to forge a line. Returns once serve has
+/// seen them all and alerted.
+fn hostile_writers(dir: &Path) -> Serve {
     let alerts = dir.join("alerts.txt");
     fs::write(
         dir.join("hbmon.toml"),
@@ -66,9 +71,8 @@ fn control_characters_from_writers_and_pings_reach_no_output_raw() {
         ),
     )
     .unwrap();
-    let mut serve = Serve::start(dir, "serve.log");
+    let serve = Serve::start(dir, "serve.log");
     let addr = serve.addr();
-
     hbmon(dir)
         .args(["beat", "web", "--error", HOSTILE, "-q"])
         .assert()
@@ -78,14 +82,11 @@ fn control_characters_from_writers_and_pings_reach_no_output_raw() {
         .args(["beat", "data", "--data", r#"{"note": "a\u2028b"}"#, "-q"])
         .assert()
         .success();
-    // serve's own ping: %1b%5d0%3b…%07%1b%5b2J, and a LINE SEPARATOR to forge a line.
     let ping = get(
         addr,
         "/ping/pinged?status=error&msg=%1b%5d0%3bpwned%07%1b%5b2J%e2%80%a8forged",
     );
     assert_eq!(ping.status, 200, "{ping:?}");
-    let pinged_shown = format!(r"{HOSTILE_SHOWN}\u{{2028}}forged");
-
     for logged in [
         "web: new -> error (reported an error".to_owned(),
         format!("{REVERSED_SHOWN}: new -> up"),
@@ -101,6 +102,14 @@ fn control_characters_from_writers_and_pings_reach_no_output_raw() {
         },
         || serve.log(),
     );
+    serve
+}
+
+#[test]
+fn control_characters_from_writers_and_pings_reach_no_output_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let mut serve = hostile_writers(dir);
 
     // The file keeps what the writers wrote; JSON carries it exactly.
     let json = hbmon(dir)
@@ -138,7 +147,7 @@ fn control_characters_from_writers_and_pings_reach_no_output_raw() {
             "-> reported an error",
             HOSTILE_SHOWN,
             r"note=a\u{2028}b",
-            &pinged_shown,
+            PINGED_SHOWN,
         ],
     );
 
@@ -149,7 +158,7 @@ fn control_characters_from_writers_and_pings_reach_no_output_raw() {
     let data = history(dir, "data", "beat (alive)");
     assert_shows("hbmon history data", &data, &[r"note=a\u{2028}b"]);
     let pinged = history(dir, "pinged", "beat (error)");
-    assert_shows("hbmon history pinged", &pinged, &[&pinged_shown]);
+    assert_shows("hbmon history pinged", &pinged, &[PINGED_SHOWN]);
 
     assert!(serve.terminate().success());
     assert_shows(
@@ -159,14 +168,14 @@ fn control_characters_from_writers_and_pings_reach_no_output_raw() {
             "web: new -> error (reported an error",
             HOSTILE_SHOWN,
             &format!("{REVERSED_SHOWN}: new -> up"),
-            &pinged_shown,
+            PINGED_SHOWN,
         ],
     );
-    let sent = fs::read_to_string(&alerts).unwrap();
+    let sent = fs::read_to_string(dir.join("alerts.txt")).unwrap();
     assert_shows(
         "the alert command's HBMON_TEXT, HBMON_NAME and HBMON_REASON",
         &sent,
-        &[HOSTILE_SHOWN, &pinged_shown],
+        &[HOSTILE_SHOWN, PINGED_SHOWN],
     );
 }
 

@@ -158,9 +158,11 @@ mod tests {
 
     #[test]
     fn a_page_is_refused_and_a_browser_is_named() {
+        // Headers, and the refusal (`Err`) or browser sign (`Ok`) they come to, each by a
+        // word of its message.
+        type Case<'a> = (&'a [(&'a str, &'a str)], Result<Option<&'a str>, &'a str>);
         let host = Some("127.0.0.1:4266");
-        // Headers, and the refusal (`Err`) or browser sign (`Ok`) they come to.
-        let cases: &[(&[(&str, &str)], Result<Option<&str>, &str>)] = &[
+        let cases: &[Case] = &[
             (&[("Origin", "https://evil.example")], Err("Origin")),
             (&[("Origin", "null")], Err("Origin")),
             (&[("Sec-Fetch-Site", "cross-site")], Err("Sec-Fetch-Site")),
@@ -224,7 +226,7 @@ mod tests {
                     assert!(e.to_string().contains(header), "{headers:?}: {e}");
                 }
                 (Ok(Some(header)), Ok(Some(sign))) => {
-                    assert!(sign.contains(header), "{headers:?}: {sign}")
+                    assert!(sign.contains(header), "{headers:?}: {sign}");
                 }
                 (expected, judged) => panic!("{headers:?}: {judged:?}, not {expected:?}"),
             }
