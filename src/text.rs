@@ -35,7 +35,7 @@ pub fn needs_escape(c: char) -> bool {
 /// `text` with every character [`needs_escape`] picks escaped; borrowed when there is none
 /// (nearly always).
 pub fn escape(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
+    if is_clean(text) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -51,7 +51,7 @@ pub fn escape(text: &str) -> Cow<'_, str> {
 pub fn one_line(text: &str) -> Cow<'_, str> {
     let breaks = |c: char| matches!(c, '\n' | '\r' | '\t');
     let trimmed = text.trim_matches(breaks);
-    if !trimmed.chars().any(needs_escape) {
+    if is_clean(trimmed) {
         return Cow::Borrowed(trimmed);
     }
     let mut out = String::with_capacity(trimmed.len() + 8);
@@ -68,6 +68,12 @@ pub fn one_line(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Whether nothing in `text` [`needs_escape`]: printable ASCII is checked a byte at a time
+/// (names nearly always are), anything else a character at a time.
+fn is_clean(text: &str) -> bool {
+    text.bytes().all(|b| (0x20..0x7f).contains(&b)) || !text.chars().any(needs_escape)
 }
 
 fn push(out: &mut String, c: char) {
