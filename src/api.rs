@@ -14,6 +14,7 @@ use crate::http::{Request, Response};
 use crate::paths::FileLocation;
 use crate::report::{self, Report, json, metrics};
 use crate::store::{Entry, Reported, Store, StoreError, unix_now};
+use crate::text;
 use ping::{Event, Ping};
 
 /// The monitor's latest report, shared with the HTTP threads. The monitor replaces it after
@@ -130,6 +131,9 @@ impl Api {
 
     /// `/ping/NAME`, or `/ping/NAME/EVENT` with the `event` segment.
     fn ping(&self, name: &str, event: Option<&str>, request: &Request) -> Response {
+        if let Err(refused) = request.may_write() {
+            return Response::line(refused.status(), refused);
+        }
         if let Err(why) = heartbeat::parse_name(name) {
             return Response::line(400, format!("bad name: {why}"));
         }
@@ -157,7 +161,7 @@ impl Api {
             Ok(entry) => Response::line(200, said(name, &entry)),
             Err(e) => {
                 // The monitor's log is where a failing write is looked for.
-                eprintln!("http: ping {name:?}: {e}");
+                eprintln!("http: ping {name:?}: {}", text::escape(&e.to_string()));
                 let status = match e {
                     StoreError::LockTimeout { .. } => 503,
                     _ => 500,
@@ -231,6 +235,7 @@ mod tests {
                 })
                 .collect(),
             body: body.as_bytes().to_vec(),
+            browser: None,
         }
     }
 

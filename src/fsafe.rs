@@ -20,7 +20,7 @@ pub enum FileError {
         "{} is a symbolic link to {}: hbmon does not follow links beside the heartbeat file \
          (another user may have planted it); pass the resolved path instead",
         path.display(),
-        target.display()
+        crate::text::escape(&target.to_string_lossy())
     )]
     Symlink { path: PathBuf, target: PathBuf },
     #[error("{} is a {kind}, not a regular file", path.display())]

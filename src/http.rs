@@ -13,6 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::text;
 use request::Hosts;
 pub use request::{MAX_BODY, MAX_HEAD, Request, RequestError};
 
@@ -107,12 +108,13 @@ pub struct Response {
 }
 
 impl Response {
-    /// A plain-text reply of one line (a newline is added).
+    /// A plain-text reply of one line (a newline is added): `curl` prints it to a terminal,
+    /// and it may quote a request's name or values, so it is escaped ([`text::escape`]).
     pub fn line(status: u16, message: impl fmt::Display) -> Response {
         Response {
             status,
             content_type: "text/plain; charset=utf-8",
-            body: format!("{message}\n"),
+            body: format!("{}\n", text::escape(&message.to_string())),
             allow: None,
         }
     }
@@ -450,6 +452,15 @@ impl Drop for Slot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plain_text_reply_is_one_escaped_line() {
+        let reply = Response::line(400, "bad \u{1b}]0;x\u{7} name\nforged: \u{202e}");
+        assert_eq!(
+            reply.body,
+            "bad \\u{1b}]0;x\\u{7} name\\nforged: \\u{202e}\n"
+        );
+    }
 
     #[test]
     fn listen_addresses() {

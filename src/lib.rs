@@ -4,6 +4,8 @@
 //! checks each PID with the operating system and shows what is up, late, hung, dead or
 //! stopped. The map of the crate:
 //!
+//! - [`text`]: text from writers and requests as terminals and logs show it: control,
+//!   bidi and line-separator characters escaped (`\n`, `\u{1b}`), never printed raw.
 //! - [`store`]: the heartbeat file protocol (v1) — locking, reading, atomic rewrites; a beat
 //!   scans the file's structure (`store/scan.rs`) and splices its own entry in.
 //! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
@@ -51,6 +53,7 @@ pub mod report;
 pub mod serve;
 pub mod status;
 pub mod store;
+pub mod text;
 pub mod tui;
 pub mod watch;
 

@@ -9,7 +9,8 @@ fn main() -> ExitCode {
     match hbmon::cli::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("hbmon: {err:#}");
+            // An error may quote what a writer or the config wrote: one line, escaped.
+            eprintln!("hbmon: {}", hbmon::text::escape(&format!("{err:#}")));
             ExitCode::from(2)
         }
     }

@@ -262,8 +262,22 @@ impl Row {
 
 /// Column texts, shared by the status table and the terminal UI.
 pub mod columns {
+    use std::borrow::Cow;
+
     use super::{Row, Value, duration};
     use crate::store::Kind;
+    use crate::text;
+
+    /// The name shown: the label if configured, else the heartbeat name; escaped
+    /// ([`text::escape`]), as everything a writer chose.
+    pub fn name(row: &Row) -> Cow<'_, str> {
+        text::escape(row.display_name())
+    }
+
+    /// Why the row is in its state (it may quote a writer's error), escaped.
+    pub fn reason(row: &Row) -> Cow<'_, str> {
+        text::escape(&row.health.reason)
+    }
 
     pub fn pid(row: &Row) -> String {
         row.pid().map_or_else(|| "-".to_owned(), |p| p.to_string())
@@ -352,9 +366,9 @@ pub mod columns {
         truncate(&text, width)
     }
 
-    /// `k=v k=v` for an object, the text of a string, JSON for anything else.
-    /// Newlines and other control characters (a job's output tail has them) become single
-    /// spaces, so the summary always stays on its one line.
+    /// `k=v k=v` for an object, the text of a string, JSON for anything else, on one line:
+    /// line breaks and tabs (a job's output tail has them) become single spaces, other
+    /// control characters are escaped ([`text::one_line`]).
     pub fn summarize(data: &Value) -> String {
         let text = match data {
             Value::Null => String::new(),
@@ -369,14 +383,7 @@ pub mod columns {
                 .join(" "),
             other => other.to_string(),
         };
-        one_line(&text)
-    }
-
-    fn one_line(text: &str) -> String {
-        text.split(char::is_control)
-            .filter(|part| !part.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ")
+        text::one_line(&text).into_owned()
     }
 
     /// Cuts `text` to at most `width` characters, ending in `…` when cut.
@@ -818,6 +825,11 @@ mod tests {
         assert_eq!(
             summarize(&json!({"output_tail": "copying\nfailed: disk full\n"})),
             "output_tail=copying failed: disk full"
+        );
+        // Escaped, not dropped: what the writer sent stays readable, and harmless.
+        assert_eq!(
+            summarize(&json!({"msg": "\u{1b}]0;pwned\u{7}\u{2028}ok"})),
+            r"msg=\u{1b}]0;pwned\u{7}\u{2028}ok"
         );
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");

@@ -28,6 +28,7 @@ use crate::probe::SysProbe;
 use crate::report::{self, Report};
 use crate::status::State;
 use crate::store::{self, Snapshot, Store, StoreError};
+use crate::text;
 use crate::watch;
 
 /// Why the monitor could not start.
@@ -335,7 +336,10 @@ impl<'c> Monitor<'c> {
             Err(e) => {
                 let message = e.to_string();
                 if self.read_error.as_ref() != Some(&message) {
-                    eprintln!("file: {message}; judging the last good read");
+                    eprintln!(
+                        "file: {}; judging the last good read",
+                        text::escape(&message)
+                    );
                     self.read_error = Some(message);
                 }
             }
@@ -379,7 +383,7 @@ impl<'c> Monitor<'c> {
     /// Logs a history failure once, not once a second while it lasts.
     fn log_record_error(&mut self, message: &str) {
         if self.record_error.as_deref() != Some(message) {
-            eprintln!("history: {message}");
+            eprintln!("history: {}", text::escape(message));
             self.record_error = Some(message.to_owned());
         }
     }
@@ -395,10 +399,12 @@ impl<'c> Monitor<'c> {
     }
 }
 
-/// `worker: up -> dead (pid 4242 is gone)`.
+/// `worker: up -> dead (pid 4242 is gone)`; the name and the reason (which may quote a
+/// writer's error) escaped, so that no writer can forge a log line or reach the terminal.
 fn transition_line(t: &crate::changes::Transition) -> String {
     let from = t.from.map_or("new", State::as_str);
-    format!("{}: {from} -> {} ({})", t.name, t.to, t.reason)
+    let (name, reason) = (text::escape(&t.name), text::escape(&t.reason));
+    format!("{name}: {from} -> {} ({reason})", t.to)
 }
 
 #[cfg(test)]

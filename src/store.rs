@@ -15,7 +15,8 @@ use std::time::Duration;
 
 pub use document::{ParseError, RawDocument, VERSION, entry_json};
 pub use entry::{
-    Beat, DataChange, Entry, JobRun, Kind, PAUSED_UNTIL, Pause, Reported, format_local,
+    Beat, DataChange, Entry, JobRun, Kind, MAX_DATA_DEPTH, PAUSED_UNTIL, Pause, Reported, depth,
+    format_local,
 };
 
 use crate::fsafe::{self, FileError};
@@ -275,9 +276,11 @@ impl Store {
         match serde_json::from_str(raw) {
             Ok(entry) => Some(entry),
             Err(e) => {
+                // serde quotes an unknown variant as written: the writer's text, escaped.
                 eprintln!(
-                    "hbmon: warning: entry {name:?} in {} was not a valid entry ({e}); replacing it",
-                    self.path.display()
+                    "hbmon: warning: entry {name:?} in {} was not a valid entry ({}); replacing it",
+                    self.path.display(),
+                    crate::text::escape(&e.to_string())
                 );
                 None
             }

@@ -1,12 +1,19 @@
 //! What an alert says: one line of text per notice, the `HBMON_*` environment of an alert
 //! command, and the JSON body of a webhook (a `text` field for Slack/Mattermost-style
 //! hooks, plus every detail).
+//!
+//! Names and reasons come from writers. The text and every `HBMON_*` value are escaped
+//! ([`crate::text`]), as the log is: a command echoes them to a terminal or a log, a chat
+//! shows the text, and a digest's variables are one line per notice, which a raw newline
+//! in a name would break. The webhook's `alerts` details are JSON, escaped by JSON itself,
+//! and keep the exact values.
 
 use serde_json::{Value, json};
 
 use super::decide::{Message, Notice, NoticeKind};
 use crate::status::State;
 use crate::store::format_local;
+use crate::text;
 
 /// A message ready to deliver, the same for every target.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,14 +48,17 @@ pub fn render(message: &Message, host: Option<&str>) -> Rendered {
         ("HBMON_TEXT", text.clone()),
         ("HBMON_COUNT", notices.len().to_string()),
         ("HBMON_HOST", host.unwrap_or_default().to_owned()),
-        ("HBMON_NAME", column(|n| n.name.clone())),
+        ("HBMON_NAME", column(|n| text::escape(&n.name).into_owned())),
         ("HBMON_STATE", column(|n| n.state.as_str().to_owned())),
         (
             "HBMON_PREVIOUS",
             column(|n| n.previous.map_or("", State::as_str).to_owned()),
         ),
         ("HBMON_SEVERITY", column(|n| n.severity.as_str().to_owned())),
-        ("HBMON_REASON", column(|n| n.reason.replace('\n', " "))),
+        (
+            "HBMON_REASON",
+            column(|n| text::escape(&n.reason).into_owned()),
+        ),
         (
             "HBMON_SINCE",
             column(|n| n.since.map_or_else(String::new, |s| s.to_string())),
@@ -73,18 +83,17 @@ pub fn render(message: &Message, host: Option<&str>) -> Rendered {
 
 /// `worker is dead (was up): pid 4242 is gone`; `worker is still dead (since 09:12): …`.
 fn line(n: &Notice) -> String {
+    let (name, reason) = (text::escape(&n.name), text::escape(&n.reason));
     match (n.kind, n.previous) {
         (NoticeKind::Reminder, _) => {
             let since = n
                 .since
                 .map(|s| format!(" (since {})", short_time(s)))
                 .unwrap_or_default();
-            format!("{} is still {}{since}: {}", n.name, n.state, n.reason)
+            format!("{name} is still {}{since}: {reason}", n.state)
         }
-        (_, Some(previous)) => {
-            format!("{} is {} (was {previous}): {}", n.name, n.state, n.reason)
-        }
-        (_, None) => format!("{} is {}: {}", n.name, n.state, n.reason),
+        (_, Some(previous)) => format!("{name} is {} (was {previous}): {reason}", n.state),
+        (_, None) => format!("{name} is {}: {reason}", n.state),
     }
 }
 
@@ -175,6 +184,31 @@ mod tests {
         assert_eq!(r.json["count"], 2);
         assert_eq!(r.json["alerts"][1]["kind"], "recovery");
         assert!(r.json.get("name").is_none());
+    }
+
+    #[test]
+    fn names_and_reasons_are_escaped_in_the_text_and_variables_but_exact_in_the_details() {
+        let mut n = notice(NoticeKind::Alert, "evil\u{202e}txt", None, State::Error);
+        n.reason = "reported an error: \u{1b}]0;pwned\u{7}\nsecond line".to_owned();
+        let r = render(&Message::Digest(vec![n.clone(), n.clone()]), None);
+        let escaped =
+            r"evil\u{202e}txt is error: reported an error: \u{1b}]0;pwned\u{7}\nsecond line";
+        assert_eq!(
+            r.text,
+            format!("hbmon digest: 2 changes\n• {escaped}\n• {escaped}")
+        );
+        assert_eq!(env(&r, "HBMON_NAME"), "evil\\u{202e}txt\nevil\\u{202e}txt");
+        assert_eq!(
+            env(&r, "HBMON_REASON").lines().collect::<Vec<_>>(),
+            [r"reported an error: \u{1b}]0;pwned\u{7}\nsecond line"; 2]
+        );
+        for (key, value) in &r.env {
+            let raw = value.chars().filter(|&c| c != '\n').any(text::needs_escape);
+            assert!(!raw, "{key}={value:?}");
+        }
+        assert_eq!(r.json["text"], r.text.as_str());
+        assert_eq!(r.json["alerts"][0]["name"], n.name.as_str());
+        assert_eq!(r.json["alerts"][0]["reason"], n.reason.as_str());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::duration;
 use crate::heartbeat::host;
 use crate::job::{finished_beat, running_beat, tail_text};
-use crate::store::{Beat, DataChange, Entry, Kind, Reported};
+use crate::store::{self, Beat, DataChange, Entry, Kind, MAX_DATA_DEPTH, Reported};
 
 /// The error message of an error ping that gave none (`/fail`, `status=error`): the error
 /// is counted and shown, so it needs some text.
@@ -30,6 +30,12 @@ pub enum PingError {
     Unknown(String),
     #[error("parameter {0:?} is given twice")]
     Twice(String),
+    /// The heartbeat file's readers could not decode the entry (`store::MAX_DATA_DEPTH`).
+    #[error(
+        "the body is JSON nested more than {MAX_DATA_DEPTH} levels deep, deeper than the \
+         heartbeat file's readers go"
+    )]
+    TooDeep,
 }
 
 /// What a ping's path says happened.
@@ -175,22 +181,15 @@ impl Ping {
                 "goes with status=error, /fail or a non-zero exit code".into(),
             ));
         }
-        // Not refused when it is not JSON: healthchecks.io users send a log as the body
-        // (`curl --data-binary @log.txt`); it is kept as `hbmon run` keeps a job's output.
-        let body = (!body.iter().all(u8::is_ascii_whitespace)).then(|| {
-            serde_json::from_slice(body)
-                .unwrap_or_else(|_| json!({ "output_tail": tail_text(body) }))
-        });
         Ok(Ping {
             event,
             reported,
             msg: msg.map(str::to_owned),
             interval,
             kind,
-            body,
+            body: data(body)?,
         })
     }
-
     /// The beat this ping writes at `now` over the entry `previous`.
     fn beat(&self, previous: Option<&Entry>, now: f64) -> Beat {
         // A run is in progress while the newest beat is a job's `running`: a `/start`, or
@@ -251,6 +250,23 @@ impl Ping {
     /// The entry after this ping at `now`, over the entry `previous`.
     pub fn apply(&self, previous: Option<Entry>, now: f64) -> Entry {
         self.beat(previous.as_ref(), now).apply(previous, now)
+    }
+}
+
+/// The body as the data: JSON as is, if the file can keep it. Not refused when it is not
+/// JSON: healthchecks.io users send a log as the body (`curl --data-binary @log.txt`); it
+/// is kept as `hbmon run` keeps a job's output. `None` for no body.
+fn data(body: &[u8]) -> Result<Option<Value>, PingError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(value) if store::depth(&value) > MAX_DATA_DEPTH => Err(PingError::TooDeep),
+        Ok(value) => Ok(Some(value)),
+        // JSON deeper than serde_json's own limit is JSON too, not a log (serde_json
+        // names this error only in its message).
+        Err(e) if e.to_string().starts_with("recursion limit exceeded") => Err(PingError::TooDeep),
+        Err(_) => Ok(Some(json!({ "output_tail": tail_text(body) }))),
     }
 }
 
@@ -544,6 +560,26 @@ mod tests {
             (None, None, Some(1))
         );
         assert_eq!((again.errors, again.last_error), (Some(0), None));
+    }
+
+    #[test]
+    fn a_body_nested_deeper_than_the_file_keeps_is_refused() {
+        let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        let kept = ping("", "", &nested(MAX_DATA_DEPTH)).unwrap();
+        assert_eq!(kept.body.as_ref().map(store::depth), Some(MAX_DATA_DEPTH));
+        // One level more than the file keeps, then past serde_json's own limit.
+        for levels in [MAX_DATA_DEPTH + 1, 127, 128, 200, 20_000] {
+            let refused = ping("", "", &nested(levels)).unwrap_err();
+            assert_eq!(refused, PingError::TooDeep, "{levels}");
+            assert_eq!(
+                refused.to_string(),
+                "the body is JSON nested more than 126 levels deep, deeper than the heartbeat \
+                 file's readers go"
+            );
+        }
+        // Brackets that do not balance within serde_json's limit are no JSON: a log.
+        let log = ping("", "", &format!("{} oops", "[".repeat(100))).unwrap();
+        assert!(log.body.unwrap()["output_tail"].is_string());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::history::History;
 use crate::paths::{self, FileLocation};
 use crate::report::columns;
 use crate::store::{self, format_local};
-use crate::{duration, status::State};
+use crate::{duration, status::State, text};
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
@@ -56,7 +56,7 @@ pub fn history(location: &FileLocation, args: &HistoryArgs) -> anyhow::Result<Ex
     } else {
         println!(
             "{} — last {}, newest first ({})",
-            args.name,
+            text::escape(&args.name),
             duration::format_exact(args.since.as_secs_f64()),
             path.display()
         );
@@ -71,14 +71,15 @@ pub fn history(location: &FileLocation, args: &HistoryArgs) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-/// Transitions and beats as table lines, interleaved newest first, at most `limit`.
+/// Transitions and beats as table lines, interleaved newest first, at most `limit`; what
+/// writers chose (reasons quote their errors, data) escaped ([`text`]).
 fn merge(transitions: &[Transition], beats: &[SeenBeat], limit: Option<usize>) -> Vec<String> {
     let mut events: Vec<(f64, String)> = transitions
         .iter()
         .map(|t| {
             let from = t.from.map_or("new", State::as_str);
             let change = format!("{from} → {}", t.to);
-            (t.time, format!("{change:<20} {}", t.reason))
+            (t.time, format!("{change:<20} {}", text::escape(&t.reason)))
         })
         .chain(beats.iter().map(|b| {
             let what = format!("beat ({})", b.status.as_str());
@@ -136,5 +137,31 @@ mod tests {
             lines[1].ends_with("up → dead            pid 7 is gone"),
             "{lines:?}"
         );
+    }
+
+    #[test]
+    fn reasons_and_data_are_escaped() {
+        let transitions = [Transition {
+            name: "a".into(),
+            time: 20.0,
+            from: None,
+            to: State::Error,
+            severity: Severity::Warning,
+            reason: "reported an error: \u{1b}]0;pwned\u{7}\nforged".into(),
+            since: None,
+        }];
+        let beats = [SeenBeat {
+            name: "a".into(),
+            time: 10.0,
+            pid: None,
+            status: Reported::Error,
+            data: json!("x\u{2028}y\u{202e}"),
+        }];
+        let lines = merge(&transitions, &beats, None);
+        assert!(
+            lines[0].ends_with(r"reported an error: \u{1b}]0;pwned\u{7}\nforged"),
+            "{lines:?}"
+        );
+        assert!(lines[1].ends_with(r"x\u{2028}y\u{202e}"), "{lines:?}");
     }
 }

@@ -12,6 +12,7 @@ use crate::paths::FileLocation;
 use crate::probe::SysProbe;
 use crate::report::{self, Report, json, table};
 use crate::store;
+use crate::text;
 
 /// How long `hbmon status` samples CPU use when it does. CPU use is a difference between
 /// two readings; sysinfo needs at least this much between them to be meaningful.
@@ -49,7 +50,7 @@ pub fn status(location: &FileLocation, explicit: Option<&Path>, args: &StatusArg
     match judge(location, explicit, args) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("hbmon: {err:#}");
+            eprintln!("hbmon: {}", text::escape(&format!("{err:#}")));
             ExitCode::from(report::UNKNOWN_EXIT_CODE)
         }
     }

@@ -1,6 +1,9 @@
 //! Reading one HTTP/1.1 request from a connection, parsed by hand: the request line, the
 //! headers that matter here, percent-decoded path segments and query, and a body of at most
-//! [`MAX_BODY`] bytes — all within one deadline — and which hosts a request may be for.
+//! [`MAX_BODY`] bytes — all within one deadline — which hosts a request may be for, and
+//! whether a browser sent it (`browser.rs`).
+
+mod browser;
 
 use std::io::{ErrorKind, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpStream};
@@ -23,6 +26,9 @@ pub struct Request {
     /// `("flag", "")`.
     pub query: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// A header that shows a browser sent it (`browser.rs`), if one does: such a request
+    /// may read, but write only by POST ([`Request::may_write`]).
+    pub browser: Option<&'static str>,
 }
 
 /// Why a request was not read; [`RequestError::status`] is the HTTP status to answer.
@@ -38,10 +44,17 @@ pub enum RequestError {
     BodyTooLarge(u64),
     #[error("a body needs a Content-Length: chunked transfer encoding is not supported")]
     LengthRequired,
-    /// A browser sent it on behalf of a web page (`Origin`, `Sec-Fetch-Site`): any site
-    /// you visit could otherwise write beats (say, `stopped`) into your heartbeat file.
-    #[error("refused: a web page sent this request; the API is for local tools")]
-    FromWebPage,
+    /// A browser sent it on behalf of a web page (`Origin`, `Sec-Fetch-Site`, a `Referer`
+    /// from another origin): any site you visit could otherwise write beats (say,
+    /// `stopped`) into your heartbeat file.
+    #[error("refused: a web page sent this request ({0}); the API is for local tools")]
+    FromWebPage(&'static str),
+    /// A write by GET with a header only browsers send ([`Request::may_write`]).
+    #[error(
+        "refused: this {method} would write, and it has {sign}, which only browsers send: \
+         any web page can make a browser send a GET; ping with POST (curl -d '' URL)"
+    )]
+    BrowserWrite { method: String, sign: &'static str },
     /// The request is for a host that is not loopback, where [`Hosts::Loopback`] allows
     /// only that: what a page whose name was pointed at 127.0.0.1 (DNS rebinding) sends.
     #[error(
@@ -60,7 +73,9 @@ impl RequestError {
     pub fn status(&self) -> u16 {
         match self {
             RequestError::Malformed(_) | RequestError::Closed(_) => 400,
-            RequestError::FromWebPage | RequestError::ForeignHost(_) => 403,
+            RequestError::FromWebPage(_)
+            | RequestError::BrowserWrite { .. }
+            | RequestError::ForeignHost(_) => 403,
             RequestError::Timeout => 408,
             RequestError::LengthRequired => 411,
             RequestError::BodyTooLarge(_) => 413,
@@ -121,6 +136,7 @@ struct Head {
     host: Option<String>,
     content_length: usize,
     expect_continue: bool,
+    browser: Option<&'static str>,
 }
 
 /// Reads one request from `stream`, giving up at `deadline`, and refuses it unless it is
@@ -178,6 +194,7 @@ pub fn read(
         path: head.path,
         query: head.query,
         body,
+        browser: head.browser,
     })
 }
 
@@ -249,7 +266,7 @@ fn parse_head(head: &[u8]) -> Result<Head, RequestError> {
     let mut host: Option<&str> = None;
     let mut content_length: Option<u64> = None;
     let mut expect_continue = false;
-    let mut from_web_page = false;
+    let mut signs = browser::Signs::default();
     for line in lines {
         if line.starts_with([' ', '\t']) {
             return Err(RequestError::Malformed(
@@ -265,7 +282,9 @@ fn parse_head(head: &[u8]) -> Result<Head, RequestError> {
             return Err(RequestError::Malformed(format!("bad header name {name:?}")));
         }
         let value = value.trim_matches([' ', '\t']);
-        match name.to_ascii_lowercase().as_str() {
+        let name = name.to_ascii_lowercase();
+        signs.header(&name, value);
+        match name.as_str() {
             "content-length" => {
                 let length = value
                     .parse::<u64>()
@@ -288,16 +307,11 @@ fn parse_head(head: &[u8]) -> Result<Head, RequestError> {
             "host" => host = Some(value),
             "transfer-encoding" => return Err(RequestError::LengthRequired),
             "expect" => expect_continue = value.eq_ignore_ascii_case("100-continue"),
-            // A page's own request carries its origin; `Sec-Fetch-Site: none` is the user
-            // typing the URL (reading /metrics in a browser is fine).
-            "origin" => from_web_page = true,
-            "sec-fetch-site" if !value.eq_ignore_ascii_case("none") => from_web_page = true,
             _ => {}
         }
     }
-    if from_web_page {
-        return Err(RequestError::FromWebPage);
-    }
+    let host = authority.or(host).filter(|host| !host.is_empty());
+    let browser = signs.judge(host)?;
     let content_length = content_length.unwrap_or(0);
     if content_length > MAX_BODY as u64 {
         return Err(RequestError::BodyTooLarge(content_length));
@@ -306,12 +320,10 @@ fn parse_head(head: &[u8]) -> Result<Head, RequestError> {
         method: method.to_owned(),
         path,
         query,
-        host: authority
-            .or(host)
-            .filter(|host| !host.is_empty())
-            .map(str::to_owned),
+        host: host.map(str::to_owned),
         content_length: content_length as usize,
         expect_continue,
+        browser,
     })
 }
 
@@ -566,6 +578,16 @@ mod tests {
                 "GET / HTTP/1.1\r\nsec-fetch-site: same-origin",
                 403,
                 "web page",
+            ),
+            (
+                "GET /status HTTP/1.1\r\nHost: 127.0.0.1:4266\r\nReferer: http://evil.example/",
+                403,
+                "a web page sent this request (its Referer is another origin)",
+            ),
+            (
+                "GET /ping/x HTTP/1.1\r\nReferer: http://127.0.0.1:4266/\r\nHost: 127.0.0.1:4267",
+                403,
+                "Referer is another origin",
             ),
         ];
         for &(head, status, message) in bad {

@@ -1,5 +1,7 @@
 //! The text table of `hbmon status`: a pure function of a [`Report`], a width and whether
-//! to style it (ANSI colour and state symbols) — so it can be snapshot-tested.
+//! to style it (ANSI colour and state symbols) — so it can be snapshot-tested. What writers
+//! chose (names, data, reasons, invalid entries) is escaped ([`crate::text`]): the only
+//! control characters in it are its own colours.
 
 use std::fmt::Write as _;
 
@@ -7,6 +9,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::{Report, Row, columns};
 use crate::status::{Severity, State};
+use crate::text;
 
 const HEADERS: [&str; 10] = [
     "NAME",
@@ -100,7 +103,7 @@ pub fn render(report: &Report, width: usize, styled: bool) -> String {
             // Clock skew says so only in the reason: shown even for a row that is fine.
             if severity >= Severity::Warning || row.skewed(report.now) {
                 let arrow = if styled { "↳" } else { "->" };
-                let reason = format!("    {arrow} {}", row.health.reason);
+                let reason = format!("    {arrow} {}", columns::reason(row));
                 let reason = columns::truncate(&reason, width.max(20));
                 let _ = writeln!(out, "{}", style.severity(severity, &reason));
             }
@@ -110,7 +113,8 @@ pub fn render(report: &Report, width: usize, styled: bool) -> String {
         out.push('\n');
         let _ = writeln!(out, "{}", style.bold("INVALID ENTRIES"));
         for (name, why) in &report.invalid {
-            let text = columns::truncate(&format!("  {name}: {why}"), width.max(20));
+            let line = format!("  {name}: {why}");
+            let text = columns::truncate(&text::escape(&line), width.max(20));
             let _ = writeln!(out, "{}", style.severity(Severity::Warning, &text));
         }
     }
@@ -164,7 +168,7 @@ fn system_line(system: &crate::probe::SystemInfo) -> String {
 
 fn cells(row: &Row, now: f64, styled: bool) -> Vec<String> {
     vec![
-        columns::truncate(row.display_name(), MAX_NAME),
+        columns::truncate(&columns::name(row), MAX_NAME),
         state_cell(row.health.state, styled),
         columns::pid(row),
         columns::cpu(row),
@@ -296,6 +300,42 @@ mod tests {
             below.contains("-> beat 0ms ago (last beat is 30s in the future: clock skew?)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn what_writers_chose_is_escaped_in_every_cell() {
+        use crate::config::Config;
+        use crate::probe::FakeProbe;
+        use crate::store::{Entry, Reported, Snapshot};
+        let entry = Entry {
+            last_heartbeat: NOW - 1.0,
+            status: Some(Reported::Error),
+            last_error: Some("\u{1b}]0;pwned\u{7}\u{1b}[2J".into()),
+            additional_data: serde_json::json!({"note": "a\u{2028}b"}),
+            ..Entry::default()
+        };
+        let snapshot = Snapshot {
+            entries: vec![("evil\u{202e}txt".into(), entry)],
+            invalid: vec![("bad\u{9b}1m".into(), "unknown variant `\u{1b}[2J`".into())],
+        };
+        let report = build(
+            &snapshot,
+            &Config::default(),
+            &mut FakeProbe::default(),
+            NOW,
+        );
+        let text = render(&report, 200, false);
+        for line in text.lines() {
+            assert!(!line.chars().any(text::needs_escape), "{line:?}");
+        }
+        for shown in [
+            r"evil\u{202e}txt",
+            r"-> reported an error 1s ago: \u{1b}]0;pwned\u{7}\u{1b}[2J",
+            r"note=a\u{2028}b",
+            r"bad\u{9b}1m: unknown variant `\u{1b}[2J`",
+        ] {
+            assert!(text.contains(shown), "{shown} not in\n{text}");
+        }
     }
 
     #[test]

@@ -297,6 +297,22 @@ impl Beat {
     }
 }
 
+/// How deep `additional_data` may nest, arrays and objects in one another: readers decode
+/// each entry on its own with serde_json, which stops at 127 levels, and the entry's own
+/// object is one of them. A writer refuses deeper data (`StoreError::Encode`); one that
+/// takes data from others checks first ([`depth`]) and says why.
+pub const MAX_DATA_DEPTH: usize = 126;
+
+/// How many levels of arrays and objects `value` nests: 0 for a scalar, 1 for `[1]` or
+/// `{}`. (Recursive: a `Value` serde_json parsed is at most 127 levels deep.)
+pub fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(members) => 1 + members.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// `YYYY-MM-DD HH:MM:SS` in local time, the protocol's `last_heartbeat_formatted`.
 pub fn format_local(unix: f64) -> String {
     use chrono::TimeZone;
@@ -311,6 +327,25 @@ pub fn format_local(unix: f64) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn data_max_data_depth_deep_reads_back_and_one_level_more_does_not() {
+        let nested = |levels: usize| (0..levels).fold(json!(1), |inner, _| json!([inner]));
+        let reads_back = |data: Value| {
+            let entry = Entry {
+                last_heartbeat: 1.0,
+                additional_data: data,
+                ..Entry::default()
+            };
+            let json = crate::store::entry_json(&entry).unwrap();
+            serde_json::from_str::<Entry>(&json).is_ok()
+        };
+        assert_eq!(depth(&nested(MAX_DATA_DEPTH)), MAX_DATA_DEPTH);
+        assert!(reads_back(nested(MAX_DATA_DEPTH)));
+        assert!(!reads_back(nested(MAX_DATA_DEPTH + 1)));
+        assert_eq!(depth(&json!({"a": [1, {"b": {}}], "c": 2})), 4);
+        assert_eq!((depth(&json!("[[[")), depth(&json!([]))), (0, 1));
+    }
 
     #[test]
     fn seed_format_reads_as_is() {

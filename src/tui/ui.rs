@@ -1,5 +1,8 @@
 //! Drawing: the whole screen from an [`App`] and a fixed `now`. No I/O and no clock, so a
 //! test draws the same frame every time; "last beat" ticks because the loop passes a new `now`.
+//! What writers chose (names, data, errors, reasons, the banner's messages) is drawn
+//! escaped ([`crate::text`]): ratatui would drop a control character silently and draw a
+//! bidi control as is.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect, Size};
@@ -15,6 +18,7 @@ use crate::duration::format_secs;
 use crate::report::{Row, columns};
 use crate::status::{Severity, State};
 use crate::store::{Entry, format_local};
+use crate::text;
 use serde_json::Value;
 
 /// Below this the screen says so instead of drawing a mangled table.
@@ -85,7 +89,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, now: f64) {
         .report()
         .rows
         .iter()
-        .map(|r| r.display_name().chars().count())
+        .map(|r| columns::name(r).chars().count())
         .max()
         .unwrap_or(0)
         .min(40) as u16;
@@ -463,7 +467,10 @@ fn banner(frame: &mut Frame<'_>, area: Rect, app: &App, now: f64, theme: &Theme)
         return;
     };
     let style = theme.banner(tone);
-    let text = columns::truncate(&format!(" {text}"), usize::from(area.width));
+    let text = columns::truncate(
+        &format!(" {}", text::escape(&text)),
+        usize::from(area.width),
+    );
     frame.render_widget(Paragraph::new(text).style(style), area);
 }
 
@@ -555,7 +562,7 @@ impl Column {
         match self {
             // Drawn by the table, which knows the selection.
             Column::Cursor => String::new(),
-            Column::Name => columns::truncate(row.display_name(), usize::from(width)),
+            Column::Name => columns::truncate(&columns::name(row), usize::from(width)),
             Column::State => state_label(row.health.state),
             Column::Pid => columns::pid(row),
             Column::Cpu => columns::cpu(row),
@@ -737,7 +744,18 @@ fn detail_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec<Line<'stat
     lines.extend(text.lines().map(|l| Line::raw(format!("  {l}"))));
     lines.push(Line::default());
     lines.extend(history_lines(app, row, now, theme));
-    lines
+    lines.into_iter().map(escaped).collect()
+}
+
+/// `line` with every span's text escaped ([`text::escape`]): the detail pane shows what
+/// writers chose in nearly every line, and its own text has nothing to escape.
+fn escaped(mut line: Line<'static>) -> Line<'static> {
+    for span in &mut line.spans {
+        if let std::borrow::Cow::Owned(shown) = text::escape(&span.content) {
+            span.content = shown.into();
+        }
+    }
+    line
 }
 
 /// The gaps between the last beats as a sparkline, and the transitions: as one line of
@@ -847,7 +865,7 @@ fn history_tab(
         let transitions = history
             .and_then(|h| h.transitions.get(&row.name))
             .map_or(&[][..], Vec::as_slice);
-        let name: String = row.display_name().chars().take(name_width).collect();
+        let name: String = columns::name(row).chars().take(name_width).collect();
         let name_style = if Some(row.name.as_str()) == selected {
             Theme::selected()
         } else {
@@ -965,7 +983,7 @@ fn health_lines(row: &Row, now: f64, theme: &Theme) -> Vec<Line<'static>> {
         lines.push(Line::from(vec![
             label("Command", theme),
             // A script passed as one argument keeps its newlines; the pane has one line.
-            Span::raw(process.cmd.replace(char::is_control, " ")),
+            Span::raw(text::one_line(&process.cmd).into_owned()),
         ]));
     } else {
         if row.pid().is_some() {
@@ -1056,7 +1074,7 @@ fn detail(frame: &mut Frame<'_>, area: Rect, app: &App, now: f64, theme: &Theme)
     let block = Block::bordered()
         .border_style(theme.dim())
         .title(Line::from(vec![
-            Span::styled(format!(" {} ", row.display_name()), theme.title()),
+            Span::styled(format!(" {} ", columns::name(row)), theme.title()),
             Span::styled(state_label(row.health.state), theme.state(row.health.state)),
             Span::raw(" "),
         ]));
@@ -1502,6 +1520,47 @@ mod tests {
         let banner_cell = &terminal.backend().buffer()[(1, 2)];
         assert_eq!(banner_cell.bg, Color::Red);
         insta::assert_snapshot!(screen(&terminal));
+    }
+
+    #[test]
+    fn what_writers_chose_is_drawn_escaped() {
+        use crate::tui::fixtures::{report, row, with_data};
+        let mut evil = with_data(
+            row("evil\u{202e}txt", State::Error, 5.0),
+            serde_json::json!("line one\u{2028}line two\n\u{1b}[2Jcleared"),
+        );
+        evil.health.reason = "reported an error 5s ago: \u{1b}]0;pwned\u{7}".into();
+        if let Some(entry) = &mut evil.entry {
+            entry.last_error = Some("\u{1b}]0;pwned\u{7}\u{1b}[2J".into());
+            entry.host = Some("host\u{85}".into());
+        }
+        if let Some(process) = &mut evil.process {
+            process.cmd = "sh -c 'echo hi\n\u{1b}[2J'".into();
+        }
+        let mut app = App::new("/tmp/hb.json".into(), NOW, false);
+        let mut hostile = report(vec![evil]);
+        hostile.invalid = vec![("bad\u{9b}".into(), "unknown variant `\u{7}`".into())];
+        app.update(Action::Report(Box::new(hostile)));
+        app.update(Action::ToggleDetail);
+        let shown = screen(&render(&mut app, 120, 30));
+        let raw: Vec<char> = shown
+            .chars()
+            .filter(|&c| c != '\n' && text::needs_escape(c))
+            .collect();
+        assert!(raw.is_empty(), "{raw:?} drawn raw");
+        for escaped in [
+            r"evil\u{202e}txt",
+            r"reported an error 5s ago: \u{1b}]0;pwned\u{7}",
+            r"\u{1b}]0;pwned\u{7}\u{1b}[2J",
+            r"line one\u{2028}line two",
+            r"\u{1b}[2Jcleared",
+            r"host\u{85}",
+            r"sh -c 'echo hi \u{1b}[2J'",
+            r#"entry "bad\u{9b}" is not valid: unknown variant `\u{7}`"#,
+        ] {
+            assert!(shown.contains(escaped), "{escaped} not in\n{shown}");
+        }
+        insta::assert_snapshot!(shown);
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod beat;
 mod config;
 mod day_one;
 mod hardening_store;
+mod hardening_text;
 mod history;
 mod interop;
 mod pause;

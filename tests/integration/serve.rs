@@ -413,7 +413,7 @@ impl Reply {
 }
 
 /// Sends `request` as is and reads the reply to the end (the server closes).
-fn send(addr: SocketAddr, request: &[u8]) -> Reply {
+pub(crate) fn send(addr: SocketAddr, request: &[u8]) -> Reply {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(15)))
