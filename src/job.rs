@@ -19,7 +19,7 @@ pub use report::{finished_beat, running_beat};
 
 use crate::duration;
 use crate::heartbeat::DEFAULT_INTERVAL;
-use crate::store::{Kind, Store, unix_now};
+use crate::store::{Kind, Store};
 use report::{Beats, Reporter};
 
 /// How long each of a run's beats waits for the file's lock: a writer stopped while holding
@@ -103,7 +103,7 @@ pub fn run(job: &Job, store: &Store) -> Outcome {
     std::thread::scope(|scope| {
         let beats = Beats::start(scope, &reporter);
         let timed_out = supervise(job, &beats, pid, clock);
-        let finished_at = unix_now();
+        let ended = reporter.now();
         // Stop signalling before reaping, so no signal can reach a recycled PID.
         forwarding.child_exited();
         let status = child.wait();
@@ -121,7 +121,7 @@ pub fn run(job: &Job, store: &Store) -> Outcome {
             Ok(status) => ending(status, timed_out, forwarding.passed_on()),
             Err(e) => (1, format!("cannot collect its exit status: {e}")),
         };
-        beats.finished(exit_code, reason.clone(), tail.text(), finished_at);
+        beats.finished(exit_code, reason.clone(), tail.text(), ended);
         Outcome {
             pid: Some(pid),
             exit_code,

@@ -5,6 +5,7 @@
 
 mod beat;
 mod config;
+mod hardening_job;
 mod history;
 mod interop;
 mod pause;
