@@ -1,16 +1,54 @@
-//! Issue 10: a run's duration is real time when the wall clock steps (libfaketime steps
-//! hbmon's clock alone).
+//! Issue 10: an `hbmon run` killed outright takes its command with it; a run's duration is
+//! real time when the wall clock steps (libfaketime steps hbmon's clock alone).
 
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hbmon::store::{self, Entry, Reported};
 
-use crate::hbmon_std;
+use crate::{hbmon, hbmon_std};
+
+/// A string no other process has in its command line: a `sleep` length, so it can be one.
+fn marker(n: u32) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{}.{}{nanos:09}", 1000 + n, std::process::id())
+}
+
+/// The live processes (zombies have no command line) whose command line has `marker`.
+fn marked(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for dir in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmdline) = fs::read(dir.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(marker) {
+            found.push(format!("{}: {cmdline}", dir.file_name().to_string_lossy()));
+        }
+    }
+    found
+}
+
+/// Kills whatever is left with these markers, whatever the test did.
+struct Cleanup(Vec<String>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for marker in &self.0 {
+            for process in marked(marker) {
+                let pid = process.split(':').next().unwrap();
+                let _ = Command::new("kill").args(["-KILL", pid]).status();
+            }
+        }
+    }
+}
 
 /// Waits until `done`, for at most `limit`; how long it took.
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> Duration {
@@ -24,6 +62,119 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> Du
 
 fn entry(dir: &Path, name: &str) -> Option<Entry> {
     store::read(&dir.join("hb.json")).ok()?.get(name).cloned()
+}
+
+/// `hbmon run NAME -- CMD…`, started; returns once its `running` beat is written (the
+/// command and its watchdog are running then).
+fn start_run(dir: &Path, name: &str, command: &[&str]) -> Child {
+    let child = hbmon_std(dir)
+        .args(["run", name, "--"])
+        .args(command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("no running beat", Duration::from_secs(20), || {
+        entry(dir, name).is_some_and(|e| e.reported() == Reported::Running)
+    });
+    child
+}
+
+/// SIGKILLs `hbmon run` and waits until nothing with `markers` runs any more.
+fn kill_and_wait(mut hbmon: Child, markers: &[&str], limit: Duration) -> Duration {
+    for marker in markers {
+        assert!(!marked(marker).is_empty(), "{marker} never ran");
+    }
+    hbmon.kill().unwrap();
+    hbmon.wait().unwrap();
+    let clock = Instant::now();
+    loop {
+        let left: Vec<String> = markers.iter().flat_map(|m| marked(m)).collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            clock.elapsed() < limit,
+            "still running {limit:?} after hbmon was killed: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = clock.elapsed();
+    eprintln!("gone {took:?} after hbmon was killed");
+    took
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_command_dies_with_its_killed_hbmon_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let sleep = marker(0);
+    let _cleanup = Cleanup(vec![sleep.clone()]);
+    let hbmon = start_run(dir.path(), "killed", &["sleep", &sleep]);
+    kill_and_wait(hbmon, &[&sleep], Duration::from_secs(10));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn what_the_command_started_dies_with_its_killed_hbmon_run_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (marker(1), marker(2));
+    let _cleanup = Cleanup(vec![first.clone(), second.clone()]);
+    // A shell's background and foreground children: its process group, not the shell alone.
+    let script = format!("sleep {first} & sleep {second}; wait");
+    let hbmon = start_run(dir.path(), "group", &["sh", "-c", &script]);
+    wait_until(
+        "the shell never started both",
+        Duration::from_secs(10),
+        || {
+            !marked(&format!("sleep {first}")).is_empty()
+                && !marked(&format!("sleep {second}")).is_empty()
+        },
+    );
+    kill_and_wait(hbmon, &[&first, &second], Duration::from_secs(10));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_command_ignoring_sigterm_is_killed_after_the_grace_when_hbmon_run_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let sleep = marker(3);
+    let _cleanup = Cleanup(vec![sleep.clone()]);
+    let script = format!("trap '' TERM; sleep {sleep}");
+    let hbmon = start_run(dir.path(), "stubborn", &["sh", "-c", &script]);
+    wait_until("sleep never started", Duration::from_secs(10), || {
+        !marked(&format!("sleep {sleep}")).is_empty()
+    });
+    let took = kill_and_wait(hbmon, &[&sleep], Duration::from_secs(30));
+    // SIGTERM is ignored: only the SIGKILL after the 5 s grace ends it.
+    assert!(
+        took >= Duration::from_secs(4),
+        "gone after {took:?}: before the grace"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_run_that_ends_leaves_no_watchdog_and_what_it_started_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, left) = (marker(4), marker(5));
+    let _cleanup = Cleanup(vec![run.clone(), left.clone()]);
+    // The marker in hbmon's own command line: its watchdog, forked off it, has it too.
+    let script = format!("sleep {left} > /dev/null 2>&1 & : {run}");
+    let out = hbmon(dir.path())
+        .args(["run", "ends", "--", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(marked(&run), Vec::<String>::new(), "left behind");
+    // As when hbmon is not killed: a background process the command left is its own.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        marked(&format!("sleep {left}")).len(),
+        1,
+        "the background sleep was stopped"
+    );
 }
 
 /// libfaketime, which the Debian package `faketime` installs (its dependency `libfaketime`
