@@ -1,5 +1,6 @@
 //! Issue 10: an `hbmon run` killed outright takes its command with it; a run's duration is
-//! real time when the wall clock steps (libfaketime steps hbmon's clock alone).
+//! real time when the wall clock steps (libfaketime steps hbmon's clock alone); a beat from
+//! far in the future is `skewed`, not `up`.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -9,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hbmon::store::{self, Entry, Reported};
+use serde_json::{Value, json};
 
 use crate::{hbmon, hbmon_std};
 
@@ -376,4 +378,48 @@ fn a_run_over_http_takes_its_real_time_when_the_monitors_wall_clock_steps() {
             "{said}"
         );
     }
+}
+
+#[test]
+fn a_beat_from_ten_years_ahead_is_skewed_not_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    // Ten years and half an hour: still 3650d00h when hbmon reads it a moment later.
+    let ahead = now + 3650.0 * 86_400.0 + 1800.0;
+    let file = json!({
+        "version": 1,
+        "processes": {
+            "ahead": {"last_heartbeat": ahead, "pid": null, "status": "alive", "interval": 30},
+            "fresh": {"last_heartbeat": now, "pid": null, "status": "alive", "interval": 30},
+        }
+    });
+    fs::write(dir.path().join("hb.json"), file.to_string()).unwrap();
+
+    let out = hbmon(dir.path()).args(["status"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    // Warning: the Nagios convention's 1.
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let row = text.lines().position(|l| l.contains("ahead")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[row].contains("skewed"), "{text}");
+    assert!(
+        lines[row + 1].contains("last beat is 3650d00h in the future (clock skew?)"),
+        "{text}"
+    );
+
+    let out = hbmon(dir.path())
+        .args(["status", "--json", "ahead"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = &doc["processes"][0];
+    assert_eq!(
+        (row["state"].as_str(), row["severity"].as_str()),
+        (Some("skewed"), Some("warning")),
+        "{row}"
+    );
 }
