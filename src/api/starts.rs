@@ -97,7 +97,7 @@ mod tests {
     }
 
     #[test]
-    fn a_start_is_forgotten_when_its_run_ends_or_someone_else_starts_one() {
+    fn a_start_is_forgotten_when_its_run_ends_or_is_stopped() {
         let starts = Starts::default();
         let t0 = Instant::now();
         starts.written("backup", &started(1000.0), 1000.0, t0);
