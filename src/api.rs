@@ -4,9 +4,11 @@
 //! written through the [`Store`] as `hbmon beat NAME --no-pid` or `hbmon run` writes.
 
 mod ping;
+mod starts;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use crate::duration::format_secs;
 use crate::heartbeat;
@@ -16,6 +18,7 @@ use crate::report::{self, Report, json, metrics};
 use crate::store::{Entry, Reported, Store, StoreError, unix_now};
 use crate::text;
 use ping::{Event, Ping};
+use starts::Starts;
 
 /// The monitor's latest report, shared with the HTTP threads. The monitor replaces it after
 /// every check; a request holds the lock only to clone the `Arc`.
@@ -48,6 +51,8 @@ pub struct Api {
     file: PathBuf,
     config: Option<PathBuf>,
     store: Store,
+    /// The runs it started, to measure their durations on the monotonic clock.
+    starts: Starts,
 }
 
 impl Api {
@@ -59,6 +64,7 @@ impl Api {
             file: location.path.clone(),
             config: config.map(Path::to_owned),
             store: Store::at(location),
+            starts: Starts::default(),
         }
     }
 
@@ -157,7 +163,7 @@ impl Api {
                 ),
             );
         }
-        match self.write(name, &ping, unix_now()) {
+        match self.write(name, &ping, unix_now(), Instant::now()) {
             Ok(entry) => Response::line(200, said(name, &entry)),
             Err(e) => {
                 // The monitor's log is where a failing write is looked for.
@@ -172,10 +178,16 @@ impl Api {
     }
 
     /// Writes `ping` into `name`'s entry, decided under the file's lock from the entry as it
-    /// is then: whether a run is in progress, and since when.
-    fn write(&self, name: &str, ping: &Ping, now: f64) -> Result<Entry, StoreError> {
-        self.store
-            .write_entry(name, now, |previous| ping.apply(previous, now))
+    /// is then: whether a run is in progress, and since when. `now` is the stamp written,
+    /// `at` the same instant on the monotonic clock, which the run's duration counts on.
+    fn write(&self, name: &str, ping: &Ping, now: f64, at: Instant) -> Result<Entry, StoreError> {
+        let entry = self.store.write_entry(name, now, |previous| {
+            let since = previous.as_ref().and_then(|e| e.started_at);
+            let took = since.and_then(|start| self.starts.took(name, start, at));
+            ping.apply(previous, now, took)
+        })?;
+        self.starts.written(name, &entry, now, at);
+        Ok(entry)
     }
 }
 
@@ -504,5 +516,38 @@ mod tests {
             (Some(0), Some(store::Kind::Job))
         );
         assert!(fresh.finished_at.is_some());
+    }
+
+    #[test]
+    fn a_run_over_http_takes_as_long_as_the_monotonic_clock_says_when_the_wall_clock_steps() {
+        let dir = tempfile::tempdir().unwrap();
+        let api = api(dir.path());
+        let ping = |event| Ping::parse(event, &[], b"").unwrap();
+        let t0 = Instant::now();
+        let t3 = t0 + std::time::Duration::from_secs(3);
+        // The end's wall clock: stepped back 2 h, stepped on 2 h, as it was.
+        for end in [1000.0 - 7200.0, 1003.0 + 7200.0, 1003.0] {
+            api.write("backup", &ping(Event::Start), 1000.0, t0)
+                .unwrap();
+            let entry = api.write("backup", &ping(Event::Exit(0)), end, t3).unwrap();
+            assert_eq!(entry.duration, Some(3.0), "ended at {end}");
+            assert_eq!(
+                (entry.started_at, entry.finished_at),
+                (Some(1000.0), Some(end)),
+                "the stamps stay wall-clock"
+            );
+        }
+        // A start this monitor did not write (`hbmon run`, a restart): the stamps it is.
+        let other = Api::new(
+            api.view.clone(),
+            &crate::paths::resolve_file(Some(&api.file)),
+            None,
+        );
+        api.write("backup", &ping(Event::Start), 1000.0, t0)
+            .unwrap();
+        let entry = other
+            .write("backup", &ping(Event::Exit(0)), 1010.0, t3)
+            .unwrap();
+        assert_eq!(entry.duration, Some(10.0));
     }
 }

@@ -1,8 +1,9 @@
 //! Running a command as a job (`hbmon run`): a `running` beat when it starts, its output
 //! passed through while the tail is kept, signals passed on to its process group, an
-//! optional timeout, and a `succeeded` or `failed` beat with exit code, duration and output
-//! tail when it ends.
+//! optional timeout, the command stopped if hbmon is killed, and a `succeeded` or `failed`
+//! beat with exit code, duration and output tail when it ends.
 
+mod lifeline;
 mod output;
 mod report;
 mod signals;
@@ -19,7 +20,7 @@ pub use report::{finished_beat, running_beat};
 
 use crate::duration;
 use crate::heartbeat::DEFAULT_INTERVAL;
-use crate::store::{Kind, Store, unix_now};
+use crate::store::{Kind, Store};
 use report::{Beats, Reporter};
 
 /// How long each of a run's beats waits for the file's lock: a writer stopped while holding
@@ -76,24 +77,37 @@ pub struct Outcome {
 /// The command runs in its own process group. While it runs, SIGINT, SIGTERM, SIGHUP,
 /// SIGQUIT, SIGUSR1 and SIGUSR2 sent to this process are passed on to that group; one that
 /// arrives after it exited is raised again at this process once the run is reported. The
-/// handlers are process-wide, so run one job at a time.
+/// handlers are process-wide, so run one job at a time. If this process dies before the
+/// command has exited, the command's group is stopped (see `lifeline`).
 pub fn run(job: &Job, store: &Store) -> Outcome {
     let store = store.clone().with_lock_timeout(BEAT_LOCK_TIMEOUT);
     let forwarding = signals::Forwarding::install();
     let mut reporter = Reporter::new(job, &store);
-    let spawned = Command::new(&job.program)
+    let mut command = Command::new(&job.program);
+    command
         .args(&job.args)
         // Its own process group, which a timeout or a signal passed on reaches whole.
         .process_group(0)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match spawned {
+        .stderr(Stdio::piped());
+    // Tied to this thread, which waits for the command below until it is reaped.
+    #[cfg(target_os = "linux")]
+    lifeline::die_with_hbmon(&mut command);
+    let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => return reporter.not_started(&e),
     };
     let pid = child.id();
     forwarding.child_started(pid);
+    let watchdog = lifeline::Watchdog::start(pid)
+        .inspect_err(|e| {
+            eprintln!(
+                "hbmon: {}: cannot start the watchdog that stops the command if hbmon is \
+                 killed: {e}",
+                job.name
+            );
+        })
+        .ok();
     let clock = Instant::now();
     // Drain the pipes at once, so the child never blocks on a full pipe.
     let tail = Arc::new(output::Tail::new(TAIL_BYTES, 2));
@@ -103,9 +117,11 @@ pub fn run(job: &Job, store: &Store) -> Outcome {
     std::thread::scope(|scope| {
         let beats = Beats::start(scope, &reporter);
         let timed_out = supervise(job, &beats, pid, clock);
-        let finished_at = unix_now();
-        // Stop signalling before reaping, so no signal can reach a recycled PID.
+        let ended = reporter.now();
+        // Stop signalling before reaping, so no signal can reach a recycled PID; the
+        // watchdog too: what the command left running is left to run, as when hbmon lives.
         forwarding.child_exited();
+        drop(watchdog);
         let status = child.wait();
         if !tail.wait_closed(DRAIN) {
             tail.abandon();
@@ -121,7 +137,7 @@ pub fn run(job: &Job, store: &Store) -> Outcome {
             Ok(status) => ending(status, timed_out, forwarding.passed_on()),
             Err(e) => (1, format!("cannot collect its exit status: {e}")),
         };
-        beats.finished(exit_code, reason.clone(), tail.text(), finished_at);
+        beats.finished(exit_code, reason.clone(), tail.text(), ended);
         Outcome {
             pid: Some(pid),
             exit_code,

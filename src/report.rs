@@ -659,7 +659,7 @@ mod tests {
                 ("hung-worker", false, State::Hung),
                 ("old-run", false, State::Stopped),
                 ("errors", false, State::Error),
-                ("skewed", false, State::Up),
+                ("skewed", false, State::Skewed),
                 ("elsewhere", false, State::Up),
                 ("seed", false, State::Up),
             ]

@@ -9,7 +9,7 @@
 //! order, the first match wins:
 //!
 //! 1. No entry (never beaten): `silent` if the config's `match` finds a process that
-//!    started more than `I + G` ago. Else, for a job whose period is its own (see 5),
+//!    started more than `I + G` ago. Else, for a job whose period is its own (see 6),
 //!    `overdue` once `now > known_since + I + G` ([`Rules::known_since`]: when hbmon
 //!    learned of it, the config file's modification time) — so a job whose cron line
 //!    never fires is seen. `pending` otherwise (a process that has only just started, or
@@ -21,20 +21,24 @@
 //!    a finished run (`succeeded`/`failed`), and for a job only while it reports
 //!    `running`: a job runs, exits and runs again, so after any other report (a finished
 //!    run, or a plain `alive`/`error` beat from a cron script that has since exited) its
-//!    process is meant to be gone — whether it runs on time is rule 5's `overdue`.
+//!    process is meant to be gone — whether it runs on time is rule 6's `overdue`.
 //! 4. `failed`: the newest report is a failed job run (exit code non-zero).
-//! 5. Jobs (`kind = "job"`): `running` while a run started and is within `max_runtime`
+//! 5. `skewed`: the last beat is more than `I + G` in the future. Everything below counts
+//!    from the last beat, which a writer's clock ahead would keep fresh until real time
+//!    caught up (a beat ten years ahead: `up` for ten years); so it is judged by nothing
+//!    but the clock skew, a warning, until the clocks agree.
+//! 6. Jobs (`kind = "job"`): `running` while a run started and is within `max_runtime`
 //!    (`hung` past it); otherwise `overdue` when no run started within `I + G` of the last
 //!    start (the interval is the job's period — only if the job's own config or its
 //!    writer gave one, never a default), else `error` if it reported one, else `up`.
 //!    Lateness in beats does not apply: a job is quiet between runs.
-//! 6. Apps: past `dead_after` intervals `hung` if the PID is alive, else `dead`; past
+//! 7. Apps: past `dead_after` intervals `hung` if the PID is alive, else `dead`; past
 //!    `degraded_after` `degraded`; an `error` report; past `late_after` `late`; else `up`.
 //!    So a worse timing state hides an error report, and an error hides lateness.
 //!
-//! A beat from the future (more than [`SKEW_TOLERANCE`] ahead: clock skew between
-//! writer and reader) is judged with age 0 and says so in the reason; ages are never
-//! negative.
+//! A beat from the future by more than [`SKEW_TOLERANCE`] (clock skew between writer and
+//! reader) but at most `I + G` is judged with age 0 and says so in the reason; ages are
+//! never negative. Further ahead, it is `skewed` (5) unless rules 2 to 4 apply.
 //!
 //! `paused` overrides all of this while the entry's `paused_until` (set by `hbmon pause`)
 //! holds; its reason keeps the state underneath, so a paused process that died is seen.
@@ -57,6 +61,7 @@ pub enum State {
     Late,
     Error,
     Silent,
+    Skewed,
     Degraded,
     Hung,
     Dead,
@@ -79,12 +84,13 @@ pub enum Severity {
 }
 
 impl State {
-    pub const ALL: [State; 13] = [
+    pub const ALL: [State; 14] = [
         State::Up,
         State::Running,
         State::Late,
         State::Error,
         State::Silent,
+        State::Skewed,
         State::Degraded,
         State::Hung,
         State::Dead,
@@ -98,7 +104,7 @@ impl State {
     pub fn severity(self) -> Severity {
         match self {
             State::Up | State::Running => Severity::Ok,
-            State::Late | State::Error | State::Silent => Severity::Warning,
+            State::Late | State::Error | State::Silent | State::Skewed => Severity::Warning,
             State::Degraded => Severity::Degraded,
             State::Hung | State::Dead | State::Failed | State::Overdue => Severity::Critical,
             State::Stopped | State::Pending | State::Paused => Severity::None,
@@ -112,6 +118,7 @@ impl State {
             State::Late => "late",
             State::Error => "error",
             State::Silent => "silent",
+            State::Skewed => "skewed",
             State::Degraded => "degraded",
             State::Hung => "hung",
             State::Dead => "dead",
@@ -131,6 +138,7 @@ impl State {
             State::Late => "◔",
             State::Error => "!",
             State::Silent => "?",
+            State::Skewed => "»",
             State::Degraded => "◑",
             State::Hung => "⧗",
             State::Dead => "✖",
@@ -369,16 +377,14 @@ fn never_beaten(rules: &Rules, now: f64, os: Os) -> Health {
 
 fn judge(entry: &Entry, rules: &Rules, now: f64, os: Os) -> Health {
     let raw_age = now - entry.last_heartbeat;
-    let age = raw_age.max(0.0);
-    let skew = (raw_age < -SKEW_TOLERANCE).then(|| {
-        format!(
-            " (last beat is {} in the future: clock skew?)",
+    let mut health = judge_at(entry, rules, now, raw_age.max(0.0), os);
+    // A `skewed` reason says nothing else.
+    if raw_age < -SKEW_TOLERANCE && health.state != State::Skewed {
+        health.reason = format!(
+            "{} (last beat is {} in the future: clock skew?)",
+            health.reason,
             format_secs(-raw_age)
-        )
-    });
-    let mut health = judge_at(entry, rules, now, age, os);
-    if let Some(note) = skew {
-        health.reason.push_str(&note);
+        );
     }
     health
 }
@@ -408,6 +414,19 @@ fn judge_at(entry: &Entry, rules: &Rules, now: f64, age: f64, os: Os) -> Health 
             State::Failed,
             format!("last run failed ({code}) {} ago", format_secs(age)),
             Some(entry.finished_at.unwrap_or(entry.last_heartbeat)),
+        );
+    }
+    // What follows counts from the last beat: one far ahead would pass for fresh until real
+    // time caught up, so it is not trusted (rule 5 in the module docs).
+    let ahead = entry.last_heartbeat - now;
+    if ahead > rules.interval + rules.grace {
+        return Health::new(
+            State::Skewed,
+            format!(
+                "last beat is {} in the future (clock skew?)",
+                format_secs(ahead)
+            ),
+            None,
         );
     }
     if job {
@@ -711,6 +730,17 @@ mod tests {
             c("paused until a time ahead", Some(paused(Some(2000.0))), rules(), 1999.0, alive(), State::Paused, "underneath: hung", None),
             c("a pause that ended no longer holds", Some(paused(Some(1001.0))), rules(), 1001.0, alive(), State::Up, "beat 1s ago", Some(900.0)),
             c("a hair in the future is no skew", Some(beat(Beat)), rules(), 999.5, alive(), State::Up, "beat 0ms ago", Some(900.0)),
+            c("exactly I+G in the future is still judged", Some(beat(Beat)), rules(), 985.0, alive(), State::Up, "beat 0ms ago (last beat is 15s in the future: clock skew?)", Some(900.0)),
+            c("just past I+G in the future is skewed", Some(beat(Beat)), rules(), 984.999, alive(), State::Skewed, "last beat is 15s in the future (clock skew?)", None),
+            c("ten years ahead is skewed, never up", Some(beat(Beat)), rules(), 1000.0 - 3650.0 * 86_400.0, alive(), State::Skewed, "last beat is 3650d00h in the future (clock skew?)", None),
+            c("a silent writer ahead is skewed, not dead", Some(no_pid(Beat)), rules(), 1000.0 - 3650.0 * 86_400.0, Unknown, State::Skewed, "3650d00h in the future (clock skew?)", None),
+            c("an error from the future is skewed", Some(errored()), rules(), 900.0, alive(), State::Skewed, "last beat is 1m40s in the future (clock skew?)", None),
+            c("a job running from the future is skewed, not running", Some(run(Running, None)), job(Some(60.0)), 900.0, alive(), State::Skewed, "1m40s in the future", None),
+            c("a job's run from the future is skewed, not up", Some(run(Succeeded, Some(0))), job(None), 900.0, Gone, State::Skewed, "1m40s in the future", None),
+            c("a pid gone is dead, however far ahead", Some(beat(Beat)), rules(), 900.0, Gone, State::Dead, "pid 42 is gone (last beat is 1m40s in the future: clock skew?)", None),
+            c("a failed run from the future stays failed", Some(run(Failed, Some(3))), job(None), 900.0, Gone, State::Failed, "last run failed (exit 3) 0ms ago (last beat is 1m40s", Some(1012.0)),
+            c("a clean stop from the future stays stopped", Some(beat(Stopped)), rules(), 900.0, Gone, State::Stopped, "stopped cleanly 0ms ago (last beat", Some(1000.0)),
+            c("paused, skewed underneath", Some(paused(None)), rules(), 900.0, alive(), State::Paused, "underneath: skewed (last beat is 1m40s in the future (clock skew?))", None),
         ]
     }
 

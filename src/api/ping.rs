@@ -3,6 +3,8 @@
 //! the one `hbmon beat NAME --no-pid` would write, or, for a job's run, the one `hbmon run`
 //! writes at the run's start and at its end.
 
+use std::time::Duration;
+
 use clap::ValueEnum;
 use serde_json::{Value, json};
 
@@ -190,8 +192,10 @@ impl Ping {
             body: data(body)?,
         })
     }
-    /// The beat this ping writes at `now` over the entry `previous`.
-    fn beat(&self, previous: Option<&Entry>, now: f64) -> Beat {
+
+    /// The beat this ping writes at `now` over the entry `previous`; `took`: the time since
+    /// the start in `previous` on the monotonic clock, if the caller saw that start.
+    fn beat(&self, previous: Option<&Entry>, now: f64, took: Option<Duration>) -> Beat {
         // A run is in progress while the newest beat is a job's `running`: a `/start`, or
         // the start of `hbmon run`.
         let run = previous.filter(|e| e.kind() == Kind::Job && e.reported() == Reported::Running);
@@ -205,7 +209,7 @@ impl Ping {
         // rather than made-up ones (healthchecks.io shows no duration then either); a start
         // left from an earlier run goes too: the period (`overdue`) counts from this end.
         let end = |exit_code: Option<u8>, reason: &str| {
-            finished_beat(started_at, now, exit_code, reason, data())
+            finished_beat(started_at, now, took, exit_code, reason, data())
         };
         let beat = match self.event {
             // A new run starts afresh, as under `hbmon run`: the last run's data (its output
@@ -247,9 +251,9 @@ impl Ping {
         }
     }
 
-    /// The entry after this ping at `now`, over the entry `previous`.
-    pub fn apply(&self, previous: Option<Entry>, now: f64) -> Entry {
-        self.beat(previous.as_ref(), now).apply(previous, now)
+    /// The entry after this ping at `now`, over the entry `previous` (`took`: see `beat`).
+    pub fn apply(&self, previous: Option<Entry>, now: f64, took: Option<Duration>) -> Entry {
+        self.beat(previous.as_ref(), now, took).apply(previous, now)
     }
 }
 
@@ -382,7 +386,7 @@ mod tests {
         for (path, text, expected) in cases {
             let beat = ping(path, text, "")
                 .unwrap_or_else(|e| panic!("{path}?{text}: {e}"))
-                .beat(None, 10.0);
+                .beat(None, 10.0, None);
             assert_eq!(said(&beat), expected.join(", "), "{path}?{text}");
         }
     }
@@ -464,7 +468,7 @@ mod tests {
     /// The entry after `pings`, each over the one before.
     fn after(pings: Pings) -> Option<Entry> {
         pings.iter().fold(None, |entry, (path, text, at)| {
-            Some(ping(path, text, "").unwrap().apply(entry, *at))
+            Some(ping(path, text, "").unwrap().apply(entry, *at, None))
         })
     }
 
@@ -518,7 +522,9 @@ mod tests {
             (&[], "/fail", "", &error),
         ];
         for (before, path, text, expected) in cases {
-            let entry = ping(path, text, "").unwrap().apply(after(before), 130.0);
+            let entry = ping(path, text, "")
+                .unwrap()
+                .apply(after(before), 130.0, None);
             let what = format!("{before:?} then {path}?{text}");
             assert_eq!(run_of(&entry), *expected, "{what}");
             if matches!(entry.reported(), Reported::Succeeded | Reported::Failed) {
@@ -532,7 +538,7 @@ mod tests {
             ..running_beat(90.0, DataChange::Keep)
         }
         .apply(None, 90.0);
-        let entry = ping("", "", "").unwrap().apply(Some(service), 130.0);
+        let entry = ping("", "", "").unwrap().apply(Some(service), 130.0, None);
         assert_eq!(entry.status, Some(Reported::Alive));
     }
 
@@ -587,7 +593,7 @@ mod tests {
         let data = |path: &str, body: &str, previous: Option<Entry>| {
             ping(path, "", body)
                 .unwrap()
-                .apply(previous, 10.0)
+                .apply(previous, 10.0, None)
                 .additional_data
         };
         assert_eq!(data("", "{\"rows\": 1200}\n", None), json!({"rows": 1200}));
@@ -605,7 +611,7 @@ mod tests {
         assert_eq!(tail["output_tail"].as_str().map(str::len), Some(TAIL_BYTES));
         assert!(tail["output_tail"].as_str().unwrap().ends_with("xend"));
 
-        let with_data = Some(ping("", "", "{\"a\": 1}").unwrap().apply(None, 1.0));
+        let with_data = Some(ping("", "", "{\"a\": 1}").unwrap().apply(None, 1.0, None));
         assert_eq!(
             data("", " \r\n", with_data.clone()),
             json!({"a": 1}),

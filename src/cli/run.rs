@@ -18,8 +18,11 @@ CMD's stdout and stderr pass through unchanged (through pipes, as under cron); t
 process group (as under timeout(1)), which a timeout and the SIGINT, SIGTERM, SIGHUP, \
 SIGQUIT, SIGUSR1 and SIGUSR2 sent to hbmon (Ctrl-C included) reach whole; so CMD cannot \
 read the terminal. Once CMD exits, hbmon waits at most 2s for what it started to close its \
-output. hbmon exits with CMD's exit code, 128+N when signal N killed it, 127 when CMD was \
-not found and 126 when it could not be executed.
+output. If hbmon is killed outright (SIGKILL, the OOM killer), a watchdog it forked stops \
+CMD's process group as a timeout does (and on Linux the kernel sends CMD SIGTERM), so CMD \
+never runs on unreported. The duration is measured on the monotonic clock: a wall clock \
+stepped during the run does not change it. hbmon exits with CMD's exit code, 128+N when \
+signal N killed it, 127 when CMD was not found and 126 when it could not be executed.
 
 Examples:
   hbmon run backup -- /usr/local/bin/backup.sh --full

@@ -6,6 +6,7 @@ use std::ffi::OsString;
 use std::io::{self, ErrorKind};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::thread::Scope;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
@@ -28,9 +29,14 @@ pub fn running_beat(started_at: f64, data: DataChange) -> Beat {
 /// `succeeded` for exit code 0, else `failed` with `reason` as its error — also when there
 /// is no exit code at all (a failure reported without one). Whoever writes it sets the PID,
 /// interval and kind.
+///
+/// `took` is the run's duration on the writer's monotonic clock, when the writer saw the
+/// start itself; `None` leaves the duration to the wall-clock stamps, which a clock stepped
+/// during the run would stretch or cancel.
 pub fn finished_beat(
     started_at: Option<f64>,
     finished_at: f64,
+    took: Option<Duration>,
     exit_code: Option<u8>,
     reason: &str,
     data: DataChange,
@@ -45,6 +51,8 @@ pub fn finished_beat(
         started_at,
         exit_code: exit_code.map(i32::from),
         finished_at: Some(finished_at),
+        // A run whose start nobody reported has no duration, measured or not.
+        duration: started_at.and(took).map(|took| took.as_secs_f64()),
     };
     Beat {
         error: (!succeeded).then(|| reason.to_owned()),
@@ -75,6 +83,7 @@ enum Report {
         reason: String,
         output_tail: String,
         finished_at: f64,
+        took: Duration,
     },
 }
 
@@ -126,14 +135,22 @@ impl<'s> Beats<'s> {
         }
     }
 
-    /// The final beat. It waits for the beat being written, if any; the writer thread then
-    /// ends, and the scope that started it waits for this beat to be written.
-    pub fn finished(self, exit_code: u8, reason: String, output_tail: String, finished_at: f64) {
+    /// The final beat, of a run that ended at `ended` (see [`Reporter::now`]). It waits for
+    /// the beat being written, if any; the writer thread then ends, and the scope that
+    /// started it waits for this beat to be written.
+    pub fn finished(
+        self,
+        exit_code: u8,
+        reason: String,
+        output_tail: String,
+        (finished_at, took): (f64, Duration),
+    ) {
         self.send(Report::Finished {
             exit_code,
             reason,
             output_tail,
             finished_at,
+            took,
         });
     }
 
@@ -155,7 +172,9 @@ pub struct Reporter<'a> {
     job: &'a Job,
     store: &'a Store,
     command: String,
+    /// The start, as the file shows it (wall clock) and as the duration counts it (monotonic).
     started_at: f64,
+    started: Instant,
     pid: Option<u32>,
     /// Repeated keepalive failures stay quiet; a final beat's failure is always said.
     failures: FailureStreak,
@@ -168,9 +187,16 @@ impl<'a> Reporter<'a> {
             store,
             command: command_line(&job.program, &job.args),
             started_at: unix_now(),
+            started: Instant::now(),
             pid: None,
             failures: FailureStreak::default(),
         }
+    }
+
+    /// Now, as the final beat says it: the wall-clock stamp, and the time since the start on
+    /// the monotonic clock, which a stepped wall clock does not move.
+    pub fn now(&self) -> (f64, Duration) {
+        (unix_now(), self.started.elapsed())
     }
 
     /// The command started as `pid`: every beat from now on carries it.
@@ -190,6 +216,7 @@ impl<'a> Reporter<'a> {
                 reason,
                 output_tail,
                 finished_at,
+                took,
             } => {
                 let mut data = Map::new();
                 data.insert("output_tail".to_owned(), Value::String(output_tail));
@@ -197,6 +224,7 @@ impl<'a> Reporter<'a> {
                 self.send(finished_beat(
                     Some(self.started_at),
                     finished_at,
+                    Some(took),
                     Some(exit_code),
                     &reason,
                     DataChange::Merge(data),
@@ -238,6 +266,7 @@ impl<'a> Reporter<'a> {
         self.send(finished_beat(
             Some(self.started_at),
             self.started_at,
+            None,
             Some(code),
             &reason,
             DataChange::Replace(json!({ "command": self.command, "reason": reason })),

@@ -1,6 +1,7 @@
 //! The raw Unix calls `hbmon run` needs: passing stop and user signals on to the child's
 //! process group, signalling that group, and waiting for the child's exit without reaping
-//! it. All of the job module's `unsafe` lives here, each block with why it is sound.
+//! it. The job module's `unsafe` lives here and in `lifeline` (the command dying with
+//! hbmon), each block with why it is sound.
 //!
 //! The child runs in its own process group (as under GNU `timeout`), so that a timeout or a
 //! signal passed on reaches the processes it started too. A terminal's Ctrl-C therefore

@@ -196,6 +196,11 @@ pub struct JobRun {
     pub started_at: Option<f64>,
     pub exit_code: Option<i32>,
     pub finished_at: Option<f64>,
+    /// How long the run took, seconds, as its writer measured it on a monotonic clock; `None`:
+    /// the span between `started_at` and `finished_at`. Those are wall-clock stamps (the
+    /// protocol's), which a clock stepped during the run (NTP, a suspend, `date -s`) moves
+    /// apart or together: a 3 s run stepped back 2 h would read 0 s.
+    pub duration: Option<f64>,
 }
 
 /// What a writer reports in one beat. [`Beat::apply`] turns it into the new entry.
@@ -289,9 +294,13 @@ impl Beat {
             // Rounded to the microsecond like the times it comes from, so the file shows
             // 1.000853 rather than the subtraction's 1.0008530616760254.
             entry.duration = job
-                .finished_at
-                .zip(job.started_at)
-                .map(|(end, start)| ((end - start).max(0.0) * 1e6).round() / 1e6);
+                .duration
+                .or_else(|| {
+                    job.finished_at
+                        .zip(job.started_at)
+                        .map(|(end, start)| end - start)
+                })
+                .map(|took| (took.max(0.0) * 1e6).round() / 1e6);
         }
         entry
     }
@@ -461,6 +470,7 @@ mod tests {
             started_at: Some(50.0),
             exit_code: Some(3),
             finished_at: Some(62.5),
+            duration: None,
         });
         let keepalive = start.apply(Some(running), 56.0);
         assert_eq!(keepalive.first_heartbeat, Some(50.0));
@@ -487,8 +497,31 @@ mod tests {
             started_at: Some(1_795_440_160.102_015),
             exit_code: Some(0),
             finished_at: Some(1_795_440_161.102_868),
+            duration: None,
         });
         assert_eq!(end.apply(None, 2.0).duration, Some(1.000_853));
+    }
+
+    #[test]
+    fn a_measured_duration_wins_over_stamps_a_stepped_clock_moved() {
+        let mut end = Beat::alive(Some(7));
+        end.status = Reported::Succeeded;
+        // A 3 s run whose wall clock was stepped back 2 h while it ran, and one stepped on.
+        for (finished_at, measured) in [(93.0 - 7200.0, 3.000_000_4), (7203.0 + 90.0, 3.0)] {
+            end.job = Some(JobRun {
+                started_at: Some(90.0),
+                exit_code: Some(0),
+                finished_at: Some(finished_at),
+                duration: Some(measured),
+            });
+            let entry = end.apply(None, finished_at);
+            assert_eq!(entry.duration, Some(3.0), "finished at {finished_at}");
+            assert_eq!(
+                entry.finished_at,
+                Some(finished_at),
+                "the stamp stays wall-clock"
+            );
+        }
     }
 
     #[test]

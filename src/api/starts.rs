@@ -1,0 +1,135 @@
+//! The job runs whose start this monitor wrote (`/ping/NAME/start`), each with the instant
+//! it wrote it on the monotonic clock: the run's end then measures its duration on that
+//! clock, which a wall clock stepped in between (NTP, a suspend, `date -s`) does not move.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::store::{Entry, Kind, Reported};
+
+/// How many starts are remembered at most. Anyone who reaches the API can start runs of
+/// made-up names; past this, the oldest start is forgotten, and its run's duration falls back
+/// to the wall-clock stamps, as for a start this monitor did not write.
+const MAX_STARTS: usize = 10_000;
+
+/// Two stamps this close are the same: stamps are whole microseconds, and one read back
+/// from the file may be a unit in the last place off the one written.
+const SAME_STAMP: f64 = 0.5e-6;
+
+/// The starts in progress, by heartbeat name, shared by the HTTP threads.
+#[derive(Debug, Default)]
+pub struct Starts(Mutex<HashMap<String, Start>>);
+
+#[derive(Debug, Clone, Copy)]
+struct Start {
+    /// The run's `started_at`, as written to its entry.
+    stamp: f64,
+    at: Instant,
+}
+
+impl Starts {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Start>> {
+        // Plain values: a panic elsewhere cannot leave the map half-changed.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How long the run of `name` that started at `stamp` (its entry's `started_at`) has
+    /// taken at `now`, if this monitor wrote that start; `None` for a start written by
+    /// someone else (`hbmon run`, another monitor, this one before a restart).
+    pub fn took(&self, name: &str, stamp: f64, now: Instant) -> Option<Duration> {
+        let start = *self.lock().get(name)?;
+        ((start.stamp - stamp).abs() < SAME_STAMP).then(|| now.saturating_duration_since(start.at))
+    }
+
+    /// Notes what a ping written at `stamp` and `at` made of `name`'s entry: a start it
+    /// wrote is remembered; anything else (the run's end) forgets the start it had.
+    pub fn written(&self, name: &str, entry: &Entry, stamp: f64, at: Instant) {
+        let mut starts = self.lock();
+        let started = entry.kind() == Kind::Job
+            && entry.reported() == Reported::Running
+            && entry.started_at == Some(stamp);
+        if !started {
+            starts.remove(name);
+            return;
+        }
+        if starts.len() >= MAX_STARTS
+            && !starts.contains_key(name)
+            && let Some(oldest) = starts
+                .iter()
+                .min_by_key(|(_, start)| start.at)
+                .map(|(name, _)| name.clone())
+        {
+            starts.remove(&oldest);
+        }
+        starts.insert(name.to_owned(), Start { stamp, at });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::{finished_beat, running_beat};
+    use crate::store::DataChange;
+
+    fn started(stamp: f64) -> Entry {
+        running_beat(stamp, DataChange::Keep).apply(None, stamp)
+    }
+
+    #[test]
+    fn a_start_it_wrote_is_measured_on_the_monotonic_clock() {
+        let starts = Starts::default();
+        let t0 = Instant::now();
+        starts.written("backup", &started(1000.0), 1000.0, t0);
+        let later = t0 + Duration::from_secs(3);
+        assert_eq!(
+            starts.took("backup", 1000.0, later),
+            Some(Duration::from_secs(3))
+        );
+        // Read back from the file a unit in the last place off: the same start.
+        assert_eq!(
+            starts.took("backup", 1_000.000_000_1, later),
+            Some(Duration::from_secs(3))
+        );
+        // A start written by someone else since, or another name.
+        assert_eq!(starts.took("backup", 1_000.000_001, later), None);
+        assert_eq!(starts.took("other", 1000.0, later), None);
+    }
+
+    #[test]
+    fn a_start_is_forgotten_when_its_run_ends_or_is_stopped() {
+        let starts = Starts::default();
+        let t0 = Instant::now();
+        starts.written("backup", &started(1000.0), 1000.0, t0);
+        let ended = finished_beat(Some(1000.0), 1003.0, None, Some(0), "", DataChange::Keep)
+            .apply(Some(started(1000.0)), 1003.0);
+        starts.written("backup", &ended, 1003.0, t0);
+        assert_eq!(starts.took("backup", 1000.0, t0), None);
+
+        starts.written("backup", &started(1000.0), 1000.0, t0);
+        // A plain beat over the run, as `/ping/NAME?stopped` writes.
+        let stopped = Entry {
+            status: Some(Reported::Stopped),
+            ..started(1000.0)
+        };
+        starts.written("backup", &stopped, 1002.0, t0);
+        assert_eq!(starts.took("backup", 1000.0, t0), None);
+    }
+
+    #[test]
+    fn starts_of_made_up_names_cannot_grow_it_without_bound() {
+        let starts = Starts::default();
+        let t0 = Instant::now();
+        for i in 0..=MAX_STARTS {
+            let at = t0 + Duration::from_millis(i as u64);
+            starts.written(&format!("job{i}"), &started(1000.0), 1000.0, at);
+        }
+        assert_eq!(starts.lock().len(), MAX_STARTS);
+        assert_eq!(starts.took("job0", 1000.0, t0), None, "the oldest goes");
+        assert!(
+            starts
+                .took(&format!("job{MAX_STARTS}"), 1000.0, t0)
+                .is_some()
+        );
+    }
+}
