@@ -122,10 +122,8 @@ impl Api {
             report.exit_code(),
         );
         // What `hbmon status` exits 3 on; said in the document rather than by the HTTP status,
-        // which, as for a critical process, tells only whether the API answered. Every
-        // configured process has a row, beaten or not.
-        let configured = latest.rows.iter().any(|row| row.monitored);
-        if let Some(why) = report::nothing_to_judge(&self.file, configured) {
+        // which, as for a critical process, tells only whether the API answered.
+        if let Some(why) = report::nothing_to_judge(&self.file, &latest) {
             document.exit_code = report::UNKNOWN_EXIT_CODE;
             document.unknown = Some(why);
         }
@@ -378,11 +376,15 @@ mod tests {
         );
         assert_eq!(unknown["processes"], serde_json::json!([]));
 
+        // An empty file is as much nothing to judge as a missing one.
         std::fs::write(&file, "").unwrap();
         let empty_file = status();
         assert_eq!(
             (&empty_file["exit_code"], &empty_file["unknown"]),
-            (&serde_json::json!(0), &serde_json::Value::Null)
+            (
+                &serde_json::json!(3),
+                &serde_json::json!(format!("no heartbeats in {} yet", file.display()))
+            )
         );
         // Configured processes are judged (pending) without a file.
         let dir = tempfile::tempdir().unwrap();

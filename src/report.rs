@@ -120,11 +120,19 @@ impl Report {
 /// `hbmon status`'s exit code when there is nothing to judge: the Nagios plugin's "unknown".
 pub const UNKNOWN_EXIT_CODE: u8 = 3;
 
-/// Why there is nothing to judge, if so: no heartbeat file at `file` yet, and no process
-/// `configured`. As a check, that would read as "no processes, all well": a mistyped path
-/// would be silently green.
-pub fn nothing_to_judge(file: &Path, configured: bool) -> Option<String> {
-    (!configured && !file.exists()).then(|| format!("no heartbeat file at {} yet", file.display()))
+/// Why there is nothing to judge in `report` (of `file`), if so: no row and no invalid
+/// entry — no heartbeat file yet, or one with no heartbeats (0 bytes, every entry removed),
+/// and no process configured. As a check, that would read as "no processes, all well": a
+/// mistyped path would be silently green. Both say so the same way (exit 3, unknown).
+pub fn nothing_to_judge(file: &Path, report: &Report) -> Option<String> {
+    if !report.rows.is_empty() || !report.invalid.is_empty() {
+        return None;
+    }
+    Some(if file.exists() {
+        format!("no heartbeats in {} yet", file.display())
+    } else {
+        format!("no heartbeat file at {} yet", file.display())
+    })
 }
 
 /// Judges every process at `now`: one row per configured process (config order), then one

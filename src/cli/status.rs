@@ -62,9 +62,6 @@ fn judge(
     args: &StatusArgs,
 ) -> anyhow::Result<u8> {
     let (config, config_path) = Config::load(explicit, &location.path)?;
-    if let Some(why) = report::nothing_to_judge(&location.path, !config.processes.is_empty()) {
-        anyhow::bail!(why);
-    }
     let snapshot = store::read(&location.path)?;
     let terminal = std::io::stdout().is_terminal();
     let mut probe = SysProbe::new(&location.path);
@@ -79,19 +76,39 @@ fn judge(
         std::thread::sleep(CPU_SAMPLE);
     }
     let mut report = report::build(&snapshot, &config, &mut probe, store::unix_now());
-    if !args.names.is_empty() {
-        report = report.select(&args.names).map_err(|missing| {
-            anyhow::anyhow!(
+    // Nothing to judge, or a name that is nowhere: unknown. With --json that is still a
+    // document (its `unknown` says why), so a `| jq` pipeline gets input.
+    let unknown = match report.select(&args.names) {
+        Ok(selected) => {
+            report = selected;
+            report::nothing_to_judge(&location.path, &report)
+        }
+        Err(missing) => {
+            report.rows.clear();
+            report.invalid.clear();
+            Some(format!(
                 "no process {missing:?} in {} or the config",
                 location.path.display()
-            )
-        })?;
-    }
-    let code = report.exit_code();
+            ))
+        }
+    };
+    let code = if unknown.is_some() {
+        report::UNKNOWN_EXIT_CODE
+    } else {
+        report.exit_code()
+    };
     if args.json {
-        let document = json::Document::new(&report, &location.path, config_path.as_deref(), code);
+        let mut document =
+            json::Document::new(&report, &location.path, config_path.as_deref(), code);
+        document.unknown.clone_from(&unknown);
         println!("{}", serde_json::to_string_pretty(&document)?);
+        if let Some(why) = unknown {
+            eprintln!("hbmon: {}", text::escape(&why));
+        }
         return Ok(code);
+    }
+    if let Some(why) = unknown {
+        anyhow::bail!(why);
     }
     let styled = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     // A process asked for by name is shown whatever its state.

@@ -94,3 +94,57 @@ fn a_label_works_wherever_a_name_does_and_rm_takes_several() {
     assert_eq!(entry(dir.path(), "bidder"), Value::Null);
     assert!(entry(dir.path(), "b").is_object());
 }
+
+#[test]
+fn an_empty_file_is_as_unknown_as_a_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hb.json");
+    let missing = hbmon(dir.path()).arg("status").output().unwrap();
+    std::fs::write(&file, "").unwrap();
+    let empty = hbmon(dir.path()).arg("status").output().unwrap();
+    assert_eq!(missing.status.code(), Some(3));
+    assert_eq!(empty.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&empty.stderr);
+    assert!(
+        err.contains("no heartbeats in") && err.contains("hb.json"),
+        "{err}"
+    );
+}
+
+#[test]
+fn status_json_of_an_unknown_name_is_still_a_document_saying_why() {
+    let dir = tempfile::tempdir().unwrap();
+    hbmon(dir.path())
+        .args(["beat", "w", "-q"])
+        .assert()
+        .success();
+    let out = hbmon(dir.path())
+        .args(["status", "--json", "nosuch"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["exit_code"], 3);
+    assert_eq!(doc["processes"], serde_json::json!([]));
+    assert!(
+        doc["unknown"]
+            .as_str()
+            .unwrap()
+            .contains("no process \"nosuch\""),
+        "{doc}"
+    );
+    // And a missing file, with --json, too.
+    let other = tempfile::tempdir().unwrap();
+    let out = hbmon(other.path())
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        doc["unknown"]
+            .as_str()
+            .unwrap()
+            .contains("no heartbeat file at")
+    );
+}
