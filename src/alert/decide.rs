@@ -145,6 +145,9 @@ impl Decider {
                 continue;
             };
             if hard {
+                // The hard notice says where the process is now and was: soft news of it
+                // still waiting for the digest is old news.
+                self.digest.retain(|n| n.name != notice.name);
                 out.push(Message::Now(notice));
             } else {
                 self.digest.push(notice);
@@ -157,11 +160,53 @@ impl Decider {
         out
     }
 
-    /// The digest gathered so far, whether due or not (when the monitor stops).
+    /// The digest gathered so far, whether due or not (when the monitor stops): one notice
+    /// per process, its net change over the period ([`net_changes`]); none if nothing is.
     pub fn flush(&mut self) -> Option<Message> {
         self.digest_due = None;
-        (!self.digest.is_empty()).then(|| Message::Digest(std::mem::take(&mut self.digest)))
+        let notices = net_changes(std::mem::take(&mut self.digest));
+        (!notices.is_empty()).then_some(Message::Digest(notices))
     }
+}
+
+/// Soft notices of a digest period, one per process: from the state it had before the first
+/// to the state after the last, in the order processes first changed. A process back where
+/// it started after one round trip (late for a second, then up) is not news — as
+/// healthchecks.io would send nothing; more round trips are, as "flapped N times".
+fn net_changes(notices: Vec<Notice>) -> Vec<Notice> {
+    let mut by_name: Vec<(String, Vec<Notice>)> = Vec::new();
+    for notice in notices {
+        match by_name.iter_mut().find(|(name, _)| *name == notice.name) {
+            Some((_, list)) => list.push(notice),
+            None => by_name.push((notice.name.clone(), vec![notice])),
+        }
+    }
+    by_name
+        .into_iter()
+        .filter_map(|(_, list)| {
+            let changes = list.len();
+            let before = list[0].previous;
+            let mut net = list.into_iter().next_back()?;
+            let round_trips = changes / 2;
+            if before == Some(net.state) && round_trips < 2 {
+                return None;
+            }
+            net.previous = before;
+            net.kind = if net.severity < Severity::Warning {
+                NoticeKind::Recovery
+            } else {
+                NoticeKind::Alert
+            };
+            if round_trips > 0 {
+                let times = match round_trips {
+                    1 => "once".to_owned(),
+                    n => format!("{n} times"),
+                };
+                net.reason = format!("{} (flapped {times} in this digest's period)", net.reason);
+            }
+            Some(net)
+        })
+        .collect()
 }
 
 impl Track {
@@ -287,6 +332,35 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_digest_says_how_often_a_process_flapped() {
+        let notice = |previous, state: State| Notice {
+            kind: NoticeKind::Alert,
+            name: "w".into(),
+            state,
+            previous: Some(previous),
+            severity: state.severity(),
+            reason: "why".into(),
+            since: None,
+            time: 0.0,
+        };
+        let net = net_changes(vec![
+            notice(Up, Late),
+            notice(Late, Up),
+            notice(Up, Late),
+            notice(Late, Up),
+            notice(Up, Late),
+        ]);
+        assert_eq!(net.len(), 1);
+        assert_eq!((net[0].previous, net[0].state), (Some(Up), Late));
+        assert_eq!(
+            net[0].reason,
+            "why (flapped 2 times in this digest's period)"
+        );
+        let once = net_changes(vec![notice(Up, Late), notice(Late, Up), notice(Up, Late)]);
+        assert_eq!(once[0].reason, "why (flapped once in this digest's period)");
+    }
+
     /// What the case shows, the policy, the checks, what is sent.
     type Case = (
         &'static str,
@@ -319,11 +393,56 @@ mod tests {
             &[
                 (0.0, Some(Up)),
                 (1.0, Some(Late)),
-                (5.0, Some(Up)),
-                (9.0, Some(Up)),
+                (9.0, Some(Late)),
+                (11.0, Some(Late)),
+            ],
+            &["11: digest up>late"],
+        ),
+        (
+            "a soft change that recovered before the digest went out is no news",
+            policy(1, None, 10.0),
+            &[
+                (0.0, Some(Up)),
+                (1.0, Some(Late)),
+                (1.9, Some(Up)),
                 (11.0, Some(Up)),
             ],
-            &["11: digest up>late recovered late>up"],
+            &[],
+        ),
+        (
+            "the digest says the net change per process",
+            policy(1, None, 10.0),
+            &[
+                (0.0, Some(Up)),
+                (1.0, Some(Late)),
+                (2.0, Some(Degraded)),
+                (11.0, Some(Degraded)),
+            ],
+            &["11: digest up>degraded"],
+        ),
+        (
+            "flapping back and forth is said as such, back where it started",
+            policy(1, None, 10.0),
+            &[
+                (0.0, Some(Up)),
+                (1.0, Some(Late)),
+                (2.0, Some(Up)),
+                (3.0, Some(Late)),
+                (4.0, Some(Up)),
+                (11.0, Some(Up)),
+            ],
+            &["11: digest recovered up>up"],
+        ),
+        (
+            "soft news a hard alert covers is not repeated in the digest",
+            policy(1, None, 10.0),
+            &[
+                (0.0, Some(Up)),
+                (1.0, Some(Late)),
+                (2.0, Some(Dead)),
+                (11.0, Some(Dead)),
+            ],
+            &["2: now late>dead"],
         ),
         (
             "a digest of 0 sends soft changes at once",

@@ -148,3 +148,52 @@ fn status_json_of_an_unknown_name_is_still_a_document_saying_why() {
             .contains("no heartbeat file at")
     );
 }
+
+#[test]
+fn a_flap_that_recovered_within_the_digest_window_sends_nothing() {
+    use crate::serve::{Serve, wait_for};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("alerts.txt");
+    std::fs::write(
+        dir.path().join("hbmon.toml"),
+        format!(
+            "[[alert]]\ncommand = '''echo \"$HBMON_KIND $HBMON_NAME\" >> \"{}\"'''\ndigest = \"4s\"\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    let me = std::process::id().to_string();
+    let beat = |extra: &[&str]| {
+        hbmon(dir.path())
+            .args(["beat", "w", "--pid", &me, "--interval", "1s", "-q"])
+            .args(extra)
+            .assert()
+            .success();
+    };
+    beat(&[]);
+    let serve = Serve::start(dir.path(), "serve.log");
+    serve.wait_log("w: new -> up");
+    // No beat for a while: late (a soft change, for the digest)…
+    wait_for(
+        "w to be late",
+        || serve.log().contains("w: up -> late"),
+        || serve.log(),
+    );
+    // …and up again at once.
+    beat(&[]);
+    serve.wait_log("w: late -> up");
+    // The digest's window (4 s) passes, w beating steadily: nothing to say.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(6);
+    while std::time::Instant::now() < until {
+        beat(&[]);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    assert_eq!(
+        serve.log().matches("w: up -> late").count(),
+        1,
+        "{}",
+        serve.log()
+    );
+    let sent = std::fs::read_to_string(&out).unwrap_or_default();
+    assert_eq!(sent, "", "{}", serve.log());
+}
