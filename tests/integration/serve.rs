@@ -16,14 +16,14 @@ use crate::{hbmon, hbmon_std};
 
 /// A running `hbmon serve`, its stderr going to a file; killed when dropped, whatever the
 /// test did.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
     log: PathBuf,
 }
 
 impl Serve {
     /// With its HTTP API on a free loopback port ([`Serve::addr`]): tests run in parallel.
-    fn start(dir: &Path, log_name: &str) -> Serve {
+    pub(crate) fn start(dir: &Path, log_name: &str) -> Serve {
         Serve::start_listening(dir, log_name, "127.0.0.1:0")
     }
 
@@ -44,12 +44,12 @@ impl Serve {
         Serve { child, log }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Waits until the log has `text`.
-    fn wait_log(&self, text: &str) {
+    pub(crate) fn wait_log(&self, text: &str) {
         wait_for(
             &format!("{text:?} in the serve log"),
             || self.log().contains(text),
@@ -67,7 +67,7 @@ impl Serve {
     }
 
     /// Sends SIGTERM and waits for the exit.
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")
@@ -99,18 +99,18 @@ impl Drop for Serve {
 }
 
 /// A process that beats (via `hbmon beat --pid`) and can be killed; killed when dropped.
-struct Worker(Child);
+pub(crate) struct Worker(Child);
 
 impl Worker {
-    fn start() -> Worker {
+    pub(crate) fn start() -> Worker {
         Worker(Command::new("sleep").arg("300").spawn().unwrap())
     }
 
-    fn pid(&self) -> String {
+    pub(crate) fn pid(&self) -> String {
         self.0.id().to_string()
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         self.0.kill().unwrap();
         // Reaped, so its PID is gone rather than a zombie.
         self.0.wait().unwrap();
@@ -125,7 +125,7 @@ impl Drop for Worker {
 }
 
 /// Polls `done` for up to 15 s; on timeout fails showing `context()`.
-fn wait_for(what: &str, mut done: impl FnMut() -> bool, context: impl Fn() -> String) {
+pub(crate) fn wait_for(what: &str, mut done: impl FnMut() -> bool, context: impl Fn() -> String) {
     let deadline = Instant::now() + Duration::from_secs(15);
     while !done() {
         assert!(
@@ -137,7 +137,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool, context: impl Fn() -> St
     }
 }
 
-fn lines(path: &Path) -> Vec<String> {
+pub(crate) fn lines(path: &Path) -> Vec<String> {
     fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
@@ -145,7 +145,7 @@ fn lines(path: &Path) -> Vec<String> {
         .collect()
 }
 
-fn beat(dir: &Path, name: &str, pid: &str, extra: &[&str]) {
+pub(crate) fn beat(dir: &Path, name: &str, pid: &str, extra: &[&str]) {
     hbmon(dir)
         .args(["beat", name, "--pid", pid, "--interval", "60s", "-q"])
         .args(extra)
@@ -263,8 +263,9 @@ fn soft_changes_arrive_together_in_one_digest() {
     );
 }
 
-#[test]
-fn a_webhook_gets_the_alert_as_json_with_a_text_field() {
+/// A webhook receiver on a free loopback port: the request line and body of the one call
+/// it expects come out of the channel.
+pub(crate) fn webhook_listener() -> (u16, mpsc::Receiver<(String, Vec<u8>)>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = mpsc::channel();
@@ -295,7 +296,12 @@ fn a_webhook_gets_the_alert_as_json_with_a_text_field() {
             .unwrap();
         tx.send((request_line, body)).unwrap();
     });
+    (port, rx)
+}
 
+#[test]
+fn a_webhook_gets_the_alert_as_json_with_a_text_field() {
+    let (port, rx) = webhook_listener();
     let dir = tempfile::tempdir().unwrap();
     fs::write(
         dir.path().join("hbmon.toml"),
