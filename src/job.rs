@@ -5,7 +5,7 @@
 
 mod output;
 mod report;
-mod signals;
+pub(crate) mod signals;
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
