@@ -333,9 +333,12 @@ mod tests {
 
     /// Runs one attempt to its end as a lane would, ticking it on its clock.
     fn run(cmd: &str, timeout: Duration) -> Result<(), String> {
+        run_via(&Via::Command(cmd.to_owned()), timeout)
+    }
+
+    fn run_via(via: &Via, timeout: Duration) -> Result<(), String> {
         let (tx, rx) = mpsc::channel();
-        let via = Via::Command(cmd.to_owned());
-        let mut attempt = Attempt::start(&via, "test", &message(), timeout, None, move |e| {
+        let mut attempt = Attempt::start(via, "test", &message(), timeout, None, move |e| {
             tx.send(e).unwrap();
         })?;
         loop {
@@ -412,6 +415,22 @@ mod tests {
             "(trap '' TERM; exec sleep 1000) & echo $! > \"$PIDS\"; \
              (trap '' TERM; exec sleep 1000) & echo $! >> \"$PIDS\"; wait",
         );
+    }
+
+    #[test]
+    fn a_webhook_that_does_not_answer_fails_at_its_own_timeout() {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", silent.local_addr().unwrap());
+        // Taken (by the backlog), never answered; straight, whatever proxy the environment
+        // names.
+        let via = Via::Webhook {
+            url,
+            agent: ureq::Agent::config_builder().proxy(None).build().into(),
+        };
+        let err = run_via(&via, Duration::from_millis(300)).unwrap_err();
+        // ureq gave up, at the timeout, before the lane's slack ran out.
+        assert!(err.contains("timeout"), "{err}");
+        drop(silent);
     }
 
     #[test]
