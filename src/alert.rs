@@ -7,42 +7,64 @@ pub mod message;
 pub mod send;
 
 pub use decide::{Decider, Message, Notice, NoticeKind, Observation, Policy};
-pub use send::Target;
+pub use send::{STOP_WITHIN, Target};
+
+use std::time::{Duration, Instant};
 
 use crate::report::Report;
 use crate::status::State;
 
-/// One `[[alert]]`: where to send, and when.
+/// One `[[alert]]`: where to send, how long each attempt may take, and when.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
     pub target: Target,
+    /// Per attempt; past it a command's process group is killed, a webhook given up.
+    pub timeout: Duration,
     pub policy: Policy,
 }
 
-/// Every rule's decisions and the delivery thread they share.
+/// A rule at work: its decisions, and the lane of its target.
+#[derive(Debug)]
+struct Armed {
+    target: Target,
+    timeout: Duration,
+    lane: send::Lane,
+    decider: Decider,
+}
+
+/// Every rule's decisions, and the delivery lanes of their targets (one per target).
 #[derive(Debug)]
 pub struct Alerter {
-    rules: Vec<(Target, Decider)>,
+    rules: Vec<Armed>,
     sender: send::Sender,
     host: Option<String>,
 }
 
 impl Alerter {
     pub fn start(rules: &[Rule]) -> std::io::Result<Alerter> {
+        let mut sender = send::Sender::new();
+        let rules = rules
+            .iter()
+            .map(|r| {
+                Ok(Armed {
+                    target: r.target.clone(),
+                    timeout: r.timeout,
+                    lane: sender.lane(&r.target)?,
+                    decider: Decider::new(r.policy.clone()),
+                })
+            })
+            .collect::<std::io::Result<_>>()?;
         Ok(Alerter {
-            rules: rules
-                .iter()
-                .map(|r| (r.target.clone(), Decider::new(r.policy.clone())))
-                .collect(),
-            sender: send::Sender::start()?,
+            rules,
+            sender,
             host: crate::heartbeat::host(),
         })
     }
 
     /// Takes `state` as already announced (see [`Decider::remember`]).
     pub fn remember(&mut self, name: &str, state: State, now: f64) {
-        for (_, decider) in &mut self.rules {
-            decider.remember(name, state, now);
+        for rule in &mut self.rules {
+            rule.decider.remember(name, state, now);
         }
     }
 
@@ -68,25 +90,26 @@ impl Alerter {
                 muted: muted(&row.name),
             })
             .collect();
-        for (target, decider) in &mut self.rules {
-            for message in decider.decide(&observations, now, counted) {
-                dispatch(&self.sender, target, &message, self.host.as_deref());
+        for rule in &mut self.rules {
+            for message in rule.decider.decide(&observations, now, counted) {
+                dispatch(rule, &message, self.host.as_deref());
             }
         }
     }
 
-    /// Sends every pending digest, delivers what is queued, and stops.
-    pub fn finish(mut self) {
-        for (target, decider) in &mut self.rules {
-            if let Some(message) = decider.flush() {
-                dispatch(&self.sender, target, &message, self.host.as_deref());
+    /// Sends every pending digest, delivers what can be by `deadline` (see
+    /// [`send::Sender::finish`]), and stops.
+    pub fn finish(mut self, deadline: Instant) {
+        for rule in &mut self.rules {
+            if let Some(message) = rule.decider.flush() {
+                dispatch(rule, &message, self.host.as_deref());
             }
         }
-        self.sender.finish();
+        self.sender.finish(deadline);
     }
 }
 
-fn dispatch(sender: &send::Sender, target: &Target, message: &Message, host: Option<&str>) {
+fn dispatch(rule: &Armed, message: &Message, host: Option<&str>) {
     let what = match message {
         // The log is the monitor's own: no host prefix.
         Message::Now(_) => message::render(message, None).text,
@@ -96,6 +119,6 @@ fn dispatch(sender: &send::Sender, target: &Target, message: &Message, host: Opt
         },
     };
     let rendered = message::render(message, host);
-    eprintln!("alert: {what} -> {}", target.describe());
-    sender.send(target, rendered);
+    eprintln!("alert: {what} -> {}", rule.target.describe());
+    rule.lane.send(rendered, rule.timeout);
 }

@@ -6,11 +6,13 @@
 use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::alert::send::MAX_TIMEOUT;
 use crate::alert::{self, Policy, Target};
 use crate::duration;
 use crate::history;
@@ -302,6 +304,7 @@ impl Config {
                 line(&mut out, "repeat", &secs(repeat));
             }
             line(&mut out, "digest", &secs(p.digest));
+            line(&mut out, "timeout", &secs(rule.timeout.as_secs_f64()));
         }
         out.push_str("\n[serve]\n");
         line(
@@ -381,6 +384,7 @@ keep = "7d"
 # after = 2                        # bad for 2 checks in a row (one a second) before alerting
 # repeat = "1h"                    # remind every hour while still critical
 # digest = "1h"
+# timeout = "30s"                  # per attempt (webhooks: 5s); then killed, and retried
 
 # A Slack/Mattermost-style incoming webhook: POSTs JSON with a "text" field.
 # [[alert]]
@@ -428,6 +432,7 @@ struct RawAlert {
     after: Option<Spanned<u32>>,
     repeat: Option<Spanned<Span>>,
     digest: Option<Spanned<Span>>,
+    timeout: Option<Spanned<Span>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -601,8 +606,24 @@ impl RawAlert {
             Some(n) => n.into_inner(),
             None => defaults.after,
         };
+        let timeout = match a.timeout {
+            Some(t) if t.get_ref().0 > MAX_TIMEOUT.as_secs_f64() => {
+                return Err((
+                    t.span(),
+                    "timeout",
+                    format!(
+                        "{} is too long: at most {}",
+                        duration::format_exact(t.get_ref().0),
+                        duration::format_exact(MAX_TIMEOUT.as_secs_f64())
+                    ),
+                ));
+            }
+            t => positive("timeout", t.as_ref())?
+                .map_or_else(|| target.default_timeout(), Duration::from_secs_f64),
+        };
         Ok(alert::Rule {
             target,
+            timeout,
             policy: Policy {
                 after,
                 repeat: positive("repeat", a.repeat.as_ref())?,
@@ -981,6 +1002,47 @@ critical = true
         assert_errors(cases);
     }
 
+    #[test]
+    fn an_alert_timeout_is_a_positive_duration_of_at_most_ten_minutes() {
+        let alert = |timeout: &str| format!("[[alert]]\ncommand = \"x\"\ntimeout = {timeout}\n");
+        let bad: &[(&str, &str)] = &[
+            ("\"0s\"", "must be greater than zero"),
+            ("0", "must be greater than zero"),
+            ("\"5x\"", "invalid duration \"5x\""),
+            ("\"\"", "invalid duration \"\": empty"),
+            ("-1", "must be a non-negative number of seconds"),
+            ("true", "expected a duration"),
+            ("\"11m\"", "11m is too long: at most 10m"),
+            ("1e300", "is too long: at most 10m"),
+        ];
+        let texts: Vec<String> = bad.iter().map(|(t, _)| alert(t)).collect();
+        let cases: Vec<(&str, usize, &str, &str)> = texts
+            .iter()
+            .zip(bad)
+            .map(|(text, (_, message))| (text.as_str(), 3, "timeout", *message))
+            .collect();
+        assert_errors(&cases);
+
+        let good: &[(&str, &str, f64)] = &[
+            ("command = \"x\"", "", 30.0),
+            ("webhook = \"https://h/\"", "", 5.0),
+            ("command = \"x\"", "timeout = \"250ms\"", 0.25),
+            ("webhook = \"https://h/\"", "timeout = 20", 20.0),
+            ("command = \"x\"", "timeout = \"10m\"", 600.0),
+        ];
+        for (target, timeout, secs) in good {
+            let text = format!("[[alert]]\n{target}\n{timeout}\n");
+            let config = parse(&text).unwrap();
+            assert_eq!(config.alerts[0].timeout.as_secs_f64(), *secs, "{text}");
+            // `hbmon config` shows it, default or not, and reads back to the same.
+            let shown = config.to_toml();
+            let again = parse(&shown).unwrap();
+            assert_eq!(again.alerts, config.alerts, "{shown}");
+            let line = format!("timeout = {:?}", duration::format_exact(*secs));
+            assert!(shown.contains(&line), "{shown}");
+        }
+    }
+
     /// Each config text fails at that line and key with that message, on one line.
     fn assert_errors(cases: &[(&str, usize, &str, &str)]) {
         for &(text, line, key, message) in cases {
@@ -1027,6 +1089,7 @@ critical = true
             [
                 alert::Rule {
                     target: Target::Command("echo $HBMON_NAME".into()),
+                    timeout: Duration::from_secs(30),
                     policy: Policy {
                         after: 3,
                         repeat: Some(3600.0),
@@ -1035,6 +1098,7 @@ critical = true
                 },
                 alert::Rule {
                     target: Target::Webhook("https://hooks.example.com/x".into()),
+                    timeout: Duration::from_secs(5),
                     policy: Policy::default(),
                 },
             ]

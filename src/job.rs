@@ -6,7 +6,7 @@
 mod lifeline;
 mod output;
 mod report;
-mod signals;
+pub(crate) mod signals;
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use crate::alert::Alerter;
+use crate::alert::{self, Alerter};
 use crate::api::{Api, View};
 use crate::changes::{Changes, Tracker};
 use crate::config::Config;
@@ -172,10 +172,11 @@ pub fn run(
     };
 
     let mut next_tick = watch::next_second();
-    let signal = loop {
+    // The stop has one deadline from the signal on, whatever the HTTP API takes of it.
+    let (signal, stop_by) = loop {
         // The watcher holds a sender for as long as the loop runs.
         let Some(events) = watch::next_batch(&rx, next_tick) else {
-            break SIGTERM;
+            break (SIGTERM, Instant::now() + alert::STOP_WITHIN);
         };
         let mut changed = false;
         let mut stop = None;
@@ -187,7 +188,7 @@ pub fn run(
             }
         }
         if let Some(signal) = stop {
-            break signal;
+            break (signal, Instant::now() + alert::STOP_WITHIN);
         }
         let tick = Instant::now() >= next_tick;
         if tick {
@@ -206,7 +207,7 @@ pub fn run(
             eprintln!("http: {open} request(s) still open at the stop, cut off");
         }
     }
-    monitor.finish(signal);
+    monitor.finish(signal, stop_by);
     stop_signals.close();
     Ok(signal)
 }
@@ -388,14 +389,15 @@ impl<'c> Monitor<'c> {
         }
     }
 
-    fn finish(self, signal: i32) {
+    /// Alerts still undelivered get until `stop_by` (see [`Alerter::finish`]).
+    fn finish(self, signal: i32, stop_by: Instant) {
         let name = if signal == SIGINT {
             "SIGINT"
         } else {
             "SIGTERM"
         };
         eprintln!("hbmon serve: stopping ({name})");
-        self.alerter.finish();
+        self.alerter.finish(stop_by);
     }
 }
 

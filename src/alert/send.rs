@@ -1,18 +1,35 @@
-//! Delivery: alert commands (`sh -c`) and webhooks (HTTP POST of JSON), run on a worker
-//! thread so a slow target never stalls the monitor; failures are logged and retried with
-//! back-off, never fatal.
+//! Delivery: alert commands (`sh -c`, in a process group of their own) and webhooks (HTTP
+//! POST of JSON). Each distinct target has a lane of its own — a worker thread with its own
+//! backlog and retries — so a target that hangs delays only itself, never the monitor or
+//! another target. Failures are logged and retried with back-off, never fatal; a stop
+//! delivers what it can by a deadline and kills what still runs.
 
-use std::process::{Command, Stdio};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread::{self, JoinHandle};
+mod attempt;
+mod backlog;
+mod lane;
+
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::message::Rendered;
 
-/// A webhook gets this long per attempt.
+/// A webhook gets this long per attempt, unless its `[[alert]]` says `timeout`.
 pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
-/// An alert command gets this long per attempt before it is killed.
+/// An alert command gets this long per attempt before its process group is killed, unless
+/// its `[[alert]]` says `timeout`.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest `timeout` an `[[alert]]` may have: a target that takes longer is down.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(600);
+/// Between SIGTERM and SIGKILL for a command's group that ran out of time.
+pub const KILL_GRACE: Duration = Duration::from_secs(1);
+/// How long a stopping monitor takes for its alerts, from the signal: deliveries get all
+/// but [`KILL_GRACE`] of it, then what still runs is cut short (a command's group gets
+/// SIGTERM, and SIGKILL at the end).
+pub const STOP_WITHIN: Duration = Duration::from_secs(3);
+/// Alerts a target holds undelivered (new, or waiting for a retry); past that the oldest
+/// is dropped.
+pub const BACKLOG_LIMIT: usize = 100;
 /// Waits before the 2nd, 3rd and 4th attempt; after the 4th the alert is given up (logged).
 pub const RETRY_AFTER: [Duration; 3] = [
     Duration::from_secs(5),
@@ -30,6 +47,14 @@ pub enum Target {
 }
 
 impl Target {
+    /// How long an attempt gets when its `[[alert]]` does not say.
+    pub fn default_timeout(&self) -> Duration {
+        match self {
+            Target::Command(_) => COMMAND_TIMEOUT,
+            Target::Webhook(_) => WEBHOOK_TIMEOUT,
+        }
+    }
+
     /// How the log names the target. A webhook shows only its scheme and host: the rest of
     /// a Slack-style URL is a secret.
     pub fn describe(&self) -> String {
@@ -37,187 +62,94 @@ impl Target {
             Target::Command(cmd) => {
                 let short: String = cmd.chars().take(40).collect();
                 let cut = if short.len() < cmd.len() { "…" } else { "" };
-                format!("command `{short}{cut}`")
+                // A multi-line ''' command must not break the log's one line per event.
+                format!("command `{}{cut}`", crate::text::escape(&short))
             }
             Target::Webhook(url) => {
                 let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
                 let host = rest.split(['/', '?']).next().unwrap_or_default();
-                format!("webhook {scheme}://{host}/…")
+                format!(
+                    "webhook {}://{}/…",
+                    crate::text::escape(scheme),
+                    crate::text::escape(host)
+                )
             }
         }
     }
 }
 
-/// One delivery: a message for a target, and how many attempts it has had.
+/// One delivery: a message, how long each attempt gets, and how many it has had.
 #[derive(Debug, Clone)]
 struct Job {
-    target: Target,
     message: Rendered,
+    timeout: Duration,
     attempts: u32,
 }
 
-/// Deliveries waiting for their next attempt.
-#[derive(Debug)]
-struct Outbox<T> {
-    waiting: Vec<(Instant, T)>,
+/// Where a rule's alerts go in: the lane of its target.
+#[derive(Debug, Clone)]
+pub struct Lane {
+    jobs: mpsc::Sender<lane::Event>,
 }
 
-impl<T> Outbox<T> {
-    fn new() -> Self {
-        Outbox {
-            waiting: Vec::new(),
-        }
-    }
-
-    /// Schedules another attempt after a failed `attempt` (1-based) at `now` and says how
-    /// long it waits; `None` when the attempts are used up.
-    fn retry(&mut self, item: T, attempt: u32, now: Instant) -> Option<Duration> {
-        let wait = *RETRY_AFTER.get(attempt as usize - 1)?;
-        self.waiting.push((now + wait, item));
-        Some(wait)
-    }
-
-    /// Takes the deliveries due at `now`.
-    fn due(&mut self, now: Instant) -> Vec<T> {
-        let (due, later) = std::mem::take(&mut self.waiting)
-            .into_iter()
-            .partition(|(at, _)| *at <= now);
-        self.waiting = later;
-        due.into_iter().map(|(_, item)| item).collect()
-    }
-
-    fn next_due(&self) -> Option<Instant> {
-        self.waiting.iter().map(|(at, _)| *at).min()
+impl Lane {
+    /// Queues `message`, each attempt at it getting `timeout`.
+    pub fn send(&self, message: Rendered, timeout: Duration) {
+        // A lane stops only on `Sender::finish`, which takes the Sender and so every rule.
+        let _ = self.jobs.send(lane::Event::Deliver(Job {
+            message,
+            timeout,
+            attempts: 0,
+        }));
     }
 }
 
-/// The delivery worker. Dropping the [`Sender`] without [`Sender::finish`] detaches it.
-#[derive(Debug)]
+/// Every target's lane. Dropping it without [`Sender::finish`] leaves the lanes idle until
+/// the process ends.
+#[derive(Debug, Default)]
 pub struct Sender {
-    jobs: mpsc::Sender<Job>,
-    worker: JoinHandle<()>,
+    lanes: Vec<(Target, Lane, JoinHandle<usize>)>,
 }
 
 impl Sender {
-    pub fn start() -> std::io::Result<Sender> {
-        let (jobs, inbox) = mpsc::channel();
-        let worker = thread::Builder::new()
-            .name("hbmon-alerts".to_owned())
-            .spawn(move || work(&inbox))?;
-        Ok(Sender { jobs, worker })
+    pub fn new() -> Sender {
+        Sender::default()
     }
 
-    /// Queues `message` for `target`.
-    pub fn send(&self, target: &Target, message: Rendered) {
-        // The worker only stops once every Sender is gone, so this cannot fail.
-        let _ = self.jobs.send(Job {
-            target: target.clone(),
-            message,
-            attempts: 0,
-        });
-    }
-
-    /// Delivers what is queued (one attempt each for what waits on a retry) and stops.
-    pub fn finish(self) {
-        drop(self.jobs);
-        if self.worker.join().is_err() {
-            eprintln!("alert: the delivery thread panicked; some alerts may be lost");
+    /// The lane of `target`, started the first time it is asked for: rules with the same
+    /// target share it.
+    pub fn lane(&mut self, target: &Target) -> std::io::Result<Lane> {
+        if let Some((_, lane, _)) = self.lanes.iter().find(|(t, _, _)| t == target) {
+            return Ok(lane.clone());
         }
+        let (jobs, worker) = lane::spawn(target)?;
+        let lane = Lane { jobs };
+        self.lanes.push((target.clone(), lane.clone(), worker));
+        Ok(lane)
     }
-}
 
-fn work(inbox: &mpsc::Receiver<Job>) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(WEBHOOK_TIMEOUT))
-        .user_agent(concat!("hbmon/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
-    let mut outbox = Outbox::new();
-    loop {
-        let received = match outbox.next_due() {
-            Some(at) => inbox.recv_timeout(at.saturating_duration_since(Instant::now())),
-            None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
-        };
-        match received {
-            Ok(job) => attempt(&agent, job, &mut outbox, true),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => {
-                // Stopping: one last attempt for each waiting retry, no more waiting.
-                for job in std::mem::take(&mut outbox.waiting) {
-                    attempt(&agent, job.1, &mut outbox, false);
-                }
-                return;
+    /// Delivers what can be by `deadline` (one attempt each for what waits on a retry),
+    /// kills the commands still running then, logs what was not delivered, and stops.
+    pub fn finish(self, deadline: Instant) {
+        for (_, lane, _) in &self.lanes {
+            let _ = lane.jobs.send(lane::Event::Stop(deadline));
+        }
+        let mut lost = Vec::new();
+        for (target, _, worker) in self.lanes {
+            match worker.join() {
+                Ok(0) => {}
+                Ok(n) => lost.push((n, target.describe())),
+                Err(_) => lost.push((0, format!("{} (its thread panicked)", target.describe()))),
             }
         }
-        for job in outbox.due(Instant::now()) {
-            attempt(&agent, job, &mut outbox, true);
-        }
-    }
-}
-
-/// One attempt; logs the outcome and schedules a retry when it fails and `may_retry`.
-fn attempt(agent: &ureq::Agent, mut job: Job, outbox: &mut Outbox<Job>, may_retry: bool) {
-    job.attempts += 1;
-    let target = job.target.describe();
-    let Err(why) = deliver(agent, &job.target, &job.message) else {
-        if job.attempts > 1 {
-            eprintln!("alert: {target}: delivered on attempt {}", job.attempts);
-        }
-        return;
-    };
-    let attempts = job.attempts;
-    let retry = if may_retry {
-        outbox.retry(job, attempts, Instant::now())
-    } else {
-        None
-    };
-    match retry {
-        Some(wait) => eprintln!(
-            "alert: {target} failed: {why}; retrying in {}",
-            crate::duration::format(wait)
-        ),
-        None => eprintln!("alert: {target} failed: {why}; giving up after {attempts} attempts"),
-    }
-}
-
-fn deliver(agent: &ureq::Agent, target: &Target, message: &Rendered) -> Result<(), String> {
-    match target {
-        Target::Command(cmd) => run_command(cmd, message),
-        Target::Webhook(url) => agent
-            .post(url)
-            .header("Content-Type", "application/json")
-            .send(message.json.to_string())
-            .map(drop)
-            .map_err(|e| e.to_string()),
-    }
-}
-
-fn run_command(cmd: &str, message: &Rendered) -> Result<(), String> {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .envs(message.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        // The command's own errors belong in the monitor's log; its chatter does not.
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot run sh: {e}"))?;
-    let deadline = Instant::now() + COMMAND_TIMEOUT;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => return Err(status.to_string()),
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "still running after {}; killed",
-                    crate::duration::format(COMMAND_TIMEOUT)
-                ));
-            }
-            Ok(None) => thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(e.to_string()),
+        if !lost.is_empty() {
+            let total: usize = lost.iter().map(|(n, _)| n).sum();
+            let each: Vec<String> = lost.iter().map(|(n, t)| format!("{n} to {t}")).collect();
+            eprintln!(
+                "alert: stopped with {total} alert{} not delivered: {}",
+                if total == 1 { "" } else { "s" },
+                each.join(", ")
+            );
         }
     }
 }
@@ -225,52 +157,14 @@ fn run_command(cmd: &str, message: &Rendered) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn retries_back_off_then_give_up() {
-        let start = Instant::now();
-        let mut outbox = Outbox::new();
-        let waits: Vec<_> = (1..=4).map(|n| outbox.retry(n, n, start)).collect();
-        assert_eq!(
-            waits,
-            [
-                Some(RETRY_AFTER[0]),
-                Some(RETRY_AFTER[1]),
-                Some(RETRY_AFTER[2]),
-                None
-            ]
-        );
-        assert_eq!(outbox.next_due(), Some(start + RETRY_AFTER[0]));
-        assert!(outbox.due(start).is_empty());
-        assert_eq!(outbox.due(start + RETRY_AFTER[1]), [1, 2]);
-        assert_eq!(outbox.next_due(), Some(start + RETRY_AFTER[2]));
-    }
 
     #[test]
     fn logs_name_a_webhook_by_host_only() {
         let hook = Target::Webhook("https://hooks.example.com/services/T0/B0/SECRET".into());
         assert_eq!(hook.describe(), "webhook https://hooks.example.com/…");
+        let multi = Target::Command("printf a\nprintf b".into());
+        assert_eq!(multi.describe(), "command `printf a\\nprintf b`");
         let cmd = Target::Command("x".repeat(50));
         assert_eq!(cmd.describe(), format!("command `{}…`", "x".repeat(40)));
-    }
-
-    #[test]
-    fn a_command_gets_the_message_in_its_environment() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("out");
-        let message = Rendered {
-            text: "t".into(),
-            env: vec![
-                ("HBMON_NAME", "worker".into()),
-                ("HBMON_STATE", "dead".into()),
-            ],
-            json: json!({}),
-        };
-        let cmd = format!("echo \"$HBMON_NAME $HBMON_STATE\" > '{}'", out.display());
-        run_command(&cmd, &message).unwrap();
-        assert_eq!(std::fs::read_to_string(&out).unwrap(), "worker dead\n");
-        let err = run_command("exit 3", &message).unwrap_err();
-        assert!(err.contains('3'), "{err}");
     }
 }

@@ -104,18 +104,18 @@ impl Drop for Serve {
 }
 
 /// A process that beats (via `hbmon beat --pid`) and can be killed; killed when dropped.
-struct Worker(Child);
+pub(crate) struct Worker(Child);
 
 impl Worker {
-    fn start() -> Worker {
+    pub(crate) fn start() -> Worker {
         Worker(Command::new("sleep").arg("300").spawn().unwrap())
     }
 
-    fn pid(&self) -> String {
+    pub(crate) fn pid(&self) -> String {
         self.0.id().to_string()
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         self.0.kill().unwrap();
         // Reaped, so its PID is gone rather than a zombie.
         self.0.wait().unwrap();
@@ -142,7 +142,7 @@ pub(crate) fn wait_for(what: &str, mut done: impl FnMut() -> bool, context: impl
     }
 }
 
-fn lines(path: &Path) -> Vec<String> {
+pub(crate) fn lines(path: &Path) -> Vec<String> {
     fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
@@ -150,7 +150,7 @@ fn lines(path: &Path) -> Vec<String> {
         .collect()
 }
 
-fn beat(dir: &Path, name: &str, pid: &str, extra: &[&str]) {
+pub(crate) fn beat(dir: &Path, name: &str, pid: &str, extra: &[&str]) {
     hbmon(dir)
         .args(["beat", name, "--pid", pid, "--interval", "60s", "-q"])
         .args(extra)
@@ -268,8 +268,9 @@ fn soft_changes_arrive_together_in_one_digest() {
     );
 }
 
-#[test]
-fn a_webhook_gets_the_alert_as_json_with_a_text_field() {
+/// A webhook receiver on a free loopback port: the request line and body of the one call
+/// it expects come out of the channel.
+pub(crate) fn webhook_listener() -> (u16, mpsc::Receiver<(String, Vec<u8>)>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = mpsc::channel();
@@ -300,7 +301,12 @@ fn a_webhook_gets_the_alert_as_json_with_a_text_field() {
             .unwrap();
         tx.send((request_line, body)).unwrap();
     });
+    (port, rx)
+}
 
+#[test]
+fn a_webhook_gets_the_alert_as_json_with_a_text_field() {
+    let (port, rx) = webhook_listener();
     let dir = tempfile::tempdir().unwrap();
     fs::write(
         dir.path().join("hbmon.toml"),
