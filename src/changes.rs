@@ -70,9 +70,11 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    /// Records what is already known of `name`, e.g. from the history database.
+    /// Records what is already known of `name`, e.g. from the history database, unless
+    /// `name` was seen here already: what this tracker saw itself is newer (the history may
+    /// be read late, when its database was busy, or when a standby takes over recording).
     pub fn remember(&mut self, name: &str, seen: Seen) {
-        self.seen.insert(name.to_owned(), seen);
+        self.seen.entry(name.to_owned()).or_insert(seen);
     }
 
     /// What was last seen of `name`.

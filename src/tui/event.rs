@@ -90,6 +90,8 @@ pub fn run(
         history_error: None,
     };
     state.watch();
+    // What the history knows seeds the first report's transitions.
+    state.poll_history(store::unix_now());
     state.reload(Probing::Fresh);
     state.draw(screen)?;
     state.run(screen, &rx)
@@ -172,10 +174,7 @@ impl Loop<'_, '_> {
     fn apply(&mut self, effect: Option<Effect>) -> Option<Exit> {
         match effect? {
             Effect::Quit => return Some(Exit::Quit),
-            Effect::Record(changes) => {
-                let result = self.recording.record(&changes, store::unix_now());
-                self.history_result(result);
-            }
+            Effect::Record(changes) => self.recording.record(&changes),
             Effect::Refresh => self.reload(Probing::Fresh),
             Effect::Remove(name) => {
                 let (text, is_error) = match Store::new(&self.file).remove(&name) {
@@ -261,12 +260,29 @@ impl Loop<'_, '_> {
         value
     }
 
+    /// Keeps the link to the history going, and shows what the recorder says.
+    fn poll_history(&mut self, now: f64) {
+        let result = self.recording.poll(now);
+        let Some(heard) = self.history_result(result) else {
+            return;
+        };
+        if !heard.seen.is_empty() {
+            self.app.update(Action::Remember(heard.seen));
+        }
+        for note in heard.notes {
+            self.app.update(Action::Notice(Notice {
+                text: format!("history: {note}"),
+                at: now,
+                is_error: note.is_trouble(),
+            }));
+        }
+    }
+
     /// Keeps recording going, and reads the history back when the screen shows it (the
     /// history tab or the detail pane) and the last read is stale — never for the tables
     /// alone, where a read a second under a storm of beats would cost more than htop.
     fn read_history(&mut self, now: f64) {
-        let result = self.recording.keep_recording(now);
-        self.history_result(result);
+        self.poll_history(now);
         if !self.app.shows_history() {
             return;
         }
