@@ -122,12 +122,13 @@ fn a_locked_database_delays_no_check_and_its_beats_are_written_once_it_is_free()
 
     // Longer than SQLite's busy timeout, which the monitor's loop used to wait out per check.
     let (worst, seen) = pings_for(&serve, "pinger", Duration::from_secs(7));
-    serve.wait_log("is locked by another program");
+    eprintln!("/status at worst {worst:.3}s old while the database was locked");
     assert!(
         worst <= FRESH,
         "/status was {worst:.1}s old while the database was locked\n{}",
         serve.log()
     );
+    serve.wait_log("is locked by another program");
     assert!(seen.len() >= 5, "{seen:?}");
     // Readers still read (WAL): nothing of the pings yet.
     assert!(recorded(dir.path(), "pinger").is_empty());
@@ -222,7 +223,9 @@ fn a_database_with_a_version_hbmon_never_wrote_is_moved_aside_and_said_so() {
     let log = serve.log();
     let line = log
         .lines()
-        .find(|l| l.contains("has schema version -5, which no hbmon writes") && l.contains("moved it"))
+        .find(|l| {
+            l.contains("has schema version -5, which no hbmon writes") && l.contains("moved it")
+        })
         .unwrap_or_else(|| panic!("not said:\n{log}"));
     let aside = line
         .split(" to ")
@@ -311,7 +314,12 @@ fn a_database_others_can_write_is_refused_in_one_line_and_serve_runs_without_it(
     // It monitors on, without history, and says so once.
     let (worst, seen) = pings_for(&serve, "w", Duration::from_secs(6));
     assert!(worst <= FRESH && !seen.is_empty(), "{worst} {seen:?}");
-    assert_eq!(serve.log().matches("refusing").count(), 1, "{}", serve.log());
+    assert_eq!(
+        serve.log().matches("refusing").count(),
+        1,
+        "{}",
+        serve.log()
+    );
     let beats: i64 = Connection::open(&path)
         .unwrap()
         .query_row("SELECT count(*) FROM beats", [], |r| r.get(0))
@@ -321,10 +329,7 @@ fn a_database_others_can_write_is_refused_in_one_line_and_serve_runs_without_it(
     let out = hbmon(dir.path()).args(["history", "w"]).output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(&refusal["history: ".len()..]),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&refusal["history: ".len()..]), "{stderr}");
 }
 
 #[test]
@@ -370,7 +375,16 @@ fn a_database_behind_a_symlink_is_never_opened() {
     serve.wait_log("is a symbolic link to");
     let (_, seen) = pings_for(&serve, "w", Duration::from_millis(600));
     assert!(!seen.is_empty());
-    assert!(fs::symlink_metadata(&path).unwrap().file_type().is_symlink());
-    assert_eq!(fs::read(&elsewhere).unwrap(), before, "written through the link");
+    assert!(
+        fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        fs::read(&elsewhere).unwrap(),
+        before,
+        "written through the link"
+    );
     assert!(!sidecar(&elsewhere, "-wal").exists());
 }

@@ -5,6 +5,7 @@
 
 mod beat;
 mod config;
+mod hardening_history;
 mod history;
 mod interop;
 mod pause;

@@ -16,21 +16,28 @@ use crate::{hbmon, hbmon_std};
 
 /// A running `hbmon serve`, its stderr going to a file; killed when dropped, whatever the
 /// test did.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
     log: PathBuf,
 }
 
 impl Serve {
     /// With its HTTP API on a free loopback port ([`Serve::addr`]): tests run in parallel.
-    fn start(dir: &Path, log_name: &str) -> Serve {
+    pub(crate) fn start(dir: &Path, log_name: &str) -> Serve {
         Serve::start_listening(dir, log_name, "127.0.0.1:0")
     }
 
     fn start_listening(dir: &Path, log_name: &str, listen: &str) -> Serve {
+        let mut cmd = hbmon_std(dir);
+        cmd.args(["serve", "--listen", listen]);
+        Serve::spawn(cmd, dir, log_name)
+    }
+
+    /// `cmd` (an `hbmon serve` as [`hbmon_std`] sets it up, or a shell that runs one),
+    /// logging to `log_name` in `dir`.
+    pub(crate) fn spawn(mut cmd: Command, dir: &Path, log_name: &str) -> Serve {
         let log = dir.join(log_name);
-        let child = hbmon_std(dir)
-            .args(["serve", "--listen", listen])
+        let child = cmd
             // A webhook to 127.0.0.1 must not go through a proxy from the environment.
             .env_remove("http_proxy")
             .env_remove("HTTP_PROXY")
@@ -44,12 +51,12 @@ impl Serve {
         Serve { child, log }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Waits until the log has `text`.
-    fn wait_log(&self, text: &str) {
+    pub(crate) fn wait_log(&self, text: &str) {
         wait_for(
             &format!("{text:?} in the serve log"),
             || self.log().contains(text),
@@ -58,7 +65,7 @@ impl Serve {
     }
 
     /// The address the HTTP API is bound to, from the log.
-    fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         const LISTENING: &str = "hbmon serve: listening on http://";
         self.wait_log(LISTENING);
         let log = self.log();
@@ -67,7 +74,7 @@ impl Serve {
     }
 
     /// Sends SIGTERM and waits for the exit.
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")
@@ -125,7 +132,7 @@ impl Drop for Worker {
 }
 
 /// Polls `done` for up to 15 s; on timeout fails showing `context()`.
-fn wait_for(what: &str, mut done: impl FnMut() -> bool, context: impl Fn() -> String) {
+pub(crate) fn wait_for(what: &str, mut done: impl FnMut() -> bool, context: impl Fn() -> String) {
     let deadline = Instant::now() + Duration::from_secs(15);
     while !done() {
         assert!(
@@ -143,6 +150,24 @@ fn lines(path: &Path) -> Vec<String> {
         .lines()
         .map(str::to_owned)
         .collect()
+}
+
+/// `hbmon history NAME --json` once it holds `transitions` transitions: the monitor logs a
+/// change as it sees it, and its recorder writes it a moment later, on a thread of its own.
+fn history_with(dir: &Path, name: &str, transitions: usize, serve: &Serve) -> Value {
+    let read = || {
+        let out = hbmon(dir)
+            .args(["history", name, "--json"])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).unwrap_or_default()
+    };
+    wait_for(
+        &format!("{transitions} transitions of {name} in history"),
+        || read()["transitions"].as_array().map_or(0, Vec::len) >= transitions,
+        || format!("{}\n{}", read(), serve.log()),
+    );
+    read()
 }
 
 fn beat(dir: &Path, name: &str, pid: &str, extra: &[&str]) {
@@ -198,12 +223,7 @@ fn a_death_is_alerted_once_recorded_and_its_recovery_follows() {
         serve.log()
     );
 
-    let out = hbmon(dir.path())
-        .args(["history", "worker", "--json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let history: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let history = history_with(dir.path(), "worker", 2, &serve);
     let steps: Vec<(String, String)> = history["transitions"]
         .as_array()
         .unwrap()
@@ -351,11 +371,7 @@ fn two_monitors_record_once_and_the_second_takes_over() {
     beat(dir.path(), "worker", &me, &["--error", "oops"]);
     second.wait_log("worker: up -> error");
 
-    let out = hbmon(dir.path())
-        .args(["history", "worker", "--json"])
-        .output()
-        .unwrap();
-    let history: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let history = history_with(dir.path(), "worker", 2, &second);
     let to: Vec<&str> = history["transitions"]
         .as_array()
         .unwrap()
@@ -392,10 +408,10 @@ fn a_ui_recording_history_does_not_hold_back_alerts() {
 
 /// An HTTP reply, as a plain client sees it.
 #[derive(Debug)]
-struct Reply {
-    status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Reply {
@@ -444,7 +460,7 @@ fn call(addr: SocketAddr, method: &str, target: &str, body: &str) -> Reply {
     send(addr, request.as_bytes())
 }
 
-fn get(addr: SocketAddr, target: &str) -> Reply {
+pub(crate) fn get(addr: SocketAddr, target: &str) -> Reply {
     call(addr, "GET", target, "")
 }
 
