@@ -221,6 +221,27 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn history_read_late_does_not_overwrite_what_was_seen_since() {
+        let mut tracker = Tracker::default();
+        tracker.observe(&report(100.0, vec![row("a", State::Dead, Some(50.0))]));
+        // The database answers only now (it was locked), knowing "a" as up.
+        let old = Seen {
+            state: Some(State::Up),
+            last_beat: Some(40.0),
+        };
+        tracker.remember("a", old);
+        tracker.remember("b", old);
+        let next = tracker.observe(&report(
+            101.0,
+            vec![
+                row("a", State::Dead, Some(50.0)),
+                row("b", State::Up, Some(40.0)),
+            ],
+        ));
+        assert!(next.is_empty(), "{next:?}");
+    }
+
+    #[test]
     fn a_removed_process_keeps_its_last_state() {
         let mut tracker = Tracker::default();
         tracker.observe(&report(1.0, vec![row("a", State::Up, Some(1.0))]));

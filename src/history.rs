@@ -5,6 +5,7 @@
 //! nothing another user could have written, nothing unexpected handled silently.
 
 mod batch;
+mod note;
 mod open;
 mod recorder;
 mod schema;
@@ -18,8 +19,9 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use serde_json::Value;
 
 pub use batch::Batch;
+pub use note::{FLUSH_GRACE, Note, QUEUE_BYTES};
 pub use open::Repair;
-pub use recorder::{FLUSH_GRACE, Note, QUEUE_BYTES, Recorder, try_lock_sidecar};
+pub use recorder::{Recorder, try_lock_sidecar};
 
 use crate::changes::{Seen, SeenBeat, Transition};
 use crate::fsafe::FileError;

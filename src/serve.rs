@@ -249,13 +249,17 @@ impl<'c> Monitor<'c> {
         };
         // History first: what it knows seeds the alert rules too, read once the recorder
         // has opened (and, if need be, repaired) the database.
-        if !monitor.claim(history::OPEN_WAIT)? {
-            eprintln!(
+        match monitor.claim(history::OPEN_WAIT) {
+            Ok(true) => {}
+            Ok(false) => eprintln!(
                 "history: another monitor records {} (it holds {}); standing by: transitions are \
                  logged, history is left to it until it stops",
                 monitor.database.display(),
                 paths::lock_path(&monitor.database).display()
-            );
+            ),
+            // Its lock cannot be had (a symlink planted as the lock file, say): monitor
+            // without history, trying again every second, saying it once.
+            Err(e) => monitor.log_record_error(&e.to_string()),
         }
         if !monitor.claim_alerts(store::unix_now())? {
             eprintln!(

@@ -259,7 +259,8 @@ mod tests {
         let changes =
             Tracker::default().observe(&report(5.0, vec![row("a", State::Up, Some(4.0))]));
         // A beat stored, then the transitions table gone: the next insert of a new process
-        // fails after caching its id in a transaction that is rolled back.
+        // fails after caching its id in a transaction that is rolled back. Kept, that id
+        // would fail every later batch holding the process on its foreign key.
         history.insert(&Batch::of(&changes)).unwrap();
         let other = Connection::open(dir.path().join("h.sqlite")).unwrap();
         other

@@ -110,7 +110,7 @@ pub(super) fn for_recording(path: &Path, busy: Duration) -> Result<Opened, Histo
             Found::Old(from) => repairs.push(Repair::Migrated {
                 path: path.to_owned(),
                 from: *from,
-                to: STEPS.len() as i64,
+                to: schema::latest(STEPS),
             }),
             Found::Newer(found) => return Err(newer(path, *found)),
             Found::Foreign(what) => {
@@ -294,7 +294,7 @@ fn newer(path: &Path, found: i64) -> HistoryError {
     HistoryError::Newer {
         path: path.to_owned(),
         found,
-        supported: STEPS.len() as i64,
+        supported: schema::latest(STEPS),
     }
 }
 
@@ -448,7 +448,7 @@ mod tests {
                 .query_row("SELECT t FROM notes", [], |r| r.get(0))
                 .unwrap();
             assert_eq!(kept, "mine");
-            assert_eq!(version(&path), STEPS.len() as i64);
+            assert_eq!(version(&path), schema::latest(STEPS));
         }
     }
 

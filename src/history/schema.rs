@@ -35,6 +35,11 @@ pub(super) const STEPS: &[&str] = &[
      ) WITHOUT ROWID;",
 ];
 
+/// The version `steps` bring a database to.
+pub(super) fn latest(steps: &[&str]) -> i64 {
+    i64::try_from(steps.len()).unwrap_or(i64::MAX)
+}
+
 /// The tables every version of the schema has: a file at the current version without them
 /// was not written by hbmon.
 const TABLES: [&str; 3] = ["processes", "beats", "transitions"];
@@ -58,7 +63,7 @@ pub(super) enum Found {
 /// Looks at `conn`'s version and tables against `steps`. Reads only, so it never waits for
 /// a writer and never changes a file that turns out not to be ours.
 pub(super) fn inspect(conn: &Connection, steps: &[&str]) -> rusqlite::Result<Found> {
-    let supported = i64::try_from(steps.len()).unwrap_or(i64::MAX);
+    let supported = latest(steps);
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     let mut stmt = conn.prepare(
         "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
@@ -116,7 +121,7 @@ impl From<rusqlite::Error> for SchemaError {
 /// steps share one write transaction, so two processes opening an old database at once
 /// cannot both migrate it.
 pub(super) fn migrate(conn: &mut Connection, steps: &[&str]) -> Result<i64, SchemaError> {
-    let supported = i64::try_from(steps.len()).unwrap_or(i64::MAX);
+    let supported = latest(steps);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if found > supported {

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use super::recorder::{FLUSH_GRACE, Note, QUEUE_BYTES};
+use super::note::{FLUSH_GRACE, Note, QUEUE_BYTES};
 use super::{Batch, History, HistoryError};
 use crate::store::unix_now;
 

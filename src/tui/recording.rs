@@ -134,3 +134,90 @@ impl Recording {
         Some(Recent::read(history, selected, now))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::changes::Tracker;
+    use crate::changes::tests::{report, row};
+    use crate::status::State;
+    use std::time::Instant;
+
+    /// Polls until `done` says the answer is in (the recorder writes on a thread).
+    fn until(recording: &mut Recording, mut done: impl FnMut(&mut Recording, &Heard) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let heard = recording.poll(crate::store::unix_now()).unwrap();
+            if done(recording, &heard) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{heard:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn the_ui_records_through_the_recorder_and_reads_on_a_connection_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let mut recording = Recording::start(path.clone(), Duration::from_secs(3600));
+        let heard = recording.poll(100.0).unwrap();
+        // The recorder's "recording" note becomes the seed; nothing else to show.
+        assert!(heard.seen.is_empty() && heard.notes.is_empty(), "{heard:?}");
+        assert!(recording.recorder.is_some());
+
+        let now = crate::store::unix_now();
+        let changes =
+            Tracker::default().observe(&report(now, vec![row("a", State::Up, Some(now))]));
+        recording.record(&changes);
+        until(&mut recording, |recording, _| {
+            recording.last_read = f64::NEG_INFINITY;
+            recording
+                .read(Some("a"), now)
+                .and_then(Result::ok)
+                .is_some_and(|recent| recent.selected.is_some_and(|s| s.beats == [now]))
+        });
+
+        // Another program locks the database: the UI is told, and its reads go on.
+        let holder = rusqlite::Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        recording.record(
+            &Tracker::default().observe(&report(now + 1.0, vec![row("b", State::Up, Some(now))])),
+        );
+        until(&mut recording, |_, heard| {
+            heard
+                .notes
+                .iter()
+                .any(|n| matches!(n, Note::Busy { .. }) && n.is_trouble())
+        });
+        recording.last_read = f64::NEG_INFINITY;
+        assert!(recording.read(None, now).unwrap().is_ok());
+        holder.execute_batch("COMMIT").unwrap();
+        until(&mut recording, |_, heard| {
+            heard.notes.iter().any(|n| matches!(n, Note::Free { .. }))
+        });
+    }
+
+    #[test]
+    fn a_ui_that_only_reads_is_seeded_from_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let (mut history, _) = History::open(&path).unwrap();
+        let changes =
+            Tracker::default().observe(&report(5.0, vec![row("a", State::Dead, Some(4.0))]));
+        history
+            .insert(&crate::history::Batch::of(&changes))
+            .unwrap();
+        drop(history);
+        // `hbmon serve` records: it holds the recorder's lock.
+        let serve = crate::history::try_lock_sidecar(&crate::paths::lock_path(&path))
+            .unwrap()
+            .unwrap();
+        let mut recording = Recording::start(path.clone(), Duration::from_secs(3600));
+        let heard = recording.poll(100.0).unwrap();
+        assert!(recording.recorder.is_none());
+        assert_eq!(heard.seen.len(), 1, "{heard:?}");
+        assert_eq!(heard.seen[0].1.state, Some(State::Dead));
+        drop(serve);
+    }
+}

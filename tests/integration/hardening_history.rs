@@ -388,3 +388,26 @@ fn a_database_behind_a_symlink_is_never_opened() {
     );
     assert!(!sidecar(&elsewhere, "-wal").exists());
 }
+
+#[test]
+fn a_symlink_planted_as_the_history_lock_is_refused_and_serve_runs_without_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = sidecar(&database(dir.path()), ".lock");
+    let victim = dir.path().join("victim");
+    std::os::unix::fs::symlink(&victim, &lock).unwrap();
+    let serve = Serve::start(dir.path(), "serve.log");
+    serve.wait_log(&format!(
+        "history: {} is a symbolic link to {}",
+        lock.display(),
+        victim.display()
+    ));
+    let (worst, seen) = pings_for(&serve, "w", Duration::from_secs(2));
+    assert!(worst <= FRESH && !seen.is_empty(), "{worst} {seen:?}");
+    assert!(!victim.exists(), "created through the link");
+    assert_eq!(
+        serve.log().matches("symbolic link").count(),
+        1,
+        "{}",
+        serve.log()
+    );
+}
