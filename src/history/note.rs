@@ -59,7 +59,8 @@ pub enum Note {
     Dropping {
         path: PathBuf,
     },
-    /// The queue has room again; `dropped` rows were lost meanwhile.
+    /// The queue has room again (or the recorder stopped while it was full); `dropped` rows
+    /// were lost meanwhile.
     Resumed {
         dropped: usize,
     },
@@ -145,7 +146,7 @@ impl std::fmt::Display for Note {
             ),
             Note::Resumed { dropped } => write!(
                 f,
-                "the queue has room again; {dropped} beats and transitions were dropped"
+                "{dropped} beats and transitions were dropped while the queue was full"
             ),
             Note::Finished { unwritten } => write!(
                 f,

@@ -231,6 +231,12 @@ fn checked(path: &Path) -> Result<Option<(Identity, u64)>, HistoryError> {
     Ok(Some((Identity::of(&meta), meta.len())))
 }
 
+/// Whether the database at `path` is still one to trust: its owner or mode may have changed
+/// since it was opened. One `lstat`; no file is fine (the caller notices that apart).
+pub(super) fn still_trusted(path: &Path) -> Result<(), HistoryError> {
+    trusted_file(path).map(|_| ())
+}
+
 /// `path`'s metadata if it is a regular file this user can trust; `None`: no such file.
 /// Looked at, not opened: a database is routinely larger than [`fsafe::MAX_FILE_SIZE`],
 /// which [`fsafe::open_regular`] refuses.

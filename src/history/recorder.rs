@@ -130,6 +130,9 @@ impl Recorder {
     }
 
     fn stop(&mut self) -> Vec<Note> {
+        if let Some(dropped) = self.dropped.take() {
+            self.held.push(Note::Resumed { dropped });
+        }
         let mut notes = self.notes();
         let Some(queue) = self.queue.take() else {
             return notes;
@@ -416,6 +419,29 @@ mod tests {
                 .to_string()
                 .contains("2 beats and transitions were not recorded")
         );
+        assert!(beat_times(&path, "a").is_empty());
+    }
+
+    #[test]
+    fn a_database_made_writable_by_others_while_recording_is_refused_from_then_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let mut recorder = claim(&path);
+        wait_note(&mut recorder, |n| matches!(n, Note::Recording { .. }));
+        std::fs::set_permissions(&path, PermissionsExt::from_mode(0o666)).unwrap();
+        let notes = wait_note(&mut recorder, |n| matches!(n, Note::Failed(_)));
+        let failed = notes.iter().find(|n| matches!(n, Note::Failed(_))).unwrap();
+        assert!(failed.to_string().contains("mode 0666"), "{failed}");
+        let mut tracker = Tracker::default();
+        recorder.record(&beats(
+            &mut tracker,
+            &["a".into()],
+            unix_now(),
+            &json!(null),
+        ));
+        let notes = recorder.finish();
+        assert!(notes.iter().all(|n| !n.is_trouble()), "{notes:?}");
+        std::fs::set_permissions(&path, PermissionsExt::from_mode(0o600)).unwrap();
         assert!(beat_times(&path, "a").is_empty());
     }
 

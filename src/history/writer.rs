@@ -11,7 +11,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use super::note::{FLUSH_GRACE, Note, QUEUE_BYTES};
-use super::{Batch, History, HistoryError};
+use super::{Batch, History, HistoryError, open};
 use crate::store::unix_now;
 
 /// How long SQLite waits, inside one call, for a lock another connection holds. Only this
@@ -192,24 +192,33 @@ impl Writer {
                 self.busy();
                 self.next_open = now + RETRY;
             }
-            Err(e) => {
-                self.failed(e);
-                self.refused = true;
-                self.missed += self.pending.rows();
-                self.pending = Batch::default();
-                self.forget_pending();
-                self.next_open = now + REOPEN_EVERY;
-            }
+            Err(e) => self.refuse(e, now),
         }
+    }
+
+    /// Says why the database is not to be written, and keeps nothing until it is again.
+    fn refuse(&mut self, e: HistoryError, now: Instant) {
+        self.failed(e);
+        self.refused = true;
+        self.missed += self.pending.rows();
+        self.pending = Batch::default();
+        self.forget_pending();
+        self.next_open = now + REOPEN_EVERY;
     }
 
     /// Notices the file deleted or replaced under the connection: what was written into
     /// the old one since the last look is written again, into the file now at the path.
+    /// A file made writable by others (or given away) since it was opened is refused from
+    /// then on, as it would have been at the start.
     fn check(&mut self, now: Instant) {
         self.next_check = now + CHECK_EVERY;
         let Some(moved) = self.db.as_ref().and_then(History::moved) else {
             self.recent = Batch::default();
             self.recent_bytes = 0;
+            if let Err(e) = open::still_trusted(&self.path) {
+                self.db = None;
+                self.refuse(e, now);
+            }
             return;
         };
         self.note(Note::Moved {
