@@ -261,7 +261,7 @@ impl Loop<'_, '_> {
         };
         let last = &mut self.history_errors[step as usize];
         if error != *last {
-            *last = error.clone();
+            last.clone_from(&error);
             if let Some(text) = &error {
                 self.app.update(Action::Notice(Notice {
                     text: text.clone(),
