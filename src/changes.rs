@@ -70,9 +70,11 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    /// Records what is already known of `name`, e.g. from the history database.
+    /// Records what is already known of `name`, e.g. from the history database, unless
+    /// `name` was seen here already: what this tracker saw itself is newer (the history may
+    /// be read late, when its database was busy, or when a standby takes over recording).
     pub fn remember(&mut self, name: &str, seen: Seen) {
-        self.seen.insert(name.to_owned(), seen);
+        self.seen.entry(name.to_owned()).or_insert(seen);
     }
 
     /// What was last seen of `name`.
@@ -216,6 +218,27 @@ pub(crate) mod tests {
                 vec!["a @100.5".to_owned()]
             )
         );
+    }
+
+    #[test]
+    fn history_read_late_does_not_overwrite_what_was_seen_since() {
+        let mut tracker = Tracker::default();
+        tracker.observe(&report(100.0, vec![row("a", State::Dead, Some(50.0))]));
+        // The database answers only now (it was locked), knowing "a" as up.
+        let old = Seen {
+            state: Some(State::Up),
+            last_beat: Some(40.0),
+        };
+        tracker.remember("a", old);
+        tracker.remember("b", old);
+        let next = tracker.observe(&report(
+            101.0,
+            vec![
+                row("a", State::Dead, Some(50.0)),
+                row("b", State::Up, Some(40.0)),
+            ],
+        ));
+        assert!(next.is_empty(), "{next:?}");
     }
 
     #[test]

@@ -1,20 +1,30 @@
 //! The history database: every beat and state transition, in SQLite beside the heartbeat file
-//! (`heartbeat_history.sqlite`, WAL). One [`Recorder`] writes it at a time; any number of
-//! readers ([`History::open_existing`]) query it.
+//! (`heartbeat_history.sqlite`, WAL). One [`Recorder`] writes it at a time, on a thread of
+//! its own so a slow or locked database never delays a check; any number of readers
+//! ([`History::open_existing`]) query it. Files are opened as `open.rs` says: no symlink,
+//! nothing another user could have written, nothing unexpected handled silently.
 
+mod batch;
+mod note;
+mod open;
 mod recorder;
 mod schema;
+mod writer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use serde_json::Value;
 
+pub use batch::Batch;
+pub use note::{FLUSH_GRACE, Note, QUEUE_BYTES};
+pub use open::Repair;
 pub use recorder::{Recorder, try_lock_sidecar};
 
-use crate::changes::{Changes, Seen, SeenBeat, Transition};
+use crate::changes::{Seen, SeenBeat, Transition};
+use crate::fsafe::FileError;
 use crate::status::{Severity, State};
 use crate::store::Reported;
 
@@ -25,12 +35,24 @@ pub const DATA_CAP: usize = 4096;
 /// How long history is kept unless `[history] keep` says otherwise.
 pub const DEFAULT_KEEP: Duration = Duration::from_secs(7 * 86_400);
 
+/// How long a starting monitor waits for its recorder to open the database, so that its
+/// first check already knows each process's state from before; a database that takes longer
+/// (locked for a migration, a slow disk) is carried on without, never waited for again.
+pub const OPEN_WAIT: Duration = Duration::from_secs(1);
+
+/// How long a reader that is not a monitor (`hbmon history`) waits for a lock another
+/// connection holds; a monitor's own reads wait for nothing (`Duration::ZERO`), so they
+/// never hold up its loop.
+pub const READ_WAIT: Duration = Duration::from_secs(5);
+
 /// A failure of the history database; every variant names its path. The SQLite or I/O
 /// error is part of the message (`cause`, not a chained source, which would repeat it).
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
     #[error("no history database at {} (hbmon serve records one beside the heartbeat file)", path.display())]
     Missing { path: PathBuf },
+    #[error("{} holds no history yet (an empty database, which the recorder initialises)", path.display())]
+    Empty { path: PathBuf },
     #[error(
         "{} is not a valid history database ({cause}); it was left as is: move it aside and a new one is started",
         path.display()
@@ -48,6 +70,33 @@ pub enum HistoryError {
         found: i64,
         supported: i64,
     },
+    #[error(
+        "{} {found}, so it is not an hbmon history; it was left as is (a recording monitor moves it aside)",
+        path.display()
+    )]
+    Foreign { path: PathBuf, found: String },
+    /// The database, or its -wal, -shm or -journal, is a symlink, not a regular file, or
+    /// not to be trusted ([`crate::fsafe::check_trusted`]).
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("{} changed while it was being opened; trying again later", path.display())]
+    Swapped { path: PathBuf },
+    #[error("cannot create {}: {cause}", path.display())]
+    Create {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("cannot move {} aside to {}: {cause}", path.display(), to.display())]
+    MoveAside {
+        path: PathBuf,
+        to: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("cannot start the writer of {}: {cause}", path.display())]
+    Start {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
     #[error("cannot lock {}: {cause}", path.display())]
     Lock {
         path: PathBuf,
@@ -60,147 +109,84 @@ pub enum HistoryError {
     },
 }
 
+impl HistoryError {
+    /// Another connection holds a lock this one needs: worth retrying, not a fault.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            HistoryError::Sql { cause, .. } if matches!(
+                cause.sqlite_error_code(),
+                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+            )
+        )
+    }
+
+    /// There is no history to read yet (no database, or an empty one).
+    pub fn is_absent(&self) -> bool {
+        matches!(
+            self,
+            HistoryError::Missing { .. } | HistoryError::Empty { .. }
+        )
+    }
+}
+
+/// What became of an open database's file at its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moved {
+    /// Nothing is at the path: connections write to an unlinked file nobody will read.
+    Deleted,
+    /// Another file is at the path.
+    Replaced,
+}
+
 /// An open history database.
 #[derive(Debug)]
 pub struct History {
     conn: Connection,
     path: PathBuf,
+    /// The file opened, to notice it deleted or replaced under the connection.
+    identity: open::Identity,
     /// Process ids by name, as recorded in `processes`.
     ids: HashMap<String, i64>,
 }
 
 impl History {
-    /// Opens the database at `path`, creating it if missing, and migrates it to the current
-    /// schema.
-    pub fn open(path: &Path) -> Result<History, HistoryError> {
-        Self::open_with(path, OpenFlags::default())
+    /// Opens the database at `path` to record into it, creating it if missing (as private
+    /// as its directory) and migrating it to the current schema; with what was found in the
+    /// file and done about it, for the log.
+    pub fn open(path: &Path) -> Result<(History, Vec<Repair>), HistoryError> {
+        let opened = open::for_recording(path, writer::BUSY_WAIT)?;
+        Ok((
+            History::from(path, opened.conn, opened.identity),
+            opened.repairs,
+        ))
     }
 
-    /// Opens an existing database for reading; [`HistoryError::Missing`] if there is none.
-    pub fn open_existing(path: &Path) -> Result<History, HistoryError> {
-        if !path.exists() {
-            return Err(HistoryError::Missing {
-                path: path.to_owned(),
-            });
-        }
-        // Read-write even for readers: WAL readers need the shared-memory file, and an old
-        // schema is migrated by whoever opens it first.
-        Self::open_with(path, OpenFlags::default() - OpenFlags::SQLITE_OPEN_CREATE)
+    /// Opens an existing database to read it, waiting at most `busy` for a lock another
+    /// connection holds; [`HistoryError::Missing`] if there is none, and
+    /// [`HistoryError::Empty`] if it holds nothing yet.
+    pub fn open_existing(path: &Path, busy: Duration) -> Result<History, HistoryError> {
+        let opened = open::for_reading(path, busy)?;
+        Ok(History::from(path, opened.conn, opened.identity))
     }
 
-    fn open_with(path: &Path, flags: OpenFlags) -> Result<History, HistoryError> {
-        let fail = sql_error(path);
-        let mut conn = Connection::open_with_flags(path, flags).map_err(&fail)?;
-        // A reader may meet the recorder mid-write (or mid-migration): wait a little, not fail.
-        conn.busy_timeout(Duration::from_secs(5)).map_err(&fail)?;
-        // WAL: readers never block the recorder. NORMAL sync: a power cut may lose the last
-        // few beats, never corrupt the file — fine for history, and far cheaper per beat.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(&fail)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(&fail)?;
-        schema::migrate(&mut conn, schema::STEPS).map_err(|e| match e {
-            schema::SchemaError::Newer { found, supported } => HistoryError::Newer {
-                path: path.to_owned(),
-                found,
-                supported,
-            },
-            schema::SchemaError::Sql(e) => fail(e),
-        })?;
-        Ok(History {
+    fn from(path: &Path, conn: Connection, identity: open::Identity) -> History {
+        History {
             conn,
             path: path.to_owned(),
+            identity,
             ids: HashMap::new(),
-        })
+        }
     }
 
-    /// Stores `changes` in one transaction. A beat or transition already stored (same name
-    /// and time) is kept as it is.
-    pub fn insert(&mut self, changes: &Changes) -> Result<(), HistoryError> {
-        let fail = sql_error(&self.path);
-        let tx = self.conn.transaction().map_err(&fail)?;
-        {
-            let mut beat = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO beats (process, time, pid, status, data)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
-                .map_err(&fail)?;
-            for b in &changes.beats {
-                let id = if let Some(&id) = self.ids.get(&b.name) {
-                    id
-                } else {
-                    let id = process_id(&tx, &b.name).map_err(&fail)?;
-                    self.ids.insert(b.name.clone(), id);
-                    id
-                };
-                beat.execute(params![
-                    id,
-                    b.time,
-                    b.pid,
-                    b.status.as_str(),
-                    capped_json(&b.data)
-                ])
-                .map_err(&fail)?;
-            }
-            let mut transition = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO transitions
-                         (name, time, from_state, to_state, severity, reason, since)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(&fail)?;
-            for t in &changes.transitions {
-                transition
-                    .execute(params![
-                        t.name,
-                        t.time,
-                        t.from.map(State::as_str),
-                        t.to.as_str(),
-                        t.severity.as_str(),
-                        t.reason,
-                        t.since
-                    ])
-                    .map_err(&fail)?;
-            }
+    /// Whether the path no longer names the file this connection is on: `None` while it
+    /// does. One `lstat`.
+    pub fn moved(&self) -> Option<Moved> {
+        match open::Identity::at(&self.path) {
+            None => Some(Moved::Deleted),
+            Some(identity) if identity != self.identity => Some(Moved::Replaced),
+            Some(_) => None,
         }
-        // A rolled-back transaction may have dropped ids this cache holds.
-        tx.commit().map_err(|e| {
-            self.ids.clear();
-            fail(e)
-        })
-    }
-
-    /// Deletes beats and transitions older than `before`, except each process's newest
-    /// transition: a process dead for longer than the retention is still known to be dead.
-    pub fn prune(&mut self, before: f64) -> Result<Pruned, HistoryError> {
-        let fail = sql_error(&self.path);
-        let tx = self.conn.transaction().map_err(&fail)?;
-        let mut beats = 0;
-        {
-            // Per process, each delete a range at the front of its (process, time) key.
-            let mut ids = tx.prepare("SELECT id FROM processes").map_err(&fail)?;
-            let ids = ids
-                .query_map([], |row| row.get::<_, i64>(0))
-                .map_err(&fail)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(&fail)?;
-            let mut delete = tx
-                .prepare("DELETE FROM beats WHERE process = ?1 AND time < ?2")
-                .map_err(&fail)?;
-            for id in ids {
-                beats += delete.execute(params![id, before]).map_err(&fail)?;
-            }
-        }
-        let transitions = tx
-            .execute(
-                "DELETE FROM transitions AS t WHERE time < ?1
-                 AND time < (SELECT max(time) FROM transitions WHERE name = t.name)",
-                [before],
-            )
-            .map_err(&fail)?;
-        tx.commit().map_err(fail)?;
-        Ok(Pruned { beats, transitions })
     }
 
     /// `name`'s beats at or after `since`, newest first, at most `limit`.
@@ -336,14 +322,6 @@ impl History {
     }
 }
 
-/// The id of process `name`, added to `processes` if new.
-fn process_id(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
-    conn.execute("INSERT OR IGNORE INTO processes (name) VALUES (?1)", [name])?;
-    conn.query_row("SELECT id FROM processes WHERE name = ?1", [name], |row| {
-        row.get(0)
-    })
-}
-
 /// One process's beat count in one minute.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MinuteBeats {
@@ -378,24 +356,6 @@ fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> HistoryError + '_ {
 /// SQLite reads a negative `LIMIT` as "no limit".
 fn sql_limit(limit: Option<usize>) -> i64 {
     limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))
-}
-
-/// `data` as JSON text, cut to [`DATA_CAP`] bytes (at a character boundary, marked `…`);
-/// `None` for no data.
-fn capped_json(data: &Value) -> Option<String> {
-    if data.is_null() {
-        return None;
-    }
-    let mut text = data.to_string();
-    if text.len() > DATA_CAP {
-        let mut end = DATA_CAP - '…'.len_utf8();
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push('…');
-    }
-    Some(text)
 }
 
 /// Stored data back as JSON; data that was cut is no longer JSON and reads as a string.
@@ -436,11 +396,11 @@ mod tests {
     use super::*;
     use crate::changes::Tracker;
     use crate::changes::tests::{report, row};
-    use serde_json::json;
 
-    fn temp() -> (tempfile::TempDir, History) {
+    pub(super) fn temp() -> (tempfile::TempDir, History) {
         let dir = tempfile::tempdir().unwrap();
-        let history = History::open(&dir.path().join("h.sqlite")).unwrap();
+        let (history, repairs) = History::open(&dir.path().join("h.sqlite")).unwrap();
+        assert!(repairs.is_empty(), "{repairs:?}");
         (dir, history)
     }
 
@@ -454,7 +414,7 @@ mod tests {
             (200.0, State::Dead, 39.0),
         ] {
             let changes = tracker.observe(&report(now, vec![row("a", state, Some(beat))]));
-            history.insert(&changes).unwrap();
+            history.insert(&Batch::of(&changes)).unwrap();
         }
         let beats = history.beats("a", 0.0, None).unwrap();
         let times: Vec<f64> = beats.iter().map(|b| b.time).collect();
@@ -493,7 +453,7 @@ mod tests {
                 now,
                 vec![row("a", State::Up, Some(a)), row("b", State::Up, Some(b))],
             ));
-            history.insert(&changes).unwrap();
+            history.insert(&Batch::of(&changes)).unwrap();
         }
         let counts: Vec<(String, i64, u32)> = history
             .beats_per_minute(610.0)
@@ -513,65 +473,6 @@ mod tests {
     }
 
     #[test]
-    fn recording_the_same_beat_twice_keeps_one_row() {
-        let (_dir, mut history) = temp();
-        let changes =
-            Tracker::default().observe(&report(5.0, vec![row("a", State::Up, Some(4.0))]));
-        history.insert(&changes).unwrap();
-        history.insert(&changes).unwrap();
-        assert_eq!(history.beats("a", 0.0, None).unwrap().len(), 1);
-        assert_eq!(history.transitions(None, 0.0, None).unwrap().len(), 1);
-    }
-
-    #[test]
-    fn data_is_capped_and_cut_data_reads_as_a_string() {
-        assert_eq!(capped_json(&Value::Null), None);
-        assert_eq!(capped_json(&json!({"a": 1})).unwrap(), r#"{"a":1}"#);
-        let big = json!("é".repeat(DATA_CAP));
-        let capped = capped_json(&big).unwrap();
-        assert!(capped.len() <= DATA_CAP && capped.ends_with('…'));
-        assert!(read_json(capped).is_string());
-        assert_eq!(read_json("[1,2]".to_owned()), json!([1, 2]));
-    }
-
-    #[test]
-    fn prune_keeps_recent_rows_and_each_newest_transition() {
-        let (_dir, mut history) = temp();
-        let mut tracker = Tracker::default();
-        for (now, a, b) in [
-            (100.0, State::Up, State::Up),
-            (200.0, State::Dead, State::Up),
-            (300.0, State::Dead, State::Late),
-        ] {
-            let changes = tracker.observe(&report(
-                now,
-                vec![row("a", a, Some(now - 1.0)), row("b", b, Some(now - 1.0))],
-            ));
-            history.insert(&changes).unwrap();
-        }
-        let pruned = history.prune(250.0).unwrap();
-        // a: up@100 goes, dead@200 is its newest and stays. b: up@100 goes, late@300 stays.
-        assert_eq!(
-            pruned,
-            Pruned {
-                beats: 4,
-                transitions: 2
-            }
-        );
-        let left: Vec<_> = history
-            .transitions(None, 0.0, None)
-            .unwrap()
-            .into_iter()
-            .map(|t| (t.name, t.to))
-            .collect();
-        assert_eq!(
-            left,
-            [("b".to_owned(), State::Late), ("a".to_owned(), State::Dead)]
-        );
-        assert_eq!(history.beats("a", 0.0, None).unwrap().len(), 1);
-    }
-
-    #[test]
     fn last_seen_gives_each_process_its_newest_state_and_beat() {
         let (_dir, mut history) = temp();
         let mut tracker = Tracker::default();
@@ -584,7 +485,7 @@ mod tests {
                     row("a", State::Pending, None),
                 ],
             ));
-            history.insert(&changes).unwrap();
+            history.insert(&Batch::of(&changes)).unwrap();
         }
         let seen = history.last_seen().unwrap();
         assert_eq!(
@@ -628,7 +529,7 @@ mod tests {
             .unwrap()
             .pragma_update(None, "user_version", 42)
             .unwrap();
-        let err = History::open_existing(&path).unwrap_err();
+        let err = History::open_existing(&path, READ_WAIT).unwrap_err();
         assert!(
             matches!(err, HistoryError::Newer { found: 42, .. }),
             "{err:?}"
@@ -643,7 +544,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.sqlite");
         assert!(matches!(
-            History::open_existing(&path),
+            History::open_existing(&path, READ_WAIT),
             Err(HistoryError::Missing { .. })
         ));
         assert!(!path.exists());

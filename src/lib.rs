@@ -19,7 +19,8 @@
 //! - [`probe`]: what the OS says about PIDs and the machine, behind a trait tests can fake.
 //! - [`report`]: every row at one instant and the column texts the table and UI share.
 //! - [`changes`]: transitions and new beats between successive reports (pure).
-//! - [`history`]: the SQLite history of beats and transitions, and its single recorder.
+//! - [`history`]: the SQLite history of beats and transitions, and its single recorder,
+//!   which writes on a thread of its own and trusts, repairs or refuses the file it finds.
 //! - [`alert`]: `[[alert]]` rules — when to alert (pure), what is said, delivery.
 //! - [`http`]: the small HTTP/1.1 server under `hbmon serve`'s API (std `TcpListener`).
 //! - [`watch`]: noticing changes to the heartbeat file (a watch on its directory).

@@ -20,8 +20,7 @@ use crate::alert::{self, Alerter};
 use crate::api::{Api, View};
 use crate::changes::{Changes, Tracker};
 use crate::config::Config;
-use crate::duration;
-use crate::history::{History, HistoryError, Recorder, try_lock_sidecar};
+use crate::history::{self, History, HistoryError, Note, Recorder, try_lock_sidecar};
 use crate::http::{BindError, Limits, Listen, Server};
 use crate::paths::{self, FileLocation};
 use crate::probe::SysProbe;
@@ -250,62 +249,65 @@ impl<'c> Monitor<'c> {
             read_error: None,
             record_error: None,
         };
-        let now = store::unix_now();
-        if !monitor.claim_alerts(now)? {
-            eprintln!(
-                "alerts: another hbmon serve sends them (it holds {}); standing by until it stops",
-                paths::alerts_lock_path(file).display()
-            );
-        }
-        if !monitor.claim()? {
-            eprintln!(
+        // History first: what it knows seeds the alert rules too, read once the recorder
+        // has opened (and, if need be, repaired) the database.
+        match monitor.claim(history::OPEN_WAIT) {
+            Ok(true) => {}
+            Ok(false) => eprintln!(
                 "history: another monitor records {} (it holds {}); standing by: transitions are \
                  logged, history is left to it until it stops",
                 monitor.database.display(),
                 paths::lock_path(&monitor.database).display()
+            ),
+            // Its lock cannot be had (a symlink planted as the lock file, say): monitor
+            // without history, trying again every second, saying it once.
+            Err(e) => monitor.log_record_error(&e.to_string()),
+        }
+        if !monitor.claim_alerts(store::unix_now())? {
+            eprintln!(
+                "alerts: another hbmon serve sends them (it holds {}); standing by until it stops",
+                paths::alerts_lock_path(file).display()
             );
         }
         Ok(monitor)
     }
 
     /// Tries to become the one monitor that sends alerts; true if it now is. The states the
-    /// history knows seed the alert rules, so a restart neither repeats nor forgets alerts.
+    /// history knows seed the alert rules, so a restart neither repeats nor forgets alerts;
+    /// read without waiting (a database locked or refused is logged, and alerts start
+    /// without them: history must never hold alerts back).
     fn claim_alerts(&mut self, now: f64) -> Result<bool, HistoryError> {
         let Some(lock) = try_lock_sidecar(&paths::alerts_lock_path(&self.file))? else {
             return Ok(false);
         };
-        match History::open_existing(&self.database) {
-            Ok(history) => {
-                for (name, seen) in history.last_seen()? {
+        match History::open_existing(&self.database, Duration::ZERO)
+            .and_then(|history| history.last_seen())
+        {
+            Ok(seen) => {
+                for (name, seen) in seen {
                     if let Some(state) = seen.state {
                         self.alerter.remember(&name, state, now);
                     }
                 }
             }
-            Err(HistoryError::Missing { .. }) => {}
-            Err(e) => return Err(e),
+            Err(e) if e.is_absent() => {}
+            Err(e) => self.log_record_error(&e.to_string()),
         }
         eprintln!("alerts: sent from this monitor");
         self.alerting = Some(lock);
         Ok(true)
     }
 
-    /// Tries to become the recorder; true if it now is. What the history knows seeds the
-    /// transitions, so a restart neither repeats nor forgets them.
-    fn claim(&mut self) -> Result<bool, HistoryError> {
+    /// Tries to become the recorder, waiting up to `wait` for the database to open; true if
+    /// it now is. What the history knows seeds the transitions, so a restart neither
+    /// repeats nor forgets them.
+    fn claim(&mut self, wait: Duration) -> Result<bool, HistoryError> {
         let keep = Duration::from_secs_f64(self.config.history.keep);
-        let Some(recorder) = Recorder::claim(&self.database, keep)? else {
+        let Some(recorder) = Recorder::claim(&self.database, keep, wait)? else {
             return Ok(false);
         };
-        for (name, seen) in recorder.history().last_seen()? {
-            self.tracker.remember(&name, seen);
-        }
-        eprintln!(
-            "history: recording {} (keeping {})",
-            self.database.display(),
-            duration::format_exact(self.config.history.keep)
-        );
         self.recorder = Some(recorder);
+        self.history_notes();
         Ok(true)
     }
 
@@ -317,7 +319,7 @@ impl<'c> Monitor<'c> {
             self.log_record_error(&e.to_string());
         }
         if self.recorder.is_none()
-            && let Err(e) = self.claim()
+            && let Err(e) = self.claim(Duration::ZERO)
         {
             self.log_record_error(&e.to_string());
         }
@@ -350,7 +352,7 @@ impl<'c> Monitor<'c> {
         for t in &changes.transitions {
             eprintln!("{}", transition_line(t));
         }
-        self.record(&changes, now);
+        self.record(&changes);
         if self.alerting.is_some() {
             let config = self.config;
             self.alerter
@@ -359,25 +361,34 @@ impl<'c> Monitor<'c> {
         report
     }
 
-    fn record(&mut self, changes: &Changes, now: f64) {
+    /// Hands `changes` to the recorder (never waiting for the database) and logs what
+    /// became of the history since the last check.
+    fn record(&mut self, changes: &Changes) {
+        if let Some(recorder) = &mut self.recorder {
+            recorder.record(changes);
+        }
+        self.history_notes();
+    }
+
+    fn history_notes(&mut self) {
         let Some(recorder) = &mut self.recorder else {
             return;
         };
-        match recorder.record(changes, now) {
-            Ok(pruned) => {
-                if self.record_error.take().is_some() {
-                    eprintln!("history: recording again");
+        for note in recorder.notes() {
+            match &note {
+                Note::Failed(e) => {
+                    self.log_record_error(&e.to_string());
+                    continue;
                 }
-                if let Some(p) = pruned.filter(|p| p.beats + p.transitions > 0) {
-                    eprintln!(
-                        "history: pruned {} beats and {} transitions older than {}",
-                        p.beats,
-                        p.transitions,
-                        duration::format_exact(self.config.history.keep)
-                    );
+                Note::Recording { seen, .. } => {
+                    self.record_error = None;
+                    for (name, seen) in seen {
+                        self.tracker.remember(name, *seen);
+                    }
                 }
+                _ => {}
             }
-            Err(e) => self.log_record_error(&e.to_string()),
+            eprintln!("history: {note}");
         }
     }
 
@@ -397,7 +408,17 @@ impl<'c> Monitor<'c> {
             "SIGTERM"
         };
         eprintln!("hbmon serve: stopping ({name})");
-        self.alerter.finish(stop_by);
+        // The history's last writes (≤ 2.5 s) and the alerts' (until `stop_by`) side by side:
+        // the stop takes the longer of the two, not their sum.
+        let (recorder, alerter) = (self.recorder, self.alerter);
+        std::thread::scope(|scope| {
+            scope.spawn(move || alerter.finish(stop_by));
+            if let Some(recorder) = recorder {
+                for note in recorder.finish() {
+                    eprintln!("history: {note}");
+                }
+            }
+        });
     }
 }
 

@@ -61,28 +61,15 @@ pub struct Options {
 /// is restored on every way out.
 pub fn run(options: &Options, config: &Config, probe: &mut dyn Probe) -> Result<Exit, TuiError> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let mut app = App::new(
+    let app = App::new(
         display_path(&options.file, home.as_deref()),
         unix_now(),
         options.color,
     );
-    let (recording, seen) = recording::Recording::start(
+    let recording = recording::Recording::start(
         crate::paths::history_path(&options.file),
         Duration::from_secs_f64(config.history.keep),
     );
-    match seen {
-        Ok(seen) => {
-            app.update(app::Action::Remember(seen));
-        }
-        // The monitor runs without history; the banner says why.
-        Err(e) => {
-            app.update(app::Action::Notice(app::Notice {
-                text: format!("history: {e}"),
-                at: unix_now(),
-                is_error: true,
-            }));
-        }
-    }
     let mut session = terminal::Session::enter().map_err(TuiError::Terminal)?;
     event::run(
         &mut session.screen,

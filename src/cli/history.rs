@@ -8,7 +8,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::changes::{SeenBeat, Transition};
-use crate::history::History;
+use crate::history::{self, History};
 use crate::paths::{self, FileLocation};
 use crate::report::columns;
 use crate::store::{self, format_local};
@@ -31,7 +31,7 @@ pub struct HistoryArgs {
 
 pub fn history(location: &FileLocation, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     let path = paths::history_path(&location.path);
-    let db = History::open_existing(&path)?;
+    let db = History::open_existing(&path, history::READ_WAIT)?;
     let since = store::unix_now() - args.since.as_secs_f64();
     let limit = (args.limit > 0).then_some(args.limit);
     let transitions = db.transitions(Some(&args.name), since, limit)?;

@@ -1,5 +1,5 @@
 //! The history database's schema: numbered steps, the version kept in `PRAGMA user_version`,
-//! migrated forward on open inside one transaction.
+//! migrated forward on open inside one transaction; and what an opened file is found to be.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -35,6 +35,71 @@ pub(super) const STEPS: &[&str] = &[
      ) WITHOUT ROWID;",
 ];
 
+/// The version `steps` bring a database to.
+pub(super) fn latest(steps: &[&str]) -> i64 {
+    i64::try_from(steps.len()).unwrap_or(i64::MAX)
+}
+
+/// The tables every version of the schema has: a file at the current version without them
+/// was not written by hbmon.
+const TABLES: [&str; 3] = ["processes", "beats", "transitions"];
+
+/// What an opened database holds, judged by reads alone (no lock is taken, nothing written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Found {
+    /// No version and no tables: a new file, or a 0-byte one; nothing in it to lose.
+    Empty,
+    /// At the current version.
+    Current,
+    /// At an older version, which [`migrate`] brings forward keeping its rows.
+    Old(i64),
+    /// Written by a newer hbmon.
+    Newer(i64),
+    /// Not one hbmon wrote (a negative version, tables of another program, a version without
+    /// its tables); says what was seen.
+    Foreign(String),
+}
+
+/// Looks at `conn`'s version and tables against `steps`. Reads only, so it never waits for
+/// a writer and never changes a file that turns out not to be ours.
+pub(super) fn inspect(conn: &Connection, steps: &[&str]) -> rusqlite::Result<Found> {
+    let supported = latest(steps);
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let mut stmt = conn.prepare(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+         ORDER BY name",
+    )?;
+    let tables = stmt
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let listed = || {
+        let shown: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
+        let more = if tables.len() > 5 { ", …" } else { "" };
+        format!("{}{more}", shown.join(", "))
+    };
+    Ok(match version {
+        0 if tables.is_empty() => Found::Empty,
+        0 => Found::Foreign(format!(
+            "has no schema version but tables of its own ({})",
+            listed()
+        )),
+        v if v < 0 => Found::Foreign(format!("has schema version {v}, which no hbmon writes")),
+        v if v > supported => Found::Newer(v),
+        v if !TABLES.iter().all(|t| tables.iter().any(|have| have == t)) => {
+            Found::Foreign(format!(
+                "has schema version {v} but not its tables (it has: {})",
+                if tables.is_empty() {
+                    "none".to_owned()
+                } else {
+                    listed()
+                }
+            ))
+        }
+        v if v < supported => Found::Old(v),
+        _ => Found::Current,
+    })
+}
+
 /// Why a database could not be brought to the current schema.
 #[derive(Debug)]
 pub(super) enum SchemaError {
@@ -56,13 +121,15 @@ impl From<rusqlite::Error> for SchemaError {
 /// steps share one write transaction, so two processes opening an old database at once
 /// cannot both migrate it.
 pub(super) fn migrate(conn: &mut Connection, steps: &[&str]) -> Result<i64, SchemaError> {
-    let supported = i64::try_from(steps.len()).unwrap_or(i64::MAX);
+    let supported = latest(steps);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if found > supported {
         return Err(SchemaError::Newer { found, supported });
     }
-    for step in steps.iter().skip(found as usize) {
+    // A negative version is [`Found::Foreign`], never migrated; were one to reach here, it
+    // would run every step rather than skip them all.
+    for step in steps.iter().skip(usize::try_from(found).unwrap_or(0)) {
         tx.execute_batch(step)?;
     }
     if found < supported {
@@ -136,5 +203,30 @@ mod tests {
             .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
             .unwrap();
         assert_eq!(tables, 0);
+    }
+
+    #[test]
+    fn inspect_tells_new_current_old_newer_and_foreign_apart() {
+        let steps = [
+            "CREATE TABLE processes (a); CREATE TABLE beats (b); CREATE TABLE transitions (c)",
+            "SELECT 1",
+        ];
+        let found = |setup: &str| {
+            let conn = Connection::open_in_memory().unwrap();
+            conn.execute_batch(setup).unwrap();
+            inspect(&conn, &steps).unwrap()
+        };
+        assert_eq!(found(""), Found::Empty);
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, &steps[..1]).unwrap();
+        assert_eq!(inspect(&conn, &steps).unwrap(), Found::Old(1));
+        migrate(&mut conn, &steps).unwrap();
+        assert_eq!(inspect(&conn, &steps).unwrap(), Found::Current);
+        assert_eq!(found("PRAGMA user_version = 3"), Found::Newer(3));
+        assert!(matches!(found("PRAGMA user_version = -5"), Found::Foreign(w) if w.contains("-5")));
+        assert!(matches!(found("CREATE TABLE t (x)"), Found::Foreign(w) if w.contains("(t)")));
+        assert!(
+            matches!(found("PRAGMA user_version = 2"), Found::Foreign(w) if w.contains("none"))
+        );
     }
 }

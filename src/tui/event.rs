@@ -87,9 +87,11 @@ pub fn run(
         stamp: None,
         read_since_draw: false,
         recording,
-        history_error: None,
+        history_errors: [None, None],
     };
     state.watch();
+    // What the history knows seeds the first report's transitions.
+    state.poll_history(store::unix_now());
     state.reload(Probing::Fresh);
     state.draw(screen)?;
     state.run(screen, &rx)
@@ -111,8 +113,16 @@ struct Loop<'j, 'a> {
     stamp: Option<Stamp>,
     read_since_draw: bool,
     recording: Recording,
-    /// The last history failure shown, so a lasting one is shown once.
-    history_error: Option<String>,
+    /// The last history failure shown, of keeping the link and of reading, so a lasting
+    /// one is shown once (kept apart: the link's success must not hide a failing read).
+    history_errors: [Option<String>; 2],
+}
+
+/// Which of [`Loop::history_errors`] a result is.
+#[derive(Debug, Clone, Copy)]
+enum HistoryStep {
+    Link = 0,
+    Read = 1,
 }
 
 impl Loop<'_, '_> {
@@ -172,10 +182,7 @@ impl Loop<'_, '_> {
     fn apply(&mut self, effect: Option<Effect>) -> Option<Exit> {
         match effect? {
             Effect::Quit => return Some(Exit::Quit),
-            Effect::Record(changes) => {
-                let result = self.recording.record(&changes, store::unix_now());
-                self.history_result(result);
-            }
+            Effect::Record(changes) => self.recording.record(&changes),
             Effect::Refresh => self.reload(Probing::Fresh),
             Effect::Remove(name) => {
                 let (text, is_error) = match Store::new(&self.file).remove(&name) {
@@ -243,12 +250,18 @@ impl Loop<'_, '_> {
     }
 
     /// Shows a history failure once (recording and reading go on being tried), and its end.
-    fn history_result<T>(&mut self, result: Result<T, HistoryError>) -> Option<T> {
+    fn history_result<T>(
+        &mut self,
+        step: HistoryStep,
+        result: Result<T, HistoryError>,
+    ) -> Option<T> {
         let (value, error) = match result {
             Ok(value) => (Some(value), None),
             Err(e) => (None, Some(format!("history: {e}"))),
         };
-        if error != self.history_error {
+        let last = &mut self.history_errors[step as usize];
+        if error != *last {
+            last.clone_from(&error);
             if let Some(text) = &error {
                 self.app.update(Action::Notice(Notice {
                     text: text.clone(),
@@ -256,23 +269,39 @@ impl Loop<'_, '_> {
                     is_error: true,
                 }));
             }
-            self.history_error = error;
         }
         value
+    }
+
+    /// Keeps the link to the history going, and shows what the recorder says.
+    fn poll_history(&mut self, now: f64) {
+        let result = self.recording.poll(now);
+        let Some(heard) = self.history_result(HistoryStep::Link, result) else {
+            return;
+        };
+        if !heard.seen.is_empty() {
+            self.app.update(Action::Remember(heard.seen));
+        }
+        for note in heard.notes {
+            self.app.update(Action::Notice(Notice {
+                text: format!("history: {note}"),
+                at: now,
+                is_error: note.is_trouble(),
+            }));
+        }
     }
 
     /// Keeps recording going, and reads the history back when the screen shows it (the
     /// history tab or the detail pane) and the last read is stale — never for the tables
     /// alone, where a read a second under a storm of beats would cost more than htop.
     fn read_history(&mut self, now: f64) {
-        let result = self.recording.keep_recording(now);
-        self.history_result(result);
+        self.poll_history(now);
         if !self.app.shows_history() {
             return;
         }
         let selected = self.app.selected_row().map(|r| r.name.clone());
         if let Some(result) = self.recording.read(selected.as_deref(), now)
-            && let Some(recent) = self.history_result(result)
+            && let Some(recent) = self.history_result(HistoryStep::Read, result)
         {
             self.app.update(Action::History(Box::new(recent)));
         }

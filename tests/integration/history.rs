@@ -2,7 +2,7 @@
 
 use crate::hbmon;
 use hbmon::changes::{Changes, SeenBeat, Transition};
-use hbmon::history::History;
+use hbmon::history::{Batch, History};
 use hbmon::status::{Severity, State};
 use hbmon::store::{Reported, unix_now};
 use predicates::prelude::PredicateBooleanExt;
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 fn lists_transitions_and_beats_newest_first() {
     let dir = tempfile::tempdir().unwrap();
     let now = unix_now();
-    let mut history = History::open(&dir.path().join("hb_history.sqlite")).unwrap();
+    let (mut history, _) = History::open(&dir.path().join("hb_history.sqlite")).unwrap();
     let beat = |time, status| SeenBeat {
         name: "worker".into(),
         time,
@@ -22,7 +22,7 @@ fn lists_transitions_and_beats_newest_first() {
         data: json!({"queue": 3}),
     };
     history
-        .insert(&Changes {
+        .insert(&Batch::of(&Changes {
             transitions: vec![Transition {
                 name: "worker".into(),
                 time: now - 60.0,
@@ -38,7 +38,7 @@ fn lists_transitions_and_beats_newest_first() {
                 // Older than the --since window below.
                 beat(now - 7200.0, Reported::Alive),
             ],
-        })
+        }))
         .unwrap();
 
     let out = hbmon(dir.path())

@@ -28,9 +28,16 @@ impl Serve {
     }
 
     fn start_listening(dir: &Path, log_name: &str, listen: &str) -> Serve {
+        let mut cmd = hbmon_std(dir);
+        cmd.args(["serve", "--listen", listen]);
+        Serve::spawn(cmd, dir, log_name)
+    }
+
+    /// `cmd` (an `hbmon serve` as [`hbmon_std`] sets it up, or a shell that runs one),
+    /// logging to `log_name` in `dir`.
+    pub(crate) fn spawn(mut cmd: Command, dir: &Path, log_name: &str) -> Serve {
         let log = dir.join(log_name);
-        let child = hbmon_std(dir)
-            .args(["serve", "--listen", listen])
+        let child = cmd
             // A webhook to 127.0.0.1 must not go through a proxy from the environment.
             .env_remove("http_proxy")
             .env_remove("HTTP_PROXY")
@@ -150,6 +157,24 @@ pub(crate) fn lines(path: &Path) -> Vec<String> {
         .collect()
 }
 
+/// `hbmon history NAME --json` once it holds `transitions` transitions: the monitor logs a
+/// change as it sees it, and its recorder writes it a moment later, on a thread of its own.
+fn history_with(dir: &Path, name: &str, transitions: usize, serve: &Serve) -> Value {
+    let read = || {
+        let out = hbmon(dir)
+            .args(["history", name, "--json"])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).unwrap_or_default()
+    };
+    wait_for(
+        &format!("{transitions} transitions of {name} in history"),
+        || read()["transitions"].as_array().map_or(0, Vec::len) >= transitions,
+        || format!("{}\n{}", read(), serve.log()),
+    );
+    read()
+}
+
 pub(crate) fn beat(dir: &Path, name: &str, pid: &str, extra: &[&str]) {
     hbmon(dir)
         .args(["beat", name, "--pid", pid, "--interval", "60s", "-q"])
@@ -203,12 +228,7 @@ fn a_death_is_alerted_once_recorded_and_its_recovery_follows() {
         serve.log()
     );
 
-    let out = hbmon(dir.path())
-        .args(["history", "worker", "--json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let history: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let history = history_with(dir.path(), "worker", 2, &serve);
     let steps: Vec<(String, String)> = history["transitions"]
         .as_array()
         .unwrap()
@@ -362,11 +382,7 @@ fn two_monitors_record_once_and_the_second_takes_over() {
     beat(dir.path(), "worker", &me, &["--error", "oops"]);
     second.wait_log("worker: up -> error");
 
-    let out = hbmon(dir.path())
-        .args(["history", "worker", "--json"])
-        .output()
-        .unwrap();
-    let history: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let history = history_with(dir.path(), "worker", 2, &second);
     let to: Vec<&str> = history["transitions"]
         .as_array()
         .unwrap()

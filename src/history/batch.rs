@@ -1,0 +1,314 @@
+//! The write side of the database: a [`Batch`] of rows ready to store (data already cut to
+//! [`DATA_CAP`], so a batch waiting in the recorder's queue has a known size), how it is
+//! stored, and how old rows are pruned.
+
+use rusqlite::{Connection, TransactionBehavior, params};
+use serde_json::Value;
+
+use super::{DATA_CAP, History, HistoryError, Pruned, sql_error};
+use crate::changes::{Changes, Transition};
+use crate::status::State;
+use crate::store::Reported;
+
+/// Beats and transitions to store together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    beats: Vec<BeatRow>,
+    transitions: Vec<Transition>,
+}
+
+/// A beat as stored: its data as capped JSON text.
+#[derive(Debug, Clone, PartialEq)]
+struct BeatRow {
+    name: String,
+    time: f64,
+    pid: Option<u32>,
+    status: Reported,
+    data: Option<String>,
+}
+
+/// What a row costs in memory beyond its strings (its times, pids, states, and vectors'
+/// slack), for [`Batch::bytes`].
+const ROW_OVERHEAD: usize = 96;
+
+impl Batch {
+    /// `changes` as rows to store.
+    pub fn of(changes: &Changes) -> Batch {
+        Batch {
+            beats: changes
+                .beats
+                .iter()
+                .map(|b| BeatRow {
+                    name: b.name.clone(),
+                    time: b.time,
+                    pid: b.pid,
+                    status: b.status.clone(),
+                    data: capped_json(&b.data),
+                })
+                .collect(),
+            transitions: changes.transitions.clone(),
+        }
+    }
+
+    /// Beats plus transitions.
+    pub fn rows(&self) -> usize {
+        self.beats.len() + self.transitions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows() == 0
+    }
+
+    /// About how much memory the batch holds: what the recorder's queue is bounded by
+    /// (names and reasons come from the heartbeat file, so they are counted, not assumed
+    /// short).
+    pub fn bytes(&self) -> usize {
+        let beats: usize = self
+            .beats
+            .iter()
+            .map(|b| ROW_OVERHEAD + b.name.len() + b.data.as_ref().map_or(0, String::len))
+            .sum();
+        let transitions: usize = self
+            .transitions
+            .iter()
+            .map(|t| ROW_OVERHEAD + t.name.len() + t.reason.len())
+            .sum();
+        beats + transitions
+    }
+
+    /// Adds `other`'s rows after these.
+    pub fn append(&mut self, mut other: Batch) {
+        self.beats.append(&mut other.beats);
+        self.transitions.append(&mut other.transitions);
+    }
+}
+
+impl History {
+    /// Stores `batch` in one transaction. A beat or transition already stored (same name
+    /// and time) is kept as it is, so a batch stored twice is stored once.
+    pub fn insert(&mut self, batch: &Batch) -> Result<(), HistoryError> {
+        let result = self.insert_rows(batch);
+        if result.is_err() {
+            // The rolled-back transaction may have added processes whose ids are cached.
+            self.ids.clear();
+        }
+        result
+    }
+
+    fn insert_rows(&mut self, batch: &Batch) -> Result<(), HistoryError> {
+        let fail = sql_error(&self.path);
+        // IMMEDIATE: a lock held elsewhere is met here, before any work, not mid-batch.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&fail)?;
+        {
+            let mut beat = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO beats (process, time, pid, status, data)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(&fail)?;
+            for b in &batch.beats {
+                let id = if let Some(&id) = self.ids.get(&b.name) {
+                    id
+                } else {
+                    let id = process_id(&tx, &b.name).map_err(&fail)?;
+                    self.ids.insert(b.name.clone(), id);
+                    id
+                };
+                beat.execute(params![id, b.time, b.pid, b.status.as_str(), b.data])
+                    .map_err(&fail)?;
+            }
+            let mut transition = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO transitions
+                         (name, time, from_state, to_state, severity, reason, since)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(&fail)?;
+            for t in &batch.transitions {
+                transition
+                    .execute(params![
+                        t.name,
+                        t.time,
+                        t.from.map(State::as_str),
+                        t.to.as_str(),
+                        t.severity.as_str(),
+                        t.reason,
+                        t.since
+                    ])
+                    .map_err(&fail)?;
+            }
+        }
+        tx.commit().map_err(fail)
+    }
+
+    /// Deletes beats and transitions older than `before`, except each process's newest
+    /// transition: a process dead for longer than the retention is still known to be dead.
+    pub fn prune(&mut self, before: f64) -> Result<Pruned, HistoryError> {
+        let fail = sql_error(&self.path);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&fail)?;
+        let mut beats = 0;
+        {
+            // Per process, each delete a range at the front of its (process, time) key.
+            let mut ids = tx.prepare("SELECT id FROM processes").map_err(&fail)?;
+            let ids = ids
+                .query_map([], |row| row.get::<_, i64>(0))
+                .map_err(&fail)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(&fail)?;
+            let mut delete = tx
+                .prepare("DELETE FROM beats WHERE process = ?1 AND time < ?2")
+                .map_err(&fail)?;
+            for id in ids {
+                beats += delete.execute(params![id, before]).map_err(&fail)?;
+            }
+        }
+        let transitions = tx
+            .execute(
+                "DELETE FROM transitions AS t WHERE time < ?1
+                 AND time < (SELECT max(time) FROM transitions WHERE name = t.name)",
+                [before],
+            )
+            .map_err(&fail)?;
+        tx.commit().map_err(fail)?;
+        Ok(Pruned { beats, transitions })
+    }
+}
+
+/// The id of process `name`, added to `processes` if new.
+fn process_id(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
+    conn.execute("INSERT OR IGNORE INTO processes (name) VALUES (?1)", [name])?;
+    conn.query_row("SELECT id FROM processes WHERE name = ?1", [name], |row| {
+        row.get(0)
+    })
+}
+
+/// `data` as JSON text, cut to [`DATA_CAP`] bytes (at a character boundary, marked `…`);
+/// `None` for no data.
+fn capped_json(data: &Value) -> Option<String> {
+    if data.is_null() {
+        return None;
+    }
+    let mut text = data.to_string();
+    if text.len() > DATA_CAP {
+        let mut end = DATA_CAP - '…'.len_utf8();
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::changes::Tracker;
+    use crate::changes::tests::{report, row};
+    use crate::history::read_json;
+    use crate::history::tests::temp;
+    use serde_json::json;
+
+    #[test]
+    fn recording_the_same_beat_twice_keeps_one_row() {
+        let (_dir, mut history) = temp();
+        let changes =
+            Tracker::default().observe(&report(5.0, vec![row("a", State::Up, Some(4.0))]));
+        history.insert(&Batch::of(&changes)).unwrap();
+        history.insert(&Batch::of(&changes)).unwrap();
+        assert_eq!(history.beats("a", 0.0, None).unwrap().len(), 1);
+        assert_eq!(history.transitions(None, 0.0, None).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn data_is_capped_and_cut_data_reads_as_a_string() {
+        assert_eq!(capped_json(&Value::Null), None);
+        assert_eq!(capped_json(&json!({"a": 1})).unwrap(), r#"{"a":1}"#);
+        let big = json!("é".repeat(DATA_CAP));
+        let capped = capped_json(&big).unwrap();
+        assert!(capped.len() <= DATA_CAP && capped.ends_with('…'));
+        assert!(read_json(capped).is_string());
+        assert_eq!(read_json("[1,2]".to_owned()), json!([1, 2]));
+    }
+
+    #[test]
+    fn a_batch_counts_its_rows_and_its_memory_with_data_cut() {
+        let mut tracker = Tracker::default();
+        let mut a = Batch::of(&tracker.observe(&report(5.0, vec![row("a", State::Up, Some(4.0))])));
+        assert_eq!(a.rows(), 2);
+        let small = a.bytes();
+        let mut big = report(6.0, vec![row("a", State::Up, Some(5.5))]);
+        big.rows[0].entry.as_mut().unwrap().additional_data = json!("x".repeat(1 << 20));
+        let b = Batch::of(&tracker.observe(&big));
+        assert_eq!(b.rows(), 1);
+        assert!(b.bytes() <= ROW_OVERHEAD + 1 + DATA_CAP, "{}", b.bytes());
+        a.append(b);
+        assert_eq!(a.rows(), 3);
+        assert!(a.bytes() > small);
+    }
+
+    #[test]
+    fn a_failed_insert_forgets_the_process_ids_it_cached() {
+        let (dir, mut history) = temp();
+        let changes =
+            Tracker::default().observe(&report(5.0, vec![row("a", State::Up, Some(4.0))]));
+        // A beat stored, then the transitions table gone: the next insert of a new process
+        // fails after caching its id in a transaction that is rolled back. Kept, that id
+        // would fail every later batch holding the process on its foreign key.
+        history.insert(&Batch::of(&changes)).unwrap();
+        let other = Connection::open(dir.path().join("h.sqlite")).unwrap();
+        other
+            .execute_batch("ALTER TABLE transitions RENAME TO t2")
+            .unwrap();
+        let b = Tracker::default().observe(&report(6.0, vec![row("b", State::Up, Some(5.0))]));
+        assert!(history.insert(&Batch::of(&b)).is_err());
+        other
+            .execute_batch("ALTER TABLE t2 RENAME TO transitions")
+            .unwrap();
+        history.insert(&Batch::of(&b)).unwrap();
+        assert_eq!(history.beats("b", 0.0, None).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn prune_keeps_recent_rows_and_each_newest_transition() {
+        let (_dir, mut history) = temp();
+        let mut tracker = Tracker::default();
+        for (now, a, b) in [
+            (100.0, State::Up, State::Up),
+            (200.0, State::Dead, State::Up),
+            (300.0, State::Dead, State::Late),
+        ] {
+            let changes = tracker.observe(&report(
+                now,
+                vec![row("a", a, Some(now - 1.0)), row("b", b, Some(now - 1.0))],
+            ));
+            history.insert(&Batch::of(&changes)).unwrap();
+        }
+        let pruned = history.prune(250.0).unwrap();
+        // a: up@100 goes, dead@200 is its newest and stays. b: up@100 goes, late@300 stays.
+        assert_eq!(
+            pruned,
+            Pruned {
+                beats: 4,
+                transitions: 2
+            }
+        );
+        let left: Vec<_> = history
+            .transitions(None, 0.0, None)
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.name, t.to))
+            .collect();
+        assert_eq!(
+            left,
+            [("b".to_owned(), State::Late), ("a".to_owned(), State::Dead)]
+        );
+        assert_eq!(history.beats("a", 0.0, None).unwrap().len(), 1);
+    }
+}
