@@ -13,14 +13,14 @@ use crate::serve::{Serve, Worker, beat, lines, wait_for, webhook_listener};
 
 /// Processes of a hanging alert command, found by a marker in their command lines; any
 /// still alive when the test ends (it failed) are killed, so none outlives it.
-struct Hang {
+pub(crate) struct Hang {
     marker: String,
 }
 
 impl Hang {
     /// A marker no other test or process has: the fraction of a 1000 s sleep, so that the
     /// sleeps show it in their own command lines, not only the shell that started them.
-    fn new() -> Hang {
+    pub(crate) fn new() -> Hang {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -31,12 +31,12 @@ impl Hang {
     }
 
     /// A command that hangs: a shell waiting for two sleeps, one started in the background.
-    fn command(&self) -> String {
+    pub(crate) fn command(&self) -> String {
         format!("sleep {0} & sleep {0}; wait", self.marker)
     }
 
     /// The PIDs of live processes whose command line has the marker (a zombie's is empty).
-    fn alive(&self) -> Vec<String> {
+    pub(crate) fn alive(&self) -> Vec<String> {
         let Ok(procs) = fs::read_dir("/proc") else {
             panic!("this test reads /proc (Linux) to find processes")
         };

@@ -7,6 +7,7 @@ mod beat;
 mod config;
 mod day_one;
 mod hardening_alerts;
+mod hardening_faults;
 mod hardening_history;
 mod hardening_job;
 mod hardening_store;
