@@ -108,7 +108,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             args.quiet,
         ),
         Command::Prune(args) => beat::prune(&location, &args),
-        Command::History(args) => history::history(&location, &args),
+        Command::History(args) => {
+            let name = names(&location, config, std::slice::from_ref(&args.name))?.remove(0);
+            history::history(&location, &name, &args)
+        }
         Command::Pause(args) => {
             let name = names(&location, config, std::slice::from_ref(&args.name))?.remove(0);
             pause::pause(&location, &name, args.span)

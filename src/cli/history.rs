@@ -1,5 +1,5 @@
-//! `hbmon history NAME`: one process's beats and transitions from the history database,
-//! newest first, as a table or JSON.
+//! `hbmon history NAME`: one process's transitions from the history database, newest
+//! first, and its beats summed up in a line (`--beats` lists them), as text or JSON.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -16,7 +16,7 @@ use crate::{duration, status::State, text};
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    /// The heartbeat name.
+    /// The heartbeat name or its configured label.
     pub name: String,
     /// How far back, e.g. 1h, 7d.
     #[arg(long, allow_hyphen_values = true, value_parser = duration::parse, value_name = "D", default_value = "24h")]
@@ -27,18 +27,31 @@ pub struct HistoryArgs {
     /// Print JSON: {"name", "database", "since", "transitions": [...], "beats": [...]}.
     #[arg(long)]
     pub json: bool,
+    /// List the beats too, after the transitions (else one line sums them up).
+    #[arg(long)]
+    pub beats: bool,
 }
 
-pub fn history(location: &FileLocation, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+/// `name`: the heartbeat name (a label the user gave is already turned into it).
+pub fn history(
+    location: &FileLocation,
+    name: &str,
+    args: &HistoryArgs,
+) -> anyhow::Result<ExitCode> {
     let path = paths::history_path(&location.path);
     let db = History::open_existing(&path, history::READ_WAIT)?;
     let since = store::unix_now() - args.since.as_secs_f64();
     let limit = (args.limit > 0).then_some(args.limit);
-    let transitions = db.transitions(Some(&args.name), since, limit)?;
-    let beats = db.beats(&args.name, since, limit)?;
+    let transitions = db.transitions(Some(name), since, limit)?;
+    // The summary counts every beat in the span; a listing stops at the limit.
+    let beats = db.beats(
+        name,
+        since,
+        if args.beats || args.json { limit } else { None },
+    )?;
     if args.json {
         let doc = json!({
-            "name": args.name,
+            "name": name,
             "database": path,
             "since": since,
             "transitions": transitions,
@@ -47,8 +60,7 @@ pub fn history(location: &FileLocation, args: &HistoryArgs) -> anyhow::Result<Ex
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else if transitions.is_empty() && beats.is_empty() {
         eprintln!(
-            "hbmon: nothing recorded for {:?} in the last {} in {}",
-            args.name,
+            "hbmon: nothing recorded for {name:?} in the last {} in {}",
             duration::format_exact(args.since.as_secs_f64()),
             path.display()
         );
@@ -56,19 +68,65 @@ pub fn history(location: &FileLocation, args: &HistoryArgs) -> anyhow::Result<Ex
     } else {
         println!(
             "{} — last {}, newest first ({})",
-            text::escape(&args.name),
+            text::escape(name),
             duration::format_exact(args.since.as_secs_f64()),
             path.display()
         );
-        let events = merge(&transitions, &beats, limit);
-        for line in &events {
+        // The few changes of state are what a reader came for: first, never buried
+        // under the hundreds of beats between them.
+        if transitions.is_empty() {
+            println!("no change of state");
+        }
+        for line in merge(&transitions, &[], None) {
             println!("{line}");
         }
-        if limit.is_some_and(|n| transitions.len() + beats.len() > n) {
-            println!("(newest {} shown; --limit 0 shows all)", events.len());
+        if limit.is_some_and(|n| transitions.len() >= n) {
+            println!(
+                "(newest {} changes shown; --limit 0 shows all)",
+                transitions.len()
+            );
+        }
+        if args.beats {
+            println!();
+            for line in merge(&[], &beats, None) {
+                println!("{line}");
+            }
+            if limit.is_some_and(|n| beats.len() >= n) {
+                println!("(newest {} beats shown; --limit 0 shows all)", beats.len());
+            }
+        } else {
+            println!("{}", beats_summary(&beats));
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `412 beats, every 2.0s, the last 3s ago (pid 7, alive); --beats lists them`: the beats
+/// (newest first) in one line, their typical spacing the median gap.
+fn beats_summary(beats: &[SeenBeat]) -> String {
+    let Some(newest) = beats.first() else {
+        return "no beats".to_owned();
+    };
+    let count = beats.len();
+    let mut gaps: Vec<f64> = beats.windows(2).map(|w| w[0].time - w[1].time).collect();
+    gaps.sort_by(f64::total_cmp);
+    let every = gaps.get(gaps.len() / 2).map_or_else(String::new, |gap| {
+        let gap = if *gap < 60.0 {
+            format!("{gap:.1}s")
+        } else {
+            duration::format_secs(*gap)
+        };
+        format!(", every {gap}")
+    });
+    let pid = newest
+        .pid
+        .map_or_else(|| "no pid".to_owned(), |p| format!("pid {p}"));
+    format!(
+        "{count} beat{}{every}, the last at {} ({pid}, {}); --beats lists them",
+        if count == 1 { "" } else { "s" },
+        format_local(newest.time),
+        newest.status.as_str()
+    )
 }
 
 /// Transitions and beats as table lines, interleaved newest first, at most `limit`; what
@@ -137,6 +195,29 @@ mod tests {
             lines[1].ends_with("up → dead            pid 7 is gone"),
             "{lines:?}"
         );
+    }
+
+    #[test]
+    fn beats_are_summed_up_in_one_line() {
+        let beat = |time| SeenBeat {
+            name: "a".into(),
+            time,
+            pid: Some(7),
+            status: Reported::Alive,
+            data: json!(null),
+        };
+        let beats: Vec<SeenBeat> = (0..412).rev().map(|i| beat(f64::from(i) * 2.0)).collect();
+        let line = beats_summary(&beats);
+        assert!(
+            line.starts_with("412 beats, every 2.0s, the last at "),
+            "{line}"
+        );
+        assert!(
+            line.ends_with("(pid 7, alive); --beats lists them"),
+            "{line}"
+        );
+        assert_eq!(beats_summary(&[]), "no beats");
+        assert!(beats_summary(&[beat(5.0)]).starts_with("1 beat, the last"));
     }
 
     #[test]

@@ -58,6 +58,8 @@ fn lists_transitions_and_beats_newest_first() {
     assert_eq!(statuses, ["error", "alive"]);
     assert_eq!(doc["beats"][0]["data"]["queue"], 3);
 
+    // The changes of state first; the beats summed up in a line (issue 11: 200 beats
+    // buried the 4 transitions)…
     let table = hbmon(dir.path())
         .args(["history", "worker", "--since", "1h"])
         .output()
@@ -66,9 +68,24 @@ fn lists_transitions_and_beats_newest_first() {
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].contains("hb_history.sqlite"), "{text}");
     assert!(lines[1].contains("up → dead") && lines[1].contains("pid 4242 is gone"));
-    assert!(lines[2].contains("beat (error)"));
-    assert!(lines[3].contains("beat (alive)") && lines[3].contains("queue=3"));
-    assert_eq!(lines.len(), 4, "{text}");
+    assert!(
+        lines[2].starts_with("2 beats, every 30.0s, the last at ")
+            && lines[2].ends_with("(pid 4242, error); --beats lists them"),
+        "{text}"
+    );
+    assert_eq!(lines.len(), 3, "{text}");
+    // …and listed, after them, with --beats.
+    let table = hbmon(dir.path())
+        .args(["history", "worker", "--since", "1h", "--beats"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(table.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[1].contains("up → dead"), "{text}");
+    assert_eq!(lines[2], "", "{text}");
+    assert!(lines[3].contains("beat (error)"), "{text}");
+    assert!(lines[4].contains("beat (alive)") && lines[4].contains("queue=3"));
+    assert_eq!(lines.len(), 5, "{text}");
 
     hbmon(dir.path())
         .args(["history", "nobody"])
