@@ -758,13 +758,81 @@ def _check_name(name):
         ) from None
 
 
+#: The longest span hbmon takes anywhere, as the Rust side's ``duration::MAX``: 366 days.
+MAX_SPAN = 366 * 86400.0
+
+_UNITS = (
+    (("w",), 604800.0),
+    (("d", "day", "days"), 86400.0),
+    (("h", "hr", "hrs"), 3600.0),
+    (("m", "min", "mins"), 60.0),
+    (("s", "sec", "secs"), 1.0),
+    (("ms",), 0.001),
+)
+
+
+def parse_duration(text):
+    """Seconds in ``text`` under hbmon's one rule for spans (``30s``, ``5m30``, ``1h30m``,
+    ``250ms``; a bare number is seconds): units largest first and each once, a number
+    after the last unit is the next smaller one, no sign or exponent, at most 366d. Raises
+    ``ValueError`` with the message hbmon's CLI, config and HTTP give."""
+
+    def fail(why):
+        return ValueError("invalid duration %s: %s (use e.g. 30s, 5m, 1h30m, 250ms, 7d)" % (json.dumps(text), why))
+
+    rest = text.strip()
+    if not rest:
+        raise fail("empty")
+    if rest.startswith("-"):
+        raise fail("must not be negative")
+    total, next_unit = 0.0, 0
+    while rest:
+        digits = re.match(r"[0-9.]*", rest).group(0)
+        if not digits:
+            raise fail("expected a number")
+        if digits.startswith(".") or digits.endswith(".") or digits.count(".") > 1:
+            raise fail("not a number")
+        rest = rest[len(digits):]
+        unit = re.match(r"[^0-9.]*", rest).group(0)
+        if not unit:
+            if total == 0 and next_unit == 0:
+                index = 4
+            elif next_unit < len(_UNITS):
+                index = next_unit
+            else:
+                raise fail("nothing is smaller than ms")
+        else:
+            index = next((i for i, (names, _) in enumerate(_UNITS) if unit in names), None)
+            if index is None:
+                raise fail("unknown unit")
+            if index < next_unit:
+                raise fail("units go largest first, each once (1h30m, not 30m1h or 1h1h)")
+        total += float(digits) * _UNITS[index][1]
+        next_unit = index + 1
+        rest = rest[len(unit):]
+    if total > MAX_SPAN:
+        raise fail("out of range: at most 366d")
+    return total
+
+
 def _check_interval(name, interval):
-    try:
-        seconds = float(interval) if _number(interval) else math.nan
-    except OverflowError:  # an int past any float
-        seconds = math.inf
-    if not 0 < seconds < math.inf:
+    """The interval in seconds: a number, or a string in hbmon's notation, more than zero
+    and at most 366 days — the rule ``hbmon beat --interval`` applies."""
+    if isinstance(interval, str):
+        try:
+            seconds = parse_duration(interval)
+        except ValueError as e:
+            raise HbmonError("heartbeat %r: interval: %s" % (name, e)) from None
+    else:
+        try:
+            seconds = float(interval) if _number(interval) else math.nan
+        except OverflowError:  # an int past any float
+            seconds = math.inf
+        if seconds > MAX_SPAN and seconds < math.inf:
+            raise HbmonError("heartbeat %r: interval: invalid duration %r: out of range: at most 366d" % (name, interval))
+    if not 0 < seconds <= MAX_SPAN:
         raise HbmonError("heartbeat %r: interval must be a positive number of seconds, not %r" % (name, interval))
+    return seconds
 
 
 def _error_text(error):
@@ -851,7 +919,7 @@ def beat(name, data=None, *, merge=False, error=None, stopped=False, pid=None, i
     if pid is not None and pid is not False and (isinstance(pid, bool) or not isinstance(pid, int) or pid < 1):
         raise HbmonError("pid must be a positive integer, or False for none, not %r" % (pid,))
     if interval is not None:
-        _check_interval(name, interval)
+        interval = _check_interval(name, interval)
     if merge and not isinstance(data, dict):
         raise HbmonError("merge=True needs a dict of keys to set, not %r" % (data,))
     if data is not None:
@@ -885,7 +953,7 @@ class Heartbeat:
 
     def __init__(self, name, interval=DEFAULT_INTERVAL, file=None, kind="app"):
         _check_name(name)
-        _check_interval(name, interval)
+        interval = _check_interval(name, interval)
         if kind not in KINDS:
             raise HbmonError("invalid kind %r: expected app or job" % (kind,))
         self.name = name

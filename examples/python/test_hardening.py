@@ -464,13 +464,27 @@ class Inputs(FileTest):
         self.assertEqual(read(self.file)["processes"]["a"]["last_error"], entry["last_error"])
 
     def test_an_interval_that_is_not_a_positive_number_is_refused(self):
-        for bad in (0, -1, float("nan"), float("inf"), 10**400, "30", True):
+        for bad in (0, -1, float("nan"), float("inf"), 10**400, 367 * 86400, "5x", "1h1h", "-5s", "367d", "0s", True):
             with self.subTest(interval=bad):
                 with self.assertRaisesRegex(hbmon.HbmonError, "interval"):
                     hbmon.beat("a", interval=bad, file=self.file)
                 with self.assertRaisesRegex(hbmon.HbmonError, "interval"):
                     hbmon.Heartbeat("a", interval=bad, file=self.file)
         self.assertFalse(os.path.exists(self.file))
+
+    def test_an_interval_follows_the_one_rule_of_hbmons_spans(self):
+        # As `hbmon beat --interval`: a number of seconds, or hbmon's notation.
+        for given, seconds in ((30, 30.0), ("30", 30.0), ("5m30", 330.0), ("1h30m", 5400.0), ("250ms", 0.25)):
+            with self.subTest(interval=given):
+                entry = hbmon.beat("a", interval=given, file=self.file)
+                self.assertEqual(entry["interval"], seconds)
+        with self.assertRaises(hbmon.HbmonError) as raised:
+            hbmon.beat("a", interval="1h1h", file=self.file)
+        self.assertEqual(
+            str(raised.exception),
+            "heartbeat 'a': interval: invalid duration \"1h1h\": units go largest first, each once"
+            " (1h30m, not 30m1h or 1h1h) (use e.g. 30s, 5m, 1h30m, 250ms, 7d)",
+        )
 
     def test_a_leading_bom_is_skipped_and_not_written_back(self):
         with open(self.file, "wb") as f:

@@ -380,7 +380,7 @@ class HeartbeatTest(FileTest):
             hb.start()
 
     def test_bad_settings_are_refused(self):
-        for kwargs in [dict(interval=0), dict(interval="30"), dict(kind="daemon")]:
+        for kwargs in [dict(interval=0), dict(interval="30x"), dict(kind="daemon")]:
             with self.subTest(kwargs=kwargs), self.assertRaises(hbmon.HbmonError):
                 hbmon.Heartbeat("x", file=self.file, **kwargs)
 
