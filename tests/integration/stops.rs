@@ -1,6 +1,7 @@
 //! Issue 11: a stop asked for by a signal is a clean `stopped`, not a crash — under
-//! `hbmon run` (with a `hbmon serve` watching: no alert) and in the Rust `Heartbeat`
-//! (`examples/worker`) — while a program's own handler is kept; a job cut short says it was interrupted; an app whose command exits
+//! `hbmon run` (with a `hbmon serve` watching: no alert), in the Rust `Heartbeat`
+//! (`examples/worker`) and in the Python `with hbmon.Heartbeat` — while a program's own
+//! handler is kept; a job cut short says it was interrupted; an app whose command exits
 //! says so at once. Real processes and real signals throughout.
 
 use std::fs;
@@ -270,6 +271,60 @@ fn a_rust_program_with_its_own_sigterm_handler_keeps_it() {
     let said = stdout_of(&mut worker);
     assert!(said.contains("stopped cleanly after"), "{said:?}");
     let e = entry(dir.path(), "example-worker").unwrap();
+    assert_eq!(e.reported(), Reported::Stopped);
+    assert_eq!(reason(&e), "", "its own stop, not hbmon's: {e:?}");
+}
+
+fn python_module_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/python")
+}
+
+/// Starts `script` in python3 with hbmon.py importable, once `name`'s first beat is written.
+fn start_python(dir: &Path, script: &str, name: &str) -> Child {
+    let child = Command::new("python3")
+        .args(["-c", script])
+        .env("PYTHONPATH", python_module_dir())
+        .env("HBMON_FILE", dir.join("hb.json"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3 cannot run ({e}): these tests need python3 on PATH"));
+    wait_entry(dir, name, &Reported::Alive);
+    child
+}
+
+#[test]
+fn sigterm_to_a_python_with_heartbeat_is_a_clean_stop_and_python_dies_by_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "import time, hbmon\n\
+                  with hbmon.Heartbeat('py-worker', interval=1) as hb:\n\
+                  \x20   while True:\n\
+                  \x20       time.sleep(0.05); hb.pulse()\n";
+    let mut python = start_python(dir.path(), script, "py-worker");
+    send(python.id(), libc::SIGTERM);
+    let status = wait_end(&mut python);
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    let e = entry(dir.path(), "py-worker").unwrap();
+    assert_eq!(e.reported(), Reported::Stopped, "{e:?}");
+    assert_eq!(reason(&e), "stopped by SIGTERM (signal 15)");
+}
+
+#[test]
+fn a_python_program_with_its_own_sigterm_handler_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "import signal, sys, time, hbmon\n\
+                  stop = []\n\
+                  signal.signal(signal.SIGTERM, lambda *_: stop.append(1))\n\
+                  with hbmon.Heartbeat('py-host', interval=1) as hb:\n\
+                  \x20   while not stop:\n\
+                  \x20       time.sleep(0.05); hb.pulse()\n\
+                  print('own handler ran'); sys.exit(4)\n";
+    let mut python = start_python(dir.path(), script, "py-host");
+    send(python.id(), libc::SIGTERM);
+    let status = wait_end(&mut python);
+    assert_eq!(status.code(), Some(4), "{status:?}");
+    assert_eq!(stdout_of(&mut python), "own handler ran\n");
+    let e = entry(dir.path(), "py-host").unwrap();
     assert_eq!(e.reported(), Reported::Stopped);
     assert_eq!(reason(&e), "", "its own stop, not hbmon's: {e:?}");
 }
