@@ -938,16 +938,19 @@ class Heartbeat:
         if self._thread is not None:
             raise HbmonError("heartbeat %r is already started" % self.name)
         # Before the first beat: a stop signal once the entry exists must find the handler.
-        if self.handle_signals:
-            _register(self)
-        try:
-            self._write("alive")
-        except BaseException:
-            _unregister(self)
-            raise
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="hbmon-%s" % self.name, daemon=True)
-        self._thread.start()
+        # One that comes meanwhile waits until the writer thread runs (see _section).
+        with _section():
+            if self.handle_signals:
+                _register(self)
+            try:
+                self._write("alive")
+            except BaseException:
+                _unregister(self)
+                raise
+            self._stopping.clear()
+            thread = threading.Thread(target=self._run, name="hbmon-%s" % self.name, daemon=True)
+            thread.start()
+            self._thread = thread
         return self
 
     def pulse(self):
@@ -1117,10 +1120,13 @@ def _stop_by_signal(signum):
     for heartbeat in live:
         try:
             heartbeat._stop_by_signal(reason)
-        except HbmonError as e:
+        except Exception as e:  # noqa: BLE001 -- whatever happens, the process must end
             print("hbmon: heartbeat %r: %s" % (heartbeat.name, e), file=sys.stderr)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):  # closed, or None (pythonw)
+            pass
     signal.signal(signum, signal.SIG_DFL)
     # Unblocked here, the signal is delivered before os.kill returns: the process ends.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
+import threading
 import unittest
 from unittest import mock
 
@@ -167,6 +167,25 @@ class InThisProcess(FileTest):
         self.assertEqual(entry["additional_data"], {"reason": "stopped by SIGTERM (signal 15)"})
         self.assertEqual(signal.getsignal(signal.SIGTERM), signal.SIG_DFL, "the default, for the signal again")
         self.assertIsNone(hb._thread)
+
+    def test_a_signal_while_a_heartbeat_starts_waits_for_its_writer_thread(self):
+        # Between the first beat and the writer thread's start, a stop must not try to
+        # join a thread that is not running yet.
+        self.addCleanup(self.forget_the_stop)
+        ends = []
+
+        class SignalledAtStart(threading.Thread):
+            def start(self):
+                hbmon._on_stop_signal(signal.SIGTERM, None)
+                super().start()
+
+        with mock.patch("os.kill", lambda pid, signum: ends.append(signum)), mock.patch(
+            "os._exit", lambda code: ends.append(code)
+        ), mock.patch.object(hbmon.threading, "Thread", SignalledAtStart):
+            hbmon.Heartbeat("starting", file=self.file).start()
+        self.assertEqual(ends, [signal.SIGTERM, 128 + signal.SIGTERM])
+        entry = self.entry("starting")
+        self.assertEqual((entry["status"], entry["beats"]), ("stopped", 2))
 
     def forget_the_stop(self):
         del hbmon._ending[:], hbmon._deferred[:], hbmon._live[:], hbmon._installed[:]
