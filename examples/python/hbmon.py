@@ -1135,6 +1135,21 @@ def _stop_by_signal(signum):
     os._exit(128 + signum)
 
 
+def _forget_after_fork():
+    """In a child forked from this process: its parent's heartbeats are not its own, and a
+    stop signal must end it as it would have without hbmon (multiprocessing's workers get
+    SIGTERM from ``Pool.terminate()``)."""
+    del _live[:], _deferred[:], _ending[:]
+    for signum in _installed:
+        if signal.getsignal(signum) is _on_stop_signal:
+            signal.signal(signum, signal.SIG_DFL)
+    del _installed[:]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def _register(heartbeat):
     with _section(), _registry_lock:
         _live.append(heartbeat)

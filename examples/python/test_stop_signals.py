@@ -187,6 +187,21 @@ class InThisProcess(FileTest):
         entry = self.entry("starting")
         self.assertEqual((entry["status"], entry["beats"]), ("stopped", 2))
 
+    def test_a_forked_child_gets_the_default_action_and_leaves_the_entry_alone(self):
+        hb = hbmon.Heartbeat("parent", file=self.file).start()
+        self.addCleanup(hb.stop)
+        child = os.fork()
+        if child == 0:  # the child: what multiprocessing's fork start method runs
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                signal.pthread_sigmask(signal.SIG_BLOCK, set())  # where a Python handler would run
+            finally:
+                os._exit(3)  # only if SIGTERM did not end it
+        _, status = os.waitpid(child, 0)
+        self.assertTrue(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM, status)
+        entry = self.entry("parent")
+        self.assertEqual((entry["status"], entry["pid"]), ("alive", os.getpid()))
+
     def forget_the_stop(self):
         del hbmon._ending[:], hbmon._deferred[:], hbmon._live[:], hbmon._installed[:]
 

@@ -314,6 +314,41 @@ mod tests {
         assert_eq!(entry(&file).reported(), Reported::Alive);
     }
 
+    #[test]
+    #[ignore = "a helper: a_forked_child_gets_the_default_action runs it"]
+    fn child_that_forks() {
+        let Some(file) = child_file() else { return };
+        let _handle = Heartbeat::new("child").file(file).start().unwrap();
+        // SAFETY: the forked child makes async-signal-safe calls only (kill, _exit).
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: as above.
+            unsafe {
+                libc::kill(libc::getpid(), libc::SIGTERM);
+                libc::_exit(3);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: waits for the child forked above, into a live local.
+        assert_eq!(unsafe { libc::waitpid(pid, &raw mut status, 0) }, pid);
+        assert!(
+            libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGTERM,
+            "the forked child ended with status {status}"
+        );
+    }
+
+    #[test]
+    fn a_forked_child_gets_the_default_action() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hb.json");
+        let (status, printed) = in_child("child_that_forks", &file);
+        assert!(status.success(), "{status:?}\n{printed}");
+        // The parent's entry: its child's signal wrote nothing into it.
+        let entry = entry(&file);
+        assert_eq!(entry.beats, Some(2), "{entry:?}");
+        assert_eq!(entry.additional_data.get("reason"), None, "{entry:?}");
+    }
+
     static HOST_HANDLER_RAN: AtomicBool = AtomicBool::new(false);
 
     extern "C" fn host_handler(_signal: c_int) {
