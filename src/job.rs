@@ -301,6 +301,9 @@ struct Ending {
 
 /// How a run of `kind` that ended with `status` is reported. `passed_on` is the last signal
 /// hbmon passed on to it, `stop` the first stop signal among them (SIGTERM, SIGINT, SIGHUP).
+/// A command killed by a stop signal was asked to stop too, passed on or not: systemd's
+/// default stop signals the whole unit at once, and the command may be gone before hbmon's
+/// own SIGTERM arrives.
 fn ending(
     kind: Kind,
     status: ExitStatus,
@@ -331,6 +334,7 @@ fn ending(
     } else {
         Reported::Failed
     };
+    let stop = stop.or(killed_by.filter(|&s| signal::is_stop(s)));
     let reason = if let Some(stop) = stop {
         // Ended as asked: by that signal, or by an exit a program gives for it (a handler
         // that exits 0, a shell that reports its child's end as 128+N).
@@ -480,6 +484,17 @@ mod tests {
             app(killed(libc::SIGQUIT), Some(libc::SIGQUIT)).0,
             Reported::Failed
         );
+        // Signalled by someone else first (systemd stops a whole unit at once).
+        assert_eq!(
+            app(killed(libc::SIGTERM), None),
+            (
+                Reported::Stopped,
+                143,
+                "stopped by SIGTERM (signal 15)".into(),
+                Some(libc::SIGTERM)
+            )
+        );
+        assert_eq!(app(killed(libc::SIGKILL), None).0, Reported::Failed);
     }
 
     #[test]

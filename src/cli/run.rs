@@ -25,7 +25,8 @@ stepped during the run does not change it.
 
 A stop signal passed on (SIGTERM, SIGINT, SIGHUP: systemctl stop, docker stop, launchd, \
 Ctrl-C) is a stop, not a crash: an app (--kind app) that then ends by it, or exits 0 or \
-128+N, is reported `stopped` (\"stopped by SIGTERM (signal 15)\"); a job is reported \
+128+N, is reported `stopped` (\"stopped by SIGTERM (signal 15)\"), as is one a stop \
+signal killed directly; a job is reported \
 \"interrupted by SIGTERM (signal 15)\", failed unless CMD exits 0. An app that exits by \
 itself is `stopped` at once for exit 0, `failed` otherwise. hbmon ends as CMD did: with \
 its exit code, or killed by the same signal (without a core dump), so a supervisor sees \

@@ -109,6 +109,21 @@ fn sigterm_to_an_app_run_is_a_clean_stop_and_hbmon_dies_by_it() {
     assert!(!alive(command), "the command outlived its stop");
 }
 
+#[test]
+fn an_app_whose_command_is_stopped_directly_is_stopped_too() {
+    // systemd's default KillMode signals every process of the unit at once: the command
+    // may be gone before hbmon's own SIGTERM comes, and nothing was passed on.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut run, command) =
+        start_run(dir.path(), "web", &["--kind", "app", "--", "sleep", "1000"]);
+    send(command, libc::SIGTERM);
+    let status = wait_end(&mut run);
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    let web = entry(dir.path(), "web").unwrap();
+    assert_eq!(web.reported(), Reported::Stopped, "{web:?}");
+    assert_eq!(reason(&web), "stopped by SIGTERM (signal 15)");
+}
+
 /// A config whose one alert appends `$HBMON_NAME $HBMON_STATE` to the returned file.
 fn alert_to_file(dir: &Path) -> PathBuf {
     let out = dir.join("alerts.txt");
