@@ -1,5 +1,9 @@
 //! The writer API a process embeds: [`beat`] for one beat, [`Heartbeat`] for a handle whose
-//! `pulse()` is cheap enough for a hot loop.
+//! `pulse()` is cheap enough for a hot loop, and whose process ends `stopped`, not dead,
+//! when a stop signal ends it (`heartbeat/stop_signals.rs`, Unix).
+
+#[cfg(unix)]
+mod stop_signals;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -8,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::paths;
 use crate::store::{Beat, DataChange, Entry, Kind, Reported, Store, StoreError};
@@ -25,10 +29,18 @@ pub enum HeartbeatError {
     },
     #[error("heartbeat {name:?}: cannot start its writer thread: {cause}")]
     Thread { name: String, cause: std::io::Error },
+    #[error(
+        "heartbeat {name:?} has stopped (by `stop()` or a stop signal): it writes no more beats"
+    )]
+    Ended { name: String },
 }
 
 /// The interval a [`Heartbeat`] promises when none is set.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How long the `stopped` beat of a stop signal waits for the file's lock: the process
+/// is ending, and a supervisor gives it seconds (`docker stop` 10) before SIGKILL.
+pub const SIGNAL_STOP_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Writes one `alive` beat for `name` from this process, with `data` as its
 /// `additional_data`, to the file `hbmon` resolves by default (`$HBMON_FILE` or the
@@ -49,6 +61,7 @@ pub struct Heartbeat {
     interval: Duration,
     file: Option<PathBuf>,
     kind: Kind,
+    handle_signals: bool,
 }
 
 impl Heartbeat {
@@ -58,6 +71,7 @@ impl Heartbeat {
             interval: DEFAULT_INTERVAL,
             file: None,
             kind: Kind::App,
+            handle_signals: true,
         }
     }
 
@@ -82,6 +96,27 @@ impl Heartbeat {
         self
     }
 
+    /// Whether a stop signal ends this process with a clean `stopped` beat (default: yes;
+    /// Unix). While the handle lives, SIGTERM, SIGINT and SIGHUP, **each only if it has its
+    /// default action** when the first such handle starts, get a handler: it writes
+    /// `stopped` with `additional_data.reason` = `stopped by SIGTERM (signal 15)` for every
+    /// live handle (waiting at most [`SIGNAL_STOP_LOCK_TIMEOUT`] for the file's lock, after
+    /// the beat being written, if any), then restores the default action and raises the
+    /// signal again, so the process still dies by it, as it would have without hbmon.
+    /// Without this, `systemctl stop` or `docker stop` leaves the entry `alive` with a PID
+    /// that is gone: `dead`, and a critical alert.
+    ///
+    /// A signal the program handles or ignores is never touched: install your own handler
+    /// (a graceful stop that finishes the work in hand, then calls [`Handle::stop`]) before
+    /// `start()`, or after it (yours replaces hbmon's). When the last handle stops, the
+    /// default action is put back where hbmon's handler is still installed. `false` installs
+    /// nothing.
+    #[must_use]
+    pub fn handle_signals(mut self, on: bool) -> Self {
+        self.handle_signals = on;
+        self
+    }
+
     /// Writes the first beat now (so a bad path fails here, not silently later) and starts
     /// the background writer that turns pulses into beats.
     pub fn start(self) -> Result<Handle, HeartbeatError> {
@@ -98,7 +133,15 @@ impl Heartbeat {
             pulses: AtomicU64::new(0),
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
+            ended: Mutex::new(false),
         });
+        // Before the first beat: a stop signal once the entry exists must find the handler.
+        #[cfg(unix)]
+        let signals = if self.handle_signals {
+            stop_signals::register(&shared)
+        } else {
+            None
+        };
         shared.write(Reported::Alive, None, DataChange::Keep)?;
         let worker = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -111,16 +154,22 @@ impl Heartbeat {
         Ok(Handle {
             shared,
             thread: Some(thread),
+            #[cfg(unix)]
+            _signals: signals,
         })
     }
 }
 
 /// A running heartbeat. Dropping it writes a clean `stopped` beat — unless the drop is part
-/// of a panic unwinding, which writes an `error` beat instead.
+/// of a panic unwinding, which writes an `error` beat instead. A stop signal stops it too
+/// (see [`Heartbeat::handle_signals`]); once stopped, it writes no more beats.
 #[derive(Debug)]
 pub struct Handle {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+    /// Dropped after the stop beat: a stop signal until then still writes one.
+    #[cfg(unix)]
+    _signals: Option<stop_signals::Registration>,
 }
 
 impl Handle {
@@ -158,12 +207,13 @@ impl Handle {
             let _ = thread.join();
         }
         let data = self.shared.take_data();
+        let store = &self.shared.store;
         // Unwinding from a panic is not a clean stop: a `stopped` beat would never alert.
         if std::thread::panicking() {
             let message = "panicked while its heartbeat was running".to_owned();
-            self.shared.write(Reported::Error, Some(message), data)
+            self.shared.end(store, Reported::Error, Some(message), data)
         } else {
-            self.shared.write(Reported::Stopped, None, data)
+            self.shared.end(store, Reported::Stopped, None, data)
         }
     }
 }
@@ -188,6 +238,9 @@ struct Shared {
     pulses: AtomicU64,
     state: Mutex<State>,
     wake: Condvar,
+    /// Whether the last beat (a stop or a final error) is written; held while any beat is
+    /// written, so that none can follow it.
+    ended: Mutex<bool>,
 }
 
 #[derive(Debug, Default)]
@@ -209,8 +262,72 @@ impl Shared {
             .map_or(DataChange::Keep, DataChange::Replace)
     }
 
+    /// Writes a beat, unless the last one is written.
     fn write(
         &self,
+        status: Reported,
+        error: Option<String>,
+        data: DataChange,
+    ) -> Result<Entry, HeartbeatError> {
+        let ended = self.lock_ended();
+        if *ended {
+            return Err(self.ended_error());
+        }
+        self.write_to(&self.store, status, error, data)
+    }
+
+    /// Writes the last beat, through `store`; none is written after it.
+    fn end(
+        &self,
+        store: &Store,
+        status: Reported,
+        error: Option<String>,
+        data: DataChange,
+    ) -> Result<Entry, HeartbeatError> {
+        let mut ended = self.lock_ended();
+        if *ended {
+            return Err(self.ended_error());
+        }
+        *ended = true;
+        self.write_to(store, status, error, data)
+    }
+
+    /// The `stopped` beat of a stop signal: the writer thread is told to stop, and the beat
+    /// carries `reason` in `additional_data` (with the data set but not yet written, if it
+    /// is an object; other pending data gives way to the reason).
+    #[cfg(unix)]
+    fn stop_by_signal(&self, reason: &str) -> Result<Entry, HeartbeatError> {
+        self.lock_state().stopping = true;
+        self.wake.notify_all();
+        let reason = ("reason".to_owned(), Value::String(reason.to_owned()));
+        let data = match self.take_data() {
+            DataChange::Replace(Value::Object(mut data)) => {
+                data.insert(reason.0, reason.1);
+                DataChange::Replace(Value::Object(data))
+            }
+            _ => DataChange::Merge(Map::from_iter([reason])),
+        };
+        let store = self
+            .store
+            .clone()
+            .with_lock_timeout(SIGNAL_STOP_LOCK_TIMEOUT);
+        self.end(&store, Reported::Stopped, None, data)
+    }
+
+    fn lock_ended(&self) -> std::sync::MutexGuard<'_, bool> {
+        // A flag; a panic elsewhere cannot leave it half-changed.
+        self.ended.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn ended_error(&self) -> HeartbeatError {
+        HeartbeatError::Ended {
+            name: self.name.clone(),
+        }
+    }
+
+    fn write_to(
+        &self,
+        store: &Store,
         status: Reported,
         error: Option<String>,
         data: DataChange,
@@ -225,7 +342,7 @@ impl Shared {
             job: None,
             host: self.host.clone(),
         };
-        Ok(self.store.beat(&self.name, &beat)?)
+        Ok(store.beat(&self.name, &beat)?)
     }
 
     /// The background writer: wakes every `interval / 4` and writes a beat if any pulse
@@ -252,6 +369,8 @@ impl Shared {
             let data = self.take_data();
             match self.write(Reported::Alive, None, data) {
                 Ok(_) => failures.succeeded(),
+                // A stop signal wrote the last beat meanwhile.
+                Err(HeartbeatError::Ended { .. }) => return,
                 Err(e) => {
                     if failures.failed() {
                         eprintln!("hbmon: heartbeat {:?}: {e}", self.name);

@@ -6,6 +6,8 @@
 //!
 //! - [`text`]: text from writers and requests as terminals and logs show it: control,
 //!   bidi and line-separator characters escaped (`\n`, `\u{1b}`), never printed raw.
+//! - [`signal`]: signal names, the three that ask a process to stop (a stop, not a crash),
+//!   and ending a process by a signal as its default action would (Unix).
 //! - [`store`]: the heartbeat file protocol (v1) — locking, reading, atomic rewrites; a beat
 //!   scans the file's structure (`store/scan.rs`) and splices its own entry in.
 //! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
@@ -52,6 +54,8 @@ pub mod probe;
 pub mod report;
 #[cfg(unix)]
 pub mod serve;
+#[cfg(unix)]
+pub mod signal;
 pub mod status;
 pub mod store;
 pub mod text;

@@ -53,6 +53,10 @@ A long-running process::
             handle(item)
             hb.pulse()          # cheap: at most one write per interval/4
 
+``systemctl stop`` or ``docker stop`` (SIGTERM) then ends it ``stopped``, not ``dead``: a
+running Heartbeat handles SIGTERM, SIGHUP and SIGINT where they have their default action,
+and leaves a program's own handlers alone (see Heartbeat; ``handle_signals=False`` opts out).
+
 The file is, first match wins: the ``file`` argument, ``$HBMON_FILE``, then
 ``$XDG_STATE_HOME/hbmon/heartbeat_status.json`` (``~/.local/state/hbmon/...``; on macOS
 ``~/Library/Application Support/hbmon/...``) -- the same file ``hbmon`` itself uses.
@@ -64,6 +68,7 @@ import json
 import math
 import os
 import re
+import signal
 import socket
 import stat
 import sys
@@ -182,12 +187,16 @@ _KEEP = object()
 def _apply(previous, now, pid, status, data, merge, error, interval, kind, host):
     """The entry after one beat: the same rules as hbmon's ``Beat::apply``.
 
-    A new PID starts a new run: ``first_heartbeat``, ``beats``, ``errors`` and the last
-    error reset. Fields hbmon writes only when set are dropped when null, as hbmon does.
+    A new PID starts a new run: ``first_heartbeat``, ``beats``, ``errors``, the last error
+    and ``additional_data`` reset. Fields hbmon writes only when set are dropped when null, as hbmon does.
     (Job beats -- ``running``, ``succeeded``, ``failed`` -- come from ``hbmon run``; this
     module writes ``alive``, ``error`` and ``stopped`` only.)
     """
     entry = dict(previous or {})
+    if entry.get("pid") != pid:
+        # A restarted process sends its own data: its predecessor's (a stop's reason
+        # among it) would be a lie about it.
+        entry["additional_data"] = None
     if entry.get("first_heartbeat") is None or entry.get("pid") != pid:
         entry.update(first_heartbeat=now, beats=0, errors=0, last_error=None, last_error_at=None)
     entry["last_heartbeat"] = now
@@ -410,9 +419,9 @@ LOCK_TIMEOUT = 10.0
 writer stopped while holding it (Ctrl-Z) must not hang every other writer forever."""
 
 
-def _timed_out(lock_path):
+def _timed_out(lock_path, timeout):
     return HbmonError(
-        "timed out after %gs waiting for the lock on %s (held by another writer)" % (LOCK_TIMEOUT, lock_path)
+        "timed out after %gs waiting for the lock on %s (held by another writer)" % (timeout, lock_path)
     )
 
 
@@ -420,8 +429,9 @@ def _timed_out(lock_path):
 _given_up = {}
 
 
-def _lock(fd, lock_path):
-    """Takes ``LOCK_EX`` on ``fd``, giving up after ``LOCK_TIMEOUT``, as hbmon does.
+def _lock(fd, lock_path, timeout=None):
+    """Takes ``LOCK_EX`` on ``fd``, giving up after ``timeout`` (``LOCK_TIMEOUT`` if None),
+    as hbmon does.
 
     Contended, it waits in a blocking flock, which the kernel wakes the moment the lock is
     free: a poller asleep between tries loses it, again and again, to a writer that takes
@@ -431,6 +441,7 @@ def _lock(fd, lock_path):
     after we gave up (and closed ``fd``) is let go at once. While a waiter given up on is
     still blocked, the next wait for that lock polls instead: a peer stopped with the lock
     held must not cost a thread and a descriptor per beat."""
+    timeout = LOCK_TIMEOUT if timeout is None else timeout
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return
@@ -438,7 +449,7 @@ def _lock(fd, lock_path):
         pass
     stuck = _given_up.get(lock_path)
     if stuck is not None and stuck.is_alive():
-        return _poll_lock(fd, lock_path)
+        return _poll_lock(fd, lock_path, timeout)
     duplicate = os.dup(fd)
     failed = []
 
@@ -452,17 +463,17 @@ def _lock(fd, lock_path):
 
     waiter = threading.Thread(target=wait, name="hbmon-lock", daemon=True)
     waiter.start()
-    waiter.join(LOCK_TIMEOUT)
+    waiter.join(timeout)
     if waiter.is_alive():
         _given_up[lock_path] = waiter
-        raise _timed_out(lock_path)
+        raise _timed_out(lock_path, timeout)
     if failed:
         raise failed[0]
 
 
-def _poll_lock(fd, lock_path):
-    """Takes ``LOCK_EX`` on ``fd`` by non-blocking tries until ``LOCK_TIMEOUT``."""
-    deadline = time.monotonic() + LOCK_TIMEOUT
+def _poll_lock(fd, lock_path, timeout):
+    """Takes ``LOCK_EX`` on ``fd`` by non-blocking tries until ``timeout``."""
+    deadline = time.monotonic() + timeout
     pause = 0.001
     while True:
         try:
@@ -470,7 +481,7 @@ def _poll_lock(fd, lock_path):
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                raise _timed_out(lock_path) from None
+                raise _timed_out(lock_path, timeout) from None
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
 
@@ -646,8 +657,13 @@ def _sweep_orphans(path, directory):
             pass
 
 
-def _transaction(path, private, now, change):
+def _transaction(path, private, now, change, lock_timeout=None):
     """Runs ``change(processes)`` under the lock and writes the document back (rules 1-5)."""
+    with _section():
+        return _locked_transaction(path, private, now, change, lock_timeout)
+
+
+def _locked_transaction(path, private, now, change, lock_timeout):
     directory = os.path.dirname(path) or "."
     lock_path = path + ".lock"
     try:
@@ -659,7 +675,7 @@ def _transaction(path, private, now, change):
     except OSError as e:
         raise HbmonError("cannot lock %s: %s" % (lock_path, e)) from e
     try:
-        _lock(lock, lock_path)
+        _lock(lock, lock_path, lock_timeout)
         _sweep_orphans(path, directory)
         raw, mode = _read(path)
         # JSON readers skip a byte order mark; the rewrite has none.
@@ -871,7 +887,9 @@ def _host():
         return None
 
 
-def _write(name, file, status, data=_KEEP, merge=False, error=None, pid=None, interval=None, kind=None):
+def _write(
+    name, file, status, data=_KEEP, merge=False, error=None, pid=None, interval=None, kind=None, lock_timeout=None
+):
     path, private = _resolve(file)
     now = round(time.time(), 6)
     # False is "no process to watch" (a one-shot script); None is "this process".
@@ -890,7 +908,7 @@ def _write(name, file, status, data=_KEEP, merge=False, error=None, pid=None, in
         processes[name] = entry
         return entry
 
-    return _transaction(path, private, now, change)
+    return _transaction(path, private, now, change, lock_timeout)
 
 
 # --- the API --------------------------------------------------------------------------------
@@ -949,9 +967,25 @@ class Heartbeat:
     Used as a context manager it starts on entry; on a clean exit (or Ctrl-C) it writes a
     ``stopped`` beat, on an exception an ``error`` beat with the exception, and no stop:
     the process failed, and hbmon should say so.
+
+    A stop signal is a stop, not a crash. With ``handle_signals=True`` (the default), while
+    a heartbeat runs, each of SIGTERM, SIGHUP and SIGINT that has its *default action*
+    (``signal.SIG_DFL``: the process would die without a word) when it starts gets a
+    handler, installed from the main thread only (Python allows no other). On the signal it
+    writes ``stopped`` for every running heartbeat, with ``additional_data["reason"]`` =
+    ``"stopped by SIGTERM (signal 15)"`` (waiting at most ``SIGNAL_STOP_LOCK_TIMEOUT`` for
+    the file's lock), restores the default action and sends the signal again: the process
+    dies by it, as it would have without hbmon -- ``systemctl stop`` or ``docker stop`` no
+    longer leave a ``dead`` entry and a critical alert. (As PID 1 in a container, where the
+    kernel drops such a signal, it exits with 128+N instead.) A signal the program handles
+    or ignores is never touched: Python's own SIGINT handler (``KeyboardInterrupt``, a
+    clean stop of a ``with`` block) included. Install your own handler before or after
+    ``start()`` (yours replaces this one) and call ``stop()`` from your shutdown path. When
+    the last heartbeat stops, the default action is put back where this handler is still
+    installed. ``handle_signals=False`` installs nothing.
     """
 
-    def __init__(self, name, interval=DEFAULT_INTERVAL, file=None, kind="app"):
+    def __init__(self, name, interval=DEFAULT_INTERVAL, file=None, kind="app", handle_signals=True):
         _check_name(name)
         interval = _check_interval(name, interval)
         if kind not in KINDS:
@@ -960,6 +994,7 @@ class Heartbeat:
         self.interval = float(interval)
         self.file = file
         self.kind = kind
+        self.handle_signals = bool(handle_signals)
         self._pulsed = False
         self._data = _KEEP
         self._data_lock = threading.Lock()
@@ -970,10 +1005,20 @@ class Heartbeat:
         """Writes the first ``alive`` beat and starts the background writer; returns self."""
         if self._thread is not None:
             raise HbmonError("heartbeat %r is already started" % self.name)
-        self._write("alive")
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="hbmon-%s" % self.name, daemon=True)
-        self._thread.start()
+        # Before the first beat: a stop signal once the entry exists must find the handler.
+        # One that comes meanwhile waits until the writer thread runs (see _section).
+        with _section():
+            if self.handle_signals:
+                _register(self)
+            try:
+                self._write("alive")
+            except BaseException:
+                _unregister(self)
+                raise
+            self._stopping.clear()
+            thread = threading.Thread(target=self._run, name="hbmon-%s" % self.name, daemon=True)
+            thread.start()
+            self._thread = thread
         return self
 
     def pulse(self):
@@ -987,13 +1032,16 @@ class Heartbeat:
     def set_data(self, data):
         """Sets ``additional_data`` (any JSON value), written with the next beat."""
         _check_data(self.name, data)
-        with self._data_lock:
+        with _section(), self._data_lock:
             self._data = data
 
     def stop(self):
         """Stops the background writer and writes a clean ``stopped`` beat; returns the entry."""
         self._halt()
-        return self._write("stopped")
+        try:
+            return self._write("stopped")
+        finally:
+            _unregister(self)
 
     def __enter__(self):
         return self.start()
@@ -1010,16 +1058,19 @@ class Heartbeat:
                 self._write("error", error=_error_text("%s: %s" % (exc_type.__name__, exc)))
             except HbmonError as e:  # never hide the exception that ended the block
                 print("hbmon: heartbeat %r: %s" % (self.name, e), file=sys.stderr)
+            finally:
+                _unregister(self)
         return False
 
     def _halt(self):
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
+        thread = self._thread
+        if thread is not None:
+            thread.join()
             self._thread = None
 
     def _take_data(self):
-        with self._data_lock:
+        with _section(), self._data_lock:
             data, self._data = self._data, _KEEP
         return data
 
@@ -1032,6 +1083,26 @@ class Heartbeat:
             error=error,
             interval=self.interval,
             kind=self.kind,
+        )
+
+    def _stop_by_signal(self, reason):
+        """The ``stopped`` beat of a stop signal, ``reason`` in ``additional_data`` (with the
+        data set but not yet written, if it is a dict; other pending data gives way)."""
+        self._halt()
+        pending = self._take_data()
+        if isinstance(pending, dict):
+            data, merge = dict(pending, reason=reason), False
+        else:
+            data, merge = {"reason": reason}, True
+        return _write(
+            self.name,
+            self.file,
+            "stopped",
+            data=data,
+            merge=merge,
+            interval=self.interval,
+            kind=self.kind,
+            lock_timeout=SIGNAL_STOP_LOCK_TIMEOUT,
         )
 
     def _run(self):
@@ -1048,3 +1119,125 @@ class Heartbeat:
                 if not failing:  # once per failing streak, not every period
                     print("hbmon: heartbeat %r: %s" % (self.name, e), file=sys.stderr)
                 failing = True
+
+
+# --- stop signals ---------------------------------------------------------------------------
+
+#: The signals that ask a process to stop (``systemctl stop``, ``docker stop``, ``kill``,
+#: Ctrl-C, a closed terminal): a Heartbeat turns each that has its default action into a
+#: clean ``stopped`` beat (see Heartbeat). SIGQUIT is not one: it asks for a core dump.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+#: Seconds the ``stopped`` beat of a stop signal waits for the file's lock: the process is
+#: ending, and a supervisor gives it seconds (``docker stop``: 10) before SIGKILL.
+SIGNAL_STOP_LOCK_TIMEOUT = 2.0
+
+# Running heartbeats that handle stop signals, and the signals this module's handler holds.
+_live = []
+_installed = []
+_registry_lock = threading.Lock()
+# The main thread's depth in code that holds a lock the stop needs (the file's, a data
+# lock, the registry's): Python runs a signal handler in the main thread, between two of its
+# bytecodes, maybe inside such code. The stop then waits until the main thread leaves it.
+_main = threading.local()
+# The signal whose stop waits for the main thread to leave such code, if one does.
+_deferred = []
+# Set once a stop by a signal is under way: it ends the process, a second signal adds nothing.
+_ending = []
+
+
+class _section:
+    """Marks code (in the main thread) that the stop-signal handler must not interrupt."""
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            _main.depth = getattr(_main, "depth", 0) + 1
+
+    def __exit__(self, *exc):
+        if threading.current_thread() is not threading.main_thread():
+            return False
+        _main.depth -= 1
+        if not _main.depth and _deferred and not _ending:
+            _stop_by_signal(_deferred[0])
+        return False
+
+
+def _describe(signum):
+    try:
+        return "%s (signal %d)" % (signal.Signals(signum).name, signum)
+    except ValueError:
+        return "signal %d" % signum
+
+
+def _on_stop_signal(signum, _frame):
+    if _ending:
+        return
+    if getattr(_main, "depth", 0):
+        if not _deferred:
+            _deferred.append(signum)
+        return
+    _stop_by_signal(signum)
+
+
+def _stop_by_signal(signum):
+    """Writes ``stopped`` for every running heartbeat, then ends the process by ``signum``."""
+    _ending.append(signum)
+    with _registry_lock:
+        live = list(_live)
+    reason = "stopped by " + _describe(signum)
+    for heartbeat in live:
+        try:
+            heartbeat._stop_by_signal(reason)
+        except Exception as e:  # noqa: BLE001 -- whatever happens, the process must end
+            print("hbmon: heartbeat %r: %s" % (heartbeat.name, e), file=sys.stderr)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):  # closed, or None (pythonw)
+            pass
+    signal.signal(signum, signal.SIG_DFL)
+    # Unblocked here, the signal is delivered before os.kill returns: the process ends.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
+    os.kill(os.getpid(), signum)
+    # Only if the kernel dropped it: PID 1 in a container ignores a default-action signal.
+    os._exit(128 + signum)
+
+
+def _forget_after_fork():
+    """In a child forked from this process: its parent's heartbeats are not its own, and a
+    stop signal must end it as it would have without hbmon (multiprocessing's workers get
+    SIGTERM from ``Pool.terminate()``)."""
+    del _live[:], _deferred[:], _ending[:]
+    for signum in _installed:
+        if signal.getsignal(signum) is _on_stop_signal:
+            signal.signal(signum, signal.SIG_DFL)
+    del _installed[:]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+def _register(heartbeat):
+    with _section(), _registry_lock:
+        _live.append(heartbeat)
+        if _installed or threading.current_thread() is not threading.main_thread():
+            return
+        for signum in STOP_SIGNALS:
+            if signal.getsignal(signum) == signal.SIG_DFL:
+                signal.signal(signum, _on_stop_signal)
+                _installed.append(signum)
+
+
+def _unregister(heartbeat):
+    with _section(), _registry_lock:
+        if heartbeat in _live:
+            _live.remove(heartbeat)
+        # signal.signal works from the main thread only; elsewhere the handler stays, and
+        # with no heartbeat running it does what the default action does.
+        if _live or threading.current_thread() is not threading.main_thread():
+            return
+        for signum in _installed:
+            if signal.getsignal(signum) is _on_stop_signal:
+                signal.signal(signum, signal.SIG_DFL)
+        del _installed[:]

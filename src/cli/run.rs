@@ -21,8 +21,17 @@ read the terminal. Once CMD exits, hbmon waits at most 2s for what it started to
 output. If hbmon is killed outright (SIGKILL, the OOM killer), a watchdog it forked stops \
 CMD's process group as a timeout does (and on Linux the kernel sends CMD SIGTERM), so CMD \
 never runs on unreported. The duration is measured on the monotonic clock: a wall clock \
-stepped during the run does not change it. hbmon exits with CMD's exit code, 128+N when \
-signal N killed it, 127 when CMD was not found and 126 when it could not be executed.
+stepped during the run does not change it.
+
+A stop signal passed on (SIGTERM, SIGINT, SIGHUP: systemctl stop, docker stop, launchd, \
+Ctrl-C) is a stop, not a crash: an app (--kind app) that then ends by it, or exits 0 or \
+128+N, is reported `stopped` (\"stopped by SIGTERM (signal 15)\"), as is one a stop \
+signal killed directly; a job is reported \
+\"interrupted by SIGTERM (signal 15)\", failed unless CMD exits 0. An app that exits by \
+itself is `stopped` at once for exit 0, `failed` otherwise. hbmon ends as CMD did: with \
+its exit code, or killed by the same signal (without a core dump), so a supervisor sees \
+what it would have seen of CMD itself. It exits 127 when CMD was not found, 126 when it \
+could not be executed, and 128+N after a timeout (124 if CMD then exited 0).
 
 Examples:
   hbmon run backup -- /usr/local/bin/backup.sh --full
@@ -51,8 +60,9 @@ pub struct RunArgs {
     pub command: Vec<OsString>,
 }
 
-/// Runs the job; its exit code becomes hbmon's. A command that cannot start gets one line
-/// on stderr (its failed beat is written all the same).
+/// Runs the job and ends as it did: its exit code becomes hbmon's, and a signal that killed
+/// it kills hbmon. A command that cannot start gets one line on stderr (its failed beat is
+/// written all the same).
 pub fn run(location: &FileLocation, args: RunArgs) -> ExitCode {
     let mut command = args.command.into_iter();
     let program = command.next().unwrap_or_default();
@@ -69,7 +79,7 @@ pub fn run(location: &FileLocation, args: RunArgs) -> ExitCode {
     if outcome.pid.is_none() {
         eprintln!("hbmon: {}", outcome.reason);
     }
-    ExitCode::from(outcome.exit_code)
+    ExitCode::from(job::end_as(&outcome))
 }
 
 #[cfg(test)]

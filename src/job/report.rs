@@ -41,12 +41,34 @@ pub fn finished_beat(
     reason: &str,
     data: DataChange,
 ) -> Beat {
-    let succeeded = exit_code == Some(0);
-    let status = if succeeded {
+    let status = if exit_code == Some(0) {
         Reported::Succeeded
     } else {
         Reported::Failed
     };
+    ended_beat(
+        status,
+        started_at,
+        finished_at,
+        took,
+        exit_code,
+        reason,
+        data,
+    )
+}
+
+/// The beat that ends a run as `status` says (`succeeded`, `failed`, or `stopped` for an
+/// app), with the job fields of [`finished_beat`]; only a `failed` one carries `reason` as
+/// its error (a clean stop is not one).
+fn ended_beat(
+    status: Reported,
+    started_at: Option<f64>,
+    finished_at: f64,
+    took: Option<Duration>,
+    exit_code: Option<u8>,
+    reason: &str,
+    data: DataChange,
+) -> Beat {
     let job = JobRun {
         started_at,
         exit_code: exit_code.map(i32::from),
@@ -55,7 +77,7 @@ pub fn finished_beat(
         duration: started_at.and(took).map(|took| took.as_secs_f64()),
     };
     Beat {
-        error: (!succeeded).then(|| reason.to_owned()),
+        error: (status == Reported::Failed).then(|| reason.to_owned()),
         ..job_beat(status, job, data)
     }
 }
@@ -79,6 +101,7 @@ enum Report {
     Started,
     StillRunning,
     Finished {
+        status: Reported,
         exit_code: u8,
         reason: String,
         output_tail: String,
@@ -135,17 +158,20 @@ impl<'s> Beats<'s> {
         }
     }
 
-    /// The final beat, of a run that ended at `ended` (see [`Reporter::now`]). It waits for
-    /// the beat being written, if any; the writer thread then ends, and the scope that
-    /// started it waits for this beat to be written.
+    /// The final beat, `status` (`succeeded`, `failed` or `stopped`), of a run that ended
+    /// at `ended` (see [`Reporter::now`]). It waits for the beat being written, if any; the
+    /// writer thread then ends, and the scope that started it waits for this beat to be
+    /// written.
     pub fn finished(
         self,
+        status: Reported,
         exit_code: u8,
         reason: String,
         output_tail: String,
         (finished_at, took): (f64, Duration),
     ) {
         self.send(Report::Finished {
+            status,
             exit_code,
             reason,
             output_tail,
@@ -212,6 +238,7 @@ impl<'a> Reporter<'a> {
             )),
             Report::StillRunning => self.send(running_beat(self.started_at, DataChange::Keep)),
             Report::Finished {
+                status,
                 exit_code,
                 reason,
                 output_tail,
@@ -221,7 +248,8 @@ impl<'a> Reporter<'a> {
                 let mut data = Map::new();
                 data.insert("output_tail".to_owned(), Value::String(output_tail));
                 data.insert("reason".to_owned(), Value::String(reason.clone()));
-                self.send(finished_beat(
+                self.send(ended_beat(
+                    status,
                     Some(self.started_at),
                     finished_at,
                     Some(took),
@@ -275,6 +303,7 @@ impl<'a> Reporter<'a> {
             pid: None,
             exit_code: code,
             reason,
+            killed_by: None,
         }
     }
 }

@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 use libc::c_int;
 
+use crate::signal;
+
 /// The signals hbmon passes on: the ones that ask a process to stop, and the user signals
 /// programs use for "reload" or "dump state".
 const FORWARDED: [c_int; 6] = [
@@ -35,6 +37,8 @@ static PENDING: AtomicU64 = AtomicU64::new(0);
 static IN_FLIGHT: AtomicI32 = AtomicI32::new(0);
 /// The last signal passed on, for the run's reason.
 static PASSED_ON: AtomicI32 = AtomicI32::new(0);
+/// The first stop signal (SIGTERM, SIGINT, SIGHUP) passed on: the run was asked to stop.
+static STOP_PASSED_ON: AtomicI32 = AtomicI32::new(0);
 
 /// The signal handlers, installed for as long as this value lives. Only one may exist at a
 /// time: the handler state is process-wide.
@@ -55,6 +59,7 @@ impl Forwarding {
         GROUP.store(0, Ordering::SeqCst);
         PENDING.store(0, Ordering::SeqCst);
         PASSED_ON.store(0, Ordering::SeqCst);
+        STOP_PASSED_ON.store(0, Ordering::SeqCst);
         let handler = on_signal as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void);
         let mut previous = Vec::new();
         for signal in FORWARDED {
@@ -103,6 +108,12 @@ impl Forwarding {
     pub fn passed_on(&self) -> Option<c_int> {
         Some(PASSED_ON.load(Ordering::SeqCst)).filter(|&s| s != 0)
     }
+
+    /// The first stop signal (see [`signal::STOPS`]) passed on to the child, if any: the
+    /// run was asked to stop, whatever was passed on after.
+    pub fn stop_passed_on(&self) -> Option<c_int> {
+        Some(STOP_PASSED_ON.load(Ordering::SeqCst)).filter(|&s| s != 0)
+    }
 }
 
 impl Drop for Forwarding {
@@ -130,8 +141,9 @@ fn bit(signal: c_int) -> u64 {
 }
 
 /// The handler: records the signal and passes it on if the child's group is there. Only
-/// atomics and kill(2), both async-signal-safe.
+/// atomics and kill(2), both async-signal-safe; `errno` is kept for the code interrupted.
 extern "C" fn on_signal(signal: c_int, _info: *mut libc::siginfo_t, _context: *mut c_void) {
+    let _errno = signal::ErrnoGuard::save();
     PENDING.fetch_or(bit(signal), Ordering::SeqCst);
     pass_on_pending();
 }
@@ -148,6 +160,15 @@ fn pass_on_pending() {
         for signal in FORWARDED {
             if pending & bit(signal) != 0 {
                 PASSED_ON.store(signal, Ordering::SeqCst);
+                if signal::is_stop(signal) {
+                    // The first one: a SIGHUP after a SIGTERM does not change what was asked.
+                    let _ = STOP_PASSED_ON.compare_exchange(
+                        0,
+                        signal,
+                        Ordering::SeqCst,
+                        Ordering::SeqCst,
+                    );
+                }
                 // SAFETY: kill has no memory effects; the group leader stays unreaped
                 // while IN_FLIGHT counts this call.
                 unsafe { libc::kill(-group, signal) };
@@ -191,36 +212,5 @@ pub fn wait_exited(pid: u32) -> io::Result<()> {
         if err.kind() != io::ErrorKind::Interrupted {
             return Err(err);
         }
-    }
-}
-
-/// `SIGTERM` for 15, and so on for the signals a job is commonly stopped by.
-fn name(signal: c_int) -> Option<&'static str> {
-    Some(match signal {
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGINT => "SIGINT",
-        libc::SIGQUIT => "SIGQUIT",
-        libc::SIGILL => "SIGILL",
-        libc::SIGTRAP => "SIGTRAP",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGUSR1 => "SIGUSR1",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGUSR2 => "SIGUSR2",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGALRM => "SIGALRM",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGXCPU => "SIGXCPU",
-        _ => return None,
-    })
-}
-
-/// `SIGTERM (signal 15)`, or `signal 42` for one without a name here.
-pub fn describe(signal: c_int) -> String {
-    match name(signal) {
-        Some(name) => format!("{name} (signal {signal})"),
-        None => format!("signal {signal}"),
     }
 }

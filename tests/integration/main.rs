@@ -19,6 +19,7 @@ mod pipe;
 mod run;
 mod serve;
 mod status;
+mod stops;
 mod tui;
 
 use std::path::Path;
