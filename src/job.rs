@@ -216,10 +216,10 @@ fn supervise(job: &Job, beats: &Beats, pid: u32, clock: Instant) -> Option<Durat
                 job.name,
                 duration::format(job.timeout.unwrap_or_default())
             );
-            report_signal_error(signals::send_group(pid, libc::SIGTERM), "SIGTERM");
+            report_signal_error(crate::signal::send_group(pid, libc::SIGTERM), "SIGTERM");
             // A stopped process (Ctrl-Z, or reading the terminal from the background) acts
             // on SIGTERM only once continued; as GNU timeout does.
-            report_signal_error(signals::send_group(pid, libc::SIGCONT), "SIGCONT");
+            report_signal_error(crate::signal::send_group(pid, libc::SIGCONT), "SIGCONT");
         } else if kill_at.is_some_and(|at| now >= at) {
             kill_at = None;
             eprintln!(
@@ -227,7 +227,7 @@ fn supervise(job: &Job, beats: &Beats, pid: u32, clock: Instant) -> Option<Durat
                 job.name,
                 duration::format(KILL_GRACE)
             );
-            report_signal_error(signals::send_group(pid, libc::SIGKILL), "SIGKILL");
+            report_signal_error(crate::signal::send_group(pid, libc::SIGKILL), "SIGKILL");
         }
         if let (Some(at), Some(every)) = (next_beat, keepalive)
             && now >= at
@@ -255,7 +255,7 @@ fn spawn_waiter(pid: u32) -> mpsc::Receiver<io::Result<()>> {
         .name("hbmon-wait".to_owned())
         .spawn(move || {
             // The receiver is gone only once the supervisor has stopped waiting.
-            let _ = tx.send(signals::wait_exited(pid));
+            let _ = tx.send(crate::signal::wait_exited(pid));
         });
     if let Err(e) = spawned {
         // The sender dropped with the closure: `supervise` sees the channel disconnected

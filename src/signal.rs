@@ -1,7 +1,8 @@
 //! Signals as hbmon's writers treat them: their names, the three that ask a process to stop
 //! (a stop, not a crash), ending a process by a signal as the default action would, and
-//! keeping `errno` across a handler. The raw calls [`heartbeat`](crate::heartbeat) and
-//! [`job`](crate::job) share.
+//! keeping `errno` across a handler, signalling a process group and waiting for its leader
+//! without reaping it. The raw calls [`heartbeat`](crate::heartbeat), [`job`](crate::job)
+//! and the alert commands share.
 
 use std::io::{self, Write};
 
@@ -118,6 +119,43 @@ unsafe fn errno_location() -> *mut c_int {
 unsafe fn errno_location() -> *mut c_int {
     // SAFETY: always safe to call; returns this thread's errno (macOS, the BSDs).
     unsafe { libc::__error() }
+}
+
+/// Sends `signal` to the process group `group` leads: the child and what it started.
+pub fn send_group(group: u32, signal: c_int) -> io::Result<()> {
+    let group = i32::try_from(group).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: kill has no memory effects.
+    if unsafe { libc::kill(-group, signal) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Blocks until child `pid` has exited, leaving it unreaped (WNOWAIT) so that its PID
+/// cannot be reused until `Child::wait` collects it.
+pub fn wait_exited(pid: u32) -> io::Result<()> {
+    let id = libc::id_t::from(pid);
+    loop {
+        // SAFETY: a zeroed siginfo_t is a valid buffer for waitid to fill.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is a live local; waitid only writes into it.
+        let rc = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                id,
+                &raw mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@
 //! left), and hbmon passes it on once, like a `kill` from anywhere else.
 
 use std::ffi::c_void;
-use std::io;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 use libc::c_int;
@@ -176,41 +175,4 @@ fn pass_on_pending() {
         }
     }
     IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
-}
-
-/// Sends `signal` to the process group `group` leads: the child and what it started.
-pub fn send_group(group: u32, signal: c_int) -> io::Result<()> {
-    let group = i32::try_from(group).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: kill has no memory effects.
-    if unsafe { libc::kill(-group, signal) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// Blocks until child `pid` has exited, leaving it unreaped (WNOWAIT) so that its PID
-/// cannot be reused until `Child::wait` collects it.
-pub fn wait_exited(pid: u32) -> io::Result<()> {
-    let id = libc::id_t::from(pid);
-    loop {
-        // SAFETY: a zeroed siginfo_t is a valid buffer for waitid to fill.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: `info` is a live local; waitid only writes into it.
-        let rc = unsafe {
-            libc::waitid(
-                libc::P_PID,
-                id,
-                &raw mut info,
-                libc::WEXITED | libc::WNOWAIT,
-            )
-        };
-        if rc == 0 {
-            return Ok(());
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
 }

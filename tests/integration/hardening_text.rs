@@ -43,7 +43,10 @@ fn history(dir: &Path, name: &str, expected: &str) -> String {
     wait_for(
         &format!("{expected:?} in hbmon history"),
         || {
-            let run = hbmon(dir).args(["history", name]).output().unwrap();
+            let run = hbmon(dir)
+                .args(["history", name, "--beats"])
+                .output()
+                .unwrap();
             *out.borrow_mut() = String::from_utf8(run.stdout).unwrap();
             out.borrow().contains(expected)
         },

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use super::super::message::Rendered;
 use super::{KILL_GRACE, Target};
 use crate::duration;
-use crate::job::signals;
+use crate::signal;
 
 /// How much longer than its own timeout a webhook's thread is waited for: ureq enforces the
 /// timeout itself; this only bounds a call that somehow overran it.
@@ -231,7 +231,7 @@ impl Attempt {
             // waitid failed (it does not for a child of ours): whatever the state, nothing
             // of the group may outlive the attempt.
             Err(e) => {
-                let _ = signals::send_group(*group, libc::SIGKILL);
+                let _ = signal::send_group(*group, libc::SIGKILL);
                 child
                     .try_wait()
                     .and_then(|s| s.ok_or(e))
@@ -256,13 +256,13 @@ impl Attempt {
 
     fn signal(&self, group: u32, signal: libc::c_int) {
         // ESRCH: the whole group is gone already, which its waiter is about to report.
-        if let Err(e) = signals::send_group(group, signal)
+        if let Err(e) = signal::send_group(group, signal)
             && e.raw_os_error() != Some(libc::ESRCH)
         {
             eprintln!(
                 "alert: {}: cannot send {} to its process group: {e}",
                 self.name,
-                signals::describe(signal)
+                signal::describe(signal)
             );
         }
     }
@@ -290,11 +290,11 @@ fn spawn_command(
     let group = child.id();
     let waiter = thread::Builder::new()
         .name("hbmon-alert-wait".to_owned())
-        .spawn(move || report(Ended::Exited(signals::wait_exited(group))));
+        .spawn(move || report(Ended::Exited(signal::wait_exited(group))));
     if let Err(e) = waiter {
         // Unwatched, it could not be timed out: it does not run at all. Just started, it
         // dies at once, so the wait is short.
-        let _ = signals::send_group(group, libc::SIGKILL);
+        let _ = signal::send_group(group, libc::SIGKILL);
         let _ = child.wait();
         return Err(format!("cannot start a thread to wait for it: {e}"));
     }
