@@ -9,8 +9,8 @@ pub mod send;
 pub use decide::{Decider, Message, Notice, NoticeKind, Observation, Policy};
 pub use send::Target;
 
+use crate::health::State;
 use crate::report::Report;
-use crate::status::State;
 
 /// One `[[alert]]`: where to send, and when.
 #[derive(Debug, Clone, PartialEq)]

@@ -15,7 +15,8 @@
 //! - [`fsafe`]: opening files where other users may write: no symlink, no FIFO, no huge
 //!   file, nothing created more open than its directory, nothing trusted that others wrote.
 //! - [`config`]: the optional `hbmon.toml`: monitored processes and their thresholds.
-//! - [`status`]: health states and the pure `evaluate` that judges one process.
+//! - [`health`]: health states (everything about a state: name, symbol, severity, meaning)
+//!   and the pure `evaluate` that judges one process.
 //! - [`probe`]: what the OS says about PIDs and the machine, behind a trait tests can fake.
 //! - [`report`]: every row at one instant and the column texts the table and UI share.
 //! - [`changes`]: transitions and new beats between successive reports (pure).
@@ -41,6 +42,7 @@ pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod fsafe;
+pub mod health;
 pub mod heartbeat;
 pub mod history;
 pub mod http;
@@ -51,7 +53,6 @@ pub mod probe;
 pub mod report;
 #[cfg(unix)]
 pub mod serve;
-pub mod status;
 pub mod store;
 pub mod text;
 pub mod tui;

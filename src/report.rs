@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::duration;
+use crate::health::{self, Health, Os, Rules, Severity, State};
 use crate::probe::{Lookup, Probe, ProcessInfo, SystemInfo};
-use crate::status::{self, Health, Os, Rules, Severity, State};
 use crate::store::{Entry, Snapshot};
 
 /// One process: configured (`monitored`) or an *additional heartbeat process*.
@@ -217,12 +217,12 @@ fn row(
         Lookup::Gone => Os::Gone,
         Lookup::Unknown => Os::Unknown,
     };
-    let health = status::evaluate(entry, &rules, now, os);
+    let health = health::evaluate(entry, &rules, now, os);
     // A stranger that now holds the PID is not this process: its CPU, memory and runtime
     // would be shown as if they were.
     let process = seen
         .alive()
-        .filter(|p| !entry.is_some_and(|e| status::pid_reused(e, p)));
+        .filter(|p| !entry.is_some_and(|e| health::pid_reused(e, p)));
     Row {
         name: name.to_owned(),
         label,
@@ -253,11 +253,11 @@ impl Row {
         self.entry.as_ref().map(|e| now - e.last_heartbeat)
     }
 
-    /// Whether the last beat is from the future beyond [`status::SKEW_TOLERANCE`]: the
+    /// Whether the last beat is from the future beyond [`health::SKEW_TOLERANCE`]: the
     /// writer's clock is ahead of ours.
     pub fn skewed(&self, now: f64) -> bool {
         self.since_beat(now)
-            .is_some_and(|age| age < -status::SKEW_TOLERANCE)
+            .is_some_and(|age| age < -health::SKEW_TOLERANCE)
     }
 
     /// How long the live process has run.

@@ -135,7 +135,7 @@ fn hide_stopped_additional(report: &mut Report) -> usize {
     let before = report.rows.len();
     report
         .rows
-        .retain(|r| r.monitored || r.health.state != crate::status::State::Stopped);
+        .retain(|r| r.monitored || r.health.state != crate::health::State::Stopped);
     before - report.rows.len()
 }
 

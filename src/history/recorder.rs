@@ -82,7 +82,7 @@ mod tests {
     use super::*;
     use crate::changes::Tracker;
     use crate::changes::tests::{report, row};
-    use crate::status::State;
+    use crate::health::State;
 
     #[test]
     fn only_one_recorder_at_a_time_and_the_lock_ends_with_it() {

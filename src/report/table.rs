@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use unicode_width::UnicodeWidthStr;
 
 use super::{Report, Row, columns};
-use crate::status::{Severity, State};
+use crate::health::{Severity, State};
 use crate::text;
 
 const HEADERS: [&str; 10] = [
@@ -183,7 +183,7 @@ fn cells(row: &Row, now: f64, styled: bool) -> Vec<String> {
 
 fn state_cell(state: State, styled: bool) -> String {
     if styled {
-        format!("{} {state}", state.symbol())
+        state.label()
     } else {
         state.to_string()
     }
@@ -299,11 +299,11 @@ mod tests {
         let mut near = report();
         let row = near.rows.iter_mut().find(|r| r.name == "skewed").unwrap();
         row.entry.as_mut().unwrap().last_heartbeat = NOW + 10.0;
-        row.health = crate::status::evaluate(
+        row.health = crate::health::evaluate(
             row.entry.as_ref(),
             &row.rules,
             NOW,
-            crate::status::Os::Unknown,
+            crate::health::Os::Unknown,
         );
         for (report, state, reason) in [
             (

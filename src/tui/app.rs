@@ -716,7 +716,7 @@ fn matches(row: &Row, needle: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::{Health, State};
+    use crate::health::{Health, State};
     use crate::tui::fixtures::{self, NOW, many, mixed, monitored, row};
 
     fn app_with(report: Report) -> App {

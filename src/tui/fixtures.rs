@@ -2,9 +2,9 @@
 
 use serde_json::{Value, json};
 
+use crate::health::{Health, Rules, State};
 use crate::probe::{ProcessInfo, SystemInfo};
 use crate::report::{Report, Row};
-use crate::status::{Health, Rules, State};
 use crate::store::{Entry, Kind, Reported};
 
 /// The instant every fixture is judged at.

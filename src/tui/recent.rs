@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeZone};
 
 use crate::changes::Transition;
+use crate::health::State;
 use crate::history::{History, HistoryError};
-use crate::status::State;
 
 /// How far back the history tab can look (its longest span, the last day).
 pub const LONGEST_WINDOW: f64 = 86_400.0;

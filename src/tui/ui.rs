@@ -15,8 +15,8 @@ use ratatui::widgets::{
 use super::app::{App, Mode, Tab, Table, Viewport};
 use super::recent;
 use crate::duration::format_secs;
+use crate::health::{Severity, State};
 use crate::report::{Row, columns};
-use crate::status::{Severity, State};
 use crate::store::{Entry, format_local};
 use crate::text;
 use serde_json::Value;
@@ -284,11 +284,6 @@ impl Theme {
     }
 }
 
-/// `● up`: the symbol and the word, so the state reads without colour.
-fn state_label(state: State) -> String {
-    format!("{} {}", state.symbol(), state.as_str())
-}
-
 fn header(frame: &mut Frame<'_>, area: Rect, app: &App, now: f64, theme: &Theme) {
     let [line1, line2] = Layout::vertical([Constraint::Length(1); 2]).areas(area);
     frame.render_widget(system_line(app, now, theme, usize::from(area.width)), line1);
@@ -364,7 +359,7 @@ fn counts_line(app: &App, theme: &Theme, width: usize) -> Line<'static> {
     for (words, gap) in [(true, "  "), (true, " "), (false, " ")] {
         let text = |state: State, n: usize| {
             if words {
-                format!("{} {n}", state_label(state))
+                format!("{} {n}", state.label())
             } else {
                 format!("{}{n}", state.symbol())
             }
@@ -563,7 +558,7 @@ impl Column {
             // Drawn by the table, which knows the selection.
             Column::Cursor => String::new(),
             Column::Name => columns::truncate(&columns::name(row), usize::from(width)),
-            Column::State => state_label(row.health.state),
+            Column::State => row.health.state.label(),
             Column::Pid => columns::pid(row),
             Column::Cpu => columns::cpu(row),
             Column::Memory => columns::memory(row),
@@ -796,13 +791,13 @@ fn history_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec<Line<'sta
     for t in timeline {
         let from = t.from.map_or_else(
             || Span::styled("new", theme.dim()),
-            |from| Span::styled(state_label(from), theme.state(from)),
+            |from| Span::styled(from.label(), theme.state(from)),
         );
         lines.push(Line::from(vec![
             Span::raw(format!("  {}  ", format_local(t.time))),
             from,
             Span::raw(" → "),
-            Span::styled(state_label(t.to), theme.state(t.to)),
+            Span::styled(t.to.label(), theme.state(t.to)),
             Span::styled(format!("  {}", t.reason), theme.dim()),
         ]));
     }
@@ -881,7 +876,7 @@ fn history_tab(
                     if !shown.contains(&state) {
                         shown.push(state);
                     }
-                    Span::styled(state_letter(state).to_string(), theme.state(state))
+                    Span::styled(state.letter().to_string(), theme.state(state))
                 }
                 None => Span::styled(" ", theme.dim()),
             });
@@ -904,7 +899,7 @@ fn history_tab(
         .filter(|s| shown.contains(s))
         .flat_map(|&s| {
             [
-                Span::styled(state_letter(s).to_string(), theme.state(s)),
+                Span::styled(s.letter().to_string(), theme.state(s)),
                 Span::styled(format!(" {}  ", s.as_str()), theme.dim()),
             ]
         })
@@ -924,26 +919,6 @@ fn history_tab(
     frame.render_widget(Line::from(legend), bottom);
 }
 
-/// One cell of the history tab: healthy states quiet, trouble loud, a letter each.
-fn state_letter(state: State) -> char {
-    match state {
-        State::Up => '.',
-        State::Running => 'r',
-        State::Late => 'l',
-        State::Error => 'e',
-        State::Silent => 's',
-        State::Skewed => '>',
-        State::Degraded => 'g',
-        State::Hung => 'H',
-        State::Dead => 'D',
-        State::Failed => 'F',
-        State::Overdue => 'O',
-        State::Stopped => '_',
-        State::Pending => '?',
-        State::Paused => 'p',
-    }
-}
-
 /// A field name in the detail pane, padded so the values line up.
 fn label(text: &str, theme: &Theme) -> Span<'static> {
     Span::styled(format!("{text:<13}"), theme.dim())
@@ -954,7 +929,7 @@ fn health_lines(row: &Row, now: f64, theme: &Theme) -> Vec<Line<'static>> {
     let health = &row.health;
     let mut lines = vec![Line::from(vec![
         label("State", theme),
-        Span::styled(state_label(health.state), theme.state(health.state)),
+        Span::styled(health.state.label(), theme.state(health.state)),
         Span::raw(format!(" — {}", health.reason)),
     ])];
     if let Some(since) = health.since {
@@ -1076,7 +1051,7 @@ fn detail(frame: &mut Frame<'_>, area: Rect, app: &App, now: f64, theme: &Theme)
         .border_style(theme.dim())
         .title(Line::from(vec![
             Span::styled(format!(" {} ", columns::name(row)), theme.title()),
-            Span::styled(state_label(row.health.state), theme.state(row.health.state)),
+            Span::styled(row.health.state.label(), theme.state(row.health.state)),
             Span::raw(" "),
         ]));
     let lines = detail_lines(app, row, now, theme);
@@ -1177,25 +1152,6 @@ const HELP_KEYS: [(&str, &str); 12] = [
     ("?", "this help"),
 ];
 
-fn state_meaning(state: State) -> &'static str {
-    match state {
-        State::Up => "beating on time",
-        State::Running => "a job run in progress",
-        State::Late => "missed a beat",
-        State::Error => "reported an error",
-        State::Silent => "its process runs, never beats",
-        State::Skewed => "beat from the future: clock skew",
-        State::Degraded => "missed several beats",
-        State::Hung => "process alive, beats stopped",
-        State::Dead => "process gone or beats long stopped",
-        State::Failed => "last job run failed",
-        State::Overdue => "job did not start in time",
-        State::Stopped => "stopped cleanly",
-        State::Pending => "configured, not seen yet",
-        State::Paused => "paused for maintenance",
-    }
-}
-
 /// Pads to `width` terminal cells (not chars: `⏰` takes two).
 fn pad(text: &str, width: usize) -> String {
     let cells = Span::raw(text).width();
@@ -1217,10 +1173,10 @@ fn help(frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
         let mut spans = Vec::new();
         for &state in pair {
             spans.push(Span::styled(
-                format!("  {}", pad(&state_label(state), 11)),
+                format!("  {}", pad(&state.label(), 11)),
                 theme.state(state),
             ));
-            spans.push(Span::raw(format!("{:<36}", state_meaning(state))));
+            spans.push(Span::raw(format!("{:<36}", state.meaning())));
         }
         lines.push(Line::from(spans));
     }
@@ -1349,7 +1305,7 @@ mod tests {
             .iter_mut()
             .find(|r| r.name == "report-job")
             .unwrap();
-        job.health = crate::status::Health::new(State::Running, "running for 2s", None);
+        job.health = crate::health::Health::new(State::Running, "running for 2s", None);
         app.update(Action::Report(Box::new(later)));
         let mut failed = mixed();
         failed.now = NOW + 30.0;

@@ -52,9 +52,26 @@ use crate::duration::format_secs;
 use crate::probe::ProcessInfo;
 use crate::store::{Entry, Kind, Pause, Reported, format_local};
 
-/// A computed health state (DESIGN.md, "Health states").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// A computed health state (DESIGN.md, "Health states"). Everything about a state is here:
+/// its name (strum: `Display`, `FromStr`, `as_str`), [`State::ALL`], its severity, symbol,
+/// history letter and meaning — adding one is this enum and its arms.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum State {
     Up,
     Running,
@@ -73,8 +90,21 @@ pub enum State {
 }
 
 /// How much a state matters. Ordered: `None < Ok < Warning < Degraded < Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Severity {
     None,
     Ok,
@@ -84,22 +114,8 @@ pub enum Severity {
 }
 
 impl State {
-    pub const ALL: [State; 14] = [
-        State::Up,
-        State::Running,
-        State::Late,
-        State::Error,
-        State::Silent,
-        State::Skewed,
-        State::Degraded,
-        State::Hung,
-        State::Dead,
-        State::Failed,
-        State::Overdue,
-        State::Stopped,
-        State::Pending,
-        State::Paused,
-    ];
+    /// Every state, in declaration order (the order of counts and legends).
+    pub const ALL: &'static [State] = <State as strum::VariantArray>::VARIANTS;
 
     pub fn severity(self) -> Severity {
         match self {
@@ -111,23 +127,9 @@ impl State {
         }
     }
 
+    /// The state's name, as JSON, the history and the table write it (`dead`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            State::Up => "up",
-            State::Running => "running",
-            State::Late => "late",
-            State::Error => "error",
-            State::Silent => "silent",
-            State::Skewed => "skewed",
-            State::Degraded => "degraded",
-            State::Hung => "hung",
-            State::Dead => "dead",
-            State::Failed => "failed",
-            State::Overdue => "overdue",
-            State::Stopped => "stopped",
-            State::Pending => "pending",
-            State::Paused => "paused",
-        }
+        self.into()
     }
 
     /// A one-cell symbol that tells states apart without colour (the word goes beside it).
@@ -149,11 +151,51 @@ impl State {
             State::Paused => "‖",
         }
     }
-}
 
-impl std::fmt::Display for State {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+    /// `● up`: the symbol and the word, so the state reads without colour.
+    pub fn label(self) -> String {
+        format!("{} {self}", self.symbol())
+    }
+
+    /// One cell of the UI's history strip: healthy states quiet, trouble loud (capitals),
+    /// an ASCII letter each, so a strip reads without colour.
+    pub fn letter(self) -> char {
+        match self {
+            State::Up => '.',
+            State::Running => 'r',
+            State::Late => 'l',
+            State::Error => 'e',
+            State::Silent => 's',
+            State::Skewed => '>',
+            State::Degraded => 'g',
+            State::Hung => 'H',
+            State::Dead => 'D',
+            State::Failed => 'F',
+            State::Overdue => 'O',
+            State::Stopped => '_',
+            State::Pending => '?',
+            State::Paused => 'p',
+        }
+    }
+
+    /// What the state means, in a few words (the UI's help legend).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            State::Up => "beating on time",
+            State::Running => "a job run in progress",
+            State::Late => "missed a beat",
+            State::Error => "reported an error",
+            State::Silent => "its process runs, never beats",
+            State::Skewed => "beat from the future: clock skew",
+            State::Degraded => "missed several beats",
+            State::Hung => "process alive, beats stopped",
+            State::Dead => "process gone or beats long stopped",
+            State::Failed => "last job run failed",
+            State::Overdue => "job did not start in time",
+            State::Stopped => "stopped cleanly",
+            State::Pending => "configured, not seen yet",
+            State::Paused => "paused for maintenance",
+        }
     }
 }
 
@@ -170,13 +212,7 @@ impl Severity {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::None => "none",
-            Severity::Ok => "ok",
-            Severity::Warning => "warning",
-            Severity::Degraded => "degraded",
-            Severity::Critical => "critical",
-        }
+        self.into()
     }
 }
 
@@ -769,7 +805,7 @@ mod tests {
     #[test]
     fn every_state_has_a_case() {
         let covered: std::collections::HashSet<State> = cases().iter().map(|c| c.state).collect();
-        for state in State::ALL {
+        for &state in State::ALL {
             assert!(covered.contains(&state), "{state} has no case");
         }
     }
