@@ -142,10 +142,10 @@ impl State {
             State::Silent => "?",
             State::Skewed => "»",
             State::Degraded => "◑",
-            State::Hung => "⧗",
+            State::Hung => "◎",
             State::Dead => "✖",
             State::Failed => "✗",
-            State::Overdue => "⏰",
+            State::Overdue => "◷",
             State::Stopped => "■",
             State::Pending => "…",
             State::Paused => "‖",
@@ -799,6 +799,44 @@ mod tests {
                 case.reason
             );
             assert_eq!(health.since, case.since, "{what}: {health:?}");
+        }
+    }
+
+    /// Every symbol is one cell wide (a two-cell `⏰` shifted every column after it) and
+    /// drawn by the stock fonts: DejaVu Sans Mono (Linux terminals' default, checked with
+    /// `fc-list ":charset=HEX"`) and Menlo, derived from it, which macOS terminals fall back
+    /// to when SF Mono lacks a symbol. Each glyph and why it is safe:
+    /// - `●` U+25CF, `◔` U+25D4, `◑` U+25D1, `◎` U+25CE, `◷` U+25F7, `■` U+25A0, `▶` U+25B6:
+    ///   Geometric Shapes, a block DejaVu Sans Mono (and so Menlo) covers whole;
+    /// - `✖` U+2716, `✗` U+2717: Dingbats that DejaVu Sans Mono has (text presentation, not
+    ///   emoji: no variation selector is written);
+    /// - `»` U+00BB: Latin-1; `…` U+2026, `‖` U+2016: General Punctuation;
+    /// - `!`, `?`: ASCII.
+    ///
+    /// `⧗` (U+29D7) and `⏰` (U+23F0) were in none of them; `⏰` is also an emoji, two cells.
+    /// Width is `unicode-width`'s (East Asian Ambiguous as narrow, as every non-CJK locale).
+    #[test]
+    fn every_symbol_is_one_cell_wide_and_in_the_stock_fonts_blocks() {
+        use unicode_width::UnicodeWidthStr;
+        let safe_blocks = [
+            0x21..=0x7e,     // ASCII
+            0xa0..=0xff,     // Latin-1
+            0x2010..=0x2027, // General Punctuation (dashes, ‖, …)
+            0x25a0..=0x25ff, // Geometric Shapes
+            0x2713..=0x2718, // Dingbats: the check and cross marks
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for &state in State::ALL {
+            let symbol = state.symbol();
+            assert_eq!(symbol.width(), 1, "{state}: {symbol:?} is not one cell");
+            assert_eq!(symbol.chars().count(), 1, "{state}: {symbol:?}");
+            let c = u32::from(symbol.chars().next().unwrap());
+            assert!(
+                safe_blocks.iter().any(|b| b.contains(&c)),
+                "{state}: {symbol:?} (U+{c:04X}) is outside the blocks the stock fonts draw"
+            );
+            assert!(seen.insert(symbol), "{state}: {symbol:?} is used twice");
+            assert!(state.letter().is_ascii_graphic(), "{state}");
         }
     }
 

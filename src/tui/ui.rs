@@ -1152,7 +1152,7 @@ const HELP_KEYS: [(&str, &str); 12] = [
     ("?", "this help"),
 ];
 
-/// Pads to `width` terminal cells (not chars: `⏰` takes two).
+/// Pads to `width` terminal cells, not chars (a writer's name may hold wide ones).
 fn pad(text: &str, width: usize) -> String {
     let cells = Span::raw(text).width();
     format!("{text}{}", " ".repeat(width.saturating_sub(cells)))
@@ -1574,7 +1574,7 @@ mod tests {
         assert!(buffer[(0, selected)].modifier.contains(Modifier::REVERSED));
         let hung = row_of("WebSocket Reader");
         let state_x = (0..buffer.area.width)
-            .find(|&x| buffer[(x, hung)].symbol() == "⧗")
+            .find(|&x| buffer[(x, hung)].symbol() == "◎")
             .unwrap();
         assert!(buffer[(state_x, hung)].modifier.contains(Modifier::BOLD));
     }
