@@ -549,7 +549,13 @@ impl Column {
     fn right_aligned(self) -> bool {
         matches!(
             self,
-            Column::Pid | Column::Cpu | Column::Memory | Column::Runtime | Column::Beats
+            Column::Pid
+                | Column::Cpu
+                | Column::Memory
+                | Column::Runtime
+                | Column::LastBeat
+                | Column::Interval
+                | Column::Beats
         )
     }
 
