@@ -1,6 +1,7 @@
-//! A report: every process's row (entry, health, live OS data) at one instant, and the
-//! column texts that `hbmon status` and the terminal UI both show.
+//! A report: every process's row (entry, health, live OS data) at one instant; its
+//! [`columns`] are what `hbmon status` and the terminal UI both show of a row.
 
+pub mod columns;
 pub mod json;
 pub mod metrics;
 pub mod table;
@@ -9,10 +10,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::config::Config;
-use crate::duration;
 use crate::health::{self, Health, Os, Rules, Severity, State};
 use crate::probe::{Lookup, Probe, ProcessInfo, SystemInfo};
 use crate::store::{Entry, Snapshot};
@@ -268,159 +267,6 @@ impl Row {
     }
 }
 
-/// Column texts, shared by the status table and the terminal UI.
-pub mod columns {
-    use std::borrow::Cow;
-
-    use super::{Row, Value, duration};
-    use crate::store::Kind;
-    use crate::text;
-
-    /// The name shown: the label if configured, else the heartbeat name; escaped
-    /// ([`text::escape`]), as everything a writer chose.
-    pub fn name(row: &Row) -> Cow<'_, str> {
-        text::escape(row.display_name())
-    }
-
-    /// Why the row is in its state (it may quote a writer's error), escaped.
-    pub fn reason(row: &Row) -> Cow<'_, str> {
-        text::escape(&row.health.reason)
-    }
-
-    pub fn pid(row: &Row) -> String {
-        row.pid().map_or_else(|| "-".to_owned(), |p| p.to_string())
-    }
-
-    pub fn cpu(row: &Row) -> String {
-        row.process
-            .as_ref()
-            .filter(|p| p.cpu_percent.is_finite())
-            .map_or_else(|| "-".to_owned(), |p| format!("{:.1}%", p.cpu_percent))
-    }
-
-    pub fn memory(row: &Row) -> String {
-        row.process
-            .as_ref()
-            .map_or_else(|| "-".to_owned(), |p| bytes(p.memory_bytes))
-    }
-
-    /// Whole seconds: start times are whole seconds, so anything finer is noise.
-    pub fn runtime(row: &Row, now: f64) -> String {
-        match row.runtime(now).map(f64::round) {
-            None => "-".to_owned(),
-            Some(secs) if secs < 1.0 => "0s".to_owned(),
-            Some(secs) => duration::format_secs(secs),
-        }
-    }
-
-    /// The last beat in local time, in at most 8 cells: `HH:MM:SS` today, else `Nov 22`
-    /// within half a year, else `Nov 2025`. A bare clock time for a beat days old would read
-    /// as minutes ago; the exact age is in the next column.
-    pub fn last_beat(row: &Row, now: f64) -> String {
-        row.entry
-            .as_ref()
-            .map_or_else(|| "-".to_owned(), |e| local_stamp(e.last_heartbeat, now))
-    }
-
-    /// A Unix time in local time, dated only when it is not today (see [`last_beat`]).
-    pub fn local_stamp(at: f64, now: f64) -> String {
-        use chrono::{Local, TimeZone};
-        let local = |t: f64| Local.timestamp_opt(t.floor() as i64, 0).single();
-        let (Some(at_local), Some(now_local)) = (local(at), local(now)) else {
-            return "-".to_owned();
-        };
-        let format = if at_local.date_naive() == now_local.date_naive() {
-            "%H:%M:%S"
-        } else if (now - at).abs() < 183.0 * 86_400.0 {
-            "%b %e"
-        } else {
-            "%b %Y"
-        };
-        at_local.format(format).to_string()
-    }
-
-    /// Time since the last beat: `42s ago`, or `in 3s` for a beat from the future.
-    pub fn since_beat(row: &Row, now: f64) -> String {
-        match row.since_beat(now) {
-            None => "never".to_owned(),
-            Some(age) if row.skewed(now) => format!("in {}", duration::format_secs(-age)),
-            Some(age) => format!("{} ago", duration::format_secs(age.max(0.0))),
-        }
-    }
-
-    /// The interval; `-` for a job without a period of its own, which is never overdue
-    /// (showing the default would suggest it is checked against it).
-    pub fn interval(row: &Row) -> String {
-        let rules = &row.rules;
-        if rules.kind == Kind::Job && !rules.interval_from.is_own() {
-            return "-".to_owned();
-        }
-        duration::format_secs(rules.interval)
-    }
-
-    pub fn beats(row: &Row) -> String {
-        row.entry
-            .as_ref()
-            .and_then(|e| e.beats)
-            .map_or_else(|| "-".to_owned(), |b| b.to_string())
-    }
-
-    /// `additional_data` on one line, cut to `width` characters with `…`.
-    pub fn data(row: &Row, width: usize) -> String {
-        let text = row
-            .entry
-            .as_ref()
-            .map_or_else(String::new, |e| summarize(&e.additional_data));
-        truncate(&text, width)
-    }
-
-    /// `k=v k=v` for an object, the text of a string, JSON for anything else, on one line:
-    /// line breaks and tabs (a job's output tail has them) become single spaces, other
-    /// control characters are escaped ([`text::one_line`]).
-    pub fn summarize(data: &Value) -> String {
-        let text = match data {
-            Value::Null => String::new(),
-            Value::String(s) => s.clone(),
-            Value::Object(map) => map
-                .iter()
-                .map(|(k, v)| match v {
-                    Value::String(s) => format!("{k}={s}"),
-                    other => format!("{k}={other}"),
-                })
-                .collect::<Vec<_>>()
-                .join(" "),
-            other => other.to_string(),
-        };
-        text::one_line(&text).into_owned()
-    }
-
-    /// Cuts `text` to at most `width` characters, ending in `…` when cut.
-    pub fn truncate(text: &str, width: usize) -> String {
-        if text.chars().count() <= width {
-            return text.to_owned();
-        }
-        let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
-        out.push('…');
-        out
-    }
-
-    /// `512B`, `12.3K`, `45.6M`, `1.2G` (binary units, as htop shows).
-    pub fn bytes(n: u64) -> String {
-        const UNITS: [&str; 5] = ["B", "K", "M", "G", "T"];
-        let mut value = n as f64;
-        let mut unit = 0;
-        while value >= 1024.0 && unit < UNITS.len() - 1 {
-            value /= 1024.0;
-            unit += 1;
-        }
-        if unit == 0 {
-            format!("{n}B")
-        } else {
-            format!("{value:.1}{}", UNITS[unit])
-        }
-    }
-}
-
 /// A report with one process in (nearly) every state, for this module's tests and the
 /// table's snapshots: the seed's processes and a few more.
 #[cfg(test)]
@@ -615,7 +461,6 @@ mod tests {
     use super::fixture::{self, NOW};
     use super::*;
     use crate::probe::FakeProbe;
-    use serde_json::json;
 
     #[test]
     fn names_select_by_name_or_label() {
@@ -819,52 +664,5 @@ mod tests {
                 .all(|r| !r.health.reason.contains("gone")),
             "{report:#?}"
         );
-    }
-
-    #[test]
-    fn summaries_are_one_line() {
-        assert_eq!(
-            summarize(&json!({"port": 8080, "mode": "live"})),
-            "mode=live port=8080"
-        );
-        assert_eq!(summarize(&json!("...")), "...");
-        assert_eq!(summarize(&json!([1, 2])), "[1,2]");
-        assert_eq!(summarize(&json!(null)), "");
-        assert_eq!(
-            summarize(&json!({"output_tail": "copying\nfailed: disk full\n"})),
-            "output_tail=copying failed: disk full"
-        );
-        // Escaped, not dropped: what the writer sent stays readable, and harmless.
-        assert_eq!(
-            summarize(&json!({"msg": "\u{1b}]0;pwned\u{7}\u{2028}ok"})),
-            r"msg=\u{1b}]0;pwned\u{7}\u{2028}ok"
-        );
-        assert_eq!(truncate("abcdef", 4), "abc…");
-        assert_eq!(truncate("abc", 4), "abc");
-    }
-
-    #[test]
-    fn old_beats_show_their_date() {
-        use chrono::{Local, TimeZone};
-        let noon = Local
-            .with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
-            .unwrap()
-            .timestamp() as f64;
-        let cases = [
-            (noon - 3600.0, "11:00:00"),
-            (noon - 86_400.0 * 3.0, "Nov 20"),
-            (noon - 86_400.0 * 20.0, "Nov  3"),
-            (noon - 86_400.0 * 400.0, "Oct 2025"),
-        ];
-        for (at, text) in cases {
-            assert_eq!(local_stamp(at, noon), text);
-        }
-    }
-
-    #[test]
-    fn bytes_use_binary_units() {
-        assert_eq!(bytes(512), "512B");
-        assert_eq!(bytes(1536), "1.5K");
-        assert_eq!(bytes(45 * 1024 * 1024 + 600 * 1024), "45.6M");
     }
 }

@@ -16,7 +16,8 @@ use super::app::{App, Mode, Tab, Table, Viewport};
 use super::recent;
 use crate::duration::format_secs;
 use crate::health::{Severity, State};
-use crate::report::{Row, columns};
+use crate::report::Row;
+use crate::report::columns::{self, Align, Column, Context};
 use crate::store::{Entry, format_local};
 use crate::text;
 use serde_json::Value;
@@ -388,7 +389,7 @@ fn sort_line(app: &App, theme: &Theme) -> Line<'static> {
         Span::styled(" sort ", theme.dim()),
         Span::raw(format!(
             "{} {}",
-            key.as_str(),
+            key.sort_name(),
             if reverse { "↑" } else { "↓" }
         )),
     ];
@@ -469,140 +470,41 @@ fn banner(frame: &mut Frame<'_>, area: Rect, app: &App, now: f64, theme: &Theme)
     frame.render_widget(Paragraph::new(text).style(style), area);
 }
 
-/// A table column. Display order is [`Column::ALL`]; narrow screens drop them in
-/// [`Column::DROP_ORDER`] instead of wrapping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Column {
-    /// `›` on the selected row, so the selection shows in a text capture too.
-    Cursor,
-    Name,
-    State,
-    Pid,
-    Cpu,
-    Memory,
-    Runtime,
-    BeatAt,
-    LastBeat,
-    Interval,
-    Beats,
-    Data,
-}
+/// The cursor's column before the table's (`›` on the selected row, so the selection
+/// shows in a text capture too).
+const CURSOR_WIDTH: u16 = 1;
 
-impl Column {
-    const ALL: [Column; 12] = [
-        Column::Cursor,
-        Column::Name,
-        Column::State,
-        Column::Pid,
-        Column::Cpu,
-        Column::Memory,
-        Column::Runtime,
-        Column::BeatAt,
-        Column::LastBeat,
-        Column::Interval,
-        Column::Beats,
-        Column::Data,
-    ];
-
-    /// First dropped first. Name, state and time since the last beat always stay: they are
-    /// the question the screen answers.
-    const DROP_ORDER: [Column; 8] = [
-        Column::Beats,
-        Column::Interval,
-        Column::Runtime,
-        Column::BeatAt,
-        Column::Memory,
-        Column::Cpu,
-        Column::Data,
-        Column::Pid,
-    ];
-
-    fn title(self) -> &'static str {
-        match self {
-            Column::Cursor => "",
-            Column::Name => "NAME",
-            Column::State => "STATE",
-            Column::Pid => "PID",
-            Column::Cpu => "CPU",
-            Column::Memory => "MEM",
-            Column::Runtime => "RUNTIME",
-            Column::BeatAt => "BEAT AT",
-            Column::LastBeat => "LAST BEAT",
-            Column::Interval => "INTERVAL",
-            Column::Beats => "BEATS",
-            Column::Data => "DATA",
-        }
-    }
-
-    /// The width a column needs; name and data take what is left over.
-    fn min_width(self) -> u16 {
-        match self {
-            Column::Cursor => 1,
-            Column::Name | Column::Data => 12,
-            Column::State | Column::LastBeat => 10,
-            Column::Pid | Column::Memory | Column::Runtime | Column::Beats => 7,
-            Column::Cpu => 6,
-            Column::BeatAt | Column::Interval => 8,
-        }
-    }
-
-    fn right_aligned(self) -> bool {
-        matches!(
-            self,
-            Column::Pid
-                | Column::Cpu
-                | Column::Memory
-                | Column::Runtime
-                | Column::LastBeat
-                | Column::Interval
-                | Column::Beats
-        )
-    }
-
-    fn text(self, row: &Row, now: f64, width: u16) -> String {
-        match self {
-            // Drawn by the table, which knows the selection.
-            Column::Cursor => String::new(),
-            Column::Name => columns::truncate(&columns::name(row), usize::from(width)),
-            Column::State => row.health.state.label(),
-            Column::Pid => columns::pid(row),
-            Column::Cpu => columns::cpu(row),
-            Column::Memory => columns::memory(row),
-            Column::Runtime => columns::runtime(row, now),
-            Column::BeatAt => columns::last_beat(row, now),
-            Column::LastBeat => columns::since_beat(row, now),
-            Column::Interval => columns::interval(row),
-            Column::Beats => columns::beats(row),
-            Column::Data => columns::data(row, usize::from(width)),
-        }
-    }
-}
-
-/// Which columns fit in `width`, and how wide each is.
+/// Which columns fit in `width` beside the cursor's, and how wide each is: narrow screens
+/// drop columns by their drop rank instead of wrapping.
 fn fit_columns(width: u16, name_wanted: u16) -> Vec<(Column, u16)> {
     let mut shown: Vec<Column> = Column::ALL.to_vec();
+    let mut ranked: Vec<(u8, Column)> = Column::ALL
+        .iter()
+        .filter_map(|&c| c.spec().drop.map(|rank| (rank, c)))
+        .collect();
+    ranked.sort_unstable_by_key(|&(rank, _)| rank);
+    // Each column and the space before it.
     let need = |cols: &[Column]| -> u16 {
-        cols.iter().map(|c| c.min_width()).sum::<u16>() + cols.len().saturating_sub(1) as u16
+        CURSOR_WIDTH + cols.iter().map(|c| c.spec().min_width + 1).sum::<u16>()
     };
-    for drop in Column::DROP_ORDER {
+    for (_, drop) in ranked {
         if need(&shown) <= width {
             break;
         }
         shown.retain(|&c| c != drop);
     }
+    let min = |c: Column| c.spec().min_width;
     let mut spare = width.saturating_sub(need(&shown));
-    let name_extra = name_wanted
-        .saturating_sub(Column::Name.min_width())
-        .min(spare);
+    let name_extra = name_wanted.saturating_sub(min(Column::Name)).min(spare);
     spare -= name_extra;
     let has_data = shown.contains(&Column::Data);
     shown
         .into_iter()
         .map(|c| {
             let w = match c {
-                Column::Name => c.min_width() + name_extra + if has_data { 0 } else { spare },
-                Column::Data => c.min_width() + spare,
-                _ => c.min_width(),
+                Column::Name => min(c) + name_extra + if has_data { 0 } else { spare },
+                Column::Data => min(c) + spare,
+                _ => min(c),
             };
             (c, w)
         })
@@ -639,8 +541,11 @@ fn process_table(
     frame.render_widget(block, area);
 
     let cols = fit_columns(inner.width, name_wanted);
-    let header = TableRow::new(cols.iter().map(|&(c, w)| aligned(c.title(), c, w)))
-        .style(theme.dim().add_modifier(Modifier::BOLD));
+    let header = TableRow::new(
+        std::iter::once(Cell::from("")).chain(cols.iter().map(|&(c, w)| aligned(c.title(), c, w))),
+    )
+    .style(theme.dim().add_modifier(Modifier::BOLD));
+    let cx = Context { now, symbols: true };
 
     let body_height = usize::from(inner.height.saturating_sub(1));
     let offset = app.offset(table);
@@ -652,11 +557,13 @@ fn process_table(
         .skip(offset)
         .take(body_height)
         .map(|(i, row)| {
+            let mark = Cell::from(if cursor == Some(i) { "›" } else { "" });
             let cells = cols.iter().map(|&(c, w)| {
-                let text = if c == Column::Cursor && cursor == Some(i) {
-                    "›".to_owned()
-                } else {
-                    c.text(row, now, w)
+                let text = match c {
+                    Column::Name | Column::Data => {
+                        columns::truncate(&c.text(row, &cx), usize::from(w))
+                    }
+                    _ => c.text(row, &cx),
                 };
                 let style = match c {
                     Column::State => theme.state(row.health.state),
@@ -668,7 +575,7 @@ fn process_table(
                 };
                 aligned(&text, c, w).style(style)
             });
-            let tr = TableRow::new(cells);
+            let tr = TableRow::new(std::iter::once(mark).chain(cells));
             if cursor == Some(i) {
                 tr.style(Theme::selected())
             } else {
@@ -677,7 +584,10 @@ fn process_table(
         })
         .collect();
     let empty = rows.is_empty();
-    let widths: Vec<Constraint> = cols.iter().map(|&(_, w)| Constraint::Length(w)).collect();
+    let widths: Vec<Constraint> = std::iter::once(CURSOR_WIDTH)
+        .chain(cols.iter().map(|&(_, w)| w))
+        .map(Constraint::Length)
+        .collect();
     frame.render_widget(
         TableWidget::new(rows, widths)
             .header(header)
@@ -704,7 +614,7 @@ fn process_table(
 }
 
 fn aligned(text: &str, column: Column, width: u16) -> Cell<'static> {
-    if column.right_aligned() {
+    if column.spec().align == Align::Right {
         Cell::from(Line::from(format!("{text:>w$}", w = usize::from(width))))
     } else {
         Cell::from(text.to_owned())
@@ -1638,16 +1548,9 @@ mod tests {
         };
         assert_eq!(at(200).len(), Column::ALL.len());
         assert!(!at(100).contains(&Column::Beats));
-        assert_eq!(
-            at(40),
-            [
-                Column::Cursor,
-                Column::Name,
-                Column::State,
-                Column::LastBeat
-            ]
-        );
+        assert_eq!(at(40), [Column::Name, Column::State, Column::LastBeat]);
+        // The cursor's cell and each column after a space fill the width exactly.
         let widths: u16 = fit_columns(100, 20).iter().map(|&(_, w)| w + 1).sum();
-        assert_eq!(widths - 1, 100);
+        assert_eq!(CURSOR_WIDTH + widths, 100);
     }
 }
