@@ -6,40 +6,24 @@ use ratatui::text::{Line, Span};
 
 use super::theme::Theme;
 use crate::tui::app::{App, Mode};
+use crate::tui::keys;
 
 pub(super) fn footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let hints: &[(&str, &str)] = match app.mode() {
-        Mode::Filter => {
-            let line = Line::from(vec![
-                Span::styled(" filter: ", theme.key()),
-                Span::raw(app.filter().to_owned()),
-                Span::styled("▏", theme.key()),
-                Span::styled("   Enter keep  Esc clear", theme.dim()),
-            ]);
-            frame.render_widget(line, area);
-            return;
-        }
-        Mode::Detail => &[
-            ("↑↓", "scroll"),
-            ("J/K", "next/prev"),
-            ("Esc", "close"),
-            ("d", "remove"),
-            ("?", "help"),
-            ("q", "quit"),
-        ],
-        Mode::Confirm(_) => &[("y", "remove"), ("any other key", "keeps it")],
-        Mode::Normal | Mode::Help => &[
-            ("q", "quit"),
-            ("↑↓", "move"),
-            ("/", "filter"),
-            ("s", "sort"),
-            ("Enter", "details"),
-            ("Tab", "hour/day"),
-            ("r", "refresh"),
-            ("d", "remove"),
-            ("?", "help"),
-        ],
-    };
+    let hints = keys::hints(app.mode());
+    if app.mode() == &Mode::Filter {
+        let said: Vec<String> = hints
+            .iter()
+            .map(|(k, what)| format!("{k} {what}"))
+            .collect();
+        let line = Line::from(vec![
+            Span::styled(" filter: ", theme.key()),
+            Span::raw(app.filter().to_owned()),
+            Span::styled("▏", theme.key()),
+            Span::styled(format!("   {}", said.join("  ")), theme.dim()),
+        ]);
+        frame.render_widget(line, area);
+        return;
+    }
     // Hints that do not fit are left out whole, keeping the last one (`? help`, which
     // lists every key), rather than cut mid-word at the edge.
     let width = |(key, what): &(&str, &str)| key.chars().count() + what.chars().count() + 3;

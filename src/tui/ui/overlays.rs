@@ -8,6 +8,8 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use super::theme::{Theme, pad};
 use crate::health::{Severity, State};
 use crate::tui::app::App;
+use crate::tui::app::Mode;
+use crate::tui::keys;
 
 /// A centred box of `width`×`height` cells inside `area`, cleared.
 pub(super) fn popup(frame: &mut Frame<'_>, area: Rect, width: u16, height: u16) -> Rect {
@@ -19,36 +21,10 @@ pub(super) fn popup(frame: &mut Frame<'_>, area: Rect, width: u16, height: u16) 
     rect
 }
 
-pub(super) const HELP_KEYS: [(&str, &str); 12] = [
-    ("q  Ctrl-C", "quit"),
-    ("Esc", "close what is open, clear the filter, else quit"),
-    ("↑↓  j k", "move the selection (the mouse wheel too)"),
-    ("PgUp PgDn", "move a page (Ctrl-U Ctrl-D)"),
-    ("g G  Home End", "first, last"),
-    (
-        "/",
-        "filter by name or label: Enter keeps it, Esc clears it",
-    ),
-    (
-        "s  S",
-        "sort by state, name, last beat, cpu, memory; reverse",
-    ),
-    (
-        "Enter",
-        "details: data, PID, since when, errors, transitions",
-    ),
-    (
-        "Tab",
-        "history: every process's last hour, again: last day; beats per minute",
-    ),
-    ("r", "re-read the file and re-probe now"),
-    ("d", "remove the selected entry from the file (asks first)"),
-    ("?", "this help"),
-];
-
 pub(super) fn help(frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
     let mut lines = vec![Line::styled("Keys", theme.title())];
-    for (key, what) in HELP_KEYS {
+    let tables = keys::keymap(&Mode::Normal).bindings;
+    for (key, what) in tables.iter().filter_map(|b| Some((b.shown, b.help?))) {
         lines.push(Line::from(vec![
             Span::styled(format!("  {key:<14}"), theme.key()),
             Span::raw(what),
