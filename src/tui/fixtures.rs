@@ -127,3 +127,18 @@ pub fn many(n: usize) -> Report {
             .collect(),
     )
 }
+
+/// [`mixed`]'s configured processes and 61 additional ones, 40 of them dead: more than a
+/// classic terminal shows, the worst of them first.
+pub fn crowd() -> Report {
+    let mut report = mixed();
+    report.rows.retain(|r| r.monitored);
+    report.rows.extend((0..61).map(|i| {
+        if i < 40 {
+            row(&format!("dead-{i:02}"), State::Dead, 100.0 + f64::from(i))
+        } else {
+            row(&format!("up-{i:02}"), State::Up, 1.0)
+        }
+    }));
+    report
+}

@@ -53,8 +53,7 @@ pub fn viewport(size: Size, app: &App, now: f64) -> Viewport {
     let Some(areas) = layout(area, app, now) else {
         return Viewport::default();
     };
-    let body =
-        |r: Option<Rect>| r.map_or(0, |r| usize::from(r.height.saturating_sub(TABLE_CHROME)));
+    let body = |r: Option<Rect>, t| r.map_or(0, |r| table::body_rows(r.height, app.len(t)).0);
     let (detail, detail_max_scroll) = areas.detail.map_or((0, 0), |r| {
         let shown = usize::from(r.height.saturating_sub(2));
         let lines = app.selected_row().map_or(0, |row| {
@@ -63,8 +62,8 @@ pub fn viewport(size: Size, app: &App, now: f64) -> Viewport {
         (shown, lines.saturating_sub(shown))
     });
     Viewport {
-        monitored: body(areas.monitored),
-        additional: body(areas.additional),
+        monitored: body(areas.monitored, Table::Monitored),
+        additional: body(areas.additional, Table::Additional),
         detail,
         detail_max_scroll,
     }

@@ -106,8 +106,8 @@ impl App {
         self.keep_in_view();
     }
 
-    /// Scrolls each table so the selection is on screen and no table shows blank rows it
-    /// could fill.
+    /// Scrolls each table so the selection is on screen, a table without it to its top, and
+    /// no table shows blank rows it could fill.
     pub(super) fn keep_in_view(&mut self) {
         for table in [Table::Monitored, Table::Additional] {
             let slot = table.index();
@@ -116,8 +116,11 @@ impl App {
                 Table::Additional => self.viewport.additional,
             }
             .max(1);
-            let mut offset = self.offsets[slot];
+            // A table without the selection shows its top, where the worst rows sort: one
+            // left scrolled to its end would hide them behind the header's counts.
+            let mut offset = 0;
             if let Some(i) = self.cursor_in(table) {
+                offset = self.offsets[slot];
                 if i < offset {
                     offset = i;
                 } else if i >= offset + height {

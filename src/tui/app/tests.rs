@@ -3,7 +3,7 @@
 use super::*;
 use crate::changes::Seen;
 use crate::health::{Health, State};
-use crate::tui::fixtures::{self, NOW, many, mixed, monitored, row};
+use crate::tui::fixtures::{self, NOW, crowd, many, mixed, monitored, row};
 
 fn app_with(report: Report) -> App {
     let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
@@ -445,4 +445,56 @@ fn labels_sort_by_what_is_shown() {
     let mut app = app_with(report);
     app.update(Action::CycleSort);
     assert_eq!(names(&app, Table::Monitored), ["zeta", "alpha"]);
+}
+
+#[test]
+fn back_at_the_top_every_section_shows_its_worst_rows() {
+    let mut app = app_with(crowd());
+    app.update(Action::Viewport(Viewport {
+        monitored: 4,
+        additional: 12,
+        ..Viewport::default()
+    }));
+    app.update(Action::Bottom);
+    assert_eq!(selected(&app), "up-60");
+    assert_eq!(app.offset(Table::Additional), 61 - 12);
+    app.update(Action::Top);
+    assert_eq!(app.cursor_in(Table::Monitored), Some(0));
+    // The additional section no longer holds the selection: it shows its top, the dead.
+    assert_eq!(app.offset(Table::Additional), 0);
+    // Into it and back out again, by row.
+    app.update(Action::Move(4 + 20));
+    assert_eq!(app.offset(Table::Additional), 20 + 1 - 12);
+    app.update(Action::Move(-21));
+    assert_eq!(app.cursor_in(Table::Monitored), Some(3));
+    assert_eq!(app.offset(Table::Additional), 0);
+}
+
+#[test]
+fn the_selection_stays_in_view_across_sort_and_filter() {
+    let mut app = app_with(crowd());
+    app.update(Action::Viewport(Viewport {
+        monitored: 4,
+        additional: 12,
+        ..Viewport::default()
+    }));
+    app.update(Action::Move(4 + 30)); // dead-30
+    assert_eq!(selected(&app), "dead-30");
+    for action in [Action::CycleSort, Action::ReverseSort, Action::CycleSort] {
+        app.update(action);
+        let at = app.cursor_in(Table::Additional).unwrap();
+        let offset = app.offset(Table::Additional);
+        assert!((offset..offset + 12).contains(&at), "{:?}", app.sort());
+        assert_eq!(selected(&app), "dead-30");
+    }
+    app.update(Action::StartFilter);
+    app.update(Action::FilterChar('3'));
+    assert_eq!(selected(&app), "dead-30");
+    let at = app.cursor_in(Table::Additional).unwrap();
+    let offset = app.offset(Table::Additional);
+    assert!((offset..offset + 12).contains(&at));
+    // A filter that hides the selection selects the nearest row, in view.
+    app.update(Action::FilterChar('9'));
+    assert_eq!(selected(&app), "dead-39");
+    assert_eq!(app.offset(Table::Additional), 0);
 }

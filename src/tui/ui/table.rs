@@ -34,6 +34,32 @@ pub(super) fn sort_line(app: &App, theme: &Theme) -> Line<'static> {
     Line::from(right)
 }
 
+/// The rows a table `height` lines tall (its title, its header, its rows) shows of `len`,
+/// and whether its last line says how many more there are above and below instead.
+pub(super) fn body_rows(height: u16, len: usize) -> (usize, bool) {
+    let rows = usize::from(height.saturating_sub(super::TABLE_CHROME));
+    if len > rows && rows >= 2 {
+        (rows - 1, true)
+    } else {
+        (rows, false)
+    }
+}
+
+/// `▲ 12 more  ▼ 30 more`: the rows a scrolled table does not show.
+fn more_line(above: usize, below: usize, theme: &Theme) -> Line<'static> {
+    let mut spans = vec![Span::raw(" ")];
+    if above > 0 {
+        spans.push(Span::styled(format!("▲ {above} more"), theme.dim()));
+    }
+    if below > 0 {
+        if above > 0 {
+            spans.push(Span::raw("  "));
+        }
+        spans.push(Span::styled(format!("▼ {below} more"), theme.dim()));
+    }
+    Line::from(spans)
+}
+
 /// The cursor's column before the table's (`›` on the selected row, so the selection
 /// shows in a text capture too).
 pub(super) const CURSOR_WIDTH: u16 = 1;
@@ -111,7 +137,7 @@ pub(super) fn process_table(
     .style(theme.dim().add_modifier(Modifier::BOLD));
     let cx = Context { now, symbols: true };
 
-    let body_height = usize::from(inner.height.saturating_sub(1));
+    let (body_height, marker) = body_rows(area.height, shown);
     let offset = app.offset(table);
     let cursor = app.cursor_in(table);
     // Only the visible window becomes widgets: 10 000 entries cost what 30 do.
@@ -158,6 +184,11 @@ pub(super) fn process_table(
             .column_spacing(1),
         inner,
     );
+    if marker {
+        let below = shown.saturating_sub(offset + body_height);
+        let line = Rect::new(inner.x, inner.y + inner.height - 1, inner.width, 1);
+        frame.render_widget(more_line(offset, below, theme), line);
+    }
     if empty && inner.height > 1 {
         let hint = if total > 0 {
             format!("no process matches \"{}\"", app.filter())

@@ -7,7 +7,7 @@ use super::*;
 use crate::health::State;
 use crate::text;
 use crate::tui::app::{Action, Notice};
-use crate::tui::fixtures::{NOW, many, mixed};
+use crate::tui::fixtures::{NOW, crowd, many, mixed};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -347,7 +347,9 @@ fn ten_thousand_rows_build_only_the_visible_window() {
     app.update(Action::Viewport(viewport(Size::new(80, 24), &app, NOW)));
     app.update(Action::Page(250));
     let shown = screen(&render(&mut app, 80, 24));
-    assert!(shown.contains("› proc-04750"), "{shown}");
+    // 18 rows a page: the last line says how many more there are above and below.
+    assert!(shown.contains("› proc-04500"), "{shown}");
+    assert!(shown.contains("▲ 4483 more  ▼ 5499 more"), "{shown}");
     assert!(!shown.contains("proc-00000"));
     insta::assert_snapshot!(shown);
 }
@@ -375,4 +377,33 @@ fn a_report_built_from_a_file_config_and_probe() {
     let shown = screen(&terminal);
     assert!(shown.contains("! entry \"broken\" is not valid"), "{shown}");
     insta::assert_snapshot!(shown);
+}
+
+#[test]
+fn scrolled_sections_say_what_is_above_and_below_and_g_shows_the_worst_again() {
+    let mut app = App::new("/tmp/hb.json".into(), NOW - 312.0, true);
+    app.update(Action::Report(Box::new(crowd())));
+    render(&mut app, 80, 24);
+    app.update(Action::Bottom);
+    let bottom = screen(&render(&mut app, 80, 24));
+    assert!(bottom.contains("› up-60"), "{bottom}");
+    assert!(
+        bottom.contains("▲ ") && bottom.contains(" more"),
+        "{bottom}"
+    );
+    app.update(Action::Top);
+    let top = screen(&render(&mut app, 80, 24));
+    assert!(top.contains("✖ dead 41"), "{top}");
+    let additional = top
+        .lines()
+        .skip_while(|l| !l.contains("Additional heartbeat processes"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(additional.contains("dead-"), "no dead row shows:\n{top}");
+    assert!(
+        additional.contains("▼ ") && !additional.contains("▲ "),
+        "{top}"
+    );
+    insta::assert_snapshot!("scrolled_to_the_bottom", bottom);
+    insta::assert_snapshot!("back_at_the_top", top);
 }
