@@ -17,6 +17,7 @@ mod run;
 mod serve;
 mod status;
 mod tui;
+mod ui_day_one;
 
 use std::path::Path;
 
