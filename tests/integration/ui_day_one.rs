@@ -57,12 +57,15 @@ fn after_g_then_g_the_dead_rows_show_again_with_how_many_more_there_are() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("heartbeat_status.json");
     let config = dir.path().join("hbmon.toml");
-    let mut toml = String::new();
-    for name in ["api", "web", "queue", "cron"] {
-        toml.push_str(&format!("[[process]]\nname = \"{name}\"\n\n"));
+    let names = ["api", "web", "queue", "cron"];
+    let toml: Vec<String> = names
+        .iter()
+        .map(|name| format!("[[process]]\nname = \"{name}\"\n"))
+        .collect();
+    std::fs::write(&config, toml.join("\n")).unwrap();
+    for name in names {
         beat(&file, name);
     }
-    std::fs::write(&config, toml).unwrap();
     let dead = gone_pid().to_string();
     for i in 0..61 {
         if i < 40 {
