@@ -259,6 +259,12 @@ impl Row {
             .is_some_and(|age| age < -health::SKEW_TOLERANCE)
     }
 
+    /// An additional (unconfigured) process that stopped cleanly: it needs no attention, and
+    /// one-off runs pile up, so `hbmon status` and the UI hide it unless asked (`--all`, `a`).
+    pub fn stopped_additional(&self) -> bool {
+        !self.monitored && self.health.state == State::Stopped
+    }
+
     /// How long the live process has run.
     pub fn runtime(&self, now: f64) -> Option<f64> {
         self.process

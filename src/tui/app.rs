@@ -3,6 +3,7 @@
 //! Nothing here does I/O or reads the clock; what needs the outside world is returned as an
 //! [`Effect`] for the event loop to carry out.
 
+mod filter;
 mod message;
 mod selection;
 #[cfg(test)]
@@ -11,6 +12,7 @@ mod view;
 
 use std::collections::{HashMap, VecDeque};
 
+pub use self::filter::Filter;
 pub use self::message::{Action, Effect, FileError, Notice};
 pub use self::view::{Mode, Tab, Table, Viewport};
 use super::recent::Recent;
@@ -36,7 +38,10 @@ pub struct App {
     /// False under `NO_COLOR`: every state is still told by its symbol and word.
     pub color: bool,
     mode: Mode,
+    /// The filter as typed after `/`.
     filter: String,
+    /// What the tables show: the typed filter read, problems only, all.
+    view: Filter,
     /// The column the tables are sorted by (`s` cycles, a click on a title picks).
     sort: Column,
     reverse: bool,
@@ -104,6 +109,7 @@ impl App {
             color,
             mode: Mode::Normal,
             filter: String::new(),
+            view: Filter::default(),
             sort: Column::State,
             reverse: false,
             detail_scroll: 0,
@@ -198,14 +204,30 @@ impl App {
         self.order[table.index()].len()
     }
 
-    /// How many rows the report has for a table, before the filter.
+    /// How many rows the report has for a table, before the filter (and without the rows
+    /// hidden by default, see [`App::hidden`]).
     pub fn total(&self, table: Table) -> usize {
         let monitored = table == Table::Monitored;
         self.report
             .rows
             .iter()
-            .filter(|r| r.monitored == monitored)
+            .filter(|r| r.monitored == monitored && !self.view.hides_by_default(r))
             .count()
+    }
+
+    /// How many rows are hidden by default (additional processes that stopped cleanly);
+    /// `a` shows them.
+    pub fn hidden(&self) -> usize {
+        self.report
+            .rows
+            .iter()
+            .filter(|r| self.view.hides_by_default(r))
+            .count()
+    }
+
+    /// What narrows the tables besides the typed filter: problems only, all shown.
+    pub fn view(&self) -> &Filter {
+        &self.view
     }
 
     /// The first row of a table on screen.
@@ -241,20 +263,13 @@ impl App {
             }
             Action::Top => self.select(0),
             Action::Bottom => self.select(self.visible_len().saturating_sub(1)),
-            Action::StartFilter => self.mode = Mode::Filter,
-            Action::FilterChar(c) => {
-                self.filter.push(c);
-                self.reorder();
-            }
-            Action::FilterBackspace => {
-                self.filter.pop();
-                self.reorder();
-            }
-            Action::FilterKeep => self.mode = Mode::Normal,
-            Action::FilterClear => {
-                self.mode = Mode::Normal;
-                self.clear_filter();
-            }
+            Action::StartFilter
+            | Action::FilterChar(_)
+            | Action::FilterBackspace
+            | Action::FilterKeep
+            | Action::FilterClear
+            | Action::ToggleProblems
+            | Action::ToggleAll => self.narrow(&action),
             Action::CycleSort => {
                 self.sort = self.sort.next_sort();
                 self.reorder();
@@ -333,7 +348,7 @@ impl App {
 
     fn back(&mut self) -> Option<Effect> {
         match self.mode {
-            Mode::Normal if self.filter.is_empty() => return Some(Effect::Quit),
+            Mode::Normal if !self.view.narrows() => return Some(Effect::Quit),
             Mode::Normal | Mode::Filter => {
                 self.mode = Mode::Normal;
                 self.clear_filter();
@@ -344,9 +359,12 @@ impl App {
         None
     }
 
+    /// Drops the typed filter and "problems only".
     fn clear_filter(&mut self) {
-        if !self.filter.is_empty() {
+        if self.view.narrows() {
             self.filter.clear();
+            self.view.set_text("");
+            self.view.problems = false;
             self.reorder();
         }
     }

@@ -88,7 +88,7 @@ static TABLES: &[Binding] = &[
             (ch('j'), Action::Move(1)),
         ],
         shown: "↑↓  j k",
-        help: Some("move the selection (the mouse wheel too)"),
+        help: Some("move the selection (the wheel too; a click selects, one on a title sorts)"),
         hint: Some(("↑↓", "move")),
     },
     Binding {
@@ -116,8 +116,17 @@ static TABLES: &[Binding] = &[
     Binding {
         keys: &[(ch('/'), Action::StartFilter)],
         shown: "/",
-        help: Some("filter by name or label: Enter keeps it, Esc clears it"),
+        help: Some("filter: a name or label, state:dead, data:TEXT (every word must match)"),
         hint: Some(("/", "filter")),
+    },
+    Binding {
+        keys: &[
+            (ch('p'), Action::ToggleProblems),
+            (ch('a'), Action::ToggleAll),
+        ],
+        shown: "p  a",
+        help: Some("problems only; all: also the stopped additional processes hidden"),
+        hint: Some(("p", "problems")),
     },
     Binding {
         keys: &[(ch('s'), Action::CycleSort), (ch('S'), Action::ReverseSort)],

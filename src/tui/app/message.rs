@@ -41,6 +41,11 @@ pub enum Action {
     FilterKeep,
     /// `Esc` in the filter: drop it.
     FilterClear,
+    /// `p`: only the rows of warning severity or worse, or all again.
+    ToggleProblems,
+    /// `a`: also the additional processes that stopped cleanly (hidden as `hbmon status`
+    /// hides them), or not.
+    ToggleAll,
     CycleSort,
     ReverseSort,
     Refresh,

@@ -67,11 +67,10 @@ impl App {
     /// Recomputes both tables' order after the report, filter or sort changed, and moves the
     /// cursor to where the selected process now is (or the nearest row if it is gone).
     pub(super) fn reorder(&mut self) {
-        let needle = self.filter.to_lowercase();
         let rows = &self.report.rows;
         for (slot, monitored) in [(0, true), (1, false)] {
             let mut order: Vec<usize> = (0..rows.len())
-                .filter(|&i| rows[i].monitored == monitored && matches(&rows[i], &needle))
+                .filter(|&i| rows[i].monitored == monitored && self.view.matches(&rows[i]))
                 .collect();
             order.sort_by(|&a, &b| {
                 let (a, b) = (&rows[a], &rows[b]);
@@ -130,14 +129,4 @@ impl App {
             self.offsets[slot] = offset.min(self.order[slot].len().saturating_sub(height));
         }
     }
-}
-
-/// Case-insensitive substring match on the heartbeat name or the label.
-fn matches(row: &Row, needle: &str) -> bool {
-    needle.is_empty()
-        || row.name.to_lowercase().contains(needle)
-        || row
-            .label
-            .as_ref()
-            .is_some_and(|l| l.to_lowercase().contains(needle))
 }

@@ -5,8 +5,11 @@ use crate::changes::Seen;
 use crate::health::{Health, State};
 use crate::tui::fixtures::{self, NOW, crowd, many, mixed, monitored, row};
 
+/// An app on `report` showing every row, the stopped additional ones too (`a`): these
+/// tests are about moving, sorting and filtering; hiding has its own.
 fn app_with(report: Report) -> App {
     let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
+    app.update(Action::ToggleAll);
     app.update(Action::Report(Box::new(report)));
     app
 }
@@ -497,4 +500,61 @@ fn the_selection_stays_in_view_across_sort_and_filter() {
     app.update(Action::FilterChar('9'));
     assert_eq!(selected(&app), "dead-39");
     assert_eq!(app.offset(Table::Additional), 0);
+}
+
+#[test]
+fn stopped_additional_processes_are_hidden_as_status_hides_them_until_a() {
+    let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
+    app.update(Action::Report(Box::new(mixed())));
+    assert_eq!(
+        names(&app, Table::Additional),
+        ["report-job", "scraper", "test-process-1"]
+    );
+    assert_eq!((app.hidden(), app.total(Table::Additional)), (1, 3));
+    app.update(Action::ToggleAll);
+    assert_eq!(names(&app, Table::Additional).last(), Some(&"old-worker"));
+    assert_eq!((app.hidden(), app.total(Table::Additional)), (0, 4));
+    // A stopped configured process is never hidden.
+    let mut stopped = monitored(row("web", State::Stopped, 5.0), "Web");
+    stopped.rules.monitored = true;
+    let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
+    app.update(Action::Report(Box::new(fixtures::report(vec![stopped]))));
+    assert_eq!(names(&app, Table::Monitored), ["web"]);
+}
+
+#[test]
+fn problems_only_and_filters_on_state_and_data() {
+    let mut app = app_with(mixed());
+    app.update(Action::ToggleProblems);
+    assert_eq!(
+        names(&app, Table::Monitored),
+        ["vue-frontend", "websocket-reader"]
+    );
+    assert_eq!(names(&app, Table::Additional), ["report-job", "scraper"]);
+    // Esc drops it, as it drops a typed filter.
+    assert_eq!(app.update(Action::Back), None);
+    assert_eq!(app.len(Table::Additional), 4);
+    let typed = |app: &mut App, text: &str| {
+        app.update(Action::FilterClear);
+        app.update(Action::StartFilter);
+        for c in text.chars() {
+            app.update(Action::FilterChar(c));
+        }
+        let mut shown = names(app, Table::Monitored);
+        shown.extend(names(app, Table::Additional));
+        shown.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    assert_eq!(typed(&mut app, "state:dead"), ["vue-frontend"]);
+    assert_eq!(
+        typed(&mut app, "state:hung,failed"),
+        ["websocket-reader", "report-job"]
+    );
+    // While typing: a prefix of a state's name.
+    assert_eq!(typed(&mut app, "STATE:st"), ["old-worker"]);
+    assert_eq!(typed(&mut app, "data:status=bid"), ["bidder"]);
+    assert_eq!(typed(&mut app, "data:warming"), ["test-process-1"]);
+    // Every word must match.
+    assert_eq!(typed(&mut app, "state:up data:offset"), ["bidder"]);
+    assert_eq!(typed(&mut app, "state:up bid"), ["bidder"]);
+    assert!(typed(&mut app, "state:dead bid").is_empty());
 }

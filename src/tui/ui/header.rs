@@ -87,6 +87,7 @@ pub(super) fn counts_line(app: &App, theme: &Theme, width: usize) -> Line<'stati
     if counts.is_empty() {
         return Line::styled(" no processes", theme.dim());
     }
+    let hidden = app.hidden();
     // Roomiest first; the last form always fits the 60-column minimum.
     let mut line = Line::default();
     for (words, gap) in [(true, "  "), (true, " "), (false, " ")] {
@@ -107,6 +108,17 @@ pub(super) fn counts_line(app: &App, theme: &Theme, width: usize) -> Line<'stati
                 }))
                 .collect::<Vec<_>>(),
         );
+        // The counts include them: say why they are not in the tables.
+        if hidden > 0 {
+            line.spans.push(Span::styled(
+                if words {
+                    format!("({hidden} stopped not shown: a shows all)")
+                } else {
+                    format!("({hidden} hidden)")
+                },
+                theme.dim(),
+            ));
+        }
         if line.width() <= width {
             break;
         }

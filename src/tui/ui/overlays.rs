@@ -30,7 +30,6 @@ pub(super) fn help(frame: &mut Frame<'_>, area: Rect, theme: &Theme) {
             Span::raw(what),
         ]));
     }
-    lines.push(Line::default());
     lines.push(Line::styled("States", theme.title()));
     // Two states per line keeps the legend short enough for a 24-line terminal.
     for pair in State::ALL.chunks(2) {

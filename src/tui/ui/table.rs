@@ -30,6 +30,12 @@ pub(super) fn sort_line(app: &App, theme: &Theme) -> Line<'static> {
             Span::raw(format!("\"{}\"", app.filter())),
         ]);
     }
+    if app.view().problems {
+        right.extend([Span::raw("  "), Span::raw("problems only")]);
+    }
+    if app.view().all {
+        right.extend([Span::raw("  "), Span::raw("all")]);
+    }
     right.push(Span::raw(" "));
     Line::from(right)
 }
@@ -190,7 +196,9 @@ pub(super) fn process_table(
         frame.render_widget(more_line(offset, below, theme), line);
     }
     if empty && inner.height > 1 {
-        let hint = if total > 0 {
+        let hint = if total > 0 && app.filter().is_empty() {
+            "no problems: every process here is fine (p shows them all)".to_owned()
+        } else if total > 0 {
             format!("no process matches \"{}\"", app.filter())
         } else {
             "no heartbeats yet: a process beats with `hbmon beat NAME` (try `hbmon demo`)"
