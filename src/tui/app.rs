@@ -14,7 +14,7 @@ use std::collections::{HashMap, VecDeque};
 
 pub use self::filter::Filter;
 pub use self::message::{Action, Effect, FileError, Notice};
-pub use self::view::{Mode, Tab, Table, Viewport};
+pub use self::view::{Mode, Spot, Tab, Table, Viewport};
 use super::recent::Recent;
 use crate::changes::{Tracker, Transition};
 use crate::report::columns::Column;
@@ -270,6 +270,7 @@ impl App {
             | Action::FilterClear
             | Action::ToggleProblems
             | Action::ToggleAll => self.narrow(&action),
+            Action::Click { x, y } => self.click(x, y),
             Action::CycleSort => {
                 self.sort = self.sort.next_sort();
                 self.reorder();

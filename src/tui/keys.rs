@@ -2,7 +2,9 @@
 //! map, the help overlay and the footer all read, as gitui's `key_list.rs`. Pure: no state
 //! beyond the mode it is given.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 
 use super::app::{Action, Mode, WHEEL_STEP};
 
@@ -376,11 +378,21 @@ pub fn map_key(event: KeyEvent, mode: &Mode) -> Option<Action> {
     }
 }
 
-/// The wheel scrolls the list, or the detail pane when it has the focus.
+/// The wheel scrolls the list, or the detail pane when it has the focus; a left click
+/// selects a row or sorts by a column's title (the app knows where they are).
 pub fn map_mouse(mouse: MouseEvent, mode: &Mode) -> Option<Action> {
     let step = match mouse.kind {
         MouseEventKind::ScrollUp => -WHEEL_STEP,
         MouseEventKind::ScrollDown => WHEEL_STEP,
+        MouseEventKind::Down(MouseButton::Left) => {
+            return match mode {
+                Mode::Normal | Mode::Filter | Mode::Detail => Some(Action::Click {
+                    x: mouse.column,
+                    y: mouse.row,
+                }),
+                Mode::Help | Mode::Confirm(_) => None,
+            };
+        }
         _ => return None,
     };
     match mode {
@@ -541,6 +553,16 @@ mod tests {
             Some(Action::ScrollDetail(-WHEEL_STEP))
         );
         assert_eq!(map_mouse(down, &Mode::Help), None);
+        let click = MouseEvent {
+            column: 7,
+            row: 5,
+            ..wheel(MouseEventKind::Down(MouseButton::Left))
+        };
+        assert_eq!(
+            map_mouse(click, &Mode::Normal),
+            Some(Action::Click { x: 7, y: 5 })
+        );
+        assert_eq!(map_mouse(click, &Mode::Confirm("web".into())), None);
         assert_eq!(map_mouse(wheel(MouseEventKind::Moved), &Mode::Normal), None);
     }
 }

@@ -61,12 +61,29 @@ pub fn viewport(size: Size, app: &App, now: f64) -> Viewport {
         });
         (shown, lines.saturating_sub(shown))
     });
+    let spot = |r: Option<Rect>| {
+        r.filter(|_| app.tab() == Tab::Processes)
+            .map(|r| table::spot(r, name_wanted(app)))
+    };
     Viewport {
         monitored: body(areas.monitored, Table::Monitored),
         additional: body(areas.additional, Table::Additional),
         detail,
         detail_max_scroll,
+        spots: [spot(areas.monitored), spot(areas.additional)],
     }
+}
+
+/// The longest name of every row, not just the visible ones, so the two tables line up
+/// and scrolling does not make the columns jump.
+fn name_wanted(app: &App) -> u16 {
+    app.report()
+        .rows
+        .iter()
+        .map(|r| columns::name(r).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(40) as u16
 }
 
 /// Draws the whole screen.
@@ -87,16 +104,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, now: f64) {
     if let Some(area) = areas.banner {
         banner(frame, area, app, now, &theme);
     }
-    // The longest name of every row, not just the visible ones, so the two tables line up
-    // and scrolling does not make the columns jump.
-    let name_wanted = app
-        .report()
-        .rows
-        .iter()
-        .map(|r| columns::name(r).chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(40) as u16;
+    let name_wanted = name_wanted(app);
     if let Some(window) = app.tab().window() {
         if let Some(area) = areas.monitored {
             history_tab(frame, area, app, now, window, name_wanted, &theme);

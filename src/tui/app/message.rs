@@ -46,6 +46,12 @@ pub enum Action {
     /// `a`: also the additional processes that stopped cleanly (hidden as `hbmon status`
     /// hides them), or not.
     ToggleAll,
+    /// A left click at a cell of the screen: a row selects it, a column title sorts by
+    /// that column (again: reversed).
+    Click {
+        x: u16,
+        y: u16,
+    },
     CycleSort,
     ReverseSort,
     Refresh,

@@ -105,6 +105,47 @@ impl App {
         self.keep_in_view();
     }
 
+    /// A click: on a row of a table, selects it; on a column's title, sorts by it (by the
+    /// same one again: reversed).
+    pub(super) fn click(&mut self, x: u16, y: u16) {
+        for table in [Table::Monitored, Table::Additional] {
+            let index = table.index();
+            let Some(spot) = self.viewport.spots[index] else {
+                continue;
+            };
+            if y == spot.titles_y {
+                if let Some(column) = spot.column_at(x) {
+                    if self.sort == column {
+                        self.reverse = !self.reverse;
+                    } else {
+                        (self.sort, self.reverse) = (column, false);
+                    }
+                    self.reorder();
+                }
+                return;
+            }
+            let rows = match table {
+                Table::Monitored => self.viewport.monitored,
+                Table::Additional => self.viewport.additional,
+            };
+            let Some(line) = y.checked_sub(spot.titles_y + 1).map(usize::from) else {
+                continue;
+            };
+            if line < rows {
+                let at = self.offsets[index] + line;
+                if at < self.order[index].len() {
+                    let before = if table == Table::Additional {
+                        self.order[0].len()
+                    } else {
+                        0
+                    };
+                    self.select(before + at);
+                }
+                return;
+            }
+        }
+    }
+
     /// Scrolls each table so the selection is on screen, a table without it to its top, and
     /// no table shows blank rows it could fill.
     pub(super) fn keep_in_view(&mut self) {

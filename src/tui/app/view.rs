@@ -1,6 +1,8 @@
 //! What the screen is showing: the tab, the mode (which has the keys), the two tables and
 //! the rows the layout gives them.
 
+use crate::report::columns::Column;
+
 /// What the body shows; `Tab` cycles through them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Tab {
@@ -77,4 +79,25 @@ pub struct Viewport {
     pub detail: usize,
     /// How far the detail text can scroll (its lines minus what fits).
     pub detail_max_scroll: usize,
+    /// Where each table is, for the mouse; `None` when it is not on screen.
+    pub spots: [Option<Spot>; 2],
+}
+
+/// Where a table is on screen, for a mouse click: the line of its column titles (its rows
+/// follow it) and each column's cells, `(x, width)` in [`Column::ALL`] order (width 0:
+/// not shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Spot {
+    pub titles_y: u16,
+    pub columns: [(u16, u16); Column::ALL.len()],
+}
+
+impl Spot {
+    /// The column whose cells hold `x`, if one does.
+    pub fn column_at(&self, x: u16) -> Option<Column> {
+        self.columns
+            .iter()
+            .position(|&(at, width)| width > 0 && (at..at + width).contains(&x))
+            .map(|i| Column::ALL[i])
+    }
 }

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table a
 use super::theme::Theme;
 use crate::health::Severity;
 use crate::report::columns::{self, Align, Column, Context};
-use crate::tui::app::{App, Table};
+use crate::tui::app::{App, Spot, Table};
 
 /// `sort state ↓  filter "web"`, drawn at the right of the first table's title line.
 pub(super) fn sort_line(app: &App, theme: &Theme) -> Line<'static> {
@@ -64,6 +64,23 @@ fn more_line(above: usize, below: usize, theme: &Theme) -> Line<'static> {
         spans.push(Span::styled(format!("▼ {below} more"), theme.dim()));
     }
     Line::from(spans)
+}
+
+/// Where a table drawn in `area` has its titles and columns, for the mouse.
+pub(super) fn spot(area: Rect, name_wanted: u16) -> Spot {
+    // Below the title line; the cursor's cell, then each column after a space.
+    let mut spot = Spot {
+        titles_y: area.y + 1,
+        ..Spot::default()
+    };
+    let mut x = area.x + CURSOR_WIDTH + 1;
+    for (column, width) in fit_columns(area.width, name_wanted) {
+        if let Some(i) = Column::ALL.iter().position(|&c| c == column) {
+            spot.columns[i] = (x, width);
+        }
+        x += width + 1;
+    }
+    spot
 }
 
 /// The cursor's column before the table's (`›` on the selected row, so the selection

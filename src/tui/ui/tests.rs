@@ -5,6 +5,7 @@ use ratatui::style::{Color, Modifier};
 
 use super::*;
 use crate::health::State;
+use crate::report::columns::Column;
 use crate::text;
 use crate::tui::app::{Action, Notice};
 use crate::tui::fixtures::{NOW, crowd, many, mixed};
@@ -406,4 +407,33 @@ fn scrolled_sections_say_what_is_above_and_below_and_g_shows_the_worst_again() {
     );
     insta::assert_snapshot!("scrolled_to_the_bottom", bottom);
     insta::assert_snapshot!("back_at_the_top", top);
+}
+
+#[test]
+fn a_click_selects_a_row_and_a_click_on_a_title_sorts_by_it() {
+    let mut app = app(true);
+    let shown = screen(&render(&mut app, 120, 30));
+    let at = |needle: &str| -> (u16, u16) {
+        let (y, line) = shown
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.contains(needle))
+            .unwrap();
+        // A capture line is quoted: its first cell is after the quote.
+        let x = line[..line.find(needle).unwrap()].chars().count() - 1;
+        (x as u16, y as u16)
+    };
+    let (x, y) = at("scraper");
+    app.update(Action::Click { x, y });
+    assert_eq!(app.selected_row().unwrap().name, "scraper");
+    let (x, y) = at("CPU");
+    app.update(Action::Click { x, y });
+    assert_eq!(app.sort(), (Column::Cpu, false));
+    app.update(Action::Click { x, y });
+    assert_eq!(app.sort(), (Column::Cpu, true));
+    // The selection followed its process through the sorts.
+    assert_eq!(app.selected_row().unwrap().name, "scraper");
+    // A click on nothing (the header) does nothing.
+    app.update(Action::Click { x: 3, y: 0 });
+    assert_eq!(app.sort(), (Column::Cpu, true));
 }
