@@ -280,24 +280,7 @@ impl App {
                 self.reorder();
             }
             Action::Refresh => return Some(Effect::Refresh),
-            Action::AskRemove => {
-                if let Some(row) = self.selected_row().filter(|r| r.entry.is_some()) {
-                    let name = row.name.clone();
-                    self.open_overlay(Mode::Confirm(name));
-                }
-            }
-            Action::Confirm => {
-                if let Mode::Confirm(name) = &self.mode {
-                    let name = name.clone();
-                    self.close_overlay();
-                    return Some(Effect::Remove(name));
-                }
-            }
-            Action::Cancel => {
-                if matches!(self.mode, Mode::Confirm(_)) {
-                    self.close_overlay();
-                }
-            }
+            Action::AskRemove | Action::Confirm | Action::Cancel => return self.removal(&action),
             Action::ToggleDetail => {
                 self.mode = if self.mode == Mode::Detail || self.selected_row().is_none() {
                     Mode::Normal
@@ -343,6 +326,45 @@ impl App {
                 .into_iter()
                 .for_each(|(name, seen)| self.tracker.remember(&name, seen)),
             Action::History(recent) => self.history = Some(*recent),
+        }
+        None
+    }
+
+    /// `d`, then `y` or anything else: removing the selected entry from the file.
+    fn removal(&mut self, action: &Action) -> Option<Effect> {
+        match action {
+            Action::AskRemove => match self.selected_row() {
+                Some(row) if row.entry.is_some() => {
+                    let name = row.name.clone();
+                    self.open_overlay(Mode::Confirm(name));
+                }
+                // A configured process that never beat: say why nothing happens.
+                Some(row) => {
+                    let text = format!(
+                        "{:?} never beat: nothing in the file to remove (it is listed in the config)",
+                        row.display_name()
+                    );
+                    self.notice = Some(Notice {
+                        text,
+                        at: self.report.now,
+                        is_error: false,
+                    });
+                }
+                None => {}
+            },
+            Action::Confirm => {
+                if let Mode::Confirm(name) = &self.mode {
+                    let name = name.clone();
+                    self.close_overlay();
+                    return Some(Effect::Remove(name));
+                }
+            }
+            Action::Cancel => {
+                if matches!(self.mode, Mode::Confirm(_)) {
+                    self.close_overlay();
+                }
+            }
+            _ => {}
         }
         None
     }

@@ -88,3 +88,37 @@ fn after_g_then_g_the_dead_rows_show_again_with_how_many_more_there_are() {
     assert!(below.contains("▼ ") && below.contains(" more"), "{screen}");
     assert!(!below.contains("▲ "), "{screen}");
 }
+
+#[test]
+fn a_one_off_stopped_run_is_hidden_as_status_hides_it_and_a_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("heartbeat_status.json");
+    let config = dir.path().join("hbmon.toml");
+    std::fs::write(&config, "").unwrap();
+    beat(&file, "steady");
+    beat_with(&file, "one-off", &["--stopped"]);
+    let tmux = ui(&file, &config, (120, 30), "steady");
+    let screen = tmux.wait_for("the hidden count", Duration::from_secs(5), |s| {
+        s.contains("1 stopped not shown: a shows all")
+    });
+    assert!(!screen.contains("one-off"), "{screen}");
+    tmux.keys(&["a"]);
+    tmux.wait_for("the stopped run", Duration::from_secs(5), |s| {
+        s.contains("one-off") && s.contains("■ stopped")
+    });
+}
+
+#[test]
+fn d_on_a_configured_process_that_never_beat_says_why_nothing_happens() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("heartbeat_status.json");
+    let config = dir.path().join("hbmon.toml");
+    std::fs::write(&config, "[[process]]\nname = \"nightly\"\n").unwrap();
+    beat(&file, "other");
+    let tmux = ui(&file, &config, (120, 30), "nightly");
+    tmux.keys(&["d"]);
+    let screen = tmux.wait_for("the notice", Duration::from_secs(5), |s| {
+        s.contains("\"nightly\" never beat: nothing in the file to remove")
+    });
+    assert!(!screen.contains("Remove \"nightly\""), "{screen}");
+}

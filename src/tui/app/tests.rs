@@ -327,6 +327,13 @@ fn removing_asks_first_and_only_for_rows_with_an_entry() {
     app.update(Action::AskRemove);
     assert_eq!(app.mode(), &Mode::Normal);
     assert_eq!(app.update(Action::Confirm), None);
+    // ... and says so, rather than nothing.
+    let notice = app.notice().expect("a notice says why");
+    assert!(
+        notice.text.contains("\"Nightly backup\" never beat") && notice.text.contains("config"),
+        "{notice:?}"
+    );
+    assert_eq!(notice.at, app.report().now);
 }
 
 #[test]
