@@ -201,9 +201,10 @@ impl Column {
         self.spec().title
     }
 
-    /// The cell's text for `row`.
-    pub fn text(self, row: &Row, cx: &Context) -> String {
-        (self.spec().text)(row, cx)
+    /// The cell's text for `row`, cut to `width` characters with `…` (any column: a
+    /// huge interval must not be cut silently by the cell's edge).
+    pub fn text(self, row: &Row, cx: &Context, width: usize) -> String {
+        truncate(&(self.spec().text)(row, cx), width)
     }
 
     /// The order of two rows by this column alone; ties are for the caller to break.

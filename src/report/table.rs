@@ -75,7 +75,7 @@ pub fn render(report: &Report, width: usize, styled: bool) -> String {
         let _ = writeln!(out, "{}", style.bold(&header));
         for (row, mut row_cells) in rows {
             if let Some(w) = data_width {
-                row_cells.push(columns::truncate(&Column::Data.text(row, &cx), w));
+                row_cells.push(Column::Data.text(row, &cx, w));
             }
             let severity = row.health.severity;
             let text = line(&row_cells, &widths, |i, cell| {
@@ -157,8 +157,9 @@ fn cells(row: &Row, cx: &Context) -> Vec<String> {
     FIXED
         .iter()
         .map(|&c| match c {
-            Column::Name => columns::truncate(&c.text(row, cx), MAX_NAME),
-            _ => c.text(row, cx),
+            Column::Name => c.text(row, cx, MAX_NAME),
+            // Sized to their widest cell: nothing to cut.
+            _ => c.text(row, cx, usize::MAX),
         })
         .collect()
 }

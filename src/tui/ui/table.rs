@@ -172,12 +172,7 @@ pub(super) fn process_table(
         .map(|(i, row)| {
             let mark = Cell::from(if cursor == Some(i) { "›" } else { "" });
             let cells = cols.iter().map(|&(c, w)| {
-                let text = match c {
-                    Column::Name | Column::Data => {
-                        columns::truncate(&c.text(row, &cx), usize::from(w))
-                    }
-                    _ => c.text(row, &cx),
-                };
+                let text = c.text(row, &cx, usize::from(w));
                 let style = match c {
                     Column::State => theme.state(row.health.state),
                     Column::LastBeat if row.health.severity >= Severity::Warning => {

@@ -437,3 +437,16 @@ fn a_click_selects_a_row_and_a_click_on_a_title_sorts_by_it() {
     app.update(Action::Click { x: 3, y: 0 });
     assert_eq!(app.sort(), (Column::Cpu, true));
 }
+
+#[test]
+fn a_huge_interval_is_cut_with_an_ellipsis() {
+    use crate::tui::fixtures::{report, row, rules};
+    let mut huge = row("slow", State::Up, 1.0);
+    huge.rules = rules(100_000_000_000.0 * 86_400.0);
+    let mut app = App::new("/tmp/hb.json".into(), NOW, false);
+    app.update(Action::Report(Box::new(report(vec![huge]))));
+    let shown = screen(&render(&mut app, 120, 12));
+    let line = shown.lines().find(|l| l.contains("slow")).unwrap();
+    assert!(line.contains('…'), "{shown}");
+    assert!(shown.contains("INTERVAL"), "{shown}");
+}
