@@ -57,7 +57,8 @@ pub fn viewport(size: Size, app: &App, now: f64) -> Viewport {
     let (detail, detail_max_scroll) = areas.detail.map_or((0, 0), |r| {
         let shown = usize::from(r.height.saturating_sub(2));
         let lines = app.selected_row().map_or(0, |row| {
-            detail_lines(app, row, now, &Theme::new(app.color)).len()
+            let width = usize::from(r.width.saturating_sub(2));
+            detail_lines(app, row, now, width, &Theme::new(app.color)).len()
         });
         (shown, lines.saturating_sub(shown))
     });

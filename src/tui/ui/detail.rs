@@ -12,7 +12,7 @@ use crate::duration::format_secs;
 use crate::health::Severity;
 use crate::report::Row;
 use crate::report::columns::{self};
-use crate::store::{Entry, format_local};
+use crate::store::{Entry, Reported, format_local};
 use crate::text;
 use crate::tui::app::App;
 use crate::tui::recent;
@@ -28,9 +28,23 @@ pub(super) fn when(unix: f64, now: f64) -> String {
     format!("{} ({rel})", format_local(unix))
 }
 
-/// The detail pane's text for one row; a function of its own so the viewport can measure it.
-pub(super) fn detail_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec<Line<'static>> {
-    let mut lines = health_lines(row, now, theme);
+/// The key of `additional_data` that holds a job's last lines of output (`hbmon run`, a
+/// ping with a text body).
+const OUTPUT: &str = "output_tail";
+
+/// How many of the output's last lines the pane shows.
+const OUTPUT_LINES: usize = 8;
+
+/// The detail pane's text for one row, `width` cells wide; a function of its own so the
+/// viewport can measure it.
+pub(super) fn detail_lines(
+    app: &App,
+    row: &Row,
+    now: f64,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let mut lines = health_lines(app, row, now, theme);
     match &row.entry {
         Some(entry) => lines.extend(entry_lines(row, entry, now, theme)),
         None => lines.push(Line::from(vec![
@@ -38,11 +52,30 @@ pub(super) fn detail_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec
             Span::raw("never"),
         ])),
     }
+    let data = row.entry.as_ref().map(|e| &e.additional_data);
+    // A job's output as the text it was, one line each (escaped below), not as a JSON
+    // string: it is what a failed run has to say, so it comes before the rest of the data.
+    let output: Vec<&str> = output_tail(row).map_or_else(Vec::new, |o| o.lines().collect());
+    if !output.is_empty() {
+        lines.push(Line::default());
+        lines.push(Line::styled("Output (last lines)", theme.title()));
+        let from = output.len().saturating_sub(OUTPUT_LINES);
+        lines.extend(output[from..].iter().map(|l| Line::raw(format!("  {l}"))));
+    }
     lines.push(Line::default());
     lines.push(Line::styled("Data", theme.title()));
-    let text = match row.entry.as_ref().map(|e| &e.additional_data) {
+    let text = match data {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(map)) if map.contains_key(OUTPUT) => {
+            let mut rest = map.clone();
+            rest.remove(OUTPUT);
+            if rest.is_empty() {
+                String::new()
+            } else {
+                serde_json::to_string_pretty(&rest).unwrap_or_else(|e| e.to_string())
+            }
+        }
         Some(value) => serde_json::to_string_pretty(value).unwrap_or_else(|e| e.to_string()),
     };
     if text.is_empty() {
@@ -50,8 +83,13 @@ pub(super) fn detail_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec
     }
     lines.extend(text.lines().map(|l| Line::raw(format!("  {l}"))));
     lines.push(Line::default());
-    lines.extend(history_lines(app, row, now, theme));
+    lines.extend(history_lines(app, row, now, width, theme));
     lines.into_iter().map(escaped).collect()
+}
+
+/// The job's output tail, if its data holds one.
+fn output_tail(row: &Row) -> Option<&str> {
+    row.entry.as_ref()?.additional_data.get(OUTPUT)?.as_str()
 }
 
 /// `line` with every span's text escaped ([`text::escape`]): the detail pane shows what
@@ -65,9 +103,16 @@ pub(super) fn escaped(mut line: Line<'static>) -> Line<'static> {
     line
 }
 
-/// The gaps between the last beats as a sparkline, and the transitions: as one line of
-/// periods, then one line each.
-pub(super) fn history_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec<Line<'static>> {
+/// The gaps between the last beats as a sparkline, and the transitions: as periods
+/// (wrapped to `width` between periods), then one line each, their reasons counted on to
+/// `now`.
+pub(super) fn history_lines(
+    app: &App,
+    row: &Row,
+    now: f64,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled("History", theme.title())];
     let beats = app
         .history()
@@ -96,10 +141,26 @@ pub(super) fn history_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Ve
         return lines;
     }
     let owned: Vec<_> = timeline.iter().map(|&t| t.clone()).collect();
-    lines.push(Line::from(vec![
-        label("Periods", theme),
-        Span::raw(recent::timeline_text(&owned, now, &chrono::Local)),
-    ]));
+    let mut line = vec![label("Periods", theme)];
+    let mut used = LABEL_WIDTH;
+    let periods = recent::timeline_periods(&owned, now, &chrono::Local);
+    let count = periods.len();
+    for (i, period) in periods.into_iter().enumerate() {
+        let text = if i + 1 < count {
+            format!("{period}, ")
+        } else {
+            period
+        };
+        let cells = text.chars().count();
+        if used > LABEL_WIDTH && used + cells > width {
+            lines.push(Line::from(std::mem::take(&mut line)));
+            line.push(Span::raw(" ".repeat(LABEL_WIDTH)));
+            used = LABEL_WIDTH;
+        }
+        used += cells;
+        line.push(Span::raw(text));
+    }
+    lines.push(Line::from(line));
     for t in timeline {
         let from = t.from.map_or_else(
             || Span::styled("new", theme.dim()),
@@ -110,7 +171,10 @@ pub(super) fn history_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Ve
             from,
             Span::raw(" → "),
             Span::styled(t.to.label(), theme.state(t.to)),
-            Span::styled(format!("  {}", t.reason), theme.dim()),
+            Span::styled(
+                format!("  {}", recent::live_reason(&t.reason, t.time, now)),
+                theme.dim(),
+            ),
         ]));
     }
     lines
@@ -126,20 +190,31 @@ pub(super) fn sparkline(values: &[u64]) -> String {
         .collect()
 }
 
+/// The cells a field name takes, so the values line up.
+const LABEL_WIDTH: usize = 13;
+
 /// A field name in the detail pane, padded so the values line up.
 pub(super) fn label(text: &str, theme: &Theme) -> Span<'static> {
-    Span::styled(format!("{text:<13}"), theme.dim())
+    Span::styled(format!("{text:<LABEL_WIDTH$}"), theme.dim())
 }
 
 /// State, since when, and the live process.
-pub(super) fn health_lines(row: &Row, now: f64, theme: &Theme) -> Vec<Line<'static>> {
+pub(super) fn health_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec<Line<'static>> {
     let health = &row.health;
     let mut lines = vec![Line::from(vec![
         label("State", theme),
         Span::styled(health.state.label(), theme.state(health.state)),
         Span::raw(format!(" — {}", health.reason)),
     ])];
-    if let Some(since) = health.since {
+    // The judgement knows since when for some states (a deadline passed); for the others
+    // (a PID found gone) the history knows when the state began.
+    let since = health.since.or_else(|| {
+        app.timeline(&row.name)
+            .first()
+            .filter(|t| t.to == health.state)
+            .map(|t| t.time)
+    });
+    if let Some(since) = since {
         lines.push(Line::from(vec![
             label(
                 &format!("{} since", capitalize(health.state.as_str())),
@@ -181,8 +256,14 @@ pub(super) fn health_lines(row: &Row, now: f64, theme: &Theme) -> Vec<Line<'stat
 pub(super) fn entry_lines(row: &Row, entry: &Entry, now: f64, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     if let Some(first) = entry.first_heartbeat {
+        // "Alive" only while it runs: a dead process's first beat is when this run began.
+        let name = if row.process.is_some() {
+            "Alive since"
+        } else {
+            "First beat"
+        };
         lines.push(Line::from(vec![
-            label("Alive since", theme),
+            label(name, theme),
             Span::raw(when(first, now)),
         ]));
     }
@@ -211,7 +292,22 @@ pub(super) fn entry_lines(row: &Row, entry: &Entry, now: f64, theme: &Theme) -> 
             entry.kind().as_str(),
         )),
     ]));
-    if let Some(error) = &entry.last_error {
+    // A failed run's own words (its output's last line) say more than "exit code 2".
+    let said = (entry.reported() == Reported::Failed)
+        .then(|| {
+            output_tail(row)?
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+        })
+        .flatten();
+    if entry.last_error.is_some() || said.is_some() {
+        let error = match (said, &entry.last_error) {
+            (Some(line), Some(error)) => format!("{line} ({error})"),
+            (Some(line), None) => line.to_owned(),
+            (None, Some(error)) => error.clone(),
+            (None, None) => String::new(),
+        };
         let at = entry
             .last_error_at
             .map_or_else(String::new, |t| format!(" at {}", when(t, now)));
@@ -261,7 +357,13 @@ pub(super) fn detail(frame: &mut Frame<'_>, area: Rect, app: &App, now: f64, the
             Span::styled(row.health.state.label(), theme.state(row.health.state)),
             Span::raw(" "),
         ]));
-    let lines = detail_lines(app, row, now, theme);
+    let lines = detail_lines(
+        app,
+        row,
+        now,
+        usize::from(area.width.saturating_sub(2)),
+        theme,
+    );
     let scroll = app.detail_scroll().min(lines.len().saturating_sub(1));
     let paragraph = Paragraph::new(Text::from(lines))
         .block(block)
