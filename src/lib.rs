@@ -18,7 +18,8 @@
 //! - [`health`]: health states (everything about a state: name, symbol, severity, meaning)
 //!   and the pure `evaluate` that judges one process.
 //! - [`probe`]: what the OS says about PIDs and the machine, behind a trait tests can fake.
-//! - [`report`]: every row at one instant and the column texts the table and UI share.
+//! - [`report`]: every row at one instant, and the one column model (`report/columns.rs`:
+//!   title, width, alignment, drop rank, text, order) that `status`'s table and the UI share.
 //! - [`changes`]: transitions and new beats between successive reports (pure).
 //! - [`history`]: the SQLite history of beats and transitions, and its single recorder.
 //! - [`alert`]: `[[alert]]` rules — when to alert (pure), what is said, delivery.
