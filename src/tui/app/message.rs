@@ -89,7 +89,7 @@ pub enum Action {
     History(Box<Recent>),
 }
 
-/// What [`App::update`] asks the event loop to do.
+/// What [`App::update`](super::App::update) asks the event loop to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Quit,
