@@ -9,8 +9,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hbmon::changes::{Changes, SeenBeat, Transition};
+use hbmon::health::{Severity, State};
 use hbmon::history::{Batch, History, READ_WAIT, Recorder};
-use hbmon::status::{Severity, State};
 use hbmon::store::{Reported, unix_now};
 use serde_json::json;
 

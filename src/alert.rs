@@ -11,8 +11,8 @@ pub use send::{STOP_WITHIN, Target};
 
 use std::time::{Duration, Instant};
 
+use crate::health::State;
 use crate::report::Report;
-use crate::status::State;
 
 /// One `[[alert]]`: where to send, how long each attempt may take, and when.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::health::{Severity, State};
 use crate::report::Report;
-use crate::status::{Severity, State};
 use crate::store::Reported;
 
 /// A process's state changed.
@@ -121,8 +121,8 @@ impl Tracker {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::health::{Health, Rules};
     use crate::report::Row;
-    use crate::status::{Health, Rules};
     use crate::store::Beat;
     use serde_json::json;
 

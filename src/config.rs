@@ -15,10 +15,10 @@ use toml::Spanned;
 use crate::alert::send::MAX_TIMEOUT;
 use crate::alert::{self, Policy, Target};
 use crate::duration;
+use crate::health::{DEFAULT_INTERVAL, IntervalSource, Rules};
 use crate::history;
 use crate::http::Listen;
 use crate::paths;
-use crate::status::{DEFAULT_INTERVAL, IntervalSource, Rules};
 use crate::store::{Entry, Kind};
 
 /// Why a config file could not be used. `Invalid` reads `file:line: key: message`.

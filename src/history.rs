@@ -25,7 +25,7 @@ pub use recorder::{Recorder, try_lock_sidecar};
 
 use crate::changes::{Seen, SeenBeat, Transition};
 use crate::fsafe::FileError;
-use crate::status::{Severity, State};
+use crate::health::{Severity, State};
 use crate::store::Reported;
 
 /// A beat's `additional_data` is stored up to this many bytes of JSON; longer data is cut
@@ -364,23 +364,11 @@ fn read_json(text: String) -> Value {
 }
 
 fn parse_state(text: &str) -> rusqlite::Result<State> {
-    State::ALL
-        .into_iter()
-        .find(|s| s.as_str() == text)
-        .ok_or_else(|| unknown_value("state", text))
+    text.parse().map_err(|_| unknown_value("state", text))
 }
 
 fn parse_severity(text: &str) -> rusqlite::Result<Severity> {
-    [
-        Severity::None,
-        Severity::Ok,
-        Severity::Warning,
-        Severity::Degraded,
-        Severity::Critical,
-    ]
-    .into_iter()
-    .find(|s| s.as_str() == text)
-    .ok_or_else(|| unknown_value("severity", text))
+    text.parse().map_err(|_| unknown_value("severity", text))
 }
 
 fn unknown_value(what: &str, text: &str) -> rusqlite::Error {

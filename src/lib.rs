@@ -17,9 +17,11 @@
 //! - [`fsafe`]: opening files where other users may write: no symlink, no FIFO, no huge
 //!   file, nothing created more open than its directory, nothing trusted that others wrote.
 //! - [`config`]: the optional `hbmon.toml`: monitored processes and their thresholds.
-//! - [`status`]: health states and the pure `evaluate` that judges one process.
+//! - [`health`]: health states (everything about a state: name, symbol, severity, meaning)
+//!   and the pure `evaluate` that judges one process.
 //! - [`probe`]: what the OS says about PIDs and the machine, behind a trait tests can fake.
-//! - [`report`]: every row at one instant and the column texts the table and UI share.
+//! - [`report`]: every row at one instant, and the one column model (`report/columns.rs`:
+//!   title, width, alignment, drop rank, text, order) that `status`'s table and the UI share.
 //! - [`changes`]: transitions and new beats between successive reports (pure).
 //! - [`history`]: the SQLite history of beats and transitions, and its single recorder,
 //!   which writes on a thread of its own and trusts, repairs or refuses the file it finds.
@@ -44,6 +46,7 @@ pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod fsafe;
+pub mod health;
 pub mod heartbeat;
 pub mod history;
 pub mod http;
@@ -56,7 +59,6 @@ pub mod report;
 pub mod serve;
 #[cfg(unix)]
 pub mod signal;
-pub mod status;
 pub mod store;
 pub mod text;
 pub mod tui;

@@ -1,6 +1,7 @@
-//! A report: every process's row (entry, health, live OS data) at one instant, and the
-//! column texts that `hbmon status` and the terminal UI both show.
+//! A report: every process's row (entry, health, live OS data) at one instant; its
+//! [`columns`] are what `hbmon status` and the terminal UI both show of a row.
 
+pub mod columns;
 pub mod json;
 pub mod metrics;
 pub mod table;
@@ -9,12 +10,10 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::config::Config;
-use crate::duration;
+use crate::health::{self, Health, Os, Rules, Severity, State};
 use crate::probe::{Lookup, Probe, ProcessInfo, SystemInfo};
-use crate::status::{self, Health, Os, Rules, Severity, State};
 use crate::store::{Entry, Snapshot};
 
 /// One process: configured (`monitored`) or an *additional heartbeat process*.
@@ -217,12 +216,12 @@ fn row(
         Lookup::Gone => Os::Gone,
         Lookup::Unknown => Os::Unknown,
     };
-    let health = status::evaluate(entry, &rules, now, os);
+    let health = health::evaluate(entry, &rules, now, os);
     // A stranger that now holds the PID is not this process: its CPU, memory and runtime
     // would be shown as if they were.
     let process = seen
         .alive()
-        .filter(|p| !entry.is_some_and(|e| status::pid_reused(e, p)));
+        .filter(|p| !entry.is_some_and(|e| health::pid_reused(e, p)));
     Row {
         name: name.to_owned(),
         label,
@@ -253,11 +252,17 @@ impl Row {
         self.entry.as_ref().map(|e| now - e.last_heartbeat)
     }
 
-    /// Whether the last beat is from the future beyond [`status::SKEW_TOLERANCE`]: the
+    /// Whether the last beat is from the future beyond [`health::SKEW_TOLERANCE`]: the
     /// writer's clock is ahead of ours.
     pub fn skewed(&self, now: f64) -> bool {
         self.since_beat(now)
-            .is_some_and(|age| age < -status::SKEW_TOLERANCE)
+            .is_some_and(|age| age < -health::SKEW_TOLERANCE)
+    }
+
+    /// An additional (unconfigured) process that stopped cleanly: it needs no attention, and
+    /// one-off runs pile up, so `hbmon status` and the UI hide it unless asked (`--all`, `a`).
+    pub fn stopped_additional(&self) -> bool {
+        !self.monitored && self.health.state == State::Stopped
     }
 
     /// How long the live process has run.
@@ -268,346 +273,8 @@ impl Row {
     }
 }
 
-/// Column texts, shared by the status table and the terminal UI.
-pub mod columns {
-    use std::borrow::Cow;
-
-    use super::{Row, Value, duration};
-    use crate::store::Kind;
-    use crate::text;
-
-    /// The name shown: the label if configured, else the heartbeat name; escaped
-    /// ([`text::escape`]), as everything a writer chose.
-    pub fn name(row: &Row) -> Cow<'_, str> {
-        text::escape(row.display_name())
-    }
-
-    /// Why the row is in its state (it may quote a writer's error), escaped.
-    pub fn reason(row: &Row) -> Cow<'_, str> {
-        text::escape(&row.health.reason)
-    }
-
-    pub fn pid(row: &Row) -> String {
-        row.pid().map_or_else(|| "-".to_owned(), |p| p.to_string())
-    }
-
-    pub fn cpu(row: &Row) -> String {
-        row.process
-            .as_ref()
-            .filter(|p| p.cpu_percent.is_finite())
-            .map_or_else(|| "-".to_owned(), |p| format!("{:.1}%", p.cpu_percent))
-    }
-
-    pub fn memory(row: &Row) -> String {
-        row.process
-            .as_ref()
-            .map_or_else(|| "-".to_owned(), |p| bytes(p.memory_bytes))
-    }
-
-    /// Whole seconds: start times are whole seconds, so anything finer is noise.
-    pub fn runtime(row: &Row, now: f64) -> String {
-        match row.runtime(now).map(f64::round) {
-            None => "-".to_owned(),
-            Some(secs) if secs < 1.0 => "0s".to_owned(),
-            Some(secs) => duration::format_secs(secs),
-        }
-    }
-
-    /// The last beat in local time, in at most 8 cells: `HH:MM:SS` today, else `Nov 22`
-    /// within half a year, else `Nov 2025`. A bare clock time for a beat days old would read
-    /// as minutes ago; the exact age is in the next column.
-    pub fn last_beat(row: &Row, now: f64) -> String {
-        row.entry
-            .as_ref()
-            .map_or_else(|| "-".to_owned(), |e| local_stamp(e.last_heartbeat, now))
-    }
-
-    /// A Unix time in local time, dated only when it is not today (see [`last_beat`]).
-    pub fn local_stamp(at: f64, now: f64) -> String {
-        use chrono::{Local, TimeZone};
-        let local = |t: f64| Local.timestamp_opt(t.floor() as i64, 0).single();
-        let (Some(at_local), Some(now_local)) = (local(at), local(now)) else {
-            return "-".to_owned();
-        };
-        let format = if at_local.date_naive() == now_local.date_naive() {
-            "%H:%M:%S"
-        } else if (now - at).abs() < 183.0 * 86_400.0 {
-            "%b %e"
-        } else {
-            "%b %Y"
-        };
-        at_local.format(format).to_string()
-    }
-
-    /// Time since the last beat: `42s ago`, or `in 3s` for a beat from the future.
-    pub fn since_beat(row: &Row, now: f64) -> String {
-        match row.since_beat(now) {
-            None => "never".to_owned(),
-            Some(age) if row.skewed(now) => format!("in {}", duration::format_secs(-age)),
-            Some(age) => format!("{} ago", duration::format_secs(age.max(0.0))),
-        }
-    }
-
-    /// The interval; `-` for a job without a period of its own, which is never overdue
-    /// (showing the default would suggest it is checked against it).
-    pub fn interval(row: &Row) -> String {
-        let rules = &row.rules;
-        if rules.kind == Kind::Job && !rules.interval_from.is_own() {
-            return "-".to_owned();
-        }
-        duration::format_secs(rules.interval)
-    }
-
-    pub fn beats(row: &Row) -> String {
-        row.entry
-            .as_ref()
-            .and_then(|e| e.beats)
-            .map_or_else(|| "-".to_owned(), |b| b.to_string())
-    }
-
-    /// `additional_data` on one line, cut to `width` characters with `…`.
-    pub fn data(row: &Row, width: usize) -> String {
-        let text = row
-            .entry
-            .as_ref()
-            .map_or_else(String::new, |e| summarize(&e.additional_data));
-        truncate(&text, width)
-    }
-
-    /// `k=v k=v` for an object, the text of a string, JSON for anything else, on one line:
-    /// line breaks and tabs (a job's output tail has them) become single spaces, other
-    /// control characters are escaped ([`text::one_line`]).
-    pub fn summarize(data: &Value) -> String {
-        let text = match data {
-            Value::Null => String::new(),
-            Value::String(s) => s.clone(),
-            Value::Object(map) => map
-                .iter()
-                .map(|(k, v)| match v {
-                    Value::String(s) => format!("{k}={s}"),
-                    other => format!("{k}={other}"),
-                })
-                .collect::<Vec<_>>()
-                .join(" "),
-            other => other.to_string(),
-        };
-        text::one_line(&text).into_owned()
-    }
-
-    /// Cuts `text` to at most `width` characters, ending in `…` when cut.
-    pub fn truncate(text: &str, width: usize) -> String {
-        if text.chars().count() <= width {
-            return text.to_owned();
-        }
-        let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
-        out.push('…');
-        out
-    }
-
-    /// `512B`, `12.3K`, `45.6M`, `1.2G` (binary units, as htop shows).
-    pub fn bytes(n: u64) -> String {
-        const UNITS: [&str; 5] = ["B", "K", "M", "G", "T"];
-        let mut value = n as f64;
-        let mut unit = 0;
-        while value >= 1024.0 && unit < UNITS.len() - 1 {
-            value /= 1024.0;
-            unit += 1;
-        }
-        if unit == 0 {
-            format!("{n}B")
-        } else {
-            format!("{value:.1}{}", UNITS[unit])
-        }
-    }
-}
-
-/// A report with one process in (nearly) every state, for this module's tests and the
-/// table's snapshots: the seed's processes and a few more.
 #[cfg(test)]
-pub(crate) mod fixture {
-    use serde_json::json;
-
-    use crate::config::Config;
-    use crate::probe::{FakeProbe, ProcessInfo, SystemInfo};
-    use crate::store::{Entry, Kind, Reported, Snapshot};
-
-    /// 2023-11-14 22:13:20 UTC.
-    pub const NOW: f64 = 1_700_000_000.0;
-
-    pub const CONFIG: &str = r#"
-[[process]]
-name = "bidder"
-label = "Bidder Script"
-match = "python .*bidder\\.py"
-interval = "60s"
-
-[[process]]
-name = "websocket-reader"
-label = "WebSocket Reader"
-
-[[process]]
-name = "vue-dev-server"
-label = "Dev Server (npm run dev)"
-match = "npm run dev"
-
-[[process]]
-name = "vue-serve"
-label = "Vue Frontend (npm run serve)"
-match = "npm run serve"
-
-[[process]]
-name = "nightly"
-kind = "job"
-interval = "1h"
-max_runtime = "20m"
-
-[[process]]
-name = "backup"
-kind = "job"
-interval = "1d"
-critical = false
-"#;
-
-    fn entry(age: f64, pid: Option<u32>, interval: f64) -> Entry {
-        Entry {
-            last_heartbeat: NOW - age,
-            pid,
-            status: Some(Reported::Alive),
-            interval: Some(interval),
-            first_heartbeat: Some(NOW - age - 60.0),
-            beats: Some(120),
-            ..Entry::default()
-        }
-    }
-
-    fn process(pid: u32, cmd: &str, age: f64, cpu: f32, mib: u64) -> ProcessInfo {
-        ProcessInfo {
-            pid,
-            name: cmd.split(' ').next().unwrap_or(cmd).to_owned(),
-            cmd: cmd.to_owned(),
-            start_time: (NOW - age) as u64,
-            cpu_percent: cpu,
-            memory_bytes: mib << 20,
-        }
-    }
-
-    pub fn config() -> Config {
-        Config::parse(CONFIG, std::path::Path::new("hbmon.toml")).unwrap()
-    }
-
-    pub fn snapshot() -> Snapshot {
-        let mut entries = vec![
-            (
-                "bidder",
-                Entry {
-                    additional_data: json!({"status": "bidding", "offset": 40, "seen_projects": 1200}),
-                    ..entry(23.0, Some(12345), 60.0)
-                },
-            ),
-            ("websocket-reader", entry(100.0, Some(12346), 30.0)),
-            (
-                "nightly",
-                Entry {
-                    status: Some(Reported::Running),
-                    kind: Some(Kind::Job),
-                    started_at: Some(NOW - 300.0),
-                    first_heartbeat: Some(NOW - 300.0),
-                    ..entry(300.0, Some(12400), 3600.0)
-                },
-            ),
-            (
-                "backup",
-                Entry {
-                    status: Some(Reported::Failed),
-                    kind: Some(Kind::Job),
-                    started_at: Some(NOW - 4000.0),
-                    finished_at: Some(NOW - 3990.0),
-                    exit_code: Some(2),
-                    duration: Some(10.0),
-                    ..entry(3990.0, None, 86_400.0)
-                },
-            ),
-            (
-                "vue-frontend",
-                Entry {
-                    additional_data: json!("..."),
-                    ..entry(8.0, Some(5002), 30.0)
-                },
-            ),
-            ("test-process-1", entry(45.0, Some(12347), 30.0)),
-            ("hung-worker", entry(60.0, Some(12348), 5.0)),
-            (
-                "old-run",
-                Entry {
-                    status: Some(Reported::Stopped),
-                    ..entry(7200.0, Some(12349), 30.0)
-                },
-            ),
-            (
-                "errors",
-                Entry {
-                    status: Some(Reported::Error),
-                    last_error: Some("disk full".into()),
-                    last_error_at: Some(NOW - 2.0),
-                    ..entry(2.0, None, 10.0)
-                },
-            ),
-            ("skewed", entry(-30.0, None, 10.0)),
-            (
-                "elsewhere",
-                Entry {
-                    host: Some("otherbox".into()),
-                    ..entry(5.0, Some(12347), 30.0)
-                },
-            ),
-        ];
-        // The seed's own entry: no interval, no counters.
-        entries.push((
-            "seed",
-            Entry {
-                last_heartbeat: NOW - 15.0,
-                last_heartbeat_formatted: Some("2023-11-14 22:13:05".into()),
-                pid: None,
-                status: Some(Reported::Alive),
-                additional_data: json!("..."),
-                ..Entry::default()
-            },
-        ));
-        Snapshot {
-            entries: entries
-                .into_iter()
-                .map(|(n, e)| (n.to_owned(), e))
-                .collect(),
-            invalid: vec![(
-                "broken".to_owned(),
-                "missing field `last_heartbeat`".to_owned(),
-            )],
-        }
-    }
-
-    pub fn probe() -> FakeProbe {
-        FakeProbe {
-            processes: vec![
-                process(12345, "python3 python bidder.py", 252.0, 1.5, 45),
-                process(12346, "node reader.js", 4000.0, f32::NAN, 80),
-                process(7777, "npm run dev", 600.0, 0.0, 120),
-                process(12400, "bash nightly.sh", 300.0, 99.5, 3),
-                process(5002, "node server/index.js", 9000.0, 2.25, 61),
-                process(12348, "python worker.py", 3600.0, 0.0, 30),
-            ],
-            system: Some(SystemInfo {
-                host: "devbox".into(),
-                cpu_percent: 15.2,
-                memory_used: 7 << 30,
-                memory_total: 16 << 30,
-                disk_used: 45 << 30,
-                disk_total: 125 << 30,
-            }),
-            refreshed: Vec::new(),
-            blind: false,
-        }
-    }
-}
+pub(crate) mod fixture;
 
 #[cfg(test)]
 mod tests {
@@ -615,7 +282,6 @@ mod tests {
     use super::fixture::{self, NOW};
     use super::*;
     use crate::probe::FakeProbe;
-    use serde_json::json;
 
     #[test]
     fn names_select_by_name_or_label() {
@@ -819,52 +485,5 @@ mod tests {
                 .all(|r| !r.health.reason.contains("gone")),
             "{report:#?}"
         );
-    }
-
-    #[test]
-    fn summaries_are_one_line() {
-        assert_eq!(
-            summarize(&json!({"port": 8080, "mode": "live"})),
-            "mode=live port=8080"
-        );
-        assert_eq!(summarize(&json!("...")), "...");
-        assert_eq!(summarize(&json!([1, 2])), "[1,2]");
-        assert_eq!(summarize(&json!(null)), "");
-        assert_eq!(
-            summarize(&json!({"output_tail": "copying\nfailed: disk full\n"})),
-            "output_tail=copying failed: disk full"
-        );
-        // Escaped, not dropped: what the writer sent stays readable, and harmless.
-        assert_eq!(
-            summarize(&json!({"msg": "\u{1b}]0;pwned\u{7}\u{2028}ok"})),
-            r"msg=\u{1b}]0;pwned\u{7}\u{2028}ok"
-        );
-        assert_eq!(truncate("abcdef", 4), "abc…");
-        assert_eq!(truncate("abc", 4), "abc");
-    }
-
-    #[test]
-    fn old_beats_show_their_date() {
-        use chrono::{Local, TimeZone};
-        let noon = Local
-            .with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
-            .unwrap()
-            .timestamp() as f64;
-        let cases = [
-            (noon - 3600.0, "11:00:00"),
-            (noon - 86_400.0 * 3.0, "Nov 20"),
-            (noon - 86_400.0 * 20.0, "Nov  3"),
-            (noon - 86_400.0 * 400.0, "Oct 2025"),
-        ];
-        for (at, text) in cases {
-            assert_eq!(local_stamp(at, noon), text);
-        }
-    }
-
-    #[test]
-    fn bytes_use_binary_units() {
-        assert_eq!(bytes(512), "512B");
-        assert_eq!(bytes(1536), "1.5K");
-        assert_eq!(bytes(45 * 1024 * 1024 + 600 * 1024), "45.6M");
     }
 }

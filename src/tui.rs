@@ -2,8 +2,8 @@
 //! tables, a detail pane, redrawn when the heartbeat file changes and once a second.
 //!
 //! - [`app`]: the state and its pure `update`,
-//! - [`keys`]: keys and mouse to actions,
-//! - [`ui`]: drawing from the state and a fixed `now`,
+//! - [`keys`]: the key table (keys, actions, help, footer) and the mouse to actions,
+//! - [`ui`]: drawing from the state and a fixed `now`, a file per part of the screen,
 //! - [`event`]: the loop that feeds them (input, file watcher, signals, clocks),
 //! - [`judge`]: the file to a report, asking the OS at most once per `--refresh`,
 //! - [`recent`]: the history read back for the screen, as timelines and sparklines,

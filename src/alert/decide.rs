@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::status::{Severity, State};
+use crate::health::{Severity, State};
 
 /// How one `[[alert]]` rule decides.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,7 +11,7 @@
 use serde_json::{Value, json};
 
 use super::decide::{Message, Notice, NoticeKind};
-use crate::status::State;
+use crate::health::State;
 use crate::store::format_local;
 use crate::text;
 
@@ -114,7 +114,7 @@ fn short_time(unix: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::Severity;
+    use crate::health::Severity;
 
     fn notice(kind: NoticeKind, name: &str, previous: Option<State>, state: State) -> Notice {
         Notice {

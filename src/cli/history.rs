@@ -12,7 +12,7 @@ use crate::history::{self, History};
 use crate::paths::{self, FileLocation};
 use crate::report::columns;
 use crate::store::{self, format_local};
-use crate::{duration, status::State, text};
+use crate::{duration, health::State, text};
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
@@ -162,7 +162,7 @@ fn merge(transitions: &[Transition], beats: &[SeenBeat], limit: Option<usize>) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::Severity;
+    use crate::health::Severity;
     use crate::store::Reported;
     use serde_json::json;
 

@@ -133,9 +133,7 @@ fn judge(
 /// Removes additional (unconfigured) rows that stopped cleanly; returns how many.
 fn hide_stopped_additional(report: &mut Report) -> usize {
     let before = report.rows.len();
-    report
-        .rows
-        .retain(|r| r.monitored || r.health.state != crate::status::State::Stopped);
+    report.rows.retain(|r| !r.stopped_additional());
     before - report.rows.len()
 }
 

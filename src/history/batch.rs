@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{DATA_CAP, History, HistoryError, Pruned, sql_error};
 use crate::changes::{Changes, Transition};
-use crate::status::State;
+use crate::health::State;
 use crate::store::Reported;
 
 /// Beats and transitions to store together.

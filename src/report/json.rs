@@ -7,8 +7,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{Report, Row};
+use crate::health::{Rules, Severity, State};
 use crate::probe::{ProcessInfo, SystemInfo};
-use crate::status::{Rules, Severity, State};
 use crate::store::Entry;
 
 /// Bumped when a field changes meaning or goes away; new fields do not bump it.

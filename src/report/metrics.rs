@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::{Report, Row};
-use crate::status::{Severity, State};
+use crate::health::{Severity, State};
 
 /// The `Content-Type` of [`render`]'s text.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -118,7 +118,7 @@ pub fn render(report: &Report) -> String {
         "gauge",
         "Processes in each state (every state, 0 included).",
     );
-    for state in State::ALL {
+    for &state in State::ALL {
         let count = rows.iter().filter(|r| r.health.state == state).count();
         sample(
             &mut out,

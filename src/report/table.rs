@@ -7,28 +7,13 @@ use std::fmt::Write as _;
 
 use unicode_width::UnicodeWidthStr;
 
-use super::{Report, Row, columns};
-use crate::status::{Severity, State};
+use super::columns::{self, Align, Column, Context};
+use super::{Report, Row};
+use crate::health::Severity;
 use crate::text;
 
-const HEADERS: [&str; 10] = [
-    "NAME",
-    "STATE",
-    "PID",
-    "CPU",
-    "MEM",
-    "RUNTIME",
-    "BEAT AT",
-    "LAST BEAT",
-    "INTERVAL",
-    "BEATS",
-];
-/// Columns after NAME and STATE are right-aligned numbers, except the clock.
-const RIGHT_ALIGNED: [bool; 10] = [
-    false, false, true, true, true, true, false, true, true, true,
-];
-/// The STATE column's index.
-const STATE: usize = 1;
+/// Every column but DATA, the last, sized to its widest cell.
+const FIXED: &[Column] = Column::ALL.split_last().expect("DATA is the last column").1;
 const MAX_NAME: usize = 32;
 /// Below this many cells the data column is left out rather than squeezed.
 const MIN_DATA: usize = 8;
@@ -48,11 +33,12 @@ pub fn render(report: &Report, width: usize, styled: bool) -> String {
         let _ = writeln!(out, "{}", system_line(system));
         out.push('\n');
     }
-    let rendered: Vec<(&Row, Vec<String>)> = report
-        .rows
-        .iter()
-        .map(|r| (r, cells(r, report.now, styled)))
-        .collect();
+    let cx = Context {
+        now: report.now,
+        symbols: styled,
+    };
+    let rendered: Vec<(&Row, Vec<String>)> =
+        report.rows.iter().map(|r| (r, cells(r, &cx))).collect();
     let widths = column_widths(rendered.iter().map(|(_, c)| c));
     let fixed: usize = widths.iter().sum::<usize>() + GAP.len() * widths.len();
     let data_width = width.saturating_sub(fixed);
@@ -81,19 +67,19 @@ pub fn render(report: &Report, width: usize, styled: bool) -> String {
             let _ = writeln!(out, "  {}", style.dim(empty));
             continue;
         }
-        let mut header: Vec<String> = HEADERS.iter().map(|h| (*h).to_owned()).collect();
+        let mut header: Vec<String> = FIXED.iter().map(|c| c.title().to_owned()).collect();
         if data_width.is_some() {
-            header.push("DATA".to_owned());
+            header.push(Column::Data.title().to_owned());
         }
         let header = line(&header, &widths, |_, cell| cell);
         let _ = writeln!(out, "{}", style.bold(&header));
         for (row, mut row_cells) in rows {
             if let Some(w) = data_width {
-                row_cells.push(columns::data(row, w));
+                row_cells.push(Column::Data.text(row, &cx, w));
             }
             let severity = row.health.severity;
             let text = line(&row_cells, &widths, |i, cell| {
-                if i == STATE {
+                if FIXED.get(i) == Some(&Column::State) {
                     style.severity(severity, &cell)
                 } else {
                     cell
@@ -166,31 +152,20 @@ fn system_line(system: &crate::probe::SystemInfo) -> String {
     )
 }
 
-fn cells(row: &Row, now: f64, styled: bool) -> Vec<String> {
-    vec![
-        columns::truncate(&columns::name(row), MAX_NAME),
-        state_cell(row.health.state, styled),
-        columns::pid(row),
-        columns::cpu(row),
-        columns::memory(row),
-        columns::runtime(row, now),
-        columns::last_beat(row, now),
-        columns::since_beat(row, now),
-        columns::interval(row),
-        columns::beats(row),
-    ]
-}
-
-fn state_cell(state: State, styled: bool) -> String {
-    if styled {
-        format!("{} {state}", state.symbol())
-    } else {
-        state.to_string()
-    }
+/// The cells of every column but the last, DATA, which takes what room is left.
+fn cells(row: &Row, cx: &Context) -> Vec<String> {
+    FIXED
+        .iter()
+        .map(|&c| match c {
+            Column::Name => c.text(row, cx, MAX_NAME),
+            // Sized to their widest cell: nothing to cut.
+            _ => c.text(row, cx, usize::MAX),
+        })
+        .collect()
 }
 
 fn column_widths<'a>(rows: impl Iterator<Item = &'a Vec<String>>) -> Vec<usize> {
-    let mut widths: Vec<usize> = HEADERS.iter().map(|h| h.width()).collect();
+    let mut widths: Vec<usize> = FIXED.iter().map(|c| c.title().width()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.width());
@@ -209,7 +184,7 @@ fn line(cells: &[String], widths: &[usize], paint: impl Fn(usize, String) -> Str
             None => cell.clone(),
             Some(&w) => {
                 let pad = " ".repeat(w.saturating_sub(cell.width()));
-                if RIGHT_ALIGNED[i] {
+                if FIXED[i].spec().align == Align::Right {
                     format!("{pad}{cell}")
                 } else {
                     format!("{cell}{pad}")
@@ -299,11 +274,11 @@ mod tests {
         let mut near = report();
         let row = near.rows.iter_mut().find(|r| r.name == "skewed").unwrap();
         row.entry.as_mut().unwrap().last_heartbeat = NOW + 10.0;
-        row.health = crate::status::evaluate(
+        row.health = crate::health::evaluate(
             row.entry.as_ref(),
             &row.rules,
             NOW,
-            crate::status::Os::Unknown,
+            crate::health::Os::Unknown,
         );
         for (report, state, reason) in [
             (

@@ -3,11 +3,21 @@
 //! Nothing here does I/O or reads the clock; what needs the outside world is returned as an
 //! [`Effect`] for the event loop to carry out.
 
-use std::cmp::Ordering;
+mod filter;
+mod message;
+mod selection;
+#[cfg(test)]
+mod tests;
+mod view;
+
 use std::collections::{HashMap, VecDeque};
 
+pub use self::filter::Filter;
+pub use self::message::{Action, Effect, FileError, Notice};
+pub use self::view::{Mode, Spot, Tab, Table, Viewport};
 use super::recent::Recent;
-use crate::changes::{Changes, Seen, Tracker, Transition};
+use crate::changes::{Tracker, Transition};
+use crate::report::columns::Column;
 use crate::report::{Report, Row};
 
 /// How many transitions are kept per process: enough for "what just happened", bounded so
@@ -16,241 +26,6 @@ pub const TRANSITIONS_KEPT: usize = 16;
 
 /// Rows a mouse-wheel notch moves, as in htop.
 pub const WHEEL_STEP: isize = 3;
-
-/// What the body shows; `Tab` cycles through them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Tab {
-    /// The process tables.
-    #[default]
-    Processes,
-    /// Every process's last hour, from the history database.
-    LastHour,
-    /// Every process's last day.
-    LastDay,
-}
-
-impl Tab {
-    #[must_use]
-    pub fn next(self) -> Tab {
-        match self {
-            Tab::Processes => Tab::LastHour,
-            Tab::LastHour => Tab::LastDay,
-            Tab::LastDay => Tab::Processes,
-        }
-    }
-
-    /// The span of history the tab shows, in seconds; `None` for the process tables.
-    pub fn window(self) -> Option<f64> {
-        match self {
-            Tab::Processes => None,
-            Tab::LastHour => Some(3600.0),
-            Tab::LastDay => Some(86_400.0),
-        }
-    }
-}
-
-/// Which key has the input focus.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Mode {
-    #[default]
-    Normal,
-    /// Typing a name filter after `/`.
-    Filter,
-    /// The detail pane of the selected process is open and scrolls.
-    Detail,
-    Help,
-    /// Asking whether to remove this entry from the file.
-    Confirm(String),
-}
-
-/// What the table is ordered by; `s` cycles through them in this order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SortKey {
-    /// Worst severity first, then by name.
-    #[default]
-    State,
-    Name,
-    /// Most recent beat first.
-    LastBeat,
-    /// Busiest first.
-    Cpu,
-    /// Largest first.
-    Memory,
-}
-
-impl SortKey {
-    #[must_use]
-    pub fn next(self) -> SortKey {
-        match self {
-            SortKey::State => SortKey::Name,
-            SortKey::Name => SortKey::LastBeat,
-            SortKey::LastBeat => SortKey::Cpu,
-            SortKey::Cpu => SortKey::Memory,
-            SortKey::Memory => SortKey::State,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SortKey::State => "state",
-            SortKey::Name => "name",
-            SortKey::LastBeat => "last beat",
-            SortKey::Cpu => "cpu",
-            SortKey::Memory => "memory",
-        }
-    }
-
-    /// The order by this key alone; ties are for the caller to break (by name).
-    fn compare(self, a: &Row, b: &Row) -> Ordering {
-        // Rows without a live process (or a beat, or a CPU sample yet) sort after those with
-        // one; the rest biggest first. `total_cmp`: `sort_by` needs a total order.
-        fn present(a: Option<f64>, b: Option<f64>) -> Ordering {
-            match (a, b) {
-                (Some(a), Some(b)) => b.total_cmp(&a),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => Ordering::Equal,
-            }
-        }
-        match self {
-            SortKey::State => b.health.severity.cmp(&a.health.severity),
-            SortKey::Name => Ordering::Equal,
-            SortKey::LastBeat => present(
-                a.entry.as_ref().map(|e| e.last_heartbeat),
-                b.entry.as_ref().map(|e| e.last_heartbeat),
-            ),
-            SortKey::Cpu => {
-                let cpu = |r: &Row| {
-                    r.process
-                        .as_ref()
-                        .map(|p| f64::from(p.cpu_percent))
-                        .filter(|c| c.is_finite())
-                };
-                present(cpu(a), cpu(b))
-            }
-            SortKey::Memory => present(
-                a.process.as_ref().map(|p| p.memory_bytes as f64),
-                b.process.as_ref().map(|p| p.memory_bytes as f64),
-            ),
-        }
-    }
-}
-
-/// The two tables, in screen order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Table {
-    /// Processes listed in the config.
-    Monitored,
-    /// Processes that beat but are not in the config.
-    Additional,
-}
-
-impl Table {
-    const fn index(self) -> usize {
-        match self {
-            Table::Monitored => 0,
-            Table::Additional => 1,
-        }
-    }
-}
-
-/// How many rows the screen shows, as the last layout measured it. The loop tells the app
-/// (see `ui::viewport`) so that paging and keeping the selection in view stay pure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Viewport {
-    /// Body rows of the monitored table.
-    pub monitored: usize,
-    /// Body rows of the additional table.
-    pub additional: usize,
-    /// Text lines the detail pane shows at once.
-    pub detail: usize,
-    /// How far the detail text can scroll (its lines minus what fits).
-    pub detail_max_scroll: usize,
-}
-
-/// A message shown for a few seconds (a removal done, a refresh, a failure).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Notice {
-    pub text: String,
-    pub at: f64,
-    pub is_error: bool,
-}
-
-/// Why the heartbeat file could not be read; the last good view stays on screen.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FileError {
-    pub message: String,
-    /// When it was first seen (Unix seconds).
-    pub since: f64,
-}
-
-/// Everything that changes the app: keys (via `keys::map_key`) and the event loop.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    Quit,
-    /// `Esc`: close what is open, clear the filter, else quit.
-    Back,
-    /// Move the selection by this many rows.
-    Move(isize),
-    /// Move the selection by this many pages.
-    Page(isize),
-    Top,
-    Bottom,
-    StartFilter,
-    FilterChar(char),
-    FilterBackspace,
-    /// `Enter` in the filter: keep it and go back to the table.
-    FilterKeep,
-    /// `Esc` in the filter: drop it.
-    FilterClear,
-    CycleSort,
-    ReverseSort,
-    Refresh,
-    /// `d`: ask whether to remove the selected entry.
-    AskRemove,
-    /// `y` in the confirm dialog.
-    Confirm,
-    /// Anything else in the confirm dialog.
-    Cancel,
-    ToggleDetail,
-    /// Scroll the detail pane by lines.
-    ScrollDetail(isize),
-    /// Scroll the detail pane by pages.
-    PageDetail(isize),
-    DetailTop,
-    DetailBottom,
-    ToggleHelp,
-    /// `Tab`: the process tables or the history.
-    ToggleTab,
-    /// A new report: the file (or the last good read of it) judged at an instant.
-    Report(Box<Report>),
-    /// The file could not be read or parsed; reports go on judging the last good read.
-    FileError {
-        message: String,
-        now: f64,
-    },
-    /// The file was read and parsed again: the error, if any, is over.
-    FileOk,
-    Notice(Notice),
-    Viewport(Viewport),
-    /// What the history database last knew of each process, so a restarted monitor does
-    /// not see every process as new.
-    Remember(Vec<(String, Seen)>),
-    /// A fresh read of the history database.
-    History(Box<Recent>),
-}
-
-/// What [`App::update`] asks the event loop to do.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    Quit,
-    /// What a new report changed, for the history database.
-    Record(Changes),
-    /// Re-read the file and re-probe now.
-    Refresh,
-    /// Remove this entry from the file, then refresh.
-    Remove(String),
-}
 
 /// The whole UI state.
 #[derive(Debug, Clone)]
@@ -263,8 +38,12 @@ pub struct App {
     /// False under `NO_COLOR`: every state is still told by its symbol and word.
     pub color: bool,
     mode: Mode,
+    /// The filter as typed after `/`.
     filter: String,
-    sort: SortKey,
+    /// What the tables show: the typed filter read, problems only, all.
+    view: Filter,
+    /// The column the tables are sorted by (`s` cycles, a click on a title picks).
+    sort: Column,
     reverse: bool,
     detail_scroll: usize,
     file_error: Option<FileError>,
@@ -330,7 +109,8 @@ impl App {
             color,
             mode: Mode::Normal,
             filter: String::new(),
-            sort: SortKey::default(),
+            view: Filter::default(),
+            sort: Column::State,
             reverse: false,
             detail_scroll: 0,
             file_error: None,
@@ -360,7 +140,7 @@ impl App {
         &self.filter
     }
 
-    pub fn sort(&self) -> (SortKey, bool) {
+    pub fn sort(&self) -> (Column, bool) {
         (self.sort, self.reverse)
     }
 
@@ -424,14 +204,30 @@ impl App {
         self.order[table.index()].len()
     }
 
-    /// How many rows the report has for a table, before the filter.
+    /// How many rows the report has for a table, before the filter (and without the rows
+    /// hidden by default, see [`App::hidden`]).
     pub fn total(&self, table: Table) -> usize {
         let monitored = table == Table::Monitored;
         self.report
             .rows
             .iter()
-            .filter(|r| r.monitored == monitored)
+            .filter(|r| r.monitored == monitored && !self.view.hides_by_default(r))
             .count()
+    }
+
+    /// How many rows are hidden by default (additional processes that stopped cleanly);
+    /// `a` shows them.
+    pub fn hidden(&self) -> usize {
+        self.report
+            .rows
+            .iter()
+            .filter(|r| self.view.hides_by_default(r))
+            .count()
+    }
+
+    /// What narrows the tables besides the typed filter: problems only, all shown.
+    pub fn view(&self) -> &Filter {
+        &self.view
     }
 
     /// The first row of a table on screen.
@@ -455,19 +251,6 @@ impl App {
         self.row_at(self.cursor)
     }
 
-    fn row_at(&self, cursor: usize) -> Option<&Row> {
-        let monitored = &self.order[0];
-        let index = match monitored.get(cursor) {
-            Some(&i) => i,
-            None => *self.order[1].get(cursor - monitored.len())?,
-        };
-        self.report.rows.get(index)
-    }
-
-    fn visible_len(&self) -> usize {
-        self.order[0].len() + self.order[1].len()
-    }
-
     /// Applies one action; returns what the event loop must do, if anything.
     pub fn update(&mut self, action: Action) -> Option<Effect> {
         match action {
@@ -480,22 +263,16 @@ impl App {
             }
             Action::Top => self.select(0),
             Action::Bottom => self.select(self.visible_len().saturating_sub(1)),
-            Action::StartFilter => self.mode = Mode::Filter,
-            Action::FilterChar(c) => {
-                self.filter.push(c);
-                self.reorder();
-            }
-            Action::FilterBackspace => {
-                self.filter.pop();
-                self.reorder();
-            }
-            Action::FilterKeep => self.mode = Mode::Normal,
-            Action::FilterClear => {
-                self.mode = Mode::Normal;
-                self.clear_filter();
-            }
+            Action::StartFilter
+            | Action::FilterChar(_)
+            | Action::FilterBackspace
+            | Action::FilterKeep
+            | Action::FilterClear
+            | Action::ToggleProblems
+            | Action::ToggleAll => self.narrow(&action),
+            Action::Click { x, y } => self.click(x, y),
             Action::CycleSort => {
-                self.sort = self.sort.next();
+                self.sort = self.sort.next_sort();
                 self.reorder();
             }
             Action::ReverseSort => {
@@ -503,24 +280,7 @@ impl App {
                 self.reorder();
             }
             Action::Refresh => return Some(Effect::Refresh),
-            Action::AskRemove => {
-                if let Some(row) = self.selected_row().filter(|r| r.entry.is_some()) {
-                    let name = row.name.clone();
-                    self.open_overlay(Mode::Confirm(name));
-                }
-            }
-            Action::Confirm => {
-                if let Mode::Confirm(name) = &self.mode {
-                    let name = name.clone();
-                    self.close_overlay();
-                    return Some(Effect::Remove(name));
-                }
-            }
-            Action::Cancel => {
-                if matches!(self.mode, Mode::Confirm(_)) {
-                    self.close_overlay();
-                }
-            }
+            Action::AskRemove | Action::Confirm | Action::Cancel => return self.removal(&action),
             Action::ToggleDetail => {
                 self.mode = if self.mode == Mode::Detail || self.selected_row().is_none() {
                     Mode::Normal
@@ -570,9 +330,48 @@ impl App {
         None
     }
 
+    /// `d`, then `y` or anything else: removing the selected entry from the file.
+    fn removal(&mut self, action: &Action) -> Option<Effect> {
+        match action {
+            Action::AskRemove => match self.selected_row() {
+                Some(row) if row.entry.is_some() => {
+                    let name = row.name.clone();
+                    self.open_overlay(Mode::Confirm(name));
+                }
+                // A configured process that never beat: say why nothing happens.
+                Some(row) => {
+                    let text = format!(
+                        "{:?} never beat: nothing in the file to remove (it is listed in the config)",
+                        row.display_name()
+                    );
+                    self.notice = Some(Notice {
+                        text,
+                        at: self.report.now,
+                        is_error: false,
+                    });
+                }
+                None => {}
+            },
+            Action::Confirm => {
+                if let Mode::Confirm(name) = &self.mode {
+                    let name = name.clone();
+                    self.close_overlay();
+                    return Some(Effect::Remove(name));
+                }
+            }
+            Action::Cancel => {
+                if matches!(self.mode, Mode::Confirm(_)) {
+                    self.close_overlay();
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+
     fn back(&mut self) -> Option<Effect> {
         match self.mode {
-            Mode::Normal if self.filter.is_empty() => return Some(Effect::Quit),
+            Mode::Normal if !self.view.narrows() => return Some(Effect::Quit),
             Mode::Normal | Mode::Filter => {
                 self.mode = Mode::Normal;
                 self.clear_filter();
@@ -583,582 +382,13 @@ impl App {
         None
     }
 
+    /// Drops the typed filter and "problems only".
     fn clear_filter(&mut self) {
-        if !self.filter.is_empty() {
+        if self.view.narrows() {
             self.filter.clear();
+            self.view.set_text("");
+            self.view.problems = false;
             self.reorder();
         }
-    }
-
-    fn page_size(&self) -> usize {
-        if self.cursor_in(Table::Monitored).is_some() {
-            self.viewport.monitored
-        } else {
-            self.viewport.additional
-        }
-    }
-
-    fn move_by(&mut self, by: isize) {
-        let target = self.cursor.saturating_add_signed(by);
-        self.select(target.min(self.visible_len().saturating_sub(1)));
-    }
-
-    fn select(&mut self, cursor: usize) {
-        if cursor != self.cursor {
-            self.detail_scroll = 0;
-        }
-        self.cursor = cursor;
-        self.selected = self.selected_row().map(|r| r.name.clone());
-        self.keep_in_view();
-    }
-
-    fn scroll_detail(&mut self, by: isize) {
-        self.detail_scroll = self
-            .detail_scroll
-            .saturating_add_signed(by)
-            .min(self.viewport.detail_max_scroll);
-    }
-
-    /// Takes a new report; returns what changed since the last one.
-    fn set_report(&mut self, report: Report) -> Changes {
-        let changes = self.tracker.observe(&report);
-        for t in &changes.transitions {
-            let ring = self.transitions.entry(t.name.clone()).or_default();
-            if ring.len() == TRANSITIONS_KEPT {
-                ring.pop_front();
-            }
-            ring.push_back(t.clone());
-        }
-        self.report = report;
-        self.reorder();
-        changes
-    }
-
-    /// Recomputes both tables' order after the report, filter or sort changed, and moves the
-    /// cursor to where the selected process now is (or the nearest row if it is gone).
-    fn reorder(&mut self) {
-        let needle = self.filter.to_lowercase();
-        let rows = &self.report.rows;
-        // Folded once, not in every comparison: with 10 000 rows a sort compares ~130 000 times.
-        let folded: Vec<String> = rows
-            .iter()
-            .map(|r| r.display_name().to_lowercase())
-            .collect();
-        for (slot, monitored) in [(0, true), (1, false)] {
-            let mut order: Vec<usize> = (0..rows.len())
-                .filter(|&i| rows[i].monitored == monitored && matches(&rows[i], &needle))
-                .collect();
-            order.sort_by(|&a, &b| {
-                let ordering = self
-                    .sort
-                    .compare(&rows[a], &rows[b])
-                    .then_with(|| folded[a].cmp(&folded[b]))
-                    .then_with(|| rows[a].name.cmp(&rows[b].name));
-                if self.reverse {
-                    ordering.reverse()
-                } else {
-                    ordering
-                }
-            });
-            self.order[slot] = order;
-        }
-        let found = self.selected.as_deref().and_then(|name| {
-            (0..self.visible_len()).find(|&i| self.row_at(i).is_some_and(|r| r.name == name))
-        });
-        let cursor = found.unwrap_or_else(|| self.cursor.min(self.visible_len().saturating_sub(1)));
-        if found.is_none() {
-            self.detail_scroll = 0;
-        }
-        self.cursor = cursor;
-        self.selected = self.selected_row().map(|r| r.name.clone());
-        if self.selected.is_none() && self.detail_open() {
-            self.overlay_on_detail = false;
-            if self.mode == Mode::Detail {
-                self.mode = Mode::Normal;
-            }
-        }
-        self.keep_in_view();
-    }
-
-    /// Scrolls each table so the selection is on screen and no table shows blank rows it
-    /// could fill.
-    fn keep_in_view(&mut self) {
-        for table in [Table::Monitored, Table::Additional] {
-            let slot = table.index();
-            let height = match table {
-                Table::Monitored => self.viewport.monitored,
-                Table::Additional => self.viewport.additional,
-            }
-            .max(1);
-            let mut offset = self.offsets[slot];
-            if let Some(i) = self.cursor_in(table) {
-                if i < offset {
-                    offset = i;
-                } else if i >= offset + height {
-                    offset = i + 1 - height;
-                }
-            }
-            self.offsets[slot] = offset.min(self.order[slot].len().saturating_sub(height));
-        }
-    }
-}
-
-/// Case-insensitive substring match on the heartbeat name or the label.
-fn matches(row: &Row, needle: &str) -> bool {
-    needle.is_empty()
-        || row.name.to_lowercase().contains(needle)
-        || row
-            .label
-            .as_ref()
-            .is_some_and(|l| l.to_lowercase().contains(needle))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::status::{Health, State};
-    use crate::tui::fixtures::{self, NOW, many, mixed, monitored, row};
-
-    fn app_with(report: Report) -> App {
-        let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
-        app.update(Action::Report(Box::new(report)));
-        app
-    }
-
-    fn names(app: &App, table: Table) -> Vec<&str> {
-        app.rows(table).map(|r| r.name.as_str()).collect()
-    }
-
-    fn selected(app: &App) -> &str {
-        app.selected_row().map_or("", |r| r.name.as_str())
-    }
-
-    #[test]
-    fn rows_split_into_tables_worst_first() {
-        let app = app_with(mixed());
-        assert_eq!(
-            names(&app, Table::Monitored),
-            [
-                "vue-frontend",
-                "websocket-reader",
-                "bidder",
-                "nightly-backup"
-            ]
-        );
-        assert_eq!(
-            names(&app, Table::Additional),
-            ["report-job", "scraper", "test-process-1", "old-worker"]
-        );
-        assert_eq!(app.total(Table::Monitored), 4);
-        assert_eq!(selected(&app), "vue-frontend");
-    }
-
-    #[test]
-    fn the_cursor_walks_both_tables_and_stops_at_the_ends() {
-        let mut app = app_with(mixed());
-        app.update(Action::Move(-1));
-        assert_eq!(selected(&app), "vue-frontend");
-        app.update(Action::Move(4));
-        assert_eq!(selected(&app), "report-job");
-        assert_eq!(app.cursor_in(Table::Additional), Some(0));
-        assert_eq!(app.cursor_in(Table::Monitored), None);
-        app.update(Action::Bottom);
-        assert_eq!(selected(&app), "old-worker");
-        app.update(Action::Move(5));
-        assert_eq!(selected(&app), "old-worker");
-        app.update(Action::Top);
-        assert_eq!(selected(&app), "vue-frontend");
-    }
-
-    #[test]
-    fn the_selection_follows_its_process_when_the_order_changes() {
-        let mut app = app_with(mixed());
-        app.update(Action::Move(2)); // bidder, up
-        assert_eq!(selected(&app), "bidder");
-        let mut next = mixed();
-        next.rows[0].health = Health::new(State::Dead, "pid gone", Some(NOW));
-        app.update(Action::Report(Box::new(next)));
-        assert_eq!(selected(&app), "bidder");
-        assert_eq!(app.cursor_in(Table::Monitored), Some(0));
-    }
-
-    #[test]
-    fn a_vanished_selection_falls_to_the_nearest_row() {
-        let mut app = app_with(mixed());
-        app.update(Action::Bottom);
-        let mut next = mixed();
-        next.rows.retain(|r| r.name != "old-worker");
-        app.update(Action::Report(Box::new(next)));
-        assert_eq!(selected(&app), "test-process-1");
-        app.update(Action::Report(Box::new(fixtures::report(vec![]))));
-        assert_eq!(app.selected_row(), None);
-        app.update(Action::Move(1));
-        assert_eq!(app.selected_row(), None);
-    }
-
-    #[test]
-    fn the_filter_narrows_live_and_enter_keeps_it() {
-        let mut app = app_with(mixed());
-        app.update(Action::StartFilter);
-        assert_eq!(app.mode(), &Mode::Filter);
-        for c in "WEB".chars() {
-            app.update(Action::FilterChar(c));
-        }
-        // Case-insensitive, on the name and the label ("WebSocket Reader").
-        assert_eq!(names(&app, Table::Monitored), ["websocket-reader"]);
-        assert!(names(&app, Table::Additional).is_empty());
-        app.update(Action::FilterBackspace);
-        app.update(Action::FilterBackspace);
-        assert_eq!(app.filter(), "W");
-        app.update(Action::FilterChar('o'));
-        assert_eq!(app.update(Action::FilterKeep), None);
-        assert_eq!(app.mode(), &Mode::Normal);
-        assert_eq!(app.filter(), "Wo");
-        assert_eq!(names(&app, Table::Additional), ["old-worker"]);
-        // Esc first clears the filter, then quits.
-        assert_eq!(app.update(Action::Back), None);
-        assert_eq!(app.filter(), "");
-        assert_eq!(app.len(Table::Additional), 4);
-        assert_eq!(app.update(Action::Back), Some(Effect::Quit));
-    }
-
-    #[test]
-    fn esc_in_the_filter_drops_it() {
-        let mut app = app_with(mixed());
-        app.update(Action::StartFilter);
-        app.update(Action::FilterChar('z'));
-        assert_eq!(app.len(Table::Monitored) + app.len(Table::Additional), 0);
-        app.update(Action::FilterClear);
-        assert_eq!((app.mode(), app.filter()), (&Mode::Normal, ""));
-        assert_eq!(app.len(Table::Additional), 4);
-    }
-
-    #[test]
-    fn sort_cycles_and_reverses() {
-        let mut app = app_with(mixed());
-        app.update(Action::CycleSort);
-        assert_eq!(app.sort(), (SortKey::Name, false));
-        assert_eq!(
-            names(&app, Table::Additional),
-            ["old-worker", "report-job", "scraper", "test-process-1"]
-        );
-        app.update(Action::ReverseSort);
-        assert_eq!(app.sort(), (SortKey::Name, true));
-        assert_eq!(names(&app, Table::Additional)[0], "test-process-1");
-        app.update(Action::ReverseSort);
-        app.update(Action::CycleSort);
-        assert_eq!(app.sort().0, SortKey::LastBeat);
-        assert_eq!(
-            names(&app, Table::Monitored),
-            [
-                "bidder",
-                "websocket-reader",
-                "vue-frontend",
-                "nightly-backup"
-            ]
-        );
-        for key in [SortKey::Cpu, SortKey::Memory, SortKey::State] {
-            app.update(Action::CycleSort);
-            assert_eq!(app.sort().0, key);
-        }
-    }
-
-    #[test]
-    fn cpu_sort_puts_the_busiest_first_and_dead_processes_last() {
-        let mut report = mixed();
-        // An unknown CPU (no second sample yet) sorts with the processes that have none.
-        for (row, cpu) in report
-            .rows
-            .iter_mut()
-            .zip([5.0, 80.0, 0.0, 0.0, 20.0, f32::NAN])
-        {
-            if let Some(p) = &mut row.process {
-                p.cpu_percent = cpu;
-            }
-        }
-        let mut app = app_with(report);
-        app.update(Action::CycleSort);
-        app.update(Action::CycleSort);
-        app.update(Action::CycleSort);
-        assert_eq!(app.sort().0, SortKey::Cpu);
-        assert_eq!(
-            names(&app, Table::Additional),
-            ["test-process-1", "old-worker", "report-job", "scraper"]
-        );
-    }
-
-    #[test]
-    fn state_changes_between_reports_are_transitions_to_record() {
-        let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
-        let Some(Effect::Record(first)) = app.update(Action::Report(Box::new(mixed()))) else {
-            panic!("the first report is all new");
-        };
-        assert_eq!(first.transitions.len(), 8);
-        assert_eq!(app.transitions("bidder").count(), 1);
-        let mut later = mixed();
-        later.now = NOW + 10.0;
-        later.rows[0].health = Health::new(State::Late, "no beat for 46s", Some(NOW + 10.0));
-        let Some(Effect::Record(changes)) = app.update(Action::Report(Box::new(later.clone())))
-        else {
-            panic!("bidder went late");
-        };
-        assert_eq!(changes.transitions.len(), 1);
-        let seen: Vec<_> = app
-            .transitions("bidder")
-            .map(|t| (t.from, t.to, t.time, t.reason.as_str()))
-            .collect();
-        assert_eq!(
-            seen,
-            [
-                (None, State::Up, NOW, "up for the test"),
-                (Some(State::Up), State::Late, NOW + 10.0, "no beat for 46s")
-            ]
-        );
-        // The same report again changes nothing: nothing to record.
-        assert_eq!(app.update(Action::Report(Box::new(later))), None);
-    }
-
-    #[test]
-    fn remembered_states_are_not_new_and_history_leads_the_timeline() {
-        let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
-        app.update(Action::Remember(vec![(
-            "a".into(),
-            Seen {
-                state: Some(State::Dead),
-                last_beat: Some(NOW - 100.0),
-            },
-        )]));
-        let mut dead = row("a", State::Dead, 100.0);
-        dead.entry.as_mut().unwrap().last_heartbeat = NOW - 100.0;
-        assert_eq!(
-            app.update(Action::Report(Box::new(fixtures::report(vec![dead])))),
-            None
-        );
-        let stored = Transition {
-            name: "a".into(),
-            time: NOW - 100.0,
-            from: Some(State::Up),
-            to: State::Dead,
-            severity: State::Dead.severity(),
-            reason: "gone".into(),
-            since: None,
-        };
-        app.update(Action::History(Box::new(Recent {
-            at: NOW,
-            selected: Some(crate::tui::recent::Selected {
-                name: "a".into(),
-                beats: vec![],
-                transitions: vec![stored.clone()],
-            }),
-            ..Recent::default()
-        })));
-        let mut up = fixtures::report(vec![row("a", State::Up, 0.0)]);
-        up.now = NOW + 5.0;
-        app.update(Action::Report(Box::new(up)));
-        let timeline: Vec<_> = app.timeline("a").iter().map(|t| (t.to, t.time)).collect();
-        assert_eq!(
-            timeline,
-            [(State::Up, NOW + 5.0), (State::Dead, NOW - 100.0)]
-        );
-    }
-
-    #[test]
-    fn history_is_read_only_while_the_screen_shows_it() {
-        let mut app = app_with(mixed());
-        assert!(!app.shows_history(), "the tables alone show no history");
-        app.update(Action::ToggleDetail);
-        assert!(
-            app.shows_history(),
-            "the detail pane shows the selection's history"
-        );
-        app.update(Action::ToggleDetail);
-        app.update(Action::ToggleTab);
-        assert!(app.shows_history(), "the history tab");
-    }
-
-    #[test]
-    fn tab_cycles_tables_last_hour_last_day() {
-        let mut app = app_with(mixed());
-        assert_eq!(app.tab(), Tab::Processes);
-        for expected in [Tab::LastHour, Tab::LastDay, Tab::Processes] {
-            app.update(Action::ToggleTab);
-            assert_eq!(app.tab(), expected);
-        }
-    }
-
-    #[test]
-    fn transitions_are_bounded_per_process() {
-        let mut app = app_with(fixtures::report(vec![row("flap", State::Up, 0.0)]));
-        for i in 0..40 {
-            let state = if i % 2 == 0 { State::Late } else { State::Up };
-            let mut report = fixtures::report(vec![row("flap", state, 0.0)]);
-            report.now = NOW + f64::from(i);
-            app.update(Action::Report(Box::new(report)));
-        }
-        assert_eq!(app.transitions("flap").count(), TRANSITIONS_KEPT);
-        assert_eq!(
-            app.transitions("flap").last().map(|t| t.time),
-            Some(NOW + 39.0)
-        );
-    }
-
-    #[test]
-    fn a_file_error_keeps_the_view_until_a_good_read() {
-        let mut app = app_with(mixed());
-        let error = |now| Action::FileError {
-            message: "bad json".into(),
-            now,
-        };
-        app.update(error(NOW));
-        app.update(error(NOW + 5.0));
-        assert_eq!(app.file_error().map(|e| e.since), Some(NOW));
-        assert_eq!(app.report().rows.len(), 8);
-        // The probe re-judges the last good read: the error stands.
-        app.update(Action::Report(Box::new(mixed())));
-        assert_eq!(app.file_error().map(|e| e.since), Some(NOW));
-        app.update(Action::FileOk);
-        assert_eq!(app.file_error(), None);
-    }
-
-    #[test]
-    fn removing_asks_first_and_only_for_rows_with_an_entry() {
-        let mut app = app_with(mixed());
-        app.update(Action::AskRemove);
-        assert_eq!(app.mode(), &Mode::Confirm("vue-frontend".into()));
-        assert_eq!(app.update(Action::Cancel), None);
-        assert_eq!(app.mode(), &Mode::Normal);
-        app.update(Action::AskRemove);
-        assert_eq!(
-            app.update(Action::Confirm),
-            Some(Effect::Remove("vue-frontend".into()))
-        );
-        assert_eq!(app.mode(), &Mode::Normal);
-        // A configured process that never beat has nothing in the file to remove.
-        app.update(Action::Move(3));
-        assert_eq!(selected(&app), "nightly-backup");
-        app.update(Action::AskRemove);
-        assert_eq!(app.mode(), &Mode::Normal);
-        assert_eq!(app.update(Action::Confirm), None);
-    }
-
-    #[test]
-    fn paging_scrolls_the_table_to_keep_the_selection_in_view() {
-        let mut app = app_with(many(100));
-        app.update(Action::Viewport(Viewport {
-            additional: 10,
-            ..Viewport::default()
-        }));
-        app.update(Action::Page(1));
-        assert_eq!(app.cursor_in(Table::Additional), Some(10));
-        assert_eq!(app.offset(Table::Additional), 1);
-        app.update(Action::Move(-5));
-        assert_eq!(app.offset(Table::Additional), 1);
-        app.update(Action::Bottom);
-        assert_eq!(app.offset(Table::Additional), 90);
-        app.update(Action::Page(-2));
-        assert_eq!(app.cursor_in(Table::Additional), Some(79));
-        assert_eq!(app.offset(Table::Additional), 79);
-        // A taller screen shows more rows, never blank ones below the last.
-        app.update(Action::Viewport(Viewport {
-            additional: 40,
-            ..Viewport::default()
-        }));
-        assert_eq!(app.offset(Table::Additional), 60);
-        // The filter shrinks the table; the offset follows.
-        app.update(Action::StartFilter);
-        app.update(Action::FilterChar('9'));
-        assert_eq!(app.offset(Table::Additional), 0);
-    }
-
-    #[test]
-    fn the_detail_pane_scrolls_within_its_text_and_resets_on_a_new_selection() {
-        let mut app = app_with(mixed());
-        app.update(Action::ToggleDetail);
-        assert_eq!(app.mode(), &Mode::Detail);
-        app.update(Action::Viewport(Viewport {
-            detail: 5,
-            detail_max_scroll: 7,
-            ..Viewport::default()
-        }));
-        app.update(Action::ScrollDetail(3));
-        assert_eq!(app.detail_scroll(), 3);
-        app.update(Action::PageDetail(1));
-        assert_eq!(app.detail_scroll(), 7);
-        app.update(Action::DetailTop);
-        assert_eq!(app.detail_scroll(), 0);
-        app.update(Action::DetailBottom);
-        assert_eq!(app.detail_scroll(), 7);
-        app.update(Action::Move(1));
-        assert_eq!(app.detail_scroll(), 0);
-        assert_eq!(app.mode(), &Mode::Detail);
-        assert_eq!(app.update(Action::Back), None);
-        assert_eq!(app.mode(), &Mode::Normal);
-    }
-
-    #[test]
-    fn the_detail_pane_closes_when_nothing_is_selected() {
-        let mut app = app_with(fixtures::report(vec![]));
-        app.update(Action::ToggleDetail);
-        assert_eq!(app.mode(), &Mode::Normal);
-        let mut app = app_with(fixtures::report(vec![row("a", State::Up, 1.0)]));
-        app.update(Action::ToggleDetail);
-        app.update(Action::Report(Box::new(fixtures::report(vec![]))));
-        assert_eq!(app.mode(), &Mode::Normal);
-    }
-
-    #[test]
-    fn help_and_the_remove_prompt_opened_over_the_detail_pane_go_back_to_it() {
-        let mut app = app_with(mixed());
-        app.update(Action::ToggleDetail);
-        for (open, close) in [
-            (Action::ToggleHelp, Action::ToggleHelp),
-            (Action::ToggleHelp, Action::Back),
-            (Action::AskRemove, Action::Cancel),
-            (Action::AskRemove, Action::Back),
-        ] {
-            app.update(open.clone());
-            assert_ne!(app.mode(), &Mode::Detail);
-            assert!(app.detail_open(), "{open:?}: the pane stays under it");
-            app.update(close.clone());
-            assert_eq!(app.mode(), &Mode::Detail, "{open:?} then {close:?}");
-        }
-        // Confirming a removal goes back to the pane too (it closes once the row is gone).
-        app.update(Action::AskRemove);
-        assert!(matches!(
-            app.update(Action::Confirm),
-            Some(Effect::Remove(_))
-        ));
-        assert_eq!(app.mode(), &Mode::Detail);
-        // Opened from the table, they go back to the table.
-        app.update(Action::Back);
-        app.update(Action::ToggleHelp);
-        app.update(Action::ToggleHelp);
-        assert_eq!(app.mode(), &Mode::Normal);
-        assert!(!app.detail_open());
-    }
-
-    #[test]
-    fn help_toggles_and_esc_closes_it() {
-        let mut app = app_with(mixed());
-        app.update(Action::ToggleHelp);
-        assert_eq!(app.mode(), &Mode::Help);
-        app.update(Action::ToggleHelp);
-        assert_eq!(app.mode(), &Mode::Normal);
-        app.update(Action::ToggleHelp);
-        assert_eq!(app.update(Action::Back), None);
-        assert_eq!(app.mode(), &Mode::Normal);
-        assert_eq!(app.update(Action::Quit), Some(Effect::Quit));
-        assert_eq!(app.update(Action::Refresh), Some(Effect::Refresh));
-    }
-
-    #[test]
-    fn labels_sort_by_what_is_shown() {
-        let report = fixtures::report(vec![
-            monitored(row("zeta", State::Up, 1.0), "Alpha"),
-            monitored(row("alpha", State::Up, 1.0), "Zulu"),
-        ]);
-        let mut app = app_with(report);
-        app.update(Action::CycleSort);
-        assert_eq!(names(&app, Table::Monitored), ["zeta", "alpha"]);
     }
 }

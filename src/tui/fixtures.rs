@@ -2,9 +2,9 @@
 
 use serde_json::{Value, json};
 
+use crate::health::{Health, Rules, State};
 use crate::probe::{ProcessInfo, SystemInfo};
 use crate::report::{Report, Row};
-use crate::status::{Health, Rules, State};
 use crate::store::{Entry, Kind, Reported};
 
 /// The instant every fixture is judged at.
@@ -126,4 +126,19 @@ pub fn many(n: usize) -> Report {
             .map(|i| row(&format!("proc-{i:05}"), State::Up, (i % 60) as f64))
             .collect(),
     )
+}
+
+/// [`mixed`]'s configured processes and 61 additional ones, 40 of them dead: more than a
+/// classic terminal shows, the worst of them first.
+pub fn crowd() -> Report {
+    let mut report = mixed();
+    report.rows.retain(|r| r.monitored);
+    report.rows.extend((0..61).map(|i| {
+        if i < 40 {
+            row(&format!("dead-{i:02}"), State::Dead, 100.0 + f64::from(i))
+        } else {
+            row(&format!("up-{i:02}"), State::Up, 1.0)
+        }
+    }));
+    report
 }

@@ -1,103 +1,398 @@
-//! Keys and the mouse wheel to [`Action`]s, per [`Mode`]: htop/btop habits (`q`, arrows and
-//! `j`/`k`, `/`, `s`, `?`). Pure: no state beyond the mode it is given.
+//! Keys and the mouse to [`Action`]s, per [`Mode`]: one key table ([`keymap`]) that the key
+//! map, the help overlay and the footer all read, as gitui's `key_list.rs`. Pure: no state
+//! beyond the mode it is given.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 
 use super::app::{Action, Mode, WHEEL_STEP};
 
+/// A key as the table names it: a code, with or without Ctrl (Shift is in the code: `G`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    code: KeyCode,
+    ctrl: bool,
+}
+
+const fn key(code: KeyCode) -> Key {
+    Key { code, ctrl: false }
+}
+
+const fn ch(c: char) -> Key {
+    key(KeyCode::Char(c))
+}
+
+const fn ctrl(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        ctrl: true,
+    }
+}
+
+/// One line of the key table: its keys and the action of each, and how the help and the
+/// footer say it. The one place a key is defined: the key map, the help overlay and the
+/// footer all read [`keymap`].
+pub struct Binding {
+    pub keys: &'static [(Key, Action)],
+    /// The keys as the help writes them (`↑↓  j k`).
+    pub shown: &'static str,
+    /// What they do, for the help; `None`: not listed there.
+    pub help: Option<&'static str>,
+    /// The footer's key and word (`↑↓ move`); `None`: not in the footer.
+    pub hint: Option<(&'static str, &'static str)>,
+}
+
+/// What a key the table does not list does in a mode.
+#[derive(Debug, Clone, Copy)]
+pub enum Other {
+    Nothing,
+    /// A character is typed into the filter.
+    Typed,
+    /// Any other key does this (closes the help, keeps the entry).
+    Does(&'static Action),
+}
+
+/// A mode's keys.
+pub struct Keymap {
+    pub bindings: &'static [Binding],
+    pub other: Other,
+}
+
+/// Keys that do the same in every mode, the filter included.
+static EVERYWHERE: &[Binding] = &[Binding {
+    keys: &[(ctrl('c'), Action::Quit)],
+    shown: "Ctrl-C",
+    help: None,
+    hint: None,
+}];
+
+/// The tables: htop/btop habits (`q`, arrows and `j`/`k`, `/`, `s`, `?`). The help lists
+/// these, in this order; the footer those with a hint.
+static TABLES: &[Binding] = &[
+    Binding {
+        keys: &[(ch('q'), Action::Quit)],
+        shown: "q  Ctrl-C",
+        help: Some("quit"),
+        hint: Some(("q", "quit")),
+    },
+    Binding {
+        keys: &[(key(KeyCode::Esc), Action::Back)],
+        shown: "Esc",
+        help: Some("close what is open, clear the filter, else quit"),
+        hint: None,
+    },
+    Binding {
+        keys: &[
+            (key(KeyCode::Up), Action::Move(-1)),
+            (ch('k'), Action::Move(-1)),
+            (key(KeyCode::Down), Action::Move(1)),
+            (ch('j'), Action::Move(1)),
+        ],
+        shown: "↑↓  j k",
+        help: Some("move the selection (the wheel too; a click selects, one on a title sorts)"),
+        hint: Some(("↑↓", "move")),
+    },
+    Binding {
+        keys: &[
+            (key(KeyCode::PageUp), Action::Page(-1)),
+            (ctrl('u'), Action::Page(-1)),
+            (key(KeyCode::PageDown), Action::Page(1)),
+            (ctrl('d'), Action::Page(1)),
+        ],
+        shown: "PgUp PgDn",
+        help: Some("move a page (Ctrl-U Ctrl-D)"),
+        hint: None,
+    },
+    Binding {
+        keys: &[
+            (key(KeyCode::Home), Action::Top),
+            (ch('g'), Action::Top),
+            (key(KeyCode::End), Action::Bottom),
+            (ch('G'), Action::Bottom),
+        ],
+        shown: "g G  Home End",
+        help: Some("first, last"),
+        hint: None,
+    },
+    Binding {
+        keys: &[(ch('/'), Action::StartFilter)],
+        shown: "/",
+        help: Some("filter: a name or label, state:dead, data:TEXT (every word must match)"),
+        hint: Some(("/", "filter")),
+    },
+    Binding {
+        keys: &[
+            (ch('p'), Action::ToggleProblems),
+            (ch('a'), Action::ToggleAll),
+        ],
+        shown: "p  a",
+        help: Some("problems only; all: also the stopped additional processes hidden"),
+        hint: Some(("p", "problems")),
+    },
+    Binding {
+        keys: &[(ch('s'), Action::CycleSort), (ch('S'), Action::ReverseSort)],
+        shown: "s  S",
+        help: Some("sort by state, name, last beat, cpu, memory; reverse"),
+        hint: Some(("s", "sort")),
+    },
+    Binding {
+        keys: &[(key(KeyCode::Enter), Action::ToggleDetail)],
+        shown: "Enter",
+        help: Some("details: data, PID, since when, errors, transitions"),
+        hint: Some(("Enter", "details")),
+    },
+    Binding {
+        keys: &[(key(KeyCode::Tab), Action::ToggleTab)],
+        shown: "Tab",
+        help: Some("history: every process's last hour, again: last day; beats per minute"),
+        hint: Some(("Tab", "hour/day")),
+    },
+    Binding {
+        keys: &[
+            (ch('r'), Action::Refresh),
+            (key(KeyCode::F(5)), Action::Refresh),
+        ],
+        shown: "r",
+        help: Some("re-read the file and re-probe now"),
+        hint: Some(("r", "refresh")),
+    },
+    Binding {
+        keys: &[
+            (ch('d'), Action::AskRemove),
+            (key(KeyCode::Delete), Action::AskRemove),
+        ],
+        shown: "d",
+        help: Some("remove the selected entry from the file (asks first)"),
+        hint: Some(("d", "remove")),
+    },
+    Binding {
+        keys: &[
+            (ch('?'), Action::ToggleHelp),
+            (key(KeyCode::F(1)), Action::ToggleHelp),
+        ],
+        shown: "?",
+        help: Some("this help"),
+        hint: Some(("?", "help")),
+    },
+];
+
+/// The detail pane has the focus: the moves scroll it; `J` `K` move the selection, which
+/// the pane follows, so the next process is one key away.
+static DETAIL: &[Binding] = &[
+    Binding {
+        keys: &[
+            (key(KeyCode::Up), Action::ScrollDetail(-1)),
+            (ch('k'), Action::ScrollDetail(-1)),
+            (key(KeyCode::Down), Action::ScrollDetail(1)),
+            (ch('j'), Action::ScrollDetail(1)),
+        ],
+        shown: "↑↓  j k",
+        help: Some("scroll the details"),
+        hint: Some(("↑↓", "scroll")),
+    },
+    Binding {
+        keys: &[
+            (key(KeyCode::PageUp), Action::PageDetail(-1)),
+            (ctrl('u'), Action::PageDetail(-1)),
+            (key(KeyCode::PageDown), Action::PageDetail(1)),
+            (ctrl('d'), Action::PageDetail(1)),
+            (key(KeyCode::Home), Action::DetailTop),
+            (ch('g'), Action::DetailTop),
+            (key(KeyCode::End), Action::DetailBottom),
+            (ch('G'), Action::DetailBottom),
+        ],
+        shown: "PgUp PgDn  g G",
+        help: Some("scroll a page; to the top, the bottom"),
+        hint: None,
+    },
+    Binding {
+        keys: &[(ch('K'), Action::Move(-1)), (ch('J'), Action::Move(1))],
+        shown: "J K",
+        help: Some("the next or previous process"),
+        hint: Some(("J/K", "next/prev")),
+    },
+    Binding {
+        keys: &[
+            (key(KeyCode::Esc), Action::ToggleDetail),
+            (key(KeyCode::Enter), Action::ToggleDetail),
+        ],
+        shown: "Esc  Enter",
+        help: Some("close the details"),
+        hint: Some(("Esc", "close")),
+    },
+    Binding {
+        keys: &[
+            (ch('d'), Action::AskRemove),
+            (key(KeyCode::Delete), Action::AskRemove),
+        ],
+        shown: "d",
+        help: Some("remove this entry from the file (asks first)"),
+        hint: Some(("d", "remove")),
+    },
+    Binding {
+        keys: &[
+            (ch('r'), Action::Refresh),
+            (key(KeyCode::F(5)), Action::Refresh),
+        ],
+        shown: "r",
+        help: Some("re-read the file and re-probe now"),
+        hint: None,
+    },
+    Binding {
+        keys: &[
+            (ch('?'), Action::ToggleHelp),
+            (key(KeyCode::F(1)), Action::ToggleHelp),
+        ],
+        shown: "?",
+        help: Some("help"),
+        hint: Some(("?", "help")),
+    },
+    Binding {
+        keys: &[(ch('q'), Action::Quit)],
+        shown: "q",
+        help: Some("quit"),
+        hint: Some(("q", "quit")),
+    },
+];
+
+/// Typing a filter: every character goes into it, `q` and `/` included; the list stays
+/// navigable while typing.
+static FILTER: &[Binding] = &[
+    Binding {
+        keys: &[(key(KeyCode::Enter), Action::FilterKeep)],
+        shown: "Enter",
+        help: Some("keep the filter"),
+        hint: Some(("Enter", "keep")),
+    },
+    Binding {
+        keys: &[(key(KeyCode::Esc), Action::FilterClear)],
+        shown: "Esc",
+        help: Some("drop the filter"),
+        hint: Some(("Esc", "clear")),
+    },
+    Binding {
+        keys: &[(key(KeyCode::Backspace), Action::FilterBackspace)],
+        shown: "Backspace",
+        help: None,
+        hint: None,
+    },
+    Binding {
+        keys: &[
+            (key(KeyCode::Up), Action::Move(-1)),
+            (key(KeyCode::Down), Action::Move(1)),
+        ],
+        shown: "↑↓",
+        help: None,
+        hint: None,
+    },
+];
+
+/// The help is open: `q` quits, any other key closes it, as in htop.
+static HELP: &[Binding] = &[Binding {
+    keys: &[(ch('q'), Action::Quit)],
+    shown: "q",
+    help: None,
+    hint: None,
+}];
+
+/// The remove prompt: only `y` removes.
+static CONFIRM: &[Binding] = &[
+    Binding {
+        keys: &[(ch('y'), Action::Confirm), (ch('Y'), Action::Confirm)],
+        shown: "y",
+        help: None,
+        hint: Some(("y", "remove")),
+    },
+    Binding {
+        keys: &[],
+        shown: "",
+        help: None,
+        hint: Some(("any other key", "keeps it")),
+    },
+];
+
+/// The keys of `mode`.
+pub fn keymap(mode: &Mode) -> Keymap {
+    match mode {
+        Mode::Normal => Keymap {
+            bindings: TABLES,
+            other: Other::Nothing,
+        },
+        Mode::Filter => Keymap {
+            bindings: FILTER,
+            other: Other::Typed,
+        },
+        Mode::Detail => Keymap {
+            bindings: DETAIL,
+            other: Other::Nothing,
+        },
+        Mode::Help => Keymap {
+            bindings: HELP,
+            other: Other::Does(&Action::ToggleHelp),
+        },
+        Mode::Confirm(_) => Keymap {
+            bindings: CONFIRM,
+            other: Other::Does(&Action::Cancel),
+        },
+    }
+}
+
+/// The footer's hints for `mode`, in table order. Under the help overlay, the tables'.
+pub fn hints(mode: &Mode) -> Vec<(&'static str, &'static str)> {
+    let mode = if mode == &Mode::Help {
+        &Mode::Normal
+    } else {
+        mode
+    };
+    keymap(mode)
+        .bindings
+        .iter()
+        .filter_map(|b| b.hint)
+        .collect()
+}
+
 /// The action for a key in `mode`, or `None` when the key means nothing there.
-pub fn map_key(key: KeyEvent, mode: &Mode) -> Option<Action> {
+pub fn map_key(event: KeyEvent, mode: &Mode) -> Option<Action> {
     // Terminals with the keyboard-enhancement protocol also report releases; act on presses.
-    if key.kind == KeyEventKind::Release {
+    if event.kind == KeyEventKind::Release {
         return None;
     }
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    if ctrl && matches!(key.code, KeyCode::Char('c')) {
-        return Some(Action::Quit);
+    let pressed = Key {
+        code: event.code,
+        ctrl: event.modifiers.contains(KeyModifiers::CONTROL),
+    };
+    let map = keymap(mode);
+    let found = EVERYWHERE
+        .iter()
+        .chain(map.bindings)
+        .flat_map(|b| b.keys)
+        .find(|(k, _)| *k == pressed);
+    if let Some((_, action)) = found {
+        return Some(action.clone());
     }
-    match mode {
-        Mode::Normal => normal(key.code, ctrl),
-        Mode::Filter => filter(key.code),
-        Mode::Detail => detail(key.code, ctrl),
-        Mode::Help => match key.code {
-            KeyCode::Char('q') => Some(Action::Quit),
-            // Any other key closes the help, as in htop.
-            _ => Some(Action::ToggleHelp),
-        },
-        Mode::Confirm(_) => match key.code {
-            KeyCode::Char('y' | 'Y') => Some(Action::Confirm),
-            _ => Some(Action::Cancel),
-        },
+    match (map.other, pressed.code) {
+        (Other::Typed, KeyCode::Char(c)) if !pressed.ctrl => Some(Action::FilterChar(c)),
+        (Other::Does(action), _) => Some(action.clone()),
+        _ => None,
     }
 }
 
-fn normal(code: KeyCode, ctrl: bool) -> Option<Action> {
-    let action = match code {
-        KeyCode::Char('q') => Action::Quit,
-        KeyCode::Esc => Action::Back,
-        KeyCode::Up | KeyCode::Char('k') => Action::Move(-1),
-        KeyCode::Down | KeyCode::Char('j') => Action::Move(1),
-        KeyCode::Char('u') if ctrl => Action::Page(-1),
-        KeyCode::Char('d') if ctrl => Action::Page(1),
-        KeyCode::PageUp => Action::Page(-1),
-        KeyCode::PageDown => Action::Page(1),
-        KeyCode::Home | KeyCode::Char('g') => Action::Top,
-        KeyCode::End | KeyCode::Char('G') => Action::Bottom,
-        KeyCode::Char('/') => Action::StartFilter,
-        KeyCode::Char('s') => Action::CycleSort,
-        KeyCode::Char('S') => Action::ReverseSort,
-        KeyCode::Char('r') | KeyCode::F(5) => Action::Refresh,
-        KeyCode::Char('d') | KeyCode::Delete => Action::AskRemove,
-        KeyCode::Enter => Action::ToggleDetail,
-        KeyCode::Tab => Action::ToggleTab,
-        KeyCode::Char('?') | KeyCode::F(1) => Action::ToggleHelp,
-        _ => return None,
-    };
-    Some(action)
-}
-
-fn filter(code: KeyCode) -> Option<Action> {
-    let action = match code {
-        KeyCode::Enter => Action::FilterKeep,
-        KeyCode::Esc => Action::FilterClear,
-        KeyCode::Backspace => Action::FilterBackspace,
-        // The list stays navigable while typing.
-        KeyCode::Up => Action::Move(-1),
-        KeyCode::Down => Action::Move(1),
-        KeyCode::Char(c) => Action::FilterChar(c),
-        _ => return None,
-    };
-    Some(action)
-}
-
-fn detail(code: KeyCode, ctrl: bool) -> Option<Action> {
-    let action = match code {
-        KeyCode::Char('q') => Action::Quit,
-        KeyCode::Esc | KeyCode::Enter => Action::ToggleDetail,
-        KeyCode::Up | KeyCode::Char('k') => Action::ScrollDetail(-1),
-        KeyCode::Down | KeyCode::Char('j') => Action::ScrollDetail(1),
-        KeyCode::Char('u') if ctrl => Action::PageDetail(-1),
-        KeyCode::Char('d') if ctrl => Action::PageDetail(1),
-        KeyCode::PageUp => Action::PageDetail(-1),
-        KeyCode::PageDown => Action::PageDetail(1),
-        KeyCode::Home | KeyCode::Char('g') => Action::DetailTop,
-        KeyCode::End | KeyCode::Char('G') => Action::DetailBottom,
-        // The pane follows the selection, so the next process is one key away.
-        KeyCode::Char('K') => Action::Move(-1),
-        KeyCode::Char('J') => Action::Move(1),
-        KeyCode::Char('d') | KeyCode::Delete => Action::AskRemove,
-        KeyCode::Char('r') | KeyCode::F(5) => Action::Refresh,
-        KeyCode::Char('?') | KeyCode::F(1) => Action::ToggleHelp,
-        _ => return None,
-    };
-    Some(action)
-}
-
-/// The wheel scrolls the list, or the detail pane when it has the focus.
+/// The wheel scrolls the list, or the detail pane when it has the focus; a left click
+/// selects a row or sorts by a column's title (the app knows where they are).
 pub fn map_mouse(mouse: MouseEvent, mode: &Mode) -> Option<Action> {
     let step = match mouse.kind {
         MouseEventKind::ScrollUp => -WHEEL_STEP,
         MouseEventKind::ScrollDown => WHEEL_STEP,
+        MouseEventKind::Down(MouseButton::Left) => {
+            return match mode {
+                Mode::Normal | Mode::Filter | Mode::Detail => Some(Action::Click {
+                    x: mouse.column,
+                    y: mouse.row,
+                }),
+                Mode::Help | Mode::Confirm(_) => None,
+            };
+        }
         _ => return None,
     };
     match mode {
@@ -118,6 +413,41 @@ mod tests {
 
     fn ch(c: char) -> KeyEvent {
         key(KeyCode::Char(c))
+    }
+
+    #[test]
+    fn no_key_means_two_things_in_a_mode_and_the_table_is_what_map_key_does() {
+        for mode in [
+            Mode::Normal,
+            Mode::Filter,
+            Mode::Detail,
+            Mode::Help,
+            Mode::Confirm("x".into()),
+        ] {
+            let keys: Vec<Key> = EVERYWHERE
+                .iter()
+                .chain(keymap(&mode).bindings)
+                .flat_map(|b| b.keys.iter().map(|(k, _)| *k))
+                .collect();
+            for (i, k) in keys.iter().enumerate() {
+                assert!(!keys[..i].contains(k), "{mode:?}: {k:?} bound twice");
+                let modifiers = if k.ctrl {
+                    KeyModifiers::CONTROL
+                } else {
+                    KeyModifiers::NONE
+                };
+                let expected = EVERYWHERE
+                    .iter()
+                    .chain(keymap(&mode).bindings)
+                    .flat_map(|b| b.keys)
+                    .find(|(bound, _)| bound == k)
+                    .map(|(_, a)| a.clone());
+                assert_eq!(map_key(KeyEvent::new(k.code, modifiers), &mode), expected);
+            }
+        }
+        // The footer says what the keys do.
+        assert_eq!(hints(&Mode::Normal)[0], ("q", "quit"));
+        assert_eq!(hints(&Mode::Help), hints(&Mode::Normal));
     }
 
     #[test]
@@ -223,6 +553,16 @@ mod tests {
             Some(Action::ScrollDetail(-WHEEL_STEP))
         );
         assert_eq!(map_mouse(down, &Mode::Help), None);
+        let click = MouseEvent {
+            column: 7,
+            row: 5,
+            ..wheel(MouseEventKind::Down(MouseButton::Left))
+        };
+        assert_eq!(
+            map_mouse(click, &Mode::Normal),
+            Some(Action::Click { x: 7, y: 5 })
+        );
+        assert_eq!(map_mouse(click, &Mode::Confirm("web".into())), None);
         assert_eq!(map_mouse(wheel(MouseEventKind::Moved), &Mode::Normal), None);
     }
 }

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeZone};
 
 use crate::changes::Transition;
+use crate::duration::format_secs;
+use crate::health::State;
 use crate::history::{History, HistoryError};
-use crate::status::State;
 
 /// How far back the history tab can look (its longest span, the last day).
 pub const LONGEST_WINDOW: f64 = 86_400.0;
@@ -135,32 +136,69 @@ pub fn gaps(beats: &[f64]) -> Vec<u64> {
         .collect()
 }
 
+/// Below this a period's clock times show seconds: a flap of 40 s would read `09:12–09:12`.
+pub const SHORT_PERIOD: f64 = 600.0;
+
 /// `up since 09:12, was dead 08:55–09:12, was up 08:00–08:55`: the periods the transitions
 /// (newest first) bound, in `tz`'s clock, with the date for a day other than `now`'s.
 pub fn timeline_text<Tz: TimeZone>(transitions: &[Transition], now: f64, tz: &Tz) -> String
 where
     Tz::Offset: std::fmt::Display,
 {
-    let clock = |unix: f64| -> String {
+    timeline_periods(transitions, now, tz).join(", ")
+}
+
+/// [`timeline_text`]'s periods one by one, so a pane can wrap them between periods. A period
+/// shorter than [`SHORT_PERIOD`] shows seconds (`was late 09:12:03–09:12:41`).
+pub fn timeline_periods<Tz: TimeZone>(transitions: &[Transition], now: f64, tz: &Tz) -> Vec<String>
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let clock = |unix: f64, seconds: bool| -> String {
         let (Some(t), Some(today)) = (at(unix, tz), at(now, tz)) else {
             return String::new();
         };
+        let time = if seconds { "%H:%M:%S" } else { "%H:%M" };
         if t.date_naive() == today.date_naive() {
-            t.format("%H:%M").to_string()
+            t.format(time).to_string()
         } else {
-            t.format("%Y-%m-%d %H:%M").to_string()
+            t.format(&format!("%Y-%m-%d {time}")).to_string()
         }
     };
     let mut parts = Vec::new();
     let mut until: Option<f64> = None;
     for t in transitions {
+        let short = until.unwrap_or(now) - t.time < SHORT_PERIOD;
         parts.push(match until {
-            None => format!("{} since {}", t.to, clock(t.time)),
-            Some(end) => format!("was {} {}–{}", t.to, clock(t.time), clock(end)),
+            None => format!("{} since {}", t.to, clock(t.time, short)),
+            Some(end) => format!(
+                "was {} {}–{}",
+                t.to,
+                clock(t.time, short),
+                clock(end, short)
+            ),
         });
         until = Some(t.time);
     }
-    parts.join(", ")
+    parts
+}
+
+/// A reason written at `at` as it reads at `now`: every `SPAN ago` in it (`failed 1ms ago`,
+/// `stopped cleanly 2s ago`) counted on to `now`, so a transition's reason does not stay
+/// frozen at the instant it was recorded.
+pub fn live_reason(reason: &str, at: f64, now: f64) -> String {
+    static AGO: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\b(\d[0-9a-z.]*) ago\b").expect("a valid pattern")
+    });
+    let later = (now - at).max(0.0);
+    AGO.replace_all(
+        reason,
+        |caps: &regex::Captures<'_>| match crate::duration::parse(&caps[1]) {
+            Ok(span) => format!("{} ago", format_secs(span.as_secs_f64() + later)),
+            Err(_) => caps[0].to_owned(),
+        },
+    )
+    .into_owned()
 }
 
 fn at<Tz: TimeZone>(unix: f64, tz: &Tz) -> Option<DateTime<Tz>> {
@@ -211,6 +249,49 @@ mod tests {
             "up since 18:12"
         );
         assert_eq!(timeline_text(&[], NOW, &utc), "");
+    }
+
+    #[test]
+    fn a_short_period_shows_seconds() {
+        let utc = FixedOffset::east_opt(0).unwrap();
+        let flap = [
+            t(NOW - 60.0, Some(State::Late), State::Up),  // 09:59:00
+            t(NOW - 100.0, Some(State::Up), State::Late), // 09:58:20
+            t(NOW - 7200.0, None, State::Up),             // 08:00
+        ];
+        assert_eq!(
+            timeline_periods(&flap, NOW, &utc),
+            [
+                "up since 09:59:00",
+                "was late 09:58:20–09:59:00",
+                "was up 08:00–09:58"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_reason_counts_on_from_when_it_was_written() {
+        assert_eq!(
+            live_reason("last run failed (exit 2) 1ms ago", NOW - 60.0, NOW),
+            "last run failed (exit 2) 1m00s ago"
+        );
+        assert_eq!(
+            live_reason(
+                "reported an error 5s ago: disk 3s ago full",
+                NOW - 10.0,
+                NOW
+            ),
+            "reported an error 15s ago: disk 13s ago full"
+        );
+        // Nothing to count on: a span that is not an age, or no span.
+        assert_eq!(
+            live_reason("no beat for 46s", NOW - 60.0, NOW),
+            "no beat for 46s"
+        );
+        assert_eq!(
+            live_reason("pid 42 is gone", NOW - 60.0, NOW),
+            "pid 42 is gone"
+        );
     }
 
     #[test]

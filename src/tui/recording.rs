@@ -140,7 +140,7 @@ mod tests {
     use super::*;
     use crate::changes::Tracker;
     use crate::changes::tests::{report, row};
-    use crate::status::State;
+    use crate::health::State;
     use std::time::Instant;
 
     /// Polls until `done` says the answer is in (the recorder writes on a thread).

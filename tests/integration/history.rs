@@ -2,8 +2,8 @@
 
 use crate::hbmon;
 use hbmon::changes::{Changes, SeenBeat, Transition};
+use hbmon::health::{Severity, State};
 use hbmon::history::{Batch, History};
-use hbmon::status::{Severity, State};
 use hbmon::store::{Reported, unix_now};
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;

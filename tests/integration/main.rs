@@ -21,6 +21,7 @@ mod serve;
 mod status;
 mod stops;
 mod tui;
+mod ui_day_one;
 
 use std::path::Path;
 

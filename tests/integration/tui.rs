@@ -10,13 +10,18 @@ const BIN: &str = env!("CARGO_BIN_EXE_hbmon");
 
 /// A tmux server of our own (`-L`), killed when the test ends, pass or fail, and its socket
 /// file removed (tmux leaves it behind).
-struct Tmux {
+pub(crate) struct Tmux {
     socket: String,
     socket_path: Option<std::path::PathBuf>,
 }
 
 impl Tmux {
     fn start(shell_cmd: &str) -> Tmux {
+        Tmux::start_sized(shell_cmd, 120, 30)
+    }
+
+    /// A pane `width`×`height` running `shell_cmd`.
+    pub(crate) fn start_sized(shell_cmd: &str, width: u16, height: u16) -> Tmux {
         // Tests run in parallel threads of one process: the PID alone is not unique.
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let mut tmux = Tmux {
@@ -31,9 +36,9 @@ impl Tmux {
             "new-session",
             "-d",
             "-x",
-            "120",
+            &width.to_string(),
             "-y",
-            "30",
+            &height.to_string(),
             "-s",
             "t",
             shell_cmd,
@@ -59,7 +64,7 @@ impl Tmux {
         self.keys(&["Enter"]);
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         Command::new("tmux")
             .arg("-L")
             .arg(&self.socket)
@@ -68,13 +73,13 @@ impl Tmux {
             .expect("tmux runs")
     }
 
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", "t"];
         args.extend(keys);
         assert!(self.run(&args).status.success());
     }
 
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
     }
 
@@ -91,7 +96,12 @@ impl Tmux {
     }
 
     /// Polls the screen until `ready` holds; panics with the last screen after `within`.
-    fn wait_for(&self, what: &str, within: Duration, ready: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_for(
+        &self,
+        what: &str,
+        within: Duration,
+        ready: impl Fn(&str) -> bool,
+    ) -> String {
         let start = Instant::now();
         loop {
             let screen = self.screen();
@@ -116,7 +126,7 @@ impl Drop for Tmux {
     }
 }
 
-fn beat(file: &Path, name: &str) {
+pub(crate) fn beat(file: &Path, name: &str) {
     let status = Command::new(BIN)
         .args(["beat", name, "--quiet", "--pid"])
         .arg(std::process::id().to_string())

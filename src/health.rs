@@ -52,9 +52,26 @@ use crate::duration::format_secs;
 use crate::probe::ProcessInfo;
 use crate::store::{Entry, Kind, Pause, Reported, format_local};
 
-/// A computed health state (DESIGN.md, "Health states").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// A computed health state (DESIGN.md, "Health states"). Everything about a state is here:
+/// its name (strum: `Display`, `FromStr`, `as_str`), [`State::ALL`], its severity, symbol,
+/// history letter and meaning — adding one is this enum and its arms.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum State {
     Up,
     Running,
@@ -73,8 +90,21 @@ pub enum State {
 }
 
 /// How much a state matters. Ordered: `None < Ok < Warning < Degraded < Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Severity {
     None,
     Ok,
@@ -84,22 +114,8 @@ pub enum Severity {
 }
 
 impl State {
-    pub const ALL: [State; 14] = [
-        State::Up,
-        State::Running,
-        State::Late,
-        State::Error,
-        State::Silent,
-        State::Skewed,
-        State::Degraded,
-        State::Hung,
-        State::Dead,
-        State::Failed,
-        State::Overdue,
-        State::Stopped,
-        State::Pending,
-        State::Paused,
-    ];
+    /// Every state, in declaration order (the order of counts and legends).
+    pub const ALL: &'static [State] = <State as strum::VariantArray>::VARIANTS;
 
     pub fn severity(self) -> Severity {
         match self {
@@ -111,23 +127,9 @@ impl State {
         }
     }
 
+    /// The state's name, as JSON, the history and the table write it (`dead`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            State::Up => "up",
-            State::Running => "running",
-            State::Late => "late",
-            State::Error => "error",
-            State::Silent => "silent",
-            State::Skewed => "skewed",
-            State::Degraded => "degraded",
-            State::Hung => "hung",
-            State::Dead => "dead",
-            State::Failed => "failed",
-            State::Overdue => "overdue",
-            State::Stopped => "stopped",
-            State::Pending => "pending",
-            State::Paused => "paused",
-        }
+        self.into()
     }
 
     /// A one-cell symbol that tells states apart without colour (the word goes beside it).
@@ -140,20 +142,60 @@ impl State {
             State::Silent => "?",
             State::Skewed => "»",
             State::Degraded => "◑",
-            State::Hung => "⧗",
+            State::Hung => "◎",
             State::Dead => "✖",
             State::Failed => "✗",
-            State::Overdue => "⏰",
+            State::Overdue => "◷",
             State::Stopped => "■",
             State::Pending => "…",
             State::Paused => "‖",
         }
     }
-}
 
-impl std::fmt::Display for State {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+    /// `● up`: the symbol and the word, so the state reads without colour.
+    pub fn label(self) -> String {
+        format!("{} {self}", self.symbol())
+    }
+
+    /// One cell of the UI's history strip: healthy states quiet, trouble loud (capitals),
+    /// an ASCII letter each, so a strip reads without colour.
+    pub fn letter(self) -> char {
+        match self {
+            State::Up => '.',
+            State::Running => 'r',
+            State::Late => 'l',
+            State::Error => 'e',
+            State::Silent => 's',
+            State::Skewed => '>',
+            State::Degraded => 'g',
+            State::Hung => 'H',
+            State::Dead => 'D',
+            State::Failed => 'F',
+            State::Overdue => 'O',
+            State::Stopped => '_',
+            State::Pending => '?',
+            State::Paused => 'p',
+        }
+    }
+
+    /// What the state means, in a few words (the UI's help legend).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            State::Up => "beating on time",
+            State::Running => "a job run in progress",
+            State::Late => "missed a beat",
+            State::Error => "reported an error",
+            State::Silent => "its process runs, never beats",
+            State::Skewed => "beat from the future: clock skew",
+            State::Degraded => "missed several beats",
+            State::Hung => "process alive, beats stopped",
+            State::Dead => "process gone or beats long stopped",
+            State::Failed => "last job run failed",
+            State::Overdue => "job did not start in time",
+            State::Stopped => "stopped cleanly",
+            State::Pending => "configured, not seen yet",
+            State::Paused => "paused for maintenance",
+        }
     }
 }
 
@@ -170,13 +212,7 @@ impl Severity {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::None => "none",
-            Severity::Ok => "ok",
-            Severity::Warning => "warning",
-            Severity::Degraded => "degraded",
-            Severity::Critical => "critical",
-        }
+        self.into()
     }
 }
 
@@ -571,229 +607,4 @@ fn error(entry: &Entry, age: f64) -> Health {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// I = 10 s, G = 5 s: late past 15 s, degraded past 35 s, dead/hung past 55 s.
-    fn rules() -> Rules {
-        Rules {
-            interval: 10.0,
-            grace: 5.0,
-            monitored: true,
-            ..Rules::default()
-        }
-    }
-
-    fn job(max_runtime: Option<f64>) -> Rules {
-        Rules {
-            kind: Kind::Job,
-            max_runtime,
-            interval_from: IntervalSource::Config,
-            ..rules()
-        }
-    }
-
-    /// Last beat at 1000, this run's first at 900, from pid 42.
-    fn beat(status: Reported) -> Entry {
-        Entry {
-            last_heartbeat: 1000.0,
-            first_heartbeat: Some(900.0),
-            pid: Some(42),
-            status: Some(status),
-            ..Entry::default()
-        }
-    }
-
-    fn no_pid(status: Reported) -> Entry {
-        Entry {
-            pid: None,
-            ..beat(status)
-        }
-    }
-
-    fn errored() -> Entry {
-        Entry {
-            last_error: Some("disk full".into()),
-            last_error_at: Some(999.0),
-            ..beat(Reported::Error)
-        }
-    }
-
-    fn run(status: Reported, exit_code: Option<i32>) -> Entry {
-        Entry {
-            kind: Some(Kind::Job),
-            started_at: Some(1000.0),
-            finished_at: exit_code.map(|_| 1012.0),
-            duration: exit_code.map(|_| 12.0),
-            exit_code,
-            ..beat(status)
-        }
-    }
-
-    /// A beat paused until `end` (`None`: until resumed).
-    fn paused(end: Option<f64>) -> Entry {
-        let mut entry = beat(Reported::Alive);
-        entry.set_pause(Some(end.map_or(Pause::Indefinite, Pause::Until)));
-        entry
-    }
-
-    fn process(pid: u32, start_time: u64) -> ProcessInfo {
-        ProcessInfo {
-            pid,
-            name: "worker".into(),
-            cmd: "python worker.py".into(),
-            start_time,
-            cpu_percent: 0.0,
-            memory_bytes: 1 << 20,
-        }
-    }
-
-    enum Seen {
-        Unknown,
-        Gone,
-        Alive(ProcessInfo),
-    }
-    use Seen::{Alive, Gone, Unknown};
-
-    struct Case {
-        what: &'static str,
-        entry: Option<Entry>,
-        rules: Rules,
-        now: f64,
-        os: Seen,
-        state: State,
-        reason: &'static str,
-        since: Option<f64>,
-    }
-
-    #[rustfmt::skip]
-    fn cases() -> Vec<Case> {
-        use Reported::{Alive as Beat, Failed, Running, Stopped, Succeeded};
-        let alive = || Alive(process(42, 800));
-        let c = |what, entry, rules, now, os, state, reason, since| Case {
-            what,
-            entry,
-            rules,
-            now,
-            os,
-            state,
-            reason,
-            since,
-        };
-        vec![
-            c("fresh beat", Some(beat(Beat)), rules(), 1000.0, alive(), State::Up, "beat 0ms ago", Some(900.0)),
-            c("exactly at I+G is up", Some(beat(Beat)), rules(), 1015.0, alive(), State::Up, "beat 15s ago", Some(900.0)),
-            c("just past I+G is late", Some(beat(Beat)), rules(), 1015.001, alive(), State::Late, "no beat for 15s (1 interval)", Some(1015.0)),
-            c("exactly at 3I+G is late", Some(beat(Beat)), rules(), 1035.0, alive(), State::Late, "(3 intervals)", Some(1015.0)),
-            c("just past 3I+G is degraded", Some(beat(Beat)), rules(), 1035.001, alive(), State::Degraded, "no beat for 35s (3 intervals)", Some(1035.0)),
-            c("exactly at 5I+G is degraded", Some(beat(Beat)), rules(), 1055.0, alive(), State::Degraded, "(5 intervals)", Some(1035.0)),
-            c("past 5I+G with a live pid is hung", Some(beat(Beat)), rules(), 1055.001, alive(), State::Hung, "no beat for 55s (5 intervals); pid 42 is alive", Some(1055.0)),
-            c("past 5I+G without a pid is dead", Some(no_pid(Beat)), rules(), 1055.001, Unknown, State::Dead, "no beat for 55s (5 intervals)", Some(1055.0)),
-            c("4m12s of silence", Some(no_pid(Beat)), Rules { interval: 50.0, grace: 1.0, ..rules() }, 1252.0, Unknown, State::Dead, "no beat for 4m12s (5 intervals)", Some(1251.0)),
-            c("pid gone: dead at once", Some(beat(Beat)), rules(), 1000.5, Gone, State::Dead, "pid 42 is gone", None),
-            c("pid reused by a newer process", Some(beat(Beat)), rules(), 1001.0, Alive(process(42, 903)), State::Dead, "pid 42 now belongs to another process (worker, started ", None),
-            c("start within the slack is the same process", Some(beat(Beat)), rules(), 1001.0, Alive(process(42, 902)), State::Up, "beat 1s ago", Some(900.0)),
-            c("seed entry: reuse judged from the last beat", Some(Entry { first_heartbeat: None, ..beat(Beat) }), rules(), 1001.0, Alive(process(42, 1003)), State::Dead, "now belongs to another process", None),
-            c("custom late_after", Some(beat(Beat)), Rules { late_after: 2.0, ..rules() }, 1025.0, alive(), State::Up, "beat 25s ago", Some(900.0)),
-            c("custom late_after, just past", Some(beat(Beat)), Rules { late_after: 2.0, ..rules() }, 1025.001, alive(), State::Late, "(2 intervals)", Some(1025.0)),
-            c("error report", Some(errored()), rules(), 1001.0, alive(), State::Error, "reported an error 1s ago: disk full", Some(999.0)),
-            c("an error hides lateness", Some(errored()), rules(), 1020.0, alive(), State::Error, "disk full", Some(999.0)),
-            c("degraded hides an error", Some(errored()), rules(), 1040.0, alive(), State::Degraded, "(4 intervals)", Some(1035.0)),
-            c("an erroring process whose pid is gone is dead", Some(errored()), rules(), 1001.0, Gone, State::Dead, "pid 42 is gone", None),
-            c("clean stop, pid gone", Some(beat(Stopped)), rules(), 1001.0, Gone, State::Stopped, "stopped cleanly 1s ago", Some(1000.0)),
-            c("clean stop long ago", Some(beat(Stopped)), rules(), 9000.0, Gone, State::Stopped, "stopped cleanly 2h13m ago", Some(1000.0)),
-            c("never beat, nothing matches", None, rules(), 1000.0, Gone, State::Pending, "never beat", None),
-            c("never beat, no pattern", None, rules(), 1000.0, Unknown, State::Pending, "never beat", None),
-            c("matching process started exactly I+G ago", None, rules(), 1015.0, Alive(process(7, 1000)), State::Pending, "pid 7 (worker) matches; no beat yet", Some(1000.0)),
-            c("matching process past I+G is silent", None, rules(), 1015.001, Alive(process(7, 1000)), State::Silent, "pid 7 (worker) matches, runs for 15s, but never beat", Some(1015.0)),
-            c("a configured job that never ran, within its first period", None, Rules { known_since: Some(985.0), ..job(None) }, 1000.0, Gone, State::Pending, "never ran yet", Some(985.0)),
-            c("a configured job that never ran, past its first period", None, Rules { known_since: Some(985.0), ..job(None) }, 1000.001, Unknown, State::Overdue, "never ran in the 15s since it was configured (period 10s)", Some(1000.0)),
-            c("a never-run job without a known start stays pending", None, job(None), 99_000.0, Unknown, State::Pending, "never beat", None),
-            c("a never-run job's period is never a default", None, Rules { known_since: Some(985.0), interval_from: IntervalSource::Defaults, ..job(None) }, 99_000.0, Unknown, State::Pending, "never beat", None),
-            c("only monitored processes can be silent", None, Rules { monitored: false, ..rules() }, 5000.0, Alive(process(7, 1000)), State::Pending, "never beat", None),
-            c("job running", Some(run(Running, None)), job(Some(60.0)), 1030.0, alive(), State::Running, "running for 30s", Some(1000.0)),
-            c("job exactly at max_runtime", Some(run(Running, None)), job(Some(60.0)), 1060.0, alive(), State::Running, "running for 1m00s", Some(1000.0)),
-            c("job just past max_runtime is hung", Some(run(Running, None)), job(Some(60.0)), 1060.001, alive(), State::Hung, "running for 1m00s, over its max_runtime of 1m00s", Some(1060.0)),
-            c("job without max_runtime runs on", Some(run(Running, None)), job(None), 99_000.0, alive(), State::Running, "running for 1d03h", Some(1000.0)),
-            c("running job whose pid is gone", Some(run(Running, None)), job(None), 1001.0, Gone, State::Dead, "pid 42 is gone", None),
-            c("failed run", Some(run(Failed, Some(3))), job(None), 1013.0, Gone, State::Failed, "last run failed (exit 3) 13s ago", Some(1012.0)),
-            c("succeeded run, pid gone as it should be", Some(run(Succeeded, Some(0))), job(None), 1013.0, Gone, State::Up, "last run 13s ago (exit 0, took 12s)", Some(1012.0)),
-            c("next run due exactly at start + I + G", Some(run(Succeeded, Some(0))), job(None), 1015.0, Gone, State::Up, "last run 15s ago", Some(1012.0)),
-            c("no run within the period plus grace", Some(run(Succeeded, Some(0))), job(None), 1015.001, Gone, State::Overdue, "no run for 15s (period 10s)", Some(1015.0)),
-            c("a job's period is never a default", Some(run(Succeeded, Some(0))), Rules { interval_from: IntervalSource::Defaults, ..job(None) }, 9000.0, Gone, State::Up, "last run 2h13m ago", Some(1012.0)),
-            c("a failed job stays failed, not overdue", Some(run(Failed, Some(1))), job(None), 5000.0, Gone, State::Failed, "exit 1", Some(1012.0)),
-            c("a job's error report", Some(Entry { kind: Some(Kind::Job), ..errored() }), job(None), 1001.0, Gone, State::Error, "disk full", Some(999.0)),
-            c("failed reported by an app", Some(run(Failed, None)), rules(), 1001.0, alive(), State::Failed, "unknown exit code", Some(1000.0)),
-            c("unknown status counts as a beat", Some(beat(Reported::Other("warming-up".into()))), rules(), 1001.0, alive(), State::Up, "beat 1s ago", Some(900.0)),
-            c("beat from the future", Some(beat(Beat)), rules(), 990.0, alive(), State::Up, "beat 0ms ago (last beat is 10s in the future: clock skew?)", Some(900.0)),
-            c("paused until resumed hides a death", Some(paused(None)), rules(), 5000.0, Gone, State::Paused, "paused until hbmon resume; underneath: dead (pid 42 is gone)", None),
-            c("paused until a time ahead", Some(paused(Some(2000.0))), rules(), 1999.0, alive(), State::Paused, "underneath: hung", None),
-            c("a pause that ended no longer holds", Some(paused(Some(1001.0))), rules(), 1001.0, alive(), State::Up, "beat 1s ago", Some(900.0)),
-            c("a hair in the future is no skew", Some(beat(Beat)), rules(), 999.5, alive(), State::Up, "beat 0ms ago", Some(900.0)),
-            c("exactly I+G in the future is still judged", Some(beat(Beat)), rules(), 985.0, alive(), State::Up, "beat 0ms ago (last beat is 15s in the future: clock skew?)", Some(900.0)),
-            c("just past I+G in the future is skewed", Some(beat(Beat)), rules(), 984.999, alive(), State::Skewed, "last beat is 15s in the future (clock skew?)", None),
-            c("ten years ahead is skewed, never up", Some(beat(Beat)), rules(), 1000.0 - 3650.0 * 86_400.0, alive(), State::Skewed, "last beat is 3650d00h in the future (clock skew?)", None),
-            c("a silent writer ahead is skewed, not dead", Some(no_pid(Beat)), rules(), 1000.0 - 3650.0 * 86_400.0, Unknown, State::Skewed, "3650d00h in the future (clock skew?)", None),
-            c("an error from the future is skewed", Some(errored()), rules(), 900.0, alive(), State::Skewed, "last beat is 1m40s in the future (clock skew?)", None),
-            c("a job running from the future is skewed, not running", Some(run(Running, None)), job(Some(60.0)), 900.0, alive(), State::Skewed, "1m40s in the future", None),
-            c("a job's run from the future is skewed, not up", Some(run(Succeeded, Some(0))), job(None), 900.0, Gone, State::Skewed, "1m40s in the future", None),
-            c("a pid gone is dead, however far ahead", Some(beat(Beat)), rules(), 900.0, Gone, State::Dead, "pid 42 is gone (last beat is 1m40s in the future: clock skew?)", None),
-            c("a failed run from the future stays failed", Some(run(Failed, Some(3))), job(None), 900.0, Gone, State::Failed, "last run failed (exit 3) 0ms ago (last beat is 1m40s", Some(1012.0)),
-            c("a clean stop from the future stays stopped", Some(beat(Stopped)), rules(), 900.0, Gone, State::Stopped, "stopped cleanly 0ms ago (last beat", Some(1000.0)),
-            c("paused, skewed underneath", Some(paused(None)), rules(), 900.0, alive(), State::Paused, "underneath: skewed (last beat is 1m40s in the future (clock skew?))", None),
-        ]
-    }
-
-    #[test]
-    fn every_state_and_boundary() {
-        for case in cases() {
-            let os = match &case.os {
-                Unknown => Os::Unknown,
-                Gone => Os::Gone,
-                Alive(p) => Os::Alive(p),
-            };
-            let health = evaluate(case.entry.as_ref(), &case.rules, case.now, os);
-            let what = case.what;
-            assert_eq!(health.state, case.state, "{what}: {health:?}");
-            assert_eq!(health.severity, case.state.severity(), "{what}");
-            assert!(
-                health.reason.contains(case.reason),
-                "{what}: {:?} lacks {:?}",
-                health.reason,
-                case.reason
-            );
-            assert_eq!(health.since, case.since, "{what}: {health:?}");
-        }
-    }
-
-    #[test]
-    fn every_state_has_a_case() {
-        let covered: std::collections::HashSet<State> = cases().iter().map(|c| c.state).collect();
-        for state in State::ALL {
-            assert!(covered.contains(&state), "{state} has no case");
-        }
-    }
-
-    #[test]
-    fn non_critical_processes_cap_at_warning() {
-        let relaxed = Rules {
-            critical: false,
-            ..rules()
-        };
-        let dead = evaluate(Some(&beat(Reported::Alive)), &relaxed, 1000.0, Os::Gone);
-        assert_eq!(
-            (dead.state, dead.severity),
-            (State::Dead, Severity::Warning)
-        );
-        let up = evaluate(Some(&beat(Reported::Alive)), &relaxed, 1000.0, Os::Unknown);
-        assert_eq!(up.severity, Severity::Ok);
-    }
-
-    #[test]
-    fn severities_order_as_designed() {
-        assert!(Severity::Critical > Severity::Degraded);
-        assert!(Severity::Degraded > Severity::Warning);
-        assert!(Severity::Warning > Severity::Ok);
-        assert!(Severity::Ok > Severity::None);
-    }
-}
+mod tests;

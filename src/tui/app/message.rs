@@ -1,0 +1,102 @@
+//! What goes into the app ([`Action`]: keys, reports, file errors, notices) and what comes
+//! out of it for the event loop to do ([`Effect`]).
+
+use super::Viewport;
+use crate::changes::{Changes, Seen};
+use crate::report::Report;
+use crate::tui::recent::Recent;
+
+/// A message shown for a few seconds (a removal done, a refresh, a failure).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub text: String,
+    pub at: f64,
+    pub is_error: bool,
+}
+
+/// Why the heartbeat file could not be read; the last good view stays on screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileError {
+    pub message: String,
+    /// When it was first seen (Unix seconds).
+    pub since: f64,
+}
+
+/// Everything that changes the app: keys (via `keys::map_key`) and the event loop.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Quit,
+    /// `Esc`: close what is open, clear the filter, else quit.
+    Back,
+    /// Move the selection by this many rows.
+    Move(isize),
+    /// Move the selection by this many pages.
+    Page(isize),
+    Top,
+    Bottom,
+    StartFilter,
+    FilterChar(char),
+    FilterBackspace,
+    /// `Enter` in the filter: keep it and go back to the table.
+    FilterKeep,
+    /// `Esc` in the filter: drop it.
+    FilterClear,
+    /// `p`: only the rows of warning severity or worse, or all again.
+    ToggleProblems,
+    /// `a`: also the additional processes that stopped cleanly (hidden as `hbmon status`
+    /// hides them), or not.
+    ToggleAll,
+    /// A left click at a cell of the screen: a row selects it, a column title sorts by
+    /// that column (again: reversed).
+    Click {
+        x: u16,
+        y: u16,
+    },
+    CycleSort,
+    ReverseSort,
+    Refresh,
+    /// `d`: ask whether to remove the selected entry.
+    AskRemove,
+    /// `y` in the confirm dialog.
+    Confirm,
+    /// Anything else in the confirm dialog.
+    Cancel,
+    ToggleDetail,
+    /// Scroll the detail pane by lines.
+    ScrollDetail(isize),
+    /// Scroll the detail pane by pages.
+    PageDetail(isize),
+    DetailTop,
+    DetailBottom,
+    ToggleHelp,
+    /// `Tab`: the process tables or the history.
+    ToggleTab,
+    /// A new report: the file (or the last good read of it) judged at an instant.
+    Report(Box<Report>),
+    /// The file could not be read or parsed; reports go on judging the last good read.
+    FileError {
+        message: String,
+        now: f64,
+    },
+    /// The file was read and parsed again: the error, if any, is over.
+    FileOk,
+    Notice(Notice),
+    Viewport(Viewport),
+    /// What the history database last knew of each process, so a restarted monitor does
+    /// not see every process as new.
+    Remember(Vec<(String, Seen)>),
+    /// A fresh read of the history database.
+    History(Box<Recent>),
+}
+
+/// What [`App::update`](super::App::update) asks the event loop to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Quit,
+    /// What a new report changed, for the history database.
+    Record(Changes),
+    /// Re-read the file and re-probe now.
+    Refresh,
+    /// Remove this entry from the file, then refresh.
+    Remove(String),
+}

@@ -1,0 +1,409 @@
+//! The detail pane of the selected process: its health, its entry, its data, and its
+//! history (beat gaps, periods, transitions).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Paragraph};
+use serde_json::Value;
+
+use super::theme::Theme;
+use crate::duration::format_secs;
+use crate::health::Severity;
+use crate::report::Row;
+use crate::report::columns::{self};
+use crate::store::{Entry, Reported, format_local};
+use crate::text;
+use crate::tui::app::App;
+use crate::tui::recent;
+
+/// `2025-06-15 17:03:04 (2m10s ago)`: local time, and how long ago.
+pub(super) fn when(unix: f64, now: f64) -> String {
+    let age = now - unix;
+    let rel = if age < -1.0 {
+        format!("in {}", format_secs(-age))
+    } else {
+        format!("{} ago", format_secs(age.max(0.0)))
+    };
+    format!("{} ({rel})", format_local(unix))
+}
+
+/// The key of `additional_data` that holds a job's last lines of output (`hbmon run`, a
+/// ping with a text body).
+const OUTPUT: &str = "output_tail";
+
+/// How many of the output's last lines the pane shows.
+const OUTPUT_LINES: usize = 8;
+
+/// The detail pane's text for one row, `width` cells wide; a function of its own so the
+/// viewport can measure it.
+pub(super) fn detail_lines(
+    app: &App,
+    row: &Row,
+    now: f64,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let mut lines = health_lines(app, row, now, theme);
+    match &row.entry {
+        Some(entry) => lines.extend(entry_lines(row, entry, now, theme)),
+        None => lines.push(Line::from(vec![
+            label("Last beat", theme),
+            Span::raw("never"),
+        ])),
+    }
+    let data = row.entry.as_ref().map(|e| &e.additional_data);
+    // A job's output as the text it was, one line each (escaped below), not as a JSON
+    // string: it is what a failed run has to say, so it comes before the rest of the data.
+    let output: Vec<&str> = output_tail(row).map_or_else(Vec::new, |o| o.lines().collect());
+    if !output.is_empty() {
+        lines.push(Line::default());
+        lines.push(Line::styled("Output (last lines)", theme.title()));
+        let from = output.len().saturating_sub(OUTPUT_LINES);
+        lines.extend(output[from..].iter().map(|l| Line::raw(format!("  {l}"))));
+    }
+    lines.push(Line::default());
+    lines.push(Line::styled("Data", theme.title()));
+    let text = match data {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(map)) if map.contains_key(OUTPUT) => {
+            let mut rest = map.clone();
+            rest.remove(OUTPUT);
+            if rest.is_empty() {
+                String::new()
+            } else {
+                serde_json::to_string_pretty(&rest).unwrap_or_else(|e| e.to_string())
+            }
+        }
+        Some(value) => serde_json::to_string_pretty(value).unwrap_or_else(|e| e.to_string()),
+    };
+    if text.is_empty() {
+        lines.push(Line::styled("  none", theme.dim()));
+    }
+    lines.extend(text.lines().map(|l| Line::raw(format!("  {l}"))));
+    lines.push(Line::default());
+    lines.extend(history_lines(app, row, now, width, theme));
+    lines.into_iter().map(escaped).collect()
+}
+
+/// The job's output tail, if its data holds one.
+fn output_tail(row: &Row) -> Option<&str> {
+    row.entry.as_ref()?.additional_data.get(OUTPUT)?.as_str()
+}
+
+/// `line` with every span's text escaped ([`text::escape`]): the detail pane shows what
+/// writers chose in nearly every line, and its own text has nothing to escape.
+pub(super) fn escaped(mut line: Line<'static>) -> Line<'static> {
+    for span in &mut line.spans {
+        if let std::borrow::Cow::Owned(shown) = text::escape(&span.content) {
+            span.content = shown.into();
+        }
+    }
+    line
+}
+
+/// The gaps between the last beats as a sparkline, and the transitions: as periods
+/// (wrapped to `width` between periods), then one line each, their reasons counted on to
+/// `now`.
+pub(super) fn history_lines(
+    app: &App,
+    row: &Row,
+    now: f64,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::styled("History", theme.title())];
+    let beats = app
+        .history()
+        .and_then(|h| h.selected.as_ref())
+        .filter(|s| s.name == row.name)
+        .map_or(&[][..], |s| &s.beats);
+    let gaps = recent::gaps(beats);
+    if let (Some(min), Some(max)) = (gaps.iter().min(), gaps.iter().max()) {
+        lines.push(Line::from(vec![
+            label("Beat gaps", theme),
+            Span::styled(sparkline(&gaps), theme.severity(Severity::Ok)),
+            Span::styled(
+                format!(
+                    "  last {} beats, {}–{}",
+                    beats.len(),
+                    format_secs(*min as f64),
+                    format_secs(*max as f64)
+                ),
+                theme.dim(),
+            ),
+        ]));
+    }
+    let timeline = app.timeline(&row.name);
+    if timeline.is_empty() {
+        lines.push(Line::styled("  no transitions yet", theme.dim()));
+        return lines;
+    }
+    let owned: Vec<_> = timeline.iter().map(|&t| t.clone()).collect();
+    let mut line = vec![label("Periods", theme)];
+    let mut used = LABEL_WIDTH;
+    let periods = recent::timeline_periods(&owned, now, &chrono::Local);
+    let count = periods.len();
+    for (i, period) in periods.into_iter().enumerate() {
+        let text = if i + 1 < count {
+            format!("{period}, ")
+        } else {
+            period
+        };
+        let cells = text.chars().count();
+        if used > LABEL_WIDTH && used + cells > width {
+            lines.push(Line::from(std::mem::take(&mut line)));
+            line.push(Span::raw(" ".repeat(LABEL_WIDTH)));
+            used = LABEL_WIDTH;
+        }
+        used += cells;
+        line.push(Span::raw(text));
+    }
+    lines.push(Line::from(line));
+    for t in timeline {
+        let from = t.from.map_or_else(
+            || Span::styled("new", theme.dim()),
+            |from| Span::styled(from.label(), theme.state(from)),
+        );
+        lines.push(Line::from(vec![
+            Span::raw(format!("  {}  ", format_local(t.time))),
+            from,
+            Span::raw(" → "),
+            Span::styled(t.to.label(), theme.state(t.to)),
+            Span::styled(
+                format!("  {}", recent::live_reason(&t.reason, t.time, now)),
+                theme.dim(),
+            ),
+        ]));
+    }
+    lines
+}
+
+/// `▁▃█▂`: each value as a bar, scaled to the largest.
+pub(super) fn sparkline(values: &[u64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().max().unwrap_or(0).max(1);
+    values
+        .iter()
+        .map(|&v| BARS[((v * 7).div_ceil(max)) as usize])
+        .collect()
+}
+
+/// The cells a field name takes, so the values line up.
+const LABEL_WIDTH: usize = 13;
+
+/// A field name in the detail pane, padded so the values line up.
+pub(super) fn label(text: &str, theme: &Theme) -> Span<'static> {
+    Span::styled(format!("{text:<LABEL_WIDTH$}"), theme.dim())
+}
+
+/// State, since when, and the live process.
+pub(super) fn health_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec<Line<'static>> {
+    let health = &row.health;
+    let mut lines = vec![Line::from(vec![
+        label("State", theme),
+        Span::styled(health.state.label(), theme.state(health.state)),
+        Span::raw(format!(" — {}", health.reason)),
+    ])];
+    // The judgement knows since when for some states (a deadline passed); for the others
+    // (a PID found gone) the history knows when the state began.
+    let since = health.since.or_else(|| {
+        app.timeline(&row.name)
+            .first()
+            .filter(|t| t.to == health.state)
+            .map(|t| t.time)
+    });
+    if let Some(since) = since {
+        lines.push(Line::from(vec![
+            label(
+                &format!("{} since", capitalize(health.state.as_str())),
+                theme,
+            ),
+            Span::raw(when(since, now)),
+        ]));
+    }
+    if row.label.is_some() {
+        lines.push(Line::from(vec![
+            label("Heartbeat", theme),
+            Span::raw(row.name.clone()),
+        ]));
+    }
+    let mut pid = vec![label("PID", theme), Span::raw(columns::pid(row))];
+    if let Some(process) = &row.process {
+        pid.push(Span::raw(format!(
+            "  cpu {}  mem {}  running {}",
+            columns::cpu(row),
+            columns::memory(row),
+            columns::runtime(row, now)
+        )));
+        lines.push(Line::from(pid));
+        lines.push(Line::from(vec![
+            label("Command", theme),
+            // A script passed as one argument keeps its newlines; the pane has one line.
+            Span::raw(text::one_line(&process.cmd).into_owned()),
+        ]));
+    } else {
+        if row.pid().is_some() {
+            pid.push(Span::styled("  (not running)", theme.dim()));
+        }
+        lines.push(Line::from(pid));
+    }
+    lines
+}
+
+/// What the heartbeat file says: this run, its beats and errors, the last job run.
+pub(super) fn entry_lines(row: &Row, entry: &Entry, now: f64, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if let Some(first) = entry.first_heartbeat {
+        // "Alive" only while it runs: a dead process's first beat is when this run began.
+        let name = if row.process.is_some() {
+            "Alive since"
+        } else {
+            "First beat"
+        };
+        lines.push(Line::from(vec![
+            label(name, theme),
+            Span::raw(when(first, now)),
+        ]));
+    }
+    lines.push(Line::from(vec![
+        label("Last beat", theme),
+        Span::raw(format!(
+            "{}, every {} (grace {})",
+            when(entry.last_heartbeat, now),
+            format_secs(row.rules.interval),
+            format_secs(row.rules.grace)
+        )),
+    ]));
+    let host = entry
+        .host
+        .as_ref()
+        .map_or_else(String::new, |h| format!("  host {h}"));
+    lines.push(Line::from(vec![
+        label("Beats", theme),
+        Span::raw(format!(
+            "{}  errors {}  reported {}  kind {}{host}",
+            columns::beats(row),
+            entry
+                .errors
+                .map_or_else(|| "-".to_owned(), |e| e.to_string()),
+            entry.reported().as_str(),
+            entry.kind().as_str(),
+        )),
+    ]));
+    // A failed run's own words (its output's last line) say more than "exit code 2".
+    let said = (entry.reported() == Reported::Failed)
+        .then(|| {
+            output_tail(row)?
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+        })
+        .flatten();
+    if entry.last_error.is_some() || said.is_some() {
+        let error = match (said, &entry.last_error) {
+            (Some(line), Some(error)) => format!("{line} ({error})"),
+            (Some(line), None) => line.to_owned(),
+            (None, Some(error)) => error.clone(),
+            (None, None) => String::new(),
+        };
+        let at = entry
+            .last_error_at
+            .map_or_else(String::new, |t| format!(" at {}", when(t, now)));
+        lines.push(Line::from(vec![
+            label("Last error", theme),
+            Span::styled(format!("{error}{at}"), theme.severity(Severity::Warning)),
+        ]));
+    }
+    let mut job = match (entry.started_at, entry.finished_at) {
+        (Some(started), finished) => {
+            let mut job = vec![format!("started {}", when(started, now))];
+            job.extend(finished.map(|f| format!("finished after {}", format_secs(f - started))));
+            job
+        }
+        // A run reported only at its end (an HTTP ping of its exit code, no `/start`).
+        (None, Some(finished)) => vec![format!(
+            "finished {}, start not reported",
+            when(finished, now)
+        )],
+        (None, None) => Vec::new(),
+    };
+    if !job.is_empty() {
+        job.extend(entry.exit_code.map(|code| format!("exit code {code}")));
+        lines.push(Line::from(vec![
+            label("Last run", theme),
+            Span::raw(job.join(", ")),
+        ]));
+    }
+    lines
+}
+
+pub(super) fn capitalize(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+pub(super) fn detail(frame: &mut Frame<'_>, area: Rect, app: &App, now: f64, theme: &Theme) {
+    let Some(row) = app.selected_row() else {
+        return;
+    };
+    let block = Block::bordered()
+        .border_style(theme.dim())
+        .title(Line::from(vec![
+            Span::styled(format!(" {} ", columns::name(row)), theme.title()),
+            Span::styled(row.health.state.label(), theme.state(row.health.state)),
+            Span::raw(" "),
+        ]));
+    let lines = detail_lines(
+        app,
+        row,
+        now,
+        usize::from(area.width.saturating_sub(2)),
+        theme,
+    );
+    let scroll = app.detail_scroll().min(lines.len().saturating_sub(1));
+    let paragraph = Paragraph::new(Text::from(lines))
+        .block(block)
+        .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0));
+    frame.render_widget(paragraph, area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::State;
+    use crate::tui::fixtures::NOW;
+
+    #[test]
+    fn a_run_reported_only_at_its_end_shows_its_end_and_exit_code() {
+        let text = |entry: &Entry| -> Vec<String> {
+            let row = crate::tui::fixtures::row("backup", State::Failed, 60.0);
+            entry_lines(&row, entry, NOW, &Theme::new(false))
+                .iter()
+                .map(ToString::to_string)
+                .filter(|line| line.starts_with("Last run"))
+                .collect()
+        };
+        let mut entry = Entry {
+            last_heartbeat: NOW - 60.0,
+            finished_at: Some(NOW - 60.0),
+            exit_code: Some(3),
+            ..Entry::default()
+        };
+        let shown = text(&entry);
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert!(
+            shown[0].contains("start not reported, exit code 3"),
+            "{shown:?}"
+        );
+        entry.started_at = Some(NOW - 90.0);
+        let shown = text(&entry);
+        assert!(
+            shown[0].contains("finished after 30s, exit code 3"),
+            "{shown:?}"
+        );
+    }
+}
