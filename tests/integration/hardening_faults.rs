@@ -55,13 +55,7 @@ fn a_fifo_a_held_lock_a_locked_history_and_a_hanging_alert_at_once_stop_no_check
     lock.lock().unwrap();
     // 4. A FIFO where the heartbeat file was.
     let fifo = dir.path().join("fifo");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    crate::mkfifo(&fifo);
     fs::rename(&fifo, dir.path().join("hb.json")).unwrap();
     serve.wait_log("is a FIFO, not a regular file");
 

@@ -41,3 +41,12 @@ pub fn hbmon_std(dir: &Path) -> std::process::Command {
         .env("HOME", dir);
     cmd
 }
+
+/// A FIFO at `path`, as an attacker plants one where a file is expected.
+pub fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
