@@ -96,7 +96,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return monitor::monitor(&location, cli.config.as_deref(), &cli.ui);
     };
     if command.is_report() {
-        die_quietly_on_closed_pipe();
+        #[cfg(unix)]
+        crate::signal::die_quietly_on_closed_pipe();
     }
     match command {
         Command::Beat(args) => beat::beat(&location, &args),
@@ -157,17 +158,5 @@ impl Command {
             Command::Demo(_) => false,
             _ => true,
         }
-    }
-}
-
-/// Rust ignores SIGPIPE, so `println!` to a closed pipe (`hbmon status | head -1`) panics
-/// with exit 101 and a backtrace in the user's log. A report command should end the way
-/// `cat` does there: killed by SIGPIPE, silently.
-fn die_quietly_on_closed_pipe() {
-    #[cfg(unix)]
-    // SAFETY: restoring a signal's default disposition at start-up, before any other thread
-    // exists, touches no Rust state.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

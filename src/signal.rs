@@ -55,6 +55,17 @@ pub fn stopped_by(signal: c_int) -> String {
     format!("stopped by {}", describe(signal))
 }
 
+/// Rust ignores SIGPIPE, so `println!` to a closed pipe (`hbmon status | head -1`) panics
+/// with exit 101 and a backtrace in the user's log. A report command should end the way
+/// `cat` does there: killed by SIGPIPE, silently.
+pub fn die_quietly_on_closed_pipe() {
+    // SAFETY: restoring a signal's default disposition at start-up, before any other thread
+    // exists, touches no Rust state.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Ends this process by `signal`, as its default action does, so that whoever waits for it
 /// sees what it would have seen without hbmon's handler: "killed by SIGTERM", not "exited
 /// 143" (systemd calls the one a clean stop, the other a failure). Output is flushed first;
