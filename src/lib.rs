@@ -7,7 +7,8 @@
 //! - [`text`]: text from writers and requests as terminals and logs show it: control,
 //!   bidi and line-separator characters escaped (`\n`, `\u{1b}`), never printed raw.
 //! - [`store`]: the heartbeat file protocol (v1) — locking, reading, atomic rewrites; a beat
-//!   scans the file's structure (`store/scan.rs`) and splices its own entry in.
+//!   scans the file's structure (`store/scan.rs`) and splices its own entry in. What a beat
+//!   says and does to an entry, a job run's beats among them, is `store/beat.rs`.
 //! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
 //! - [`job`]: running a command as a job with start and end beats (`hbmon run`; Unix).
 //! - [`duration`]: the `30s` / `5m` / `1h30m` notation used everywhere a time span is typed.
@@ -33,8 +34,6 @@
 #![cfg_attr(test, allow(clippy::float_cmp))]
 
 pub mod alert;
-// Unix, as `serve` (its only user) and the job beats it shares with `hbmon run`.
-#[cfg(unix)]
 pub mod api;
 pub mod changes;
 pub mod cli;
