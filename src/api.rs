@@ -11,11 +11,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use crate::duration::format_secs;
-use crate::heartbeat;
 use crate::http::{Request, Response};
 use crate::paths::FileLocation;
 use crate::report::{self, Report, json, metrics};
-use crate::store::{Entry, Reported, Store, StoreError, unix_now};
+use crate::store::{self, Entry, Reported, Store, StoreError, unix_now};
 use crate::text;
 use ping::{Event, Ping};
 use starts::Starts;
@@ -138,7 +137,7 @@ impl Api {
         if let Err(refused) = request.may_write() {
             return Response::line(refused.status(), refused);
         }
-        if let Err(why) = heartbeat::parse_name(name) {
+        if let Err(why) = store::parse_name(name) {
             return Response::line(400, format!("bad name: {why}"));
         }
         let ping = event
@@ -218,7 +217,6 @@ mod tests {
     use super::*;
     use crate::probe::FakeProbe;
     use crate::report::fixture::{self, NOW};
-    use crate::store;
 
     fn api(dir: &Path) -> Api {
         let report = crate::report::build(

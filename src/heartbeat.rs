@@ -289,18 +289,6 @@ fn to_value(name: &str, data: impl Serialize) -> Result<Value, HeartbeatError> {
     })
 }
 
-/// A heartbeat name as a person types it (`hbmon beat NAME`, `/ping/NAME`): not blank, and
-/// no control characters, which would break the table and the serve log.
-pub fn parse_name(text: &str) -> Result<String, String> {
-    if text.trim().is_empty() {
-        return Err("a heartbeat name cannot be empty".to_owned());
-    }
-    if text.chars().any(char::is_control) {
-        return Err(format!("{text:?} has a control character"));
-    }
-    Ok(text.to_owned())
-}
-
 /// This machine's host name, written into each entry (`host`).
 pub fn host() -> Option<String> {
     static HOST: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
@@ -312,13 +300,6 @@ pub fn host() -> Option<String> {
 mod tests {
     use super::*;
     use crate::store;
-
-    #[test]
-    fn names_must_be_printable() {
-        assert!(parse_name("web-1").is_ok());
-        assert!(parse_name(" ").is_err());
-        assert!(parse_name("a\nb").is_err());
-    }
 
     #[test]
     fn a_million_pulses_write_a_handful_of_beats() {

@@ -177,6 +177,19 @@ impl Entry {
     }
 }
 
+/// The protocol's rule for a heartbeat name (the key of its entry), as a person types it
+/// (`hbmon beat NAME`, `/ping/NAME`): not blank, and no control characters, which would
+/// break the table and the serve log.
+pub fn parse_name(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("a heartbeat name cannot be empty".to_owned());
+    }
+    if text.chars().any(char::is_control) {
+        return Err(format!("{text:?} has a control character"));
+    }
+    Ok(text.to_owned())
+}
+
 /// How deep `additional_data` may nest, arrays and objects in one another: readers decode
 /// each entry on its own with serde_json, which stops at 127 levels, and the entry's own
 /// object is one of them. A writer refuses deeper data (`StoreError::Encode`); one that
@@ -208,6 +221,13 @@ mod tests {
     use super::*;
     use crate::store::Beat;
     use serde_json::json;
+
+    #[test]
+    fn names_must_be_printable() {
+        assert!(parse_name("web-1").is_ok());
+        assert!(parse_name(" ").is_err());
+        assert!(parse_name("a\nb").is_err());
+    }
 
     #[test]
     fn data_max_data_depth_deep_reads_back_and_one_level_more_does_not() {
