@@ -16,8 +16,8 @@ use crate::duration;
 use crate::history;
 use crate::http::Listen;
 use crate::paths;
-use crate::status::{DEFAULT_INTERVAL, IntervalSource, Rules};
-use crate::store::{Entry, Kind};
+use crate::status::{IntervalSource, Rules};
+use crate::store::{DEFAULT_INTERVAL, Entry, Kind};
 
 /// Why a config file could not be used. `Invalid` reads `file:line: key: message`.
 #[derive(Debug, thiserror::Error)]
@@ -215,7 +215,7 @@ impl Config {
         ]
         .into_iter()
         .find_map(|(i, from)| Some((i?, from)))
-        .unwrap_or((DEFAULT_INTERVAL, IntervalSource::Builtin));
+        .unwrap_or((DEFAULT_INTERVAL.as_secs_f64(), IntervalSource::Builtin));
         let grace = process
             .and_then(|p| p.grace)
             .or(self.defaults.grace)

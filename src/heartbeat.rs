@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::paths;
-use crate::store::{Beat, DataChange, Entry, Kind, Reported, Store, StoreError};
+use crate::store::{Beat, DEFAULT_INTERVAL, DataChange, Entry, Kind, Reported, Store, StoreError};
 
 /// Why a beat could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -26,9 +26,6 @@ pub enum HeartbeatError {
     #[error("heartbeat {name:?}: cannot start its writer thread: {cause}")]
     Thread { name: String, cause: std::io::Error },
 }
-
-/// The interval a [`Heartbeat`] promises when none is set.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Writes one `alive` beat for `name` from this process, with `data` as its
 /// `additional_data`, to the file `hbmon` resolves by default (`$HBMON_FILE` or the

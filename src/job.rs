@@ -16,8 +16,7 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::duration;
-use crate::heartbeat::DEFAULT_INTERVAL;
-use crate::store::{Kind, Store, TAIL_BYTES};
+use crate::store::{DEFAULT_INTERVAL, Kind, Store, TAIL_BYTES};
 use report::{Beats, Reporter};
 
 /// How long each of a run's beats waits for the file's lock: a writer stopped while holding

@@ -1,6 +1,8 @@
 //! One process's entry in the heartbeat file: its fields, as any writer may have written
 //! them, and what they say (reported status, kind, pause).
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -176,6 +178,13 @@ impl Entry {
         self.kind.unwrap_or_default()
     }
 }
+
+/// The interval a process is taken to promise between beats when nobody states one (not
+/// its writer in the entry's `interval`, not the config): what a [`Heartbeat`] writes when
+/// none is set, and what the monitor judges by then.
+///
+/// [`Heartbeat`]: crate::Heartbeat
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// The protocol's rule for a heartbeat name (the key of its entry), as a person types it
 /// (`hbmon beat NAME`, `/ping/NAME`): not blank, and no control characters, which would
