@@ -4,6 +4,7 @@
 //! written through the [`Store`] as `hbmon beat NAME --no-pid` or `hbmon run` writes.
 
 mod ping;
+mod routes;
 mod starts;
 
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use std::time::Instant;
 use crate::duration::format_secs;
 use crate::http::{Request, Response};
 use crate::paths::FileLocation;
-use crate::report::{self, Report, json, metrics};
+use crate::report::{self, Report, json};
 use crate::store::{self, Entry, Reported, Store, StoreError, unix_now};
 use crate::text;
 use ping::{Event, Ping};
@@ -37,11 +38,6 @@ impl View {
         Arc::clone(&self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
-
-/// The endpoints that only read.
-const READ: &str = "GET, HEAD";
-/// A ping: `GET` too, as healthchecks.io takes it, so `curl URL` with no flags works.
-const PING: &str = "GET, POST";
 
 /// Everything the endpoints answer from.
 #[derive(Debug)]
@@ -69,25 +65,11 @@ impl Api {
 
     pub fn respond(&self, request: &Request) -> Response {
         let path: Vec<&str> = request.path.iter().map(String::as_str).collect();
-        match path.as_slice() {
-            ["healthz"] => allowed(request, READ, || Response::line(200, "ok")),
-            ["status"] => allowed(request, READ, || self.status(None)),
-            ["status", name] => allowed(request, READ, || self.status(Some(name))),
-            ["metrics"] => allowed(request, READ, || {
-                Response::ok(metrics::CONTENT_TYPE, metrics::render(&self.view.get()))
+        match routes::find(&path) {
+            Some((route, stand_ins)) => allowed(request, route.methods, || {
+                (route.answer)(self, request, &stand_ins)
             }),
-            ["ping", name] => allowed(request, PING, || self.ping(name, None, request)),
-            ["ping", name, event] => {
-                allowed(request, PING, || self.ping(name, Some(event), request))
-            }
-            _ => Response::line(
-                404,
-                format!(
-                    "no endpoint {:?}: there are /status, /status/NAME, /metrics, /ping/NAME, \
-                     /ping/NAME/start, /ping/NAME/fail, /ping/NAME/CODE and /healthz",
-                    format!("/{}", path.join("/"))
-                ),
-            ),
+            None => routes::no_endpoint(&path),
         }
     }
 
@@ -217,6 +199,7 @@ mod tests {
     use super::*;
     use crate::probe::FakeProbe;
     use crate::report::fixture::{self, NOW};
+    use crate::report::metrics;
 
     fn api(dir: &Path) -> Api {
         let report = crate::report::build(

@@ -25,8 +25,10 @@
 //! - [`http`]: the small HTTP/1.1 server under `hbmon serve`'s API (std `TcpListener`).
 //! - [`watch`]: noticing changes to the heartbeat file (a watch on its directory).
 //! - [`serve`]: the headless monitor of `hbmon serve`: history, alerts, the HTTP API (Unix).
-//! - [`api`]: the endpoints of that HTTP API: `/status`, `/metrics`, `/ping/NAME` (`/start`,
-//!   `/fail`, `/CODE`: a job's run, as `hbmon run` reports it).
+//! - [`api`]: the endpoints of that HTTP API, one table of routes (`api/routes.rs`):
+//!   `/status`, `/status/NAME`, `/metrics`, `/ping/NAME`, `/ping/NAME/start`,
+//!   `/ping/NAME/fail`, `/ping/NAME/CODE` (a job's run, as `hbmon run` reports it),
+//!   `/healthz`.
 //! - [`tui`]: the live terminal UI, `hbmon` with no subcommand.
 //! - [`cli`]: the `hbmon` command line; `main.rs` only calls [`cli::run`].
 
