@@ -459,6 +459,32 @@ mod tests {
     }
 
     #[test]
+    fn every_ping_writes_this_machines_host() {
+        let host = crate::heartbeat::host();
+        assert!(host.is_some(), "this machine has no host name to test with");
+        let dir = tempfile::tempdir().unwrap();
+        let api = api(dir.path());
+        let file = dir.path().join("hb.json");
+        // A beat, an error, a run's start and its ends (by code, by a plain ping), and an
+        // end with no start.
+        for target in [
+            "/ping/a",
+            "/ping/b/fail",
+            "/ping/c/start",
+            "/ping/c/0",
+            "/ping/c/start",
+            "/ping/c",
+            "/ping/d/3",
+        ] {
+            let response = api.respond(&request("GET", target, ""));
+            assert_eq!(response.status, 200, "{target}: {response:?}");
+            let name = &target[6..7];
+            let entry = store::read(&file).unwrap().get(name).unwrap().clone();
+            assert_eq!(entry.host, host, "{target}");
+        }
+    }
+
+    #[test]
     fn a_run_over_http_is_reported_as_hbmon_run_reports_it() {
         let dir = tempfile::tempdir().unwrap();
         let api = api(dir.path());

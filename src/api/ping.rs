@@ -542,21 +542,6 @@ mod tests {
     }
 
     #[test]
-    fn every_ping_writes_this_machines_host() {
-        assert!(
-            host().is_some(),
-            "this machine has no host name to test with"
-        );
-        let running = ping("/start", "", "").unwrap().apply(None, 100.0, None);
-        for path in ["", "/fail", "/start", "/0", "/3"] {
-            for previous in [None, Some(running.clone())] {
-                let entry = ping(path, "", "").unwrap().apply(previous, 130.0, None);
-                assert_eq!(entry.host, host(), "{path}");
-            }
-        }
-    }
-
-    #[test]
     fn a_start_is_a_running_job_and_a_new_run() {
         let first = after(&[("/start", "interval=1d", 100.0)]).unwrap();
         assert_eq!(first.status, Some(Reported::Running));
