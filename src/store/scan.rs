@@ -423,10 +423,10 @@ pub struct Key {
     pub escaped: bool,
 }
 
-/// The top bit of each byte of `word` that is `"`, `\` or below 0x20, the bytes a string
-/// scan must stop at (bytes of 0x80 and above, UTF-8 sequences, never are).
+/// Flags the first byte of `word` that is `"`, `\` or below 0x20, the bytes a string scan
+/// must stop at (bytes of 0x80 and above, UTF-8 sequences, never are), and none before it.
 fn needs_a_look(word: u64) -> u64 {
-    swar::equal(word, b'"') | swar::equal(word, b'\\') | swar::below(word, 0x20)
+    swar::equal_first(word, b'"') | swar::equal_first(word, b'\\') | swar::below_first(word, 0x20)
 }
 
 #[cfg(test)]
