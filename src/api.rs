@@ -4,6 +4,7 @@
 //! written through the [`Store`] as `hbmon beat NAME --no-pid` or `hbmon run` writes.
 
 mod ping;
+mod routes;
 mod starts;
 
 use std::path::{Path, PathBuf};
@@ -11,11 +12,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use crate::duration::format_secs;
-use crate::heartbeat;
 use crate::http::{Request, Response};
 use crate::paths::FileLocation;
-use crate::report::{self, Report, json, metrics};
-use crate::store::{Entry, Reported, Store, StoreError, unix_now};
+use crate::report::{self, Report, json};
+use crate::store::{self, Entry, Reported, Store, StoreError, unix_now};
 use crate::text;
 use ping::{Event, Ping};
 use starts::Starts;
@@ -38,11 +38,6 @@ impl View {
         Arc::clone(&self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
-
-/// The endpoints that only read.
-const READ: &str = "GET, HEAD";
-/// A ping: `GET` too, as healthchecks.io takes it, so `curl URL` with no flags works.
-const PING: &str = "GET, POST";
 
 /// Everything the endpoints answer from.
 #[derive(Debug)]
@@ -70,25 +65,11 @@ impl Api {
 
     pub fn respond(&self, request: &Request) -> Response {
         let path: Vec<&str> = request.path.iter().map(String::as_str).collect();
-        match path.as_slice() {
-            ["healthz"] => allowed(request, READ, || Response::line(200, "ok")),
-            ["status"] => allowed(request, READ, || self.status(None)),
-            ["status", name] => allowed(request, READ, || self.status(Some(name))),
-            ["metrics"] => allowed(request, READ, || {
-                Response::ok(metrics::CONTENT_TYPE, metrics::render(&self.view.get()))
+        match routes::find(&path) {
+            Some((route, stand_ins)) => allowed(request, route.methods, || {
+                (route.answer)(self, request, &stand_ins)
             }),
-            ["ping", name] => allowed(request, PING, || self.ping(name, None, request)),
-            ["ping", name, event] => {
-                allowed(request, PING, || self.ping(name, Some(event), request))
-            }
-            _ => Response::line(
-                404,
-                format!(
-                    "no endpoint {:?}: there are /status, /status/NAME, /metrics, /ping/NAME, \
-                     /ping/NAME/start, /ping/NAME/fail, /ping/NAME/CODE and /healthz",
-                    format!("/{}", path.join("/"))
-                ),
-            ),
+            None => routes::no_endpoint(&path),
         }
     }
 
@@ -138,7 +119,7 @@ impl Api {
         if let Err(refused) = request.may_write() {
             return Response::line(refused.status(), refused);
         }
-        if let Err(why) = heartbeat::parse_name(name) {
+        if let Err(why) = store::parse_name(name) {
             return Response::line(400, format!("bad name: {why}"));
         }
         let ping = event
@@ -218,7 +199,7 @@ mod tests {
     use super::*;
     use crate::probe::FakeProbe;
     use crate::report::fixture::{self, NOW};
-    use crate::store;
+    use crate::report::metrics;
 
     fn api(dir: &Path) -> Api {
         let report = crate::report::build(
@@ -475,6 +456,32 @@ mod tests {
             store::read(&file).unwrap().get("backup").unwrap().beats,
             Some(3)
         );
+    }
+
+    #[test]
+    fn every_ping_writes_this_machines_host() {
+        let host = crate::heartbeat::host();
+        assert!(host.is_some(), "this machine has no host name to test with");
+        let dir = tempfile::tempdir().unwrap();
+        let api = api(dir.path());
+        let file = dir.path().join("hb.json");
+        // A beat, an error, a run's start and its ends (by code, by a plain ping), and an
+        // end with no start.
+        for target in [
+            "/ping/a",
+            "/ping/b/fail",
+            "/ping/c/start",
+            "/ping/c/0",
+            "/ping/c/start",
+            "/ping/c",
+            "/ping/d/3",
+        ] {
+            let response = api.respond(&request("GET", target, ""));
+            assert_eq!(response.status, 200, "{target}: {response:?}");
+            let name = &target[6..7];
+            let entry = store::read(&file).unwrap().get(name).unwrap().clone();
+            assert_eq!(entry.host, host, "{target}");
+        }
     }
 
     #[test]

@@ -15,11 +15,11 @@ use toml::Spanned;
 use crate::alert::send::MAX_TIMEOUT;
 use crate::alert::{self, Policy, Target};
 use crate::duration;
-use crate::health::{DEFAULT_INTERVAL, IntervalSource, Rules};
+use crate::health::{IntervalSource, Rules};
 use crate::history;
 use crate::http::Listen;
 use crate::paths;
-use crate::store::{Entry, Kind};
+use crate::store::{DEFAULT_INTERVAL, Entry, Kind};
 
 /// Why a config file could not be used. `Invalid` reads `file:line: key: message`.
 #[derive(Debug, thiserror::Error)]
@@ -217,7 +217,7 @@ impl Config {
         ]
         .into_iter()
         .find_map(|(i, from)| Some((i?, from)))
-        .unwrap_or((DEFAULT_INTERVAL, IntervalSource::Builtin));
+        .unwrap_or((DEFAULT_INTERVAL.as_secs_f64(), IntervalSource::Builtin));
         let grace = process
             .and_then(|p| p.grace)
             .or(self.defaults.grace)
@@ -335,65 +335,10 @@ fn quote(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
 }
 
-/// A commented starter config, written by `hbmon init`. It parses as is (everything but
+/// A commented starter config, written by `hbmon init` (`config/hbmon.starter.toml`, a
+/// real file so that editors and TOML tools check it). It parses as is (everything but
 /// `[defaults]` is commented out); the tests also parse it uncommented.
-pub const STARTER: &str = r#"# hbmon.toml — which processes hbmon monitors, and how strictly.
-# Processes that beat but are not listed here still show up, as "additional heartbeat
-# processes", judged by [defaults] and the interval they report.
-#
-# Durations: "30s", "5m", "1h30m", "250ms", or a bare number of seconds.
-# Thresholds (*_after) count missed intervals: a process is late when no beat came for
-# late_after × interval + grace, degraded after degraded_after, dead (or hung, if its PID is
-# still alive) after dead_after.
-
-[defaults]
-# interval = "30s"      # default: each process's own reported interval, else 30s
-# grace = "15s"         # default: half the interval
-late_after = 1
-degraded_after = 3
-dead_after = 5
-
-# A long-running program that beats every minute:
-# [[process]]
-# name = "bidder"                  # the heartbeat name it beats with
-# label = "Bidder Script"          # display name
-# match = "python .*bidder\\.py"   # regex on the command line: finds it before it beats
-# interval = "60s"
-# kind = "app"
-# critical = true                  # false: never worse than a warning
-
-# A job that runs every hour (e.g. from cron, via `hbmon run nightly -- CMD`):
-# [[process]]
-# name = "nightly"
-# kind = "job"
-# interval = "1h"                  # its period: overdue when no run starts for 1h + grace
-# grace = "10m"
-# max_runtime = "20m"              # a run taking longer counts as hung
-# alerts = false                   # shown and recorded, never alerted
-
-# What `hbmon serve` records: beats and state changes, beside the heartbeat file.
-[history]
-keep = "7d"
-
-# Alerts from `hbmon serve`. Into or out of critical (dead, hung, failed, overdue) goes out
-# at once; softer changes (late, degraded, error, silent, and their recoveries) in one
-# digest per `digest`. A command runs with sh -c and gets HBMON_TEXT, HBMON_NAME,
-# HBMON_STATE, HBMON_PREVIOUS, HBMON_SEVERITY, HBMON_REASON, HBMON_SINCE in its environment.
-# [[alert]]
-# command = "notify-send hbmon \"$HBMON_TEXT\""
-# after = 2                        # bad for 2 checks in a row (one a second) before alerting
-# repeat = "1h"                    # remind every hour while still critical
-# digest = "1h"
-# timeout = "30s"                  # per attempt (webhooks: 5s); then killed, and retried
-
-# A Slack/Mattermost-style incoming webhook: POSTs JSON with a "text" field.
-# [[alert]]
-# webhook = "https://hooks.slack.com/services/..."
-
-# The HTTP API of `hbmon serve`: /status, /metrics (Prometheus), /ping/NAME.
-# [serve]
-# listen = "127.0.0.1:4266"        # "off" for none; any other address has no authentication
-"#;
+pub const STARTER: &str = include_str!("config/hbmon.starter.toml");
 
 // ---- parsing ----
 

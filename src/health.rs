@@ -50,7 +50,7 @@ use serde::Serialize;
 
 use crate::duration::format_secs;
 use crate::probe::ProcessInfo;
-use crate::store::{Entry, Kind, Pause, Reported, format_local};
+use crate::store::{DEFAULT_INTERVAL, Entry, Kind, Pause, Reported, format_local};
 
 /// A computed health state (DESIGN.md, "Health states"). Everything about a state is here:
 /// its name (strum: `Display`, `FromStr`, `as_str`), [`State::ALL`], its severity, symbol,
@@ -290,8 +290,8 @@ impl Default for Rules {
     /// The rules of a process nobody configured, with the default 30 s interval.
     fn default() -> Self {
         Rules {
-            interval: DEFAULT_INTERVAL,
-            grace: DEFAULT_INTERVAL / 2.0,
+            interval: DEFAULT_INTERVAL.as_secs_f64(),
+            grace: DEFAULT_INTERVAL.as_secs_f64() / 2.0,
             late_after: 1.0,
             degraded_after: 3.0,
             dead_after: 5.0,
@@ -311,9 +311,6 @@ impl Rules {
         from + missed * self.interval + self.grace
     }
 }
-
-/// `I` when neither the config nor the entry gives one, seconds.
-pub const DEFAULT_INTERVAL: f64 = 30.0;
 
 /// Slack when comparing a process's start time with a beat time. Start times are whole
 /// seconds derived from the boot time, which itself wobbles by a second between reads.

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::paths;
-use crate::store::{Beat, DataChange, Entry, Kind, Reported, Store, StoreError};
+use crate::store::{Beat, DEFAULT_INTERVAL, DataChange, Entry, Kind, Reported, Store, StoreError};
 
 /// Why a beat could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -34,9 +34,6 @@ pub enum HeartbeatError {
     )]
     Ended { name: String },
 }
-
-/// The interval a [`Heartbeat`] promises when none is set.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// How long the `stopped` beat of a stop signal waits for the file's lock: the process
 /// is ending, and a supervisor gives it seconds (`docker stop` 10) before SIGKILL.
@@ -408,18 +405,6 @@ fn to_value(name: &str, data: impl Serialize) -> Result<Value, HeartbeatError> {
     })
 }
 
-/// A heartbeat name as a person types it (`hbmon beat NAME`, `/ping/NAME`): not blank, and
-/// no control characters, which would break the table and the serve log.
-pub fn parse_name(text: &str) -> Result<String, String> {
-    if text.trim().is_empty() {
-        return Err("a heartbeat name cannot be empty".to_owned());
-    }
-    if text.chars().any(char::is_control) {
-        return Err(format!("{text:?} has a control character"));
-    }
-    Ok(text.to_owned())
-}
-
 /// This machine's host name, written into each entry (`host`).
 pub fn host() -> Option<String> {
     static HOST: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
@@ -431,13 +416,6 @@ pub fn host() -> Option<String> {
 mod tests {
     use super::*;
     use crate::store;
-
-    #[test]
-    fn names_must_be_printable() {
-        assert!(parse_name("web-1").is_ok());
-        assert!(parse_name(" ").is_err());
-        assert!(parse_name("a\nb").is_err());
-    }
 
     #[test]
     fn a_million_pulses_write_a_handful_of_beats() {

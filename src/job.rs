@@ -15,13 +15,9 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-pub use output::{TAIL_BYTES, tail_text};
-pub use report::{finished_beat, running_beat};
-
 use crate::duration;
-use crate::heartbeat::DEFAULT_INTERVAL;
 use crate::signal;
-use crate::store::{Kind, Reported, Store};
+use crate::store::{DEFAULT_INTERVAL, Kind, Reported, Store, TAIL_BYTES};
 use report::{Beats, Reporter};
 
 /// How long each of a run's beats waits for the file's lock: a writer stopped while holding

@@ -9,7 +9,8 @@
 //! - [`signal`]: signal names, the three that ask a process to stop (a stop, not a crash),
 //!   and ending a process by a signal as its default action would (Unix).
 //! - [`store`]: the heartbeat file protocol (v1) — locking, reading, atomic rewrites; a beat
-//!   scans the file's structure (`store/scan.rs`) and splices its own entry in.
+//!   scans the file's structure (`store/scan.rs`) and splices its own entry in. What a beat
+//!   says and does to an entry, a job run's beats among them, is `store/beat.rs`.
 //! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
 //! - [`job`]: running a command as a job with start and end beats (`hbmon run`; Unix).
 //! - [`duration`]: the `30s` / `5m` / `1h30m` notation used everywhere a time span is typed.
@@ -29,8 +30,10 @@
 //! - [`http`]: the small HTTP/1.1 server under `hbmon serve`'s API (std `TcpListener`).
 //! - [`watch`]: noticing changes to the heartbeat file (a watch on its directory).
 //! - [`serve`]: the headless monitor of `hbmon serve`: history, alerts, the HTTP API (Unix).
-//! - [`api`]: the endpoints of that HTTP API: `/status`, `/metrics`, `/ping/NAME` (`/start`,
-//!   `/fail`, `/CODE`: a job's run, as `hbmon run` reports it).
+//! - [`api`]: the endpoints of that HTTP API, one table of routes (`api/routes.rs`):
+//!   `/status`, `/status/NAME`, `/metrics`, `/ping/NAME`, `/ping/NAME/start`,
+//!   `/ping/NAME/fail`, `/ping/NAME/CODE` (a job's run, as `hbmon run` reports it),
+//!   `/healthz`.
 //! - [`tui`]: the live terminal UI, `hbmon` with no subcommand.
 //! - [`cli`]: the `hbmon` command line; `main.rs` only calls [`cli::run`].
 
@@ -38,8 +41,6 @@
 #![cfg_attr(test, allow(clippy::float_cmp))]
 
 pub mod alert;
-// Unix, as `serve` (its only user) and the job beats it shares with `hbmon run`.
-#[cfg(unix)]
 pub mod api;
 pub mod changes;
 pub mod cli;

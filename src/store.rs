@@ -2,6 +2,7 @@
 //! under the five writer rules — lock `<file>.lock`, read, change only that entry, write a
 //! temp file and `rename` it over, unlock.
 
+mod beat;
 mod document;
 mod entry;
 mod files;
@@ -13,10 +14,11 @@ use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use beat::{Beat, DataChange, JobRun, TAIL_BYTES, kept_text, tail_text};
 pub use document::{ParseError, RawDocument, VERSION, entry_json};
 pub use entry::{
-    Beat, DataChange, Entry, JobRun, Kind, MAX_DATA_DEPTH, PAUSED_UNTIL, Pause, Reported, depth,
-    format_local,
+    DEFAULT_INTERVAL, Entry, Kind, MAX_DATA_DEPTH, PAUSED_UNTIL, Pause, Reported, depth,
+    format_local, parse_name,
 };
 
 use crate::fsafe::{self, FileError};

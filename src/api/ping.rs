@@ -10,8 +10,7 @@ use serde_json::{Value, json};
 
 use crate::duration;
 use crate::heartbeat::host;
-use crate::job::{finished_beat, running_beat, tail_text};
-use crate::store::{self, Beat, DataChange, Entry, Kind, MAX_DATA_DEPTH, Reported};
+use crate::store::{self, Beat, DataChange, Entry, Kind, MAX_DATA_DEPTH, Reported, tail_text};
 
 /// The error message of an error ping that gave none (`/fail`, `status=error`): the error
 /// is counted and shown, so it needs some text.
@@ -209,12 +208,12 @@ impl Ping {
         // rather than made-up ones (healthchecks.io shows no duration then either); a start
         // left from an earlier run goes too: the period (`overdue`) counts from this end.
         let end = |exit_code: Option<u8>, reason: &str| {
-            finished_beat(started_at, now, took, exit_code, reason, data())
+            Beat::finished(started_at, now, took, exit_code, reason, data())
         };
         let beat = match self.event {
             // A new run starts afresh, as under `hbmon run`: the last run's data (its output
             // tail) does not stay on show while this one runs.
-            Event::Start => running_beat(
+            Event::Start => Beat::running(
                 now,
                 DataChange::Replace(self.body.clone().unwrap_or(Value::Null)),
             ),
@@ -238,7 +237,6 @@ impl Ping {
                     status: self.reported.clone(),
                     data: data(),
                     error,
-                    host: host(),
                     ..Beat::alive(None)
                 }
             }
@@ -247,6 +245,7 @@ impl Ping {
             pid: None,
             interval: self.interval,
             kind: self.kind,
+            host: host(),
             ..beat
         }
     }
@@ -277,7 +276,7 @@ fn data(body: &[u8]) -> Result<Option<Value>, PingError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::TAIL_BYTES;
+    use crate::store::TAIL_BYTES;
     use serde_json::json;
 
     fn query(text: &str) -> Vec<(String, String)> {
@@ -535,7 +534,7 @@ mod tests {
         // `hbmon run --kind app` supervising a service: not a job's run, so a ping is a beat.
         let service = Beat {
             kind: Some(Kind::App),
-            ..running_beat(90.0, DataChange::Keep)
+            ..Beat::running(90.0, DataChange::Keep)
         }
         .apply(None, 90.0);
         let entry = ping("", "", "").unwrap().apply(Some(service), 130.0, None);

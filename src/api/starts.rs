@@ -69,11 +69,10 @@ impl Starts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::{finished_beat, running_beat};
-    use crate::store::DataChange;
+    use crate::store::{Beat, DataChange};
 
     fn started(stamp: f64) -> Entry {
-        running_beat(stamp, DataChange::Keep).apply(None, stamp)
+        Beat::running(stamp, DataChange::Keep).apply(None, stamp)
     }
 
     #[test]
@@ -101,7 +100,7 @@ mod tests {
         let starts = Starts::default();
         let t0 = Instant::now();
         starts.written("backup", &started(1000.0), 1000.0, t0);
-        let ended = finished_beat(Some(1000.0), 1003.0, None, Some(0), "", DataChange::Keep)
+        let ended = Beat::finished(Some(1000.0), 1003.0, None, Some(0), "", DataChange::Keep)
             .apply(Some(started(1000.0)), 1003.0);
         starts.written("backup", &ended, 1003.0, t0);
         assert_eq!(starts.took("backup", 1000.0, t0), None);

@@ -7,9 +7,9 @@ use clap::Args;
 use serde_json::{Map, Value};
 
 use crate::duration;
-use crate::heartbeat::{host, parse_name};
+use crate::heartbeat::host;
 use crate::paths::FileLocation;
-use crate::store::{self, Beat, DataChange, Kind, Reported, Store};
+use crate::store::{self, Beat, DataChange, Kind, Reported, Store, parse_name};
 
 #[derive(Debug, Args)]
 pub struct BeatArgs {

@@ -38,7 +38,7 @@ Examples:
   hbmon run nightly --timeout 2h --interval 1m --keepalive -- ./etl.py")]
 pub struct RunArgs {
     /// The heartbeat name of the job.
-    #[arg(value_parser = crate::heartbeat::parse_name)]
+    #[arg(value_parser = crate::store::parse_name)]
     pub name: String,
     /// Written to the entry as its interval; with --keepalive, how often to beat (default 30s).
     #[arg(long, value_parser = duration::parse_positive, value_name = "D")]

@@ -5,9 +5,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-/// How much of a job's output its final beat keeps: the last 10 KiB, stdout and stderr
-/// together in order of arrival.
-pub const TAIL_BYTES: usize = 10 * 1024;
+use crate::store::kept_text;
 
 /// The newest bytes of a job's output, filled by the pumps of its stdout and stderr.
 #[derive(Debug)]
@@ -88,35 +86,12 @@ impl Tail {
         self.lock().abandoned
     }
 
-    /// The kept bytes as text, as [`text`] makes it.
+    /// The kept bytes as text, as [`kept_text`] makes it.
     pub fn text(&self) -> String {
         let mut state = self.lock();
         let cut_short = state.total > state.bytes.len() as u64;
-        text(state.bytes.make_contiguous(), cut_short)
+        kept_text(state.bytes.make_contiguous(), cut_short)
     }
-}
-
-/// The last [`TAIL_BYTES`] of `output` as text, as a job's final beat keeps them: for an
-/// output that came whole (an HTTP ping's body) rather than through pipes.
-pub fn tail_text(output: &[u8]) -> String {
-    let start = output.len().saturating_sub(TAIL_BYTES);
-    text(&output[start..], start > 0)
-}
-
-/// `bytes` as text. Invalid UTF-8 becomes U+FFFD, except, when they are the end of a longer
-/// output (`cut_short`), a character cut in half at the start, which is dropped.
-fn text(bytes: &[u8], cut_short: bool) -> String {
-    let cut = if cut_short {
-        // UTF-8 continuation bytes are 0b10xxxxxx; a character has at most three.
-        bytes
-            .iter()
-            .take(3)
-            .take_while(|b| *b & 0xC0 == 0x80)
-            .count()
-    } else {
-        0
-    };
-    String::from_utf8_lossy(&bytes[cut..]).into_owned()
 }
 
 /// Copies `from` to `to` until end of file, flushing each chunk so output appears as the
@@ -149,6 +124,7 @@ pub fn pump(mut from: impl Read, mut to: impl Write, tail: &Tail) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{TAIL_BYTES, tail_text};
 
     #[test]
     fn keeps_only_the_newest_bytes() {

@@ -12,89 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Job, Outcome};
 use crate::heartbeat::{FailureStreak, host};
-use crate::store::{Beat, DataChange, JobRun, Reported, Store, unix_now};
-
-/// The beat of a run started at `started_at`: `running`, with the job fields. The first
-/// one starts the run; one with the same `started_at` is a keepalive of it. Whoever writes
-/// it sets the PID, interval and kind (job, unless said otherwise).
-pub fn running_beat(started_at: f64, data: DataChange) -> Beat {
-    let job = JobRun {
-        started_at: Some(started_at),
-        ..JobRun::default()
-    };
-    job_beat(Reported::Running, job, data)
-}
-
-/// The beat that ends a run started at `started_at` (`None`: a start nobody reported):
-/// `succeeded` for exit code 0, else `failed` with `reason` as its error — also when there
-/// is no exit code at all (a failure reported without one). Whoever writes it sets the PID,
-/// interval and kind.
-///
-/// `took` is the run's duration on the writer's monotonic clock, when the writer saw the
-/// start itself; `None` leaves the duration to the wall-clock stamps, which a clock stepped
-/// during the run would stretch or cancel.
-pub fn finished_beat(
-    started_at: Option<f64>,
-    finished_at: f64,
-    took: Option<Duration>,
-    exit_code: Option<u8>,
-    reason: &str,
-    data: DataChange,
-) -> Beat {
-    let status = if exit_code == Some(0) {
-        Reported::Succeeded
-    } else {
-        Reported::Failed
-    };
-    ended_beat(
-        status,
-        started_at,
-        finished_at,
-        took,
-        exit_code,
-        reason,
-        data,
-    )
-}
-
-/// The beat that ends a run as `status` says (`succeeded`, `failed`, or `stopped` for an
-/// app), with the job fields of [`finished_beat`]; only a `failed` one carries `reason` as
-/// its error (a clean stop is not one).
-fn ended_beat(
-    status: Reported,
-    started_at: Option<f64>,
-    finished_at: f64,
-    took: Option<Duration>,
-    exit_code: Option<u8>,
-    reason: &str,
-    data: DataChange,
-) -> Beat {
-    let job = JobRun {
-        started_at,
-        exit_code: exit_code.map(i32::from),
-        finished_at: Some(finished_at),
-        // A run whose start nobody reported has no duration, measured or not.
-        duration: started_at.and(took).map(|took| took.as_secs_f64()),
-    };
-    Beat {
-        error: (status == Reported::Failed).then(|| reason.to_owned()),
-        ..job_beat(status, job, data)
-    }
-}
-
-/// A beat carrying `job`'s fields, with no PID, interval or kind yet.
-fn job_beat(status: Reported, job: JobRun, data: DataChange) -> Beat {
-    Beat {
-        status,
-        pid: None,
-        interval: None,
-        data,
-        error: None,
-        kind: None,
-        job: Some(job),
-        host: host(),
-    }
-}
+use crate::store::{Beat, DataChange, Reported, Store, unix_now};
 
 /// A beat for the writer thread to write.
 enum Report {
@@ -232,11 +150,11 @@ impl<'a> Reporter<'a> {
 
     fn write(&self, report: Report) {
         match report {
-            Report::Started => self.send(running_beat(
+            Report::Started => self.send(Beat::running(
                 self.started_at,
                 DataChange::Replace(json!({ "command": self.command })),
             )),
-            Report::StillRunning => self.send(running_beat(self.started_at, DataChange::Keep)),
+            Report::StillRunning => self.send(Beat::running(self.started_at, DataChange::Keep)),
             Report::Finished {
                 status,
                 exit_code,
@@ -248,7 +166,7 @@ impl<'a> Reporter<'a> {
                 let mut data = Map::new();
                 data.insert("output_tail".to_owned(), Value::String(output_tail));
                 data.insert("reason".to_owned(), Value::String(reason.clone()));
-                self.send(ended_beat(
+                self.send(Beat::ended(
                     status,
                     Some(self.started_at),
                     finished_at,
@@ -261,12 +179,13 @@ impl<'a> Reporter<'a> {
         }
     }
 
-    /// Writes `beat` with this run's PID, interval and kind.
+    /// Writes `beat` with this run's PID, interval, kind and host.
     fn send(&self, beat: Beat) {
         let beat = Beat {
             pid: self.pid,
             interval: self.job.interval.map(|d| d.as_secs_f64()),
             kind: Some(self.job.kind),
+            host: host(),
             ..beat
         };
         match self.store.beat(&self.job.name, &beat) {
@@ -291,7 +210,7 @@ impl<'a> Reporter<'a> {
             _ => (126, error.to_string()),
         };
         let reason = format!("cannot run `{}`: {why}", self.job.program.to_string_lossy());
-        self.send(finished_beat(
+        self.send(Beat::finished(
             Some(self.started_at),
             self.started_at,
             None,
@@ -331,6 +250,40 @@ fn command_line(program: &OsString, args: &[OsString]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_runs_beats_carry_this_machines_host() {
+        assert!(
+            host().is_some(),
+            "this machine has no host name to test with"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(&crate::paths::resolve_file(Some(
+            &dir.path().join("hb.json"),
+        )));
+        let job = Job {
+            name: "backup".to_owned(),
+            program: "/nonexistent/backup".into(),
+            args: Vec::new(),
+            interval: None,
+            timeout: None,
+            keepalive: false,
+            kind: crate::store::Kind::Job,
+        };
+        let reporter = Reporter::new(&job, &store);
+        reporter.write(Report::Started);
+        let read = || {
+            crate::store::read(store.path())
+                .unwrap()
+                .get("backup")
+                .cloned()
+        };
+        assert_eq!(read().and_then(|e| e.host), host(), "the start");
+        reporter.not_started(&io::Error::from(ErrorKind::NotFound));
+        let ended = read().unwrap_or_default();
+        assert_eq!(ended.reported(), Reported::Failed);
+        assert_eq!(ended.host, host(), "the end");
+    }
 
     #[test]
     fn command_lines_quote_what_a_shell_would_split() {

@@ -5,6 +5,7 @@
 //! of entries it does not own are for their readers to judge, one entry at a time.
 
 mod chunk;
+mod swar;
 
 use std::ops::Range;
 
@@ -95,7 +96,7 @@ impl<'a> Scanner<'a> {
             return;
         }
         // Pretty-printed files are mostly indentation: step over eight spaces at a time.
-        while self.word_at(self.pos) == Some(u64::from_le_bytes([b' '; 8])) {
+        while self.word_at(self.pos) == Some(swar::ONES * u64::from(b' ')) {
             self.pos += 8;
         }
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.text.get(self.pos) {
@@ -363,7 +364,7 @@ impl<'a> Scanner<'a> {
         while let Some(word) = self.word_at(i) {
             let found = needs_a_look(word);
             if found != 0 {
-                return i + (found.trailing_zeros() / 8) as usize;
+                return i + swar::first(found);
             }
             i += 8;
         }
@@ -373,8 +374,7 @@ impl<'a> Scanner<'a> {
     /// The eight bytes at `i` as one word (first byte lowest), if there are eight.
     #[inline]
     fn word_at(&self, i: usize) -> Option<u64> {
-        let bytes = self.text.get(i..)?.first_chunk::<8>()?;
-        Some(u64::from_le_bytes(*bytes))
+        Some(swar::load(*self.text.get(i..)?.first_chunk::<8>()?))
     }
 }
 
@@ -423,28 +423,10 @@ pub struct Key {
     pub escaped: bool,
 }
 
-/// Non-zero if any byte of `word` (read little-endian, first byte lowest) is `"`, `\` or
-/// below 0x20, the bytes a string scan must stop at; the lowest set bit is in the first
-/// such byte. Each test is the classic "has a zero byte" trick on a transformed word: it
-/// never misses such a byte, a borrow only ever flags bytes *after* a true one, and bytes
-/// of 0x80 and above (UTF-8 sequences) never trigger it.
+/// Flags the first byte of `word` that is `"`, `\` or below 0x20, the bytes a string scan
+/// must stop at (bytes of 0x80 and above, UTF-8 sequences, never are), and none before it.
 fn needs_a_look(word: u64) -> u64 {
-    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-    quote_or_backslash(word) | control
-}
-
-/// Non-zero if any byte of `word` is `"` or `\`, the lowest set bit in the first such byte.
-fn quote_or_backslash(word: u64) -> u64 {
-    zero_bytes(word ^ (ONES * u64::from(b'"'))) | zero_bytes(word ^ (ONES * u64::from(b'\\')))
-}
-
-const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-
-/// The high bit of each zero byte of `v` set, and possibly of bytes after the first zero
-/// one (a borrow runs upwards only), never of bytes before it: the classic SWAR test.
-fn zero_bytes(v: u64) -> u64 {
-    v.wrapping_sub(ONES) & !v & HIGHS
+    swar::equal_first(word, b'"') | swar::equal_first(word, b'\\') | swar::below_first(word, 0x20)
 }
 
 #[cfg(test)]

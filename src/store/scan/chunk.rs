@@ -56,17 +56,10 @@ fn sse2(chunk: &[u8; CHUNK]) -> Classes {
 }
 
 /// The portable way: each eight bytes as a `u64`, every byte compared at once with bit
-/// tricks.
+/// tricks (`swar.rs`).
 #[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 fn words(chunk: &[u8; CHUNK]) -> Classes {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const LOW7: u64 = u64::from_ne_bytes([0x7F; 8]);
-    // The top bit of each byte of `word` that equals `byte`: exact, with no carry between
-    // bytes (unlike the subtraction trick, which may flag bytes after a true one).
-    let equal = |word: u64, byte: u8| {
-        let x = word ^ (ONES * u64::from(byte));
-        !(((x & LOW7) + LOW7) | x | LOW7)
-    };
+    use super::swar::{ONES, equal};
     // Moves the top bit of byte `i` to bit `i`: each lands alone at bit 56 + i.
     let gather = |top_bits: u64| (top_bits >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
     let mut classes = Classes::default();
@@ -79,13 +72,11 @@ fn words(chunk: &[u8; CHUNK]) -> Classes {
     classes
 }
 
-/// The chunk as eight little-endian words, first byte lowest.
+/// The chunk as eight words, first byte lowest.
 fn words_of(chunk: &[u8; CHUNK]) -> [u64; CHUNK / 8] {
     let mut words = [0; CHUNK / 8];
-    for (word, bytes) in words.iter_mut().zip(chunk.chunks_exact(8)) {
-        let mut eight = [0; 8];
-        eight.copy_from_slice(bytes);
-        *word = u64::from_le_bytes(eight);
+    for (word, bytes) in words.iter_mut().zip(chunk.as_chunks::<8>().0) {
+        *word = super::swar::load(*bytes);
     }
     words
 }

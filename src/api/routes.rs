@@ -1,0 +1,193 @@
+//! The table of the API's endpoints ([`ROUTES`]): which paths there are, the methods each
+//! takes and what answers it. The routing reads it, the 404 reply lists it, and tests hold
+//! docs/serve.md and lib.rs's map to it, so that no list of endpoints is kept by hand.
+
+use super::Api;
+use crate::http::{Request, Response};
+use crate::report::metrics;
+
+/// The endpoints that only read.
+const READ: &str = "GET, HEAD";
+/// A ping: `GET` too, as healthchecks.io takes it, so `curl URL` with no flags works.
+const PING: &str = "GET, POST";
+
+/// One endpoint: its path as the docs write it (an upper-case segment, `NAME` or `CODE`,
+/// stands for any one segment), the methods it takes, and what answers it, given the
+/// segments the upper-case ones stand for.
+pub struct Route {
+    pub path: &'static str,
+    pub methods: &'static str,
+    pub(super) answer: fn(&Api, &Request, &[&str]) -> Response,
+}
+
+/// Every endpoint, in the order the 404 reply lists them: the routing, that reply, and the
+/// tests that docs/serve.md and lib.rs list them all read this table. The first that
+/// matches answers: `/ping/NAME/start` before `/ping/NAME/CODE`, which takes any other
+/// segment and says why it is not a code.
+pub const ROUTES: &[Route] = &[
+    Route {
+        path: "/status",
+        methods: READ,
+        answer: |api, _, _| api.status(None),
+    },
+    Route {
+        path: "/status/NAME",
+        methods: READ,
+        answer: |api, _, at| api.status(Some(at[0])),
+    },
+    Route {
+        path: "/metrics",
+        methods: READ,
+        answer: |api, _, _| Response::ok(metrics::CONTENT_TYPE, metrics::render(&api.view.get())),
+    },
+    Route {
+        path: "/ping/NAME",
+        methods: PING,
+        answer: |api, request, at| api.ping(at[0], None, request),
+    },
+    Route {
+        path: "/ping/NAME/start",
+        methods: PING,
+        answer: |api, request, at| api.ping(at[0], Some("start"), request),
+    },
+    Route {
+        path: "/ping/NAME/fail",
+        methods: PING,
+        answer: |api, request, at| api.ping(at[0], Some("fail"), request),
+    },
+    Route {
+        path: "/ping/NAME/CODE",
+        methods: PING,
+        answer: |api, request, at| api.ping(at[0], Some(at[1]), request),
+    },
+    Route {
+        path: "/healthz",
+        methods: READ,
+        answer: |_, _, _| Response::line(200, "ok"),
+    },
+];
+
+impl Route {
+    /// The segments of `path` that this route's upper-case segments stand for, if `path`
+    /// is this route's.
+    fn matches<'p>(&self, path: &[&'p str]) -> Option<Vec<&'p str>> {
+        let pattern = self.path.strip_prefix('/').unwrap_or(self.path).split('/');
+        if pattern.clone().count() != path.len() {
+            return None;
+        }
+        let mut stand_ins = Vec::new();
+        for (want, &segment) in pattern.zip(path) {
+            if want.bytes().all(|b| b.is_ascii_uppercase()) {
+                stand_ins.push(segment);
+            } else if want != segment {
+                return None;
+            }
+        }
+        Some(stand_ins)
+    }
+}
+
+/// The route that answers `path`, the first of [`ROUTES`] it matches, and the segments its
+/// upper-case ones stand for.
+pub(super) fn find<'p>(path: &[&'p str]) -> Option<(&'static Route, Vec<&'p str>)> {
+    ROUTES
+        .iter()
+        .find_map(|route| Some((route, route.matches(path)?)))
+}
+
+/// The reply to a path no route takes: it names them all.
+pub(super) fn no_endpoint(path: &[&str]) -> Response {
+    let paths: Vec<&str> = ROUTES.iter().map(|route| route.path).collect();
+    let (last, others) = paths.split_last().unwrap_or((&"", &[]));
+    Response::line(
+        404,
+        format!(
+            "no endpoint {:?}: there are {} and {last}",
+            format!("/{}", path.join("/")),
+            others.join(", ")
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The path and methods of every route, sorted.
+    fn table() -> Vec<(&'static str, &'static str)> {
+        let mut table: Vec<_> = ROUTES.iter().map(|r| (r.path, r.methods)).collect();
+        table.sort_unstable();
+        table
+    }
+
+    /// The texts in backticks in `text` that are paths.
+    fn quoted_paths(text: &str) -> Vec<&str> {
+        text.split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|quoted| quoted.starts_with('/'))
+            .collect()
+    }
+
+    #[test]
+    fn docs_serve_md_lists_every_route_with_its_methods_and_no_other() {
+        let docs = include_str!("../../docs/serve.md");
+        // The rows of its table of endpoints: | `/path` | METHODS | answer |
+        let mut listed: Vec<_> = docs
+            .lines()
+            .filter_map(|line| {
+                let (path, rest) = line.strip_prefix("| `")?.split_once("` | ")?;
+                let methods = rest.split(" | ").next()?;
+                path.starts_with('/').then_some((path, methods))
+            })
+            .collect();
+        listed.sort_unstable();
+        assert_eq!(listed, table(), "docs/serve.md's table of endpoints");
+    }
+
+    #[test]
+    fn the_crate_map_names_every_route_and_no_other() {
+        let map = include_str!("../lib.rs");
+        let start = map.find("//! - [`api`]").expect("lib.rs's map has api");
+        let end = map[start + 1..]
+            .find("//! - [")
+            .map_or(map.len(), |i| start + 1 + i);
+        let mut named = quoted_paths(&map[start..end]);
+        named.sort_unstable();
+        let mut paths: Vec<_> = ROUTES.iter().map(|r| r.path).collect();
+        paths.sort_unstable();
+        assert_eq!(named, paths, "lib.rs's line on api");
+    }
+
+    #[test]
+    fn every_route_is_reached_by_its_own_paths() {
+        for (i, route) in ROUTES.iter().enumerate() {
+            let example = route.path.replace("NAME", "backup").replace("CODE", "3");
+            let path: Vec<&str> = example[1..].split('/').collect();
+            let first = ROUTES.iter().position(|r| r.matches(&path).is_some());
+            assert_eq!(first, Some(i), "{example} is answered by an earlier route");
+        }
+        let route = |path| find(path).map(|(route, stand_ins)| (route.path, stand_ins));
+        assert_eq!(
+            route(&["ping", "a/b", "abc"]),
+            Some(("/ping/NAME/CODE", vec!["a/b", "abc"]))
+        );
+        assert_eq!(
+            route(&["status", "NAME"]),
+            Some(("/status/NAME", vec!["NAME"]))
+        );
+        assert_eq!(route(&["ping"]), None);
+        assert_eq!(route(&["ping", "x", "start", "now"]), None);
+    }
+
+    #[test]
+    fn the_404_reply_names_every_route() {
+        let reply = no_endpoint(&["nope"]);
+        assert_eq!(reply.status, 404);
+        assert_eq!(
+            reply.body,
+            "no endpoint \"/nope\": there are /status, /status/NAME, /metrics, /ping/NAME, \
+             /ping/NAME/start, /ping/NAME/fail, /ping/NAME/CODE and /healthz\n"
+        );
+    }
+}
