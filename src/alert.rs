@@ -6,22 +6,14 @@ pub mod decide;
 pub mod message;
 pub mod send;
 
-pub use decide::{Decider, Message, Notice, NoticeKind, Observation, Policy};
-pub use send::{STOP_WITHIN, Target};
+pub use decide::{Decider, Message, Notice, NoticeKind, Observation};
+pub use send::STOP_WITHIN;
 
 use std::time::{Duration, Instant};
 
+use crate::config::{Rule, Target};
 use crate::report::Report;
 use crate::status::State;
-
-/// One `[[alert]]`: where to send, how long each attempt may take, and when.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rule {
-    pub target: Target,
-    /// Per attempt; past it a command's process group is killed, a webhook given up.
-    pub timeout: Duration,
-    pub policy: Policy,
-}
 
 /// A rule at work: its decisions, and the lane of its target.
 #[derive(Debug)]
