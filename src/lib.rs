@@ -47,11 +47,14 @@ pub mod history;
 pub mod http;
 #[cfg(unix)]
 pub mod job;
+pub mod monitor;
 pub mod paths;
 pub mod probe;
 pub mod report;
 #[cfg(unix)]
 pub mod serve;
+#[cfg(unix)]
+pub mod signals;
 pub mod status;
 pub mod store;
 pub mod text;

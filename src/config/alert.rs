@@ -101,7 +101,6 @@ pub(super) struct RawAlert {
     timeout: Option<Spanned<Span>>,
 }
 
-
 impl RawAlert {
     pub(super) fn validate(raw: Spanned<Self>) -> Result<Rule, Fault> {
         let table = raw.span();

@@ -1,13 +1,16 @@
 //! The terminal UI's state and its pure [`App::update`]: selection, scrolling, filter, sort,
-//! overlays, the latest [`Report`], the last file error and the transitions this monitor saw.
+//! overlays, the latest [`Report`], what is wrong (the monitor's troubles) and the
+//! transitions the monitor saw.
 //! Nothing here does I/O or reads the clock; what needs the outside world is returned as an
 //! [`Effect`] for the event loop to carry out.
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use super::recent::Recent;
-use crate::changes::{Changes, Seen, Tracker, Transition};
+use crate::changes::Transition;
+use crate::monitor::Trouble;
 use crate::report::{Report, Row};
 
 /// How many transitions are kept per process: enough for "what just happened", bounded so
@@ -176,14 +179,6 @@ pub struct Notice {
     pub is_error: bool,
 }
 
-/// Why the heartbeat file could not be read; the last good view stays on screen.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FileError {
-    pub message: String,
-    /// When it was first seen (Unix seconds).
-    pub since: f64,
-}
-
 /// Everything that changes the app: keys (via `keys::map_key`) and the event loop.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -223,19 +218,13 @@ pub enum Action {
     /// `Tab`: the process tables or the history.
     ToggleTab,
     /// A new report: the file (or the last good read of it) judged at an instant.
-    Report(Box<Report>),
-    /// The file could not be read or parsed; reports go on judging the last good read.
-    FileError {
-        message: String,
-        now: f64,
-    },
-    /// The file was read and parsed again: the error, if any, is over.
-    FileOk,
+    Report(Arc<Report>),
+    /// What the monitor saw change with the report.
+    Transitions(Vec<Transition>),
+    /// What is wrong now, worst first (none: all is well).
+    Troubles(Vec<Trouble>),
     Notice(Notice),
     Viewport(Viewport),
-    /// What the history database last knew of each process, so a restarted monitor does
-    /// not see every process as new.
-    Remember(Vec<(String, Seen)>),
     /// A fresh read of the history database.
     History(Box<Recent>),
 }
@@ -244,8 +233,6 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Quit,
-    /// What a new report changed, for the history database.
-    Record(Changes),
     /// Re-read the file and re-probe now.
     Refresh,
     /// Remove this entry from the file, then refresh.
@@ -255,7 +242,7 @@ pub enum Effect {
 /// The whole UI state.
 #[derive(Debug, Clone)]
 pub struct App {
-    report: Report,
+    report: Arc<Report>,
     /// The heartbeat file as shown in the header (`~` for the home directory).
     pub file: String,
     /// When the monitor started (Unix seconds), for its runtime in the header.
@@ -267,10 +254,8 @@ pub struct App {
     sort: SortKey,
     reverse: bool,
     detail_scroll: usize,
-    file_error: Option<FileError>,
+    troubles: Vec<Trouble>,
     notice: Option<Notice>,
-    /// One definition of "changed", shared with `hbmon serve` and the history.
-    tracker: Tracker,
     transitions: HashMap<String, VecDeque<Transition>>,
     tab: Tab,
     history: Option<Recent>,
@@ -318,13 +303,10 @@ impl App {
 
     pub fn new(file: String, started: f64, color: bool) -> App {
         App {
-            report: Report {
+            report: Arc::new(Report {
                 now: started,
-                rows: Vec::new(),
-                invalid: Vec::new(),
-                system: None,
-                named: false,
-            },
+                ..Report::default()
+            }),
             file,
             started,
             color,
@@ -333,9 +315,8 @@ impl App {
             sort: SortKey::default(),
             reverse: false,
             detail_scroll: 0,
-            file_error: None,
+            troubles: Vec::new(),
             notice: None,
-            tracker: Tracker::default(),
             transitions: HashMap::new(),
             tab: Tab::default(),
             history: None,
@@ -364,8 +345,8 @@ impl App {
         (self.sort, self.reverse)
     }
 
-    pub fn file_error(&self) -> Option<&FileError> {
-        self.file_error.as_ref()
+    pub fn troubles(&self) -> &[Trouble] {
+        &self.troubles
     }
 
     pub fn notice(&self) -> Option<&Notice> {
@@ -544,27 +525,15 @@ impl App {
                 }
             }
             Action::ToggleTab => self.tab = self.tab.next(),
-            Action::Report(report) => {
-                let changes = self.set_report(*report);
-                return (!changes.is_empty()).then_some(Effect::Record(changes));
-            }
-            Action::FileError { message, now } => {
-                let since = match &self.file_error {
-                    Some(previous) if previous.message == message => previous.since,
-                    _ => now,
-                };
-                self.file_error = Some(FileError { message, since });
-            }
-            Action::FileOk => self.file_error = None,
+            Action::Report(report) => self.set_report(report),
+            Action::Transitions(transitions) => self.saw(transitions),
+            Action::Troubles(troubles) => self.troubles = troubles,
             Action::Notice(notice) => self.notice = Some(notice),
             Action::Viewport(viewport) => {
                 self.viewport = viewport;
                 self.detail_scroll = self.detail_scroll.min(viewport.detail_max_scroll);
                 self.keep_in_view();
             }
-            Action::Remember(seen) => seen
-                .into_iter()
-                .for_each(|(name, seen)| self.tracker.remember(&name, seen)),
             Action::History(recent) => self.history = Some(*recent),
         }
         None
@@ -619,19 +588,20 @@ impl App {
             .min(self.viewport.detail_max_scroll);
     }
 
-    /// Takes a new report; returns what changed since the last one.
-    fn set_report(&mut self, report: Report) -> Changes {
-        let changes = self.tracker.observe(&report);
-        for t in &changes.transitions {
+    fn set_report(&mut self, report: Arc<Report>) {
+        self.report = report;
+        self.reorder();
+    }
+
+    /// Keeps the latest transitions of each process.
+    fn saw(&mut self, transitions: Vec<Transition>) {
+        for t in transitions {
             let ring = self.transitions.entry(t.name.clone()).or_default();
             if ring.len() == TRANSITIONS_KEPT {
                 ring.pop_front();
             }
-            ring.push_back(t.clone());
+            ring.push_back(t);
         }
-        self.report = report;
-        self.reorder();
-        changes
     }
 
     /// Recomputes both tables' order after the report, filter or sort changed, and moves the
@@ -716,12 +686,13 @@ fn matches(row: &Row, needle: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::changes::{Seen, Tracker};
     use crate::status::{Health, State};
     use crate::tui::fixtures::{self, NOW, many, mixed, monitored, row};
 
     fn app_with(report: Report) -> App {
         let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
-        app.update(Action::Report(Box::new(report)));
+        app.update(Action::Report(Arc::new(report)));
         app
     }
 
@@ -777,7 +748,7 @@ mod tests {
         assert_eq!(selected(&app), "bidder");
         let mut next = mixed();
         next.rows[0].health = Health::new(State::Dead, "pid gone", Some(NOW));
-        app.update(Action::Report(Box::new(next)));
+        app.update(Action::Report(Arc::new(next)));
         assert_eq!(selected(&app), "bidder");
         assert_eq!(app.cursor_in(Table::Monitored), Some(0));
     }
@@ -788,9 +759,9 @@ mod tests {
         app.update(Action::Bottom);
         let mut next = mixed();
         next.rows.retain(|r| r.name != "old-worker");
-        app.update(Action::Report(Box::new(next)));
+        app.update(Action::Report(Arc::new(next)));
         assert_eq!(selected(&app), "test-process-1");
-        app.update(Action::Report(Box::new(fixtures::report(vec![]))));
+        app.update(Action::Report(Arc::new(fixtures::report(vec![]))));
         assert_eq!(app.selected_row(), None);
         app.update(Action::Move(1));
         assert_eq!(app.selected_row(), None);
@@ -887,22 +858,26 @@ mod tests {
         );
     }
 
+    /// What the event loop does with an update: the report, and the transitions the
+    /// monitor's tracker saw in it.
+    fn observe(app: &mut App, tracker: &mut Tracker, report: Report) -> usize {
+        let transitions = tracker.observe(&report).transitions;
+        let seen = transitions.len();
+        app.update(Action::Report(Arc::new(report)));
+        app.update(Action::Transitions(transitions));
+        seen
+    }
+
     #[test]
     fn state_changes_between_reports_are_transitions_to_record() {
         let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
-        let Some(Effect::Record(first)) = app.update(Action::Report(Box::new(mixed()))) else {
-            panic!("the first report is all new");
-        };
-        assert_eq!(first.transitions.len(), 8);
+        let mut tracker = Tracker::default();
+        assert_eq!(observe(&mut app, &mut tracker, mixed()), 8, "all new");
         assert_eq!(app.transitions("bidder").count(), 1);
         let mut later = mixed();
         later.now = NOW + 10.0;
         later.rows[0].health = Health::new(State::Late, "no beat for 46s", Some(NOW + 10.0));
-        let Some(Effect::Record(changes)) = app.update(Action::Report(Box::new(later.clone())))
-        else {
-            panic!("bidder went late");
-        };
-        assert_eq!(changes.transitions.len(), 1);
+        assert_eq!(observe(&mut app, &mut tracker, later.clone()), 1);
         let seen: Vec<_> = app
             .transitions("bidder")
             .map(|t| (t.from, t.to, t.time, t.reason.as_str()))
@@ -914,25 +889,27 @@ mod tests {
                 (Some(State::Up), State::Late, NOW + 10.0, "no beat for 46s")
             ]
         );
-        // The same report again changes nothing: nothing to record.
-        assert_eq!(app.update(Action::Report(Box::new(later))), None);
+        // The same report again changes nothing.
+        assert_eq!(observe(&mut app, &mut tracker, later), 0);
+        assert_eq!(app.transitions("bidder").count(), 2);
     }
 
     #[test]
     fn remembered_states_are_not_new_and_history_leads_the_timeline() {
         let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
-        app.update(Action::Remember(vec![(
-            "a".into(),
+        let mut tracker = Tracker::default();
+        tracker.remember(
+            "a",
             Seen {
                 state: Some(State::Dead),
                 last_beat: Some(NOW - 100.0),
             },
-        )]));
+        );
         let mut dead = row("a", State::Dead, 100.0);
         dead.entry.as_mut().unwrap().last_heartbeat = NOW - 100.0;
         assert_eq!(
-            app.update(Action::Report(Box::new(fixtures::report(vec![dead])))),
-            None
+            observe(&mut app, &mut tracker, fixtures::report(vec![dead])),
+            0
         );
         let stored = Transition {
             name: "a".into(),
@@ -954,7 +931,7 @@ mod tests {
         })));
         let mut up = fixtures::report(vec![row("a", State::Up, 0.0)]);
         up.now = NOW + 5.0;
-        app.update(Action::Report(Box::new(up)));
+        observe(&mut app, &mut tracker, up);
         let timeline: Vec<_> = app.timeline("a").iter().map(|t| (t.to, t.time)).collect();
         assert_eq!(
             timeline,
@@ -988,12 +965,18 @@ mod tests {
 
     #[test]
     fn transitions_are_bounded_per_process() {
-        let mut app = app_with(fixtures::report(vec![row("flap", State::Up, 0.0)]));
+        let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
+        let mut tracker = Tracker::default();
+        observe(
+            &mut app,
+            &mut tracker,
+            fixtures::report(vec![row("flap", State::Up, 0.0)]),
+        );
         for i in 0..40 {
             let state = if i % 2 == 0 { State::Late } else { State::Up };
             let mut report = fixtures::report(vec![row("flap", state, 0.0)]);
             report.now = NOW + f64::from(i);
-            app.update(Action::Report(Box::new(report)));
+            observe(&mut app, &mut tracker, report);
         }
         assert_eq!(app.transitions("flap").count(), TRANSITIONS_KEPT);
         assert_eq!(
@@ -1003,21 +986,16 @@ mod tests {
     }
 
     #[test]
-    fn a_file_error_keeps_the_view_until_a_good_read() {
+    fn troubles_stand_over_new_reports_until_the_monitor_says_they_are_over() {
         let mut app = app_with(mixed());
-        let error = |now| Action::FileError {
-            message: "bad json".into(),
-            now,
-        };
-        app.update(error(NOW));
-        app.update(error(NOW + 5.0));
-        assert_eq!(app.file_error().map(|e| e.since), Some(NOW));
+        let bad = vec![Trouble::unreadable("bad json", NOW)];
+        app.update(Action::Troubles(bad.clone()));
         assert_eq!(app.report().rows.len(), 8);
-        // The probe re-judges the last good read: the error stands.
-        app.update(Action::Report(Box::new(mixed())));
-        assert_eq!(app.file_error().map(|e| e.since), Some(NOW));
-        app.update(Action::FileOk);
-        assert_eq!(app.file_error(), None);
+        // The engine re-judges the last good read: the error stands.
+        app.update(Action::Report(Arc::new(mixed())));
+        assert_eq!(app.troubles(), bad);
+        app.update(Action::Troubles(Vec::new()));
+        assert!(app.troubles().is_empty());
     }
 
     #[test]
@@ -1102,7 +1080,7 @@ mod tests {
         assert_eq!(app.mode(), &Mode::Normal);
         let mut app = app_with(fixtures::report(vec![row("a", State::Up, 1.0)]));
         app.update(Action::ToggleDetail);
-        app.update(Action::Report(Box::new(fixtures::report(vec![]))));
+        app.update(Action::Report(Arc::new(fixtures::report(vec![]))));
         assert_eq!(app.mode(), &Mode::Normal);
     }
 

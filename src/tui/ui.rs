@@ -429,18 +429,13 @@ enum Tone {
     Info,
 }
 
-/// The banner: a file error (red, the last good view stays), else a recent notice, else
+/// The banner: the monitor's worst error (red: a file the last good view stands for, a
+/// config not reloaded), else a recent notice, else its worst warning (no file yet), else
 /// entries that are not valid.
 fn banner_text(app: &App, now: f64) -> Option<(String, Tone)> {
-    if let Some(err) = app.file_error() {
-        return Some((
-            format!(
-                "✖ {} — showing the last good view (since {})",
-                err.message,
-                format_local(err.since)
-            ),
-            Tone::Error,
-        ));
+    let (errors, warnings): (Vec<_>, Vec<_>) = app.troubles().iter().partition(|t| t.error);
+    if let Some(trouble) = errors.first() {
+        return Some((format!("✖ {}", trouble.text), Tone::Error));
     }
     if let Some(notice) = app.notice().filter(|n| now - n.at < NOTICE_SECS) {
         let tone = if notice.is_error {
@@ -449,6 +444,9 @@ fn banner_text(app: &App, now: f64) -> Option<(String, Tone)> {
             Tone::Info
         };
         return Some((notice.text.clone(), tone));
+    }
+    if let Some(trouble) = warnings.first() {
+        return Some((format!("! {}", trouble.text), Tone::Warning));
     }
     let invalid = &app.report().invalid;
     let (name, why) = invalid.first()?;
@@ -1260,7 +1258,7 @@ fn confirm(frame: &mut Frame<'_>, area: Rect, app: &App, name: &str, theme: &The
 mod tests {
     use super::*;
     use crate::tui::app::{Action, Notice};
-    use crate::tui::fixtures::{NOW, many, mixed};
+    use crate::tui::fixtures::{NOW, many, mixed, observe};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 
@@ -1270,7 +1268,7 @@ mod tests {
             NOW - 312.0,
             color,
         );
-        app.update(Action::Report(Box::new(mixed())));
+        observe(&mut app, mixed());
         app
     }
 
@@ -1336,7 +1334,7 @@ mod tests {
         app.update(Action::ToggleDetail);
         let mut hung = mixed();
         hung.now = NOW + 1.0;
-        app.update(Action::Report(Box::new(hung)));
+        observe(&mut app, hung);
         insta::assert_snapshot!(screen(&render(&mut app, 120, 30)));
     }
 
@@ -1350,10 +1348,10 @@ mod tests {
             .find(|r| r.name == "report-job")
             .unwrap();
         job.health = crate::status::Health::new(State::Running, "running for 2s", None);
-        app.update(Action::Report(Box::new(later)));
+        observe(&mut app, later);
         let mut failed = mixed();
         failed.now = NOW + 30.0;
-        app.update(Action::Report(Box::new(failed)));
+        observe(&mut app, failed);
         app.update(Action::Move(4));
         app.update(Action::ToggleDetail);
         render(&mut app, 100, 30);
@@ -1514,10 +1512,10 @@ mod tests {
     #[test]
     fn corrupt_file_banner_keeps_the_last_good_view() {
         let mut app = app(true);
-        app.update(Action::FileError {
-            message: "not a valid heartbeat file: expected `,` or `}` at line 3 column 5".into(),
-            now: NOW - 4.0,
-        });
+        app.update(Action::Troubles(vec![crate::monitor::Trouble::unreadable(
+            "not a valid heartbeat file: expected `,` or `}` at line 3 column 5",
+            NOW - 4.0,
+        )]));
         let terminal = render(&mut app, 120, 30);
         let banner_cell = &terminal.backend().buffer()[(1, 2)];
         assert_eq!(banner_cell.bg, Color::Red);
@@ -1542,7 +1540,7 @@ mod tests {
         let mut app = App::new("/tmp/hb.json".into(), NOW, false);
         let mut hostile = report(vec![evil]);
         hostile.invalid = vec![("bad\u{9b}".into(), "unknown variant `\u{7}`".into())];
-        app.update(Action::Report(Box::new(hostile)));
+        observe(&mut app, hostile);
         app.update(Action::ToggleDetail);
         let shown = screen(&render(&mut app, 120, 30));
         let raw: Vec<char> = shown
@@ -1626,7 +1624,7 @@ mod tests {
     #[test]
     fn ten_thousand_rows_build_only_the_visible_window() {
         let mut app = App::new("/tmp/hb.json".into(), NOW, false);
-        app.update(Action::Report(Box::new(many(10_000))));
+        observe(&mut app, many(10_000));
         app.update(Action::Viewport(viewport(Size::new(80, 24), &app, NOW)));
         app.update(Action::Page(250));
         let shown = screen(&render(&mut app, 80, 24));
@@ -1645,7 +1643,7 @@ mod tests {
             fixture::NOW,
         );
         let mut app = App::new("/srv/hb.json".into(), fixture::NOW - 60.0, true);
-        app.update(Action::Report(Box::new(report)));
+        observe(&mut app, report);
         let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
         app.update(Action::Viewport(viewport(
             Size::new(120, 30),

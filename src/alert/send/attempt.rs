@@ -316,8 +316,8 @@ fn post(agent: &ureq::Agent, url: &str, body: String, timeout: Duration) -> Resu
 
 #[cfg(test)]
 mod tests {
-    use crate::config::COMMAND_TIMEOUT;
     use super::*;
+    use crate::config::COMMAND_TIMEOUT;
     use serde_json::json;
     use std::sync::mpsc;
 
