@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_hbmon");
 
 /// A tmux server of our own (`-L`), killed when the test ends, pass or fail, and its socket
-/// file removed (tmux leaves it behind).
-struct Tmux {
+/// file removed (tmux leaves it behind). Shared with other modules that drive the real UI.
+pub(crate) struct Tmux {
     socket: String,
     socket_path: Option<std::path::PathBuf>,
 }
 
 impl Tmux {
-    fn start(shell_cmd: &str) -> Tmux {
+    pub(crate) fn start(shell_cmd: &str) -> Tmux {
         // Tests run in parallel threads of one process: the PID alone is not unique.
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let mut tmux = Tmux {
@@ -68,13 +68,13 @@ impl Tmux {
             .expect("tmux runs")
     }
 
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", "t"];
         args.extend(keys);
         assert!(self.run(&args).status.success());
     }
 
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
     }
 
@@ -91,7 +91,12 @@ impl Tmux {
     }
 
     /// Polls the screen until `ready` holds; panics with the last screen after `within`.
-    fn wait_for(&self, what: &str, within: Duration, ready: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_for(
+        &self,
+        what: &str,
+        within: Duration,
+        ready: impl Fn(&str) -> bool,
+    ) -> String {
         let start = Instant::now();
         loop {
             let screen = self.screen();
@@ -116,7 +121,7 @@ impl Drop for Tmux {
     }
 }
 
-fn beat(file: &Path, name: &str) {
+pub(crate) fn beat(file: &Path, name: &str) {
     let status = Command::new(BIN)
         .args(["beat", name, "--quiet", "--pid"])
         .arg(std::process::id().to_string())
