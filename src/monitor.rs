@@ -48,6 +48,8 @@ pub enum MonitorError {
         what: &'static str,
         cause: std::io::Error,
     },
+    #[error("the monitor engine stopped unexpectedly (see the panic above)")]
+    Failed,
 }
 
 /// What the engine monitors, and how.
@@ -124,6 +126,12 @@ impl Monitor {
 
     pub fn feed(&self) -> &Feed {
         &self.feed
+    }
+
+    /// Whether the engine's thread ended without being stopped: a panic (a bug, its message
+    /// already printed). Its face should end too rather than go on showing a stale view.
+    pub fn failed(&self) -> bool {
+        self.thread.as_ref().is_some_and(JoinHandle::is_finished)
     }
 
     /// Reads the file and asks the OS about every process now.
@@ -289,3 +297,6 @@ impl Watches {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

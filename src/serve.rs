@@ -166,9 +166,15 @@ pub fn run(
 
     // The stop has one deadline from the signal on, whatever the HTTP API takes of it.
     let signal = loop {
-        // The signal thread holds a sender for as long as the loop runs.
-        let Ok(event) = rx.recv() else {
-            break SIGTERM;
+        // The engine checks once a second: a second without an update is worth a look.
+        let event = match rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(event) => event,
+            Err(mpsc::RecvTimeoutError::Timeout) if monitor.failed() => {
+                return Err(MonitorError::Failed.into());
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            // The signal thread holds a sender for as long as the loop runs.
+            Err(mpsc::RecvTimeoutError::Disconnected) => break SIGTERM,
         };
         match event {
             Event::Update(update) => log(&update),

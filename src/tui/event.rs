@@ -7,8 +7,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
+use std::time::Duration;
 
 use crossterm::event::Event as Input;
 
@@ -17,7 +18,7 @@ use super::reader::Reader;
 use super::terminal::Screen;
 use super::{Options, TuiError, keys, ui};
 use crate::history::{HistoryError, Note};
-use crate::monitor::{Engine, Monitor, News, Update};
+use crate::monitor::{Engine, Monitor, MonitorError, News, Update};
 use crate::store::{self, Store};
 
 /// Everything the loop waits for.
@@ -108,9 +109,15 @@ struct Loop {
 impl Loop {
     fn run(&mut self, screen: &mut Screen, rx: &Receiver<Event>) -> Result<Exit, TuiError> {
         loop {
-            // The input thread holds a sender for as long as the terminal is there.
-            let Ok(first) = rx.recv() else {
-                return Ok(Exit::Quit);
+            // The engine checks once a second: a second without an update is worth a look.
+            let first = match rx.recv_timeout(Duration::from_secs(1)) {
+                Ok(event) => event,
+                Err(RecvTimeoutError::Timeout) if self.monitor.failed() => {
+                    return Err(MonitorError::Failed.into());
+                }
+                Err(RecvTimeoutError::Timeout) => continue,
+                // The input thread holds a sender for as long as the terminal is there.
+                Err(RecvTimeoutError::Disconnected) => return Ok(Exit::Quit),
             };
             let mut redraw = false;
             // A burst is one redraw.

@@ -35,8 +35,7 @@ fn alert_rule(out: &Path) -> String {
 
 /// The names `/status` lists.
 fn status_names(serve: &Serve) -> Vec<String> {
-    let doc: serde_json::Value =
-        serde_json::from_str(&get(serve.addr(), "/status").body).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&get(serve.addr(), "/status").body).unwrap();
     doc["processes"]
         .as_array()
         .unwrap()
@@ -66,14 +65,21 @@ fn a_running_serve_takes_a_new_process_and_a_new_alert_rule_from_an_edited_confi
     let dir = tempfile::tempdir().unwrap();
     let serve = Serve::start(dir.path(), "serve.log");
     serve.wait_log("history: recording");
-    assert!(serve.log().contains("config: none; 0 alert rules"), "{}", serve.log());
+    assert!(
+        serve.log().contains("config: none; 0 alert rules"),
+        "{}",
+        serve.log()
+    );
 
     // A config appears beside the heartbeat file, where a restart would find it.
     let config = dir.path().join("hbmon.toml");
     let alerts = dir.path().join("alerts.txt");
     edit(
         &config,
-        &format!("[[process]]\nname = \"configured\"\n{}", alert_rule(&alerts)),
+        &format!(
+            "[[process]]\nname = \"configured\"\n{}",
+            alert_rule(&alerts)
+        ),
     );
     serve.wait_log(&format!(
         "config: reloaded {}: 1 monitored process, 1 alert rule",
@@ -108,7 +114,12 @@ fn sighup_makes_serve_read_its_config_again_and_say_so_rather_than_die() {
         config.display()
     ));
     // Still monitoring: a beat after the signal is seen.
-    beat(dir.path(), "after-hup", &std::process::id().to_string(), &[]);
+    beat(
+        dir.path(),
+        "after-hup",
+        &std::process::id().to_string(),
+        &[],
+    );
     serve.wait_log("after-hup: new -> up");
     let status = serve.terminate();
     assert!(status.success(), "{status}\n{}", serve.log());
@@ -143,7 +154,11 @@ fn a_broken_or_untrusted_edit_keeps_serves_config_and_says_why_in_one_line() {
          config read at ",
         config.display()
     ));
-    let refusals = |log: &str| log.lines().filter(|l| l.contains("keeping the config")).count();
+    let refusals = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains("keeping the config"))
+            .count()
+    };
     // One line, said once however long it lasts.
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(refusals(&serve.log()), 1, "{}", serve.log());
@@ -271,7 +286,11 @@ fn a_match_process_stays_silent_in_the_ui_under_a_beating_neighbour() {
         .iter()
         .filter(|r| !(r.contains("silent") && r.contains(&pid)))
         .collect();
-    assert!(left.is_empty(), "{} of 20 samples left silent: {left:#?}", left.len());
+    assert!(
+        left.is_empty(),
+        "{} of 20 samples left silent: {left:#?}",
+        left.len()
+    );
 }
 
 #[test]
