@@ -233,66 +233,83 @@ impl Looping {
     }
 }
 
-/// The watches on the heartbeat file and on every file the config may come from, each on
-/// its directory; one that cannot be set up (no such directory yet) is tried again every
-/// second, and meanwhile the once-a-second look at the file's stamp stands in for it.
+/// The watches on the heartbeat file and on every file the config may come from: one per
+/// directory (see [`watch::watch`]). One that cannot be set up (no such directory yet) is
+/// tried again every second, and meanwhile the once-a-second look at the stamps stands in.
 struct Watches {
-    file: Option<RecommendedWatcher>,
-    config: Vec<(PathBuf, Option<RecommendedWatcher>)>,
+    dirs: Vec<DirWatch>,
     /// Whether a failing watch of the heartbeat file was said.
     said: bool,
+}
+
+/// The watch on one directory, and what a change of each of its files means.
+struct DirWatch {
+    dir: PathBuf,
+    files: Vec<(std::ffi::OsString, Change)>,
+    watcher: Option<RecommendedWatcher>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    File,
+    Config,
 }
 
 impl Watches {
     /// None set up yet: see [`Watches::retry`].
     fn new(engine: &Engine) -> Watches {
-        Watches {
-            file: None,
-            config: engine
+        let mut dirs: Vec<DirWatch> = Vec::new();
+        let files = std::iter::once((engine.file.clone(), Change::File)).chain(
+            engine
                 .config_file
                 .watched()
                 .into_iter()
-                .map(|path| (path, None))
-                .collect(),
-            said: false,
+                .map(|path| (path, Change::Config)),
+        );
+        for (path, change) in files {
+            let Some(name) = path.file_name().map(ToOwned::to_owned) else {
+                continue;
+            };
+            let dir = crate::fsafe::dir_of(&path).to_owned();
+            match dirs.iter_mut().find(|d| d.dir == dir) {
+                Some(watch) => watch.files.push((name, change)),
+                None => dirs.push(DirWatch {
+                    dir,
+                    files: vec![(name, change)],
+                    watcher: None,
+                }),
+            }
         }
+        Watches { dirs, said: false }
     }
 
-    /// Sets up every watch that is not, saying (once) why the file's cannot be.
+    /// Sets up every watch that is not, saying (once) why the heartbeat file's cannot be.
     fn retry(&mut self, engine: &mut Engine, tx: &Sender<Event>) {
-        let mut said = Vec::new();
-        self.set_up(&engine.file, tx, &mut said);
-        for news in said {
-            engine.say(news);
-        }
-    }
-
-    fn set_up(&mut self, file: &std::path::Path, tx: &Sender<Event>, said: &mut Vec<News>) {
-        if self.file.is_none() {
+        for watch in self.dirs.iter_mut().filter(|w| w.watcher.is_none()) {
+            let names = watch.files.iter().map(|(name, _)| name.clone()).collect();
+            let changes: Vec<Change> = watch.files.iter().map(|&(_, c)| c).collect();
             let tx = tx.clone();
-            match watch::watch(file, move || {
-                let _ = tx.send(Event::FileChanged);
+            match watch::watch(&watch.dir, names, move |i| {
+                let _ = tx.send(match changes[i] {
+                    Change::File => Event::FileChanged,
+                    Change::Config => Event::ConfigChanged,
+                });
             }) {
-                Ok(watcher) => self.file = Some(watcher),
+                Ok(watcher) => watch.watcher = Some(watcher),
                 // A directory that is not there (a mistyped `--file`) is said on screen as
-                // a missing file; only a real failure to watch is news.
-                Err(e) if crate::fsafe::dir_of(file).is_dir() && !self.said => {
+                // a missing file; only a real failure to watch the file is news.
+                Err(e)
+                    if !self.said
+                        && watch.dir.is_dir()
+                        && watch.files.iter().any(|&(_, c)| c == Change::File) =>
+                {
                     self.said = true;
-                    said.push(News::Unwatched(format!(
+                    engine.say(News::Unwatched(format!(
                         "cannot watch the directory of {}: {e}",
-                        file.display()
+                        engine.file.display()
                     )));
                 }
                 Err(_) => {}
-            }
-        }
-        for (path, watcher) in &mut self.config {
-            if watcher.is_none() {
-                let tx = tx.clone();
-                *watcher = watch::watch(path, move || {
-                    let _ = tx.send(Event::ConfigChanged);
-                })
-                .ok();
             }
         }
     }

@@ -4,8 +4,8 @@
 //! not once per beat. Also the two pieces every loop that waits on it shares:
 //! [`next_batch`] and [`next_second`].
 
-use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -42,30 +42,35 @@ pub fn next_second() -> Instant {
 const MIN_GAP: Duration = Duration::from_millis(100);
 const MAX_GAP: Duration = Duration::from_millis(250);
 
-/// Calls `changed` (on the watcher's thread) whenever `file` may have changed, paced (see
-/// [`MIN_GAP`]). The watch lasts as long as the returned watcher.
+/// Calls `changed(i)` (on the watcher's thread) whenever the file called `names[i]` in `dir`
+/// may have changed, paced (see [`MIN_GAP`]). One watcher, one thread and one pace for all
+/// the files of a directory: a second watcher on a busy directory (the config beside the
+/// heartbeat file) would wake for each of its events unpaced. The watch lasts as long as
+/// the returned watcher.
 pub fn watch(
-    file: &Path,
-    mut changed: impl FnMut() + Send + 'static,
+    dir: &Path,
+    names: Vec<OsString>,
+    mut changed: impl FnMut(usize) + Send + 'static,
 ) -> notify::Result<RecommendedWatcher> {
-    let dir = match file.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let name = file.file_name().map(ToOwned::to_owned);
     let mut pacer = Pacer::default();
     let mut watcher = notify::recommended_watcher(move |result: notify::Result<notify::Event>| {
-        if concerns(&result, name.as_deref()) {
-            // Holding the event here, on the watcher's own thread, lets the kernel queue the
-            // storm's events, read together on the next wake-up: each beat is a burst of
-            // directory events (lock, temp file, rename, the reads), and taking them one
-            // wake-up at a time would cost more than everything else the monitor does.
-            std::thread::sleep(pacer.hold(Instant::now()));
-            changed();
-            pacer.sent(Instant::now());
+        let concerned: Vec<usize> = (0..names.len())
+            .filter(|&i| concerns(&result, Some(&names[i])))
+            .collect();
+        if concerned.is_empty() {
+            return;
         }
+        // Holding the event here, on the watcher's own thread, lets the kernel queue the
+        // storm's events, read together on the next wake-up: each beat is a burst of
+        // directory events (lock, temp file, rename, the reads), and taking them one
+        // wake-up at a time would cost more than everything else the monitor does.
+        std::thread::sleep(pacer.hold(Instant::now()));
+        for i in concerned {
+            changed(i);
+        }
+        pacer.sent(Instant::now());
     })?;
-    watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+    watcher.watch(dir, RecursiveMode::NonRecursive)?;
     Ok(watcher)
 }
 
@@ -269,15 +274,23 @@ mod tests {
     }
 
     #[test]
-    fn a_beat_is_noticed() {
+    fn a_beat_and_an_edit_beside_it_are_each_noticed_as_theirs() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("hb.json");
         let (tx, rx) = mpsc::channel();
-        let _watcher = watch(&file, move || {
-            let _ = tx.send(());
+        let names = vec!["hb.json".into(), "hbmon.toml".into()];
+        let _watcher = watch(dir.path(), names, move |i| {
+            let _ = tx.send(i);
         })
         .unwrap();
         Store::new(&file).beat("a", &Beat::alive(None)).unwrap();
-        rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(0));
+        std::fs::write(dir.path().join("hbmon.toml"), "").unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while rx
+            .recv_timeout(deadline - std::time::Instant::now())
+            .unwrap()
+            != 1
+        {}
     }
 }
