@@ -285,6 +285,12 @@ mod tests {
         .unwrap();
         Store::new(&file).beat("a", &Beat::alive(None)).unwrap();
         assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(0));
+        // One change, one event: a second (a writer's close after its rename) would hold
+        // the next lone beat back as if a storm had begun.
+        assert_eq!(
+            rx.recv_timeout(Duration::from_millis(300)),
+            Err(mpsc::RecvTimeoutError::Timeout)
+        );
         std::fs::write(dir.path().join("hbmon.toml"), "").unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while rx
