@@ -227,7 +227,7 @@ impl Feed {
 
     /// Calls `sink` with every update after the one it returns, in order, on the engine's
     /// thread, until `sink` returns false. `sink` must not block (send to a channel, set a
-    /// flag): the engine waits for it.
+    /// flag): the engine waits for it; nor call this feed, whose lock it runs under.
     pub fn subscribe(
         &self,
         sink: impl FnMut(&Arc<Update>) -> bool + Send + 'static,
