@@ -8,41 +8,23 @@ mod routes;
 mod starts;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use crate::duration::format_secs;
 use crate::http::{Request, Response};
+use crate::monitor::Feed;
 use crate::paths::FileLocation;
-use crate::report::{self, Report, json};
+use crate::report::{self, json};
 use crate::store::{self, Entry, Reported, Store, StoreError, unix_now};
 use crate::text;
 use ping::{Event, Ping};
 use starts::Starts;
 
-/// The monitor's latest report, shared with the HTTP threads. The monitor replaces it after
-/// every check; a request holds the lock only to clone the `Arc`.
-#[derive(Debug, Clone)]
-pub struct View(Arc<Mutex<Arc<Report>>>);
-
-impl View {
-    pub fn new(report: Report) -> View {
-        View(Arc::new(Mutex::new(Arc::new(report))))
-    }
-
-    pub fn set(&self, report: Report) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(report);
-    }
-
-    pub fn get(&self) -> Arc<Report> {
-        Arc::clone(&self.0.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-}
-
 /// Everything the endpoints answer from.
 #[derive(Debug)]
 pub struct Api {
-    view: View,
+    /// The monitor's checks: each request answers from the latest.
+    feed: Feed,
     file: PathBuf,
     config: Option<PathBuf>,
     store: Store,
@@ -52,10 +34,10 @@ pub struct Api {
 
 impl Api {
     /// The API of a monitor of `location`, judging with the config at `config` (`None`:
-    /// the built-in defaults), whose reports `view` holds.
-    pub fn new(view: View, location: &FileLocation, config: Option<&Path>) -> Api {
+    /// the built-in defaults), whose checks `feed` publishes.
+    pub fn new(feed: Feed, location: &FileLocation, config: Option<&Path>) -> Api {
         Api {
-            view,
+            feed,
             file: location.path.clone(),
             config: config.map(Path::to_owned),
             store: Store::at(location),
@@ -76,7 +58,7 @@ impl Api {
     /// The `hbmon status --json` document, of every process or of the one called `name`
     /// (heartbeat name or label).
     fn status(&self, name: Option<&str>) -> Response {
-        let latest = self.view.get();
+        let latest = self.feed.report();
         let one;
         let report = match name {
             None => latest.as_ref(),
@@ -209,7 +191,7 @@ mod tests {
             NOW,
         );
         let location = crate::paths::resolve_file(Some(&dir.join("hb.json")));
-        Api::new(View::new(report), &location, Some(Path::new("hbmon.toml")))
+        Api::new(Feed::new(report), &location, Some(Path::new("hbmon.toml")))
     }
 
     fn request(method: &str, target: &str, body: &str) -> Request {
@@ -343,7 +325,7 @@ mod tests {
         );
         let file = dir.path().join("hb.json");
         let location = crate::paths::resolve_file(Some(&file));
-        let unconfigured = Api::new(View::new(empty), &location, None);
+        let unconfigured = Api::new(Feed::new(empty), &location, None);
         let status = || {
             let response = unconfigured.respond(&request("GET", "/status", ""));
             assert_eq!(response.status, 200);
@@ -385,7 +367,7 @@ mod tests {
             (response.status, response.content_type),
             (200, "application/json")
         );
-        let report = api.view.get();
+        let report = api.feed.report();
         let file = dir.path().join("hb.json");
         let document = json::Document::new(&report, &file, Some(Path::new("hbmon.toml")), 2);
         assert_eq!(
@@ -406,11 +388,11 @@ mod tests {
     #[test]
     fn metrics_render_the_latest_report() {
         let dir = tempfile::tempdir().unwrap();
-        let api = api(dir.path());
+        let mut api = api(dir.path());
         let response = api.respond(&request("GET", "/metrics", ""));
         assert_eq!(response.content_type, metrics::CONTENT_TYPE);
         assert!(response.body.contains("hbmon_up{name=\"bidder\"} 1\n"));
-        api.view.set(crate::report::build(
+        api.feed = Feed::new(crate::report::build(
             &store::Snapshot::default(),
             &crate::config::Config::default(),
             &mut FakeProbe::default(),
@@ -548,7 +530,7 @@ mod tests {
         }
         // A start this monitor did not write (`hbmon run`, a restart): the stamps it is.
         let other = Api::new(
-            api.view.clone(),
+            api.feed.clone(),
             &crate::paths::resolve_file(Some(&api.file)),
             None,
         );

@@ -82,6 +82,13 @@ impl Tracker {
         self.seen.get(name).copied()
     }
 
+    /// Every process's last state, as seen here or remembered.
+    pub fn states(&self) -> impl Iterator<Item = (&str, State)> {
+        self.seen
+            .iter()
+            .filter_map(|(name, seen)| Some((name.as_str(), seen.state?)))
+    }
+
     /// The changes `report` shows against everything seen before, which it then remembers.
     /// A process that is missing from `report` (removed from the file) is kept as last seen,
     /// so if it comes back its transition starts from the state it had.

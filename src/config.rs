@@ -3,6 +3,10 @@
 //! `[[alert]]` and `[serve]`. Parsing, validation with errors that
 //! name the file, line and key, and [`Config::rules_for`], which turns it into [`Rules`].
 
+mod alert;
+
+pub use alert::{COMMAND_TIMEOUT, MAX_TIMEOUT, Policy, Rule, Target, WEBHOOK_TIMEOUT};
+
 use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -12,11 +16,8 @@ use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::alert::send::MAX_TIMEOUT;
-use crate::alert::{self, Policy, Target};
 use crate::duration;
 use crate::health::{IntervalSource, Rules};
-use crate::history;
 use crate::http::Listen;
 use crate::paths;
 use crate::store::{DEFAULT_INTERVAL, Entry, Kind};
@@ -51,13 +52,16 @@ pub struct Config {
     pub processes: Vec<ProcessConfig>,
     pub history: HistoryConfig,
     /// `[[alert]]` rules, in file order.
-    pub alerts: Vec<alert::Rule>,
+    pub alerts: Vec<Rule>,
     pub serve: ServeConfig,
     /// Since when hbmon knows the configured processes (Unix seconds): the config file's
     /// last modification, so a configured job that never ran is due one period after it
     /// was added. `None` for a config not read from a file.
     pub known_since: Option<f64>,
 }
+
+/// How long the history keeps beats and transitions unless `[history] keep` says.
+pub const DEFAULT_KEEP: Duration = Duration::from_secs(7 * 86_400);
 
 /// `[history]`: the database `hbmon serve` records beside the heartbeat file.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,7 +73,7 @@ pub struct HistoryConfig {
 impl Default for HistoryConfig {
     fn default() -> Self {
         HistoryConfig {
-            keep: history::DEFAULT_KEEP.as_secs_f64(),
+            keep: DEFAULT_KEEP.as_secs_f64(),
         }
     }
 }
@@ -352,7 +356,7 @@ struct RawConfig {
     #[serde(default)]
     history: RawHistory,
     #[serde(default)]
-    alert: Vec<Spanned<RawAlert>>,
+    alert: Vec<Spanned<alert::RawAlert>>,
     #[serde(default)]
     serve: RawServe,
 }
@@ -367,17 +371,6 @@ struct RawServe {
 #[serde(deny_unknown_fields)]
 struct RawHistory {
     keep: Option<Spanned<Span>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAlert {
-    command: Option<Spanned<String>>,
-    webhook: Option<Spanned<String>>,
-    after: Option<Spanned<u32>>,
-    repeat: Option<Spanned<Span>>,
-    digest: Option<Spanned<Span>>,
-    timeout: Option<Spanned<Span>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -487,7 +480,7 @@ impl RawConfig {
         let alerts = self
             .alert
             .into_iter()
-            .map(RawAlert::validate)
+            .map(alert::RawAlert::validate)
             .collect::<Result<_, _>>()?;
         let listen = match self.serve.listen {
             Some(text) => Some(
@@ -503,77 +496,6 @@ impl RawConfig {
             alerts,
             serve: ServeConfig { listen },
             known_since: None,
-        })
-    }
-}
-
-impl RawAlert {
-    fn validate(raw: Spanned<Self>) -> Result<alert::Rule, Fault> {
-        let table = raw.span();
-        let a = raw.into_inner();
-        let target = match (a.command, a.webhook) {
-            (Some(_), Some(hook)) => {
-                return Err((
-                    hook.span(),
-                    "webhook",
-                    "an [[alert]] has command or webhook, not both: use one [[alert]] each"
-                        .to_owned(),
-                ));
-            }
-            (None, None) => {
-                return Err((
-                    table,
-                    "alert",
-                    "needs command = \"...\" or webhook = \"https://...\"".to_owned(),
-                ));
-            }
-            (Some(cmd), None) if cmd.get_ref().trim().is_empty() => {
-                return Err((cmd.span(), "command", "must not be empty".to_owned()));
-            }
-            (Some(cmd), None) => Target::Command(cmd.into_inner()),
-            (None, Some(hook)) => {
-                let url = hook.get_ref();
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err((
-                        hook.span(),
-                        "webhook",
-                        format!("{url:?} is not an http:// or https:// URL"),
-                    ));
-                }
-                Target::Webhook(hook.into_inner())
-            }
-        };
-        let defaults = Policy::default();
-        let after = match a.after {
-            Some(n) if *n.get_ref() == 0 => {
-                return Err((n.span(), "after", "must be at least 1".to_owned()));
-            }
-            Some(n) => n.into_inner(),
-            None => defaults.after,
-        };
-        let timeout = match a.timeout {
-            Some(t) if t.get_ref().0 > MAX_TIMEOUT.as_secs_f64() => {
-                return Err((
-                    t.span(),
-                    "timeout",
-                    format!(
-                        "{} is too long: at most {}",
-                        duration::format_exact(t.get_ref().0),
-                        duration::format_exact(MAX_TIMEOUT.as_secs_f64())
-                    ),
-                ));
-            }
-            t => positive("timeout", t.as_ref())?
-                .map_or_else(|| target.default_timeout(), Duration::from_secs_f64),
-        };
-        Ok(alert::Rule {
-            target,
-            timeout,
-            policy: Policy {
-                after,
-                repeat: positive("repeat", a.repeat.as_ref())?,
-                digest: a.digest.map_or(defaults.digest, |d| d.into_inner().0),
-            },
         })
     }
 }
@@ -1032,7 +954,7 @@ critical = true
         assert_eq!(
             config.alerts,
             [
-                alert::Rule {
+                Rule {
                     target: Target::Command("echo $HBMON_NAME".into()),
                     timeout: Duration::from_secs(30),
                     policy: Policy {
@@ -1041,7 +963,7 @@ critical = true
                         digest: 0.0
                     },
                 },
-                alert::Rule {
+                Rule {
                     target: Target::Webhook("https://hooks.example.com/x".into()),
                     timeout: Duration::from_secs(5),
                     policy: Policy::default(),

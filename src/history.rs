@@ -32,9 +32,6 @@ use crate::store::Reported;
 /// (and reads back as a string), so one chatty process cannot bloat the database.
 pub const DATA_CAP: usize = 4096;
 
-/// How long history is kept unless `[history] keep` says otherwise.
-pub const DEFAULT_KEEP: Duration = Duration::from_secs(7 * 86_400);
-
 /// How long a starting monitor waits for its recorder to open the database, so that its
 /// first check already knows each process's state from before; a database that takes longer
 /// (locked for a migration, a slow disk) is carried on without, never waited for again.

@@ -2,40 +2,49 @@
 //!
 //! Processes write heartbeats into one shared, file-locked JSON file; `hbmon` reads it,
 //! checks each PID with the operating system and shows what is up, late, hung, dead or
-//! stopped. The map of the crate:
+//! stopped. The map of the crate is a list of layers, top to bottom: a module uses only
+//! modules *below* it, never one above (a test, `layers.rs`, checks every `crate::` path
+//! against this list). Faces on top, the engine under them, the rooms it is built of, and
+//! the plain pieces at the bottom:
 //!
-//! - [`text`]: text from writers and requests as terminals and logs show it: control,
-//!   bidi and line-separator characters escaped (`\n`, `\u{1b}`), never printed raw.
-//! - [`signal`]: signal names, the three that ask a process to stop (a stop, not a crash),
-//!   and ending a process by a signal as its default action would (Unix).
-//! - [`store`]: the heartbeat file protocol (v1) — locking, reading, atomic rewrites; a beat
-//!   scans the file's structure (`store/scan.rs`) and splices its own entry in. What a beat
-//!   says and does to an entry, a job run's beats among them, is `store/beat.rs`.
-//! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
+//! - [`cli`]: the `hbmon` command line; `main.rs` only calls [`cli::run`].
+//! - [`tui`]: the live terminal UI, `hbmon` with no subcommand: a face of the engine.
+//! - [`serve`]: `hbmon serve`, the headless face: the engine with alerts, its log, the
+//!   HTTP API (Unix).
+//! - [`api`]: the endpoints of that HTTP API, answered from the engine's feed, one table of
+//!   routes (`api/routes.rs`): `/status`, `/status/NAME`, `/metrics`, `/ping/NAME`,
+//!   `/ping/NAME/start`, `/ping/NAME/fail`, `/ping/NAME/CODE` (a job's run, as `hbmon run`
+//!   reports it), `/healthz`.
+//! - [`monitor`]: the engine under every face: it judges the file on each change and once
+//!   a second, records the history and sends alerts when it holds those roles, reloads its
+//!   config, and publishes each check for faces to subscribe to.
+//! - [`alert`]: `[[alert]]` rules at work — when to alert (pure), what is said, delivery.
 //! - [`job`]: running a command as a job with start and end beats (`hbmon run`; Unix).
-//! - [`duration`]: the `30s` / `5m` / `1h30m` notation used everywhere a time span is typed.
-//! - [`paths`]: where the heartbeat file and the config live.
-//! - [`fsafe`]: opening files where other users may write: no symlink, no FIFO, no huge
-//!   file, nothing created more open than its directory, nothing trusted that others wrote.
-//! - [`config`]: the optional `hbmon.toml`: monitored processes and their thresholds.
+//! - [`history`]: the SQLite history of beats and transitions, and its single recorder,
+//!   which writes on a thread of its own and trusts, repairs or refuses the file it finds.
+//! - [`changes`]: transitions and new beats between successive reports (pure).
+//! - [`report`]: every row at one instant, and the one column model (`report/columns.rs`:
+//!   title, width, alignment, drop rank, text, order) that `status`'s table and the UI share.
+//! - [`config`]: the optional `hbmon.toml` and its data: monitored processes and their
+//!   thresholds, `[[alert]]` rules, `[history]`, `[serve]`.
+//! - [`http`]: the small HTTP/1.1 server under `hbmon serve`'s API (std `TcpListener`).
 //! - [`health`]: health states (everything about a state: name, symbol, severity, meaning)
 //!   and the pure `evaluate` that judges one process.
 //! - [`probe`]: what the OS says about PIDs and the machine, behind a trait tests can fake.
-//! - [`report`]: every row at one instant, and the one column model (`report/columns.rs`:
-//!   title, width, alignment, drop rank, text, order) that `status`'s table and the UI share.
-//! - [`changes`]: transitions and new beats between successive reports (pure).
-//! - [`history`]: the SQLite history of beats and transitions, and its single recorder,
-//!   which writes on a thread of its own and trusts, repairs or refuses the file it finds.
-//! - [`alert`]: `[[alert]]` rules — when to alert (pure), what is said, delivery.
-//! - [`http`]: the small HTTP/1.1 server under `hbmon serve`'s API (std `TcpListener`).
-//! - [`watch`]: noticing changes to the heartbeat file (a watch on its directory).
-//! - [`serve`]: the headless monitor of `hbmon serve`: history, alerts, the HTTP API (Unix).
-//! - [`api`]: the endpoints of that HTTP API, one table of routes (`api/routes.rs`):
-//!   `/status`, `/status/NAME`, `/metrics`, `/ping/NAME`, `/ping/NAME/start`,
-//!   `/ping/NAME/fail`, `/ping/NAME/CODE` (a job's run, as `hbmon run` reports it),
-//!   `/healthz`.
-//! - [`tui`]: the live terminal UI, `hbmon` with no subcommand.
-//! - [`cli`]: the `hbmon` command line; `main.rs` only calls [`cli::run`].
+//! - [`watch`]: noticing changes to a file (a paced watch on its directory, its stamp).
+//! - [`signals`]: SIGTERM, SIGINT, SIGHUP as messages to a loop (Unix).
+//! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
+//! - [`store`]: the heartbeat file protocol (v1) — locking, reading, atomic rewrites; a beat
+//!   scans the file's structure (`store/scan.rs`) and splices its own entry in. What a beat
+//!   says and does to an entry, a job run's beats among them, is `store/beat.rs`.
+//! - [`paths`]: where the heartbeat file and the config live.
+//! - [`fsafe`]: opening files where other users may write: no symlink, no FIFO, no huge
+//!   file, nothing created more open than its directory, nothing trusted that others wrote.
+//! - [`duration`]: the `30s` / `5m` / `1h30m` notation used everywhere a time span is typed.
+//! - [`signal`]: signal names, the three that ask a process to stop (a stop, not a crash),
+//!   ending a process by a signal as its default action would, process groups (Unix).
+//! - [`text`]: text from writers and requests as terminals and logs show it: control,
+//!   bidi and line-separator characters escaped (`\n`, `\u{1b}`), never printed raw.
 
 // Tests compare floats they built from exact values.
 #![cfg_attr(test, allow(clippy::float_cmp))]
@@ -53,6 +62,7 @@ pub mod history;
 pub mod http;
 #[cfg(unix)]
 pub mod job;
+pub mod monitor;
 pub mod paths;
 pub mod probe;
 pub mod report;
@@ -60,9 +70,14 @@ pub mod report;
 pub mod serve;
 #[cfg(unix)]
 pub mod signal;
+#[cfg(unix)]
+pub mod signals;
 pub mod store;
 pub mod text;
 pub mod tui;
 pub mod watch;
 
 pub use heartbeat::{Handle, Heartbeat, beat};
+
+#[cfg(test)]
+mod layers;

@@ -277,13 +277,13 @@ impl Probe for SysProbe {
             system.refresh_processes_specifics(ProcessesToUpdate::All, true, kind);
             self.listed_at = Some(Instant::now());
         } else {
-            let wanted: Vec<Pid> = pids
-                .iter()
-                .chain(&matched)
-                .map(|&p| Pid::from_u32(p))
-                .collect();
-            system.refresh_processes_specifics(ProcessesToUpdate::Some(&wanted), true, kind);
+            // Each PID once: sysinfo takes a PID listed twice for a dead one the second time
+            // (the first pass cleared its "updated" mark) and drops it from the list, so a
+            // process found by `match` and also beating, or found twice (two `match`es, two
+            // reports between refreshes), would vanish until the next full list.
             let fresh: HashSet<u32> = pids.iter().chain(&matched).copied().collect();
+            let wanted: Vec<Pid> = fresh.iter().map(|&p| Pid::from_u32(p)).collect();
+            system.refresh_processes_specifics(ProcessesToUpdate::Some(&wanted), true, kind);
             known.retain(|p| fresh.contains(p));
         }
         system.refresh_memory();
@@ -441,6 +441,26 @@ mod tests {
                 .cpu_percent
                 .is_finite()
         );
+        sleeper.kill().unwrap();
+        sleeper.wait().unwrap();
+    }
+
+    #[test]
+    fn a_process_found_twice_between_refreshes_stays_found() {
+        let mut sleeper = child("31.1732");
+        let pattern = Regex::new(r"^sleep 31\.1732$").unwrap();
+        let mut probe = SysProbe::new(Path::new("hb.json"));
+        probe.refresh(&[], true);
+        // Found by two reports (or two `match`es) before the next refresh, which also has
+        // its PID from an entry: it is still there afterwards, not dropped until a full list.
+        for _ in 0..2 {
+            assert_eq!(probe.find(&pattern).alive().unwrap().pid, sleeper.id());
+        }
+        for _ in 0..3 {
+            probe.refresh(&[sleeper.id()], true);
+            assert!(probe.process(sleeper.id()).alive().is_some());
+            assert_eq!(probe.find(&pattern).alive().unwrap().pid, sleeper.id());
+        }
         sleeper.kill().unwrap();
         sleeper.wait().unwrap();
     }

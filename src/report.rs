@@ -35,7 +35,7 @@ pub struct Row {
 }
 
 /// Every row at one instant, plus what the header needs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Report {
     /// The instant the report judges (Unix seconds).
     pub now: f64,

@@ -1,21 +1,21 @@
-//! The live terminal UI (`hbmon` with no subcommand): a header, the monitored and additional
-//! tables, a detail pane, redrawn when the heartbeat file changes and once a second.
+//! The live terminal UI (`hbmon` with no subcommand), a face of the monitor engine
+//! ([`crate::monitor`]): a header, the monitored and additional tables, a detail pane,
+//! redrawn on each of the engine's checks (when the heartbeat file changes and once a
+//! second). The engine records the history when no `hbmon serve` does; it never alerts.
 //!
 //! - [`app`]: the state and its pure `update`,
 //! - [`keys`]: the key table (keys, actions, help, footer) and the mouse to actions,
 //! - [`ui`]: drawing from the state and a fixed `now`, a file per part of the screen,
-//! - [`event`]: the loop that feeds them (input, file watcher, signals, clocks),
-//! - [`judge`]: the file to a report, asking the OS at most once per `--refresh`,
+//! - [`event`]: the loop that feeds them (the engine's updates, input, signals),
 //! - [`recent`]: the history read back for the screen, as timelines and sparklines,
-//! - `recording`: recording the history when no `hbmon serve` does, else reading it,
+//! - `reader`: the screen's reads of the history database,
 //! - `terminal`: taking the terminal over and always giving it back.
 
 pub mod app;
 pub mod event;
-pub mod judge;
 pub mod keys;
+mod reader;
 pub mod recent;
-mod recording;
 mod terminal;
 pub mod ui;
 
@@ -30,6 +30,7 @@ pub use app::App;
 pub use event::Exit;
 
 use crate::config::Config;
+use crate::monitor::{self, Engine, MonitorError};
 use crate::probe::Probe;
 use crate::store::unix_now;
 
@@ -42,12 +43,18 @@ pub enum TuiError {
     Input(#[source] io::Error),
     #[error("cannot open the redraw trace {}: {source}", path.display())]
     Trace { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Monitor(#[from] MonitorError),
+    #[error("cannot catch signals: {0}")]
+    Signals(#[source] io::Error),
 }
 
 /// How the monitor runs.
 pub struct Options {
     /// The heartbeat file to watch.
     pub file: PathBuf,
+    /// `--config`, to find the config again when it changes.
+    pub config_flag: Option<PathBuf>,
     /// How often processes are re-probed and states re-judged.
     pub refresh: Duration,
     /// False under `NO_COLOR`.
@@ -57,27 +64,34 @@ pub struct Options {
     pub trace: Option<PathBuf>,
 }
 
-/// Runs the UI on the real terminal until the user quits or a signal arrives; the terminal
-/// is restored on every way out.
-pub fn run(options: &Options, config: &Config, probe: &mut dyn Probe) -> Result<Exit, TuiError> {
+/// Runs the UI on the real terminal, over an engine judging with `config` (read from
+/// `config_path`) and `probe`, until the user quits or a signal arrives; the terminal is
+/// restored on every way out.
+pub fn run(
+    options: &Options,
+    config: Config,
+    config_path: Option<PathBuf>,
+    probe: Box<dyn Probe + Send>,
+) -> Result<Exit, TuiError> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let app = App::new(
         display_path(&options.file, home.as_deref()),
         unix_now(),
         options.color,
     );
-    let recording = recording::Recording::start(
-        crate::paths::history_path(&options.file),
-        Duration::from_secs_f64(config.history.keep),
-    );
+    // Before the terminal is taken: the engine's first check (what the history knows
+    // included) is on the first screen, and a failure to start is a plain line.
+    let engine = Engine::new(monitor::Options {
+        file: options.file.clone(),
+        config,
+        config_path,
+        config_flag: options.config_flag.clone(),
+        refresh: options.refresh,
+        alerts: false,
+        probe,
+    })?;
     let mut session = terminal::Session::enter().map_err(TuiError::Terminal)?;
-    event::run(
-        &mut session.screen,
-        app,
-        options,
-        &mut judge::Judge::new(config, probe),
-        recording,
-    )
+    event::run(&mut session.screen, app, options, engine)
 }
 
 /// The path as the header shows it: the home directory as `~`, as a shell prompt would.

@@ -1,10 +1,11 @@
-//! Noticing changes to the heartbeat file. The watch is on its *directory*: every write
-//! replaces the file with a rename, and a watch on the file itself would end at the first.
-//! Also the two pieces every loop that waits on it shares (`hbmon serve`, the live UI):
+//! Noticing changes to a file (the heartbeat file, the config). The watch is on its
+//! *directory*: every write replaces the file with a rename, and a watch on the file itself
+//! would end at the first. Paced: a storm of changes reaches the loop a few times a second,
+//! not once per beat. Also the two pieces every loop that waits on it shares:
 //! [`next_batch`] and [`next_second`].
 
-use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -34,24 +35,109 @@ pub fn next_second() -> Instant {
     Instant::now() + Duration::from_secs_f64((1.0 - fraction).clamp(0.001, 1.0))
 }
 
-/// Calls `changed` (on the watcher's thread) whenever `file` may have changed. The watch
-/// lasts as long as the returned watcher.
+/// The first change after a quiet spell reaches the loop at once; while more keep coming,
+/// at most one per gap, which grows from the first to the second while the storm lasts.
+/// Hundreds of writers each rewriting the file then cost four reads a second, not one per
+/// beat, and a lone beat still shows within milliseconds.
+const MIN_GAP: Duration = Duration::from_millis(100);
+const MAX_GAP: Duration = Duration::from_millis(250);
+
+/// Calls `changed(i)` (on the watcher's thread) whenever the file called `names[i]` in `dir`
+/// may have changed, paced (see [`MIN_GAP`]). One watcher, one thread and one pace for all
+/// the files of a directory: a second watcher on a busy directory (the config beside the
+/// heartbeat file) would wake for each of its events unpaced. The watch lasts as long as
+/// the returned watcher.
 pub fn watch(
-    file: &Path,
-    mut changed: impl FnMut() + Send + 'static,
+    dir: &Path,
+    names: Vec<OsString>,
+    mut changed: impl FnMut(usize) + Send + 'static,
 ) -> notify::Result<RecommendedWatcher> {
-    let dir = match file.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let name = file.file_name().map(ToOwned::to_owned);
+    let mut pacer = Pacer::default();
     let mut watcher = notify::recommended_watcher(move |result: notify::Result<notify::Event>| {
-        if concerns(&result, name.as_deref()) {
-            changed();
+        let concerned: Vec<usize> = (0..names.len())
+            .filter(|&i| concerns(&result, Some(&names[i])))
+            .collect();
+        if concerned.is_empty() {
+            return;
         }
+        // Holding the event here, on the watcher's own thread, lets the kernel queue the
+        // storm's events, read together on the next wake-up: each beat is a burst of
+        // directory events (lock, temp file, rename, the reads), and taking them one
+        // wake-up at a time would cost more than everything else the monitor does.
+        std::thread::sleep(pacer.hold(Instant::now()));
+        for i in concerned {
+            changed(i);
+        }
+        pacer.sent(Instant::now());
     })?;
-    watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+    watcher.watch(dir, RecursiveMode::NonRecursive)?;
     Ok(watcher)
+}
+
+/// What identifies one version of a file without reading it: its inode, size, times, mode
+/// and owner — to notice a change no event reported (a watch that could not be set up, a
+/// `chmod`, which the watch ignores).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    inode: u64,
+    len: u64,
+    modified: (i64, i64),
+    changed: (i64, i64),
+    mode: u32,
+    owner: u32,
+}
+
+impl Stamp {
+    /// `None`: no such file (or it cannot be looked at).
+    pub fn of(path: &Path) -> Option<Stamp> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Stamp {
+            inode: meta.ino(),
+            len: meta.len(),
+            modified: (meta.mtime(), meta.mtime_nsec()),
+            changed: (meta.ctime(), meta.ctime_nsec()),
+            mode: meta.mode(),
+            owner: meta.uid(),
+        })
+    }
+}
+
+/// Paces file events (see [`MIN_GAP`]).
+#[derive(Debug)]
+struct Pacer {
+    last_sent: Option<Instant>,
+    gap: Duration,
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Pacer {
+            last_sent: None,
+            gap: MIN_GAP,
+        }
+    }
+}
+
+impl Pacer {
+    /// How long to hold an event that arrives at `now` before passing it on.
+    fn hold(&mut self, now: Instant) -> Duration {
+        match self.last_sent {
+            Some(last) if now < last + self.gap => {
+                let wait = last + self.gap - now;
+                self.gap = (self.gap * 2).min(MAX_GAP);
+                wait
+            }
+            _ => {
+                self.gap = MIN_GAP;
+                Duration::ZERO
+            }
+        }
+    }
+
+    fn sent(&mut self, at: Instant) {
+        self.last_sent = Some(at);
+    }
 }
 
 /// Whether a directory event means the file called `name` changed: replaced by a rename
@@ -97,7 +183,29 @@ mod tests {
         drop(tx);
         assert_eq!(next_batch::<i32>(&rx, Instant::now()), None);
     }
-    use std::time::Duration;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn a_lone_event_passes_at_once_and_a_storm_is_paced_ever_slower() {
+        let t0 = Instant::now();
+        let mut pacer = Pacer::default();
+        assert_eq!(pacer.hold(t0), Duration::ZERO);
+        pacer.sent(t0);
+        // The storm: each event is held to the end of the gap, which grows to MAX_GAP.
+        assert_eq!(pacer.hold(t0 + 10 * MS), 90 * MS);
+        pacer.sent(t0 + 100 * MS);
+        assert_eq!(pacer.hold(t0 + 101 * MS), 199 * MS);
+        pacer.sent(t0 + 300 * MS);
+        assert_eq!(pacer.hold(t0 + 300 * MS), MAX_GAP);
+        pacer.sent(t0 + 550 * MS);
+        assert_eq!(pacer.hold(t0 + 560 * MS), 240 * MS);
+        pacer.sent(t0 + 800 * MS);
+        // Quiet for a gap: the next event passes at once, and the gap starts small again.
+        assert_eq!(pacer.hold(t0 + 1100 * MS), Duration::ZERO);
+        pacer.sent(t0 + 1100 * MS);
+        assert_eq!(pacer.hold(t0 + 1150 * MS), 50 * MS);
+    }
 
     #[test]
     fn only_events_about_the_file_itself_count() {
@@ -166,15 +274,29 @@ mod tests {
     }
 
     #[test]
-    fn a_beat_is_noticed() {
+    fn a_beat_and_an_edit_beside_it_are_each_noticed_as_theirs() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("hb.json");
         let (tx, rx) = mpsc::channel();
-        let _watcher = watch(&file, move || {
-            let _ = tx.send(());
+        let names = vec!["hb.json".into(), "hbmon.toml".into()];
+        let _watcher = watch(dir.path(), names, move |i| {
+            let _ = tx.send(i);
         })
         .unwrap();
         Store::new(&file).beat("a", &Beat::alive(None)).unwrap();
-        rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(0));
+        // One change, one event: a second (a writer's close after its rename) would hold
+        // the next lone beat back as if a storm had begun.
+        assert_eq!(
+            rx.recv_timeout(Duration::from_millis(300)),
+            Err(mpsc::RecvTimeoutError::Timeout)
+        );
+        std::fs::write(dir.path().join("hbmon.toml"), "").unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while rx
+            .recv_timeout(deadline - std::time::Instant::now())
+            .unwrap()
+            != 1
+        {}
     }
 }

@@ -6,29 +6,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::config::Policy;
 use crate::health::{Severity, State};
-
-/// How one `[[alert]]` rule decides.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Policy {
-    /// Consecutive bad checks before alerting: a process that is late for one check and
-    /// then fine again (flapping) is not news.
-    pub after: u32,
-    /// Seconds between reminders while a process stays critical; `None`: no reminders.
-    pub repeat: Option<f64>,
-    /// Seconds soft notices wait to be sent together in one digest; 0 sends them at once.
-    pub digest: f64,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            after: 1,
-            repeat: None,
-            digest: 3600.0,
-        }
-    }
-}
 
 /// One process at one check, as the decision sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -13,14 +13,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::message::Rendered;
+use crate::config::Target;
 
-/// A webhook gets this long per attempt, unless its `[[alert]]` says `timeout`.
-pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
-/// An alert command gets this long per attempt before its process group is killed, unless
-/// its `[[alert]]` says `timeout`.
-pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
-/// The longest `timeout` an `[[alert]]` may have: a target that takes longer is down.
-pub const MAX_TIMEOUT: Duration = Duration::from_secs(600);
 /// Between SIGTERM and SIGKILL for a command's group that ran out of time.
 pub const KILL_GRACE: Duration = Duration::from_secs(1);
 /// How long a stopping monitor takes for its alerts, from the signal: deliveries get all
@@ -36,47 +30,6 @@ pub const RETRY_AFTER: [Duration; 3] = [
     Duration::from_secs(30),
     Duration::from_secs(120),
 ];
-
-/// Where an `[[alert]]` rule sends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// Run with `sh -c`, the message in `HBMON_*` variables.
-    Command(String),
-    /// POST the JSON message to this URL.
-    Webhook(String),
-}
-
-impl Target {
-    /// How long an attempt gets when its `[[alert]]` does not say.
-    pub fn default_timeout(&self) -> Duration {
-        match self {
-            Target::Command(_) => COMMAND_TIMEOUT,
-            Target::Webhook(_) => WEBHOOK_TIMEOUT,
-        }
-    }
-
-    /// How the log names the target. A webhook shows only its scheme and host: the rest of
-    /// a Slack-style URL is a secret.
-    pub fn describe(&self) -> String {
-        match self {
-            Target::Command(cmd) => {
-                let short: String = cmd.chars().take(40).collect();
-                let cut = if short.len() < cmd.len() { "…" } else { "" };
-                // A multi-line ''' command must not break the log's one line per event.
-                format!("command `{}{cut}`", crate::text::escape(&short))
-            }
-            Target::Webhook(url) => {
-                let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-                let host = rest.split(['/', '?']).next().unwrap_or_default();
-                format!(
-                    "webhook {}://{}/…",
-                    crate::text::escape(scheme),
-                    crate::text::escape(host)
-                )
-            }
-        }
-    }
-}
 
 /// One delivery: a message, how long each attempt gets, and how many it has had.
 #[derive(Debug, Clone)]
@@ -151,20 +104,5 @@ impl Sender {
                 each.join(", ")
             );
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn logs_name_a_webhook_by_host_only() {
-        let hook = Target::Webhook("https://hooks.example.com/services/T0/B0/SECRET".into());
-        assert_eq!(hook.describe(), "webhook https://hooks.example.com/…");
-        let multi = Target::Command("printf a\nprintf b".into());
-        assert_eq!(multi.describe(), "command `printf a\\nprintf b`");
-        let cmd = Target::Command("x".repeat(50));
-        assert_eq!(cmd.describe(), format!("command `{}…`", "x".repeat(40)));
     }
 }

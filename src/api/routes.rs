@@ -38,7 +38,9 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/metrics",
         methods: READ,
-        answer: |api, _, _| Response::ok(metrics::CONTENT_TYPE, metrics::render(&api.view.get())),
+        answer: |api, _, _| {
+            Response::ok(metrics::CONTENT_TYPE, metrics::render(&api.feed.report()))
+        },
     },
     Route {
         path: "/ping/NAME",

@@ -28,15 +28,16 @@ pub fn monitor(
     args: &UiArgs,
 ) -> anyhow::Result<ExitCode> {
     need_terminal()?;
-    let (config, _) = Config::load(config_flag, &location.path)?;
-    let mut probe = SysProbe::new(&location.path);
+    let (config, config_path) = Config::load(config_flag, &location.path)?;
     let options = tui::Options {
         file: location.path.clone(),
+        config_flag: config_flag.map(Path::to_owned),
         refresh: args.refresh,
         color: use_color(std::env::var_os("NO_COLOR").as_deref()),
         trace: std::env::var_os("HBMON_TRACE_REDRAW").map(Into::into),
     };
-    let exit = tui::run(&options, &config, &mut probe)
+    let probe = Box::new(SysProbe::new(&location.path));
+    let exit = tui::run(&options, config, config_path, probe)
         .with_context(|| format!("the monitor of {} stopped", location.path.display()))?;
     Ok(match exit {
         Exit::Quit => ExitCode::SUCCESS,

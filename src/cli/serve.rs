@@ -33,7 +33,7 @@ pub fn serve(
         (None, Some(listen)) => HttpAddress::Chosen(*listen),
         (None, None) => HttpAddress::Default,
     };
-    crate::serve::run(location, &config, config_path.as_deref(), listen)?;
+    crate::serve::run(location, config, config_path, explicit_config, listen)?;
     eprintln!("hbmon serve: stopped");
     Ok(ExitCode::SUCCESS)
 }

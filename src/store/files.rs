@@ -40,7 +40,12 @@ pub(super) fn replace(
     };
     let (temp, mut file) = create_temp(path, permissions.map(|p| p.mode())).map_err(write_error)?;
     write_pieces(&mut file, pieces)
-        .and_then(|()| fs::rename(&temp, path))
+        .and_then(|()| {
+            // Closed before the rename: a close after it is a second "written" event on the
+            // file's own name, which a monitor's watch takes for another change (and paces).
+            drop(file);
+            fs::rename(&temp, path)
+        })
         .map_err(|cause| {
             // Best effort, the write already failed; a temp file left behind would be
             // removed by the next writer only once this process is gone.

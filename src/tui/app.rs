@@ -11,12 +11,14 @@ mod tests;
 mod view;
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 pub use self::filter::Filter;
-pub use self::message::{Action, Effect, FileError, Notice};
+pub use self::message::{Action, Effect, Notice};
 pub use self::view::{Mode, Spot, Tab, Table, Viewport};
 use super::recent::Recent;
-use crate::changes::{Tracker, Transition};
+use crate::changes::Transition;
+use crate::monitor::Trouble;
 use crate::report::columns::Column;
 use crate::report::{Report, Row};
 
@@ -30,7 +32,7 @@ pub const WHEEL_STEP: isize = 3;
 /// The whole UI state.
 #[derive(Debug, Clone)]
 pub struct App {
-    report: Report,
+    report: Arc<Report>,
     /// The heartbeat file as shown in the header (`~` for the home directory).
     pub file: String,
     /// When the monitor started (Unix seconds), for its runtime in the header.
@@ -46,10 +48,8 @@ pub struct App {
     sort: Column,
     reverse: bool,
     detail_scroll: usize,
-    file_error: Option<FileError>,
+    troubles: Vec<Trouble>,
     notice: Option<Notice>,
-    /// One definition of "changed", shared with `hbmon serve` and the history.
-    tracker: Tracker,
     transitions: HashMap<String, VecDeque<Transition>>,
     tab: Tab,
     history: Option<Recent>,
@@ -97,13 +97,10 @@ impl App {
 
     pub fn new(file: String, started: f64, color: bool) -> App {
         App {
-            report: Report {
+            report: Arc::new(Report {
                 now: started,
-                rows: Vec::new(),
-                invalid: Vec::new(),
-                system: None,
-                named: false,
-            },
+                ..Report::default()
+            }),
             file,
             started,
             color,
@@ -113,9 +110,8 @@ impl App {
             sort: Column::State,
             reverse: false,
             detail_scroll: 0,
-            file_error: None,
+            troubles: Vec::new(),
             notice: None,
-            tracker: Tracker::default(),
             transitions: HashMap::new(),
             tab: Tab::default(),
             history: None,
@@ -144,8 +140,8 @@ impl App {
         (self.sort, self.reverse)
     }
 
-    pub fn file_error(&self) -> Option<&FileError> {
-        self.file_error.as_ref()
+    pub fn troubles(&self) -> &[Trouble] {
+        &self.troubles
     }
 
     pub fn notice(&self) -> Option<&Notice> {
@@ -304,27 +300,15 @@ impl App {
                 }
             }
             Action::ToggleTab => self.tab = self.tab.next(),
-            Action::Report(report) => {
-                let changes = self.set_report(*report);
-                return (!changes.is_empty()).then_some(Effect::Record(changes));
-            }
-            Action::FileError { message, now } => {
-                let since = match &self.file_error {
-                    Some(previous) if previous.message == message => previous.since,
-                    _ => now,
-                };
-                self.file_error = Some(FileError { message, since });
-            }
-            Action::FileOk => self.file_error = None,
+            Action::Report(report) => self.set_report(report),
+            Action::Transitions(transitions) => self.saw(transitions),
+            Action::Troubles(troubles) => self.troubles = troubles,
             Action::Notice(notice) => self.notice = Some(notice),
             Action::Viewport(viewport) => {
                 self.viewport = viewport;
                 self.detail_scroll = self.detail_scroll.min(viewport.detail_max_scroll);
                 self.keep_in_view();
             }
-            Action::Remember(seen) => seen
-                .into_iter()
-                .for_each(|(name, seen)| self.tracker.remember(&name, seen)),
             Action::History(recent) => self.history = Some(*recent),
         }
         None

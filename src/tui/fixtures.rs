@@ -142,3 +142,14 @@ pub fn crowd() -> Report {
     }));
     report
 }
+
+/// Gives `app` the next report as the engine does: with the transitions since the last one
+/// (a tracker that saw the app's current report judges them).
+pub fn observe(app: &mut crate::tui::App, report: Report) {
+    use crate::tui::app::Action;
+    let mut tracker = crate::changes::Tracker::default();
+    tracker.observe(app.report());
+    let transitions = tracker.observe(&report).transitions;
+    app.update(Action::Report(std::sync::Arc::new(report)));
+    app.update(Action::Transitions(transitions));
+}

@@ -6,6 +6,7 @@
 mod beat;
 mod config;
 mod day_one;
+mod engine;
 mod hardening_alerts;
 mod hardening_faults;
 mod hardening_history;

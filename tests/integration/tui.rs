@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_hbmon");
 
 /// A tmux server of our own (`-L`), killed when the test ends, pass or fail, and its socket
-/// file removed (tmux leaves it behind).
+/// file removed (tmux leaves it behind). Shared with other modules that drive the real UI.
 pub(crate) struct Tmux {
     socket: String,
     socket_path: Option<std::path::PathBuf>,
 }
 
 impl Tmux {
-    fn start(shell_cmd: &str) -> Tmux {
+    pub(crate) fn start(shell_cmd: &str) -> Tmux {
         Tmux::start_sized(shell_cmd, 120, 30)
     }
 

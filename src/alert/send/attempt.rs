@@ -12,7 +12,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::super::message::Rendered;
-use super::{KILL_GRACE, Target};
+use super::KILL_GRACE;
+use crate::config::Target;
 use crate::duration;
 use crate::signal;
 
@@ -315,8 +316,8 @@ fn post(agent: &ureq::Agent, url: &str, body: String, timeout: Duration) -> Resu
 
 #[cfg(test)]
 mod tests {
-    use super::super::COMMAND_TIMEOUT;
     use super::*;
+    use crate::config::COMMAND_TIMEOUT;
     use serde_json::json;
     use std::sync::mpsc;
 

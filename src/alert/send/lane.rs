@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use super::attempt::{Attempt, Ended, Via};
 use super::backlog::Backlog;
-use super::{BACKLOG_LIMIT, Job, KILL_GRACE, Target};
+use super::{BACKLOG_LIMIT, Job, KILL_GRACE};
+use crate::config::Target;
 use crate::duration;
 
 #[derive(Debug)]

@@ -1,8 +1,11 @@
-//! What goes into the app ([`Action`]: keys, reports, file errors, notices) and what comes
-//! out of it for the event loop to do ([`Effect`]).
+//! What goes into the app ([`Action`]: keys, the engine's reports, transitions and
+//! troubles, notices) and what comes out of it for the event loop to do ([`Effect`]).
+
+use std::sync::Arc;
 
 use super::Viewport;
-use crate::changes::{Changes, Seen};
+use crate::changes::Transition;
+use crate::monitor::Trouble;
 use crate::report::Report;
 use crate::tui::recent::Recent;
 
@@ -12,14 +15,6 @@ pub struct Notice {
     pub text: String,
     pub at: f64,
     pub is_error: bool,
-}
-
-/// Why the heartbeat file could not be read; the last good view stays on screen.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FileError {
-    pub message: String,
-    /// When it was first seen (Unix seconds).
-    pub since: f64,
 }
 
 /// Everything that changes the app: keys (via `keys::map_key`) and the event loop.
@@ -72,19 +67,13 @@ pub enum Action {
     /// `Tab`: the process tables or the history.
     ToggleTab,
     /// A new report: the file (or the last good read of it) judged at an instant.
-    Report(Box<Report>),
-    /// The file could not be read or parsed; reports go on judging the last good read.
-    FileError {
-        message: String,
-        now: f64,
-    },
-    /// The file was read and parsed again: the error, if any, is over.
-    FileOk,
+    Report(Arc<Report>),
+    /// What the monitor saw change with the report.
+    Transitions(Vec<Transition>),
+    /// What is wrong now, worst first (none: all is well).
+    Troubles(Vec<Trouble>),
     Notice(Notice),
     Viewport(Viewport),
-    /// What the history database last knew of each process, so a restarted monitor does
-    /// not see every process as new.
-    Remember(Vec<(String, Seen)>),
     /// A fresh read of the history database.
     History(Box<Recent>),
 }
@@ -93,8 +82,6 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Quit,
-    /// What a new report changed, for the history database.
-    Record(Changes),
     /// Re-read the file and re-probe now.
     Refresh,
     /// Remove this entry from the file, then refresh.

@@ -2,7 +2,9 @@
 //! it in view; the selection follows its process across reports, sorts and filters.
 
 use super::{App, Mode, TRANSITIONS_KEPT, Table};
-use crate::changes::Changes;
+use std::sync::Arc;
+
+use crate::changes::Transition;
 use crate::report::columns::Column;
 use crate::report::{Report, Row};
 
@@ -49,19 +51,20 @@ impl App {
             .min(self.viewport.detail_max_scroll);
     }
 
-    /// Takes a new report; returns what changed since the last one.
-    pub(super) fn set_report(&mut self, report: Report) -> Changes {
-        let changes = self.tracker.observe(&report);
-        for t in &changes.transitions {
+    pub(super) fn set_report(&mut self, report: Arc<Report>) {
+        self.report = report;
+        self.reorder();
+    }
+
+    /// Keeps the latest transitions of each process.
+    pub(super) fn saw(&mut self, transitions: Vec<Transition>) {
+        for t in transitions {
             let ring = self.transitions.entry(t.name.clone()).or_default();
             if ring.len() == TRANSITIONS_KEPT {
                 ring.pop_front();
             }
-            ring.push_back(t.clone());
+            ring.push_back(t);
         }
-        self.report = report;
-        self.reorder();
-        changes
     }
 
     /// Recomputes both tables' order after the report, filter or sort changed, and moves the

@@ -1,8 +1,11 @@
 //! The app's state machine, driven by actions as the event loop drives it.
 
+use std::sync::Arc;
+
 use super::*;
-use crate::changes::Seen;
+use crate::changes::{Seen, Tracker};
 use crate::health::{Health, State};
+use crate::monitor::Trouble;
 use crate::tui::fixtures::{self, NOW, crowd, many, mixed, monitored, row};
 
 /// An app on `report` showing every row, the stopped additional ones too (`a`): these
@@ -10,7 +13,7 @@ use crate::tui::fixtures::{self, NOW, crowd, many, mixed, monitored, row};
 fn app_with(report: Report) -> App {
     let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
     app.update(Action::ToggleAll);
-    app.update(Action::Report(Box::new(report)));
+    app.update(Action::Report(Arc::new(report)));
     app
 }
 
@@ -66,7 +69,7 @@ fn the_selection_follows_its_process_when_the_order_changes() {
     assert_eq!(selected(&app), "bidder");
     let mut next = mixed();
     next.rows[0].health = Health::new(State::Dead, "pid gone", Some(NOW));
-    app.update(Action::Report(Box::new(next)));
+    app.update(Action::Report(Arc::new(next)));
     assert_eq!(selected(&app), "bidder");
     assert_eq!(app.cursor_in(Table::Monitored), Some(0));
 }
@@ -77,9 +80,9 @@ fn a_vanished_selection_falls_to_the_nearest_row() {
     app.update(Action::Bottom);
     let mut next = mixed();
     next.rows.retain(|r| r.name != "old-worker");
-    app.update(Action::Report(Box::new(next)));
+    app.update(Action::Report(Arc::new(next)));
     assert_eq!(selected(&app), "test-process-1");
-    app.update(Action::Report(Box::new(fixtures::report(vec![]))));
+    app.update(Action::Report(Arc::new(fixtures::report(vec![]))));
     assert_eq!(app.selected_row(), None);
     app.update(Action::Move(1));
     assert_eq!(app.selected_row(), None);
@@ -176,21 +179,26 @@ fn cpu_sort_puts_the_busiest_first_and_dead_processes_last() {
     );
 }
 
+/// What the event loop does with an update: the report, and the transitions the
+/// monitor's tracker saw in it.
+fn observe(app: &mut App, tracker: &mut Tracker, report: Report) -> usize {
+    let transitions = tracker.observe(&report).transitions;
+    let seen = transitions.len();
+    app.update(Action::Report(Arc::new(report)));
+    app.update(Action::Transitions(transitions));
+    seen
+}
+
 #[test]
 fn state_changes_between_reports_are_transitions_to_record() {
     let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
-    let Some(Effect::Record(first)) = app.update(Action::Report(Box::new(mixed()))) else {
-        panic!("the first report is all new");
-    };
-    assert_eq!(first.transitions.len(), 8);
+    let mut tracker = Tracker::default();
+    assert_eq!(observe(&mut app, &mut tracker, mixed()), 8, "all new");
     assert_eq!(app.transitions("bidder").count(), 1);
     let mut later = mixed();
     later.now = NOW + 10.0;
     later.rows[0].health = Health::new(State::Late, "no beat for 46s", Some(NOW + 10.0));
-    let Some(Effect::Record(changes)) = app.update(Action::Report(Box::new(later.clone()))) else {
-        panic!("bidder went late");
-    };
-    assert_eq!(changes.transitions.len(), 1);
+    assert_eq!(observe(&mut app, &mut tracker, later.clone()), 1);
     let seen: Vec<_> = app
         .transitions("bidder")
         .map(|t| (t.from, t.to, t.time, t.reason.as_str()))
@@ -202,25 +210,27 @@ fn state_changes_between_reports_are_transitions_to_record() {
             (Some(State::Up), State::Late, NOW + 10.0, "no beat for 46s")
         ]
     );
-    // The same report again changes nothing: nothing to record.
-    assert_eq!(app.update(Action::Report(Box::new(later))), None);
+    // The same report again changes nothing.
+    assert_eq!(observe(&mut app, &mut tracker, later), 0);
+    assert_eq!(app.transitions("bidder").count(), 2);
 }
 
 #[test]
 fn remembered_states_are_not_new_and_history_leads_the_timeline() {
     let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
-    app.update(Action::Remember(vec![(
-        "a".into(),
+    let mut tracker = Tracker::default();
+    tracker.remember(
+        "a",
         Seen {
             state: Some(State::Dead),
             last_beat: Some(NOW - 100.0),
         },
-    )]));
+    );
     let mut dead = row("a", State::Dead, 100.0);
     dead.entry.as_mut().unwrap().last_heartbeat = NOW - 100.0;
     assert_eq!(
-        app.update(Action::Report(Box::new(fixtures::report(vec![dead])))),
-        None
+        observe(&mut app, &mut tracker, fixtures::report(vec![dead])),
+        0
     );
     let stored = Transition {
         name: "a".into(),
@@ -242,7 +252,7 @@ fn remembered_states_are_not_new_and_history_leads_the_timeline() {
     })));
     let mut up = fixtures::report(vec![row("a", State::Up, 0.0)]);
     up.now = NOW + 5.0;
-    app.update(Action::Report(Box::new(up)));
+    observe(&mut app, &mut tracker, up);
     let timeline: Vec<_> = app.timeline("a").iter().map(|t| (t.to, t.time)).collect();
     assert_eq!(
         timeline,
@@ -276,12 +286,18 @@ fn tab_cycles_tables_last_hour_last_day() {
 
 #[test]
 fn transitions_are_bounded_per_process() {
-    let mut app = app_with(fixtures::report(vec![row("flap", State::Up, 0.0)]));
+    let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
+    let mut tracker = Tracker::default();
+    observe(
+        &mut app,
+        &mut tracker,
+        fixtures::report(vec![row("flap", State::Up, 0.0)]),
+    );
     for i in 0..40 {
         let state = if i % 2 == 0 { State::Late } else { State::Up };
         let mut report = fixtures::report(vec![row("flap", state, 0.0)]);
         report.now = NOW + f64::from(i);
-        app.update(Action::Report(Box::new(report)));
+        observe(&mut app, &mut tracker, report);
     }
     assert_eq!(app.transitions("flap").count(), TRANSITIONS_KEPT);
     assert_eq!(
@@ -291,21 +307,16 @@ fn transitions_are_bounded_per_process() {
 }
 
 #[test]
-fn a_file_error_keeps_the_view_until_a_good_read() {
+fn troubles_stand_over_new_reports_until_the_monitor_says_they_are_over() {
     let mut app = app_with(mixed());
-    let error = |now| Action::FileError {
-        message: "bad json".into(),
-        now,
-    };
-    app.update(error(NOW));
-    app.update(error(NOW + 5.0));
-    assert_eq!(app.file_error().map(|e| e.since), Some(NOW));
+    let bad = vec![Trouble::unreadable("bad json", NOW)];
+    app.update(Action::Troubles(bad.clone()));
     assert_eq!(app.report().rows.len(), 8);
-    // The probe re-judges the last good read: the error stands.
-    app.update(Action::Report(Box::new(mixed())));
-    assert_eq!(app.file_error().map(|e| e.since), Some(NOW));
-    app.update(Action::FileOk);
-    assert_eq!(app.file_error(), None);
+    // The engine re-judges the last good read: the error stands.
+    app.update(Action::Report(Arc::new(mixed())));
+    assert_eq!(app.troubles(), bad);
+    app.update(Action::Troubles(Vec::new()));
+    assert!(app.troubles().is_empty());
 }
 
 #[test]
@@ -397,7 +408,7 @@ fn the_detail_pane_closes_when_nothing_is_selected() {
     assert_eq!(app.mode(), &Mode::Normal);
     let mut app = app_with(fixtures::report(vec![row("a", State::Up, 1.0)]));
     app.update(Action::ToggleDetail);
-    app.update(Action::Report(Box::new(fixtures::report(vec![]))));
+    app.update(Action::Report(Arc::new(fixtures::report(vec![]))));
     assert_eq!(app.mode(), &Mode::Normal);
 }
 
@@ -512,7 +523,7 @@ fn the_selection_stays_in_view_across_sort_and_filter() {
 #[test]
 fn stopped_additional_processes_are_hidden_as_status_hides_them_until_a() {
     let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
-    app.update(Action::Report(Box::new(mixed())));
+    app.update(Action::Report(Arc::new(mixed())));
     assert_eq!(
         names(&app, Table::Additional),
         ["report-job", "scraper", "test-process-1"]
@@ -525,7 +536,7 @@ fn stopped_additional_processes_are_hidden_as_status_hides_them_until_a() {
     let mut stopped = monitored(row("web", State::Stopped, 5.0), "Web");
     stopped.rules.monitored = true;
     let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, true);
-    app.update(Action::Report(Box::new(fixtures::report(vec![stopped]))));
+    app.update(Action::Report(Arc::new(fixtures::report(vec![stopped]))));
     assert_eq!(names(&app, Table::Monitored), ["web"]);
 }
 

@@ -10,7 +10,6 @@ use super::theme::{Theme, Tone};
 use crate::duration::format_secs;
 use crate::health::State;
 use crate::report::columns::{self};
-use crate::store::format_local;
 use crate::text;
 use crate::tui::app::App;
 
@@ -139,18 +138,13 @@ pub(super) fn shorten_path(path: &str, width: usize) -> String {
     format!("…{tail}")
 }
 
-/// The banner: a file error (red, the last good view stays), else a recent notice, else
+/// The banner: the monitor's worst error (red: a file the last good view stands for, a
+/// config not reloaded), else a recent notice, else its worst warning (no file yet), else
 /// entries that are not valid.
 pub(super) fn banner_text(app: &App, now: f64) -> Option<(String, Tone)> {
-    if let Some(err) = app.file_error() {
-        return Some((
-            format!(
-                "✖ {} — showing the last good view (since {})",
-                err.message,
-                format_local(err.since)
-            ),
-            Tone::Error,
-        ));
+    let (errors, warnings): (Vec<_>, Vec<_>) = app.troubles().iter().partition(|t| t.error);
+    if let Some(trouble) = errors.first() {
+        return Some((format!("✖ {}", trouble.text), Tone::Error));
     }
     if let Some(notice) = app.notice().filter(|n| now - n.at < NOTICE_SECS) {
         let tone = if notice.is_error {
@@ -159,6 +153,9 @@ pub(super) fn banner_text(app: &App, now: f64) -> Option<(String, Tone)> {
             Tone::Info
         };
         return Some((notice.text.clone(), tone));
+    }
+    if let Some(trouble) = warnings.first() {
+        return Some((format!("! {}", trouble.text), Tone::Warning));
     }
     let invalid = &app.report().invalid;
     let (name, why) = invalid.first()?;

@@ -8,7 +8,7 @@ use crate::health::State;
 use crate::report::columns::Column;
 use crate::text;
 use crate::tui::app::{Action, Notice};
-use crate::tui::fixtures::{NOW, crowd, many, mixed};
+use crate::tui::fixtures::{NOW, crowd, many, mixed, observe};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -18,7 +18,7 @@ fn app(color: bool) -> App {
         NOW - 312.0,
         color,
     );
-    app.update(Action::Report(Box::new(mixed())));
+    observe(&mut app, mixed());
     app
 }
 
@@ -84,7 +84,7 @@ fn detail_pane() {
     app.update(Action::ToggleDetail);
     let mut hung = mixed();
     hung.now = NOW + 1.0;
-    app.update(Action::Report(Box::new(hung)));
+    observe(&mut app, hung);
     insta::assert_snapshot!(screen(&render(&mut app, 120, 30)));
 }
 
@@ -98,10 +98,10 @@ fn detail_pane_of_a_failed_job_with_transitions() {
         .find(|r| r.name == "report-job")
         .unwrap();
     job.health = crate::health::Health::new(State::Running, "running for 2s", None);
-    app.update(Action::Report(Box::new(later)));
+    observe(&mut app, later);
     let mut failed = mixed();
     failed.now = NOW + 30.0;
-    app.update(Action::Report(Box::new(failed)));
+    observe(&mut app, failed);
     app.update(Action::Move(4));
     app.update(Action::ToggleDetail);
     render(&mut app, 100, 30);
@@ -232,10 +232,10 @@ fn confirm_dialog() {
 #[test]
 fn corrupt_file_banner_keeps_the_last_good_view() {
     let mut app = app(true);
-    app.update(Action::FileError {
-        message: "not a valid heartbeat file: expected `,` or `}` at line 3 column 5".into(),
-        now: NOW - 4.0,
-    });
+    app.update(Action::Troubles(vec![crate::monitor::Trouble::unreadable(
+        "not a valid heartbeat file: expected `,` or `}` at line 3 column 5",
+        NOW - 4.0,
+    )]));
     let terminal = render(&mut app, 120, 30);
     let banner_cell = &terminal.backend().buffer()[(1, 2)];
     assert_eq!(banner_cell.bg, Color::Red);
@@ -260,7 +260,7 @@ fn what_writers_chose_is_drawn_escaped() {
     let mut app = App::new("/tmp/hb.json".into(), NOW, false);
     let mut hostile = report(vec![evil]);
     hostile.invalid = vec![("bad\u{9b}".into(), "unknown variant `\u{7}`".into())];
-    app.update(Action::Report(Box::new(hostile)));
+    observe(&mut app, hostile);
     app.update(Action::ToggleDetail);
     let shown = screen(&render(&mut app, 120, 30));
     let raw: Vec<char> = shown
@@ -344,7 +344,7 @@ fn no_color_draws_the_same_words_without_colour() {
 #[test]
 fn ten_thousand_rows_build_only_the_visible_window() {
     let mut app = App::new("/tmp/hb.json".into(), NOW, false);
-    app.update(Action::Report(Box::new(many(10_000))));
+    observe(&mut app, many(10_000));
     app.update(Action::Viewport(viewport(Size::new(80, 24), &app, NOW)));
     app.update(Action::Page(250));
     let shown = screen(&render(&mut app, 80, 24));
@@ -365,7 +365,7 @@ fn a_report_built_from_a_file_config_and_probe() {
         fixture::NOW,
     );
     let mut app = App::new("/srv/hb.json".into(), fixture::NOW - 60.0, true);
-    app.update(Action::Report(Box::new(report)));
+    observe(&mut app, report);
     let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
     app.update(Action::Viewport(viewport(
         Size::new(120, 30),
@@ -383,7 +383,7 @@ fn a_report_built_from_a_file_config_and_probe() {
 #[test]
 fn scrolled_sections_say_what_is_above_and_below_and_g_shows_the_worst_again() {
     let mut app = App::new("/tmp/hb.json".into(), NOW - 312.0, true);
-    app.update(Action::Report(Box::new(crowd())));
+    observe(&mut app, crowd());
     render(&mut app, 80, 24);
     app.update(Action::Bottom);
     let bottom = screen(&render(&mut app, 80, 24));
@@ -444,7 +444,7 @@ fn a_huge_interval_is_cut_with_an_ellipsis() {
     let mut huge = row("slow", State::Up, 1.0);
     huge.rules = rules(100_000_000_000.0 * 86_400.0);
     let mut app = App::new("/tmp/hb.json".into(), NOW, false);
-    app.update(Action::Report(Box::new(report(vec![huge]))));
+    observe(&mut app, report(vec![huge]));
     let shown = screen(&render(&mut app, 120, 12));
     let line = shown.lines().find(|l| l.contains("slow")).unwrap();
     assert!(line.contains('…'), "{shown}");
@@ -468,7 +468,7 @@ fn detail_pane_of_a_failed_run_shows_its_output_its_last_words_and_live_reasons(
     job.entry.as_mut().unwrap().last_error = Some("exited with code 2".into());
     let mut app = App::new("/tmp/hb.json".into(), NOW - 312.0, true);
     app.update(Action::ToggleAll);
-    app.update(Action::Report(Box::new(report)));
+    observe(&mut app, report);
     // Recorded 95 s ago, when the run had just failed.
     let failed = Transition {
         name: "report-job".into(),
@@ -516,7 +516,7 @@ fn a_dead_process_says_since_when_from_its_history() {
     // vue-frontend: dead, its PID gone; the judgement does not know since when.
     let mut report = mixed();
     report.rows[2].health = crate::health::Health::new(State::Dead, "pid 5245 is gone", None);
-    app.update(Action::Report(Box::new(report)));
+    observe(&mut app, report);
     let died = Transition {
         name: "vue-frontend".into(),
         time: NOW - 400.0,
@@ -556,7 +556,7 @@ fn the_periods_wrap_between_periods_instead_of_being_cut() {
         let state = if i % 2 == 0 { State::Up } else { State::Late };
         let mut flapping = report(vec![row("flappy", state, 1.0)]);
         flapping.now = NOW - 8000.0 + 1000.0 * f64::from(i);
-        app.update(Action::Report(Box::new(flapping)));
+        observe(&mut app, flapping);
     }
     app.update(Action::ToggleDetail);
     let shown = screen(&render(&mut app, 80, 40));

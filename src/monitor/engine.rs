@@ -1,0 +1,313 @@
+//! The engine's state between checks, and one check: the last good read of the file, the
+//! transition tracker, the roles (recorder, alerter), the config in use — and [`Engine::step`],
+//! which judges every process, records, alerts and publishes the [`Update`]. Synchronous:
+//! [`super::Monitor`] runs it on a thread of its own; tests drive it directly.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::feed::{Feed, News, Prompt, Trouble, Update};
+use super::judge::{Judge, Probing};
+use super::reload::{ConfigFile, Outcome};
+use super::roles::Roles;
+use super::{MonitorError, Options};
+use crate::changes::Tracker;
+use crate::config::Config;
+use crate::report::Report;
+use crate::store::{self, Snapshot, StoreError, unix_now};
+use crate::watch::Stamp;
+
+/// What the log says of a config reloaded from `path`: what is in it, and what of the
+/// change waits for a restart.
+fn reloaded(path: Option<&std::path::Path>, old: &Config, new: &Config) -> String {
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut text = format!(
+        "reloaded {}: {}, {}",
+        path.map_or_else(
+            || "the built-in defaults".into(),
+            |p| p.display().to_string()
+        ),
+        plural(
+            new.processes.len(),
+            "monitored process",
+            "monitored processes"
+        ),
+        plural(new.alerts.len(), "alert rule", "alert rules"),
+    );
+    let later: Vec<&str> = [
+        (new.history != old.history, "[history] keep"),
+        (new.serve != old.serve, "[serve] listen"),
+    ]
+    .into_iter()
+    .filter_map(|(changed, what)| changed.then_some(what))
+    .collect();
+    if !later.is_empty() {
+        text += "; ";
+        text += &later.join(" and ");
+        text += " take effect at the next start";
+    }
+    text
+}
+
+/// What one check does besides judging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// Read the file again first.
+    pub read: bool,
+    pub probing: Probing,
+    /// The once-a-second check: the only one that counts toward `after = N`.
+    pub counted: bool,
+}
+
+/// Why the file could not be read, since when.
+#[derive(Debug)]
+struct FileError {
+    /// The full error, for the log.
+    message: String,
+    /// For a banner under a header that already names the file.
+    short: String,
+    since: f64,
+}
+
+/// The monitor between checks.
+#[derive(Debug)]
+pub struct Engine {
+    pub(super) file: PathBuf,
+    config: Config,
+    pub(super) config_file: ConfigFile,
+    /// Why the last config read was refused, while the config in use stays.
+    config_refused: Option<String>,
+    judge: Judge,
+    tracker: Tracker,
+    roles: Roles,
+    /// The last good read of the file, judged again while the file does not parse.
+    snapshot: Snapshot,
+    /// The file as it was at the last read, to notice a change no event reported.
+    stamp: Option<Stamp>,
+    file_error: Option<FileError>,
+    /// No file at all (a mistyped `--file`, or deleted): said on screen.
+    missing: bool,
+    pub(super) refresh: Duration,
+    /// What happened since the last update.
+    news: Vec<News>,
+    seq: u64,
+    feed: Feed,
+}
+
+impl Engine {
+    /// Claims the roles that are free (see [`Roles::start`]), then reads and judges the file
+    /// once: the feed has a first update before anything runs.
+    pub fn new(options: Options) -> Result<Engine, MonitorError> {
+        let Options {
+            file,
+            config,
+            config_path,
+            config_flag,
+            refresh,
+            alerts,
+            probe,
+        } = options;
+        let keep = Duration::from_secs_f64(config.history.keep);
+        let roles = Roles::new(
+            file.clone(),
+            keep,
+            alerts.then_some(config.alerts.as_slice()),
+        )
+        .map_err(|cause| MonitorError::Start {
+            what: "alert thread",
+            cause,
+        })?;
+        let mut engine = Engine {
+            config_file: ConfigFile::new(config_flag, file.clone(), config_path, unix_now()),
+            file,
+            config,
+            config_refused: None,
+            judge: Judge::new(probe),
+            tracker: Tracker::default(),
+            roles,
+            snapshot: Snapshot::default(),
+            stamp: None,
+            file_error: None,
+            missing: false,
+            refresh,
+            news: Vec::new(),
+            seq: 0,
+            feed: Feed::new(Report::default()),
+        };
+        engine
+            .roles
+            .start(&mut engine.tracker, &mut engine.news, unix_now())?;
+        engine.step(Step {
+            read: true,
+            probing: Probing::Fresh,
+            counted: true,
+        });
+        Ok(engine)
+    }
+
+    /// Where the updates go.
+    pub fn feed(&self) -> Feed {
+        self.feed.clone()
+    }
+
+    /// The config in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// One check: reads the file if asked, judges every process at this instant, logs and
+    /// records what changed, runs the alert rules (when this monitor sends them), and
+    /// publishes the update.
+    pub fn step(&mut self, step: Step) {
+        if step.read {
+            self.read();
+        }
+        let now = unix_now();
+        let report = self
+            .judge
+            .report(&self.snapshot, &self.config, now, step.probing);
+        let changes = self.tracker.observe(&report);
+        self.news
+            .extend(changes.transitions.iter().cloned().map(News::Transition));
+        self.roles
+            .record(&changes, &mut self.tracker, &mut self.news);
+        self.roles
+            .alert(&report, &self.config, now, step.counted, &mut self.news);
+        self.seq += 1;
+        self.feed.publish(Update {
+            seq: self.seq,
+            report: Arc::new(report),
+            changes,
+            read: step.read,
+            troubles: self.troubles(),
+            news: std::mem::take(&mut self.news),
+        });
+    }
+
+    /// Reads the file. One that does not parse keeps the last good read, under the error.
+    fn read(&mut self) {
+        self.stamp = Stamp::of(&self.file);
+        match store::read(&self.file) {
+            Ok(snapshot) => {
+                if self.file_error.take().is_some() {
+                    self.news
+                        .push(News::FileOk(self.file.display().to_string()));
+                }
+                self.missing = snapshot.entries.is_empty()
+                    && snapshot.invalid.is_empty()
+                    && std::fs::symlink_metadata(&self.file).is_err();
+                self.snapshot = snapshot;
+            }
+            Err(e) => {
+                let message = e.to_string();
+                let short = match e {
+                    StoreError::Corrupt { reason, .. } => {
+                        format!("not a valid heartbeat file: {reason}")
+                    }
+                    other => other.to_string(),
+                };
+                // The same error again is no news; another one is, from now.
+                if self
+                    .file_error
+                    .as_ref()
+                    .is_some_and(|old| old.message == message)
+                {
+                    return;
+                }
+                let since = unix_now();
+                self.news.push(News::FileError(message.clone()));
+                self.missing = false;
+                self.file_error = Some(FileError {
+                    message,
+                    short,
+                    since,
+                });
+            }
+        }
+    }
+
+    /// Whether the file changed since the last read without an event saying so.
+    pub(super) fn changed_unseen(&self) -> bool {
+        Stamp::of(&self.file) != self.stamp
+    }
+
+    /// The once-a-second chores: a role whose holder stopped is taken over.
+    pub(super) fn tick(&mut self) {
+        self.roles
+            .claim_if_free(&mut self.tracker, &mut self.news, unix_now());
+    }
+
+    /// Looks at the config again (`prompt`: what asked); true if a new one is in use. A
+    /// config that cannot be used (broken, untrusted, gone) leaves the one in use, and says
+    /// why until it is fixed. Alert rules that did not change keep their state.
+    pub fn reload(&mut self, prompt: Prompt) -> bool {
+        let forced = matches!(prompt, Prompt::Signal(_));
+        let now = unix_now();
+        match self.config_file.check(forced, now) {
+            Outcome::Unchanged if forced => {
+                self.news.push(News::ConfigReloaded {
+                    text: "no config file found: the built-in defaults stay".to_owned(),
+                    why: prompt,
+                });
+                false
+            }
+            Outcome::Unchanged => false,
+            Outcome::Refused(text) => {
+                self.refuse(text, prompt);
+                false
+            }
+            Outcome::Reloaded { config, path } => {
+                if let Err(e) = self.roles.reload_alerts(&config.alerts, &self.tracker, now) {
+                    self.refuse(format!("cannot start an alert lane: {e}"), prompt);
+                    return false;
+                }
+                let text = reloaded(path.as_deref(), &self.config, &config);
+                self.config = config;
+                self.config_refused = None;
+                self.news.push(News::ConfigReloaded { text, why: prompt });
+                true
+            }
+        }
+    }
+
+    fn refuse(&mut self, text: String, prompt: Prompt) {
+        self.news.push(News::ConfigRefused {
+            text: text.clone(),
+            why: prompt,
+        });
+        self.config_refused = Some(text);
+    }
+
+    /// What is wrong and lasts, errors first.
+    fn troubles(&self) -> Vec<Trouble> {
+        let mut troubles = Vec::new();
+        if let Some(e) = &self.file_error {
+            troubles.push(Trouble::unreadable(&e.short, e.since));
+        }
+        if let Some(why) = &self.config_refused {
+            troubles.push(Trouble::config(why));
+        }
+        if self.missing {
+            troubles.push(Trouble::missing(&self.file));
+        }
+        troubles
+    }
+
+    /// Says `news` with the next update (what the loop itself found).
+    pub(super) fn say(&mut self, news: News) {
+        self.news.push(news);
+    }
+
+    /// Stops the roles: alerts still undelivered get until `stop_by` (pending digests are
+    /// sent first), the history's queue its flush. Returns what is left to say.
+    pub fn finish(mut self, stop_by: Instant) -> Vec<News> {
+        let mut news = std::mem::take(&mut self.news);
+        news.extend(self.roles.finish(stop_by));
+        news
+    }
+}
+
+#[cfg(test)]
+mod tests;
