@@ -9,9 +9,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hbmon::changes::{Changes, SeenBeat, Transition};
+use hbmon::clock::unix_now;
 use hbmon::health::{Severity, State};
 use hbmon::history::{Batch, History, READ_WAIT, Recorder};
-use hbmon::store::{Reported, unix_now};
+use hbmon::store::Reported;
 use serde_json::json;
 
 const PROCESSES: usize = 200;

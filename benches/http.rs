@@ -76,7 +76,7 @@ fn row(what: &str, sample: &Sample, floor: &Sample) {
 
 /// `ENTRIES` entries as hbmon writes them, beating now.
 fn document() -> String {
-    let now = store::unix_now();
+    let now = hbmon::clock::unix_now();
     let mut doc = RawDocument::default();
     for i in 0..ENTRIES {
         let mut beat = Beat::alive(None);

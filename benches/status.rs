@@ -72,7 +72,7 @@ fn main() {
     // Where the rest goes: judging alone (fake OS), asking the OS, drawing the table.
     let snapshot = hbmon::store::read(&file).expect("read");
     let config = Config::default();
-    let now = hbmon::store::unix_now();
+    let now = hbmon::clock::unix_now();
     let judge = measure(runs, || {
         let mut probe = FakeProbe::default();
         report::build(&snapshot, &config, &mut probe, now);
@@ -97,7 +97,7 @@ fn main() {
 
 /// A file like a busy machine's: a third of the PIDs live (this process), the rest gone.
 fn document(n: usize) -> String {
-    let now = hbmon::store::unix_now();
+    let now = hbmon::clock::unix_now();
     let own = std::process::id();
     let mut out = String::from("{\"version\": 1, \"last_updated\": 0, \"processes\": {");
     for i in 0..n {

@@ -10,12 +10,13 @@ mod starts;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::clock::unix_now;
 use crate::duration::format_secs;
 use crate::http::{Request, Response};
 use crate::monitor::Feed;
 use crate::paths::FileLocation;
 use crate::report::{self, json};
-use crate::store::{self, Entry, Reported, Store, StoreError, unix_now};
+use crate::store::{self, Entry, Reported, Store, StoreError};
 use crate::text;
 use ping::{Event, Ping};
 use starts::Starts;

@@ -48,9 +48,10 @@
 
 use serde::Serialize;
 
+use crate::clock::format_local;
 use crate::duration::format_secs;
 use crate::probe::ProcessInfo;
-use crate::store::{DEFAULT_INTERVAL, Entry, Kind, Pause, Reported, format_local};
+use crate::store::{DEFAULT_INTERVAL, Entry, Kind, Pause, Reported};
 
 /// A computed health state (DESIGN.md, "Health states"). Everything about a state is here:
 /// its name (strum: `Display`, `FromStr`, `as_str`), [`State::ALL`], its severity, symbol,
@@ -479,7 +480,7 @@ fn pid_check(entry: &Entry, os: Os) -> Option<Health> {
             format!(
                 "pid {pid} now belongs to another process ({}, started {})",
                 p.name,
-                crate::store::format_local(p.start_time as f64)
+                crate::clock::format_local(p.start_time as f64)
             ),
             None,
         )),

@@ -43,6 +43,7 @@
 //! - [`duration`]: the `30s` / `5m` / `1h30m` notation used everywhere a time span is typed.
 //! - [`signal`]: signal names, the three that ask a process to stop (a stop, not a crash),
 //!   ending a process by a signal as its default action would, process groups (Unix).
+//! - [`clock`]: the one clock: now as the protocol's Unix seconds, an instant in local time.
 //! - [`text`]: text from writers and requests as terminals and logs show it: control,
 //!   bidi and line-separator characters escaped (`\n`, `\u{1b}`), never printed raw.
 
@@ -53,6 +54,7 @@ pub mod alert;
 pub mod api;
 pub mod changes;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod duration;
 pub mod fsafe;

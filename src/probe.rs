@@ -384,7 +384,7 @@ mod tests {
         assert!(first.memory_bytes > 0);
         let started = first.start_time as f64;
         assert!(
-            (started - crate::store::unix_now()).abs() < 60.0,
+            (started - crate::clock::unix_now()).abs() < 60.0,
             "{started}"
         );
         assert!(probe.system().unwrap().cpu_percent.is_nan());

@@ -17,10 +17,10 @@ use std::time::Duration;
 pub use beat::{Beat, DataChange, JobRun, TAIL_BYTES, kept_text, tail_text};
 pub use document::{ParseError, RawDocument, VERSION, entry_json};
 pub use entry::{
-    DEFAULT_INTERVAL, Entry, Kind, MAX_DATA_DEPTH, PAUSED_UNTIL, Pause, Reported, depth,
-    format_local, parse_name,
+    DEFAULT_INTERVAL, Entry, Kind, MAX_DATA_DEPTH, PAUSED_UNTIL, Pause, Reported, depth, parse_name,
 };
 
+use crate::clock::unix_now;
 use crate::fsafe::{self, FileError};
 use crate::paths;
 
@@ -118,14 +118,6 @@ pub fn read(path: &Path) -> Result<Snapshot, StoreError> {
         path: path.to_owned(),
         reason,
     })
-}
-
-/// The current time as Unix seconds, rounded to the microsecond so the file stays readable.
-pub fn unix_now() -> f64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    (now.as_secs_f64() * 1e6).round() / 1e6
 }
 
 /// How long a write waits for `<file>.lock` unless told otherwise. A writer stopped while

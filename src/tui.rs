@@ -29,10 +29,10 @@ use std::time::Duration;
 pub use app::App;
 pub use event::Exit;
 
+use crate::clock::unix_now;
 use crate::config::Config;
 use crate::monitor::{self, Engine, MonitorError};
 use crate::probe::Probe;
-use crate::store::unix_now;
 
 /// The monitor's failures; each says what it was doing.
 #[derive(Debug, thiserror::Error)]

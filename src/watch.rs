@@ -31,7 +31,7 @@ pub fn next_batch<E>(rx: &Receiver<E>, deadline: Instant) -> Option<Vec<E>> {
 /// The next whole wall-clock second, as an `Instant`: clocks on screen and "late" flip in
 /// step with real time.
 pub fn next_second() -> Instant {
-    let fraction = crate::store::unix_now().fract();
+    let fraction = crate::clock::unix_now().fract();
     Instant::now() + Duration::from_secs_f64((1.0 - fraction).clamp(0.001, 1.0))
 }
 

@@ -187,7 +187,7 @@ impl HeartbeatFile {
     /// `entries` realistic entries as `hbmon` writes them; the beaten one is in the middle,
     /// so finding it costs what it would on average.
     fn with_entries(entries: usize) -> Self {
-        let now = store::unix_now();
+        let now = hbmon::clock::unix_now();
         let mut doc = RawDocument::default();
         for i in 0..entries {
             let entry = realistic_beat(i).apply(None, now - i as f64 * 0.25);

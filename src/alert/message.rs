@@ -11,8 +11,8 @@
 use serde_json::{Value, json};
 
 use super::decide::{Message, Notice, NoticeKind};
+use crate::clock::format_local;
 use crate::health::State;
-use crate::store::format_local;
 use crate::text;
 
 /// A message ready to deliver, the same for every target.

@@ -131,7 +131,7 @@ pub fn rm(location: &FileLocation, names: &[String], quiet: bool) -> anyhow::Res
 }
 
 pub fn prune(location: &FileLocation, args: &PruneArgs) -> anyhow::Result<ExitCode> {
-    let cutoff = store::unix_now() - args.older_than.as_secs_f64();
+    let cutoff = crate::clock::unix_now() - args.older_than.as_secs_f64();
     let stale = |_: &str, e: &store::Entry| e.last_heartbeat < cutoff;
     let removed = if args.dry_run {
         store::read(&location.path)?

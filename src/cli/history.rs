@@ -11,7 +11,8 @@ use crate::changes::{SeenBeat, Transition};
 use crate::history::{self, History};
 use crate::paths::{self, FileLocation};
 use crate::report::columns;
-use crate::store::{self, format_local};
+
+use crate::clock::format_local;
 use crate::{duration, health::State, text};
 
 #[derive(Debug, Args)]
@@ -40,7 +41,7 @@ pub fn history(
 ) -> anyhow::Result<ExitCode> {
     let path = paths::history_path(&location.path);
     let db = History::open_existing(&path, history::READ_WAIT)?;
-    let since = store::unix_now() - args.since.as_secs_f64();
+    let since = crate::clock::unix_now() - args.since.as_secs_f64();
     let limit = (args.limit > 0).then_some(args.limit);
     let transitions = db.transitions(Some(name), since, limit)?;
     // The summary counts every beat in the span; a listing stops at the limit.

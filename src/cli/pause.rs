@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::clock::format_local;
 use crate::duration;
 use crate::paths::FileLocation;
-use crate::store::{self, Pause, Store, format_local};
+use crate::store::{Pause, Store};
 
 #[derive(Debug, Args)]
 pub struct PauseArgs {
@@ -25,7 +26,7 @@ pub fn pause(
     span: Option<Duration>,
 ) -> anyhow::Result<ExitCode> {
     let pause = span.map_or(Pause::Indefinite, |span| {
-        Pause::Until(store::unix_now() + span.as_secs_f64())
+        Pause::Until(crate::clock::unix_now() + span.as_secs_f64())
     });
     if Store::at(location)
         .update(name, |entry| entry.set_pause(Some(pause)))?

@@ -75,7 +75,7 @@ fn judge(
         report::refresh(&snapshot, &config, &mut probe);
         std::thread::sleep(CPU_SAMPLE);
     }
-    let mut report = report::build(&snapshot, &config, &mut probe, store::unix_now());
+    let mut report = report::build(&snapshot, &config, &mut probe, crate::clock::unix_now());
     // Nothing to judge, or a name that is nowhere: unknown. With --json that is still a
     // document (its `unknown` says why), so a `| jq` pipeline gets input.
     let unknown = match report.select(&args.names) {

@@ -11,7 +11,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::schema::{self, Found, STEPS};
 use super::{HistoryError, sql_error};
-use crate::{fsafe, paths, store};
+use crate::{fsafe, paths};
 
 /// Which file a path named when it was opened: a later look at the path that finds another
 /// (or nothing) means the database was deleted or replaced under the open connection.
@@ -308,7 +308,7 @@ fn newer(path: &Path, found: i64) -> HistoryError {
 /// aside gets), its -wal and -shm beside it under the new name so SQLite still finds them
 /// there; returns where it went.
 fn move_aside(path: &Path) -> Result<PathBuf, HistoryError> {
-    let secs = store::unix_now() as u64;
+    let secs = crate::clock::unix_now() as u64;
     let mut copy = 0;
     let mut to = paths::corrupt_path(path, secs, copy);
     while std::fs::symlink_metadata(&to).is_ok() {

@@ -188,10 +188,10 @@ mod tests {
     use super::*;
     use crate::changes::Tracker;
     use crate::changes::tests::{report, row};
+    use crate::clock::unix_now;
     use crate::health::State;
     use crate::history::Pruned;
     use crate::history::{History, Moved, OPEN_WAIT, READ_WAIT};
-    use crate::store::unix_now;
     use rusqlite::Connection;
     use serde_json::json;
     use std::os::unix::fs::PermissionsExt;

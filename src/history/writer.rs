@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::note::{FLUSH_GRACE, Note, QUEUE_BYTES};
 use super::{Batch, History, HistoryError, open};
-use crate::store::unix_now;
+use crate::clock::unix_now;
 
 /// How long SQLite waits, inside one call, for a lock another connection holds. Only this
 /// thread waits; the loop never does.

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use super::{Job, Outcome};
+use crate::clock::unix_now;
 use crate::heartbeat::{FailureStreak, host};
-use crate::store::{Beat, DataChange, Reported, Store, unix_now};
+use crate::store::{Beat, DataChange, Reported, Store};
 
 /// A beat for the writer thread to write.
 enum Report {

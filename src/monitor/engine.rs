@@ -13,9 +13,10 @@ use super::reload::{ConfigFile, Outcome};
 use super::roles::Roles;
 use super::{MonitorError, Options};
 use crate::changes::Tracker;
+use crate::clock::unix_now;
 use crate::config::Config;
 use crate::report::Report;
-use crate::store::{self, Snapshot, StoreError, unix_now};
+use crate::store::{self, Snapshot, StoreError};
 use crate::watch::Stamp;
 
 /// What the log says of a config reloaded from `path`: what is in it, and what of the

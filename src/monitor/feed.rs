@@ -7,11 +7,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::changes::{Changes, Transition};
+use crate::clock::format_local;
 use crate::health::State;
 use crate::history::Note;
 use crate::report::Report;
 use crate::signals;
-use crate::store::format_local;
 use crate::text;
 
 /// One check of every process, and what came with it.

@@ -7,9 +7,9 @@
 
 use std::path::PathBuf;
 
+use crate::clock::format_local;
 use crate::config::{Config, ConfigError};
 use crate::paths::{self, ConfigSource};
-use crate::store::format_local;
 use crate::watch::Stamp;
 
 /// The config in use, and where to look for it again.

@@ -328,9 +328,8 @@ pub fn last_beat(row: &Row, now: f64) -> String {
 
 /// A Unix time in local time, dated only when it is not today (see [`last_beat`]).
 pub fn local_stamp(at: f64, now: f64) -> String {
-    use chrono::{Local, TimeZone};
-    let local = |t: f64| Local.timestamp_opt(t.floor() as i64, 0).single();
-    let (Some(at_local), Some(now_local)) = (local(at), local(now)) else {
+    let (Some(at_local), Some(now_local)) = (crate::clock::local(at), crate::clock::local(now))
+    else {
         return "-".to_owned();
     };
     let format = if at_local.date_naive() == now_local.date_naive() {

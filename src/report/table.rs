@@ -231,9 +231,9 @@ impl Style {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::format_local;
     use crate::report::build;
     use crate::report::fixture::{self, NOW};
-    use crate::store::format_local;
 
     fn report() -> Report {
         build(

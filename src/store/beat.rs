@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::entry::{Entry, Kind, Reported, format_local};
+use super::entry::{Entry, Kind, Reported};
+use crate::clock::format_local;
 
 /// How much of a job's output its final beat keeps: the last 10 KiB (stdout and stderr
 /// together, in order of arrival, for `hbmon run`; the body, for a ping).

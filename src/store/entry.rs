@@ -215,16 +215,6 @@ pub fn depth(value: &Value) -> usize {
     }
 }
 
-/// `YYYY-MM-DD HH:MM:SS` in local time, the protocol's `last_heartbeat_formatted`.
-pub fn format_local(unix: f64) -> String {
-    use chrono::TimeZone;
-    let secs = unix.floor() as i64;
-    chrono::Local
-        .timestamp_opt(secs, 0)
-        .single()
-        .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,7 @@ use super::terminal::Screen;
 use super::{Options, TuiError, keys, ui};
 use crate::history::{HistoryError, Note};
 use crate::monitor::{Engine, Monitor, MonitorError, News, Update};
-use crate::store::{self, Store};
+use crate::store::Store;
 
 /// Everything the loop waits for.
 #[derive(Debug)]
@@ -163,7 +163,7 @@ impl Loop {
                 };
                 self.app.update(Action::Notice(Notice {
                     text,
-                    at: store::unix_now(),
+                    at: crate::clock::unix_now(),
                     is_error,
                 }));
                 self.monitor.refresh();
@@ -190,7 +190,7 @@ impl Loop {
         for news in update.news.iter().filter(|n| worth_a_notice(n)) {
             self.app.update(Action::Notice(Notice {
                 text: news.to_string(),
-                at: store::unix_now(),
+                at: crate::clock::unix_now(),
                 is_error: news.is_trouble(),
             }));
         }
@@ -207,7 +207,7 @@ impl Loop {
             if let Some(text) = error {
                 self.app.update(Action::Notice(Notice {
                     text,
-                    at: store::unix_now(),
+                    at: crate::clock::unix_now(),
                     is_error: true,
                 }));
             }
@@ -231,7 +231,7 @@ impl Loop {
     }
 
     fn draw(&mut self, screen: &mut Screen) -> Result<(), TuiError> {
-        let now = store::unix_now();
+        let now = crate::clock::unix_now();
         self.read_history(now);
         let size = screen.size().map_err(TuiError::Terminal)?;
         self.app
@@ -251,7 +251,7 @@ impl Loop {
                 .map(|e| e.last_heartbeat)
                 .fold(f64::NAN, f64::max);
             // Tracing is a measurement aid; a failed write must not end the monitor.
-            let _ = writeln!(trace, "{:.6} {newest:.6}", store::unix_now());
+            let _ = writeln!(trace, "{:.6} {newest:.6}", crate::clock::unix_now());
         }
         Ok(())
     }

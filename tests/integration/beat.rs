@@ -176,12 +176,12 @@ fn a_corrupt_file_is_kept_aside_with_its_bytes_and_a_warning() {
     for original in [truncated, not_utf8] {
         let (dir, file) = temp_file();
         fs::write(&file, original).unwrap();
-        let before = store::unix_now().floor();
+        let before = hbmon::clock::unix_now().floor();
         let assert = hbmon(&file)
             .args(["beat", "-q", "fresh"])
             .assert()
             .success();
-        let after = store::unix_now().ceil();
+        let after = hbmon::clock::unix_now().ceil();
         let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
 
         let aside: Vec<String> = dir_listing(dir.path())
@@ -375,7 +375,7 @@ fn rm_removes_one_entry_and_fails_for_a_missing_name() {
 #[test]
 fn prune_removes_stale_entries_and_dry_run_touches_nothing() {
     let (_dir, file) = temp_file();
-    let now = store::unix_now();
+    let now = hbmon::clock::unix_now();
     let original = json!({
         "version": 1,
         "processes": {

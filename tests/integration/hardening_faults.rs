@@ -65,7 +65,7 @@ fn a_fifo_a_held_lock_a_locked_history_and_a_hanging_alert_at_once_stop_no_check
         let ping = get(addr, &format!("/ping/p{i}"));
         assert_eq!(ping.status, 503, "{}", ping.body);
         let doc: Value = serde_json::from_str(&get(addr, "/status").body).unwrap();
-        let age = hbmon::store::unix_now() - doc["now"].as_f64().unwrap();
+        let age = hbmon::clock::unix_now() - doc["now"].as_f64().unwrap();
         assert!(age <= FRESH, "/status is {age:.1}s old\n{}", serve.log());
         let worker_state = doc["processes"]
             .as_array()

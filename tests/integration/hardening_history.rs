@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use crate::serve::{Serve, get, wait_for};
 use crate::{hbmon, hbmon_std};
+use hbmon::clock::unix_now;
 use hbmon::history::History;
-use hbmon::store::unix_now;
 
 /// How stale `/status` may get. The monitor checks once a second (and on every change of
 /// the file), so `now` is at most a second old by design; the rest is slack for a loaded CI

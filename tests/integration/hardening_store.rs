@@ -115,7 +115,7 @@ fn a_symlink_at_the_corrupt_copy_name_is_not_replaced() {
     let file = dir.path().join("hb.json");
     fs::write(&file, "{ junk").unwrap();
     let target = victim(dir.path());
-    let now = hbmon::store::unix_now() as u64;
+    let now = hbmon::clock::unix_now() as u64;
     for secs in now..now + 5 {
         symlink(&target, dir.path().join(format!("hb.json.corrupt-{secs}"))).unwrap();
     }

@@ -2,9 +2,10 @@
 
 use crate::hbmon;
 use hbmon::changes::{Changes, SeenBeat, Transition};
+use hbmon::clock::unix_now;
 use hbmon::health::{Severity, State};
 use hbmon::history::{Batch, History};
-use hbmon::store::{Reported, unix_now};
+use hbmon::store::Reported;
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use serde_json::{Value, json};

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::hbmon;
-use hbmon::store::unix_now;
+use hbmon::clock::unix_now;
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use serde_json::Value;

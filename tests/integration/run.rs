@@ -87,7 +87,7 @@ fn beats_running_with_the_child_pid_then_the_result() {
     // The command waits until it sees its own running beat, prints the file and its PID.
     let script = r#"until grep -qs '"running"' "$HBMON_FILE"; do sleep 0.02; done
         cat "$HBMON_FILE"; echo "pid $$" >&2; sleep 0.3"#;
-    let started = store::unix_now();
+    let started = hbmon::clock::unix_now();
     let out = sandbox
         .run(&["nightly", "--timeout", "20s", "--", "sh", "-c", script])
         .output()

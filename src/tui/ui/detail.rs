@@ -8,11 +8,12 @@ use ratatui::widgets::{Block, Paragraph};
 use serde_json::Value;
 
 use super::theme::Theme;
+use crate::clock::format_local;
 use crate::duration::format_secs;
 use crate::health::Severity;
 use crate::report::Row;
 use crate::report::columns::{self};
-use crate::store::{Entry, Reported, format_local};
+use crate::store::{Entry, Reported};
 use crate::text;
 use crate::tui::app::App;
 use crate::tui::recent;
