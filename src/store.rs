@@ -304,7 +304,7 @@ impl Store {
         })?;
         lock::acquire(&lock, &lock_path, self.lock_timeout)?;
         // The lock is released when `lock` drops, on every path out of this function.
-        files::sweep_orphans(&self.path);
+        files::sweep_orphans(&self.path, &lock);
         let (bytes, permissions) = files::read_locked(&self.path)?;
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,

@@ -133,16 +133,32 @@ fn link_or_rename(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
-/// How often one process looks for temp files left by dead writers, per heartbeat file: a
-/// directory listing is cheap but not free, and an orphan costs only disk space meanwhile.
+/// How often the temp files left by dead writers are looked for, per heartbeat file: a
+/// directory listing is cheap in a small directory but not in a big one (4 ms for 10 000
+/// names), and an orphan costs only disk space meanwhile.
 const ORPHAN_SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 static LAST_SWEEP: Mutex<Vec<(PathBuf, Instant)>> = Mutex::new(Vec::new());
 
 /// Removes the temp files of `path` whose writer is dead (killed mid-write: `kill -9`,
-/// OOM); at most once a minute per file. Called under the lock, when no live writer of
-/// this file can be between creating its temp file and renaming it.
-pub(super) fn sweep_orphans(path: &Path) {
+/// OOM); at most once a minute per file. Called under the lock (`lock`, the open lock
+/// file), when no live writer of this file can be between creating its temp file and
+/// renaming it.
+///
+/// The lock file's modification time is when a writer last swept, so a one-shot `hbmon
+/// beat` (a new process each time) does not list the directory on every beat; nothing
+/// else writes to that file. A writer that may not set it (the lock file is another
+/// user's) falls back to once a minute per process.
+pub(super) fn sweep_orphans(path: &Path, lock: &File) {
+    let swept_lately = lock
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|at| at.elapsed().ok())
+        .is_some_and(|age| age < ORPHAN_SWEEP_EVERY);
+    if swept_lately {
+        return;
+    }
     {
         let mut last = LAST_SWEEP
             .lock()
@@ -154,6 +170,7 @@ pub(super) fn sweep_orphans(path: &Path) {
             None => last.push((path.to_owned(), now)),
         }
     }
+    let _ = lock.set_modified(std::time::SystemTime::now());
     let dir = fsafe::dir_of(path);
     let Ok(listing) = fs::read_dir(dir) else {
         return;
@@ -219,6 +236,37 @@ mod tests {
         assert!(!path.exists());
     }
 
+    /// The lock file of `path`, last touched (swept) longer ago than a sweep's period.
+    fn stale_lock(path: &Path) -> File {
+        let lock = File::create(paths::lock_path(path)).unwrap();
+        let long_ago = std::time::SystemTime::now() - ORPHAN_SWEEP_EVERY * 2;
+        lock.set_modified(long_ago).unwrap();
+        lock
+    }
+
+    #[test]
+    fn a_sweep_is_recorded_on_the_lock_file_for_every_process_to_see() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hb.json");
+        let orphan = dir.path().join(".hb.json.2147483632.tmp");
+        // A lock swept a moment ago (by another process): not again yet.
+        let fresh = File::create(paths::lock_path(&path)).unwrap();
+        fs::write(&orphan, "x").unwrap();
+        sweep_orphans(&path, &fresh);
+        assert!(orphan.exists());
+        let lock = stale_lock(&path);
+        sweep_orphans(&path, &lock);
+        assert!(!orphan.exists());
+        let age = lock
+            .metadata()
+            .unwrap()
+            .modified()
+            .unwrap()
+            .elapsed()
+            .unwrap();
+        assert!(age < ORPHAN_SWEEP_EVERY, "the sweep is recorded: {age:?}");
+    }
+
     #[test]
     fn orphans_of_dead_writers_are_swept_and_nothing_else() {
         let dir = tempfile::tempdir().unwrap();
@@ -237,7 +285,8 @@ mod tests {
         for name in &names {
             fs::write(dir.path().join(name), "x").unwrap();
         }
-        sweep_orphans(&path);
+        let lock = stale_lock(&path);
+        sweep_orphans(&path, &lock);
         let mut left: Vec<String> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

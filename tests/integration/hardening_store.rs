@@ -197,6 +197,10 @@ fn temp_files_orphaned_by_dead_writers_are_removed() {
     fs::write(&orphan, vec![b' '; 1 << 20]).unwrap();
     let old_style = dir.path().join(".hb.json.2147483633.tmp");
     fs::write(&old_style, "x").unwrap();
+    // Its lock file, last touched (swept) longer ago than a sweep's minute.
+    let lock = fs::File::create(dir.path().join("hb.json.lock")).unwrap();
+    lock.set_modified(std::time::SystemTime::now() - Duration::from_secs(120))
+        .unwrap();
     hbmon(dir.path())
         .args(["beat", "w", "-q"])
         .assert()
