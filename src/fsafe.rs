@@ -83,13 +83,22 @@ pub fn dir_of(path: &Path) -> &Path {
 /// Opens `path` to read: without following a symlink, without blocking on a FIFO or a
 /// device, and only if it is a regular file within [`MAX_FILE_SIZE`]. `None`: no such file.
 pub fn open_regular(path: &Path) -> Result<Option<(File, Metadata)>, FileError> {
+    open_checked(path, false)
+}
+
+/// [`open_regular`], following a symlink at `path` when `follow` (what it leads to is then
+/// what is checked).
+fn open_checked(path: &Path, follow: bool) -> Result<Option<(File, Metadata)>, FileError> {
+    let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
     let opened = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .custom_flags(nofollow | libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path);
     let file = match opened {
         Ok(file) => file,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        // What is at the path names a refusal only when the path itself was opened.
+        Err(e) if follow => return Err(io_error(path, e)),
         Err(e) => return Err(classify(path, e)),
     };
     let meta = file.metadata().map_err(|cause| io_error(path, cause))?;
@@ -110,17 +119,9 @@ pub fn read_regular(path: &Path) -> Result<Option<Vec<u8>>, FileError> {
 /// often a link into a dotfiles repository — and what it leads to is what is checked.
 /// `None`: no such file.
 pub fn read_trusted(path: &Path) -> Result<Option<(Vec<u8>, Metadata)>, FileError> {
-    let opened = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path);
-    let file = match opened {
-        Ok(file) => file,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_error(path, e)),
+    let Some((file, meta)) = open_checked(path, true)? else {
+        return Ok(None);
     };
-    let meta = file.metadata().map_err(|cause| io_error(path, cause))?;
-    regular(path, &meta)?;
     check_trusted(path, &meta)?;
     let bytes = read_capped(path, file, &meta)?;
     Ok(Some((bytes, meta)))
