@@ -153,16 +153,21 @@ impl Decider {
 /// it started after one round trip (late for a second, then up) is not news — as
 /// healthchecks.io would send nothing; more round trips are, as "flapped N times".
 fn net_changes(notices: Vec<Notice>) -> Vec<Notice> {
-    let mut by_name: Vec<(String, Vec<Notice>)> = Vec::new();
+    // Grouped by name in first-change order; the index keeps a digest of thousands of
+    // processes linear.
+    let mut by_name: Vec<Vec<Notice>> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for notice in notices {
-        match by_name.iter_mut().find(|(name, _)| *name == notice.name) {
-            Some((_, list)) => list.push(notice),
-            None => by_name.push((notice.name.clone(), vec![notice])),
+        if let Some(&i) = index.get(&notice.name) {
+            by_name[i].push(notice);
+        } else {
+            index.insert(notice.name.clone(), by_name.len());
+            by_name.push(vec![notice]);
         }
     }
     by_name
         .into_iter()
-        .filter_map(|(_, list)| {
+        .filter_map(|list| {
             let changes = list.len();
             let before = list[0].previous;
             let mut net = list.into_iter().next_back()?;
