@@ -354,13 +354,13 @@ impl Probe for SysProbe {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::process::{Child, Command};
 
     /// A child whose command line no other process has, once it has one: right after
     /// `fork` it still shows this test's (sysinfo reads a command line only once).
-    fn child(secs: &str) -> Child {
+    pub(crate) fn child(secs: &str) -> Child {
         let child = Command::new("sleep").arg(secs).spawn().unwrap();
         let cmdline = format!("/proc/{}/cmdline", child.id());
         for _ in 0..500 {

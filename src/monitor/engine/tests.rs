@@ -305,26 +305,10 @@ fn a_config_made_untrusted_or_deleted_is_refused_and_sighup_reads_it_anyway() {
     assert_eq!(engine.config().processes[0].name, "kept");
 }
 
-/// A child whose command line is `sleep SECS` once it has exec'd.
-fn sleeper(secs: &str) -> std::process::Child {
-    let child = std::process::Command::new("sleep")
-        .arg(secs)
-        .spawn()
-        .unwrap();
-    let cmdline = format!("/proc/{}/cmdline", child.id());
-    for _ in 0..500 {
-        if std::fs::read(&cmdline).is_ok_and(|c| c.ends_with(format!("{secs}\0").as_bytes())) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child
-}
-
 #[test]
 fn a_process_found_by_match_stays_found_across_rereads_of_a_busy_file() {
     let f = Fixture::new();
-    let mut child = sleeper("31.2236");
+    let mut child = crate::probe::tests::child("31.2236");
     f.write_config("[[process]]\nname = \"matched\"\nmatch = '^sleep 31\\.2236$'\n");
     f.beat("neighbour");
     let mut engine = f.engine(Box::new(SysProbe::new(&f.file)));
