@@ -335,8 +335,29 @@ fn count(n: f64) -> String {
         .to_owned()
 }
 
+/// A TOML string that reads back to `s`. With a character [`text`](crate::text) escapes
+/// everywhere else (a control, bidi or line-separator character) it is a basic string with
+/// that character as `\uXXXX`, so `hbmon config` prints none of them raw; else it is what
+/// TOML's encoder writes.
 fn quote(s: &str) -> String {
-    toml::Value::String(s.to_owned()).to_string()
+    use std::fmt::Write as _;
+    if !s.chars().any(crate::text::needs_escape) {
+        return toml::Value::String(s.to_owned()).to_string();
+    }
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if crate::text::needs_escape(c) => {
+                // Writing to a String cannot fail.
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// A commented starter config, written by `hbmon init` (`config/hbmon.starter.toml`, a

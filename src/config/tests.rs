@@ -418,3 +418,24 @@ fn the_starter_parses_commented_and_uncommented() {
     assert_eq!(config.rules_for("nightly", None).max_runtime, Some(1200.0));
     assert_eq!(config.serve.listen, Some(Listen::default()));
 }
+
+#[test]
+fn shown_config_escapes_bidi_and_line_separators_and_reads_back() {
+    let config =
+        parse("[[process]]\nname = \"a\"\nlabel = \"L\\u202eR\\u2028 \\\"q\\\" \\\\ \\u001b\"\n")
+            .unwrap();
+    let shown = config.to_toml();
+    assert!(
+        shown.contains(r#"label = "L\u202ER\u2028 \"q\" \\ \u001B""#),
+        "{shown}"
+    );
+    assert!(
+        !shown.chars().any(|c| c == '\u{202e}' || c == '\u{1b}'),
+        "{shown}"
+    );
+    let again = parse(&shown).unwrap();
+    assert_eq!(
+        again.processes[0].label.as_deref(),
+        Some("L\u{202e}R\u{2028} \"q\" \\ \u{1b}")
+    );
+}
