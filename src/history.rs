@@ -218,6 +218,24 @@ impl History {
         rows.collect::<Result<_, _>>().map_err(fail)
     }
 
+    /// The times of `name`'s beats at or after `since`, newest first: what a summary of
+    /// them needs (a day of a busy process is tens of thousands of rows, its data up to
+    /// 4 KB each, none of which is read here).
+    pub fn beat_times(&self, name: &str, since: f64) -> Result<Vec<f64>, HistoryError> {
+        let fail = sql_error(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT b.time FROM beats AS b JOIN processes AS p ON p.id = b.process
+                 WHERE p.name = ?1 AND b.time >= ?2 ORDER BY b.time DESC",
+            )
+            .map_err(&fail)?;
+        let rows = stmt
+            .query_map(params![name, since], |row| row.get(0))
+            .map_err(&fail)?;
+        rows.collect::<Result<_, _>>().map_err(fail)
+    }
+
     /// Transitions at or after `since` (of `name`, or of every process), newest first, at
     /// most `limit`.
     pub fn transitions(

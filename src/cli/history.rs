@@ -44,12 +44,10 @@ pub fn history(
     let since = crate::clock::unix_now() - args.since.as_secs_f64();
     let limit = (args.limit > 0).then_some(args.limit);
     let transitions = db.transitions(Some(name), since, limit)?;
-    // The summary counts every beat in the span; a listing stops at the limit.
-    let beats = db.beats(
-        name,
-        since,
-        if args.beats || args.json { limit } else { None },
-    )?;
+    // A listing stops at the limit; the summary needs only the newest beat, and the
+    // times of all of them.
+    let listed = args.beats || args.json;
+    let beats = db.beats(name, since, if listed { limit } else { Some(1) })?;
     if args.json {
         let doc = json!({
             "name": name,
@@ -96,20 +94,24 @@ pub fn history(
                 println!("(newest {} beats shown; --limit 0 shows all)", beats.len());
             }
         } else {
-            println!("{}", beats_summary(&beats));
+            println!(
+                "{}",
+                beats_summary(beats.first(), &db.beat_times(name, since)?)
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// `412 beats, every 2.0s, the last 3s ago (pid 7, alive); --beats lists them`: the beats
-/// (newest first) in one line, their typical spacing the median gap.
-fn beats_summary(beats: &[SeenBeat]) -> String {
-    let Some(newest) = beats.first() else {
+/// in one line from the newest and every beat's time (newest first), their typical spacing
+/// the median gap.
+fn beats_summary(newest: Option<&SeenBeat>, times: &[f64]) -> String {
+    let Some(newest) = newest else {
         return "no beats".to_owned();
     };
-    let count = beats.len();
-    let mut gaps: Vec<f64> = beats.windows(2).map(|w| w[0].time - w[1].time).collect();
+    let count = times.len();
+    let mut gaps: Vec<f64> = times.windows(2).map(|w| w[0] - w[1]).collect();
     gaps.sort_by(f64::total_cmp);
     let every = gaps.get(gaps.len() / 2).map_or_else(String::new, |gap| {
         let gap = if *gap < 60.0 {
@@ -208,7 +210,8 @@ mod tests {
             data: json!(null),
         };
         let beats: Vec<SeenBeat> = (0..412).rev().map(|i| beat(f64::from(i) * 2.0)).collect();
-        let line = beats_summary(&beats);
+        let times: Vec<f64> = beats.iter().map(|b| b.time).collect();
+        let line = beats_summary(beats.first(), &times);
         assert!(
             line.starts_with("412 beats, every 2.0s, the last at "),
             "{line}"
@@ -217,8 +220,8 @@ mod tests {
             line.ends_with("(pid 7, alive); --beats lists them"),
             "{line}"
         );
-        assert_eq!(beats_summary(&[]), "no beats");
-        assert!(beats_summary(&[beat(5.0)]).starts_with("1 beat, the last"));
+        assert_eq!(beats_summary(None, &[]), "no beats");
+        assert!(beats_summary(Some(&beat(5.0)), &[5.0]).starts_with("1 beat, the last"));
     }
 
     #[test]
