@@ -38,6 +38,10 @@ pub struct JobRun {
     /// protocol's), which a clock stepped during the run (NTP, a suspend, `date -s`) moves
     /// apart or together: a 3 s run stepped back 2 h would read 0 s.
     pub duration: Option<f64>,
+    /// The run's id: healthchecks.io's `?rid=<uuid>`, or the one each `hbmon run` makes.
+    /// Runs of one job with different ids overlap and are tracked apart; `None`: the job's
+    /// one unnamed run, as before ids existed.
+    pub run_id: Option<String>,
 }
 
 /// What a writer reports in one beat. [`Beat::apply`] turns it into the new entry.
@@ -130,6 +134,7 @@ impl Beat {
             finished_at: Some(finished_at),
             // A run whose start nobody reported has no duration, measured or not.
             duration: started_at.and(took).map(|took| took.as_secs_f64()),
+            run_id: None,
         };
         Beat {
             error: (status == Reported::Failed).then(|| reason.to_owned()),
@@ -313,6 +318,7 @@ mod tests {
             exit_code: Some(3),
             finished_at: Some(62.5),
             duration: None,
+            ..JobRun::default()
         });
         let keepalive = start.apply(Some(running), 56.0);
         assert_eq!(keepalive.first_heartbeat, Some(50.0));
@@ -340,6 +346,7 @@ mod tests {
             exit_code: Some(0),
             finished_at: Some(1_795_440_161.102_868),
             duration: None,
+            ..JobRun::default()
         });
         assert_eq!(end.apply(None, 2.0).duration, Some(1.000_853));
     }
@@ -355,6 +362,7 @@ mod tests {
                 exit_code: Some(0),
                 finished_at: Some(finished_at),
                 duration: Some(measured),
+                ..JobRun::default()
             });
             let entry = end.apply(None, finished_at);
             assert_eq!(entry.duration, Some(3.0), "finished at {finished_at}");

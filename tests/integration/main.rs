@@ -51,3 +51,24 @@ pub fn mkfifo(path: &Path) {
         .unwrap();
     assert!(status.success(), "mkfifo {}", path.display());
 }
+
+/// The venv's Python (`.ci/venv`, made by `.ci/tools`) that can import `module`: a PyPI
+/// package a test runs against hbmon. Missing, the test fails and says how to get it — it
+/// never skips (`HBMON_TEST_PYTHON` names another interpreter).
+pub fn test_python(module: &str) -> std::path::PathBuf {
+    let python = std::env::var_os("HBMON_TEST_PYTHON").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/venv/bin/python"),
+        std::path::PathBuf::from,
+    );
+    let found = std::process::Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    assert!(
+        found,
+        "this test needs the Python package {module:?} in {}: run .ci/tools once \
+         (it installs .ci/requirements.txt into .ci/venv)",
+        python.display()
+    );
+    python
+}
