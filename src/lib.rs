@@ -27,6 +27,9 @@
 //!   title, width, alignment, drop rank, text, order) that `status`'s table and the UI share.
 //! - [`config`]: the optional `hbmon.toml` and its data: monitored processes and their
 //!   thresholds, `[[alert]]` rules, `[history]`, `[serve]`.
+//! - [`cron`]: cron schedules in a time zone (five fields or an `@macro`): parsing, the
+//!   next and the previous fire time, as healthchecks.io's engine (cronsim) has them, DST
+//!   included; the words for one.
 //! - [`http`]: the small HTTP/1.1 server under `hbmon serve`'s API (std `TcpListener`).
 //! - [`health`]: health states (everything about a state: name, symbol, severity, meaning)
 //!   and the pure `evaluate` that judges one process.
@@ -56,6 +59,7 @@ pub mod changes;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod cron;
 pub mod duration;
 pub mod fsafe;
 pub mod health;
