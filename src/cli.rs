@@ -9,6 +9,7 @@ mod monitor;
 mod pause;
 #[cfg(unix)]
 mod run;
+mod schedule;
 #[cfg(unix)]
 mod serve;
 mod status;
@@ -65,6 +66,8 @@ pub enum Command {
     Init,
     /// Show NAME's beats and state transitions from the history database.
     History(history::HistoryArgs),
+    /// A cron schedule in words and its next fire times, in its zone and in UTC.
+    Schedule(schedule::ScheduleArgs),
     /// Pause NAME for maintenance: shown as paused, never alerted, until resumed or --for ends.
     Pause(pause::PauseArgs),
     /// End NAME's pause.
@@ -109,6 +112,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             args.quiet,
         ),
         Command::Prune(args) => beat::prune(&location, &args),
+        Command::Schedule(args) => schedule::schedule(&args),
         Command::History(args) => {
             let name = names(&location, config, std::slice::from_ref(&args.name))?.remove(0);
             history::history(&location, &name, &args)

@@ -1,6 +1,6 @@
-//! The one clock: the wall-clock now as the protocol's Unix seconds, and an instant as
-//! people read it (local time). Spans hbmon measures itself use `Instant` instead, so a
-//! stepped clock changes no duration.
+//! The one clock: the wall-clock now as the protocol's Unix seconds, an instant as people
+//! read it (local time), and one they type (RFC 3339). Spans hbmon measures itself use
+//! `Instant` instead, so a stepped clock changes no duration.
 
 /// The current time as Unix seconds, rounded to the microsecond so the file stays readable.
 pub fn unix_now() -> f64 {
@@ -22,6 +22,26 @@ pub fn format_local(unix: f64) -> String {
     local(unix).map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
 }
 
+/// A time typed as RFC 3339 that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid time {input:?}: use RFC 3339 with an offset, e.g. 2026-03-29T00:00:00Z or 2026-03-29T02:00:00+02:00"
+)]
+pub struct ParseTimeError {
+    pub input: String,
+}
+
+/// An RFC 3339 time (`2026-03-29T00:00:00Z`, `…+02:00`) as the protocol's Unix seconds.
+pub fn parse_rfc3339(input: &str) -> Result<f64, ParseTimeError> {
+    input
+        .trim()
+        .parse::<jiff::Timestamp>()
+        .map(|t| t.as_second() as f64 + f64::from(t.subsec_nanosecond()) / 1e9)
+        .map_err(|_| ParseTimeError {
+            input: input.to_owned(),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,6 +56,26 @@ mod tests {
             format_local(86_400.5),
             format_local(86_400.0),
             "whole seconds"
+        );
+    }
+
+    #[test]
+    fn rfc3339_times_read_as_unix_seconds() {
+        let cases = [
+            ("2026-03-29T00:00:00Z", Some(1_774_742_400.0)),
+            ("2026-03-29T02:00:00+02:00", Some(1_774_742_400.0)),
+            ("2026-03-29T00:00:00.5Z", Some(1_774_742_400.5)),
+            ("2026-03-29T00:00:00", None),
+            ("2026-03-29", None),
+            ("yesterday", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_rfc3339(input).ok(), want, "{input}");
+        }
+        assert_eq!(
+            parse_rfc3339("soon").unwrap_err().to_string(),
+            "invalid time \"soon\": use RFC 3339 with an offset, e.g. 2026-03-29T00:00:00Z or \
+             2026-03-29T02:00:00+02:00"
         );
     }
 }

@@ -149,22 +149,38 @@ impl Schedule {
 
     /// A fire time as the schedule's zone shows it, in RFC 3339: `2026-03-29T03:00:00+02:00`.
     pub fn rfc3339_local(&self, t: f64) -> String {
-        self.zoned(t).map_or_else(String::new, |z| {
-            z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
-        })
+        format_in(&self.tz, t, RFC3339)
     }
 
     /// A fire time for reading, in the schedule's zone: `Sun 2026-03-29 03:00:00 CEST`.
     pub fn display_local(&self, t: f64) -> String {
-        self.zoned(t).map_or_else(String::new, |z| {
-            z.strftime("%a %Y-%m-%d %H:%M:%S %Z").to_string()
-        })
+        format_in(&self.tz, t, DISPLAY)
     }
+}
 
-    fn zoned(&self, t: f64) -> Option<jiff::ZonedDateTime> {
-        let ts = jiff::Timestamp::from_second(whole_second(t)?).ok()?;
-        Some(ts.to_zoned_datetime(self.tz.clone()))
-    }
+const RFC3339: &str = "%Y-%m-%dT%H:%M:%S%:z";
+const DISPLAY: &str = "%a %Y-%m-%d %H:%M:%S %Z";
+
+/// An instant in UTC, in RFC 3339: `2026-03-29T01:00:00Z`.
+pub fn rfc3339_utc(t: f64) -> String {
+    whole_second(t)
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .map_or_else(String::new, |ts| ts.to_string())
+}
+
+/// An instant in UTC for reading: `Sun 2026-03-29 01:00:00 UTC`.
+pub fn display_utc(t: f64) -> String {
+    format_in(&TimeZone::UTC, t, DISPLAY)
+}
+
+fn format_in(tz: &TimeZone, t: f64, format: &str) -> String {
+    whole_second(t)
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .map_or_else(String::new, |ts| {
+            ts.to_zoned_datetime(tz.clone())
+                .strftime(format)
+                .to_string()
+        })
 }
 
 /// `t`'s whole second, if it is one the calendar holds.
