@@ -72,18 +72,15 @@ impl Schedule {
     /// (`TZ`, else `/etc/localtime`).
     pub fn parse(expr: &str, tz: Option<&str>) -> Result<Schedule, ScheduleError> {
         let spec = parse_spec(expr)?;
-        let (tz, tz_name) = match tz {
-            Some(name) => (
-                TimeZone::get(name).map_err(|_| ScheduleError::Zone {
-                    name: name.to_owned(),
-                })?,
-                name.to_owned(),
-            ),
-            None => {
-                let tz = TimeZone::system();
-                let name = tz.iana_name().unwrap_or("local").to_owned();
-                (tz, name)
-            }
+        let (tz, tz_name) = if let Some(name) = tz {
+            let tz = TimeZone::get(name).map_err(|_| ScheduleError::Zone {
+                name: name.to_owned(),
+            })?;
+            (tz, name.to_owned())
+        } else {
+            let tz = TimeZone::system();
+            let name = tz.iana_name().unwrap_or("local").to_owned();
+            (tz, name)
         };
         Ok(Schedule {
             expr: expr.to_owned(),

@@ -96,10 +96,10 @@ fn time_phrase(spec: &Spec) -> (String, bool) {
 
 /// The days, or None for every day.
 fn day_phrase(spec: &Spec) -> Option<String> {
-    let dom_all = spec.day.values == Kind::Day.full() && !spec.day.has_extras();
-    let dow_all = spec.weekday.sunday_folded() == 0x7f;
-    let dom = (!dom_all).then(|| day_of_month(&spec.day));
-    let dow = (!dow_all).then(|| day_of_week(&spec.weekday));
+    let every_date = spec.day.values == Kind::Day.full() && !spec.day.has_extras();
+    let every_weekday = spec.weekday.sunday_folded() == 0x7f;
+    let dom = (!every_date).then(|| day_of_month(&spec.day));
+    let dow = (!every_weekday).then(|| day_of_week(&spec.weekday));
     match (dom, dow) {
         (None, None) => None,
         (Some(one), None) | (None, Some(one)) => Some(format!("on {one}")),
@@ -142,8 +142,7 @@ fn day_of_week(weekday: &Field) -> String {
         })
     }));
     let mut monthly = Vec::new();
-    for d in 0..7 {
-        let name = DAY_NAMES[d];
+    for (d, name) in DAY_NAMES.iter().enumerate() {
         for (k, ordinal) in ["first", "second", "third", "fourth", "fifth"]
             .iter()
             .enumerate()

@@ -48,7 +48,7 @@ impl Spec {
         let bit = 1u8 << wd;
         let dow = self.weekday.sunday_folded() >> wd & 1 == 1
             || (self.weekday.last_of & bit != 0 && d + 7 > month_len(y, m))
-            || self.weekday.nth[((d + 6) / 7) as usize] & bit != 0;
+            || self.weekday.nth[d.div_ceil(7) as usize] & bit != 0;
         if self.day_and { dom && dow } else { dom || dow }
     }
 }
@@ -405,7 +405,7 @@ impl<'a> Walk<'a> {
     /// cronsim's jump for a minute field of one value.
     fn single_minute(&self) -> Option<u32> {
         let values = self.spec.minute.values;
-        (values.count_ones() == 1).then(|| values.trailing_zeros())
+        values.is_power_of_two().then(|| values.trailing_zeros())
     }
 
     /// Ticks by `step` while `fits` is false, stopping early where the next larger field

@@ -5,6 +5,7 @@
 
 mod beat;
 mod config;
+mod cron;
 mod day_one;
 mod engine;
 mod hardening_alerts;
