@@ -136,7 +136,7 @@ pub fn format_secs(secs: f64) -> String {
 /// A run's length where tenths of a second matter (a run shorter than it should be):
 /// `0.4s`, `29.7s` under a minute, else as [`format_secs`].
 pub fn format_tenths(secs: f64) -> String {
-    if secs.is_finite() && secs < 59.95 {
+    if secs.is_finite() && secs < 60.0 {
         format!("{:.1}s", secs.max(0.0))
     } else {
         format_secs(secs)
@@ -279,7 +279,8 @@ mod tests {
             (0.04, "0.0s"),
             (0.4, "0.4s"),
             (29.74, "29.7s"),
-            (59.96, "1m00s"),
+            (59.94, "59.9s"),
+            (60.0, "1m00s"),
             (90.0, "1m30s"),
         ];
         for (secs, text) in cases {
