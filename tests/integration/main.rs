@@ -18,6 +18,7 @@ mod interop;
 mod pause;
 mod pipe;
 mod run;
+mod runs;
 mod serve;
 mod status;
 mod stops;
