@@ -468,37 +468,12 @@ impl RawConfig {
                 return Err((name_span, "name", format!("{name:?} is configured twice")));
             }
             let kind = p.kind;
-            let job_only = [
-                ("max_runtime", p.max_runtime.as_ref().map(Spanned::span)),
-                ("min_runtime", p.min_runtime.as_ref().map(Spanned::span)),
-                ("overlap", p.overlap.as_ref().map(Spanned::span)),
-            ];
-            if kind != Some(Kind::Job)
-                && let Some((key, Some(at))) = job_only.into_iter().find(|(_, at)| at.is_some())
-            {
-                return Err((
-                    at,
-                    key,
-                    "applies only to jobs: add kind = \"job\"".to_owned(),
-                ));
-            }
-            let (max_runtime, min_runtime) = (
-                positive("max_runtime", p.max_runtime.as_ref())?,
-                positive("min_runtime", p.min_runtime.as_ref())?,
-            );
-            if let (Some(max), Some(min), Some(at)) = (max_runtime, min_runtime, &p.min_runtime)
-                && min > max
-            {
-                return Err((
-                    at.span(),
-                    "min_runtime",
-                    format!(
-                        "{} is more than max_runtime ({}): no run could pass both",
-                        duration::format_exact(min),
-                        duration::format_exact(max)
-                    ),
-                ));
-            }
+            let (max_runtime, min_runtime) = job_rules(
+                kind,
+                p.max_runtime.as_ref(),
+                p.min_runtime.as_ref(),
+                p.overlap.as_ref(),
+            )?;
             let thresholds = [
                 p.late_after
                     .as_ref()
@@ -556,6 +531,45 @@ impl RawConfig {
             known_since: None,
         })
     }
+}
+
+/// A `[[process]]`'s run rules, `(max_runtime, min_runtime)`: jobs only, each positive,
+/// the minimum no more than the maximum (`overlap` is checked for being a job's).
+fn job_rules(
+    kind: Option<Kind>,
+    max: Option<&Spanned<Span>>,
+    min: Option<&Spanned<Span>>,
+    overlap: Option<&Spanned<Overlap>>,
+) -> Result<(Option<f64>, Option<f64>), Fault> {
+    let job_only = [
+        ("max_runtime", max.map(Spanned::span)),
+        ("min_runtime", min.map(Spanned::span)),
+        ("overlap", overlap.map(Spanned::span)),
+    ];
+    if kind != Some(Kind::Job)
+        && let Some((key, Some(at))) = job_only.into_iter().find(|(_, at)| at.is_some())
+    {
+        return Err((
+            at,
+            key,
+            "applies only to jobs: add kind = \"job\"".to_owned(),
+        ));
+    }
+    let (max_runtime, min_runtime) = (positive("max_runtime", max)?, positive("min_runtime", min)?);
+    if let (Some(max), Some(min), Some(at)) = (max_runtime, min_runtime, min)
+        && min > max
+    {
+        return Err((
+            at.span(),
+            "min_runtime",
+            format!(
+                "{} is more than max_runtime ({}): no run could pass both",
+                duration::format_exact(min),
+                duration::format_exact(max)
+            ),
+        ));
+    }
+    Ok((max_runtime, min_runtime))
 }
 
 /// A span that must not be zero (an interval of 0 s would make everything late at once).

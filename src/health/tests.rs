@@ -77,10 +77,10 @@ fn runs_of(ids: &[(&str, f64, u32)]) -> Entry {
     runs(Reported::Running, None, ids)
 }
 
-fn warn(rules: Rules) -> Rules {
+fn warn(rules: &Rules) -> Rules {
     Rules {
         overlap: Overlap::Warn,
-        ..rules
+        ..rules.clone()
     }
 }
 
@@ -180,9 +180,9 @@ fn cases() -> Vec<Case> {
         c("two runs at once: the count and the oldest", Some(runs_of(&[("b", 1020.0, 43), ("a", 1000.0, 42)])), job(None), 1030.0, alive(), State::Running, "2 running, the oldest for 30s", Some(1000.0)),
         c("a run past max_runtime is hung, the oldest such named", Some(runs_of(&[("a", 1000.0, 41), ("b", 1002.0, 42), ("c", 1020.0, 43)])), job(Some(25.0)), 1030.0, alive(), State::Hung, "run a (pid 41) running for 30s, over its max_runtime of 25s (3 running)", Some(1025.0)),
         c("a long run id is named by its start", Some(runs_of(&[("3f2a9c1d-0000-4000-8000-000000000000", 1000.0, 42)])), job(Some(25.0)), 1030.0, alive(), State::Hung, "run 3f2a9c1d… (pid 42) running for 30s, over", Some(1025.0)),
-        c("overlap = warn: two runs at once are an error naming both", Some(runs_of(&[("a", 1000.0, 41), ("b", 1020.0, 42)])), warn(job(None)), 1030.0, alive(), State::Error, "2 runs at once, with overlap = \"warn\": run a (pid 41) running for 30s, run b (pid 42) running for 10s", Some(1020.0)),
-        c("overlap = warn: one run is running", Some(runs_of(&[("a", 1000.0, 42)])), warn(job(None)), 1030.0, alive(), State::Running, "running for 30s", Some(1000.0)),
-        c("hung outranks an overlap", Some(runs_of(&[("a", 1000.0, 41), ("b", 1020.0, 42)])), warn(job(Some(20.0))), 1030.0, alive(), State::Hung, "run a (pid 41) running for 30s", Some(1020.0)),
+        c("overlap = warn: two runs at once are an error naming both", Some(runs_of(&[("a", 1000.0, 41), ("b", 1020.0, 42)])), warn(&job(None)), 1030.0, alive(), State::Error, "2 runs at once, with overlap = \"warn\": run a (pid 41) running for 30s, run b (pid 42) running for 10s", Some(1020.0)),
+        c("overlap = warn: one run is running", Some(runs_of(&[("a", 1000.0, 42)])), warn(&job(None)), 1030.0, alive(), State::Running, "running for 30s", Some(1000.0)),
+        c("hung outranks an overlap", Some(runs_of(&[("a", 1000.0, 41), ("b", 1020.0, 42)])), warn(&job(Some(20.0))), 1030.0, alive(), State::Hung, "run a (pid 41) running for 30s", Some(1020.0)),
         c("overlapping runs are allowed by default", Some(runs_of(&[("a", 1000.0, 41), ("b", 1020.0, 42)])), job(None), 1030.0, alive(), State::Running, "2 running", Some(1000.0)),
         c("a run that succeeded while another runs: running", Some(runs(Succeeded, Some(0), &[("b", 1005.0, 43)])), job(None), 1013.0, Gone, State::Running, "running for 8s", Some(1005.0)),
         c("a run that failed while another runs: failed", Some(runs(Failed, Some(2), &[("b", 1005.0, 43)])), job(None), 1013.0, Gone, State::Failed, "last run failed (exit 2)", Some(1012.0)),
