@@ -17,7 +17,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::duration;
-use crate::health::{IntervalSource, Rules};
+use crate::health::{IntervalSource, Overlap, Rules};
 use crate::http::Listen;
 use crate::paths;
 use crate::store::{DEFAULT_INTERVAL, Entry, Kind};
@@ -130,6 +130,10 @@ pub struct ProcessConfig {
     pub dead_after: Option<f64>,
     /// Jobs only: how long a run may take before it counts as `hung`.
     pub max_runtime: Option<f64>,
+    /// Jobs only: a run that succeeds sooner is judged `failed`.
+    pub min_runtime: Option<f64>,
+    /// Jobs only: whether two runs at once are flagged.
+    pub overlap: Overlap,
     /// `false`: never alerted (`alerts = false`), though still shown and recorded.
     pub alerts: bool,
 }
@@ -243,6 +247,8 @@ impl Config {
                 .or_else(|| entry.map(Entry::kind))
                 .unwrap_or_default(),
             max_runtime: process.and_then(|p| p.max_runtime),
+            min_runtime: process.and_then(|p| p.min_runtime),
+            overlap: process.map_or(Overlap::Allow, |p| p.overlap),
             monitored: process.is_some(),
             critical: process.is_none_or(|p| p.critical),
             interval_from,
@@ -283,6 +289,11 @@ impl Config {
                 ("degraded_after", p.degraded_after.map(count)),
                 ("dead_after", p.dead_after.map(count)),
                 ("max_runtime", p.max_runtime.map(secs)),
+                ("min_runtime", p.min_runtime.map(secs)),
+                (
+                    "overlap",
+                    (p.overlap != Overlap::Allow).then(|| quote(p.overlap.as_str())),
+                ),
             ];
             for (key, value) in optional {
                 if let Some(value) = value {
@@ -419,6 +430,8 @@ struct RawProcess {
     degraded_after: Option<Spanned<Count>>,
     dead_after: Option<Spanned<Count>>,
     max_runtime: Option<Spanned<Span>>,
+    min_runtime: Option<Spanned<Span>>,
+    overlap: Option<Spanned<Overlap>>,
     alerts: Option<bool>,
 }
 
@@ -455,15 +468,12 @@ impl RawConfig {
                 return Err((name_span, "name", format!("{name:?} is configured twice")));
             }
             let kind = p.kind;
-            if kind != Some(Kind::Job)
-                && let Some(max) = &p.max_runtime
-            {
-                return Err((
-                    max.span(),
-                    "max_runtime",
-                    "applies only to jobs: add kind = \"job\"".to_owned(),
-                ));
-            }
+            let (max_runtime, min_runtime) = job_rules(
+                kind,
+                p.max_runtime.as_ref(),
+                p.min_runtime.as_ref(),
+                p.overlap.as_ref(),
+            )?;
             let thresholds = [
                 p.late_after
                     .as_ref()
@@ -482,7 +492,9 @@ impl RawConfig {
             processes.push(ProcessConfig {
                 interval: positive("interval", p.interval.as_ref())?,
                 grace: p.grace.map(|g| g.into_inner().0),
-                max_runtime: positive("max_runtime", p.max_runtime.as_ref())?,
+                max_runtime,
+                min_runtime,
+                overlap: p.overlap.map_or(Overlap::Allow, Spanned::into_inner),
                 name,
                 label: p.label,
                 pattern: p.pattern.map(|m| m.0),
@@ -519,6 +531,45 @@ impl RawConfig {
             known_since: None,
         })
     }
+}
+
+/// A `[[process]]`'s run rules, `(max_runtime, min_runtime)`: jobs only, each positive,
+/// the minimum no more than the maximum (`overlap` is checked for being a job's).
+fn job_rules(
+    kind: Option<Kind>,
+    max: Option<&Spanned<Span>>,
+    min: Option<&Spanned<Span>>,
+    overlap: Option<&Spanned<Overlap>>,
+) -> Result<(Option<f64>, Option<f64>), Fault> {
+    let job_only = [
+        ("max_runtime", max.map(Spanned::span)),
+        ("min_runtime", min.map(Spanned::span)),
+        ("overlap", overlap.map(Spanned::span)),
+    ];
+    if kind != Some(Kind::Job)
+        && let Some((key, Some(at))) = job_only.into_iter().find(|(_, at)| at.is_some())
+    {
+        return Err((
+            at,
+            key,
+            "applies only to jobs: add kind = \"job\"".to_owned(),
+        ));
+    }
+    let (max_runtime, min_runtime) = (positive("max_runtime", max)?, positive("min_runtime", min)?);
+    if let (Some(max), Some(min), Some(at)) = (max_runtime, min_runtime, min)
+        && min > max
+    {
+        return Err((
+            at.span(),
+            "min_runtime",
+            format!(
+                "{} is more than max_runtime ({}): no run could pass both",
+                duration::format_exact(min),
+                duration::format_exact(max)
+            ),
+        ));
+    }
+    Ok((max_runtime, min_runtime))
 }
 
 /// A span that must not be zero (an interval of 0 s would make everything late at once).

@@ -133,6 +133,16 @@ pub fn format_secs(secs: f64) -> String {
     }
 }
 
+/// A run's length where tenths of a second matter (a run shorter than it should be):
+/// `0.4s`, `29.7s` under a minute, else as [`format_secs`].
+pub fn format_tenths(secs: f64) -> String {
+    if secs.is_finite() && secs < 60.0 {
+        format!("{:.1}s", secs.max(0.0))
+    } else {
+        format_secs(secs)
+    }
+}
+
 /// A span [`parse`] reads back to the same value, for files people edit: `1h30m`, `45s`,
 /// `250ms`, `1m30s500ms`. Whole milliseconds; anything finer is rounded.
 pub fn format_exact(secs: f64) -> String {
@@ -260,6 +270,21 @@ mod tests {
         ];
         for (secs, text) in cases {
             assert_eq!(format_secs(secs), text);
+        }
+    }
+
+    #[test]
+    fn run_lengths_keep_tenths_under_a_minute() {
+        let cases = [
+            (0.04, "0.0s"),
+            (0.4, "0.4s"),
+            (29.74, "29.7s"),
+            (59.94, "59.9s"),
+            (60.0, "1m00s"),
+            (90.0, "1m30s"),
+        ];
+        for (secs, text) in cases {
+            assert_eq!(format_tenths(secs), text, "{secs}");
         }
     }
 }

@@ -22,13 +22,20 @@
 //!    `running`: a job runs, exits and runs again, so after any other report (a finished
 //!    run, or a plain `alive`/`error` beat from a cron script that has since exited) its
 //!    process is meant to be gone — whether it runs on time is rule 6's `overdue`.
-//! 4. `failed`: the newest report is a failed job run (exit code non-zero).
+//! 4. `failed`: the newest report is a failed job run (exit code non-zero), or a run
+//!    reported succeeded that took less than `min_runtime` ("last run ran 0.4s, expected
+//!    ≥ 30s"). Also while other runs of the job are in progress: their keepalives do not
+//!    hide it; their next start or end does.
 //! 5. `skewed`: the last beat is more than `I + G` in the future. Everything below counts
 //!    from the last beat, which a writer's clock ahead would keep fresh until real time
 //!    caught up (a beat ten years ahead: `up` for ten years); so it is judged by nothing
 //!    but the clock skew, a warning, until the clocks agree.
-//! 6. Jobs (`kind = "job"`): `running` while a run started and is within `max_runtime`
-//!    (`hung` past it); otherwise `overdue` when no run started within `I + G` of the last
+//! 6. Jobs (`kind = "job"`): with runs in progress that run ids name (the entry's
+//!    `runs`), `hung` if one has run past `max_runtime` (the oldest such run named), else
+//!    `error` while two or more run at once and the config says `overlap = "warn"` (each
+//!    run named with its PID: a job that must not overlap, a warning as an error report
+//!    is), else `running` ("2 running, the oldest for 5m"). Without them, `running`
+//!    while a run started and is within `max_runtime` (`hung` past it); otherwise `overdue` when no run started within `I + G` of the last
 //!    start (the interval is the job's period — only if the job's own config or its
 //!    writer gave one, never a default), else `error` if it reported one, else `up`.
 //!    Lateness in beats does not apply: a job is quiet between runs.
@@ -253,6 +260,10 @@ pub struct Rules {
     pub kind: Kind,
     /// A job's maximum run time before a `running` job counts as stuck.
     pub max_runtime: Option<f64>,
+    /// A job's minimum run time: a run reported succeeded that ended sooner is `failed`.
+    pub min_runtime: Option<f64>,
+    /// Whether two runs of the job at once are flagged.
+    pub overlap: Overlap,
     /// Listed in the config (only monitored processes can be `pending` or `silent`).
     pub monitored: bool,
     /// `false` caps the severity at `warning` (config `critical = false`).
@@ -263,6 +274,26 @@ pub struct Rules {
     /// time): the first period of a job that never ran counts from it. `None`: unknown,
     /// and such a job stays `pending`.
     pub known_since: Option<f64>,
+}
+
+/// What two runs of one job in progress at once are (config `overlap`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Overlap {
+    /// Nothing to flag: runs of the job may overlap.
+    #[default]
+    Allow,
+    /// `error` while they do, naming them: a job that must not run twice at once.
+    Warn,
+}
+
+impl Overlap {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overlap::Allow => "allow",
+            Overlap::Warn => "warn",
+        }
+    }
 }
 
 /// Where a process's interval came from, most specific first.
@@ -298,6 +329,8 @@ impl Default for Rules {
             dead_after: 5.0,
             kind: Kind::App,
             max_runtime: None,
+            min_runtime: None,
+            overlap: Overlap::Allow,
             monitored: false,
             critical: true,
             interval_from: IntervalSource::Builtin,
@@ -450,6 +483,9 @@ fn judge_at(entry: &Entry, rules: &Rules, now: f64, age: f64, os: Os) -> Health 
             Some(entry.finished_at.unwrap_or(entry.last_heartbeat)),
         );
     }
+    if let Some(short) = job::too_short(entry, rules, age) {
+        return short;
+    }
     // What follows counts from the last beat: one far ahead would pass for fresh until real
     // time caught up, so it is not trusted (rule 5 in the module docs).
     let ahead = entry.last_heartbeat - now;
@@ -464,7 +500,7 @@ fn judge_at(entry: &Entry, rules: &Rules, now: f64, age: f64, os: Os) -> Health 
         );
     }
     if job {
-        judge_job(entry, rules, now, age)
+        job::judge_job(entry, rules, now, age)
     } else {
         judge_app(entry, rules, age, os)
     }
@@ -494,59 +530,6 @@ fn pid_check(entry: &Entry, os: Os) -> Option<Health> {
 pub fn pid_reused(entry: &Entry, process: &ProcessInfo) -> bool {
     let run_start = entry.first_heartbeat.unwrap_or(entry.last_heartbeat);
     entry.pid == Some(process.pid) && process.start_time as f64 > run_start + PID_REUSE_SLACK
-}
-
-fn judge_job(entry: &Entry, rules: &Rules, now: f64, age: f64) -> Health {
-    let reported = entry.reported();
-    if reported == Reported::Running {
-        let started = entry
-            .started_at
-            .or(entry.first_heartbeat)
-            .unwrap_or(entry.last_heartbeat);
-        let running_for = (now - started).max(0.0);
-        return match rules.max_runtime {
-            Some(max) if running_for > max => Health::new(
-                State::Hung,
-                format!(
-                    "running for {}, over its max_runtime of {}",
-                    format_secs(running_for),
-                    format_secs(max)
-                ),
-                Some(started + max),
-            ),
-            _ => Health::new(
-                State::Running,
-                format!("running for {}", format_secs(running_for)),
-                Some(started),
-            ),
-        };
-    }
-    let last_start = entry.started_at.unwrap_or(entry.last_heartbeat);
-    let due = rules.deadline(last_start, 1.0);
-    if rules.interval_from.is_own() && now > due {
-        return Health::new(
-            State::Overdue,
-            format!(
-                "no run for {} (period {})",
-                format_secs((now - last_start).max(0.0)),
-                format_secs(rules.interval)
-            ),
-            Some(due),
-        );
-    }
-    if reported == Reported::Error {
-        return error(entry, age);
-    }
-    let outcome = match (entry.exit_code, entry.duration) {
-        (Some(code), Some(took)) => format!(" (exit {code}, took {})", format_secs(took)),
-        (Some(code), None) => format!(" (exit {code})"),
-        _ => String::new(),
-    };
-    Health::new(
-        State::Up,
-        format!("last run {} ago{outcome}", format_secs(age)),
-        Some(entry.finished_at.unwrap_or(entry.last_heartbeat)),
-    )
 }
 
 fn judge_app(entry: &Entry, rules: &Rules, age: f64, os: Os) -> Health {
@@ -604,5 +587,6 @@ fn error(entry: &Entry, age: f64) -> Health {
     )
 }
 
+mod job;
 #[cfg(test)]
 mod tests;

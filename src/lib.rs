@@ -39,7 +39,8 @@
 //! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
 //! - [`store`]: the heartbeat file protocol (v1) — locking, reading, atomic rewrites; a beat
 //!   scans the file's structure (`store/scan.rs`) and splices its own entry in. What a beat
-//!   says and does to an entry, a job run's beats among them, is `store/beat.rs`.
+//!   says and does to an entry, a job run's beats among them, is `store/beat.rs` (runs a
+//!   run id names, several of one job at once: `store/beat/runs.rs`).
 //! - [`paths`]: where the heartbeat file and the config live.
 //! - [`fsafe`]: opening files where other users may write: no symlink, no FIFO, no huge
 //!   file, nothing created more open than its directory, nothing trusted that others wrote.

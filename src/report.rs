@@ -234,6 +234,11 @@ fn row(
 }
 
 impl Row {
+    /// How many runs of the job are in progress that run ids name (the entry's `runs`).
+    pub fn runs_in_progress(&self) -> usize {
+        self.entry.as_ref().map_or(0, |e| e.runs.len())
+    }
+
     /// The label if configured, else the heartbeat name.
     pub fn display_name(&self) -> &str {
         self.label.as_deref().unwrap_or(&self.name)

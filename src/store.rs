@@ -17,7 +17,8 @@ use std::time::Duration;
 pub use beat::{Beat, DataChange, JobRun, TAIL_BYTES, kept_text, tail_text};
 pub use document::{ParseError, RawDocument, VERSION, entry_json};
 pub use entry::{
-    DEFAULT_INTERVAL, Entry, Kind, MAX_DATA_DEPTH, PAUSED_UNTIL, Pause, Reported, depth, parse_name,
+    DEFAULT_INTERVAL, Entry, Kind, MAX_DATA_DEPTH, MAX_RUNS, PAUSED_UNTIL, Pause, Reported,
+    RunInProgress, depth, parse_name,
 };
 
 use crate::clock::unix_now;

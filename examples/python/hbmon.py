@@ -139,6 +139,19 @@ def _string(v):
     return isinstance(v, str)
 
 
+def _optional(valid):
+    return lambda v: v is None or valid(v)
+
+
+def _runs(v):
+    """The runs in progress by run id, each with its ``started_at`` (``hbmon run`` writes them)."""
+    run_fields = (("started_at", _number), ("pid", _optional(_unsigned(32))), ("host", _optional(_string)))
+    return isinstance(v, dict) and all(
+        isinstance(run, dict) and "started_at" in run and all(valid(run.get(k)) for k, valid in run_fields if k in run)
+        for run in v.values()
+    )
+
+
 def _anything(_v):
     return True
 
@@ -164,6 +177,8 @@ _FIELDS = (
     ("finished_at", _number),
     ("exit_code", lambda v: isinstance(v, int) and not isinstance(v, bool) and -(2**31) <= v < 2**31),
     ("duration", _number),
+    ("runs", _runs),
+    ("runs_dropped", _unsigned(64)),
 )
 _ORDER = [name for name, _ in _FIELDS]
 

@@ -126,6 +126,29 @@ class WriterRules(FileTest):
         self.assertEqual(doc["processes"]["mine"]["note"], "keep me")
         self.assertEqual(list(doc)[:3], ["version", "last_updated", "processes"])
 
+    def test_runs_in_progress_survive_a_python_beat(self):
+        # Two `hbmon run` of one job in progress, then a beat from this writer in between.
+        runs = {
+            "0b5c3a4e-9d2f-4c1e-8a7b-6f5e4d3c2b1a": {"started_at": 10.5, "pid": 101, "host": "box"},
+            "f00dfeed-1234-4abc-9def-0123456789ab": {"started_at": 11.0, "pid": 102, "future": [1]},
+        }
+        own = {"last_heartbeat": 12.0, "pid": 102, "status": "running", "kind": "job", "runs": runs, "runs_dropped": 2}
+        with open(self.file, "w") as f:
+            json.dump({"version": 1, "processes": {"etl": own}}, f)
+        hbmon.beat("etl", {"note": "from python"}, file=self.file, pid=102)
+        entry = self.entry("etl")
+        self.assertEqual((entry["runs"], entry["runs_dropped"]), (runs, 2))
+        self.assertEqual(entry["beats"], 1)
+
+    def test_an_own_entry_with_runs_hbmon_cannot_read_is_replaced(self):
+        for runs in ([], {"r": {}}, {"r": {"started_at": "soon"}}, {"r": {"started_at": 1, "pid": -1}}):
+            with open(self.file, "w") as f:
+                json.dump({"processes": {"a": {"last_heartbeat": 1.0, "runs": runs}}}, f)
+            with contextlib.redirect_stderr(io.StringIO()) as stderr:
+                entry = hbmon.beat("a", file=self.file)
+            self.assertIn("invalid `runs`", stderr.getvalue(), runs)
+            self.assertNotIn("runs", entry, runs)
+
     def test_data_is_kept_replaced_or_merged(self):
         hbmon.beat("d", {"a": 1, "b": 2}, file=self.file)
         self.assertEqual(hbmon.beat("d", file=self.file)["additional_data"], {"a": 1, "b": 2})

@@ -21,7 +21,9 @@ read the terminal. Once CMD exits, hbmon waits at most 2s for what it started to
 output. If hbmon is killed outright (SIGKILL, the OOM killer), a watchdog it forked stops \
 CMD's process group as a timeout does (and on Linux the kernel sends CMD SIGTERM), so CMD \
 never runs on unreported. The duration is measured on the monotonic clock: a wall clock \
-stepped during the run does not change it.
+stepped during the run does not change it. Each invocation sends a run id of its own (a \
+random UUID) on every beat: two runs of one NAME at once are tracked apart (the entry's \
+runs in progress), each with its own duration and exit code.
 
 A stop signal passed on (SIGTERM, SIGINT, SIGHUP: systemctl stop, docker stop, launchd, \
 Ctrl-C) is a stop, not a crash: an app (--kind app) that then ends by it, or exits 0 or \

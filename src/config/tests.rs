@@ -146,6 +146,36 @@ fn errors_name_file_line_and_key() {
             "applies only to jobs",
         ),
         (
+            "[[process]]\nname = \"a\"\nmin_runtime = \"1s\"\n",
+            3,
+            "min_runtime",
+            "applies only to jobs",
+        ),
+        (
+            "[[process]]\nname = \"a\"\nkind = \"app\"\noverlap = \"warn\"\n",
+            4,
+            "overlap",
+            "applies only to jobs",
+        ),
+        (
+            "[[process]]\nname = \"a\"\nkind = \"job\"\noverlap = \"block\"\n",
+            4,
+            "overlap",
+            "unknown variant `block`, expected `allow` or `warn`",
+        ),
+        (
+            "[[process]]\nname = \"a\"\nkind = \"job\"\nmin_runtime = \"0s\"\n",
+            4,
+            "min_runtime",
+            "greater than zero",
+        ),
+        (
+            "[[process]]\nname = \"a\"\nkind = \"job\"\nmax_runtime = \"1m\"\nmin_runtime = \"2m\"\n",
+            5,
+            "min_runtime",
+            "2m is more than max_runtime (1m): no run could pass both",
+        ),
+        (
             "[defaults]\ninterval = \"0s\"\n",
             2,
             "interval",
@@ -374,6 +404,7 @@ fn to_toml_reads_back_to_the_same_rules() {
     let config = parse(
         "[defaults]\ngrace = 2.5\n[[process]]\nname = \"a \\\"q\\\"\"\nlabel = \"A\"\n\
          match = 'x\\.py'\ninterval = \"1h30m\"\nkind = \"job\"\nmax_runtime = 90\n\
+         min_runtime = \"2s\"\noverlap = \"warn\"\n\
          dead_after = 7.5\ncritical = false\n[serve]\nlisten = \"[::1]:0\"\n",
     )
     .unwrap();
@@ -415,7 +446,12 @@ fn the_starter_parses_commented_and_uncommented() {
     assert_eq!(config.alerts.len(), 2);
     assert!(!config.alerts_for("nightly"));
     assert_eq!(config.defaults.interval, Some(30.0));
-    assert_eq!(config.rules_for("nightly", None).max_runtime, Some(1200.0));
+    let nightly = config.rules_for("nightly", None);
+    assert_eq!(nightly.max_runtime, Some(1200.0));
+    assert_eq!(
+        (nightly.min_runtime, nightly.overlap),
+        (Some(30.0), crate::health::Overlap::Warn)
+    );
     assert_eq!(config.serve.listen, Some(Listen::default()));
 }
 

@@ -58,6 +58,39 @@ fn run(status: Reported, exit_code: Option<i32>) -> Entry {
     }
 }
 
+/// A job whose runs with ids `(id, started_at, pid)` are in progress; its newest report
+/// `status`, its newest finished run `run(status, exit_code)`'s.
+fn runs(status: Reported, exit_code: Option<i32>, ids: &[(&str, f64, u32)]) -> Entry {
+    let mut entry = run(status, exit_code);
+    for &(id, started_at, pid) in ids {
+        let run = crate::store::RunInProgress {
+            started_at,
+            pid: Some(pid),
+            ..Default::default()
+        };
+        entry.runs.insert(id.to_owned(), run);
+    }
+    entry
+}
+
+fn runs_of(ids: &[(&str, f64, u32)]) -> Entry {
+    runs(Reported::Running, None, ids)
+}
+
+fn warn(rules: &Rules) -> Rules {
+    Rules {
+        overlap: Overlap::Warn,
+        ..rules.clone()
+    }
+}
+
+fn min_runtime(min: f64) -> Rules {
+    Rules {
+        min_runtime: Some(min),
+        ..job(None)
+    }
+}
+
 /// A beat paused until `end` (`None`: until resumed).
 fn paused(end: Option<f64>) -> Entry {
     let mut entry = beat(Reported::Alive);
@@ -143,6 +176,20 @@ fn cases() -> Vec<Case> {
         c("job exactly at max_runtime", Some(run(Running, None)), job(Some(60.0)), 1060.0, alive(), State::Running, "running for 1m00s", Some(1000.0)),
         c("job just past max_runtime is hung", Some(run(Running, None)), job(Some(60.0)), 1060.001, alive(), State::Hung, "running for 1m00s, over its max_runtime of 1m00s", Some(1060.0)),
         c("job without max_runtime runs on", Some(run(Running, None)), job(None), 99_000.0, alive(), State::Running, "running for 1d03h", Some(1000.0)),
+        c("one run with an id is running", Some(runs_of(&[("a", 1000.0, 42)])), job(Some(60.0)), 1030.0, alive(), State::Running, "running for 30s", Some(1000.0)),
+        c("two runs at once: the count and the oldest", Some(runs_of(&[("b", 1020.0, 43), ("a", 1000.0, 42)])), job(None), 1030.0, alive(), State::Running, "2 running, the oldest for 30s", Some(1000.0)),
+        c("a run past max_runtime is hung, the oldest such named", Some(runs_of(&[("a", 1000.0, 41), ("b", 1002.0, 42), ("c", 1020.0, 43)])), job(Some(25.0)), 1030.0, alive(), State::Hung, "run a (pid 41) running for 30s, over its max_runtime of 25s (3 running)", Some(1025.0)),
+        c("a long run id is named by its start", Some(runs_of(&[("3f2a9c1d-0000-4000-8000-000000000000", 1000.0, 42)])), job(Some(25.0)), 1030.0, alive(), State::Hung, "run 3f2a9c1d… (pid 42) running for 30s, over", Some(1025.0)),
+        c("overlap = warn: two runs at once are an error naming both", Some(runs_of(&[("a", 1000.0, 41), ("b", 1020.0, 42)])), warn(&job(None)), 1030.0, alive(), State::Error, "2 runs at once, with overlap = \"warn\": run a (pid 41) running for 30s, run b (pid 42) running for 10s", Some(1020.0)),
+        c("overlap = warn: one run is running", Some(runs_of(&[("a", 1000.0, 42)])), warn(&job(None)), 1030.0, alive(), State::Running, "running for 30s", Some(1000.0)),
+        c("hung outranks an overlap", Some(runs_of(&[("a", 1000.0, 41), ("b", 1020.0, 42)])), warn(&job(Some(20.0))), 1030.0, alive(), State::Hung, "run a (pid 41) running for 30s", Some(1020.0)),
+        c("overlapping runs are allowed by default", Some(runs_of(&[("a", 1000.0, 41), ("b", 1020.0, 42)])), job(None), 1030.0, alive(), State::Running, "2 running", Some(1000.0)),
+        c("a run that succeeded while another runs: running", Some(runs(Succeeded, Some(0), &[("b", 1005.0, 43)])), job(None), 1013.0, Gone, State::Running, "running for 8s", Some(1005.0)),
+        c("a run that failed while another runs: failed", Some(runs(Failed, Some(2), &[("b", 1005.0, 43)])), job(None), 1013.0, Gone, State::Failed, "last run failed (exit 2)", Some(1012.0)),
+        c("runs dropped past the bound are said", Some(Entry { runs_dropped: Some(3), ..runs_of(&[("a", 1000.0, 42)]) }), job(None), 1030.0, alive(), State::Running, "running for 30s; 3 more dropped from the file, which keeps 16 at most", Some(1000.0)),
+        c("a success shorter than min_runtime is failed", Some(run(Succeeded, Some(0))), min_runtime(30.0), 1013.0, Gone, State::Failed, "last run ran 12.0s, expected ≥ 30s (13s ago)", Some(1012.0)),
+        c("a success of exactly min_runtime is up", Some(run(Succeeded, Some(0))), min_runtime(12.0), 1013.0, Gone, State::Up, "last run 13s ago (exit 0, took 12s)", Some(1012.0)),
+        c("min_runtime does not judge a run in progress", Some(run(Running, None)), min_runtime(30.0), 1001.0, alive(), State::Running, "running for 1s", Some(1000.0)),
         c("running job whose pid is gone", Some(run(Running, None)), job(None), 1001.0, Gone, State::Dead, "pid 42 is gone", None),
         c("failed run", Some(run(Failed, Some(3))), job(None), 1013.0, Gone, State::Failed, "last run failed (exit 3) 13s ago", Some(1012.0)),
         c("succeeded run, pid gone as it should be", Some(run(Succeeded, Some(0))), job(None), 1013.0, Gone, State::Up, "last run 13s ago (exit 0, took 12s)", Some(1012.0)),

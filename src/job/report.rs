@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use super::{Job, Outcome};
 use crate::clock::unix_now;
 use crate::heartbeat::{FailureStreak, host};
+use crate::paths::random_tag;
 use crate::store::{Beat, DataChange, Reported, Store};
 
 /// A beat for the writer thread to write.
@@ -121,6 +122,8 @@ pub struct Reporter<'a> {
     started_at: f64,
     started: Instant,
     pid: Option<u32>,
+    /// This invocation's run id, on every beat: two runs of one name at once are two runs.
+    run_id: String,
     /// Repeated keepalive failures stay quiet; a final beat's failure is always said.
     failures: FailureStreak,
 }
@@ -134,6 +137,7 @@ impl<'a> Reporter<'a> {
             started_at: unix_now(),
             started: Instant::now(),
             pid: None,
+            run_id: new_run_id(),
             failures: FailureStreak::default(),
         }
     }
@@ -188,7 +192,8 @@ impl<'a> Reporter<'a> {
             kind: Some(self.job.kind),
             host: host(),
             ..beat
-        };
+        }
+        .with_run_id(self.run_id.as_str());
         match self.store.beat(&self.job.name, &beat) {
             Ok(_) => self.failures.succeeded(),
             Err(e) => {
@@ -226,6 +231,23 @@ impl<'a> Reporter<'a> {
             killed_by: None,
         }
     }
+}
+
+/// A run id no one can guess, shaped as a random (version 4) UUID, as healthchecks.io's
+/// `rid` is: from the randomness the store's temp file names use, without a dependency.
+fn new_run_id() -> String {
+    let hex = format!("{}{}", random_tag(), random_tag());
+    // The variant's two top bits are 10: 8, 9, a or b.
+    let digit = u32::from_str_radix(&hex[16..17], 16).unwrap_or(0);
+    let variant = char::from_digit(digit & 3 | 8, 16).unwrap_or('8');
+    format!(
+        "{}-{}-4{}-{variant}{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..]
+    )
 }
 
 /// The command as a shell would take it back: arguments with spaces or quotes are quoted.
@@ -284,6 +306,24 @@ mod tests {
         let ended = read().unwrap_or_default();
         assert_eq!(ended.reported(), Reported::Failed);
         assert_eq!(ended.host, host(), "the end");
+    }
+
+    #[test]
+    fn run_ids_are_random_uuids() {
+        let ids: Vec<String> = (0..100).map(|_| new_run_id()).collect();
+        for id in &ids {
+            let groups: Vec<&str> = id.split('-').collect();
+            let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+            assert_eq!(lengths, [8, 4, 4, 4, 12], "{id}");
+            assert!(
+                id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()),
+                "{id}"
+            );
+            assert!(groups[2].starts_with('4'), "version 4: {id}");
+            assert!("89ab".contains(&groups[3][..1]), "variant 10: {id}");
+        }
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
     }
 
     #[test]

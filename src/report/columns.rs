@@ -89,7 +89,7 @@ impl Column {
                 align: Align::Left,
                 drop: None,
                 cycle: Some(0),
-                text: |row, cx| state(row.health.state, cx.symbols),
+                text: |row, cx| state(row, cx.symbols),
                 // Worst first.
                 compare: |a, b| b.health.severity.cmp(&a.health.severity),
             },
@@ -265,12 +265,18 @@ fn caseless(a: &str, b: &str) -> Ordering {
     }
 }
 
-/// `● up` with symbols, else the word.
-fn state(state: State, symbols: bool) -> String {
+/// `● up` with symbols, else the word; `▶ 2 running` for a job with runs in progress at
+/// once.
+pub fn state(row: &Row, symbols: bool) -> String {
+    let state = row.health.state;
+    let word = match row.runs_in_progress() {
+        n if n > 1 && state == State::Running => format!("{n} {state}"),
+        _ => state.to_string(),
+    };
     if symbols {
-        state.label()
+        format!("{} {word}", state.symbol())
     } else {
-        state.to_string()
+        word
     }
 }
 

@@ -60,6 +60,8 @@ pub struct Process<'a> {
     pub since_beat: Option<f64>,
     /// Seconds the live process has run.
     pub runtime: Option<f64>,
+    /// The runs in progress that run ids name (the entry's `runs`), the oldest first.
+    pub runs: Vec<Run<'a>>,
     /// The entry as parsed and written out again, not the file's bytes: protocol v1
     /// fields (`pid` always, `null` when none; other absent fields left out) and unknown
     /// fields kept.
@@ -69,6 +71,17 @@ pub struct Process<'a> {
     pub process: Option<&'a ProcessInfo>,
     /// The thresholds it was judged by.
     pub rules: &'a Rules,
+}
+
+/// One run in progress.
+#[derive(Debug, Serialize)]
+pub struct Run<'a> {
+    pub run_id: &'a str,
+    pub started_at: f64,
+    /// Seconds since it started (0 for a start from the future).
+    pub running_for: f64,
+    pub pid: Option<u32>,
+    pub host: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -125,6 +138,19 @@ impl<'a> Process<'a> {
             last_heartbeat: row.entry.as_ref().map(|e| e.last_heartbeat),
             since_beat: row.since_beat(now),
             runtime: row.runtime(now),
+            runs: row.entry.as_ref().map_or_else(Vec::new, |entry| {
+                entry
+                    .runs_in_progress()
+                    .into_iter()
+                    .map(|(run_id, run)| Run {
+                        run_id,
+                        started_at: run.started_at,
+                        running_for: (now - run.started_at).max(0.0),
+                        pid: run.pid,
+                        host: run.host.as_deref(),
+                    })
+                    .collect()
+            }),
             entry: row.entry.as_ref(),
             process: row.process.as_ref(),
             rules: &row.rules,

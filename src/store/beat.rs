@@ -9,6 +9,8 @@ use serde_json::{Map, Value};
 use super::entry::{Entry, Kind, Reported};
 use crate::clock::format_local;
 
+mod runs;
+
 /// How much of a job's output its final beat keeps: the last 10 KiB (stdout and stderr
 /// together, in order of arrival, for `hbmon run`; the body, for a ping).
 pub const TAIL_BYTES: usize = 10 * 1024;
@@ -158,11 +160,18 @@ impl Beat {
     /// starts a new job run; one with the same `started_at` is a keepalive of the same run.
     pub fn apply(&self, previous: Option<Entry>, now: f64) -> Entry {
         let mut entry = previous.unwrap_or_default();
-        let new_job_run = self.status == Reported::Running
-            && self.job.as_ref().and_then(|job| job.started_at) != entry.started_at;
+        let new_job_run = match self.run_id() {
+            None => {
+                self.status == Reported::Running
+                    && self.job.as_ref().and_then(|job| job.started_at) != entry.started_at
+            }
+            Some(id) => self.status == Reported::Running && !entry.runs.contains_key(id),
+        };
         // Another writer's entry may lack `first_heartbeat`: its counts start here, but the
-        // data it had is the same process's.
-        let new_process = entry.pid != self.pid || new_job_run;
+        // data it had is the same process's. While runs named by an id are in progress the
+        // entry is theirs together: one's beat does not reset what another's wrote.
+        let new_process = !self.shares_runs(&entry) && (entry.pid != self.pid || new_job_run);
+        let status_kept = self.keeps_status(&entry).then(|| entry.status.clone());
         if new_process {
             entry.additional_data = Value::Null;
         }
@@ -208,22 +217,33 @@ impl Beat {
             // Job fields mean `job` unless the writer said otherwise: `hbmon run --kind app`
             // supervises a long-running process with the same start/exit reporting.
             entry.kind = Some(self.kind.unwrap_or(Kind::Job));
-            entry.started_at = job.started_at;
-            entry.finished_at = job.finished_at;
-            entry.exit_code = job.exit_code;
-            // Rounded to the microsecond like the times it comes from, so the file shows
-            // 1.000853 rather than the subtraction's 1.0008530616760254.
-            entry.duration = job
-                .duration
-                .or_else(|| {
-                    job.finished_at
-                        .zip(job.started_at)
-                        .map(|(end, start)| end - start)
-                })
-                .map(|took| (took.max(0.0) * 1e6).round() / 1e6);
+            match &job.run_id {
+                None => set_newest_run(&mut entry, job, job.started_at),
+                Some(id) => self.track_run(&mut entry, id, job, now),
+            }
+        }
+        if let Some(status) = status_kept {
+            entry.status = status;
         }
         entry
     }
+}
+
+/// Sets the entry's run fields to `job`'s, the run started at `started_at`.
+fn set_newest_run(entry: &mut Entry, job: &JobRun, started_at: Option<f64>) {
+    entry.started_at = started_at;
+    entry.finished_at = job.finished_at;
+    entry.exit_code = job.exit_code;
+    // Rounded to the microsecond like the times it comes from, so the file shows
+    // 1.000853 rather than the subtraction's 1.0008530616760254.
+    entry.duration = job
+        .duration
+        .or_else(|| {
+            job.finished_at
+                .zip(started_at)
+                .map(|(end, start)| end - start)
+        })
+        .map(|took| (took.max(0.0) * 1e6).round() / 1e6);
 }
 
 /// The last [`TAIL_BYTES`] of `output` as text, as a job's final beat keeps them: for an

@@ -1,6 +1,7 @@
 //! One process's entry in the heartbeat file: its fields, as any writer may have written
 //! them, and what they say (reported status, kind, pause).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -117,6 +118,44 @@ pub struct Entry {
     pub exit_code: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
+    /// The runs in progress that a run id names (`hbmon run`, a ping's `?rid=`), by run id;
+    /// at most [`MAX_RUNS`]. The fields above stay the newest *finished* run's.
+    #[serde(
+        default,
+        deserialize_with = "null_as_none",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub runs: BTreeMap<String, RunInProgress>,
+    /// How many runs in progress were dropped from `runs` to keep it within [`MAX_RUNS`]
+    /// since the entry last had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs_dropped: Option<u64>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// How many runs in progress an entry keeps. A start beyond it drops the run that started
+/// first — the newcomer itself, if it is the oldest (a keepalive of a run dropped before) —
+/// and counts it in `runs_dropped`: a job whose runs never end (killed before their end
+/// beat) must not grow its entry without bound.
+pub const MAX_RUNS: usize = 16;
+
+/// `runs: null` reads as no runs, as null does for every optional field.
+fn null_as_none<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, RunInProgress>, D::Error> {
+    Option::<BTreeMap<String, RunInProgress>>::deserialize(d).map(Option::unwrap_or_default)
+}
+
+/// One run in progress in an entry's `runs`. Fields this version does not know are kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct RunInProgress {
+    pub started_at: f64,
+    /// The run's process, as its start said (`null` for a ping).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -176,6 +215,17 @@ impl Entry {
     /// The kind, `app` when the writer left it out.
     pub fn kind(&self) -> Kind {
         self.kind.unwrap_or_default()
+    }
+
+    /// The runs in progress, the one that started first first (ties by run id).
+    pub fn runs_in_progress(&self) -> Vec<(&str, &RunInProgress)> {
+        let mut runs: Vec<(&str, &RunInProgress)> = self
+            .runs
+            .iter()
+            .map(|(id, run)| (id.as_str(), run))
+            .collect();
+        runs.sort_by(|a, b| a.1.started_at.total_cmp(&b.1.started_at));
+        runs
     }
 }
 
@@ -272,6 +322,30 @@ mod tests {
         let entry: Entry = serde_json::from_value(raw.clone()).unwrap();
         assert_eq!(entry.status, Some(Reported::Other("warming-up".into())));
         assert_eq!(serde_json::to_value(&entry).unwrap(), raw);
+    }
+
+    #[test]
+    fn runs_read_as_writers_in_any_language_write_them() {
+        let read = |runs: Value| {
+            serde_json::from_value::<Entry>(json!({"last_heartbeat": 1, "runs": runs}))
+                .map(|e| e.runs.len())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(read(json!(null)), Ok(0));
+        assert_eq!(read(json!({})), Ok(0));
+        assert_eq!(
+            read(json!({"a": {"started_at": 5, "pid": null, "x": 1}})),
+            Ok(1)
+        );
+        for bad in [
+            json!([]),
+            json!({"a": {}}),
+            json!({"a": {"started_at": "5"}}),
+            json!({"a": {"started_at": 5, "pid": -1}}),
+            json!({"a": {"started_at": 5, "host": 3}}),
+        ] {
+            assert!(read(bad.clone()).is_err(), "{bad}");
+        }
     }
 
     #[test]

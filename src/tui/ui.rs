@@ -64,7 +64,7 @@ pub fn viewport(size: Size, app: &App, now: f64) -> Viewport {
     });
     let spot = |r: Option<Rect>| {
         r.filter(|_| app.tab() == Tab::Processes)
-            .map(|r| table::spot(r, name_wanted(app)))
+            .map(|r| table::spot(r, wanted(app)))
     };
     Viewport {
         monitored: body(areas.monitored, Table::Monitored),
@@ -75,16 +75,24 @@ pub fn viewport(size: Size, app: &App, now: f64) -> Viewport {
     }
 }
 
-/// The longest name of every row, not just the visible ones, so the two tables line up
-/// and scrolling does not make the columns jump.
-fn name_wanted(app: &App) -> u16 {
-    app.report()
-        .rows
+/// The longest name and state of every row, not just the visible ones, so the two tables
+/// line up and scrolling does not make the columns jump.
+fn wanted(app: &App) -> table::Wanted {
+    let rows = &app.report().rows;
+    let name = rows
         .iter()
         .map(|r| columns::name(r).chars().count())
         .max()
         .unwrap_or(0)
-        .min(40) as u16
+        .min(40) as u16;
+    // Only a count makes a state wider than its column's minimum.
+    let state = rows
+        .iter()
+        .filter(|r| r.runs_in_progress() > 1)
+        .map(|r| columns::state(r, true).chars().count())
+        .max()
+        .unwrap_or(0) as u16;
+    table::Wanted { name, state }
 }
 
 /// Draws the whole screen.
@@ -105,10 +113,10 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, now: f64) {
     if let Some(area) = areas.banner {
         banner(frame, area, app, now, &theme);
     }
-    let name_wanted = name_wanted(app);
+    let wanted = wanted(app);
     if let Some(window) = app.tab().window() {
         if let Some(area) = areas.monitored {
-            history_tab(frame, area, app, now, window, name_wanted, &theme);
+            history_tab(frame, area, app, now, window, wanted.name, &theme);
         }
         footer(frame, areas.footer, app, &theme);
         if app.mode() == &Mode::Help {
@@ -121,7 +129,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, now: f64) {
         (Table::Additional, areas.additional),
     ] {
         if let Some(area) = area {
-            process_table(frame, area, app, table, now, name_wanted, &theme);
+            process_table(frame, area, app, table, now, wanted, &theme);
         }
     }
     if let Some(first) = areas.monitored.or(areas.additional) {

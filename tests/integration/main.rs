@@ -19,6 +19,7 @@ mod interop;
 mod pause;
 mod pipe;
 mod run;
+mod runs;
 mod serve;
 mod status;
 mod stops;

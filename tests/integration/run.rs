@@ -102,6 +102,11 @@ fn beats_running_with_the_child_pid_then_the_result() {
     assert_eq!(running.pid, Some(pid));
     assert_eq!(running.kind(), Kind::Job);
     assert_eq!((running.exit_code, running.finished_at), (None, None));
+    // The run is in progress under this invocation's own run id, with its start and PID.
+    assert_eq!(running.runs.len(), 1, "{:?}", running.runs);
+    let (run_id, run) = running.runs.iter().next().unwrap();
+    assert_eq!(run_id.len(), 36, "UUID-shaped: {run_id}");
+    assert_eq!(run.pid, Some(pid));
     let command = running.additional_data["command"].as_str().unwrap();
     assert!(
         command.starts_with("sh -c 'until grep -qs '\\''"),
@@ -112,7 +117,8 @@ fn beats_running_with_the_child_pid_then_the_result() {
     assert_eq!(done.reported(), Reported::Succeeded);
     assert_eq!(done.pid, Some(pid));
     assert_eq!(done.exit_code, Some(0));
-    assert_eq!(done.started_at, running.started_at);
+    assert_eq!(done.started_at, Some(run.started_at));
+    assert!(done.runs.is_empty(), "the run ended: {:?}", done.runs);
     assert!(done.started_at.unwrap() >= started);
     let duration = done.duration.unwrap();
     assert!(duration >= 0.3, "duration {duration}");

@@ -337,6 +337,42 @@ pub(super) fn entry_lines(row: &Row, entry: &Entry, now: f64, theme: &Theme) -> 
             Span::raw(job.join(", ")),
         ]));
     }
+    lines.extend(run_lines(entry, now, theme));
+    lines
+}
+
+/// The runs in progress that run ids name, the oldest first: id, start, age, PID.
+fn run_lines(entry: &Entry, now: f64, theme: &Theme) -> Vec<Line<'static>> {
+    let runs = entry.runs_in_progress();
+    if runs.is_empty() {
+        return Vec::new();
+    }
+    let dropped = entry.runs_dropped.map_or_else(String::new, |n| {
+        format!(" ({n} more dropped from the file: too many at once)")
+    });
+    let mut lines = vec![Line::from(vec![
+        label("Running", theme),
+        Span::raw(format!("{} in progress{dropped}", runs.len())),
+    ])];
+    lines.extend(runs.into_iter().map(|(id, run)| {
+        let pid = run
+            .pid
+            .map_or_else(String::new, |pid| format!("  pid {pid}"));
+        // The host only when it is not the entry's (shown above): a run from elsewhere.
+        let host = run
+            .host
+            .as_ref()
+            .filter(|host| entry.host.as_ref() != Some(*host))
+            .map_or_else(String::new, |host| format!("  host {host}"));
+        Line::from(vec![
+            Span::raw(format!("  {id}  ")),
+            Span::styled(
+                format!("started {}", when(run.started_at, now)),
+                theme.dim(),
+            ),
+            Span::raw(format!("{pid}{host}")),
+        ])
+    }));
     lines
 }
 

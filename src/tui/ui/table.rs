@@ -67,14 +67,14 @@ fn more_line(above: usize, below: usize, theme: &Theme) -> Line<'static> {
 }
 
 /// Where a table drawn in `area` has its titles and columns, for the mouse.
-pub(super) fn spot(area: Rect, name_wanted: u16) -> Spot {
+pub(super) fn spot(area: Rect, wanted: Wanted) -> Spot {
     // Below the title line; the cursor's cell, then each column after a space.
     let mut spot = Spot {
         titles_y: area.y + 1,
         ..Spot::default()
     };
     let mut x = area.x + CURSOR_WIDTH + 1;
-    for (column, width) in fit_columns(area.width, name_wanted) {
+    for (column, width) in fit_columns(area.width, wanted) {
         if let Some(i) = Column::ALL.iter().position(|&c| c == column) {
             spot.columns[i] = (x, width);
         }
@@ -87,9 +87,18 @@ pub(super) fn spot(area: Rect, name_wanted: u16) -> Spot {
 /// shows in a text capture too).
 pub(super) const CURSOR_WIDTH: u16 = 1;
 
+/// The cells the widest text of every row (not just the visible ones, so that scrolling
+/// does not make the columns jump) would take in the columns that grow into spare room.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Wanted {
+    pub name: u16,
+    /// Past the column's minimum only for a state with a count (`▶ 12 running`).
+    pub state: u16,
+}
+
 /// Which columns fit in `width` beside the cursor's, and how wide each is: narrow screens
 /// drop columns by their drop rank instead of wrapping.
-pub(super) fn fit_columns(width: u16, name_wanted: u16) -> Vec<(Column, u16)> {
+pub(super) fn fit_columns(width: u16, wanted: Wanted) -> Vec<(Column, u16)> {
     let mut shown: Vec<Column> = Column::ALL.to_vec();
     let mut ranked: Vec<(u8, Column)> = Column::ALL
         .iter()
@@ -108,7 +117,10 @@ pub(super) fn fit_columns(width: u16, name_wanted: u16) -> Vec<(Column, u16)> {
     }
     let min = |c: Column| c.spec().min_width;
     let mut spare = width.saturating_sub(need(&shown));
-    let name_extra = name_wanted.saturating_sub(min(Column::Name)).min(spare);
+    // The state first: `▶ 2 running` cut to `▶ 2 runni…` would lose the word.
+    let state_extra = wanted.state.saturating_sub(min(Column::State)).min(spare);
+    spare -= state_extra;
+    let name_extra = wanted.name.saturating_sub(min(Column::Name)).min(spare);
     spare -= name_extra;
     let has_data = shown.contains(&Column::Data);
     shown
@@ -117,6 +129,7 @@ pub(super) fn fit_columns(width: u16, name_wanted: u16) -> Vec<(Column, u16)> {
             let w = match c {
                 Column::Name => min(c) + name_extra + if has_data { 0 } else { spare },
                 Column::Data => min(c) + spare,
+                Column::State => min(c) + state_extra,
                 _ => min(c),
             };
             (c, w)
@@ -130,7 +143,7 @@ pub(super) fn process_table(
     app: &App,
     table: Table,
     now: f64,
-    name_wanted: u16,
+    wanted: Wanted,
     theme: &Theme,
 ) {
     let (shown, total) = (app.len(table), app.total(table));
@@ -153,7 +166,7 @@ pub(super) fn process_table(
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    let cols = fit_columns(inner.width, name_wanted);
+    let cols = fit_columns(inner.width, wanted);
     let header = TableRow::new(
         std::iter::once(Cell::from("")).chain(cols.iter().map(|&(c, w)| aligned(c.title(), c, w))),
     )
@@ -240,10 +253,35 @@ pub(super) fn aligned(text: &str, column: Column, width: u16) -> Cell<'static> {
 mod tests {
     use super::*;
 
+    fn name_of(name: u16) -> Wanted {
+        Wanted { name, state: 0 }
+    }
+
+    #[test]
+    fn a_state_with_a_count_widens_its_column_before_the_name() {
+        let width =
+            |cols: &[(Column, u16)], c| cols.iter().find(|&&(d, _)| d == c).map(|&(_, w)| w);
+        let wanted = Wanted {
+            name: 30,
+            state: 12,
+        };
+        let roomy = fit_columns(200, wanted);
+        assert_eq!(width(&roomy, Column::State), Some(12));
+        assert_eq!(width(&roomy, Column::Name), Some(30));
+        // Two cells spare: both go to the state.
+        let tight = fit_columns(CURSOR_WIDTH + 10 + 1 + 12 + 1 + 10 + 1 + 2, wanted);
+        assert_eq!(width(&tight, Column::State), Some(12));
+        assert_eq!(width(&tight, Column::Name), Some(12));
+        assert_eq!(
+            width(&fit_columns(200, name_of(30)), Column::State),
+            Some(10)
+        );
+    }
+
     #[test]
     fn columns_drop_in_priority_order() {
         let at = |w| {
-            fit_columns(w, 20)
+            fit_columns(w, name_of(20))
                 .into_iter()
                 .map(|(c, _)| c)
                 .collect::<Vec<_>>()
@@ -252,7 +290,10 @@ mod tests {
         assert!(!at(100).contains(&Column::Beats));
         assert_eq!(at(40), [Column::Name, Column::State, Column::LastBeat]);
         // The cursor's cell and each column after a space fill the width exactly.
-        let widths: u16 = fit_columns(100, 20).iter().map(|&(_, w)| w + 1).sum();
+        let widths: u16 = fit_columns(100, name_of(20))
+            .iter()
+            .map(|&(_, w)| w + 1)
+            .sum();
         assert_eq!(CURSOR_WIDTH + widths, 100);
     }
 }

@@ -570,3 +570,52 @@ fn the_periods_wrap_between_periods_instead_of_being_cut() {
         .collect();
     assert_eq!(periods.matches("was ").count(), 7, "{shown}");
 }
+
+#[test]
+fn two_runs_at_once_show_as_2_running_and_the_detail_lists_them() {
+    use crate::store::RunInProgress;
+    let mut report = crate::tui::fixtures::report(Vec::new());
+    let mut etl = crate::tui::fixtures::row("etl", State::Running, 5.0);
+    if let Some(entry) = &mut etl.entry {
+        entry.status = Some(crate::store::Reported::Running);
+        entry.kind = Some(crate::store::Kind::Job);
+        for (id, ago, pid) in [
+            ("0b5c3a4e-9d2f-4c1e-8a7b-6f5e4d3c2b1a", 130.0, 5101),
+            ("f00dfeed-1234-4abc-9def-0123456789ab", 20.0, 5102),
+        ] {
+            let run = RunInProgress {
+                started_at: NOW - ago,
+                pid: Some(pid),
+                host: Some("build-01".into()),
+                ..RunInProgress::default()
+            };
+            entry.runs.insert(id.into(), run);
+        }
+    }
+    etl.health = crate::health::Health::new(
+        State::Running,
+        "2 running, the oldest for 2m10s",
+        Some(NOW - 130.0),
+    );
+    if let Some(entry) = &mut etl.entry {
+        entry.host = Some("build-01".into());
+        if let Some(run) = entry.runs.values_mut().next() {
+            run.host = Some("build-02".into());
+        }
+    }
+    report.rows.push(etl);
+    let mut app = App::new("/tmp/hb.json".into(), NOW - 312.0, true);
+    observe(&mut app, report);
+    app.update(Action::ToggleDetail);
+    assert_eq!(app.selected_row().unwrap().name, "etl");
+    let shown = screen(&render(&mut app, 120, 24));
+    for expected in [
+        "▶ 2 running",
+        "Running      2 in progress",
+        "  0b5c3a4e-9d2f-4c1e-8a7b-6f5e4d3c2b1a  started YYYY-MM-DD hh:mm:ss (2m10s ago)  pid 5101  host build-02",
+        "  f00dfeed-1234-4abc-9def-0123456789ab  started YYYY-MM-DD hh:mm:ss (20s ago)  pid 5102 ",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} not in\n{shown}");
+    }
+    insta::assert_snapshot!(shown);
+}
