@@ -15,7 +15,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::paths;
-use crate::store::{self, Beat, DEFAULT_INTERVAL, DataChange, Entry, Kind, Reported, Store, StoreError};
+use crate::store::{
+    self, Beat, DEFAULT_INTERVAL, DataChange, Entry, Kind, Reported, Store, StoreError,
+};
 
 /// Why a beat could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -516,14 +518,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("hb.json");
         for name in ["", "  ", "a\nb", "tab\there", "esc\u{1b}[2J"] {
-            assert!(store::parse_name(name).is_err(), "{name:?}: the rule changed");
+            assert!(
+                store::parse_name(name).is_err(),
+                "{name:?}: the rule changed"
+            );
             let err = Heartbeat::new(name).file(&file).start().unwrap_err();
-            assert!(matches!(err, HeartbeatError::Name { .. }), "{name:?}: {err}");
+            assert!(
+                matches!(err, HeartbeatError::Name { .. }),
+                "{name:?}: {err}"
+            );
             let err = beat(name, ()).unwrap_err();
-            assert!(matches!(err, HeartbeatError::Name { .. }), "{name:?}: {err}");
+            assert!(
+                matches!(err, HeartbeatError::Name { .. }),
+                "{name:?}: {err}"
+            );
         }
         assert!(!file.exists(), "nothing was written for a refused name");
-        Heartbeat::new("web-1").file(&file).start().unwrap().stop().unwrap();
+        Heartbeat::new("web-1")
+            .file(&file)
+            .start()
+            .unwrap()
+            .stop()
+            .unwrap();
     }
 
     #[test]
