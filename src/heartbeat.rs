@@ -101,19 +101,19 @@ impl Heartbeat {
 
     /// Whether a stop signal ends this process with a clean `stopped` beat (default: yes;
     /// Unix). While the handle lives, SIGTERM, SIGINT and SIGHUP, **each only if it has its
-    /// default action** when the first such handle starts, get a handler: it writes
-    /// `stopped` with `additional_data.reason` = `stopped by SIGTERM (signal 15)` for every
-    /// live handle (waiting at most [`SIGNAL_STOP_LOCK_TIMEOUT`] for the file's lock, after
-    /// the beat being written, if any), then restores the default action and raises the
-    /// signal again, so the process still dies by it, as it would have without hbmon.
-    /// Without this, `systemctl stop` or `docker stop` leaves the entry `alive` with a PID
-    /// that is gone: `dead`, and a critical alert.
+    /// default action** when a first such handle starts, are hooked (signal-hook): the hook
+    /// writes `stopped` with `additional_data.reason` = `stopped by SIGTERM (signal 15)` for
+    /// every live handle (waiting at most [`SIGNAL_STOP_LOCK_TIMEOUT`] for the file's lock,
+    /// after the beat being written, if any), then ends the process by the signal's default
+    /// action, as it would have ended without hbmon. Without this, `systemctl stop` or
+    /// `docker stop` leaves the entry `alive` with a PID that is gone: `dead`, and a
+    /// critical alert.
     ///
     /// A signal the program handles or ignores is never touched: install your own handler
     /// (a graceful stop that finishes the work in hand, then calls [`Handle::stop`]) before
-    /// `start()`, or after it (yours replaces hbmon's). When the last handle stops, the
-    /// default action is put back where hbmon's handler is still installed. `false` installs
-    /// nothing.
+    /// `start()`, or after it with sigaction(2)/signal(3) (yours replaces hbmon's; one added
+    /// later with signal-hook runs *after* hbmon's, which ends the process). When the last
+    /// handle stops, the hook does what the default action does. `false` installs nothing.
     #[must_use]
     pub fn handle_signals(mut self, on: bool) -> Self {
         self.handle_signals = on;
