@@ -138,17 +138,38 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// The heartbeat names meant by `given`: names, or labels the config gives them (every
-/// command that takes a name takes a label, as `status` does).
+/// command that takes a name takes a label, as `status` does). A name the heartbeat file
+/// holds is taken as it is, without reading the config: a broken or refused config must not
+/// stop `rm`, `pause` or `history` of an entry named by its own name. The config's error is
+/// said only for a name the file does not hold, which may be a label.
 fn names(
     location: &FileLocation,
     config: Option<&std::path::Path>,
     given: &[String],
 ) -> anyhow::Result<Vec<String>> {
-    let (config, _) = crate::config::Config::load(config, &location.path)?;
-    Ok(given
-        .iter()
-        .map(|n| config.name_for(n).to_owned())
-        .collect())
+    use anyhow::Context as _;
+    let held = crate::store::read(&location.path).ok();
+    let mut loaded = None;
+    let mut names = Vec::with_capacity(given.len());
+    for name in given {
+        if held.as_ref().is_some_and(|file| file.get(name).is_some()) {
+            names.push(name.clone());
+            continue;
+        }
+        if loaded.is_none() {
+            let (read, _) =
+                crate::config::Config::load(config, &location.path).with_context(|| {
+                    format!(
+                        "{name:?} is no entry in {}, and the config, which may give it as a label, \
+                     cannot be used",
+                        location.path.display()
+                    )
+                })?;
+            loaded = Some(read);
+        }
+        names.extend(loaded.as_ref().map(|c| c.name_for(name).to_owned()));
+    }
+    Ok(names)
 }
 
 impl Command {

@@ -97,8 +97,18 @@ fn open_checked(path: &Path, follow: bool) -> Result<Option<(File, Metadata)>, F
     let file = match opened {
         Ok(file) => file,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        // What is at the path names a refusal only when the path itself was opened.
-        Err(e) if follow => return Err(io_error(path, e)),
+        // Followed, what the path leads to names the refusal (a socket: ENXIO).
+        Err(e) if follow => {
+            return Err(
+                match std::fs::metadata(path).ok().as_ref().and_then(kind_of) {
+                    Some(kind) => FileError::NotRegular {
+                        path: path.to_owned(),
+                        kind,
+                    },
+                    None => io_error(path, e),
+                },
+            );
+        }
         Err(e) => return Err(classify(path, e)),
     };
     let meta = file.metadata().map_err(|cause| io_error(path, cause))?;
@@ -116,13 +126,40 @@ pub fn read_regular(path: &Path) -> Result<Option<Vec<u8>>, FileError> {
 
 /// Reads a file hbmon will act on (a config naming commands to run): a regular file within
 /// the cap, that [`check_trusted`] accepts. A symlink is followed — a per-user config is
-/// often a link into a dotfiles repository — and what it leads to is what is checked.
-/// `None`: no such file.
+/// often a link into a dotfiles repository — but only one this user (or root) made, and
+/// only to a file of this user's own ([`check_link`]): a link another user planted could
+/// otherwise have hbmon read, and a parse error quote, a file of someone else's. The link is
+/// looked at again once opened: one swapped in the meantime is refused. `None`: no such
+/// file.
 pub fn read_trusted(path: &Path) -> Result<Option<(Vec<u8>, Metadata)>, FileError> {
+    let link = std::fs::symlink_metadata(path)
+        .ok()
+        .filter(|meta| meta.file_type().is_symlink());
     let Some((file, meta)) = open_checked(path, true)? else {
         return Ok(None);
     };
     check_trusted(path, &meta)?;
+    if let Some(link) = link {
+        let again = std::fs::symlink_metadata(path).map_err(|cause| io_error(path, cause))?;
+        if (again.dev(), again.ino()) != (link.dev(), link.ino()) {
+            return Err(io_error(
+                path,
+                io::Error::other("the link changed while it was read"),
+            ));
+        }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        check_link(me, link.uid(), meta.uid()).map_err(|(owner, why)| FileError::Untrusted {
+            path: path.to_owned(),
+            owner,
+            mode: if owner == link.uid() {
+                link.mode() & 0o7777
+            } else {
+                meta.mode() & 0o7777
+            },
+            why,
+        })?;
+    }
     let bytes = read_capped(path, file, &meta)?;
     Ok(Some((bytes, meta)))
 }
@@ -205,6 +242,22 @@ pub fn check_trusted(path: &Path, meta: &Metadata) -> Result<(), FileError> {
         mode,
         why,
     })
+}
+
+/// Whether user `me` may follow a link owned by `link_owner` to a file owned by
+/// `target_owner`: the link must be `me`'s or root's, the file `me`'s own (root's files are
+/// trusted when named directly, not reached through a link). The refusal: whose, and why.
+fn check_link(me: u32, link_owner: u32, target_owner: u32) -> Result<(), (u32, &'static str)> {
+    if link_owner != me && link_owner != 0 {
+        Err((link_owner, "a symbolic link another user made"))
+    } else if target_owner != me {
+        Err((
+            target_owner,
+            "reached through a symbolic link, a file not this user's own",
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 fn regular(path: &Path, meta: &Metadata) -> Result<(), FileError> {
@@ -361,6 +414,64 @@ mod tests {
             create_new(&created, 0o600).unwrap_err().kind(),
             ErrorKind::AlreadyExists
         );
+    }
+
+    #[test]
+    fn a_link_is_followed_only_when_this_user_made_it_to_a_file_of_their_own() {
+        let (me, other) = (1000, 1001);
+        for (link, target, ok) in [
+            (me, me, true),
+            // A package or an admin's link to the user's own file.
+            (0, me, true),
+            (other, me, false),
+            (me, other, false),
+            (me, 0, false),
+        ] {
+            assert_eq!(
+                check_link(me, link, target).is_ok(),
+                ok,
+                "{link} -> {target}"
+            );
+        }
+        assert!(
+            check_link(0, 0, 0).is_ok(),
+            "root's own link to root's file"
+        );
+    }
+
+    #[test]
+    fn a_trusted_read_follows_the_users_own_link_to_a_trusted_file_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("dotfiles.toml");
+        std::fs::write(&target, "x = 1\n").unwrap();
+        std::fs::set_permissions(&target, PermissionsExt::from_mode(0o600)).unwrap();
+        let link = dir.path().join("hbmon.toml");
+        symlink(&target, &link).unwrap();
+        let (bytes, _) = read_trusted(&link).unwrap().unwrap();
+        assert_eq!(bytes, b"x = 1\n");
+        std::fs::set_permissions(&target, PermissionsExt::from_mode(0o666)).unwrap();
+        let err = read_trusted(&link).unwrap_err();
+        assert!(matches!(err, FileError::Untrusted { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_trusted_read_refuses_a_link_to_a_file_not_the_users_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("hbmon.toml");
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            // Root owns every file it makes: the other user's link is made by chown.
+            let target = dir.path().join("secret");
+            std::fs::write(&target, "first line\n").unwrap();
+            symlink(&target, &link).unwrap();
+            std::os::unix::fs::lchown(&link, Some(65534), None).unwrap();
+        } else {
+            // A file of root's, trusted when named, not through a link.
+            symlink("/etc/passwd", &link).unwrap();
+        }
+        let err = read_trusted(&link).unwrap_err();
+        assert!(matches!(err, FileError::Untrusted { .. }), "{err}");
+        assert!(!err.to_string().contains("first line"), "{err}");
     }
 
     #[test]

@@ -15,11 +15,16 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::paths;
-use crate::store::{Beat, DEFAULT_INTERVAL, DataChange, Entry, Kind, Reported, Store, StoreError};
+use crate::store::{
+    self, Beat, DEFAULT_INTERVAL, DataChange, Entry, Kind, Reported, Store, StoreError,
+};
 
 /// Why a beat could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum HeartbeatError {
+    /// The protocol's name rule (`store::parse_name`), the one `hbmon beat` applies too.
+    #[error("heartbeat name refused: {why}")]
+    Name { why: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("heartbeat {name:?}: data is not representable as JSON: {cause}")]
@@ -43,6 +48,7 @@ pub const SIGNAL_STOP_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
 /// `additional_data`, to the file `hbmon` resolves by default (`$HBMON_FILE` or the
 /// per-user default).
 pub fn beat(name: &str, data: impl Serialize) -> Result<Entry, HeartbeatError> {
+    check_name(name)?;
     let data = to_value(name, data)?;
     let store = Store::at(&paths::resolve_file(None));
     let mut beat = Beat::alive(Some(std::process::id()));
@@ -95,28 +101,29 @@ impl Heartbeat {
 
     /// Whether a stop signal ends this process with a clean `stopped` beat (default: yes;
     /// Unix). While the handle lives, SIGTERM, SIGINT and SIGHUP, **each only if it has its
-    /// default action** when the first such handle starts, get a handler: it writes
-    /// `stopped` with `additional_data.reason` = `stopped by SIGTERM (signal 15)` for every
-    /// live handle (waiting at most [`SIGNAL_STOP_LOCK_TIMEOUT`] for the file's lock, after
-    /// the beat being written, if any), then restores the default action and raises the
-    /// signal again, so the process still dies by it, as it would have without hbmon.
-    /// Without this, `systemctl stop` or `docker stop` leaves the entry `alive` with a PID
-    /// that is gone: `dead`, and a critical alert.
+    /// default action** when a first such handle starts, are hooked (signal-hook): the hook
+    /// writes `stopped` with `additional_data.reason` = `stopped by SIGTERM (signal 15)` for
+    /// every live handle (waiting at most [`SIGNAL_STOP_LOCK_TIMEOUT`] for the file's lock,
+    /// after the beat being written, if any), then ends the process by the signal's default
+    /// action, as it would have ended without hbmon. Without this, `systemctl stop` or
+    /// `docker stop` leaves the entry `alive` with a PID that is gone: `dead`, and a
+    /// critical alert.
     ///
     /// A signal the program handles or ignores is never touched: install your own handler
     /// (a graceful stop that finishes the work in hand, then calls [`Handle::stop`]) before
-    /// `start()`, or after it (yours replaces hbmon's). When the last handle stops, the
-    /// default action is put back where hbmon's handler is still installed. `false` installs
-    /// nothing.
+    /// `start()`, or after it with sigaction(2)/signal(3) (yours replaces hbmon's; one added
+    /// later with signal-hook runs *after* hbmon's, which ends the process). When the last
+    /// handle stops, the hook does what the default action does. `false` installs nothing.
     #[must_use]
     pub fn handle_signals(mut self, on: bool) -> Self {
         self.handle_signals = on;
         self
     }
 
-    /// Writes the first beat now (so a bad path fails here, not silently later) and starts
-    /// the background writer that turns pulses into beats.
+    /// Writes the first beat now (so a bad name or path fails here, not silently later) and
+    /// starts the background writer that turns pulses into beats.
     pub fn start(self) -> Result<Handle, HeartbeatError> {
+        check_name(&self.name)?;
         let store = match &self.file {
             Some(path) => Store::new(path),
             None => Store::at(&paths::resolve_file(None)),
@@ -398,6 +405,14 @@ impl FailureStreak {
     }
 }
 
+/// Refuses the names `hbmon beat` refuses (empty, a control character): a writer embedding
+/// the library must not write an entry the command line could never name.
+fn check_name(name: &str) -> Result<(), HeartbeatError> {
+    store::parse_name(name)
+        .map(drop)
+        .map_err(|why| HeartbeatError::Name { why })
+}
+
 fn to_value(name: &str, data: impl Serialize) -> Result<Value, HeartbeatError> {
     serde_json::to_value(data).map_err(|source| HeartbeatError::Data {
         name: name.to_owned(),
@@ -415,7 +430,6 @@ pub fn host() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store;
 
     #[test]
     fn a_million_pulses_write_a_handful_of_beats() {
@@ -497,6 +511,35 @@ mod tests {
         assert!(!streak.failed(), "the same streak goes on quietly");
         streak.succeeded();
         assert!(streak.failed(), "a new streak after a success is reported");
+    }
+
+    #[test]
+    fn the_library_refuses_the_names_hbmon_beat_refuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hb.json");
+        for name in ["", "  ", "a\nb", "tab\there", "esc\u{1b}[2J"] {
+            assert!(
+                store::parse_name(name).is_err(),
+                "{name:?}: the rule changed"
+            );
+            let err = Heartbeat::new(name).file(&file).start().unwrap_err();
+            assert!(
+                matches!(err, HeartbeatError::Name { .. }),
+                "{name:?}: {err}"
+            );
+            let err = beat(name, ()).unwrap_err();
+            assert!(
+                matches!(err, HeartbeatError::Name { .. }),
+                "{name:?}: {err}"
+            );
+        }
+        assert!(!file.exists(), "nothing was written for a refused name");
+        Heartbeat::new("web-1")
+            .file(&file)
+            .start()
+            .unwrap()
+            .stop()
+            .unwrap();
     }
 
     #[test]

@@ -123,7 +123,10 @@ pub struct ConfigLocation {
 
 /// First match wins: `flag` and `$HBMON_CONFIG` (returned even if missing, so that reading
 /// it fails loudly), then `hbmon.toml` beside the heartbeat file, then the per-user config
-/// directory (these two only if they exist). `None`: no config, built-in defaults.
+/// directory (these two only if something is there). Something that is there but is no
+/// regular file (a FIFO, a socket, a directory, a dangling link) is found all the same, so
+/// that reading it fails naming it: skipped, it would leave hbmon silently on another
+/// config or the built-in defaults. `None`: no config, built-in defaults.
 pub fn locate_config(flag: Option<&Path>, heartbeat_file: &Path) -> Option<ConfigLocation> {
     locate_config_with(flag, heartbeat_file, |key| std::env::var_os(key))
 }
@@ -148,7 +151,8 @@ pub fn locate_config_with(
     }
     config_candidates_with(heartbeat_file, &env)
         .into_iter()
-        .find(|c| c.path.is_file())
+        // lstat, not stat: a link counts as there, whatever it leads to.
+        .find(|c| c.path.symlink_metadata().is_ok())
 }
 
 /// The places searched when neither `--config` nor `$HBMON_CONFIG` is given, in order.
@@ -346,6 +350,29 @@ mod tests {
         );
         let found = locate_config_with(Some(Path::new("f.toml")), &file, &with_env).unwrap();
         assert_eq!(found.source, ConfigSource::Flag);
+    }
+
+    #[test]
+    fn something_not_a_file_where_a_config_is_looked_for_is_found_to_be_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hb.json");
+        let e = env(&[("HOME", dir.path().join("home").to_str().unwrap())]);
+        let beside = config_beside(&file);
+        let fifo = std::ffi::CString::new(beside.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string for mkfifo to read.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let found = locate_config_with(None, &file, &e).unwrap();
+        assert_eq!(
+            (&found.path, found.source),
+            (&beside, ConfigSource::BesideFile)
+        );
+        std::fs::remove_file(&beside).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("gone.toml"), &beside).unwrap();
+        let found = locate_config_with(None, &file, &e).unwrap();
+        assert_eq!(
+            found.path, beside,
+            "a dangling link is found, to fail naming it"
+        );
     }
 
     #[test]

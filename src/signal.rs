@@ -1,8 +1,15 @@
 //! Signals as hbmon's writers treat them: their names, the three that ask a process to stop
-//! (a stop, not a crash), ending a process by a signal as the default action would, and
-//! keeping `errno` across a handler, signalling a process group and waiting for its leader
-//! without reaping it. The raw calls [`heartbeat`](crate::heartbeat), [`job`](crate::job)
-//! and the alert commands share.
+//! (a stop, not a crash), ending a process by a signal as the default action would,
+//! signalling a process group and waiting for its leader without reaping it — and the one
+//! way this crate puts its own code in a signal handler, [`hook`], on signal-hook (whose
+//! handler keeps `errno` and chains to the one it replaced). The raw calls
+//! [`heartbeat`](crate::heartbeat), [`job`](crate::job) and the alert commands share;
+//! [`signals`](crate::signals) turns signals into messages for a loop, on signal-hook too.
+//!
+//! signal-hook never gives a signal back: once hooked, its handler stays (unregistering an
+//! action leaves the signal *ignored*, its docs warn). So a hook is for the life of the
+//! process, and code that wants a signal only for a while does, the rest of the time, what
+//! the default action does ([`default_action`]) from its hook.
 
 use std::io::{self, Write};
 
@@ -66,13 +73,72 @@ pub fn die_quietly_on_closed_pipe() {
     }
 }
 
+/// How a signal is handled at the moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Its default action (for the stop signals: the process ends).
+    Default,
+    /// Ignored (`nohup`, `trap '' TERM`).
+    Ignored,
+    /// Caught by a handler: the host program's, or signal-hook's once hooked.
+    Caught,
+}
+
+/// How `signal` is handled now. A query: nothing is installed.
+pub fn disposition(signal: c_int) -> Disposition {
+    // SAFETY: an all-zero sigaction is a valid value for sigaction to fill; a null `act`
+    // only queries.
+    let action = unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(signal, std::ptr::null(), &raw mut current) != 0 {
+            // An invalid signal number: nothing handles it.
+            return Disposition::Default;
+        }
+        current.sa_sigaction
+    };
+    match action {
+        libc::SIG_DFL => Disposition::Default,
+        libc::SIG_IGN => Disposition::Ignored,
+        _ => Disposition::Caught,
+    }
+}
+
+/// Runs `action(signal)` in the handler of each of `signals`, for the rest of the process's
+/// life (see the module doc), through signal-hook: after the handler the signal had, if it
+/// had one. Returns the signals hooked (registering fails only for a signal number
+/// signal-hook forbids, SIGKILL and the like).
+///
+/// # Safety
+/// `action` runs in a signal handler, which may interrupt any code on any thread: only
+/// async-signal-safe work (atomics, write(2), kill(2), [`default_action`]); no allocation,
+/// no lock, no panic.
+pub unsafe fn hook(signals: &[c_int], action: fn(c_int)) -> Vec<c_int> {
+    signals
+        .iter()
+        .copied()
+        .filter(|&signal| {
+            // SAFETY: the caller's promise.
+            unsafe { signal_hook::low_level::register(signal, move || action(signal)) }.is_ok()
+        })
+        .collect()
+}
+
+/// What `signal`'s default action does — for those hbmon hooks, end the process by it —
+/// done from a hook (async-signal-safe) or anywhere else: a hook's work while nothing
+/// wants the signal. Returns only for a signal whose default is to do nothing.
+pub fn default_action(signal: c_int) {
+    // Fails only for a signal number signal-hook does not know, which hbmon never hooks.
+    let _ = signal_hook::low_level::emulate_default_handler(signal);
+}
+
 /// Ends this process by `signal`, as its default action does, so that whoever waits for it
 /// sees what it would have seen without hbmon's handler: "killed by SIGTERM", not "exited
 /// 143" (systemd calls the one a clean stop, the other a failure). Output is flushed first;
 /// no core is dumped (as GNU `timeout` does, the one that matters is the command's).
 ///
-/// Returns only if the signal did not end the process: one whose default action is not to
-/// terminate (a caller passes the signal something died of, so that does not happen).
+/// Returns only if the signal does not end a process (a caller passes the signal something
+/// died of, so that does not happen) or is one signal-hook does not know (a real-time one);
+/// the caller's exit code then says how the command ended.
 pub fn die_by(signal: c_int) {
     let _ = io::stdout().flush();
     let _ = io::stderr().flush();
@@ -81,55 +147,14 @@ pub fn die_by(signal: c_int) {
         rlim_max: 0,
     };
     // SAFETY: plain system calls on values of this frame; none touches Rust state. A
-    // failure leaves at worst a core file or a signal still blocked, and then the caller's
-    // exit code says how the command ended.
+    // failure leaves at worst a core file.
     unsafe {
         libc::setrlimit(libc::RLIMIT_CORE, &raw const no_core);
         #[cfg(target_os = "linux")]
         libc::prctl(libc::PR_SET_DUMPABLE, 0);
-        let mut default: libc::sigaction = std::mem::zeroed();
-        default.sa_sigaction = libc::SIG_DFL;
-        libc::sigaction(signal, &raw const default, std::ptr::null_mut());
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&raw mut set);
-        libc::sigaddset(&raw mut set, signal);
-        // raise(3) signals this thread: with the signal unblocked here, it is delivered
-        // before raise returns.
-        libc::pthread_sigmask(libc::SIG_UNBLOCK, &raw const set, std::ptr::null_mut());
-        libc::raise(signal);
     }
-}
-
-/// `errno` as a signal handler found it, put back when the guard goes: a handler's own
-/// system calls (a failed write(2) or kill(2)) must not change the `errno` of the code it
-/// interrupted, which may be about to read it.
-pub struct ErrnoGuard(c_int);
-
-impl ErrnoGuard {
-    /// Saves `errno`. Async-signal-safe.
-    pub fn save() -> ErrnoGuard {
-        // SAFETY: the thread's errno location is valid for the thread's life.
-        ErrnoGuard(unsafe { *errno_location() })
-    }
-}
-
-impl Drop for ErrnoGuard {
-    fn drop(&mut self) {
-        // SAFETY: as in `save`.
-        unsafe { *errno_location() = self.0 };
-    }
-}
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
-unsafe fn errno_location() -> *mut c_int {
-    // SAFETY: always safe to call; returns this thread's errno.
-    unsafe { libc::__errno_location() }
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-unsafe fn errno_location() -> *mut c_int {
-    // SAFETY: always safe to call; returns this thread's errno (macOS, the BSDs).
-    unsafe { libc::__error() }
+    // Puts the default action back, unblocks the signal on this thread and raises it there.
+    default_action(signal);
 }
 
 /// Sends `signal` to the process group `group` leads: the child and what it started.
@@ -187,14 +212,21 @@ mod tests {
     }
 
     #[test]
-    fn the_errno_guard_puts_errno_back() {
-        // SAFETY: this thread's errno.
-        unsafe { *errno_location() = libc::EINTR };
-        {
-            let _guard = ErrnoGuard::save();
-            // SAFETY: as above.
-            unsafe { *errno_location() = libc::ESRCH };
+    fn a_hook_runs_in_the_handler_and_the_signal_is_caught_from_then_on() {
+        use std::sync::atomic::{AtomicI32, Ordering};
+        static SEEN: AtomicI32 = AtomicI32::new(0);
+        fn seen(signal: c_int) {
+            SEEN.store(signal, Ordering::SeqCst);
         }
-        assert_eq!(io::Error::last_os_error().raw_os_error(), Some(libc::EINTR));
+        // SIGWINCH: harmless to this test process, whatever else runs in it.
+        // SAFETY: `seen` stores an atomic only.
+        assert_eq!(unsafe { hook(&[libc::SIGWINCH], seen) }, [libc::SIGWINCH]);
+        assert_eq!(disposition(libc::SIGWINCH), Disposition::Caught);
+        // SAFETY: raising a signal this process catches; raise returns after the handler.
+        unsafe { libc::raise(libc::SIGWINCH) };
+        assert_eq!(SEEN.load(Ordering::SeqCst), libc::SIGWINCH);
+        // Its default is to do nothing: the default action returns.
+        default_action(libc::SIGWINCH);
+        assert_eq!(disposition(libc::SIGKILL), Disposition::Default);
     }
 }

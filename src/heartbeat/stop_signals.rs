@@ -1,49 +1,60 @@
 //! A stop signal is a stop, not a crash: while a [`Handle`](super::Handle) started with
 //! [`handle_signals`](super::Heartbeat::handle_signals) on (the default) lives, SIGTERM,
 //! SIGINT and SIGHUP — each only while it has its default action, which ends the process
-//! without a word — get a handler. It wakes one thread (`hbmon-signals`), which writes a
-//! `stopped` beat for every live handle (`additional_data.reason` = `stopped by SIGTERM
-//! (signal 15)`), then puts the default action back and raises the signal again: the
-//! process ends as it would have, by that signal, one beat later.
+//! without a word — are hooked ([`signal::hook`], on signal-hook). The hook wakes one thread
+//! (`hbmon-signals`), which writes a `stopped` beat for every live handle
+//! (`additional_data.reason` = `stopped by SIGTERM (signal 15)`), then ends the process by
+//! that signal with its default action: as it would have ended, one beat later.
 //!
-//! The host's own handling wins: a signal it handles or ignores when the first handle
-//! starts is left alone, and a handler it installs later replaces this one. When the last
-//! handle stops, the default action is put back wherever this handler is still the one.
+//! The host's own handling wins: a signal it handles or ignores when a first handle starts
+//! is left alone, and a handler it installs later with sigaction(2) or signal(3) replaces
+//! this one. When the last handle stops, the hook does what the default action does (the
+//! process ends by the signal, with no beat).
+//!
+//! What signal-hook cannot do: give a signal back. Its handler stays installed once hooked
+//! (unregistering would leave the signal ignored, not ended by), so after the last handle a
+//! query of the signal says "caught", not "default", and a host that then hooks the same
+//! signal *with signal-hook* has its action run after this one — which ends the process
+//! first. Install such a handler before the first handle starts (it is then left alone),
+//! or turn this off with `handle_signals(false)`.
 
 use std::ffi::c_void;
 use std::io::{self, PipeReader, Read};
 use std::os::fd::IntoRawFd;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 
 use libc::c_int;
 
 use super::Shared;
-use crate::signal::{self, ErrnoGuard};
+use crate::signal::{self, Disposition};
 
-/// The live handles that handle stop signals, and the signals this module's handler holds.
+/// The live handles that handle stop signals, and the signals hooked so far.
 static LIVE: Mutex<Live> = Mutex::new(Live {
     handles: Vec::new(),
-    installed: Vec::new(),
+    hooked: Vec::new(),
     next_id: 0,
 });
 
 struct Live {
     handles: Vec<(u64, Weak<Shared>)>,
-    installed: Vec<c_int>,
+    /// Hooked for good (see the module doc); done while [`ARMED`] is off.
+    hooked: Vec<c_int>,
     next_id: u64,
 }
 
-/// The write end of the pipe the handler wakes the watcher through; -1 until it runs.
+/// Whether a handle lives: the hook then wakes the watcher, else does the default action.
+static ARMED: AtomicBool = AtomicBool::new(false);
+/// The write end of the pipe the hook wakes the watcher through; -1 until it runs.
 static WAKE: AtomicI32 = AtomicI32::new(-1);
-/// The process the watcher runs in: a child forked without exec inherits the handler but
-/// not the thread, and must get the default action instead.
+/// The process the watcher runs in: a child forked without exec inherits the hook but not
+/// the thread, and must get the default action instead.
 static OWNER: AtomicI32 = AtomicI32::new(0);
 /// The watcher thread, started with the first handle; an error says why it could not be.
 static WATCHER: OnceLock<Result<(), String>> = OnceLock::new();
 
 /// A handle's place among those a stop signal stops; leaving it (drop) gives the signals
-/// back when it was the last.
+/// their default action back when it was the last.
 #[derive(Debug)]
 pub(super) struct Registration(u64);
 
@@ -62,8 +73,17 @@ pub(super) fn register(shared: &Arc<Shared>) -> Option<Registration> {
     let id = live.next_id;
     live.next_id += 1;
     live.handles.push((id, Arc::downgrade(shared)));
-    if live.installed.is_empty() {
-        live.installed = install();
+    if live.handles.len() == 1 {
+        // A first handle: hook each stop signal that has its default action now and is not
+        // hooked already (the host may have given one back its default since).
+        let wanted: Vec<c_int> = signal::STOPS
+            .into_iter()
+            .filter(|s| !live.hooked.contains(s) && signal::disposition(*s) == Disposition::Default)
+            .collect();
+        // SAFETY: `on_stop_signal` does async-signal-safe work only.
+        let hooked = unsafe { signal::hook(&wanted, on_stop_signal) };
+        live.hooked.extend(hooked);
+        ARMED.store(true, Ordering::SeqCst);
     }
     Some(Registration(id))
 }
@@ -73,8 +93,7 @@ impl Drop for Registration {
         let mut live = lock();
         live.handles.retain(|(id, _)| *id != self.0);
         if live.handles.is_empty() {
-            let installed = std::mem::take(&mut live.installed);
-            uninstall(&installed);
+            ARMED.store(false, Ordering::SeqCst);
         }
     }
 }
@@ -84,70 +103,22 @@ fn lock() -> MutexGuard<'static, Live> {
     LIVE.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn handler() -> libc::sighandler_t {
-    on_stop_signal as extern "C" fn(c_int) as libc::sighandler_t
-}
-
-/// Installs the handler for each stop signal that has its default action; returns those.
-fn install() -> Vec<c_int> {
-    let mut installed = Vec::new();
-    for signal in signal::STOPS {
-        // SAFETY: an all-zero sigaction is a valid value (SIG_DFL, empty mask, no flags).
-        let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
-        // SAFETY: a null `act` only queries; `old` is a live local for it to fill.
-        if unsafe { libc::sigaction(signal, std::ptr::null(), &raw mut old) } != 0
-            || old.sa_sigaction != libc::SIG_DFL
-        {
-            continue;
-        }
-        // SAFETY: as above.
-        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-        action.sa_sigaction = handler();
-        // SA_RESTART: the host's reads and waits carry on after the handler.
-        action.sa_flags = libc::SA_RESTART;
-        // SAFETY: a valid sigaction whose handler does only async-signal-safe work.
-        if unsafe { libc::sigaction(signal, &raw const action, std::ptr::null_mut()) } == 0 {
-            installed.push(signal);
-        }
-    }
-    installed
-}
-
-/// Puts the default action back for each of `installed` whose handler is still this one.
-fn uninstall(installed: &[c_int]) {
-    for &signal in installed {
-        // SAFETY: as in `install`.
-        let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
-        // SAFETY: a null `act` only queries.
-        if unsafe { libc::sigaction(signal, std::ptr::null(), &raw mut current) } == 0
-            && current.sa_sigaction == handler()
-        {
-            // SAFETY: an all-zero sigaction is SIG_DFL.
-            let default: libc::sigaction = unsafe { std::mem::zeroed() };
-            // SAFETY: a valid sigaction.
-            unsafe { libc::sigaction(signal, &raw const default, std::ptr::null_mut()) };
-        }
-    }
-}
-
-/// The handler: one byte down the pipe. getpid, write and the errno guard are
-/// async-signal-safe; a full pipe (EAGAIN) means a byte already waits for the watcher.
-extern "C" fn on_stop_signal(signal: c_int) {
-    let _errno = ErrnoGuard::save();
+/// The hook: one byte down the pipe while a handle lives, in the watcher's process; the
+/// default action otherwise. Atomics, getpid and write are async-signal-safe (signal-hook
+/// keeps `errno`); a full pipe (EAGAIN) means a byte already waits for the watcher.
+fn on_stop_signal(signal: c_int) {
     let wake = WAKE.load(Ordering::SeqCst);
     // SAFETY: getpid has no memory effects.
-    if wake >= 0 && unsafe { libc::getpid() } == OWNER.load(Ordering::SeqCst) {
+    if ARMED.load(Ordering::SeqCst)
+        && wake >= 0
+        && unsafe { libc::getpid() } == OWNER.load(Ordering::SeqCst)
+    {
         let byte = u8::try_from(signal).unwrap_or(0);
         // SAFETY: writes one byte from a live local.
         unsafe { libc::write(wake, (&raw const byte).cast::<c_void>(), 1) };
         return;
     }
-    // SAFETY: signal and raise are async-signal-safe; the raised signal, blocked while this
-    // handler runs, ends the process by the default action once it returns.
-    unsafe {
-        libc::signal(signal, libc::SIG_DFL);
-        libc::raise(signal);
-    }
+    signal::default_action(signal);
 }
 
 fn start_watcher() -> Result<(), String> {
@@ -209,7 +180,6 @@ mod tests {
     use std::os::unix::process::ExitStatusExt;
     use std::path::Path;
     use std::process::{Command, ExitStatus};
-    use std::sync::atomic::AtomicBool;
     use std::time::Duration;
 
     use super::*;
@@ -244,10 +214,11 @@ mod tests {
         std::env::var(FILE_VAR).ok()
     }
 
-    fn disposition(signal: c_int) -> libc::sighandler_t {
-        // SAFETY: as in `install`.
+    /// The handler `signal` has: to tell the host's own from signal-hook's.
+    fn handler_of(signal: c_int) -> libc::sighandler_t {
+        // SAFETY: an all-zero sigaction is a valid value; a null `act` only queries.
         let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
-        // SAFETY: a null `act` only queries.
+        // SAFETY: as above.
         unsafe { libc::sigaction(signal, std::ptr::null(), &raw mut current) };
         current.sa_sigaction
     }
@@ -264,8 +235,9 @@ mod tests {
     #[ignore = "a helper: a_stop_signal_ends_the_process_stopped_and_by_that_signal runs it"]
     fn child_stopped_by_sigterm() {
         let Some(file) = child_file() else { return };
+        assert_eq!(signal::disposition(libc::SIGTERM), Disposition::Default);
         let _handle = Heartbeat::new("child").file(file).start().unwrap();
-        assert_eq!(disposition(libc::SIGTERM), handler());
+        assert_eq!(signal::disposition(libc::SIGTERM), Disposition::Caught);
         signal_self(libc::SIGTERM);
     }
 
@@ -297,7 +269,7 @@ mod tests {
             .handle_signals(false)
             .start()
             .unwrap();
-        assert_eq!(disposition(libc::SIGTERM), libc::SIG_DFL);
+        assert_eq!(signal::disposition(libc::SIGTERM), Disposition::Default);
         signal_self(libc::SIGTERM);
     }
 
@@ -349,10 +321,24 @@ mod tests {
         assert_eq!(entry.additional_data.get("reason"), None, "{entry:?}");
     }
 
-    static HOST_HANDLER_RAN: AtomicBool = AtomicBool::new(false);
+    static HOST_HANDLER_RAN: AtomicI32 = AtomicI32::new(0);
 
-    extern "C" fn host_handler(_signal: c_int) {
-        HOST_HANDLER_RAN.store(true, Ordering::SeqCst);
+    extern "C" fn host_handler(signal: c_int) {
+        HOST_HANDLER_RAN.store(signal, Ordering::SeqCst);
+    }
+
+    /// Sends `signal` to this process and waits for the host's handler to have taken it.
+    fn host_takes(signal: c_int) {
+        // SAFETY: kill has no memory effects.
+        unsafe { libc::kill(libc::getpid(), signal) };
+        let clock = std::time::Instant::now();
+        while HOST_HANDLER_RAN.load(Ordering::SeqCst) != signal {
+            assert!(
+                clock.elapsed() < Duration::from_secs(10),
+                "the host's handler never got signal {signal}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     #[test]
@@ -365,42 +351,36 @@ mod tests {
         let first = Heartbeat::new("child").file(&file).start().unwrap();
         let second = Heartbeat::new("other").file(&file).start().unwrap();
         assert_eq!(
-            disposition(libc::SIGTERM),
+            handler_of(libc::SIGTERM),
             host,
             "the host's handler was replaced"
         );
         assert_eq!(
-            disposition(libc::SIGINT),
-            handler(),
+            signal::disposition(libc::SIGINT),
+            Disposition::Caught,
             "SIGINT had its default"
         );
-        // SAFETY: kill has no memory effects.
-        unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
-        let clock = std::time::Instant::now();
-        while !HOST_HANDLER_RAN.load(Ordering::SeqCst) {
-            assert!(
-                clock.elapsed() < Duration::from_secs(10),
-                "the host's handler never ran"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert_eq!(
+        host_takes(libc::SIGTERM);
+        // A handler the host installs after the handles started replaces hbmon's hook.
+        // SAFETY: as above.
+        unsafe { libc::signal(libc::SIGHUP, host) };
+        host_takes(libc::SIGHUP);
+        let alive = |name: &str| {
             store::read(Path::new(&file))
                 .unwrap()
-                .get("child")
+                .get(name)
                 .unwrap()
-                .reported(),
-            Reported::Alive
+                .reported()
+                == Reported::Alive
+        };
+        assert!(
+            alive("child") && alive("other"),
+            "a host's signal stopped a handle"
         );
         first.stop().unwrap();
-        assert_eq!(disposition(libc::SIGINT), handler(), "a handle still lives");
         second.stop().unwrap();
-        assert_eq!(
-            disposition(libc::SIGINT),
-            libc::SIG_DFL,
-            "the default is back"
-        );
-        assert_eq!(disposition(libc::SIGTERM), host);
+        // No handle lives: SIGINT does what its default does, with no beat.
+        signal_self(libc::SIGINT);
     }
 
     #[test]
@@ -408,9 +388,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("hb.json");
         let (status, printed) = in_child("child_with_a_host_handler", &file);
-        assert!(status.success(), "{status:?}\n{printed}");
+        assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}\n{printed}");
         let entry = entry(&file);
         assert_eq!(entry.reported(), Reported::Stopped);
         assert!(entry.additional_data.get("reason").is_none(), "{entry:?}");
+        assert_eq!(entry.beats, Some(2), "{entry:?}");
     }
 }

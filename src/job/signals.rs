@@ -1,19 +1,22 @@
-//! The raw Unix calls `hbmon run` needs: passing stop and user signals on to the child's
-//! process group, signalling that group, and waiting for the child's exit without reaping
-//! it. The job module's `unsafe` lives here and in `lifeline` (the command dying with
-//! hbmon), each block with why it is sound.
+//! The signals `hbmon run` passes on to the child's process group, and the raw calls behind
+//! that: signalling that group, and waiting for the child's exit without reaping it. The
+//! job module's `unsafe` lives here and in `lifeline` (the command dying with hbmon), each
+//! block with why it is sound.
 //!
 //! The child runs in its own process group (as under GNU `timeout`), so that a timeout or a
 //! signal passed on reaches the processes it started too. A terminal's Ctrl-C therefore
 //! reaches hbmon alone (the terminal signals its foreground group, which the child has
 //! left), and hbmon passes it on once, like a `kill` from anywhere else.
+//!
+//! The handlers are hooks ([`signal::hook`], on signal-hook), for the life of the process:
+//! while no [`Forwarding`] lives they do the default action, as the signal did before.
 
-use std::ffi::c_void;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use libc::c_int;
 
-use crate::signal;
+use crate::signal::{self, Disposition};
 
 /// The signals hbmon passes on: the ones that ask a process to stop, and the user signals
 /// programs use for "reload" or "dump state".
@@ -26,6 +29,10 @@ const FORWARDED: [c_int; 6] = [
     libc::SIGUSR2,
 ];
 
+/// The signals hooked so far (for good: see the module doc).
+static HOOKED: Mutex<Vec<c_int>> = Mutex::new(Vec::new());
+/// Whether a [`Forwarding`] lives: the hook then passes signals on, else does the default.
+static ARMED: AtomicBool = AtomicBool::new(false);
 /// The child's process group (its PID) while it can be signalled (0: none). Cleared
 /// *before* the child is reaped, so a late signal can never reach a recycled PID.
 static GROUP: AtomicI32 = AtomicI32::new(0);
@@ -39,49 +46,34 @@ static PASSED_ON: AtomicI32 = AtomicI32::new(0);
 /// The first stop signal (SIGTERM, SIGINT, SIGHUP) passed on: the run was asked to stop.
 static STOP_PASSED_ON: AtomicI32 = AtomicI32::new(0);
 
-/// The signal handlers, installed for as long as this value lives. Only one may exist at a
-/// time: the handler state is process-wide.
+/// Signals passed on for as long as this value lives. Only one may exist at a time: the
+/// handler state is process-wide.
 #[derive(Debug)]
-pub struct Forwarding {
-    previous: Vec<(c_int, libc::sigaction)>,
-}
+pub struct Forwarding(());
 
 #[expect(
     clippy::unused_self,
     reason = "the state is static; taking &self proves the handlers are installed"
 )]
 impl Forwarding {
-    /// Installs the handlers. A signal the process started with ignored (`nohup`) stays
-    /// ignored, so the child inherits that too. sigaction fails only for an invalid signal
-    /// number, which these are not; a signal it failed for would simply not be passed on.
+    /// Passes signals on from now on. A signal the process started with ignored (`nohup`)
+    /// stays ignored, so the child inherits that too. A signal signal-hook refuses (none of
+    /// these) would simply not be passed on.
     pub fn install() -> Forwarding {
         GROUP.store(0, Ordering::SeqCst);
         PENDING.store(0, Ordering::SeqCst);
         PASSED_ON.store(0, Ordering::SeqCst);
         STOP_PASSED_ON.store(0, Ordering::SeqCst);
-        let handler = on_signal as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void);
-        let mut previous = Vec::new();
-        for signal in FORWARDED {
-            // SAFETY: an all-zero sigaction is a valid value (SIG_DFL, empty mask, no flags).
-            let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
-            // SAFETY: a null `act` only queries; `old` is a live local for it to fill.
-            if unsafe { libc::sigaction(signal, std::ptr::null(), &raw mut old) } != 0
-                || old.sa_sigaction == libc::SIG_IGN
-            {
-                continue;
-            }
-            // SAFETY: as above.
-            let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-            action.sa_sigaction = handler as libc::sighandler_t;
-            // SA_RESTART: the pumps' reads and the waiter's waitid carry on after a signal.
-            action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
-            // SAFETY: `action` is a valid sigaction whose handler does only
-            // async-signal-safe work.
-            if unsafe { libc::sigaction(signal, &raw const action, std::ptr::null_mut()) } == 0 {
-                previous.push((signal, old));
-            }
-        }
-        Forwarding { previous }
+        let mut hooked = HOOKED.lock().unwrap_or_else(PoisonError::into_inner);
+        let wanted: Vec<c_int> = FORWARDED
+            .into_iter()
+            .filter(|s| !hooked.contains(s) && signal::disposition(*s) != Disposition::Ignored)
+            .collect();
+        // SAFETY: `on_signal` does async-signal-safe work only.
+        let added = unsafe { signal::hook(&wanted, on_signal) };
+        hooked.extend(added);
+        ARMED.store(true, Ordering::SeqCst);
+        Forwarding(())
     }
 
     /// From now on signals go to the process group `pid` leads; those that arrived before
@@ -116,20 +108,16 @@ impl Forwarding {
 }
 
 impl Drop for Forwarding {
-    /// Restores the previous handlers, then raises every signal that was not passed on
-    /// (it came when there was no child to take it): asked to stop, hbmon now stops, after
-    /// its report is written.
+    /// Gives the signals their default action back, then does it for every signal that was
+    /// not passed on (it came when there was no child to take it): asked to stop, hbmon now
+    /// stops, after its report is written.
     fn drop(&mut self) {
         GROUP.store(0, Ordering::SeqCst);
-        for (signal, old) in &self.previous {
-            // SAFETY: restores the action saved by `install`, a valid sigaction.
-            unsafe { libc::sigaction(*signal, old, std::ptr::null_mut()) };
-        }
+        ARMED.store(false, Ordering::SeqCst);
         let pending = PENDING.swap(0, Ordering::SeqCst);
         for signal in FORWARDED {
             if pending & bit(signal) != 0 {
-                // SAFETY: raise has no memory effects; the previous action now handles it.
-                unsafe { libc::raise(signal) };
+                signal::default_action(signal);
             }
         }
     }
@@ -139,10 +127,14 @@ fn bit(signal: c_int) -> u64 {
     1 << (signal & 63)
 }
 
-/// The handler: records the signal and passes it on if the child's group is there. Only
-/// atomics and kill(2), both async-signal-safe; `errno` is kept for the code interrupted.
-extern "C" fn on_signal(signal: c_int, _info: *mut libc::siginfo_t, _context: *mut c_void) {
-    let _errno = signal::ErrnoGuard::save();
+/// The hook: records the signal and passes it on if the child's group is there; the
+/// default action while no [`Forwarding`] lives. Only atomics and kill(2), both
+/// async-signal-safe (signal-hook keeps `errno` for the code interrupted).
+fn on_signal(signal: c_int) {
+    if !ARMED.load(Ordering::SeqCst) {
+        signal::default_action(signal);
+        return;
+    }
     PENDING.fetch_or(bit(signal), Ordering::SeqCst);
     pass_on_pending();
 }

@@ -48,6 +48,8 @@ pub struct App {
     sort: Column,
     reverse: bool,
     detail_scroll: usize,
+    /// How far the help is scrolled (it outgrows a small terminal).
+    help_scroll: usize,
     troubles: Vec<Trouble>,
     notice: Option<Notice>,
     transitions: HashMap<String, VecDeque<Transition>>,
@@ -110,6 +112,7 @@ impl App {
             sort: Column::State,
             reverse: false,
             detail_scroll: 0,
+            help_scroll: 0,
             troubles: Vec::new(),
             notice: None,
             transitions: HashMap::new(),
@@ -150,6 +153,10 @@ impl App {
 
     pub fn detail_scroll(&self) -> usize {
         self.detail_scroll
+    }
+
+    pub fn help_scroll(&self) -> usize {
+        self.help_scroll
     }
 
     /// The transitions seen for `name`, oldest first.
@@ -285,17 +292,21 @@ impl App {
                 };
                 self.detail_scroll = 0;
             }
-            Action::ScrollDetail(by) => self.scroll_detail(by),
+            Action::ScrollDetail(by) => self.scroll(by),
             Action::PageDetail(pages) => {
-                let page = self.viewport.detail.max(1).cast_signed();
-                self.scroll_detail(pages.saturating_mul(page));
+                let page = self.scrolled().1.max(1).cast_signed();
+                self.scroll(pages.saturating_mul(page));
             }
-            Action::DetailTop => self.detail_scroll = 0,
-            Action::DetailBottom => self.detail_scroll = self.viewport.detail_max_scroll,
+            Action::DetailTop => *self.scrolled().0 = 0,
+            Action::DetailBottom => {
+                let (at, _, max) = self.scrolled();
+                *at = max;
+            }
             Action::ToggleHelp => {
                 if self.mode == Mode::Help {
                     self.close_overlay();
                 } else {
+                    self.help_scroll = 0;
                     self.open_overlay(Mode::Help);
                 }
             }
@@ -307,6 +318,7 @@ impl App {
             Action::Viewport(viewport) => {
                 self.viewport = viewport;
                 self.detail_scroll = self.detail_scroll.min(viewport.detail_max_scroll);
+                self.help_scroll = self.help_scroll.min(viewport.help_max_scroll);
                 self.keep_in_view();
             }
             Action::History(recent) => self.history = Some(*recent),

@@ -67,15 +67,77 @@ static EVERYWHERE: &[Binding] = &[Binding {
     hint: None,
 }];
 
+/// Rows more than one mode has: one definition each, a mode changing at most its hint.
+const QUIT: Binding = Binding {
+    keys: &[(ch('q'), Action::Quit)],
+    shown: "q  Ctrl-C",
+    help: Some("quit"),
+    hint: Some(("q", "quit")),
+};
+
+const REFRESH: Binding = Binding {
+    keys: &[
+        (ch('r'), Action::Refresh),
+        (key(KeyCode::F(5)), Action::Refresh),
+    ],
+    shown: "r",
+    help: Some("re-read the file and re-probe now"),
+    hint: Some(("r", "refresh")),
+};
+
+const REMOVE: Binding = Binding {
+    keys: &[
+        (ch('d'), Action::AskRemove),
+        (key(KeyCode::Delete), Action::AskRemove),
+    ],
+    shown: "d",
+    help: Some("remove the selected entry from the file (asks first)"),
+    hint: Some(("d", "remove")),
+};
+
+const HELP_KEY: Binding = Binding {
+    keys: &[
+        (ch('?'), Action::ToggleHelp),
+        (key(KeyCode::F(1)), Action::ToggleHelp),
+    ],
+    shown: "?",
+    help: Some("this help"),
+    hint: Some(("?", "help")),
+};
+
+/// Scrolling the text that has the focus: the detail pane, or the help while it is open.
+const SCROLL_LINES: Binding = Binding {
+    keys: &[
+        (key(KeyCode::Up), Action::ScrollDetail(-1)),
+        (ch('k'), Action::ScrollDetail(-1)),
+        (key(KeyCode::Down), Action::ScrollDetail(1)),
+        (ch('j'), Action::ScrollDetail(1)),
+    ],
+    shown: "↑↓  j k",
+    help: Some("scroll (the wheel too)"),
+    hint: Some(("↑↓", "scroll")),
+};
+
+const SCROLL_PAGES: Binding = Binding {
+    keys: &[
+        (key(KeyCode::PageUp), Action::PageDetail(-1)),
+        (ctrl('u'), Action::PageDetail(-1)),
+        (key(KeyCode::PageDown), Action::PageDetail(1)),
+        (ctrl('d'), Action::PageDetail(1)),
+        (key(KeyCode::Home), Action::DetailTop),
+        (ch('g'), Action::DetailTop),
+        (key(KeyCode::End), Action::DetailBottom),
+        (ch('G'), Action::DetailBottom),
+    ],
+    shown: "PgUp PgDn  g G",
+    help: Some("scroll a page; to the top, the bottom"),
+    hint: None,
+};
+
 /// The tables: htop/btop habits (`q`, arrows and `j`/`k`, `/`, `s`, `?`). The help lists
 /// these, in this order; the footer those with a hint.
 static TABLES: &[Binding] = &[
-    Binding {
-        keys: &[(ch('q'), Action::Quit)],
-        shown: "q  Ctrl-C",
-        help: Some("quit"),
-        hint: Some(("q", "quit")),
-    },
+    QUIT,
     Binding {
         keys: &[(key(KeyCode::Esc), Action::Back)],
         shown: "Esc",
@@ -148,64 +210,16 @@ static TABLES: &[Binding] = &[
         help: Some("history: every process's last hour, again: last day; beats per minute"),
         hint: Some(("Tab", "hour/day")),
     },
-    Binding {
-        keys: &[
-            (ch('r'), Action::Refresh),
-            (key(KeyCode::F(5)), Action::Refresh),
-        ],
-        shown: "r",
-        help: Some("re-read the file and re-probe now"),
-        hint: Some(("r", "refresh")),
-    },
-    Binding {
-        keys: &[
-            (ch('d'), Action::AskRemove),
-            (key(KeyCode::Delete), Action::AskRemove),
-        ],
-        shown: "d",
-        help: Some("remove the selected entry from the file (asks first)"),
-        hint: Some(("d", "remove")),
-    },
-    Binding {
-        keys: &[
-            (ch('?'), Action::ToggleHelp),
-            (key(KeyCode::F(1)), Action::ToggleHelp),
-        ],
-        shown: "?",
-        help: Some("this help"),
-        hint: Some(("?", "help")),
-    },
+    REFRESH,
+    REMOVE,
+    HELP_KEY,
 ];
 
 /// The detail pane has the focus: the moves scroll it; `J` `K` move the selection, which
 /// the pane follows, so the next process is one key away.
 static DETAIL: &[Binding] = &[
-    Binding {
-        keys: &[
-            (key(KeyCode::Up), Action::ScrollDetail(-1)),
-            (ch('k'), Action::ScrollDetail(-1)),
-            (key(KeyCode::Down), Action::ScrollDetail(1)),
-            (ch('j'), Action::ScrollDetail(1)),
-        ],
-        shown: "↑↓  j k",
-        help: Some("scroll the details"),
-        hint: Some(("↑↓", "scroll")),
-    },
-    Binding {
-        keys: &[
-            (key(KeyCode::PageUp), Action::PageDetail(-1)),
-            (ctrl('u'), Action::PageDetail(-1)),
-            (key(KeyCode::PageDown), Action::PageDetail(1)),
-            (ctrl('d'), Action::PageDetail(1)),
-            (key(KeyCode::Home), Action::DetailTop),
-            (ch('g'), Action::DetailTop),
-            (key(KeyCode::End), Action::DetailBottom),
-            (ch('G'), Action::DetailBottom),
-        ],
-        shown: "PgUp PgDn  g G",
-        help: Some("scroll a page; to the top, the bottom"),
-        hint: None,
-    },
+    SCROLL_LINES,
+    SCROLL_PAGES,
     Binding {
         keys: &[(ch('K'), Action::Move(-1)), (ch('J'), Action::Move(1))],
         shown: "J K",
@@ -221,39 +235,13 @@ static DETAIL: &[Binding] = &[
         help: Some("close the details"),
         hint: Some(("Esc", "close")),
     },
+    REMOVE,
     Binding {
-        keys: &[
-            (ch('d'), Action::AskRemove),
-            (key(KeyCode::Delete), Action::AskRemove),
-        ],
-        shown: "d",
-        help: Some("remove this entry from the file (asks first)"),
-        hint: Some(("d", "remove")),
-    },
-    Binding {
-        keys: &[
-            (ch('r'), Action::Refresh),
-            (key(KeyCode::F(5)), Action::Refresh),
-        ],
-        shown: "r",
-        help: Some("re-read the file and re-probe now"),
         hint: None,
+        ..REFRESH
     },
-    Binding {
-        keys: &[
-            (ch('?'), Action::ToggleHelp),
-            (key(KeyCode::F(1)), Action::ToggleHelp),
-        ],
-        shown: "?",
-        help: Some("help"),
-        hint: Some(("?", "help")),
-    },
-    Binding {
-        keys: &[(ch('q'), Action::Quit)],
-        shown: "q",
-        help: Some("quit"),
-        hint: Some(("q", "quit")),
-    },
+    HELP_KEY,
+    QUIT,
 ];
 
 /// Typing a filter: every character goes into it, `q` and `/` included; the list stays
@@ -288,13 +276,9 @@ static FILTER: &[Binding] = &[
     },
 ];
 
-/// The help is open: `q` quits, any other key closes it, as in htop.
-static HELP: &[Binding] = &[Binding {
-    keys: &[(ch('q'), Action::Quit)],
-    shown: "q",
-    help: None,
-    hint: None,
-}];
+/// The help is open: the moves scroll it (it outgrows a small terminal), `q` quits, any
+/// other key closes it, as in htop.
+static HELP: &[Binding] = &[SCROLL_LINES, SCROLL_PAGES, QUIT];
 
 /// The remove prompt: only `y` removes.
 static CONFIRM: &[Binding] = &[
@@ -311,6 +295,13 @@ static CONFIRM: &[Binding] = &[
         hint: Some(("any other key", "keeps it")),
     },
 ];
+
+/// The detail pane's keys that the tables do not have, for the help.
+pub fn detail_only() -> impl Iterator<Item = &'static Binding> {
+    DETAIL
+        .iter()
+        .filter(|b| !TABLES.iter().any(|t| t.keys == b.keys))
+}
 
 /// The keys of `mode`.
 pub fn keymap(mode: &Mode) -> Keymap {
@@ -378,7 +369,7 @@ pub fn map_key(event: KeyEvent, mode: &Mode) -> Option<Action> {
     }
 }
 
-/// The wheel scrolls the list, or the detail pane when it has the focus; a left click
+/// The wheel scrolls the list, or the detail pane or the help when it has the focus; a left click
 /// selects a row or sorts by a column's title (the app knows where they are).
 pub fn map_mouse(mouse: MouseEvent, mode: &Mode) -> Option<Action> {
     let step = match mouse.kind {
@@ -397,8 +388,8 @@ pub fn map_mouse(mouse: MouseEvent, mode: &Mode) -> Option<Action> {
     };
     match mode {
         Mode::Normal | Mode::Filter => Some(Action::Move(step)),
-        Mode::Detail => Some(Action::ScrollDetail(step)),
-        Mode::Help | Mode::Confirm(_) => None,
+        Mode::Detail | Mode::Help => Some(Action::ScrollDetail(step)),
+        Mode::Confirm(_) => None,
     }
 }
 
@@ -519,9 +510,18 @@ mod tests {
     }
 
     #[test]
-    fn help_closes_on_any_key_but_q_quits() {
+    fn help_scrolls_with_the_moves_closes_on_any_other_key_and_q_quits() {
         assert_eq!(map_key(ch('x'), &Mode::Help), Some(Action::ToggleHelp));
+        assert_eq!(
+            map_key(key(KeyCode::Esc), &Mode::Help),
+            Some(Action::ToggleHelp)
+        );
         assert_eq!(map_key(ch('q'), &Mode::Help), Some(Action::Quit));
+        assert_eq!(map_key(ch('j'), &Mode::Help), Some(Action::ScrollDetail(1)));
+        assert_eq!(
+            map_key(key(KeyCode::PageDown), &Mode::Help),
+            Some(Action::PageDetail(1))
+        );
     }
 
     #[test]
@@ -552,7 +552,10 @@ mod tests {
             map_mouse(wheel(MouseEventKind::ScrollUp), &Mode::Detail),
             Some(Action::ScrollDetail(-WHEEL_STEP))
         );
-        assert_eq!(map_mouse(down, &Mode::Help), None);
+        assert_eq!(
+            map_mouse(down, &Mode::Help),
+            Some(Action::ScrollDetail(WHEEL_STEP))
+        );
         let click = MouseEvent {
             column: 7,
             row: 5,

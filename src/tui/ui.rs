@@ -23,7 +23,7 @@ use self::detail::{detail, detail_lines};
 use self::footer::footer;
 use self::header::{banner, banner_text, header};
 use self::history::history_tab;
-use self::overlays::{confirm, help};
+use self::overlays::{confirm, help, help_scroll};
 use self::table::{process_table, sort_line};
 use self::theme::Theme;
 use super::app::{App, Mode, Tab, Table, Viewport};
@@ -66,11 +66,14 @@ pub fn viewport(size: Size, app: &App, now: f64) -> Viewport {
         r.filter(|_| app.tab() == Tab::Processes)
             .map(|r| table::spot(r, wanted(app)))
     };
+    let (help, help_max_scroll) = help_scroll(area, &Theme::new(app.color));
     Viewport {
         monitored: body(areas.monitored, Table::Monitored),
         additional: body(areas.additional, Table::Additional),
         detail,
         detail_max_scroll,
+        help,
+        help_max_scroll,
         spots: [spot(areas.monitored), spot(areas.additional)],
     }
 }
@@ -120,7 +123,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, now: f64) {
         }
         footer(frame, areas.footer, app, &theme);
         if app.mode() == &Mode::Help {
-            help(frame, area, &theme);
+            help(frame, area, app.help_scroll(), &theme);
         }
         return;
     }
@@ -141,7 +144,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, now: f64) {
     }
     footer(frame, areas.footer, app, &theme);
     match app.mode() {
-        Mode::Help => help(frame, area, &theme),
+        Mode::Help => help(frame, area, app.help_scroll(), &theme),
         Mode::Confirm(name) => confirm(frame, area, app, name, &theme),
         _ => {}
     }

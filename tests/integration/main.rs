@@ -12,6 +12,7 @@ mod hardening_alerts;
 mod hardening_faults;
 mod hardening_history;
 mod hardening_job;
+mod hardening_paths;
 mod hardening_store;
 mod hardening_text;
 mod history;

@@ -57,9 +57,9 @@ pub enum Action {
     /// Anything else in the confirm dialog.
     Cancel,
     ToggleDetail,
-    /// Scroll the detail pane by lines.
+    /// Scroll the detail pane (the help, while it is open) by lines.
     ScrollDetail(isize),
-    /// Scroll the detail pane by pages.
+    /// Scroll the detail pane (the help, while it is open) by pages.
     PageDetail(isize),
     DetailTop,
     DetailBottom,

@@ -44,11 +44,21 @@ impl App {
         self.keep_in_view();
     }
 
-    pub(super) fn scroll_detail(&mut self, by: isize) {
-        self.detail_scroll = self
-            .detail_scroll
-            .saturating_add_signed(by)
-            .min(self.viewport.detail_max_scroll);
+    /// The text the scroll actions move — the help while it is open, else the detail
+    /// pane — with the lines it shows at once and how far it can scroll.
+    pub(super) fn scrolled(&mut self) -> (&mut usize, usize, usize) {
+        if self.mode == Mode::Help {
+            let (shown, max) = (self.viewport.help, self.viewport.help_max_scroll);
+            (&mut self.help_scroll, shown, max)
+        } else {
+            let (shown, max) = (self.viewport.detail, self.viewport.detail_max_scroll);
+            (&mut self.detail_scroll, shown, max)
+        }
+    }
+
+    pub(super) fn scroll(&mut self, by: isize) {
+        let (at, _, max) = self.scrolled();
+        *at = at.saturating_add_signed(by).min(max);
     }
 
     pub(super) fn set_report(&mut self, report: Arc<Report>) {

@@ -79,6 +79,9 @@ pub struct Viewport {
     pub detail: usize,
     /// How far the detail text can scroll (its lines minus what fits).
     pub detail_max_scroll: usize,
+    /// Text lines the help shows at once, and how far it can scroll.
+    pub help: usize,
+    pub help_max_scroll: usize,
     /// Where each table is, for the mouse; `None` when it is not on screen.
     pub spots: [Option<Spot>; 2],
 }

@@ -223,6 +223,23 @@ fn help_overlay() {
 }
 
 #[test]
+fn help_overlay_at_80x24_scrolls_what_does_not_fit() {
+    let mut app = app(true);
+    app.update(Action::ToggleHelp);
+    let top = screen(&render(&mut app, 80, 24));
+    assert!(
+        top.contains("↑↓ scroll") && top.contains("any other key closes"),
+        "{top}"
+    );
+    insta::assert_snapshot!(top);
+    app.update(Action::DetailBottom);
+    let bottom = screen(&render(&mut app, 80, 24));
+    // The last state is reached, and nothing is cut at the right: one state a line.
+    assert!(bottom.contains("paused for maintenance"), "{bottom}");
+    insta::assert_snapshot!(bottom);
+}
+
+#[test]
 fn confirm_dialog() {
     let mut app = app(true);
     app.update(Action::AskRemove);
