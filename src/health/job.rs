@@ -84,7 +84,7 @@ pub(super) fn judge_job(entry: &Entry, rules: &Rules, now: f64, age: f64) -> Hea
 
 /// A job with runs in progress that run ids name: `hung` if one has run past
 /// `max_runtime` (the oldest such run named), else `error` while two or more overlap
-/// under `overlap = "warn"` (all named, from the oldest), else `running`.
+/// under `overlap = "warn"` (named from the oldest, [`MAX_RUNS`] at most), else `running`.
 fn runs_in_progress(entry: &Entry, rules: &Rules, now: f64) -> Health {
     let runs = entry.runs_in_progress();
     let count = runs.len();
@@ -110,10 +110,16 @@ fn runs_in_progress(entry: &Entry, rules: &Rules, now: f64) -> Health {
         );
     }
     if rules.overlap == Overlap::Warn && count > 1 {
-        let named: Vec<String> = runs
+        // At most as many as a writer keeps: a file another writer filled with thousands
+        // of runs must not make a reason (shown, alerted, recorded each change) that long.
+        let mut named: Vec<String> = runs
             .iter()
+            .take(MAX_RUNS)
             .map(|(id, run)| describe(id, run, now))
             .collect();
+        if count > MAX_RUNS {
+            named.push(format!("and {} more", count - MAX_RUNS));
+        }
         return Health::new(
             State::Error,
             format!(

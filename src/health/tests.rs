@@ -309,3 +309,35 @@ fn severities_order_as_designed() {
     assert!(Severity::Warning > Severity::Ok);
     assert!(Severity::Ok > Severity::None);
 }
+
+#[test]
+fn an_overlap_reason_names_at_most_as_many_runs_as_a_writer_keeps() {
+    // Another writer filled the entry with far more runs than hbmon ever keeps.
+    let ids: Vec<(String, f64, u32)> = (0..1000u32)
+        .map(|i| (format!("r{i:04}"), 1000.0 + f64::from(i) / 100.0, 5000 + i))
+        .collect();
+    let ids: Vec<(&str, f64, u32)> = ids
+        .iter()
+        .map(|(id, at, pid)| (id.as_str(), *at, *pid))
+        .collect();
+    let entry = runs_of(&ids);
+    let process = process(42, 800);
+    let health = evaluate(Some(&entry), &warn(&job(None)), 1030.0, Os::Alive(&process));
+    assert_eq!(health.state, State::Error);
+    assert!(
+        health.reason.starts_with("1000 runs at once"),
+        "{}",
+        health.reason
+    );
+    assert_eq!(
+        health.reason.matches("(pid ").count(),
+        crate::store::MAX_RUNS,
+        "{}",
+        health.reason
+    );
+    assert!(
+        health.reason.ends_with(", and 984 more"),
+        "{}",
+        health.reason
+    );
+}
