@@ -7,7 +7,7 @@ mod ping;
 mod routes;
 mod starts;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::clock::unix_now;
@@ -27,20 +27,18 @@ pub struct Api {
     /// The monitor's checks: each request answers from the latest.
     feed: Feed,
     file: PathBuf,
-    config: Option<PathBuf>,
     store: Store,
     /// The runs it started, to measure their durations on the monotonic clock.
     starts: Starts,
 }
 
 impl Api {
-    /// The API of a monitor of `location`, judging with the config at `config` (`None`:
-    /// the built-in defaults), whose checks `feed` publishes.
-    pub fn new(feed: Feed, location: &FileLocation, config: Option<&Path>) -> Api {
+    /// The API of a monitor of `location`, whose checks `feed` publishes (each names the
+    /// config it was judged with).
+    pub fn new(feed: Feed, location: &FileLocation) -> Api {
         Api {
             feed,
             file: location.path.clone(),
-            config: config.map(Path::to_owned),
             store: Store::at(location),
             starts: Starts::default(),
         }
@@ -59,7 +57,8 @@ impl Api {
     /// The `hbmon status --json` document, of every process or of the one called `name`
     /// (heartbeat name or label).
     fn status(&self, name: Option<&str>) -> Response {
-        let latest = self.feed.report();
+        let update = self.feed.latest();
+        let latest = &update.report;
         let one;
         let report = match name {
             None => latest.as_ref(),
@@ -82,12 +81,12 @@ impl Api {
         let mut document = json::Document::new(
             report,
             &self.file,
-            self.config.as_deref(),
+            update.config.as_deref(),
             report.exit_code(),
         );
         // What `hbmon status` exits 3 on; said in the document rather than by the HTTP status,
         // which, as for a critical process, tells only whether the API answered.
-        if let Some(why) = report::nothing_to_judge(&self.file, &latest) {
+        if let Some(why) = report::nothing_to_judge(&self.file, latest) {
             document.exit_code = report::UNKNOWN_EXIT_CODE;
             document.unknown = Some(why);
         }
@@ -180,6 +179,7 @@ fn allowed(request: &Request, allow: &'static str, respond: impl FnOnce() -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
     use crate::probe::FakeProbe;
     use crate::report::fixture::{self, NOW};
     use crate::report::metrics;
@@ -192,7 +192,7 @@ mod tests {
             NOW,
         );
         let location = crate::paths::resolve_file(Some(&dir.join("hb.json")));
-        Api::new(Feed::new(report), &location, Some(Path::new("hbmon.toml")))
+        Api::new(Feed::new(report, Some("hbmon.toml".into())), &location)
     }
 
     fn request(method: &str, target: &str, body: &str) -> Request {
@@ -326,7 +326,7 @@ mod tests {
         );
         let file = dir.path().join("hb.json");
         let location = crate::paths::resolve_file(Some(&file));
-        let unconfigured = Api::new(Feed::new(empty), &location, None);
+        let unconfigured = Api::new(Feed::new(empty, None), &location);
         let status = || {
             let response = unconfigured.respond(&request("GET", "/status", ""));
             assert_eq!(response.status, 200);
@@ -393,12 +393,15 @@ mod tests {
         let response = api.respond(&request("GET", "/metrics", ""));
         assert_eq!(response.content_type, metrics::CONTENT_TYPE);
         assert!(response.body.contains("hbmon_up{name=\"bidder\"} 1\n"));
-        api.feed = Feed::new(crate::report::build(
-            &store::Snapshot::default(),
-            &crate::config::Config::default(),
-            &mut FakeProbe::default(),
-            NOW,
-        ));
+        api.feed = Feed::new(
+            crate::report::build(
+                &store::Snapshot::default(),
+                &crate::config::Config::default(),
+                &mut FakeProbe::default(),
+                NOW,
+            ),
+            None,
+        );
         let response = api.respond(&request("GET", "/metrics", ""));
         assert!(!response.body.contains("bidder"), "{}", response.body);
     }
@@ -533,7 +536,6 @@ mod tests {
         let other = Api::new(
             api.feed.clone(),
             &crate::paths::resolve_file(Some(&api.file)),
-            None,
         );
         api.write("backup", &ping(Event::Start), 1000.0, t0)
             .unwrap();

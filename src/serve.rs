@@ -134,7 +134,6 @@ pub fn run(
             }
         }
     }
-    let api_config = config_path.clone();
     let engine = Engine::new(Options {
         file: location.path.clone(),
         config,
@@ -152,7 +151,7 @@ pub fn run(
     let http = match server {
         None => None,
         Some(server) => {
-            let api = Api::new(feed.clone(), location, api_config.as_deref());
+            let api = Api::new(feed.clone(), location);
             let running = server
                 .start(move |request| api.respond(request))
                 .map_err(|cause| ServeError::Start {

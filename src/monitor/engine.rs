@@ -3,7 +3,7 @@
 //! which judges every process, records, alerts and publishes the [`Update`]. Synchronous:
 //! [`super::Monitor`] runs it on a thread of its own; tests drive it directly.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -135,7 +135,7 @@ impl Engine {
             refresh,
             news: Vec::new(),
             seq: 0,
-            feed: Feed::new(Report::default()),
+            feed: Feed::new(Report::default(), None),
         };
         engine
             .roles
@@ -182,6 +182,7 @@ impl Engine {
             report: Arc::new(report),
             changes,
             read: step.read,
+            config: self.config_file.path().map(Path::to_owned),
             troubles: self.troubles(),
             news: std::mem::take(&mut self.news),
         });

@@ -3,7 +3,7 @@
 //! each new one, in order, on the engine's thread.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::changes::{Changes, Transition};
@@ -24,6 +24,9 @@ pub struct Update {
     pub changes: Changes,
     /// Whether the file was read again for this check (else its last good read was judged).
     pub read: bool,
+    /// The file the config judging `report` came from (`None`: the built-in defaults); it
+    /// changes when a reload finds another one, as `hbmon.toml` created after the start.
+    pub config: Option<PathBuf>,
     /// What is wrong and lasts, worst first: for a banner (the UI) or a health check.
     pub troubles: Vec<Trouble>,
     /// What happened since the update before, in order: one log line each for `hbmon serve`,
@@ -189,14 +192,16 @@ impl fmt::Debug for Feed {
 }
 
 impl Feed {
-    /// A feed whose latest update is `report` alone (the engine starts one with its first
-    /// check; tests and replays start one with a report they built).
-    pub fn new(report: Report) -> Feed {
+    /// A feed whose latest update is `report` alone, judged with the config from `config`
+    /// (the engine starts one with its first check; tests and replays start one with a
+    /// report they built).
+    pub fn new(report: Report, config: Option<PathBuf>) -> Feed {
         Feed::starting(Update {
             seq: 0,
             report: Arc::new(report),
             changes: Changes::default(),
             read: false,
+            config,
             troubles: Vec::new(),
             news: Vec::new(),
         })
@@ -260,6 +265,7 @@ mod tests {
             report: Arc::new(Report::default()),
             changes: Changes::default(),
             read: false,
+            config: None,
             troubles: Vec::new(),
             news: Vec::new(),
         }

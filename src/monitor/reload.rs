@@ -5,7 +5,7 @@
 //! it is refused.
 //! A refused config (broken, untrusted, unreadable, gone) leaves the one in use running.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::clock::format_local;
 use crate::config::{Config, ConfigError};
@@ -59,6 +59,11 @@ impl ConfigFile {
 
     /// Every file whose change may change the config: the one `--config` or
     /// `$HBMON_CONFIG` names, else each place it is looked for.
+    /// The file the config in use came from; `None`: the built-in defaults.
+    pub(super) fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
     pub(super) fn watched(&self) -> Vec<PathBuf> {
         match paths::locate_config(self.flag.as_deref(), &self.heartbeat_file) {
             Some(found) if matches!(found.source, ConfigSource::Flag | ConfigSource::Env) => {

@@ -1,5 +1,5 @@
 //! The monitor engine under its two faces, end to end: a running `hbmon serve` and the real
-//! UI (in tmux) read their config again when it is edited, SIGHUP makes serve do so (and it
+//! UI (in tmux) read their config again when it is edited (and `/status` names the new one), SIGHUP makes serve do so (and it
 //! says so), a broken or untrusted edit keeps the old config and says why, a `match`
 //! process found by the probe stays found while its neighbours beat, and a mistyped
 //! `--file` says there is no file there.
@@ -44,6 +44,12 @@ fn status_names(serve: &Serve) -> Vec<String> {
         .collect()
 }
 
+/// The config `/status` says it judged with.
+fn status_config(serve: &Serve) -> serde_json::Value {
+    let doc: serde_json::Value = serde_json::from_str(&get(serve.addr(), "/status").body).unwrap();
+    doc["config"].clone()
+}
+
 /// A worker beats, is seen up, and is killed.
 fn a_worker_dies(dir: &Path, serve: &Serve) {
     let mut worker = Worker::start();
@@ -70,6 +76,7 @@ fn a_running_serve_takes_a_new_process_and_a_new_alert_rule_from_an_edited_confi
         "{}",
         serve.log()
     );
+    assert_eq!(status_config(&serve), serde_json::Value::Null);
 
     // A config appears beside the heartbeat file, where a restart would find it.
     let config = dir.path().join("hbmon.toml");
@@ -90,6 +97,8 @@ fn a_running_serve_takes_a_new_process_and_a_new_alert_rule_from_an_edited_confi
         || status_names(&serve).contains(&"configured".to_owned()),
         || serve.log(),
     );
+    // `/status` names the config it judged with, the one found after the start.
+    assert_eq!(status_config(&serve), config.to_str().unwrap());
     // The new rule alerts from now on.
     a_worker_dies(dir.path(), &serve);
     wait_for(
