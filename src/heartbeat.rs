@@ -431,15 +431,22 @@ pub fn host() -> Option<String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_million_pulses_write_a_handful_of_beats() {
+    /// A heartbeat `name` beating every `interval` into a file of a new temporary directory
+    /// (kept while the `TempDir` lives).
+    fn started(name: &str, interval: Duration) -> (tempfile::TempDir, PathBuf, Handle) {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("hb.json");
-        let handle = Heartbeat::new("hot")
-            .interval(Duration::from_millis(200))
+        let handle = Heartbeat::new(name)
+            .interval(interval)
             .file(&file)
             .start()
             .unwrap();
+        (dir, file, handle)
+    }
+
+    #[test]
+    fn a_million_pulses_write_a_handful_of_beats() {
+        let (_dir, _, handle) = started("hot", Duration::from_millis(200));
         let started = std::time::Instant::now();
         while started.elapsed() < Duration::from_millis(300) {
             for _ in 0..1000 {
@@ -456,13 +463,7 @@ mod tests {
 
     #[test]
     fn no_pulses_means_no_beats_after_the_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("hb.json");
-        let handle = Heartbeat::new("idle")
-            .interval(Duration::from_millis(40))
-            .file(&file)
-            .start()
-            .unwrap();
+        let (_dir, file, handle) = started("idle", Duration::from_millis(40));
         std::thread::sleep(Duration::from_millis(120));
         assert_eq!(
             store::read(&file).unwrap().get("idle").unwrap().beats,

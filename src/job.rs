@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crate::duration;
 use crate::signal;
 use crate::store::{DEFAULT_INTERVAL, Kind, Reported, Store, TAIL_BYTES};
-use report::{Beats, Reporter};
+use report::{Beats, FinalBeat, Reporter};
 
 /// How long each of a run's beats waits for the file's lock: a writer stopped while holding
 /// it (Ctrl-Z) delays the run's report by seconds at most, never the command.
@@ -164,7 +164,13 @@ pub fn run(job: &Job, store: &Store) -> Outcome {
                 killed_by: None,
             },
         };
-        beats.finished(end.status, end.code, end.reason.clone(), tail.text(), ended);
+        beats.finished(FinalBeat {
+            status: end.status,
+            exit_code: end.code,
+            reason: end.reason.clone(),
+            output_tail: tail.text(),
+            at: ended,
+        });
         Outcome {
             pid: Some(pid),
             exit_code: end.code,

@@ -202,6 +202,23 @@ mod tests {
         Recorder::claim(path, KEEP, OPEN_WAIT).unwrap().unwrap()
     }
 
+    /// A recorder of a new database in a temporary directory (kept while the `TempDir`
+    /// lives), once it says it records.
+    fn recording() -> (tempfile::TempDir, std::path::PathBuf, Recorder) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let mut recorder = claim(&path);
+        wait_note(&mut recorder, |n| matches!(n, Note::Recording { .. }));
+        (dir, path, recorder)
+    }
+
+    /// Another connection holding the database's write lock until it is dropped or commits.
+    fn lock_exclusively(path: &Path) -> Connection {
+        let holder = Connection::open(path).unwrap();
+        holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        holder
+    }
+
     /// Takes notes until one matches `want` (15 s at most: the writer is a thread).
     fn wait_note(recorder: &mut Recorder, want: impl Fn(&Note) -> bool) -> Vec<Note> {
         let deadline = Instant::now() + Duration::from_secs(15);
@@ -275,12 +292,8 @@ mod tests {
 
     #[test]
     fn changes_wait_while_the_database_is_locked_and_are_written_once_it_is_free() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("h.sqlite");
-        let mut recorder = claim(&path);
-        wait_note(&mut recorder, |n| matches!(n, Note::Recording { .. }));
-        let holder = Connection::open(&path).unwrap();
-        holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let (_dir, path, mut recorder) = recording();
+        let holder = lock_exclusively(&path);
 
         let now = unix_now();
         let mut tracker = Tracker::default();
@@ -305,12 +318,8 @@ mod tests {
 
     #[test]
     fn a_full_queue_drops_new_changes_says_so_once_and_says_when_it_has_room() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("h.sqlite");
-        let mut recorder = claim(&path);
-        wait_note(&mut recorder, |n| matches!(n, Note::Recording { .. }));
-        let holder = Connection::open(&path).unwrap();
-        holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let (_dir, path, mut recorder) = recording();
+        let holder = lock_exclusively(&path);
 
         // 1200 processes beating with data cut to 4 KB each: 5 MB a report, so the fourth
         // and fifth do not fit in 16 MiB while the database is locked.
@@ -347,10 +356,7 @@ mod tests {
 
     #[test]
     fn a_deleted_database_is_recreated_and_said_so() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("h.sqlite");
-        let mut recorder = claim(&path);
-        wait_note(&mut recorder, |n| matches!(n, Note::Recording { .. }));
+        let (_dir, path, mut recorder) = recording();
         let mut tracker = Tracker::default();
         let t0 = unix_now();
         recorder.record(&beats(&mut tracker, &["a".into()], t0, &json!(null)));
@@ -424,10 +430,7 @@ mod tests {
 
     #[test]
     fn a_database_made_writable_by_others_while_recording_is_refused_from_then_on() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("h.sqlite");
-        let mut recorder = claim(&path);
-        wait_note(&mut recorder, |n| matches!(n, Note::Recording { .. }));
+        let (_dir, path, mut recorder) = recording();
         std::fs::set_permissions(&path, PermissionsExt::from_mode(0o666)).unwrap();
         let notes = wait_note(&mut recorder, |n| matches!(n, Note::Failed(_)));
         let failed = notes.iter().find(|n| matches!(n, Note::Failed(_))).unwrap();
@@ -474,8 +477,7 @@ mod tests {
             "{notes:?}"
         );
 
-        let holder = Connection::open(&path).unwrap();
-        holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let _holder = lock_exclusively(&path);
         recorder.record(&beats(&mut tracker, &["new".into()], now, &json!(null)));
         let notes = recorder.finish();
         let last = notes.last().unwrap();

@@ -20,14 +20,19 @@ use crate::store::{Beat, DataChange, Reported, Store};
 enum Report {
     Started,
     StillRunning,
-    Finished {
-        status: Reported,
-        exit_code: u8,
-        reason: String,
-        output_tail: String,
-        finished_at: f64,
-        took: Duration,
-    },
+    Finished(FinalBeat),
+}
+
+/// How a run ended, as its final beat says it.
+pub struct FinalBeat {
+    /// `succeeded`, `failed` or `stopped`.
+    pub status: Reported,
+    pub exit_code: u8,
+    pub reason: String,
+    pub output_tail: String,
+    /// When it ended, as [`Reporter::now`] gives it: the wall-clock stamp and the
+    /// monotonic time since the start.
+    pub at: (f64, Duration),
 }
 
 /// The beats of a running command, handed to a writer thread.
@@ -78,26 +83,10 @@ impl<'s> Beats<'s> {
         }
     }
 
-    /// The final beat, `status` (`succeeded`, `failed` or `stopped`), of a run that ended
-    /// at `ended` (see [`Reporter::now`]). It waits for the beat being written, if any; the
-    /// writer thread then ends, and the scope that started it waits for this beat to be
-    /// written.
-    pub fn finished(
-        self,
-        status: Reported,
-        exit_code: u8,
-        reason: String,
-        output_tail: String,
-        (finished_at, took): (f64, Duration),
-    ) {
-        self.send(Report::Finished {
-            status,
-            exit_code,
-            reason,
-            output_tail,
-            finished_at,
-            took,
-        });
+    /// The final beat. It waits for the beat being written, if any; the writer thread then
+    /// ends, and the scope that started it waits for this beat to be written.
+    pub fn finished(self, ending: FinalBeat) {
+        self.send(Report::Finished(ending));
     }
 
     fn send(&self, report: Report) {
@@ -160,14 +149,13 @@ impl<'a> Reporter<'a> {
                 DataChange::Replace(json!({ "command": self.command })),
             )),
             Report::StillRunning => self.send(Beat::running(self.started_at, DataChange::Keep)),
-            Report::Finished {
+            Report::Finished(FinalBeat {
                 status,
                 exit_code,
                 reason,
                 output_tail,
-                finished_at,
-                took,
-            } => {
+                at: (finished_at, took),
+            }) => {
                 let mut data = Map::new();
                 data.insert("output_tail".to_owned(), Value::String(output_tail));
                 data.insert("reason".to_owned(), Value::String(reason.clone()));
