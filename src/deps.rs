@@ -42,6 +42,14 @@ impl std::fmt::Display for GraphError {
     }
 }
 
+#[derive(Clone, Copy, PartialEq)]
+/// Where the depth-first walk of [`check`] has been.
+enum Mark {
+    New,
+    OnPath,
+    Done,
+}
+
 /// Checks `nodes` (each a name and what it depends on, in order): every dependency is a
 /// node, and no node depends on itself through any path. The error is the first fault in
 /// node order; a cycle is given from the first node of the order that is on it.
@@ -57,12 +65,6 @@ pub fn check<'a>(nodes: &[(&'a str, &'a [String])]) -> Result<(), GraphError> {
     }
     // Depth-first, iteratively (a chain of thousands must not overflow the stack), with
     // the path kept so that a back edge names the cycle.
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        New,
-        OnPath,
-        Done,
-    }
     let mut mark = vec![Mark::New; nodes.len()];
     for start in 0..nodes.len() {
         if mark[start] != Mark::New {

@@ -77,7 +77,10 @@ mod tests {
 
     /// Rows from `(name, own state, depends_on)`; the pass's result as
     /// `name state [blocked_by]` per row.
-    fn pass(rows: &[(&str, State, &[&str])]) -> Vec<String> {
+    /// A row of a case: name, own state, depends_on.
+    type Given<'a> = (&'a str, State, &'a [&'a str]);
+
+    fn pass(rows: &[Given<'_>]) -> Vec<String> {
         let mut rows: Vec<Row> = rows
             .iter()
             .map(|&(name, state, needs)| {
@@ -96,7 +99,7 @@ mod tests {
 
     #[test]
     fn failing_dependents_of_a_critical_process_are_blocked_and_fine_ones_stay_up() {
-        let cases: &[(&[(&str, State, &[&str])], &[&str])] = &[
+        let cases: &[(&[Given<'_>], &[&str])] = &[
             (
                 &[
                     ("db", Dead, &[]),
