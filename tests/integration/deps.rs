@@ -3,6 +3,7 @@
 //! --json`; `db` back is one recovery. A cycle in the config is one line, exit 2. Every
 //! process of another host silent at once is one alert for the host.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,15 +20,17 @@ fn config(dir: &Path) -> PathBuf {
     let out = dir.join("alerts.txt");
     let mut text = String::from("[[process]]\nname = \"db\"\n");
     for name in ["api", "worker", "web"] {
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "\n[[process]]\nname = \"{name}\"\ndepends_on = [\"db\"]\n"
-        ));
+        );
     }
-    text.push_str(&format!(
+    let _ = write!(
+        text,
         "\n[[alert]]\ncommand = '''printf '%s|%s|%s\\n' \"$HBMON_KIND\" \"$HBMON_NAME\" \
          \"$HBMON_TEXT\" >> \"{}\"'''\ndigest = \"1h\"\n",
         out.display()
-    ));
+    );
     fs::write(dir.join("hbmon.toml"), text).unwrap();
     out
 }
