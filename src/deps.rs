@@ -223,6 +223,49 @@ pub fn dependents(nodes: &[(&str, &[String])]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// `nodes` (in display order) as a tree: each under the first of its dependencies that
+/// is among them, indented one deeper, its own dependents under it; those with none there
+/// at the top, in their order, and siblings in theirs. A process with two parents shows
+/// once, under the first its `depends_on` names (the detail pane names both). Returns
+/// `(index into nodes, depth)` in tree order; every node exactly once.
+pub fn tree(nodes: &[(&str, &[String])]) -> Vec<(usize, usize)> {
+    let index: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.0, i)).collect();
+    let parent: Vec<Option<usize>> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, (_, needs))| {
+            needs
+                .iter()
+                .find_map(|d| index.get(d.as_str()).copied())
+                .filter(|&p| p != i)
+        })
+        .collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    for (i, p) in parent.iter().enumerate() {
+        if let Some(p) = *p {
+            children[p].push(i);
+        }
+    }
+    let mut out = Vec::with_capacity(nodes.len());
+    let mut placed = vec![false; nodes.len()];
+    // Tops first; then whatever a cycle (refused by the config) left unplaced, as a top.
+    let tops = (0..nodes.len()).filter(|&i| parent[i].is_none());
+    for top in tops.chain(0..nodes.len()) {
+        if placed[top] {
+            continue;
+        }
+        let mut stack = vec![(top, 0)];
+        while let Some((n, depth)) = stack.pop() {
+            if std::mem::replace(&mut placed[n], true) {
+                continue;
+            }
+            out.push((n, depth));
+            stack.extend(children[n].iter().rev().map(|&c| (c, depth + 1)));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,5 +391,30 @@ mod tests {
             .map(|d| d.join(","))
             .collect();
         assert_eq!(got, ["api,worker,web", "api,web", "web", "", "", ""]);
+    }
+
+    #[test]
+    fn a_tree_indents_dependents_under_their_first_present_dependency() {
+        let cases = [
+            (
+                "web:api api:db db worker:db cache",
+                "db >api >>web >worker cache",
+            ),
+            // Two parents: under the first named; the order of siblings is kept.
+            ("db cache api:cache,db b:db", "db >b cache >api"),
+            // A dependency not shown (filtered out) leaves its dependent at the top.
+            ("api:db web:api", "api >web"),
+            ("x", "x"),
+            // A cycle (refused by the config) still shows every node once.
+            ("a:b b:a c", "c a >b"),
+        ];
+        for (spec, want) in cases {
+            let g = graph(spec);
+            let shown: Vec<String> = tree(&nodes(&g))
+                .into_iter()
+                .map(|(i, depth)| format!("{}{}", ">".repeat(depth), g[i].0))
+                .collect();
+            assert_eq!(shown.join(" "), want, "{spec}");
+        }
     }
 }
