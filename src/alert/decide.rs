@@ -111,8 +111,14 @@ impl Decider {
     }
 
     /// Takes `state` as already announced at `now` (from history, when a monitor restarts),
-    /// so a process that was dead before the restart is not alerted again.
+    /// so a process that was dead before the restart is not alerted again; `blocked` is
+    /// not taken, as it is never announced.
     pub fn remember(&mut self, name: &str, state: State, now: f64) {
+        // `blocked` was never announced (its root's alert told it): remembered, it would
+        // send a recovery when the process is fine again.
+        if state == State::Blocked {
+            return;
+        }
         self.tracks.insert(
             name.to_owned(),
             Track {

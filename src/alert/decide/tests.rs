@@ -427,3 +427,21 @@ fn a_root_cause_is_one_alert_naming_what_it_takes_down_and_blocked_dependents_st
         ["Recovery db up [api,web]", "Alert api dead []"]
     );
 }
+
+#[test]
+fn a_process_remembered_blocked_recovers_quietly_after_a_restart() {
+    let mut decider = Decider::new(policy(1, None, 0.0));
+    decider.remember("api", State::Blocked, 100.0);
+    let up = Observation {
+        name: "api",
+        state: Up,
+        severity: Severity::Ok,
+        reason: "r",
+        since: None,
+        muted: false,
+        blocked: false,
+        takes_down: &[],
+        host: None,
+    };
+    assert!(decider.decide(&[up], 101.0, true).is_empty());
+}
