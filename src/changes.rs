@@ -146,6 +146,8 @@ pub(crate) mod tests {
                 monitored: true,
                 ..Rules::default()
             },
+            depends_on: Vec::new(),
+            blocked_by: Vec::new(),
         }
     }
 

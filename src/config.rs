@@ -4,6 +4,7 @@
 //! name the file, line and key, and [`Config::rules_for`], which turns it into [`Rules`].
 
 mod alert;
+mod depends;
 
 pub use alert::{COMMAND_TIMEOUT, MAX_TIMEOUT, Policy, Rule, Target, WEBHOOK_TIMEOUT};
 
@@ -136,6 +137,9 @@ pub struct ProcessConfig {
     pub overlap: Overlap,
     /// `false`: never alerted (`alerts = false`), though still shown and recorded.
     pub alerts: bool,
+    /// The configured processes it needs (`depends_on`), in file order: while one is
+    /// critical, a failure of this one is `blocked` ([`crate::deps`]).
+    pub depends_on: Vec<String>,
 }
 
 impl Config {
@@ -301,6 +305,10 @@ impl Config {
                 }
             }
             line(&mut out, "critical", &p.critical.to_string());
+            if !p.depends_on.is_empty() {
+                let names: Vec<String> = p.depends_on.iter().map(|d| quote(d)).collect();
+                line(&mut out, "depends_on", &format!("[{}]", names.join(", ")));
+            }
             if !p.alerts {
                 line(&mut out, "alerts", "false");
             }
@@ -433,6 +441,8 @@ struct RawProcess {
     min_runtime: Option<Spanned<Span>>,
     overlap: Option<Spanned<Overlap>>,
     alerts: Option<bool>,
+    #[serde(default)]
+    depends_on: Vec<Spanned<String>>,
 }
 
 /// A validation failure: where, which key, what.
@@ -458,6 +468,8 @@ impl RawConfig {
             ],
         )?;
         let mut processes: Vec<ProcessConfig> = Vec::with_capacity(self.process.len());
+        // Where each process's `depends_on` names each dependency, for errors.
+        let mut named_at: Vec<Vec<Range<usize>>> = Vec::with_capacity(self.process.len());
         for p in self.process {
             let name_span = p.name.span();
             let name = p.name.into_inner();
@@ -504,8 +516,11 @@ impl RawConfig {
                 degraded_after: p.degraded_after.map(|c| c.into_inner().0),
                 dead_after: p.dead_after.map(|c| c.into_inner().0),
                 alerts: p.alerts.unwrap_or(true),
+                depends_on: p.depends_on.iter().map(|d| d.get_ref().clone()).collect(),
             });
+            named_at.push(p.depends_on.iter().map(Spanned::span).collect());
         }
+        depends::check(&processes, &named_at)?;
         let history = HistoryConfig {
             keep: positive("keep", self.history.keep.as_ref())?
                 .unwrap_or(HistoryConfig::default().keep),

@@ -50,6 +50,11 @@
 //! `paused` overrides all of this while the entry's `paused_until` (set by `hbmon pause`)
 //! holds; its reason keeps the state underneath, so a paused process that died is seen.
 //!
+//! `blocked` is not decided here: it needs every row, so the report judges it after this
+//! (`report/blocked.rs`, the rule in [`crate::deps`]): a process failing by the rules above
+//! while a dependency of it (`depends_on`) is critical is `blocked` by that root cause
+//! instead, severity degraded, its own state kept in its reason.
+//!
 //! A process configured with `critical = false` has its severity capped at `warning`:
 //! it is shown dead, but does not page anyone (nor make `hbmon status` exit 2).
 
@@ -92,6 +97,7 @@ pub enum State {
     Dead,
     Failed,
     Overdue,
+    Blocked,
     Stopped,
     Pending,
     Paused,
@@ -129,7 +135,7 @@ impl State {
         match self {
             State::Up | State::Running => Severity::Ok,
             State::Late | State::Error | State::Silent | State::Skewed => Severity::Warning,
-            State::Degraded => Severity::Degraded,
+            State::Degraded | State::Blocked => Severity::Degraded,
             State::Hung | State::Dead | State::Failed | State::Overdue => Severity::Critical,
             State::Stopped | State::Pending | State::Paused => Severity::None,
         }
@@ -154,6 +160,7 @@ impl State {
             State::Dead => "✖",
             State::Failed => "✗",
             State::Overdue => "◷",
+            State::Blocked => "◌",
             State::Stopped => "■",
             State::Pending => "…",
             State::Paused => "‖",
@@ -180,6 +187,7 @@ impl State {
             State::Dead => 'D',
             State::Failed => 'F',
             State::Overdue => 'O',
+            State::Blocked => 'b',
             State::Stopped => '_',
             State::Pending => '?',
             State::Paused => 'p',
@@ -200,6 +208,7 @@ impl State {
             State::Dead => "process gone or beats long stopped",
             State::Failed => "last job run failed",
             State::Overdue => "job did not start in time",
+            State::Blocked => "failing; a dependency is critical",
             State::Stopped => "stopped cleanly",
             State::Pending => "configured, not seen yet",
             State::Paused => "paused for maintenance",

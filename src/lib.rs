@@ -27,6 +27,8 @@
 //!   title, width, alignment, drop rank, text, order) that `status`'s table and the UI share.
 //! - [`config`]: the optional `hbmon.toml` and its data: monitored processes and their
 //!   thresholds, `[[alert]]` rules, `[history]`, `[serve]`.
+//! - [`deps`]: dependencies between processes (`depends_on`): the graph's unknown names and
+//!   cycles, the root causes that block a failing dependent, what a root takes down (pure).
 //! - [`cron`]: cron schedules in a time zone (five fields or an `@macro`): parsing, the
 //!   next and the previous fire time, as healthchecks.io's engine (cronsim) has them, DST
 //!   included; the words for one.
@@ -61,6 +63,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod cron;
+pub mod deps;
 pub mod duration;
 pub mod fsafe;
 pub mod health;

@@ -1,6 +1,7 @@
 //! A report: every process's row (entry, health, live OS data) at one instant; its
 //! [`columns`] are what `hbmon status` and the terminal UI both show of a row.
 
+mod blocked;
 pub mod columns;
 pub mod json;
 pub mod metrics;
@@ -32,6 +33,11 @@ pub struct Row {
     /// is the one that beat, not a newer one that reuses its PID.
     pub process: Option<ProcessInfo>,
     pub rules: Rules,
+    /// The configured processes it needs (`depends_on`), in config order.
+    pub depends_on: Vec<String>,
+    /// The root causes its failure is blamed on while it is `blocked` ([`crate::deps`]);
+    /// empty otherwise.
+    pub blocked_by: Vec<String>,
 }
 
 /// Every row at one instant, plus what the header needs.
@@ -170,7 +176,9 @@ pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f
                 .as_ref()
                 .map_or(Lookup::Unknown, |re| probe.find(re)),
         };
-        rows.push(row(&p.name, p.label.clone(), entry, config, seen, now));
+        let mut row = row(&p.name, p.label.clone(), entry, config, seen, now);
+        row.depends_on.clone_from(&p.depends_on);
+        rows.push(row);
     }
     for (name, entry) in &snapshot.entries {
         if configured.contains(name.as_str()) {
@@ -182,6 +190,7 @@ pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f
         };
         rows.push(row(name, None, Some(entry), config, seen, now));
     }
+    blocked::judge(&mut rows);
     Report {
         now,
         rows,
@@ -230,6 +239,8 @@ fn row(
         health,
         process,
         rules,
+        depends_on: Vec::new(),
+        blocked_by: Vec::new(),
     }
 }
 

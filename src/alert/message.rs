@@ -11,6 +11,7 @@
 use serde_json::{Value, json};
 
 use super::decide::{Message, Notice, NoticeKind};
+use super::group;
 use crate::clock::format_local;
 use crate::health::State;
 use crate::text;
@@ -26,6 +27,10 @@ pub struct Rendered {
 /// Renders `message` from monitor host `host`.
 pub fn render(message: &Message, host: Option<&str>) -> Rendered {
     let notices = message.notices();
+    let root_host = match message {
+        Message::Host { host, .. } => host.as_str(),
+        _ => "",
+    };
     let prefix = host.map_or_else(String::new, |h| format!("[{h}] "));
     let (kind, text) = match message {
         Message::Now(notice) => (kind_str(notice.kind), format!("{prefix}{}", line(notice))),
@@ -37,6 +42,29 @@ pub fn render(message: &Message, host: Option<&str>) -> Rendered {
                 if count == 1 { "" } else { "s" }
             );
             ("digest", format!("{heading}\n{}", lines.join("\n")))
+        }
+        Message::Host {
+            host: down,
+            notices,
+        } => {
+            let kind = notices.first().map_or(NoticeKind::Alert, |n| n.kind);
+            let lines: Vec<String> = notices.iter().map(|n| format!("• {}", line(n))).collect();
+            let names: Vec<String> = group::names(notices)
+                .into_iter()
+                .map(|n| text::escape(n).into_owned())
+                .collect();
+            let what = if kind == NoticeKind::Recovery {
+                "is back"
+            } else {
+                "is down"
+            };
+            let heading = format!(
+                "{prefix}host {} {what}: {} at once: {}",
+                text::escape(down),
+                count_of(notices.len()),
+                names.join(", ")
+            );
+            (kind_str(kind), format!("{heading}\n{}", lines.join("\n")))
         }
     };
     // One value per notice, newline-joined: a digest's details line up with its notices.
@@ -63,11 +91,17 @@ pub fn render(message: &Message, host: Option<&str>) -> Rendered {
             "HBMON_SINCE",
             column(|n| n.since.map_or_else(String::new, |s| s.to_string())),
         ),
+        (
+            "HBMON_TAKES_DOWN",
+            column(|n| text::escape(&n.takes_down.join(",")).into_owned()),
+        ),
+        ("HBMON_ROOT_HOST", text::escape(root_host).into_owned()),
     ];
     let mut json = json!({
         "text": text,
         "kind": kind,
         "host": host,
+        "root_host": (!root_host.is_empty()).then_some(root_host),
         "count": notices.len(),
         "alerts": notices,
     });
@@ -82,7 +116,28 @@ pub fn render(message: &Message, host: Option<&str>) -> Rendered {
 }
 
 /// `worker is dead (was up): pid 4242 is gone`; `worker is still dead (since 09:12): …`.
+///
+/// A root cause's hard notice names what depends on it: `db is dead (was up): pid 42 is
+/// gone; takes down api, web` (a recovery: `…; back for api, web`).
 fn line(n: &Notice) -> String {
+    let said = said(n);
+    if n.takes_down.is_empty() {
+        return said;
+    }
+    let names: Vec<String> = n
+        .takes_down
+        .iter()
+        .map(|d| text::escape(d).into_owned())
+        .collect();
+    let verb = if n.kind == NoticeKind::Recovery {
+        "back for"
+    } else {
+        "takes down"
+    };
+    format!("{said}; {verb} {}", names.join(", "))
+}
+
+fn said(n: &Notice) -> String {
     let (name, reason) = (text::escape(&n.name), text::escape(&n.reason));
     match (n.kind, n.previous) {
         (NoticeKind::Reminder, _) => {
@@ -95,6 +150,11 @@ fn line(n: &Notice) -> String {
         (_, Some(previous)) => format!("{name} is {} (was {previous}): {reason}", n.state),
         (_, None) => format!("{name} is {}: {reason}", n.state),
     }
+}
+
+/// `1 process`, `3 processes`.
+fn count_of(n: usize) -> String {
+    format!("{n} process{}", if n == 1 { "" } else { "es" })
 }
 
 fn kind_str(kind: NoticeKind) -> &'static str {
@@ -126,6 +186,7 @@ mod tests {
             reason: format!("why {name}"),
             since: Some(1000.5),
             time: 1001.0,
+            takes_down: Vec::new(),
         }
     }
 
@@ -218,5 +279,48 @@ mod tests {
         let text = render(&Message::Now(n.clone()), None).text;
         let since = short_time(n.since.unwrap());
         assert_eq!(text, format!("w is still dead (since {since}): why w"));
+    }
+
+    #[test]
+    fn a_root_cause_names_what_it_takes_down_and_brings_back() {
+        let mut n = notice(NoticeKind::Alert, "db", Some(State::Up), State::Dead);
+        n.takes_down = vec!["api".into(), "worker".into(), "web\u{1b}".into()];
+        let r = render(&Message::Now(n.clone()), None);
+        assert_eq!(
+            r.text,
+            r"db is dead (was up): why db; takes down api, worker, web\u{1b}"
+        );
+        assert_eq!(env(&r, "HBMON_TAKES_DOWN"), r"api,worker,web\u{1b}");
+        assert_eq!(r.json["takes_down"][2], "web\u{1b}");
+        n.kind = NoticeKind::Recovery;
+        (n.previous, n.state) = (Some(State::Dead), State::Up);
+        let text = render(&Message::Now(n), None).text;
+        assert_eq!(
+            text,
+            r"db is up (was dead): why db; back for api, worker, web\u{1b}"
+        );
+    }
+
+    #[test]
+    fn a_host_down_is_one_message_listing_its_processes() {
+        let notices = vec![
+            notice(NoticeKind::Alert, "a", Some(State::Up), State::Dead),
+            notice(NoticeKind::Alert, "b", Some(State::Late), State::Dead),
+        ];
+        let message = Message::Host {
+            host: "far".into(),
+            notices,
+        };
+        let r = render(&message, Some("mon"));
+        assert_eq!(
+            r.text,
+            "[mon] host far is down: 2 processes at once: a, b\n\
+             • a is dead (was up): why a\n• b is dead (was late): why b"
+        );
+        assert_eq!(env(&r, "HBMON_KIND"), "alert");
+        assert_eq!(env(&r, "HBMON_ROOT_HOST"), "far");
+        assert_eq!(env(&r, "HBMON_NAME"), "a\nb");
+        assert_eq!(r.json["root_host"], "far");
+        assert_eq!(r.json["count"], 2);
     }
 }

@@ -445,6 +445,7 @@ fn the_starter_parses_commented_and_uncommented() {
     assert_eq!(names, ["bidder", "nightly"]);
     assert_eq!(config.alerts.len(), 2);
     assert!(!config.alerts_for("nightly"));
+    assert_eq!(config.process("nightly").unwrap().depends_on, ["bidder"]);
     assert_eq!(config.defaults.interval, Some(30.0));
     let nightly = config.rules_for("nightly", None);
     assert_eq!(nightly.max_runtime, Some(1200.0));
@@ -474,4 +475,43 @@ fn shown_config_escapes_bidi_and_line_separators_and_reads_back() {
         again.processes[0].label.as_deref(),
         Some("L\u{202e}R\u{2028} \"q\" \\ \u{1b}")
     );
+}
+
+#[test]
+fn depends_on_names_configured_processes_without_a_cycle() {
+    let config = parse(
+        "[[process]]\nname = \"db\"\n[[process]]\nname = \"api\"\ndepends_on = [\"db\"]\n\
+         [[process]]\nname = \"web\"\ndepends_on = [\"api\", \"db\"]\n",
+    )
+    .unwrap();
+    let needs: Vec<_> = config
+        .processes
+        .iter()
+        .map(|p| p.depends_on.join(","))
+        .collect();
+    assert_eq!(needs, ["", "db", "api,db"]);
+    let again = parse(&config.to_toml()).unwrap();
+    assert_eq!(again.processes[2].depends_on, ["api", "db"]);
+    assert_errors(&[
+        (
+            "[[process]]\nname = \"api\"\ndepends_on = [\n  \"cache\",\n  \"dbb\",\n]\n\
+             [[process]]\nname = \"cache\"\n",
+            5,
+            "depends_on",
+            r#""api" depends on "dbb", which is not a configured process"#,
+        ),
+        (
+            "[[process]]\nname = \"a\"\ndepends_on = [\"b\"]\n\
+             [[process]]\nname = \"b\"\n\ndepends_on = [\"a\"]\n",
+            3,
+            "depends_on",
+            r#"dependency cycle: "a" → "b" → "a""#,
+        ),
+        (
+            "[[process]]\nname = \"a\"\ndepends_on = [\"a\"]\n",
+            3,
+            "depends_on",
+            r#"dependency cycle: "a" → "a""#,
+        ),
+    ]);
 }

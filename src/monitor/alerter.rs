@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use crate::alert::{self, Decider, Message, Observation, send};
 use crate::config::Rule;
+use crate::deps;
 use crate::health::State;
 use crate::report::Report;
 
@@ -91,16 +92,27 @@ impl Alerter {
         now: f64,
         counted: bool,
     ) -> Vec<String> {
+        let takes_down = takes_down(report);
+        let here = self.host.as_deref();
         let observations: Vec<Observation<'_>> = report
             .rows
             .iter()
-            .map(|row| Observation {
+            .zip(&takes_down)
+            .map(|(row, takes_down)| Observation {
                 name: &row.name,
                 state: row.health.state,
                 severity: row.health.severity,
                 reason: &row.health.reason,
                 since: row.health.since,
                 muted: muted(&row.name),
+                blocked: row.health.state == State::Blocked,
+                takes_down,
+                // Processes of this machine are never "a host down": the monitor runs here.
+                host: row
+                    .entry
+                    .as_ref()
+                    .and_then(|e| e.host.as_deref())
+                    .filter(|&h| Some(h) != here),
             })
             .collect();
         let mut logged = Vec::new();
@@ -126,6 +138,20 @@ impl Alerter {
     }
 }
 
+/// For each row, what depends on it, directly or not ([`deps::dependents`]): named in its
+/// hard notices. Nothing without a `depends_on` anywhere, the common case, costs nothing.
+fn takes_down(report: &Report) -> Vec<Vec<String>> {
+    if report.rows.iter().all(|r| r.depends_on.is_empty()) {
+        return vec![Vec::new(); report.rows.len()];
+    }
+    let nodes: Vec<(&str, &[String])> = report
+        .rows
+        .iter()
+        .map(|r| (r.name.as_str(), r.depends_on.as_slice()))
+        .collect();
+    deps::dependents(&nodes)
+}
+
 /// Hands `message` to the rule's lane; returns its log line.
 fn dispatch(armed: &Armed, message: &Message, host: Option<&str>) -> String {
     let what = match message {
@@ -135,6 +161,12 @@ fn dispatch(armed: &Armed, message: &Message, host: Option<&str>) -> String {
             1 => "digest of 1 change".to_owned(),
             n => format!("digest of {n} changes"),
         },
+        Message::Host { .. } => alert::message::render(message, None)
+            .text
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
     };
     let rendered = alert::message::render(message, host);
     armed.lane.send(rendered, armed.rule.timeout);

@@ -71,6 +71,11 @@ pub struct Process<'a> {
     pub process: Option<&'a ProcessInfo>,
     /// The thresholds it was judged by.
     pub rules: &'a Rules,
+    /// The configured processes it needs (`depends_on`).
+    pub depends_on: &'a [String],
+    /// While it is `blocked`: the root causes, the critical processes its failure is
+    /// blamed on; else empty.
+    pub blocked_by: &'a [String],
 }
 
 /// One run in progress.
@@ -154,6 +159,8 @@ impl<'a> Process<'a> {
             entry: row.entry.as_ref(),
             process: row.process.as_ref(),
             rules: &row.rules,
+            depends_on: &row.depends_on,
+            blocked_by: &row.blocked_by,
         }
     }
 }

@@ -57,6 +57,9 @@ pub struct App {
     history: Option<Recent>,
     /// Indices into `report.rows`, filtered and sorted, per table.
     order: [Vec<usize>; 2],
+    /// `t`: the tables as trees of dependencies ([`crate::deps::tree`]), each row's depth
+    /// in `order`'s order; `None`: flat.
+    depths: Option<[Vec<usize>; 2]>,
     /// The selection, as an index into the monitored rows followed by the additional ones.
     cursor: usize,
     /// The selected process's name, so the selection follows it across reports and sorts.
@@ -119,6 +122,7 @@ impl App {
             tab: Tab::default(),
             history: None,
             order: [Vec::new(), Vec::new()],
+            depths: None,
             cursor: 0,
             selected: None,
             offsets: [0, 0],
@@ -200,6 +204,31 @@ impl App {
         self.order[table.index()]
             .iter()
             .map(|&i| &self.report.rows[i])
+    }
+
+    /// How deep the row at `i` of `table` is in the tree view (0: at the top, and for
+    /// every row outside it).
+    pub fn depth(&self, table: Table, i: usize) -> usize {
+        self.depths
+            .as_ref()
+            .and_then(|d| d[table.index()].get(i).copied())
+            .unwrap_or(0)
+    }
+
+    /// Whether the tables show the tree of dependencies (`t`).
+    pub fn tree(&self) -> bool {
+        self.depths.is_some()
+    }
+
+    /// What depends on `name` directly (its `depends_on` names it), in report order: the
+    /// detail pane's "Needed by".
+    pub fn needed_by(&self, name: &str) -> Vec<&str> {
+        self.report
+            .rows
+            .iter()
+            .filter(|r| r.depends_on.iter().any(|d| d == name))
+            .map(|r| r.name.as_str())
+            .collect()
     }
 
     /// How many rows a table shows after the filter.
@@ -311,6 +340,13 @@ impl App {
                 }
             }
             Action::ToggleTab => self.tab = self.tab.next(),
+            Action::ToggleTree => {
+                self.depths = match self.depths {
+                    Some(_) => None,
+                    None => Some([Vec::new(), Vec::new()]),
+                };
+                self.reorder();
+            }
             Action::Report(report) => self.set_report(report),
             Action::Transitions(transitions) => self.saw(transitions),
             Action::Troubles(troubles) => self.troubles = troubles,

@@ -39,6 +39,8 @@ pub fn row(name: &str, state: State, age: f64) -> Row {
             memory_bytes: 50 * 1024 * 1024,
         }),
         rules: rules(30.0),
+        depends_on: Vec::new(),
+        blocked_by: Vec::new(),
     }
 }
 

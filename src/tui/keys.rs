@@ -199,6 +199,12 @@ static TABLES: &[Binding] = &[
         hint: Some(("s", "sort")),
     },
     Binding {
+        keys: &[(ch('t'), Action::ToggleTree)],
+        shown: "t",
+        help: Some("tree: each process under what it needs (depends_on), or flat again"),
+        hint: None,
+    },
+    Binding {
         keys: &[(key(KeyCode::Enter), Action::ToggleDetail)],
         shown: "Enter",
         help: Some("details: data, PID, since when, errors, transitions"),

@@ -82,9 +82,19 @@ pub fn viewport(size: Size, app: &App, now: f64) -> Viewport {
 /// line up and scrolling does not make the columns jump.
 fn wanted(app: &App) -> table::Wanted {
     let rows = &app.report().rows;
+    // In the tree view the shown rows' names are indented, two cells a level.
+    let indented = [Table::Monitored, Table::Additional]
+        .into_iter()
+        .filter(|_| app.tree())
+        .flat_map(|t| {
+            app.rows(t)
+                .enumerate()
+                .map(move |(i, r)| columns::name(r).chars().count() + 2 * app.depth(t, i))
+        });
     let name = rows
         .iter()
         .map(|r| columns::name(r).chars().count())
+        .chain(indented)
         .max()
         .unwrap_or(0)
         .min(40) as u16;

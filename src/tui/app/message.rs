@@ -66,6 +66,8 @@ pub enum Action {
     ToggleHelp,
     /// `Tab`: the process tables or the history.
     ToggleTab,
+    /// `t`: the tables as trees of dependencies, dependents under what they need, or flat.
+    ToggleTree,
     /// A new report: the file (or the last good read of it) judged at an instant.
     Report(Arc<Report>),
     /// What the monitor saw change with the report.

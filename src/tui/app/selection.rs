@@ -5,6 +5,7 @@ use super::{App, Mode, TRANSITIONS_KEPT, Table};
 use std::sync::Arc;
 
 use crate::changes::Transition;
+use crate::deps;
 use crate::report::columns::Column;
 use crate::report::{Report, Row};
 
@@ -98,6 +99,16 @@ impl App {
                     ordering
                 }
             });
+            // The tree keeps the sort among siblings and among the tops.
+            if let Some(depths) = &mut self.depths {
+                let nodes: Vec<(&str, &[String])> = order
+                    .iter()
+                    .map(|&i| (rows[i].name.as_str(), rows[i].depends_on.as_slice()))
+                    .collect();
+                let tree = deps::tree(&nodes);
+                order = tree.iter().map(|&(at, _)| order[at]).collect();
+                depths[slot] = tree.into_iter().map(|(_, depth)| depth).collect();
+            }
             self.order[slot] = order;
         }
         let found = self.selected.as_deref().and_then(|name| {

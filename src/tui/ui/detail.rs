@@ -194,9 +194,11 @@ pub(super) fn sparkline(values: &[u64]) -> String {
 /// The cells a field name takes, so the values line up.
 const LABEL_WIDTH: usize = 13;
 
-/// A field name in the detail pane, padded so the values line up.
+/// A field name in the detail pane, padded so the values line up; one as long as the
+/// padding ("Blocked since", "Degraded since") still keeps a space before its value.
 pub(super) fn label(text: &str, theme: &Theme) -> Span<'static> {
-    Span::styled(format!("{text:<LABEL_WIDTH$}"), theme.dim())
+    let width = LABEL_WIDTH.max(text.chars().count() + 1);
+    Span::styled(format!("{text:<width$}"), theme.dim())
 }
 
 /// State, since when, and the live process.
@@ -229,6 +231,19 @@ pub(super) fn health_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec
             label("Heartbeat", theme),
             Span::raw(row.name.clone()),
         ]));
+    }
+    // Both directions of `depends_on`: what it needs, and what needs it.
+    let needed_by = app.needed_by(&row.name);
+    for (what, names) in [
+        ("Needs", row.depends_on.iter().map(String::as_str).collect()),
+        ("Needed by", needed_by),
+    ] {
+        if !names.is_empty() {
+            lines.push(Line::from(vec![
+                label(what, theme),
+                Span::raw(names.join(", ")),
+            ]));
+        }
     }
     let mut pid = vec![label("PID", theme), Span::raw(columns::pid(row))];
     if let Some(process) = &row.process {

@@ -36,6 +36,9 @@ pub(super) fn sort_line(app: &App, theme: &Theme) -> Line<'static> {
     if app.view().all {
         right.extend([Span::raw("  "), Span::raw("all")]);
     }
+    if app.tree() {
+        right.extend([Span::raw("  "), Span::raw("tree")]);
+    }
     right.push(Span::raw(" "));
     Line::from(right)
 }
@@ -184,8 +187,19 @@ pub(super) fn process_table(
         .take(body_height)
         .map(|(i, row)| {
             let mark = Cell::from(if cursor == Some(i) { "›" } else { "" });
+            let depth = app.depth(table, i);
             let cells = cols.iter().map(|&(c, w)| {
-                let text = c.text(row, &cx, usize::from(w));
+                let text = if c == Column::Name && depth > 0 {
+                    // `  └ api`: two cells a level, the name cut to what is left.
+                    let indent = format!("{}└ ", "  ".repeat(depth - 1));
+                    let room = usize::from(w).saturating_sub(2 * depth);
+                    columns::truncate(
+                        &format!("{indent}{}", c.text(row, &cx, room)),
+                        usize::from(w),
+                    )
+                } else {
+                    c.text(row, &cx, usize::from(w))
+                };
                 let style = match c {
                     Column::State => theme.state(row.health.state),
                     Column::LastBeat if row.health.severity >= Severity::Warning => {

@@ -12,6 +12,8 @@ use crate::tui::fixtures::{NOW, crowd, many, mixed, observe};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+mod tree;
+
 fn app(color: bool) -> App {
     let mut app = App::new(
         "~/.local/state/hbmon/heartbeat_status.json".into(),
