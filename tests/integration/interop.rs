@@ -1,5 +1,5 @@
-//! Writers in other languages sharing one file with hbmon: the Python module
-//! (`examples/python/hbmon.py`) and `hbmon beat` hammering the file at once, and the Node
+//! Writers in other languages sharing one file with hbmon: the Python package
+//! (`python/src/hbmon`) and `hbmon beat` hammering the file at once, and the Node
 //! example (`examples/node/heartbeat.js`) beating through `hbmon beat`.
 
 use std::collections::HashMap;
@@ -14,6 +14,11 @@ use hbmon::store;
 const HBMON: &str = env!("CARGO_BIN_EXE_hbmon");
 const WRITERS: usize = 8;
 const BEATS: u64 = 100;
+
+/// The Python package's source directory: on `sys.path`, `import hbmon` is the package.
+fn python_src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("python/src")
+}
 
 fn example(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -80,7 +85,7 @@ fn python_and_hbmon_writers_share_one_file_without_losing_a_beat() {
             Command::new("python3")
                 .arg("-c")
                 .arg(PYTHON_WRITER)
-                .arg(example("python"))
+                .arg(python_src())
                 .arg(format!("py-{n}"))
                 .arg(&file)
                 .arg(BEATS.to_string())
@@ -263,7 +268,7 @@ fn hbmon_and_the_python_writer_judge_damaged_files_alike() {
                 Command::new("python3")
                     .arg("-c")
                     .arg(PYTHON_BEAT)
-                    .arg(example("python"))
+                    .arg(python_src())
                     .arg("mine")
                     .arg(&file)
                     .stderr(Stdio::null())
