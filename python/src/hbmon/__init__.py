@@ -998,9 +998,13 @@ class Heartbeat:
     ``start()`` (yours replaces this one) and call ``stop()`` from your shutdown path. When
     the last heartbeat stops, the default action is put back where this handler is still
     installed. ``handle_signals=False`` installs nothing.
+
+    ``keepalive=True`` also beats every ``interval / 2`` without ``pulse()``: liveness only
+    (hbmon then cannot tell ``hung`` from ``up``), for a process with no loop to pulse
+    from -- what ``import hbmon.auto`` starts.
     """
 
-    def __init__(self, name, interval=DEFAULT_INTERVAL, file=None, kind="app", handle_signals=True):
+    def __init__(self, name, interval=DEFAULT_INTERVAL, file=None, kind="app", handle_signals=True, keepalive=False):
         _check_name(name)
         interval = _check_interval(name, interval)
         if kind not in KINDS:
@@ -1010,6 +1014,7 @@ class Heartbeat:
         self.file = file
         self.kind = kind
         self.handle_signals = bool(handle_signals)
+        self.keepalive = bool(keepalive)
         self._pulsed = False
         self._data = _KEEP
         self._data_lock = threading.Lock()
@@ -1018,23 +1023,30 @@ class Heartbeat:
 
     def start(self):
         """Writes the first ``alive`` beat and starts the background writer; returns self."""
-        if self._thread is not None:
-            raise HbmonError("heartbeat %r is already started" % self.name)
+        self._check_idle()
         # Before the first beat: a stop signal once the entry exists must find the handler.
         # One that comes meanwhile waits until the writer thread runs (see _section).
         with _section():
             if self.handle_signals:
                 _register(self)
             try:
-                self._write("alive")
+                self._begin()
             except BaseException:
                 _unregister(self)
                 raise
-            self._stopping.clear()
-            thread = threading.Thread(target=self._run, name="hbmon-%s" % self.name, daemon=True)
-            thread.start()
-            self._thread = thread
         return self
+
+    def _check_idle(self):
+        if self._thread is not None:
+            raise HbmonError("heartbeat %r is already started" % self.name)
+
+    def _begin(self):
+        """The first beat and the writer thread: file work, which AsyncHeartbeat runs off its loop."""
+        self._write("alive")
+        self._stopping.clear()
+        thread = threading.Thread(target=self._run, name="hbmon-%s" % self.name, daemon=True)
+        thread.start()
+        self._thread = thread
 
     def pulse(self):
         """Says "still making progress". Costs an assignment; writes happen in the background."""
@@ -1052,9 +1064,8 @@ class Heartbeat:
 
     def stop(self):
         """Stops the background writer and writes a clean ``stopped`` beat; returns the entry."""
-        self._halt()
         try:
-            return self._write("stopped")
+            return self._stopped()
         finally:
             _unregister(self)
 
@@ -1062,20 +1073,30 @@ class Heartbeat:
         return self.start()
 
     def __exit__(self, exc_type, exc, tb):
-        clean = exc is None or isinstance(exc, KeyboardInterrupt) or (
+        try:
+            self._end(exc)
+        finally:
+            _unregister(self)
+        return False
+
+    def _stopped(self):
+        self._halt()
+        return self._write("stopped")
+
+    def _end(self, exc, clean_too=()):
+        """The last beat of a ``with`` block that ``exc`` (None: none) ended: a clean stop
+        (Ctrl-C, exit 0, or one of ``clean_too``) or an ``error`` beat naming it."""
+        clean = exc is None or isinstance(exc, (KeyboardInterrupt,) + tuple(clean_too)) or (
             isinstance(exc, SystemExit) and exc.code in (0, None)
         )
         if clean:
-            self.stop()
-        else:
-            self._halt()
-            try:
-                self._write("error", error=_error_text("%s: %s" % (exc_type.__name__, exc)))
-            except HbmonError as e:  # never hide the exception that ended the block
-                print("hbmon: heartbeat %r: %s" % (self.name, e), file=sys.stderr)
-            finally:
-                _unregister(self)
-        return False
+            self._stopped()
+            return
+        self._halt()
+        try:
+            self._write("error", error=_error_text("%s: %s" % (type(exc).__name__, exc)))
+        except HbmonError as e:  # never hide the exception that ended the block
+            print("hbmon: heartbeat %r: %s" % (self.name, e), file=sys.stderr)
 
     def _halt(self):
         self._stopping.set()
@@ -1123,9 +1144,13 @@ class Heartbeat:
     def _run(self):
         period = max(self.interval / 4, 0.01)
         failing = False
+        last = time.monotonic()
         while not self._stopping.wait(period):
-            if not self._pulsed:
+            # keepalive: liveness without pulse(), twice an interval so one late beat is no miss.
+            due = self.keepalive and time.monotonic() - last >= self.interval / 2
+            if not (self._pulsed or due):
                 continue
+            last = time.monotonic()
             self._pulsed = False
             try:
                 self._write("alive")
@@ -1256,3 +1281,7 @@ def _unregister(heartbeat):
             if signal.getsignal(signum) is _on_stop_signal:
                 signal.signal(signum, signal.SIG_DFL)
         del _installed[:]
+
+
+# The asyncio face sits on Heartbeat; imported last, as it needs the names above.
+from ._aio import AsyncHeartbeat  # noqa: E402
