@@ -179,10 +179,10 @@ fn allowed(request: &Request, allow: &'static str, respond: impl FnOnce() -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
     use crate::probe::FakeProbe;
     use crate::report::fixture::{self, NOW};
     use crate::report::metrics;
+    use std::path::Path;
 
     fn api(dir: &Path) -> Api {
         let report = crate::report::build(

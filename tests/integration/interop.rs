@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use hbmon::store;
+use hbmon::store::{self, Reported};
 
 const HBMON: &str = env!("CARGO_BIN_EXE_hbmon");
 const WRITERS: usize = 8;
@@ -290,4 +290,73 @@ fn hbmon_and_the_python_writer_judge_damaged_files_alike() {
         assert_eq!(outcomes[0].0, corrupt, "hbmon on {text}");
         assert_eq!(outcomes[0], outcomes[1], "hbmon vs python on {text}");
     }
+}
+
+/// A run of `sys.argv[1]` from the Python package's `hbmon.job` that says `in` once its
+/// start is written, then ends with `sys.exit(3)` when a line comes on stdin.
+const PYTHON_JOB: &str = "
+import sys
+sys.path.insert(0, sys.argv[3])
+import hbmon
+with hbmon.job(sys.argv[1], file=sys.argv[2]):
+    print('in', flush=True)
+    sys.stdin.readline()
+    sys.exit(3)
+";
+
+/// `hbmon.job` and `hbmon run` write the same runs: a Python run in progress survives a
+/// whole `hbmon run` of the same name, whose end is on show, and then ends as its own run.
+#[test]
+fn python_jobs_and_hbmon_run_share_one_entry_run_by_run() {
+    use std::io::{BufRead, BufReader, Write};
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hb.json");
+    let mut python = Command::new("python3")
+        .arg("-c")
+        .arg(PYTHON_JOB)
+        .arg("sync")
+        .arg(&file)
+        .arg(python_src())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed for this test (as for .ci/run)");
+    let mut line = String::new();
+    BufReader::new(python.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "in\n");
+    let python_run = store::read(&file).unwrap().get("sync").cloned().unwrap();
+    assert_eq!(python_run.reported(), Reported::Running);
+    assert_eq!(python_run.runs.len(), 1);
+
+    let status = Command::new(HBMON)
+        .arg("--file")
+        .arg(&file)
+        .args(["run", "sync", "--", "true"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let between = store::read(&file).unwrap().get("sync").cloned().unwrap();
+    assert_eq!(between.reported(), Reported::Succeeded, "{between:?}");
+    assert_eq!(
+        between.runs.keys().collect::<Vec<_>>(),
+        python_run.runs.keys().collect::<Vec<_>>(),
+        "the Python run is still in progress"
+    );
+
+    python.stdin.take().unwrap().write_all(b"\n").unwrap();
+    assert_eq!(python.wait().unwrap().code(), Some(3));
+    let after = store::read(&file).unwrap().get("sync").cloned().unwrap();
+    assert_eq!(after.reported(), Reported::Failed);
+    assert_eq!(after.exit_code, Some(3));
+    assert_eq!(after.last_error.as_deref(), Some("exited with code 3"));
+    assert!(after.runs.is_empty(), "{after:?}");
+    let python_start = python_run.runs.values().next().unwrap().started_at;
+    assert_eq!(
+        after.started_at,
+        Some(python_start),
+        "its own start, not hbmon run's"
+    );
 }

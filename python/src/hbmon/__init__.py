@@ -199,20 +199,37 @@ def _invalid_reason(entry):
 _KEEP = object()
 
 
-def _apply(previous, now, pid, status, data, merge, error, interval, kind, host):
+def _apply(previous, now, pid, status, data, merge, error, interval, kind, host, job=None):
     """The entry after one beat: the same rules as hbmon's ``Beat::apply``.
 
     A new PID starts a new run: ``first_heartbeat``, ``beats``, ``errors``, the last error
     and ``additional_data`` reset. Fields hbmon writes only when set are dropped when null, as hbmon does.
-    (Job beats -- ``running``, ``succeeded``, ``failed`` -- come from ``hbmon run``; this
-    module writes ``alive``, ``error`` and ``stopped`` only.)
+    ``job`` makes it a job's beat (``running``, ``succeeded``, ``failed``, as ``hbmon run``
+    writes): a dict of ``started_at``, ``exit_code``, ``finished_at``, ``duration`` and
+    ``run_id``, each optional; a ``running`` beat with a new start or run id is a new run.
     """
     entry = dict(previous or {})
-    if entry.get("pid") != pid:
+    runs = entry.get("runs") if isinstance(entry.get("runs"), dict) else {}
+    run_id = job.get("run_id") if job else None
+    if job is None:
+        new_run = False
+    elif run_id is None:
+        new_run = status == "running" and job.get("started_at") != entry.get("started_at")
+    else:
+        new_run = status == "running" and run_id not in runs
+    # Runs with ids in progress share the entry: one's start is not a new process.
+    new_process = not (run_id is not None and runs) and (entry.get("pid") != pid or new_run)
+    # A keepalive of a run in progress leaves another run's end on show.
+    kept_status = (
+        entry.get("status")
+        if status == "running" and run_id in runs and entry.get("status") in ("succeeded", "failed", "stopped")
+        else None
+    )
+    if new_process:
         # A restarted process sends its own data: its predecessor's (a stop's reason
         # among it) would be a lie about it.
         entry["additional_data"] = None
-    if entry.get("first_heartbeat") is None or entry.get("pid") != pid:
+    if entry.get("first_heartbeat") is None or new_process:
         entry.update(first_heartbeat=now, beats=0, errors=0, last_error=None, last_error_at=None)
     entry["last_heartbeat"] = now
     entry["last_heartbeat_formatted"] = time.strftime(
@@ -238,9 +255,59 @@ def _apply(previous, now, pid, status, data, merge, error, interval, kind, host)
             entry["additional_data"].update(data)
         else:
             entry["additional_data"] = data
+    if job is not None:
+        entry["kind"] = kind or "job"
+        if run_id is None:
+            _set_newest_run(entry, job, job.get("started_at"))
+        else:
+            _track_run(entry, dict(runs), run_id, job, status, pid, host, now)
+    if kept_status is not None:
+        entry["status"] = kept_status
     known = [(k, entry[k]) for k in _ORDER if k in entry]
     extra = [(k, v) for k, v in entry.items() if k not in _ORDER]
     return dict([(k, v) for k, v in known if v is not None or k == "pid"] + extra)
+
+
+#: How many runs in progress an entry keeps, as hbmon's ``MAX_RUNS``.
+MAX_RUNS = 16
+
+
+def _set_newest_run(entry, job, started_at):
+    """The entry's run fields become ``job``'s: the newest finished (or started) run."""
+    finished_at, duration = job.get("finished_at"), job.get("duration")
+    if duration is None and finished_at is not None and started_at is not None:
+        duration = finished_at - started_at
+    entry.update(
+        started_at=started_at,
+        finished_at=finished_at,
+        exit_code=job.get("exit_code"),
+        duration=None if duration is None else round(max(duration, 0.0) * 1e6) / 1e6,
+    )
+
+
+def _track_run(entry, runs, run_id, job, status, pid, host, now):
+    """A start adds run ``run_id`` to ``runs`` (within MAX_RUNS: past it the run that
+    started first goes, counted in ``runs_dropped``); an end takes it out and becomes the
+    newest finished run, its duration counted from its own start."""
+    if status == "running":
+        if run_id not in runs:
+            run = {"started_at": job.get("started_at") or now}
+            run.update((k, v) for k, v in (("pid", pid), ("host", host)) if v is not None)
+            if len(runs) >= MAX_RUNS:
+                entry["runs_dropped"] = (entry.get("runs_dropped") or 0) + 1
+                oldest = min(sorted(runs.items()), key=lambda item: item[1].get("started_at", 0))
+                if oldest[1].get("started_at", 0) <= run["started_at"]:
+                    del runs[oldest[0]]
+                    runs[run_id] = run
+            else:
+                runs[run_id] = run
+    else:
+        ended = runs.pop(run_id, None)
+        _set_newest_run(entry, job, ended["started_at"] if isinstance(ended, dict) else job.get("started_at"))
+        if not runs:
+            entry["runs_dropped"] = None
+    # Sorted by id, as hbmon writes them; none in progress is no field.
+    entry["runs"] = dict(sorted(runs.items())) or None
 
 
 # --- the file -------------------------------------------------------------------------------
@@ -903,7 +970,7 @@ def _host():
 
 
 def _write(
-    name, file, status, data=_KEEP, merge=False, error=None, pid=None, interval=None, kind=None, lock_timeout=None
+    name, file, status, data=_KEEP, merge=False, error=None, pid=None, interval=None, kind=None, lock_timeout=None, job=None
 ):
     path, private = _resolve(file)
     now = round(time.time(), 6)
@@ -919,7 +986,7 @@ def _write(
                 file=sys.stderr,
             )
             previous = None
-        entry = _apply(previous, now, pid, status, data, merge, error, interval, kind, host)
+        entry = _apply(previous, now, pid, status, data, merge, error, interval, kind, host, job)
         processes[name] = entry
         return entry
 
@@ -1285,3 +1352,4 @@ def _unregister(heartbeat):
 
 # The asyncio face sits on Heartbeat; imported last, as it needs the names above.
 from ._aio import AsyncHeartbeat  # noqa: E402
+from ._job import job  # noqa: E402
