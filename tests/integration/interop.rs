@@ -1,6 +1,6 @@
 //! Writers in other languages sharing one file with hbmon: the Python package
-//! (`python/src/hbmon`) and `hbmon beat` hammering the file at once, and the Node
-//! example (`examples/node/heartbeat.js`) beating through `hbmon beat`.
+//! (`python/src/hbmon`) and `hbmon beat` hammering the file at once, and the Node package
+//! (`node/`) beating through `hbmon beat`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,12 +18,6 @@ const BEATS: u64 = 100;
 /// The Python package's source directory: on `sys.path`, `import hbmon` is the package.
 fn python_src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("python/src")
-}
-
-fn example(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(path)
 }
 
 /// Beats `name` `BEATS` times from one Python process, `{"seq": i}` as its data.
@@ -164,16 +158,26 @@ fn python_and_hbmon_writers_share_one_file_without_losing_a_beat() {
 }
 
 #[test]
-fn the_node_example_beats_through_hbmon() {
+fn the_node_packages_example_beats_through_hbmon_beat_without_a_serve() {
     assert!(
         Command::new("node").arg("--version").output().is_ok(),
         "node is not on PATH: the Node example's test needs it (CI has it; install Node.js)"
     );
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("hb.json");
+    // `require('hbmon')` finds the package in the checkout, as `npm install ./node` would.
+    let modules = dir.path().join("node_modules");
+    std::fs::create_dir(&modules).unwrap();
+    std::os::unix::fs::symlink(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("node"),
+        modules.join("hbmon"),
+    )
+    .unwrap();
     let child = Command::new("node")
-        .arg(example("node/heartbeat.js"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("node/examples/express-style.js"))
         .args(["--once", "--name", "web"])
+        .env("NODE_PATH", &modules)
+        .env_remove("HBMON_URL")
         .env("HBMON_BIN", HBMON)
         .env("HBMON_FILE", &file)
         .stdin(Stdio::null())
