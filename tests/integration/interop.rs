@@ -1,6 +1,6 @@
-//! Writers in other languages sharing one file with hbmon: the Python module
-//! (`examples/python/hbmon.py`) and `hbmon beat` hammering the file at once, and the Node
-//! example (`examples/node/heartbeat.js`) beating through `hbmon beat`.
+//! Writers in other languages sharing one file with hbmon: the Python package
+//! (`python/src/hbmon`) and `hbmon beat` hammering the file at once, and the Node package
+//! (`node/`) beating through `hbmon beat`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -9,16 +9,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use hbmon::store;
+use hbmon::store::{self, Reported};
 
 const HBMON: &str = env!("CARGO_BIN_EXE_hbmon");
 const WRITERS: usize = 8;
 const BEATS: u64 = 100;
 
-fn example(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(path)
+/// The Python package's source directory: on `sys.path`, `import hbmon` is the package.
+fn python_src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("python/src")
 }
 
 /// Beats `name` `BEATS` times from one Python process, `{"seq": i}` as its data.
@@ -80,7 +79,7 @@ fn python_and_hbmon_writers_share_one_file_without_losing_a_beat() {
             Command::new("python3")
                 .arg("-c")
                 .arg(PYTHON_WRITER)
-                .arg(example("python"))
+                .arg(python_src())
                 .arg(format!("py-{n}"))
                 .arg(&file)
                 .arg(BEATS.to_string())
@@ -159,16 +158,26 @@ fn python_and_hbmon_writers_share_one_file_without_losing_a_beat() {
 }
 
 #[test]
-fn the_node_example_beats_through_hbmon() {
+fn the_node_packages_example_beats_through_hbmon_beat_without_a_serve() {
     assert!(
         Command::new("node").arg("--version").output().is_ok(),
         "node is not on PATH: the Node example's test needs it (CI has it; install Node.js)"
     );
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("hb.json");
+    // `require('hbmon')` finds the package in the checkout, as `npm install ./node` would.
+    let modules = dir.path().join("node_modules");
+    std::fs::create_dir(&modules).unwrap();
+    std::os::unix::fs::symlink(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("node"),
+        modules.join("hbmon"),
+    )
+    .unwrap();
     let child = Command::new("node")
-        .arg(example("node/heartbeat.js"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("node/examples/express-style.js"))
         .args(["--once", "--name", "web"])
+        .env("NODE_PATH", &modules)
+        .env_remove("HBMON_URL")
         .env("HBMON_BIN", HBMON)
         .env("HBMON_FILE", &file)
         .stdin(Stdio::null())
@@ -263,7 +272,7 @@ fn hbmon_and_the_python_writer_judge_damaged_files_alike() {
                 Command::new("python3")
                     .arg("-c")
                     .arg(PYTHON_BEAT)
-                    .arg(example("python"))
+                    .arg(python_src())
                     .arg("mine")
                     .arg(&file)
                     .stderr(Stdio::null())
@@ -285,4 +294,73 @@ fn hbmon_and_the_python_writer_judge_damaged_files_alike() {
         assert_eq!(outcomes[0].0, corrupt, "hbmon on {text}");
         assert_eq!(outcomes[0], outcomes[1], "hbmon vs python on {text}");
     }
+}
+
+/// A run of `sys.argv[1]` from the Python package's `hbmon.job` that says `in` once its
+/// start is written, then ends with `sys.exit(3)` when a line comes on stdin.
+const PYTHON_JOB: &str = "
+import sys
+sys.path.insert(0, sys.argv[3])
+import hbmon
+with hbmon.job(sys.argv[1], file=sys.argv[2]):
+    print('in', flush=True)
+    sys.stdin.readline()
+    sys.exit(3)
+";
+
+/// `hbmon.job` and `hbmon run` write the same runs: a Python run in progress survives a
+/// whole `hbmon run` of the same name, whose end is on show, and then ends as its own run.
+#[test]
+fn python_jobs_and_hbmon_run_share_one_entry_run_by_run() {
+    use std::io::{BufRead, BufReader, Write};
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hb.json");
+    let mut python = Command::new("python3")
+        .arg("-c")
+        .arg(PYTHON_JOB)
+        .arg("sync")
+        .arg(&file)
+        .arg(python_src())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 is needed for this test (as for .ci/run)");
+    let mut line = String::new();
+    BufReader::new(python.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "in\n");
+    let python_run = store::read(&file).unwrap().get("sync").cloned().unwrap();
+    assert_eq!(python_run.reported(), Reported::Running);
+    assert_eq!(python_run.runs.len(), 1);
+
+    let status = Command::new(HBMON)
+        .arg("--file")
+        .arg(&file)
+        .args(["run", "sync", "--", "true"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let between = store::read(&file).unwrap().get("sync").cloned().unwrap();
+    assert_eq!(between.reported(), Reported::Succeeded, "{between:?}");
+    assert_eq!(
+        between.runs.keys().collect::<Vec<_>>(),
+        python_run.runs.keys().collect::<Vec<_>>(),
+        "the Python run is still in progress"
+    );
+
+    python.stdin.take().unwrap().write_all(b"\n").unwrap();
+    assert_eq!(python.wait().unwrap().code(), Some(3));
+    let after = store::read(&file).unwrap().get("sync").cloned().unwrap();
+    assert_eq!(after.reported(), Reported::Failed);
+    assert_eq!(after.exit_code, Some(3));
+    assert_eq!(after.last_error.as_deref(), Some("exited with code 3"));
+    assert!(after.runs.is_empty(), "{after:?}");
+    let python_start = python_run.runs.values().next().unwrap().started_at;
+    assert_eq!(
+        after.started_at,
+        Some(python_start),
+        "its own start, not hbmon run's"
+    );
 }

@@ -846,3 +846,67 @@ fn listen_off_serves_nothing_and_a_wide_address_warns() {
     );
     assert_eq!(named.status, 200, "{named:?}");
 }
+
+/// The Node package, with `HBMON_URL` naming a serve, beats through its `/ping` API: the
+/// beats, a stop and both ends of a job run arrive as serve writes them, nothing refused.
+#[test]
+fn the_node_package_beats_and_runs_jobs_through_serve_when_hbmon_url_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), "serve.log");
+    let script = "
+        const { beat, Heartbeat, job } = require(process.argv[1]);
+        (async () => {
+          await beat('etl', { rows: 1200 }, { interval: 60 });
+          const hb = await new Heartbeat('web', { interval: 0.4, handleSignals: false }).start();
+          hb.pulse();
+          await new Promise((r) => setTimeout(r, 300));
+          await hb.stop();
+          await job('nightly', async () => 1, { interval: 86400 });
+          await job('backup', () => { throw new Error('disk full'); }).catch(() => {});
+        })().catch((e) => { console.error(e.message); process.exit(1); });
+    ";
+    let out = Command::new("node")
+        .args(["-e", script])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("node/index.js"))
+        .env("HBMON_URL", format!("http://{}", serve.addr()))
+        .env("HBMON_BIN", "/nonexistent/hbmon: HTTP only")
+        .output()
+        .expect("node is needed for this test (as for .ci/run)");
+    assert!(out.status.success(), "{out:?}");
+
+    let doc = status_json(dir.path());
+    let etl = &process(&doc, "etl")["entry"];
+    assert_eq!(
+        (
+            &etl["additional_data"]["rows"],
+            &etl["interval"],
+            &etl["pid"]
+        ),
+        (&Value::from(1200), &Value::from(60.0), &Value::Null)
+    );
+    let web = &process(&doc, "web")["entry"];
+    assert_eq!(web["status"], "stopped");
+    assert!(web["beats"].as_u64().unwrap() >= 3, "{web:#}");
+    let nightly = &process(&doc, "nightly")["entry"];
+    assert_eq!(
+        (&nightly["status"], &nightly["exit_code"], &nightly["kind"]),
+        (
+            &Value::from("succeeded"),
+            &Value::from(0),
+            &Value::from("job")
+        )
+    );
+    let backup = &process(&doc, "backup")["entry"];
+    assert_eq!(
+        (
+            &backup["status"],
+            &backup["exit_code"],
+            &backup["last_error"]
+        ),
+        (
+            &Value::from("failed"),
+            &Value::from(1),
+            &Value::from("Error: disk full")
+        )
+    );
+}

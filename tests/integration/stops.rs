@@ -291,10 +291,10 @@ fn a_rust_program_with_its_own_sigterm_handler_keeps_it() {
 }
 
 fn python_module_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/python")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("python/src")
 }
 
-/// Starts `script` in python3 with hbmon.py importable, once `name`'s first beat is written.
+/// Starts `script` in python3 with the hbmon package importable, once `name`'s first beat is written.
 fn start_python(dir: &Path, script: &str, name: &str) -> Child {
     let child = Command::new("python3")
         .args(["-c", script])

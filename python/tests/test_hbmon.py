@@ -1,6 +1,6 @@
-"""Tests of hbmon.py: the five writer rules, the counter rules, file resolution, Heartbeat.
+"""Tests of the hbmon package: the five writer rules, the counter rules, file resolution, Heartbeat.
 
-Run: python3 -m unittest discover -s examples/python -v
+Run: pip install ./python pytest && pytest python/tests
 """
 
 import contextlib
@@ -17,8 +17,7 @@ import time
 import unittest
 from unittest import mock
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import hbmon  # noqa: E402
+import hbmon
 
 
 def read(path):
@@ -312,12 +311,11 @@ class WriterRules(FileTest):
 
     def test_concurrent_processes_lose_nothing(self):
         script = (
-            "import sys; sys.path.insert(0, sys.argv[1]); import hbmon\n"
-            "for i in range(40): hbmon.beat(sys.argv[2], {'seq': i}, file=sys.argv[3])\n"
+            "import sys; import hbmon\n"
+            "for i in range(40): hbmon.beat(sys.argv[1], {'seq': i}, file=sys.argv[2])\n"
         )
-        here = os.path.dirname(os.path.abspath(__file__))
         procs = [
-            subprocess.Popen([sys.executable, "-c", script, here, "p%d" % n, self.file]) for n in range(6)
+            subprocess.Popen([sys.executable, "-c", script, "p%d" % n, self.file]) for n in range(6)
         ]
         self.assertEqual([p.wait() for p in procs], [0] * 6)
         processes = read(self.file)["processes"]

@@ -199,20 +199,37 @@ def _invalid_reason(entry):
 _KEEP = object()
 
 
-def _apply(previous, now, pid, status, data, merge, error, interval, kind, host):
+def _apply(previous, now, pid, status, data, merge, error, interval, kind, host, job=None):
     """The entry after one beat: the same rules as hbmon's ``Beat::apply``.
 
     A new PID starts a new run: ``first_heartbeat``, ``beats``, ``errors``, the last error
     and ``additional_data`` reset. Fields hbmon writes only when set are dropped when null, as hbmon does.
-    (Job beats -- ``running``, ``succeeded``, ``failed`` -- come from ``hbmon run``; this
-    module writes ``alive``, ``error`` and ``stopped`` only.)
+    ``job`` makes it a job's beat (``running``, ``succeeded``, ``failed``, as ``hbmon run``
+    writes): a dict of ``started_at``, ``exit_code``, ``finished_at``, ``duration`` and
+    ``run_id``, each optional; a ``running`` beat with a new start or run id is a new run.
     """
     entry = dict(previous or {})
-    if entry.get("pid") != pid:
+    runs = entry.get("runs") if isinstance(entry.get("runs"), dict) else {}
+    run_id = job.get("run_id") if job else None
+    if job is None:
+        new_run = False
+    elif run_id is None:
+        new_run = status == "running" and job.get("started_at") != entry.get("started_at")
+    else:
+        new_run = status == "running" and run_id not in runs
+    # Runs with ids in progress share the entry: one's start is not a new process.
+    new_process = not (run_id is not None and runs) and (entry.get("pid") != pid or new_run)
+    # A keepalive of a run in progress leaves another run's end on show.
+    kept_status = (
+        entry.get("status")
+        if status == "running" and run_id in runs and entry.get("status") in ("succeeded", "failed", "stopped")
+        else None
+    )
+    if new_process:
         # A restarted process sends its own data: its predecessor's (a stop's reason
         # among it) would be a lie about it.
         entry["additional_data"] = None
-    if entry.get("first_heartbeat") is None or entry.get("pid") != pid:
+    if entry.get("first_heartbeat") is None or new_process:
         entry.update(first_heartbeat=now, beats=0, errors=0, last_error=None, last_error_at=None)
     entry["last_heartbeat"] = now
     entry["last_heartbeat_formatted"] = time.strftime(
@@ -238,9 +255,59 @@ def _apply(previous, now, pid, status, data, merge, error, interval, kind, host)
             entry["additional_data"].update(data)
         else:
             entry["additional_data"] = data
+    if job is not None:
+        entry["kind"] = kind or "job"
+        if run_id is None:
+            _set_newest_run(entry, job, job.get("started_at"))
+        else:
+            _track_run(entry, dict(runs), run_id, job, status, pid, host, now)
+    if kept_status is not None:
+        entry["status"] = kept_status
     known = [(k, entry[k]) for k in _ORDER if k in entry]
     extra = [(k, v) for k, v in entry.items() if k not in _ORDER]
     return dict([(k, v) for k, v in known if v is not None or k == "pid"] + extra)
+
+
+#: How many runs in progress an entry keeps, as hbmon's ``MAX_RUNS``.
+MAX_RUNS = 16
+
+
+def _set_newest_run(entry, job, started_at):
+    """The entry's run fields become ``job``'s: the newest finished (or started) run."""
+    finished_at, duration = job.get("finished_at"), job.get("duration")
+    if duration is None and finished_at is not None and started_at is not None:
+        duration = finished_at - started_at
+    entry.update(
+        started_at=started_at,
+        finished_at=finished_at,
+        exit_code=job.get("exit_code"),
+        duration=None if duration is None else round(max(duration, 0.0) * 1e6) / 1e6,
+    )
+
+
+def _track_run(entry, runs, run_id, job, status, pid, host, now):
+    """A start adds run ``run_id`` to ``runs`` (within MAX_RUNS: past it the run that
+    started first goes, counted in ``runs_dropped``); an end takes it out and becomes the
+    newest finished run, its duration counted from its own start."""
+    if status == "running":
+        if run_id not in runs:
+            run = {"started_at": job.get("started_at") or now}
+            run.update((k, v) for k, v in (("pid", pid), ("host", host)) if v is not None)
+            if len(runs) >= MAX_RUNS:
+                entry["runs_dropped"] = (entry.get("runs_dropped") or 0) + 1
+                oldest = min(sorted(runs.items()), key=lambda item: item[1].get("started_at", 0))
+                if oldest[1].get("started_at", 0) <= run["started_at"]:
+                    del runs[oldest[0]]
+                    runs[run_id] = run
+            else:
+                runs[run_id] = run
+    else:
+        ended = runs.pop(run_id, None)
+        _set_newest_run(entry, job, ended["started_at"] if isinstance(ended, dict) else job.get("started_at"))
+        if not runs:
+            entry["runs_dropped"] = None
+    # Sorted by id, as hbmon writes them; none in progress is no field.
+    entry["runs"] = dict(sorted(runs.items())) or None
 
 
 # --- the file -------------------------------------------------------------------------------
@@ -903,7 +970,7 @@ def _host():
 
 
 def _write(
-    name, file, status, data=_KEEP, merge=False, error=None, pid=None, interval=None, kind=None, lock_timeout=None
+    name, file, status, data=_KEEP, merge=False, error=None, pid=None, interval=None, kind=None, lock_timeout=None, job=None
 ):
     path, private = _resolve(file)
     now = round(time.time(), 6)
@@ -919,7 +986,7 @@ def _write(
                 file=sys.stderr,
             )
             previous = None
-        entry = _apply(previous, now, pid, status, data, merge, error, interval, kind, host)
+        entry = _apply(previous, now, pid, status, data, merge, error, interval, kind, host, job)
         processes[name] = entry
         return entry
 
@@ -998,9 +1065,13 @@ class Heartbeat:
     ``start()`` (yours replaces this one) and call ``stop()`` from your shutdown path. When
     the last heartbeat stops, the default action is put back where this handler is still
     installed. ``handle_signals=False`` installs nothing.
+
+    ``keepalive=True`` also beats every ``interval / 2`` without ``pulse()``: liveness only
+    (hbmon then cannot tell ``hung`` from ``up``), for a process with no loop to pulse
+    from -- what ``import hbmon.auto`` starts.
     """
 
-    def __init__(self, name, interval=DEFAULT_INTERVAL, file=None, kind="app", handle_signals=True):
+    def __init__(self, name, interval=DEFAULT_INTERVAL, file=None, kind="app", handle_signals=True, keepalive=False):
         _check_name(name)
         interval = _check_interval(name, interval)
         if kind not in KINDS:
@@ -1010,6 +1081,7 @@ class Heartbeat:
         self.file = file
         self.kind = kind
         self.handle_signals = bool(handle_signals)
+        self.keepalive = bool(keepalive)
         self._pulsed = False
         self._data = _KEEP
         self._data_lock = threading.Lock()
@@ -1018,23 +1090,30 @@ class Heartbeat:
 
     def start(self):
         """Writes the first ``alive`` beat and starts the background writer; returns self."""
-        if self._thread is not None:
-            raise HbmonError("heartbeat %r is already started" % self.name)
+        self._check_idle()
         # Before the first beat: a stop signal once the entry exists must find the handler.
         # One that comes meanwhile waits until the writer thread runs (see _section).
         with _section():
             if self.handle_signals:
                 _register(self)
             try:
-                self._write("alive")
+                self._begin()
             except BaseException:
                 _unregister(self)
                 raise
-            self._stopping.clear()
-            thread = threading.Thread(target=self._run, name="hbmon-%s" % self.name, daemon=True)
-            thread.start()
-            self._thread = thread
         return self
+
+    def _check_idle(self):
+        if self._thread is not None:
+            raise HbmonError("heartbeat %r is already started" % self.name)
+
+    def _begin(self):
+        """The first beat and the writer thread: file work, which AsyncHeartbeat runs off its loop."""
+        self._write("alive")
+        self._stopping.clear()
+        thread = threading.Thread(target=self._run, name="hbmon-%s" % self.name, daemon=True)
+        thread.start()
+        self._thread = thread
 
     def pulse(self):
         """Says "still making progress". Costs an assignment; writes happen in the background."""
@@ -1052,9 +1131,8 @@ class Heartbeat:
 
     def stop(self):
         """Stops the background writer and writes a clean ``stopped`` beat; returns the entry."""
-        self._halt()
         try:
-            return self._write("stopped")
+            return self._stopped()
         finally:
             _unregister(self)
 
@@ -1062,20 +1140,30 @@ class Heartbeat:
         return self.start()
 
     def __exit__(self, exc_type, exc, tb):
-        clean = exc is None or isinstance(exc, KeyboardInterrupt) or (
+        try:
+            self._end(exc)
+        finally:
+            _unregister(self)
+        return False
+
+    def _stopped(self):
+        self._halt()
+        return self._write("stopped")
+
+    def _end(self, exc, clean_too=()):
+        """The last beat of a ``with`` block that ``exc`` (None: none) ended: a clean stop
+        (Ctrl-C, exit 0, or one of ``clean_too``) or an ``error`` beat naming it."""
+        clean = exc is None or isinstance(exc, (KeyboardInterrupt,) + tuple(clean_too)) or (
             isinstance(exc, SystemExit) and exc.code in (0, None)
         )
         if clean:
-            self.stop()
-        else:
-            self._halt()
-            try:
-                self._write("error", error=_error_text("%s: %s" % (exc_type.__name__, exc)))
-            except HbmonError as e:  # never hide the exception that ended the block
-                print("hbmon: heartbeat %r: %s" % (self.name, e), file=sys.stderr)
-            finally:
-                _unregister(self)
-        return False
+            self._stopped()
+            return
+        self._halt()
+        try:
+            self._write("error", error=_error_text("%s: %s" % (type(exc).__name__, exc)))
+        except HbmonError as e:  # never hide the exception that ended the block
+            print("hbmon: heartbeat %r: %s" % (self.name, e), file=sys.stderr)
 
     def _halt(self):
         self._stopping.set()
@@ -1123,9 +1211,13 @@ class Heartbeat:
     def _run(self):
         period = max(self.interval / 4, 0.01)
         failing = False
+        last = time.monotonic()
         while not self._stopping.wait(period):
-            if not self._pulsed:
+            # keepalive: liveness without pulse(), twice an interval so one late beat is no miss.
+            due = self.keepalive and time.monotonic() - last >= self.interval / 2
+            if not (self._pulsed or due):
                 continue
+            last = time.monotonic()
             self._pulsed = False
             try:
                 self._write("alive")
@@ -1256,3 +1348,8 @@ def _unregister(heartbeat):
             if signal.getsignal(signum) is _on_stop_signal:
                 signal.signal(signum, signal.SIG_DFL)
         del _installed[:]
+
+
+# The asyncio face sits on Heartbeat; imported last, as it needs the names above.
+from ._aio import AsyncHeartbeat  # noqa: E402
+from ._job import job  # noqa: E402

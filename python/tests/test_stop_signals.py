@@ -1,8 +1,8 @@
-"""Tests of hbmon.py's stop signals: SIGTERM, SIGHUP and SIGINT (each where it has its
+"""Tests of the hbmon package's stop signals: SIGTERM, SIGHUP and SIGINT (each where it has its
 default action) end a running Heartbeat ``stopped`` and then the process by that signal; a
 program's own handler is kept; the default comes back after the last stop.
 
-Run: python3 -m unittest discover -s examples/python -v
+Run: pip install ./python pytest && pytest python/tests
 """
 
 import os
@@ -15,11 +15,9 @@ import threading
 import unittest
 from unittest import mock
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import hbmon  # noqa: E402
+import hbmon
 from test_hbmon import FileTest, wait_until  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class InAChildProcess(unittest.TestCase):
@@ -37,7 +35,7 @@ class InAChildProcess(unittest.TestCase):
             return None
 
     def run_until_beating(self, script, name, data=None):
-        env = dict(os.environ, PYTHONPATH=HERE, HBMON_FILE=self.file)
+        env = dict(os.environ, HBMON_FILE=self.file)
         child = subprocess.Popen(
             [sys.executable, "-c", textwrap.dedent(script)], env=env, stdout=subprocess.PIPE, text=True
         )

@@ -1,7 +1,7 @@
-"""Tests of hbmon.py against a hostile directory: planted links, FIFOs, huge files, taken
+"""Tests of the hbmon package against a hostile directory: planted links, FIFOs, huge files, taken
 names, orphaned temp files, and the inputs that used to escape as the wrong error.
 
-Run: python3 -m unittest discover -s examples/python -v
+Run: pip install ./python pytest && pytest python/tests
 """
 
 import contextlib
@@ -19,11 +19,9 @@ import time
 import unittest
 from unittest import mock
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import hbmon  # noqa: E402
+import hbmon
 from test_hbmon import FileTest, read, wait_until  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 VALID = '{"version": 1, "processes": {"theirs": {"last_heartbeat": 1.0}}}'
 
 
@@ -346,13 +344,13 @@ class Orphans(FileTest):
 
     def test_a_writer_killed_mid_write_leaves_a_temp_file_the_next_writer_removes(self):
         script = (
-            "import os, sys, time; sys.path.insert(0, sys.argv[1]); import hbmon\n"
+            "import os, sys, time; import hbmon\n"
             "def stuck(src, dst):\n"
             "    print(src, flush=True); time.sleep(600)\n"
             "os.replace = stuck\n"
-            "hbmon.beat('victim', file=sys.argv[2])\n"
+            "hbmon.beat('victim', file=sys.argv[1])\n"
         )
-        child = subprocess.Popen([sys.executable, "-c", script, HERE, self.file], stdout=subprocess.PIPE, text=True)
+        child = subprocess.Popen([sys.executable, "-c", script, self.file], stdout=subprocess.PIPE, text=True)
         self.addCleanup(child.wait)
         self.addCleanup(child.stdout.close)
         temp = child.stdout.readline().strip()
