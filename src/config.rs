@@ -4,8 +4,10 @@
 //! name the file, line and key, and [`Config::rules_for`], which turns it into [`Rules`].
 
 mod alert;
+mod schedule;
 
 pub use alert::{COMMAND_TIMEOUT, MAX_TIMEOUT, Policy, Rule, Target, WEBHOOK_TIMEOUT};
+pub use schedule::{Maintenance, SCHEDULE_GRACE};
 
 use std::fmt::Write as _;
 use std::ops::Range;
@@ -16,8 +18,9 @@ use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::cron::Schedule;
 use crate::duration;
-use crate::health::{IntervalSource, Overlap, Rules};
+use crate::health::{IntervalSource, Overlap, Rules, Scheduled};
 use crate::http::Listen;
 use crate::paths;
 use crate::store::{DEFAULT_INTERVAL, Entry, Kind};
@@ -54,6 +57,8 @@ pub struct Config {
     /// `[[alert]]` rules, in file order.
     pub alerts: Vec<Rule>,
     pub serve: ServeConfig,
+    /// `[[maintenance]]` windows, in file order.
+    pub maintenance: Vec<Maintenance>,
     /// Since when hbmon knows the configured processes (Unix seconds): the config file's
     /// last modification, so a configured job that never ran is due one period after it
     /// was added. `None` for a config not read from a file.
@@ -120,8 +125,10 @@ pub struct ProcessConfig {
     /// `match`: a regex on the command line, to find the process's PID.
     pub pattern: Option<Regex>,
     pub interval: Option<f64>,
+    /// A job's cron schedule (`schedule`, `tz`): its period instead of an interval.
+    pub schedule: Option<Schedule>,
     pub grace: Option<f64>,
-    /// `None`: the entry's kind, else `app`.
+    /// `None`: the entry's kind, else `app` (a `schedule` makes it a job).
     pub kind: Option<Kind>,
     /// `false` caps the process's severity at warning.
     pub critical: bool,
@@ -226,10 +233,19 @@ impl Config {
         .into_iter()
         .find_map(|(i, from)| Some((i?, from)))
         .unwrap_or((DEFAULT_INTERVAL.as_secs_f64(), IntervalSource::Builtin));
+        // The config's period wins over the writer's, whichever form either has.
+        let schedule = match process {
+            Some(p) if p.schedule.is_some() || p.interval.is_some() => p.schedule.clone(),
+            _ => entry.and_then(Entry::schedule),
+        };
         let grace = process
             .and_then(|p| p.grace)
             .or(self.defaults.grace)
-            .unwrap_or(interval / 2.0);
+            .unwrap_or(if schedule.is_some() {
+                SCHEDULE_GRACE
+            } else {
+                interval / 2.0
+            });
         Rules {
             interval,
             grace,
@@ -253,6 +269,13 @@ impl Config {
             critical: process.is_none_or(|p| p.critical),
             interval_from,
             known_since: process.and(self.known_since),
+            schedule: Scheduled(schedule),
+            maintenance: self
+                .maintenance
+                .iter()
+                .filter(|m| m.names(name))
+                .map(|m| m.window.clone())
+                .collect(),
         }
     }
 
@@ -283,6 +306,16 @@ impl Config {
             }
             let optional = [
                 ("interval", p.interval.map(secs)),
+                ("schedule", p.schedule.as_ref().map(|s| quote(s.expr()))),
+                (
+                    "tz",
+                    // The machine's zone without a name is what no tz says.
+                    p.schedule
+                        .as_ref()
+                        .map(Schedule::tz_name)
+                        .filter(|tz| *tz != "local")
+                        .map(quote),
+                ),
                 ("grace", p.grace.map(secs)),
                 ("kind", p.kind.map(|k| quote(k.as_str()))),
                 ("late_after", p.late_after.map(count)),
@@ -320,6 +353,16 @@ impl Config {
             }
             line(&mut out, "digest", &secs(p.digest));
             line(&mut out, "timeout", &secs(rule.timeout.as_secs_f64()));
+        }
+        for m in &self.maintenance {
+            out.push_str("\n[[maintenance]]\n");
+            line(&mut out, "schedule", &quote(m.window.schedule.expr()));
+            if m.window.schedule.tz_name() != "local" {
+                line(&mut out, "tz", &quote(m.window.schedule.tz_name()));
+            }
+            line(&mut out, "duration", &secs(m.window.duration));
+            let globs: Vec<String> = m.processes.iter().map(|p| quote(p.as_str())).collect();
+            line(&mut out, "processes", &format!("[{}]", globs.join(", ")));
         }
         out.push_str("\n[serve]\n");
         line(
@@ -391,6 +434,8 @@ struct RawConfig {
     alert: Vec<Spanned<alert::RawAlert>>,
     #[serde(default)]
     serve: RawServe,
+    #[serde(default)]
+    maintenance: Vec<Spanned<schedule::RawMaintenance>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -423,8 +468,10 @@ struct RawProcess {
     #[serde(rename = "match")]
     pattern: Option<Pattern>,
     interval: Option<Spanned<Span>>,
+    schedule: Option<Spanned<String>>,
+    tz: Option<Spanned<String>>,
     grace: Option<Spanned<Span>>,
-    kind: Option<Kind>,
+    kind: Option<Spanned<Kind>>,
     critical: Option<bool>,
     late_after: Option<Spanned<Count>>,
     degraded_after: Option<Spanned<Count>>,
@@ -459,6 +506,7 @@ impl RawConfig {
         )?;
         let mut processes: Vec<ProcessConfig> = Vec::with_capacity(self.process.len());
         for p in self.process {
+            let (schedule, kind) = process_schedule(&p)?;
             let name_span = p.name.span();
             let name = p.name.into_inner();
             if name.trim().is_empty() {
@@ -467,7 +515,6 @@ impl RawConfig {
             if processes.iter().any(|q| q.name == name) {
                 return Err((name_span, "name", format!("{name:?} is configured twice")));
             }
-            let kind = p.kind;
             let (max_runtime, min_runtime) = job_rules(
                 kind,
                 p.max_runtime.as_ref(),
@@ -491,6 +538,7 @@ impl RawConfig {
             )?;
             processes.push(ProcessConfig {
                 interval: positive("interval", p.interval.as_ref())?,
+                schedule,
                 grace: p.grace.map(|g| g.into_inner().0),
                 max_runtime,
                 min_runtime,
@@ -522,15 +570,51 @@ impl RawConfig {
             ),
             None => None,
         };
+        let maintenance = self
+            .maintenance
+            .into_iter()
+            .map(schedule::RawMaintenance::validate)
+            .collect::<Result<_, _>>()?;
         Ok(Config {
             defaults,
             processes,
             history,
             alerts,
             serve: ServeConfig { listen },
+            maintenance,
             known_since: None,
         })
     }
+}
+
+/// A `[[process]]`'s schedule, and its kind: a schedule is a job's period, so it makes
+/// the process a job unless it says `kind = "app"` (refused), and it is the period
+/// instead of an interval, never beside one.
+fn process_schedule(p: &RawProcess) -> Result<(Option<Schedule>, Option<Kind>), Fault> {
+    let kind = p.kind.as_ref().map(|k| *k.get_ref());
+    let Some(text) = &p.schedule else {
+        return match &p.tz {
+            Some(tz) => Err((tz.span(), "tz", "applies only with a schedule".to_owned())),
+            None => Ok((None, kind)),
+        };
+    };
+    if let Some(interval) = &p.interval {
+        return Err((
+            interval.span(),
+            "interval",
+            "a job has a schedule or an interval, not both: remove interval (the \
+             schedule is the period)"
+                .to_owned(),
+        ));
+    }
+    if let Some(app) = p.kind.as_ref().filter(|k| *k.get_ref() == Kind::App) {
+        return Err((
+            app.span(),
+            "kind",
+            "a schedule is a job's: use kind = \"job\" or leave kind out".to_owned(),
+        ));
+    }
+    Ok((Some(schedule::parse(text, p.tz.as_ref())?), Some(Kind::Job)))
 }
 
 /// A `[[process]]`'s run rules, `(max_runtime, min_runtime)`: jobs only, each positive,

@@ -9,11 +9,14 @@
 mod explain;
 mod field;
 mod walk;
+mod window;
 
 #[cfg(test)]
 mod dst_tests;
 
 use jiff::tz::TimeZone;
+
+pub use window::Window;
 
 use field::Kind;
 use walk::{Spec, Walk};

@@ -96,6 +96,12 @@ pub struct Entry {
     pub additional_data: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<f64>,
+    /// A job's cron schedule, promised by its writer as `interval` is; `tz` its zone (an
+    /// IANA name; the reader's zone without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_heartbeat: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,6 +180,12 @@ pub enum Pause {
 }
 
 impl Entry {
+    /// The schedule its writer promises, if it is one: a `schedule` or `tz` that does not
+    /// parse (a writer other than hbmon's) is no promise, and the interval rules apply.
+    pub fn schedule(&self) -> Option<crate::cron::Schedule> {
+        crate::cron::Schedule::parse(self.schedule.as_deref()?, self.tz.as_deref()).ok()
+    }
+
     /// The pause set by `hbmon pause`, expired or not. A `paused_until` that is neither a
     /// number nor null was not written by hbmon and is ignored.
     pub fn pause(&self) -> Option<Pause> {
