@@ -21,6 +21,7 @@ mod pause;
 mod pipe;
 mod run;
 mod runs;
+mod schedule;
 mod serve;
 mod status;
 mod stops;
