@@ -57,6 +57,9 @@ pub(super) fn judge_job(entry: &Entry, rules: &Rules, now: f64, age: f64) -> Hea
     if let Some(missed) = super::schedule::overdue(Some(entry), rules, now) {
         return missed;
     }
+    if let Some(early) = super::schedule::not_due(entry, rules) {
+        return early;
+    }
     if reported == Reported::Error {
         return error(entry, age);
     }

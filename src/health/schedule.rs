@@ -2,7 +2,7 @@
 //! the period being its cron schedule or its interval; and the `[[maintenance]]` windows
 //! that pause a process while they are open.
 
-use super::{Health, Rules, State};
+use super::{Health, Rules, SKEW_TOLERANCE, State};
 use crate::duration::format_secs;
 use crate::store::{Entry, Kind};
 
@@ -73,6 +73,37 @@ pub(super) fn overdue(entry: Option<&Entry>, rules: &Rules, now: f64) -> Option<
         ),
     };
     Some(Health::new(State::Overdue, reason, Some(overdue_at)))
+}
+
+/// `error` for a finished run of a scheduled job that started when it was not due: no fire
+/// time of its schedule came between the start of the run before it and its own (it ran
+/// early, or twice in one period). A warning, as an overlap under `overlap = "warn"` is:
+/// the job did run, but not as its schedule says. Cleared by the next run on schedule.
+pub(super) fn not_due(entry: &Entry, rules: &Rules) -> Option<Health> {
+    let schedule = rules.schedule.0.as_ref()?;
+    let (started, previous) = (entry.started_at?, entry.previous_started_at?);
+    if previous >= started {
+        return None;
+    }
+    // A writer's clock a little ahead must not make an on-time start early.
+    let fire = schedule.prev_at_or_before(started + SKEW_TOLERANCE);
+    if fire.is_some_and(|fire| fire > previous) {
+        return None;
+    }
+    let next = schedule
+        .next_after(previous)
+        .map_or_else(|| "never".to_owned(), |t| schedule.display_local(t));
+    Some(Health::new(
+        State::Error,
+        format!(
+            "ran when it was not due: started {}, but the run before started {} and \
+             {:?} fires next {next}",
+            schedule.display_local(started),
+            schedule.display_local(previous),
+            schedule.expr(),
+        ),
+        Some(started),
+    ))
 }
 
 /// `paused` while one of the process's `[[maintenance]]` windows is open (the one that
@@ -256,6 +287,110 @@ mod tests {
             ..rules
         };
         assert_eq!(next_due(Some(&entry), &app), None, "an app is never due");
+    }
+
+    #[test]
+    fn a_run_with_no_fire_time_since_the_run_before_it_is_flagged_not_due() {
+        // (zone, schedule, the previous run's start, this run's start, flagged)
+        let cases = [
+            (
+                "UTC",
+                "0 3 * * *",
+                "2026-01-01T03:00:01Z",
+                "2026-01-02T03:00:00Z",
+                false,
+            ),
+            (
+                "UTC",
+                "0 3 * * *",
+                "2026-01-01T03:00:01Z",
+                "2026-01-02T02:59:59.5Z",
+                false,
+            ),
+            (
+                "UTC",
+                "0 3 * * *",
+                "2026-01-01T03:00:01Z",
+                "2026-01-02T02:00:00Z",
+                true,
+            ),
+            (
+                "UTC",
+                "0 3 * * *",
+                "2026-01-02T03:00:00Z",
+                "2026-01-02T03:05:00Z",
+                true,
+            ),
+            (
+                "UTC",
+                "0 3 * * *",
+                "2026-01-01T03:00:00Z",
+                "2026-01-03T03:00:00Z",
+                false,
+            ),
+            // The spring-forward day: 02:30 is run at 03:00 CEST, on time.
+            (
+                "Europe/Berlin",
+                "30 2 * * *",
+                "2026-03-28T02:30:00+01:00",
+                "2026-03-29T03:00:00+02:00",
+                false,
+            ),
+            (
+                "Europe/Berlin",
+                "30 2 * * *",
+                "2026-03-28T02:30:00+01:00",
+                "2026-03-29T02:59:00+02:00",
+                true,
+            ),
+            // The fall-back day: 02:30 fires once; a run on the second pass is a second run.
+            (
+                "Europe/Berlin",
+                "30 2 * * *",
+                "2026-10-25T02:30:00+02:00",
+                "2026-10-25T02:30:00+01:00",
+                true,
+            ),
+            (
+                "America/New_York",
+                "0 * * * *",
+                "2026-11-01T01:00:00-04:00",
+                "2026-11-01T01:00:00-05:00",
+                false,
+            ),
+            (
+                "Australia/Sydney",
+                "0 3 * * *",
+                "2026-04-04T03:00:00+11:00",
+                "2026-04-05T03:00:00+10:00",
+                false,
+            ),
+        ];
+        for (tz, expr, previous, started, flagged) in cases {
+            let rules = scheduled(tz, expr, 3600.0);
+            let entry = Entry {
+                previous_started_at: Some(unix(previous)),
+                ..ran(unix(started))
+            };
+            let now = unix(started) + 120.0;
+            let health = evaluate(Some(&entry), &rules, now, Os::Gone);
+            let want = if flagged { State::Error } else { State::Up };
+            assert_eq!(
+                health.state, want,
+                "{tz} {expr}: {previous} then {started}: {}",
+                health.reason
+            );
+            if flagged {
+                assert!(
+                    health
+                        .reason
+                        .starts_with("ran when it was not due: started "),
+                    "{}",
+                    health.reason
+                );
+                assert_eq!(health.since, Some(unix(started)));
+            }
+        }
     }
 
     #[test]

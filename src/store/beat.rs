@@ -239,8 +239,12 @@ impl Beat {
     }
 }
 
-/// Sets the entry's run fields to `job`'s, the run started at `started_at`.
+/// Sets the entry's run fields to `job`'s, the run started at `started_at`; a new start
+/// keeps the one it replaces as `previous_started_at`.
 fn set_newest_run(entry: &mut Entry, job: &JobRun, started_at: Option<f64>) {
+    if started_at.is_some() && entry.started_at.is_some() && started_at != entry.started_at {
+        entry.previous_started_at = entry.started_at;
+    }
     entry.started_at = started_at;
     entry.finished_at = job.finished_at;
     entry.exit_code = job.exit_code;

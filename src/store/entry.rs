@@ -118,6 +118,10 @@ pub struct Entry {
     pub host: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<f64>,
+    /// The run before the newest's start: whether the newest ran when it was not due (a
+    /// second run within one period of its schedule) needs both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_started_at: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
