@@ -152,6 +152,11 @@ impl Schedule {
         format_in(&self.tz, t, RFC3339)
     }
 
+    /// An instant in the schedule's zone, in a `strftime` format: `%H:%M` reads `03:00`.
+    pub fn strftime_local(&self, t: f64, format: &str) -> String {
+        format_in(&self.tz, t, format)
+    }
+
     /// A fire time for reading, in the schedule's zone: `Sun 2026-03-29 03:00:00 CEST`.
     pub fn display_local(&self, t: f64) -> String {
         format_in(&self.tz, t, DISPLAY)
