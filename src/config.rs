@@ -5,11 +5,12 @@
 
 mod alert;
 mod schedule;
+mod show;
+mod values;
 
 pub use alert::{COMMAND_TIMEOUT, MAX_TIMEOUT, Policy, Rule, Target, WEBHOOK_TIMEOUT};
 pub use schedule::{Maintenance, SCHEDULE_GRACE};
 
-use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,6 +25,7 @@ use crate::health::{IntervalSource, Overlap, Rules, Scheduled};
 use crate::http::Listen;
 use crate::paths;
 use crate::store::{DEFAULT_INTERVAL, Entry, Kind};
+use values::{Count, Pattern, Span};
 
 /// Why a config file could not be used. `Invalid` reads `file:line: key: message`.
 #[derive(Debug, thiserror::Error)]
@@ -278,140 +280,6 @@ impl Config {
                 .collect(),
         }
     }
-
-    /// The config as TOML that [`Config::parse`] reads back to the same rules, with
-    /// comments for what is left to the heartbeat entries (`hbmon config`).
-    pub fn to_toml(&self) -> String {
-        let d = &self.defaults;
-        let mut out = String::from("[defaults]\n");
-        match d.interval {
-            Some(i) => line(&mut out, "interval", &secs(i)),
-            None => out.push_str("# interval: each entry's own interval, else 30s\n"),
-        }
-        match d.grace {
-            Some(g) => line(&mut out, "grace", &secs(g)),
-            None => out.push_str("# grace: half the interval\n"),
-        }
-        line(&mut out, "late_after", &count(d.late_after));
-        line(&mut out, "degraded_after", &count(d.degraded_after));
-        line(&mut out, "dead_after", &count(d.dead_after));
-        for p in &self.processes {
-            out.push_str("\n[[process]]\n");
-            line(&mut out, "name", &quote(&p.name));
-            if let Some(label) = &p.label {
-                line(&mut out, "label", &quote(label));
-            }
-            if let Some(pattern) = &p.pattern {
-                line(&mut out, "match", &quote(pattern.as_str()));
-            }
-            let optional = [
-                ("interval", p.interval.map(secs)),
-                ("schedule", p.schedule.as_ref().map(|s| quote(s.expr()))),
-                (
-                    "tz",
-                    // The machine's zone without a name is what no tz says.
-                    p.schedule
-                        .as_ref()
-                        .map(Schedule::tz_name)
-                        .filter(|tz| *tz != "local")
-                        .map(quote),
-                ),
-                ("grace", p.grace.map(secs)),
-                ("kind", p.kind.map(|k| quote(k.as_str()))),
-                ("late_after", p.late_after.map(count)),
-                ("degraded_after", p.degraded_after.map(count)),
-                ("dead_after", p.dead_after.map(count)),
-                ("max_runtime", p.max_runtime.map(secs)),
-                ("min_runtime", p.min_runtime.map(secs)),
-                (
-                    "overlap",
-                    (p.overlap != Overlap::Allow).then(|| quote(p.overlap.as_str())),
-                ),
-            ];
-            for (key, value) in optional {
-                if let Some(value) = value {
-                    line(&mut out, key, &value);
-                }
-            }
-            line(&mut out, "critical", &p.critical.to_string());
-            if !p.alerts {
-                line(&mut out, "alerts", "false");
-            }
-        }
-        out.push_str("\n[history]\n");
-        line(&mut out, "keep", &secs(self.history.keep));
-        for rule in &self.alerts {
-            out.push_str("\n[[alert]]\n");
-            match &rule.target {
-                Target::Command(cmd) => line(&mut out, "command", &quote(cmd)),
-                Target::Webhook(url) => line(&mut out, "webhook", &quote(url)),
-            }
-            let p = &rule.policy;
-            line(&mut out, "after", &p.after.to_string());
-            if let Some(repeat) = p.repeat {
-                line(&mut out, "repeat", &secs(repeat));
-            }
-            line(&mut out, "digest", &secs(p.digest));
-            line(&mut out, "timeout", &secs(rule.timeout.as_secs_f64()));
-        }
-        for m in &self.maintenance {
-            out.push_str("\n[[maintenance]]\n");
-            line(&mut out, "schedule", &quote(m.window.schedule.expr()));
-            if m.window.schedule.tz_name() != "local" {
-                line(&mut out, "tz", &quote(m.window.schedule.tz_name()));
-            }
-            line(&mut out, "duration", &secs(m.window.duration));
-            let globs: Vec<String> = m.processes.iter().map(|p| quote(p.as_str())).collect();
-            line(&mut out, "processes", &format!("[{}]", globs.join(", ")));
-        }
-        out.push_str("\n[serve]\n");
-        line(
-            &mut out,
-            "listen",
-            &quote(&self.serve.listen.unwrap_or_default().to_string()),
-        );
-        out
-    }
-}
-
-fn line(out: &mut String, key: &str, value: &str) {
-    let _ = writeln!(out, "{key} = {value}");
-}
-
-fn secs(s: f64) -> String {
-    quote(&duration::format_exact(s))
-}
-
-fn count(n: f64) -> String {
-    toml::Value::Float(n)
-        .to_string()
-        .trim_end_matches(".0")
-        .to_owned()
-}
-
-/// A TOML string that reads back to `s`. With a character [`text`](crate::text) escapes
-/// everywhere else (a control, bidi or line-separator character) it is a basic string with
-/// that character as `\uXXXX`, so `hbmon config` prints none of them raw; else it is what
-/// TOML's encoder writes.
-fn quote(s: &str) -> String {
-    use std::fmt::Write as _;
-    if !s.chars().any(crate::text::needs_escape) {
-        return toml::Value::String(s.to_owned()).to_string();
-    }
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if crate::text::needs_escape(c) => {
-                // Writing to a String cannot fail.
-                let _ = write!(out, "\\u{:04X}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// A commented starter config, written by `hbmon init` (`config/hbmon.starter.toml`, a
@@ -506,7 +374,7 @@ impl RawConfig {
         )?;
         let mut processes: Vec<ProcessConfig> = Vec::with_capacity(self.process.len());
         for p in self.process {
-            let (schedule, kind) = process_schedule(&p)?;
+            let (schedule, kind) = schedule::process_schedule(&p)?;
             let name_span = p.name.span();
             let name = p.name.into_inner();
             if name.trim().is_empty() {
@@ -587,36 +455,6 @@ impl RawConfig {
     }
 }
 
-/// A `[[process]]`'s schedule, and its kind: a schedule is a job's period, so it makes
-/// the process a job unless it says `kind = "app"` (refused), and it is the period
-/// instead of an interval, never beside one.
-fn process_schedule(p: &RawProcess) -> Result<(Option<Schedule>, Option<Kind>), Fault> {
-    let kind = p.kind.as_ref().map(|k| *k.get_ref());
-    let Some(text) = &p.schedule else {
-        return match &p.tz {
-            Some(tz) => Err((tz.span(), "tz", "applies only with a schedule".to_owned())),
-            None => Ok((None, kind)),
-        };
-    };
-    if let Some(interval) = &p.interval {
-        return Err((
-            interval.span(),
-            "interval",
-            "a job has a schedule or an interval, not both: remove interval (the \
-             schedule is the period)"
-                .to_owned(),
-        ));
-    }
-    if let Some(app) = p.kind.as_ref().filter(|k| *k.get_ref() == Kind::App) {
-        return Err((
-            app.span(),
-            "kind",
-            "a schedule is a job's: use kind = \"job\" or leave kind out".to_owned(),
-        ));
-    }
-    Ok((Some(schedule::parse(text, p.tz.as_ref())?), Some(Kind::Job)))
-}
-
 /// A `[[process]]`'s run rules, `(max_runtime, min_runtime)`: jobs only, each positive,
 /// the minimum no more than the maximum (`overlap` is checked for being a job's).
 fn job_rules(
@@ -691,63 +529,6 @@ fn ordered(written: [&Option<Spanned<Count>>; 3], effective: [f64; 3]) -> Result
         }
     }
     Ok(())
-}
-
-/// A duration: `"30s"` or a bare number of seconds.
-#[derive(Debug)]
-struct Span(f64);
-
-impl<'de> Deserialize<'de> for Span {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Text {
-            Text(String),
-            Number(f64),
-        }
-        let secs = match Text::deserialize(d).map_err(|_| {
-            serde::de::Error::custom("expected a duration like \"30s\" or a number of seconds")
-        })? {
-            Text::Text(text) => duration::parse(&text)
-                .map_err(serde::de::Error::custom)?
-                .as_secs_f64(),
-            // A bare TOML number is seconds, under the same rule and bound as "30s".
-            Text::Number(n) => duration::parse(&n.to_string())
-                .map_err(serde::de::Error::custom)?
-                .as_secs_f64(),
-        };
-        Ok(Span(secs))
-    }
-}
-
-/// A number of missed intervals: positive, fractions allowed.
-#[derive(Debug)]
-struct Count(f64);
-
-impl<'de> Deserialize<'de> for Count {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let n = f64::deserialize(d)?;
-        if n.is_finite() && n > 0.0 {
-            Ok(Count(n))
-        } else {
-            Err(serde::de::Error::custom(format!(
-                "{n} is not a positive number of missed intervals"
-            )))
-        }
-    }
-}
-
-/// `match`: compiled while parsing so a bad regex points at its line.
-#[derive(Debug)]
-struct Pattern(Regex);
-
-impl<'de> Deserialize<'de> for Pattern {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Regex::new(&text)
-            .map(Pattern)
-            .map_err(|e| serde::de::Error::custom(format!("invalid regex {text:?}: {e}")))
-    }
 }
 
 fn invalid_from_toml(text: &str, path: &Path, err: &toml::de::Error) -> ConfigError {

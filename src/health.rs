@@ -35,10 +35,15 @@
 //!    `error` while two or more run at once and the config says `overlap = "warn"` (each
 //!    run named with its PID: a job that must not overlap, a warning as an error report
 //!    is), else `running` ("2 running, the oldest for 5m"). Without them, `running`
-//!    while a run started and is within `max_runtime` (`hung` past it); otherwise `overdue` when no run started within `I + G` of the last
-//!    start (the interval is the job's period — only if the job's own config or its
-//!    writer gave one, never a default), else `error` if it reported one, else `up`.
-//!    Lateness in beats does not apply: a job is quiet between runs.
+//!    while a run started and is within `max_runtime` (`hung` past it); otherwise `overdue`
+//!    when no run started within `I + G` of the last start (the interval is the job's
+//!    period — only if the job's own config or its writer gave one, never a default). With
+//!    a cron schedule ([`Rules::schedule`]) the period is the schedule: `overdue` once `now >
+//!    F + G`, `F` the first fire time after the last start (for a job that never ran, after
+//!    `known_since`: rule 1). Then, for a scheduled job, `error` if its newest run started
+//!    when it was not due (no fire time since the run before it started: early, or twice
+//!    in one period — a warning, as an overlap is). Else `error` if it reported one, else
+//!    `up`. Lateness in beats does not apply: a job is quiet between runs.
 //! 7. Apps: past `dead_after` intervals `hung` if the PID is alive, else `dead`; past
 //!    `degraded_after` `degraded`; an `error` report; past `late_after` `late`; else `up`.
 //!    So a worse timing state hides an error report, and an error hides lateness.
@@ -48,7 +53,8 @@
 //! never negative. Further ahead, it is `skewed` (5) unless rules 2 to 4 apply.
 //!
 //! `paused` overrides all of this while the entry's `paused_until` (set by `hbmon pause`)
-//! holds; its reason keeps the state underneath, so a paused process that died is seen.
+//! holds, or one of its `[[maintenance]]` windows ([`Rules::maintenance`]) is open; its
+//! reason keeps the state underneath, so a paused process that died is seen.
 //!
 //! A process configured with `critical = false` has its severity capped at `warning`:
 //! it is shown dead, but does not page anyone (nor make `hbmon status` exit 2).

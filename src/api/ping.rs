@@ -150,32 +150,7 @@ impl Ping {
             }
         }
 
-        let schedule = match (schedule, tz) {
-            (None, Some(zone)) => {
-                return Err(bad("tz", zone, "goes with schedule=".into()));
-            }
-            (Some(expr), _) if interval.is_some() => {
-                return Err(bad(
-                    "schedule",
-                    expr,
-                    "a job has a schedule or an interval, not both".into(),
-                ));
-            }
-            (Some(expr), zone) => Some(Schedule::parse(expr, zone).map_err(|e| match e {
-                ScheduleError::Zone { .. } => bad("tz", zone.unwrap_or_default(), e.to_string()),
-                _ => bad("schedule", expr, e.to_string()),
-            })?),
-            (None, None) => None,
-        };
-        // A schedule is a job's period.
-        if let (Some(_), Some(Kind::App)) = (&schedule, kind) {
-            return Err(bad(
-                "kind",
-                "app",
-                "conflicts with schedule: a schedule is a job's".into(),
-            ));
-        }
-        let kind = kind.or(schedule.as_ref().map(|_| Kind::Job));
+        let (schedule, kind) = promised_schedule(schedule, tz, interval, kind)?;
         // The path says what happened; the query may repeat it, never contradict it.
         let segment = event.segment();
         if let (Some(segment), Some(flag)) = (&segment, stopped) {
@@ -291,6 +266,46 @@ impl Ping {
     pub fn apply(&self, previous: Option<Entry>, now: f64, took: Option<Duration>) -> Entry {
         self.beat(previous.as_ref(), now, took).apply(previous, now)
     }
+}
+
+/// `?schedule=EXPR&tz=TZ`, checked: a job's period instead of an interval (so never beside
+/// one, nor with `kind=app`), which makes the ping a job's.
+fn promised_schedule(
+    schedule: Option<&str>,
+    tz: Option<&str>,
+    interval: Option<f64>,
+    kind: Option<Kind>,
+) -> Result<(Option<Schedule>, Option<Kind>), PingError> {
+    let bad = |param: &str, value: &str, why: String| PingError::Value {
+        param: param.to_owned(),
+        value: value.to_owned(),
+        why,
+    };
+    let Some(expr) = schedule else {
+        return match tz {
+            Some(zone) => Err(bad("tz", zone, "goes with schedule=".into())),
+            None => Ok((None, kind)),
+        };
+    };
+    if interval.is_some() {
+        return Err(bad(
+            "schedule",
+            expr,
+            "a job has a schedule or an interval, not both".into(),
+        ));
+    }
+    if kind == Some(Kind::App) {
+        return Err(bad(
+            "kind",
+            "app",
+            "conflicts with schedule: a schedule is a job's".into(),
+        ));
+    }
+    let parsed = Schedule::parse(expr, tz).map_err(|e| match e {
+        ScheduleError::Zone { .. } => bad("tz", tz.unwrap_or_default(), e.to_string()),
+        _ => bad("schedule", expr, e.to_string()),
+    })?;
+    Ok((Some(parsed), Some(Kind::Job)))
 }
 
 /// The body as the data: JSON as is, if the file can keep it. Not refused when it is not

@@ -4,8 +4,9 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Fault, Span, positive};
+use super::{Fault, RawProcess, Span, positive};
 use crate::cron::{Schedule, ScheduleError, Window};
+use crate::store::Kind;
 
 /// A scheduled job's grace when neither its `[[process]]` nor `[defaults]` gives one:
 /// healthchecks.io's default, so a check moved from there keeps its behaviour.
@@ -80,6 +81,36 @@ impl RawMaintenance {
             processes,
         })
     }
+}
+
+/// A `[[process]]`'s schedule, and its kind: a schedule is a job's period, so it makes
+/// the process a job unless it says `kind = "app"` (refused), and it is the period
+/// instead of an interval, never beside one.
+pub(super) fn process_schedule(p: &RawProcess) -> Result<(Option<Schedule>, Option<Kind>), Fault> {
+    let kind = p.kind.as_ref().map(|k| *k.get_ref());
+    let Some(text) = &p.schedule else {
+        return match &p.tz {
+            Some(tz) => Err((tz.span(), "tz", "applies only with a schedule".to_owned())),
+            None => Ok((None, kind)),
+        };
+    };
+    if let Some(interval) = &p.interval {
+        return Err((
+            interval.span(),
+            "interval",
+            "a job has a schedule or an interval, not both: remove interval (the \
+             schedule is the period)"
+                .to_owned(),
+        ));
+    }
+    if let Some(app) = p.kind.as_ref().filter(|k| *k.get_ref() == Kind::App) {
+        return Err((
+            app.span(),
+            "kind",
+            "a schedule is a job's: use kind = \"job\" or leave kind out".to_owned(),
+        ));
+    }
+    Ok((Some(parse(text, p.tz.as_ref())?), Some(Kind::Job)))
 }
 
 /// `schedule` in `tz` (the machine's zone without one); a bad zone points at `tz`.

@@ -445,7 +445,7 @@ fn the_starter_parses_commented_and_uncommented() {
     assert_eq!(names, ["bidder", "nightly", "backup"]);
     let backup = config.rules_for("backup", None);
     assert_eq!(
-        backup.schedule.0.as_ref().map(|s| s.expr()),
+        backup.schedule.0.as_ref().map(crate::cron::Schedule::expr),
         Some("0 3 * * *")
     );
     assert_eq!((backup.kind, backup.grace), (Kind::Job, 1800.0));

@@ -43,112 +43,113 @@ mod tests {
         rfc3339.parse::<jiff::Timestamp>().unwrap().as_second() as f64
     }
 
+    /// (zone, schedule, duration, instant, when the window holding it ends)
+    const CASES: &[(&str, &str, f64, &str, Option<&str>)] = &[
+        // Sunday 02:00 for 2h, Berlin: edges in winter.
+        (
+            "Europe/Berlin",
+            "0 2 * * SUN",
+            7200.0,
+            "2026-01-04T01:59:59+01:00",
+            None,
+        ),
+        (
+            "Europe/Berlin",
+            "0 2 * * SUN",
+            7200.0,
+            "2026-01-04T02:00:00+01:00",
+            Some("2026-01-04T04:00:00+01:00"),
+        ),
+        (
+            "Europe/Berlin",
+            "0 2 * * SUN",
+            7200.0,
+            "2026-01-04T03:59:59+01:00",
+            Some("2026-01-04T04:00:00+01:00"),
+        ),
+        (
+            "Europe/Berlin",
+            "0 2 * * SUN",
+            7200.0,
+            "2026-01-04T04:00:00+01:00",
+            None,
+        ),
+        // The spring-forward Sunday: 02:00 does not exist, cron fires at 03:00 CEST,
+        // and the window lasts two real hours from then.
+        (
+            "Europe/Berlin",
+            "0 2 * * SUN",
+            7200.0,
+            "2026-03-29T01:59:59+01:00",
+            None,
+        ),
+        (
+            "Europe/Berlin",
+            "0 2 * * SUN",
+            7200.0,
+            "2026-03-29T03:00:00+02:00",
+            Some("2026-03-29T05:00:00+02:00"),
+        ),
+        (
+            "Europe/Berlin",
+            "0 2 * * SUN",
+            7200.0,
+            "2026-03-29T05:00:00+02:00",
+            None,
+        ),
+        // The fall-back Sunday: 02:00 fires on the first pass only; two real hours
+        // from 02:00 CEST end at 03:00 CET.
+        (
+            "Europe/Berlin",
+            "0 2 * * SUN",
+            7200.0,
+            "2026-10-25T02:30:00+01:00",
+            Some("2026-10-25T03:00:00+01:00"),
+        ),
+        (
+            "Europe/Berlin",
+            "0 2 * * SUN",
+            7200.0,
+            "2026-10-25T03:00:00+01:00",
+            None,
+        ),
+        // New York's spring gap, and a window longer than the gap between its fire
+        // times: the older window still holds.
+        (
+            "America/New_York",
+            "30 2 * * *",
+            3600.0,
+            "2026-03-08T03:30:00-04:00",
+            Some("2026-03-08T04:00:00-04:00"),
+        ),
+        (
+            "UTC",
+            "0 * * * *",
+            5400.0,
+            "2026-01-01T10:20:00Z",
+            Some("2026-01-01T11:30:00Z"),
+        ),
+        // Sydney falls back at 03:00 AEDT to 02:00 AEST: the window opens on the first
+        // 02:00 and its hour is over when the second 02:00 begins.
+        (
+            "Australia/Sydney",
+            "0 2 * * SUN",
+            3600.0,
+            "2026-04-05T02:30:00+11:00",
+            Some("2026-04-05T02:00:00+10:00"),
+        ),
+        (
+            "Australia/Sydney",
+            "0 2 * * SUN",
+            3600.0,
+            "2026-04-05T02:30:00+10:00",
+            None,
+        ),
+    ];
+
     #[test]
     fn a_window_holds_from_its_fire_time_to_before_its_end_across_dst() {
-        // (zone, schedule, duration, instant, when the window holding it ends)
-        let cases: &[(&str, &str, f64, &str, Option<&str>)] = &[
-            // Sunday 02:00 for 2h, Berlin: edges in winter.
-            (
-                "Europe/Berlin",
-                "0 2 * * SUN",
-                7200.0,
-                "2026-01-04T01:59:59+01:00",
-                None,
-            ),
-            (
-                "Europe/Berlin",
-                "0 2 * * SUN",
-                7200.0,
-                "2026-01-04T02:00:00+01:00",
-                Some("2026-01-04T04:00:00+01:00"),
-            ),
-            (
-                "Europe/Berlin",
-                "0 2 * * SUN",
-                7200.0,
-                "2026-01-04T03:59:59+01:00",
-                Some("2026-01-04T04:00:00+01:00"),
-            ),
-            (
-                "Europe/Berlin",
-                "0 2 * * SUN",
-                7200.0,
-                "2026-01-04T04:00:00+01:00",
-                None,
-            ),
-            // The spring-forward Sunday: 02:00 does not exist, cron fires at 03:00 CEST,
-            // and the window lasts two real hours from then.
-            (
-                "Europe/Berlin",
-                "0 2 * * SUN",
-                7200.0,
-                "2026-03-29T01:59:59+01:00",
-                None,
-            ),
-            (
-                "Europe/Berlin",
-                "0 2 * * SUN",
-                7200.0,
-                "2026-03-29T03:00:00+02:00",
-                Some("2026-03-29T05:00:00+02:00"),
-            ),
-            (
-                "Europe/Berlin",
-                "0 2 * * SUN",
-                7200.0,
-                "2026-03-29T05:00:00+02:00",
-                None,
-            ),
-            // The fall-back Sunday: 02:00 fires on the first pass only; two real hours
-            // from 02:00 CEST end at 03:00 CET.
-            (
-                "Europe/Berlin",
-                "0 2 * * SUN",
-                7200.0,
-                "2026-10-25T02:30:00+01:00",
-                Some("2026-10-25T03:00:00+01:00"),
-            ),
-            (
-                "Europe/Berlin",
-                "0 2 * * SUN",
-                7200.0,
-                "2026-10-25T03:00:00+01:00",
-                None,
-            ),
-            // New York's spring gap, and a window longer than the gap between its fire
-            // times: the older window still holds.
-            (
-                "America/New_York",
-                "30 2 * * *",
-                3600.0,
-                "2026-03-08T03:30:00-04:00",
-                Some("2026-03-08T04:00:00-04:00"),
-            ),
-            (
-                "UTC",
-                "0 * * * *",
-                5400.0,
-                "2026-01-01T10:20:00Z",
-                Some("2026-01-01T11:30:00Z"),
-            ),
-            // Sydney falls back at 03:00 AEDT to 02:00 AEST: the window opens on the first
-            // 02:00 and its hour is over when the second 02:00 begins.
-            (
-                "Australia/Sydney",
-                "0 2 * * SUN",
-                3600.0,
-                "2026-04-05T02:30:00+11:00",
-                Some("2026-04-05T02:00:00+10:00"),
-            ),
-            (
-                "Australia/Sydney",
-                "0 2 * * SUN",
-                3600.0,
-                "2026-04-05T02:30:00+10:00",
-                None,
-            ),
-        ];
-        for (tz, expr, duration, at, want) in cases {
+        for (tz, expr, duration, at, want) in CASES {
             let window = Window {
                 schedule: Schedule::parse(expr, Some(tz)).unwrap(),
                 duration: *duration,

@@ -5,6 +5,8 @@
 //! bidi control as is.
 
 mod detail;
+#[cfg(test)]
+mod due_tests;
 mod footer;
 mod header;
 mod history;

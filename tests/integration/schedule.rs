@@ -229,3 +229,28 @@ fn a_bad_schedule_or_zone_is_one_line_and_exit_2() {
         "{err}"
     );
 }
+
+#[test]
+fn a_schedule_the_python_writer_promises_is_the_one_hbmon_judges_by() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hb.json");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/python");
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys; sys.path.insert(0, sys.argv[1]); import hbmon; \
+             hbmon.beat('report', pid=False, schedule='15 * * * *', tz='Asia/Kolkata', file=sys.argv[2])",
+        )
+        .arg(&examples)
+        .arg(&file)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let row = row(dir.path(), "report", None);
+    assert_eq!(row["rules"]["schedule"], "15 * * * *", "{row:#}");
+    assert_eq!(row["rules"]["tz"], "Asia/Kolkata");
+    assert_eq!(row["rules"]["kind"], "job");
+    // Asia/Kolkata is UTC+05:30: minute 15 there is minute 45 in UTC.
+    let next = row["next_due"].as_f64().unwrap() as i64;
+    assert_eq!(next % 3600, 45 * 60, "{row:#}");
+}
