@@ -96,10 +96,9 @@ pub(super) fn not_due(entry: &Entry, rules: &Rules) -> Option<Health> {
     Some(Health::new(
         State::Error,
         format!(
-            "ran when it was not due: started {}, but the run before started {} and \
-             {:?} fires next {next}",
-            schedule.display_local(started),
-            schedule.display_local(previous),
+            "ran when it was not due: started {} after the run before, with no fire time of \
+             {:?} between; next due {next}",
+            format_secs(started - previous),
             schedule.expr(),
         ),
         Some(started),
@@ -391,6 +390,21 @@ mod tests {
                 assert_eq!(health.since, Some(unix(started)));
             }
         }
+    }
+
+    #[test]
+    fn a_not_due_reason_says_how_soon_after_the_run_before_and_when_it_is_due() {
+        let entry = Entry {
+            previous_started_at: Some(unix("2026-01-02T03:00:00Z")),
+            ..ran(unix("2026-01-02T03:05:00Z"))
+        };
+        let rules = scheduled("UTC", "0 3 * * *", 3600.0);
+        let health = evaluate(Some(&entry), &rules, unix("2026-01-02T03:10:00Z"), Os::Gone);
+        assert_eq!(
+            health.reason,
+            "ran when it was not due: started 5m00s after the run before, with no fire time \
+             of \"0 3 * * *\" between; next due Sat 2026-01-03 03:00:00 UTC"
+        );
     }
 
     #[test]

@@ -288,6 +288,30 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn a_writers_schedule_that_is_not_one_is_no_promise() {
+        // (schedule, tz, read as a schedule): another writer's garbage, a zone given as a
+        // path to another file (never read as a zone), a control character.
+        let cases = [
+            ("0 3 * * *", Some("Europe/Berlin"), true),
+            ("0 3 * * *", None, true),
+            ("every night", None, false),
+            ("0 3 * * *", Some("../../../../etc/passwd"), false),
+            ("0 3 * * *", Some("/etc/localtime"), false),
+            ("0 3 * * *", Some("Europe/../Europe/Berlin"), false),
+            ("0 3 * * *", Some("Europe/Berlin\u{1b}[2J"), false),
+            ("0\u{1b}[31m 3 * * *", None, false),
+        ];
+        for (schedule, tz, reads) in cases {
+            let entry = Entry {
+                schedule: Some(schedule.to_owned()),
+                tz: tz.map(str::to_owned),
+                ..Entry::default()
+            };
+            assert_eq!(entry.schedule().is_some(), reads, "{schedule:?} {tz:?}");
+        }
+    }
+
+    #[test]
     fn names_must_be_printable() {
         assert!(parse_name("web-1").is_ok());
         assert!(parse_name(" ").is_err());
