@@ -13,25 +13,12 @@ pub struct Window {
 
 impl Window {
     /// When the window holding `t` closes, if one does: a window is open from its fire time
-    /// (included) to its fire time plus the duration (excluded). The newest fire time at
-    /// or before `t` is the only one to look at, unless windows are longer than the gap
-    /// between fire times; then an older one may still be open, so the walk goes back
-    /// while fire times are within a duration of `t`.
+    /// (included) to its fire time plus the duration (excluded). Only the newest fire time
+    /// at or before `t` needs a look: every window lasts as long, so an older one closes
+    /// sooner — even where windows overlap (longer than the gap between fire times).
     pub fn open_until(&self, t: f64) -> Option<f64> {
-        let mut fire = self.schedule.prev_at_or_before(t)?;
-        let mut until: Option<f64> = None;
-        // Bounded: a window at most a year long over a schedule at most once a minute.
-        for _ in 0..super::MAX_SKIPS {
-            if fire + self.duration <= t {
-                break;
-            }
-            until = Some(until.map_or(fire + self.duration, |u: f64| u.max(fire + self.duration)));
-            match self.schedule.prev_at_or_before(fire - 1.0) {
-                Some(older) => fire = older,
-                None => break,
-            }
-        }
-        until
+        let end = self.schedule.prev_at_or_before(t)? + self.duration;
+        (end > t).then_some(end)
     }
 }
 
