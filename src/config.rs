@@ -5,10 +5,13 @@
 
 mod alert;
 mod depends;
+mod schedule;
+mod show;
+mod values;
 
 pub use alert::{COMMAND_TIMEOUT, MAX_TIMEOUT, Policy, Rule, Target, WEBHOOK_TIMEOUT};
+pub use schedule::{Maintenance, SCHEDULE_GRACE};
 
-use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,11 +20,13 @@ use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::cron::Schedule;
 use crate::duration;
-use crate::health::{IntervalSource, Overlap, Rules};
+use crate::health::{IntervalSource, Overlap, Rules, Scheduled};
 use crate::http::Listen;
 use crate::paths;
 use crate::store::{DEFAULT_INTERVAL, Entry, Kind};
+use values::{Count, Pattern, Span};
 
 /// Why a config file could not be used. `Invalid` reads `file:line: key: message`.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +60,8 @@ pub struct Config {
     /// `[[alert]]` rules, in file order.
     pub alerts: Vec<Rule>,
     pub serve: ServeConfig,
+    /// `[[maintenance]]` windows, in file order.
+    pub maintenance: Vec<Maintenance>,
     /// Since when hbmon knows the configured processes (Unix seconds): the config file's
     /// last modification, so a configured job that never ran is due one period after it
     /// was added. `None` for a config not read from a file.
@@ -121,8 +128,10 @@ pub struct ProcessConfig {
     /// `match`: a regex on the command line, to find the process's PID.
     pub pattern: Option<Regex>,
     pub interval: Option<f64>,
+    /// A job's cron schedule (`schedule`, `tz`): its period instead of an interval.
+    pub schedule: Option<Schedule>,
     pub grace: Option<f64>,
-    /// `None`: the entry's kind, else `app`.
+    /// `None`: the entry's kind, else `app` (a `schedule` makes it a job).
     pub kind: Option<Kind>,
     /// `false` caps the process's severity at warning.
     pub critical: bool,
@@ -230,10 +239,19 @@ impl Config {
         .into_iter()
         .find_map(|(i, from)| Some((i?, from)))
         .unwrap_or((DEFAULT_INTERVAL.as_secs_f64(), IntervalSource::Builtin));
+        // The config's period wins over the writer's, whichever form either has.
+        let schedule = match process {
+            Some(p) if p.schedule.is_some() || p.interval.is_some() => p.schedule.clone(),
+            _ => entry.and_then(Entry::schedule),
+        };
         let grace = process
             .and_then(|p| p.grace)
             .or(self.defaults.grace)
-            .unwrap_or(interval / 2.0);
+            .unwrap_or(if schedule.is_some() {
+                SCHEDULE_GRACE
+            } else {
+                interval / 2.0
+            });
         Rules {
             interval,
             grace,
@@ -257,126 +275,15 @@ impl Config {
             critical: process.is_none_or(|p| p.critical),
             interval_from,
             known_since: process.and(self.known_since),
+            schedule: Scheduled(schedule),
+            maintenance: self
+                .maintenance
+                .iter()
+                .filter(|m| m.names(name))
+                .map(|m| m.window.clone())
+                .collect(),
         }
     }
-
-    /// The config as TOML that [`Config::parse`] reads back to the same rules, with
-    /// comments for what is left to the heartbeat entries (`hbmon config`).
-    pub fn to_toml(&self) -> String {
-        let d = &self.defaults;
-        let mut out = String::from("[defaults]\n");
-        match d.interval {
-            Some(i) => line(&mut out, "interval", &secs(i)),
-            None => out.push_str("# interval: each entry's own interval, else 30s\n"),
-        }
-        match d.grace {
-            Some(g) => line(&mut out, "grace", &secs(g)),
-            None => out.push_str("# grace: half the interval\n"),
-        }
-        line(&mut out, "late_after", &count(d.late_after));
-        line(&mut out, "degraded_after", &count(d.degraded_after));
-        line(&mut out, "dead_after", &count(d.dead_after));
-        for p in &self.processes {
-            out.push_str("\n[[process]]\n");
-            line(&mut out, "name", &quote(&p.name));
-            if let Some(label) = &p.label {
-                line(&mut out, "label", &quote(label));
-            }
-            if let Some(pattern) = &p.pattern {
-                line(&mut out, "match", &quote(pattern.as_str()));
-            }
-            let optional = [
-                ("interval", p.interval.map(secs)),
-                ("grace", p.grace.map(secs)),
-                ("kind", p.kind.map(|k| quote(k.as_str()))),
-                ("late_after", p.late_after.map(count)),
-                ("degraded_after", p.degraded_after.map(count)),
-                ("dead_after", p.dead_after.map(count)),
-                ("max_runtime", p.max_runtime.map(secs)),
-                ("min_runtime", p.min_runtime.map(secs)),
-                (
-                    "overlap",
-                    (p.overlap != Overlap::Allow).then(|| quote(p.overlap.as_str())),
-                ),
-            ];
-            for (key, value) in optional {
-                if let Some(value) = value {
-                    line(&mut out, key, &value);
-                }
-            }
-            line(&mut out, "critical", &p.critical.to_string());
-            if !p.depends_on.is_empty() {
-                let names: Vec<String> = p.depends_on.iter().map(|d| quote(d)).collect();
-                line(&mut out, "depends_on", &format!("[{}]", names.join(", ")));
-            }
-            if !p.alerts {
-                line(&mut out, "alerts", "false");
-            }
-        }
-        out.push_str("\n[history]\n");
-        line(&mut out, "keep", &secs(self.history.keep));
-        for rule in &self.alerts {
-            out.push_str("\n[[alert]]\n");
-            match &rule.target {
-                Target::Command(cmd) => line(&mut out, "command", &quote(cmd)),
-                Target::Webhook(url) => line(&mut out, "webhook", &quote(url)),
-            }
-            let p = &rule.policy;
-            line(&mut out, "after", &p.after.to_string());
-            if let Some(repeat) = p.repeat {
-                line(&mut out, "repeat", &secs(repeat));
-            }
-            line(&mut out, "digest", &secs(p.digest));
-            line(&mut out, "timeout", &secs(rule.timeout.as_secs_f64()));
-        }
-        out.push_str("\n[serve]\n");
-        line(
-            &mut out,
-            "listen",
-            &quote(&self.serve.listen.unwrap_or_default().to_string()),
-        );
-        out
-    }
-}
-
-fn line(out: &mut String, key: &str, value: &str) {
-    let _ = writeln!(out, "{key} = {value}");
-}
-
-fn secs(s: f64) -> String {
-    quote(&duration::format_exact(s))
-}
-
-fn count(n: f64) -> String {
-    toml::Value::Float(n)
-        .to_string()
-        .trim_end_matches(".0")
-        .to_owned()
-}
-
-/// A TOML string that reads back to `s`. With a character [`text`](crate::text) escapes
-/// everywhere else (a control, bidi or line-separator character) it is a basic string with
-/// that character as `\uXXXX`, so `hbmon config` prints none of them raw; else it is what
-/// TOML's encoder writes.
-fn quote(s: &str) -> String {
-    use std::fmt::Write as _;
-    if !s.chars().any(crate::text::needs_escape) {
-        return toml::Value::String(s.to_owned()).to_string();
-    }
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if crate::text::needs_escape(c) => {
-                // Writing to a String cannot fail.
-                let _ = write!(out, "\\u{:04X}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// A commented starter config, written by `hbmon init` (`config/hbmon.starter.toml`, a
@@ -399,6 +306,8 @@ struct RawConfig {
     alert: Vec<Spanned<alert::RawAlert>>,
     #[serde(default)]
     serve: RawServe,
+    #[serde(default)]
+    maintenance: Vec<Spanned<schedule::RawMaintenance>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -431,8 +340,10 @@ struct RawProcess {
     #[serde(rename = "match")]
     pattern: Option<Pattern>,
     interval: Option<Spanned<Span>>,
+    schedule: Option<Spanned<String>>,
+    tz: Option<Spanned<String>>,
     grace: Option<Spanned<Span>>,
-    kind: Option<Kind>,
+    kind: Option<Spanned<Kind>>,
     critical: Option<bool>,
     late_after: Option<Spanned<Count>>,
     degraded_after: Option<Spanned<Count>>,
@@ -471,54 +382,9 @@ impl RawConfig {
         // Where each process's `depends_on` names each dependency, for errors.
         let mut named_at: Vec<Vec<Range<usize>>> = Vec::with_capacity(self.process.len());
         for p in self.process {
-            let name_span = p.name.span();
-            let name = p.name.into_inner();
-            if name.trim().is_empty() {
-                return Err((name_span, "name", "must not be empty".to_owned()));
-            }
-            if processes.iter().any(|q| q.name == name) {
-                return Err((name_span, "name", format!("{name:?} is configured twice")));
-            }
-            let kind = p.kind;
-            let (max_runtime, min_runtime) = job_rules(
-                kind,
-                p.max_runtime.as_ref(),
-                p.min_runtime.as_ref(),
-                p.overlap.as_ref(),
-            )?;
-            let thresholds = [
-                p.late_after
-                    .as_ref()
-                    .map_or(defaults.late_after, |c| c.get_ref().0),
-                p.degraded_after
-                    .as_ref()
-                    .map_or(defaults.degraded_after, |c| c.get_ref().0),
-                p.dead_after
-                    .as_ref()
-                    .map_or(defaults.dead_after, |c| c.get_ref().0),
-            ];
-            ordered(
-                [&p.late_after, &p.degraded_after, &p.dead_after],
-                thresholds,
-            )?;
-            processes.push(ProcessConfig {
-                interval: positive("interval", p.interval.as_ref())?,
-                grace: p.grace.map(|g| g.into_inner().0),
-                max_runtime,
-                min_runtime,
-                overlap: p.overlap.map_or(Overlap::Allow, Spanned::into_inner),
-                name,
-                label: p.label,
-                pattern: p.pattern.map(|m| m.0),
-                kind,
-                critical: p.critical.unwrap_or(true),
-                late_after: p.late_after.map(|c| c.into_inner().0),
-                degraded_after: p.degraded_after.map(|c| c.into_inner().0),
-                dead_after: p.dead_after.map(|c| c.into_inner().0),
-                alerts: p.alerts.unwrap_or(true),
-                depends_on: p.depends_on.iter().map(|d| d.get_ref().clone()).collect(),
-            });
             named_at.push(p.depends_on.iter().map(Spanned::span).collect());
+            let process = p.validate(&defaults, &processes)?;
+            processes.push(process);
         }
         depends::check(&processes, &named_at)?;
         let history = HistoryConfig {
@@ -537,13 +403,78 @@ impl RawConfig {
             ),
             None => None,
         };
+        let maintenance = self
+            .maintenance
+            .into_iter()
+            .map(schedule::RawMaintenance::validate)
+            .collect::<Result<_, _>>()?;
         Ok(Config {
             defaults,
             processes,
             history,
             alerts,
             serve: ServeConfig { listen },
+            maintenance,
             known_since: None,
+        })
+    }
+}
+
+impl RawProcess {
+    /// This `[[process]]` checked, under `defaults`, after the `earlier` ones.
+    fn validate(
+        self,
+        defaults: &Defaults,
+        earlier: &[ProcessConfig],
+    ) -> Result<ProcessConfig, Fault> {
+        let p = self;
+        let (schedule, kind) = schedule::process_schedule(&p)?;
+        let name_span = p.name.span();
+        let name = p.name.into_inner();
+        if name.trim().is_empty() {
+            return Err((name_span, "name", "must not be empty".to_owned()));
+        }
+        if earlier.iter().any(|q| q.name == name) {
+            return Err((name_span, "name", format!("{name:?} is configured twice")));
+        }
+        let (max_runtime, min_runtime) = job_rules(
+            kind,
+            p.max_runtime.as_ref(),
+            p.min_runtime.as_ref(),
+            p.overlap.as_ref(),
+        )?;
+        let thresholds = [
+            p.late_after
+                .as_ref()
+                .map_or(defaults.late_after, |c| c.get_ref().0),
+            p.degraded_after
+                .as_ref()
+                .map_or(defaults.degraded_after, |c| c.get_ref().0),
+            p.dead_after
+                .as_ref()
+                .map_or(defaults.dead_after, |c| c.get_ref().0),
+        ];
+        ordered(
+            [&p.late_after, &p.degraded_after, &p.dead_after],
+            thresholds,
+        )?;
+        Ok(ProcessConfig {
+            interval: positive("interval", p.interval.as_ref())?,
+            schedule,
+            grace: p.grace.map(|g| g.into_inner().0),
+            max_runtime,
+            min_runtime,
+            overlap: p.overlap.map_or(Overlap::Allow, Spanned::into_inner),
+            name,
+            label: p.label,
+            pattern: p.pattern.map(|m| m.0),
+            kind,
+            critical: p.critical.unwrap_or(true),
+            late_after: p.late_after.map(|c| c.into_inner().0),
+            degraded_after: p.degraded_after.map(|c| c.into_inner().0),
+            dead_after: p.dead_after.map(|c| c.into_inner().0),
+            alerts: p.alerts.unwrap_or(true),
+            depends_on: p.depends_on.into_iter().map(Spanned::into_inner).collect(),
         })
     }
 }
@@ -622,63 +553,6 @@ fn ordered(written: [&Option<Spanned<Count>>; 3], effective: [f64; 3]) -> Result
         }
     }
     Ok(())
-}
-
-/// A duration: `"30s"` or a bare number of seconds.
-#[derive(Debug)]
-struct Span(f64);
-
-impl<'de> Deserialize<'de> for Span {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Text {
-            Text(String),
-            Number(f64),
-        }
-        let secs = match Text::deserialize(d).map_err(|_| {
-            serde::de::Error::custom("expected a duration like \"30s\" or a number of seconds")
-        })? {
-            Text::Text(text) => duration::parse(&text)
-                .map_err(serde::de::Error::custom)?
-                .as_secs_f64(),
-            // A bare TOML number is seconds, under the same rule and bound as "30s".
-            Text::Number(n) => duration::parse(&n.to_string())
-                .map_err(serde::de::Error::custom)?
-                .as_secs_f64(),
-        };
-        Ok(Span(secs))
-    }
-}
-
-/// A number of missed intervals: positive, fractions allowed.
-#[derive(Debug)]
-struct Count(f64);
-
-impl<'de> Deserialize<'de> for Count {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let n = f64::deserialize(d)?;
-        if n.is_finite() && n > 0.0 {
-            Ok(Count(n))
-        } else {
-            Err(serde::de::Error::custom(format!(
-                "{n} is not a positive number of missed intervals"
-            )))
-        }
-    }
-}
-
-/// `match`: compiled while parsing so a bad regex points at its line.
-#[derive(Debug)]
-struct Pattern(Regex);
-
-impl<'de> Deserialize<'de> for Pattern {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Regex::new(&text)
-            .map(Pattern)
-            .map_err(|e| serde::de::Error::custom(format!("invalid regex {text:?}: {e}")))
-    }
 }
 
 fn invalid_from_toml(text: &str, path: &Path, err: &toml::de::Error) -> ConfigError {

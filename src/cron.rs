@@ -9,11 +9,14 @@
 mod explain;
 mod field;
 mod walk;
+mod window;
 
 #[cfg(test)]
 mod dst_tests;
 
 use jiff::tz::TimeZone;
+
+pub use window::Window;
 
 use field::Kind;
 use walk::{Spec, Walk};
@@ -147,6 +150,11 @@ impl Schedule {
     /// A fire time as the schedule's zone shows it, in RFC 3339: `2026-03-29T03:00:00+02:00`.
     pub fn rfc3339_local(&self, t: f64) -> String {
         format_in(&self.tz, t, RFC3339)
+    }
+
+    /// An instant in the schedule's zone, in a `strftime` format: `%H:%M` reads `03:00`.
+    pub fn strftime_local(&self, t: f64, format: &str) -> String {
+        format_in(&self.tz, t, format)
     }
 
     /// A fire time for reading, in the schedule's zone: `Sun 2026-03-29 03:00:00 CEST`.

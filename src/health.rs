@@ -35,10 +35,15 @@
 //!    `error` while two or more run at once and the config says `overlap = "warn"` (each
 //!    run named with its PID: a job that must not overlap, a warning as an error report
 //!    is), else `running` ("2 running, the oldest for 5m"). Without them, `running`
-//!    while a run started and is within `max_runtime` (`hung` past it); otherwise `overdue` when no run started within `I + G` of the last
-//!    start (the interval is the job's period — only if the job's own config or its
-//!    writer gave one, never a default), else `error` if it reported one, else `up`.
-//!    Lateness in beats does not apply: a job is quiet between runs.
+//!    while a run started and is within `max_runtime` (`hung` past it); otherwise `overdue`
+//!    when no run started within `I + G` of the last start (the interval is the job's
+//!    period — only if the job's own config or its writer gave one, never a default). With
+//!    a cron schedule ([`Rules::schedule`]) the period is the schedule: `overdue` once `now >
+//!    F + G`, `F` the first fire time after the last start (for a job that never ran, after
+//!    `known_since`: rule 1). Then, for a scheduled job, `error` if its newest run started
+//!    when it was not due (no fire time since the run before it started: early, or twice
+//!    in one period — a warning, as an overlap is). Else `error` if it reported one, else
+//!    `up`. Lateness in beats does not apply: a job is quiet between runs.
 //! 7. Apps: past `dead_after` intervals `hung` if the PID is alive, else `dead`; past
 //!    `degraded_after` `degraded`; an `error` report; past `late_after` `late`; else `up`.
 //!    So a worse timing state hides an error report, and an error hides lateness.
@@ -48,7 +53,8 @@
 //! never negative. Further ahead, it is `skewed` (5) unless rules 2 to 4 apply.
 //!
 //! `paused` overrides all of this while the entry's `paused_until` (set by `hbmon pause`)
-//! holds; its reason keeps the state underneath, so a paused process that died is seen.
+//! holds, or one of its `[[maintenance]]` windows ([`Rules::maintenance`]) is open; its
+//! reason keeps the state underneath, so a paused process that died is seen.
 //!
 //! `blocked` is not decided here: it needs every row, so the report judges it after this
 //! (`report/blocked.rs`, the rule in [`crate::deps`]): a process failing by the rules above
@@ -63,7 +69,10 @@ use serde::Serialize;
 use crate::clock::format_local;
 use crate::duration::format_secs;
 use crate::probe::ProcessInfo;
-use crate::store::{DEFAULT_INTERVAL, Entry, Kind, Pause, Reported};
+use crate::store::{Entry, Kind, Pause, Reported};
+
+pub use rules::{IntervalSource, Overlap, Rules, Scheduled};
+pub use schedule::next_due;
 
 /// A computed health state (DESIGN.md, "Health states"). Everything about a state is here:
 /// its name (strum: `Display`, `FromStr`, `as_str`), [`State::ALL`], its severity, symbol,
@@ -255,106 +264,6 @@ impl Health {
     }
 }
 
-/// The thresholds for one process, after config defaults are applied. All in seconds,
-/// except the `*_after` counts, which are in missed intervals.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Rules {
-    /// `I`: config, else the entry's `interval`, else 30 s.
-    pub interval: f64,
-    /// `G`: config, else `I / 2`.
-    pub grace: f64,
-    pub late_after: f64,
-    pub degraded_after: f64,
-    pub dead_after: f64,
-    pub kind: Kind,
-    /// A job's maximum run time before a `running` job counts as stuck.
-    pub max_runtime: Option<f64>,
-    /// A job's minimum run time: a run reported succeeded that ended sooner is `failed`.
-    pub min_runtime: Option<f64>,
-    /// Whether two runs of the job at once are flagged.
-    pub overlap: Overlap,
-    /// Listed in the config (only monitored processes can be `pending` or `silent`).
-    pub monitored: bool,
-    /// `false` caps the severity at `warning` (config `critical = false`).
-    pub critical: bool,
-    /// Where `interval` came from.
-    pub interval_from: IntervalSource,
-    /// Since when hbmon knows of the process (Unix seconds; the config file's modification
-    /// time): the first period of a job that never ran counts from it. `None`: unknown,
-    /// and such a job stays `pending`.
-    pub known_since: Option<f64>,
-}
-
-/// What two runs of one job in progress at once are (config `overlap`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Overlap {
-    /// Nothing to flag: runs of the job may overlap.
-    #[default]
-    Allow,
-    /// `error` while they do, naming them: a job that must not run twice at once.
-    Warn,
-}
-
-impl Overlap {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Overlap::Allow => "allow",
-            Overlap::Warn => "warn",
-        }
-    }
-}
-
-/// Where a process's interval came from, most specific first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IntervalSource {
-    /// Its `[[process]]` in the config.
-    Config,
-    /// The `interval` its writer promises in the entry.
-    Entry,
-    /// The config's `[defaults]`.
-    Defaults,
-    /// Nobody said: the built-in 30 s.
-    Builtin,
-}
-
-impl IntervalSource {
-    /// A job's period must be stated for it, by the config or by its writer: a general
-    /// default (meant for apps) would make every job overdue soon after it ran.
-    pub fn is_own(self) -> bool {
-        matches!(self, IntervalSource::Config | IntervalSource::Entry)
-    }
-}
-
-impl Default for Rules {
-    /// The rules of a process nobody configured, with the default 30 s interval.
-    fn default() -> Self {
-        Rules {
-            interval: DEFAULT_INTERVAL.as_secs_f64(),
-            grace: DEFAULT_INTERVAL.as_secs_f64() / 2.0,
-            late_after: 1.0,
-            degraded_after: 3.0,
-            dead_after: 5.0,
-            kind: Kind::App,
-            max_runtime: None,
-            min_runtime: None,
-            overlap: Overlap::Allow,
-            monitored: false,
-            critical: true,
-            interval_from: IntervalSource::Builtin,
-            known_since: None,
-        }
-    }
-}
-
-impl Rules {
-    /// The instant `missed` intervals (plus the grace) after `from`.
-    fn deadline(&self, from: f64, missed: f64) -> f64 {
-        from + missed * self.interval + self.grace
-    }
-}
-
 /// Slack when comparing a process's start time with a beat time. Start times are whole
 /// seconds derived from the boot time, which itself wobbles by a second between reads.
 pub const PID_REUSE_SLACK: f64 = 2.0;
@@ -383,6 +292,11 @@ pub fn evaluate(entry: Option<&Entry>, rules: &Rules, now: f64, os: Os) -> Healt
         Some(entry) if entry.paused_at(now) => paused(entry, &judge(entry, rules, now, os)),
         Some(entry) => judge(entry, rules, now, os),
     };
+    if health.state != State::Paused
+        && let Some(window) = schedule::in_maintenance(rules, now, &health)
+    {
+        health = window;
+    }
     if !rules.critical {
         health.severity = health.severity.min(Severity::Warning);
     }
@@ -430,21 +344,9 @@ fn never_beaten(rules: &Rules, now: f64, os: Os) -> Health {
             }
         }
         _ => match rules.known_since {
-            Some(known) if rules.kind == Kind::Job && rules.interval_from.is_own() => {
-                let due = rules.deadline(known, 1.0);
-                if now > due {
-                    Health::new(
-                        State::Overdue,
-                        format!(
-                            "never ran in the {} since it was configured (period {})",
-                            format_secs((now - known).max(0.0)),
-                            format_secs(rules.interval)
-                        ),
-                        Some(due),
-                    )
-                } else {
-                    Health::new(State::Pending, "never ran yet", Some(known))
-                }
+            Some(known) if rules.kind == Kind::Job && schedule::next_due(None, rules).is_some() => {
+                schedule::overdue(None, rules, now)
+                    .unwrap_or_else(|| Health::new(State::Pending, "never ran yet", Some(known)))
             }
             _ => Health::new(State::Pending, "never beat", None),
         },
@@ -597,5 +499,7 @@ fn error(entry: &Entry, age: f64) -> Health {
 }
 
 mod job;
+mod rules;
+mod schedule;
 #[cfg(test)]
 mod tests;

@@ -340,6 +340,7 @@ impl Shared {
             status,
             pid: Some(std::process::id()),
             interval: Some(self.interval.as_secs_f64()),
+            schedule: None,
             data,
             error,
             kind: Some(self.kind),

@@ -45,6 +45,8 @@ pub struct Job {
     pub args: Vec<OsString>,
     /// Written to the entry as its interval; with `keepalive`, how often to beat.
     pub interval: Option<Duration>,
+    /// Written to the entry as its `schedule` and `tz`: the job's period as cron has it.
+    pub schedule: Option<crate::cron::Schedule>,
     /// Stop the command after this long: SIGTERM, then SIGKILL after [`KILL_GRACE`].
     pub timeout: Option<Duration>,
     /// Beat `running` every interval (default [`DEFAULT_INTERVAL`]) while the command runs.

@@ -29,9 +29,6 @@
 //!   thresholds, `[[alert]]` rules, `[history]`, `[serve]`.
 //! - [`deps`]: dependencies between processes (`depends_on`): the graph's unknown names and
 //!   cycles, the root causes that block a failing dependent, what a root takes down (pure).
-//! - [`cron`]: cron schedules in a time zone (five fields or an `@macro`): parsing, the
-//!   next and the previous fire time, as healthchecks.io's engine (cronsim) has them, DST
-//!   included; the words for one.
 //! - [`http`]: the small HTTP/1.1 server under `hbmon serve`'s API (std `TcpListener`).
 //! - [`health`]: health states (everything about a state: name, symbol, severity, meaning)
 //!   and the pure `evaluate` that judges one process.
@@ -49,6 +46,9 @@
 //! - [`duration`]: the `30s` / `5m` / `1h30m` notation used everywhere a time span is typed.
 //! - [`signal`]: signal names, the three that ask a process to stop (a stop, not a crash),
 //!   ending a process by a signal as its default action would, process groups (Unix).
+//! - [`cron`]: cron schedules in a time zone (five fields or an `@macro`): parsing, the
+//!   next and the previous fire time, as healthchecks.io's engine (cronsim) has them, DST
+//!   included; the words for one; a recurring window (a schedule and a duration).
 //! - [`clock`]: the one clock: now as the protocol's Unix seconds, an instant in local time.
 //! - [`text`]: text from writers and requests as terminals and logs show it: control,
 //!   bidi and line-separator characters escaped (`\n`, `\u{1b}`), never printed raw.

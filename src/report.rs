@@ -421,11 +421,13 @@ mod tests {
 
     #[test]
     fn a_job_without_a_period_shows_no_interval() {
-        let job = |period: Option<f64>| {
+        let job = |period: Option<f64>, schedule: Option<&str>| {
             let entry = Entry {
                 last_heartbeat: NOW - 5.0,
                 kind: Some(crate::store::Kind::Job),
                 interval: period,
+                schedule: schedule.map(str::to_owned),
+                tz: Some("UTC".to_owned()),
                 ..Entry::default()
             };
             let snapshot = Snapshot {
@@ -438,10 +440,13 @@ mod tests {
                 &mut FakeProbe::default(),
                 NOW,
             );
-            interval(&report.rows[0])
+            interval(&report.rows[0], NOW)
         };
-        assert_eq!(job(None), "-");
-        assert_eq!(job(Some(3600.0)), "1h00m");
+        assert_eq!(job(None, None), "-");
+        assert_eq!(job(Some(3600.0), None), "1h00m");
+        // A scheduled job shows when it is due instead, in the schedule's zone.
+        assert_eq!(job(None, Some("0 3 * * *")), "due 03:00 (in 4h46m)");
+        assert_eq!(job(None, Some("0 3 * * MON")), "due Mon 03:00 (in 5d04h)");
         // An app is judged by the default interval, so it shows it.
         let report = build(
             &fixture::snapshot(),
@@ -450,7 +455,7 @@ mod tests {
             NOW,
         );
         let seed = report.rows.iter().find(|r| r.name == "seed").unwrap();
-        assert_eq!(interval(seed), "30s");
+        assert_eq!(interval(seed, NOW), "30s");
     }
 
     #[test]

@@ -92,6 +92,30 @@ class WriterRules(FileTest):
             with self.assertRaises(hbmon.HbmonError):
                 hbmon.beat("cron-report", pid=bad, file=self.file)
 
+    def test_a_schedule_is_promised_as_an_interval_is_and_makes_a_job(self):
+        entry = hbmon.beat("backup", pid=False, schedule="0 3 * * *", tz="Europe/Berlin", file=self.file)
+        self.assertEqual((entry["schedule"], entry["tz"], entry["kind"]), ("0 3 * * *", "Europe/Berlin", "job"))
+        # Kept by a beat that says nothing of it, as an interval is.
+        again = hbmon.beat("backup", pid=False, file=self.file)
+        self.assertEqual((again["schedule"], again["tz"]), ("0 3 * * *", "Europe/Berlin"))
+        # A new schedule without a zone drops the old zone: the reader's applies.
+        daily = hbmon.beat("backup", pid=False, schedule="@daily", file=self.file)
+        self.assertEqual(daily["schedule"], "@daily")
+        self.assertNotIn("tz", daily)
+        for bad in [
+            dict(schedule="0 3 * *"),
+            dict(schedule="@reboot"),
+            dict(schedule=""),
+            dict(schedule=5),
+            dict(schedule="@daily", tz="Mars/Base"),
+            dict(tz="UTC"),
+            dict(schedule="@daily", interval=60),
+            dict(schedule="@daily", kind="app"),
+        ]:
+            with self.assertRaises(hbmon.HbmonError, msg=bad):
+                hbmon.beat("backup", pid=False, file=self.file, **bad)
+        self.assertEqual(self.entry("backup")["schedule"], "@daily", "nothing written by a refused beat")
+
     def test_the_file_has_one_line_per_entry_as_hbmon_writes_it(self):
         hbmon.beat("a", {"city": "Zürich"}, file=self.file, pid=False)
         hbmon.beat("b", file=self.file, pid=False)

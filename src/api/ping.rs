@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::ValueEnum;
 use serde_json::{Value, json};
 
+use crate::cron::{Schedule, ScheduleError};
 use crate::duration;
 use crate::heartbeat::host;
 use crate::store::{self, Beat, DataChange, Entry, Kind, MAX_DATA_DEPTH, Reported, tail_text};
@@ -27,7 +28,9 @@ pub enum PingError {
         value: String,
         why: String,
     },
-    #[error("unknown parameter {0:?}: a ping takes interval, kind, status, msg and stopped")]
+    #[error(
+        "unknown parameter {0:?}: a ping takes interval, schedule, tz, kind, status, msg and stopped"
+    )]
     Unknown(String),
     #[error("parameter {0:?} is given twice")]
     Twice(String),
@@ -86,6 +89,8 @@ pub struct Ping {
     reported: Reported,
     msg: Option<String>,
     interval: Option<f64>,
+    /// `?schedule=EXPR&tz=TZ`: the job's cron schedule, promised as `interval` is.
+    schedule: Option<Schedule>,
     kind: Option<Kind>,
     /// The body as the data: JSON as is, anything else as `{"output_tail": …}`.
     body: Option<Value>,
@@ -100,6 +105,8 @@ impl Ping {
             why,
         };
         let mut interval = None;
+        let mut schedule: Option<&str> = None;
+        let mut tz: Option<&str> = None;
         let mut kind = None;
         let mut status: Option<(&str, Reported)> = None;
         let mut msg: Option<&str> = None;
@@ -130,6 +137,8 @@ impl Ping {
                     };
                     status = Some((value, reported));
                 }
+                "schedule" => schedule = Some(value),
+                "tz" => tz = Some(value),
                 "msg" => msg = Some(value),
                 "stopped" => {
                     if !matches!(value.as_str(), "" | "1" | "true") {
@@ -141,6 +150,7 @@ impl Ping {
             }
         }
 
+        let (schedule, kind) = promised_schedule(schedule, tz, interval, kind)?;
         // The path says what happened; the query may repeat it, never contradict it.
         let segment = event.segment();
         if let (Some(segment), Some(flag)) = (&segment, stopped) {
@@ -187,6 +197,7 @@ impl Ping {
             reported,
             msg: msg.map(str::to_owned),
             interval,
+            schedule,
             kind,
             body: data(body)?,
         })
@@ -244,6 +255,7 @@ impl Ping {
         Beat {
             pid: None,
             interval: self.interval,
+            schedule: self.schedule.clone(),
             kind: self.kind,
             host: host(),
             ..beat
@@ -254,6 +266,46 @@ impl Ping {
     pub fn apply(&self, previous: Option<Entry>, now: f64, took: Option<Duration>) -> Entry {
         self.beat(previous.as_ref(), now, took).apply(previous, now)
     }
+}
+
+/// `?schedule=EXPR&tz=TZ`, checked: a job's period instead of an interval (so never beside
+/// one, nor with `kind=app`), which makes the ping a job's.
+fn promised_schedule(
+    schedule: Option<&str>,
+    tz: Option<&str>,
+    interval: Option<f64>,
+    kind: Option<Kind>,
+) -> Result<(Option<Schedule>, Option<Kind>), PingError> {
+    let bad = |param: &str, value: &str, why: String| PingError::Value {
+        param: param.to_owned(),
+        value: value.to_owned(),
+        why,
+    };
+    let Some(expr) = schedule else {
+        return match tz {
+            Some(zone) => Err(bad("tz", zone, "goes with schedule=".into())),
+            None => Ok((None, kind)),
+        };
+    };
+    if interval.is_some() {
+        return Err(bad(
+            "schedule",
+            expr,
+            "a job has a schedule or an interval, not both".into(),
+        ));
+    }
+    if kind == Some(Kind::App) {
+        return Err(bad(
+            "kind",
+            "app",
+            "conflicts with schedule: a schedule is a job's".into(),
+        ));
+    }
+    let parsed = Schedule::parse(expr, tz).map_err(|e| match e {
+        ScheduleError::Zone { .. } => bad("tz", tz.unwrap_or_default(), e.to_string()),
+        _ => bad("schedule", expr, e.to_string()),
+    })?;
+    Ok((Some(parsed), Some(Kind::Job)))
 }
 
 /// The body as the data: JSON as is, if the file can keep it. Not refused when it is not

@@ -26,6 +26,8 @@ pub struct BeatArgs {
     /// The interval this process promises between beats, e.g. 30s, 5m, 1h30m.
     #[arg(long, allow_hyphen_values = true, value_parser = duration::parse_positive, value_name = "D")]
     pub interval: Option<Duration>,
+    #[command(flatten)]
+    pub promise: super::schedule::ScheduleFlags,
     /// Replace additional_data with this JSON value, e.g. '{"queue": 3}' or '"text"'.
     #[arg(long, value_parser = parse_json, value_name = "JSON", conflicts_with = "set")]
     pub data: Option<Value>,
@@ -77,13 +79,16 @@ pub fn beat(location: &FileLocation, args: &BeatArgs) -> anyhow::Result<ExitCode
     } else {
         Reported::Alive
     };
+    let schedule = args.promise.schedule()?;
     let beat = Beat {
         status,
         pid,
         interval: args.interval.map(|d| d.as_secs_f64()),
+        schedule: schedule.clone(),
         data,
         error: args.error.clone(),
-        kind: args.kind,
+        // A schedule is a job's period.
+        kind: args.kind.or(schedule.as_ref().map(|_| Kind::Job)),
         job: None,
         host: host(),
     };

@@ -45,6 +45,8 @@ pub struct RunArgs {
     /// Written to the entry as its interval; with --keepalive, how often to beat (default 30s).
     #[arg(long, value_parser = duration::parse_positive, value_name = "D")]
     pub interval: Option<Duration>,
+    #[command(flatten)]
+    pub promise: super::schedule::ScheduleFlags,
     /// Stop CMD after this long: SIGTERM to its process group, then SIGKILL 5s later. The
     /// run is reported failed with the reason "timed out after D".
     #[arg(long, value_parser = duration::parse_positive, value_name = "D")]
@@ -66,6 +68,14 @@ pub struct RunArgs {
 /// it kills hbmon. A command that cannot start gets one line on stderr (its failed beat is
 /// written all the same).
 pub fn run(location: &FileLocation, args: RunArgs) -> ExitCode {
+    // Each flag was checked as clap parsed it; together they cannot fail, but say so if.
+    let schedule = match args.promise.schedule() {
+        Ok(schedule) => schedule,
+        Err(e) => {
+            eprintln!("hbmon: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let mut command = args.command.into_iter();
     let program = command.next().unwrap_or_default();
     let job = Job {
@@ -73,6 +83,7 @@ pub fn run(location: &FileLocation, args: RunArgs) -> ExitCode {
         program,
         args: command.collect(),
         interval: args.interval,
+        schedule,
         timeout: args.timeout,
         keepalive: args.keepalive || args.kind == Kind::App,
         kind: args.kind,

@@ -31,6 +31,31 @@ pub struct ScheduleArgs {
     pub json: bool,
 }
 
+/// `--schedule EXPR [--tz TZ]` of `hbmon run` and `hbmon beat`: a job's cron schedule,
+/// written to its entry as `schedule` and `tz`, promised as `--interval` promises a period.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ScheduleFlags {
+    /// The cron schedule the job runs on, quoted (five fields or @daily...): it is overdue
+    /// when a fire time plus grace passes without a run. Instead of --interval.
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true, conflicts_with = "interval",
+          value_parser = |e: &str| Schedule::parse(e, Some("UTC")).map(|_| e.to_owned()))]
+    pub schedule: Option<String>,
+    /// The IANA time zone of --schedule, e.g. Europe/Berlin (default: the machine's).
+    #[arg(long, value_name = "TZ", requires = "schedule",
+          value_parser = |z: &str| Schedule::parse("@daily", Some(z)).map(|_| z.to_owned()))]
+    pub tz: Option<String>,
+}
+
+impl ScheduleFlags {
+    /// The schedule promised, if any (each flag was checked as clap parsed it).
+    pub fn schedule(&self) -> Result<Option<Schedule>, cron::ScheduleError> {
+        self.schedule
+            .as_deref()
+            .map(|expr| Schedule::parse(expr, self.tz.as_deref()))
+            .transpose()
+    }
+}
+
 pub fn schedule(args: &ScheduleArgs) -> anyhow::Result<ExitCode> {
     let schedule = Schedule::parse(&args.expr, args.tz.as_deref())?;
     let after = args.after.unwrap_or_else(clock::unix_now);

@@ -1,7 +1,7 @@
 //! The config's parsing, validation, rules and starter, table by table.
 use super::*;
 
-fn parse(text: &str) -> Result<Config, ConfigError> {
+pub(super) fn parse(text: &str) -> Result<Config, ConfigError> {
     Config::parse(text, Path::new("/etc/hb/hbmon.toml"))
 }
 
@@ -306,7 +306,7 @@ fn an_alert_timeout_is_a_positive_duration_of_at_most_ten_minutes() {
 }
 
 /// Each config text fails at that line and key with that message, on one line.
-fn assert_errors(cases: &[(&str, usize, &str, &str)]) {
+pub(super) fn assert_errors(cases: &[(&str, usize, &str, &str)]) {
     for &(text, line, key, message) in cases {
         let err = parse(text).unwrap_err();
         let shown = err.to_string();
@@ -442,7 +442,14 @@ fn the_starter_parses_commented_and_uncommented() {
         .join("\n");
     let config = parse(&uncommented).unwrap();
     let names: Vec<_> = config.processes.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["bidder", "nightly"]);
+    assert_eq!(names, ["bidder", "nightly", "backup"]);
+    let backup = config.rules_for("backup", None);
+    assert_eq!(
+        backup.schedule.0.as_ref().map(crate::cron::Schedule::expr),
+        Some("0 3 * * *")
+    );
+    assert_eq!((backup.kind, backup.grace), (Kind::Job, 1800.0));
+    assert_eq!(config.rules_for("db-main", None).maintenance.len(), 1);
     assert_eq!(config.alerts.len(), 2);
     assert!(!config.alerts_for("nightly"));
     assert_eq!(config.process("nightly").unwrap().depends_on, ["bidder"]);

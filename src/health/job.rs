@@ -54,18 +54,11 @@ pub(super) fn judge_job(entry: &Entry, rules: &Rules, now: f64, age: f64) -> Hea
             ),
         };
     }
-    let last_start = entry.started_at.unwrap_or(entry.last_heartbeat);
-    let due = rules.deadline(last_start, 1.0);
-    if rules.interval_from.is_own() && now > due {
-        return Health::new(
-            State::Overdue,
-            format!(
-                "no run for {} (period {})",
-                format_secs((now - last_start).max(0.0)),
-                format_secs(rules.interval)
-            ),
-            Some(due),
-        );
+    if let Some(missed) = super::schedule::overdue(Some(entry), rules, now) {
+        return missed;
+    }
+    if let Some(early) = super::schedule::not_due(entry, rules) {
+        return early;
     }
     if reported == Reported::Error {
         return error(entry, age);

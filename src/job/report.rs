@@ -177,6 +177,7 @@ impl<'a> Reporter<'a> {
         let beat = Beat {
             pid: self.pid,
             interval: self.job.interval.map(|d| d.as_secs_f64()),
+            schedule: self.job.schedule.clone(),
             kind: Some(self.job.kind),
             host: host(),
             ..beat
@@ -277,6 +278,7 @@ mod tests {
             program: "/nonexistent/backup".into(),
             args: Vec::new(),
             interval: None,
+            schedule: None,
             timeout: None,
             keepalive: false,
             kind: crate::store::Kind::Job,

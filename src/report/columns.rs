@@ -170,7 +170,7 @@ impl Column {
                 align: Align::Right,
                 drop: Some(2),
                 cycle: None,
-                text: |row, _| interval(row),
+                text: |row, cx| interval(row, cx.now),
                 compare: |a, b| present(Some(a.rules.interval), Some(b.rules.interval)),
             },
             Column::Beats => Spec {
@@ -358,13 +358,39 @@ pub fn since_beat(row: &Row, now: f64) -> String {
 }
 
 /// The interval; `-` for a job without a period of its own, which is never overdue
-/// (showing the default would suggest it is checked against it).
-pub fn interval(row: &Row) -> String {
+/// (showing the default would suggest it is checked against it); for a scheduled job, when
+/// its next run is due ([`due`]).
+pub fn interval(row: &Row, now: f64) -> String {
     let rules = &row.rules;
+    if rules.schedule.0.is_some() && rules.kind == Kind::Job {
+        return due(row, now).unwrap_or_else(|| "-".to_owned());
+    }
     if rules.kind == Kind::Job && !rules.interval_from.is_own() {
         return "-".to_owned();
     }
     duration::format_secs(rules.interval)
+}
+
+/// A scheduled job's next run: `due 03:00 (in 4h12m)` in the schedule's zone, with the
+/// weekday when it is a day or more away, and `(2h ago)` for the one missed while overdue.
+/// `None` for a job without a schedule, or one that never fires again.
+pub fn due(row: &Row, now: f64) -> Option<String> {
+    let schedule = row.rules.schedule.0.as_ref()?;
+    let due = crate::health::next_due(row.entry.as_ref(), &row.rules)?;
+    let format = if due - now >= 86_400.0 {
+        "%a %H:%M"
+    } else {
+        "%H:%M"
+    };
+    let relative = if due >= now {
+        format!("in {}", duration::format_secs(due - now))
+    } else {
+        format!("{} ago", duration::format_secs(now - due))
+    };
+    Some(format!(
+        "due {} ({relative})",
+        schedule.strftime_local(due, format)
+    ))
 }
 
 pub fn beats(row: &Row) -> String {

@@ -60,6 +60,10 @@ pub struct Process<'a> {
     pub since_beat: Option<f64>,
     /// Seconds the live process has run.
     pub runtime: Option<f64>,
+    /// A job's next expected start (Unix seconds): the first fire time of its schedule, or
+    /// its period, after its last start — the missed one while it is overdue; `null` for
+    /// an app or a job with no period of its own.
+    pub next_due: Option<f64>,
     /// The runs in progress that run ids name (the entry's `runs`), the oldest first.
     pub runs: Vec<Run<'a>>,
     /// The entry as parsed and written out again, not the file's bytes: protocol v1
@@ -143,6 +147,7 @@ impl<'a> Process<'a> {
             last_heartbeat: row.entry.as_ref().map(|e| e.last_heartbeat),
             since_beat: row.since_beat(now),
             runtime: row.runtime(now),
+            next_due: crate::health::next_due(row.entry.as_ref(), &row.rules),
             runs: row.entry.as_ref().map_or_else(Vec::new, |entry| {
                 entry
                     .runs_in_progress()

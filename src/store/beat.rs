@@ -52,6 +52,8 @@ pub struct Beat {
     pub status: Reported,
     pub pid: Option<u32>,
     pub interval: Option<f64>,
+    /// A job's cron schedule, promised as `interval` is: written as `schedule` and `tz`.
+    pub schedule: Option<crate::cron::Schedule>,
     pub data: DataChange,
     /// The message of an `error` beat.
     pub error: Option<String>,
@@ -67,6 +69,7 @@ impl Beat {
             status: Reported::Alive,
             pid,
             interval: None,
+            schedule: None,
             data: DataChange::Keep,
             error: None,
             kind: None,
@@ -195,6 +198,13 @@ impl Beat {
         if self.interval.is_some() {
             entry.interval = self.interval;
         }
+        if let Some(schedule) = &self.schedule {
+            entry.schedule = Some(schedule.expr().to_owned());
+            // The machine's zone without a name: a reader here takes its own zone.
+            entry.tz = Some(schedule.tz_name())
+                .filter(|tz| *tz != "local")
+                .map(str::to_owned);
+        }
         if self.kind.is_some() {
             entry.kind = self.kind;
         }
@@ -229,8 +239,12 @@ impl Beat {
     }
 }
 
-/// Sets the entry's run fields to `job`'s, the run started at `started_at`.
+/// Sets the entry's run fields to `job`'s, the run started at `started_at`; a new start
+/// keeps the one it replaces as `previous_started_at`.
 fn set_newest_run(entry: &mut Entry, job: &JobRun, started_at: Option<f64>) {
+    if started_at.is_some() && entry.started_at.is_some() && started_at != entry.started_at {
+        entry.previous_started_at = entry.started_at;
+    }
     entry.started_at = started_at;
     entry.finished_at = job.finished_at;
     entry.exit_code = job.exit_code;

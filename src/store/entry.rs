@@ -96,6 +96,12 @@ pub struct Entry {
     pub additional_data: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<f64>,
+    /// A job's cron schedule, promised by its writer as `interval` is; `tz` its zone (an
+    /// IANA name; the reader's zone without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_heartbeat: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -112,6 +118,10 @@ pub struct Entry {
     pub host: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<f64>,
+    /// The run before the newest's start: whether the newest ran when it was not due (a
+    /// second run within one period of its schedule) needs both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_started_at: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,6 +184,12 @@ pub enum Pause {
 }
 
 impl Entry {
+    /// The schedule its writer promises, if it is one: a `schedule` or `tz` that does not
+    /// parse (a writer other than hbmon's) is no promise, and the interval rules apply.
+    pub fn schedule(&self) -> Option<crate::cron::Schedule> {
+        crate::cron::Schedule::parse(self.schedule.as_deref()?, self.tz.as_deref()).ok()
+    }
+
     /// The pause set by `hbmon pause`, expired or not. A `paused_until` that is neither a
     /// number nor null was not written by hbmon and is ignored.
     pub fn pause(&self) -> Option<Pause> {
@@ -270,6 +286,30 @@ mod tests {
     use super::*;
     use crate::store::Beat;
     use serde_json::json;
+
+    #[test]
+    fn a_writers_schedule_that_is_not_one_is_no_promise() {
+        // (schedule, tz, read as a schedule): another writer's garbage, a zone given as a
+        // path to another file (never read as a zone), a control character.
+        let cases = [
+            ("0 3 * * *", Some("Europe/Berlin"), true),
+            ("0 3 * * *", None, true),
+            ("every night", None, false),
+            ("0 3 * * *", Some("../../../../etc/passwd"), false),
+            ("0 3 * * *", Some("/etc/localtime"), false),
+            ("0 3 * * *", Some("Europe/../Europe/Berlin"), false),
+            ("0 3 * * *", Some("Europe/Berlin\u{1b}[2J"), false),
+            ("0\u{1b}[31m 3 * * *", None, false),
+        ];
+        for (schedule, tz, reads) in cases {
+            let entry = Entry {
+                schedule: Some(schedule.to_owned()),
+                tz: tz.map(str::to_owned),
+                ..Entry::default()
+            };
+            assert_eq!(entry.schedule().is_some(), reads, "{schedule:?} {tz:?}");
+        }
+    }
 
     #[test]
     fn names_must_be_printable() {

@@ -5,6 +5,8 @@
 //! bidi control as is.
 
 mod detail;
+#[cfg(test)]
+mod due_tests;
 mod footer;
 mod header;
 mod history;
@@ -105,8 +107,22 @@ fn wanted(app: &App) -> table::Wanted {
         .map(|r| columns::state(r, true).chars().count())
         .max()
         .unwrap_or(0) as u16;
-    table::Wanted { name, state }
+    // A scheduled job's `due Mon 03:00 (in 30d23h)`, at its widest whatever the time, so
+    // the column does not jump as the countdown shortens.
+    let interval = if rows.iter().any(|r| r.rules.schedule.0.is_some()) {
+        DUE_WIDTH
+    } else {
+        0
+    };
+    table::Wanted {
+        name,
+        state,
+        interval,
+    }
 }
+
+/// The widest a scheduled job's due text is (`due Mon 03:00 (in 30d23h)`).
+const DUE_WIDTH: u16 = 25;
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame<'_>, app: &App, now: f64) {

@@ -533,6 +533,12 @@ fn the_example_file_is_valid_and_shows_each_kind_of_entry() {
         (Kind::Job, Reported::Succeeded, None)
     );
     assert_eq!(job.exit_code, Some(0));
+    // Its cron schedule, promised as an interval is: it started at a fire time.
+    let schedule = job.schedule().unwrap();
+    assert_eq!(
+        schedule.prev_at_or_before(job.started_at.unwrap()),
+        Some(job.started_at.unwrap().floor())
+    );
     let (started, finished) = (job.started_at.unwrap(), job.finished_at.unwrap());
     assert!((finished - started - job.duration.unwrap()).abs() < 1e-3);
 

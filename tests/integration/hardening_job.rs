@@ -181,7 +181,7 @@ fn a_run_that_ends_leaves_no_watchdog_and_what_it_started_running() {
 
 /// libfaketime, which the Debian package `faketime` installs (its dependency `libfaketime`
 /// holds the library).
-fn libfaketime() -> PathBuf {
+pub(crate) fn libfaketime() -> PathBuf {
     let candidates = [
         format!(
             "/usr/lib/{}-linux-gnu/faketime/libfaketime.so.1",

@@ -23,6 +23,7 @@ mod pipe;
 mod prometheus;
 mod run;
 mod runs;
+mod schedule;
 mod serve;
 mod status;
 mod stops;

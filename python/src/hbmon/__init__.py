@@ -166,6 +166,8 @@ _FIELDS = (
     ("status", _string),
     ("additional_data", _anything),
     ("interval", _number),
+    ("schedule", _string),
+    ("tz", _string),
     ("first_heartbeat", _number),
     ("beats", _unsigned(64)),
     ("errors", _unsigned(64)),
@@ -174,6 +176,7 @@ _FIELDS = (
     ("kind", lambda v: v in KINDS),
     ("host", _string),
     ("started_at", _number),
+    ("previous_started_at", _number),
     ("finished_at", _number),
     ("exit_code", lambda v: isinstance(v, int) and not isinstance(v, bool) and -(2**31) <= v < 2**31),
     ("duration", _number),
@@ -199,7 +202,7 @@ def _invalid_reason(entry):
 _KEEP = object()
 
 
-def _apply(previous, now, pid, status, data, merge, error, interval, kind, host, job=None):
+def _apply(previous, now, pid, status, data, merge, error, interval, kind, host, job=None, schedule=None):
     """The entry after one beat: the same rules as hbmon's ``Beat::apply``.
 
     A new PID starts a new run: ``first_heartbeat``, ``beats``, ``errors``, the last error
@@ -244,6 +247,9 @@ def _apply(previous, now, pid, status, data, merge, error, interval, kind, host,
         entry["last_error_at"] = now
     if interval is not None:
         entry["interval"] = float(interval)
+    if schedule is not None:
+        # (expression, zone or None): a zone left out is the reader's, so an old one goes.
+        entry["schedule"], entry["tz"] = schedule
     if kind is not None:
         entry["kind"] = kind
     if host is not None:
@@ -970,7 +976,18 @@ def _host():
 
 
 def _write(
-    name, file, status, data=_KEEP, merge=False, error=None, pid=None, interval=None, kind=None, lock_timeout=None, job=None
+    name,
+    file,
+    status,
+    data=_KEEP,
+    merge=False,
+    error=None,
+    pid=None,
+    interval=None,
+    kind=None,
+    lock_timeout=None,
+    job=None,
+    schedule=None,
 ):
     path, private = _resolve(file)
     now = round(time.time(), 6)
@@ -986,7 +1003,7 @@ def _write(
                 file=sys.stderr,
             )
             previous = None
-        entry = _apply(previous, now, pid, status, data, merge, error, interval, kind, host, job)
+        entry = _apply(previous, now, pid, status, data, merge, error, interval, kind, host, job, schedule)
         processes[name] = entry
         return entry
 
@@ -996,7 +1013,57 @@ def _write(
 # --- the API --------------------------------------------------------------------------------
 
 
-def beat(name, data=None, *, merge=False, error=None, stopped=False, pid=None, interval=None, kind=None, file=None):
+#: The @macros hbmon reads (``@reboot`` has no times to be due at).
+SCHEDULE_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+
+
+def _check_schedule(name, schedule, tz, interval, kind):
+    """``(schedule, tz)`` as the entry keeps them, checked as far as Python can without a
+    cron engine: five fields or a known @macro, and a zone the time zone database knows
+    (hbmon checks the fields themselves, and ignores a schedule it cannot read)."""
+    if schedule is None:
+        if tz is not None:
+            raise HbmonError("heartbeat %r: tz goes with a schedule" % (name,))
+        return None
+    if interval is not None:
+        raise HbmonError("heartbeat %r: a job has a schedule or an interval, not both" % (name,))
+    if kind == "app":
+        raise HbmonError("heartbeat %r: a schedule is a job's, not an app's" % (name,))
+    text = schedule.strip() if isinstance(schedule, str) else None
+    if not text or (
+        len(text.split()) != 5 if not text.startswith("@") else text.lower() not in SCHEDULE_MACROS
+    ):
+        raise HbmonError(
+            "heartbeat %r: schedule %r: five fields (minute hour day-of-month month "
+            "day-of-week) or a macro such as @daily" % (name, schedule)
+        )
+    if tz is not None:
+        try:
+            import zoneinfo
+
+            zoneinfo.ZoneInfo(tz)
+        except (ImportError, ValueError, KeyError, TypeError, OSError):
+            raise HbmonError(
+                "heartbeat %r: time zone %r: not in the time zone database (an IANA name "
+                "such as Europe/Berlin)" % (name, tz)
+            ) from None
+    return (schedule, tz)
+
+
+def beat(
+    name,
+    data=None,
+    *,
+    merge=False,
+    error=None,
+    stopped=False,
+    pid=None,
+    interval=None,
+    kind=None,
+    file=None,
+    schedule=None,
+    tz=None,
+):
     """Writes one heartbeat for ``name`` and returns the entry as written.
 
     ``data`` replaces ``additional_data`` (any JSON value: dict, list, str, number); None
@@ -1004,8 +1071,10 @@ def beat(name, data=None, *, merge=False, error=None, stopped=False, pid=None, i
     ``error`` reports an error (status ``error``, counted in ``errors``); ``stopped=True``
     reports a clean stop. ``pid`` defaults to this process; ``pid=False`` records no PID,
     ``interval`` (seconds) is the promise of how often it beats, ``kind`` is ``"app"`` or
-    ``"job"``, ``file`` overrides the resolved heartbeat file. Raises HbmonError if the
-    beat cannot be written.
+    ``"job"``, ``file`` overrides the resolved heartbeat file. ``schedule`` (a cron
+    expression, e.g. ``"0 3 * * *"``) and ``tz`` (an IANA zone; default the reader's) are
+    a job's period instead of an interval, as ``hbmon beat --schedule --tz`` writes them;
+    a schedule makes the beat a job's. Raises HbmonError if the beat cannot be written.
 
     hbmon calls an entry whose PID is gone ``dead`` at once. A script that beats and then
     exits (cron, a build step) should therefore beat with ``pid=False, kind="job"`` (and an
@@ -1020,6 +1089,9 @@ def beat(name, data=None, *, merge=False, error=None, stopped=False, pid=None, i
         raise HbmonError("pid must be a positive integer, or False for none, not %r" % (pid,))
     if interval is not None:
         interval = _check_interval(name, interval)
+    schedule = _check_schedule(name, schedule, tz, interval, kind)
+    if schedule is not None and kind is None:
+        kind = "job"
     if merge and not isinstance(data, dict):
         raise HbmonError("merge=True needs a dict of keys to set, not %r" % (data,))
     if data is not None:
@@ -1035,6 +1107,7 @@ def beat(name, data=None, *, merge=False, error=None, stopped=False, pid=None, i
         pid=pid,
         interval=interval,
         kind=kind,
+        schedule=schedule,
     )
 
 

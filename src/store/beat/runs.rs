@@ -261,3 +261,55 @@ mod tests {
         assert_eq!(ended.runs_dropped, None, "the count ends with the runs");
     }
 }
+
+#[cfg(test)]
+mod previous_start_tests {
+    use super::*;
+    use crate::store::DataChange;
+
+    fn start(id: Option<&str>, at: f64) -> Beat {
+        let beat = Beat::running(at, DataChange::Keep);
+        match id {
+            Some(id) => beat.with_run_id(id),
+            None => beat,
+        }
+    }
+
+    fn end(id: Option<&str>, started_at: f64, at: f64) -> Beat {
+        let beat = Beat::finished(
+            Some(started_at),
+            at,
+            None,
+            Some(0),
+            "exit",
+            DataChange::Keep,
+        );
+        match id {
+            Some(id) => beat.with_run_id(id),
+            None => beat,
+        }
+    }
+
+    #[test]
+    fn a_new_runs_start_keeps_the_one_it_replaces_as_the_previous_start() {
+        // (run id or none): the same sequence, named and unnamed runs alike.
+        for id in [None, Some("a")] {
+            let mut entry = None;
+            for (at, beat) in [
+                (10.0, start(id, 10.0)),
+                (11.0, end(id, 10.0, 11.0)),
+                (20.0, start(id, 20.0)),
+                (25.0, start(id, 20.0)),
+                (30.0, end(id, 20.0, 30.0)),
+            ] {
+                entry = Some(beat.apply(entry, at));
+            }
+            let entry = entry.unwrap();
+            assert_eq!(
+                (entry.started_at, entry.previous_started_at),
+                (Some(20.0), Some(10.0)),
+                "{id:?}"
+            );
+        }
+    }
+}

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::theme::Theme;
 use crate::clock::format_local;
+use crate::cron::Schedule;
 use crate::duration::format_secs;
 use crate::health::Severity;
 use crate::report::Row;
@@ -27,6 +28,46 @@ pub(super) fn when(unix: f64, now: f64) -> String {
         format!("{} ago", format_secs(age.max(0.0)))
     };
     format!("{} ({rel})", format_local(unix))
+}
+
+/// How many fire times of a scheduled job the pane lists.
+const NEXT_RUNS: usize = 5;
+
+/// A scheduled job's last beat, its schedule in words, and its next [`NEXT_RUNS`] fire
+/// times in the schedule's zone, from the one due (the missed one while it is overdue).
+fn schedule_lines(
+    row: &Row,
+    schedule: &Schedule,
+    entry: &Entry,
+    now: f64,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let first = crate::health::next_due(Some(entry), &row.rules);
+    let next: Vec<String> = std::iter::successors(first, |&t| schedule.next_after(t))
+        .take(NEXT_RUNS)
+        .map(|t| schedule.strftime_local(t, "%a %m-%d %H:%M"))
+        .collect();
+    let next = if next.is_empty() {
+        "none within 50 years".to_owned()
+    } else {
+        next.join(", ")
+    };
+    vec![
+        Line::from(vec![
+            label("Last beat", theme),
+            Span::raw(when(entry.last_heartbeat, now)),
+        ]),
+        Line::from(vec![
+            label("Schedule", theme),
+            Span::raw(format!(
+                "{:?}: {} (grace {})",
+                schedule.expr(),
+                schedule.explain(),
+                format_secs(row.rules.grace)
+            )),
+        ]),
+        Line::from(vec![label("Next runs", theme), Span::raw(next)]),
+    ]
 }
 
 /// The key of `additional_data` that holds a job's last lines of output (`hbmon run`, a
@@ -283,15 +324,19 @@ pub(super) fn entry_lines(row: &Row, entry: &Entry, now: f64, theme: &Theme) -> 
             Span::raw(when(first, now)),
         ]));
     }
-    lines.push(Line::from(vec![
-        label("Last beat", theme),
-        Span::raw(format!(
-            "{}, every {} (grace {})",
-            when(entry.last_heartbeat, now),
-            format_secs(row.rules.interval),
-            format_secs(row.rules.grace)
-        )),
-    ]));
+    if let Some(schedule) = row.rules.schedule.0.as_ref() {
+        lines.extend(schedule_lines(row, schedule, entry, now, theme));
+    } else {
+        lines.push(Line::from(vec![
+            label("Last beat", theme),
+            Span::raw(format!(
+                "{}, every {} (grace {})",
+                when(entry.last_heartbeat, now),
+                format_secs(row.rules.interval),
+                format_secs(row.rules.grace)
+            )),
+        ]));
+    }
     let host = entry
         .host
         .as_ref()

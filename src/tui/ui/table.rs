@@ -97,6 +97,8 @@ pub(super) struct Wanted {
     pub name: u16,
     /// Past the column's minimum only for a state with a count (`▶ 12 running`).
     pub state: u16,
+    /// Past the column's minimum only for a scheduled job (`due 03:00 (in 4h12m)`).
+    pub interval: u16,
 }
 
 /// Which columns fit in `width` beside the cursor's, and how wide each is: narrow screens
@@ -123,6 +125,16 @@ pub(super) fn fit_columns(width: u16, wanted: Wanted) -> Vec<(Column, u16)> {
     // The state first: `▶ 2 running` cut to `▶ 2 runni…` would lose the word.
     let state_extra = wanted.state.saturating_sub(min(Column::State)).min(spare);
     spare -= state_extra;
+    // Then when a job is due, which would lose its countdown: the name is cut less.
+    let interval_extra = if shown.contains(&Column::Interval) {
+        wanted
+            .interval
+            .saturating_sub(min(Column::Interval))
+            .min(spare)
+    } else {
+        0
+    };
+    spare -= interval_extra;
     let name_extra = wanted.name.saturating_sub(min(Column::Name)).min(spare);
     spare -= name_extra;
     let has_data = shown.contains(&Column::Data);
@@ -133,6 +145,7 @@ pub(super) fn fit_columns(width: u16, wanted: Wanted) -> Vec<(Column, u16)> {
                 Column::Name => min(c) + name_extra + if has_data { 0 } else { spare },
                 Column::Data => min(c) + spare,
                 Column::State => min(c) + state_extra,
+                Column::Interval => min(c) + interval_extra,
                 _ => min(c),
             };
             (c, w)
@@ -268,7 +281,11 @@ mod tests {
     use super::*;
 
     fn name_of(name: u16) -> Wanted {
-        Wanted { name, state: 0 }
+        Wanted {
+            name,
+            state: 0,
+            interval: 0,
+        }
     }
 
     #[test]
@@ -278,6 +295,7 @@ mod tests {
         let wanted = Wanted {
             name: 30,
             state: 12,
+            interval: 0,
         };
         let roomy = fit_columns(200, wanted);
         assert_eq!(width(&roomy, Column::State), Some(12));

@@ -25,7 +25,7 @@ fn app(color: bool) -> App {
 }
 
 /// Draws as the loop does: measure the viewport, tell the app, draw.
-fn render(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
+pub(super) fn render(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     app.update(Action::Viewport(viewport(
         Size::new(width, height),
@@ -37,7 +37,7 @@ fn render(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
 }
 
 /// The screen as text, local clock times masked: they depend on the machine's time zone.
-fn screen(terminal: &Terminal<TestBackend>) -> String {
+pub(super) fn screen(terminal: &Terminal<TestBackend>) -> String {
     let text = terminal.backend().to_string();
     let date_time = regex::Regex::new(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}").unwrap();
     let time = regex::Regex::new(r"\b\d{2}:\d{2}:\d{2}\b").unwrap();
