@@ -4,8 +4,10 @@
 //! name the file, line and key, and [`Config::rules_for`], which turns it into [`Rules`].
 
 mod alert;
+mod probes;
 
 pub use alert::{COMMAND_TIMEOUT, MAX_TIMEOUT, Policy, Rule, Target, WEBHOOK_TIMEOUT};
+pub use probes::{MAX_PROBE_TIMEOUT, PROBE_FAILS, PROBE_TIMEOUT, ProbeKind, Probes};
 
 use std::fmt::Write as _;
 use std::ops::Range;
@@ -136,6 +138,8 @@ pub struct ProcessConfig {
     pub overlap: Overlap,
     /// `false`: never alerted (`alerts = false`), though still shown and recorded.
     pub alerts: bool,
+    /// `http`, `tcp`, `command` and their keys; `None`: the process is only listened to.
+    pub probes: Option<Probes>,
 }
 
 impl Config {
@@ -304,6 +308,9 @@ impl Config {
             if !p.alerts {
                 line(&mut out, "alerts", "false");
             }
+            if let Some(probes) = &p.probes {
+                probes.to_toml(&mut out);
+            }
         }
         out.push_str("\n[history]\n");
         line(&mut out, "keep", &secs(self.history.keep));
@@ -433,6 +440,15 @@ struct RawProcess {
     min_runtime: Option<Spanned<Span>>,
     overlap: Option<Spanned<Overlap>>,
     alerts: Option<bool>,
+    http: Option<Spanned<String>>,
+    http_expect: Option<Spanned<String>>,
+    tcp: Option<Spanned<String>>,
+    command: Option<Spanned<String>>,
+    command_shell: Option<Spanned<bool>>,
+    probe_timeout: Option<Spanned<Span>>,
+    probe_every: Option<Spanned<Span>>,
+    probe_fails: Option<Spanned<u32>>,
+    probe_critical: Option<Spanned<bool>>,
 }
 
 /// A validation failure: where, which key, what.
@@ -489,7 +505,20 @@ impl RawConfig {
                 [&p.late_after, &p.degraded_after, &p.dead_after],
                 thresholds,
             )?;
+            let probes = probes::RawProbes {
+                http: p.http,
+                http_expect: p.http_expect,
+                tcp: p.tcp,
+                command: p.command,
+                command_shell: p.command_shell,
+                probe_timeout: p.probe_timeout,
+                probe_every: p.probe_every,
+                probe_fails: p.probe_fails,
+                probe_critical: p.probe_critical,
+            }
+            .validate()?;
             processes.push(ProcessConfig {
+                probes,
                 interval: positive("interval", p.interval.as_ref())?,
                 grace: p.grace.map(|g| g.into_inner().0),
                 max_runtime,
