@@ -146,6 +146,7 @@ pub(crate) mod tests {
                 monitored: true,
                 ..Rules::default()
             },
+            probes: Vec::new(),
         }
     }
 

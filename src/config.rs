@@ -255,6 +255,9 @@ impl Config {
             overlap: process.map_or(Overlap::Allow, |p| p.overlap),
             monitored: process.is_some(),
             critical: process.is_none_or(|p| p.critical),
+            probe_critical: process
+                .and_then(|p| p.probes.as_ref())
+                .is_some_and(|p| p.critical),
             interval_from,
             known_since: process.and(self.known_since),
         }

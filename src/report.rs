@@ -11,6 +11,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::checks::{self, ProbeStatus, Results};
 use crate::config::Config;
 use crate::health::{self, Health, Os, Rules, Severity, State};
 use crate::probe::{Lookup, Probe, ProcessInfo, SystemInfo};
@@ -32,6 +33,8 @@ pub struct Row {
     /// is the one that beat, not a newer one that reuses its PID.
     pub process: Option<ProcessInfo>,
     pub rules: Rules,
+    /// Its active probes' latest results, in config order (none without probes).
+    pub probes: Vec<ProbeStatus>,
 }
 
 /// Every row at one instant, plus what the header needs.
@@ -134,9 +137,21 @@ pub fn nothing_to_judge(file: &Path, report: &Report) -> Option<String> {
     })
 }
 
-/// Judges every process at `now`: one row per configured process (config order), then one
-/// per other entry in the file (file order), asking `probe` about every PID once.
+/// Judges every process at `now` as [`build_probed`] does, with no probe results yet.
 pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f64) -> Report {
+    build_probed(snapshot, config, probe, now, &Results::new())
+}
+
+/// Judges every process at `now`: one row per configured process (config order), then one
+/// per other entry in the file (file order), asking `probe` about every PID once, and
+/// taking what the active probes last said from `results`.
+pub fn build_probed(
+    snapshot: &Snapshot,
+    config: &Config,
+    probe: &mut dyn Probe,
+    now: f64,
+    results: &Results,
+) -> Report {
     refresh(snapshot, config, probe);
     let system = probe.system();
     // A PID is only meaningful on the machine that wrote it (a file shared between hosts or
@@ -170,7 +185,15 @@ pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f
                 .as_ref()
                 .map_or(Lookup::Unknown, |re| probe.find(re)),
         };
-        rows.push(row(&p.name, p.label.clone(), entry, config, seen, now));
+        rows.push(row(
+            &p.name,
+            p.label.clone(),
+            entry,
+            config,
+            seen,
+            now,
+            results,
+        ));
     }
     for (name, entry) in &snapshot.entries {
         if configured.contains(name.as_str()) {
@@ -180,7 +203,7 @@ pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f
             Some(pid) if local(entry) => probe.process(pid),
             _ => Lookup::Unknown,
         };
-        rows.push(row(name, None, Some(entry), config, seen, now));
+        rows.push(row(name, None, Some(entry), config, seen, now, results));
     }
     Report {
         now,
@@ -209,6 +232,7 @@ fn row(
     config: &Config,
     seen: Lookup,
     now: f64,
+    results: &Results,
 ) -> Row {
     let rules = config.rules_for(name, entry);
     let os = match &seen {
@@ -216,7 +240,12 @@ fn row(
         Lookup::Gone => Os::Gone,
         Lookup::Unknown => Os::Unknown,
     };
-    let health = health::evaluate(entry, &rules, now, os);
+    let probes = if rules.monitored {
+        results.get(name).cloned().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let health = health::evaluate(entry, &rules, now, os, &checks::verdict(Some(&probes)));
     // A stranger that now holds the PID is not this process: its CPU, memory and runtime
     // would be shown as if they were.
     let process = seen
@@ -230,6 +259,7 @@ fn row(
         health,
         process,
         rules,
+        probes,
     }
 }
 

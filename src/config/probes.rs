@@ -93,7 +93,11 @@ impl RawProbes {
                 expect: self.http_expect.map(Spanned::into_inner),
             });
         } else if let Some(expect) = &self.http_expect {
-            return Err((expect.span(), "http_expect", "needs http = \"http://...\"".into()));
+            return Err((
+                expect.span(),
+                "http_expect",
+                "needs http = \"http://...\"".into(),
+            ));
         }
         if let Some(addr) = self.tcp {
             kinds.push(ProbeKind::Tcp {
@@ -109,10 +113,16 @@ impl RawProbes {
         let timeout = positive("probe_timeout", self.probe_timeout.as_ref())?;
         let every = positive("probe_every", self.probe_every.as_ref())?;
         let keys = [
-            ("probe_timeout", self.probe_timeout.as_ref().map(Spanned::span)),
+            (
+                "probe_timeout",
+                self.probe_timeout.as_ref().map(Spanned::span),
+            ),
             ("probe_every", self.probe_every.as_ref().map(Spanned::span)),
             ("probe_fails", self.probe_fails.as_ref().map(Spanned::span)),
-            ("probe_critical", self.probe_critical.as_ref().map(Spanned::span)),
+            (
+                "probe_critical",
+                self.probe_critical.as_ref().map(Spanned::span),
+            ),
         ];
         if kinds.is_empty() {
             return match keys.into_iter().find_map(|(key, at)| Some((key, at?))) {
@@ -227,7 +237,11 @@ impl Probes {
                 }
             }
         }
-        super::line(out, "probe_timeout", &super::secs(self.timeout.as_secs_f64()));
+        super::line(
+            out,
+            "probe_timeout",
+            &super::secs(self.timeout.as_secs_f64()),
+        );
         if let Some(every) = self.every {
             super::line(out, "probe_every", &super::secs(every.as_secs_f64()));
         }
@@ -269,7 +283,12 @@ mod tests {
                 },
                 ProbeKind::Command {
                     line: "pg_isready -q -d 'my db'".into(),
-                    argv: vec!["pg_isready".into(), "-q".into(), "-d".into(), "my db".into()],
+                    argv: vec![
+                        "pg_isready".into(),
+                        "-q".into(),
+                        "-d".into(),
+                        "my db".into()
+                    ],
                     shell: false
                 },
             ]
@@ -299,14 +318,21 @@ mod tests {
         .unwrap();
         let shown = config.to_toml();
         let again = Config::parse(&shown, Path::new("x")).unwrap();
-        assert_eq!(again.processes[0].probes, config.processes[0].probes, "{shown}");
+        assert_eq!(
+            again.processes[0].probes, config.processes[0].probes,
+            "{shown}"
+        );
     }
 
     /// Each bad probe key is one line naming the file, line 3 and the key.
     #[test]
     fn bad_probe_keys_are_one_line_naming_line_and_key() {
         let cases = [
-            ("http = \"ftp://x/\"", "http", "is not an http:// or https:// URL"),
+            (
+                "http = \"ftp://x/\"",
+                "http",
+                "is not an http:// or https:// URL",
+            ),
             ("http = \"http:///health\"", "http", "has no host"),
             ("http = \"http://a b/\"", "http", "is not a valid URL"),
             ("http_expect = \"ok\"", "http_expect", "needs http"),
@@ -317,11 +343,31 @@ mod tests {
             ("command = \"  \"", "command", "must not be empty"),
             ("command = \"echo 'open\"", "command", "unclosed quote"),
             ("command_shell = true", "command_shell", "needs command"),
-            ("probe_fails = 3", "probe_fails", "applies only with a probe"),
-            ("tcp = \"db:1\"\nprobe_fails = 0", "probe_fails", "at least 1"),
-            ("tcp = \"db:1\"\nprobe_timeout = \"0s\"", "probe_timeout", "greater than zero"),
-            ("tcp = \"db:1\"\nprobe_timeout = \"6m\"", "probe_timeout", "at most 5m"),
-            ("tcp = \"db:1\"\nprobe_every = 0", "probe_every", "greater than zero"),
+            (
+                "probe_fails = 3",
+                "probe_fails",
+                "applies only with a probe",
+            ),
+            (
+                "tcp = \"db:1\"\nprobe_fails = 0",
+                "probe_fails",
+                "at least 1",
+            ),
+            (
+                "tcp = \"db:1\"\nprobe_timeout = \"0s\"",
+                "probe_timeout",
+                "greater than zero",
+            ),
+            (
+                "tcp = \"db:1\"\nprobe_timeout = \"6m\"",
+                "probe_timeout",
+                "at most 5m",
+            ),
+            (
+                "tcp = \"db:1\"\nprobe_every = 0",
+                "probe_every",
+                "greater than zero",
+            ),
         ];
         for (body, key, message) in cases {
             let shown = parse(body).unwrap_err().to_string();

@@ -3,7 +3,7 @@
 //! `error` while two overlap under `overlap = "warn"`), and a run that ended sooner than
 //! `min_runtime` (`failed`, as rule 4 judges a failed run).
 
-use super::{Health, Overlap, Rules, State, error};
+use super::{Health, Rules, State, error};
 use crate::duration::{format_secs, format_tenths};
 use crate::store::{Entry, MAX_RUNS, Reported, RunInProgress};
 
@@ -153,4 +153,24 @@ fn describe(id: &str, run: &RunInProgress, now: f64) -> String {
         .map_or_else(String::new, |pid| format!(" (pid {pid})"));
     let running_for = format_secs((now - run.started_at).max(0.0));
     format!("run {id}{pid} running for {running_for}")
+}
+
+/// What two runs of one job in progress at once are (config `overlap`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Overlap {
+    /// Nothing to flag: runs of the job may overlap.
+    #[default]
+    Allow,
+    /// `error` while they do, naming them: a job that must not run twice at once.
+    Warn,
+}
+
+impl Overlap {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overlap::Allow => "allow",
+            Overlap::Warn => "warn",
+        }
+    }
 }

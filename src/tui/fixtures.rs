@@ -39,6 +39,7 @@ pub fn row(name: &str, state: State, age: f64) -> Row {
             memory_bytes: 50 * 1024 * 1024,
         }),
         rules: rules(30.0),
+        probes: Vec::new(),
     }
 }
 
