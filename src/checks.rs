@@ -7,11 +7,13 @@
 //!
 //! - [`pool`]: the scheduler and the workers,
 //! - [`http`], [`tcp`], [`command`]: one run of each kind,
+//! - [`sidecar`]: the results published beside the heartbeat file for other monitors,
 //! - [`stats`]: the last hour of runs of one probe: p50, p95, the recent ones.
 
 pub mod command;
 pub mod http;
 pub mod pool;
+pub mod sidecar;
 pub mod stats;
 pub mod tcp;
 
