@@ -19,6 +19,7 @@ mod history;
 mod interop;
 mod pause;
 mod pipe;
+mod probes;
 mod run;
 mod runs;
 mod serve;
