@@ -454,6 +454,23 @@ struct RawProcess {
     probe_critical: Option<Spanned<bool>>,
 }
 
+impl RawProcess {
+    /// Its probe keys, for `config/probes.rs` to check.
+    fn probes(&mut self) -> probes::RawProbes {
+        probes::RawProbes {
+            http: self.http.take(),
+            http_expect: self.http_expect.take(),
+            tcp: self.tcp.take(),
+            command: self.command.take(),
+            command_shell: self.command_shell.take(),
+            probe_timeout: self.probe_timeout.take(),
+            probe_every: self.probe_every.take(),
+            probe_fails: self.probe_fails.take(),
+            probe_critical: self.probe_critical.take(),
+        }
+    }
+}
+
 /// A validation failure: where, which key, what.
 type Fault = (Range<usize>, &'static str, String);
 
@@ -477,7 +494,8 @@ impl RawConfig {
             ],
         )?;
         let mut processes: Vec<ProcessConfig> = Vec::with_capacity(self.process.len());
-        for p in self.process {
+        for mut p in self.process {
+            let probes = p.probes().validate()?;
             let name_span = p.name.span();
             let name = p.name.into_inner();
             if name.trim().is_empty() {
@@ -508,18 +526,6 @@ impl RawConfig {
                 [&p.late_after, &p.degraded_after, &p.dead_after],
                 thresholds,
             )?;
-            let probes = probes::RawProbes {
-                http: p.http,
-                http_expect: p.http_expect,
-                tcp: p.tcp,
-                command: p.command,
-                command_shell: p.command_shell,
-                probe_timeout: p.probe_timeout,
-                probe_every: p.probe_every,
-                probe_fails: p.probe_fails,
-                probe_critical: p.probe_critical,
-            }
-            .validate()?;
             processes.push(ProcessConfig {
                 probes,
                 interval: positive("interval", p.interval.as_ref())?,

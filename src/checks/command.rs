@@ -15,10 +15,10 @@ const MAX_POLL: Duration = Duration::from_millis(50);
 
 /// Runs `argv`; `Err` says why it failed.
 pub fn run(argv: &[String], timeout: Duration) -> Result<(), String> {
-    let (program, args) = argv.split_first().ok_or("no command")?;
+    let (program, arguments) = argv.split_first().ok_or("no command")?;
     let started = Instant::now();
     let mut child = Command::new(program)
-        .args(args)
+        .args(arguments)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -137,35 +137,35 @@ mod tests {
             &config,
             2.0,
             Probing::Cached,
-            &Default::default(),
+            &crate::checks::Results::new(),
         );
         judge.report(
             &snapshot(&[10, 11]),
             &config,
             2.1,
             Probing::Cached,
-            &Default::default(),
+            &crate::checks::Results::new(),
         );
         judge.report(
             &snapshot(&[11]),
             &config,
             2.2,
             Probing::Cached,
-            &Default::default(),
+            &crate::checks::Results::new(),
         );
         judge.report(
             &snapshot(&[10, 11]),
             &config,
             4.0,
             Probing::Fresh,
-            &Default::default(),
+            &crate::checks::Results::new(),
         );
         judge.report(
             &snapshot(&[10, 11, 12]),
             &config,
             4.5,
             Probing::Cached,
-            &Default::default(),
+            &crate::checks::Results::new(),
         );
         assert_eq!(
             probe.lock().unwrap().refreshed,

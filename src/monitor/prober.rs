@@ -66,12 +66,11 @@ impl Prober {
                     paths::probes_lock_path(&self.file).display()
                 )));
             }
-            Ok(None) => {}
             Err(e) if !self.said => {
                 self.said = true;
                 news.push(News::StandingBy(format!("probes: {e}")));
             }
-            Err(_) => {}
+            Ok(None) | Err(_) => {}
         }
     }
 
