@@ -148,6 +148,7 @@ pub(crate) mod tests {
             },
             depends_on: Vec::new(),
             blocked_by: Vec::new(),
+            probes: Vec::new(),
         }
     }
 

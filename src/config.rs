@@ -5,11 +5,13 @@
 
 mod alert;
 mod depends;
+mod probes;
 mod schedule;
 mod show;
 mod values;
 
 pub use alert::{COMMAND_TIMEOUT, MAX_TIMEOUT, Policy, Rule, Target, WEBHOOK_TIMEOUT};
+pub use probes::{MAX_PROBE_TIMEOUT, PROBE_FAILS, PROBE_TIMEOUT, ProbeKind, Probes};
 pub use schedule::{Maintenance, SCHEDULE_GRACE};
 
 use std::ops::Range;
@@ -149,6 +151,8 @@ pub struct ProcessConfig {
     /// The configured processes it needs (`depends_on`), in file order: while one is
     /// critical, a failure of this one is `blocked` ([`crate::deps`]).
     pub depends_on: Vec<String>,
+    /// `http`, `tcp`, `command` and their keys; `None`: the process is only listened to.
+    pub probes: Option<Probes>,
 }
 
 impl Config {
@@ -273,6 +277,9 @@ impl Config {
             overlap: process.map_or(Overlap::Allow, |p| p.overlap),
             monitored: process.is_some(),
             critical: process.is_none_or(|p| p.critical),
+            probe_critical: process
+                .and_then(|p| p.probes.as_ref())
+                .is_some_and(|p| p.critical),
             interval_from,
             known_since: process.and(self.known_since),
             schedule: Scheduled(schedule),
@@ -354,6 +361,32 @@ struct RawProcess {
     alerts: Option<bool>,
     #[serde(default)]
     depends_on: Vec<Spanned<String>>,
+    http: Option<Spanned<String>>,
+    http_expect: Option<Spanned<String>>,
+    tcp: Option<Spanned<String>>,
+    command: Option<Spanned<String>>,
+    command_shell: Option<Spanned<bool>>,
+    probe_timeout: Option<Spanned<Span>>,
+    probe_every: Option<Spanned<Span>>,
+    probe_fails: Option<Spanned<u32>>,
+    probe_critical: Option<Spanned<bool>>,
+}
+
+impl RawProcess {
+    /// Its probe keys, for `config/probes.rs` to check.
+    fn probes(&mut self) -> probes::RawProbes {
+        probes::RawProbes {
+            http: self.http.take(),
+            http_expect: self.http_expect.take(),
+            tcp: self.tcp.take(),
+            command: self.command.take(),
+            command_shell: self.command_shell.take(),
+            probe_timeout: self.probe_timeout.take(),
+            probe_every: self.probe_every.take(),
+            probe_fails: self.probe_fails.take(),
+            probe_critical: self.probe_critical.take(),
+        }
+    }
 }
 
 /// A validation failure: where, which key, what.
@@ -427,7 +460,8 @@ impl RawProcess {
         defaults: &Defaults,
         earlier: &[ProcessConfig],
     ) -> Result<ProcessConfig, Fault> {
-        let p = self;
+        let mut p = self;
+        let probes = p.probes().validate()?;
         let (schedule, kind) = schedule::process_schedule(&p)?;
         let name_span = p.name.span();
         let name = p.name.into_inner();
@@ -459,6 +493,7 @@ impl RawProcess {
             thresholds,
         )?;
         Ok(ProcessConfig {
+            probes,
             interval: positive("interval", p.interval.as_ref())?,
             schedule,
             grace: p.grace.map(|g| g.into_inner().0),

@@ -48,6 +48,15 @@
 //!    `degraded_after` `degraded`; an `error` report; past `late_after` `late`; else `up`.
 //!    So a worse timing state hides an error report, and an error hides lateness.
 //!
+//! 8. Probes (`http`, `tcp`, `command`; [`Probed`]): a process whose probe fails
+//!    `probe_fails` runs in a row is `unhealthy` when rules 1 to 7 found it `up`,
+//!    `running`, `late`, `error` or `skewed` (the reason names the failing probes, then
+//!    what it is underneath); a worse state (`degraded`, `hung`, `dead`, `failed`,
+//!    `overdue`) or `stopped` hides it. A process with probes and no entry is judged by
+//!    its probes alone, a plain HTTP/TCP monitor: `up` while they pass, `unhealthy` when
+//!    one fails, `pending` until one has run. `unhealthy` is degraded, or critical with
+//!    `probe_critical = true`.
+//!
 //! A beat from the future by more than [`SKEW_TOLERANCE`] (clock skew between writer and
 //! reader) but at most `I + G` is judged with age 0 and says so in the reason; ages are
 //! never negative. Further ahead, it is `skewed` (5) unless rules 2 to 4 apply.
@@ -110,6 +119,7 @@ pub enum State {
     Stopped,
     Pending,
     Paused,
+    Unhealthy,
 }
 
 /// How much a state matters. Ordered: `None < Ok < Warning < Degraded < Critical`.
@@ -144,7 +154,7 @@ impl State {
         match self {
             State::Up | State::Running => Severity::Ok,
             State::Late | State::Error | State::Silent | State::Skewed => Severity::Warning,
-            State::Degraded | State::Blocked => Severity::Degraded,
+            State::Degraded | State::Blocked | State::Unhealthy => Severity::Degraded,
             State::Hung | State::Dead | State::Failed | State::Overdue => Severity::Critical,
             State::Stopped | State::Pending | State::Paused => Severity::None,
         }
@@ -173,6 +183,7 @@ impl State {
             State::Stopped => "■",
             State::Pending => "…",
             State::Paused => "‖",
+            State::Unhealthy => "◇",
         }
     }
 
@@ -200,6 +211,7 @@ impl State {
             State::Stopped => '_',
             State::Pending => '?',
             State::Paused => 'p',
+            State::Unhealthy => 'U',
         }
     }
 
@@ -221,6 +233,7 @@ impl State {
             State::Stopped => "stopped cleanly",
             State::Pending => "configured, not seen yet",
             State::Paused => "paused for maintenance",
+            State::Unhealthy => "beats, but a probe fails",
         }
     }
 }
@@ -285,12 +298,19 @@ pub enum Os<'a> {
 }
 
 /// Judges one process. Pure: the clock (`now`, Unix seconds) and the OS's view of its PID
-/// (`os`) are passed in. The rules are in the module docs.
-pub fn evaluate(entry: Option<&Entry>, rules: &Rules, now: f64, os: Os) -> Health {
+/// (`os`) are passed in, and what its probes say (`probed`). The rules are in the module docs.
+pub fn evaluate(entry: Option<&Entry>, rules: &Rules, now: f64, os: Os, probed: &Probed) -> Health {
     let mut health = match entry {
+        None if *probed != Probed::None => probes::alone(probed, rules),
         None => never_beaten(rules, now, os),
-        Some(entry) if entry.paused_at(now) => paused(entry, &judge(entry, rules, now, os)),
-        Some(entry) => judge(entry, rules, now, os),
+        Some(entry) => {
+            let judged = probes::over(judge(entry, rules, now, os), probed, rules);
+            if entry.paused_at(now) {
+                paused(entry, &judged)
+            } else {
+                judged
+            }
+        }
     };
     if health.state != State::Paused
         && let Some(window) = schedule::in_maintenance(rules, now, &health)
@@ -499,7 +519,10 @@ fn error(entry: &Entry, age: f64) -> Health {
 }
 
 mod job;
+mod probes;
 mod rules;
 mod schedule;
+
+pub use probes::Probed;
 #[cfg(test)]
 mod tests;

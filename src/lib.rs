@@ -25,6 +25,9 @@
 //! - [`changes`]: transitions and new beats between successive reports (pure).
 //! - [`report`]: every row at one instant, and the one column model (`report/columns.rs`:
 //!   title, width, alignment, drop rank, text, order) that `status`'s table and the UI share.
+//! - [`checks`]: active probes (`http`, `tcp`, `command`) run in a bounded pool of workers
+//!   on their own cadence, each bounded by its timeout; their latest results and response
+//!   times, read without waiting.
 //! - [`config`]: the optional `hbmon.toml` and its data: monitored processes and their
 //!   thresholds, `[[alert]]` rules, `[history]`, `[serve]`.
 //! - [`deps`]: dependencies between processes (`depends_on`): the graph's unknown names and
@@ -59,6 +62,7 @@
 pub mod alert;
 pub mod api;
 pub mod changes;
+pub mod checks;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -8,6 +8,7 @@
 //! - [`engine`]: the state between checks, and one check ([`Engine::step`]),
 //! - [`judge`]: the file to a report, asking the OS only as often as it should,
 //! - `roles`: the recorder and the alerter, each held by one monitor at a time,
+//! - `prober`: the active probes, run by one monitor at a time, read by the others,
 //! - `alerter`: the `[[alert]]` rules at work on each check,
 //! - `reload`: the config read again, or refused,
 //! - [`feed`]: the updates, for faces to subscribe to;
@@ -19,6 +20,7 @@ mod alerter;
 pub mod engine;
 pub mod feed;
 pub mod judge;
+mod prober;
 mod reload;
 mod roles;
 

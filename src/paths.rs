@@ -217,6 +217,19 @@ pub fn alerts_lock_path(file: &Path) -> PathBuf {
     with_suffix(file, ".alerts.lock")
 }
 
+/// `<file>.probes.lock`: held by the one monitor (`hbmon serve`, else the live UI) that
+/// runs this file's active probes; `<file>.probes.json` ([`probes_path`]) is where it
+/// publishes their results for the others.
+pub fn probes_lock_path(file: &Path) -> PathBuf {
+    with_suffix(file, ".probes.lock")
+}
+
+/// `<file>.probes.json`: the latest probe results, written by the holder of
+/// [`probes_lock_path`], read by every other monitor and by `hbmon status`.
+pub fn probes_path(file: &Path) -> PathBuf {
+    with_suffix(file, ".probes.json")
+}
+
 /// `<file>.corrupt-<unix>`: where an unparseable file is moved, never deleted. `copy` numbers
 /// the further ones moved aside within the same second (`.corrupt-<unix>.1`, …).
 pub fn corrupt_path(file: &Path, unix_secs: u64, copy: u32) -> PathBuf {

@@ -12,6 +12,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::checks::{self, ProbeStatus, Results};
 use crate::config::Config;
 use crate::health::{self, Health, Os, Rules, Severity, State};
 use crate::probe::{Lookup, Probe, ProcessInfo, SystemInfo};
@@ -38,6 +39,8 @@ pub struct Row {
     /// The root causes its failure is blamed on while it is `blocked` ([`crate::deps`]);
     /// empty otherwise.
     pub blocked_by: Vec<String>,
+    /// Its active probes' latest results, in config order (none without probes).
+    pub probes: Vec<ProbeStatus>,
 }
 
 /// Every row at one instant, plus what the header needs.
@@ -140,9 +143,21 @@ pub fn nothing_to_judge(file: &Path, report: &Report) -> Option<String> {
     })
 }
 
-/// Judges every process at `now`: one row per configured process (config order), then one
-/// per other entry in the file (file order), asking `probe` about every PID once.
+/// Judges every process at `now` as [`build_probed`] does, with no probe results yet.
 pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f64) -> Report {
+    build_probed(snapshot, config, probe, now, &Results::new())
+}
+
+/// Judges every process at `now`: one row per configured process (config order), then one
+/// per other entry in the file (file order), asking `probe` about every PID once, and
+/// taking what the active probes last said from `results`.
+pub fn build_probed(
+    snapshot: &Snapshot,
+    config: &Config,
+    probe: &mut dyn Probe,
+    now: f64,
+    results: &Results,
+) -> Report {
     refresh(snapshot, config, probe);
     let system = probe.system();
     // A PID is only meaningful on the machine that wrote it (a file shared between hosts or
@@ -176,7 +191,7 @@ pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f
                 .as_ref()
                 .map_or(Lookup::Unknown, |re| probe.find(re)),
         };
-        let mut row = row(&p.name, p.label.clone(), entry, config, seen, now);
+        let mut row = row(&p.name, p.label.clone(), entry, config, seen, now, results);
         row.depends_on.clone_from(&p.depends_on);
         rows.push(row);
     }
@@ -188,7 +203,7 @@ pub fn build(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe, now: f
             Some(pid) if local(entry) => probe.process(pid),
             _ => Lookup::Unknown,
         };
-        rows.push(row(name, None, Some(entry), config, seen, now));
+        rows.push(row(name, None, Some(entry), config, seen, now, results));
     }
     blocked::judge(&mut rows);
     Report {
@@ -218,6 +233,7 @@ fn row(
     config: &Config,
     seen: Lookup,
     now: f64,
+    results: &Results,
 ) -> Row {
     let rules = config.rules_for(name, entry);
     let os = match &seen {
@@ -225,7 +241,12 @@ fn row(
         Lookup::Gone => Os::Gone,
         Lookup::Unknown => Os::Unknown,
     };
-    let health = health::evaluate(entry, &rules, now, os);
+    let probes = if rules.monitored {
+        results.get(name).cloned().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let health = health::evaluate(entry, &rules, now, os, &checks::verdict(Some(&probes)));
     // A stranger that now holds the PID is not this process: its CPU, memory and runtime
     // would be shown as if they were.
     let process = seen
@@ -241,6 +262,7 @@ fn row(
         rules,
         depends_on: Vec::new(),
         blocked_by: Vec::new(),
+        probes,
     }
 }
 

@@ -75,7 +75,15 @@ fn judge(
         report::refresh(&snapshot, &config, &mut probe);
         std::thread::sleep(CPU_SAMPLE);
     }
-    let mut report = report::build(&snapshot, &config, &mut probe, crate::clock::unix_now());
+    // What the monitor that runs the probes (`hbmon serve`, else the UI) last published.
+    let probed = crate::checks::sidecar::read(&location.path);
+    let mut report = report::build_probed(
+        &snapshot,
+        &config,
+        &mut probe,
+        crate::clock::unix_now(),
+        &probed,
+    );
     // Nothing to judge, or a name that is nowhere: unknown. With --json that is still a
     // document (its `unknown` says why), so a `| jq` pipeline gets input.
     let unknown = match report.select(&args.names) {

@@ -69,6 +69,9 @@ impl Config {
             if !p.alerts {
                 line(&mut out, "alerts", "false");
             }
+            if let Some(probes) = &p.probes {
+                probes.to_toml(&mut out);
+            }
         }
         out.push_str("\n[history]\n");
         line(&mut out, "keep", &secs(self.history.keep));
@@ -106,11 +109,11 @@ impl Config {
     }
 }
 
-fn line(out: &mut String, key: &str, value: &str) {
+pub(super) fn line(out: &mut String, key: &str, value: &str) {
     let _ = writeln!(out, "{key} = {value}");
 }
 
-fn secs(s: f64) -> String {
+pub(super) fn secs(s: f64) -> String {
     quote(&duration::format_exact(s))
 }
 
@@ -125,7 +128,7 @@ fn count(n: f64) -> String {
 /// everywhere else (a control, bidi or line-separator character) it is a basic string with
 /// that character as `\uXXXX`, so `hbmon config` prints none of them raw; else it is what
 /// TOML's encoder writes.
-fn quote(s: &str) -> String {
+pub(super) fn quote(s: &str) -> String {
     use std::fmt::Write as _;
     if !s.chars().any(crate::text::needs_escape) {
         return toml::Value::String(s.to_owned()).to_string();

@@ -460,6 +460,12 @@ fn the_starter_parses_commented_and_uncommented() {
         (nightly.min_runtime, nightly.overlap),
         (Some(30.0), crate::health::Overlap::Warn)
     );
+    let probes = config
+        .process("bidder")
+        .and_then(|p| p.probes.as_ref())
+        .unwrap();
+    assert_eq!((probes.kinds.len(), probes.fails), (3, 2));
+    assert_eq!(probes.every, Some(Duration::from_secs(60)));
     assert_eq!(config.serve.listen, Some(Listen::default()));
 }
 

@@ -29,6 +29,8 @@ pub struct Rules {
     pub monitored: bool,
     /// `false` caps the severity at `warning` (config `critical = false`).
     pub critical: bool,
+    /// `unhealthy` is critical, not degraded (config `probe_critical = true`).
+    pub probe_critical: bool,
     /// Where `interval` came from.
     pub interval_from: IntervalSource,
     /// Since when hbmon knows of the process (Unix seconds; the config file's modification
@@ -116,6 +118,7 @@ impl Default for Rules {
             overlap: Overlap::Allow,
             monitored: false,
             critical: true,
+            probe_critical: false,
             interval_from: IntervalSource::Builtin,
             known_since: None,
             schedule: Scheduled(None),

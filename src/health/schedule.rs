@@ -130,7 +130,7 @@ pub(super) fn in_maintenance(rules: &Rules, now: f64, underneath: &Health) -> Op
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Os, Scheduled, evaluate};
+    use super::super::{Os, Probed, Scheduled, evaluate};
     use super::*;
     use crate::cron::{Schedule, Window};
     use crate::store::Reported;
@@ -231,7 +231,7 @@ mod tests {
             };
             let due = unix(due);
             assert_eq!(next_due(Some(&entry), &rules), Some(due), "{tz} {expr}");
-            let at = |now: f64| evaluate(Some(&entry), &rules, now, Os::Gone);
+            let at = |now: f64| evaluate(Some(&entry), &rules, now, Os::Gone, &Probed::None);
             assert_eq!(
                 at(due + grace).state,
                 State::Up,
@@ -256,7 +256,7 @@ mod tests {
         };
         let due = unix("2026-06-02T03:00:00+02:00");
         assert_eq!(next_due(None, &rules), Some(due));
-        let at = |now: f64| evaluate(None, &rules, now, Os::Unknown);
+        let at = |now: f64| evaluate(None, &rules, now, Os::Unknown, &Probed::None);
         assert_eq!(at(due + 3600.0).state, State::Pending);
         let missed = at(due + 3600.5);
         assert_eq!(missed.state, State::Overdue);
@@ -372,7 +372,7 @@ mod tests {
                 ..ran(unix(started))
             };
             let now = unix(started) + 120.0;
-            let health = evaluate(Some(&entry), &rules, now, Os::Gone);
+            let health = evaluate(Some(&entry), &rules, now, Os::Gone, &Probed::None);
             let want = if flagged { State::Error } else { State::Up };
             assert_eq!(
                 health.state, want,
@@ -399,7 +399,13 @@ mod tests {
             ..ran(unix("2026-01-02T03:05:00Z"))
         };
         let rules = scheduled("UTC", "0 3 * * *", 3600.0);
-        let health = evaluate(Some(&entry), &rules, unix("2026-01-02T03:10:00Z"), Os::Gone);
+        let health = evaluate(
+            Some(&entry),
+            &rules,
+            unix("2026-01-02T03:10:00Z"),
+            Os::Gone,
+            &Probed::None,
+        );
         assert_eq!(
             health.reason,
             "ran when it was not due: started 5m00s after the run before, with no fire time \
@@ -423,7 +429,7 @@ mod tests {
             ..Entry::default()
         };
         let opens = unix("2026-01-04T02:00:00+01:00");
-        let at = |now: f64| evaluate(Some(&dead), &rules, now, Os::Gone);
+        let at = |now: f64| evaluate(Some(&dead), &rules, now, Os::Gone, &Probed::None);
         // (instant, state): the window is [opening, opening + 2h).
         for (now, state) in [
             (opens - 1.0, State::Dead),

@@ -125,6 +125,7 @@ struct Case {
     state: State,
     reason: &'static str,
     since: Option<f64>,
+    probed: Probed,
 }
 
 #[rustfmt::skip]
@@ -140,8 +141,14 @@ fn cases() -> Vec<Case> {
         state,
         reason,
         since,
+        probed: Probed::None,
     };
+    let failing = || Probed::Failing { reason: "tcp db:5432 failed 2 times in a row: refused".into(), since: Some(990.0) };
+    let probed = |case: Case| Case { probed: failing(), ..case };
     vec![
+        probed(c("a beating process whose probe fails is unhealthy", Some(beat(Beat)), rules(), 1000.0, alive(), State::Unhealthy, "tcp db:5432 failed 2 times", Some(990.0))),
+        probed(c("a dead process with a failing probe is dead", Some(beat(Beat)), rules(), 1000.0, Gone, State::Dead, "pid 42 is gone", None)),
+        probed(c("paused, unhealthy underneath", Some(paused(None)), rules(), 1000.0, alive(), State::Paused, "underneath: unhealthy", None)),
         c("fresh beat", Some(beat(Beat)), rules(), 1000.0, alive(), State::Up, "beat 0ms ago", Some(900.0)),
         c("exactly at I+G is up", Some(beat(Beat)), rules(), 1015.0, alive(), State::Up, "beat 15s ago", Some(900.0)),
         c("just past I+G is late", Some(beat(Beat)), rules(), 1015.001, alive(), State::Late, "no beat for 15s (1 interval)", Some(1015.0)),
@@ -227,7 +234,7 @@ fn every_state_and_boundary() {
             Gone => Os::Gone,
             Alive(p) => Os::Alive(p),
         };
-        let health = evaluate(case.entry.as_ref(), &case.rules, case.now, os);
+        let health = evaluate(case.entry.as_ref(), &case.rules, case.now, os, &case.probed);
         let what = case.what;
         assert_eq!(health.state, case.state, "{what}: {health:?}");
         assert_eq!(health.severity, case.state.severity(), "{what}");
@@ -295,12 +302,24 @@ fn non_critical_processes_cap_at_warning() {
         critical: false,
         ..rules()
     };
-    let dead = evaluate(Some(&beat(Reported::Alive)), &relaxed, 1000.0, Os::Gone);
+    let dead = evaluate(
+        Some(&beat(Reported::Alive)),
+        &relaxed,
+        1000.0,
+        Os::Gone,
+        &Probed::None,
+    );
     assert_eq!(
         (dead.state, dead.severity),
         (State::Dead, Severity::Warning)
     );
-    let up = evaluate(Some(&beat(Reported::Alive)), &relaxed, 1000.0, Os::Unknown);
+    let up = evaluate(
+        Some(&beat(Reported::Alive)),
+        &relaxed,
+        1000.0,
+        Os::Unknown,
+        &Probed::None,
+    );
     assert_eq!(up.severity, Severity::Ok);
 }
 
@@ -324,7 +343,13 @@ fn an_overlap_reason_names_at_most_as_many_runs_as_a_writer_keeps() {
         .collect();
     let entry = runs_of(&ids);
     let process = process(42, 800);
-    let health = evaluate(Some(&entry), &warn(&job(None)), 1030.0, Os::Alive(&process));
+    let health = evaluate(
+        Some(&entry),
+        &warn(&job(None)),
+        1030.0,
+        Os::Alive(&process),
+        &Probed::None,
+    );
     assert_eq!(health.state, State::Error);
     assert!(
         health.reason.starts_with("1000 runs at once"),

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::feed::{Feed, News, Prompt, Trouble, Update};
 use super::judge::{Judge, Probing};
+use super::prober::Prober;
 use super::reload::{ConfigFile, Outcome};
 use super::roles::Roles;
 use super::{MonitorError, Options};
@@ -83,6 +84,7 @@ pub struct Engine {
     judge: Judge,
     tracker: Tracker,
     roles: Roles,
+    prober: Prober,
     /// The last good read of the file, judged again while the file does not parse.
     snapshot: Snapshot,
     /// The file as it was at the last read, to notice a change no event reported.
@@ -120,7 +122,9 @@ impl Engine {
             what: "alert thread",
             cause,
         })?;
+        let prober = Prober::new(file.clone());
         let mut engine = Engine {
+            prober,
             config_file: ConfigFile::new(config_flag, file.clone(), config_path, unix_now()),
             file,
             config,
@@ -140,6 +144,9 @@ impl Engine {
         engine
             .roles
             .start(&mut engine.tracker, &mut engine.news, unix_now())?;
+        engine
+            .prober
+            .claim_if_free(&engine.config, &mut engine.news);
         engine.step(Step {
             read: true,
             probing: Probing::Fresh,
@@ -166,9 +173,10 @@ impl Engine {
             self.read();
         }
         let now = unix_now();
+        let results = self.prober.results(now);
         let report = self
             .judge
-            .report(&self.snapshot, &self.config, now, step.probing);
+            .report(&self.snapshot, &self.config, now, step.probing, &results);
         let changes = self.tracker.observe(&report);
         self.news
             .extend(changes.transitions.iter().cloned().map(News::Transition));
@@ -239,6 +247,7 @@ impl Engine {
     pub(super) fn tick(&mut self) {
         self.roles
             .claim_if_free(&mut self.tracker, &mut self.news, unix_now());
+        self.prober.claim_if_free(&self.config, &mut self.news);
     }
 
     /// Looks at the config again (`prompt`: what asked); true if a new one is in use. A
@@ -268,6 +277,7 @@ impl Engine {
                 let text = reloaded(path.as_deref(), &self.config, &config);
                 self.config = config;
                 self.config_refused = None;
+                self.prober.claim_if_free(&self.config, &mut self.news);
                 self.news.push(News::ConfigReloaded { text, why: prompt });
                 true
             }

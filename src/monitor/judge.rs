@@ -49,13 +49,14 @@ impl Judge {
         config: &Config,
         now: f64,
         probing: Probing,
+        results: &crate::checks::Results,
     ) -> Report {
         let mut throttled = Throttled {
             inner: self.probe.as_mut(),
             probing,
             seen: &mut self.seen,
         };
-        report::build(snapshot, config, &mut throttled, now)
+        report::build_probed(snapshot, config, &mut throttled, now, results)
     }
 }
 
@@ -131,11 +132,41 @@ mod tests {
         let config = Config::default();
         let probe = Arc::new(Mutex::new(FakeProbe::default()));
         let mut judge = Judge::new(Box::new(Shared(Arc::clone(&probe))));
-        judge.report(&snapshot(&[10, 11]), &config, 2.0, Probing::Cached);
-        judge.report(&snapshot(&[10, 11]), &config, 2.1, Probing::Cached);
-        judge.report(&snapshot(&[11]), &config, 2.2, Probing::Cached);
-        judge.report(&snapshot(&[10, 11]), &config, 4.0, Probing::Fresh);
-        judge.report(&snapshot(&[10, 11, 12]), &config, 4.5, Probing::Cached);
+        judge.report(
+            &snapshot(&[10, 11]),
+            &config,
+            2.0,
+            Probing::Cached,
+            &crate::checks::Results::new(),
+        );
+        judge.report(
+            &snapshot(&[10, 11]),
+            &config,
+            2.1,
+            Probing::Cached,
+            &crate::checks::Results::new(),
+        );
+        judge.report(
+            &snapshot(&[11]),
+            &config,
+            2.2,
+            Probing::Cached,
+            &crate::checks::Results::new(),
+        );
+        judge.report(
+            &snapshot(&[10, 11]),
+            &config,
+            4.0,
+            Probing::Fresh,
+            &crate::checks::Results::new(),
+        );
+        judge.report(
+            &snapshot(&[10, 11, 12]),
+            &config,
+            4.5,
+            Probing::Cached,
+            &crate::checks::Results::new(),
+        );
         assert_eq!(
             probe.lock().unwrap().refreshed,
             [vec![10, 11], vec![10, 11], vec![10, 11, 12]]

@@ -72,6 +72,7 @@ mod tests {
             rules: Rules::default(),
             depends_on: Vec::new(),
             blocked_by: Vec::new(),
+            probes: Vec::new(),
         }
     }
 

@@ -66,6 +66,9 @@ pub struct Process<'a> {
     pub next_due: Option<f64>,
     /// The runs in progress that run ids name (the entry's `runs`), the oldest first.
     pub runs: Vec<Run<'a>>,
+    /// Its active probes (`http`, `tcp`, `command`): each one's last verdict, response
+    /// times (last, p50 and p95 over the last hour, in ms), failures in a row, last error.
+    pub probes: &'a [crate::checks::ProbeStatus],
     /// The entry as parsed and written out again, not the file's bytes: protocol v1
     /// fields (`pid` always, `null` when none; other absent fields left out) and unknown
     /// fields kept.
@@ -161,6 +164,7 @@ impl<'a> Process<'a> {
                     })
                     .collect()
             }),
+            probes: &row.probes,
             entry: row.entry.as_ref(),
             process: row.process.as_ref(),
             rules: &row.rules,

@@ -112,6 +112,7 @@ pub fn render(report: &Report) -> String {
             }
         }
     }
+    probes(&mut out, &rows);
     family(
         &mut out,
         "hbmon_processes",
@@ -140,6 +141,54 @@ pub fn render(report: &Report) -> String {
         report.invalid.len() as f64,
     );
     out
+}
+
+/// Per active probe, labelled `name`, `kind` and `target`: whether its last run passed,
+/// and its response time over the last hour as a summary's quantiles.
+fn probes(out: &mut String, rows: &[&Row]) {
+    family(
+        out,
+        "hbmon_probe_success",
+        "gauge",
+        "1 when the probe's last run passed, 0 when it failed; none before its first run.",
+    );
+    let each = || {
+        rows.iter().flat_map(|row| {
+            row.probes.iter().map(move |p| {
+                let labels = [
+                    ("name", row.name.as_str()),
+                    ("kind", p.kind.as_str()),
+                    ("target", p.target.as_str()),
+                ];
+                (labels, p)
+            })
+        })
+    };
+    for (labels, p) in each() {
+        if let Some(ok) = p.ok {
+            sample(
+                out,
+                "hbmon_probe_success",
+                &labels,
+                if ok { 1.0 } else { 0.0 },
+            );
+        }
+    }
+    family(
+        out,
+        "hbmon_probe_duration_seconds",
+        "summary",
+        "How long the probe's runs of the last hour took: the median and the 95th percentile.",
+    );
+    for (labels, p) in each() {
+        for (quantile, ms) in [("0.5", p.p50_ms), ("0.95", p.p95_ms)] {
+            if let Some(ms) = ms {
+                let [a, b, c] = labels;
+                let labels = [a, b, c, ("quantile", quantile)];
+                sample(out, "hbmon_probe_duration_seconds", &labels, ms / 1000.0);
+            }
+        }
+    }
 }
 
 /// One row per name, the last of duplicates (a file with a name twice) winning as readers
@@ -209,6 +258,42 @@ mod tests {
             NOW,
         );
         insta::assert_snapshot!(render(&report));
+    }
+
+    #[test]
+    fn a_probe_is_a_success_gauge_and_a_duration_summary_in_seconds() {
+        let mut report = crate::report::build(
+            &fixture::snapshot(),
+            &fixture::config(),
+            &mut fixture::probe(),
+            NOW,
+        );
+        report.rows.truncate(1);
+        report.rows[0].probes = vec![crate::checks::ProbeStatus {
+            kind: "http".into(),
+            target: "http://127.0.0.1:8080/health".into(),
+            ok: Some(false),
+            failing: false,
+            fails: 1,
+            failing_since: None,
+            last_at: Some(NOW),
+            last_ms: Some(30.0),
+            p50_ms: Some(12.5),
+            p95_ms: Some(250.0),
+            recent_ms: vec![12.5, 30.0],
+            last_error: Some("HTTP 500".into()),
+            late: false,
+        }];
+        let text = render(&report);
+        let labels = "name=\"bidder\",kind=\"http\",target=\"http://127.0.0.1:8080/health\"";
+        for line in [
+            format!("hbmon_probe_success{{{labels}}} 0"),
+            format!("hbmon_probe_duration_seconds{{{labels},quantile=\"0.5\"}} 0.0125"),
+            format!("hbmon_probe_duration_seconds{{{labels},quantile=\"0.95\"}} 0.25"),
+            "# TYPE hbmon_probe_duration_seconds summary".to_owned(),
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
     }
 
     #[test]

@@ -279,6 +279,7 @@ mod tests {
             &row.rules,
             NOW,
             crate::health::Os::Unknown,
+            &crate::health::Probed::None,
         );
         for (report, state, reason) in [
             (

@@ -41,6 +41,7 @@ pub fn row(name: &str, state: State, age: f64) -> Row {
         rules: rules(30.0),
         depends_on: Vec::new(),
         blocked_by: Vec::new(),
+        probes: Vec::new(),
     }
 }
 

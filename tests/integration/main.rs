@@ -20,6 +20,7 @@ mod history;
 mod interop;
 mod pause;
 mod pipe;
+mod probes;
 mod prometheus;
 mod run;
 mod runs;

@@ -679,7 +679,7 @@ fn metrics_parse_as_the_prometheus_text_format() {
             assert!(rest.split_once(' ').is_some(), "{line}");
         } else if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').unwrap();
-            assert!(["gauge", "counter"].contains(&kind), "{line}");
+            assert!(["gauge", "counter", "summary"].contains(&kind), "{line}");
             assert!(!typed.iter().any(|t| t == name), "{name} typed twice");
             typed.push(name.to_owned());
         } else {

@@ -87,6 +87,7 @@ pub(super) fn detail_lines(
     theme: &Theme,
 ) -> Vec<Line<'static>> {
     let mut lines = health_lines(app, row, now, theme);
+    lines.extend(probe_lines(row, theme));
     match &row.entry {
         Some(entry) => lines.extend(entry_lines(row, entry, now, theme)),
         None => lines.push(Line::from(vec![
@@ -230,6 +231,54 @@ pub(super) fn sparkline(values: &[u64]) -> String {
         .iter()
         .map(|&v| BARS[((v * 7).div_ceil(max)) as usize])
         .collect()
+}
+
+/// Each active probe: its verdict, its response times (last, p50 and p95 over the last
+/// hour, a sparkline of the last runs) and why its last failed run failed.
+fn probe_lines(row: &Row, theme: &Theme) -> Vec<Line<'static>> {
+    // A tenth of a millisecond below ten: a local probe takes well under one.
+    let ms = |v: Option<f64>| match v {
+        None => "-".to_owned(),
+        Some(ms) if ms < 10.0 => format!("{ms:.1}ms"),
+        Some(ms) => format!("{ms:.0}ms"),
+    };
+    let mut lines = Vec::new();
+    for (i, p) in row.probes.iter().enumerate() {
+        let verdict = match (p.ok, p.failing) {
+            (None, _) => "not run yet".to_owned(),
+            (Some(true), _) => "ok".to_owned(),
+            (Some(false), failing) => format!(
+                "failed {} in a row{}",
+                p.fails,
+                if failing { "" } else { " (tolerated)" }
+            ),
+        };
+        let bars: Vec<u64> = p
+            .recent_ms
+            .iter()
+            .map(|ms| (ms * 10.0).round() as u64)
+            .collect();
+        lines.push(Line::from(vec![
+            label(if i == 0 { "Probes" } else { "" }, theme),
+            Span::raw(format!(
+                "{} {}  {verdict}{}  last {}  p50 {}  p95 {}  {}",
+                p.kind,
+                text::escape(&p.target),
+                if p.late { ", late" } else { "" },
+                ms(p.last_ms),
+                ms(p.p50_ms),
+                ms(p.p95_ms),
+                sparkline(&bars)
+            )),
+        ]));
+        if let (Some(false), Some(error)) = (p.ok, &p.last_error) {
+            lines.push(Line::from(vec![
+                label("", theme),
+                Span::styled(format!("  {}", text::escape(error)), theme.dim()),
+            ]));
+        }
+    }
+    lines
 }
 
 /// The cells a field name takes, so the values line up.
@@ -473,6 +522,43 @@ mod tests {
     use super::*;
     use crate::health::State;
     use crate::tui::fixtures::NOW;
+
+    #[test]
+    fn probes_show_their_verdict_response_times_sparkline_and_error() {
+        let mut row = crate::tui::fixtures::row("api", State::Unhealthy, 5.0);
+        let probe =
+            |kind: &str, target: &str, ok, fails, recent: &[f64]| crate::checks::ProbeStatus {
+                kind: kind.into(),
+                target: target.into(),
+                ok,
+                failing: fails >= 2,
+                fails,
+                failing_since: None,
+                last_at: Some(NOW),
+                last_ms: recent.last().copied(),
+                p50_ms: recent.first().copied(),
+                p95_ms: recent.iter().copied().reduce(f64::max),
+                recent_ms: recent.to_vec(),
+                last_error: (ok == Some(false)).then(|| "HTTP 500 Internal Server Error".into()),
+                late: false,
+            };
+        row.probes = vec![
+            probe(
+                "http",
+                "http://127.0.0.1:8080/health",
+                Some(false),
+                2,
+                &[3.0, 4.0, 12.0, 250.0],
+            ),
+            probe("tcp", "127.0.0.1:5432", Some(true), 0, &[0.2, 0.3, 0.2]),
+            probe("command", "pg_isready -q", None, 0, &[]),
+        ];
+        let text: Vec<String> = probe_lines(&row, &Theme::new(false))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        insta::assert_snapshot!(text.join("\n"));
+    }
 
     #[test]
     fn a_run_reported_only_at_its_end_shows_its_end_and_exit_code() {

@@ -26,7 +26,7 @@ const HELP_WIDTH: u16 = 100;
 /// The key column: two spaces, then the keys padded to this.
 const KEY_COLUMN: usize = 18;
 /// One state of the legend: symbol and word, then its meaning.
-const STATE_WIDTH: usize = 2 + 11 + 36;
+const STATE_WIDTH: usize = 2 + 12 + 35;
 
 /// The help box inside `area` and its text, flowed to the box's width: a key's words wrap
 /// under its column, and the states go two a line only where two fit.
@@ -48,10 +48,10 @@ fn help_layout(area: Rect, theme: &Theme) -> (Rect, Vec<Line<'static>>) {
         let mut spans = Vec::new();
         for &state in group {
             spans.push(Span::styled(
-                format!("  {}", pad(&state.label(), 11)),
+                format!("  {}", pad(&state.label(), 12)),
                 theme.state(state),
             ));
-            spans.push(Span::raw(format!("{:<36}", state.meaning())));
+            spans.push(Span::raw(format!("{:<35}", state.meaning())));
         }
         lines.push(Line::from(spans));
     }

@@ -1,0 +1,134 @@
+//! Active health probes: each configured process's `http`, `tcp` and `command` probes run
+//! on their own cadence in a bounded pool of worker threads ([`pool`]), every run bounded
+//! by its timeout, and the latest results read at any time without waiting
+//! ([`Checks::results`]) — so a thousand slow probes never stall a check of the file. A
+//! probe still running when its next turn comes is *late*: not started twice, and not
+//! counted failed until its own timeout.
+//!
+//! - [`pool`]: the scheduler and the workers,
+//! - [`http`], [`tcp`], [`command`]: one run of each kind,
+//! - [`sidecar`]: the results published beside the heartbeat file for other monitors,
+//! - [`stats`]: the last hour of runs of one probe: p50, p95, the recent ones.
+
+pub mod command;
+pub mod http;
+pub mod pool;
+pub mod sidecar;
+pub mod stats;
+pub mod tcp;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, ProbeKind};
+use crate::health::Probed;
+
+pub use pool::Checks;
+
+/// How many probes run at once, at most: enough for a thousand quick endpoints every ten
+/// seconds, few enough that hung ones cannot exhaust the machine's threads.
+pub const WORKERS: usize = 16;
+
+/// What one probe of one process says now, as `status --json` and the sidecar carry it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeStatus {
+    /// `http`, `tcp` or `command`.
+    pub kind: String,
+    /// The URL, the address, the command line, as configured.
+    pub target: String,
+    /// The last run passed; `None` before the first run ends.
+    pub ok: Option<bool>,
+    /// The probe counts as failing: `fails` reached the process's `probe_fails`.
+    pub failing: bool,
+    /// Consecutive failed runs, up to the last one.
+    pub fails: u32,
+    /// Since when it counts as failing (Unix seconds): the run that made it so.
+    pub failing_since: Option<f64>,
+    /// When the last run ended (Unix seconds).
+    pub last_at: Option<f64>,
+    /// How long the last run took, in milliseconds.
+    pub last_ms: Option<f64>,
+    /// The median and the 95th percentile of the runs of the last hour, milliseconds.
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    /// The last runs' times, oldest first (the detail pane's sparkline).
+    pub recent_ms: Vec<f64>,
+    /// Why the last failed run failed.
+    pub last_error: Option<String>,
+    /// A run is still going past the probe's next turn.
+    pub late: bool,
+}
+
+/// The latest results of every process's probes, by heartbeat name, each process's in its
+/// config order.
+pub type Results = HashMap<String, Vec<ProbeStatus>>;
+
+/// One probe as the pool runs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    /// The process's heartbeat name.
+    pub name: String,
+    pub kind: ProbeKind,
+    pub timeout: Duration,
+    pub every: Duration,
+    pub fails: u32,
+}
+
+/// Every probe `config` asks for; `every` defaults to the process's interval.
+pub fn specs(config: &Config) -> Vec<Spec> {
+    config
+        .processes
+        .iter()
+        .filter_map(|p| Some((p, p.probes.as_ref()?)))
+        .flat_map(|(p, probes)| {
+            let interval = config.rules_for(&p.name, None).interval;
+            let every = probes
+                .every
+                .unwrap_or_else(|| Duration::from_secs_f64(interval));
+            probes.kinds.iter().map(move |kind| Spec {
+                name: p.name.clone(),
+                kind: kind.clone(),
+                timeout: probes.timeout,
+                every,
+                fails: probes.fails,
+            })
+        })
+        .collect()
+}
+
+/// What `statuses` (one process's probes) say for its judgment: failing if any one is,
+/// naming each failing one; waiting until one has run.
+pub fn verdict(statuses: Option<&[ProbeStatus]>) -> Probed {
+    let Some(statuses) = statuses.filter(|s| !s.is_empty()) else {
+        return Probed::None;
+    };
+    let failing: Vec<&ProbeStatus> = statuses.iter().filter(|s| s.failing).collect();
+    if !failing.is_empty() {
+        let reason = failing
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {} failed {} time{} in a row: {}",
+                    s.kind,
+                    crate::text::escape(&s.target),
+                    s.fails,
+                    if s.fails == 1 { "" } else { "s" },
+                    crate::text::escape(s.last_error.as_deref().unwrap_or("no reason"))
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let since = failing
+            .iter()
+            .filter_map(|s| s.failing_since)
+            .reduce(f64::min);
+        return Probed::Failing { reason, since };
+    }
+    if statuses.iter().all(|s| s.ok.is_none()) {
+        Probed::Waiting
+    } else {
+        Probed::Passing
+    }
+}

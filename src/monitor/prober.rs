@@ -1,0 +1,94 @@
+//! The third role one monitor at a time holds: *running the active probes*
+//! (`<file>.probes.lock`). The holder runs them ([`Checks`]) and publishes their results in
+//! `<file>.probes.json`; every other monitor reads that file instead, so each probe runs
+//! once whatever the number of monitors. Taken only while the config has probes; a
+//! monitor standing by takes it over within a second of its holder stopping.
+
+use std::fs::File;
+use std::path::PathBuf;
+
+use super::feed::News;
+use crate::checks::{self, Checks, Results};
+use crate::config::Config;
+use crate::history::try_lock_sidecar;
+use crate::paths;
+
+#[derive(Debug)]
+pub(super) struct Prober {
+    file: PathBuf,
+    /// `Some` while this monitor holds the role, with the probes it runs.
+    held: Option<(File, Checks)>,
+    /// Said once: another monitor probes.
+    said: bool,
+    /// What was published last: written again only when it changed.
+    published: Results,
+}
+
+impl Prober {
+    pub(super) fn new(file: PathBuf) -> Prober {
+        Prober {
+            file,
+            held: None,
+            said: false,
+            published: Results::new(),
+        }
+    }
+
+    /// Takes the role if `config` has probes and it is free; lets it go if the config has
+    /// none any more; otherwise runs `config`'s probes from now on.
+    pub(super) fn claim_if_free(&mut self, config: &Config, news: &mut Vec<News>) {
+        let specs = checks::specs(config);
+        if specs.is_empty() {
+            if self.held.take().is_some() {
+                let _ = std::fs::remove_file(paths::probes_path(&self.file));
+            }
+            return;
+        }
+        if let Some((_, checks)) = &mut self.held {
+            checks.configure(specs);
+            return;
+        }
+        if !crate::fsafe::dir_of(&self.file).is_dir() {
+            return;
+        }
+        match try_lock_sidecar(&paths::probes_lock_path(&self.file)) {
+            Ok(Some(lock)) => match Checks::start(specs) {
+                Ok(checks) => {
+                    self.held = Some((lock, checks));
+                    news.push(News::Took("probes: run from this monitor".to_owned()));
+                }
+                Err(e) => news.push(News::StandingBy(format!("probes: cannot start: {e}"))),
+            },
+            Ok(None) if !self.said => {
+                self.said = true;
+                news.push(News::StandingBy(format!(
+                    "probes: another monitor runs them (it holds {}); showing its results",
+                    paths::probes_lock_path(&self.file).display()
+                )));
+            }
+            Err(e) if !self.said => {
+                self.said = true;
+                news.push(News::StandingBy(format!("probes: {e}")));
+            }
+            Ok(None) | Err(_) => {}
+        }
+    }
+
+    /// The latest results: this monitor's own (published for the others), or the holder's.
+    pub(super) fn results(&mut self, now: f64) -> Results {
+        match &self.held {
+            Some((_, checks)) => {
+                let results = checks.results();
+                // A failed write leaves the others an older view (tried again at the next
+                // check); this monitor's own is right.
+                if results != self.published
+                    && checks::sidecar::write(&self.file, &results, now).is_ok()
+                {
+                    self.published.clone_from(&results);
+                }
+                results
+            }
+            None => checks::sidecar::read(&self.file),
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! Active probes end to end: a real HTTP server (Python's `http.server`) switched from 200
+//! to 500 to a 10 s stall by a control file, `hbmon serve` probing it; a command probe that
+//! fails and one that hangs; config errors.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::hbmon;
+use crate::serve::{Serve, Worker, beat, get, wait_for};
+
+/// Answers GET by what the control file says: `200`, `500`, or `stall` (10 s, then 200).
+const SERVER: &str = r#"
+import http.server, pathlib, sys, time
+control = pathlib.Path(sys.argv[1])
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        mode = control.read_text().strip()
+        if mode == "stall":
+            time.sleep(10)
+        code = 500 if mode == "500" else 200
+        body = b"ok" if code == 200 else b"broken"
+        try:
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the probe gave up on a stall: as it should
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+pathlib.Path(sys.argv[2]).write_text(str(server.server_address[1]))
+server.serve_forever()
+"#;
+
+/// The Python server, killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(dir: &Path) -> Server {
+        let python = crate::test_python("http.server");
+        fs::write(dir.join("mode"), "200").unwrap();
+        let port_file = dir.join("port");
+        let child = Command::new(python)
+            .args(["-c", SERVER])
+            .arg(dir.join("mode"))
+            .arg(&port_file)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut port = 0;
+        wait_for(
+            "the test server's port",
+            || {
+                port = fs::read_to_string(&port_file)
+                    .ok()
+                    .and_then(|p| p.trim().parse().ok())
+                    .unwrap_or(0);
+                port != 0
+            },
+            String::new,
+        );
+        Server { child, port }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn row(serve: &Serve, name: &str) -> Value {
+    let doc: Value = serde_json::from_str(&get(serve.addr(), "/status").body).unwrap();
+    doc["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {name} in {doc:#}"))
+}
+
+/// Polls `name`'s row until `done`, checking `each` on every row seen on the way.
+fn wait_row(
+    serve: &Serve,
+    name: &str,
+    done: impl Fn(&Value) -> bool,
+    each: impl Fn(&Value),
+) -> Value {
+    let mut last = Value::Null;
+    wait_for(
+        &format!("{name} to change"),
+        || {
+            last = row(serve, name);
+            each(&last);
+            done(&last)
+        },
+        || format!("{:#}\n{}", row(serve, name), serve.log()),
+    );
+    last
+}
+
+/// The one probe of a row: its fails and whether the row is unhealthy.
+fn fails(row: &Value) -> u64 {
+    row["probes"][0]["fails"].as_u64().unwrap()
+}
+
+#[test]
+fn an_http_probe_goes_unhealthy_after_exactly_probe_fails_failures_and_a_stall_delays_no_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    fs::write(
+        dir.path().join("hbmon.toml"),
+        format!(
+            "[[process]]\nname = \"web\"\nhttp = \"http://127.0.0.1:{}/health\"\n\
+             http_expect = \"ok\"\nprobe_every = \"300ms\"\nprobe_timeout = \"1s\"\nprobe_fails = 2\n",
+            server.port
+        ),
+    )
+    .unwrap();
+    let mut neighbour = Worker::start();
+    beat(dir.path(), "neighbour", &neighbour.pid(), &[]);
+    let serve = Serve::start(dir.path(), "serve.log");
+
+    // A process with a probe and no heartbeat: judged by its probe alone.
+    let up = wait_row(&serve, "web", |r| r["state"] == "up", |_| {});
+    let probe = &up["probes"][0];
+    assert_eq!(
+        (probe["kind"].as_str(), probe["ok"].as_bool()),
+        (Some("http"), Some(true))
+    );
+    assert!(probe["last_ms"].as_f64().unwrap() > 0.0, "{up:#}");
+    assert!(probe["p50_ms"].as_f64().unwrap() <= probe["p95_ms"].as_f64().unwrap());
+
+    // 500: one failure is tolerated, the second makes it unhealthy — never sooner.
+    fs::write(dir.path().join("mode"), "500").unwrap();
+    let unhealthy = wait_row(
+        &serve,
+        "web",
+        |r| r["state"] == "unhealthy",
+        |r| {
+            if fails(r) < 2 {
+                assert_eq!(r["state"], "up", "unhealthy before 2 failures: {r:#}");
+            }
+        },
+    );
+    assert!(fails(&unhealthy) >= 2, "{unhealthy:#}");
+    assert_eq!(unhealthy["severity"], "degraded");
+    assert!(
+        unhealthy["reason"].as_str().unwrap().contains("HTTP 500"),
+        "{unhealthy:#}"
+    );
+
+    fs::write(dir.path().join("mode"), "200").unwrap();
+    wait_row(&serve, "web", |r| r["state"] == "up", |_| {});
+
+    // A stall: the probe times out at 1 s, while the neighbour killed meanwhile is seen
+    // dead as soon as the OS is asked, not after the stalled probe.
+    fs::write(dir.path().join("mode"), "stall").unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    neighbour.kill();
+    let killed = Instant::now();
+    wait_row(&serve, "neighbour", |r| r["state"] == "dead", |_| {});
+    assert!(
+        killed.elapsed() < Duration::from_millis(2500),
+        "dead after {:?}",
+        killed.elapsed()
+    );
+    let timed_out = wait_row(&serve, "web", |r| r["state"] == "unhealthy", |_| {});
+    let error = timed_out["probes"][0]["last_error"].as_str().unwrap();
+    assert!(error.contains("no answer within 1s"), "{timed_out:#}");
+
+    // Another reader (`hbmon status`) shows serve's results without probing itself.
+    let out = hbmon(dir.path())
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let web = doc["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "web")
+        .unwrap();
+    assert_eq!(web["state"], "unhealthy", "{doc:#}");
+}
+
+#[test]
+fn a_failing_command_probe_and_a_hung_one_killed_at_its_timeout_are_unhealthy() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("hbmon.toml"),
+        "[[process]]\nname = \"fails\"\ncommand = \"sh -c 'exit 4'\"\nprobe_every = \"200ms\"\n\
+         probe_critical = true\n\
+         [[process]]\nname = \"hangs\"\ncommand = \"sleep 30\"\nprobe_timeout = \"300ms\"\n\
+         probe_every = \"200ms\"\nprobe_fails = 1\n",
+    )
+    .unwrap();
+    let serve = Serve::start(dir.path(), "serve.log");
+    let fails = wait_row(&serve, "fails", |r| r["state"] == "unhealthy", |_| {});
+    assert_eq!(fails["severity"], "critical", "probe_critical: {fails:#}");
+    assert_eq!(fails["probes"][0]["last_error"], "exit 4");
+    let hangs = wait_row(&serve, "hangs", |r| r["state"] == "unhealthy", |_| {});
+    assert_eq!(
+        hangs["probes"][0]["last_error"],
+        "killed: still running after 300ms"
+    );
+    assert!(
+        hangs["probes"][0]["last_ms"].as_f64().unwrap() < 1500.0,
+        "{hangs:#}"
+    );
+}
+
+#[test]
+fn a_bad_probe_key_is_one_line_naming_file_line_and_key_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hbmon.toml");
+    let cases = [
+        ("tcp = \"db\"", "tcp: \"db\" is not host:port"),
+        (
+            "http = \"ftp://x/\"",
+            "http: \"ftp://x/\" is not an http:// or https:// URL",
+        ),
+        ("command = \"\"", "command: must not be empty"),
+    ];
+    for (key, message) in cases {
+        fs::write(&config, format!("[[process]]\nname = \"x\"\n{key}\n")).unwrap();
+        let out = hbmon(dir.path()).arg("config").output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{key}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(&format!("{}:3: {message}", config.display())),
+            "{stderr}"
+        );
+    }
+}
