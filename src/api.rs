@@ -144,11 +144,11 @@ impl Api {
     /// `at` the same instant on the monotonic clock, which the run's duration counts on.
     fn write(&self, name: &str, ping: &Ping, now: f64, at: Instant) -> Result<Entry, StoreError> {
         let entry = self.store.write_entry(name, now, |previous| {
-            let since = previous.as_ref().and_then(|e| e.started_at);
-            let took = since.and_then(|start| self.starts.took(name, start, at));
+            let since = ping.run_start(previous.as_ref());
+            let took = since.and_then(|start| self.starts.took(name, ping.rid(), start, at));
             ping.apply(previous, now, took)
         })?;
-        self.starts.written(name, &entry, now, at);
+        self.starts.written(name, ping.rid(), &entry, now, at);
         Ok(entry)
     }
 }
