@@ -21,6 +21,10 @@ use crate::text;
 use ping::{Event, Ping};
 use starts::Starts;
 
+/// The header of every ping reply that says how long a body the ping may have, as
+/// healthchecks.io names it.
+const PING_BODY_LIMIT: &str = "Ping-Body-Limit";
+
 /// Everything the endpoints answer from.
 #[derive(Debug)]
 pub struct Api {
@@ -99,6 +103,17 @@ impl Api {
 
     /// `/ping/NAME`, or `/ping/NAME/EVENT` with the `event` segment.
     fn ping(&self, name: &str, event: Option<&str>, request: &Request) -> Response {
+        let mut reply = self.ping_reply(name, event, request);
+        // As healthchecks.io sends it, so that a client (runitor) cuts the body it sends to
+        // what is taken: the HTTP layer refuses a longer one.
+        reply
+            .headers
+            .push((PING_BODY_LIMIT, crate::http::MAX_BODY.to_string()));
+        reply
+    }
+
+    /// The reply to a ping, without the headers every ping reply has.
+    fn ping_reply(&self, name: &str, event: Option<&str>, request: &Request) -> Response {
         if let Err(refused) = request.may_write() {
             return Response::line(refused.status(), refused);
         }
@@ -235,7 +250,7 @@ mod tests {
     #[test]
     fn routes_methods_and_unknown_paths() {
         let read = Some("GET, HEAD");
-        let ping = Some("GET, POST");
+        let ping = Some("GET, POST, HEAD");
         answers(&[
             ("GET", "/healthz", (200, None, "ok\n")),
             ("HEAD", "/healthz", (200, None, "ok\n")),
@@ -244,9 +259,8 @@ mod tests {
             (
                 "PUT",
                 "/ping/x",
-                (405, ping, "PUT is not allowed here: use GET, POST"),
+                (405, ping, "PUT is not allowed here: use GET, POST, HEAD"),
             ),
-            ("HEAD", "/ping/x", (405, ping, "")),
             ("PUT", "/ping/x/3", (405, ping, "PUT is not allowed")),
             (
                 "GET",
@@ -438,6 +452,40 @@ mod tests {
         assert_eq!(
             store::read(&file).unwrap().get("backup").unwrap().beats,
             Some(3)
+        );
+    }
+
+    #[test]
+    fn every_ping_reply_says_the_body_limit_and_a_head_ping_writes_as_a_get() {
+        let dir = tempfile::tempdir().unwrap();
+        let api = api(dir.path());
+        let limit = (PING_BODY_LIMIT, crate::http::MAX_BODY.to_string());
+        for (method, target, status) in [
+            ("HEAD", "/ping/backup/start", 200),
+            ("POST", "/ping/backup/0", 200),
+            ("GET", "/ping/backup?interval=soon", 400),
+            ("GET", "/ping/backup/256", 400),
+            ("GET", "/ping/backup?rid=x", 400),
+        ] {
+            let reply = api.respond(&request(method, target, ""));
+            assert_eq!(reply.status, status, "{method} {target}: {reply:?}");
+            assert_eq!(reply.headers, [limit.clone()], "{method} {target}");
+        }
+        let entry = store::read(&dir.path().join("hb.json"))
+            .unwrap()
+            .get("backup")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (entry.reported(), entry.beats, entry.exit_code),
+            (Reported::Succeeded, Some(2), Some(0)),
+            "the HEAD started the run"
+        );
+        // Not on other endpoints.
+        assert!(
+            api.respond(&request("GET", "/healthz", ""))
+                .headers
+                .is_empty()
         );
     }
 

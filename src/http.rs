@@ -105,6 +105,8 @@ pub struct Response {
     pub body: String,
     /// The methods the path takes, sent with a 405.
     pub allow: Option<&'static str>,
+    /// More headers, as the endpoint's protocol has them (a ping's `Ping-Body-Limit`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Response {
@@ -116,6 +118,7 @@ impl Response {
             content_type: "text/plain; charset=utf-8",
             body: format!("{}\n", text::escape(&message.to_string())),
             allow: None,
+            headers: Vec::new(),
         }
     }
 
@@ -126,6 +129,7 @@ impl Response {
             content_type,
             body,
             allow: None,
+            headers: Vec::new(),
         }
     }
 
@@ -145,12 +149,16 @@ impl Response {
         with_body: bool,
         deadline: Instant,
     ) -> io::Result<()> {
-        let allow = self
+        let mut more: String = self
             .allow
             .map_or_else(String::new, |allow| format!("Allow: {allow}\r\n"));
+        for (name, value) in &self.headers {
+            // A value is the server's own, but a line break in one would end the head.
+            more.push_str(&format!("{name}: {}\r\n", text::escape(value)));
+        }
         let head = format!(
             "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\
-             {allow}\r\n",
+             {more}\r\n",
             self.status,
             reason(self.status),
             self.content_type,

@@ -8,8 +8,9 @@ use crate::report::metrics;
 
 /// The endpoints that only read.
 const READ: &str = "GET, HEAD";
-/// A ping: `GET` too, as healthchecks.io takes it, so `curl URL` with no flags works.
-const PING: &str = "GET, POST";
+/// A ping: `GET` too, as healthchecks.io takes it, so `curl URL` with no flags works, and
+/// `HEAD` (`curl -I URL`), which it takes as well: the reply has its headers and no body.
+const PING: &str = "GET, POST, HEAD";
 
 /// One endpoint: its path as the docs write it (an upper-case segment, `NAME` or `CODE`,
 /// stands for any one segment), the methods it takes, and what answers it, given the
