@@ -18,6 +18,7 @@ mod hardening_text;
 mod history;
 mod interop;
 mod pause;
+mod ping;
 mod pipe;
 mod run;
 mod runs;

@@ -159,7 +159,7 @@ pub(crate) fn lines(path: &Path) -> Vec<String> {
 
 /// `hbmon history NAME --json` once it holds `transitions` transitions: the monitor logs a
 /// change as it sees it, and its recorder writes it a moment later, on a thread of its own.
-fn history_with(dir: &Path, name: &str, transitions: usize, serve: &Serve) -> Value {
+pub(crate) fn history_with(dir: &Path, name: &str, transitions: usize, serve: &Serve) -> Value {
     let read = || {
         let out = hbmon(dir)
             .args(["history", name, "--json"])
@@ -426,7 +426,7 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -476,7 +476,7 @@ pub(crate) fn get(addr: SocketAddr, target: &str) -> Reply {
 }
 
 /// `hbmon status --json --file FILE`, as a document.
-fn status_json(dir: &Path) -> Value {
+pub(crate) fn status_json(dir: &Path) -> Value {
     let out = hbmon(dir)
         .args(["status", "--json", "--file"])
         .arg(dir.join("hb.json"))
@@ -486,7 +486,7 @@ fn status_json(dir: &Path) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
-fn process<'a>(doc: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn process<'a>(doc: &'a Value, name: &str) -> &'a Value {
     doc["processes"]
         .as_array()
         .unwrap()
