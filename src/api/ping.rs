@@ -19,7 +19,7 @@ pub const NO_MESSAGE: &str = "reported over HTTP without a message";
 /// Why a ping was refused (400); each names the parameter or path segment and its value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PingError {
-    #[error("{0:?} after /ping/NAME/ is not start, fail or an exit code from 0 to 255")]
+    #[error("{0:?} after /ping/NAME/ is not start, fail, log or an exit code from 0 to 255")]
     Event(String),
     #[error("{param}={value:?}: {why}")]
     Value {
@@ -50,6 +50,9 @@ pub enum Event {
     Start,
     /// `/ping/NAME/CODE`: a job's run ended with this exit code.
     Exit(u8),
+    /// `/ping/NAME/log`: the body adds to the entry's log (its output tail), and nothing
+    /// else changes: no beat, no state, no run.
+    Log,
 }
 
 impl Event {
@@ -58,6 +61,7 @@ impl Event {
         match segment {
             "fail" => Ok(Event::Fail),
             "start" => Ok(Event::Start),
+            "log" => Ok(Event::Log),
             // Digits only: `u8`'s parser would also take `+3`.
             code if !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit()) => code
                 .parse()
@@ -73,6 +77,7 @@ impl Event {
             Event::Beat => None,
             Event::Fail => Some("/fail".to_owned()),
             Event::Start => Some("/start".to_owned()),
+            Event::Log => Some("/log".to_owned()),
             Event::Exit(code) => Some(format!("/{code}")),
         }
     }
@@ -179,9 +184,20 @@ impl Ping {
                 format!("conflicts with {segment}: a run is a job's"),
             ));
         }
+        if event == Event::Log {
+            let given = [("interval", interval.is_some()), ("kind", kind.is_some())];
+            if let Some((param, _)) = given.iter().find(|(_, given)| *given) {
+                let value = query.iter().find(|(p, _)| p == param).map(|(_, v)| v);
+                return Err(bad(
+                    param,
+                    value.map_or("", String::as_str),
+                    "conflicts with /log, which changes nothing but the log".into(),
+                ));
+            }
+        }
         let failure = match event {
             Event::Exit(code) => code != 0,
-            Event::Start => false,
+            Event::Start | Event::Log => false,
             Event::Beat | Event::Fail => reported == Reported::Error,
         };
         if let Some(text) = msg
@@ -199,9 +215,40 @@ impl Ping {
             msg: msg.map(str::to_owned),
             interval,
             kind,
-            body: data(body)?,
+            // A log is text whatever it looks like: it is added to, not put in place.
+            body: match event {
+                Event::Log => (!body.is_empty()).then(|| Value::String(tail_text(body))),
+                _ => data(body)?,
+            },
             rid,
         })
+    }
+
+    /// Whether this is a `/log`, which [`Ping::log_into`] writes rather than a beat.
+    pub fn is_log(&self) -> bool {
+        self.event == Event::Log
+    }
+
+    /// Adds a `/log`'s body to `entry`'s output tail (`additional_data.output_tail`, as a
+    /// job's end keeps it), within its last [`TAIL_BYTES`](store::TAIL_BYTES); nothing else
+    /// of the entry changes. `false`, the entry as it was, if its data is neither an object
+    /// nor empty: there is no tail to add to, and what a writer put there stays.
+    pub fn log_into(&self, entry: &mut Entry) -> bool {
+        let Some(Value::String(text)) = &self.body else {
+            return true;
+        };
+        if entry.additional_data.is_null() {
+            entry.additional_data = json!({});
+        }
+        let Value::Object(data) = &mut entry.additional_data else {
+            return false;
+        };
+        let tail = match data.get("output_tail") {
+            Some(Value::String(before)) => tail_text(format!("{before}{text}").as_bytes()),
+            _ => text.clone(),
+        };
+        data.insert("output_tail".to_owned(), Value::String(tail));
+        true
     }
 
     /// The run id this ping names (`?rid=`), if any.
@@ -247,6 +294,8 @@ impl Ping {
                 now,
                 DataChange::Replace(self.body.clone().unwrap_or(Value::Null)),
             ),
+            // Written by `log_into`, never as a beat; as a beat it would be a plain one.
+            Event::Log => Beat::alive(None),
             Event::Exit(code) => match &self.msg {
                 Some(msg) => end(Some(code), msg),
                 None => end(Some(code), &format!("exited with code {code}")),

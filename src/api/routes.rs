@@ -59,6 +59,11 @@ pub const ROUTES: &[Route] = &[
         answer: |api, request, at| api.ping(at[0], Some("fail"), request),
     },
     Route {
+        path: "/ping/NAME/log",
+        methods: PING,
+        answer: |api, request, at| api.ping(at[0], Some("log"), request),
+    },
+    Route {
         path: "/ping/NAME/CODE",
         methods: PING,
         answer: |api, request, at| api.ping(at[0], Some(at[1]), request),
@@ -190,7 +195,7 @@ mod tests {
         assert_eq!(
             reply.body,
             "no endpoint \"/nope\": there are /status, /status/NAME, /metrics, /ping/NAME, \
-             /ping/NAME/start, /ping/NAME/fail, /ping/NAME/CODE and /healthz\n"
+             /ping/NAME/start, /ping/NAME/fail, /ping/NAME/log, /ping/NAME/CODE and /healthz\n"
         );
     }
 }

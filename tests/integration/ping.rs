@@ -1,5 +1,5 @@
 //! healthchecks.io's ping API under a real `hbmon serve`: runitor's request sequence with
-//! `?rid=`, two overlapping runs of one job by rid, HEAD, `Ping-Body-Limit`, and the curl
+//! `?rid=`, two overlapping runs of one job by rid, HEAD, `/log`, `Ping-Body-Limit`, and the curl
 //! lines of healthchecks.io's docs run through `sh -c`. Each checks the entry, the state,
 //! the run's duration and exit code, and the history row.
 
@@ -225,6 +225,21 @@ fn healthchecks_io_curl_lines_through_sh_ping_as_the_docs_say() {
         (&"failed".into(), &4.into())
     );
     assert!(duration(&sync) >= 0.1, "{sync:#}");
+
+    // `/log` adds to the output tail and changes nothing else; to a name with no entry it
+    // is healthchecks.io's 404, and nothing is written.
+    let log = "curl -fsS -m 10 -o /dev/null --data-raw ' (retried)' \"$HC/log\"";
+    assert!(sh(addr, "sync", log).status.success());
+    let logged = row(dir.path(), "sync");
+    assert_eq!(
+        logged["entry"]["additional_data"]["output_tail"],
+        "rsync: 4 files failed (retried)"
+    );
+    assert_eq!(
+        (&logged["state"], &logged["entry"]["beats"]),
+        (&sync["state"], &sync["entry"]["beats"])
+    );
+    assert_eq!(sh(addr, "refused", log).status.code(), Some(22));
 
     // HEAD: the status and headers of a GET, no body.
     let head = sh(addr, "probe", "curl -sS -m 10 -I \"$HC\"");

@@ -735,7 +735,7 @@ fn bad_requests_get_the_right_status_and_a_silent_client_blocks_nobody() {
     for code in ["abc", "256", "-1"] {
         let bad = get(addr, &format!("/ping/x/{code}"));
         assert_eq!(bad.status, 400);
-        let named = format!("{code:?} after /ping/NAME/ is not start, fail or an exit code");
+        let named = format!("{code:?} after /ping/NAME/ is not start, fail, log or an exit code");
         assert!(bad.body.starts_with(&named), "{bad:?}");
     }
     let malformed = send(addr, b"GET /status\r\n\r\n");

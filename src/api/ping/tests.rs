@@ -34,7 +34,7 @@ fn path_segments_name_an_event_or_are_refused_by_value() {
         ("007", Ok(Event::Exit(7))),
         (
             "256",
-            Err("\"256\" after /ping/NAME/ is not start, fail or an exit code"),
+            Err("\"256\" after /ping/NAME/ is not start, fail, log or an exit code"),
         ),
         ("-1", Err("\"-1\" after")),
         ("+3", Err("\"+3\" after")),
@@ -441,4 +441,69 @@ fn a_ping_with_a_rid_takes_its_start_from_runs_not_from_the_newest_finished_run(
     let ended = other.apply(before, 130.0, None);
     assert_eq!(run_of(&ended), "succeeded, exit 0");
     assert_eq!(runs_of(&ended), ["8 from 120"], "A still runs");
+}
+
+#[test]
+fn a_log_adds_to_the_output_tail_and_changes_nothing_else() {
+    let ended = ping("/3", "", "step 1\n").unwrap().apply(None, 10.0, None);
+    let log = |entry: &mut Entry, body: &str| ping("/log", "", body).unwrap().log_into(entry);
+    let mut entry = ended.clone();
+    assert!(log(&mut entry, "step 2\n"));
+    assert_eq!(
+        entry.additional_data,
+        json!({"output_tail": "step 1\nstep 2\n"})
+    );
+    assert_eq!(
+        Entry {
+            additional_data: ended.additional_data.clone(),
+            ..entry.clone()
+        },
+        ended,
+        "nothing but the data changed"
+    );
+    // Within the tail's bound, the newest kept; text that looks like JSON is text.
+    assert!(log(
+        &mut entry,
+        &format!("{}{{\"a\": 1}}", "x".repeat(TAIL_BYTES))
+    ));
+    let tail = entry.additional_data["output_tail"].as_str().unwrap();
+    assert_eq!(tail.len(), TAIL_BYTES);
+    assert!(tail.ends_with("x{\"a\": 1}"));
+    // Other keys of the data stay; no data yet makes one; no body adds nothing.
+    let mut other = Entry {
+        additional_data: json!({"rows": 3}),
+        ..ended.clone()
+    };
+    assert!(log(&mut other, "done\n"));
+    assert_eq!(
+        other.additional_data,
+        json!({"rows": 3, "output_tail": "done\n"})
+    );
+    let mut empty = Entry::default();
+    assert!(log(&mut empty, "hi"));
+    assert_eq!(empty.additional_data, json!({"output_tail": "hi"}));
+    assert!(log(&mut empty, ""));
+    assert_eq!(empty.additional_data, json!({"output_tail": "hi"}));
+    // Data that is no object has no tail to add to: kept as it is.
+    let mut list = Entry {
+        additional_data: json!([1, 2]),
+        ..Entry::default()
+    };
+    assert!(!log(&mut list, "hi"));
+    assert_eq!(list.additional_data, json!([1, 2]));
+}
+
+#[test]
+fn a_log_takes_a_rid_and_refuses_what_would_change_state() {
+    assert!(ping("/log", &format!("rid={RID_A}"), "x").unwrap().is_log());
+    for (text, message) in [
+        ("interval=1h", "interval=\"1h\": conflicts with /log"),
+        ("kind=job", "kind=\"job\": conflicts with /log"),
+        ("status=error", "status=\"error\": conflicts with /log"),
+        ("stopped", "stopped=\"\": conflicts with /log"),
+        ("msg=hi", "msg=\"hi\": goes with status=error"),
+    ] {
+        let err = ping("/log", text, "").unwrap_err().to_string();
+        assert!(err.starts_with(message), "{text}: {err}");
+    }
 }
