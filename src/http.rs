@@ -149,13 +149,11 @@ impl Response {
         with_body: bool,
         deadline: Instant,
     ) -> io::Result<()> {
-        let mut more: String = self
-            .allow
-            .map_or_else(String::new, |allow| format!("Allow: {allow}\r\n"));
-        for (name, value) in &self.headers {
-            // A value is the server's own, but a line break in one would end the head.
-            more.push_str(&format!("{name}: {}\r\n", text::escape(value)));
-        }
+        let allow = self.allow.map(|allow| format!("Allow: {allow}\r\n"));
+        // A value is the server's own, but a line break in one would end the head.
+        let others = (self.headers.iter())
+            .map(|(name, value)| format!("{name}: {}\r\n", text::escape(value)));
+        let more: String = allow.into_iter().chain(others).collect();
         let head = format!(
             "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\
              {more}\r\n",

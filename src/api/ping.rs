@@ -146,13 +146,7 @@ impl Ping {
                     }
                     stopped = Some(value);
                 }
-                // As healthchecks.io takes it: any form Python's `UUID()` reads (hyphens
-                // or not, braces, `urn:uuid:`), one run whatever the spelling.
-                "rid" => {
-                    let id = uuid::Uuid::try_parse(value)
-                        .map_err(|_| bad(param, value, "invalid uuid format".into()))?;
-                    rid = Some(id.hyphenated().to_string());
-                }
+                "rid" => rid = Some(run_id(value).map_err(|why| bad(param, value, why))?),
                 _ => return Err(PingError::Unknown(param.clone())),
             }
         }
@@ -185,15 +179,7 @@ impl Ping {
             ));
         }
         if event == Event::Log {
-            let given = [("interval", interval.is_some()), ("kind", kind.is_some())];
-            if let Some((param, _)) = given.iter().find(|(_, given)| *given) {
-                let value = query.iter().find(|(p, _)| p == param).map(|(_, v)| v);
-                return Err(bad(
-                    param,
-                    value.map_or("", String::as_str),
-                    "conflicts with /log, which changes nothing but the log".into(),
-                ));
-            }
+            only_the_log(query, interval.is_some(), kind.is_some())?;
         }
         let failure = match event {
             Event::Exit(code) => code != 0,
@@ -215,11 +201,7 @@ impl Ping {
             msg: msg.map(str::to_owned),
             interval,
             kind,
-            // A log is text whatever it looks like: it is added to, not put in place.
-            body: match event {
-                Event::Log => (!body.is_empty()).then(|| Value::String(tail_text(body))),
-                _ => data(body)?,
-            },
+            body: body_of(event, body)?,
             rid,
         })
     }
@@ -338,6 +320,44 @@ impl Ping {
     /// The entry after this ping at `now`, over the entry `previous` (`took`: see `beat`).
     pub fn apply(&self, previous: Option<Entry>, now: f64, took: Option<Duration>) -> Entry {
         self.beat(previous.as_ref(), now, took).apply(previous, now)
+    }
+}
+
+/// A run id as healthchecks.io takes it, hyphenated in lower case: any form Python's
+/// `UUID()` reads (hyphens or not, braces, `urn:uuid:`), one run whatever the spelling.
+fn run_id(value: &str) -> Result<String, String> {
+    let id = uuid::Uuid::try_parse(value).map_err(|_| "invalid uuid format".to_owned())?;
+    Ok(id.hyphenated().to_string())
+}
+
+/// What the ping `event` keeps of its body: for `/log`, text whatever it looks like (it
+/// is added to the log, not put in place of the data), its last
+/// [`TAIL_BYTES`](store::TAIL_BYTES); for the others, the [`data`]. `None` for none.
+fn body_of(event: Event, body: &[u8]) -> Result<Option<Value>, PingError> {
+    match event {
+        Event::Log => Ok((!body.is_empty()).then(|| Value::String(tail_text(body)))),
+        _ => data(body),
+    }
+}
+
+/// A `/log` changes nothing but the log: an `interval` or `kind` it was given (`given_*`)
+/// is refused, naming its value from `query`. (`status`, `stopped` and `msg` are refused
+/// with every segment that contradicts them.)
+fn only_the_log(
+    query: &[(String, String)],
+    given_interval: bool,
+    given_kind: bool,
+) -> Result<(), PingError> {
+    let given = [("interval", given_interval), ("kind", given_kind)];
+    match given.iter().find(|(_, given)| *given) {
+        Some((param, _)) => Err(PingError::Value {
+            param: (*param).to_owned(),
+            value: (query.iter())
+                .find(|(p, _)| p == param)
+                .map_or_else(String::new, |(_, v)| v.clone()),
+            why: "conflicts with /log, which changes nothing but the log".into(),
+        }),
+        None => Ok(()),
     }
 }
 

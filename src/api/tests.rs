@@ -275,7 +275,11 @@ fn every_ping_reply_says_the_body_limit_and_a_head_ping_writes_as_a_get() {
     ] {
         let reply = api.respond(&request(method, target, ""));
         assert_eq!(reply.status, status, "{method} {target}: {reply:?}");
-        assert_eq!(reply.headers, [limit.clone()], "{method} {target}");
+        assert_eq!(
+            reply.headers,
+            std::slice::from_ref(&limit),
+            "{method} {target}"
+        );
     }
     let entry = store::read(&dir.path().join("hb.json"))
         .unwrap()
