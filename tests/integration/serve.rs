@@ -726,7 +726,7 @@ fn bad_requests_get_the_right_status_and_a_silent_client_blocks_nobody() {
     assert_eq!(wrong.status, 405);
     assert_eq!(wrong.header("Allow"), Some("GET, HEAD"));
     let wrong = call(addr, "PUT", "/ping/x", "");
-    assert_eq!(wrong.header("Allow"), Some("GET, POST"));
+    assert_eq!(wrong.header("Allow"), Some("GET, POST, HEAD"));
 
     let bad = get(addr, "/ping/x?interval=soon");
     assert_eq!(bad.status, 400);
