@@ -21,6 +21,10 @@ use crate::text;
 use ping::{Event, Ping};
 use starts::Starts;
 
+/// The header of every ping reply that says how long a body the ping may have, as
+/// healthchecks.io names it.
+const PING_BODY_LIMIT: &str = "Ping-Body-Limit";
+
 /// Everything the endpoints answer from.
 #[derive(Debug)]
 pub struct Api {
@@ -98,6 +102,17 @@ impl Api {
 
     /// `/ping/NAME`, or `/ping/NAME/EVENT` with the `event` segment.
     fn ping(&self, name: &str, event: Option<&str>, request: &Request) -> Response {
+        let mut reply = self.ping_reply(name, event, request);
+        // As healthchecks.io sends it, so that a client (runitor) cuts the body it sends to
+        // what is taken: the HTTP layer refuses a longer one.
+        reply
+            .headers
+            .push((PING_BODY_LIMIT, crate::http::MAX_BODY.to_string()));
+        reply
+    }
+
+    /// The reply to a ping, without the headers every ping reply has.
+    fn ping_reply(&self, name: &str, event: Option<&str>, request: &Request) -> Response {
         if let Err(refused) = request.may_write() {
             return Response::line(refused.status(), refused);
         }
@@ -124,8 +139,27 @@ impl Api {
                 ),
             );
         }
-        match self.write(name, &ping, unix_now(), Instant::now()) {
-            Ok(entry) => Response::line(200, said(name, &entry)),
+        let mut added = true;
+        let written = if ping.is_log() {
+            self.store
+                .update(name, |entry| added = ping.log_into(entry))
+                .map(|entry| match entry {
+                    // As healthchecks.io answers a ping to a check it does not have.
+                    None => Response::line(404, "not found"),
+                    Some(_) if !added => Response::line(
+                        409,
+                        format!(
+                            "{name:?}'s data is not an object: a log has no output_tail to go in"
+                        ),
+                    ),
+                    Some(_) => Response::line(200, "OK"),
+                })
+        } else {
+            self.write(name, &ping, unix_now(), Instant::now())
+                .map(|entry| Response::line(200, said(name, &entry)))
+        };
+        match written {
+            Ok(reply) => reply,
             Err(e) => {
                 // The monitor's log is where a failing write is looked for.
                 eprintln!("http: ping {name:?}: {}", text::escape(&e.to_string()));
@@ -143,11 +177,11 @@ impl Api {
     /// `at` the same instant on the monotonic clock, which the run's duration counts on.
     fn write(&self, name: &str, ping: &Ping, now: f64, at: Instant) -> Result<Entry, StoreError> {
         let entry = self.store.write_entry(name, now, |previous| {
-            let since = previous.as_ref().and_then(|e| e.started_at);
-            let took = since.and_then(|start| self.starts.took(name, start, at));
+            let since = ping.run_start(previous.as_ref());
+            let took = since.and_then(|start| self.starts.took(name, ping.rid(), start, at));
             ping.apply(previous, now, took)
         })?;
-        self.starts.written(name, &entry, now, at);
+        self.starts.written(name, ping.rid(), &entry, now, at);
         Ok(entry)
     }
 }
@@ -177,371 +211,4 @@ fn allowed(request: &Request, allow: &'static str, respond: impl FnOnce() -> Res
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::probe::FakeProbe;
-    use crate::report::fixture::{self, NOW};
-    use crate::report::metrics;
-    use std::path::Path;
-
-    fn api(dir: &Path) -> Api {
-        let report = crate::report::build(
-            &fixture::snapshot(),
-            &fixture::config(),
-            &mut fixture::probe(),
-            NOW,
-        );
-        let location = crate::paths::resolve_file(Some(&dir.join("hb.json")));
-        Api::new(Feed::new(report, Some("hbmon.toml".into())), &location)
-    }
-
-    fn request(method: &str, target: &str, body: &str) -> Request {
-        let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        Request {
-            method: method.to_owned(),
-            path: path[1..].split('/').map(str::to_owned).collect(),
-            query: query
-                .split('&')
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                    (k.to_owned(), v.to_owned())
-                })
-                .collect(),
-            body: body.as_bytes().to_vec(),
-            browser: None,
-        }
-    }
-
-    /// A response's status, `Allow` header and the start of its body.
-    type Answer<'a> = (u16, Option<&'a str>, &'a str);
-
-    /// Sends each `(method, target)` and checks the answer; none of them may write.
-    fn answers(cases: &[(&str, &str, Answer)]) {
-        let dir = tempfile::tempdir().unwrap();
-        let api = api(dir.path());
-        for &(method, target, (status, allow, body)) in cases {
-            let response = api.respond(&request(method, target, ""));
-            assert_eq!(response.status, status, "{method} {target}: {response:?}");
-            assert_eq!(response.allow, allow, "{method} {target}");
-            assert!(
-                response.body.starts_with(body),
-                "{method} {target}: {response:?}"
-            );
-        }
-        assert!(!dir.path().join("hb.json").exists(), "written");
-    }
-
-    #[test]
-    fn routes_methods_and_unknown_paths() {
-        let read = Some("GET, HEAD");
-        let ping = Some("GET, POST");
-        answers(&[
-            ("GET", "/healthz", (200, None, "ok\n")),
-            ("HEAD", "/healthz", (200, None, "ok\n")),
-            ("POST", "/healthz", (405, read, "POST is not allowed here")),
-            ("DELETE", "/status", (405, read, "DELETE is not allowed")),
-            (
-                "PUT",
-                "/ping/x",
-                (405, ping, "PUT is not allowed here: use GET, POST"),
-            ),
-            ("HEAD", "/ping/x", (405, ping, "")),
-            ("PUT", "/ping/x/3", (405, ping, "PUT is not allowed")),
-            (
-                "GET",
-                "/",
-                (404, None, "no endpoint \"/\": there are /status"),
-            ),
-            (
-                "GET",
-                "/status/x/y",
-                (404, None, "no endpoint \"/status/x/y\""),
-            ),
-            ("GET", "/ping", (404, None, "no endpoint \"/ping\":")),
-            ("GET", "/a\nb", (404, None, "no endpoint \"/a\\nb\":")),
-            (
-                "GET",
-                "/status/nobody",
-                (404, None, "no process \"nobody\" in "),
-            ),
-        ]);
-    }
-
-    #[test]
-    fn bad_pings_are_400_naming_the_segment_or_value() {
-        answers(&[
-            (
-                "GET",
-                "/ping/",
-                (400, None, "bad name: a heartbeat name cannot be empty"),
-            ),
-            (
-                "GET",
-                "/ping/x?every=1m",
-                (400, None, "unknown parameter \"every\""),
-            ),
-            (
-                "GET",
-                "/ping/x/abc",
-                (
-                    400,
-                    None,
-                    "\"abc\" after /ping/NAME/ is not start, fail or an exit code from 0 to 255\n",
-                ),
-            ),
-            (
-                "GET",
-                "/ping/x/256",
-                (400, None, "\"256\" after /ping/NAME/"),
-            ),
-            ("GET", "/ping/x/-1", (400, None, "\"-1\" after /ping/NAME/")),
-            ("GET", "/ping/x/", (400, None, "\"\" after /ping/NAME/")),
-            (
-                "GET",
-                "/ping/\u{1}/3",
-                (400, None, "bad name: \"\\u{1}\" has a control"),
-            ),
-            (
-                "GET",
-                "/ping/x/start?stopped",
-                (400, None, "stopped=\"\": conflicts with /start"),
-            ),
-            (
-                "GET",
-                "/ping/x/start/now",
-                (404, None, "no endpoint \"/ping/x/start/now\""),
-            ),
-        ]);
-    }
-
-    #[test]
-    fn status_is_unknown_with_no_file_and_nothing_configured() {
-        let dir = tempfile::tempdir().unwrap();
-        let empty = crate::report::build(
-            &store::Snapshot::default(),
-            &crate::config::Config::default(),
-            &mut FakeProbe::default(),
-            NOW,
-        );
-        let file = dir.path().join("hb.json");
-        let location = crate::paths::resolve_file(Some(&file));
-        let unconfigured = Api::new(Feed::new(empty, None), &location);
-        let status = || {
-            let response = unconfigured.respond(&request("GET", "/status", ""));
-            assert_eq!(response.status, 200);
-            serde_json::from_str::<serde_json::Value>(&response.body).unwrap()
-        };
-        let unknown = status();
-        assert_eq!(unknown["exit_code"], 3);
-        assert_eq!(
-            unknown["unknown"],
-            format!("no heartbeat file at {} yet", file.display())
-        );
-        assert_eq!(unknown["processes"], serde_json::json!([]));
-
-        // An empty file is as much nothing to judge as a missing one.
-        std::fs::write(&file, "").unwrap();
-        let empty_file = status();
-        assert_eq!(
-            (&empty_file["exit_code"], &empty_file["unknown"]),
-            (
-                &serde_json::json!(3),
-                &serde_json::json!(format!("no heartbeats in {} yet", file.display()))
-            )
-        );
-        // Configured processes are judged (pending) without a file.
-        let dir = tempfile::tempdir().unwrap();
-        let configured = api(dir.path());
-        let response = configured.respond(&request("GET", "/status", ""));
-        let value: serde_json::Value = serde_json::from_str(&response.body).unwrap();
-        assert_eq!(value["unknown"], serde_json::Value::Null);
-        assert_ne!(value["exit_code"], 3);
-    }
-
-    #[test]
-    fn status_is_the_status_json_document() {
-        let dir = tempfile::tempdir().unwrap();
-        let api = api(dir.path());
-        let response = api.respond(&request("GET", "/status", ""));
-        assert_eq!(
-            (response.status, response.content_type),
-            (200, "application/json")
-        );
-        let report = api.feed.report();
-        let file = dir.path().join("hb.json");
-        let document = json::Document::new(&report, &file, Some(Path::new("hbmon.toml")), 2);
-        assert_eq!(
-            response.body,
-            serde_json::to_string_pretty(&document).unwrap() + "\n"
-        );
-
-        let one = api.respond(&request("GET", "/status/Bidder Script", ""));
-        let value: serde_json::Value = serde_json::from_str(&one.body).unwrap();
-        assert_eq!(value["processes"].as_array().unwrap().len(), 1);
-        assert_eq!(value["processes"][0]["name"], "bidder");
-        assert_eq!(
-            (value["exit_code"].as_u64(), value["worst"].as_str()),
-            (Some(0), Some("ok"))
-        );
-    }
-
-    #[test]
-    fn metrics_render_the_latest_report() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut api = api(dir.path());
-        let response = api.respond(&request("GET", "/metrics", ""));
-        assert_eq!(response.content_type, metrics::CONTENT_TYPE);
-        assert!(response.body.contains("hbmon_up{name=\"bidder\"} 1\n"));
-        api.feed = Feed::new(
-            crate::report::build(
-                &store::Snapshot::default(),
-                &crate::config::Config::default(),
-                &mut FakeProbe::default(),
-                NOW,
-            ),
-            None,
-        );
-        let response = api.respond(&request("GET", "/metrics", ""));
-        assert!(!response.body.contains("bidder"), "{}", response.body);
-    }
-
-    #[test]
-    fn pings_write_beats_without_a_pid() {
-        let dir = tempfile::tempdir().unwrap();
-        let api = api(dir.path());
-        let file = dir.path().join("hb.json");
-        let response = api.respond(&request("GET", "/ping/backup", ""));
-        assert_eq!(
-            (response.status, response.body.as_str()),
-            (200, "OK alive \"backup\" (beat 1)\n")
-        );
-        let response = api.respond(&request(
-            "POST",
-            "/ping/backup?interval=1d&kind=job",
-            "{\"rows\": 3}",
-        ));
-        assert_eq!(response.body, "OK alive \"backup\" (beat 2)\n");
-        let entry = store::read(&file).unwrap().get("backup").unwrap().clone();
-        assert_eq!(entry.pid, None);
-        assert_eq!(entry.interval, Some(86_400.0));
-        assert_eq!(entry.kind, Some(store::Kind::Job));
-        assert_eq!(entry.additional_data, serde_json::json!({"rows": 3}));
-
-        let response = api.respond(&request("GET", "/ping/backup/fail?msg=exit 3", ""));
-        assert_eq!(response.body, "OK error \"backup\" (beat 3)\n");
-        let entry = store::read(&file).unwrap().get("backup").unwrap().clone();
-        assert_eq!(
-            (entry.errors, entry.last_error.as_deref()),
-            (Some(1), Some("exit 3"))
-        );
-        // A bad ping writes nothing.
-        let response = api.respond(&request("GET", "/ping/backup?interval=x", ""));
-        assert_eq!(response.status, 400);
-        assert_eq!(
-            store::read(&file).unwrap().get("backup").unwrap().beats,
-            Some(3)
-        );
-    }
-
-    #[test]
-    fn every_ping_writes_this_machines_host() {
-        let host = crate::heartbeat::host();
-        assert!(host.is_some(), "this machine has no host name to test with");
-        let dir = tempfile::tempdir().unwrap();
-        let api = api(dir.path());
-        let file = dir.path().join("hb.json");
-        // A beat, an error, a run's start and its ends (by code, by a plain ping), and an
-        // end with no start.
-        for target in [
-            "/ping/a",
-            "/ping/b/fail",
-            "/ping/c/start",
-            "/ping/c/0",
-            "/ping/c/start",
-            "/ping/c",
-            "/ping/d/3",
-        ] {
-            let response = api.respond(&request("GET", target, ""));
-            assert_eq!(response.status, 200, "{target}: {response:?}");
-            let name = &target[6..7];
-            let entry = store::read(&file).unwrap().get(name).unwrap().clone();
-            assert_eq!(entry.host, host, "{target}");
-        }
-    }
-
-    #[test]
-    fn a_run_over_http_is_reported_as_hbmon_run_reports_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let api = api(dir.path());
-        let file = dir.path().join("hb.json");
-        let entry = |name: &str| store::read(&file).unwrap().get(name).unwrap().clone();
-
-        let response = api.respond(&request("GET", "/ping/backup/start?interval=1d", ""));
-        assert_eq!(response.body, "OK running \"backup\" (beat 1)\n");
-        let started = entry("backup");
-        assert_eq!(
-            (started.kind, started.pid, started.interval),
-            (Some(store::Kind::Job), None, Some(86_400.0))
-        );
-        let response = api.respond(&request("POST", "/ping/backup/3", "tar: disk full\n"));
-        assert!(
-            response
-                .body
-                .starts_with("OK failed \"backup\" (beat 2, exit 3, took "),
-            "{response:?}"
-        );
-        let failed = entry("backup");
-        assert_eq!(failed.reported(), Reported::Failed);
-        assert_eq!(failed.started_at, started.started_at);
-        assert!(failed.duration.is_some_and(|d| d >= 0.0), "{failed:?}");
-        assert_eq!(failed.last_error.as_deref(), Some("exited with code 3"));
-        assert_eq!(
-            failed.additional_data,
-            serde_json::json!({"output_tail": "tar: disk full\n"})
-        );
-
-        // The first word of a job that never said /start: no start, no duration.
-        let response = api.respond(&request("GET", "/ping/fresh/0", ""));
-        assert_eq!(response.body, "OK succeeded \"fresh\" (beat 1, exit 0)\n");
-        let fresh = entry("fresh");
-        assert_eq!((fresh.started_at, fresh.duration), (None, None));
-        assert_eq!(
-            (fresh.exit_code, fresh.kind),
-            (Some(0), Some(store::Kind::Job))
-        );
-        assert!(fresh.finished_at.is_some());
-    }
-
-    #[test]
-    fn a_run_over_http_takes_as_long_as_the_monotonic_clock_says_when_the_wall_clock_steps() {
-        let dir = tempfile::tempdir().unwrap();
-        let api = api(dir.path());
-        let ping = |event| Ping::parse(event, &[], b"").unwrap();
-        let t0 = Instant::now();
-        let t3 = t0 + std::time::Duration::from_secs(3);
-        // The end's wall clock: stepped back 2 h, stepped on 2 h, as it was.
-        for end in [1000.0 - 7200.0, 1003.0 + 7200.0, 1003.0] {
-            api.write("backup", &ping(Event::Start), 1000.0, t0)
-                .unwrap();
-            let entry = api.write("backup", &ping(Event::Exit(0)), end, t3).unwrap();
-            assert_eq!(entry.duration, Some(3.0), "ended at {end}");
-            assert_eq!(
-                (entry.started_at, entry.finished_at),
-                (Some(1000.0), Some(end)),
-                "the stamps stay wall-clock"
-            );
-        }
-        // A start this monitor did not write (`hbmon run`, a restart): the stamps it is.
-        let other = Api::new(
-            api.feed.clone(),
-            &crate::paths::resolve_file(Some(&api.file)),
-        );
-        api.write("backup", &ping(Event::Start), 1000.0, t0)
-            .unwrap();
-        let entry = other
-            .write("backup", &ping(Event::Exit(0)), 1010.0, t3)
-            .unwrap();
-        assert_eq!(entry.duration, Some(10.0));
-    }
-}
+mod tests;

@@ -105,6 +105,8 @@ pub struct Response {
     pub body: String,
     /// The methods the path takes, sent with a 405.
     pub allow: Option<&'static str>,
+    /// More headers, as the endpoint's protocol has them (a ping's `Ping-Body-Limit`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Response {
@@ -116,6 +118,7 @@ impl Response {
             content_type: "text/plain; charset=utf-8",
             body: format!("{}\n", text::escape(&message.to_string())),
             allow: None,
+            headers: Vec::new(),
         }
     }
 
@@ -126,6 +129,7 @@ impl Response {
             content_type,
             body,
             allow: None,
+            headers: Vec::new(),
         }
     }
 
@@ -145,12 +149,14 @@ impl Response {
         with_body: bool,
         deadline: Instant,
     ) -> io::Result<()> {
-        let allow = self
-            .allow
-            .map_or_else(String::new, |allow| format!("Allow: {allow}\r\n"));
+        let allow = self.allow.map(|allow| format!("Allow: {allow}\r\n"));
+        // A value is the server's own, but a line break in one would end the head.
+        let others = (self.headers.iter())
+            .map(|(name, value)| format!("{name}: {}\r\n", text::escape(value)));
+        let more: String = allow.into_iter().chain(others).collect();
         let head = format!(
             "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\
-             {allow}\r\n",
+             {more}\r\n",
             self.status,
             reason(self.status),
             self.content_type,
@@ -196,6 +202,7 @@ fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        409 => "Conflict",
         408 => "Request Timeout",
         411 => "Length Required",
         413 => "Content Too Large",

@@ -8,8 +8,9 @@ use crate::report::metrics;
 
 /// The endpoints that only read.
 const READ: &str = "GET, HEAD";
-/// A ping: `GET` too, as healthchecks.io takes it, so `curl URL` with no flags works.
-const PING: &str = "GET, POST";
+/// A ping: `GET` too, as healthchecks.io takes it, so `curl URL` with no flags works, and
+/// `HEAD` (`curl -I URL`), which it takes as well: the reply has its headers and no body.
+const PING: &str = "GET, POST, HEAD";
 
 /// One endpoint: its path as the docs write it (an upper-case segment, `NAME` or `CODE`,
 /// stands for any one segment), the methods it takes, and what answers it, given the
@@ -56,6 +57,11 @@ pub const ROUTES: &[Route] = &[
         path: "/ping/NAME/fail",
         methods: PING,
         answer: |api, request, at| api.ping(at[0], Some("fail"), request),
+    },
+    Route {
+        path: "/ping/NAME/log",
+        methods: PING,
+        answer: |api, request, at| api.ping(at[0], Some("log"), request),
     },
     Route {
         path: "/ping/NAME/CODE",
@@ -189,7 +195,7 @@ mod tests {
         assert_eq!(
             reply.body,
             "no endpoint \"/nope\": there are /status, /status/NAME, /metrics, /ping/NAME, \
-             /ping/NAME/start, /ping/NAME/fail, /ping/NAME/CODE and /healthz\n"
+             /ping/NAME/start, /ping/NAME/fail, /ping/NAME/log, /ping/NAME/CODE and /healthz\n"
         );
     }
 }

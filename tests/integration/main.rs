@@ -19,6 +19,7 @@ mod hardening_text;
 mod history;
 mod interop;
 mod pause;
+mod ping;
 mod pipe;
 mod probes;
 mod prometheus;

@@ -159,7 +159,7 @@ pub(crate) fn lines(path: &Path) -> Vec<String> {
 
 /// `hbmon history NAME --json` once it holds `transitions` transitions: the monitor logs a
 /// change as it sees it, and its recorder writes it a moment later, on a thread of its own.
-fn history_with(dir: &Path, name: &str, transitions: usize, serve: &Serve) -> Value {
+pub(crate) fn history_with(dir: &Path, name: &str, transitions: usize, serve: &Serve) -> Value {
     let read = || {
         let out = hbmon(dir)
             .args(["history", name, "--json"])
@@ -426,7 +426,7 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -476,7 +476,7 @@ pub(crate) fn get(addr: SocketAddr, target: &str) -> Reply {
 }
 
 /// `hbmon status --json --file FILE`, as a document.
-fn status_json(dir: &Path) -> Value {
+pub(crate) fn status_json(dir: &Path) -> Value {
     let out = hbmon(dir)
         .args(["status", "--json", "--file"])
         .arg(dir.join("hb.json"))
@@ -486,7 +486,7 @@ fn status_json(dir: &Path) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
-fn process<'a>(doc: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn process<'a>(doc: &'a Value, name: &str) -> &'a Value {
     doc["processes"]
         .as_array()
         .unwrap()
@@ -726,7 +726,7 @@ fn bad_requests_get_the_right_status_and_a_silent_client_blocks_nobody() {
     assert_eq!(wrong.status, 405);
     assert_eq!(wrong.header("Allow"), Some("GET, HEAD"));
     let wrong = call(addr, "PUT", "/ping/x", "");
-    assert_eq!(wrong.header("Allow"), Some("GET, POST"));
+    assert_eq!(wrong.header("Allow"), Some("GET, POST, HEAD"));
 
     let bad = get(addr, "/ping/x?interval=soon");
     assert_eq!(bad.status, 400);
@@ -735,7 +735,7 @@ fn bad_requests_get_the_right_status_and_a_silent_client_blocks_nobody() {
     for code in ["abc", "256", "-1"] {
         let bad = get(addr, &format!("/ping/x/{code}"));
         assert_eq!(bad.status, 400);
-        let named = format!("{code:?} after /ping/NAME/ is not start, fail or an exit code");
+        let named = format!("{code:?} after /ping/NAME/ is not start, fail, log or an exit code");
         assert!(bad.body.starts_with(&named), "{bad:?}");
     }
     let malformed = send(addr, b"GET /status\r\n\r\n");
