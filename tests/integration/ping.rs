@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::hbmon;
-use crate::serve::{Serve, call, process, status_json, wait_for};
+use crate::serve::{Serve, call, history_json, process, status_json, wait_for};
 
 const RID_A: &str = "5d8e1b0c-7a3f-4c92-8e61-0f2b9d4a7c15";
 const RID_B: &str = "a1c7e2f9-44b0-4d1e-9a3c-6e5f8b2d0c47";
@@ -22,13 +22,7 @@ const LIMIT: &str = "65536";
 /// `hbmon history NAME --json` once its newest beat is `status`: the monitor sees beats
 /// on its checks, and its recorder writes them a moment later.
 fn history_once(dir: &Path, serve: &Serve, name: &str, status: &str) -> Value {
-    let read = || {
-        let out = hbmon(dir)
-            .args(["history", name, "--json"])
-            .output()
-            .unwrap();
-        serde_json::from_slice::<Value>(&out.stdout).unwrap_or_default()
-    };
+    let read = || history_json(dir, name);
     wait_for(
         &format!("a {status} beat of {name} in history"),
         || read()["beats"][0]["status"] == status,

@@ -157,16 +157,19 @@ pub(crate) fn lines(path: &Path) -> Vec<String> {
         .collect()
 }
 
+/// `hbmon history NAME --json` as a document (`null` if it printed none).
+pub(crate) fn history_json(dir: &Path, name: &str) -> Value {
+    let out = hbmon(dir)
+        .args(["history", name, "--json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice::<Value>(&out.stdout).unwrap_or_default()
+}
+
 /// `hbmon history NAME --json` once it holds `transitions` transitions: the monitor logs a
 /// change as it sees it, and its recorder writes it a moment later, on a thread of its own.
 pub(crate) fn history_with(dir: &Path, name: &str, transitions: usize, serve: &Serve) -> Value {
-    let read = || {
-        let out = hbmon(dir)
-            .args(["history", name, "--json"])
-            .output()
-            .unwrap();
-        serde_json::from_slice::<Value>(&out.stdout).unwrap_or_default()
-    };
+    let read = || history_json(dir, name);
     wait_for(
         &format!("{transitions} transitions of {name} in history"),
         || read()["transitions"].as_array().map_or(0, Vec::len) >= transitions,
