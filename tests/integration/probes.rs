@@ -1,6 +1,6 @@
 //! Active probes end to end: a real HTTP server (Python's `http.server`) switched from 200
 //! to 500 to a 10 s stall by a control file, `hbmon serve` probing it; a command probe that
-//! fails and one that hangs; config errors.
+//! fails and one that hangs; a TCP probe on a port that closes; config errors.
 
 use std::fs;
 use std::path::Path;
@@ -217,6 +217,42 @@ fn a_failing_command_probe_and_a_hung_one_killed_at_its_timeout_are_unhealthy() 
     assert!(
         hangs["probes"][0]["last_ms"].as_f64().unwrap() < 1500.0,
         "{hangs:#}"
+    );
+}
+
+#[test]
+fn a_tcp_probe_passes_while_the_port_listens_and_goes_unhealthy_once_it_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    fs::write(
+        dir.path().join("hbmon.toml"),
+        format!(
+            "[[process]]\nname = \"db\"\ntcp = \"127.0.0.1:{port}\"\nprobe_every = \"200ms\"\n\
+             probe_timeout = \"1s\"\nprobe_fails = 2\n"
+        ),
+    )
+    .unwrap();
+    let serve = Serve::start(dir.path(), "serve.log");
+    // Judged by its probe alone (no heartbeat): up while the port accepts connections.
+    let up = wait_row(&serve, "db", |r| r["state"] == "up", |_| {});
+    assert_eq!(up["probes"][0]["kind"], "tcp", "{up:#}");
+    assert_eq!(up["probes"][0]["ok"], true, "{up:#}");
+
+    drop(listener);
+    let down = wait_row(
+        &serve,
+        "db",
+        |r| r["state"] == "unhealthy",
+        // One refused connection is tolerated (probe_fails = 2): never unhealthy before.
+        |r| assert!(r["state"] != "unhealthy" || fails(r) >= 2, "{r:#}"),
+    );
+    assert!(fails(&down) >= 2, "{down:#}");
+    assert!(
+        down["probes"][0]["last_error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{down:#}"
     );
 }
 
