@@ -4,7 +4,6 @@
 //! regular file, not a symlink, within the size cap — and only if this user wrote it.
 
 use std::io::Write as _;
-use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -28,7 +27,10 @@ pub fn write(file: &Path, results: &Results, now: f64) -> std::io::Result<()> {
         results: results.clone(),
     })?;
     let written = (|| {
-        let mut out = fsafe::create_new(&temp, fsafe::new_file_mode(fsafe::dir_of(&path)))?;
+        // Never group- or other-writable, whatever the umask: a reader trusts no file
+        // another user could have written results into.
+        let mode = fsafe::new_file_mode(fsafe::dir_of(&path)) & 0o644;
+        let mut out = fsafe::create_new(&temp, mode)?;
         out.write_all(&bytes)?;
         std::fs::rename(&temp, &path)
     })();
@@ -39,14 +41,14 @@ pub fn write(file: &Path, results: &Results, now: f64) -> std::io::Result<()> {
 }
 
 /// The results published beside `file`; none when there is no such file, or it is not one
-/// to trust (another user's, a symlink, too big, not the format).
+/// to trust (another user's, writable by group or others, a symlink, too big, not the
+/// format).
 pub fn read(file: &Path) -> Results {
     let path = paths::probes_path(file);
     let Ok(Some((opened, meta))) = fsafe::open_regular(&path) else {
         return Results::new();
     };
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if meta.uid() != unsafe { libc::geteuid() } {
+    if fsafe::check_trusted(&path, &meta).is_err() {
         return Results::new();
     }
     fsafe::read_capped(&path, opened, &meta)
@@ -62,7 +64,7 @@ mod tests {
     use crate::checks::ProbeStatus;
 
     #[test]
-    fn results_read_back_and_a_planted_symlink_or_garbage_reads_as_none() {
+    fn results_read_back_and_a_planted_symlink_garbage_or_a_writable_file_reads_as_none() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("hb.json");
         let mut results = Results::new();
@@ -88,6 +90,15 @@ mod tests {
         write(&file, &results, 3.0).unwrap();
         assert_eq!(read(&file), results);
         let path = paths::probes_path(&file);
+        // Results another user could have written are no results.
+        let mode = |m| std::os::unix::fs::PermissionsExt::from_mode(m);
+        std::fs::set_permissions(&path, mode(0o666)).unwrap();
+        assert!(
+            read(&file).is_empty(),
+            "a file others can write is not trusted"
+        );
+        std::fs::set_permissions(&path, mode(0o644)).unwrap();
+        assert_eq!(read(&file), results);
         std::fs::write(&path, "{ not json").unwrap();
         assert!(read(&file).is_empty());
         std::fs::remove_file(&path).unwrap();
