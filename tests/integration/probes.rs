@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::hbmon;
-use crate::serve::{Serve, Worker, beat, get, wait_for};
+use crate::serve::{Serve, Worker, beat, get, process, status_json, wait_for};
 
 /// Answers GET by what the control file says: `200`, `500`, or `stall` (10 s, then 200).
 const SERVER: &str = r#"
@@ -80,13 +80,7 @@ impl Drop for Server {
 
 fn row(serve: &Serve, name: &str) -> Value {
     let doc: Value = serde_json::from_str(&get(serve.addr(), "/status").body).unwrap();
-    doc["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == name)
-        .cloned()
-        .unwrap_or_else(|| panic!("no {name} in {doc:#}"))
+    process(&doc, name).clone()
 }
 
 /// Polls `name`'s row until `done`, checking `each` on every row seen on the way.
@@ -180,18 +174,8 @@ fn an_http_probe_goes_unhealthy_after_exactly_probe_fails_failures_and_a_stall_d
     assert!(error.contains("no answer within 1s"), "{timed_out:#}");
 
     // Another reader (`hbmon status`) shows serve's results without probing itself.
-    let out = hbmon(dir.path())
-        .args(["status", "--json"])
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let web = doc["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "web")
-        .unwrap();
-    assert_eq!(web["state"], "unhealthy", "{doc:#}");
+    let doc = status_json(dir.path());
+    assert_eq!(process(&doc, "web")["state"], "unhealthy", "{doc:#}");
 }
 
 #[test]
