@@ -4,7 +4,8 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Fault, RawProcess, Span, positive};
+use super::process::RawProcess;
+use super::{Fault, Span, positive};
 use crate::cron::{Schedule, ScheduleError, Window};
 use crate::store::Kind;
 

@@ -1,5 +1,8 @@
 //! The config's parsing, validation, rules and starter, table by table.
 use super::*;
+use crate::duration;
+use crate::store::Kind;
+use regex::Regex;
 
 pub(super) fn parse(text: &str) -> Result<Config, ConfigError> {
     Config::parse(text, Path::new("/etc/hb/hbmon.toml"))

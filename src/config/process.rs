@@ -1,0 +1,197 @@
+//! One `[[process]]`: its typed form and the raw table it is checked from, key by key.
+
+use regex::Regex;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::Probes;
+use super::values::{Count, Pattern, Span};
+use super::{Defaults, Fault, ordered, positive, probes, schedule};
+use crate::cron::Schedule;
+use crate::duration;
+use crate::health::Overlap;
+use crate::store::Kind;
+
+/// One `[[process]]`.
+#[derive(Debug, Clone)]
+pub struct ProcessConfig {
+    /// The heartbeat name.
+    pub name: String,
+    pub label: Option<String>,
+    /// `match`: a regex on the command line, to find the process's PID.
+    pub pattern: Option<Regex>,
+    pub interval: Option<f64>,
+    /// A job's cron schedule (`schedule`, `tz`): its period instead of an interval.
+    pub schedule: Option<Schedule>,
+    pub grace: Option<f64>,
+    /// `None`: the entry's kind, else `app` (a `schedule` makes it a job).
+    pub kind: Option<Kind>,
+    /// `false` caps the process's severity at warning.
+    pub critical: bool,
+    pub late_after: Option<f64>,
+    pub degraded_after: Option<f64>,
+    pub dead_after: Option<f64>,
+    /// Jobs only: how long a run may take before it counts as `hung`.
+    pub max_runtime: Option<f64>,
+    /// Jobs only: a run that succeeds sooner is judged `failed`.
+    pub min_runtime: Option<f64>,
+    /// Jobs only: whether two runs at once are flagged.
+    pub overlap: Overlap,
+    /// `false`: never alerted (`alerts = false`), though still shown and recorded.
+    pub alerts: bool,
+    /// The configured processes it needs (`depends_on`), in file order: while one is
+    /// critical, a failure of this one is `blocked` ([`crate::deps`]).
+    pub depends_on: Vec<String>,
+    /// `http`, `tcp`, `command` and their keys; `None`: the process is only listened to.
+    pub probes: Option<Probes>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProcess {
+    pub(super) name: Spanned<String>,
+    pub(super) label: Option<String>,
+    #[serde(rename = "match")]
+    pub(super) pattern: Option<Pattern>,
+    pub(super) interval: Option<Spanned<Span>>,
+    pub(super) schedule: Option<Spanned<String>>,
+    pub(super) tz: Option<Spanned<String>>,
+    pub(super) grace: Option<Spanned<Span>>,
+    pub(super) kind: Option<Spanned<Kind>>,
+    pub(super) critical: Option<bool>,
+    pub(super) late_after: Option<Spanned<Count>>,
+    pub(super) degraded_after: Option<Spanned<Count>>,
+    pub(super) dead_after: Option<Spanned<Count>>,
+    pub(super) max_runtime: Option<Spanned<Span>>,
+    pub(super) min_runtime: Option<Spanned<Span>>,
+    pub(super) overlap: Option<Spanned<Overlap>>,
+    pub(super) alerts: Option<bool>,
+    #[serde(default)]
+    pub(super) depends_on: Vec<Spanned<String>>,
+    pub(super) http: Option<Spanned<String>>,
+    pub(super) http_expect: Option<Spanned<String>>,
+    pub(super) tcp: Option<Spanned<String>>,
+    pub(super) command: Option<Spanned<String>>,
+    pub(super) command_shell: Option<Spanned<bool>>,
+    pub(super) probe_timeout: Option<Spanned<Span>>,
+    pub(super) probe_every: Option<Spanned<Span>>,
+    pub(super) probe_fails: Option<Spanned<u32>>,
+    pub(super) probe_critical: Option<Spanned<bool>>,
+}
+
+impl RawProcess {
+    /// Its probe keys, for `config/probes.rs` to check.
+    fn probes(&mut self) -> probes::RawProbes {
+        probes::RawProbes {
+            http: self.http.take(),
+            http_expect: self.http_expect.take(),
+            tcp: self.tcp.take(),
+            command: self.command.take(),
+            command_shell: self.command_shell.take(),
+            probe_timeout: self.probe_timeout.take(),
+            probe_every: self.probe_every.take(),
+            probe_fails: self.probe_fails.take(),
+            probe_critical: self.probe_critical.take(),
+        }
+    }
+}
+
+impl RawProcess {
+    /// This `[[process]]` checked, under `defaults`, after the `earlier` ones.
+    pub(super) fn validate(
+        self,
+        defaults: &Defaults,
+        earlier: &[ProcessConfig],
+    ) -> Result<ProcessConfig, Fault> {
+        let mut p = self;
+        let probes = p.probes().validate()?;
+        let (schedule, kind) = schedule::process_schedule(&p)?;
+        let name_span = p.name.span();
+        let name = p.name.into_inner();
+        if name.trim().is_empty() {
+            return Err((name_span, "name", "must not be empty".to_owned()));
+        }
+        if earlier.iter().any(|q| q.name == name) {
+            return Err((name_span, "name", format!("{name:?} is configured twice")));
+        }
+        let (max_runtime, min_runtime) = job_rules(
+            kind,
+            p.max_runtime.as_ref(),
+            p.min_runtime.as_ref(),
+            p.overlap.as_ref(),
+        )?;
+        let thresholds = [
+            p.late_after
+                .as_ref()
+                .map_or(defaults.late_after, |c| c.get_ref().0),
+            p.degraded_after
+                .as_ref()
+                .map_or(defaults.degraded_after, |c| c.get_ref().0),
+            p.dead_after
+                .as_ref()
+                .map_or(defaults.dead_after, |c| c.get_ref().0),
+        ];
+        ordered(
+            [&p.late_after, &p.degraded_after, &p.dead_after],
+            thresholds,
+        )?;
+        Ok(ProcessConfig {
+            probes,
+            interval: positive("interval", p.interval.as_ref())?,
+            schedule,
+            grace: p.grace.map(|g| g.into_inner().0),
+            max_runtime,
+            min_runtime,
+            overlap: p.overlap.map_or(Overlap::Allow, Spanned::into_inner),
+            name,
+            label: p.label,
+            pattern: p.pattern.map(|m| m.0),
+            kind,
+            critical: p.critical.unwrap_or(true),
+            late_after: p.late_after.map(|c| c.into_inner().0),
+            degraded_after: p.degraded_after.map(|c| c.into_inner().0),
+            dead_after: p.dead_after.map(|c| c.into_inner().0),
+            alerts: p.alerts.unwrap_or(true),
+            depends_on: p.depends_on.into_iter().map(Spanned::into_inner).collect(),
+        })
+    }
+}
+
+/// A `[[process]]`'s run rules, `(max_runtime, min_runtime)`: jobs only, each positive,
+/// the minimum no more than the maximum (`overlap` is checked for being a job's).
+fn job_rules(
+    kind: Option<Kind>,
+    max: Option<&Spanned<Span>>,
+    min: Option<&Spanned<Span>>,
+    overlap: Option<&Spanned<Overlap>>,
+) -> Result<(Option<f64>, Option<f64>), Fault> {
+    let job_only = [
+        ("max_runtime", max.map(Spanned::span)),
+        ("min_runtime", min.map(Spanned::span)),
+        ("overlap", overlap.map(Spanned::span)),
+    ];
+    if kind != Some(Kind::Job)
+        && let Some((key, Some(at))) = job_only.into_iter().find(|(_, at)| at.is_some())
+    {
+        return Err((
+            at,
+            key,
+            "applies only to jobs: add kind = \"job\"".to_owned(),
+        ));
+    }
+    let (max_runtime, min_runtime) = (positive("max_runtime", max)?, positive("min_runtime", min)?);
+    if let (Some(max), Some(min), Some(at)) = (max_runtime, min_runtime, min)
+        && min > max
+    {
+        return Err((
+            at.span(),
+            "min_runtime",
+            format!(
+                "{} is more than max_runtime ({}): no run could pass both",
+                duration::format_exact(min),
+                duration::format_exact(max)
+            ),
+        ));
+    }
+    Ok((max_runtime, min_runtime))
+}
