@@ -273,11 +273,7 @@ impl Shared {
         error: Option<String>,
         data: DataChange,
     ) -> Result<Entry, HeartbeatError> {
-        let ended = self.lock_ended();
-        if *ended {
-            return Err(self.ended_error());
-        }
-        self.write_to(&self.store, status, error, data)
+        self.write_unless_ended(&self.store, false, status, error, data)
     }
 
     /// Writes the last beat, through `store`; none is written after it.
@@ -288,11 +284,24 @@ impl Shared {
         error: Option<String>,
         data: DataChange,
     ) -> Result<Entry, HeartbeatError> {
+        self.write_unless_ended(store, true, status, error, data)
+    }
+
+    /// The one check both make, under the flag's lock so that no beat follows the last:
+    /// refused once the last beat is written; `last` makes this beat the last.
+    fn write_unless_ended(
+        &self,
+        store: &Store,
+        last: bool,
+        status: Reported,
+        error: Option<String>,
+        data: DataChange,
+    ) -> Result<Entry, HeartbeatError> {
         let mut ended = self.lock_ended();
         if *ended {
             return Err(self.ended_error());
         }
-        *ended = true;
+        *ended = last;
         self.write_to(store, status, error, data)
     }
 

@@ -30,6 +30,25 @@ pub struct Observation<'a> {
     pub host: Option<&'a str>,
 }
 
+#[cfg(test)]
+impl<'a> Observation<'a> {
+    /// A plain one for tests: `name` in `state`, its own severity, reason `r`, no since,
+    /// not muted or blocked, nothing below it, this machine's. Tests change what they pin.
+    pub(crate) fn of(name: &'a str, state: State) -> Self {
+        Observation {
+            name,
+            state,
+            severity: state.severity(),
+            reason: "r",
+            since: None,
+            muted: false,
+            blocked: false,
+            takes_down: &[],
+            host: None,
+        }
+    }
+}
+
 /// What a notice says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -85,15 +85,8 @@ mod tests {
     fn observe<'a>(rows: &[Given<'a>]) -> Vec<Observation<'a>> {
         rows.iter()
             .map(|&(name, host, state)| Observation {
-                name,
-                state,
-                severity: state.severity(),
-                reason: "r",
-                since: None,
-                muted: false,
-                blocked: false,
-                takes_down: &[],
                 host: (!host.is_empty()).then_some(host),
+                ..Observation::of(name, state)
             })
             .collect()
     }

@@ -13,15 +13,8 @@ fn run(policy: Policy, checks: &[(f64, Option<State>)]) -> Vec<String> {
         let state = state.unwrap_or(last);
         last = state;
         let o = Observation {
-            name: "w",
-            state,
-            severity: state.severity(),
-            reason: "r",
-            since: None,
             muted,
-            blocked: false,
-            takes_down: &[],
-            host: None,
+            ..Observation::of("w", state)
         };
         for message in decider.decide(&[o], now, true) {
             sent.push(describe(&message, now));
@@ -292,17 +285,7 @@ fn decisions() {
 fn remembered_states_are_not_alerted_again() {
     let mut decider = Decider::new(policy(1, Some(10.0), 0.0));
     decider.remember("w", Dead, 100.0);
-    let dead = Observation {
-        name: "w",
-        state: Dead,
-        severity: Severity::Critical,
-        reason: "r",
-        since: None,
-        muted: false,
-        blocked: false,
-        takes_down: &[],
-        host: None,
-    };
+    let dead = Observation::of("w", Dead);
     assert!(decider.decide(&[dead], 105.0, true).is_empty());
     let reminder = decider.decide(&[dead], 110.0, true);
     assert_eq!(reminder.len(), 1);
@@ -312,17 +295,7 @@ fn remembered_states_are_not_alerted_again() {
 #[test]
 fn checks_between_ticks_see_good_states_but_count_no_bad_ones() {
     let mut decider = Decider::new(policy(1, None, 0.0));
-    let at = |state: State| Observation {
-        name: "w",
-        state,
-        severity: state.severity(),
-        reason: "r",
-        since: None,
-        muted: false,
-        blocked: false,
-        takes_down: &[],
-        host: None,
-    };
+    let at = |state: State| Observation::of("w", state);
     // A process first seen up between two ticks, dead at the next tick: "was up".
     assert!(decider.decide(&[at(Up)], 0.5, false).is_empty());
     assert!(decider.decide(&[at(Dead)], 0.7, false).is_empty());
@@ -337,15 +310,8 @@ fn checks_between_ticks_see_good_states_but_count_no_bad_ones() {
 fn one_digest_gathers_every_process() {
     let mut decider = Decider::new(policy(1, None, 5.0));
     let late = |name| Observation {
-        name,
-        state: Late,
-        severity: Severity::Warning,
-        reason: "r",
         since: Some(1.0),
-        muted: false,
-        blocked: false,
-        takes_down: &[],
-        host: None,
+        ..Observation::of(name, Late)
     };
     assert!(decider.decide(&[late("a")], 0.0, true).is_empty());
     assert!(
@@ -364,15 +330,9 @@ fn a_root_cause_is_one_alert_naming_what_it_takes_down_and_blocked_dependents_st
     let mut decider = Decider::new(policy(1, Some(100.0), 0.0));
     let takes_down = ["api".to_owned(), "web".to_owned()];
     let at = |name, state: State, blocked| Observation {
-        name,
-        state,
-        severity: state.severity(),
-        reason: "r",
-        since: None,
-        muted: false,
         blocked,
         takes_down: if name == "db" { &takes_down } else { &[] },
-        host: None,
+        ..Observation::of(name, state)
     };
     let check = |decider: &mut Decider, now, rows: &[Observation<'_>]| -> Vec<String> {
         decider
@@ -432,16 +392,6 @@ fn a_root_cause_is_one_alert_naming_what_it_takes_down_and_blocked_dependents_st
 fn a_process_remembered_blocked_recovers_quietly_after_a_restart() {
     let mut decider = Decider::new(policy(1, None, 0.0));
     decider.remember("api", State::Blocked, 100.0);
-    let up = Observation {
-        name: "api",
-        state: Up,
-        severity: Severity::Ok,
-        reason: "r",
-        since: None,
-        muted: false,
-        blocked: false,
-        takes_down: &[],
-        host: None,
-    };
+    let up = Observation::of("api", Up);
     assert!(decider.decide(&[up], 101.0, true).is_empty());
 }
