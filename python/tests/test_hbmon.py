@@ -348,6 +348,53 @@ class WriterRules(FileTest):
             self.assertEqual((entry["beats"], entry["additional_data"]), (40, {"seq": 39}))
 
 
+class Extents(unittest.TestCase):
+    """Where each entry ends: found by the json module's C scanner for a valid one, the
+    per-string walk (_value_end) kept for what the scanner refuses; both must agree."""
+
+    VALUES = [
+        '{}',
+        r'{"a": 1, "b": [1, 2, {"c": "}]"}], "d": "\\"}',
+        r'[1, "x\"y", {"z": []}]',
+        '{"x": NaN}',
+        r'{"last_heartbeat": 1e400, "s": "\ud800"}',
+        '[' * 3000 + ']' * 3000,
+        '{"last_heartbeat": 1e, "pid": 01}',
+        '{"a": tru}',
+        '{"a" 1}',
+        '"a string"',
+        '12.5e3',
+        'nul',
+    ]
+
+    def test_the_scanner_and_the_walk_agree_on_every_value(self):
+        for value in self.VALUES:
+            with self.subTest(value=value[:40]):
+                text = value + ', "next": {}'
+                self.assertEqual(hbmon._extent(text, 0), hbmon._value_end(text, 0))
+                self.assertEqual(hbmon._extent(text, 0), len(value))
+
+    def test_valid_entries_are_never_walked_string_by_string(self):
+        entries = ", ".join('"w%d": {"last_heartbeat": %d, "additional_data": {"s": "a\\"b}"}}' % (i, i) for i in range(50))
+        text = '{"version": 1, "processes": {%s}}' % entries
+        walk = hbmon._value_end
+
+        def scalars_only(text, i):
+            # Scalars (the version) are one regex match; no array or object is walked.
+            self.assertNotIn(text[i], "{[", "walked the value at %d" % i)
+            return walk(text, i)
+
+        with mock.patch.object(hbmon, "_value_end", side_effect=scalars_only):
+            processes, _ = hbmon._parse(text)
+        self.assertEqual(len(processes), 50)
+        self.assertEqual(processes["w7"], '{"last_heartbeat": 7, "additional_data": {"s": "a\\"b}"}}')
+
+    def test_an_entry_the_scanner_refuses_is_walked_and_kept_as_it_was(self):
+        broken = '{"last_heartbeat": 1e, "x": "}"}'
+        processes, _ = hbmon._parse('{"processes": {"a": %s, "b": {}}}' % broken)
+        self.assertEqual(processes, {"a": broken, "b": "{}"})
+
+
 class Resolution(unittest.TestCase):
     def test_first_match_wins(self):
         env = {"HBMON_FILE": "/env/hb.json", "XDG_STATE_HOME": "/xdg", "HOME": "/home/u"}

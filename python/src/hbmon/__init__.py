@@ -65,6 +65,8 @@ Unix only (``fcntl``).
 
 import fcntl
 import json
+import json.encoder
+import json.scanner
 import math
 import os
 import re
@@ -338,6 +340,10 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _STRING = re.compile(r'"(?:[^"\\\n]|\\[^\n])*"')
 _QUOTE_OR_BRACKET = re.compile(r'["{}\[\]]')
 _SCALAR = re.compile(r'[^,:{}\[\]" \t\n\r]+')
+# A key without escapes or control characters, its colon and the space up to its value.
+_PLAIN_KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
+# After a member: the object's end (group 1), or a comma and the space up to the next key.
+_AFTER_MEMBER = re.compile(r'[ \t\n\r]*(?:(\})|,[ \t\n\r]*)')
 
 
 def _skip(text, i):
@@ -376,30 +382,60 @@ def _value_end(text, i):
             return i
 
 
-def _members(text, i):
+# The json module's scanner (its C one where there is one): it finds where a valid array
+# or object ends at C speed, where _value_end walks every string inside it in Python.
+_SCAN = json.scanner.make_scanner(json.JSONDecoder())
+
+
+def _extent(text, i):
+    """Where the value at ``i`` ends, as _value_end finds it: an array or object that is
+    valid JSON by the C scanner, anything else (and whatever it refuses: a broken entry is
+    its own writer's problem) by _value_end, so both agree wherever the scanner answers."""
+    if text.startswith(("{", "["), i):
+        try:
+            return _SCAN(text, i)[1]
+        except (StopIteration, ValueError, RecursionError):
+            pass
+    return _value_end(text, i)
+
+
+def _members(text, i, inner=None):
     """The (key, value text) pairs of the object at ``i``, and where it ends. Keys are read
-    exactly (a key that is not a valid string, or not valid UTF-8, is a broken file)."""
+    exactly (a key that is not a valid string, or not valid UTF-8, is a broken file). The
+    value of the key ``inner``, if an object, is its own members instead of its text: the
+    entries are walked once, not once inside the document and again on their own."""
     members = []
     i = _skip(text, i + 1)
     if text.startswith("}", i):
         return members, i + 1
     while True:
-        if not text.startswith('"', i):
-            raise ValueError("expected a string key at char %d" % i)
-        key, i = json.decoder.scanstring(text, i + 1)
-        key.encode("utf-8")  # UnicodeEncodeError (a ValueError) for a lone surrogate
-        i = _skip(text, i)
-        if not text.startswith(":", i):
-            raise ValueError("expected ':' at char %d" % i)
-        start = _skip(text, i + 1)
-        i = _value_end(text, start)
-        members.append((key, text[start:i]))
-        i = _skip(text, i)
-        if text.startswith("}", i):
-            return members, i + 1
-        if not text.startswith(",", i):
-            raise ValueError("expected ',' or '}' at char %d" % i)
-        i = _skip(text, i + 1)
+        # Most keys hold no escape: one match reads one and its colon; the rest are decoded.
+        plain = _PLAIN_KEY.match(text, i)
+        key, start = (plain.group(1), plain.end()) if plain else _key(text, i)
+        if key == inner and text.startswith("{", start):
+            value, i = _members(text, start)
+        else:
+            i = _extent(text, start)
+            value = text[start:i]
+        members.append((key, value))
+        after = _AFTER_MEMBER.match(text, i)
+        if not after:
+            raise ValueError("expected ',' or '}' at char %d" % _skip(text, i))
+        if after.group(1):
+            return members, after.end()
+        i = after.end()
+
+
+def _key(text, i):
+    """A key with escapes (or a broken one) and where its value starts."""
+    if not text.startswith('"', i):
+        raise ValueError("expected a string key at char %d" % i)
+    key, i = json.decoder.scanstring(text, i + 1)
+    key.encode("utf-8")  # UnicodeEncodeError (a ValueError) for a lone surrogate
+    i = _skip(text, i)
+    if not text.startswith(":", i):
+        raise ValueError("expected ':' at char %d" % i)
+    return key, _skip(text, i + 1)
 
 
 def _dumps(value):
@@ -418,15 +454,15 @@ def _parse(text):
     start = _skip(text, 0)
     if not text.startswith("{", start):
         raise ValueError("expected a JSON object with \"processes\"")
-    members, end = _members(text, start)
+    members, end = _members(text, start, inner="processes")
     if _skip(text, end) != len(text):
         raise ValueError("trailing characters at char %d" % _skip(text, end))
     processes, other, version = {}, {}, None
     for key, value in members:
         if key == "processes":
-            if not value.startswith("{"):
+            if not isinstance(value, list):
                 raise ValueError("\"processes\" is not an object of entries")
-            processes = {name: _Raw(raw) for name, raw in _members(value, 0)[0]}
+            processes = {name: _Raw(raw) for name, raw in value}
         elif key == "version":
             version = _loads(value)
         elif key == "last_updated":
@@ -790,7 +826,9 @@ def _document(processes, other, now):
     def entry_text(entry):
         return entry if isinstance(entry, _Raw) else _dumps(entry)
 
-    entries = ",\n".join("    %s: %s" % (_dumps(name), entry_text(entry)) for name, entry in processes.items())
+    # encode_basestring is what _dumps does with a str, without its per-call set-up.
+    name_text = json.encoder.encode_basestring
+    entries = ",\n".join("    %s: %s" % (name_text(name), entry_text(entry)) for name, entry in processes.items())
     text = '{\n  "version": %d,\n  "last_updated": %s,\n  "processes": {' % (VERSION, _dumps(now))
     text += "\n%s\n  }" % entries if processes else "}"
     for key, value in other.items():
