@@ -4,9 +4,8 @@ use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::Probes;
 use super::values::{Count, Pattern, Span};
-use super::{Defaults, Fault, ordered, positive, probes, schedule};
+use super::{Defaults, Fault, Probes, ordered, positive, probes, schedule};
 use crate::cron::Schedule;
 use crate::duration;
 use crate::health::Overlap;
@@ -49,34 +48,35 @@ pub struct ProcessConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawProcess {
-    pub(super) name: Spanned<String>,
-    pub(super) label: Option<String>,
+    // Only what config/schedule.rs and the graph check in config.rs read is open to them.
+    name: Spanned<String>,
+    label: Option<String>,
     #[serde(rename = "match")]
-    pub(super) pattern: Option<Pattern>,
+    pattern: Option<Pattern>,
     pub(super) interval: Option<Spanned<Span>>,
     pub(super) schedule: Option<Spanned<String>>,
     pub(super) tz: Option<Spanned<String>>,
-    pub(super) grace: Option<Spanned<Span>>,
+    grace: Option<Spanned<Span>>,
     pub(super) kind: Option<Spanned<Kind>>,
-    pub(super) critical: Option<bool>,
-    pub(super) late_after: Option<Spanned<Count>>,
-    pub(super) degraded_after: Option<Spanned<Count>>,
-    pub(super) dead_after: Option<Spanned<Count>>,
-    pub(super) max_runtime: Option<Spanned<Span>>,
-    pub(super) min_runtime: Option<Spanned<Span>>,
-    pub(super) overlap: Option<Spanned<Overlap>>,
-    pub(super) alerts: Option<bool>,
+    critical: Option<bool>,
+    late_after: Option<Spanned<Count>>,
+    degraded_after: Option<Spanned<Count>>,
+    dead_after: Option<Spanned<Count>>,
+    max_runtime: Option<Spanned<Span>>,
+    min_runtime: Option<Spanned<Span>>,
+    overlap: Option<Spanned<Overlap>>,
+    alerts: Option<bool>,
     #[serde(default)]
     pub(super) depends_on: Vec<Spanned<String>>,
-    pub(super) http: Option<Spanned<String>>,
-    pub(super) http_expect: Option<Spanned<String>>,
-    pub(super) tcp: Option<Spanned<String>>,
-    pub(super) command: Option<Spanned<String>>,
-    pub(super) command_shell: Option<Spanned<bool>>,
-    pub(super) probe_timeout: Option<Spanned<Span>>,
-    pub(super) probe_every: Option<Spanned<Span>>,
-    pub(super) probe_fails: Option<Spanned<u32>>,
-    pub(super) probe_critical: Option<Spanned<bool>>,
+    http: Option<Spanned<String>>,
+    http_expect: Option<Spanned<String>>,
+    tcp: Option<Spanned<String>>,
+    command: Option<Spanned<String>>,
+    command_shell: Option<Spanned<bool>>,
+    probe_timeout: Option<Spanned<Span>>,
+    probe_every: Option<Spanned<Span>>,
+    probe_fails: Option<Spanned<u32>>,
+    probe_critical: Option<Spanned<bool>>,
 }
 
 impl RawProcess {
@@ -94,9 +94,7 @@ impl RawProcess {
             probe_critical: self.probe_critical.take(),
         }
     }
-}
 
-impl RawProcess {
     /// This `[[process]]` checked, under `defaults`, after the `earlier` ones.
     pub(super) fn validate(
         self,
