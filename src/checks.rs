@@ -132,3 +132,33 @@ pub fn verdict(statuses: Option<&[ProbeStatus]>) -> Probed {
         Probed::Passing
     }
 }
+
+#[cfg(test)]
+impl ProbeStatus {
+    /// A probe's status as the pool leaves it, for tests: its runs took `recent` ms (the
+    /// last one is its last run, at `at`), failing once `fails` reached 2.
+    pub(crate) fn sample(
+        kind: &str,
+        target: &str,
+        ok: Option<bool>,
+        fails: u32,
+        recent: &[f64],
+        at: f64,
+    ) -> ProbeStatus {
+        ProbeStatus {
+            kind: kind.into(),
+            target: target.into(),
+            ok,
+            failing: fails >= 2,
+            fails,
+            failing_since: (fails >= 2).then_some(at),
+            last_at: ok.map(|_| at),
+            last_ms: recent.last().copied(),
+            p50_ms: recent.first().copied(),
+            p95_ms: recent.iter().copied().reduce(f64::max),
+            recent_ms: recent.to_vec(),
+            last_error: (ok == Some(false)).then(|| "HTTP 500 Internal Server Error".into()),
+            late: false,
+        }
+    }
+}

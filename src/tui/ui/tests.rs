@@ -56,6 +56,49 @@ fn wide_terminal_shows_every_column() {
 }
 
 #[test]
+fn probed_rows_show_their_response_time_and_the_column_sorts_slowest_first() {
+    let mut app = app(true);
+    assert!(!screen(&render(&mut app, 120, 30)).contains("RESP"));
+    let mut report = mixed();
+    let times = [
+        ("bidder", 12.4),
+        ("test-process-1", 250.0),
+        ("scraper", 0.4),
+    ];
+    for (name, ms) in times {
+        let row = report.rows.iter_mut().find(|r| r.name == name).unwrap();
+        row.probes = vec![crate::checks::ProbeStatus::sample(
+            "http",
+            "http://127.0.0.1:8080/health",
+            Some(true),
+            0,
+            &[ms],
+            NOW,
+        )];
+    }
+    observe(&mut app, report);
+    let shown = screen(&render(&mut app, 120, 30));
+    insta::assert_snapshot!(shown);
+    // A click on its title sorts by it, as any column's: the mouse map has the column.
+    let (y, line) = shown
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("RESP"))
+        .unwrap();
+    let x = line[..line.find("RESP").unwrap()].chars().count() - 1;
+    app.update(Action::Click {
+        x: x as u16,
+        y: y as u16,
+    });
+    assert_eq!(app.sort(), (Column::Resp, false));
+    let additional: Vec<&str> = app
+        .rows(crate::tui::app::Table::Additional)
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(additional[..2], ["test-process-1", "scraper"]);
+}
+
+#[test]
 fn classic_terminal_drops_low_priority_columns() {
     let mut app = app(true);
     let shown = screen(&render(&mut app, 80, 24));
