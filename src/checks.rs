@@ -59,6 +59,11 @@ pub struct ProbeStatus {
     pub last_error: Option<String>,
     /// A run is still going past the probe's next turn.
     pub late: bool,
+    /// Read from another monitor's `<file>.probes.json` and older than the probe's cadence
+    /// allows ([`sidecar::read`]): that monitor stopped publishing, so what it last said is
+    /// not what the probe says now.
+    #[serde(default)]
+    pub stale: bool,
 }
 
 /// The latest results of every process's probes, by heartbeat name, each process's in its
@@ -159,6 +164,7 @@ impl ProbeStatus {
             recent_ms: recent.to_vec(),
             last_error: (ok == Some(false)).then(|| "HTTP 500 Internal Server Error".into()),
             late: false,
+            stale: false,
         }
     }
 }

@@ -145,6 +145,7 @@ impl Checks {
                             recent_ms: Vec::new(),
                             last_error: None,
                             late: false,
+                            stale: false,
                         },
                         spec,
                         next_at: now,

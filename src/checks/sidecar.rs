@@ -84,6 +84,7 @@ mod tests {
                 recent_ms: vec![0.5],
                 last_error: Some("refused".into()),
                 late: false,
+                stale: false,
             }],
         );
         assert!(read(&file).is_empty());

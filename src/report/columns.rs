@@ -546,25 +546,36 @@ mod tests {
 
     #[test]
     fn resp_is_needed_only_by_probed_rows_and_sorts_the_slowest_first() {
-        use crate::changes::tests::row;
         use crate::checks::ProbeStatus;
+        use crate::report::fixture;
+        let fixture = super::super::build(
+            &fixture::snapshot(),
+            &fixture::config(),
+            &mut fixture::probe(),
+            fixture::NOW,
+        );
+        let row = |name: &str| {
+            let mut r = fixture.rows[0].clone();
+            r.name = name.to_owned();
+            r.label = None;
+            r
+        };
         let probed = |name: &str, runs: &[&[f64]]| {
-            let mut r = row(name, State::Up, Some(1.0));
+            let mut r = row(name);
             r.probes = runs
                 .iter()
                 .map(|ms| ProbeStatus::sample("tcp", "127.0.0.1:1", Some(true), 0, ms, 1.0))
                 .collect();
             r
         };
-        let plain = vec![row("a", State::Up, Some(1.0))];
-        assert!(!Column::shown(&plain).contains(&Column::Resp));
-        assert_eq!(Column::shown(&plain).len(), Column::ALL.len() - 1);
+        assert!(!Column::shown(&fixture.rows).contains(&Column::Resp));
+        assert_eq!(Column::shown(&fixture.rows).len(), Column::ALL.len() - 1);
         // Its slowest probe speaks for a row; one not run yet is a dash, after the timed.
         let mut rows = vec![
             probed("waiting", &[&[]]),
             probed("quick", &[&[0.42]]),
             probed("slow", &[&[3.0], &[1250.0]]),
-            row("plain", State::Up, Some(1.0)),
+            row("plain"),
         ];
         assert!(Column::shown(&rows).contains(&Column::Resp));
         rows.sort_by(|a, b| Column::Resp.compare(a, b));
