@@ -241,6 +241,60 @@ fn a_probe_switched_200_500_200_records_two_flips_in_history_with_time_and_reaso
 }
 
 #[test]
+fn results_a_hung_prober_left_behind_are_stale_not_trusted_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("hbmon.toml"),
+        "[[process]]\nname = \"web\"\nhttp = \"http://127.0.0.1:9/health\"\n\
+         probe_every = \"10s\"\nprobe_timeout = \"5s\"\n\
+         [[process]]\nname = \"db\"\ntcp = \"127.0.0.1:9\"\nprobe_every = \"10s\"\n",
+    )
+    .unwrap();
+    let mut worker = Worker::start();
+    beat(dir.path(), "db", &worker.pid(), &[]);
+    // What a prober that hung while holding the lock left: a web passing and a db failing,
+    // last run ten minutes ago (3 x 10 s + 5 s is the most a result may age).
+    let then = hbmon::clock::unix_now() - 600.0;
+    let status = |kind: &str, target: &str, ok: bool| {
+        serde_json::json!({
+            "kind": kind, "target": target, "ok": ok, "failing": !ok, "fails": u32::from(!ok) * 3,
+            "failing_since": (!ok).then_some(then), "last_at": then, "last_ms": 1.5,
+            "p50_ms": 1.5, "p95_ms": 1.5, "recent_ms": [1.5],
+            "last_error": (!ok).then_some("refused"), "late": false
+        })
+    };
+    let sidecar = serde_json::json!({
+        "written_at": then,
+        "results": {
+            "web": [status("http", "http://127.0.0.1:9/health", true)],
+            "db": [status("tcp", "127.0.0.1:9", false)],
+        }
+    });
+    fs::write(dir.path().join("hb.json.probes.json"), sidecar.to_string()).unwrap();
+    let doc = status_json(dir.path());
+    let web = process(&doc, "web");
+    // Judged by its probes alone, which say nothing about now: late, a warning.
+    assert_eq!(web["state"], "late", "{web:#}");
+    let reason = web["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("probe results are stale: http http://127.0.0.1:9/health last ran 10m"),
+        "{reason}"
+    );
+    assert_eq!(web["probes"][0]["stale"], true, "{web:#}");
+    // Its beats judge db: not unhealthy on an old failure, and the reason says why.
+    let db = process(&doc, "db");
+    assert_eq!(db["state"], "up", "{db:#}");
+    assert!(
+        db["reason"]
+            .as_str()
+            .unwrap()
+            .contains("; probe results are stale: tcp"),
+        "{db:#}"
+    );
+    worker.kill();
+}
+
+#[test]
 fn a_failing_command_probe_and_a_hung_one_killed_at_its_timeout_are_unhealthy() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(

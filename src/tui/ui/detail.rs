@@ -259,7 +259,11 @@ fn probe_lines(row: &Row, theme: &Theme) -> Vec<Line<'static>> {
                 "{} {}  {verdict}{}  last {}  p50 {}  p95 {}  {}",
                 p.kind,
                 text::escape(&p.target),
-                if p.late { ", late" } else { "" },
+                match (p.stale, p.late) {
+                    (true, _) => ", stale",
+                    (false, true) => ", late",
+                    (false, false) => "",
+                },
                 ms(p.last_ms),
                 ms(p.p50_ms),
                 ms(p.p95_ms),
