@@ -180,6 +180,8 @@ impl Engine {
         let changes = self.tracker.observe(&report);
         self.news
             .extend(changes.transitions.iter().cloned().map(News::Transition));
+        self.news
+            .extend(changes.flips.iter().cloned().map(News::Flip));
         self.roles
             .record(&changes, &mut self.tracker, &mut self.news);
         self.roles

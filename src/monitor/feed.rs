@@ -6,11 +6,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::changes::{Changes, Transition};
+use crate::changes::{Changes, ProbeFlip, Transition};
 use crate::clock::format_local;
 use crate::health::State;
 use crate::history::Note;
-use crate::report::Report;
+use crate::report::{Report, columns};
 use crate::signals;
 use crate::text;
 
@@ -79,6 +79,8 @@ impl Trouble {
 #[derive(Debug)]
 pub enum News {
     Transition(Transition),
+    /// A probe's verdict flipped (its process's state may not have changed with it).
+    Flip(ProbeFlip),
     /// The file cannot be read or parsed (or fails differently than before): the full error.
     FileError(String),
     /// It reads again.
@@ -126,6 +128,7 @@ impl News {
             | News::HistoryError(_)
             | News::ConfigRefused { .. } => true,
             News::Transition(_)
+            | News::Flip(_)
             | News::FileOk(_)
             | News::StandingBy(_)
             | News::Took(_)
@@ -144,6 +147,26 @@ impl fmt::Display for News {
                 let from = t.from.map_or("new", State::as_str);
                 let (name, reason) = (text::escape(&t.name), text::escape(&t.reason));
                 write!(f, "{name}: {from} -> {} ({reason})", t.to)
+            }
+            News::Flip(flip) => {
+                // `web: probe http http://127.0.0.1/health ok -> failing in 35ms (HTTP 500)`.
+                let change = if flip.failing {
+                    "ok -> failing"
+                } else {
+                    "failing -> ok"
+                };
+                write!(
+                    f,
+                    "{}: probe {} {} {change} in {}",
+                    text::escape(&flip.name),
+                    flip.kind,
+                    text::escape(&flip.target),
+                    columns::millis(flip.ms)
+                )?;
+                match &flip.reason {
+                    Some(reason) => write!(f, " ({})", text::escape(reason)),
+                    None => Ok(()),
+                }
             }
             News::FileError(e) => {
                 write!(f, "file: {}; judging the last good read", text::escape(e))
@@ -285,6 +308,27 @@ mod tests {
         drop(rx);
         feed.publish(update(4));
         assert!(feed.lock().sinks.is_empty());
+    }
+
+    #[test]
+    fn a_probe_flip_is_one_line_with_its_time_and_the_servers_words_escaped() {
+        let flip = |failing: bool, reason: Option<&str>| ProbeFlip {
+            name: "web".into(),
+            time: 1.0,
+            kind: "http".into(),
+            target: "http://127.0.0.1/health".into(),
+            failing,
+            ms: Some(35.2),
+            reason: reason.map(str::to_owned),
+        };
+        assert_eq!(
+            News::Flip(flip(true, Some("HTTP 500\n\u{1b}[2J"))).to_string(),
+            "web: probe http http://127.0.0.1/health ok -> failing in 35ms (HTTP 500\\n\\u{1b}[2J)"
+        );
+        assert_eq!(
+            News::Flip(flip(false, None)).to_string(),
+            "web: probe http http://127.0.0.1/health failing -> ok in 35ms"
+        );
     }
 
     #[test]

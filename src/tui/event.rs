@@ -269,6 +269,7 @@ fn worth_a_notice(news: &News) -> bool {
         | News::Unwatched(_)
         | News::ConfigReloaded { .. } => true,
         News::Transition(_)
+        | News::Flip(_)
         | News::FileError(_)
         | News::FileOk(_)
         | News::StandingBy(_)

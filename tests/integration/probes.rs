@@ -103,6 +103,20 @@ fn wait_row(
     last
 }
 
+/// A config of one process, `web`, probing `server` (timeout 1 s, 2 fails count) with the
+/// `keys` given besides.
+fn probe_web(dir: &Path, server: &Server, keys: &str) {
+    fs::write(
+        dir.join("hbmon.toml"),
+        format!(
+            "[[process]]\nname = \"web\"\nhttp = \"http://127.0.0.1:{}/health\"\n\
+             probe_timeout = \"1s\"\nprobe_fails = 2\n{keys}\n",
+            server.port
+        ),
+    )
+    .unwrap();
+}
+
 /// The one probe of a row: its fails and whether the row is unhealthy.
 fn fails(row: &Value) -> u64 {
     row["probes"][0]["fails"].as_u64().unwrap()
@@ -112,15 +126,11 @@ fn fails(row: &Value) -> u64 {
 fn an_http_probe_goes_unhealthy_after_exactly_probe_fails_failures_and_a_stall_delays_no_one() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    fs::write(
-        dir.path().join("hbmon.toml"),
-        format!(
-            "[[process]]\nname = \"web\"\nhttp = \"http://127.0.0.1:{}/health\"\n\
-             http_expect = \"ok\"\nprobe_every = \"300ms\"\nprobe_timeout = \"1s\"\nprobe_fails = 2\n",
-            server.port
-        ),
-    )
-    .unwrap();
+    probe_web(
+        dir.path(),
+        &server,
+        "http_expect = \"ok\"\nprobe_every = \"300ms\"",
+    );
     let mut neighbour = Worker::start();
     beat(dir.path(), "neighbour", &neighbour.pid(), &[]);
     let serve = Serve::start(dir.path(), "serve.log");
@@ -182,15 +192,7 @@ fn an_http_probe_goes_unhealthy_after_exactly_probe_fails_failures_and_a_stall_d
 fn a_probe_switched_200_500_200_records_two_flips_in_history_with_time_and_reason() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    fs::write(
-        dir.path().join("hbmon.toml"),
-        format!(
-            "[[process]]\nname = \"web\"\nhttp = \"http://127.0.0.1:{}/health\"\n\
-             probe_every = \"200ms\"\nprobe_timeout = \"1s\"\nprobe_fails = 2\n",
-            server.port
-        ),
-    )
-    .unwrap();
+    probe_web(dir.path(), &server, "probe_every = \"200ms\"");
     let serve = Serve::start(dir.path(), "serve.log");
     serve.wait_log("history: recording");
     wait_row(&serve, "web", |r| r["state"] == "up", |_| {});
@@ -238,6 +240,17 @@ fn a_probe_switched_200_500_200_records_two_flips_in_history_with_time_and_reaso
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("probe ok → failing"), "{text}");
     assert!(text.contains("probe failing → ok"), "{text}");
+    // And serve's log has a line for each, as for a transition.
+    let log = serve.log();
+    let url = format!("http://127.0.0.1:{}/health", server.port);
+    assert!(
+        log.contains(&format!("web: probe http {url} ok -> failing in ")),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("web: probe http {url} failing -> ok in ")),
+        "{log}"
+    );
 }
 
 #[test]
