@@ -132,6 +132,22 @@ impl Tracker {
         self.seen.entry(name.to_owned()).or_insert(seen);
     }
 
+    /// Records what a probe was last known to say (its newest flip in the history
+    /// database), unless this tracker saw that probe already, as [`Tracker::remember`].
+    pub fn remember_probe(&mut self, flip: &ProbeFlip) {
+        let seen = self.probes.entry(flip.name.clone()).or_default();
+        if !seen
+            .iter()
+            .any(|p| p.kind == flip.kind && p.target == flip.target)
+        {
+            seen.push(ProbeSeen {
+                kind: flip.kind.clone(),
+                target: flip.target.clone(),
+                failing: flip.failing,
+            });
+        }
+    }
+
     /// What was last seen of `name`.
     pub fn seen(&self, name: &str) -> Option<Seen> {
         self.seen.get(name).copied()
@@ -399,6 +415,37 @@ pub(crate) mod tests {
             ]
         );
         assert!(flips.iter().all(|f| f.kind == "http" && f.name == "web"));
+    }
+
+    #[test]
+    fn a_probe_the_history_knows_failing_does_not_flip_again_and_its_recovery_is_seen() {
+        use crate::checks::ProbeStatus;
+        let probed = |status: ProbeStatus| {
+            let mut r = row("db", State::Up, None);
+            r.probes = vec![status];
+            r
+        };
+        let mut tracker = Tracker::default();
+        tracker.remember_probe(&ProbeFlip {
+            name: "db".into(),
+            time: 1.0,
+            kind: "tcp".into(),
+            target: "db:5432".into(),
+            failing: true,
+            ms: Some(1.0),
+            reason: Some("refused".into()),
+        });
+        let still = ProbeStatus::sample("tcp", "db:5432", Some(false), 2, &[1.0], 5.0);
+        assert!(
+            tracker
+                .observe(&report(6.0, vec![probed(still)]))
+                .flips
+                .is_empty()
+        );
+        let back = ProbeStatus::sample("tcp", "db:5432", Some(true), 0, &[1.0], 7.0);
+        let flips = tracker.observe(&report(8.0, vec![probed(back)])).flips;
+        assert_eq!(flips.len(), 1);
+        assert!(!flips[0].failing);
     }
 
     #[test]

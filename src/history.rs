@@ -291,18 +291,25 @@ impl History {
             )
             .map_err(&fail)?;
         let rows = stmt
-            .query_map(params![name, since, sql_limit(limit)], |row| {
-                Ok(ProbeFlip {
-                    name: row.get(0)?,
-                    time: row.get(1)?,
-                    kind: row.get(2)?,
-                    target: row.get(3)?,
-                    failing: row.get(4)?,
-                    ms: row.get(5)?,
-                    reason: row.get(6)?,
-                })
-            })
+            .query_map(params![name, since, sql_limit(limit)], flip_of)
             .map_err(&fail)?;
+        rows.collect::<Result<_, _>>().map_err(fail)
+    }
+
+    /// Each probe's newest flip (what it was last known to say), to seed a
+    /// [`crate::changes::Tracker`]: a monitor restarted while a probe fails neither records
+    /// the failure again nor misses its recovery.
+    pub fn last_flips(&self) -> Result<Vec<ProbeFlip>, HistoryError> {
+        let fail = sql_error(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT name, time, kind, target, failing, ms, reason FROM probe_flips AS f
+                 WHERE time = (SELECT max(time) FROM probe_flips
+                               WHERE name = f.name AND kind = f.kind AND target = f.target)",
+            )
+            .map_err(&fail)?;
+        let rows = stmt.query_map([], flip_of).map_err(&fail)?;
         rows.collect::<Result<_, _>>().map_err(fail)
     }
 
@@ -400,6 +407,19 @@ fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> HistoryError + '_ {
             cause,
         },
     }
+}
+
+/// A `probe_flips` row, its columns in table order.
+fn flip_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<ProbeFlip> {
+    Ok(ProbeFlip {
+        name: row.get(0)?,
+        time: row.get(1)?,
+        kind: row.get(2)?,
+        target: row.get(3)?,
+        failing: row.get(4)?,
+        ms: row.get(5)?,
+        reason: row.get(6)?,
+    })
 }
 
 /// SQLite reads a negative `LIMIT` as "no limit".
@@ -584,6 +604,13 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(history.probe_flips(None, 25.0, None).unwrap().len(), 1);
+        let last: Vec<(f64, bool)> = history
+            .last_flips()
+            .unwrap()
+            .iter()
+            .map(|f| (f.time, f.failing))
+            .collect();
+        assert_eq!(last, [(30.0, false)]);
         assert_eq!(history.prune(25.0).unwrap().flips, 1);
         assert_eq!(history.probe_flips(None, 0.0, None).unwrap().len(), 1);
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::open::Repair;
 use super::{HistoryError, Moved, Pruned};
-use crate::changes::Seen;
+use crate::changes::{ProbeFlip, Seen};
 use crate::duration;
 
 /// How much the recorder's queue holds (see [`super::Batch::bytes`]) before new changes are
@@ -22,12 +22,13 @@ pub const FLUSH_GRACE: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub enum Note {
     /// Recording `path` from now on (first, or again after it was refused, deleted or
-    /// replaced). `seen`: what it knew of each process; `missed`: rows that arrived while
-    /// it was refused and were not recorded.
+    /// replaced). `seen`: what it knew of each process; `flips`: each probe's newest flip;
+    /// `missed`: rows that arrived while it was refused and were not recorded.
     Recording {
         path: PathBuf,
         keep: Duration,
         seen: Vec<(String, Seen)>,
+        flips: Vec<ProbeFlip>,
         missed: usize,
     },
     /// Something unexpected found in the file, and what was done.

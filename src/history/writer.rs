@@ -169,10 +169,11 @@ impl Writer {
     fn open(&mut self, now: Instant) {
         let opened = History::open(&self.path).and_then(|(history, repairs)| {
             let seen = history.last_seen()?;
-            Ok((history, repairs, seen))
+            let flips = history.last_flips()?;
+            Ok((history, repairs, seen, flips))
         });
         match opened {
-            Ok((history, repairs, seen)) => {
+            Ok((history, repairs, seen, flips)) => {
                 for repair in repairs {
                     self.note(Note::Repaired(repair));
                 }
@@ -183,6 +184,7 @@ impl Writer {
                     path: self.path.clone(),
                     keep: self.keep,
                     seen,
+                    flips,
                     missed,
                 });
                 self.db = Some(history);

@@ -140,10 +140,15 @@ impl Roles {
     /// What the database knows, for a monitor that does not record it; read without
     /// waiting (a database locked or refused is said, and the view starts without it).
     fn seed_from_database(&mut self, tracker: &mut Tracker, news: &mut Vec<News>) {
-        match History::open_existing(&self.database, Duration::ZERO).and_then(|h| h.last_seen()) {
-            Ok(seen) => {
+        let known = History::open_existing(&self.database, Duration::ZERO)
+            .and_then(|h| Ok((h.last_seen()?, h.last_flips()?)));
+        match known {
+            Ok((seen, flips)) => {
                 for (name, seen) in seen {
                     tracker.remember(&name, seen);
+                }
+                for flip in &flips {
+                    tracker.remember_probe(flip);
                 }
             }
             Err(e) if e.is_absent() => {}
@@ -205,10 +210,13 @@ impl Roles {
                     self.history_error(&e.to_string(), news);
                     continue;
                 }
-                Note::Recording { seen, .. } => {
+                Note::Recording { seen, flips, .. } => {
                     self.record_error = None;
                     for (name, seen) in seen {
                         tracker.remember(name, *seen);
+                    }
+                    for flip in flips {
+                        tracker.remember_probe(flip);
                     }
                 }
                 _ => {}
