@@ -5,11 +5,13 @@ every 10 s, 16 at a time as hbmon's 16 workers), measured one after the other in
 against the same server.
 
 One Python asyncio server (keep-alive, HTTP/1.1) answers `GET /health/<i>` with `200 ok` for
-the 1 000 paths; its own CPU is not counted. Each subject runs for a warm-up cycle, then
-`--rounds` cycles of 10 s; its CPU is read from /proc/<pid>/stat at each cycle boundary
-(utime + stime, plus cutime + cstime: the loop's curls once waited for), so every round is
-one cycle's CPU as a share of one core; the loop's is read as each batch ends (its curls
-then waited for and counted), a cycle lasting 10 s or as long as a batch overran it. Prints the median and range of each and the ratio.
+the 1 000 paths; its own CPU is not counted. Each subject runs one warm-up round, then
+`--rounds` rounds of 1 000 checks; its CPU is utime + stime + cutime + cstime from
+/proc/<pid>/stat (the loop's curls count once waited for). serve's rounds are 10 s windows;
+the loop's are read as each batch ends (its curls then waited for), a round lasting 10 s or
+as long as a batch overran it on a loaded machine. Prints, for each, the CPU seconds per
+round of 1 000 checks and the share of one core (median and range), and the ratio of CPU
+per check.
 
 Usage: python3 benches/probes_cpu.py [--rounds 6] [--bin target/release/hbmon]
 (Linux /proc, curl; build first: cargo build --release --locked)
@@ -65,39 +67,45 @@ def cpu_seconds(pid):
 
 
 def measure(pid, rounds, log):
-    """Each of `rounds` cycles' CPU as a percentage of one core, after one warm-up cycle."""
+    """Each of `rounds` 10 s windows (one turn of every probe) after a warm-up one: (CPU
+    seconds, wall seconds)."""
     time.sleep(EVERY + 2.0)
-    shares = []
+    rounds_seen = []
     last, at = cpu_seconds(pid), time.monotonic()
     for _ in range(rounds):
         time.sleep(EVERY)
         now_cpu, now = cpu_seconds(pid), time.monotonic()
-        shares.append(100.0 * (now_cpu - last) / (now - at))
+        rounds_seen.append((now_cpu - last, now - at))
         last, at = now_cpu, now
-        log(f"  {shares[-1]:.2f}%")
-    return shares
+        log(f"  {rounds_seen[-1][0]:.3f} CPU s in {rounds_seen[-1][1]:.1f}s")
+    return rounds_seen
 
 
 def measure_cycles(loop, rounds, log):
-    """Each of `rounds` cycles of the loop as a percentage of one core, after one warm-up
-    cycle: its CPU between the ends of two batches (read when it says one ended, so the
-    batch's curls are waited for and counted) over the time between them (10 s, or longer
-    if a batch overran its cycle). Also the cycles' lengths."""
-    shares, lengths = [], []
+    """Each of `rounds` cycles of the loop (one batch of 1 000 curls) after a warm-up one:
+    (CPU seconds, wall seconds) between the ends of two batches, read when the loop says
+    one ended, so the batch's curls are waited for and counted. A cycle is 10 s, or longer
+    when a batch overran it (a loaded machine)."""
+    rounds_seen = []
     loop.stdout.readline()
     last, at = cpu_seconds(loop.pid), time.monotonic()
     for _ in range(rounds):
         loop.stdout.readline()
         now_cpu, now = cpu_seconds(loop.pid), time.monotonic()
-        shares.append(100.0 * (now_cpu - last) / (now - at))
-        lengths.append(now - at)
+        rounds_seen.append((now_cpu - last, now - at))
         last, at = now_cpu, now
-        log(f"  {shares[-1]:.2f}% (cycle {lengths[-1]:.1f}s)")
-    return shares, lengths
+        log(f"  {rounds_seen[-1][0]:.3f} CPU s in {rounds_seen[-1][1]:.1f}s")
+    return rounds_seen
 
 
-def summary(shares):
-    return f"{statistics.median(shares):.2f}% ({min(shares):.2f}-{max(shares):.2f})"
+def summary(rounds_seen):
+    """CPU seconds per round of 1 000 checks, and as a share of one core: median (range)."""
+    cpu = [c for c, _ in rounds_seen]
+    share = [100.0 * c / w for c, w in rounds_seen]
+    return (
+        f"{statistics.median(cpu):.3f} CPU s per 1 000 checks ({min(cpu):.3f}-{max(cpu):.3f}), "
+        f"{statistics.median(share):.2f}% of a core ({min(share):.2f}-{max(share):.2f})"
+    )
 
 
 def main():
@@ -138,7 +146,7 @@ def main():
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=err)
         try:
-            serve_shares = measure(serve.pid, args.rounds, log)
+            serve_rounds = measure(serve.pid, args.rounds, log)
         finally:
             serve.terminate()
             serve.wait()
@@ -159,16 +167,19 @@ def main():
         curl = subprocess.Popen(["bash", "-c", loop], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, text=True, start_new_session=True)
         try:
-            curl_shares, lengths = measure_cycles(curl, args.rounds, log)
+            curl_rounds = measure_cycles(curl, args.rounds, log)
         finally:
             os.killpg(curl.pid, 15)
             curl.wait()
 
-    ratio = statistics.median(curl_shares) / max(statistics.median(serve_shares), 1e-9)
-    print(f"endpoints {ENDPOINTS}, every {EVERY:.0f}s, rounds {args.rounds} (one core = 100%)")
-    print(f"hbmon serve: {summary(serve_shares)}")
-    print(f"curl loop:   {summary(curl_shares)}, cycles {min(lengths):.1f}-{max(lengths):.1f}s")
-    print(f"ratio:       {ratio:.1f}x")
+    ratio = statistics.median([c for c, _ in curl_rounds]) / max(
+        statistics.median([c for c, _ in serve_rounds]), 1e-9)
+    lengths = [w for _, w in curl_rounds]
+    print(f"endpoints {ENDPOINTS}, every {EVERY:.0f}s, rounds {args.rounds}, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"hbmon serve: {summary(serve_rounds)}")
+    print(f"curl loop:   {summary(curl_rounds)}; cycles {min(lengths):.1f}-{max(lengths):.1f}s")
+    print(f"ratio (CPU per check, curl / serve): {ratio:.1f}x")
 
 
 if __name__ == "__main__":
