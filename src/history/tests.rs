@@ -1,0 +1,240 @@
+//! The history database's own tests: reading back what was stored, probe flips, the
+//! schema's upgrade of an old file, and the files it refuses.
+
+use super::*;
+use crate::changes::Tracker;
+use crate::changes::tests::{report, row};
+
+pub(super) fn temp() -> (tempfile::TempDir, History) {
+    let dir = tempfile::tempdir().unwrap();
+    let (history, repairs) = History::open(&dir.path().join("h.sqlite")).unwrap();
+    assert!(repairs.is_empty(), "{repairs:?}");
+    (dir, history)
+}
+
+#[test]
+fn beats_and_transitions_read_back_newest_first() {
+    let (_dir, mut history) = temp();
+    let mut tracker = Tracker::default();
+    for (now, state, beat) in [
+        (10.0, State::Up, 9.0),
+        (40.0, State::Up, 39.0),
+        (200.0, State::Dead, 39.0),
+    ] {
+        let changes = tracker.observe(&report(now, vec![row("a", state, Some(beat))]));
+        history.insert(&Batch::of(&changes)).unwrap();
+    }
+    let beats = history.beats("a", 0.0, None).unwrap();
+    let times: Vec<f64> = beats.iter().map(|b| b.time).collect();
+    assert_eq!(times, [39.0, 9.0]);
+    assert_eq!(beats[0].pid, Some(42));
+    assert_eq!(beats[0].status, Reported::Alive);
+    let transitions = history.transitions(Some("a"), 0.0, None).unwrap();
+    let steps: Vec<_> = transitions.iter().map(|t| (t.from, t.to, t.time)).collect();
+    assert_eq!(
+        steps,
+        [
+            (Some(State::Up), State::Dead, 200.0),
+            (None, State::Up, 10.0)
+        ]
+    );
+    assert_eq!(transitions[0].severity, Severity::Critical);
+    assert_eq!(history.beats("a", 20.0, None).unwrap().len(), 1);
+    assert_eq!(history.beats("a", 0.0, Some(1)).unwrap()[0].time, 39.0);
+    assert!(history.beats("b", 0.0, None).unwrap().is_empty());
+}
+
+#[test]
+fn beats_are_counted_per_process_and_whole_minute() {
+    let (_dir, mut history) = temp();
+    let mut tracker = Tracker::default();
+    // Minute 600..660 gets a at 601, 630, 659.5 and b at 640; minute 660 gets a at 660.
+    for (now, a, b) in [
+        (590.0, 590.0, 590.0),
+        (601.0, 601.0, 590.0),
+        (630.0, 630.0, 590.0),
+        (640.0, 630.0, 640.0),
+        (659.5, 659.5, 640.0),
+        (660.0, 660.0, 640.0),
+    ] {
+        let changes = tracker.observe(&report(
+            now,
+            vec![row("a", State::Up, Some(a)), row("b", State::Up, Some(b))],
+        ));
+        history.insert(&Batch::of(&changes)).unwrap();
+    }
+    let counts: Vec<(String, i64, u32)> = history
+        .beats_per_minute(610.0)
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.name, m.minute, m.beats))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("a".to_owned(), 600, 3),
+            ("a".to_owned(), 660, 1),
+            ("b".to_owned(), 600, 1),
+        ]
+    );
+    assert!(history.beats_per_minute(720.0).unwrap().is_empty());
+}
+
+#[test]
+fn last_seen_gives_each_process_its_newest_state_and_beat() {
+    let (_dir, mut history) = temp();
+    let mut tracker = Tracker::default();
+    for now in [10.0, 20.0] {
+        let state = if now > 15.0 { State::Late } else { State::Up };
+        let changes = tracker.observe(&report(
+            now,
+            vec![
+                row("b", state, Some(now - 1.0)),
+                row("a", State::Pending, None),
+            ],
+        ));
+        history.insert(&Batch::of(&changes)).unwrap();
+    }
+    let seen = history.last_seen().unwrap();
+    assert_eq!(
+        seen,
+        [
+            (
+                "a".to_owned(),
+                Seen {
+                    state: Some(State::Pending),
+                    last_beat: None
+                }
+            ),
+            (
+                "b".to_owned(),
+                Seen {
+                    state: Some(State::Late),
+                    last_beat: Some(19.0)
+                }
+            ),
+        ]
+    );
+}
+
+#[test]
+fn probe_flips_read_back_newest_first_and_prune_with_the_rest() {
+    use crate::checks::ProbeStatus;
+    let (_dir, mut history) = temp();
+    let mut tracker = Tracker::default();
+    for (now, ok, fails) in [
+        (10.0, Some(true), 0),
+        (20.0, Some(false), 2),
+        (30.0, Some(true), 0),
+    ] {
+        let mut r = row("web", State::Up, Some(now));
+        r.probes = vec![ProbeStatus::sample(
+            "http",
+            "http://x/",
+            ok,
+            fails,
+            &[2.5],
+            now,
+        )];
+        history
+            .insert(&Batch::of(&tracker.observe(&report(now, vec![r]))))
+            .unwrap();
+    }
+    let flips = history.probe_flips(Some("web"), 0.0, None).unwrap();
+    let seen: Vec<(f64, bool, Option<f64>)> =
+        flips.iter().map(|f| (f.time, f.failing, f.ms)).collect();
+    assert_eq!(seen, [(30.0, false, Some(2.5)), (20.0, true, Some(2.5))]);
+    assert_eq!(
+        flips[1].reason.as_deref(),
+        Some("HTTP 500 Internal Server Error")
+    );
+    assert!(
+        history
+            .probe_flips(Some("db"), 0.0, None)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(history.probe_flips(None, 25.0, None).unwrap().len(), 1);
+    let last: Vec<(f64, bool)> = history
+        .last_flips()
+        .unwrap()
+        .iter()
+        .map(|f| (f.time, f.failing))
+        .collect();
+    assert_eq!(last, [(30.0, false)]);
+    assert_eq!(history.prune(25.0).unwrap().flips, 1);
+    assert_eq!(history.probe_flips(None, 0.0, None).unwrap().len(), 1);
+}
+
+#[test]
+fn a_version_1_database_is_upgraded_on_open_keeping_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.sqlite");
+    {
+        // What an hbmon before probe flips left: version 1, one transition.
+        let mut conn = Connection::open(&path).unwrap();
+        schema::migrate(&mut conn, &schema::STEPS[..1]).unwrap();
+        conn.execute(
+            "INSERT INTO transitions (name, time, to_state, severity, reason)
+             VALUES ('a', 5.0, 'dead', 'critical', 'pid 7 is gone')",
+            [],
+        )
+        .unwrap();
+    }
+    // A reader opens it first: it migrates (its one write), then reads both tables.
+    let reader = History::open_existing(&path, READ_WAIT).unwrap();
+    assert_eq!(
+        reader.transitions(Some("a"), 0.0, None).unwrap()[0].to,
+        State::Dead
+    );
+    assert!(reader.probe_flips(None, 0.0, None).unwrap().is_empty());
+    drop(reader);
+    let (_history, repairs) = History::open(&path).unwrap();
+    assert!(repairs.is_empty(), "already current: {repairs:?}");
+    let version: i64 = Connection::open(&path)
+        .unwrap()
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_refused_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.sqlite");
+    let junk = "this is not sqlite, but someone's notes".repeat(100);
+    std::fs::write(&path, &junk).unwrap();
+    let err = History::open(&path).unwrap_err();
+    assert!(matches!(err, HistoryError::Corrupt { .. }), "{err:?}");
+    assert!(err.to_string().contains(&path.display().to_string()));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), junk);
+}
+
+#[test]
+fn a_newer_schema_is_refused_naming_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.sqlite");
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 42)
+        .unwrap();
+    let err = History::open_existing(&path, READ_WAIT).unwrap_err();
+    assert!(
+        matches!(err, HistoryError::Newer { found: 42, .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains(&path.display().to_string()) && text.contains("42"));
+    assert!(path.exists());
+}
+
+#[test]
+fn readers_do_not_create_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.sqlite");
+    assert!(matches!(
+        History::open_existing(&path, READ_WAIT),
+        Err(HistoryError::Missing { .. })
+    ));
+    assert!(!path.exists());
+}
