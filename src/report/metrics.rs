@@ -150,7 +150,8 @@ fn probes(out: &mut String, rows: &[&Row]) {
         out,
         "hbmon_probe_success",
         "gauge",
-        "1 when the probe's last run passed, 0 when it failed; none before its first run.",
+        "1 when the probe's last run passed, 0 when it failed; none before its first run, \
+         nor while its results are stale.",
     );
     let each = || {
         rows.iter().flat_map(|row| {
@@ -165,7 +166,9 @@ fn probes(out: &mut String, rows: &[&Row]) {
         })
     };
     for (labels, p) in each() {
-        if let Some(ok) = p.ok {
+        // A stale result (the probing monitor stopped publishing) says nothing of now: left
+        // out, the series goes stale in Prometheus too, as `absent()` can tell.
+        if let Some(ok) = p.ok.filter(|_| !p.stale) {
             sample(
                 out,
                 "hbmon_probe_success",
@@ -295,6 +298,12 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
         }
+        report.rows[0].probes[0].stale = true;
+        let stale = render(&report);
+        assert!(
+            !stale.lines().any(|l| l.starts_with("hbmon_probe_success{")),
+            "{stale}"
+        );
     }
 
     #[test]
