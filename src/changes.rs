@@ -417,14 +417,16 @@ pub(crate) mod tests {
         assert!(flips.iter().all(|f| f.kind == "http" && f.name == "web"));
     }
 
+    /// `db`, up, with no beat and this one probe.
+    fn probed(status: crate::checks::ProbeStatus) -> Row {
+        let mut r = row("db", State::Up, None);
+        r.probes = vec![status];
+        r
+    }
+
     #[test]
     fn a_probe_the_history_knows_failing_does_not_flip_again_and_its_recovery_is_seen() {
         use crate::checks::ProbeStatus;
-        let probed = |status: ProbeStatus| {
-            let mut r = row("db", State::Up, None);
-            r.probes = vec![status];
-            r
-        };
         let mut tracker = Tracker::default();
         tracker.remember_probe(&ProbeFlip {
             name: "db".into(),
@@ -451,11 +453,6 @@ pub(crate) mod tests {
     #[test]
     fn a_probe_first_seen_failing_flips_and_stale_results_flip_nothing() {
         use crate::checks::ProbeStatus;
-        let probed = |status: ProbeStatus| {
-            let mut r = row("db", State::Up, None);
-            r.probes = vec![status];
-            r
-        };
         let mut tracker = Tracker::default();
         let failing = ProbeStatus::sample("tcp", "db:5432", Some(false), 2, &[1.0], 5.0);
         let first = tracker.observe(&report(6.0, vec![probed(failing)]));
