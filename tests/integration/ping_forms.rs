@@ -2,7 +2,8 @@
 //! `/ping/<ping-key>/<slug>` (with `?create=1`), its Python client from PyPI, bodies over
 //! `[serve] ping_body_limit` (cut, not refused), and Uptime Kuma's `/api/push/<token>`
 //! with curl. Each checks the reply as those tools give it, the entry, the state, the run's
-//! duration and exit code, and the history row.
+//! duration and exit code, and the history row; and a config that repeats a UUID or token
+//! is refused in one line.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use crate::test_python;
 const UUID: &str = "5d8e1b0c-7a3f-4c92-8e61-0f2b9d4a7c15";
 const UNKNOWN: &str = "0b7a8c4e-2f13-4d5a-9e6b-1c2d3e4f5a6b";
 const KEY: &str = "k3y-Fq2xW9pL";
+const RID: &str = "a1c7e2f9-44b0-4d1e-9a3c-6e5f8b2d0c47";
 
 /// `hbmon serve` with a config of a job by UUID (`backup`), one by slug (`db-dump`, slug
 /// `dump`), a push monitor (`web`), the ping key, and `[serve]` lines `more`.
@@ -98,14 +100,17 @@ fn uuid_and_slug_urls_ping_the_configured_jobs_and_anything_else_is_not_found() 
         Some("tar: disk full\n"),
     );
 
-    // By key and slug: `db-dump`'s, its slug `dump`; the bare ping ends the run well.
-    let start = ping("GET", &format!("/ping/{KEY}/dump/start"), "");
+    // By key and slug: `db-dump`'s, its slug `dump`, a run by `rid`; the bare ping ends it
+    // well.
+    let start = ping("GET", &format!("/ping/{KEY}/dump/start?rid={RID}"), "");
     answered(&start, 200, "OK");
     serve.wait_log("db-dump: pending -> running");
-    let end = ping("GET", &format!("/ping/{KEY}/dump"), "");
+    assert_eq!(row(dir.path(), "db-dump")["runs"][0]["run_id"], RID);
+    let end = ping("GET", &format!("/ping/{KEY}/dump?rid={RID}"), "");
     answered(&end, 200, "OK");
     history_once(dir.path(), &serve, "db-dump", "succeeded");
     ended(dir.path(), "db-dump", ("up", 0.into()), 0.0, None);
+    assert_eq!(row(dir.path(), "db-dump")["runs"], Value::Array(Vec::new()));
 
     // What names no check: healthchecks.io's 404 `not found`, and nothing is written.
     for path in [
@@ -339,4 +344,43 @@ fn uptime_kuma_pushes_with_curl_are_beats_errors_and_response_times() {
         assert_eq!(serde_json::from_str::<Value>(json).unwrap(), expected);
     }
     assert_eq!(row(dir.path(), "web")["entry"]["beats"], 2);
+}
+
+#[test]
+fn serve_refuses_a_repeated_uuid_or_token_and_a_bad_body_limit_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hbmon.toml");
+    let cases = [
+        (
+            format!(
+                "[[process]]\nname = \"a\"\nuuid = \"{UUID}\"\n\
+                 [[process]]\nname = \"b\"\nuuid = \"{}\"\n",
+                UUID.to_uppercase()
+            ),
+            format!("hbmon.toml:6: uuid: \"{UUID}\" is also \"a\"'s uuid"),
+        ),
+        (
+            "[[process]]\nname = \"a\"\npush_token = \"t\"\n\
+             [[process]]\nname = \"b\"\npush_token = \"t\"\n"
+                .to_owned(),
+            "hbmon.toml:6: push_token: \"t\" is also \"a\"'s push_token".to_owned(),
+        ),
+        (
+            "[serve]\nping_body_limit = 0\n".to_owned(),
+            "hbmon.toml:2: ping_body_limit: 0 is not a number of bytes from 1 to 67108864"
+                .to_owned(),
+        ),
+    ];
+    for (config, said) in cases {
+        std::fs::write(&path, &config).unwrap();
+        let out = crate::hbmon(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .timeout(std::time::Duration::from_secs(15))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{config}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{config}: {stderr}");
+        assert!(stderr.contains(&said), "{config}: {stderr}");
+    }
 }
