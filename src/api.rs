@@ -120,6 +120,8 @@ impl Api {
     fn ping(&self, first: &str, event: Option<&str>, request: &Request) -> Response {
         let reply = match (event, address::uuid_form(first)) {
             (Some(slug), _) if self.addresses.is_key(first) => self.ping_slug(slug, None, request),
+            // The key alone names no check; as a name it would put the key in the file.
+            (None, _) if self.addresses.is_key(first) => not_found(),
             (_, Some(uuid)) => match self.addresses.by_uuid(&uuid) {
                 Some(name) => self.ping_reply(name, event, request, Create::Quietly),
                 None => not_found(),

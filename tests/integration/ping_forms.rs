@@ -120,6 +120,7 @@ fn uuid_and_slug_urls_ping_the_configured_jobs_and_anything_else_is_not_found() 
         format!("/ping/{KEY}/nightly"),
         format!("/ping/{KEY}/nightly/log"),
         "/ping/wrong-key/dump/start".to_owned(),
+        format!("/ping/{KEY}"),
         format!("/ping/{KEY}x/dump/0"),
     ] {
         let reply = ping("POST", &path, "");
