@@ -58,17 +58,20 @@ fn ended(dir: &Path, name: &str, (state, exit_code): (&str, Value), took: f64, t
     assert_eq!(kept, tail, "{row:#}");
 }
 
-/// `curl ARGS` with no proxy from the environment: its exit code and stdout.
+/// What `cmd` printed and how it exited, with no proxy from the environment: the server
+/// is on loopback.
+fn output_unproxied(mut cmd: Command) -> std::process::Output {
+    for var in ["http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"] {
+        cmd.env_remove(var);
+    }
+    cmd.output().unwrap()
+}
+
+/// `curl ARGS`: its exit code and stdout.
 fn curl(args: &[&str]) -> (Option<i32>, String) {
-    let out = Command::new("curl")
-        .args(["-sS", "-m", "10"])
-        .args(args)
-        .env_remove("http_proxy")
-        .env_remove("HTTP_PROXY")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy")
-        .output()
-        .unwrap();
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sS", "-m", "10"]).args(args);
+    let out = output_unproxied(cmd);
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -235,15 +238,9 @@ fn healthchecks_ios_python_client_pings_by_uuid_and_slug_with_only_the_base_url_
     let addr: SocketAddr = serve.addr();
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/healthchecks_client.py");
-    let out = Command::new(python)
-        .arg(script)
-        .args([&format!("http://{addr}"), KEY, UUID, UNKNOWN])
-        .env_remove("http_proxy")
-        .env_remove("HTTP_PROXY")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy")
-        .output()
-        .unwrap();
+    let mut client = Command::new(python);
+    (client.arg(script)).args([&format!("http://{addr}"), KEY, UUID, UNKNOWN]);
+    let out = output_unproxied(client);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
