@@ -14,7 +14,10 @@
 //! - [`api`]: the endpoints of that HTTP API, answered from the engine's feed, one table of
 //!   routes (`api/routes.rs`): `/status`, `/status/NAME`, `/metrics`, `/ping/NAME`,
 //!   `/ping/NAME/start`, `/ping/NAME/fail`, `/ping/NAME/CODE` (a job's run, as `hbmon run`
-//!   reports it), `/ping/NAME/log` (adds to its log), `/healthz`.
+//!   reports it), `/ping/NAME/log` (adds to its log), healthchecks.io's key and slug forms
+//!   `/ping/KEY/SLUG/start`, `/ping/KEY/SLUG/fail`, `/ping/KEY/SLUG/log`,
+//!   `/ping/KEY/SLUG/CODE` (its UUID form is the NAME one), Uptime Kuma's
+//!   `/api/push/TOKEN`, `/healthz`.
 //! - [`monitor`]: the engine under every face: it judges the file on each change and once
 //!   a second, records the history and sends alerts when it holds those roles, reloads its
 //!   config, and publishes each check for faces to subscribe to.

@@ -20,6 +20,7 @@ mod history;
 mod interop;
 mod pause;
 mod ping;
+mod ping_forms;
 mod pipe;
 mod probes;
 mod prometheus;
