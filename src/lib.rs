@@ -36,6 +36,10 @@
 //! - [`health`]: health states (everything about a state: name, symbol, severity, meaning)
 //!   and the pure `evaluate` that judges one process.
 //! - [`probe`]: what the OS says about PIDs and the machine, behind a trait tests can fake.
+//! - [`notify`]: systemd's readiness protocol (`sd_notify`) heard: a `NOTIFY_SOCKET` in a
+//!   private directory, datagrams from accepted users only, parsed into messages, on a
+//!   listener thread; for `job` (`hbmon run --notify`) and any supervisor of children
+//!   (Linux).
 //! - [`watch`]: noticing changes to a file (a paced watch on its directory, its stamp).
 //! - [`signals`]: SIGTERM, SIGINT, SIGHUP as messages to a loop (Unix).
 //! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
@@ -77,6 +81,8 @@ pub mod http;
 #[cfg(unix)]
 pub mod job;
 pub mod monitor;
+#[cfg(target_os = "linux")]
+pub mod notify;
 pub mod paths;
 pub mod probe;
 pub mod report;
