@@ -19,6 +19,8 @@
 //!   a second, records the history and sends alerts when it holds those roles, reloads its
 //!   config, and publishes each check for faces to subscribe to.
 //! - [`alert`]: `[[alert]]` rules at work — when to alert (pure), what is said, delivery.
+//! - [`import`]: `hbmon import pm2|supervisor|systemd`: what other tools run, read into
+//!   `[[process]]` blocks to paste (pure: the command line does the reading).
 //! - [`job`]: running a command as a job with start and end beats (`hbmon run`; Unix).
 //! - [`history`]: the SQLite history of beats and transitions, and its single recorder,
 //!   which writes on a thread of its own and trusts, repairs or refuses the file it finds.
@@ -78,6 +80,7 @@ pub mod health;
 pub mod heartbeat;
 pub mod history;
 pub mod http;
+pub mod import;
 #[cfg(unix)]
 pub mod job;
 pub mod monitor;

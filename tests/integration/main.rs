@@ -17,6 +17,7 @@ mod hardening_paths;
 mod hardening_store;
 mod hardening_text;
 mod history;
+mod import;
 mod interop;
 mod notify;
 mod pause;

@@ -1,0 +1,134 @@
+//! `hbmon import`: the real binary on real-world samples (pm2 jlist on standard input and
+//! from a file, a supervisord conf, a systemd unit by path), its output valid TOML with the
+//! values the source gave, and bad input one line naming file and line, exit 2.
+
+use std::path::Path;
+
+use crate::hbmon;
+
+const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/import/samples");
+
+fn processes(stdout: &[u8]) -> Vec<toml::Value> {
+    let text = String::from_utf8(stdout.to_vec()).unwrap();
+    let doc: toml::Table = text.parse().unwrap_or_else(|e| panic!("{e}\n{text}"));
+    doc["process"].as_array().unwrap().clone()
+}
+
+fn names(blocks: &[toml::Value]) -> Vec<&str> {
+    blocks.iter().map(|b| b["name"].as_str().unwrap()).collect()
+}
+
+#[test]
+fn pm2_jlist_on_stdin_or_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = Path::new(SAMPLES).join("pm2-jlist.json");
+    let piped = hbmon(dir.path())
+        .args(["import", "pm2"])
+        .pipe_stdin(&sample)
+        .unwrap()
+        .output()
+        .unwrap();
+    assert!(
+        piped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+    let blocks = processes(&piped.stdout);
+    assert_eq!(names(&blocks), ["api", "bidder"]);
+    assert_eq!(blocks[0]["restart"].as_str(), Some("always"));
+    assert_eq!(blocks[1]["run"][0].as_str(), Some("python3"));
+    let from = hbmon(dir.path())
+        .args(["import", "pm2", "--from"])
+        .arg(&sample)
+        .output()
+        .unwrap();
+    assert_eq!(from.stdout, piped.stdout);
+}
+
+#[test]
+fn a_supervisord_conf_and_a_systemd_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hbmon(dir.path())
+        .args(["import", "supervisor"])
+        .arg(Path::new(SAMPLES).join("supervisord.conf"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let blocks = processes(&out.stdout);
+    assert_eq!(names(&blocks), ["worker", "cleaner"]);
+    assert_eq!(blocks[0]["stop_timeout"].as_str(), Some("30s"));
+    let out = hbmon(dir.path())
+        .args(["import", "systemd"])
+        .arg(Path::new(SAMPLES).join("bidder.service"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let blocks = processes(&out.stdout);
+    assert_eq!(names(&blocks), ["bidder"]);
+    assert_eq!(blocks[0]["interval"].as_str(), Some("30s"));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("# not mapped: RestartSec=5"), "{text}");
+}
+
+#[test]
+fn bad_input_is_one_line_naming_file_and_line_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("apps.conf");
+    std::fs::write(&conf, "[program:a]\ncommand=/bin/a\nautorestart=maybe\n").unwrap();
+    let unit = dir.path().join("x.service");
+    std::fs::write(&unit, "[Service]\nExecStart=/bin/x 'open\n").unwrap();
+    let cases = [
+        (
+            vec![
+                "import".into(),
+                "supervisor".into(),
+                conf.display().to_string(),
+            ],
+            format!("hbmon: {}:3: autorestart: \"maybe\"", conf.display()),
+        ),
+        (
+            vec![
+                "import".into(),
+                "systemd".into(),
+                unit.display().to_string(),
+            ],
+            format!("hbmon: {}:2: ExecStart: an unclosed quote", unit.display()),
+        ),
+        (
+            vec![
+                "import".into(),
+                "supervisor".into(),
+                dir.path().join("none.conf").display().to_string(),
+            ],
+            format!(
+                "hbmon: {}: cannot read",
+                dir.path().join("none.conf").display()
+            ),
+        ),
+        (
+            vec![
+                "import".into(),
+                "pm2".into(),
+                "--from".into(),
+                conf.display().to_string(),
+            ],
+            format!("hbmon: {}:1: not pm2 jlist JSON", conf.display()),
+        ),
+    ];
+    for (args, want) in cases {
+        let out = hbmon(dir.path()).args(&args).output().unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with(&want), "{err:?} should start {want:?}");
+        assert_eq!(err.lines().count(), 1, "{err:?}");
+        assert!(out.stdout.is_empty(), "nothing printed on an error");
+    }
+}
