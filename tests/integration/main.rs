@@ -33,6 +33,7 @@ mod status;
 mod stops;
 mod tui;
 mod ui_day_one;
+mod ui_signal;
 
 use std::path::Path;
 
