@@ -8,10 +8,27 @@ use crate::hbmon;
 
 const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/import/samples");
 
-fn processes(stdout: &[u8]) -> Vec<toml::Value> {
-    let text = String::from_utf8(stdout.to_vec()).unwrap();
+/// The `[[process]]` blocks of a run that must succeed, and its output as text.
+fn processes(out: &std::process::Output) -> (Vec<toml::Value>, String) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
     let doc: toml::Table = text.parse().unwrap_or_else(|e| panic!("{e}\n{text}"));
-    doc["process"].as_array().unwrap().clone()
+    (doc["process"].as_array().unwrap().clone(), text)
+}
+
+/// `hbmon import KIND SAMPLE`, for one of the samples.
+fn import_sample(dir: &Path, kind: &str, sample: &str) -> (Vec<toml::Value>, String) {
+    processes(
+        &hbmon(dir)
+            .args(["import", kind])
+            .arg(Path::new(SAMPLES).join(sample))
+            .output()
+            .unwrap(),
+    )
 }
 
 fn names(blocks: &[toml::Value]) -> Vec<&str> {
@@ -28,12 +45,7 @@ fn pm2_jlist_on_stdin_or_from_a_file() {
         .unwrap()
         .output()
         .unwrap();
-    assert!(
-        piped.status.success(),
-        "{}",
-        String::from_utf8_lossy(&piped.stderr)
-    );
-    let blocks = processes(&piped.stdout);
+    let (blocks, _) = processes(&piped);
     assert_eq!(names(&blocks), ["api", "bidder"]);
     assert_eq!(blocks[0]["restart"].as_str(), Some("always"));
     assert_eq!(blocks[1]["run"][0].as_str(), Some("python3"));
@@ -48,33 +60,12 @@ fn pm2_jlist_on_stdin_or_from_a_file() {
 #[test]
 fn a_supervisord_conf_and_a_systemd_unit() {
     let dir = tempfile::tempdir().unwrap();
-    let out = hbmon(dir.path())
-        .args(["import", "supervisor"])
-        .arg(Path::new(SAMPLES).join("supervisord.conf"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let blocks = processes(&out.stdout);
+    let (blocks, _) = import_sample(dir.path(), "supervisor", "supervisord.conf");
     assert_eq!(names(&blocks), ["worker", "cleaner"]);
     assert_eq!(blocks[0]["stop_timeout"].as_str(), Some("30s"));
-    let out = hbmon(dir.path())
-        .args(["import", "systemd"])
-        .arg(Path::new(SAMPLES).join("bidder.service"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let blocks = processes(&out.stdout);
+    let (blocks, text) = import_sample(dir.path(), "systemd", "bidder.service");
     assert_eq!(names(&blocks), ["bidder"]);
     assert_eq!(blocks[0]["interval"].as_str(), Some("30s"));
-    let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("# not mapped: RestartSec=5"), "{text}");
 }
 

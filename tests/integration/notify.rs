@@ -66,6 +66,16 @@ fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// `hbmon run --notify` of `cmd` to its end, which must be a success.
+fn run_to_end(dir: &Path, name: &str, cmd: &[&str]) {
+    let out = run_notify(dir, name, "10s", cmd).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn run_notify(dir: &Path, name: &str, interval: &str, cmd: &[&str]) -> Command {
     let mut run = hbmon_std(dir);
     run.args([
@@ -94,14 +104,7 @@ fn systemd_notify_ready_watchdog_and_status_beat() {
                   && systemd-notify WATCHDOG=1 \
                   && systemd-notify STATUS=serving";
     let started = Instant::now();
-    let out = run_notify(dir.path(), "web", "10s", &["sh", "-c", script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_to_end(dir.path(), "web", &["sh", "-c", script]);
     // systemd-notify waits for the descriptor of its BARRIER=1 to be closed: hbmon closes
     // it at once, so three calls take well under its 5 s timeout each.
     assert!(
@@ -198,14 +201,7 @@ sock.sendto(b"STATUS=red \x1b[31mALERT\x1b[0m\nWATCHDOG=1", addr)
 #[test]
 fn garbage_is_counted_and_ignored_and_the_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run_notify(dir.path(), "hostile", "10s", &["python3", "-c", HOSTILE])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_to_end(dir.path(), "hostile", &["python3", "-c", HOSTILE]);
     let e = entry(dir.path(), "hostile");
     let data = &e["additional_data"];
     // Two lines, the oversized datagram, the non-UTF-8 one, READY=maybe.

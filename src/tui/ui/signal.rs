@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::overlays::popup;
+use super::overlays::{popup, yes_no};
 use super::theme::{Theme, pad};
 use crate::health::Severity;
 use crate::text;
@@ -64,13 +64,7 @@ fn confirm(frame: &mut Frame<'_>, area: Rect, target: &Target, signal: libc::c_i
     let lines = vec![
         Line::raw(question),
         Line::default(),
-        Line::from(vec![
-            Span::raw(" "),
-            Span::styled("y", theme.key()),
-            Span::raw(" send   "),
-            Span::styled("n", theme.key()),
-            Span::raw(" cancel"),
-        ]),
+        yes_no("send", "cancel", theme),
     ];
     frame.render_widget(Paragraph::new(lines).block(block), rect);
 }
