@@ -1,5 +1,5 @@
 //! `hbmon import`: the real binary on real-world samples (pm2 jlist on standard input and
-//! from a file, a supervisord conf, a systemd unit by path), its output valid TOML with the
+//! from a file, or `pm2 jlist` run by hbmon on a terminal (`script`, util-linux), a supervisord conf, a systemd unit by path), its output valid TOML with the
 //! values the source gave, and bad input one line naming file and line, exit 2.
 
 use std::path::Path;
@@ -122,4 +122,44 @@ fn bad_input_is_one_line_naming_file_and_line_exit_2() {
         assert_eq!(err.lines().count(), 1, "{err:?}");
         assert!(out.stdout.is_empty(), "nothing printed on an error");
     }
+}
+
+/// `hbmon import pm2` on a terminal (`script` gives it one), with `pm2` on PATH being
+/// `fake_pm2` (a shell script's body): its output with the tty's `\r\n` undone, and the
+/// exit code.
+fn import_from_pm2_itself(dir: &Path, fake_pm2: &str) -> (String, Option<i32>) {
+    let bin = dir.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let pm2 = bin.join("pm2");
+    std::fs::write(&pm2, format!("#!/bin/sh\n{fake_pm2}\n")).unwrap();
+    std::fs::set_permissions(&pm2, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let command = format!("{} import pm2", env!("CARGO_BIN_EXE_hbmon"));
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap().replace("\r\n", "\n");
+    (text, out.status.code())
+}
+
+#[test]
+fn on_a_terminal_pm2_jlist_is_run_and_its_failure_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = Path::new(SAMPLES).join("pm2-jlist.json");
+    let (text, code) = import_from_pm2_itself(
+        dir.path(),
+        &format!("[ \"$1\" = jlist ] && exec cat '{}'", sample.display()),
+    );
+    assert_eq!(code, Some(0), "{text}");
+    let doc: toml::Table = text.parse().unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(names(doc["process"].as_array().unwrap()), ["api", "bidder"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (text, code) = import_from_pm2_itself(dir.path(), "echo 'daemon not running' >&2; exit 3");
+    assert_eq!(code, Some(2), "{text}");
+    assert_eq!(
+        text.trim(),
+        "hbmon: pm2 jlist: pm2 failed (exit status: 3): daemon not running"
+    );
 }
