@@ -1,6 +1,7 @@
-//! `hbmon import`: the real binary on real-world samples (pm2 jlist on standard input and
-//! from a file, or `pm2 jlist` run by hbmon on a terminal (`script`, util-linux), a supervisord conf, a systemd unit by path), its output valid TOML with the
-//! values the source gave, and bad input one line naming file and line, exit 2.
+//! `hbmon import`: the real binary on real-world samples — pm2 jlist on standard input,
+//! from a file, or run by hbmon itself on a terminal (a tty from util-linux's `script`), a
+//! supervisord conf, a systemd unit by path — its output valid TOML with the values the
+//! source gave, and bad input one line naming file and line, exit 2.
 
 use std::path::Path;
 
