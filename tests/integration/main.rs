@@ -17,7 +17,9 @@ mod hardening_paths;
 mod hardening_store;
 mod hardening_text;
 mod history;
+mod import;
 mod interop;
+mod notify;
 mod pause;
 mod ping;
 mod ping_forms;
@@ -32,6 +34,7 @@ mod status;
 mod stops;
 mod tui;
 mod ui_day_one;
+mod ui_signal;
 
 use std::path::Path;
 
