@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reproduces BENCHMARKS.md section 7: CPU of `hbmon serve` probing 1 000 local HTTP
+"""Reproduces BENCHMARKS.md section 9: CPU of `hbmon serve` probing 1 000 local HTTP
 endpoints every 10 s, beside the same checks done by a `curl` loop (1 000 curl invocations
 every 10 s, 16 at a time as hbmon's 16 workers), measured one after the other in the same run
 against the same server.

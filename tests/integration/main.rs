@@ -17,9 +17,12 @@ mod hardening_paths;
 mod hardening_store;
 mod hardening_text;
 mod history;
+mod import;
 mod interop;
+mod notify;
 mod pause;
 mod ping;
+mod ping_forms;
 mod pipe;
 mod probes;
 mod prometheus;
@@ -31,6 +34,7 @@ mod status;
 mod stops;
 mod tui;
 mod ui_day_one;
+mod ui_signal;
 
 use std::path::Path;
 
