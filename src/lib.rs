@@ -29,7 +29,8 @@
 //!   on their own cadence, each bounded by its timeout; their latest results and response
 //!   times, read without waiting.
 //! - [`config`]: the optional `hbmon.toml` and its data: monitored processes and their
-//!   thresholds, `[[alert]]` rules, `[history]`, `[serve]`.
+//!   thresholds, `[[alert]]` rules, `[history]`, `[serve]`; editing its `[[process]]`
+//!   tables in place, comments kept, under a lock (`config/edit.rs`).
 //! - [`deps`]: dependencies between processes (`depends_on`): the graph's unknown names and
 //!   cycles, the root causes that block a failing dependent, what a root takes down (pure).
 //! - [`http`]: the small HTTP/1.1 server under `hbmon serve`'s API (std `TcpListener`).
