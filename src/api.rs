@@ -4,10 +4,11 @@
 //! written through the [`Store`] as `hbmon beat NAME --no-pid` or `hbmon run` writes.
 
 mod ping;
+mod processes;
 mod routes;
 mod starts;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::clock::unix_now;
@@ -34,17 +35,24 @@ pub struct Api {
     store: Store,
     /// The runs it started, to measure their durations on the monotonic clock.
     starts: Starts,
+    /// Where the management API's acts apply: the file, and the config it edits.
+    target: crate::manage::Target,
 }
 
 impl Api {
     /// The API of a monitor of `location`, whose checks `feed` publishes (each names the
-    /// config it was judged with).
-    pub fn new(feed: Feed, location: &FileLocation) -> Api {
+    /// config it was judged with); `config_flag` is `--config` as the monitor was given it,
+    /// so that an edit changes the config the monitor reads.
+    pub fn new(feed: Feed, location: &FileLocation, config_flag: Option<&Path>) -> Api {
         Api {
             feed,
             file: location.path.clone(),
             store: Store::at(location),
             starts: Starts::default(),
+            target: crate::manage::Target {
+                location: location.clone(),
+                config_flag: config_flag.map(Path::to_owned),
+            },
         }
     }
 

@@ -122,6 +122,15 @@ impl Response {
         }
     }
 
+    /// A JSON reply: `value` pretty-printed (JSON escapes every control character).
+    pub fn json(status: u16, value: &serde_json::Value) -> Response {
+        let body = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned());
+        Response {
+            status,
+            ..Response::ok("application/json", body + "\n")
+        }
+    }
+
     /// A 200 reply with `body` of `content_type`.
     pub fn ok(content_type: &'static str, body: String) -> Response {
         Response {
@@ -198,6 +207,7 @@ fn write_by(stream: &mut TcpStream, mut bytes: &[u8], deadline: Instant) -> io::
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        201 => "Created",
         400 => "Bad Request",
         403 => "Forbidden",
         404 => "Not Found",
@@ -205,6 +215,7 @@ fn reason(status: u16) -> &'static str {
         409 => "Conflict",
         408 => "Request Timeout",
         411 => "Length Required",
+        412 => "Precondition Failed",
         413 => "Content Too Large",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",

@@ -14,7 +14,13 @@
 //! - [`api`]: the endpoints of that HTTP API, answered from the engine's feed, one table of
 //!   routes (`api/routes.rs`): `/status`, `/status/NAME`, `/metrics`, `/ping/NAME`,
 //!   `/ping/NAME/start`, `/ping/NAME/fail`, `/ping/NAME/CODE` (a job's run, as `hbmon run`
-//!   reports it), `/ping/NAME/log` (adds to its log), `/healthz`.
+//!   reports it), `/ping/NAME/log` (adds to its log), `/healthz`, and the management API
+//!   (`api/processes.rs`: list, get, add, change, remove, pause, resume, history):
+//!   `/api/v1/processes`, `/api/v1/processes/NAME`, `/api/v1/processes/NAME/pause`,
+//!   `/api/v1/processes/NAME/resume`, `/api/v1/processes/NAME/history`.
+//! - [`manage`]: the acts a program may do, shared by the API, `hbmon mcp` and the CLI:
+//!   judge once as `hbmon status` does, add/change/remove a `[[process]]`, pause, resume,
+//!   read one process's history.
 //! - [`monitor`]: the engine under every face: it judges the file on each change and once
 //!   a second, records the history and sends alerts when it holds those roles, reloads its
 //!   config, and publishes each check for faces to subscribe to.
@@ -77,6 +83,7 @@ pub mod history;
 pub mod http;
 #[cfg(unix)]
 pub mod job;
+pub mod manage;
 pub mod monitor;
 pub mod paths;
 pub mod probe;

@@ -8,6 +8,12 @@ use crate::report::metrics;
 
 /// The endpoints that only read.
 const READ: &str = "GET, HEAD";
+/// The management API's list, which `POST` adds to.
+const LIST: &str = "GET, HEAD, POST";
+/// One process of the management API.
+const ONE: &str = "GET, HEAD, PATCH, DELETE";
+/// An act on one process.
+const ACT: &str = "POST";
 /// A ping: `GET` too, as healthchecks.io takes it, so `curl URL` with no flags works, and
 /// `HEAD` (`curl -I URL`), which it takes as well: the reply has its headers and no body.
 const PING: &str = "GET, POST, HEAD";
@@ -67,6 +73,31 @@ pub const ROUTES: &[Route] = &[
         path: "/ping/NAME/CODE",
         methods: PING,
         answer: |api, request, at| api.ping(at[0], Some(at[1]), request),
+    },
+    Route {
+        path: "/api/v1/processes",
+        methods: LIST,
+        answer: |api, request, _| api.processes(request),
+    },
+    Route {
+        path: "/api/v1/processes/NAME",
+        methods: ONE,
+        answer: |api, request, at| api.process(request, at[0]),
+    },
+    Route {
+        path: "/api/v1/processes/NAME/pause",
+        methods: ACT,
+        answer: |api, request, at| api.pause(request, at[0], false),
+    },
+    Route {
+        path: "/api/v1/processes/NAME/resume",
+        methods: ACT,
+        answer: |api, request, at| api.pause(request, at[0], true),
+    },
+    Route {
+        path: "/api/v1/processes/NAME/history",
+        methods: READ,
+        answer: |api, request, at| api.history(request, at[0]),
     },
     Route {
         path: "/healthz",
@@ -195,7 +226,9 @@ mod tests {
         assert_eq!(
             reply.body,
             "no endpoint \"/nope\": there are /status, /status/NAME, /metrics, /ping/NAME, \
-             /ping/NAME/start, /ping/NAME/fail, /ping/NAME/log, /ping/NAME/CODE and /healthz\n"
+             /ping/NAME/start, /ping/NAME/fail, /ping/NAME/log, /ping/NAME/CODE, \
+             /api/v1/processes, /api/v1/processes/NAME, /api/v1/processes/NAME/pause, \
+             /api/v1/processes/NAME/resume, /api/v1/processes/NAME/history and /healthz\n"
         );
     }
 }

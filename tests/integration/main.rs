@@ -18,6 +18,7 @@ mod hardening_store;
 mod hardening_text;
 mod history;
 mod interop;
+mod manage_api;
 mod pause;
 mod ping;
 mod pipe;

@@ -260,6 +260,8 @@ mod tests {
             query: Vec::new(),
             body: Vec::new(),
             browser,
+            peer: None,
+            if_match: None,
         };
         let refused = request("GET", sign).may_write().unwrap_err();
         assert_eq!(refused.status(), 403);
