@@ -8,6 +8,8 @@
 //! the plain pieces at the bottom:
 //!
 //! - [`cli`]: the `hbmon` command line; `main.rs` only calls [`cli::run`].
+//! - [`mcp`]: `hbmon mcp`, a Model Context Protocol server over stdio (`rmcp`) for AI
+//!   agents: the acts of [`manage`] as tools.
 //! - [`tui`]: the live terminal UI, `hbmon` with no subcommand: a face of the engine.
 //! - [`serve`]: `hbmon serve`, the headless face: the engine with alerts, its log, the
 //!   HTTP API (Unix).
@@ -84,6 +86,7 @@ pub mod http;
 #[cfg(unix)]
 pub mod job;
 pub mod manage;
+pub mod mcp;
 pub mod monitor;
 pub mod paths;
 pub mod probe;

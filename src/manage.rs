@@ -11,7 +11,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::clock::unix_now;
-use crate::config::edit::{self, Change, EditError, Edited, Fields};
+pub use crate::config::edit::Change;
+use crate::config::edit::{self, EditError, Edited, Fields};
 use crate::config::{Config, ConfigError};
 use crate::history::{self, History, HistoryError};
 use crate::paths::{self, FileLocation};
@@ -177,43 +178,17 @@ pub fn status(
     Ok(value)
 }
 
-/// Adds a `[[process]]` with `fields`; `expected`: the config version the caller read.
-pub fn create(
+/// Makes `change` to the config (add, change or remove a `[[process]]`); `expected`: the
+/// config version the caller read, if it says.
+pub fn edit(
     target: &Target,
-    fields: &Fields,
+    change: Change<'_>,
     expected: Option<&str>,
 ) -> Result<Edited, ManageError> {
-    allowed(fields)?;
-    Ok(edit::edit(
-        &target.config_path(),
-        Change::Add(fields),
-        expected,
-    )?)
-}
-
-/// Sets `fields` of the configured process `name` (`null` removes a key).
-pub fn update(
-    target: &Target,
-    name: &str,
-    fields: &Fields,
-    expected: Option<&str>,
-) -> Result<Edited, ManageError> {
-    allowed(fields)?;
-    Ok(edit::edit(
-        &target.config_path(),
-        Change::Update(name, fields),
-        expected,
-    )?)
-}
-
-/// Removes the configured process `name` from the config (its heartbeat entry stays: the
-/// process may still beat).
-pub fn remove(target: &Target, name: &str, expected: Option<&str>) -> Result<Edited, ManageError> {
-    Ok(edit::edit(
-        &target.config_path(),
-        Change::Remove(name),
-        expected,
-    )?)
+    if let Change::Add(fields) | Change::Update(_, fields) = change {
+        allowed(fields)?;
+    }
+    Ok(edit::edit(&target.config_path(), change, expected)?)
 }
 
 fn allowed(fields: &Fields) -> Result<(), ManageError> {
@@ -280,6 +255,29 @@ pub fn history(
         "transitions": db.transitions(Some(name), since, limit)?,
         "beats": db.beats(name, since, limit)?,
     }))
+}
+
+/// What a history shows unless asked, as `hbmon history`: the last day, 200 of each.
+pub const HISTORY_SINCE: &str = "24h";
+pub const HISTORY_LIMIT: usize = 200;
+
+/// The answer to an edit made: the file written and its new version.
+pub fn edited_json(edited: &Edited) -> Value {
+    json!({"config": edited.path, "config_version": edited.version})
+}
+
+/// The answer to a pause: the name and when it ends (`null`: when resumed).
+pub fn paused_json(name: &str, entry: &Entry) -> Value {
+    let until = match entry.pause() {
+        Some(Pause::Until(end)) => Some(end),
+        _ => None,
+    };
+    json!({"name": name, "paused": true, "paused_until": until})
+}
+
+/// The answer to a resume.
+pub fn resumed_json(name: &str, was_paused: bool) -> Value {
+    json!({"name": name, "paused": false, "was_paused": was_paused})
 }
 
 /// A span a request gave (`for`, `since`), in the notation of `--for` and `--since`.

@@ -9,13 +9,9 @@
 use serde_json::{Value, json};
 
 use super::Api;
-use crate::config::edit::{Edited, Fields};
+use crate::config::edit::Fields;
 use crate::http::{Request, Response};
-use crate::manage::{self, ManageError};
-
-/// What `/api/v1/processes/NAME/history` shows unless asked: as `hbmon history`.
-const HISTORY_SINCE: &str = "24h";
-const HISTORY_LIMIT: usize = 200;
+use crate::manage::{self, Change, HISTORY_LIMIT, HISTORY_SINCE, ManageError};
 
 impl Api {
     /// `/api/v1/processes`: `GET` lists, `POST` adds a `[[process]]`.
@@ -26,7 +22,8 @@ impl Api {
         if request.method == "POST" {
             return self.manage(request, |api, expected| {
                 let fields = fields(&request.body)?;
-                manage::create(&api.target, &fields, expected).map(|e| (201, edited(&e)))
+                manage::edit(&api.target, Change::Add(&fields), expected)
+                    .map(|e| (201, manage::edited_json(&e)))
             });
         }
         self.read_status(None)
@@ -41,10 +38,12 @@ impl Api {
         match request.method.as_str() {
             "PATCH" => self.manage(request, |api, expected| {
                 let fields = fields(&request.body)?;
-                manage::update(&api.target, name, &fields, expected).map(|e| (200, edited(&e)))
+                manage::edit(&api.target, Change::Update(name, &fields), expected)
+                    .map(|e| (200, manage::edited_json(&e)))
             }),
             "DELETE" => self.manage(request, |api, expected| {
-                manage::remove(&api.target, name, expected).map(|e| (200, edited(&e)))
+                manage::edit(&api.target, Change::Remove(name), expected)
+                    .map(|e| (200, manage::edited_json(&e)))
             }),
             _ => self.read_status(Some(name)),
         }
@@ -61,23 +60,13 @@ impl Api {
             let location = &api.target.location;
             if resume {
                 let was = manage::resume(location, &name)?;
-                return Ok((
-                    200,
-                    json!({"name": name, "paused": false, "was_paused": was}),
-                ));
+                return Ok((200, manage::resumed_json(&name, was)));
             }
             let span = query(request, "for")
                 .map(|text| manage::span("for", text))
                 .transpose()?;
             let entry = manage::pause(location, &name, span)?;
-            let until = match entry.pause() {
-                Some(crate::store::Pause::Until(end)) => Some(end),
-                _ => None,
-            };
-            Ok((
-                200,
-                json!({"name": name, "paused": true, "paused_until": until}),
-            ))
+            Ok((200, manage::paused_json(&name, &entry)))
         })
     }
 
@@ -167,11 +156,6 @@ impl Api {
 
 fn etag(version: &str) -> String {
     format!("\"{version}\"")
-}
-
-/// The reply to an edit made.
-fn edited(edited: &Edited) -> Value {
-    json!({"config": edited.path, "config_version": edited.version})
 }
 
 /// The body as `[[process]]` keys: a JSON object.

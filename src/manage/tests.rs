@@ -26,9 +26,14 @@ fn a_command_probe_cannot_be_set_by_a_program() {
     let target = target(dir.path());
     for key in ["command", "command_shell"] {
         let given = fields(json!({"name": "x", key: "rm -rf ~"}));
-        let err = create(&target, &given, None).unwrap_err();
+        let err = edit(&target, Change::Add(&given), None).unwrap_err();
         assert_eq!((err.status(), err.field()), (400, Some(key)), "{err}");
-        let err = update(&target, "x", &fields(json!({key: true})), None).unwrap_err();
+        let err = edit(
+            &target,
+            Change::Update("x", &fields(json!({key: true}))),
+            None,
+        )
+        .unwrap_err();
         assert_eq!(err.field(), Some(key), "{err}");
     }
     assert!(!target.config_path().exists(), "nothing was written");
@@ -38,25 +43,30 @@ fn a_command_probe_cannot_be_set_by_a_program() {
 fn each_refusal_has_its_status_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let target = target(dir.path());
-    create(&target, &fields(json!({"name": "etl"})), None).unwrap();
+    edit(&target, Change::Add(&fields(json!({"name": "etl"}))), None).unwrap();
     let cases: Vec<(ManageError, u16, Option<&str>)> = vec![
         (
-            create(&target, &fields(json!({"name": "etl"})), None).unwrap_err(),
+            edit(&target, Change::Add(&fields(json!({"name": "etl"}))), None).unwrap_err(),
             409,
             Some("name"),
         ),
         (
-            update(&target, "etl", &fields(json!({"grace": "x"})), None).unwrap_err(),
+            edit(
+                &target,
+                Change::Update("etl", &fields(json!({"grace": "x"}))),
+                None,
+            )
+            .unwrap_err(),
             400,
             Some("grace"),
         ),
         (
-            remove(&target, "nope", None).unwrap_err(),
+            edit(&target, Change::Remove("nope"), None).unwrap_err(),
             404,
             Some("name"),
         ),
         (
-            remove(&target, "etl", Some("0123456789abcdef")).unwrap_err(),
+            edit(&target, Change::Remove("etl"), Some("0123456789abcdef")).unwrap_err(),
             412,
             None,
         ),

@@ -19,6 +19,7 @@ mod hardening_text;
 mod history;
 mod interop;
 mod manage_api;
+mod mcp;
 mod pause;
 mod ping;
 mod pipe;
