@@ -137,13 +137,10 @@ pub fn judge(
         report::refresh(&snapshot, config, &mut probe);
         std::thread::sleep(CPU_SAMPLE);
     }
-    let probed = crate::checks::sidecar::read(&location.path);
+    let now = unix_now();
+    let probed = crate::checks::sidecar::read(&location.path, config, now);
     Ok(report::build_probed(
-        &snapshot,
-        config,
-        &mut probe,
-        unix_now(),
-        &probed,
+        &snapshot, config, &mut probe, now, &probed,
     ))
 }
 
@@ -253,6 +250,7 @@ pub fn history(
         "database": path,
         "since": since,
         "transitions": db.transitions(Some(name), since, limit)?,
+        "probe_flips": db.probe_flips(Some(name), since, limit)?,
         "beats": db.beats(name, since, limit)?,
     }))
 }

@@ -173,7 +173,7 @@ impl Engine {
             self.read();
         }
         let now = unix_now();
-        let results = self.prober.results(now);
+        let results = self.prober.results(&self.config, now);
         let report = self
             .judge
             .report(&self.snapshot, &self.config, now, step.probing, &results);

@@ -29,7 +29,7 @@ use self::overlays::{confirm, help, help_scroll};
 use self::table::{process_table, sort_line};
 use self::theme::Theme;
 use super::app::{App, Mode, Tab, Table, Viewport};
-use crate::report::columns;
+use crate::report::columns::{self, Column};
 
 /// Below this the screen says so instead of drawing a mangled table.
 pub const MIN_WIDTH: u16 = 60;
@@ -66,7 +66,7 @@ pub fn viewport(size: Size, app: &App, now: f64) -> Viewport {
     });
     let spot = |r: Option<Rect>| {
         r.filter(|_| app.tab() == Tab::Processes)
-            .map(|r| table::spot(r, wanted(app)))
+            .map(|r| table::spot(r, &wanted(app)))
     };
     let (help, help_max_scroll) = help_scroll(area, &Theme::new(app.color));
     Viewport {
@@ -115,6 +115,7 @@ fn wanted(app: &App) -> table::Wanted {
         0
     };
     table::Wanted {
+        columns: Column::shown(rows),
         name,
         state,
         interval,
@@ -158,7 +159,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, now: f64) {
         (Table::Additional, areas.additional),
     ] {
         if let Some(area) = area {
-            process_table(frame, area, app, table, now, wanted, &theme);
+            process_table(frame, area, app, table, now, &wanted, &theme);
         }
     }
     if let Some(first) = areas.monitored.or(areas.additional) {
