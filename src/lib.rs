@@ -16,9 +16,12 @@
 //! - [`api`]: the endpoints of that HTTP API, answered from the engine's feed, one table of
 //!   routes (`api/routes.rs`): `/status`, `/status/NAME`, `/metrics`, `/ping/NAME`,
 //!   `/ping/NAME/start`, `/ping/NAME/fail`, `/ping/NAME/CODE` (a job's run, as `hbmon run`
-//!   reports it), `/ping/NAME/log` (adds to its log), `/healthz`, and the management API
-//!   (`api/processes.rs`: list, get, add, change, remove, pause, resume, history):
-//!   `/api/v1/processes`, `/api/v1/processes/NAME`, `/api/v1/processes/NAME/pause`,
+//!   reports it), `/ping/NAME/log` (adds to its log), healthchecks.io's key and slug forms
+//!   `/ping/KEY/SLUG/start`, `/ping/KEY/SLUG/fail`, `/ping/KEY/SLUG/log`,
+//!   `/ping/KEY/SLUG/CODE` (its UUID form is the NAME one), Uptime Kuma's
+//!   `/api/push/TOKEN`, `/healthz`, and the management API (`api/processes.rs`: list,
+//!   get, add, change, remove, pause, resume, history): `/api/v1/processes`,
+//!   `/api/v1/processes/NAME`, `/api/v1/processes/NAME/pause`,
 //!   `/api/v1/processes/NAME/resume`, `/api/v1/processes/NAME/history`.
 //! - [`manage`]: the acts a program may do, shared by the API, `hbmon mcp` and the CLI:
 //!   judge once as `hbmon status` does, add/change/remove a `[[process]]`, pause, resume,

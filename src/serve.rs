@@ -64,20 +64,20 @@ pub enum HttpAddress {
 
 impl HttpAddress {
     /// Binds the API's address (before anything else starts, so a taken one fails first).
-    fn bind(self) -> Result<Option<Server>, ServeError> {
+    fn bind(self, limits: Limits) -> Result<Option<Server>, ServeError> {
         match self {
-            HttpAddress::Default => bind_api(Listen::default(), false),
-            HttpAddress::Chosen(listen) => bind_api(listen, true),
+            HttpAddress::Default => bind_api(Listen::default(), false, limits),
+            HttpAddress::Chosen(listen) => bind_api(listen, true, limits),
         }
     }
 }
 
 /// The API's server on `listen`; a taken address is an error only if the user `chosen` it.
-fn bind_api(listen: Listen, chosen: bool) -> Result<Option<Server>, ServeError> {
+fn bind_api(listen: Listen, chosen: bool, limits: Limits) -> Result<Option<Server>, ServeError> {
     let Listen::On(addr) = listen else {
         return Ok(None);
     };
-    match Server::bind(addr, Limits::default()) {
+    match Server::bind(addr, limits) {
         Ok(server) => Ok(Some(server)),
         Err(bind) if !chosen && bind.cause.kind() == std::io::ErrorKind::AddrInUse => {
             eprintln!(
@@ -99,7 +99,11 @@ pub fn run(
     config_flag: Option<&Path>,
     http: HttpAddress,
 ) -> Result<i32, ServeError> {
-    let server = http.bind()?;
+    // A ping's body is cut to `[serve] ping_body_limit` as it is read.
+    let server = http.bind(Limits {
+        body_keep: config.serve.body_limit(),
+        ..Limits::default()
+    })?;
     let (tx, rx) = mpsc::channel();
     let signal_tx = tx.clone();
     let signals = signals::forward(&[SIGTERM, SIGINT, SIGHUP], move |signal| {
@@ -134,6 +138,8 @@ pub fn run(
             }
         }
     }
+    // The ping URLs the API takes are the config's at the start (a reload says so).
+    let api_config = config.clone();
     let engine = Engine::new(Options {
         file: location.path.clone(),
         config,
@@ -151,7 +157,7 @@ pub fn run(
     let http = match server {
         None => None,
         Some(server) => {
-            let api = Api::new(feed.clone(), location, config_flag);
+            let api = Api::new(feed.clone(), location, &api_config, config_flag);
             let running = server
                 .start(move |request| api.respond(request))
                 .map_err(|cause| ServeError::Start {
@@ -224,11 +230,23 @@ mod tests {
     fn a_taken_default_address_means_no_api_but_a_taken_chosen_one_is_an_error() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = taken.local_addr().unwrap();
-        assert!(bind_api(Listen::On(addr), false).unwrap().is_none());
-        let err = bind_api(Listen::On(addr), true).unwrap_err();
+        assert!(
+            bind_api(Listen::On(addr), false, Limits::default())
+                .unwrap()
+                .is_none()
+        );
+        let err = bind_api(Listen::On(addr), true, Limits::default()).unwrap_err();
         assert!(err.to_string().contains(&addr.to_string()), "{err}");
-        assert!(bind_api(Listen::Off, true).unwrap().is_none());
+        assert!(
+            bind_api(Listen::Off, true, Limits::default())
+                .unwrap()
+                .is_none()
+        );
         drop(taken);
-        assert!(bind_api(Listen::On(addr), false).unwrap().is_some());
+        assert!(
+            bind_api(Listen::On(addr), false, Limits::default())
+                .unwrap()
+                .is_some()
+        );
     }
 }

@@ -4,6 +4,7 @@ use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::ping::{PingIds, RawPingIds};
 use super::values::{Count, Pattern, Span};
 use super::{Defaults, Fault, Probes, ordered, positive, probes, schedule};
 use crate::cron::Schedule;
@@ -43,6 +44,15 @@ pub struct ProcessConfig {
     pub depends_on: Vec<String>,
     /// `http`, `tcp`, `command` and their keys; `None`: the process is only listened to.
     pub probes: Option<Probes>,
+    /// `uuid`, `slug`, `push_token`: how the ping API finds it besides by name.
+    pub ping: PingIds,
+}
+
+impl ProcessConfig {
+    /// Its slug in `/ping/<ping-key>/<slug>`: `slug`, else its name.
+    pub fn slug(&self) -> &str {
+        self.ping.slug.as_deref().unwrap_or(&self.name)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,6 +87,9 @@ pub(super) struct RawProcess {
     probe_every: Option<Spanned<Span>>,
     probe_fails: Option<Spanned<u32>>,
     probe_critical: Option<Spanned<bool>>,
+    uuid: Option<Spanned<String>>,
+    slug: Option<Spanned<String>>,
+    push_token: Option<Spanned<String>>,
 }
 
 impl RawProcess {
@@ -112,6 +125,12 @@ impl RawProcess {
         if earlier.iter().any(|q| q.name == name) {
             return Err((name_span, "name", format!("{name:?} is configured twice")));
         }
+        let ids = RawPingIds {
+            uuid: p.uuid.take(),
+            slug: p.slug.take(),
+            push_token: p.push_token.take(),
+        };
+        let ping = ids.validate(&name, name_span, earlier)?;
         let (max_runtime, min_runtime) = job_rules(
             kind,
             p.max_runtime.as_ref(),
@@ -151,6 +170,7 @@ impl RawProcess {
             dead_after: p.dead_after.map(|c| c.into_inner().0),
             alerts: p.alerts.unwrap_or(true),
             depends_on: p.depends_on.into_iter().map(Spanned::into_inner).collect(),
+            ping,
         })
     }
 }

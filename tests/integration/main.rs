@@ -22,6 +22,7 @@ mod manage_api;
 mod mcp;
 mod pause;
 mod ping;
+mod ping_forms;
 mod pipe;
 mod probes;
 mod prometheus;
