@@ -5,6 +5,7 @@ mod beat;
 mod config;
 mod demo;
 mod history;
+mod import;
 mod monitor;
 mod pause;
 #[cfg(unix)]
@@ -83,6 +84,9 @@ pub enum Command {
     /// pause and resume heartbeats, read their history, add, change or remove configured
     /// processes (hbmon.toml edited in place).
     Mcp,
+    /// Print [[process]] blocks for what pm2, supervisord or systemd runs, to paste into
+    /// hbmon.toml.
+    Import(import::ImportArgs),
     /// A self-contained tour: demo processes beating into a temporary file (steady, hung,
     /// dead, erroring, stopped, a job that sometimes fails) and the live UI on it.
     Demo(demo::DemoArgs),
@@ -144,6 +148,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Import(args) => Ok(import::import(&args)),
         Command::Demo(args) => demo::demo(&args, cli.file.is_some() || cli.config.is_some()),
     }
 }

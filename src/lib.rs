@@ -30,6 +30,8 @@
 //!   a second, records the history and sends alerts when it holds those roles, reloads its
 //!   config, and publishes each check for faces to subscribe to.
 //! - [`alert`]: `[[alert]]` rules at work — when to alert (pure), what is said, delivery.
+//! - [`import`]: `hbmon import pm2|supervisor|systemd`: what other tools run, read into
+//!   `[[process]]` blocks to paste (pure: the command line does the reading).
 //! - [`job`]: running a command as a job with start and end beats (`hbmon run`; Unix).
 //! - [`history`]: the SQLite history of beats and transitions, and its single recorder,
 //!   which writes on a thread of its own and trusts, repairs or refuses the file it finds.
@@ -48,6 +50,10 @@
 //! - [`health`]: health states (everything about a state: name, symbol, severity, meaning)
 //!   and the pure `evaluate` that judges one process.
 //! - [`probe`]: what the OS says about PIDs and the machine, behind a trait tests can fake.
+//! - [`notify`]: systemd's readiness protocol (`sd_notify`) heard: a `NOTIFY_SOCKET` in a
+//!   private directory, datagrams from accepted users only, parsed into messages, on a
+//!   listener thread; for `job` (`hbmon run --notify`) and any supervisor of children
+//!   (Linux).
 //! - [`watch`]: noticing changes to a file (a paced watch on its directory, its stamp).
 //! - [`signals`]: SIGTERM, SIGINT, SIGHUP as messages to a loop (Unix).
 //! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
@@ -86,11 +92,14 @@ pub mod health;
 pub mod heartbeat;
 pub mod history;
 pub mod http;
+pub mod import;
 #[cfg(unix)]
 pub mod job;
 pub mod manage;
 pub mod mcp;
 pub mod monitor;
+#[cfg(target_os = "linux")]
+pub mod notify;
 pub mod paths;
 pub mod probe;
 pub mod report;

@@ -7,6 +7,9 @@ use crossterm::event::{
 };
 
 use super::app::{Action, Mode, WHEEL_STEP};
+use signal::SIGNAL;
+
+mod signal;
 
 /// A key as the table names it: a code, with or without Ctrl (Shift is in the code: `G`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,6 +221,13 @@ static TABLES: &[Binding] = &[
     },
     REFRESH,
     REMOVE,
+    Binding {
+        keys: &[
+            (ch('K'), Action::AskSignal),
+            (key(KeyCode::F(9)), Action::AskSignal),
+        ],
+        ..SIGNAL
+    },
     HELP_KEY,
 ];
 
@@ -242,6 +252,11 @@ static DETAIL: &[Binding] = &[
         hint: Some(("Esc", "close")),
     },
     REMOVE,
+    // The tables' help line says F9 already.
+    Binding {
+        help: None,
+        ..SIGNAL
+    },
     Binding {
         hint: None,
         ..REFRESH
@@ -332,6 +347,7 @@ pub fn keymap(mode: &Mode) -> Keymap {
             bindings: CONFIRM,
             other: Other::Does(&Action::Cancel),
         },
+        Mode::Signal(dialog) => signal::keymap(dialog),
     }
 }
 
@@ -387,7 +403,7 @@ pub fn map_mouse(mouse: MouseEvent, mode: &Mode) -> Option<Action> {
                     x: mouse.column,
                     y: mouse.row,
                 }),
-                Mode::Help | Mode::Confirm(_) => None,
+                Mode::Help | Mode::Confirm(_) | Mode::Signal(_) => None,
             };
         }
         _ => return None,
@@ -395,7 +411,7 @@ pub fn map_mouse(mouse: MouseEvent, mode: &Mode) -> Option<Action> {
     match mode {
         Mode::Normal | Mode::Filter => Some(Action::Move(step)),
         Mode::Detail | Mode::Help => Some(Action::ScrollDetail(step)),
-        Mode::Confirm(_) => None,
+        Mode::Confirm(_) | Mode::Signal(_) => None,
     }
 }
 
@@ -420,6 +436,8 @@ mod tests {
             Mode::Detail,
             Mode::Help,
             Mode::Confirm("x".into()),
+            signal::tests::menu(),
+            signal::tests::confirm(),
         ] {
             let keys: Vec<Key> = EVERYWHERE
                 .iter()

@@ -11,6 +11,7 @@ mod footer;
 mod header;
 mod history;
 mod overlays;
+mod signal;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -26,6 +27,7 @@ use self::footer::footer;
 use self::header::{banner, banner_text, header};
 use self::history::history_tab;
 use self::overlays::{confirm, help, help_scroll};
+use self::signal::signal_dialog;
 use self::table::{process_table, sort_line};
 use self::theme::Theme;
 use super::app::{App, Mode, Tab, Table, Viewport};
@@ -173,6 +175,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, now: f64) {
     match app.mode() {
         Mode::Help => help(frame, area, app.help_scroll(), &theme),
         Mode::Confirm(name) => confirm(frame, area, app, name, &theme),
+        Mode::Signal(dialog) => signal_dialog(frame, area, dialog, &theme),
         _ => {}
     }
 }

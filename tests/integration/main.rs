@@ -17,9 +17,11 @@ mod hardening_paths;
 mod hardening_store;
 mod hardening_text;
 mod history;
+mod import;
 mod interop;
 mod manage_api;
 mod mcp;
+mod notify;
 mod pause;
 mod ping;
 mod ping_forms;
@@ -34,6 +36,7 @@ mod status;
 mod stops;
 mod tui;
 mod ui_day_one;
+mod ui_signal;
 
 use std::path::Path;
 

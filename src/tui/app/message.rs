@@ -52,9 +52,15 @@ pub enum Action {
     Refresh,
     /// `d`: ask whether to remove the selected entry.
     AskRemove,
-    /// `y` in the confirm dialog.
+    /// `K` or F9: choose a signal for the selected process.
+    AskSignal,
+    /// Move the signal menu's cursor.
+    SignalMenu(isize),
+    /// `Enter` in the signal menu: ask whether to send it.
+    PickSignal,
+    /// `y` in a confirm dialog.
     Confirm,
-    /// Anything else in the confirm dialog.
+    /// Anything else in a confirm dialog (or the signal menu).
     Cancel,
     ToggleDetail,
     /// Scroll the detail pane (the help, while it is open) by lines.
@@ -88,4 +94,9 @@ pub enum Effect {
     Refresh,
     /// Remove this entry from the file, then refresh.
     Remove(String),
+    /// Send `signal` to the target's PID, if it is still that process.
+    Signal {
+        target: super::signal::Target,
+        signal: libc::c_int,
+    },
 }

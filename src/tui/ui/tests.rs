@@ -13,6 +13,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 mod detail;
+mod signal;
 mod tree;
 
 fn app(color: bool) -> App {
