@@ -6,12 +6,13 @@
 //! (`ping/address.rs` finds the process), and Uptime Kuma's `/api/push/<token>` (`push.rs`).
 
 mod ping;
+mod processes;
 mod push;
 mod routes;
 mod starts;
 
 use std::borrow::Cow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::clock::unix_now;
@@ -43,6 +44,8 @@ pub struct Api {
     store: Store,
     /// The runs it started, to measure their durations on the monotonic clock.
     starts: Starts,
+    /// Where the management API's acts apply: the file, and the config it edits.
+    target: crate::manage::Target,
     /// The UUIDs, slugs and push tokens of the config it started with.
     addresses: Addresses,
     /// How many bytes of a ping's body are kept (`[serve] ping_body_limit`).
@@ -51,13 +54,24 @@ pub struct Api {
 
 impl Api {
     /// The API of a monitor of `location`, whose checks `feed` publishes (each names the
-    /// config it was judged with); its ping URLs and body limit are `config`'s.
-    pub fn new(feed: Feed, location: &FileLocation, config: &Config) -> Api {
+    /// config it was judged with); its ping URLs and body limit are `config`'s, and
+    /// `config_flag` is `--config` as the monitor was given it, so that an edit through
+    /// the management API changes the config the monitor reads.
+    pub fn new(
+        feed: Feed,
+        location: &FileLocation,
+        config: &Config,
+        config_flag: Option<&Path>,
+    ) -> Api {
         Api {
             feed,
             file: location.path.clone(),
             store: Store::at(location),
             starts: Starts::default(),
+            target: crate::manage::Target {
+                location: location.clone(),
+                config_flag: config_flag.map(Path::to_owned),
+            },
             addresses: Addresses::new(config),
             body_limit: config.serve.body_limit(),
         }

@@ -80,6 +80,10 @@ pub enum Command {
     /// answer a local HTTP API (/status, /metrics for Prometheus, /ping/NAME).
     #[cfg(unix)]
     Serve(serve::ServeArgs),
+    /// Serve the Model Context Protocol on stdin/stdout, for an AI agent: list, inspect,
+    /// pause and resume heartbeats, read their history, add, change or remove configured
+    /// processes (hbmon.toml edited in place).
+    Mcp,
     /// Print [[process]] blocks for what pm2, supervisord or systemd runs, to paste into
     /// hbmon.toml.
     Import(import::ImportArgs),
@@ -137,6 +141,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => Ok(status::status(&location, cli.config.as_deref(), &args)),
         Command::Config => config::show(&location, cli.config.as_deref()),
         Command::Init => config::init(&location, cli.config.as_deref()),
+        Command::Mcp => {
+            crate::mcp::run(crate::manage::Target {
+                location,
+                config_flag: cli.config.clone(),
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Import(args) => Ok(import::import(&args)),
         Command::Demo(args) => demo::demo(&args, cli.file.is_some() || cli.config.is_some()),
     }
@@ -184,8 +195,8 @@ impl Command {
         match self {
             #[cfg(unix)]
             Command::Run(_) | Command::Serve(_) => false,
-            // The UI draws on a terminal, not into a pipe.
-            Command::Demo(_) => false,
+            // The UI draws on a terminal, not into a pipe; MCP's client may go away.
+            Command::Demo(_) | Command::Mcp => false,
             _ => true,
         }
     }

@@ -2,9 +2,11 @@
 //! thresholds, the defaults for everything else, and what `hbmon serve` does: `[history]`,
 //! `[[alert]]` and `[serve]`. Parsing, validation with errors that
 //! name the file, line and key, and [`Config::rules_for`], which turns it into [`Rules`].
+//! Changing it from a program (the management API, `hbmon mcp`) is [`edit`].
 
 mod alert;
 mod depends;
+pub mod edit;
 mod ping;
 mod probes;
 mod process;

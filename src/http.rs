@@ -126,6 +126,15 @@ impl Response {
         }
     }
 
+    /// A JSON reply: `value` pretty-printed (JSON escapes every control character).
+    pub fn json(status: u16, value: &serde_json::Value) -> Response {
+        let body = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned());
+        Response {
+            status,
+            ..Response::ok("application/json", body + "\n")
+        }
+    }
+
     /// A plain-text reply of exactly `body`, no newline added: for clients that compare
     /// it, as healthchecks.io's do its `OK`.
     pub fn exact(status: u16, body: &'static str) -> Response {
@@ -227,6 +236,7 @@ fn reason(status: u16) -> &'static str {
         409 => "Conflict",
         408 => "Request Timeout",
         411 => "Length Required",
+        412 => "Precondition Failed",
         413 => "Content Too Large",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",

@@ -8,6 +8,8 @@
 //! the plain pieces at the bottom:
 //!
 //! - [`cli`]: the `hbmon` command line; `main.rs` only calls [`cli::run`].
+//! - [`mcp`]: `hbmon mcp`, a Model Context Protocol server over stdio (`rmcp`) for AI
+//!   agents: the acts of [`manage`] as tools.
 //! - [`tui`]: the live terminal UI, `hbmon` with no subcommand: a face of the engine.
 //! - [`serve`]: `hbmon serve`, the headless face: the engine with alerts, its log, the
 //!   HTTP API (Unix).
@@ -17,7 +19,13 @@
 //!   reports it), `/ping/NAME/log` (adds to its log), healthchecks.io's key and slug forms
 //!   `/ping/KEY/SLUG/start`, `/ping/KEY/SLUG/fail`, `/ping/KEY/SLUG/log`,
 //!   `/ping/KEY/SLUG/CODE` (its UUID form is the NAME one), Uptime Kuma's
-//!   `/api/push/TOKEN`, `/healthz`.
+//!   `/api/push/TOKEN`, `/healthz`, and the management API (`api/processes.rs`: list,
+//!   get, add, change, remove, pause, resume, history): `/api/v1/processes`,
+//!   `/api/v1/processes/NAME`, `/api/v1/processes/NAME/pause`,
+//!   `/api/v1/processes/NAME/resume`, `/api/v1/processes/NAME/history`.
+//! - [`manage`]: the acts a program may do, shared by the API, `hbmon mcp` and the CLI:
+//!   judge once as `hbmon status` does, add/change/remove a `[[process]]`, pause, resume,
+//!   read one process's history.
 //! - [`monitor`]: the engine under every face: it judges the file on each change and once
 //!   a second, records the history and sends alerts when it holds those roles, reloads its
 //!   config, and publishes each check for faces to subscribe to.
@@ -34,7 +42,8 @@
 //!   on their own cadence, each bounded by its timeout; their latest results and response
 //!   times, read without waiting.
 //! - [`config`]: the optional `hbmon.toml` and its data: monitored processes and their
-//!   thresholds, `[[alert]]` rules, `[history]`, `[serve]`.
+//!   thresholds, `[[alert]]` rules, `[history]`, `[serve]`; editing its `[[process]]`
+//!   tables in place, comments kept, under a lock (`config/edit.rs`).
 //! - [`deps`]: dependencies between processes (`depends_on`): the graph's unknown names and
 //!   cycles, the root causes that block a failing dependent, what a root takes down (pure).
 //! - [`http`]: the small HTTP/1.1 server under `hbmon serve`'s API (std `TcpListener`).
@@ -86,6 +95,8 @@ pub mod http;
 pub mod import;
 #[cfg(unix)]
 pub mod job;
+pub mod manage;
+pub mod mcp;
 pub mod monitor;
 #[cfg(target_os = "linux")]
 pub mod notify;

@@ -157,7 +157,7 @@ pub fn run(
     let http = match server {
         None => None,
         Some(server) => {
-            let api = Api::new(feed.clone(), location, &api_config);
+            let api = Api::new(feed.clone(), location, &api_config, config_flag);
             let running = server
                 .start(move |request| api.respond(request))
                 .map_err(|cause| ServeError::Start {

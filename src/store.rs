@@ -20,6 +20,8 @@ pub use entry::{
     DEFAULT_INTERVAL, Entry, Kind, MAX_DATA_DEPTH, MAX_RUNS, PAUSED_UNTIL, Pause, Reported,
     RunInProgress, depth, parse_name,
 };
+/// The atomic replace every rewrite of the heartbeat file uses, for the config's editor too.
+pub use files::replace as replace_file;
 
 use crate::clock::unix_now;
 use crate::fsafe::{self, FileError};

@@ -8,6 +8,12 @@ use crate::report::metrics;
 
 /// The endpoints that only read.
 const READ: &str = "GET, HEAD";
+/// The management API's list, which `POST` adds to.
+const LIST: &str = "GET, HEAD, POST";
+/// One process of the management API.
+const ONE: &str = "GET, HEAD, PATCH, DELETE";
+/// An act on one process.
+const ACT: &str = "POST";
 /// A ping: `GET` too, as healthchecks.io takes it, so `curl URL` with no flags works, and
 /// `HEAD` (`curl -I URL`), which it takes as well: the reply has its headers and no body.
 const PING: &str = "GET, POST, HEAD";
@@ -96,6 +102,31 @@ pub const ROUTES: &[Route] = &[
         path: "/api/push/TOKEN",
         methods: PUSH,
         answer: |api, request, at| api.push(at[0], request),
+    },
+    Route {
+        path: "/api/v1/processes",
+        methods: LIST,
+        answer: |api, request, _| api.processes(request),
+    },
+    Route {
+        path: "/api/v1/processes/NAME",
+        methods: ONE,
+        answer: |api, request, at| api.process(request, at[0]),
+    },
+    Route {
+        path: "/api/v1/processes/NAME/pause",
+        methods: ACT,
+        answer: |api, request, at| api.pause(request, at[0], false),
+    },
+    Route {
+        path: "/api/v1/processes/NAME/resume",
+        methods: ACT,
+        answer: |api, request, at| api.pause(request, at[0], true),
+    },
+    Route {
+        path: "/api/v1/processes/NAME/history",
+        methods: READ,
+        answer: |api, request, at| api.history(request, at[0]),
     },
     Route {
         path: "/healthz",
@@ -231,7 +262,9 @@ mod tests {
             "no endpoint \"/nope\": there are /status, /status/NAME, /metrics, /ping/NAME, \
              /ping/NAME/start, /ping/NAME/fail, /ping/NAME/log, /ping/NAME/CODE, \
              /ping/KEY/SLUG/start, /ping/KEY/SLUG/fail, /ping/KEY/SLUG/log, /ping/KEY/SLUG/CODE, \
-             /api/push/TOKEN and /healthz\n"
+             /api/push/TOKEN, /api/v1/processes, /api/v1/processes/NAME, \
+             /api/v1/processes/NAME/pause, /api/v1/processes/NAME/resume, \
+             /api/v1/processes/NAME/history and /healthz\n"
         );
     }
 }

@@ -14,10 +14,12 @@ fn api(dir: &Path) -> Api {
         NOW,
     );
     let location = crate::paths::resolve_file(Some(&dir.join("hb.json")));
+    let config = dir.join("hbmon.toml");
     Api::new(
         Feed::new(report, Some("hbmon.toml".into())),
         &location,
         &Config::default(),
+        Some(&config),
     )
 }
 
@@ -37,6 +39,8 @@ fn request(method: &str, target: &str, body: &str) -> Request {
         body: body.as_bytes().to_vec(),
         body_len: body.len(),
         browser: None,
+        peer: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 50000))),
+        if_match: None,
     }
 }
 
@@ -166,7 +170,7 @@ fn status_is_unknown_with_no_file_and_nothing_configured() {
     );
     let file = dir.path().join("hb.json");
     let location = crate::paths::resolve_file(Some(&file));
-    let unconfigured = Api::new(Feed::new(empty, None), &location, &Config::default());
+    let unconfigured = Api::new(Feed::new(empty, None), &location, &Config::default(), None);
     let status = || {
         let response = unconfigured.respond(&request("GET", "/status", ""));
         assert_eq!(response.status, 200);
@@ -498,6 +502,7 @@ fn a_run_over_http_takes_as_long_as_the_monotonic_clock_says_when_the_wall_clock
         api.feed.clone(),
         &crate::paths::resolve_file(Some(&api.file)),
         &Config::default(),
+        None,
     );
     api.write("backup", &ping(Event::Start), 1000.0, t0, true)
         .unwrap();
@@ -507,4 +512,43 @@ fn a_run_over_http_takes_as_long_as_the_monotonic_clock_says_when_the_wall_clock
         .unwrap()
         .0;
     assert_eq!(entry.duration, Some(10.0));
+}
+
+#[test]
+fn management_writes_are_taken_only_from_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = api(dir.path());
+    let body = r#"{"name": "etl"}"#;
+    for peer in [
+        "192.0.2.7:40000",
+        "[2001:db8::1]:40000",
+        "[::ffff:10.0.0.1]:40000",
+    ] {
+        for (method, target) in [
+            ("POST", "/api/v1/processes"),
+            ("PATCH", "/api/v1/processes/a"),
+            ("DELETE", "/api/v1/processes/a"),
+            ("POST", "/api/v1/processes/a/pause"),
+            ("POST", "/api/v1/processes/a/resume"),
+        ] {
+            let mut sent = request(method, target, body);
+            sent.peer = Some(peer.parse().unwrap());
+            let reply = api.respond(&sent);
+            assert_eq!(reply.status, 403, "{peer} {method} {target}: {reply:?}");
+            assert!(reply.body.contains("only from this machine"), "{reply:?}");
+        }
+        // Reads follow the listen address, as /status does.
+        let mut read = request("GET", "/api/v1/processes", "");
+        read.peer = Some(peer.parse().unwrap());
+        assert_eq!(api.respond(&read).status, 200);
+    }
+    assert!(
+        !dir.path().join("hbmon.toml").exists(),
+        "nothing was written"
+    );
+    // From loopback the same write is made; an IPv4-mapped loopback is loopback.
+    let mut sent = request("POST", "/api/v1/processes", body);
+    sent.peer = Some("[::ffff:127.0.0.1]:40000".parse().unwrap());
+    assert_eq!(api.respond(&sent).status, 201);
+    assert!(dir.path().join("hbmon.toml").exists());
 }

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use serde_json::json;
 
 use crate::changes::{ProbeFlip, SeenBeat, Transition};
 use crate::history::{self, History};
@@ -41,69 +40,62 @@ pub fn history(
     name: &str,
     args: &HistoryArgs,
 ) -> anyhow::Result<ExitCode> {
+    let limit = (args.limit > 0).then_some(args.limit);
+    if args.json {
+        let doc = crate::manage::history(location, name, args.since, limit)?;
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let path = paths::history_path(&location.path);
     let db = History::open_existing(&path, history::READ_WAIT)?;
     let since = crate::clock::unix_now() - args.since.as_secs_f64();
-    let limit = (args.limit > 0).then_some(args.limit);
     let transitions = db.transitions(Some(name), since, limit)?;
     let flips = db.probe_flips(Some(name), since, limit)?;
     // A listing stops at the limit; the summary needs only the newest beat, and the
     // times of all of them.
-    let listed = args.beats || args.json;
-    let beats = db.beats(name, since, if listed { limit } else { Some(1) })?;
-    if args.json {
-        let doc = json!({
-            "name": name,
-            "database": path,
-            "since": since,
-            "transitions": transitions,
-            "probe_flips": flips,
-            "beats": beats,
-        });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
-    } else if transitions.is_empty() && flips.is_empty() && beats.is_empty() {
+    let beats = db.beats(name, since, if args.beats { limit } else { Some(1) })?;
+    if transitions.is_empty() && flips.is_empty() && beats.is_empty() {
         eprintln!(
             "hbmon: nothing recorded for {name:?} in the last {} in {}",
             duration::format_exact(args.since.as_secs_f64()),
             path.display()
         );
         return Ok(ExitCode::FAILURE);
-    } else {
+    }
+    println!(
+        "{} — last {}, newest first ({})",
+        text::escape(name),
+        duration::format_exact(args.since.as_secs_f64()),
+        path.display()
+    );
+    // The few changes of state, and of the probes' verdicts, are what a reader came
+    // for: first, never buried under the hundreds of beats between them.
+    if transitions.is_empty() && flips.is_empty() {
+        println!("no change of state");
+    }
+    for line in merge(&transitions, &flips, &[], None) {
+        println!("{line}");
+    }
+    if limit.is_some_and(|n| transitions.len() >= n || flips.len() >= n) {
         println!(
-            "{} — last {}, newest first ({})",
-            text::escape(name),
-            duration::format_exact(args.since.as_secs_f64()),
-            path.display()
+            "(newest {} changes and {} probe flips shown; --limit 0 shows all)",
+            transitions.len(),
+            flips.len()
         );
-        // The few changes of state, and of the probes' verdicts, are what a reader came
-        // for: first, never buried under the hundreds of beats between them.
-        if transitions.is_empty() && flips.is_empty() {
-            println!("no change of state");
-        }
-        for line in merge(&transitions, &flips, &[], None) {
+    }
+    if args.beats {
+        println!();
+        for line in merge(&[], &[], &beats, None) {
             println!("{line}");
         }
-        if limit.is_some_and(|n| transitions.len() >= n || flips.len() >= n) {
-            println!(
-                "(newest {} changes and {} probe flips shown; --limit 0 shows all)",
-                transitions.len(),
-                flips.len()
-            );
+        if limit.is_some_and(|n| beats.len() >= n) {
+            println!("(newest {} beats shown; --limit 0 shows all)", beats.len());
         }
-        if args.beats {
-            println!();
-            for line in merge(&[], &[], &beats, None) {
-                println!("{line}");
-            }
-            if limit.is_some_and(|n| beats.len() >= n) {
-                println!("(newest {} beats shown; --limit 0 shows all)", beats.len());
-            }
-        } else {
-            println!(
-                "{}",
-                beats_summary(beats.first(), &db.beat_times(name, since)?)
-            );
-        }
+    } else {
+        println!(
+            "{}",
+            beats_summary(beats.first(), &db.beat_times(name, since)?)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,8 +8,9 @@ use clap::Args;
 
 use crate::clock::format_local;
 use crate::duration;
+use crate::manage::{self, ManageError};
 use crate::paths::FileLocation;
-use crate::store::{Pause, Store};
+use crate::store::Pause;
 
 #[derive(Debug, Args)]
 pub struct PauseArgs {
@@ -25,17 +26,13 @@ pub fn pause(
     name: &str,
     span: Option<Duration>,
 ) -> anyhow::Result<ExitCode> {
-    let pause = span.map_or(Pause::Indefinite, |span| {
-        Pause::Until(crate::clock::unix_now() + span.as_secs_f64())
-    });
-    if Store::at(location)
-        .update(name, |entry| entry.set_pause(Some(pause)))?
-        .is_none()
-    {
-        return Ok(missing(location, name, "pause"));
-    }
-    let until = match (pause, span) {
-        (Pause::Until(end), Some(span)) => {
+    let entry = match manage::pause(location, name, span) {
+        Ok(entry) => entry,
+        Err(e @ ManageError::NoEntry { .. }) => return Ok(missing(&e)),
+        Err(e) => return Err(e.into()),
+    };
+    let until = match (entry.pause(), span) {
+        (Some(Pause::Until(end)), Some(span)) => {
             format!("until {} ({})", format_local(end), duration::format(span))
         }
         _ => "until hbmon resume".to_owned(),
@@ -48,14 +45,11 @@ pub fn pause(
 }
 
 pub fn resume(location: &FileLocation, name: &str) -> anyhow::Result<ExitCode> {
-    let mut was_paused = false;
-    let updated = Store::at(location).update(name, |entry| {
-        was_paused = entry.pause().is_some();
-        entry.set_pause(None);
-    })?;
-    if updated.is_none() {
-        return Ok(missing(location, name, "resume"));
-    }
+    let was_paused = match manage::resume(location, name) {
+        Ok(was) => was,
+        Err(e @ ManageError::NoEntry { .. }) => return Ok(missing(&e)),
+        Err(e) => return Err(e.into()),
+    };
     if was_paused {
         println!("resumed {name:?} ({})", location.path.display());
     } else {
@@ -64,16 +58,7 @@ pub fn resume(location: &FileLocation, name: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn missing(location: &FileLocation, name: &str, verb: &str) -> ExitCode {
-    // Why there is nothing to pause is worth saying; for resume, only that there is nothing.
-    let why = if verb == "pause" {
-        ": only a process that has beaten can be paused"
-    } else {
-        ""
-    };
-    eprintln!(
-        "hbmon: no entry {name:?} in {} to {verb}{why}",
-        location.path.display()
-    );
+fn missing(why: &ManageError) -> ExitCode {
+    eprintln!("hbmon: {}", crate::text::escape(&why.to_string()));
     ExitCode::FAILURE
 }

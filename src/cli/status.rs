@@ -9,14 +9,8 @@ use clap::Args;
 
 use crate::config::Config;
 use crate::paths::FileLocation;
-use crate::probe::SysProbe;
 use crate::report::{self, Report, json, table};
-use crate::store;
 use crate::text;
-
-/// How long `hbmon status` samples CPU use when it does. CPU use is a difference between
-/// two readings; sysinfo needs at least this much between them to be meaningful.
-const CPU_SAMPLE: std::time::Duration = sysinfo::MINIMUM_CPU_UPDATE_INTERVAL;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -62,23 +56,13 @@ fn judge(
     args: &StatusArgs,
 ) -> anyhow::Result<u8> {
     let (config, config_path) = Config::load(explicit, &location.path)?;
-    let snapshot = store::read(&location.path)?;
     let terminal = std::io::stdout().is_terminal();
-    let mut probe = SysProbe::new(&location.path);
     let sample = match args.cpu {
         CpuSample::Auto => terminal && !args.json,
         CpuSample::Always => true,
         CpuSample::Never => false,
     };
-    if sample {
-        // The first reading primes; `report::build` takes the second.
-        report::refresh(&snapshot, &config, &mut probe);
-        std::thread::sleep(CPU_SAMPLE);
-    }
-    // What the monitor that runs the probes (`hbmon serve`, else the UI) last published.
-    let now = crate::clock::unix_now();
-    let probed = crate::checks::sidecar::read(&location.path, &config, now);
-    let mut report = report::build_probed(&snapshot, &config, &mut probe, now, &probed);
+    let mut report = crate::manage::judge(location, &config, sample)?;
     // Nothing to judge, or a name that is nowhere: unknown. With --json that is still a
     // document (its `unknown` says why), so a `| jq` pipeline gets input.
     let unknown = match report.select(&args.names) {

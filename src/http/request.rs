@@ -43,6 +43,11 @@ pub struct Request {
     /// A header that shows a browser sent it (`browser.rs`), if one does: such a request
     /// may read, but write only by POST ([`Request::may_write`]).
     pub browser: Option<&'static str>,
+    /// Who sent it; `None` where that is not known. Writes to the management API are
+    /// taken only from loopback.
+    pub peer: Option<std::net::SocketAddr>,
+    /// The `If-Match` header: the version of what a write changes that the client read.
+    pub if_match: Option<String>,
 }
 
 /// Why a request was not read; [`RequestError::status`] is the HTTP status to answer.
@@ -203,6 +208,8 @@ pub fn read(
         body,
         body_len: head.content_length,
         browser: head.browser,
+        peer: stream.peer_addr().ok(),
+        if_match: head.if_match,
     })
 }
 

@@ -29,7 +29,7 @@ pub(super) fn read_locked(path: &Path) -> Result<(Vec<u8>, Option<fs::Permission
 /// the mode of the file it replaces from its first moment (a new file: as private as its
 /// directory). No fsync: a heartbeat is superseded within one interval, and the rename
 /// already guarantees readers see the old file or the new one, never a torn one.
-pub(super) fn replace(
+pub fn replace(
     path: &Path,
     pieces: &[Cow<'_, str>],
     permissions: Option<fs::Permissions>,

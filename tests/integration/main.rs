@@ -19,6 +19,8 @@ mod hardening_text;
 mod history;
 mod import;
 mod interop;
+mod manage_api;
+mod mcp;
 mod notify;
 mod pause;
 mod ping;

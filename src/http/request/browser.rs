@@ -261,6 +261,8 @@ mod tests {
             body: Vec::new(),
             body_len: 0,
             browser,
+            peer: None,
+            if_match: None,
         };
         let refused = request("GET", sign).may_write().unwrap_err();
         assert_eq!(refused.status(), 403);

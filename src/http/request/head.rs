@@ -18,6 +18,8 @@ pub(super) struct Head {
     pub(super) content_length: usize,
     pub(super) expect_continue: bool,
     pub(super) browser: Option<&'static str>,
+    /// `If-Match`, as sent: the version a write is made against.
+    pub(super) if_match: Option<String>,
 }
 
 /// The head (without the blank line that ends it) read by `httparse`, which decides what is
@@ -47,6 +49,7 @@ pub(super) fn parse_head(head: &[u8]) -> Result<Head, RequestError> {
     let mut host: Option<&str> = None;
     let mut content_length: Option<u64> = None;
     let mut expect_continue = false;
+    let mut if_match = None;
     let mut signs = browser::Signs::default();
     for header in parsed.headers.iter() {
         // httparse took only visible ASCII, tabs and bytes of 0x80 and more, from UTF-8 text.
@@ -77,6 +80,7 @@ pub(super) fn parse_head(head: &[u8]) -> Result<Head, RequestError> {
             "host" => host = Some(value),
             "transfer-encoding" => return Err(RequestError::LengthRequired),
             "expect" => expect_continue = value.eq_ignore_ascii_case("100-continue"),
+            "if-match" => if_match = Some(value.to_owned()),
             _ => {}
         }
     }
@@ -94,6 +98,7 @@ pub(super) fn parse_head(head: &[u8]) -> Result<Head, RequestError> {
         content_length: content_length as usize,
         expect_continue,
         browser,
+        if_match,
     })
 }
 
