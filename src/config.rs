@@ -16,7 +16,7 @@ pub use alert::{COMMAND_TIMEOUT, MAX_TIMEOUT, Policy, Rule, Target, WEBHOOK_TIME
 pub use probes::{MAX_PROBE_TIMEOUT, PROBE_FAILS, PROBE_TIMEOUT, ProbeKind, Probes};
 pub use process::ProcessConfig;
 pub use schedule::{Maintenance, SCHEDULE_GRACE};
-pub use supervise::{Command, Restart, Supervision, User};
+pub use supervise::{Command, Restart, STOP_TIMEOUT, Supervision, User};
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! optional timeout, the command stopped if hbmon is killed, and a `succeeded` or `failed`
 //! beat with exit code, duration and output tail when it ends.
 
-mod lifeline;
+pub(crate) mod lifeline;
 mod output;
 mod report;
 pub(crate) mod signals;

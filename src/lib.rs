@@ -18,6 +18,8 @@
 //! - [`monitor`]: the engine under every face: it judges the file on each change and once
 //!   a second, records the history and sends alerts when it holds those roles, reloads its
 //!   config, and publishes each check for faces to subscribe to.
+//! - [`supervise`]: the processes `hbmon serve` starts, restarts (backoff, `gave-up`) and
+//!   stops in dependency order, from one spawning thread; their rotating logs.
 //! - [`alert`]: `[[alert]]` rules at work — when to alert (pure), what is said, delivery.
 //! - [`job`]: running a command as a job with start and end beats (`hbmon run`; Unix).
 //! - [`history`]: the SQLite history of beats and transitions, and its single recorder,
@@ -87,6 +89,7 @@ pub mod signal;
 #[cfg(unix)]
 pub mod signals;
 pub mod store;
+pub mod supervise;
 pub mod text;
 pub mod tui;
 pub mod watch;

@@ -69,6 +69,9 @@ pub struct Options {
     pub refresh: Duration,
     /// Whether to send alerts (`hbmon serve`): the UI never does, nor takes their lock.
     pub alerts: bool,
+    /// Whether to start, restart and stop the supervised processes (`hbmon serve`): the
+    /// UI never does, nor takes their lock.
+    pub supervise: bool,
     pub probe: Box<dyn Probe + Send>,
 }
 

@@ -142,6 +142,7 @@ pub fn run(
         // Every check asks the OS: a process is found dead within the second.
         refresh: Duration::from_secs(1),
         alerts: true,
+        supervise: true,
         probe: Box::new(SysProbe::new(&location.path)),
     })?;
     let feed = engine.feed();

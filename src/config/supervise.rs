@@ -153,13 +153,11 @@ impl RawSupervision {
             .or(restart_command.as_ref())
             .map(|(_, at)| at.clone())
             .unwrap_or_default();
-        let run_only = [
-            ("cwd", self.cwd.as_ref().map(Spanned::span)),
-            ("env", self.env.as_ref().map(Spanned::span)),
-            ("user", self.user.as_ref().map(Spanned::span)),
-            ("log_size", self.log_size.as_ref().map(Spanned::span)),
-            ("log_keep", self.log_keep.as_ref().map(Spanned::span)),
-        ];
+        // The keys of a process hbmon runs.
+        let run_only = self
+            .spans()
+            .into_iter()
+            .filter(|(key, _)| ["cwd", "env", "user", "log_size", "log_keep"].contains(key));
         if run.is_none()
             && let Some((key, Some(at))) = run_only.into_iter().find(|(_, at)| at.is_some())
         {
@@ -213,42 +211,32 @@ impl RawSupervision {
         }))
     }
 
+    /// Where each key but `run` and `restart_command` was written, if it was.
+    fn spans(&self) -> [(&'static str, Option<std::ops::Range<usize>>); 14] {
+        fn at<T>(value: Option<&Spanned<T>>) -> Option<std::ops::Range<usize>> {
+            value.map(Spanned::span)
+        }
+        [
+            ("shell", at(self.shell.as_ref())),
+            ("cwd", at(self.cwd.as_ref())),
+            ("env", at(self.env.as_ref())),
+            ("user", at(self.user.as_ref())),
+            ("restart", at(self.restart.as_ref())),
+            ("restart_on_probe", at(self.restart_on_probe.as_ref())),
+            ("backoff_max", at(self.backoff_max.as_ref())),
+            ("stable_after", at(self.stable_after.as_ref())),
+            ("max_restarts", at(self.max_restarts.as_ref())),
+            ("restart_window", at(self.restart_window.as_ref())),
+            ("start_timeout", at(self.start_timeout.as_ref())),
+            ("stop_timeout", at(self.stop_timeout.as_ref())),
+            ("log_size", at(self.log_size.as_ref())),
+            ("log_keep", at(self.log_keep.as_ref())),
+        ]
+    }
+
     /// No `run`, no `restart_command`: the first other key of theirs is refused.
     fn unsupervised(self) -> Result<Option<Supervision>, Fault> {
-        let keys = [
-            ("shell", self.shell.as_ref().map(Spanned::span)),
-            ("cwd", self.cwd.as_ref().map(Spanned::span)),
-            ("env", self.env.as_ref().map(Spanned::span)),
-            ("user", self.user.as_ref().map(Spanned::span)),
-            ("restart", self.restart.as_ref().map(Spanned::span)),
-            (
-                "restart_on_probe",
-                self.restart_on_probe.as_ref().map(Spanned::span),
-            ),
-            ("backoff_max", self.backoff_max.as_ref().map(Spanned::span)),
-            (
-                "stable_after",
-                self.stable_after.as_ref().map(Spanned::span),
-            ),
-            (
-                "max_restarts",
-                self.max_restarts.as_ref().map(Spanned::span),
-            ),
-            (
-                "restart_window",
-                self.restart_window.as_ref().map(Spanned::span),
-            ),
-            (
-                "start_timeout",
-                self.start_timeout.as_ref().map(Spanned::span),
-            ),
-            (
-                "stop_timeout",
-                self.stop_timeout.as_ref().map(Spanned::span),
-            ),
-            ("log_size", self.log_size.as_ref().map(Spanned::span)),
-            ("log_keep", self.log_keep.as_ref().map(Spanned::span)),
-        ];
+        let keys = self.spans();
         match keys.into_iter().find_map(|(key, at)| Some((key, at?))) {
             Some((key, at)) => Err((
                 at,

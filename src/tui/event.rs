@@ -274,6 +274,7 @@ fn worth_a_notice(news: &News) -> bool {
         | News::StandingBy(_)
         | News::Took(_)
         | News::Alert(_)
+        | News::Supervised(_)
         | News::ConfigRefused { .. } => false,
     }
 }

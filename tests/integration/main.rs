@@ -29,6 +29,7 @@ mod schedule;
 mod serve;
 mod status;
 mod stops;
+mod supervise;
 mod tui;
 mod ui_day_one;
 
