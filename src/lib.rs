@@ -19,7 +19,8 @@
 //!   a second, records the history and sends alerts when it holds those roles, reloads its
 //!   config, and publishes each check for faces to subscribe to.
 //! - [`supervise`]: the processes `hbmon serve` starts, restarts (backoff, `gave-up`) and
-//!   stops in dependency order, from one spawning thread; their rotating logs.
+//!   stops in dependency order, from one spawning thread; their rotating logs; the control
+//!   socket `hbmon start|stop|restart` reach it through.
 //! - [`alert`]: `[[alert]]` rules at work — when to alert (pure), what is said, delivery.
 //! - [`job`]: running a command as a job with start and end beats (`hbmon run`; Unix).
 //! - [`history`]: the SQLite history of beats and transitions, and its single recorder,

@@ -11,8 +11,10 @@
 //! A child that never beats is still judged: serve writes a beat for it, by its PID, at
 //! twice an interval, until the child beats itself (a beat under its name that serve did not
 //! write) — so it is `up` while it runs and `dead` the moment it ends, though `hung` can
-//! only be seen of a process that beats. Its stdout and stderr go to [`log`].
+//! only be seen of a process that beats. Its stdout and stderr go to [`log`]; `hbmon
+//! start|stop|restart` reach [`Supervisor::control`] through serve's [`control`] socket.
 
+pub mod control;
 pub mod log;
 pub mod policy;
 mod worker;
@@ -30,6 +32,16 @@ use crate::report::{Report, Row};
 use policy::{Action, Exit, Phase, Seen, Unit};
 use worker::{Event, Launch, Order, Worker};
 
+/// What a user asks of supervised processes (`hbmon start|stop|restart`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verb {
+    /// Start one that is stopped, given up on or not started; `stop` keeps it stopped.
+    Start,
+    Stop,
+    Restart,
+}
+
 /// `<file>.supervise.lock`: held by the one monitor that supervises this file's processes.
 pub fn lock_path(file: &Path) -> PathBuf {
     let mut name = file.as_os_str().to_owned();
@@ -40,6 +52,7 @@ pub fn lock_path(file: &Path) -> PathBuf {
 /// What serve knows of one supervised process's child.
 #[derive(Debug)]
 struct Child {
+    /// 0 until the thread says it started.
     pid: u32,
     /// The time of the last beat serve wrote for it; `None` once it beats itself.
     ours: Option<f64>,
@@ -159,6 +172,15 @@ impl Supervisor {
                     order(&self.file, p, policy, &action, interval),
                     &self.orders,
                 ) {
+                    // A child from the order on: a stop asked before the thread said it
+                    // started reaches it (the thread takes orders in turn).
+                    if matches!(order, Order::Start { .. }) {
+                        unit.child = Some(Child {
+                            pid: 0,
+                            ours: None,
+                            next_beat: now,
+                        });
+                    }
                     let _ = orders.send(order);
                 }
             }
@@ -213,24 +235,75 @@ impl Supervisor {
         }
     }
 
-    /// Marks each process given up on `gave-up` in `report`.
+    /// Marks each process given up on `gave-up` in `report`, and one stopped by hand (or
+    /// being restarted by hand) `stopped` while its PID is gone but its end not yet
+    /// written: a stop asked for is not a death to alert on.
     fn mark(&self, report: &mut Report, now: f64) {
         for row in &mut report.rows {
-            if let Some(Supervised {
-                unit:
-                    Unit {
-                        phase: Phase::GaveUp { why },
-                        ..
-                    },
-                gave_up_at,
-                ..
-            }) = self.units.get(&row.name)
-            {
-                let own = &row.health;
-                let reason = format!("{why} (now {}: {})", own.state, own.reason);
-                row.health = Health::new(State::GaveUp, reason, Some(gave_up_at.unwrap_or(now)));
+            let Some(unit) = self.units.get(&row.name) else {
+                continue;
+            };
+            let own = &row.health;
+            match &unit.unit.phase {
+                Phase::GaveUp { why } => {
+                    let reason = format!("{why} (now {}: {})", own.state, own.reason);
+                    let since = unit.gave_up_at.unwrap_or(now);
+                    row.health = Health::new(State::GaveUp, reason, Some(since));
+                }
+                Phase::Stopped
+                | Phase::Stopping {
+                    then: policy::Then::Stay | policy::Then::Start,
+                } if own.state == State::Dead => {
+                    let reason = format!("stopped by hand ({})", own.reason);
+                    row.health = Health::new(State::Stopped, reason, own.since);
+                }
+                _ => {}
             }
         }
+    }
+
+    /// What a user asked of `name`: the line to answer, `Err` if it cannot be done.
+    pub fn control(&mut self, verb: Verb, name: &str, config: &Config) -> Result<String, String> {
+        let Some(policy) = config.process(name).and_then(|p| p.supervise.as_ref()) else {
+            return Err(format!(
+                "{name:?} is not supervised: its [[process]] has no run or restart_command"
+            ));
+        };
+        let unit = self
+            .units
+            .entry(name.to_owned())
+            .or_insert_with(|| Supervised {
+                unit: Unit::new(policy.run.is_none()),
+                child: None,
+                gave_up_at: None,
+            });
+        let child = unit.child.is_some();
+        let (kill, text) = match verb {
+            Verb::Stop => (unit.unit.stop(child), format!("stopping {name}")),
+            Verb::Start
+                if child
+                    || matches!(
+                        unit.unit.phase,
+                        Phase::Running | Phase::Starting { .. } | Phase::Backoff { .. }
+                    ) =>
+            {
+                return Ok(format!("{name} is already running"));
+            }
+            Verb::Start => {
+                unit.unit.start();
+                (None, format!("starting {name}"))
+            }
+            Verb::Restart => (unit.unit.restart(child), format!("restarting {name}")),
+        };
+        unit.gave_up_at = None;
+        if kill.is_some() {
+            self.send(Order::Stop {
+                name: name.to_owned(),
+                timeout: policy.stop_timeout,
+                clean: verb == Verb::Stop,
+            });
+        }
+        Ok(text)
     }
 
     fn send(&self, order: Order) {

@@ -322,7 +322,7 @@ fn limits(
         other => other.map_or(LOG_KEEP, Spanned::into_inner),
     };
     let log_size = match log_size {
-        Some(s) if s.get_ref().0 < 1024 => {
+        Some(s) if s.get_ref().0 < 1000 => {
             return Err((s.span(), "log_size", "must be at least 1KB".into()));
         }
         other => other.map_or(LOG_SIZE, |s| s.into_inner().0),

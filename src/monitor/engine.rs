@@ -18,6 +18,7 @@ use crate::clock::unix_now;
 use crate::config::Config;
 use crate::report::Report;
 use crate::store::{self, Snapshot, StoreError};
+use crate::supervise::control::{Reply, Request};
 use crate::supervise::{Claim, Supervisor};
 use crate::watch::Stamp;
 
@@ -265,6 +266,40 @@ impl Engine {
             .claim_if_free(&mut self.tracker, &mut self.news, unix_now());
         self.prober.claim_if_free(&self.config, &mut self.news);
         self.claim_supervision();
+    }
+
+    /// Whether this monitor supervises the processes (holds the role).
+    pub fn supervising(&self) -> bool {
+        self.supervisor.is_some()
+    }
+
+    /// Carries out a user's `request` (`hbmon start|stop|restart`), name by name (a label
+    /// is taken for its process's name).
+    pub fn control(&mut self, request: &Request) -> Reply {
+        let Some(supervisor) = &mut self.supervisor else {
+            return Reply {
+                ok: false,
+                text: "this hbmon serve does not supervise: another one does".into(),
+            };
+        };
+        let (mut ok, mut lines) = (true, Vec::new());
+        for given in &request.names {
+            let name = self.config.name_for(given).to_owned();
+            match supervisor.control(request.verb, &name, &self.config) {
+                Ok(line) => {
+                    self.news.push(News::Supervised(format!("{line} (asked)")));
+                    lines.push(line);
+                }
+                Err(line) => {
+                    ok = false;
+                    lines.push(line);
+                }
+            }
+        }
+        Reply {
+            ok,
+            text: lines.join("\n"),
+        }
     }
 
     /// Takes the supervisor's role if this monitor may, the config supervises a process,

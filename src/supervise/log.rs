@@ -2,6 +2,10 @@
 //! `log_size` to `NAME.log.1` (the older ones moved up, the oldest past `log_keep` removed),
 //! as pm2-logrotate and logrotate's `rotate N` do. The directory is 0700 and the files
 //! 0600: a process's output is its owner's. Neither is ever reached through a symlink.
+//! Each line starts with the time it was written (UTC, `2026-12-03T09:11:12.345Z`), for
+//! `hbmon logs --since` ([`read`]).
+
+pub mod read;
 
 use std::fs::File;
 use std::io::{self, Write};

@@ -46,6 +46,8 @@ pub enum Then {
     Restart(String),
     /// Nothing: stopped.
     Stay,
+    /// A start afresh: a restart by hand.
+    Start,
 }
 
 /// What the supervisor must do for the process.
@@ -189,6 +191,10 @@ impl Unit {
             Phase::Stopping {
                 then: Then::Restart(why),
             } => self.schedule(name, policy, why, now),
+            Phase::Stopping { then: Then::Start } => {
+                self.start();
+                Decision::default()
+            }
             Phase::GaveUp { .. } | Phase::Exited => Decision::default(),
             _ => {
                 let clean = exit.success || exit.stop_signal;
@@ -221,6 +227,17 @@ impl Unit {
             Some(Action::Kill)
         } else {
             self.phase = Phase::Stopped;
+            None
+        }
+    }
+
+    /// A restart by hand: its child stopped first if it runs, then a start afresh.
+    pub fn restart(&mut self, child: bool) -> Option<Action> {
+        if child {
+            self.phase = Phase::Stopping { then: Then::Start };
+            Some(Action::Kill)
+        } else {
+            self.start();
             None
         }
     }

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::log::Log;
+use super::log::read::{self, Stamper};
 use super::policy::Exit;
 use crate::config::Command;
 use crate::job::lifeline::{self, Watchdog};
@@ -380,13 +381,15 @@ fn pump(pipe: Option<impl Read + Send + 'static>, log: &Arc<Mutex<Log>>) {
         .name("hbmon-log".into())
         .spawn(move || {
             let mut buf = [0u8; 8192];
+            let mut stamper = Stamper::default();
             loop {
                 match pipe.read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => {
+                        let lines = stamper.stamp(&buf[..n], &read::now_stamp());
                         if let Ok(mut log) = log.lock() {
                             // A full disk loses output, never stalls the child.
-                            let _ = log.write(&buf[..n]);
+                            let _ = log.write(&lines);
                         }
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}

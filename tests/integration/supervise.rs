@@ -218,7 +218,7 @@ fn output_goes_to_a_log_that_rotates_at_its_cap() {
     let mut serve = serve(
         d,
         "[[process]]\nname = \"chatty\"\ninterval = \"1s\"\nlog_size = \"2KB\"\nlog_keep = 2\n\
-         run = [\"sh\", \"-c\", \"i=0; while [ $i -lt 400 ]; do echo line-$i-of-output; \
+         run = [\"sh\", \"-c\", \"i=0; while [ $i -lt 80 ]; do echo line-$i-of-output; \
          echo err-$i >&2; i=$((i+1)); done; exec sleep 300\"]\n",
     );
     let logs = d.join("logs");
@@ -230,7 +230,7 @@ fn output_goes_to_a_log_that_rotates_at_its_cap() {
     };
     wait_for(
         "the last lines of both streams in the logs",
-        || all().contains("line-399-of-output") && all().contains("err-399"),
+        || all().contains("line-79-of-output") && all().contains("err-79\n"),
         || serve.log(),
     );
     for n in ["chatty.log", "chatty.log.1", "chatty.log.2"] {
@@ -238,18 +238,198 @@ fn output_goes_to_a_log_that_rotates_at_its_cap() {
         assert!(size > 0 && size <= 2000, "{n}: {size} bytes");
     }
     assert!(!logs.join("chatty.log.3").exists(), "log_keep = 2");
-    // Only the newest 6000 bytes or so are kept, whole lines each.
+    // ~6 KB written (with the stamps), at most 3 x 2 KB kept: the oldest lines are gone,
+    // and stderr is captured as stdout is.
     let kept = all();
-    assert!(!kept.contains("line-0-of"), "{kept}");
     assert!(
-        kept.lines()
-            .all(|l| l.starts_with("line-") || l.starts_with("err-")),
+        !(kept.contains(" line-0-of") && kept.contains(" err-0\n")),
         "{kept}"
     );
+    // Each line stamped with the time it was written.
+    let stamped =
+        regex::Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (line|err)-\d+").unwrap();
+    assert!(kept.lines().all(|l| stamped.is_match(l)), "{kept}");
+    assert!(kept.contains(" err-"), "stderr is captured too: {kept}");
     let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(
         (mode(&logs), mode(&logs.join("chatty.log"))),
         (0o700, 0o600)
     );
     serve.terminate();
+}
+
+#[test]
+fn hbmon_logs_prints_the_last_lines_escaped_and_follows_across_rotations() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut serve = serve(
+        d,
+        "[[process]]\nname = \"ticker\"\ninterval = \"1s\"\nlog_size = \"1KB\"\nlog_keep = 9\n\
+         run = [\"sh\", \"-c\", \"printf 'evil \\\\033[2J\\\\n'; i=0; while :; do echo tick-$i; \
+         i=$((i+1)); sleep 0.02; done\"]\n",
+    );
+    let logs = d.join("logs").join("ticker.log");
+    wait_for(
+        "ticks in the log",
+        || {
+            fs::read_to_string(&logs)
+                .unwrap_or_default()
+                .contains("tick-10\n")
+        },
+        || serve.log(),
+    );
+    let out = crate::hbmon(d)
+        .args(["logs", "ticker", "-n", "3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.lines().all(|l| l.contains(" tick-")), "{text}");
+    // From the first line on, through the rotated files: the escape sequence escaped.
+    let out = crate::hbmon(d)
+        .args(["logs", "ticker", "-n", "100000"])
+        .output()
+        .unwrap();
+    let all = String::from_utf8(out.stdout).unwrap();
+    assert!(all.contains("evil \\u{1b}[2J"), "{all}");
+    assert!(!all.contains('\u{1b}'));
+    // Following: every tick from where it starts, in order, none lost at a rotation (a
+    // 1KB log rotates every ~30 ticks).
+    let mut follow = crate::hbmon_std(d)
+        .args(["logs", "ticker", "-f", "-n", "1"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let reader = std::io::BufReader::new(follow.stdout.take().unwrap());
+    let mut ticks = Vec::new();
+    for line in std::io::BufRead::lines(reader) {
+        let line = line.unwrap();
+        if let Some(n) = line
+            .rsplit_once(" tick-")
+            .and_then(|(_, n)| n.parse::<u64>().ok())
+        {
+            ticks.push(n);
+        }
+        if ticks.len() >= 150 {
+            break;
+        }
+    }
+    let _ = follow.kill();
+    let _ = follow.wait();
+    let expected: Vec<u64> = (ticks[0]..ticks[0] + 150).collect();
+    assert_eq!(ticks, expected);
+    assert!(
+        logs.with_extension("log.3").exists(),
+        "it rotated meanwhile"
+    );
+    serve.terminate();
+    let out = crate::hbmon(d).args(["logs", "nosuch"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("no log for \"nosuch\""), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn hbmon_stop_from_another_process_keeps_it_stopped_until_hbmon_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Without a serve: one line saying so, non-zero.
+    let out = crate::hbmon(d).args(["start", "svc"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("no hbmon serve supervises"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let mut serve = serve(
+        d,
+        "[[process]]\nname = \"svc\"\nlabel = \"The Service\"\ninterval = \"1s\"\n\
+         restart = \"always\"\nrun = \"sleep 300\"\n[[process]]\nname = \"plain\"\n",
+    );
+    serve.wait_log("svc: pending -> up");
+    let first = pid_of(d, "svc");
+    // Only its user may reach the socket.
+    let socket = d.join("hb.json.control").join("socket");
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        (mode(socket.parent().unwrap()), mode(&socket)),
+        (0o700, 0o600)
+    );
+    let out = crate::hbmon(d)
+        .args(["stop", "The Service"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "stopping svc\n");
+    serve.wait_log("svc: up -> stopped");
+    std::thread::sleep(Duration::from_secs(3));
+    let log = serve.log();
+    assert!(
+        !log.contains("restarted svc"),
+        "restart = always, yet stopped stays: {log}"
+    );
+    assert!(alive_in_groups(&[first]).is_empty());
+    // A name that is not supervised is refused, saying why.
+    let out = crate::hbmon(d).args(["restart", "plain"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("\"plain\" is not supervised"), "{err}");
+    let out = crate::hbmon(d).args(["start", "svc"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    serve.wait_log("svc: stopped -> up");
+    let second = pid_of(d, "svc");
+    assert_ne!(first, second);
+    let out = crate::hbmon(d).args(["restart", "svc"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    wait_for(
+        "a third run",
+        || ![0, second].contains(&pid_of(d, "svc")),
+        || format!("{second} {}\n{}", entry(d, "svc"), serve.log()),
+    );
+    let third = pid_of(d, "svc");
+    serve.terminate();
+    assert!(!socket.exists(), "the socket goes with serve");
+    assert!(alive_in_groups(&[second, third]).is_empty());
+}
+
+#[test]
+fn a_process_managed_elsewhere_is_restarted_by_its_restart_command_when_dead() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let hbmon = env!("CARGO_BIN_EXE_hbmon");
+    // The "manager": starts the service in a session of its own, as systemd would, and
+    // the service's first beat says its PID.
+    let restart = format!(
+        "setsid sleep 301 & {hbmon} beat ext --pid $! --interval 1s; echo restarted >> {}",
+        d.join("restarts").display()
+    );
+    let mut worker = crate::serve::Worker::start();
+    crate::hbmon(d)
+        .args(["beat", "ext", "--interval", "1s", "--pid", &worker.pid()])
+        .assert()
+        .success();
+    let mut serve = serve(
+        d,
+        &format!(
+            "[[process]]\nname = \"ext\"\ninterval = \"1s\"\nshell = true\n\
+             restart_command = {restart:?}\nstart_timeout = \"5s\"\n"
+        ),
+    );
+    serve.wait_log("ext: new -> up");
+    worker.kill();
+    serve.wait_log("ext: up -> dead");
+    serve.wait_log("supervise: restarted ext (1st time in 10m00s): was dead");
+    serve.wait_log("ext: dead -> up");
+    let service = pid_of(d, "ext");
+    assert_ne!(service.to_string(), worker.pid());
+    assert_eq!(
+        fs::read_to_string(d.join("restarts")).unwrap(),
+        "restarted\n"
+    );
+    serve.terminate();
+    // Not serve's to stop: it runs on, as a systemd unit would.
+    assert!(Path::new(&format!("/proc/{service}")).exists());
+    let _ = std::process::Command::new("kill")
+        .arg(service.to_string())
+        .status();
 }

@@ -275,3 +275,24 @@ fn ordinals_read_as_english() {
         ]
     );
 }
+
+#[test]
+fn a_restart_by_hand_starts_afresh_without_counting_toward_max_restarts() {
+    let p = policy(Restart::OnFailure, 1);
+    let mut unit = Unit::new(false);
+    start_up(&mut unit, &p, 0.0);
+    unit.exited("a", &p, &crash(), 1.0);
+    unit.observe("a", &p, seen(State::Dead, false), 2.0);
+    unit.observe("a", &p, seen(State::Up, true), 3.0);
+    // One restart made: the next failure would give up; a restart by hand clears it.
+    assert_eq!(unit.restart(true), Some(Action::Kill));
+    unit.exited("a", &p, &crash(), 4.0);
+    assert_eq!(unit.phase, Phase::Waiting);
+    start_up(&mut unit, &p, 4.0);
+    unit.exited("a", &p, &crash(), 5.0);
+    assert!(
+        matches!(unit.phase, Phase::Backoff { until, .. } if until == 6.0),
+        "{:?}",
+        unit.phase
+    );
+}
