@@ -312,6 +312,11 @@ impl App {
                 self.reorder();
             }
             Action::Refresh => return Some(Effect::Refresh),
+            Action::Control(verb) => {
+                return self
+                    .selected_row()
+                    .map(|row| Effect::Control(verb, row.name.clone()));
+            }
             Action::AskRemove | Action::Confirm | Action::Cancel => return self.removal(&action),
             Action::ToggleDetail => {
                 self.mode = if self.mode == Mode::Detail || self.selected_row().is_none() {

@@ -20,6 +20,8 @@ use super::{Options, TuiError, keys, ui};
 use crate::history::{HistoryError, Note};
 use crate::monitor::{Engine, Monitor, MonitorError, News, Update};
 use crate::store::Store;
+use crate::supervise::Verb;
+use crate::supervise::control::{self, Request};
 
 /// Everything the loop waits for.
 #[derive(Debug)]
@@ -29,6 +31,8 @@ enum Event {
     /// A check by the engine.
     Update(Arc<Update>),
     Signal(i32),
+    /// What `hbmon serve` answered to `R` or `x`.
+    Controlled(Notice),
 }
 
 /// Why the loop ended.
@@ -71,6 +75,7 @@ pub fn run(
         .map_err(TuiError::Signals)?
     };
     spawn_input(tx.clone());
+    let control_tx = tx.clone();
     let first = engine
         .feed()
         .subscribe(move |update| tx.send(Event::Update(Arc::clone(update))).is_ok());
@@ -78,6 +83,7 @@ pub fn run(
     let mut state = Loop {
         app,
         file: options.file.clone(),
+        tx: control_tx,
         monitor,
         trace,
         read_since_draw: false,
@@ -98,6 +104,8 @@ pub fn run(
 struct Loop {
     app: App,
     file: PathBuf,
+    /// For the threads that ask `hbmon serve` (the loop never waits on its socket).
+    tx: Sender<Event>,
     monitor: Monitor,
     trace: Option<File>,
     read_since_draw: bool,
@@ -142,6 +150,11 @@ impl Loop {
                         redraw = true;
                     }
                     Event::Signal(signal) => return Ok(Exit::Signal(signal)),
+                    Event::Controlled(notice) => {
+                        self.app.update(Action::Notice(notice));
+                        self.monitor.refresh();
+                        redraw = true;
+                    }
                 }
             }
             if redraw {
@@ -168,8 +181,37 @@ impl Loop {
                 }));
                 self.monitor.refresh();
             }
+            Effect::Control(verb, name) => self.control(verb, name),
         }
         None
+    }
+
+    /// Asks `hbmon serve` on a thread of its own; the answer comes back as a notice.
+    fn control(&self, verb: Verb, name: String) {
+        let (file, tx) = (self.file.clone(), self.tx.clone());
+        let asked = std::thread::Builder::new()
+            .name("hbmon-control".into())
+            .spawn(move || {
+                let request = Request {
+                    verb,
+                    names: vec![name],
+                };
+                let (text, is_error) = match control::ask(&file, &request) {
+                    Ok(reply) => (reply.text, !reply.ok),
+                    Err(e) => (format!("no hbmon serve supervises this file: {e}"), true),
+                };
+                let at = crate::clock::unix_now();
+                let _ = tx.send(Event::Controlled(Notice { text, at, is_error }));
+            });
+        if let Err(e) = asked {
+            let text = format!("cannot ask hbmon serve: {e}");
+            let at = crate::clock::unix_now();
+            let _ = self.tx.send(Event::Controlled(Notice {
+                text,
+                at,
+                is_error: true,
+            }));
+        }
     }
 
     /// Takes in one check of the engine: its report, what changed, what is wrong, and what

@@ -7,6 +7,7 @@ use crossterm::event::{
 };
 
 use super::app::{Action, Mode, WHEEL_STEP};
+use crate::supervise::Verb;
 
 /// A key as the table names it: a code, with or without Ctrl (Shift is in the code: `G`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +94,17 @@ const REMOVE: Binding = Binding {
     shown: "d",
     help: Some("remove the selected entry from the file (asks first)"),
     hint: Some(("d", "remove")),
+};
+
+/// Supervision, through `hbmon serve` (a process it does not run is refused, saying so).
+const CONTROL: Binding = Binding {
+    keys: &[
+        (ch('R'), Action::Control(Verb::Restart)),
+        (ch('x'), Action::Control(Verb::Stop)),
+    ],
+    shown: "R  x",
+    help: Some("restart, stop the selected process (one hbmon serve runs)"),
+    hint: None,
 };
 
 const HELP_KEY: Binding = Binding {
@@ -218,6 +230,7 @@ static TABLES: &[Binding] = &[
     },
     REFRESH,
     REMOVE,
+    CONTROL,
     HELP_KEY,
 ];
 
@@ -242,6 +255,7 @@ static DETAIL: &[Binding] = &[
         hint: Some(("Esc", "close")),
     },
     REMOVE,
+    CONTROL,
     Binding {
         hint: None,
         ..REFRESH
@@ -465,7 +479,9 @@ mod tests {
         assert_eq!(map_key(key(KeyCode::Enter), &m), Some(Action::ToggleDetail));
         assert_eq!(map_key(ch('?'), &m), Some(Action::ToggleHelp));
         assert_eq!(map_key(key(KeyCode::Tab), &m), Some(Action::ToggleTab));
-        assert_eq!(map_key(ch('x'), &m), None);
+        assert_eq!(map_key(ch('R'), &m), Some(Action::Control(Verb::Restart)));
+        assert_eq!(map_key(ch('x'), &m), Some(Action::Control(Verb::Stop)));
+        assert_eq!(map_key(ch('z'), &m), None);
     }
 
     #[test]
