@@ -78,6 +78,7 @@ fn beats(start: f64, count: usize, batch: usize) -> Vec<Changes> {
         .map(|chunk| Changes {
             transitions: Vec::new(),
             beats: chunk.to_vec(),
+            flips: Vec::new(),
         })
         .collect()
 }
@@ -295,6 +296,7 @@ fn generate_week(path: &Path, start: f64) -> Duration {
         .insert(&Batch::of(&Changes {
             transitions,
             beats: Vec::new(),
+            flips: Vec::new(),
         }))
         .unwrap();
     t.elapsed()

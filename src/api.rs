@@ -1,16 +1,21 @@
 //! The HTTP API of `hbmon serve` (docs/serve.md, "HTTP API"): `/status` and `/metrics`
 //! answered from the monitor's latest report — the one it alerts and records on, so the
 //! API never judges differently — and `/ping/NAME` (with `/start`, `/fail` or `/CODE`),
-//! written through the [`Store`] as `hbmon beat NAME --no-pid` or `hbmon run` writes.
+//! written through the [`Store`] as `hbmon beat NAME --no-pid` or `hbmon run` writes, also
+//! by healthchecks.io's `/ping/<uuid>` and `/ping/<ping-key>/<slug>` with its replies
+//! (`ping/address.rs` finds the process), and Uptime Kuma's `/api/push/<token>` (`push.rs`).
 
 mod ping;
+mod push;
 mod routes;
 mod starts;
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::clock::unix_now;
+use crate::config::Config;
 use crate::duration::format_secs;
 use crate::http::{Request, Response};
 use crate::monitor::Feed;
@@ -18,12 +23,16 @@ use crate::paths::FileLocation;
 use crate::report::{self, json};
 use crate::store::{self, Entry, Reported, Store, StoreError};
 use crate::text;
-use ping::{Event, Ping};
+use ping::address::Addresses;
+use ping::{Event, Ping, PingError, address};
 use starts::Starts;
 
 /// The header of every ping reply that says how long a body the ping may have, as
 /// healthchecks.io names it.
 const PING_BODY_LIMIT: &str = "Ping-Body-Limit";
+/// The header of a ping reply that says what hbmon made of it (`ok running "backup" (beat
+/// 1)`): the body is healthchecks.io's `OK`, which clients compare.
+const RESULT: &str = "X-Hbmon-Result";
 
 /// Everything the endpoints answer from.
 #[derive(Debug)]
@@ -34,17 +43,23 @@ pub struct Api {
     store: Store,
     /// The runs it started, to measure their durations on the monotonic clock.
     starts: Starts,
+    /// The UUIDs, slugs and push tokens of the config it started with.
+    addresses: Addresses,
+    /// How many bytes of a ping's body are kept (`[serve] ping_body_limit`).
+    body_limit: usize,
 }
 
 impl Api {
     /// The API of a monitor of `location`, whose checks `feed` publishes (each names the
-    /// config it was judged with).
-    pub fn new(feed: Feed, location: &FileLocation) -> Api {
+    /// config it was judged with); its ping URLs and body limit are `config`'s.
+    pub fn new(feed: Feed, location: &FileLocation, config: &Config) -> Api {
         Api {
             feed,
             file: location.path.clone(),
             store: Store::at(location),
             starts: Starts::default(),
+            addresses: Addresses::new(config),
+            body_limit: config.serve.body_limit(),
         }
     }
 
@@ -100,31 +115,79 @@ impl Api {
         }
     }
 
-    /// `/ping/NAME`, or `/ping/NAME/EVENT` with the `event` segment.
-    fn ping(&self, name: &str, event: Option<&str>, request: &Request) -> Response {
-        let mut reply = self.ping_reply(name, event, request);
-        // As healthchecks.io sends it, so that a client (runitor) cuts the body it sends to
-        // what is taken: the HTTP layer refuses a longer one.
-        reply
-            .headers
-            .push((PING_BODY_LIMIT, crate::http::MAX_BODY.to_string()));
-        reply
+    /// `/ping/NAME` and `/ping/NAME/EVENT` (`event`), which are also `/ping/<uuid>[/EVENT]`
+    /// when NAME is a UUID, and `/ping/<ping-key>/<slug>` when NAME is the ping key.
+    fn ping(&self, first: &str, event: Option<&str>, request: &Request) -> Response {
+        let reply = match (event, address::uuid_form(first)) {
+            (Some(slug), _) if self.addresses.is_key(first) => self.ping_slug(slug, None, request),
+            // The key alone names no check; as a name it would put the key in the file.
+            (None, _) if self.addresses.is_key(first) => not_found(),
+            (_, Some(uuid)) => match self.addresses.by_uuid(&uuid) {
+                Some(name) => self.ping_reply(name, event, request, Create::Quietly),
+                None => not_found(),
+            },
+            (_, None) => self.ping_reply(first, event, request, Create::Quietly),
+        };
+        self.with_limit(reply)
     }
 
-    /// The reply to a ping, without the headers every ping reply has.
-    fn ping_reply(&self, name: &str, event: Option<&str>, request: &Request) -> Response {
+    /// `/ping/<ping-key>/<slug>/EVENT`: a key that is not `[serve] ping_key` (or none set)
+    /// finds no check, as healthchecks.io answers a key it does not know.
+    fn ping_by_key(&self, key: &str, slug: &str, event: &str, request: &Request) -> Response {
+        let reply = if self.addresses.is_key(key) {
+            self.ping_slug(slug, Some(event), request)
+        } else {
+            not_found()
+        };
+        self.with_limit(reply)
+    }
+
+    /// A ping to `slug`: a configured process's, else an unconfigured entry of that name
+    /// that is in the file already, or one `?create=1` creates.
+    fn ping_slug(&self, slug: &str, event: Option<&str>, request: &Request) -> Response {
+        match self.addresses.by_slug(slug) {
+            Some(name) => self.ping_reply(name, event, request, Create::Quietly),
+            // The name of a process that has a slug of its own is not a slug.
+            None if self.addresses.is_configured(slug) => not_found(),
+            None if (request.query.iter()).any(|(k, v)| k == "create" && v == "1") => {
+                self.ping_reply(slug, event, request, Create::Announced)
+            }
+            None => self.ping_reply(slug, event, request, Create::Never),
+        }
+    }
+
+    /// As healthchecks.io sends it on every ping reply, so that a client (runitor) cuts the
+    /// body it sends to what is kept.
+    fn with_limit(&self, reply: Response) -> Response {
+        reply.with_header(PING_BODY_LIMIT, self.body_limit)
+    }
+
+    /// The reply to a ping of `name`, without the headers every ping reply has.
+    fn ping_reply(
+        &self,
+        name: &str,
+        event: Option<&str>,
+        request: &Request,
+        create: Create,
+    ) -> Response {
         if let Err(refused) = request.may_write() {
             return Response::line(refused.status(), refused);
         }
         if let Err(why) = store::parse_name(name) {
             return Response::line(400, format!("bad name: {why}"));
         }
+        // `create` says how an unknown slug is taken, not what the ping reports.
+        let query: Vec<(String, String)> = (request.query.iter())
+            .filter(|(param, _)| param != "create")
+            .cloned()
+            .collect();
+        let body = kept_body(request);
         let ping = event
             .map_or(Ok(Event::Beat), Event::parse)
-            .and_then(|event| Ping::parse(event, &request.query, &request.body));
+            .and_then(|event| Ping::parse(event, &query, &body));
         let ping = match ping {
             Ok(ping) => ping,
-            Err(e) => return Response::line(400, e),
+            Err(e) => return refused(&e),
         };
         // Another process holds the file's lock past a write's timeout, and still does: a
         // ping now would tie up a connection and a thread for another timeout and fail the
@@ -145,18 +208,28 @@ impl Api {
                 .update(name, |entry| added = ping.log_into(entry))
                 .map(|entry| match entry {
                     // As healthchecks.io answers a ping to a check it does not have.
-                    None => Response::line(404, "not found"),
+                    None => not_found(),
                     Some(_) if !added => Response::line(
                         409,
                         format!(
                             "{name:?}'s data is not an object: a log has no output_tail to go in"
                         ),
                     ),
-                    Some(_) => Response::line(200, "OK"),
+                    Some(_) => Response::exact(200, "OK"),
                 })
         } else {
-            self.write(name, &ping, unix_now(), Instant::now())
-                .map(|entry| Response::line(200, said(name, &entry)))
+            let may_create = create != Create::Never;
+            (self.write(name, &ping, unix_now(), Instant::now(), may_create)).map(|written| {
+                match written {
+                    None => not_found(),
+                    Some((entry, true)) if create == Create::Announced => {
+                        Response::exact(201, "Created").with_header(RESULT, said(name, &entry))
+                    }
+                    Some((entry, _)) => {
+                        Response::exact(200, "OK").with_header(RESULT, said(name, &entry))
+                    }
+                }
+            })
         };
         match written {
             Ok(reply) => reply,
@@ -174,15 +247,82 @@ impl Api {
 
     /// Writes `ping` into `name`'s entry, decided under the file's lock from the entry as it
     /// is then: whether a run is in progress, and since when. `now` is the stamp written,
-    /// `at` the same instant on the monotonic clock, which the run's duration counts on.
-    fn write(&self, name: &str, ping: &Ping, now: f64, at: Instant) -> Result<Entry, StoreError> {
+    /// `at` the same instant on the monotonic clock, which the run's duration counts on. An
+    /// entry that is not there yet is created only if `create`; the entry written, and
+    /// whether it was created, or `None` if nothing was.
+    fn write(
+        &self,
+        name: &str,
+        ping: &Ping,
+        now: f64,
+        at: Instant,
+        create: bool,
+    ) -> Result<Option<(Entry, bool)>, StoreError> {
+        let mut created = false;
         let entry = self.store.write_entry(name, now, |previous| {
+            if previous.is_none() {
+                if !create {
+                    return None;
+                }
+                created = true;
+            }
             let since = ping.run_start(previous.as_ref());
             let took = since.and_then(|start| self.starts.took(name, ping.rid(), start, at));
-            ping.apply(previous, now, took)
+            Some(ping.apply(previous, now, took))
         })?;
-        self.starts.written(name, ping.rid(), &entry, now, at);
-        Ok(entry)
+        if let Some(entry) = &entry {
+            self.starts.written(name, ping.rid(), entry, now, at);
+        }
+        Ok(entry.map(|entry| (entry, created)))
+    }
+}
+
+/// The body of `request` as a ping keeps it: its first bytes up to the limit, and if it
+/// was longer, a last line that says so.
+fn kept_body(request: &Request) -> Cow<'_, [u8]> {
+    if request.body_len <= request.body.len() {
+        return Cow::Borrowed(&request.body);
+    }
+    let mut body = request.body.clone();
+    let cut = format!(
+        "\n[hbmon: body cut at {} of {} bytes]\n",
+        request.body.len(),
+        request.body_len
+    );
+    body.extend_from_slice(cut.as_bytes());
+    Cow::Owned(body)
+}
+
+/// How a ping takes a name that has no entry yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Create {
+    /// Creates it, answered `OK`: `/ping/NAME` as `hbmon beat NAME` does, and a configured
+    /// process's UUID or slug (the check exists: it is in the config).
+    Quietly,
+    /// Creates it, answered `201 Created`: an unconfigured slug with `?create=1`.
+    Announced,
+    /// `404 not found`: an unconfigured slug without `?create=1`.
+    Never,
+}
+
+/// healthchecks.io's reply to a ping of a check it does not have.
+fn not_found() -> Response {
+    Response::exact(404, "not found")
+}
+
+/// The 400 reply to a refused ping: healthchecks.io's words where it refuses the same (an
+/// exit status over 255, a bad run id) with hbmon's in [`RESULT`]; hbmon's own otherwise.
+fn refused(e: &PingError) -> Response {
+    let theirs = match e {
+        PingError::Event(code) if !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit()) => {
+            Some("invalid url format")
+        }
+        PingError::Value { param, .. } if param == "rid" => Some("invalid uuid format"),
+        _ => None,
+    };
+    match theirs {
+        Some(body) => Response::exact(400, body).with_header(RESULT, e),
+        None => Response::line(400, e),
     }
 }
 

@@ -1,6 +1,6 @@
-//! What changed between successive reports: state transitions and new beats. Pure (no I/O,
-//! no clock), so the history recorder, `hbmon serve`'s alerts and the terminal UI share one
-//! definition of "a transition" and "a new beat".
+//! What changed between successive reports: state transitions, new beats and probe verdict
+//! flips. Pure (no I/O, no clock), so the history recorder, `hbmon serve`'s alerts and the
+//! terminal UI share one definition of "a transition", "a new beat" and "a flip".
 
 use std::collections::HashMap;
 
@@ -8,8 +8,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::health::{Severity, State};
-use crate::report::Report;
+use crate::report::{Report, Row, columns};
 use crate::store::Reported;
+use crate::text;
 
 /// A process's state changed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,17 +41,69 @@ pub struct SeenBeat {
     pub data: Value,
 }
 
+/// An active probe's verdict flipped: it began to count as failing (`probe_fails` runs in
+/// a row failed), or it passed again. A process's state may not change with it (a dead
+/// process stays dead), so the flip is its own event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProbeFlip {
+    pub name: String,
+    /// When the run that flipped it ended (Unix seconds).
+    pub time: f64,
+    /// `http`, `tcp` or `command`.
+    pub kind: String,
+    /// The URL, the address, the command line, as configured.
+    pub target: String,
+    /// It counts as failing from now on; `false`: it passes again.
+    pub failing: bool,
+    /// How long the run that flipped it took, in milliseconds.
+    pub ms: Option<f64>,
+    /// Why it fails (its last run's error); `None` when it passes.
+    pub reason: Option<String>,
+}
+
+impl ProbeFlip {
+    /// `probe ok → failing   http http://127.0.0.1:8080/health in 3.2ms: HTTP 500`, as
+    /// `hbmon history` and the UI's history tab show it; the target and the reason (a
+    /// server's words) escaped.
+    pub fn summary(&self) -> String {
+        let change = if self.failing {
+            "probe ok → failing"
+        } else {
+            "probe failing → ok"
+        };
+        let why = self
+            .reason
+            .as_deref()
+            .map_or_else(String::new, |r| format!(": {}", text::escape(r)));
+        format!(
+            "{change:<20} {} {} in {}{why}",
+            self.kind,
+            text::escape(&self.target),
+            columns::millis(self.ms)
+        )
+    }
+}
+
 /// Everything one report changed, in report row order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Changes {
     pub transitions: Vec<Transition>,
     pub beats: Vec<SeenBeat>,
+    pub flips: Vec<ProbeFlip>,
 }
 
 impl Changes {
     pub fn is_empty(&self) -> bool {
-        self.transitions.is_empty() && self.beats.is_empty()
+        self.transitions.is_empty() && self.beats.is_empty() && self.flips.is_empty()
     }
+}
+
+/// What was last seen of one probe: which it is, and whether it counted as failing.
+#[derive(Debug, Clone, PartialEq)]
+struct ProbeSeen {
+    kind: String,
+    target: String,
+    failing: bool,
 }
 
 /// What was last seen of one process.
@@ -67,6 +120,8 @@ pub struct Seen {
 #[derive(Debug, Clone, Default)]
 pub struct Tracker {
     seen: HashMap<String, Seen>,
+    /// Each process's probes, by heartbeat name: only processes with probes are here.
+    probes: HashMap<String, Vec<ProbeSeen>>,
 }
 
 impl Tracker {
@@ -120,8 +175,51 @@ impl Tracker {
                 });
                 seen.last_beat = Some(entry.last_heartbeat);
             }
+            if !row.probes.is_empty() {
+                self.observe_probes(row, report.now, &mut changes.flips);
+            }
         }
         changes
+    }
+
+    /// `row`'s probe flips since the last report. A probe first seen failing flips (from
+    /// the passing every probe is assumed to start in); one not run yet, or whose results
+    /// are stale (nobody knows what it says now), flips nothing.
+    fn observe_probes(&mut self, row: &Row, now: f64, flips: &mut Vec<ProbeFlip>) {
+        let seen = self.probes.entry(row.name.clone()).or_default();
+        for status in &row.probes {
+            if status.ok.is_none() || status.stale {
+                continue;
+            }
+            let at = seen
+                .iter()
+                .position(|p| p.kind == status.kind && p.target == status.target);
+            let was_failing = at.is_some_and(|i| seen[i].failing);
+            if status.failing != was_failing {
+                flips.push(ProbeFlip {
+                    name: row.name.clone(),
+                    time: if status.failing {
+                        status.failing_since.or(status.last_at)
+                    } else {
+                        status.last_at
+                    }
+                    .unwrap_or(now),
+                    kind: status.kind.clone(),
+                    target: status.target.clone(),
+                    failing: status.failing,
+                    ms: status.last_ms,
+                    reason: status.failing.then(|| status.last_error.clone()).flatten(),
+                });
+            }
+            match at {
+                Some(i) => seen[i].failing = status.failing,
+                None => seen.push(ProbeSeen {
+                    kind: status.kind.clone(),
+                    target: status.target.clone(),
+                    failing: status.failing,
+                }),
+            }
+        }
     }
 }
 
@@ -259,6 +357,71 @@ pub(crate) mod tests {
         assert_eq!(tracker.seen("a").and_then(|s| s.state), Some(State::Up));
         let back = tracker.observe(&report(3.0, vec![row("a", State::Up, Some(2.5))]));
         assert_eq!(summary(&back).0, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_probe_flips_when_it_starts_failing_and_when_it_passes_again_not_on_each_run() {
+        use crate::checks::ProbeStatus;
+        // (now, ok, consecutive fails, last run's ms): `sample` counts 2 fails as failing.
+        let runs = [
+            (10.0, None, 0, 0.0),
+            (11.0, Some(true), 0, 1.5),
+            (12.0, Some(false), 1, 2.0),
+            (13.0, Some(false), 2, 3.0),
+            (14.0, Some(false), 3, 4.0),
+            (15.0, Some(true), 0, 1.0),
+            (16.0, Some(true), 0, 1.0),
+        ];
+        let mut tracker = Tracker::default();
+        let mut flips = Vec::new();
+        for (now, ok, fails, ms) in runs {
+            let mut r = row("web", State::Up, Some(1.0));
+            let status = ProbeStatus::sample("http", "http://x/health", ok, fails, &[ms], now);
+            // A second probe of the same process that always passes: it never flips.
+            let tcp = ProbeStatus::sample("tcp", "x:80", Some(true), 0, &[0.1], now);
+            r.probes = vec![status, tcp];
+            flips.extend(tracker.observe(&report(now, vec![r])).flips);
+        }
+        let seen: Vec<(f64, bool, Option<f64>, Option<&str>)> = flips
+            .iter()
+            .map(|f| (f.time, f.failing, f.ms, f.reason.as_deref()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    13.0,
+                    true,
+                    Some(3.0),
+                    Some("HTTP 500 Internal Server Error")
+                ),
+                (15.0, false, Some(1.0), None),
+            ]
+        );
+        assert!(flips.iter().all(|f| f.kind == "http" && f.name == "web"));
+    }
+
+    #[test]
+    fn a_probe_first_seen_failing_flips_and_stale_results_flip_nothing() {
+        use crate::checks::ProbeStatus;
+        let probed = |status: ProbeStatus| {
+            let mut r = row("db", State::Up, None);
+            r.probes = vec![status];
+            r
+        };
+        let mut tracker = Tracker::default();
+        let failing = ProbeStatus::sample("tcp", "db:5432", Some(false), 2, &[1.0], 5.0);
+        let first = tracker.observe(&report(6.0, vec![probed(failing)]));
+        assert_eq!(first.flips.len(), 1);
+        assert!(first.flips[0].failing);
+        let mut stale = ProbeStatus::sample("tcp", "db:5432", Some(true), 0, &[1.0], 7.0);
+        stale.stale = true;
+        assert!(
+            tracker
+                .observe(&report(8.0, vec![probed(stale)]))
+                .flips
+                .is_empty()
+        );
     }
 
     #[test]

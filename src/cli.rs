@@ -7,6 +7,7 @@ mod config;
 mod control;
 mod demo;
 mod history;
+mod import;
 #[cfg(unix)]
 mod logs;
 mod monitor;
@@ -109,6 +110,9 @@ pub enum Command {
     /// answer a local HTTP API (/status, /metrics for Prometheus, /ping/NAME).
     #[cfg(unix)]
     Serve(serve::ServeArgs),
+    /// Print [[process]] blocks for what pm2, supervisord or systemd runs, to paste into
+    /// hbmon.toml.
+    Import(import::ImportArgs),
     /// A self-contained tour: demo processes beating into a temporary file (steady, hung,
     /// dead, erroring, stopped, a job that sometimes fails) and the live UI on it.
     Demo(demo::DemoArgs),
@@ -174,6 +178,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => Ok(status::status(&location, cli.config.as_deref(), &args)),
         Command::Config => config::show(&location, cli.config.as_deref()),
         Command::Init => config::init(&location, cli.config.as_deref()),
+        Command::Import(args) => Ok(import::import(&args)),
         Command::Demo(args) => demo::demo(&args, cli.file.is_some() || cli.config.is_some()),
     }
 }

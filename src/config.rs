@@ -5,6 +5,7 @@
 
 mod alert;
 mod depends;
+mod ping;
 mod probes;
 mod process;
 mod schedule;
@@ -13,6 +14,7 @@ mod supervise;
 mod values;
 
 pub use alert::{COMMAND_TIMEOUT, MAX_TIMEOUT, Policy, Rule, Target, WEBHOOK_TIMEOUT};
+pub use ping::{PingIds, ServeConfig};
 pub use probes::{MAX_PROBE_TIMEOUT, PROBE_FAILS, PROBE_TIMEOUT, ProbeKind, Probes};
 pub use process::ProcessConfig;
 pub use schedule::{Maintenance, SCHEDULE_GRACE};
@@ -27,7 +29,6 @@ use toml::Spanned;
 
 use crate::cron::Schedule;
 use crate::health::{IntervalSource, Overlap, Rules, Scheduled};
-use crate::http::Listen;
 use crate::paths;
 use crate::store::{DEFAULT_INTERVAL, Entry};
 use process::RawProcess;
@@ -64,7 +65,8 @@ pub struct Config {
     pub history: HistoryConfig,
     /// `[[alert]]` rules, in file order.
     pub alerts: Vec<Rule>,
-    pub serve: ServeConfig,
+    /// Boxed: a config is moved whole (a reload's), and `[serve]` is most of it.
+    pub serve: Box<ServeConfig>,
     /// `[[maintenance]]` windows, in file order.
     pub maintenance: Vec<Maintenance>,
     /// Since when hbmon knows the configured processes (Unix seconds): the config file's
@@ -89,14 +91,6 @@ impl Default for HistoryConfig {
             keep: DEFAULT_KEEP.as_secs_f64(),
         }
     }
-}
-
-/// `[serve]`: the HTTP API of `hbmon serve`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ServeConfig {
-    /// Where it listens (`listen`, `"off"` for none); `None` when the file does not say,
-    /// and the default `127.0.0.1:4266` applies.
-    pub listen: Option<Listen>,
 }
 
 /// `[defaults]`: applied to every process, configured or not, that does not set its own.
@@ -281,15 +275,9 @@ struct RawConfig {
     #[serde(default)]
     alert: Vec<Spanned<alert::RawAlert>>,
     #[serde(default)]
-    serve: RawServe,
+    serve: ping::RawServe,
     #[serde(default)]
     maintenance: Vec<Spanned<schedule::RawMaintenance>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawServe {
-    listen: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -348,13 +336,7 @@ impl RawConfig {
             .into_iter()
             .map(alert::RawAlert::validate)
             .collect::<Result<_, _>>()?;
-        let listen = match self.serve.listen {
-            Some(text) => Some(
-                Listen::parse(text.get_ref())
-                    .map_err(|message| (text.span(), "listen", message))?,
-            ),
-            None => None,
-        };
+        let serve = self.serve.validate()?;
         let maintenance = self
             .maintenance
             .into_iter()
@@ -365,7 +347,7 @@ impl RawConfig {
             processes,
             history,
             alerts,
-            serve: ServeConfig { listen },
+            serve: Box::new(serve),
             maintenance,
             known_since: None,
         })

@@ -55,7 +55,9 @@
 //!    `overdue`) or `stopped` hides it. A process with probes and no entry is judged by
 //!    its probes alone, a plain HTTP/TCP monitor: `up` while they pass, `unhealthy` when
 //!    one fails, `pending` until one has run. `unhealthy` is degraded, or critical with
-//!    `probe_critical = true`.
+//!    `probe_critical = true`. Results another monitor published that are stale (older
+//!    than its cadence allows) fail nothing: the beats judge alone, the reason saying the
+//!    results are stale, and a process without beats is `late`.
 //!
 //! A beat from the future by more than [`SKEW_TOLERANCE`] (clock skew between writer and
 //! reader) but at most `I + G` is judged with age 0 and says so in the reason; ages are

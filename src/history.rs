@@ -23,7 +23,7 @@ pub use note::{FLUSH_GRACE, Note, QUEUE_BYTES};
 pub use open::Repair;
 pub use recorder::{Recorder, try_lock_sidecar};
 
-use crate::changes::{Seen, SeenBeat, Transition};
+use crate::changes::{ProbeFlip, Seen, SeenBeat, Transition};
 use crate::fsafe::FileError;
 use crate::health::{Severity, State};
 use crate::store::Reported;
@@ -273,6 +273,39 @@ impl History {
         rows.collect::<Result<_, _>>().map_err(fail)
     }
 
+    /// Probe verdict flips at or after `since` (of `name`, or of every process), newest
+    /// first, at most `limit`.
+    pub fn probe_flips(
+        &self,
+        name: Option<&str>,
+        since: f64,
+        limit: Option<usize>,
+    ) -> Result<Vec<ProbeFlip>, HistoryError> {
+        let fail = sql_error(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT name, time, kind, target, failing, ms, reason
+                 FROM probe_flips WHERE (?1 IS NULL OR name = ?1) AND time >= ?2
+                 ORDER BY time DESC LIMIT ?3",
+            )
+            .map_err(&fail)?;
+        let rows = stmt
+            .query_map(params![name, since, sql_limit(limit)], |row| {
+                Ok(ProbeFlip {
+                    name: row.get(0)?,
+                    time: row.get(1)?,
+                    kind: row.get(2)?,
+                    target: row.get(3)?,
+                    failing: row.get(4)?,
+                    ms: row.get(5)?,
+                    reason: row.get(6)?,
+                })
+            })
+            .map_err(&fail)?;
+        rows.collect::<Result<_, _>>().map_err(fail)
+    }
+
     /// How many beats each process recorded in each whole minute (`minute`: Unix seconds
     /// of its start) from the minute holding `since` on, by name then minute. One grouped
     /// query for every process: the UI's history tab shows them all at once.
@@ -351,6 +384,7 @@ pub struct MinuteBeats {
 pub struct Pruned {
     pub beats: usize,
     pub transitions: usize,
+    pub flips: usize,
 }
 
 /// Maps an SQLite error on `path` to a [`HistoryError`]: a file that is not a database (or
@@ -510,6 +544,80 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn probe_flips_read_back_newest_first_and_prune_with_the_rest() {
+        use crate::checks::ProbeStatus;
+        let (_dir, mut history) = temp();
+        let mut tracker = Tracker::default();
+        for (now, ok, fails) in [
+            (10.0, Some(true), 0),
+            (20.0, Some(false), 2),
+            (30.0, Some(true), 0),
+        ] {
+            let mut r = row("web", State::Up, Some(now));
+            r.probes = vec![ProbeStatus::sample(
+                "http",
+                "http://x/",
+                ok,
+                fails,
+                &[2.5],
+                now,
+            )];
+            history
+                .insert(&Batch::of(&tracker.observe(&report(now, vec![r]))))
+                .unwrap();
+        }
+        let flips = history.probe_flips(Some("web"), 0.0, None).unwrap();
+        let seen: Vec<(f64, bool, Option<f64>)> =
+            flips.iter().map(|f| (f.time, f.failing, f.ms)).collect();
+        assert_eq!(seen, [(30.0, false, Some(2.5)), (20.0, true, Some(2.5))]);
+        assert_eq!(
+            flips[1].reason.as_deref(),
+            Some("HTTP 500 Internal Server Error")
+        );
+        assert!(
+            history
+                .probe_flips(Some("db"), 0.0, None)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(history.probe_flips(None, 25.0, None).unwrap().len(), 1);
+        assert_eq!(history.prune(25.0).unwrap().flips, 1);
+        assert_eq!(history.probe_flips(None, 0.0, None).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_version_1_database_is_upgraded_on_open_keeping_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        {
+            // What an hbmon before probe flips left: version 1, one transition.
+            let mut conn = Connection::open(&path).unwrap();
+            schema::migrate(&mut conn, &schema::STEPS[..1]).unwrap();
+            conn.execute(
+                "INSERT INTO transitions (name, time, to_state, severity, reason)
+                 VALUES ('a', 5.0, 'dead', 'critical', 'pid 7 is gone')",
+                [],
+            )
+            .unwrap();
+        }
+        // A reader opens it first: it migrates (its one write), then reads both tables.
+        let reader = History::open_existing(&path, READ_WAIT).unwrap();
+        assert_eq!(
+            reader.transitions(Some("a"), 0.0, None).unwrap()[0].to,
+            State::Dead
+        );
+        assert!(reader.probe_flips(None, 0.0, None).unwrap().is_empty());
+        drop(reader);
+        let (_history, repairs) = History::open(&path).unwrap();
+        assert!(repairs.is_empty(), "already current: {repairs:?}");
+        let version: i64 = Connection::open(&path)
+            .unwrap()
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, 2);
     }
 
     #[test]

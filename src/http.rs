@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::text;
 use request::Hosts;
-pub use request::{MAX_BODY, MAX_HEAD, Request, RequestError};
+pub use request::{DEFAULT_BODY_KEEP, MAX_BODY, MAX_HEAD, Request, RequestError};
 
 /// The port `hbmon serve` listens on by default: "HBMO" on a phone keypad. Not a
 /// well-known port (< 1024), not in Linux's ephemeral range (32768–60999, where an outgoing
@@ -78,6 +78,9 @@ pub struct Limits {
     /// How long a client has to send its whole request (408 after), and then to take the
     /// whole reply (closed unfinished after).
     pub timeout: Duration,
+    /// How much of a body a request keeps (`[serve] ping_body_limit`); the rest, up to
+    /// [`MAX_BODY`], is read and dropped within the same deadline.
+    pub body_keep: usize,
 }
 
 impl Default for Limits {
@@ -85,6 +88,7 @@ impl Default for Limits {
         Limits {
             connections: 32,
             timeout: Duration::from_secs(5),
+            body_keep: DEFAULT_BODY_KEEP,
         }
     }
 }
@@ -120,6 +124,23 @@ impl Response {
             allow: None,
             headers: Vec::new(),
         }
+    }
+
+    /// A plain-text reply of exactly `body`, no newline added: for clients that compare
+    /// it, as healthchecks.io's do its `OK`.
+    pub fn exact(status: u16, body: &'static str) -> Response {
+        Response {
+            status,
+            body: body.to_owned(),
+            ..Response::line(status, "")
+        }
+    }
+
+    /// This reply with the header `name: value` too.
+    #[must_use]
+    pub fn with_header(mut self, name: &'static str, value: impl fmt::Display) -> Response {
+        self.headers.push((name, value.to_string()));
+        self
     }
 
     /// A 200 reply with `body` of `content_type`.
@@ -198,6 +219,7 @@ fn write_by(stream: &mut TcpStream, mut bytes: &[u8], deadline: Instant) -> io::
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        201 => "Created",
         400 => "Bad Request",
         403 => "Forbidden",
         404 => "Not Found",
@@ -297,12 +319,12 @@ impl Server {
                 continue;
             };
             let handler = Arc::clone(handler);
-            let timeout = self.limits.timeout;
+            let limits = self.limits;
             let spawned = std::thread::Builder::new()
                 .name("hbmon-http-conn".into())
                 .spawn(move || {
                     let _slot = slot;
-                    answer(stream, &*handler, timeout, hosts);
+                    answer(stream, &*handler, limits, hosts);
                 });
             if let Err(e) = spawned {
                 eprintln!("http: cannot start a thread for a connection: {e}");
@@ -343,16 +365,18 @@ fn reachable(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Reads one request for one of `hosts`, answers it, closes: the request has `timeout` to
-/// arrive, then the reply `timeout` to be taken (a reply cut short is closed all the same).
+/// Reads one request for one of `hosts`, answers it, closes: the request has the limits'
+/// timeout to arrive, then the reply as long to be taken (a reply cut short is closed all
+/// the same).
 fn answer(
     mut stream: TcpStream,
     handler: &impl Fn(&Request) -> Response,
-    timeout: Duration,
+    limits: Limits,
     hosts: Hosts,
 ) {
+    let timeout = limits.timeout;
     let deadline = Instant::now() + timeout;
-    match request::read(&mut stream, deadline, hosts) {
+    match request::read(&mut stream, deadline, hosts, limits.body_keep) {
         Ok(request) => {
             let response = handler(&request);
             let with_body = request.method != "HEAD";

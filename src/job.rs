@@ -3,21 +3,24 @@
 //! optional timeout, the command stopped if hbmon is killed, and a `succeeded` or `failed`
 //! beat with exit code, duration and output tail when it ends.
 
+mod ending;
 pub(crate) mod lifeline;
+#[cfg(target_os = "linux")]
+mod notified;
 mod output;
 mod report;
 pub(crate) mod signals;
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, ExitStatus, Stdio};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::duration;
-use crate::signal;
 use crate::store::{DEFAULT_INTERVAL, Kind, Reported, Store, TAIL_BYTES};
+use ending::{Ending, ending};
 use report::{Beats, FinalBeat, Reporter};
 
 /// How long each of a run's beats waits for the file's lock: a writer stopped while holding
@@ -31,10 +34,6 @@ pub const KILL_GRACE: Duration = Duration::from_secs(5);
 /// process the job started may hold them open for good, and the job's end must not wait
 /// for that process's.
 const DRAIN: Duration = Duration::from_secs(2);
-
-/// The exit code of a run that timed out although the command then exited 0, as
-/// `timeout(1)` uses: a run cut short did not succeed.
-const TIMED_OUT_CODE: i32 = 124;
 
 /// A command to run as a job, and how to report it.
 #[derive(Debug, Clone)]
@@ -52,6 +51,9 @@ pub struct Job {
     /// Beat `running` every interval (default [`DEFAULT_INTERVAL`]) while the command runs.
     /// Liveness only: hbmon cannot tell whether the command makes progress.
     pub keepalive: bool,
+    /// Give the command a `NOTIFY_SOCKET` and beat for what it says there (`sd_notify`;
+    /// Linux): see `notified`.
+    pub notify: bool,
     pub kind: Kind,
 }
 
@@ -111,6 +113,18 @@ pub fn run(job: &Job, store: &Store) -> Outcome {
     // Tied to this thread, which waits for the command below until it is reaped.
     #[cfg(target_os = "linux")]
     lifeline::die_with_hbmon(&mut command);
+    let socket = match notify_socket(job) {
+        Ok(socket) => socket,
+        Err(reason) => return reporter.not_run(1, reason),
+    };
+    #[cfg(target_os = "linux")]
+    if let Some(socket) = &socket {
+        notified::give(
+            &mut command,
+            socket,
+            job.interval.unwrap_or(DEFAULT_INTERVAL),
+        );
+    }
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => return reporter.not_started(&e),
@@ -134,7 +148,7 @@ pub fn run(job: &Job, store: &Store) -> Outcome {
     reporter.child_started(pid);
     std::thread::scope(|scope| {
         let beats = Beats::start(scope, &reporter);
-        let timed_out = supervise(job, &beats, pid, clock);
+        let (timed_out, notified) = supervise(job, &beats, pid, clock, socket);
         let ended = reporter.now();
         // Stop signalling before reaping, so no signal can reach a recycled PID; the
         // watchdog too: what the command left running is left to run, as when hbmon lives.
@@ -171,6 +185,7 @@ pub fn run(job: &Job, store: &Store) -> Outcome {
             exit_code: end.code,
             reason: end.reason.clone(),
             output_tail: tail.text(),
+            notified,
             at: ended,
         });
         Outcome {
@@ -182,10 +197,61 @@ pub fn run(job: &Job, store: &Store) -> Outcome {
     })
 }
 
-/// Waits for the child to exit, meanwhile beating `running` every keepalive interval and
-/// enforcing the timeout. Returns the timeout if it fired.
-fn supervise(job: &Job, beats: &Beats, pid: u32, clock: Instant) -> Option<Duration> {
-    let exited = spawn_waiter(pid);
+/// What the supervising loop hears of the command.
+enum Event {
+    /// It exited (or can only be awaited by reaping it).
+    Exited,
+    /// It said this on its notify socket.
+    #[cfg(target_os = "linux")]
+    Heard(crate::notify::Message),
+}
+
+#[cfg(target_os = "linux")]
+type Socket = crate::notify::NotifySocket;
+/// No notify socket where there is no `SO_PASSCRED`.
+#[cfg(not(target_os = "linux"))]
+type Socket = std::convert::Infallible;
+
+/// The notify socket `job` asks for, or why there is none.
+fn notify_socket(job: &Job) -> Result<Option<Socket>, String> {
+    if !job.notify {
+        return Ok(None);
+    }
+    #[cfg(target_os = "linux")]
+    return Socket::bind()
+        .map(Some)
+        .map_err(|e| format!("cannot give the command a notify socket: {e}"));
+    #[cfg(not(target_os = "linux"))]
+    Err("--notify needs Linux (sender credentials on a datagram socket)".to_owned())
+}
+
+/// Waits for the child to exit, meanwhile beating `running` every keepalive interval,
+/// beating for what it says on its notify `socket`, and enforcing the timeout. Returns the
+/// timeout if it fired, and the data of notify beats the command's end overtook.
+fn supervise(
+    job: &Job,
+    beats: &Beats,
+    pid: u32,
+    clock: Instant,
+    socket: Option<Socket>,
+) -> (Option<Duration>, serde_json::Map<String, serde_json::Value>) {
+    let (events, heard) = mpsc::channel();
+    spawn_waiter(pid, events.clone());
+    #[cfg(target_os = "linux")]
+    let listener = socket.and_then(|socket| {
+        notified::listen(socket, events, Event::Heard)
+            .inspect_err(|e| {
+                eprintln!(
+                    "hbmon: {}: cannot start a thread to hear the command's notify socket: {e}",
+                    job.name
+                );
+            })
+            .ok()
+    });
+    #[cfg(not(target_os = "linux"))]
+    drop((socket, events));
+    #[cfg(target_os = "linux")]
+    let mut notes = notified::Notifications::default();
     let timeout_at = job.timeout.map(|t| clock + t);
     let keepalive = job
         .keepalive
@@ -194,20 +260,26 @@ fn supervise(job: &Job, beats: &Beats, pid: u32, clock: Instant) -> Option<Durat
     let mut timed_out = false;
     let mut kill_at = None;
     loop {
-        let deadline = [timeout_at.filter(|_| !timed_out), kill_at, next_beat]
+        #[cfg(target_os = "linux")]
+        let retry = notes.retry_at();
+        #[cfg(not(target_os = "linux"))]
+        let retry = None;
+        let deadline = [timeout_at.filter(|_| !timed_out), kill_at, next_beat, retry]
             .into_iter()
             .flatten()
             .min();
-        let wait = match deadline {
-            Some(at) => exited.recv_timeout(at.saturating_duration_since(Instant::now())),
-            None => exited
+        let event = match deadline {
+            Some(at) => heard.recv_timeout(at.saturating_duration_since(Instant::now())),
+            None => heard
                 .recv()
                 .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
         };
-        // Disconnected: waitid failed, so the exit cannot be awaited without reaping;
-        // `Child::wait` then waits for it.
-        if !matches!(wait, Err(mpsc::RecvTimeoutError::Timeout)) {
-            break;
+        match event {
+            // Disconnected: every sender is gone, the waiter with it; `Child::wait` waits.
+            Ok(Event::Exited) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            #[cfg(target_os = "linux")]
+            Ok(Event::Heard(message)) => notes.heard(&message),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
         let now = Instant::now();
         if !timed_out && timeout_at.is_some_and(|at| now >= at) {
@@ -239,8 +311,23 @@ fn supervise(job: &Job, beats: &Beats, pid: u32, clock: Instant) -> Option<Durat
             beats.still_running();
             next_beat = Some(Instant::now() + every);
         }
+        #[cfg(target_os = "linux")]
+        notes.hand_over(beats);
     }
-    job.timeout.filter(|_| timed_out)
+    let timed_out = job.timeout.filter(|_| timed_out);
+    #[cfg(target_os = "linux")]
+    {
+        // What it said just before it exited (`STOPPING=1`, a last status) counts too.
+        drop(listener);
+        while let Ok(event) = heard.try_recv() {
+            if let Event::Heard(message) = event {
+                notes.heard(&message);
+            }
+        }
+        (timed_out, notes.leftover())
+    }
+    #[cfg(not(target_os = "linux"))]
+    (timed_out, serde_json::Map::new())
 }
 
 fn report_signal_error(result: io::Result<()>, signal: &str) {
@@ -252,21 +339,22 @@ fn report_signal_error(result: io::Result<()>, signal: &str) {
     }
 }
 
-/// A thread that reports (once) when child `pid` has exited, without reaping it.
-fn spawn_waiter(pid: u32) -> mpsc::Receiver<io::Result<()>> {
-    let (tx, rx) = mpsc::channel();
+/// A thread that reports (once) on `events` when child `pid` has exited, without reaping it.
+fn spawn_waiter(pid: u32, events: mpsc::Sender<Event>) {
+    let fallback = events.clone();
     let spawned = std::thread::Builder::new()
         .name("hbmon-wait".to_owned())
         .spawn(move || {
+            // Exited or not awaitable (waitid failed): `Child::wait` reaps it either way.
+            let _ = crate::signal::wait_exited(pid);
             // The receiver is gone only once the supervisor has stopped waiting.
-            let _ = tx.send(crate::signal::wait_exited(pid));
+            let _ = events.send(Event::Exited);
         });
     if let Err(e) = spawned {
-        // The sender dropped with the closure: `supervise` sees the channel disconnected
-        // and falls back to `Child::wait`, without timeout or keepalive.
+        // `supervise` then falls back to `Child::wait`, without timeout or keepalive.
         eprintln!("hbmon: cannot start a thread to watch the command: {e}");
+        let _ = fallback.send(Event::Exited);
     }
-    rx
 }
 
 /// Passes one of the child's pipes through to `to` on its own thread, keeping its tail.
@@ -288,243 +376,5 @@ fn spawn_pump(
         // The pipe closed with the closure; the command sees a broken pipe.
         eprintln!("hbmon: cannot start a thread to pass on the command's {stream}: {e}");
         tail.close_one();
-    }
-}
-
-/// How a run ended: what its final beat says, and how hbmon ends.
-#[derive(Debug, PartialEq, Eq)]
-struct Ending {
-    /// `succeeded`, `failed` or (an app) `stopped`.
-    status: Reported,
-    /// Shell-style, as [`Outcome::exit_code`].
-    code: u8,
-    reason: String,
-    /// As [`Outcome::killed_by`].
-    killed_by: Option<libc::c_int>,
-}
-
-/// How a run of `kind` that ended with `status` is reported. `passed_on` is the last signal
-/// hbmon passed on to it, `stop` the first stop signal among them (SIGTERM, SIGINT, SIGHUP).
-/// A command killed by a stop signal was asked to stop too, passed on or not: systemd's
-/// default stop signals the whole unit at once, and the command may be gone before hbmon's
-/// own SIGTERM arrives.
-fn ending(
-    kind: Kind,
-    status: ExitStatus,
-    timed_out: Option<Duration>,
-    passed_on: Option<libc::c_int>,
-    stop: Option<libc::c_int>,
-) -> Ending {
-    let killed_by = status.signal();
-    let (code, ended) = match (status.code(), killed_by) {
-        (Some(code), _) => (code, format!("exited with code {code}")),
-        (None, Some(signal)) => (
-            128 + signal,
-            format!("killed by {}", signal::describe(signal)),
-        ),
-        (None, None) => (1, format!("ended with {status}")),
-    };
-    if let Some(after) = timed_out {
-        // hbmon's own SIGTERM: hbmon exits with the code rather than die by it.
-        return Ending {
-            status: Reported::Failed,
-            code: u8::try_from(if code == 0 { TIMED_OUT_CODE } else { code }).unwrap_or(u8::MAX),
-            reason: format!("timed out after {}; {ended}", duration::format(after)),
-            killed_by: None,
-        };
-    }
-    let mut verdict = if code == 0 {
-        Reported::Succeeded
-    } else {
-        Reported::Failed
-    };
-    let stop = stop.or(killed_by.filter(|&s| signal::is_stop(s)));
-    let reason = if let Some(stop) = stop {
-        // Ended as asked: by that signal, or by an exit a program gives for it (a handler
-        // that exits 0, a shell that reports its child's end as 128+N).
-        let as_asked = killed_by == Some(stop) || code == 0 || code == 128 + stop;
-        let by = if killed_by == Some(stop) {
-            signal::describe(stop)
-        } else {
-            format!("{}; {ended}", signal::describe(stop))
-        };
-        match kind {
-            Kind::App if as_asked => {
-                verdict = Reported::Stopped;
-                format!("stopped by {by}")
-            }
-            // Asked to stop, it ended otherwise: `failed`, and the code says how.
-            Kind::App => format!("asked to stop by {by}"),
-            // A job cut short: its exit code decides, the reason says it was interrupted.
-            Kind::Job => format!("interrupted by {by}"),
-        }
-    } else if let Some(signal) = passed_on {
-        format!("{} passed on; {ended}", signal::describe(signal))
-    } else {
-        ended
-    };
-    // An app is not meant to end: one that exits 0 stopped, and says so at once.
-    if kind == Kind::App && verdict == Reported::Succeeded {
-        verdict = Reported::Stopped;
-    }
-    Ending {
-        status: verdict,
-        code: u8::try_from(code).unwrap_or(u8::MAX),
-        reason,
-        killed_by,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn exited(code: i32) -> ExitStatus {
-        ExitStatus::from_raw(code << 8)
-    }
-
-    fn killed(signal: i32) -> ExitStatus {
-        ExitStatus::from_raw(signal)
-    }
-
-    /// (status, code, reason, killed_by) of a run's end.
-    fn end(
-        kind: Kind,
-        status: ExitStatus,
-        timed_out: Option<Duration>,
-        passed_on: Option<libc::c_int>,
-    ) -> (Reported, u8, String, Option<libc::c_int>) {
-        let stop = passed_on.filter(|&s| signal::is_stop(s));
-        let e = ending(kind, status, timed_out, passed_on, stop);
-        (e.status, e.code, e.reason, e.killed_by)
-    }
-
-    #[test]
-    fn endings_follow_the_shell_convention() {
-        use Reported::{Failed, Succeeded};
-        let job = |status, passed_on| end(Kind::Job, status, None, passed_on);
-        assert_eq!(
-            job(exited(0), None),
-            (Succeeded, 0, "exited with code 0".into(), None)
-        );
-        assert_eq!(
-            job(exited(3), None),
-            (Failed, 3, "exited with code 3".into(), None)
-        );
-        assert_eq!(
-            job(killed(9), None),
-            (
-                Failed,
-                137,
-                "killed by SIGKILL (signal 9)".into(),
-                Some(libc::SIGKILL)
-            )
-        );
-        assert_eq!(
-            job(exited(7), Some(libc::SIGUSR1)),
-            (
-                Failed,
-                7,
-                "SIGUSR1 (signal 10) passed on; exited with code 7".into(),
-                None
-            )
-        );
-    }
-
-    #[test]
-    fn a_timed_out_run_never_succeeds_and_hbmon_does_not_die_by_its_own_signal() {
-        let after = Some(Duration::from_secs(30));
-        assert_eq!(
-            end(Kind::Job, killed(15), after, None),
-            (
-                Reported::Failed,
-                143,
-                "timed out after 30s; killed by SIGTERM (signal 15)".into(),
-                None
-            )
-        );
-        let (status, code, reason, _) = end(Kind::App, exited(0), after, None);
-        assert_eq!((status, code), (Reported::Failed, 124));
-        assert!(reason.starts_with("timed out after 30s"), "{reason}");
-    }
-
-    #[test]
-    fn an_app_asked_to_stop_that_stops_is_stopped_not_failed() {
-        let app = |status, passed_on| end(Kind::App, status, None, passed_on);
-        let term = Some(libc::SIGTERM);
-        assert_eq!(
-            app(killed(libc::SIGTERM), term),
-            (
-                Reported::Stopped,
-                143,
-                "stopped by SIGTERM (signal 15)".into(),
-                Some(libc::SIGTERM)
-            )
-        );
-        // A handler that exits 0, a shell reporting its child's end: as asked too.
-        for (status, code) in [(exited(0), 0), (exited(143), 143)] {
-            let (reported, got, reason, killed_by) = app(status, term);
-            assert_eq!((reported, got, killed_by), (Reported::Stopped, code, None));
-            assert_eq!(
-                reason,
-                format!("stopped by SIGTERM (signal 15); exited with code {code}")
-            );
-        }
-        assert_eq!(
-            app(killed(libc::SIGINT), Some(libc::SIGINT)).0,
-            Reported::Stopped
-        );
-        assert_eq!(
-            app(exited(3), term),
-            (
-                Reported::Failed,
-                3,
-                "asked to stop by SIGTERM (signal 15); exited with code 3".into(),
-                None
-            )
-        );
-        // SIGQUIT asks for a core dump, not a stop.
-        assert_eq!(
-            app(killed(libc::SIGQUIT), Some(libc::SIGQUIT)).0,
-            Reported::Failed
-        );
-        // Signalled by someone else first (systemd stops a whole unit at once).
-        assert_eq!(
-            app(killed(libc::SIGTERM), None),
-            (
-                Reported::Stopped,
-                143,
-                "stopped by SIGTERM (signal 15)".into(),
-                Some(libc::SIGTERM)
-            )
-        );
-        assert_eq!(app(killed(libc::SIGKILL), None).0, Reported::Failed);
-    }
-
-    #[test]
-    fn an_app_that_exits_by_itself_is_stopped_or_failed_at_once() {
-        let (status, _, reason, _) = end(Kind::App, exited(0), None, None);
-        assert_eq!(
-            (status, reason.as_str()),
-            (Reported::Stopped, "exited with code 0")
-        );
-        assert_eq!(end(Kind::App, exited(1), None, None).0, Reported::Failed);
-    }
-
-    #[test]
-    fn a_job_asked_to_stop_says_it_was_interrupted() {
-        assert_eq!(
-            end(Kind::Job, killed(libc::SIGTERM), None, Some(libc::SIGTERM)),
-            (
-                Reported::Failed,
-                143,
-                "interrupted by SIGTERM (signal 15)".into(),
-                Some(libc::SIGTERM)
-            )
-        );
-        assert_eq!(
-            end(Kind::Job, exited(7), None, Some(libc::SIGHUP)).2,
-            "interrupted by SIGHUP (signal 1); exited with code 7"
-        );
     }
 }

@@ -14,7 +14,10 @@
 //! - [`api`]: the endpoints of that HTTP API, answered from the engine's feed, one table of
 //!   routes (`api/routes.rs`): `/status`, `/status/NAME`, `/metrics`, `/ping/NAME`,
 //!   `/ping/NAME/start`, `/ping/NAME/fail`, `/ping/NAME/CODE` (a job's run, as `hbmon run`
-//!   reports it), `/ping/NAME/log` (adds to its log), `/healthz`.
+//!   reports it), `/ping/NAME/log` (adds to its log), healthchecks.io's key and slug forms
+//!   `/ping/KEY/SLUG/start`, `/ping/KEY/SLUG/fail`, `/ping/KEY/SLUG/log`,
+//!   `/ping/KEY/SLUG/CODE` (its UUID form is the NAME one), Uptime Kuma's
+//!   `/api/push/TOKEN`, `/healthz`.
 //! - [`monitor`]: the engine under every face: it judges the file on each change and once
 //!   a second, records the history and sends alerts when it holds those roles, reloads its
 //!   config, and publishes each check for faces to subscribe to.
@@ -22,6 +25,8 @@
 //!   stops in dependency order, from one spawning thread; their rotating logs; the control
 //!   socket `hbmon start|stop|restart` reach it through.
 //! - [`alert`]: `[[alert]]` rules at work — when to alert (pure), what is said, delivery.
+//! - [`import`]: `hbmon import pm2|supervisor|systemd`: what other tools run, read into
+//!   `[[process]]` blocks to paste (pure: the command line does the reading).
 //! - [`job`]: running a command as a job with start and end beats (`hbmon run`; Unix).
 //! - [`history`]: the SQLite history of beats and transitions, and its single recorder,
 //!   which writes on a thread of its own and trusts, repairs or refuses the file it finds.
@@ -39,6 +44,10 @@
 //! - [`health`]: health states (everything about a state: name, symbol, severity, meaning)
 //!   and the pure `evaluate` that judges one process.
 //! - [`probe`]: what the OS says about PIDs and the machine, behind a trait tests can fake.
+//! - [`notify`]: systemd's readiness protocol (`sd_notify`) heard: a `NOTIFY_SOCKET` in a
+//!   private directory, datagrams from accepted users only, parsed into messages, on a
+//!   listener thread; for `job` (`hbmon run --notify`) and any supervisor of children
+//!   (Linux).
 //! - [`watch`]: noticing changes to a file (a paced watch on its directory, its stamp).
 //! - [`signals`]: SIGTERM, SIGINT, SIGHUP as messages to a loop (Unix).
 //! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
@@ -77,9 +86,12 @@ pub mod health;
 pub mod heartbeat;
 pub mod history;
 pub mod http;
+pub mod import;
 #[cfg(unix)]
 pub mod job;
 pub mod monitor;
+#[cfg(target_os = "linux")]
+pub mod notify;
 pub mod paths;
 pub mod probe;
 pub mod report;

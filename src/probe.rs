@@ -1,7 +1,8 @@
 //! What the operating system says: per-process CPU, memory, start time and command line,
 //! and the system's CPU/RAM/disk — behind the [`Probe`] trait so tests can fake it.
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -155,6 +156,11 @@ pub struct SysProbe {
     /// PIDs [`Probe::find`] returned since the last refresh: refreshed with the asked-for
     /// PIDs next time, so processes found by `match` stay current between full lists.
     matched: Vec<u32>,
+    /// What each process looked like at the last refresh, made on its first lookup: a report
+    /// asks about every row's PID (and `match` about every process) on each re-read of the
+    /// file, and building the answer (the command line joined) is most of a lookup's cost.
+    /// It only changes at a refresh, which empties it.
+    infos: RefCell<HashMap<u32, ProcessInfo>>,
     /// Whether the system-wide CPU has a previous sample.
     cpu_sampled: bool,
     refreshes: u32,
@@ -190,6 +196,7 @@ impl SysProbe {
             disks_at: None,
             sampled: HashSet::new(),
             matched: Vec::new(),
+            infos: RefCell::default(),
             cpu_sampled: false,
             refreshes: 0,
             own_pid: std::process::id(),
@@ -200,7 +207,17 @@ impl SysProbe {
         }
     }
 
+    /// What `process` looked like at the last refresh (see [`SysProbe::infos`]).
     fn info(&self, process: &sysinfo::Process) -> ProcessInfo {
+        let pid = process.pid().as_u32();
+        self.infos
+            .borrow_mut()
+            .entry(pid)
+            .or_insert_with(|| self.made(process))
+            .clone()
+    }
+
+    fn made(&self, process: &sysinfo::Process) -> ProcessInfo {
         let pid = process.pid().as_u32();
         let cmd = process
             .cmd()
@@ -292,6 +309,7 @@ impl Probe for SysProbe {
         self.cpu_sampled = self.refreshes > 0;
         self.refreshes += 1;
         self.sampled = known;
+        self.infos.get_mut().clear();
         self.refresh_disks();
     }
 
@@ -314,13 +332,25 @@ impl Probe for SysProbe {
         let hbmon = |p: &sysinfo::Process| {
             p.pid().as_u32() == self.own_pid || self.own_name.as_deref() == Some(p.name())
         };
-        let found = system
+        let mut infos = self.infos.borrow_mut();
+        let candidates: Vec<u32> = system
             .processes()
             .values()
             .filter(|p| Self::live(p) && !hbmon(p))
-            .map(|p| self.info(p))
+            .map(|p| {
+                let pid = p.pid().as_u32();
+                infos.entry(pid).or_insert_with(|| self.made(p));
+                pid
+            })
+            .collect();
+        // Only the winner is copied out of the memo.
+        let found = candidates
+            .iter()
+            .filter_map(|pid| infos.get(pid))
             .filter(|info| pattern.is_match(&info.cmd))
-            .min_by_key(|info| (info.start_time, info.pid));
+            .min_by_key(|info| (info.start_time, info.pid))
+            .cloned();
+        drop(infos);
         match found {
             Some(found) => {
                 self.matched.push(found.pid);
@@ -398,6 +428,23 @@ pub(crate) mod tests {
         sleeper.wait().unwrap();
         probe.refresh(&[pid], false);
         assert_eq!(probe.process(pid), Lookup::Gone);
+    }
+
+    #[test]
+    fn a_process_is_described_once_per_refresh() {
+        let mut sleeper = child("31.6180");
+        let pid = sleeper.id();
+        let mut probe = SysProbe::new(Path::new("hb.json"));
+        probe.refresh(&[pid], true);
+        let by_pid = probe.process(pid).alive().unwrap();
+        let by_match = probe.find(&Regex::new("^sleep 31\\.6180$").unwrap());
+        let by_match = by_match.alive().unwrap();
+        assert_eq!((by_pid.pid, &by_pid.cmd), (by_match.pid, &by_match.cmd));
+        assert!(probe.infos.borrow().contains_key(&pid));
+        probe.refresh(&[pid], false);
+        assert!(probe.infos.borrow().is_empty(), "a refresh forgets them");
+        sleeper.kill().unwrap();
+        sleeper.wait().unwrap();
     }
 
     #[test]

@@ -246,7 +246,7 @@ fn row(
     } else {
         Vec::new()
     };
-    let health = health::evaluate(entry, &rules, now, os, &checks::verdict(Some(&probes)));
+    let health = health::evaluate(entry, &rules, now, os, &checks::verdict(Some(&probes), now));
     // A stranger that now holds the PID is not this process: its CPU, memory and runtime
     // would be shown as if they were.
     let process = seen

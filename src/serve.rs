@@ -65,20 +65,20 @@ pub enum HttpAddress {
 
 impl HttpAddress {
     /// Binds the API's address (before anything else starts, so a taken one fails first).
-    fn bind(self) -> Result<Option<Server>, ServeError> {
+    fn bind(self, limits: Limits) -> Result<Option<Server>, ServeError> {
         match self {
-            HttpAddress::Default => bind_api(Listen::default(), false),
-            HttpAddress::Chosen(listen) => bind_api(listen, true),
+            HttpAddress::Default => bind_api(Listen::default(), false, limits),
+            HttpAddress::Chosen(listen) => bind_api(listen, true, limits),
         }
     }
 }
 
 /// The API's server on `listen`; a taken address is an error only if the user `chosen` it.
-fn bind_api(listen: Listen, chosen: bool) -> Result<Option<Server>, ServeError> {
+fn bind_api(listen: Listen, chosen: bool, limits: Limits) -> Result<Option<Server>, ServeError> {
     let Listen::On(addr) = listen else {
         return Ok(None);
     };
-    match Server::bind(addr, Limits::default()) {
+    match Server::bind(addr, limits) {
         Ok(server) => Ok(Some(server)),
         Err(bind) if !chosen && bind.cause.kind() == std::io::ErrorKind::AddrInUse => {
             eprintln!(
@@ -100,7 +100,11 @@ pub fn run(
     config_flag: Option<&Path>,
     http: HttpAddress,
 ) -> Result<i32, ServeError> {
-    let server = http.bind()?;
+    // A ping's body is cut to `[serve] ping_body_limit` as it is read.
+    let server = http.bind(Limits {
+        body_keep: config.serve.body_limit(),
+        ..Limits::default()
+    })?;
     let (tx, rx) = mpsc::channel();
     let signal_tx = tx.clone();
     let signals = signals::forward(&[SIGTERM, SIGINT, SIGHUP], move |signal| {
@@ -135,6 +139,8 @@ pub fn run(
             }
         }
     }
+    // The ping URLs the API takes are the config's at the start (a reload says so).
+    let api_config = config.clone();
     let engine = Engine::new(Options {
         file: location.path.clone(),
         config,
@@ -153,7 +159,7 @@ pub fn run(
     let http = match server {
         None => None,
         Some(server) => {
-            let api = Api::new(feed.clone(), location);
+            let api = Api::new(feed.clone(), location, &api_config);
             let running = server
                 .start(move |request| api.respond(request))
                 .map_err(|cause| ServeError::Start {
@@ -165,7 +171,7 @@ pub fn run(
     };
     let supervising = engine.supervising();
     let monitor = Monitor::start(engine)?;
-    let control = supervising.then(|| listen_control(&location.path, &monitor));
+    let control = supervising.then(|| Control::listen(&location.path, &monitor));
     // The stop has one deadline from the signal on, whatever the HTTP API takes of it.
     let signal = loop {
         // The engine checks once a second: a second without an update is worth a look.
@@ -194,9 +200,7 @@ pub fn run(
     // What was checked before the signal is logged before the stop.
     drain(&rx);
     eprintln!("hbmon serve: stopping ({})", signals::name(signal));
-    if let Some(socket) = &control {
-        let _ = std::fs::remove_file(socket);
-    }
+    drop(control);
     let last = monitor.stop(stop_by);
     drain(&rx);
     for news in last {
@@ -215,21 +219,31 @@ fn log(update: &Update) {
 
 /// The control socket `hbmon start|stop|restart` reach the supervisor through, listened on
 /// by the serve that holds the role only (a stand-by one must not take the socket from it);
-/// its path, to remove at the stop. A failure is logged: serve runs on without it.
-fn listen_control(file: &Path, monitor: &Monitor) -> PathBuf {
-    let socket = control::socket_path(file);
-    let controller = monitor.controller();
-    match control::bind(file)
-        .and_then(|listener| control::serve(listener, move |r| controller.ask(r)))
-    {
-        Ok(()) => eprintln!("supervise: control socket {}", socket.display()),
-        Err(e) => eprintln!(
-            "supervise: cannot listen on {}: {e}; hbmon start/stop/restart will not reach \
-             this serve",
-            socket.display()
-        ),
+/// removed when dropped, at the stop. A failure is logged: serve runs on without it.
+struct Control(PathBuf);
+
+impl Control {
+    fn listen(file: &Path, monitor: &Monitor) -> Control {
+        let socket = control::socket_path(file);
+        let controller = monitor.controller();
+        match control::bind(file)
+            .and_then(|listener| control::serve(listener, move |r| controller.ask(r)))
+        {
+            Ok(()) => eprintln!("supervise: control socket {}", socket.display()),
+            Err(e) => eprintln!(
+                "supervise: cannot listen on {}: {e}; hbmon start/stop/restart will not reach \
+                 this serve",
+                socket.display()
+            ),
+        }
+        Control(socket)
     }
-    socket
+}
+
+impl Drop for Control {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// Logs the updates already queued.
@@ -249,11 +263,23 @@ mod tests {
     fn a_taken_default_address_means_no_api_but_a_taken_chosen_one_is_an_error() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = taken.local_addr().unwrap();
-        assert!(bind_api(Listen::On(addr), false).unwrap().is_none());
-        let err = bind_api(Listen::On(addr), true).unwrap_err();
+        assert!(
+            bind_api(Listen::On(addr), false, Limits::default())
+                .unwrap()
+                .is_none()
+        );
+        let err = bind_api(Listen::On(addr), true, Limits::default()).unwrap_err();
         assert!(err.to_string().contains(&addr.to_string()), "{err}");
-        assert!(bind_api(Listen::Off, true).unwrap().is_none());
+        assert!(
+            bind_api(Listen::Off, true, Limits::default())
+                .unwrap()
+                .is_none()
+        );
         drop(taken);
-        assert!(bind_api(Listen::On(addr), false).unwrap().is_some());
+        assert!(
+            bind_api(Listen::On(addr), false, Limits::default())
+                .unwrap()
+                .is_some()
+        );
     }
 }

@@ -26,7 +26,8 @@ pub fn is_stop(signal: c_int) -> bool {
     STOPS.contains(&signal)
 }
 
-/// `SIGTERM` for 15, and so on for the signals a process is commonly stopped or killed by.
+/// `SIGTERM` for 15, and so on for the signals a process is commonly stopped or killed by
+/// (or paused and resumed by).
 pub fn name(signal: c_int) -> Option<&'static str> {
     Some(match signal {
         libc::SIGHUP => "SIGHUP",
@@ -45,6 +46,9 @@ pub fn name(signal: c_int) -> Option<&'static str> {
         libc::SIGALRM => "SIGALRM",
         libc::SIGTERM => "SIGTERM",
         libc::SIGXCPU => "SIGXCPU",
+        // The pair the UI's signal menu offers to pause and resume a process.
+        libc::SIGSTOP => "SIGSTOP",
+        libc::SIGCONT => "SIGCONT",
         _ => return None,
     })
 }

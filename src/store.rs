@@ -179,23 +179,31 @@ impl Store {
 
     /// Records `beat` for `name` at `now`.
     pub fn beat_at(&self, name: &str, beat: &Beat, now: f64) -> Result<Entry, StoreError> {
-        self.write_entry(name, now, |previous| beat.apply(previous, now))
+        self.transaction(now, |doc| {
+            let previous = doc.get(name).and_then(|raw| self.own_entry(name, raw));
+            let entry = beat.apply(previous, now);
+            self.put(doc, name, &entry)?;
+            Ok((true, entry))
+        })
     }
 
     /// Sets `name`'s entry to what `change` makes of the one it had (`None`: no valid entry
-    /// yet), all under one lock, at `now`; returns the entry as written. For a writer whose
-    /// beat depends on the entry as it is (the HTTP API's job pings).
+    /// yet), all under one lock, at `now`; returns the entry as written, or `None` (file
+    /// untouched) if `change` wrote none. For a writer whose beat depends on the entry as it
+    /// is (the HTTP API's job pings, and its pings that may not create an entry).
     pub fn write_entry(
         &self,
         name: &str,
         now: f64,
-        change: impl FnOnce(Option<Entry>) -> Entry,
-    ) -> Result<Entry, StoreError> {
+        change: impl FnOnce(Option<Entry>) -> Option<Entry>,
+    ) -> Result<Option<Entry>, StoreError> {
         self.transaction(now, |doc| {
             let previous = doc.get(name).and_then(|raw| self.own_entry(name, raw));
-            let entry = change(previous);
+            let Some(entry) = change(previous) else {
+                return Ok((false, None));
+            };
             self.put(doc, name, &entry)?;
-            Ok((true, entry))
+            Ok((true, Some(entry)))
         })
     }
 

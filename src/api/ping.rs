@@ -3,6 +3,8 @@
 //! the one `hbmon beat NAME --no-pid` would write, or, for a job's run, the one `hbmon run`
 //! writes at the run's start and at its end.
 
+pub mod address;
+
 use std::time::Duration;
 
 use clap::ValueEnum;

@@ -11,6 +11,8 @@ const READ: &str = "GET, HEAD";
 /// A ping: `GET` too, as healthchecks.io takes it, so `curl URL` with no flags works, and
 /// `HEAD` (`curl -I URL`), which it takes as well: the reply has its headers and no body.
 const PING: &str = "GET, POST, HEAD";
+/// An Uptime Kuma push: `GET` as its push URL is shown (`curl URL`), and `POST`.
+const PUSH: &str = "GET, POST";
 
 /// One endpoint: its path as the docs write it (an upper-case segment, `NAME` or `CODE`,
 /// stands for any one segment), the methods it takes, and what answers it, given the
@@ -24,7 +26,9 @@ pub struct Route {
 /// Every endpoint, in the order the 404 reply lists them: the routing, that reply, and the
 /// tests that docs/serve.md and lib.rs list them all read this table. The first that
 /// matches answers: `/ping/NAME/start` before `/ping/NAME/CODE`, which takes any other
-/// segment and says why it is not a code.
+/// segment and says why it is not a code. `/ping/NAME` is also healthchecks.io's
+/// `/ping/<uuid>` when NAME is a UUID, and `/ping/NAME/…` its `/ping/<ping-key>/<slug>`
+/// when NAME is the ping key (`Api::ping` tells them apart).
 pub const ROUTES: &[Route] = &[
     Route {
         path: "/status",
@@ -67,6 +71,31 @@ pub const ROUTES: &[Route] = &[
         path: "/ping/NAME/CODE",
         methods: PING,
         answer: |api, request, at| api.ping(at[0], Some(at[1]), request),
+    },
+    Route {
+        path: "/ping/KEY/SLUG/start",
+        methods: PING,
+        answer: |api, request, at| api.ping_by_key(at[0], at[1], "start", request),
+    },
+    Route {
+        path: "/ping/KEY/SLUG/fail",
+        methods: PING,
+        answer: |api, request, at| api.ping_by_key(at[0], at[1], "fail", request),
+    },
+    Route {
+        path: "/ping/KEY/SLUG/log",
+        methods: PING,
+        answer: |api, request, at| api.ping_by_key(at[0], at[1], "log", request),
+    },
+    Route {
+        path: "/ping/KEY/SLUG/CODE",
+        methods: PING,
+        answer: |api, request, at| api.ping_by_key(at[0], at[1], at[2], request),
+    },
+    Route {
+        path: "/api/push/TOKEN",
+        methods: PUSH,
+        answer: |api, request, at| api.push(at[0], request),
     },
     Route {
         path: "/healthz",
@@ -185,7 +214,12 @@ mod tests {
             Some(("/status/NAME", vec!["NAME"]))
         );
         assert_eq!(route(&["ping"]), None);
-        assert_eq!(route(&["ping", "x", "start", "now"]), None);
+        assert_eq!(
+            route(&["ping", "x", "start", "now"]),
+            Some(("/ping/KEY/SLUG/CODE", vec!["x", "start", "now"])),
+            "a key's slug's event, which says why it is not a code"
+        );
+        assert_eq!(route(&["ping", "k", "s", "start", "now"]), None);
     }
 
     #[test]
@@ -195,7 +229,9 @@ mod tests {
         assert_eq!(
             reply.body,
             "no endpoint \"/nope\": there are /status, /status/NAME, /metrics, /ping/NAME, \
-             /ping/NAME/start, /ping/NAME/fail, /ping/NAME/log, /ping/NAME/CODE and /healthz\n"
+             /ping/NAME/start, /ping/NAME/fail, /ping/NAME/log, /ping/NAME/CODE, \
+             /ping/KEY/SLUG/start, /ping/KEY/SLUG/fail, /ping/KEY/SLUG/log, /ping/KEY/SLUG/CODE, \
+             /api/push/TOKEN and /healthz\n"
         );
     }
 }

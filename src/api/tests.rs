@@ -14,7 +14,11 @@ fn api(dir: &Path) -> Api {
         NOW,
     );
     let location = crate::paths::resolve_file(Some(&dir.join("hb.json")));
-    Api::new(Feed::new(report, Some("hbmon.toml".into())), &location)
+    Api::new(
+        Feed::new(report, Some("hbmon.toml".into())),
+        &location,
+        &Config::default(),
+    )
 }
 
 fn request(method: &str, target: &str, body: &str) -> Request {
@@ -31,8 +35,16 @@ fn request(method: &str, target: &str, body: &str) -> Request {
             })
             .collect(),
         body: body.as_bytes().to_vec(),
+        body_len: body.len(),
         browser: None,
     }
+}
+
+/// What hbmon said of a ping it took (`X-Hbmon-Result`).
+fn said_of(response: &Response) -> &str {
+    (response.headers.iter())
+        .find(|(name, _)| *name == RESULT)
+        .map_or("", |(_, value)| value.as_str())
 }
 
 /// A response's status, `Allow` header and the start of its body.
@@ -111,11 +123,7 @@ fn bad_pings_are_400_naming_the_segment_or_value() {
                 "\"abc\" after /ping/NAME/ is not start, fail, log or an exit code from 0 to 255\n",
             ),
         ),
-        (
-            "GET",
-            "/ping/x/256",
-            (400, None, "\"256\" after /ping/NAME/"),
-        ),
+        ("GET", "/ping/x/256", (400, None, "invalid url format")),
         ("GET", "/ping/x/-1", (400, None, "\"-1\" after /ping/NAME/")),
         ("GET", "/ping/x/", (400, None, "\"\" after /ping/NAME/")),
         (
@@ -130,8 +138,19 @@ fn bad_pings_are_400_naming_the_segment_or_value() {
         ),
         (
             "GET",
-            "/ping/x/start/now",
-            (404, None, "no endpoint \"/ping/x/start/now\""),
+            "/ping/x/start/now/then",
+            (404, None, "no endpoint \"/ping/x/start/now/then\""),
+        ),
+        // No ping key configured: a key's URL finds no check.
+        ("GET", "/ping/x/start/now", (404, None, "not found")),
+        (
+            "GET",
+            "/api/push/nope",
+            (
+                404,
+                None,
+                "{\"msg\":\"Monitor not found or not active.\",\"ok\":false}",
+            ),
         ),
     ]);
 }
@@ -147,7 +166,7 @@ fn status_is_unknown_with_no_file_and_nothing_configured() {
     );
     let file = dir.path().join("hb.json");
     let location = crate::paths::resolve_file(Some(&file));
-    let unconfigured = Api::new(Feed::new(empty, None), &location);
+    let unconfigured = Api::new(Feed::new(empty, None), &location, &Config::default());
     let status = || {
         let response = unconfigured.respond(&request("GET", "/status", ""));
         assert_eq!(response.status, 200);
@@ -234,15 +253,15 @@ fn pings_write_beats_without_a_pid() {
     let file = dir.path().join("hb.json");
     let response = api.respond(&request("GET", "/ping/backup", ""));
     assert_eq!(
-        (response.status, response.body.as_str()),
-        (200, "OK alive \"backup\" (beat 1)\n")
+        (response.status, response.body.as_str(), said_of(&response)),
+        (200, "OK", "OK alive \"backup\" (beat 1)")
     );
     let response = api.respond(&request(
         "POST",
         "/ping/backup?interval=1d&kind=job",
         "{\"rows\": 3}",
     ));
-    assert_eq!(response.body, "OK alive \"backup\" (beat 2)\n");
+    assert_eq!(said_of(&response), "OK alive \"backup\" (beat 2)");
     let entry = store::read(&file).unwrap().get("backup").unwrap().clone();
     assert_eq!(entry.pid, None);
     assert_eq!(entry.interval, Some(86_400.0));
@@ -250,7 +269,7 @@ fn pings_write_beats_without_a_pid() {
     assert_eq!(entry.additional_data, serde_json::json!({"rows": 3}));
 
     let response = api.respond(&request("GET", "/ping/backup/fail?msg=exit 3", ""));
-    assert_eq!(response.body, "OK error \"backup\" (beat 3)\n");
+    assert_eq!(said_of(&response), "OK error \"backup\" (beat 3)");
     let entry = store::read(&file).unwrap().get("backup").unwrap().clone();
     assert_eq!(
         (entry.errors, entry.last_error.as_deref()),
@@ -269,21 +288,68 @@ fn pings_write_beats_without_a_pid() {
 fn every_ping_reply_says_the_body_limit_and_a_head_ping_writes_as_a_get() {
     let dir = tempfile::tempdir().unwrap();
     let api = api(dir.path());
-    let limit = (PING_BODY_LIMIT, crate::http::MAX_BODY.to_string());
-    for (method, target, status) in [
-        ("HEAD", "/ping/backup/start", 200),
-        ("POST", "/ping/backup/0", 200),
-        ("GET", "/ping/backup?interval=soon", 400),
-        ("GET", "/ping/backup/256", 400),
-        ("GET", "/ping/backup?rid=x", 400),
-    ] {
+    // A ping, its reply's status and body, and what hbmon says of it (X-Hbmon-Result).
+    let cases = [
+        (
+            "HEAD",
+            "/ping/backup/start",
+            200,
+            "OK",
+            Some("OK running \"backup\" (beat 1)"),
+        ),
+        (
+            "POST",
+            "/ping/backup/0",
+            200,
+            "OK",
+            Some("OK succeeded \"backup\" (beat 2, exit 0, took "),
+        ),
+        (
+            "GET",
+            "/ping/backup?interval=soon",
+            400,
+            "interval=\"soon\"",
+            None,
+        ),
+        (
+            "GET",
+            "/ping/backup/256",
+            400,
+            "invalid url format",
+            Some("\"256\" after /ping/NAME/ is not start, fail, log or an exit code from 0 to 255"),
+        ),
+        (
+            "GET",
+            "/ping/backup?rid=x",
+            400,
+            "invalid uuid format",
+            Some("rid=\"x\": invalid uuid format"),
+        ),
+        (
+            "GET",
+            "/ping/5d8e1b0c-7a3f-4c92-8e61-0f2b9d4a7c15",
+            404,
+            "not found",
+            None,
+        ),
+        ("GET", "/ping/some-key/backup/start", 404, "not found", None),
+    ];
+    for (method, target, status, body, said) in cases {
         let reply = api.respond(&request(method, target, ""));
         assert_eq!(reply.status, status, "{method} {target}: {reply:?}");
-        assert_eq!(
-            reply.headers,
-            std::slice::from_ref(&limit),
-            "{method} {target}"
-        );
+        assert!(reply.body.starts_with(body), "{method} {target}: {reply:?}");
+        let header = |name| {
+            reply
+                .headers
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(header(PING_BODY_LIMIT), Some("100000"), "{method} {target}");
+        match said {
+            Some(said) => assert!(header(RESULT).unwrap().starts_with(said), "{reply:?}"),
+            None => assert_eq!(header(RESULT), None, "{reply:?}"),
+        }
     }
     let entry = store::read(&dir.path().join("hb.json"))
         .unwrap()
@@ -309,16 +375,13 @@ fn a_log_ping_adds_to_an_entry_it_finds_and_writes_nothing_for_one_it_does_not()
     let api = api(dir.path());
     let file = dir.path().join("hb.json");
     let unknown = api.respond(&request("POST", "/ping/backup/log", "starting\n"));
-    assert_eq!(
-        (unknown.status, unknown.body.as_str()),
-        (404, "not found\n")
-    );
+    assert_eq!((unknown.status, unknown.body.as_str()), (404, "not found"));
     assert!(!file.exists(), "written");
 
     api.respond(&request("POST", "/ping/backup/start", ""));
     let before = store::read(&file).unwrap().get("backup").unwrap().clone();
     let logged = api.respond(&request("POST", "/ping/backup/log", "copied 3 files\n"));
-    assert_eq!((logged.status, logged.body.as_str()), (200, "OK\n"));
+    assert_eq!((logged.status, logged.body.as_str()), (200, "OK"));
     let after = store::read(&file).unwrap().get("backup").unwrap().clone();
     assert_eq!(
         after.additional_data,
@@ -371,7 +434,7 @@ fn a_run_over_http_is_reported_as_hbmon_run_reports_it() {
     let entry = |name: &str| store::read(&file).unwrap().get(name).unwrap().clone();
 
     let response = api.respond(&request("GET", "/ping/backup/start?interval=1d", ""));
-    assert_eq!(response.body, "OK running \"backup\" (beat 1)\n");
+    assert_eq!(said_of(&response), "OK running \"backup\" (beat 1)");
     let started = entry("backup");
     assert_eq!(
         (started.kind, started.pid, started.interval),
@@ -379,9 +442,7 @@ fn a_run_over_http_is_reported_as_hbmon_run_reports_it() {
     );
     let response = api.respond(&request("POST", "/ping/backup/3", "tar: disk full\n"));
     assert!(
-        response
-            .body
-            .starts_with("OK failed \"backup\" (beat 2, exit 3, took "),
+        said_of(&response).starts_with("OK failed \"backup\" (beat 2, exit 3, took "),
         "{response:?}"
     );
     let failed = entry("backup");
@@ -396,7 +457,10 @@ fn a_run_over_http_is_reported_as_hbmon_run_reports_it() {
 
     // The first word of a job that never said /start: no start, no duration.
     let response = api.respond(&request("GET", "/ping/fresh/0", ""));
-    assert_eq!(response.body, "OK succeeded \"fresh\" (beat 1, exit 0)\n");
+    assert_eq!(
+        said_of(&response),
+        "OK succeeded \"fresh\" (beat 1, exit 0)"
+    );
     let fresh = entry("fresh");
     assert_eq!((fresh.started_at, fresh.duration), (None, None));
     assert_eq!(
@@ -415,9 +479,13 @@ fn a_run_over_http_takes_as_long_as_the_monotonic_clock_says_when_the_wall_clock
     let t3 = t0 + std::time::Duration::from_secs(3);
     // The end's wall clock: stepped back 2 h, stepped on 2 h, as it was.
     for end in [1000.0 - 7200.0, 1003.0 + 7200.0, 1003.0] {
-        api.write("backup", &ping(Event::Start), 1000.0, t0)
+        api.write("backup", &ping(Event::Start), 1000.0, t0, true)
             .unwrap();
-        let entry = api.write("backup", &ping(Event::Exit(0)), end, t3).unwrap();
+        let entry = api
+            .write("backup", &ping(Event::Exit(0)), end, t3, true)
+            .unwrap()
+            .unwrap()
+            .0;
         assert_eq!(entry.duration, Some(3.0), "ended at {end}");
         assert_eq!(
             (entry.started_at, entry.finished_at),
@@ -429,11 +497,14 @@ fn a_run_over_http_takes_as_long_as_the_monotonic_clock_says_when_the_wall_clock
     let other = Api::new(
         api.feed.clone(),
         &crate::paths::resolve_file(Some(&api.file)),
+        &Config::default(),
     );
-    api.write("backup", &ping(Event::Start), 1000.0, t0)
+    api.write("backup", &ping(Event::Start), 1000.0, t0, true)
         .unwrap();
     let entry = other
-        .write("backup", &ping(Event::Exit(0)), 1010.0, t3)
-        .unwrap();
+        .write("backup", &ping(Event::Exit(0)), 1010.0, t3, true)
+        .unwrap()
+        .unwrap()
+        .0;
     assert_eq!(entry.duration, Some(10.0));
 }

@@ -1,7 +1,7 @@
 //! The scheduler and its workers. Each probe has a slot: when its turn comes and it is not
 //! running, the scheduler queues a run for the [`super::WORKERS`] workers; a run that is
 //! still going at the next turn marks the slot late instead of starting another; one still
-//! going past its timeout (and a second's slack: a name lookup std cannot bound) is
+//! going past its timeout (and a second's slack: a runner that overran its own bound) is
 //! recorded failed, and its answer, when it comes, ignored. Results go into the slots,
 //! which [`Checks::results`] copies under a short lock: no reader ever waits for a probe.
 
@@ -145,6 +145,7 @@ impl Checks {
                             recent_ms: Vec::new(),
                             last_error: None,
                             late: false,
+                            stale: false,
                         },
                         spec,
                         next_at: now,

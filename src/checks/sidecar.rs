@@ -1,14 +1,18 @@
 //! `<file>.probes.json`: the probe results the one monitor that probes publishes, so that
 //! other monitors and `hbmon status` show the same results without probing twice. Written
 //! atomically (a temp file renamed over it); read only as [`crate::fsafe`] allows — a
-//! regular file, not a symlink, within the size cap — and only if this user wrote it.
+//! regular file, not a symlink, within the size cap — and only if this user wrote it. A
+//! result older than its probe's cadence allows ([`super::stale_after`]) is marked stale:
+//! the monitor holding the lock may hang, or be stopped, while it keeps the lock.
 
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::Results;
+use crate::config::Config;
 use crate::{fsafe, paths};
 
 #[derive(Serialize, Deserialize)]
@@ -40,22 +44,47 @@ pub fn write(file: &Path, results: &Results, now: f64) -> std::io::Result<()> {
     written
 }
 
-/// The results published beside `file`; none when there is no such file, or it is not one
-/// to trust (another user's, writable by group or others, a symlink, too big, not the
-/// format).
-pub fn read(file: &Path) -> Results {
-    let path = paths::probes_path(file);
-    let Ok(Some((opened, meta))) = fsafe::open_regular(&path) else {
+/// The results published beside `file`, as `config` judges them at `now`: each result
+/// older than [`super::stale_after`] its probe's `probe_every` and `probe_timeout` (its last
+/// run's end, or when the file was written for one not run yet) marked stale. None when
+/// there is no such file, or it is not one to trust (another user's, writable by group or
+/// others, a symlink, too big, not the format).
+pub fn read(file: &Path, config: &Config, now: f64) -> Results {
+    let Some(sidecar) = read_file(file) else {
         return Results::new();
     };
+    let mut results = sidecar.results;
+    let limits: HashMap<&str, f64> = config
+        .processes
+        .iter()
+        .filter_map(|p| {
+            let probes = p.probes.as_ref()?;
+            let every = super::every(config, p, probes);
+            Some((p.name.as_str(), super::stale_after(every, probes.timeout)))
+        })
+        .collect();
+    for (name, statuses) in &mut results {
+        let Some(&limit) = limits.get(name.as_str()) else {
+            continue;
+        };
+        for status in statuses {
+            status.stale = now - status.last_at.unwrap_or(sidecar.written_at) > limit;
+        }
+    }
+    results
+}
+
+fn read_file(file: &Path) -> Option<Sidecar> {
+    let path = paths::probes_path(file);
+    let Ok(Some((opened, meta))) = fsafe::open_regular(&path) else {
+        return None;
+    };
     if fsafe::check_trusted(&path, &meta).is_err() {
-        return Results::new();
+        return None;
     }
     fsafe::read_capped(&path, opened, &meta)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<Sidecar>(&bytes).ok())
-        .map(|s| s.results)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -67,6 +96,7 @@ mod tests {
     fn results_read_back_and_a_planted_symlink_garbage_or_a_writable_file_reads_as_none() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("hb.json");
+        let none = Config::default();
         let mut results = Results::new();
         results.insert(
             "web".into(),
@@ -84,23 +114,24 @@ mod tests {
                 recent_ms: vec![0.5],
                 last_error: Some("refused".into()),
                 late: false,
+                stale: false,
             }],
         );
-        assert!(read(&file).is_empty());
+        assert!(read(&file, &none, 3.0).is_empty());
         write(&file, &results, 3.0).unwrap();
-        assert_eq!(read(&file), results);
+        assert_eq!(read(&file, &none, 3.0), results);
         let path = paths::probes_path(&file);
         // Results another user could have written are no results.
         let mode = |m| std::os::unix::fs::PermissionsExt::from_mode(m);
         std::fs::set_permissions(&path, mode(0o666)).unwrap();
         assert!(
-            read(&file).is_empty(),
+            read(&file, &none, 3.0).is_empty(),
             "a file others can write is not trusted"
         );
         std::fs::set_permissions(&path, mode(0o644)).unwrap();
-        assert_eq!(read(&file), results);
+        assert_eq!(read(&file, &none, 3.0), results);
         std::fs::write(&path, "{ not json").unwrap();
-        assert!(read(&file).is_empty());
+        assert!(read(&file, &none, 3.0).is_empty());
         std::fs::remove_file(&path).unwrap();
         let elsewhere = dir.path().join("elsewhere.json");
         write(&dir.path().join("elsewhere"), &results, 3.0).unwrap();
@@ -110,6 +141,49 @@ mod tests {
         )
         .unwrap();
         std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
-        assert!(read(&file).is_empty(), "a symlink is not followed");
+        assert!(
+            read(&file, &none, 3.0).is_empty(),
+            "a symlink is not followed"
+        );
+    }
+
+    #[test]
+    fn a_result_older_than_three_turns_and_a_timeout_reads_as_stale() {
+        use crate::checks::ProbeStatus;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hb.json");
+        let config = Config::parse(
+            "[[process]]\nname = \"web\"\nhttp = \"http://127.0.0.1:1/\"\n\
+             probe_every = \"10s\"\nprobe_timeout = \"5s\"\n",
+            Path::new("hbmon.toml"),
+        )
+        .unwrap();
+        // 3 x 10 s + 5 s = 35 s: (age of the last run, stale).
+        let cases = [(1.0, false), (34.0, false), (36.0, true), (3600.0, true)];
+        for (age, stale) in cases {
+            let now = 10_000.0;
+            let status = ProbeStatus::sample(
+                "http",
+                "http://127.0.0.1:1/",
+                Some(true),
+                0,
+                &[1.0],
+                now - age,
+            );
+            let results = Results::from([("web".to_owned(), vec![status])]);
+            write(&file, &results, now - age).unwrap();
+            let read = read(&file, &config, now);
+            assert_eq!(read["web"][0].stale, stale, "a result {age}s old");
+        }
+        // Not run yet: as old as the file.
+        let waiting = ProbeStatus::sample("http", "http://127.0.0.1:1/", None, 0, &[], 0.0);
+        write(
+            &file,
+            &Results::from([("web".to_owned(), vec![waiting])]),
+            100.0,
+        )
+        .unwrap();
+        assert!(!read(&file, &config, 130.0)["web"][0].stale);
+        assert!(read(&file, &config, 136.0)["web"][0].stale);
     }
 }

@@ -1,5 +1,6 @@
-//! `hbmon history NAME`: one process's transitions from the history database, newest
-//! first, and its beats summed up in a line (`--beats` lists them), as text or JSON.
+//! `hbmon history NAME`: one process's transitions and probe verdict flips from the history
+//! database, newest first, and its beats summed up in a line (`--beats` lists them), as
+//! text or JSON.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -7,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::json;
 
-use crate::changes::{SeenBeat, Transition};
+use crate::changes::{ProbeFlip, SeenBeat, Transition};
 use crate::history::{self, History};
 use crate::paths::{self, FileLocation};
 use crate::report::columns;
@@ -25,7 +26,8 @@ pub struct HistoryArgs {
     /// Show at most this many events (0: all).
     #[arg(long, value_name = "N", default_value_t = 200)]
     pub limit: usize,
-    /// Print JSON: {"name", "database", "since", "transitions": [...], "beats": [...]}.
+    /// Print JSON: {"name", "database", "since", "transitions": [...], "probe_flips": [...],
+    /// "beats": [...]}.
     #[arg(long)]
     pub json: bool,
     /// List the beats too, after the transitions (else one line sums them up).
@@ -44,6 +46,7 @@ pub fn history(
     let since = crate::clock::unix_now() - args.since.as_secs_f64();
     let limit = (args.limit > 0).then_some(args.limit);
     let transitions = db.transitions(Some(name), since, limit)?;
+    let flips = db.probe_flips(Some(name), since, limit)?;
     // A listing stops at the limit; the summary needs only the newest beat, and the
     // times of all of them.
     let listed = args.beats || args.json;
@@ -54,10 +57,11 @@ pub fn history(
             "database": path,
             "since": since,
             "transitions": transitions,
+            "probe_flips": flips,
             "beats": beats,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
-    } else if transitions.is_empty() && beats.is_empty() {
+    } else if transitions.is_empty() && flips.is_empty() && beats.is_empty() {
         eprintln!(
             "hbmon: nothing recorded for {name:?} in the last {} in {}",
             duration::format_exact(args.since.as_secs_f64()),
@@ -71,23 +75,24 @@ pub fn history(
             duration::format_exact(args.since.as_secs_f64()),
             path.display()
         );
-        // The few changes of state are what a reader came for: first, never buried
-        // under the hundreds of beats between them.
-        if transitions.is_empty() {
+        // The few changes of state, and of the probes' verdicts, are what a reader came
+        // for: first, never buried under the hundreds of beats between them.
+        if transitions.is_empty() && flips.is_empty() {
             println!("no change of state");
         }
-        for line in merge(&transitions, &[], None) {
+        for line in merge(&transitions, &flips, &[], None) {
             println!("{line}");
         }
-        if limit.is_some_and(|n| transitions.len() >= n) {
+        if limit.is_some_and(|n| transitions.len() >= n || flips.len() >= n) {
             println!(
-                "(newest {} changes shown; --limit 0 shows all)",
-                transitions.len()
+                "(newest {} changes and {} probe flips shown; --limit 0 shows all)",
+                transitions.len(),
+                flips.len()
             );
         }
         if args.beats {
             println!();
-            for line in merge(&[], &beats, None) {
+            for line in merge(&[], &[], &beats, None) {
                 println!("{line}");
             }
             if limit.is_some_and(|n| beats.len() >= n) {
@@ -132,9 +137,15 @@ fn beats_summary(newest: Option<&SeenBeat>, times: &[f64]) -> String {
     )
 }
 
-/// Transitions and beats as table lines, interleaved newest first, at most `limit`; what
-/// writers chose (reasons quote their errors, data) escaped ([`text`]).
-fn merge(transitions: &[Transition], beats: &[SeenBeat], limit: Option<usize>) -> Vec<String> {
+/// Transitions, probe flips and beats as table lines, interleaved newest first, at most
+/// `limit`; what writers chose (reasons quote their errors, data, a probe's target)
+/// escaped ([`text`]).
+fn merge(
+    transitions: &[Transition],
+    flips: &[ProbeFlip],
+    beats: &[SeenBeat],
+    limit: Option<usize>,
+) -> Vec<String> {
     let mut events: Vec<(f64, String)> = transitions
         .iter()
         .map(|t| {
@@ -142,6 +153,7 @@ fn merge(transitions: &[Transition], beats: &[SeenBeat], limit: Option<usize>) -
             let change = format!("{from} → {}", t.to);
             (t.time, format!("{change:<20} {}", text::escape(&t.reason)))
         })
+        .chain(flips.iter().map(|f| (f.time, f.summary())))
         .chain(beats.iter().map(|b| {
             let what = format!("beat ({})", b.status.as_str());
             let pid = b
@@ -188,7 +200,7 @@ mod tests {
             data: json!({"queue": 3}),
         };
         let beats = [beat(30.0), beat(10.0)];
-        let lines = merge(&transitions, &beats, Some(2));
+        let lines = merge(&transitions, &[], &beats, Some(2));
         assert_eq!(lines.len(), 2);
         assert!(
             lines[0].ends_with("beat (alive)         pid 7  queue=3"),
@@ -197,6 +209,42 @@ mod tests {
         assert!(
             lines[1].ends_with("up → dead            pid 7 is gone"),
             "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn probe_flips_interleave_with_transitions_saying_time_and_reason_escaped() {
+        let flip = |time, failing: bool, reason: Option<&str>| ProbeFlip {
+            name: "web".into(),
+            time,
+            kind: "http".into(),
+            target: "http://127.0.0.1:8080/health\u{1b}[2J".into(),
+            failing,
+            ms: Some(3.25),
+            reason: reason.map(str::to_owned),
+        };
+        let transitions = [Transition {
+            name: "web".into(),
+            time: 20.0,
+            from: Some(State::Up),
+            to: State::Unhealthy,
+            severity: Severity::Degraded,
+            reason: "http failed 2 times in a row".into(),
+            since: None,
+        }];
+        let flips = [flip(30.0, false, None), flip(19.5, true, Some("HTTP 500"))];
+        let lines = merge(&transitions, &flips, &[], None);
+        let tails: Vec<&str> = lines
+            .iter()
+            .map(|l| l.split_once("  ").unwrap().1)
+            .collect();
+        assert_eq!(
+            tails,
+            [
+                r"probe failing → ok   http http://127.0.0.1:8080/health\u{1b}[2J in 3.2ms",
+                "up → unhealthy       http failed 2 times in a row",
+                r"probe ok → failing   http http://127.0.0.1:8080/health\u{1b}[2J in 3.2ms: HTTP 500",
+            ]
         );
     }
 
@@ -242,7 +290,7 @@ mod tests {
             status: Reported::Error,
             data: json!("x\u{2028}y\u{202e}"),
         }];
-        let lines = merge(&transitions, &beats, None);
+        let lines = merge(&transitions, &[], &beats, None);
         assert!(
             lines[0].ends_with(r"reported an error: \u{1b}]0;pwned\u{7}\nforged"),
             "{lines:?}"

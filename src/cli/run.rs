@@ -53,10 +53,18 @@ pub struct RunArgs {
     pub timeout: Option<Duration>,
     /// Beat `running` every interval while CMD runs. Liveness only: it shows the process
     /// exists, not that it makes progress. Implied by --kind app.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "notify")]
     pub keepalive: bool,
-    /// What CMD is. An app runs for good, so --kind app implies --keepalive: without beats
-    /// it would turn `hung` while it serves.
+    /// Give CMD a NOTIFY_SOCKET, as systemd gives a Type=notify service with WatchdogSec
+    /// (WATCHDOG_USEC is the interval, default 30s), and beat for what it says there:
+    /// READY=1, WATCHDOG=1 and STATUS=… beat `running` (STATUS in the data's `status`),
+    /// STOPPING=1 marks it `stopping`, ERRNO=n and WATCHDOG=trigger beat `error`. hbmon
+    /// itself does not beat then: a CMD that stops pinging turns `late`, then `hung`.
+    /// Linux.
+    #[arg(long)]
+    pub notify: bool,
+    /// What CMD is. An app runs for good, so --kind app implies --keepalive (unless
+    /// --notify: CMD then beats itself): without beats it would turn `hung` while it serves.
     #[arg(long, value_enum, value_name = "KIND", default_value_t = Kind::Job)]
     pub kind: Kind,
     /// The command and its arguments, after `--`.
@@ -85,7 +93,9 @@ pub fn run(location: &FileLocation, args: RunArgs) -> ExitCode {
         interval: args.interval,
         schedule,
         timeout: args.timeout,
-        keepalive: args.keepalive || args.kind == Kind::App,
+        // A notify command beats for itself: hbmon's keepalives would hide its silence.
+        keepalive: args.keepalive || (args.kind == Kind::App && !args.notify),
+        notify: args.notify,
         kind: args.kind,
     };
     let outcome = job::run(&job, &Store::at(location));
@@ -134,5 +144,13 @@ mod tests {
         let err = parse(&["backup", "--interval", "0s", "--", "true"]).unwrap_err();
         assert!(err.to_string().contains("must be more than zero"), "{err}");
         assert!(parse(&["backup", "--kind", "cron", "--", "true"]).is_err());
+    }
+
+    #[test]
+    fn notify_beats_instead_of_keepalives() {
+        let args = parse(&["web", "--kind", "app", "--notify", "--", "srv"]).unwrap();
+        assert!(args.notify && !args.keepalive);
+        let err = parse(&["web", "--notify", "--keepalive", "--", "srv"]).unwrap_err();
+        assert!(err.to_string().contains("cannot be used with"), "{err}");
     }
 }

@@ -76,14 +76,9 @@ fn judge(
         std::thread::sleep(CPU_SAMPLE);
     }
     // What the monitor that runs the probes (`hbmon serve`, else the UI) last published.
-    let probed = crate::checks::sidecar::read(&location.path);
-    let mut report = report::build_probed(
-        &snapshot,
-        &config,
-        &mut probe,
-        crate::clock::unix_now(),
-        &probed,
-    );
+    let now = crate::clock::unix_now();
+    let probed = crate::checks::sidecar::read(&location.path, &config, now);
+    let mut report = report::build_probed(&snapshot, &config, &mut probe, now, &probed);
     // Nothing to judge, or a name that is nowhere: unknown. With --json that is still a
     // document (its `unknown` says why), so a `| jq` pipeline gets input.
     let unknown = match report.select(&args.names) {

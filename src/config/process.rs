@@ -4,6 +4,7 @@ use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::ping::{PingIds, RawPingIds};
 use super::supervise::{RawCommand, RawSupervision, Restart, Supervision};
 use super::values::{Count, Pattern, Size, Span};
 use super::{Defaults, Fault, Probes, ordered, positive, probes, schedule, supervise};
@@ -46,6 +47,15 @@ pub struct ProcessConfig {
     pub probes: Option<Probes>,
     /// `run` or `restart_command` and their policy: `hbmon serve` starts and restarts it.
     pub supervise: Option<Supervision>,
+    /// `uuid`, `slug`, `push_token`: how the ping API finds it besides by name.
+    pub ping: PingIds,
+}
+
+impl ProcessConfig {
+    /// Its slug in `/ping/<ping-key>/<slug>`: `slug`, else its name.
+    pub fn slug(&self) -> &str {
+        self.ping.slug.as_deref().unwrap_or(&self.name)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,6 +106,9 @@ pub(super) struct RawProcess {
     stop_timeout: Option<Spanned<Span>>,
     log_size: Option<Spanned<Size>>,
     log_keep: Option<Spanned<u32>>,
+    uuid: Option<Spanned<String>>,
+    slug: Option<Spanned<String>>,
+    push_token: Option<Spanned<String>>,
 }
 
 impl RawProcess {
@@ -154,6 +167,12 @@ impl RawProcess {
         if earlier.iter().any(|q| q.name == name) {
             return Err((name_span, "name", format!("{name:?} is configured twice")));
         }
+        let ids = RawPingIds {
+            uuid: p.uuid.take(),
+            slug: p.slug.take(),
+            push_token: p.push_token.take(),
+        };
+        let ping = ids.validate(&name, name_span, earlier)?;
         let (max_runtime, min_runtime) = job_rules(
             kind,
             p.max_runtime.as_ref(),
@@ -194,6 +213,7 @@ impl RawProcess {
             dead_after: p.dead_after.map(|c| c.into_inner().0),
             alerts: p.alerts.unwrap_or(true),
             depends_on: p.depends_on.into_iter().map(Spanned::into_inner).collect(),
+            ping,
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Config, Overlap, Schedule, Target};
+use super::{Config, Overlap, Schedule, ServeConfig, Target};
 use crate::duration;
 
 impl Config {
@@ -55,6 +55,9 @@ impl Config {
                     "overlap",
                     (p.overlap != Overlap::Allow).then(|| quote(p.overlap.as_str())),
                 ),
+                ("uuid", p.ping.uuid.as_deref().map(quote)),
+                ("slug", p.ping.slug.as_deref().map(quote)),
+                ("push_token", p.ping.push_token.as_deref().map(quote)),
             ];
             for (key, value) in optional {
                 if let Some(value) = value {
@@ -102,13 +105,24 @@ impl Config {
             let globs: Vec<String> = m.processes.iter().map(|p| quote(p.as_str())).collect();
             line(&mut out, "processes", &format!("[{}]", globs.join(", ")));
         }
-        out.push_str("\n[serve]\n");
-        line(
-            &mut out,
-            "listen",
-            &quote(&self.serve.listen.unwrap_or_default().to_string()),
-        );
+        serve(&mut out, &self.serve);
         out
+    }
+}
+
+/// The `[serve]` table.
+fn serve(out: &mut String, serve: &ServeConfig) {
+    out.push_str("\n[serve]\n");
+    line(
+        out,
+        "listen",
+        &quote(&serve.listen.unwrap_or_default().to_string()),
+    );
+    if let Some(limit) = serve.ping_body_limit {
+        line(out, "ping_body_limit", &limit.to_string());
+    }
+    if let Some(key) = &serve.ping_key {
+        line(out, "ping_key", &quote(key));
     }
 }
 

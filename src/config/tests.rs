@@ -1,6 +1,7 @@
 //! The config's parsing, validation, rules and starter, table by table.
 use super::*;
 use crate::duration;
+use crate::http::Listen;
 use crate::store::Kind;
 use regex::Regex;
 
@@ -488,6 +489,18 @@ fn the_starter_parses_commented_and_uncommented() {
     assert_eq!((probes.kinds.len(), probes.fails), (3, 2));
     assert_eq!(probes.every, Some(Duration::from_secs(60)));
     assert_eq!(config.serve.listen, Some(Listen::default()));
+    assert_eq!(config.serve.body_limit(), 100_000);
+    assert_eq!(
+        config.serve.ping_key.as_deref(),
+        Some("k7Fq2xW9pLr4tB1mZs8dNa")
+    );
+    let ping = &config.process("backup").unwrap().ping;
+    assert_eq!(
+        ping.uuid.as_deref(),
+        Some("5d8e1b0c-7a3f-4c92-8e61-0f2b9d4a7c15")
+    );
+    assert_eq!(ping.slug.as_deref(), Some("nightly-backup"));
+    assert_eq!(ping.push_token.as_deref(), Some("Xk3fP9qLm2"));
 }
 
 #[test]

@@ -13,6 +13,9 @@ pub enum Probed {
     Passing,
     /// At least one failed `probe_fails` runs in a row: which, and why, since when.
     Failing { reason: String, since: Option<f64> },
+    /// None fails that is known, but the results come from a monitor that stopped
+    /// publishing them: what they say now is unknown, and why.
+    Stale { reason: String },
 }
 
 /// States a failing probe turns `unhealthy`: the ones no worse than it.
@@ -35,6 +38,11 @@ pub(super) fn over(judged: Health, probed: &Probed, rules: &Rules) -> Health {
             };
             unhealthy(reason, *since, rules)
         }
+        // The beats still judge it; the reason says its probes are not being checked.
+        Probed::Stale { reason } => Health {
+            reason: format!("{}; {reason}", judged.reason),
+            ..judged
+        },
         _ => judged,
     }
 }
@@ -44,6 +52,8 @@ pub(super) fn alone(probed: &Probed, rules: &Rules) -> Health {
     match probed {
         Probed::Failing { reason, since } => unhealthy(reason.clone(), *since, rules),
         Probed::Passing => Health::new(State::Up, "probes pass (no heartbeat)", None),
+        // Nothing else judges it: its probe results are late, as a heartbeat can be.
+        Probed::Stale { reason } => Health::new(State::Late, reason.clone(), None),
         Probed::Waiting | Probed::None => Health::new(State::Pending, "no probe has run yet", None),
     }
 }
@@ -76,7 +86,10 @@ mod tests {
     #[test]
     fn a_failing_probe_makes_a_beating_process_unhealthy_and_a_worse_state_hides_it() {
         let rules = Rules::default();
-        let cases: [(Option<Entry>, Probed, State, &str); 7] = [
+        let stale = || Probed::Stale {
+            reason: "probe results are stale: http http://x/ last ran 5m ago".into(),
+        };
+        let cases: [(Option<Entry>, Probed, State, &str); 10] = [
             (Some(beat(5.0)), failing(), State::Unhealthy, "HTTP 500"),
             (Some(beat(5.0)), Probed::Passing, State::Up, "beat 5s ago"),
             (
@@ -90,6 +103,21 @@ mod tests {
             (None, failing(), State::Unhealthy, "HTTP 500"),
             (None, Probed::Passing, State::Up, "probes pass"),
             (None, Probed::Waiting, State::Pending, "no probe has run"),
+            // Stale results say nothing about now: the beats judge, and the reason says so;
+            // without beats, the results themselves are late.
+            (
+                Some(beat(5.0)),
+                stale(),
+                State::Up,
+                "beat 5s ago; probe results are stale",
+            ),
+            (
+                Some(beat(110.0)),
+                stale(),
+                State::Degraded,
+                "; probe results are stale",
+            ),
+            (None, stale(), State::Late, "probe results are stale"),
         ];
         for (entry, probed, state, reason) in cases {
             let health = evaluate(entry.as_ref(), &rules, 1000.0, Os::Unknown, &probed);

@@ -6,15 +6,16 @@ use rusqlite::{Connection, TransactionBehavior, params};
 use serde_json::Value;
 
 use super::{DATA_CAP, History, HistoryError, Pruned, sql_error};
-use crate::changes::{Changes, Transition};
+use crate::changes::{Changes, ProbeFlip, Transition};
 use crate::health::State;
 use crate::store::Reported;
 
-/// Beats and transitions to store together.
+/// Beats, transitions and probe flips to store together.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Batch {
     beats: Vec<BeatRow>,
     transitions: Vec<Transition>,
+    flips: Vec<ProbeFlip>,
 }
 
 /// A beat as stored: its data as capped JSON text.
@@ -47,12 +48,13 @@ impl Batch {
                 })
                 .collect(),
             transitions: changes.transitions.clone(),
+            flips: changes.flips.clone(),
         }
     }
 
-    /// Beats plus transitions.
+    /// Beats plus transitions plus flips.
     pub fn rows(&self) -> usize {
-        self.beats.len() + self.transitions.len()
+        self.beats.len() + self.transitions.len() + self.flips.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -73,13 +75,24 @@ impl Batch {
             .iter()
             .map(|t| ROW_OVERHEAD + t.name.len() + t.reason.len())
             .sum();
-        beats + transitions
+        let flips: usize = self
+            .flips
+            .iter()
+            .map(|f| {
+                ROW_OVERHEAD
+                    + f.name.len()
+                    + f.target.len()
+                    + f.reason.as_ref().map_or(0, String::len)
+            })
+            .sum();
+        beats + transitions + flips
     }
 
     /// Adds `other`'s rows after these.
     pub fn append(&mut self, mut other: Batch) {
         self.beats.append(&mut other.beats);
         self.transitions.append(&mut other.transitions);
+        self.flips.append(&mut other.flips);
     }
 }
 
@@ -140,12 +153,26 @@ impl History {
                     ])
                     .map_err(&fail)?;
             }
+            let mut flip = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO probe_flips
+                         (name, time, kind, target, failing, ms, reason)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(&fail)?;
+            for f in &batch.flips {
+                flip.execute(params![
+                    f.name, f.time, f.kind, f.target, f.failing, f.ms, f.reason
+                ])
+                .map_err(&fail)?;
+            }
         }
         tx.commit().map_err(fail)
     }
 
-    /// Deletes beats and transitions older than `before`, except each process's newest
-    /// transition: a process dead for longer than the retention is still known to be dead.
+    /// Deletes beats, transitions and probe flips older than `before`, except each
+    /// process's newest transition: a process dead for longer than the retention is still
+    /// known to be dead.
     pub fn prune(&mut self, before: f64) -> Result<Pruned, HistoryError> {
         let fail = sql_error(&self.path);
         let tx = self
@@ -175,8 +202,15 @@ impl History {
                 [before],
             )
             .map_err(&fail)?;
+        let flips = tx
+            .execute("DELETE FROM probe_flips WHERE time < ?1", [before])
+            .map_err(&fail)?;
         tx.commit().map_err(fail)?;
-        Ok(Pruned { beats, transitions })
+        Ok(Pruned {
+            beats,
+            transitions,
+            flips,
+        })
     }
 }
 
@@ -296,7 +330,8 @@ mod tests {
             pruned,
             Pruned {
                 beats: 4,
-                transitions: 2
+                transitions: 2,
+                flips: 0
             }
         );
         let left: Vec<_> = history

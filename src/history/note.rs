@@ -132,9 +132,10 @@ impl std::fmt::Display for Note {
             Note::Failed(e) => e.fmt(f),
             Note::Pruned { pruned, keep } => write!(
                 f,
-                "pruned {} beats and {} transitions older than {}",
+                "pruned {} beats, {} transitions and {} probe flips older than {}",
                 pruned.beats,
                 pruned.transitions,
+                pruned.flips,
                 duration::format_exact(keep.as_secs_f64())
             ),
             Note::Dropping { path } => write!(

@@ -33,6 +33,19 @@ pub(super) const STEPS: &[&str] = &[
          since      REAL,
          PRIMARY KEY (name, time)
      ) WITHOUT ROWID;",
+    // Version 2. An active probe's verdict flips (failing after `probe_fails` runs, passing
+    // again): few, like transitions, and keyed by process, time and probe (two probes of one
+    // process may flip in one check).
+    "CREATE TABLE probe_flips (
+         name    TEXT NOT NULL,
+         time    REAL NOT NULL,
+         kind    TEXT NOT NULL,
+         target  TEXT NOT NULL,
+         failing INTEGER NOT NULL,
+         ms      REAL,
+         reason  TEXT,
+         PRIMARY KEY (name, time, kind, target)
+     ) WITHOUT ROWID;",
 ];
 
 /// The version `steps` bring a database to.
@@ -40,8 +53,8 @@ pub(super) fn latest(steps: &[&str]) -> i64 {
     i64::try_from(steps.len()).unwrap_or(i64::MAX)
 }
 
-/// The tables every version of the schema has: a file at the current version without them
-/// was not written by hbmon.
+/// The tables every version of the schema has (version 1's): a file at any version without
+/// them was not written by hbmon.
 const TABLES: [&str; 3] = ["processes", "beats", "transitions"];
 
 /// What an opened database holds, judged by reads alone (no lock is taken, nothing written).
@@ -155,7 +168,8 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         assert_eq!(migrate(&mut conn, STEPS).unwrap(), 0);
         assert_eq!(version(&conn), STEPS.len());
-        assert_eq!(migrate(&mut conn, STEPS).unwrap(), 1);
+        // Run again, it finds the latest version and applies nothing.
+        assert_eq!(migrate(&mut conn, STEPS).unwrap(), latest(STEPS));
     }
 
     #[test]
@@ -184,7 +198,7 @@ mod tests {
             err,
             SchemaError::Newer {
                 found: 99,
-                supported: 1
+                supported: 2
             }
         ));
         assert_eq!(version(&conn), 99);

@@ -284,7 +284,7 @@ impl Writer {
                         written: 0,
                     });
                 }
-                if pruned.beats + pruned.transitions > 0 {
+                if pruned.beats + pruned.transitions + pruned.flips > 0 {
                     self.note(Note::Pruned {
                         pruned,
                         keep: self.keep,

@@ -1,6 +1,7 @@
 //! Reading one HTTP/1.1 request from a connection: its head tokenized by `httparse`, the
 //! headers that matter here, path segments and query percent-decoded (`percent-encoding`),
-//! and a body of at most [`MAX_BODY`] bytes — all within one deadline — which hosts a
+//! and a body: its first bytes up to a limit kept, the rest read and dropped, none over
+//! [`MAX_BODY`] read at all — all within one deadline — which hosts a
 //! request may be for, and whether a browser sent it (`browser.rs`).
 
 mod browser;
@@ -14,8 +15,13 @@ use head::parse_head;
 
 /// The request line and headers together; a longer head is refused (431).
 pub const MAX_HEAD: usize = 8 * 1024;
-/// A body (a ping's `additional_data`); a longer one is refused (413).
-pub const MAX_BODY: usize = 64 * 1024;
+/// The longest body read at all; a longer one is refused (413) before it is read. Past
+/// what a request keeps ([`Limits::body_keep`](super::Limits)) the bytes are read and
+/// dropped, so a client can make the server read this much but not keep it.
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
+/// How much of a body a request keeps unless the server is told otherwise: healthchecks.io
+/// keeps the first 100 000 bytes of a ping's body.
+pub const DEFAULT_BODY_KEEP: usize = 100_000;
 
 /// One request, read whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +34,12 @@ pub struct Request {
     /// Query parameters in order, percent-decoded with `+` as a space; `?flag` is
     /// `("flag", "")`.
     pub query: Vec<(String, String)>,
+    /// The body's first bytes, up to what the server keeps; [`Request::body_len`] says
+    /// how long it was.
     pub body: Vec<u8>,
+    /// The body's length as sent (its `Content-Length`): more than `body.len()` when it was
+    /// cut.
+    pub body_len: usize,
     /// A header that shows a browser sent it (`browser.rs`), if one does: such a request
     /// may read, but write only by POST ([`Request::may_write`]).
     pub browser: Option<&'static str>,
@@ -129,12 +140,14 @@ fn is_loopback_host(host: &str) -> bool {
 }
 
 /// Reads one request from `stream`, giving up at `deadline`, and refuses it unless it is
-/// for one of `hosts` — before reading its body. A client that sends
-/// `Expect: 100-continue` (curl does for larger bodies) is told to go on.
+/// for one of `hosts` — before reading its body, of which it keeps the first `keep` bytes.
+/// A client that sends `Expect: 100-continue` (curl does for larger bodies) is told to go
+/// on.
 pub fn read(
     stream: &mut TcpStream,
     deadline: Instant,
     hosts: Hosts,
+    keep: usize,
 ) -> Result<Request, RequestError> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0_u8; 4096];
@@ -161,28 +174,34 @@ pub fn read(
     let head = parse_head(&buf[..head_len])?;
     hosts.check(head.host.as_deref())?;
     let mut body = buf.split_off(body_start);
-    if body.len() < head.content_length && head.expect_continue {
+    // What came with the head counts, kept or not; bytes past the body are not its.
+    let mut received = body.len().min(head.content_length);
+    body.truncate(head.content_length.min(keep));
+    if received < head.content_length && head.expect_continue {
         super::write_by(stream, b"HTTP/1.1 100 Continue\r\n\r\n", deadline)
             .map_err(|e| RequestError::Closed(e.to_string()))?;
     }
-    while body.len() < head.content_length {
+    while received < head.content_length {
         match read_some(stream, &mut chunk, deadline)? {
             0 => {
                 return Err(RequestError::Malformed(format!(
-                    "the body ends after {} of its {} bytes (Content-Length)",
-                    body.len(),
+                    "the body ends after {received} of its {} bytes (Content-Length)",
                     head.content_length
                 )));
             }
-            n => body.extend_from_slice(&chunk[..n]),
+            n => {
+                let wanted = head.content_length.min(keep).saturating_sub(body.len());
+                body.extend_from_slice(&chunk[..n.min(wanted)]);
+                received += n;
+            }
         }
     }
-    body.truncate(head.content_length);
     Ok(Request {
         method: head.method,
         path: head.path,
         query: head.query,
         body,
+        body_len: head.content_length,
         browser: head.browser,
     })
 }
@@ -238,6 +257,9 @@ mod tests {
         assert_eq!(head_end(b"A\n\nB\r\n\r\n"), Some((1, 3)));
     }
 
+    /// What [`exchange`] keeps of a body.
+    const KEEP: usize = 16;
+
     /// `read` over a real connection to a server on loopback: what a client sends, and what
     /// it was answered.
     fn exchange(sent: &[u8], deadline_ms: u64) -> (Result<Request, RequestError>, Vec<u8>) {
@@ -246,7 +268,7 @@ mod tests {
         client.write_all(sent).unwrap();
         let (mut server, _) = listener.accept().unwrap();
         let deadline = Instant::now() + std::time::Duration::from_millis(deadline_ms);
-        let result = read(&mut server, deadline, Hosts::Loopback);
+        let result = read(&mut server, deadline, Hosts::Loopback, KEEP);
         drop(server);
         let mut answered = Vec::new();
         // A reset (the server closed with bytes unread) ends what was answered, too.
@@ -280,6 +302,38 @@ mod tests {
             Err(RequestError::ForeignHost("evil.example".into()))
         );
         assert!(answered.is_empty());
+    }
+
+    #[test]
+    fn a_body_past_what_is_kept_is_read_to_its_end_and_cut() {
+        let long = "0123456789abcdef-and-what-is-dropped-after-it";
+        // The body with the head, and (Expect) after it, over what the request keeps.
+        for expect in ["", "Expect: 100-continue\r\n"] {
+            let sent = format!(
+                "POST /ping/x HTTP/1.1\r\nContent-Length: {}\r\n{expect}\r\n{long}",
+                long.len()
+            );
+            let request = exchange(sent.as_bytes(), 5000).0.unwrap();
+            assert_eq!(request.body, &long.as_bytes()[..KEEP], "{expect:?}");
+            assert_eq!(request.body_len, long.len());
+        }
+        // Told more than it sends: the end is missing, and that is said, not cut.
+        let (request, _) = exchange(
+            b"POST /ping/x HTTP/1.1\r\nContent-Length: 100\r\n\r\n0123456789abcdefghij",
+            200,
+        );
+        assert_eq!(request, Err(RequestError::Timeout));
+        // Over what is read at all: refused on its head, before a byte of the body.
+        let huge = format!(
+            "POST /ping/x HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            MAX_BODY + 1
+        );
+        let (request, _) = exchange(huge.as_bytes(), 5000);
+        assert_eq!(
+            request,
+            Err(RequestError::BodyTooLarge(MAX_BODY as u64 + 1))
+        );
+        assert_eq!(request.unwrap_err().status(), 413);
     }
 
     #[test]

@@ -85,6 +85,7 @@ fn connections_past_the_limit_are_refused_until_one_closes() {
     let running = server(Limits {
         connections: 2,
         timeout: Duration::from_secs(30),
+        ..Limits::default()
     });
     // Two clients that say nothing hold both slots.
     let silent: Vec<TcpStream> = (0..2)
@@ -138,6 +139,7 @@ fn a_slow_reader_is_cut_off_at_the_deadline_and_gives_its_slot_back() {
     let limits = Limits {
         connections: 1,
         timeout: Duration::from_millis(300),
+        ..Limits::default()
     };
     let server = Server::bind("127.0.0.1:0".parse().unwrap(), limits).unwrap();
     // Small buffers at both ends (a connection takes its listener's): the reader below
@@ -185,6 +187,7 @@ fn a_silent_client_gets_408_and_a_stopped_server_accepts_nothing() {
     let running = server(Limits {
         connections: 4,
         timeout: Duration::from_millis(200),
+        ..Limits::default()
     });
     let mut silent = TcpStream::connect(running.addr).unwrap();
     let mut reply = String::new();

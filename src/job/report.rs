@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
+use super::notified::Notified;
 use super::{Job, Outcome};
 use crate::clock::unix_now;
 use crate::heartbeat::{FailureStreak, host};
@@ -20,6 +21,8 @@ use crate::store::{Beat, DataChange, Reported, Store};
 enum Report {
     Started,
     StillRunning,
+    /// What the command said on its notify socket (`--notify`).
+    Notified(Notified),
     Finished(FinalBeat),
 }
 
@@ -30,6 +33,9 @@ pub struct FinalBeat {
     pub exit_code: u8,
     pub reason: String,
     pub output_tail: String,
+    /// More keys for the data: what the command said on its notify socket and no beat
+    /// carried yet.
+    pub notified: Map<String, Value>,
     /// When it ended, as [`Reporter::now`] gives it: the wall-clock stamp and the
     /// monotonic time since the start.
     pub at: (f64, Duration),
@@ -80,6 +86,24 @@ impl<'s> Beats<'s> {
                 Err(TrySendError::Disconnected(report)) => self.reporter.write(report),
             },
             None => self.reporter.write(Report::StillRunning),
+        }
+    }
+
+    /// A beat the command asked for on its notify socket, handed over only if the writer
+    /// is idle: else it comes back, to be offered again.
+    pub fn try_notified(&self, beat: Notified) -> Result<(), Notified> {
+        let Some(tx) = &self.to_writer else {
+            self.reporter.write(Report::Notified(beat));
+            return Ok(());
+        };
+        match tx.try_send(Report::Notified(beat)) {
+            Err(TrySendError::Full(Report::Notified(beat))) => Err(beat),
+            Err(TrySendError::Disconnected(report)) => {
+                self.reporter.write(report);
+                Ok(())
+            }
+            // Handed over (a full channel gives back what was sent: the beat above).
+            Ok(()) | Err(TrySendError::Full(_)) => Ok(()),
         }
     }
 
@@ -144,19 +168,36 @@ impl<'a> Reporter<'a> {
 
     fn write(&self, report: Report) {
         match report {
-            Report::Started => self.send(Beat::running(
-                self.started_at,
-                DataChange::Replace(json!({ "command": self.command })),
-            )),
+            Report::Started => {
+                let mut data = json!({ "command": self.command });
+                if self.job.notify {
+                    // Until it says READY=1, as a notify service is `activating` in systemd.
+                    data["ready"] = Value::Bool(false);
+                }
+                self.send(Beat::running(self.started_at, DataChange::Replace(data)));
+            }
             Report::StillRunning => self.send(Beat::running(self.started_at, DataChange::Keep)),
+            Report::Notified(Notified { error: None, data }) => {
+                self.send(Beat::running(self.started_at, DataChange::Merge(data)));
+            }
+            Report::Notified(Notified {
+                error: Some(message),
+                data,
+            }) => self.send(Beat {
+                status: Reported::Error,
+                error: Some(message),
+                data: DataChange::Merge(data),
+                ..Beat::alive(None)
+            }),
             Report::Finished(FinalBeat {
                 status,
                 exit_code,
                 reason,
                 output_tail,
+                notified,
                 at: (finished_at, took),
             }) => {
-                let mut data = Map::new();
+                let mut data = notified;
                 data.insert("output_tail".to_owned(), Value::String(output_tail));
                 data.insert("reason".to_owned(), Value::String(reason.clone()));
                 self.send(Beat::ended(
@@ -204,7 +245,14 @@ impl<'a> Reporter<'a> {
             ErrorKind::PermissionDenied => (126, "permission denied (not executable?)".to_owned()),
             _ => (126, error.to_string()),
         };
-        let reason = format!("cannot run `{}`: {why}", self.job.program.to_string_lossy());
+        self.not_run(
+            code,
+            format!("cannot run `{}`: {why}", self.job.program.to_string_lossy()),
+        )
+    }
+
+    /// Reports a run that never started the command, for `reason`, ending with `code`.
+    pub fn not_run(&self, code: u8, reason: String) -> Outcome {
         self.send(Beat::finished(
             Some(self.started_at),
             self.started_at,
@@ -281,6 +329,7 @@ mod tests {
             schedule: None,
             timeout: None,
             keepalive: false,
+            notify: false,
             kind: crate::store::Kind::Job,
         };
         let reporter = Reporter::new(&job, &store);

@@ -42,7 +42,12 @@ fn reloaded(path: Option<&std::path::Path>, old: &Config, new: &Config) -> Strin
     );
     let later: Vec<&str> = [
         (new.history != old.history, "[history] keep"),
-        (new.serve != old.serve, "[serve] listen"),
+        (new.serve != old.serve, "[serve]"),
+        // The HTTP API finds processes by these as the config at its start had them.
+        (
+            ping_ids(new) != ping_ids(old),
+            "[[process]] uuid, slug and push_token",
+        ),
     ]
     .into_iter()
     .filter_map(|(changed, what)| changed.then_some(what))
@@ -53,6 +58,14 @@ fn reloaded(path: Option<&std::path::Path>, old: &Config, new: &Config) -> Strin
         text += " take effect at the next start";
     }
     text
+}
+
+/// The ping URL keys of each configured process that has any, in file order.
+fn ping_ids(config: &Config) -> Vec<(&str, &crate::config::PingIds)> {
+    (config.processes.iter())
+        .filter(|p| p.ping != crate::config::PingIds::default())
+        .map(|p| (p.name.as_str(), &p.ping))
+        .collect()
 }
 
 /// What one check does besides judging.
@@ -186,7 +199,7 @@ impl Engine {
             self.read();
         }
         let now = unix_now();
-        let results = self.prober.results(now);
+        let results = self.prober.results(&self.config, now);
         let mut report =
             self.judge
                 .report(&self.snapshot, &self.config, now, step.probing, &results);

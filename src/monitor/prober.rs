@@ -74,8 +74,9 @@ impl Prober {
         }
     }
 
-    /// The latest results: this monitor's own (published for the others), or the holder's.
-    pub(super) fn results(&mut self, now: f64) -> Results {
+    /// The latest results: this monitor's own (published for the others), or the holder's
+    /// (those older than `config` allows marked stale).
+    pub(super) fn results(&mut self, config: &Config, now: f64) -> Results {
         match &self.held {
             Some((_, checks)) => {
                 let results = checks.results();
@@ -88,7 +89,7 @@ impl Prober {
                 }
                 results
             }
-            None => checks::sidecar::read(&self.file),
+            None => checks::sidecar::read(&self.file, config, now),
         }
     }
 }

@@ -25,6 +25,8 @@ pub enum Column {
     Runtime,
     BeatAt,
     LastBeat,
+    /// The slowest active probe's last response time: only while some row has a probe.
+    Resp,
     Interval,
     Beats,
     /// `additional_data` on one line: takes what room is left.
@@ -61,6 +63,8 @@ pub struct Spec {
     /// Its place in the sort key's cycle (`s`), if any; every column sorts when its
     /// title is clicked.
     pub cycle: Option<u8>,
+    /// Shown only when some row passes this (RESP: a row with a probe); `None`: always.
+    pub needed_by: Option<fn(&Row) -> bool>,
     /// The cell's text.
     text: fn(&Row, &Context) -> String,
     /// Its order, first first: the caller breaks ties (by name).
@@ -80,6 +84,7 @@ impl Column {
                 align: Align::Left,
                 drop: None,
                 cycle: Some(1),
+                needed_by: None,
                 text: |row, _| name(row).into_owned(),
                 compare: |a, b| caseless(a.display_name(), b.display_name()),
             },
@@ -89,6 +94,7 @@ impl Column {
                 align: Align::Left,
                 drop: None,
                 cycle: Some(0),
+                needed_by: None,
                 text: |row, cx| state(row, cx.symbols),
                 // Worst first.
                 compare: |a, b| b.health.severity.cmp(&a.health.severity),
@@ -99,6 +105,7 @@ impl Column {
                 align: Align::Right,
                 drop: Some(8),
                 cycle: None,
+                needed_by: None,
                 text: |row, _| pid(row),
                 compare: |a, b| present(a.pid().map(f64::from), b.pid().map(f64::from)),
             },
@@ -108,6 +115,7 @@ impl Column {
                 align: Align::Right,
                 drop: Some(6),
                 cycle: Some(3),
+                needed_by: None,
                 text: |row, _| cpu(row),
                 // Busiest first; an unknown CPU (no second sample yet) with the rows
                 // that have none.
@@ -127,6 +135,7 @@ impl Column {
                 align: Align::Right,
                 drop: Some(5),
                 cycle: Some(4),
+                needed_by: None,
                 text: |row, _| memory(row),
                 compare: |a, b| {
                     let mem = |r: &Row| r.process.as_ref().map(|p| p.memory_bytes as f64);
@@ -139,6 +148,7 @@ impl Column {
                 align: Align::Right,
                 drop: Some(3),
                 cycle: None,
+                needed_by: None,
                 text: |row, cx| runtime(row, cx.now),
                 // Longest first: the earliest start.
                 compare: |a, b| {
@@ -152,6 +162,7 @@ impl Column {
                 align: Align::Left,
                 drop: Some(4),
                 cycle: None,
+                needed_by: None,
                 text: |row, cx| last_beat(row, cx.now),
                 compare: newest_beat_first,
             },
@@ -161,8 +172,20 @@ impl Column {
                 align: Align::Right,
                 drop: None,
                 cycle: Some(2),
+                needed_by: None,
                 text: |row, cx| since_beat(row, cx.now),
                 compare: newest_beat_first,
+            },
+            Column::Resp => Spec {
+                title: "RESP",
+                min_width: 6,
+                align: Align::Right,
+                drop: Some(9),
+                cycle: None,
+                needed_by: Some(|row| !row.probes.is_empty()),
+                text: |row, _| millis(response_ms(row)),
+                // Slowest first; rows without a timed run after those with one.
+                compare: |a, b| present(response_ms(a), response_ms(b)),
             },
             Column::Interval => Spec {
                 title: "INTERVAL",
@@ -170,6 +193,7 @@ impl Column {
                 align: Align::Right,
                 drop: Some(2),
                 cycle: None,
+                needed_by: None,
                 text: |row, cx| interval(row, cx.now),
                 compare: |a, b| present(Some(a.rules.interval), Some(b.rules.interval)),
             },
@@ -179,6 +203,7 @@ impl Column {
                 align: Align::Right,
                 drop: Some(1),
                 cycle: None,
+                needed_by: None,
                 text: |row, _| beats(row),
                 compare: |a, b| {
                     let beats = |r: &Row| r.entry.as_ref().and_then(|e| e.beats).map(|b| b as f64);
@@ -191,6 +216,7 @@ impl Column {
                 align: Align::Left,
                 drop: Some(7),
                 cycle: None,
+                needed_by: None,
                 text: |row, _| data_text(row),
                 compare: |a, b| data_text(a).cmp(&data_text(b)),
             },
@@ -210,6 +236,23 @@ impl Column {
     /// The order of two rows by this column alone; ties are for the caller to break.
     pub fn compare(self, a: &Row, b: &Row) -> Ordering {
         (self.spec().compare)(a, b)
+    }
+
+    /// Whether `rows` need this column: a column that only some rows fill (RESP) is left
+    /// out when none does, so a monitor without probes keeps its table as it was.
+    pub fn needed(self, rows: &[Row]) -> bool {
+        self.spec()
+            .needed_by
+            .is_none_or(|needed| rows.iter().any(needed))
+    }
+
+    /// The columns `rows` show, in display order ([`Column::needed`]).
+    pub fn shown(rows: &[Row]) -> Vec<Column> {
+        Column::ALL
+            .iter()
+            .copied()
+            .filter(|c| c.needed(rows))
+            .collect()
     }
 
     /// The columns of the sort key's cycle, in its order.
@@ -393,6 +436,26 @@ pub fn due(row: &Row, now: f64) -> Option<String> {
     ))
 }
 
+/// The slowest last run of `row`'s probes, in milliseconds: the one a reader worries
+/// about. `None` without probes, or before any has run.
+pub fn response_ms(row: &Row) -> Option<f64> {
+    row.probes
+        .iter()
+        .filter_map(|p| p.last_ms)
+        .filter(|ms| ms.is_finite())
+        .reduce(f64::max)
+}
+
+/// A response time: a tenth of a millisecond below ten (a local probe takes well under
+/// one), whole milliseconds above; `-` for none.
+pub fn millis(ms: Option<f64>) -> String {
+    match ms {
+        None => "-".to_owned(),
+        Some(ms) if ms < 10.0 => format!("{ms:.1}ms"),
+        Some(ms) => format!("{ms:.0}ms"),
+    }
+}
+
 pub fn beats(row: &Row) -> String {
     row.entry
         .as_ref()
@@ -479,6 +542,60 @@ mod tests {
         // A column outside the cycle (sorted by a click on its title) goes on to its start.
         assert_eq!(Column::Pid.next_sort(), Column::State);
         assert_eq!(Column::ALL.last(), Some(&Column::Data));
+    }
+
+    #[test]
+    fn resp_is_needed_only_by_probed_rows_and_sorts_the_slowest_first() {
+        use crate::checks::ProbeStatus;
+        use crate::report::fixture;
+        let fixture = super::super::build(
+            &fixture::snapshot(),
+            &fixture::config(),
+            &mut fixture::probe(),
+            fixture::NOW,
+        );
+        let row = |name: &str| {
+            let mut r = fixture.rows[0].clone();
+            r.name = name.to_owned();
+            r.label = None;
+            r
+        };
+        let probed = |name: &str, runs: &[&[f64]]| {
+            let mut r = row(name);
+            r.probes = runs
+                .iter()
+                .map(|ms| ProbeStatus::sample("tcp", "127.0.0.1:1", Some(true), 0, ms, 1.0))
+                .collect();
+            r
+        };
+        assert!(!Column::shown(&fixture.rows).contains(&Column::Resp));
+        assert_eq!(Column::shown(&fixture.rows).len(), Column::ALL.len() - 1);
+        // Its slowest probe speaks for a row; one not run yet is a dash, after the timed.
+        let mut rows = vec![
+            probed("waiting", &[&[]]),
+            probed("quick", &[&[0.42]]),
+            probed("slow", &[&[3.0], &[1250.0]]),
+            row("plain"),
+        ];
+        assert!(Column::shown(&rows).contains(&Column::Resp));
+        rows.sort_by(|a, b| Column::Resp.compare(a, b));
+        let cx = Context {
+            now: 1.0,
+            symbols: false,
+        };
+        let cells: Vec<(&str, String)> = rows
+            .iter()
+            .map(|r| (r.name.as_str(), Column::Resp.text(r, &cx, 8)))
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                ("slow", "1250ms".to_owned()),
+                ("quick", "0.4ms".to_owned()),
+                ("waiting", "-".to_owned()),
+                ("plain", "-".to_owned()),
+            ]
+        );
     }
 
     #[test]

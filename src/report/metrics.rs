@@ -283,6 +283,7 @@ mod tests {
             recent_ms: vec![12.5, 30.0],
             last_error: Some("HTTP 500".into()),
             late: false,
+            stale: false,
         }];
         let text = render(&report);
         let labels = "name=\"bidder\",kind=\"http\",target=\"http://127.0.0.1:8080/health\"";

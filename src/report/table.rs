@@ -12,8 +12,6 @@ use super::{Report, Row};
 use crate::health::Severity;
 use crate::text;
 
-/// Every column but DATA, the last, sized to its widest cell.
-const FIXED: &[Column] = Column::ALL.split_last().expect("DATA is the last column").1;
 const MAX_NAME: usize = 32;
 /// Below this many cells the data column is left out rather than squeezed.
 const MIN_DATA: usize = 8;
@@ -37,9 +35,16 @@ pub fn render(report: &Report, width: usize, styled: bool) -> String {
         now: report.now,
         symbols: styled,
     };
-    let rendered: Vec<(&Row, Vec<String>)> =
-        report.rows.iter().map(|r| (r, cells(r, &cx))).collect();
-    let widths = column_widths(rendered.iter().map(|(_, c)| c));
+    // Every column the rows need but DATA, the last, each sized to its widest cell; the
+    // same for both sections, so they line up.
+    let mut fixed_columns = Column::shown(&report.rows);
+    fixed_columns.retain(|&c| c != Column::Data);
+    let rendered: Vec<(&Row, Vec<String>)> = report
+        .rows
+        .iter()
+        .map(|r| (r, cells(&fixed_columns, r, &cx)))
+        .collect();
+    let widths = column_widths(&fixed_columns, rendered.iter().map(|(_, c)| c));
     let fixed: usize = widths.iter().sum::<usize>() + GAP.len() * widths.len();
     let data_width = width.saturating_sub(fixed);
     let data_width = (data_width >= MIN_DATA).then_some(data_width);
@@ -67,19 +72,19 @@ pub fn render(report: &Report, width: usize, styled: bool) -> String {
             let _ = writeln!(out, "  {}", style.dim(empty));
             continue;
         }
-        let mut header: Vec<String> = FIXED.iter().map(|c| c.title().to_owned()).collect();
+        let mut header: Vec<String> = fixed_columns.iter().map(|c| c.title().to_owned()).collect();
         if data_width.is_some() {
             header.push(Column::Data.title().to_owned());
         }
-        let header = line(&header, &widths, |_, cell| cell);
+        let header = line(&fixed_columns, &header, &widths, |_, cell| cell);
         let _ = writeln!(out, "{}", style.bold(&header));
         for (row, mut row_cells) in rows {
             if let Some(w) = data_width {
                 row_cells.push(Column::Data.text(row, &cx, w));
             }
             let severity = row.health.severity;
-            let text = line(&row_cells, &widths, |i, cell| {
-                if FIXED.get(i) == Some(&Column::State) {
+            let text = line(&fixed_columns, &row_cells, &widths, |i, cell| {
+                if fixed_columns.get(i) == Some(&Column::State) {
                     style.severity(severity, &cell)
                 } else {
                     cell
@@ -152,9 +157,9 @@ fn system_line(system: &crate::probe::SystemInfo) -> String {
     )
 }
 
-/// The cells of every column but the last, DATA, which takes what room is left.
-fn cells(row: &Row, cx: &Context) -> Vec<String> {
-    FIXED
+/// The cells of `columns` (all but DATA, which takes what room is left).
+fn cells(columns: &[Column], row: &Row, cx: &Context) -> Vec<String> {
+    columns
         .iter()
         .map(|&c| match c {
             Column::Name => c.text(row, cx, MAX_NAME),
@@ -164,8 +169,11 @@ fn cells(row: &Row, cx: &Context) -> Vec<String> {
         .collect()
 }
 
-fn column_widths<'a>(rows: impl Iterator<Item = &'a Vec<String>>) -> Vec<usize> {
-    let mut widths: Vec<usize> = FIXED.iter().map(|c| c.title().width()).collect();
+fn column_widths<'a>(
+    columns: &[Column],
+    rows: impl Iterator<Item = &'a Vec<String>>,
+) -> Vec<usize> {
+    let mut widths: Vec<usize> = columns.iter().map(|c| c.title().width()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.width());
@@ -176,7 +184,12 @@ fn column_widths<'a>(rows: impl Iterator<Item = &'a Vec<String>>) -> Vec<usize> 
 
 /// One table line: cells padded to `widths` (the data cell, beyond them, is not), each
 /// padded cell passed through `paint` (styling must not count towards the width).
-fn line(cells: &[String], widths: &[usize], paint: impl Fn(usize, String) -> String) -> String {
+fn line(
+    columns: &[Column],
+    cells: &[String],
+    widths: &[usize],
+    paint: impl Fn(usize, String) -> String,
+) -> String {
     let mut out = String::from(" ");
     for (i, cell) in cells.iter().enumerate() {
         out.push_str(if i == 0 { " " } else { GAP });
@@ -184,7 +197,7 @@ fn line(cells: &[String], widths: &[usize], paint: impl Fn(usize, String) -> Str
             None => cell.clone(),
             Some(&w) => {
                 let pad = " ".repeat(w.saturating_sub(cell.width()));
-                if FIXED[i].spec().align == Align::Right {
+                if columns[i].spec().align == Align::Right {
                     format!("{pad}{cell}")
                 } else {
                     format!("{cell}{pad}")
@@ -335,6 +348,43 @@ mod tests {
         ] {
             assert!(text.contains(shown), "{shown} not in\n{text}");
         }
+    }
+
+    #[test]
+    fn rows_with_probes_add_a_resp_column_and_rows_without_leave_it_out() {
+        use crate::checks::ProbeStatus;
+        let without = render_fixed(&report(), 120, false);
+        assert!(!without.contains("RESP"), "{without}");
+        let mut probed = report();
+        probed.rows[0].probes = vec![
+            ProbeStatus::sample(
+                "http",
+                "http://127.0.0.1/health",
+                Some(true),
+                0,
+                &[4.0, 12.4],
+                NOW,
+            ),
+            ProbeStatus::sample("tcp", "127.0.0.1:5432", Some(true), 0, &[0.4], NOW),
+        ];
+        probed.rows[1].probes = vec![ProbeStatus::sample(
+            "tcp",
+            "127.0.0.1:6379",
+            Some(true),
+            0,
+            &[0.43],
+            NOW,
+        )];
+        // Probed but not run yet: a dash, and the column still shown for the others.
+        probed.rows[2].probes = vec![ProbeStatus::sample(
+            "command",
+            "pg_isready",
+            None,
+            0,
+            &[],
+            NOW,
+        )];
+        insta::assert_snapshot!(render_fixed(&probed, 120, false));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod filter;
 mod message;
 mod selection;
+mod signal;
 #[cfg(test)]
 mod tests;
 mod view;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 pub use self::filter::Filter;
 pub use self::message::{Action, Effect, Notice};
+pub use self::signal::{SIGNALS, Signalling, Target};
 pub use self::view::{Mode, Spot, Tab, Table, Viewport};
 use super::recent::Recent;
 use crate::changes::Transition;
@@ -80,7 +82,7 @@ impl App {
     pub fn detail_open(&self) -> bool {
         match self.mode {
             Mode::Detail => true,
-            Mode::Help | Mode::Confirm(_) => self.overlay_on_detail,
+            Mode::Help | Mode::Confirm(_) | Mode::Signal(_) => self.overlay_on_detail,
             Mode::Normal | Mode::Filter => false,
         }
     }
@@ -317,6 +319,12 @@ impl App {
                     .selected_row()
                     .map(|row| Effect::Control(verb, row.name.clone()));
             }
+            Action::AskSignal | Action::SignalMenu(_) | Action::PickSignal => {
+                return self.signalling(&action);
+            }
+            Action::Confirm | Action::Cancel if matches!(self.mode, Mode::Signal(_)) => {
+                return self.signalling(&action);
+            }
             Action::AskRemove | Action::Confirm | Action::Cancel => return self.removal(&action),
             Action::ToggleDetail => {
                 self.mode = if self.mode == Mode::Detail || self.selected_row().is_none() {
@@ -414,7 +422,7 @@ impl App {
                 self.clear_filter();
             }
             Mode::Detail => self.mode = Mode::Normal,
-            Mode::Help | Mode::Confirm(_) => self.close_overlay(),
+            Mode::Help | Mode::Confirm(_) | Mode::Signal(_) => self.close_overlay(),
         }
         None
     }

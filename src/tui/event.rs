@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crossterm::event::Event as Input;
 
-use super::app::{Action, App, Effect, Notice};
+use super::app::{Action, App, Effect, Notice, Target};
 use super::reader::Reader;
 use super::terminal::Screen;
 use super::{Options, TuiError, keys, ui};
@@ -22,6 +22,49 @@ use crate::monitor::{Engine, Monitor, MonitorError, News, Update};
 use crate::store::Store;
 use crate::supervise::Verb;
 use crate::supervise::control::{self, Request};
+
+/// Sends `signal` to `target`'s PID if that PID is still the process the report showed
+/// (the same start time: a PID reused since is not signalled); what happened, in one line,
+/// and whether it is an error (`EPERM`: not this user's process).
+#[cfg(unix)]
+fn send_signal(file: &std::path::Path, target: &Target, signal: libc::c_int) -> (String, bool) {
+    use crate::probe::{Lookup, Probe, SysProbe};
+    let what = format!(
+        "{} to pid {} ({:?})",
+        crate::signal::name(signal).unwrap_or("the signal"),
+        target.pid,
+        target.name
+    );
+    let mut probe = SysProbe::new(file);
+    probe.refresh(&[target.pid], false);
+    match probe.process(target.pid) {
+        Lookup::Alive(p) if p.start_time == target.start_time => {}
+        Lookup::Alive(_) => {
+            return (
+                format!("not sent {what}: the PID is another process's now"),
+                true,
+            );
+        }
+        Lookup::Gone | Lookup::Unknown => return (format!("not sent {what}: it is gone"), true),
+    }
+    let pid = libc::pid_t::try_from(target.pid).unwrap_or(libc::pid_t::MAX);
+    // SAFETY: kill has no memory effects; the PID was checked to be the process meant.
+    if unsafe { libc::kill(pid, signal) } == 0 {
+        return (format!("sent {what}"), false);
+    }
+    let e = io::Error::last_os_error();
+    let why = match e.raw_os_error() {
+        Some(libc::EPERM) => "not your process (EPERM)".to_owned(),
+        Some(libc::ESRCH) => "it is gone (ESRCH)".to_owned(),
+        _ => e.to_string(),
+    };
+    (format!("cannot send {what}: {why}"), true)
+}
+
+#[cfg(not(unix))]
+fn send_signal(_: &std::path::Path, _: &Target, _: libc::c_int) -> (String, bool) {
+    ("signals are for Unix".to_owned(), true)
+}
 
 /// Everything the loop waits for.
 #[derive(Debug)]
@@ -182,6 +225,15 @@ impl Loop {
                 self.monitor.refresh();
             }
             Effect::Control(verb, name) => self.control(verb, name),
+            Effect::Signal { target, signal } => {
+                let (text, is_error) = send_signal(&self.file, &target, signal);
+                self.app.update(Action::Notice(Notice {
+                    text,
+                    at: crate::clock::unix_now(),
+                    is_error,
+                }));
+                self.monitor.refresh();
+            }
         }
         None
     }

@@ -7,7 +7,11 @@ use crossterm::event::{
 };
 
 use super::app::{Action, Mode, WHEEL_STEP};
-use crate::supervise::Verb;
+use signal::SIGNAL;
+use supervise::CONTROL;
+
+mod signal;
+mod supervise;
 
 /// A key as the table names it: a code, with or without Ctrl (Shift is in the code: `G`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,17 +98,6 @@ const REMOVE: Binding = Binding {
     shown: "d",
     help: Some("remove the selected entry from the file (asks first)"),
     hint: Some(("d", "remove")),
-};
-
-/// Supervision, through `hbmon serve` (a process it does not run is refused, saying so).
-const CONTROL: Binding = Binding {
-    keys: &[
-        (ch('R'), Action::Control(Verb::Restart)),
-        (ch('x'), Action::Control(Verb::Stop)),
-    ],
-    shown: "R  x",
-    help: Some("restart, stop the selected process (one hbmon serve runs)"),
-    hint: None,
 };
 
 const HELP_KEY: Binding = Binding {
@@ -231,6 +224,13 @@ static TABLES: &[Binding] = &[
     REFRESH,
     REMOVE,
     CONTROL,
+    Binding {
+        keys: &[
+            (ch('K'), Action::AskSignal),
+            (key(KeyCode::F(9)), Action::AskSignal),
+        ],
+        ..SIGNAL
+    },
     HELP_KEY,
 ];
 
@@ -256,6 +256,11 @@ static DETAIL: &[Binding] = &[
     },
     REMOVE,
     CONTROL,
+    // The tables' help line says F9 already.
+    Binding {
+        help: None,
+        ..SIGNAL
+    },
     Binding {
         hint: None,
         ..REFRESH
@@ -346,6 +351,7 @@ pub fn keymap(mode: &Mode) -> Keymap {
             bindings: CONFIRM,
             other: Other::Does(&Action::Cancel),
         },
+        Mode::Signal(dialog) => signal::keymap(dialog),
     }
 }
 
@@ -401,7 +407,7 @@ pub fn map_mouse(mouse: MouseEvent, mode: &Mode) -> Option<Action> {
                     x: mouse.column,
                     y: mouse.row,
                 }),
-                Mode::Help | Mode::Confirm(_) => None,
+                Mode::Help | Mode::Confirm(_) | Mode::Signal(_) => None,
             };
         }
         _ => return None,
@@ -409,7 +415,7 @@ pub fn map_mouse(mouse: MouseEvent, mode: &Mode) -> Option<Action> {
     match mode {
         Mode::Normal | Mode::Filter => Some(Action::Move(step)),
         Mode::Detail | Mode::Help => Some(Action::ScrollDetail(step)),
-        Mode::Confirm(_) => None,
+        Mode::Confirm(_) | Mode::Signal(_) => None,
     }
 }
 
@@ -434,6 +440,8 @@ mod tests {
             Mode::Detail,
             Mode::Help,
             Mode::Confirm("x".into()),
+            signal::tests::menu(),
+            signal::tests::confirm(),
         ] {
             let keys: Vec<Key> = EVERYWHERE
                 .iter()
@@ -479,8 +487,6 @@ mod tests {
         assert_eq!(map_key(key(KeyCode::Enter), &m), Some(Action::ToggleDetail));
         assert_eq!(map_key(ch('?'), &m), Some(Action::ToggleHelp));
         assert_eq!(map_key(key(KeyCode::Tab), &m), Some(Action::ToggleTab));
-        assert_eq!(map_key(ch('R'), &m), Some(Action::Control(Verb::Restart)));
-        assert_eq!(map_key(ch('x'), &m), Some(Action::Control(Verb::Stop)));
         assert_eq!(map_key(ch('z'), &m), None);
     }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeZone};
 
-use crate::changes::Transition;
+use crate::changes::{ProbeFlip, Transition};
 use crate::duration::format_secs;
 use crate::health::State;
 use crate::history::{History, HistoryError};
@@ -20,6 +20,9 @@ pub const GAP_BEATS: usize = 60;
 /// How many transitions of the selected process the detail pane's timeline reads back.
 pub const TIMELINE_TRANSITIONS: usize = 16;
 
+/// How many probe flips (of every process) the history tab reads back and lists at most.
+pub const FLIPS_SHOWN: usize = 5;
+
 /// The history as read at one instant.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Recent {
@@ -30,6 +33,9 @@ pub struct Recent {
     pub minutes: HashMap<String, Vec<(i64, u32)>>,
     /// Transitions within [`LONGEST_WINDOW`], per process, newest first.
     pub transitions: HashMap<String, Vec<Transition>>,
+    /// The newest probe flips within [`LONGEST_WINDOW`], of every process, newest first, at
+    /// most [`FLIPS_SHOWN`].
+    pub flips: Vec<ProbeFlip>,
     /// The process the detail pane shows, read for it alone.
     pub selected: Option<Selected>,
 }
@@ -59,6 +65,7 @@ impl Recent {
         for t in history.transitions(None, now - LONGEST_WINDOW, None)? {
             transitions.entry(t.name.clone()).or_default().push(t);
         }
+        let flips = history.probe_flips(None, now - LONGEST_WINDOW, Some(FLIPS_SHOWN))?;
         let selected = match selected {
             Some(name) => Some(Selected {
                 name: name.to_owned(),
@@ -79,6 +86,7 @@ impl Recent {
             at: now,
             minutes,
             transitions,
+            flips,
             selected,
         })
     }

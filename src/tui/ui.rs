@@ -11,6 +11,7 @@ mod footer;
 mod header;
 mod history;
 mod overlays;
+mod signal;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -26,10 +27,11 @@ use self::footer::footer;
 use self::header::{banner, banner_text, header};
 use self::history::history_tab;
 use self::overlays::{confirm, help, help_scroll};
+use self::signal::signal_dialog;
 use self::table::{process_table, sort_line};
 use self::theme::Theme;
 use super::app::{App, Mode, Tab, Table, Viewport};
-use crate::report::columns;
+use crate::report::columns::{self, Column};
 
 /// Below this the screen says so instead of drawing a mangled table.
 pub const MIN_WIDTH: u16 = 60;
@@ -66,7 +68,7 @@ pub fn viewport(size: Size, app: &App, now: f64) -> Viewport {
     });
     let spot = |r: Option<Rect>| {
         r.filter(|_| app.tab() == Tab::Processes)
-            .map(|r| table::spot(r, wanted(app)))
+            .map(|r| table::spot(r, &wanted(app)))
     };
     let (help, help_max_scroll) = help_scroll(area, &Theme::new(app.color));
     Viewport {
@@ -115,6 +117,7 @@ fn wanted(app: &App) -> table::Wanted {
         0
     };
     table::Wanted {
+        columns: Column::shown(rows),
         name,
         state,
         interval,
@@ -158,7 +161,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, now: f64) {
         (Table::Additional, areas.additional),
     ] {
         if let Some(area) = area {
-            process_table(frame, area, app, table, now, wanted, &theme);
+            process_table(frame, area, app, table, now, &wanted, &theme);
         }
     }
     if let Some(first) = areas.monitored.or(areas.additional) {
@@ -172,6 +175,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, now: f64) {
     match app.mode() {
         Mode::Help => help(frame, area, app.help_scroll(), &theme),
         Mode::Confirm(name) => confirm(frame, area, app, name, &theme),
+        Mode::Signal(dialog) => signal_dialog(frame, area, dialog, &theme),
         _ => {}
     }
 }

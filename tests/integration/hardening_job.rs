@@ -328,7 +328,7 @@ impl Drop for Serve {
     }
 }
 
-/// `GET target`: the body of a 200 reply.
+/// `GET target`: what hbmon said of a ping it took with 200 (`X-Hbmon-Result`).
 fn get(addr: SocketAddr, target: &str) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();
     write!(
@@ -338,9 +338,12 @@ fn get(addr: SocketAddr, target: &str) -> String {
     .unwrap();
     let mut reply = String::new();
     stream.read_to_string(&mut reply).unwrap();
-    let (head, body) = reply.split_once("\r\n\r\n").unwrap();
+    let (head, _) = reply.split_once("\r\n\r\n").unwrap();
     assert!(head.starts_with("HTTP/1.1 200"), "{target}: {reply}");
-    body.to_owned()
+    (head.lines())
+        .find_map(|line| line.strip_prefix("X-Hbmon-Result: "))
+        .unwrap_or_else(|| panic!("{target}: {reply}"))
+        .to_owned()
 }
 
 #[cfg(target_os = "linux")]

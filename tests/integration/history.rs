@@ -39,6 +39,7 @@ fn lists_transitions_and_beats_newest_first() {
                 // Older than the --since window below.
                 beat(now - 7200.0, Reported::Alive),
             ],
+            flips: Vec::new(),
         }))
         .unwrap();
 

@@ -17,9 +17,12 @@ mod hardening_paths;
 mod hardening_store;
 mod hardening_text;
 mod history;
+mod import;
 mod interop;
+mod notify;
 mod pause;
 mod ping;
+mod ping_forms;
 mod pipe;
 mod probes;
 mod prometheus;
@@ -32,6 +35,7 @@ mod stops;
 mod supervise;
 mod tui;
 mod ui_day_one;
+mod ui_signal;
 
 use std::path::Path;
 

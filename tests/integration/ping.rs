@@ -11,17 +11,17 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::hbmon;
-use crate::serve::{Serve, call, history_json, process, status_json, wait_for};
+use crate::serve::{Reply, Serve, call, history_json, process, status_json, wait_for};
 
 const RID_A: &str = "5d8e1b0c-7a3f-4c92-8e61-0f2b9d4a7c15";
 const RID_B: &str = "a1c7e2f9-44b0-4d1e-9a3c-6e5f8b2d0c47";
 
 /// The ping body limit every ping reply says.
-const LIMIT: &str = "65536";
+const LIMIT: &str = "100000";
 
 /// `hbmon history NAME --json` once its newest beat is `status`: the monitor sees beats
 /// on its checks, and its recorder writes them a moment later.
-fn history_once(dir: &Path, serve: &Serve, name: &str, status: &str) -> Value {
+pub(crate) fn history_once(dir: &Path, serve: &Serve, name: &str, status: &str) -> Value {
     let read = || history_json(dir, name);
     wait_for(
         &format!("a {status} beat of {name} in history"),
@@ -31,12 +31,17 @@ fn history_once(dir: &Path, serve: &Serve, name: &str, status: &str) -> Value {
     read()
 }
 
+/// What hbmon made of a ping (`X-Hbmon-Result`); the body is healthchecks.io's `OK`.
+pub(crate) fn said(reply: &Reply) -> &str {
+    reply.header("X-Hbmon-Result").unwrap_or("")
+}
+
 /// `NAME`'s row of `hbmon status --json`.
-fn row(dir: &Path, name: &str) -> Value {
+pub(crate) fn row(dir: &Path, name: &str) -> Value {
     process(&status_json(dir), name).clone()
 }
 
-fn duration(row: &Value) -> f64 {
+pub(crate) fn duration(row: &Value) -> f64 {
     row["entry"]["duration"]
         .as_f64()
         .unwrap_or_else(|| panic!("no duration in {row:#}"))
@@ -90,9 +95,9 @@ fn runitors_request_sequence_is_one_run_by_rid_with_its_body_cut_to_the_limit_it
     );
     assert_eq!(end.status, 200, "{end:?}");
     assert_eq!(end.header("Ping-Body-Limit"), Some(LIMIT));
+    assert_eq!(end.body, "OK", "healthchecks.io's word: {end:?}");
     assert!(
-        end.body
-            .starts_with("OK failed \"backup\" (beat 2, exit 3, took "),
+        said(&end).starts_with("OK failed \"backup\" (beat 2, exit 3, took "),
         "{end:?}"
     );
 
@@ -149,7 +154,7 @@ fn two_overlapping_rids_of_one_job_end_each_with_its_own_duration_and_exit_code(
     // B, started later, ends first and well, 0.1 s after its start.
     std::thread::sleep(Duration::from_millis(100));
     let b = ping(&format!("/ping/etl/0?rid={RID_B}"));
-    assert!(b.body.starts_with("OK succeeded \"etl\""), "{b:?}");
+    assert!(said(&b).starts_with("OK succeeded \"etl\""), "{b:?}");
     let after_b = row(dir.path(), "etl");
     assert_eq!(after_b["entry"]["exit_code"], 0, "{after_b:#}");
     let took_b = duration(&after_b);
@@ -163,7 +168,7 @@ fn two_overlapping_rids_of_one_job_end_each_with_its_own_duration_and_exit_code(
 
     // A ends badly, its duration from its own start, not B's.
     let a = ping(&format!("/ping/etl/fail?rid={RID_A}&msg=rows+lost"));
-    assert!(a.body.starts_with("OK failed \"etl\""), "{a:?}");
+    assert!(said(&a).starts_with("OK failed \"etl\""), "{a:?}");
     let history = history_once(dir.path(), &serve, "etl", "failed");
     let after_a = row(dir.path(), "etl");
     assert_eq!(after_a["state"], "failed", "{after_a:#}");
@@ -239,7 +244,7 @@ fn healthchecks_io_curl_lines_through_sh_ping_as_the_docs_say() {
     let head = sh(addr, "probe", "curl -sS -m 10 -I \"$HC\"");
     let head = String::from_utf8(head.stdout).unwrap();
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
-    assert!(head.contains("\r\nPing-Body-Limit: 65536\r\n"), "{head}");
+    assert!(head.contains("\r\nPing-Body-Limit: 100000\r\n"), "{head}");
     assert_eq!(row(dir.path(), "probe")["entry"]["status"], "alive");
 
     // What healthchecks.io refuses, curl -f fails on (22), and nothing is written.
@@ -253,7 +258,11 @@ fn healthchecks_io_curl_lines_through_sh_ping_as_the_docs_say() {
     }
     let refused = crate::serve::get(addr, "/ping/refused/start?rid=not-a-uuid");
     assert_eq!(refused.status, 400);
-    assert_eq!(refused.body, "rid=\"not-a-uuid\": invalid uuid format\n");
+    assert_eq!(
+        refused.body, "invalid uuid format",
+        "healthchecks.io's word"
+    );
+    assert_eq!(said(&refused), "rid=\"not-a-uuid\": invalid uuid format");
     assert!(
         status_json(dir.path())["processes"]
             .as_array()

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::hbmon;
-use crate::serve::{Serve, Worker, beat, get, process, status_json, wait_for};
+use crate::serve::{Serve, Worker, beat, get, history_json, process, status_json, wait_for};
 
 /// Answers GET by what the control file says: `200`, `500`, or `stall` (10 s, then 200).
 const SERVER: &str = r#"
@@ -176,6 +176,122 @@ fn an_http_probe_goes_unhealthy_after_exactly_probe_fails_failures_and_a_stall_d
     // Another reader (`hbmon status`) shows serve's results without probing itself.
     let doc = status_json(dir.path());
     assert_eq!(process(&doc, "web")["state"], "unhealthy", "{doc:#}");
+}
+
+#[test]
+fn a_probe_switched_200_500_200_records_two_flips_in_history_with_time_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    fs::write(
+        dir.path().join("hbmon.toml"),
+        format!(
+            "[[process]]\nname = \"web\"\nhttp = \"http://127.0.0.1:{}/health\"\n\
+             probe_every = \"200ms\"\nprobe_timeout = \"1s\"\nprobe_fails = 2\n",
+            server.port
+        ),
+    )
+    .unwrap();
+    let serve = Serve::start(dir.path(), "serve.log");
+    serve.wait_log("history: recording");
+    wait_row(&serve, "web", |r| r["state"] == "up", |_| {});
+    fs::write(dir.path().join("mode"), "500").unwrap();
+    wait_row(&serve, "web", |r| r["state"] == "unhealthy", |_| {});
+    fs::write(dir.path().join("mode"), "200").unwrap();
+    wait_row(&serve, "web", |r| r["state"] == "up", |_| {});
+    let flips = || history_json(dir.path(), "web")["probe_flips"].clone();
+    wait_for(
+        "two probe flips of web in history",
+        || flips().as_array().map_or(0, Vec::len) >= 2,
+        || format!("{:#}\n{}", history_json(dir.path(), "web"), serve.log()),
+    );
+    // More passing runs flip nothing more.
+    std::thread::sleep(Duration::from_millis(600));
+    let flips = flips();
+    let flips = flips.as_array().unwrap();
+    assert_eq!(flips.len(), 2, "{flips:#?}");
+    // Newest first: passing again, then the failing that came after 2 runs of HTTP 500.
+    let (back, failing) = (&flips[0], &flips[1]);
+    assert_eq!(
+        (back["failing"].as_bool(), failing["failing"].as_bool()),
+        (Some(false), Some(true))
+    );
+    assert!(
+        back["time"].as_f64() > failing["time"].as_f64(),
+        "{flips:#?}"
+    );
+    assert_eq!(failing["kind"], "http");
+    assert!(
+        failing["reason"].as_str().unwrap().contains("HTTP 500"),
+        "{flips:#?}"
+    );
+    assert!(back["reason"].is_null(), "{flips:#?}");
+    assert!(
+        flips
+            .iter()
+            .all(|f| f["ms"].as_f64().is_some_and(|ms| ms > 0.0))
+    );
+    // The text says it among the changes of state.
+    let out = crate::hbmon(dir.path())
+        .args(["history", "web"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("probe ok → failing"), "{text}");
+    assert!(text.contains("probe failing → ok"), "{text}");
+}
+
+#[test]
+fn results_a_hung_prober_left_behind_are_stale_not_trusted_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("hbmon.toml"),
+        "[[process]]\nname = \"web\"\nhttp = \"http://127.0.0.1:9/health\"\n\
+         probe_every = \"10s\"\nprobe_timeout = \"5s\"\n\
+         [[process]]\nname = \"db\"\ntcp = \"127.0.0.1:9\"\nprobe_every = \"10s\"\n",
+    )
+    .unwrap();
+    let mut worker = Worker::start();
+    beat(dir.path(), "db", &worker.pid(), &[]);
+    // What a prober that hung while holding the lock left: a web passing and a db failing,
+    // last run ten minutes ago (3 x 10 s + 5 s is the most a result may age).
+    let then = hbmon::clock::unix_now() - 600.0;
+    let status = |kind: &str, target: &str, ok: bool| {
+        serde_json::json!({
+            "kind": kind, "target": target, "ok": ok, "failing": !ok, "fails": u32::from(!ok) * 3,
+            "failing_since": (!ok).then_some(then), "last_at": then, "last_ms": 1.5,
+            "p50_ms": 1.5, "p95_ms": 1.5, "recent_ms": [1.5],
+            "last_error": (!ok).then_some("refused"), "late": false
+        })
+    };
+    let sidecar = serde_json::json!({
+        "written_at": then,
+        "results": {
+            "web": [status("http", "http://127.0.0.1:9/health", true)],
+            "db": [status("tcp", "127.0.0.1:9", false)],
+        }
+    });
+    fs::write(dir.path().join("hb.json.probes.json"), sidecar.to_string()).unwrap();
+    let doc = status_json(dir.path());
+    let web = process(&doc, "web");
+    // Judged by its probes alone, which say nothing about now: late, a warning.
+    assert_eq!(web["state"], "late", "{web:#}");
+    let reason = web["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("probe results are stale: http http://127.0.0.1:9/health last ran 10m"),
+        "{reason}"
+    );
+    assert_eq!(web["probes"][0]["stale"], true, "{web:#}");
+    // Its beats judge db: not unhealthy on an old failure, and the reason says why.
+    let db = process(&doc, "db");
+    assert_eq!(db["state"], "up", "{db:#}");
+    assert!(
+        db["reason"]
+            .as_str()
+            .unwrap()
+            .contains("; probe results are stale: tcp"),
+        "{db:#}"
+    );
+    worker.kill();
 }
 
 #[test]

@@ -259,6 +259,7 @@ mod tests {
             path: vec!["ping".to_owned(), "x".to_owned()],
             query: Vec::new(),
             body: Vec::new(),
+            body_len: 0,
             browser,
         };
         let refused = request("GET", sign).may_write().unwrap_err();

@@ -354,9 +354,9 @@ mod tests {
                 "conflicting",
             ),
             (
-                "POST / HTTP/1.1\r\nContent-Length: 65537",
+                "POST / HTTP/1.1\r\nContent-Length: 67108865",
                 413,
-                "65537 bytes",
+                "67108865 bytes",
             ),
             (
                 "POST / HTTP/1.1\r\nTransfer-Encoding: chunked",

@@ -342,3 +342,49 @@ fn a_process_found_by_match_stays_found_across_rereads_of_a_busy_file() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn a_reload_says_which_changes_wait_for_the_next_start() {
+    let config = |text: &str| Config::parse(text, std::path::Path::new("hbmon.toml")).unwrap();
+    let job = "[[process]]\nname = \"a\"\n";
+    let uuid = "uuid = \"5d8e1b0c-7a3f-4c92-8e61-0f2b9d4a7c15\"\n";
+    // The config before, after, and what the reload line adds.
+    let cases = [
+        (
+            job.to_owned(),
+            format!("{job}[[process]]\nname = \"b\"\n"),
+            "",
+        ),
+        (
+            job.to_owned(),
+            format!("{job}{uuid}"),
+            "; [[process]] uuid, slug and push_token take effect at the next start",
+        ),
+        (
+            format!("{job}{uuid}"),
+            format!("{job}slug = \"x\"\n"),
+            "; [[process]] uuid, slug and push_token take effect at the next start",
+        ),
+        (
+            job.to_owned(),
+            format!("[serve]\nping_key = \"k\"\n{job}"),
+            "; [serve] take effect at the next start",
+        ),
+        (
+            job.to_owned(),
+            format!("[serve]\nping_body_limit = 10\n{job}"),
+            "; [serve] take effect at the next start",
+        ),
+    ];
+    for (old, new, said) in cases {
+        let text = reloaded(None, &config(&old), &config(&new));
+        let rest = text
+            .strip_prefix("reloaded the built-in defaults: ")
+            .unwrap();
+        assert_eq!(
+            rest.split_once(" rules").map(|(_, said)| said),
+            Some(said),
+            "{old} -> {new}: {text}"
+        );
+    }
+}

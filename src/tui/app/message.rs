@@ -55,9 +55,15 @@ pub enum Action {
     AskRemove,
     /// `R` restart, `x` stop: asks `hbmon serve` to do it to the selected process.
     Control(Verb),
-    /// `y` in the confirm dialog.
+    /// `K` or F9: choose a signal for the selected process.
+    AskSignal,
+    /// Move the signal menu's cursor.
+    SignalMenu(isize),
+    /// `Enter` in the signal menu: ask whether to send it.
+    PickSignal,
+    /// `y` in a confirm dialog.
     Confirm,
-    /// Anything else in the confirm dialog.
+    /// Anything else in a confirm dialog (or the signal menu).
     Cancel,
     ToggleDetail,
     /// Scroll the detail pane (the help, while it is open) by lines.
@@ -93,4 +99,9 @@ pub enum Effect {
     Remove(String),
     /// Ask `hbmon serve` to start, stop or restart this process.
     Control(Verb, String),
+    /// Send `signal` to the target's PID, if it is still that process.
+    Signal {
+        target: super::signal::Target,
+        signal: libc::c_int,
+    },
 }

@@ -47,6 +47,8 @@ pub enum Mode {
     Help,
     /// Asking whether to remove this entry from the file.
     Confirm(String),
+    /// Choosing a signal for a process, then asking whether to send it.
+    Signal(super::signal::Signalling),
 }
 
 /// The two tables, in screen order.

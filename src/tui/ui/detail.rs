@@ -236,12 +236,7 @@ pub(super) fn sparkline(values: &[u64]) -> String {
 /// Each active probe: its verdict, its response times (last, p50 and p95 over the last
 /// hour, a sparkline of the last runs) and why its last failed run failed.
 fn probe_lines(row: &Row, theme: &Theme) -> Vec<Line<'static>> {
-    // A tenth of a millisecond below ten: a local probe takes well under one.
-    let ms = |v: Option<f64>| match v {
-        None => "-".to_owned(),
-        Some(ms) if ms < 10.0 => format!("{ms:.1}ms"),
-        Some(ms) => format!("{ms:.0}ms"),
-    };
+    let ms = columns::millis;
     let mut lines = Vec::new();
     for (i, p) in row.probes.iter().enumerate() {
         let verdict = match (p.ok, p.failing) {
@@ -264,7 +259,11 @@ fn probe_lines(row: &Row, theme: &Theme) -> Vec<Line<'static>> {
                 "{} {}  {verdict}{}  last {}  p50 {}  p95 {}  {}",
                 p.kind,
                 text::escape(&p.target),
-                if p.late { ", late" } else { "" },
+                match (p.stale, p.late) {
+                    (true, _) => ", stale",
+                    (false, true) => ", late",
+                    (false, false) => "",
+                },
                 ms(p.last_ms),
                 ms(p.p50_ms),
                 ms(p.p95_ms),
@@ -526,22 +525,9 @@ mod tests {
     #[test]
     fn probes_show_their_verdict_response_times_sparkline_and_error() {
         let mut row = crate::tui::fixtures::row("api", State::Unhealthy, 5.0);
-        let probe =
-            |kind: &str, target: &str, ok, fails, recent: &[f64]| crate::checks::ProbeStatus {
-                kind: kind.into(),
-                target: target.into(),
-                ok,
-                failing: fails >= 2,
-                fails,
-                failing_since: None,
-                last_at: Some(NOW),
-                last_ms: recent.last().copied(),
-                p50_ms: recent.first().copied(),
-                p95_ms: recent.iter().copied().reduce(f64::max),
-                recent_ms: recent.to_vec(),
-                last_error: (ok == Some(false)).then(|| "HTTP 500 Internal Server Error".into()),
-                late: false,
-            };
+        let probe = |kind: &str, target: &str, ok, fails, recent: &[f64]| {
+            crate::checks::ProbeStatus::sample(kind, target, ok, fails, recent, NOW)
+        };
         row.probes = vec![
             probe(
                 "http",

@@ -1,5 +1,5 @@
 //! The history tab: every process's last hour or day as a strip of cells, a letter per
-//! state, and its beats in the last minute.
+//! state, and its beats in the last minute; below them, the newest probe verdict flips.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -8,9 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::theme::{Theme, pad};
+use crate::changes::ProbeFlip;
 use crate::health::State;
 use crate::report::Row;
 use crate::report::columns::{self};
+use crate::text;
 use crate::tui::app::{App, Table};
 use crate::tui::recent;
 
@@ -33,7 +35,16 @@ pub(super) fn history_tab(
         .chain(app.rows(Table::Additional))
         .collect();
     let selected = app.selected_row().map(|r| r.name.as_str());
-    let body = usize::from(area.height.saturating_sub(3));
+    let history = app.history();
+    let flips: Vec<&ProbeFlip> = history
+        .map_or(&[][..], |h| h.flips.as_slice())
+        .iter()
+        .filter(|f| f.time >= now - window)
+        .collect();
+    let all = usize::from(area.height.saturating_sub(3));
+    // The window's flips: a heading and a line each, in at most a third of the tab.
+    let flip_lines = (flips.len() + 1).min(all / 3) * usize::from(!flips.is_empty());
+    let body = all - flip_lines;
     let at = rows
         .iter()
         .position(|r| Some(r.name.as_str()) == selected)
@@ -53,7 +64,6 @@ pub(super) fn history_tab(
         ),
         Span::styled("now  /min", theme.dim()),
     ])];
-    let history = app.history();
     // The legend lists only the states on screen: all thirteen do not fit a 120-column line.
     let mut shown: Vec<State> = Vec::new();
     for row in rows.iter().skip(first).take(body) {
@@ -88,6 +98,9 @@ pub(super) fn history_tab(
         spans.push(Span::raw(format!(" {per_minute:>5}")));
         lines.push(Line::from(spans));
     }
+    if flip_lines > 0 {
+        lines.extend(flip_list(&flips[..flip_lines - 1], now, area.width, theme));
+    }
     if history.is_none() {
         lines.push(Line::styled(
             "  no history yet: it is recorded while hbmon or hbmon serve runs",
@@ -117,4 +130,28 @@ pub(super) fn history_tab(
         ..area
     };
     frame.render_widget(Line::from(legend), bottom);
+}
+
+/// The heading and one line per probe flip (newest first), cut to `width`: failing in the
+/// colour of `unhealthy`, passing again in that of `up`.
+fn flip_list(flips: &[&ProbeFlip], now: f64, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::styled("Probe flips", theme.title())];
+    for flip in flips {
+        let text = format!(
+            "{}  {}  {}",
+            columns::local_stamp(flip.time, now),
+            text::escape(&flip.name),
+            flip.summary()
+        );
+        let style = theme.state(if flip.failing {
+            State::Unhealthy
+        } else {
+            State::Up
+        });
+        lines.push(Line::styled(
+            columns::truncate(&text, usize::from(width)),
+            style,
+        ));
+    }
+    lines
 }

@@ -140,13 +140,18 @@ pub(super) fn confirm(frame: &mut Frame<'_>, area: Rect, app: &App, name: &str, 
         Line::raw(question),
         Line::styled(file, theme.dim()),
         Line::default(),
-        Line::from(vec![
-            Span::raw(" "),
-            Span::styled("y", theme.key()),
-            Span::raw(" remove   "),
-            Span::styled("n", theme.key()),
-            Span::raw(" keep"),
-        ]),
+        yes_no("remove", "keep", theme),
     ];
     frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+/// A prompt's last line: ` y YES   n NO`.
+pub(super) fn yes_no(yes: &str, no: &str, theme: &Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::raw(" "),
+        Span::styled("y", theme.key()),
+        Span::raw(format!(" {yes}   ")),
+        Span::styled("n", theme.key()),
+        Span::raw(format!(" {no}")),
+    ])
 }

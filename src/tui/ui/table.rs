@@ -70,7 +70,7 @@ fn more_line(above: usize, below: usize, theme: &Theme) -> Line<'static> {
 }
 
 /// Where a table drawn in `area` has its titles and columns, for the mouse.
-pub(super) fn spot(area: Rect, wanted: Wanted) -> Spot {
+pub(super) fn spot(area: Rect, wanted: &Wanted) -> Spot {
     // Below the title line; the cursor's cell, then each column after a space.
     let mut spot = Spot {
         titles_y: area.y + 1,
@@ -92,8 +92,10 @@ pub(super) const CURSOR_WIDTH: u16 = 1;
 
 /// The cells the widest text of every row (not just the visible ones, so that scrolling
 /// does not make the columns jump) would take in the columns that grow into spare room.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Wanted {
+    /// The columns the rows need ([`Column::shown`]), before a narrow screen drops some.
+    pub columns: Vec<Column>,
     pub name: u16,
     /// Past the column's minimum only for a state with a count (`▶ 12 running`).
     pub state: u16,
@@ -103,9 +105,9 @@ pub(super) struct Wanted {
 
 /// Which columns fit in `width` beside the cursor's, and how wide each is: narrow screens
 /// drop columns by their drop rank instead of wrapping.
-pub(super) fn fit_columns(width: u16, wanted: Wanted) -> Vec<(Column, u16)> {
-    let mut shown: Vec<Column> = Column::ALL.to_vec();
-    let mut ranked: Vec<(u8, Column)> = Column::ALL
+pub(super) fn fit_columns(width: u16, wanted: &Wanted) -> Vec<(Column, u16)> {
+    let mut shown: Vec<Column> = wanted.columns.clone();
+    let mut ranked: Vec<(u8, Column)> = shown
         .iter()
         .filter_map(|&c| c.spec().drop.map(|rank| (rank, c)))
         .collect();
@@ -159,7 +161,7 @@ pub(super) fn process_table(
     app: &App,
     table: Table,
     now: f64,
-    wanted: Wanted,
+    wanted: &Wanted,
     theme: &Theme,
 ) {
     let (shown, total) = (app.len(table), app.total(table));
@@ -282,6 +284,7 @@ mod tests {
 
     fn name_of(name: u16) -> Wanted {
         Wanted {
+            columns: Column::ALL.to_vec(),
             name,
             state: 0,
             interval: 0,
@@ -293,19 +296,20 @@ mod tests {
         let width =
             |cols: &[(Column, u16)], c| cols.iter().find(|&&(d, _)| d == c).map(|&(_, w)| w);
         let wanted = Wanted {
+            columns: Column::ALL.to_vec(),
             name: 30,
             state: 12,
             interval: 0,
         };
-        let roomy = fit_columns(200, wanted);
+        let roomy = fit_columns(200, &wanted);
         assert_eq!(width(&roomy, Column::State), Some(12));
         assert_eq!(width(&roomy, Column::Name), Some(30));
         // Two cells spare: both go to the state.
-        let tight = fit_columns(CURSOR_WIDTH + 10 + 1 + 12 + 1 + 10 + 1 + 2, wanted);
+        let tight = fit_columns(CURSOR_WIDTH + 10 + 1 + 12 + 1 + 10 + 1 + 2, &wanted);
         assert_eq!(width(&tight, Column::State), Some(12));
         assert_eq!(width(&tight, Column::Name), Some(12));
         assert_eq!(
-            width(&fit_columns(200, name_of(30)), Column::State),
+            width(&fit_columns(200, &name_of(30)), Column::State),
             Some(10)
         );
     }
@@ -313,7 +317,7 @@ mod tests {
     #[test]
     fn columns_drop_in_priority_order() {
         let at = |w| {
-            fit_columns(w, name_of(20))
+            fit_columns(w, &name_of(20))
                 .into_iter()
                 .map(|(c, _)| c)
                 .collect::<Vec<_>>()
@@ -322,7 +326,7 @@ mod tests {
         assert!(!at(100).contains(&Column::Beats));
         assert_eq!(at(40), [Column::Name, Column::State, Column::LastBeat]);
         // The cursor's cell and each column after a space fill the width exactly.
-        let widths: u16 = fit_columns(100, name_of(20))
+        let widths: u16 = fit_columns(100, &name_of(20))
             .iter()
             .map(|&(_, w)| w + 1)
             .sum();

@@ -13,6 +13,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 mod detail;
+mod signal;
 mod tree;
 
 fn app(color: bool) -> App {
@@ -53,6 +54,49 @@ pub(super) fn screen(terminal: &Terminal<TestBackend>) -> String {
 fn wide_terminal_shows_every_column() {
     let mut app = app(true);
     insta::assert_snapshot!(screen(&render(&mut app, 120, 30)));
+}
+
+#[test]
+fn probed_rows_show_their_response_time_and_the_column_sorts_slowest_first() {
+    let mut app = app(true);
+    assert!(!screen(&render(&mut app, 120, 30)).contains("RESP"));
+    let mut report = mixed();
+    let times = [
+        ("bidder", 12.4),
+        ("test-process-1", 250.0),
+        ("scraper", 0.4),
+    ];
+    for (name, ms) in times {
+        let row = report.rows.iter_mut().find(|r| r.name == name).unwrap();
+        row.probes = vec![crate::checks::ProbeStatus::sample(
+            "http",
+            "http://127.0.0.1:8080/health",
+            Some(true),
+            0,
+            &[ms],
+            NOW,
+        )];
+    }
+    observe(&mut app, report);
+    let shown = screen(&render(&mut app, 120, 30));
+    insta::assert_snapshot!(shown);
+    // A click on its title sorts by it, as any column's: the mouse map has the column.
+    let (y, line) = shown
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("RESP"))
+        .unwrap();
+    let x = line[..line.find("RESP").unwrap()].chars().count() - 1;
+    app.update(Action::Click {
+        x: x as u16,
+        y: y as u16,
+    });
+    assert_eq!(app.sort(), (Column::Resp, false));
+    let additional: Vec<&str> = app
+        .rows(crate::tui::app::Table::Additional)
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(additional[..2], ["test-process-1", "scraper"]);
 }
 
 #[test]
@@ -117,6 +161,11 @@ fn detail_pane_of_a_failed_job_with_transitions() {
 /// History as a database would hold it: bidder died 25 min ago and came back 12 min
 /// ago; report-job started 10 min ago; beats every 30 s (one 95 s gap).
 fn with_history(app: &mut App) {
+    with_history_and_flips(app, Vec::new());
+}
+
+/// [`with_history`], and these probe flips.
+fn with_history_and_flips(app: &mut App, flips: Vec<crate::changes::ProbeFlip>) {
     use crate::changes::Transition;
     use crate::tui::recent::{Recent, Selected};
     let t = |name: &str, ago: f64, from: Option<State>, to: State| Transition {
@@ -158,6 +207,7 @@ fn with_history(app: &mut App) {
             beats,
             transitions: bidder,
         }),
+        flips,
     };
     app.update(Action::History(Box::new(recent)));
 }
@@ -189,6 +239,37 @@ fn history_tab_wide_and_classic() {
         assert!(shown.contains("DDDD"), "{shown}");
         insta::assert_snapshot!(format!("history_tab_{width}x{height}"), shown);
     }
+}
+
+#[test]
+fn history_tab_lists_the_newest_probe_flips_under_the_strips() {
+    use crate::changes::ProbeFlip;
+    let flip = |ago: f64, failing: bool, ms: f64| ProbeFlip {
+        name: "bidder".into(),
+        time: NOW - ago,
+        kind: "http".into(),
+        target: "http://127.0.0.1:8080/health".into(),
+        failing,
+        ms: Some(ms),
+        reason: failing.then(|| "HTTP 500 Internal Server Error".into()),
+    };
+    let mut app = app(true);
+    // Newest first, as the database gives them; the one from yesterday is out of the hour.
+    let flips = vec![
+        flip(60.0, false, 1.2),
+        flip(400.0, true, 35.0),
+        flip(90_000.0, true, 9.0),
+    ];
+    with_history_and_flips(&mut app, flips);
+    app.update(Action::ToggleTab);
+    let shown = screen(&render(&mut app, 120, 30));
+    assert!(shown.contains("Probe flips"), "{shown}");
+    assert!(
+        shown.contains("probe ok → failing   http http://127.0.0.1:8080/health in 35ms: HTTP 500"),
+        "{shown}"
+    );
+    assert_eq!(shown.matches("probe ").count(), 2, "{shown}");
+    insta::assert_snapshot!(shown);
 }
 
 #[test]
