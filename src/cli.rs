@@ -3,9 +3,13 @@
 
 mod beat;
 mod config;
+#[cfg(unix)]
+mod control;
 mod demo;
 mod history;
 mod import;
+#[cfg(unix)]
+mod logs;
 mod monitor;
 mod pause;
 #[cfg(unix)]
@@ -21,6 +25,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::paths::{self, FileLocation};
+#[cfg(unix)]
+use crate::supervise::Verb;
 
 /// hbmon — a local process monitor built on heartbeats.
 #[derive(Debug, Parser)]
@@ -67,6 +73,30 @@ pub enum Command {
     Init,
     /// Show NAME's beats and state transitions from the history database.
     History(history::HistoryArgs),
+    /// Start processes hbmon serve supervises (stopped, given up on, or not started yet).
+    #[cfg(unix)]
+    Start {
+        /// Heartbeat names or configured labels.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Stop processes hbmon serve supervises, and keep them stopped until started.
+    #[cfg(unix)]
+    Stop {
+        /// Heartbeat names or configured labels.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Restart processes hbmon serve supervises (their restart count starts afresh).
+    #[cfg(unix)]
+    Restart {
+        /// Heartbeat names or configured labels.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Print the output of a process hbmon serve runs (logs/NAME.log), -f to follow.
+    #[cfg(unix)]
+    Logs(logs::LogsArgs),
     /// A cron schedule in words and its next fire times, in its zone and in UTC.
     Schedule(schedule::ScheduleArgs),
     /// Pause NAME for maintenance: shown as paused, never alerted, until resumed or --for ends.
@@ -124,6 +154,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::History(args) => {
             let name = names(&location, config, std::slice::from_ref(&args.name))?.remove(0);
             history::history(&location, &name, &args)
+        }
+        #[cfg(unix)]
+        Command::Start { names } => control::control(&location, Verb::Start, names),
+        #[cfg(unix)]
+        Command::Stop { names } => control::control(&location, Verb::Stop, names),
+        #[cfg(unix)]
+        Command::Restart { names } => control::control(&location, Verb::Restart, names),
+        #[cfg(unix)]
+        Command::Logs(args) => {
+            let name = names(&location, config, std::slice::from_ref(&args.name))?.remove(0);
+            logs::logs(&location, &name, &args)
         }
         Command::Pause(args) => {
             let name = names(&location, config, std::slice::from_ref(&args.name))?.remove(0);

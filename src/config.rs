@@ -12,6 +12,7 @@ mod probes;
 mod process;
 mod schedule;
 mod show;
+mod supervise;
 mod values;
 
 pub use alert::{COMMAND_TIMEOUT, MAX_TIMEOUT, Policy, Rule, Target, WEBHOOK_TIMEOUT};
@@ -19,6 +20,7 @@ pub use ping::{PingIds, ServeConfig};
 pub use probes::{MAX_PROBE_TIMEOUT, PROBE_FAILS, PROBE_TIMEOUT, ProbeKind, Probes};
 pub use process::ProcessConfig;
 pub use schedule::{Maintenance, SCHEDULE_GRACE};
+pub use supervise::{Command, Restart, STOP_TIMEOUT, Supervision, User};
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

@@ -122,6 +122,11 @@ pub enum State {
     Pending,
     Paused,
     Unhealthy,
+    /// Set by `hbmon serve`'s supervisor, never by [`evaluate`]: restarted `max_restarts`
+    /// times within `restart_window`, and left alone until a manual start.
+    #[serde(rename = "gave-up")]
+    #[strum(serialize = "gave-up")]
+    GaveUp,
 }
 
 /// How much a state matters. Ordered: `None < Ok < Warning < Degraded < Critical`.
@@ -157,7 +162,9 @@ impl State {
             State::Up | State::Running => Severity::Ok,
             State::Late | State::Error | State::Silent | State::Skewed => Severity::Warning,
             State::Degraded | State::Blocked | State::Unhealthy => Severity::Degraded,
-            State::Hung | State::Dead | State::Failed | State::Overdue => Severity::Critical,
+            State::Hung | State::Dead | State::Failed | State::Overdue | State::GaveUp => {
+                Severity::Critical
+            }
             State::Stopped | State::Pending | State::Paused => Severity::None,
         }
     }
@@ -186,6 +193,7 @@ impl State {
             State::Pending => "…",
             State::Paused => "‖",
             State::Unhealthy => "◇",
+            State::GaveUp => "▼",
         }
     }
 
@@ -214,6 +222,7 @@ impl State {
             State::Pending => '?',
             State::Paused => 'p',
             State::Unhealthy => 'U',
+            State::GaveUp => 'G',
         }
     }
 
@@ -236,6 +245,7 @@ impl State {
             State::Pending => "configured, not seen yet",
             State::Paused => "paused for maintenance",
             State::Unhealthy => "beats, but a probe fails",
+            State::GaveUp => "supervisor gave up restarting it",
         }
     }
 }

@@ -4,7 +4,7 @@
 //! beat with exit code, duration and output tail when it ends.
 
 mod ending;
-mod lifeline;
+pub(crate) mod lifeline;
 #[cfg(target_os = "linux")]
 mod notified;
 mod output;

@@ -29,6 +29,9 @@
 //! - [`monitor`]: the engine under every face: it judges the file on each change and once
 //!   a second, records the history and sends alerts when it holds those roles, reloads its
 //!   config, and publishes each check for faces to subscribe to.
+//! - [`supervise`]: the processes `hbmon serve` starts, restarts (backoff, `gave-up`) and
+//!   stops in dependency order, from one spawning thread; their rotating logs; the control
+//!   socket `hbmon start|stop|restart` reach it through.
 //! - [`alert`]: `[[alert]]` rules at work — when to alert (pure), what is said, delivery.
 //! - [`import`]: `hbmon import pm2|supervisor|systemd`: what other tools run, read into
 //!   `[[process]]` blocks to paste (pure: the command line does the reading).
@@ -110,6 +113,7 @@ pub mod signal;
 #[cfg(unix)]
 pub mod signals;
 pub mod store;
+pub mod supervise;
 pub mod text;
 pub mod tui;
 pub mod watch;

@@ -38,6 +38,7 @@ pub use judge::Probing;
 use crate::config::Config;
 use crate::history::HistoryError;
 use crate::probe::Probe;
+use crate::supervise::control::{Reply, Request};
 use crate::watch;
 
 /// Why the engine could not start.
@@ -69,6 +70,9 @@ pub struct Options {
     pub refresh: Duration,
     /// Whether to send alerts (`hbmon serve`): the UI never does, nor takes their lock.
     pub alerts: bool,
+    /// Whether to start, restart and stop the supervised processes (`hbmon serve`): the
+    /// UI never does, nor takes their lock.
+    pub supervise: bool,
     pub probe: Box<dyn Probe + Send>,
 }
 
@@ -86,6 +90,33 @@ enum Event {
     Reload(i32),
     /// Finish, giving alerts until then.
     Stop(Instant),
+    /// A user's start, stop or restart, answered on the sender.
+    Control(Request, Sender<Reply>),
+}
+
+/// Asks the engine's supervisor, from another thread (serve's control socket).
+#[derive(Debug, Clone)]
+pub struct Controller {
+    tx: Sender<Event>,
+}
+
+impl Controller {
+    /// Carries out `request`, waiting for the engine's answer.
+    pub fn ask(&self, request: Request) -> Reply {
+        let (reply, answer) = mpsc::channel();
+        if self.tx.send(Event::Control(request, reply)).is_err() {
+            return Reply {
+                ok: false,
+                text: "hbmon serve is stopping".into(),
+            };
+        }
+        answer
+            .recv_timeout(crate::supervise::control::TIMEOUT)
+            .unwrap_or_else(|_| Reply {
+                ok: false,
+                text: "hbmon serve did not answer in time".into(),
+            })
+    }
 }
 
 /// The engine running on a thread of its own; stopped on [`Monitor::stop`] or when dropped.
@@ -139,6 +170,13 @@ impl Monitor {
     /// Reads the file and asks the OS about every process now.
     pub fn refresh(&self) {
         let _ = self.tx.send(Event::Refresh);
+    }
+
+    /// Asks the engine's supervisor from another thread.
+    pub fn controller(&self) -> Controller {
+        Controller {
+            tx: self.tx.clone(),
+        }
     }
 
     /// Reads the config again, as `signal` asked.
@@ -199,6 +237,11 @@ impl Looping {
                     Event::Refresh => fresh = true,
                     Event::Reload(s) => signal = Some(s),
                     Event::Stop(stop_by) => return self.engine.finish(stop_by),
+                    // Answered at once, and checked now: a start starts within the check.
+                    Event::Control(request, reply) => {
+                        let _ = reply.send(self.engine.control(&request));
+                        fresh = true;
+                    }
                 }
             }
             let mut reloaded = match signal {

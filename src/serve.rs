@@ -22,6 +22,7 @@ use crate::paths::FileLocation;
 use crate::probe::SysProbe;
 use crate::signals::{self, SIGHUP, SIGINT, SIGTERM};
 use crate::store::{Store, StoreError};
+use crate::supervise::control;
 
 /// Why the monitor could not start.
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +149,7 @@ pub fn run(
         // Every check asks the OS: a process is found dead within the second.
         refresh: Duration::from_secs(1),
         alerts: true,
+        supervise: true,
         probe: Box::new(SysProbe::new(&location.path)),
     })?;
     let feed = engine.feed();
@@ -167,8 +169,9 @@ pub fn run(
             Some(running)
         }
     };
+    let supervising = engine.supervising();
     let monitor = Monitor::start(engine)?;
-
+    let control = supervising.then(|| Control::listen(&location.path, &monitor));
     // The stop has one deadline from the signal on, whatever the HTTP API takes of it.
     let signal = loop {
         // The engine checks once a second: a second without an update is worth a look.
@@ -197,6 +200,7 @@ pub fn run(
     // What was checked before the signal is logged before the stop.
     drain(&rx);
     eprintln!("hbmon serve: stopping ({})", signals::name(signal));
+    drop(control);
     let last = monitor.stop(stop_by);
     drain(&rx);
     for news in last {
@@ -210,6 +214,35 @@ pub fn run(
 fn log(update: &Update) {
     for news in &update.news {
         eprintln!("{news}");
+    }
+}
+
+/// The control socket `hbmon start|stop|restart` reach the supervisor through, listened on
+/// by the serve that holds the role only (a stand-by one must not take the socket from it);
+/// removed when dropped, at the stop. A failure is logged: serve runs on without it.
+struct Control(PathBuf);
+
+impl Control {
+    fn listen(file: &Path, monitor: &Monitor) -> Control {
+        let socket = control::socket_path(file);
+        let controller = monitor.controller();
+        match control::bind(file)
+            .and_then(|listener| control::serve(listener, move |r| controller.ask(r)))
+        {
+            Ok(()) => eprintln!("supervise: control socket {}", socket.display()),
+            Err(e) => eprintln!(
+                "supervise: cannot listen on {}: {e}; hbmon start/stop/restart will not reach \
+                 this serve",
+                socket.display()
+            ),
+        }
+        Control(socket)
+    }
+}
+
+impl Drop for Control {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 

@@ -88,6 +88,7 @@ pub fn run(
         config_flag: options.config_flag.clone(),
         refresh: options.refresh,
         alerts: false,
+        supervise: false,
         probe,
     })?;
     let mut session = terminal::Session::enter().map_err(TuiError::Terminal)?;

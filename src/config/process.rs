@@ -5,8 +5,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::ping::{PingIds, RawPingIds};
-use super::values::{Count, Pattern, Span};
-use super::{Defaults, Fault, Probes, ordered, positive, probes, schedule};
+use super::supervise::{RawCommand, RawSupervision, Restart, Supervision};
+use super::values::{Count, Pattern, Size, Span};
+use super::{Defaults, Fault, Probes, ordered, positive, probes, schedule, supervise};
 use crate::cron::Schedule;
 use crate::duration;
 use crate::health::Overlap;
@@ -44,6 +45,8 @@ pub struct ProcessConfig {
     pub depends_on: Vec<String>,
     /// `http`, `tcp`, `command` and their keys; `None`: the process is only listened to.
     pub probes: Option<Probes>,
+    /// `run` or `restart_command` and their policy: `hbmon serve` starts and restarts it.
+    pub supervise: Option<Supervision>,
     /// `uuid`, `slug`, `push_token`: how the ping API finds it besides by name.
     pub ping: PingIds,
 }
@@ -87,6 +90,22 @@ pub(super) struct RawProcess {
     probe_every: Option<Spanned<Span>>,
     probe_fails: Option<Spanned<u32>>,
     probe_critical: Option<Spanned<bool>>,
+    run: Option<Spanned<RawCommand>>,
+    restart_command: Option<Spanned<RawCommand>>,
+    shell: Option<Spanned<bool>>,
+    cwd: Option<Spanned<String>>,
+    env: Option<Spanned<std::collections::BTreeMap<String, String>>>,
+    user: Option<Spanned<String>>,
+    restart: Option<Spanned<Restart>>,
+    restart_on_probe: Option<Spanned<bool>>,
+    backoff_max: Option<Spanned<Span>>,
+    stable_after: Option<Spanned<Span>>,
+    max_restarts: Option<Spanned<u32>>,
+    restart_window: Option<Spanned<Span>>,
+    start_timeout: Option<Spanned<Span>>,
+    stop_timeout: Option<Spanned<Span>>,
+    log_size: Option<Spanned<Size>>,
+    log_keep: Option<Spanned<u32>>,
     uuid: Option<Spanned<String>>,
     slug: Option<Spanned<String>>,
     push_token: Option<Spanned<String>>,
@@ -108,6 +127,28 @@ impl RawProcess {
         }
     }
 
+    /// Its supervision keys, for `config/supervise.rs` to check.
+    fn supervision(&mut self) -> RawSupervision {
+        RawSupervision {
+            run: self.run.take(),
+            restart_command: self.restart_command.take(),
+            shell: self.shell.take(),
+            cwd: self.cwd.take(),
+            env: self.env.take(),
+            user: self.user.take(),
+            restart: self.restart.take(),
+            restart_on_probe: self.restart_on_probe.take(),
+            backoff_max: self.backoff_max.take(),
+            stable_after: self.stable_after.take(),
+            max_restarts: self.max_restarts.take(),
+            restart_window: self.restart_window.take(),
+            start_timeout: self.start_timeout.take(),
+            stop_timeout: self.stop_timeout.take(),
+            log_size: self.log_size.take(),
+            log_keep: self.log_keep.take(),
+        }
+    }
+
     /// This `[[process]]` checked, under `defaults`, after the `earlier` ones.
     pub(super) fn validate(
         self,
@@ -116,6 +157,7 @@ impl RawProcess {
     ) -> Result<ProcessConfig, Fault> {
         let mut p = self;
         let probes = p.probes().validate()?;
+        let supervise = p.supervision().validate(supervise::is_root())?;
         let (schedule, kind) = schedule::process_schedule(&p)?;
         let name_span = p.name.span();
         let name = p.name.into_inner();
@@ -154,6 +196,7 @@ impl RawProcess {
         )?;
         Ok(ProcessConfig {
             probes,
+            supervise,
             interval: positive("interval", p.interval.as_ref())?,
             schedule,
             grace: p.grace.map(|g| g.into_inner().0),

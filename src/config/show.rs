@@ -75,6 +75,9 @@ impl Config {
             if let Some(probes) = &p.probes {
                 probes.to_toml(&mut out);
             }
+            if let Some(supervise) = &p.supervise {
+                supervise.to_toml(&mut out);
+            }
         }
         out.push_str("\n[history]\n");
         line(&mut out, "keep", &secs(self.history.keep));

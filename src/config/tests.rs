@@ -446,7 +446,25 @@ fn the_starter_parses_commented_and_uncommented() {
         .join("\n");
     let config = parse(&uncommented).unwrap();
     let names: Vec<_> = config.processes.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["bidder", "nightly", "backup"]);
+    assert_eq!(names, ["bidder", "worker", "api", "nightly", "backup"]);
+    let worker = config
+        .process("worker")
+        .and_then(|p| p.supervise.as_ref())
+        .unwrap();
+    assert_eq!(
+        worker.run.as_ref().unwrap().argv,
+        ["python3", "worker.py", "--live"]
+    );
+    assert_eq!(
+        (worker.max_restarts, worker.log_keep, worker.log_size),
+        (5, 3, 10_000_000)
+    );
+    assert_eq!(worker.env, [("MODE".to_owned(), "live".to_owned())]);
+    let api = config
+        .process("api")
+        .and_then(|p| p.supervise.as_ref())
+        .unwrap();
+    assert_eq!(api.restart_command.as_ref().unwrap().argv[0], "systemctl");
     let backup = config.rules_for("backup", None);
     assert_eq!(
         backup.schedule.0.as_ref().map(crate::cron::Schedule::expr),

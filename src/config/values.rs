@@ -1,6 +1,6 @@
 //! The typed values of the config's keys, checked as they are parsed so that a bad one
 //! points at its line: a duration ([`Span`]), a count of missed intervals ([`Count`]), a
-//! `match` regex ([`Pattern`]).
+//! `match` regex ([`Pattern`]), a size in bytes ([`Size`]).
 
 use regex::Regex;
 use serde::Deserialize;
@@ -61,5 +61,46 @@ impl<'de> Deserialize<'de> for Pattern {
         Regex::new(&text)
             .map(Pattern)
             .map_err(|e| serde::de::Error::custom(format!("invalid regex {text:?}: {e}")))
+    }
+}
+
+/// A size in bytes: a bare number, or one with `KB`/`MB`/`GB` (powers of 1000) or
+/// `KiB`/`MiB`/`GiB` (of 1024), as `log_size = "10MB"`.
+#[derive(Debug)]
+pub(super) struct Size(pub(super) u64);
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Text {
+            Text(String),
+            Number(u64),
+        }
+        let bad = || serde::de::Error::custom("expected a size like \"10MB\" or a number of bytes");
+        let text = match Text::deserialize(d).map_err(|_| bad())? {
+            Text::Number(n) => return Ok(Size(n)),
+            Text::Text(text) => text,
+        };
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (digits, unit) = text.split_at(split);
+        let unit_bytes: u64 = match unit.trim() {
+            "" | "B" => 1,
+            "KB" | "kB" => 1000,
+            "MB" => 1000 * 1000,
+            "GB" => 1000 * 1000 * 1000,
+            "KiB" => 1 << 10,
+            "MiB" => 1 << 20,
+            "GiB" => 1 << 30,
+            _ => return Err(bad()),
+        };
+        digits
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(unit_bytes))
+            .map(Size)
+            .ok_or_else(bad)
     }
 }

@@ -18,6 +18,8 @@ use crate::clock::unix_now;
 use crate::config::Config;
 use crate::report::Report;
 use crate::store::{self, Snapshot, StoreError};
+use crate::supervise::control::{Reply, Request};
+use crate::supervise::{Claim, Supervisor};
 use crate::watch::Stamp;
 
 /// What the log says of a config reloaded from `path`: what is in it, and what of the
@@ -98,6 +100,12 @@ pub struct Engine {
     tracker: Tracker,
     roles: Roles,
     prober: Prober,
+    /// Whether this monitor may supervise (`hbmon serve`), and the supervisor while it
+    /// holds the role.
+    supervises: bool,
+    supervisor: Option<Supervisor>,
+    /// Said once: another monitor supervises.
+    said_supervised: bool,
     /// The last good read of the file, judged again while the file does not parse.
     snapshot: Snapshot,
     /// The file as it was at the last read, to notice a change no event reported.
@@ -123,6 +131,7 @@ impl Engine {
             config_flag,
             refresh,
             alerts,
+            supervise,
             probe,
         } = options;
         let keep = Duration::from_secs_f64(config.history.keep);
@@ -138,6 +147,9 @@ impl Engine {
         let prober = Prober::new(file.clone());
         let mut engine = Engine {
             prober,
+            supervises: supervise,
+            supervisor: None,
+            said_supervised: false,
             config_file: ConfigFile::new(config_flag, file.clone(), config_path, unix_now()),
             file,
             config,
@@ -160,6 +172,7 @@ impl Engine {
         engine
             .prober
             .claim_if_free(&engine.config, &mut engine.news);
+        engine.claim_supervision();
         engine.step(Step {
             read: true,
             probing: Probing::Fresh,
@@ -187,9 +200,13 @@ impl Engine {
         }
         let now = unix_now();
         let results = self.prober.results(&self.config, now);
-        let report = self
-            .judge
-            .report(&self.snapshot, &self.config, now, step.probing, &results);
+        let mut report =
+            self.judge
+                .report(&self.snapshot, &self.config, now, step.probing, &results);
+        if let Some(supervisor) = &mut self.supervisor {
+            let lines = supervisor.step(&mut report, &self.config, now);
+            self.news.extend(lines.into_iter().map(News::Supervised));
+        }
         let changes = self.tracker.observe(&report);
         self.news
             .extend(changes.transitions.iter().cloned().map(News::Transition));
@@ -263,6 +280,73 @@ impl Engine {
         self.roles
             .claim_if_free(&mut self.tracker, &mut self.news, unix_now());
         self.prober.claim_if_free(&self.config, &mut self.news);
+        self.claim_supervision();
+    }
+
+    /// Whether this monitor supervises the processes (holds the role).
+    pub fn supervising(&self) -> bool {
+        self.supervisor.is_some()
+    }
+
+    /// Carries out a user's `request` (`hbmon start|stop|restart`), name by name (a label
+    /// is taken for its process's name).
+    pub fn control(&mut self, request: &Request) -> Reply {
+        let Some(supervisor) = &mut self.supervisor else {
+            return Reply {
+                ok: false,
+                text: "this hbmon serve does not supervise: another one does".into(),
+            };
+        };
+        let (mut ok, mut lines) = (true, Vec::new());
+        for given in &request.names {
+            let name = self.config.name_for(given).to_owned();
+            match supervisor.control(request.verb, &name, &self.config) {
+                Ok(line) => {
+                    self.news.push(News::Supervised(format!("{line} (asked)")));
+                    lines.push(line);
+                }
+                Err(line) => {
+                    ok = false;
+                    lines.push(line);
+                }
+            }
+        }
+        Reply {
+            ok,
+            text: lines.join("\n"),
+        }
+    }
+
+    /// Takes the supervisor's role if this monitor may, the config supervises a process,
+    /// and no other monitor holds it.
+    fn claim_supervision(&mut self) {
+        let wanted = self.config.processes.iter().any(|p| p.supervise.is_some());
+        if !self.supervises || !wanted || self.supervisor.is_some() {
+            return;
+        }
+        if !crate::fsafe::dir_of(&self.file).is_dir() {
+            return;
+        }
+        match Supervisor::claim(&self.file) {
+            Claim::Held(supervisor) => {
+                self.supervisor = Some(supervisor);
+                self.news.push(News::Took(
+                    "supervise: started and restarted from this monitor".into(),
+                ));
+            }
+            Claim::Taken if !self.said_supervised => {
+                self.said_supervised = true;
+                self.news.push(News::StandingBy(format!(
+                    "supervise: another monitor supervises the processes (it holds {})",
+                    crate::supervise::lock_path(&self.file).display()
+                )));
+            }
+            Claim::Failed(e) if !self.said_supervised => {
+                self.said_supervised = true;
+                self.news.push(News::StandingBy(format!("supervise: {e}")));
+            }
+            Claim::Taken | Claim::Failed(_) => {}
+        }
     }
 
     /// Looks at the config again (`prompt`: what asked); true if a new one is in use. A
@@ -331,6 +415,15 @@ impl Engine {
     /// sent first), the history's queue its flush. Returns what is left to say.
     pub fn finish(mut self, stop_by: Instant) -> Vec<News> {
         let mut news = std::mem::take(&mut self.news);
+        // The supervised processes stop before the monitor does (as systemd's dependents).
+        if let Some(supervisor) = self.supervisor.take() {
+            news.extend(
+                supervisor
+                    .finish(&self.config)
+                    .into_iter()
+                    .map(News::Supervised),
+            );
+        }
         news.extend(self.roles.finish(stop_by));
         news
     }

@@ -97,6 +97,8 @@ pub enum News {
     Took(String),
     /// An alert went out (or into its target's queue).
     Alert(String),
+    /// The supervisor started, restarted, stopped or gave up on a process.
+    Supervised(String),
     /// A config was read again and is in use; `why`: what prompted it.
     ConfigReloaded {
         text: String,
@@ -133,6 +135,7 @@ impl News {
             | News::StandingBy(_)
             | News::Took(_)
             | News::Alert(_)
+            | News::Supervised(_)
             | News::ConfigReloaded { .. } => false,
         }
     }
@@ -179,6 +182,7 @@ impl fmt::Display for News {
             ),
             News::History(note) => write!(f, "history: {}", text::escape(&note.to_string())),
             News::HistoryError(e) => write!(f, "history: {}", text::escape(e)),
+            News::Supervised(what) => write!(f, "supervise: {}", text::escape(what)),
             News::StandingBy(what) | News::Took(what) | News::Alert(what) => f.write_str(what),
             News::ConfigReloaded { text, why } | News::ConfigRefused { text, why } => {
                 if let Prompt::Signal(signal) = why {

@@ -15,6 +15,7 @@ fn options(file: &std::path::Path, probe: Box<dyn Probe + Send>) -> Options {
         config_flag: None,
         refresh: Duration::from_secs(1),
         alerts: false,
+        supervise: false,
         probe,
     }
 }

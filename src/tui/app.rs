@@ -314,6 +314,11 @@ impl App {
                 self.reorder();
             }
             Action::Refresh => return Some(Effect::Refresh),
+            Action::Control(verb) => {
+                return self
+                    .selected_row()
+                    .map(|row| Effect::Control(verb, row.name.clone()));
+            }
             Action::AskSignal | Action::SignalMenu(_) | Action::PickSignal => {
                 return self.signalling(&action);
             }

@@ -20,6 +20,8 @@ use super::{Options, TuiError, keys, ui};
 use crate::history::{HistoryError, Note};
 use crate::monitor::{Engine, Monitor, MonitorError, News, Update};
 use crate::store::Store;
+use crate::supervise::Verb;
+use crate::supervise::control::{self, Request};
 
 /// Sends `signal` to `target`'s PID if that PID is still the process the report showed
 /// (the same start time: a PID reused since is not signalled); what happened, in one line,
@@ -72,6 +74,8 @@ enum Event {
     /// A check by the engine.
     Update(Arc<Update>),
     Signal(i32),
+    /// What `hbmon serve` answered to `R` or `x`.
+    Controlled(Notice),
 }
 
 /// Why the loop ended.
@@ -114,6 +118,7 @@ pub fn run(
         .map_err(TuiError::Signals)?
     };
     spawn_input(tx.clone());
+    let control_tx = tx.clone();
     let first = engine
         .feed()
         .subscribe(move |update| tx.send(Event::Update(Arc::clone(update))).is_ok());
@@ -121,6 +126,7 @@ pub fn run(
     let mut state = Loop {
         app,
         file: options.file.clone(),
+        tx: control_tx,
         monitor,
         trace,
         read_since_draw: false,
@@ -141,6 +147,8 @@ pub fn run(
 struct Loop {
     app: App,
     file: PathBuf,
+    /// For the threads that ask `hbmon serve` (the loop never waits on its socket).
+    tx: Sender<Event>,
     monitor: Monitor,
     trace: Option<File>,
     read_since_draw: bool,
@@ -185,6 +193,11 @@ impl Loop {
                         redraw = true;
                     }
                     Event::Signal(signal) => return Ok(Exit::Signal(signal)),
+                    Event::Controlled(notice) => {
+                        self.app.update(Action::Notice(notice));
+                        self.monitor.refresh();
+                        redraw = true;
+                    }
                 }
             }
             if redraw {
@@ -211,6 +224,7 @@ impl Loop {
                 }));
                 self.monitor.refresh();
             }
+            Effect::Control(verb, name) => self.control(verb, name),
             Effect::Signal { target, signal } => {
                 let (text, is_error) = send_signal(&self.file, &target, signal);
                 self.app.update(Action::Notice(Notice {
@@ -222,6 +236,34 @@ impl Loop {
             }
         }
         None
+    }
+
+    /// Asks `hbmon serve` on a thread of its own; the answer comes back as a notice.
+    fn control(&self, verb: Verb, name: String) {
+        let (file, tx) = (self.file.clone(), self.tx.clone());
+        let asked = std::thread::Builder::new()
+            .name("hbmon-control".into())
+            .spawn(move || {
+                let request = Request {
+                    verb,
+                    names: vec![name],
+                };
+                let (text, is_error) = match control::ask(&file, &request) {
+                    Ok(reply) => (reply.text, !reply.ok),
+                    Err(e) => (format!("no hbmon serve supervises this file: {e}"), true),
+                };
+                let at = crate::clock::unix_now();
+                let _ = tx.send(Event::Controlled(Notice { text, at, is_error }));
+            });
+        if let Err(e) = asked {
+            let text = format!("cannot ask hbmon serve: {e}");
+            let at = crate::clock::unix_now();
+            let _ = self.tx.send(Event::Controlled(Notice {
+                text,
+                at,
+                is_error: true,
+            }));
+        }
     }
 
     /// Takes in one check of the engine: its report, what changed, what is wrong, and what
@@ -327,6 +369,7 @@ fn worth_a_notice(news: &News) -> bool {
         | News::StandingBy(_)
         | News::Took(_)
         | News::Alert(_)
+        | News::Supervised(_)
         | News::ConfigRefused { .. } => false,
     }
 }

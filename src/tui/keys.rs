@@ -8,8 +8,10 @@ use crossterm::event::{
 
 use super::app::{Action, Mode, WHEEL_STEP};
 use signal::SIGNAL;
+use supervise::CONTROL;
 
 mod signal;
+mod supervise;
 
 /// A key as the table names it: a code, with or without Ctrl (Shift is in the code: `G`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,6 +223,7 @@ static TABLES: &[Binding] = &[
     },
     REFRESH,
     REMOVE,
+    CONTROL,
     Binding {
         keys: &[
             (ch('K'), Action::AskSignal),
@@ -252,6 +255,7 @@ static DETAIL: &[Binding] = &[
         hint: Some(("Esc", "close")),
     },
     REMOVE,
+    CONTROL,
     // The tables' help line says F9 already.
     Binding {
         help: None,
@@ -483,7 +487,7 @@ mod tests {
         assert_eq!(map_key(key(KeyCode::Enter), &m), Some(Action::ToggleDetail));
         assert_eq!(map_key(ch('?'), &m), Some(Action::ToggleHelp));
         assert_eq!(map_key(key(KeyCode::Tab), &m), Some(Action::ToggleTab));
-        assert_eq!(map_key(ch('x'), &m), None);
+        assert_eq!(map_key(ch('z'), &m), None);
     }
 
     #[test]

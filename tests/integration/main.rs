@@ -34,6 +34,7 @@ mod schedule;
 mod serve;
 mod status;
 mod stops;
+mod supervise;
 mod tui;
 mod ui_day_one;
 mod ui_signal;

@@ -48,6 +48,7 @@ impl Fixture {
             config_flag: Some(self.config.clone()),
             refresh: Duration::from_secs(1),
             alerts: false,
+            supervise: false,
             probe,
         })
         .unwrap()
@@ -139,6 +140,7 @@ fn no_file_is_said_as_status_says_it_and_a_missing_directory_is_no_history_error
         config_flag: None,
         refresh: Duration::from_secs(1),
         alerts: false,
+        supervise: false,
         probe: Box::new(FakeProbe::default()),
     })
     .unwrap();

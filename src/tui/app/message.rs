@@ -7,6 +7,7 @@ use super::Viewport;
 use crate::changes::Transition;
 use crate::monitor::Trouble;
 use crate::report::Report;
+use crate::supervise::Verb;
 use crate::tui::recent::Recent;
 
 /// A message shown for a few seconds (a removal done, a refresh, a failure).
@@ -52,6 +53,8 @@ pub enum Action {
     Refresh,
     /// `d`: ask whether to remove the selected entry.
     AskRemove,
+    /// `R` restart, `x` stop: asks `hbmon serve` to do it to the selected process.
+    Control(Verb),
     /// `K` or F9: choose a signal for the selected process.
     AskSignal,
     /// Move the signal menu's cursor.
@@ -94,6 +97,8 @@ pub enum Effect {
     Refresh,
     /// Remove this entry from the file, then refresh.
     Remove(String),
+    /// Ask `hbmon serve` to start, stop or restart this process.
+    Control(Verb, String),
     /// Send `signal` to the target's PID, if it is still that process.
     Signal {
         target: super::signal::Target,

@@ -320,6 +320,21 @@ fn troubles_stand_over_new_reports_until_the_monitor_says_they_are_over() {
 }
 
 #[test]
+fn r_and_x_ask_serve_about_the_selected_process_and_nothing_without_one() {
+    use crate::supervise::Verb;
+    let mut app = app_with(mixed());
+    let restart = app.update(Action::Control(Verb::Restart));
+    assert_eq!(
+        restart,
+        Some(Effect::Control(Verb::Restart, "vue-frontend".into()))
+    );
+    assert_eq!(
+        app_with(Report::default()).update(Action::Control(Verb::Stop)),
+        None
+    );
+}
+
+#[test]
 fn removing_asks_first_and_only_for_rows_with_an_entry() {
     let mut app = app_with(mixed());
     app.update(Action::AskRemove);

@@ -1,0 +1,171 @@
+//! The control socket of `hbmon serve`: `hbmon start|stop|restart NAME…` from another
+//! terminal reach the supervisor through it. A Unix socket at `<file>.control/socket`, the
+//! directory 0700 and the socket 0600, and every peer's uid checked (`SO_PEERCRED`): only
+//! serve's own user (or root) may start or stop what it runs. One request per connection:
+//! a JSON line `{"verb": "stop", "names": ["bidder"]}`, answered by one JSON line
+//! `{"ok": true, "text": "stopping bidder"}`.
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::supervise::Verb;
+
+/// How long a client may take to send its request, and serve to answer it.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest request line read: names, not data.
+const MAX_REQUEST: u64 = 64 * 1024;
+
+/// A request on the socket.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Request {
+    pub verb: Verb,
+    pub names: Vec<String>,
+}
+
+/// Its answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Reply {
+    pub ok: bool,
+    pub text: String,
+}
+
+/// `<file>.control/socket`.
+pub fn socket_path(file: &Path) -> PathBuf {
+    let mut dir = file.as_os_str().to_owned();
+    dir.push(".control");
+    PathBuf::from(dir).join("socket")
+}
+
+/// Binds the socket for heartbeat file `file`: its directory created 0700 (an existing one
+/// must be this user's own and closed to others), a stale socket there replaced.
+pub fn bind(file: &Path) -> io::Result<UnixListener> {
+    use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
+    let path = socket_path(file);
+    let dir = crate::fsafe::dir_of(&path);
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+        _ => {}
+    }
+    let meta = std::fs::symlink_metadata(dir)?;
+    if !meta.is_dir() || meta.uid() != euid() || meta.mode() & 0o077 != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} is not a directory only this user may enter",
+                dir.display()
+            ),
+        ));
+    }
+    // A socket left by a serve that was killed: nobody listens on it any more (the
+    // supervisor's lock, taken before, says no other serve runs).
+    if let Ok(old) = std::fs::symlink_metadata(&path)
+        && old.file_type().is_socket()
+    {
+        std::fs::remove_file(&path)?;
+    }
+    let listener = UnixListener::bind(&path)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+/// Answers connections on `listener` with `answer`, one at a time, on a thread of its own,
+/// for as long as the process runs. A peer of another user gets a refusal, nothing more.
+pub fn serve(
+    listener: UnixListener,
+    answer: impl Fn(Request) -> Reply + Send + 'static,
+) -> io::Result<()> {
+    std::thread::Builder::new()
+        .name("hbmon-control".into())
+        .spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = handle(&stream, &answer);
+            }
+        })
+        .map(|_| ())
+}
+
+fn handle(stream: &UnixStream, answer: &impl Fn(Request) -> Reply) -> io::Result<()> {
+    stream.set_read_timeout(Some(TIMEOUT))?;
+    stream.set_write_timeout(Some(TIMEOUT))?;
+    let reply = match peer_uid(stream) {
+        Ok(uid) if uid == euid() || uid == 0 => {
+            let mut line = String::new();
+            BufReader::new(io::Read::take(stream, MAX_REQUEST)).read_line(&mut line)?;
+            match serde_json::from_str::<Request>(&line) {
+                Ok(request) => answer(request),
+                Err(e) => Reply {
+                    ok: false,
+                    text: format!("not a request: {e}"),
+                },
+            }
+        }
+        Ok(uid) => Reply {
+            ok: false,
+            text: format!("uid {uid} may not control this hbmon serve"),
+        },
+        Err(e) => Reply {
+            ok: false,
+            text: format!("cannot tell who is asking: {e}"),
+        },
+    };
+    let mut out = stream;
+    writeln!(out, "{}", serde_json::to_string(&reply).unwrap_or_default())
+}
+
+/// Sends `request` to the serve of heartbeat file `file` and returns its reply. `Err`
+/// when no serve listens there.
+pub fn ask(file: &Path, request: &Request) -> io::Result<Reply> {
+    let stream = UnixStream::connect(socket_path(file))?;
+    stream.set_read_timeout(Some(TIMEOUT))?;
+    stream.set_write_timeout(Some(TIMEOUT))?;
+    let mut out = &stream;
+    writeln!(out, "{}", serde_json::to_string(request)?)?;
+    let mut line = String::new();
+    BufReader::new(&stream).read_line(&mut line)?;
+    serde_json::from_str(&line).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() }
+}
+
+/// The uid of the process at the other end (`SO_PEERCRED`, Linux; `getpeereid` elsewhere).
+fn peer_uid(stream: &UnixStream) -> io::Result<u32> {
+    use std::os::fd::AsRawFd;
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: a zeroed ucred is a valid buffer for getsockopt to fill, of the size given.
+        let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+        // SAFETY: as above; the descriptor is the stream's, open for the call.
+        let rc = unsafe {
+            libc::getsockopt(
+                stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_PEERCRED,
+                (&raw mut cred).cast(),
+                &raw mut len,
+            )
+        };
+        if rc == 0 {
+            Ok(cred.uid)
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let (mut uid, mut gid) = (0, 0);
+        // SAFETY: getpeereid writes the two ids given.
+        if unsafe { libc::getpeereid(stream.as_raw_fd(), &raw mut uid, &raw mut gid) } == 0 {
+            Ok(uid)
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+}

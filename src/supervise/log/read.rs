@@ -1,0 +1,173 @@
+//! Reading a supervised process's log back (`hbmon logs`): each line stamped when it was
+//! written ([`Stamper`]), the newest lines across its rotated files, and what was appended
+//! since a read — a rotation starts the file afresh.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use super::rotated;
+
+/// The most of a log read back at once: a `log_size` far bigger is read from its end.
+const READ_CAP: u64 = 64 << 20;
+
+/// Puts the time at the start of each line of one stream's output: chunks come as the
+/// pipe gives them, so a line may start in one and end in the next.
+#[derive(Debug)]
+pub struct Stamper {
+    at_line_start: bool,
+}
+
+impl Default for Stamper {
+    fn default() -> Self {
+        Stamper {
+            at_line_start: true,
+        }
+    }
+}
+
+impl Stamper {
+    /// `chunk` with `stamp` and a space before each line that starts in it.
+    pub fn stamp(&mut self, chunk: &[u8], stamp: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(chunk.len() + stamp.len() + 1);
+        for &byte in chunk {
+            if self.at_line_start {
+                out.extend_from_slice(stamp.as_bytes());
+                out.push(b' ');
+            }
+            out.push(byte);
+            self.at_line_start = byte == b'\n';
+        }
+        out
+    }
+}
+
+/// The stamp of now: UTC to the millisecond, so stamps sort as text.
+pub fn now_stamp() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+/// The stamp of Unix time `secs`, to compare with a line's (`--since`).
+pub fn stamp_of(secs: f64) -> String {
+    chrono::DateTime::from_timestamp_millis((secs * 1000.0) as i64)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+/// Opens a log to read, never through a symlink, and only a regular file.
+pub fn open(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
+}
+
+/// Everything from `offset` on (at most [`READ_CAP`] from the end).
+pub fn read_from(file: &mut File, offset: u64) -> io::Result<Vec<u8>> {
+    let len = file.metadata()?.len();
+    let start = offset.max(len.saturating_sub(READ_CAP));
+    file.seek(SeekFrom::Start(start))?;
+    let mut bytes = Vec::new();
+    file.take(len - start.min(len)).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The log's lines, oldest first: its rotated files (`.N` ... `.1`) then the live one, as
+/// far back as `enough` lines reach. A file that cannot be read is skipped.
+pub fn lines(path: &Path, enough: usize) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut count = 0;
+    for n in 0..=100 {
+        let Ok(mut file) = open(&rotated(path, n)) else {
+            if n > 0 {
+                break;
+            }
+            continue;
+        };
+        let text = read_from(&mut file, 0).unwrap_or_default();
+        count += text.split(|&b| b == b'\n').count() - 1;
+        files.push(text);
+        if count >= enough {
+            break;
+        }
+    }
+    files
+        .iter()
+        .rev()
+        .flat_map(|bytes| {
+            String::from_utf8_lossy(bytes)
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Whether `line` was written at or after `since` (a stamp of [`stamp_of`]); a line
+/// without a stamp is taken.
+pub fn written_since(line: &str, since: &str) -> bool {
+    match line.split_once(' ') {
+        Some((stamp, _)) if stamp.len() == since.len() && stamp.ends_with('Z') => stamp >= since,
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_line_is_stamped_once_across_chunks() {
+        let mut s = Stamper::default();
+        let mut out = s.stamp(b"one\ntw", "T1");
+        out.extend(s.stamp(b"o\nthree", "T2"));
+        out.extend(s.stamp(b"\n", "T3"));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "T1 one\nT1 two\nT2 three\n"
+        );
+    }
+
+    #[test]
+    fn lines_reach_back_into_rotated_files_and_since_filters_by_stamp() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("a.log");
+        std::fs::write(rotated(&path, 2), "x 0\n").unwrap();
+        std::fs::write(rotated(&path, 1), "2026-01-01T00:00:01.000Z one\n").unwrap();
+        std::fs::write(
+            &path,
+            "2026-01-01T00:00:02.000Z two\n2026-01-01T00:00:03.000Z three\n",
+        )
+        .unwrap();
+        assert_eq!(lines(&path, 2).len(), 2);
+        let all = lines(&path, 10);
+        assert_eq!(all.len(), 4);
+        assert_eq!(all[0], "x 0");
+        let since = stamp_of(1_767_225_602.0);
+        assert_eq!(since, "2026-01-01T00:00:02.000Z");
+        let kept: Vec<&String> = all.iter().filter(|l| written_since(l, &since)).collect();
+        assert_eq!(kept.len(), 3, "{kept:?}");
+    }
+
+    #[test]
+    fn a_log_is_not_read_through_a_symlink() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = tmp.path().join("secret");
+        std::fs::write(&secret, "s3cret\n").unwrap();
+        let path = tmp.path().join("a.log");
+        std::os::unix::fs::symlink(&secret, &path).unwrap();
+        assert!(open(&path).is_err());
+        assert!(lines(&path, 10).is_empty());
+    }
+}
