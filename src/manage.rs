@@ -24,10 +24,22 @@ use crate::store::{self, Entry, Pause, Store, StoreError};
 /// least this much between two readings.
 pub const CPU_SAMPLE: Duration = sysinfo::MINIMUM_CPU_UPDATE_INTERVAL;
 
-/// Keys a program may not set through these acts: a `command` probe runs a shell command
-/// as the monitor's user, and anyone who can reach the API on this machine (another user
-/// included) or steer an agent would get to choose it. Such a probe is written by hand.
-const REFUSED_KEYS: &[&str] = &["command", "command_shell"];
+/// Keys a program may not set through these acts, because each one chooses what the
+/// monitor runs, or how, as its own user: a `command` probe, a supervised process's `run`
+/// (and `shell`, `restart_command`, and `env`/`cwd`/`user`, which steer it: `LD_PRELOAD` is
+/// code too). Anyone who can reach the API on this machine (another user included) or
+/// steer an agent could otherwise run anything as the user of `hbmon serve`. They are
+/// written by hand.
+const REFUSED_KEYS: &[&str] = &[
+    "command",
+    "command_shell",
+    "run",
+    "shell",
+    "restart_command",
+    "env",
+    "cwd",
+    "user",
+];
 
 /// Why an act was not done; nothing was written for any of them.
 #[derive(Debug, thiserror::Error)]
@@ -192,9 +204,9 @@ fn allowed(fields: &Fields) -> Result<(), ManageError> {
     match fields.keys().find(|k| REFUSED_KEYS.contains(&k.as_str())) {
         Some(key) => Err(ManageError::Field {
             field: key.clone(),
-            message: "a command probe runs a shell command as the monitor's user: add it to \
-                      hbmon.toml by hand"
-                .to_owned(),
+            message: format!(
+                "{key} chooses what the monitor runs as its user: set it in hbmon.toml by hand"
+            ),
         }),
         None => Ok(()),
     }

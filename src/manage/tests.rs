@@ -21,10 +21,20 @@ fn fields(value: Value) -> Fields {
 }
 
 #[test]
-fn a_command_probe_cannot_be_set_by_a_program() {
+fn nothing_that_chooses_what_the_monitor_runs_can_be_set_by_a_program() {
     let dir = tempfile::tempdir().unwrap();
     let target = target(dir.path());
-    for key in ["command", "command_shell"] {
+    let keys = [
+        "command",
+        "command_shell",
+        "run",
+        "shell",
+        "restart_command",
+        "env",
+        "cwd",
+        "user",
+    ];
+    for key in keys {
         let given = fields(json!({"name": "x", key: "rm -rf ~"}));
         let err = edit(&target, Change::Add(&given), None).unwrap_err();
         assert_eq!((err.status(), err.field()), (400, Some(key)), "{err}");
