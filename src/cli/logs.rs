@@ -56,8 +56,8 @@ pub fn logs(location: &FileLocation, name: &str, args: &LogsArgs) -> anyhow::Res
         }
         Ok(())
     };
+    let (lines, live) = read::lines(&path, args.lines.max(1));
     if args.lines > 0 {
-        let lines = read::lines(&path, args.lines);
         for line in &lines[lines.len().saturating_sub(args.lines)..] {
             print(&mut out, line)?;
         }
@@ -66,13 +66,12 @@ pub fn logs(location: &FileLocation, name: &str, args: &LogsArgs) -> anyhow::Res
     if !args.follow {
         return Ok(ExitCode::SUCCESS);
     }
-    // From the end of what is there; a file that shrank or was replaced (rotated) is read
-    // again from its start.
-    let mut file = read::open(&path).ok();
-    let mut offset = file
-        .as_ref()
-        .and_then(|f| f.metadata().ok())
-        .map_or(0, |m| m.len());
+    // From where the lines above end, in the very file they came from; a file that shrank
+    // or was replaced (rotated) is read again from its start.
+    let (mut file, mut offset) = match live {
+        Some((file, end)) => (Some(file), end),
+        None => (None, 0),
+    };
     let mut partial = String::new();
     loop {
         std::thread::sleep(FOLLOW_EVERY);

@@ -84,9 +84,12 @@ pub fn read_from(file: &mut File, offset: u64) -> io::Result<Vec<u8>> {
 }
 
 /// The log's lines, oldest first: its rotated files (`.N` ... `.1`) then the live one, as
-/// far back as `enough` lines reach. A file that cannot be read is skipped.
-pub fn lines(path: &Path, enough: usize) -> Vec<String> {
+/// far back as `enough` lines reach. A file that cannot be read is skipped. With them, the
+/// live file as it was read and the offset its lines end at, so that a follower goes on
+/// from exactly there: a line written between the two reads is neither lost nor doubled.
+pub fn lines(path: &Path, enough: usize) -> (Vec<String>, Option<(File, u64)>) {
     let mut files = Vec::new();
+    let mut live = None;
     let mut count = 0;
     for n in 0..=100 {
         let Ok(mut file) = open(&rotated(path, n)) else {
@@ -95,14 +98,31 @@ pub fn lines(path: &Path, enough: usize) -> Vec<String> {
             }
             continue;
         };
-        let text = read_from(&mut file, 0).unwrap_or_default();
-        count += text.split(|&b| b == b'\n').count() - 1;
-        files.push(text);
+        if n == 0 {
+            // To the end as it is now, then back to the last line's end: a line still
+            // being written is the follower's.
+            let start = file
+                .metadata()
+                .map_or(0, |m| m.len().saturating_sub(READ_CAP));
+            let mut text = Vec::new();
+            if file.seek(SeekFrom::Start(start)).is_ok() {
+                let _ = file.read_to_end(&mut text);
+            }
+            text.truncate(text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1));
+            let end = start + text.len() as u64;
+            count += text.split(|&b| b == b'\n').count() - 1;
+            files.push(text);
+            live = Some((file, end));
+        } else {
+            let text = read_from(&mut file, 0).unwrap_or_default();
+            count += text.split(|&b| b == b'\n').count() - 1;
+            files.push(text);
+        }
         if count >= enough {
             break;
         }
     }
-    files
+    let lines = files
         .iter()
         .rev()
         .flat_map(|bytes| {
@@ -111,7 +131,8 @@ pub fn lines(path: &Path, enough: usize) -> Vec<String> {
                 .map(str::to_owned)
                 .collect::<Vec<_>>()
         })
-        .collect()
+        .collect();
+    (lines, live)
 }
 
 /// Whether `line` was written at or after `since` (a stamp of [`stamp_of`]); a line
@@ -126,6 +147,7 @@ pub fn written_since(line: &str, since: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     #[test]
     fn each_line_is_stamped_once_across_chunks() {
@@ -150,14 +172,33 @@ mod tests {
             "2026-01-01T00:00:02.000Z two\n2026-01-01T00:00:03.000Z three\n",
         )
         .unwrap();
-        assert_eq!(lines(&path, 2).len(), 2);
-        let all = lines(&path, 10);
+        assert_eq!(lines(&path, 2).0.len(), 2);
+        let (all, _) = lines(&path, 10);
         assert_eq!(all.len(), 4);
         assert_eq!(all[0], "x 0");
         let since = stamp_of(1_767_225_602.0);
         assert_eq!(since, "2026-01-01T00:00:02.000Z");
         let kept: Vec<&String> = all.iter().filter(|l| written_since(l, &since)).collect();
         assert_eq!(kept.len(), 3, "{kept:?}");
+    }
+
+    #[test]
+    fn a_follower_goes_on_where_the_lines_end_and_a_half_written_line_is_its() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("a.log");
+        std::fs::write(&path, "one\ntwo\nthr").unwrap();
+        let (lines, live) = lines(&path, 10);
+        assert_eq!(lines, ["one", "two"]);
+        let (mut file, end) = live.unwrap();
+        assert_eq!(end, 8);
+        // Written after the lines were read: the follower's, from `end`.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"ee\nfour\n")
+            .unwrap();
+        assert_eq!(read_from(&mut file, end).unwrap(), b"three\nfour\n");
     }
 
     #[test]
@@ -168,6 +209,6 @@ mod tests {
         let path = tmp.path().join("a.log");
         std::os::unix::fs::symlink(&secret, &path).unwrap();
         assert!(open(&path).is_err());
-        assert!(lines(&path, 10).is_empty());
+        assert!(lines(&path, 10).0.is_empty());
     }
 }
