@@ -56,9 +56,9 @@ pub fn logs(location: &FileLocation, name: &str, args: &LogsArgs) -> anyhow::Res
         }
         Ok(())
     };
-    let (lines, live) = read::lines(&path, args.lines.max(1));
+    let (tail, at_end) = read::lines(&path, args.lines.max(1));
     if args.lines > 0 {
-        for line in &lines[lines.len().saturating_sub(args.lines)..] {
+        for line in &tail[tail.len().saturating_sub(args.lines)..] {
             print(&mut out, line)?;
         }
     }
@@ -68,7 +68,7 @@ pub fn logs(location: &FileLocation, name: &str, args: &LogsArgs) -> anyhow::Res
     }
     // From where the lines above end, in the very file they came from; a file that shrank
     // or was replaced (rotated) is read again from its start.
-    let (mut file, mut offset) = match live {
+    let (mut file, mut offset) = match at_end {
         Some((file, end)) => (Some(file), end),
         None => (None, 0),
     };
