@@ -79,6 +79,7 @@ fn beats(start: f64, count: usize, batch: usize) -> Vec<Changes> {
             transitions: Vec::new(),
             beats: chunk.to_vec(),
             flips: Vec::new(),
+            restarts: Vec::new(),
         })
         .collect()
 }
@@ -297,6 +298,7 @@ fn generate_week(path: &Path, start: f64) -> Duration {
             transitions,
             beats: Vec::new(),
             flips: Vec::new(),
+            restarts: Vec::new(),
         }))
         .unwrap();
     t.elapsed()

@@ -84,17 +84,38 @@ impl ProbeFlip {
     }
 }
 
-/// Everything one report changed, in report row order.
+/// `hbmon serve`'s supervisor restarted a process (started it again, or ran its
+/// `restart_command`): its own event, as a restart need not change the state a report
+/// shows (a process that crashes at once is `dead` before and after).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Restart {
+    pub name: String,
+    /// When the restart was ordered (Unix seconds).
+    pub time: f64,
+    /// Which restart within `restart_window` it is: 1 for the first.
+    pub count: u32,
+    /// Why: "was hung 42s", "exited with code 1".
+    pub cause: String,
+    /// "restarted bidder (3rd time in 10m): was hung 42s", as the log, the history and the
+    /// alerts say it.
+    pub text: String,
+}
+
+/// Everything one report changed, in report row order; restarts as the supervisor made them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Changes {
     pub transitions: Vec<Transition>,
     pub beats: Vec<SeenBeat>,
     pub flips: Vec<ProbeFlip>,
+    pub restarts: Vec<Restart>,
 }
 
 impl Changes {
     pub fn is_empty(&self) -> bool {
-        self.transitions.is_empty() && self.beats.is_empty() && self.flips.is_empty()
+        self.transitions.is_empty()
+            && self.beats.is_empty()
+            && self.flips.is_empty()
+            && self.restarts.is_empty()
     }
 }
 

@@ -20,7 +20,7 @@ pub use ping::{PingIds, ServeConfig};
 pub use probes::{MAX_PROBE_TIMEOUT, PROBE_FAILS, PROBE_TIMEOUT, ProbeKind, Probes};
 pub use process::ProcessConfig;
 pub use schedule::{Maintenance, SCHEDULE_GRACE};
-pub use supervise::{Command, Restart, STOP_TIMEOUT, Supervision, User};
+pub use supervise::{Command, Restart, STOP_TIMEOUT, Supervision, User, check_user};
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

@@ -23,7 +23,7 @@ pub use note::{FLUSH_GRACE, Note, QUEUE_BYTES};
 pub use open::Repair;
 pub use recorder::{Recorder, try_lock_sidecar};
 
-use crate::changes::{ProbeFlip, Seen, SeenBeat, Transition};
+use crate::changes::{ProbeFlip, Restart, Seen, SeenBeat, Transition};
 use crate::fsafe::FileError;
 use crate::health::{Severity, State};
 use crate::store::Reported;
@@ -296,6 +296,37 @@ impl History {
         rows.collect::<Result<_, _>>().map_err(fail)
     }
 
+    /// The supervisor's restarts at or after `since` (of `name`, or of every process),
+    /// newest first, at most `limit`.
+    pub fn restarts(
+        &self,
+        name: Option<&str>,
+        since: f64,
+        limit: Option<usize>,
+    ) -> Result<Vec<Restart>, HistoryError> {
+        let fail = sql_error(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT name, time, count, cause, text
+                 FROM restarts WHERE (?1 IS NULL OR name = ?1) AND time >= ?2
+                 ORDER BY time DESC LIMIT ?3",
+            )
+            .map_err(&fail)?;
+        let rows = stmt
+            .query_map(params![name, since, sql_limit(limit)], |row| {
+                Ok(Restart {
+                    name: row.get(0)?,
+                    time: row.get(1)?,
+                    count: row.get(2)?,
+                    cause: row.get(3)?,
+                    text: row.get(4)?,
+                })
+            })
+            .map_err(&fail)?;
+        rows.collect::<Result<_, _>>().map_err(fail)
+    }
+
     /// Each probe's newest flip (what it was last known to say), to seed a
     /// [`crate::changes::Tracker`]: a monitor restarted while a probe fails neither records
     /// the failure again nor misses its recovery.
@@ -392,6 +423,7 @@ pub struct Pruned {
     pub beats: usize,
     pub transitions: usize,
     pub flips: usize,
+    pub restarts: usize,
 }
 
 /// Maps an SQLite error on `path` to a [`HistoryError`]: a file that is not a database (or

@@ -87,8 +87,10 @@ pub struct Imported {
 
 impl Imported {
     /// The `[[process]]` block, with a comment for where it came from and one for each
-    /// thing that does not map.
-    pub fn render(&self) -> String {
+    /// thing that does not map. A `user` that `user_ok` refuses (not a user here, or this
+    /// hbmon not root: [`crate::config::check_user`]) is written commented out with why,
+    /// so the block pastes into a config that parses, and the user is not lost.
+    pub fn render(&self, user_ok: &dyn Fn(&str) -> Result<(), String>) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "# {}", comment(&self.source));
         out.push_str("[[process]]\n");
@@ -111,8 +113,12 @@ impl Imported {
                 .collect();
             key("env", toml::Value::Table(table));
         }
+        let mut refused_user = None;
         if let Some(user) = &self.user {
-            key("user", user.clone().into());
+            match user_ok(user) {
+                Ok(()) => key("user", user.clone().into()),
+                Err(why) => refused_user = Some((toml::Value::from(user.clone()), why)),
+            }
         }
         if let Some(restart) = self.restart {
             key("restart", restart.as_str().into());
@@ -129,6 +135,9 @@ impl Imported {
                 );
             }
         }
+        if let Some((user, why)) = refused_user {
+            let _ = writeln!(out, "# user = {user}  ({})", comment(&why));
+        }
         for note in &self.notes {
             let _ = writeln!(out, "# {}", comment(note));
         }
@@ -136,11 +145,11 @@ impl Imported {
     }
 }
 
-/// Every block, a blank line apart.
-pub fn render_all(imported: &[Imported]) -> String {
+/// Every block, a blank line apart (`user_ok`: see [`Imported::render`]).
+pub fn render_all(imported: &[Imported], user_ok: &dyn Fn(&str) -> Result<(), String>) -> String {
     imported
         .iter()
-        .map(Imported::render)
+        .map(|i| i.render(user_ok))
         .collect::<Vec<_>>()
         .join("\n")
 }

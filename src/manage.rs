@@ -263,6 +263,7 @@ pub fn history(
         "since": since,
         "transitions": db.transitions(Some(name), since, limit)?,
         "probe_flips": db.probe_flips(Some(name), since, limit)?,
+        "restarts": db.restarts(Some(name), since, limit)?,
         "beats": db.beats(name, since, limit)?,
     }))
 }

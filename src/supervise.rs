@@ -26,6 +26,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::changes::Restart;
 use crate::config::{Config, ProcessConfig, Supervision};
 use crate::health::{Health, State};
 use crate::report::{Report, Row};
@@ -116,9 +117,16 @@ impl Supervisor {
 
     /// One check: what the thread reported, then each supervised process of `config` as
     /// `report` judges it; then the processes given up on are marked so in `report`.
-    /// Returns the lines for the log.
-    pub fn step(&mut self, report: &mut Report, config: &Config, now: f64) -> Vec<String> {
+    /// Returns the lines for the log, and the restarts the policies made (for the history
+    /// and the alert rules).
+    pub fn step(
+        &mut self,
+        report: &mut Report,
+        config: &Config,
+        now: f64,
+    ) -> (Vec<String>, Vec<Restart>) {
         let mut news = Vec::new();
+        let mut restarts = Vec::new();
         self.events(config, now, &mut news);
         // A process no longer supervised (the config changed) is stopped, not orphaned.
         let dropped: Vec<String> = self
@@ -163,6 +171,15 @@ impl Supervisor {
                 child: unit.child.is_some(),
             };
             let decision = unit.unit.observe(&p.name, policy, seen, now);
+            if let (Some((count, cause)), Some(text)) = (decision.restart, &decision.news) {
+                restarts.push(Restart {
+                    name: p.name.clone(),
+                    time: now,
+                    count,
+                    cause,
+                    text: text.clone(),
+                });
+            }
             news.extend(decision.news);
             if let Some(action) = decision.action {
                 let interval = row.map_or(crate::store::DEFAULT_INTERVAL.as_secs_f64(), |r| {
@@ -189,7 +206,7 @@ impl Supervisor {
             }
         }
         self.mark(report, now);
-        news
+        (news, restarts)
     }
 
     /// What the thread reported since the last check.

@@ -59,6 +59,8 @@ pub enum NoticeKind {
     Recovery,
     /// A process is still critical, `repeat` after the last notice.
     Reminder,
+    /// `hbmon serve`'s supervisor restarted it; the reason says which time and why.
+    Restart,
 }
 
 /// One thing to tell someone about one process.

@@ -140,6 +140,8 @@ fn line(n: &Notice) -> String {
 fn said(n: &Notice) -> String {
     let (name, reason) = (text::escape(&n.name), text::escape(&n.reason));
     match (n.kind, n.previous) {
+        // "restarted bidder (3rd time in 10m): was hung 42s": the whole news already.
+        (NoticeKind::Restart, _) => reason.into_owned(),
         (NoticeKind::Reminder, _) => {
             let since = n
                 .since
@@ -162,6 +164,7 @@ fn kind_str(kind: NoticeKind) -> &'static str {
         NoticeKind::Alert => "alert",
         NoticeKind::Recovery => "recovery",
         NoticeKind::Reminder => "reminder",
+        NoticeKind::Restart => "restart",
     }
 }
 
@@ -224,6 +227,19 @@ mod tests {
         assert_eq!(r.json["since"], 1000.5);
         assert_eq!(r.json["kind"], "alert");
         assert_eq!(r.json["alerts"][0]["reason"], "why worker");
+    }
+
+    #[test]
+    fn a_restart_says_its_reason_alone_escaped_as_kind_restart() {
+        let mut n = notice(NoticeKind::Restart, "bidder", None, State::Dead);
+        n.reason = "restarted bidder (3rd time in 10m00s): was hung 42s\u{1b}[2J".into();
+        let r = render(&Message::Now(n), None);
+        assert_eq!(
+            r.text,
+            "restarted bidder (3rd time in 10m00s): was hung 42s\\u{1b}[2J"
+        );
+        assert_eq!(env(&r, "HBMON_KIND"), "restart");
+        assert_eq!(r.json["kind"], "restart");
     }
 
     #[test]

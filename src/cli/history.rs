@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::changes::{ProbeFlip, SeenBeat, Transition};
+use crate::changes::{ProbeFlip, Restart, SeenBeat, Transition};
 use crate::history::{self, History};
 use crate::paths::{self, FileLocation};
 use crate::report::columns;
@@ -51,10 +51,11 @@ pub fn history(
     let since = crate::clock::unix_now() - args.since.as_secs_f64();
     let transitions = db.transitions(Some(name), since, limit)?;
     let flips = db.probe_flips(Some(name), since, limit)?;
+    let restarts = db.restarts(Some(name), since, limit)?;
     // A listing stops at the limit; the summary needs only the newest beat, and the
     // times of all of them.
     let beats = db.beats(name, since, if args.beats { limit } else { Some(1) })?;
-    if transitions.is_empty() && flips.is_empty() && beats.is_empty() {
+    if transitions.is_empty() && flips.is_empty() && restarts.is_empty() && beats.is_empty() {
         eprintln!(
             "hbmon: nothing recorded for {name:?} in the last {} in {}",
             duration::format_exact(args.since.as_secs_f64()),
@@ -70,22 +71,23 @@ pub fn history(
     );
     // The few changes of state, and of the probes' verdicts, are what a reader came
     // for: first, never buried under the hundreds of beats between them.
-    if transitions.is_empty() && flips.is_empty() {
+    if transitions.is_empty() && flips.is_empty() && restarts.is_empty() {
         println!("no change of state");
     }
-    for line in merge(&transitions, &flips, &[], None) {
+    for line in merge(&transitions, &flips, &restarts, &[], None) {
         println!("{line}");
     }
-    if limit.is_some_and(|n| transitions.len() >= n || flips.len() >= n) {
+    if limit.is_some_and(|n| transitions.len() >= n || flips.len() >= n || restarts.len() >= n) {
         println!(
-            "(newest {} changes and {} probe flips shown; --limit 0 shows all)",
+            "(newest {} changes, {} probe flips and {} restarts shown; --limit 0 shows all)",
             transitions.len(),
-            flips.len()
+            flips.len(),
+            restarts.len()
         );
     }
     if args.beats {
         println!();
-        for line in merge(&[], &[], &beats, None) {
+        for line in merge(&[], &[], &[], &beats, None) {
             println!("{line}");
         }
         if limit.is_some_and(|n| beats.len() >= n) {
@@ -129,12 +131,13 @@ fn beats_summary(newest: Option<&SeenBeat>, times: &[f64]) -> String {
     )
 }
 
-/// Transitions, probe flips and beats as table lines, interleaved newest first, at most
+/// Transitions, probe flips, restarts and beats as table lines, interleaved newest first, at most
 /// `limit`; what writers chose (reasons quote their errors, data, a probe's target)
 /// escaped ([`text`]).
 fn merge(
     transitions: &[Transition],
     flips: &[ProbeFlip],
+    restarts: &[Restart],
     beats: &[SeenBeat],
     limit: Option<usize>,
 ) -> Vec<String> {
@@ -146,6 +149,10 @@ fn merge(
             (t.time, format!("{change:<20} {}", text::escape(&t.reason)))
         })
         .chain(flips.iter().map(|f| (f.time, f.summary())))
+        .chain(restarts.iter().map(|r| {
+            let what = format!("restart #{}", r.count);
+            (r.time, format!("{what:<20} {}", text::escape(&r.text)))
+        }))
         .chain(beats.iter().map(|b| {
             let what = format!("beat ({})", b.status.as_str());
             let pid = b
@@ -192,7 +199,7 @@ mod tests {
             data: json!({"queue": 3}),
         };
         let beats = [beat(30.0), beat(10.0)];
-        let lines = merge(&transitions, &[], &beats, Some(2));
+        let lines = merge(&transitions, &[], &[], &beats, Some(2));
         assert_eq!(lines.len(), 2);
         assert!(
             lines[0].ends_with("beat (alive)         pid 7  queue=3"),
@@ -225,7 +232,7 @@ mod tests {
             since: None,
         }];
         let flips = [flip(30.0, false, None), flip(19.5, true, Some("HTTP 500"))];
-        let lines = merge(&transitions, &flips, &[], None);
+        let lines = merge(&transitions, &flips, &[], &[], None);
         let tails: Vec<&str> = lines
             .iter()
             .map(|l| l.split_once("  ").unwrap().1)
@@ -282,7 +289,7 @@ mod tests {
             status: Reported::Error,
             data: json!("x\u{2028}y\u{202e}"),
         }];
-        let lines = merge(&transitions, &[], &beats, None);
+        let lines = merge(&transitions, &[], &[], &beats, None);
         assert!(
             lines[0].ends_with(r"reported an error: \u{1b}]0;pwned\u{7}\nforged"),
             "{lines:?}"

@@ -55,7 +55,10 @@ pub enum Source {
 pub fn import(args: &ImportArgs) -> ExitCode {
     match read(&args.source) {
         Ok(imported) => {
-            print!("{}", import::render_all(&imported));
+            print!(
+                "{}",
+                import::render_all(&imported, &crate::config::check_user)
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -341,19 +341,29 @@ fn valid_env_name(name: &str) -> bool {
 
 /// `user`: a user of this machine, and only for a root hbmon (another one cannot switch).
 fn user(name: &Spanned<String>, root: bool) -> Result<User, Fault> {
-    let text = name.get_ref();
-    let bad = |why: String| Err((name.span(), "user", why));
-    let Some(user) = lookup_user(text) else {
-        return bad(format!("{text:?} is not a user of this machine"));
+    resolve_user(name.get_ref(), root).map_err(|why| (name.span(), "user", why))
+}
+
+/// `user`'s rule: `name` as a user of this machine that a hbmon running as root (`root`),
+/// or as that user, can run a process as; `Err` says why not.
+fn resolve_user(name: &str, root: bool) -> Result<User, String> {
+    let Some(user) = lookup_user(name) else {
+        return Err(format!("{name:?} is not a user of this machine"));
     };
     // SAFETY: geteuid has no preconditions.
     let me = unsafe { libc::geteuid() };
     if !root && user.uid != me {
-        return bad(format!(
-            "running as {text:?} needs hbmon serve to run as root"
+        return Err(format!(
+            "running as {name:?} needs hbmon serve to run as root"
         ));
     }
     Ok(user)
+}
+
+/// Whether a `user = NAME` would be taken by this hbmon as it runs now; `Err` says why not
+/// (for `hbmon import`, which comments out a `user` the config would refuse).
+pub fn check_user(name: &str) -> Result<(), String> {
+    resolve_user(name, is_root()).map(drop)
 }
 
 #[cfg(unix)]

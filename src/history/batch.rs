@@ -6,16 +6,17 @@ use rusqlite::{Connection, TransactionBehavior, params};
 use serde_json::Value;
 
 use super::{DATA_CAP, History, HistoryError, Pruned, sql_error};
-use crate::changes::{Changes, ProbeFlip, Transition};
+use crate::changes::{Changes, ProbeFlip, Restart, Transition};
 use crate::health::State;
 use crate::store::Reported;
 
-/// Beats, transitions and probe flips to store together.
+/// Beats, transitions, probe flips and restarts to store together.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Batch {
     beats: Vec<BeatRow>,
     transitions: Vec<Transition>,
     flips: Vec<ProbeFlip>,
+    restarts: Vec<Restart>,
 }
 
 /// A beat as stored: its data as capped JSON text.
@@ -49,12 +50,13 @@ impl Batch {
                 .collect(),
             transitions: changes.transitions.clone(),
             flips: changes.flips.clone(),
+            restarts: changes.restarts.clone(),
         }
     }
 
-    /// Beats plus transitions plus flips.
+    /// Beats plus transitions plus flips plus restarts.
     pub fn rows(&self) -> usize {
-        self.beats.len() + self.transitions.len() + self.flips.len()
+        self.beats.len() + self.transitions.len() + self.flips.len() + self.restarts.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -85,7 +87,12 @@ impl Batch {
                     + f.reason.as_ref().map_or(0, String::len)
             })
             .sum();
-        beats + transitions + flips
+        let restarts: usize = self
+            .restarts
+            .iter()
+            .map(|r| ROW_OVERHEAD + r.name.len() + r.cause.len() + r.text.len())
+            .sum();
+        beats + transitions + flips + restarts
     }
 
     /// Adds `other`'s rows after these.
@@ -93,6 +100,7 @@ impl Batch {
         self.beats.append(&mut other.beats);
         self.transitions.append(&mut other.transitions);
         self.flips.append(&mut other.flips);
+        self.restarts.append(&mut other.restarts);
     }
 }
 
@@ -166,11 +174,22 @@ impl History {
                 ])
                 .map_err(&fail)?;
             }
+            let mut restart = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO restarts (name, time, count, cause, text)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(&fail)?;
+            for r in &batch.restarts {
+                restart
+                    .execute(params![r.name, r.time, r.count, r.cause, r.text])
+                    .map_err(&fail)?;
+            }
         }
         tx.commit().map_err(fail)
     }
 
-    /// Deletes beats, transitions and probe flips older than `before`, except each
+    /// Deletes beats, transitions, probe flips and restarts older than `before`, except each
     /// process's newest transition: a process dead for longer than the retention is still
     /// known to be dead.
     pub fn prune(&mut self, before: f64) -> Result<Pruned, HistoryError> {
@@ -205,11 +224,15 @@ impl History {
         let flips = tx
             .execute("DELETE FROM probe_flips WHERE time < ?1", [before])
             .map_err(&fail)?;
+        let restarts = tx
+            .execute("DELETE FROM restarts WHERE time < ?1", [before])
+            .map_err(&fail)?;
         tx.commit().map_err(fail)?;
         Ok(Pruned {
             beats,
             transitions,
             flips,
+            restarts,
         })
     }
 }
@@ -318,10 +341,17 @@ mod tests {
             (200.0, State::Dead, State::Up),
             (300.0, State::Dead, State::Late),
         ] {
-            let changes = tracker.observe(&report(
+            let mut changes = tracker.observe(&report(
                 now,
                 vec![row("a", a, Some(now - 1.0)), row("b", b, Some(now - 1.0))],
             ));
+            changes.restarts.push(crate::changes::Restart {
+                name: "a".into(),
+                time: now,
+                count: 1,
+                cause: "exited with code 1".into(),
+                text: "restarted a (1st time in 10m00s): exited with code 1".into(),
+            });
             history.insert(&Batch::of(&changes)).unwrap();
         }
         let pruned = history.prune(250.0).unwrap();
@@ -331,9 +361,12 @@ mod tests {
             Pruned {
                 beats: 4,
                 transitions: 2,
-                flips: 0
+                flips: 0,
+                restarts: 2,
             }
         );
+        let restarts = history.restarts(None, 0.0, None).unwrap();
+        assert_eq!(restarts.iter().map(|r| r.time).collect::<Vec<_>>(), [300.0]);
         let left: Vec<_> = history
             .transitions(None, 0.0, None)
             .unwrap()

@@ -46,6 +46,16 @@ pub(super) const STEPS: &[&str] = &[
          reason  TEXT,
          PRIMARY KEY (name, time, kind, target)
      ) WITHOUT ROWID;",
+    // Version 3. The supervisor's restarts: which one within `restart_window` and why, as a
+    // restart need not change a state (a process crashing at once stays `dead`).
+    "CREATE TABLE restarts (
+         name  TEXT NOT NULL,
+         time  REAL NOT NULL,
+         count INTEGER NOT NULL,
+         cause TEXT NOT NULL,
+         text  TEXT NOT NULL,
+         PRIMARY KEY (name, time)
+     ) WITHOUT ROWID;",
 ];
 
 /// The version `steps` bring a database to.
@@ -198,7 +208,7 @@ mod tests {
             err,
             SchemaError::Newer {
                 found: 99,
-                supported: 2
+                supported: 3
             }
         ));
         assert_eq!(version(&conn), 99);

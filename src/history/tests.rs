@@ -167,6 +167,35 @@ fn probe_flips_read_back_newest_first_and_prune_with_the_rest() {
 }
 
 #[test]
+fn restarts_read_back_newest_first_by_name_and_since_with_their_count_and_cause() {
+    let (_dir, mut history) = temp();
+    for (name, time, count) in [("bidder", 10.0, 1), ("other", 15.0, 1), ("bidder", 20.0, 2)] {
+        let changes = crate::changes::Changes {
+            restarts: vec![crate::changes::Restart {
+                name: name.into(),
+                time,
+                count,
+                cause: "was hung 42s".into(),
+                text: format!("restarted {name}: was hung 42s"),
+            }],
+            ..crate::changes::Changes::default()
+        };
+        history.insert(&Batch::of(&changes)).unwrap();
+    }
+    let seen: Vec<(f64, u32)> = (history.restarts(Some("bidder"), 0.0, None).unwrap())
+        .iter()
+        .map(|r| (r.time, r.count))
+        .collect();
+    assert_eq!(seen, [(20.0, 2), (10.0, 1)]);
+    let newest = history.restarts(None, 12.0, Some(1)).unwrap();
+    assert_eq!(newest.len(), 1);
+    assert_eq!(
+        (newest[0].name.as_str(), newest[0].cause.as_str()),
+        ("bidder", "was hung 42s")
+    );
+}
+
+#[test]
 fn a_version_1_database_is_upgraded_on_open_keeping_its_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("h.sqlite");
@@ -188,6 +217,7 @@ fn a_version_1_database_is_upgraded_on_open_keeping_its_rows() {
         State::Dead
     );
     assert!(reader.probe_flips(None, 0.0, None).unwrap().is_empty());
+    assert!(reader.restarts(None, 0.0, None).unwrap().is_empty());
     drop(reader);
     let (_history, repairs) = History::open(&path).unwrap();
     assert!(repairs.is_empty(), "already current: {repairs:?}");
@@ -195,7 +225,7 @@ fn a_version_1_database_is_upgraded_on_open_keeping_its_rows() {
         .unwrap()
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
 }
 
 #[test]

@@ -286,7 +286,7 @@ impl Writer {
                         written: 0,
                     });
                 }
-                if pruned.beats + pruned.transitions + pruned.flips > 0 {
+                if pruned.beats + pruned.transitions + pruned.flips + pruned.restarts > 0 {
                     self.note(Note::Pruned {
                         pruned,
                         keep: self.keep,

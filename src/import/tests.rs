@@ -24,7 +24,7 @@ fn a_block_is_valid_toml_with_every_value_escaped() {
         interval: Some(Duration::from_secs(90)),
         notes: vec!["not mapped: numprocs = 2\n[[process]]".into()],
     };
-    let text = imported.render();
+    let text = imported.render(&any_user);
     let doc: toml::Table = text.parse().unwrap_or_else(|e| panic!("{e}\n{text}"));
     let p = &doc["process"][0];
     assert_eq!(p["name"].as_str(), Some("api \"v2\""));
@@ -47,9 +47,20 @@ fn names_are_one_word() {
     }
 }
 
+/// A machine where every user exists and this hbmon may run as any.
+#[allow(clippy::unnecessary_wraps)] // the check `render` takes, which may refuse
+fn any_user(_: &str) -> Result<(), String> {
+    Ok(())
+}
+
+/// A machine where no user the sample names exists.
+fn no_user(name: &str) -> Result<(), String> {
+    Err(format!("{name:?} is not a user of this machine"))
+}
+
 /// The blocks rendered and parsed back, as hbmon.toml will read them.
 fn parsed(imported: &[Imported]) -> Vec<toml::Table> {
-    let text = render_all(imported);
+    let text = render_all(imported, &any_user);
     let doc: toml::Table = text.parse().unwrap_or_else(|e| panic!("{e}\n{text}"));
     let blocks = doc["process"].as_array().unwrap();
     assert_eq!(blocks.len(), imported.len(), "{text}");
@@ -299,4 +310,159 @@ fn bad_input_names_the_file_and_line() {
         assert!(err.starts_with(want), "{err:?} should start {want:?}");
         assert!(!err.contains('\n'), "one line: {err:?}");
     }
+}
+
+/// The blocks rendered on a machine without their users, read by hbmon's own config
+/// parser: what `hbmon serve` will do with them pasted.
+fn configured(imported: &[Imported]) -> crate::config::Config {
+    let text = render_all(imported, &no_user);
+    crate::config::Config::parse(&text, Path::new("hbmon.toml"))
+        .unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+/// `(name, argv, cwd, env, restart, start_timeout, stop_timeout)` of one parsed process.
+type Parsed = (
+    String,
+    Vec<String>,
+    Option<String>,
+    Vec<(String, String)>,
+    &'static str,
+    f64,
+    f64,
+);
+
+fn supervision(config: &crate::config::Config) -> Vec<Parsed> {
+    (config.processes.iter())
+        .map(|p| {
+            let s = p.supervise.as_ref().expect("a run key makes it supervised");
+            assert!(s.user.is_none(), "{}: a refused user is left out", p.name);
+            (
+                p.name.clone(),
+                s.run.as_ref().unwrap().argv.clone(),
+                s.cwd.as_ref().map(|c| c.display().to_string()),
+                s.env.clone(),
+                s.restart.as_str(),
+                s.start_timeout.as_secs_f64(),
+                s.stop_timeout.as_secs_f64(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    (list.iter())
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn words(list: &[&str]) -> Vec<String> {
+    list.iter().map(|w| (*w).to_owned()).collect()
+}
+
+#[test]
+fn every_imported_sample_parses_as_hbmon_config_with_its_values() {
+    // The daemon's inherited PATH and HOME are this shell's too: left out.
+    let shell = |key: &str| match key {
+        "PATH" => Some("/usr/local/bin:/usr/bin:/bin".to_owned()),
+        "HOME" => Some("/home/deploy".to_owned()),
+        _ => None,
+    };
+    let pm2 = from_jlist(
+        include_str!("samples/pm2-jlist.json"),
+        Path::new("pm2-jlist.json"),
+        &shell,
+    )
+    .unwrap();
+    let ini = from_ini(
+        include_str!("samples/supervisord.conf"),
+        Path::new("/etc/supervisor/conf.d/apps.conf"),
+        &|_: &str| None,
+    )
+    .unwrap();
+    let unit = from_unit(
+        include_str!("samples/bidder.service"),
+        "bidder.service",
+        Path::new("systemctl cat bidder.service"),
+    )
+    .unwrap();
+    let defaults = crate::config::Config::parse(
+        "[[process]]\nname = \"x\"\nrun = \"true\"\n",
+        Path::new("d.toml"),
+    )
+    .unwrap();
+    let start = defaults.processes[0]
+        .supervise
+        .as_ref()
+        .unwrap()
+        .start_timeout;
+    let start = start.as_secs_f64();
+
+    let api = &supervision(&configured(&pm2))[0];
+    assert_eq!(api.0, "api");
+    assert_eq!(
+        api.1,
+        words(&[
+            "node",
+            "--max-old-space-size=512",
+            "/srv/api/server.js",
+            "--port",
+            "3000"
+        ])
+    );
+    assert_eq!(api.2.as_deref(), Some("/srv/api"));
+    assert_eq!(
+        api.3,
+        pairs(&[
+            ("DATABASE_URL", "postgres://api:s3cr\"et@db/api"),
+            ("NODE_ENV", "production"),
+            ("PORT", "3000"),
+        ])
+    );
+    assert_eq!((api.4, api.5, api.6), ("always", start, 5.0));
+
+    let programs = supervision(&configured(&ini));
+    let worker = &programs[0];
+    assert_eq!(worker.0, "worker");
+    assert_eq!(worker.2.as_deref(), Some("/etc/supervisor/conf.d/worker"));
+    assert!(
+        worker
+            .3
+            .contains(&("GREETING".to_owned(), "hi, there".to_owned())),
+        "{:?}",
+        worker.3
+    );
+    assert_eq!((worker.4, worker.5, worker.6), ("on-failure", 10.0, 30.0));
+    assert_eq!(
+        programs[1].1,
+        words(&["/usr/local/bin/cleaner", "--every", "60"])
+    );
+
+    let config = configured(std::slice::from_ref(&unit));
+    let bidder = &supervision(&config)[0];
+    assert_eq!(bidder.0, "bidder");
+    assert_eq!(bidder.2.as_deref(), Some("/srv/bidder"));
+    assert_eq!(
+        bidder.3,
+        pairs(&[("LIMIT", "0.25"), ("MARKET", "EU west"), ("MODE", "paper")])
+    );
+    assert_eq!((bidder.4, bidder.6), ("on-failure", 90.0));
+    assert_eq!(config.processes[0].interval, Some(30.0));
+}
+
+#[test]
+fn a_user_the_config_would_refuse_is_written_commented_out_with_why() {
+    let imported = Imported {
+        source: "pm2 app \"api\"".into(),
+        name: "api".into(),
+        run: vec!["node".into()],
+        user: Some("deploy".into()),
+        ..Imported::default()
+    };
+    let text = imported.render(&no_user);
+    assert!(
+        text.contains("# user = \"deploy\"  (\"deploy\" is not a user of this machine)"),
+        "{text}"
+    );
+    assert!(!text.lines().any(|l| l.starts_with("user")), "{text}");
+    assert!(imported.render(&any_user).contains("\nuser = \"deploy\"\n"));
 }

@@ -4,7 +4,8 @@
 
 use std::time::Instant;
 
-use crate::alert::{self, Decider, Message, Observation, send};
+use crate::alert::{self, Decider, Message, Notice, NoticeKind, Observation, send};
+use crate::changes::Restart;
 use crate::config::Rule;
 use crate::deps;
 use crate::health::State;
@@ -118,6 +119,38 @@ impl Alerter {
         let mut logged = Vec::new();
         for rule in &mut self.rules {
             for message in rule.decider.decide(&observations, now, counted) {
+                logged.push(dispatch(rule, &message, self.host.as_deref()));
+            }
+        }
+        logged
+    }
+
+    /// Each restart the supervisor made, as a notice of its own to every rule, at once (a
+    /// restart is an act, not a state the rules may wait `after` checks for); processes
+    /// `muted` are left out. Returns one log line per message.
+    pub fn restarted(
+        &mut self,
+        report: &Report,
+        restarts: &[Restart],
+        muted: &dyn Fn(&str) -> bool,
+        now: f64,
+    ) -> Vec<String> {
+        let mut logged = Vec::new();
+        for restart in restarts.iter().filter(|r| !muted(&r.name)) {
+            let row = report.rows.iter().find(|row| row.name == restart.name);
+            let state = row.map_or(State::Pending, |row| row.health.state);
+            let message = Message::Now(Notice {
+                kind: NoticeKind::Restart,
+                name: restart.name.clone(),
+                state,
+                previous: None,
+                severity: state.severity(),
+                reason: restart.text.clone(),
+                since: row.and_then(|row| row.health.since),
+                time: now,
+                takes_down: Vec::new(),
+            });
+            for rule in &self.rules {
                 logged.push(dispatch(rule, &message, self.host.as_deref()));
             }
         }

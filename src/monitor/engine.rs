@@ -203,19 +203,28 @@ impl Engine {
         let mut report =
             self.judge
                 .report(&self.snapshot, &self.config, now, step.probing, &results);
+        let mut restarts = Vec::new();
         if let Some(supervisor) = &mut self.supervisor {
-            let lines = supervisor.step(&mut report, &self.config, now);
+            let lines;
+            (lines, restarts) = supervisor.step(&mut report, &self.config, now);
             self.news.extend(lines.into_iter().map(News::Supervised));
         }
-        let changes = self.tracker.observe(&report);
+        let mut changes = self.tracker.observe(&report);
+        changes.restarts = restarts;
         self.news
             .extend(changes.transitions.iter().cloned().map(News::Transition));
         self.news
             .extend(changes.flips.iter().cloned().map(News::Flip));
         self.roles
             .record(&changes, &mut self.tracker, &mut self.news);
-        self.roles
-            .alert(&report, &self.config, now, step.counted, &mut self.news);
+        self.roles.alert(
+            &report,
+            &changes.restarts,
+            &self.config,
+            now,
+            step.counted,
+            &mut self.news,
+        );
         self.seq += 1;
         self.feed.publish(Update {
             seq: self.seq,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::alerter::Alerter;
 use super::feed::News;
-use crate::changes::{Changes, Tracker};
+use crate::changes::{Changes, Restart, Tracker};
 use crate::config::{Config, Rule};
 use crate::history::{self, History, HistoryError, Note, Recorder, try_lock_sidecar};
 use crate::paths;
@@ -238,6 +238,7 @@ impl Roles {
     pub(super) fn alert(
         &mut self,
         report: &Report,
+        restarts: &[Restart],
         config: &Config,
         now: f64,
         counted: bool,
@@ -253,6 +254,7 @@ impl Roles {
                 alerter
                     .check(report, &muted, now, counted)
                     .into_iter()
+                    .chain(alerter.restarted(report, restarts, &muted, now))
                     .map(News::Alert),
             );
         }

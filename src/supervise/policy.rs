@@ -87,6 +87,8 @@ pub struct Unit {
 pub struct Decision {
     pub action: Option<Action>,
     pub news: Option<String>,
+    /// A restart made by the policy (not by hand): which one within the window, and why.
+    pub restart: Option<(u32, String)>,
 }
 
 impl Decision {
@@ -94,6 +96,7 @@ impl Decision {
         Decision {
             action: Some(action),
             news,
+            restart: None,
         }
     }
 }
@@ -165,13 +168,16 @@ impl Unit {
                 self.phase = Phase::Starting { since: now };
                 let n = self.restarts.len();
                 let window = format_secs(policy.restart_window.as_secs_f64());
-                Decision::act(
-                    Action::Start,
-                    Some(format!(
-                        "restarted {name} ({} time in {window}): {why}",
-                        ordinal(n)
-                    )),
-                )
+                Decision {
+                    restart: Some((u32::try_from(n).unwrap_or(u32::MAX), why.clone())),
+                    ..Decision::act(
+                        Action::Start,
+                        Some(format!(
+                            "restarted {name} ({} time in {window}): {why}",
+                            ordinal(n)
+                        )),
+                    )
+                }
             }
             _ => Decision::default(),
         }
@@ -184,8 +190,8 @@ impl Unit {
             Phase::Stopping { then: Then::Stay } | Phase::Stopped => {
                 self.phase = Phase::Stopped;
                 Decision {
-                    action: None,
                     news: Some(format!("stopped {name}: {}", exit.text)),
+                    ..Decision::default()
                 }
             }
             Phase::Stopping {
@@ -208,12 +214,12 @@ impl Unit {
                 } else {
                     self.phase = Phase::Exited;
                     Decision {
-                        action: None,
                         news: Some(format!(
                             "{name} {} (restart = \"{}\": left so)",
                             exit.text,
                             policy.restart.as_str()
                         )),
+                        ..Decision::default()
                     }
                 }
             }
@@ -282,8 +288,8 @@ impl Unit {
             );
             self.phase = Phase::GaveUp { why: why.clone() };
             return Decision {
-                action: None,
                 news: Some(why),
+                ..Decision::default()
             };
         }
         self.restarts.push_back(now);

@@ -40,6 +40,7 @@ fn lists_transitions_and_beats_newest_first() {
                 beat(now - 7200.0, Reported::Alive),
             ],
             flips: Vec::new(),
+            restarts: Vec::new(),
         }))
         .unwrap();
 

@@ -164,3 +164,67 @@ fn on_a_terminal_pm2_jlist_is_run_and_its_failure_said() {
         "hbmon: pm2 jlist: pm2 failed (exit status: 3): daemon not running"
     );
 }
+
+#[test]
+fn each_samples_output_is_a_config_hbmon_config_accepts_with_its_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (args, names) in [
+        (&["pm2", "--from"][..], &["api", "bidder"][..]),
+        (&["supervisor"], &["worker", "cleaner"]),
+        (&["systemd"], &["bidder"]),
+    ] {
+        let sample = match args[0] {
+            "pm2" => "pm2-jlist.json",
+            "supervisor" => "supervisord.conf",
+            _ => "bidder.service",
+        };
+        let out = hbmon(d)
+            .arg("import")
+            .args(args)
+            .arg(Path::new(SAMPLES).join(sample))
+            .output()
+            .unwrap();
+        let (_, text) = processes(&out);
+        let config = d.join(format!("{}.toml", args[0]));
+        std::fs::write(&config, &text).unwrap();
+        let shown = hbmon(d)
+            .args(["config", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&shown.stdout);
+        assert!(
+            shown.status.success(),
+            "{}:\n{text}\n{}",
+            args[0],
+            String::from_utf8_lossy(&shown.stderr)
+        );
+        for name in names {
+            assert!(said.contains(&format!("name = \"{name}\"")), "{said}");
+        }
+        // A user this machine lacks is kept, commented out with why, not refused.
+        for line in text.lines().filter(|l| l.contains("user = ")) {
+            assert!(
+                line.starts_with("user = \"") && said.contains(line)
+                    || line.starts_with("# user = ")
+                        && line.ends_with("is not a user of this machine)"),
+                "{line}\n{said}"
+            );
+        }
+    }
+    let shown = hbmon(d)
+        .args(["config", "--config"])
+        .arg(d.join("systemd.toml"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&shown.stdout);
+    for line in [
+        "run = [\"/usr/bin/python3\", \"/srv/bidder/bidder.py\", \"--market\", \"EU west\", \"--verbose\"]",
+        "cwd = \"/srv/bidder\"",
+        "restart = \"on-failure\"",
+        "stop_timeout = \"1m30s\"",
+    ] {
+        assert!(said.contains(line), "{line:?} not in:\n{said}");
+    }
+}

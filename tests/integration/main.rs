@@ -35,6 +35,7 @@ mod serve;
 mod status;
 mod stops;
 mod supervise;
+mod supervise_restarts;
 mod tui;
 mod ui_day_one;
 mod ui_signal;

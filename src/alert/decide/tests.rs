@@ -36,6 +36,7 @@ fn describe(message: &Message, now: f64) -> String {
                 NoticeKind::Alert => "",
                 NoticeKind::Recovery => "recovered ",
                 NoticeKind::Reminder => "still ",
+                NoticeKind::Restart => "restarted ",
             };
             format!("{kind}{from}>{}", n.state)
         })

@@ -129,6 +129,8 @@ fn restarts_outside_the_window_do_not_count_and_stable_health_resets_the_backoff
         d.news.as_deref(),
         Some("restarted a (1st time in 1m00s): exited with code 1")
     );
+    // The restart itself, for the history and the alerts: which one, and why.
+    assert_eq!(d.restart, Some((1, "exited with code 1".to_owned())));
     unit.observe("a", &p, seen(State::Up, true), 2.0);
     // Healthy for stable_after: the next failure waits 1 s again, and the one restart of
     // a minute ago is out of the window.
@@ -139,6 +141,9 @@ fn restarts_outside_the_window_do_not_count_and_stable_health_resets_the_backoff
         "{:?}",
         unit.phase
     );
+    // Counted again from 1 within the new window.
+    let d = unit.observe("a", &p, seen(State::Dead, false), 63.0);
+    assert_eq!(d.restart.map(|(n, _)| n), Some(1));
 }
 
 #[test]
