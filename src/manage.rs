@@ -24,10 +24,22 @@ use crate::store::{self, Entry, Pause, Store, StoreError};
 /// least this much between two readings.
 pub const CPU_SAMPLE: Duration = sysinfo::MINIMUM_CPU_UPDATE_INTERVAL;
 
-/// Keys a program may not set through these acts: a `command` probe runs a shell command
-/// as the monitor's user, and anyone who can reach the API on this machine (another user
-/// included) or steer an agent would get to choose it. Such a probe is written by hand.
-const REFUSED_KEYS: &[&str] = &["command", "command_shell"];
+/// Keys a program may not set, change or remove through these acts: each makes the
+/// monitor run something — a `command` probe, a program `hbmon serve` supervises (`run`,
+/// `restart_command`) — or changes what that runs as (`shell`, `cwd`, `env`: `LD_PRELOAD`,
+/// `PATH`; `user`), all as the monitor's user, and anyone who can reach the API on this
+/// machine (another user included) or steer an agent would get to choose it. These are
+/// written by hand.
+const REFUSED_KEYS: &[&str] = &[
+    "command",
+    "command_shell",
+    "run",
+    "restart_command",
+    "shell",
+    "cwd",
+    "env",
+    "user",
+];
 
 /// Why an act was not done; nothing was written for any of them.
 #[derive(Debug, thiserror::Error)]
@@ -192,8 +204,8 @@ fn allowed(fields: &Fields) -> Result<(), ManageError> {
     match fields.keys().find(|k| REFUSED_KEYS.contains(&k.as_str())) {
         Some(key) => Err(ManageError::Field {
             field: key.clone(),
-            message: "a command probe runs a shell command as the monitor's user: add it to \
-                      hbmon.toml by hand"
+            message: "this key makes the monitor run a program (as the monitor's user), so \
+                      no request may set, change or remove it: edit hbmon.toml by hand"
                 .to_owned(),
         }),
         None => Ok(()),

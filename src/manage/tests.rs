@@ -20,23 +20,49 @@ fn fields(value: Value) -> Fields {
     }
 }
 
+/// Every key that makes the monitor run something the request chose — a probe's command,
+/// a supervised program, what it runs under (a shell, a directory, an environment such as
+/// `LD_PRELOAD`, a user) — each with a value the config would take.
+const CODE: [(&str, &str); 8] = [
+    ("command", r#""rm -rf ~""#),
+    ("command_shell", "true"),
+    ("run", r#""touch pwned""#),
+    ("restart_command", r#"["sh", "-c", "touch pwned"]"#),
+    ("shell", "true"),
+    ("cwd", r#""/tmp""#),
+    ("env", r#"{"LD_PRELOAD": "/tmp/evil.so"}"#),
+    ("user", r#""root""#),
+];
+
 #[test]
-fn a_command_probe_cannot_be_set_by_a_program() {
+fn no_key_that_makes_the_monitor_run_code_can_be_set_by_a_program() {
     let dir = tempfile::tempdir().unwrap();
     let target = target(dir.path());
-    for key in ["command", "command_shell"] {
-        let given = fields(json!({"name": "x", key: "rm -rf ~"}));
+    let config = "[[process]]\nname = \"web\"\nrun = [\"sleep\", \"60\"]\n";
+    std::fs::write(target.config_path(), config).unwrap();
+    std::fs::set_permissions(
+        target.config_path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    for (key, value) in CODE {
+        let value: Value = serde_json::from_str(value).unwrap();
+        let given = fields(json!({"name": "x", key: value.clone()}));
         let err = edit(&target, Change::Add(&given), None).unwrap_err();
         assert_eq!((err.status(), err.field()), (400, Some(key)), "{err}");
-        let err = edit(
-            &target,
-            Change::Update("x", &fields(json!({key: true}))),
-            None,
-        )
-        .unwrap_err();
-        assert_eq!(err.field(), Some(key), "{err}");
+        assert!(err.to_string().contains("by hand"), "{key}: {err}");
+        for value in [value, Value::Null] {
+            let err = edit(
+                &target,
+                Change::Update("web", &fields(json!({key: value}))),
+                None,
+            )
+            .unwrap_err();
+            assert_eq!((err.field(), err.status()), (Some(key), 400), "{err}");
+        }
     }
-    assert!(!target.config_path().exists(), "nothing was written");
+    let after = std::fs::read_to_string(target.config_path()).unwrap();
+    assert_eq!(after, config, "nothing was written");
 }
 
 #[test]

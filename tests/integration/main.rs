@@ -13,6 +13,7 @@ mod hardening_alerts;
 mod hardening_faults;
 mod hardening_history;
 mod hardening_job;
+mod hardening_manage;
 mod hardening_paths;
 mod hardening_store;
 mod hardening_text;
