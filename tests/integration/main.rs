@@ -10,6 +10,7 @@ mod day_one;
 mod deps;
 mod engine;
 mod hardening_alerts;
+mod hardening_control;
 mod hardening_faults;
 mod hardening_history;
 mod hardening_job;
