@@ -201,6 +201,14 @@ pub fn edit(
 }
 
 fn allowed(fields: &Fields) -> Result<(), ManageError> {
+    // A name `hbmon beat` refuses (a control character) could never beat: an entry no
+    // process can write, and bytes a terminal would obey if anything showed it raw.
+    if let Some(Value::String(name)) = fields.get("name") {
+        store::parse_name(name).map_err(|message| ManageError::Field {
+            field: "name".to_owned(),
+            message,
+        })?;
+    }
     match fields.keys().find(|k| REFUSED_KEYS.contains(&k.as_str())) {
         Some(key) => Err(ManageError::Field {
             field: key.clone(),

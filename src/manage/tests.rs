@@ -20,20 +20,6 @@ fn fields(value: Value) -> Fields {
     }
 }
 
-/// Every key that makes the monitor run something the request chose — a probe's command,
-/// a supervised program, what it runs under (a shell, a directory, an environment such as
-/// `LD_PRELOAD`, a user) — each with a value the config would take.
-const CODE: [(&str, &str); 8] = [
-    ("command", r#""rm -rf ~""#),
-    ("command_shell", "true"),
-    ("run", r#""touch pwned""#),
-    ("restart_command", r#"["sh", "-c", "touch pwned"]"#),
-    ("shell", "true"),
-    ("cwd", r#""/tmp""#),
-    ("env", r#"{"LD_PRELOAD": "/tmp/evil.so"}"#),
-    ("user", r#""root""#),
-];
-
 #[test]
 fn no_key_that_makes_the_monitor_run_code_can_be_set_by_a_program() {
     let dir = tempfile::tempdir().unwrap();
@@ -45,8 +31,21 @@ fn no_key_that_makes_the_monitor_run_code_can_be_set_by_a_program() {
         std::os::unix::fs::PermissionsExt::from_mode(0o600),
     )
     .unwrap();
-    for (key, value) in CODE {
-        let value: Value = serde_json::from_str(value).unwrap();
+    // Every key that makes the monitor run something the request chose — a probe's
+    // command, a supervised program, what it runs under — refused before its value is
+    // looked at (the message says so), whatever the value.
+    let code = [
+        "command",
+        "command_shell",
+        "run",
+        "restart_command",
+        "shell",
+        "cwd",
+        "env",
+        "user",
+    ];
+    for key in code {
+        let value = json!("touch pwned");
         let given = fields(json!({"name": "x", key: value.clone()}));
         let err = edit(&target, Change::Add(&given), None).unwrap_err();
         assert_eq!((err.status(), err.field()), (400, Some(key)), "{err}");
@@ -59,10 +58,26 @@ fn no_key_that_makes_the_monitor_run_code_can_be_set_by_a_program() {
             )
             .unwrap_err();
             assert_eq!((err.field(), err.status()), (Some(key), 400), "{err}");
+            assert!(err.to_string().contains("by hand"), "{key}: {err}");
         }
     }
     let after = std::fs::read_to_string(target.config_path()).unwrap();
     assert_eq!(after, config, "nothing was written");
+}
+
+#[test]
+fn a_name_hbmon_beat_refuses_cannot_be_configured_by_a_program() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = target(dir.path());
+    for name in ["", " ", "evil\u{1b}[2J", "two\nlines", "nul\u{0}"] {
+        let err = edit(&target, Change::Add(&fields(json!({"name": name}))), None).unwrap_err();
+        assert_eq!(
+            (err.status(), err.field()),
+            (400, Some("name")),
+            "{name:?}: {err}"
+        );
+    }
+    assert!(!target.config_path().exists(), "nothing was written");
 }
 
 #[test]

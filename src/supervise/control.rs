@@ -68,8 +68,8 @@ pub fn bind(file: &Path) -> io::Result<UnixListener> {
 }
 
 /// Checks that `dir` (the control directory) is a real directory of this user's that no
-/// one else may enter: a socket there is a serve of this user's,
-/// never a stranger's listener, and a symlink is refused, not followed.
+/// one else may enter: a socket there is a serve of this user's, never a stranger's
+/// listener, and a symlink is refused, not followed.
 fn private(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::symlink_metadata(dir)?;

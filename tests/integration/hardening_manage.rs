@@ -1,6 +1,7 @@
 //! The management API and `hbmon mcp` attacked by a local client: no request may set,
 //! change or remove a key that makes the monitor run a program (a probe's command, a
-//! supervised `run`, or what it runs under), since anyone on this machine can reach the API.
+//! supervised `run`, or what it runs under), since anyone on this machine can reach the API;
+//! a body cut at what serve keeps is refused as too long, a name `hbmon beat` refuses too.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -57,4 +58,28 @@ fn the_api_refuses_every_key_that_would_make_serve_run_code_and_writes_nothing()
         "nothing written"
     );
     assert!(!dir.path().join("PWNED").exists(), "{}", serve.log());
+}
+
+#[test]
+fn a_body_longer_than_serve_keeps_is_refused_as_too_long_and_a_name_beat_refuses_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), "serve.log");
+    let label = "x".repeat(300_000);
+    for (body, says) in [
+        (
+            format!(r#"{{"name": "a", "label": "{label}"}}"#),
+            "is longer than the 100000 this server keeps",
+        ),
+        (
+            r#"{"name": "evil\u001b[2J"}"#.to_owned(),
+            "has a control character",
+        ),
+    ] {
+        let reply = call(serve.addr(), "POST", "/api/v1/processes", &body);
+        assert_eq!(reply.status, 400, "{}", reply.body);
+        let doc: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        let error = doc["error"].as_str().unwrap();
+        assert!(error.contains(says), "{error}");
+    }
+    assert!(!dir.path().join("hbmon.toml").exists(), "nothing written");
 }
