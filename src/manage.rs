@@ -24,20 +24,20 @@ use crate::store::{self, Entry, Pause, Store, StoreError};
 /// least this much between two readings.
 pub const CPU_SAMPLE: Duration = sysinfo::MINIMUM_CPU_UPDATE_INTERVAL;
 
-/// Keys a program may not set through these acts, because each one chooses what the
-/// monitor runs, or how, as its own user: a `command` probe, a supervised process's `run`
-/// (and `shell`, `restart_command`, and `env`/`cwd`/`user`, which steer it: `LD_PRELOAD` is
-/// code too). Anyone who can reach the API on this machine (another user included) or
-/// steer an agent could otherwise run anything as the user of `hbmon serve`. They are
+/// Keys a program may not set, change or remove through these acts: each makes the
+/// monitor run something — a `command` probe, a program `hbmon serve` supervises (`run`,
+/// `restart_command`) — or changes what that runs as (`shell`, `cwd`, `env`: `LD_PRELOAD`,
+/// `PATH`; `user`), all as the monitor's user, and anyone who can reach the API on this
+/// machine (another user included) or steer an agent would get to choose it. These are
 /// written by hand.
 const REFUSED_KEYS: &[&str] = &[
     "command",
     "command_shell",
     "run",
-    "shell",
     "restart_command",
-    "env",
+    "shell",
     "cwd",
+    "env",
     "user",
 ];
 
@@ -201,12 +201,20 @@ pub fn edit(
 }
 
 fn allowed(fields: &Fields) -> Result<(), ManageError> {
+    // A name `hbmon beat` refuses (a control character) could never beat: an entry no
+    // process can write, and bytes a terminal would obey if anything showed it raw.
+    if let Some(Value::String(name)) = fields.get("name") {
+        store::parse_name(name).map_err(|message| ManageError::Field {
+            field: "name".to_owned(),
+            message,
+        })?;
+    }
     match fields.keys().find(|k| REFUSED_KEYS.contains(&k.as_str())) {
         Some(key) => Err(ManageError::Field {
             field: key.clone(),
-            message: format!(
-                "{key} chooses what the monitor runs as its user: set it in hbmon.toml by hand"
-            ),
+            message: "this key makes the monitor run a program (as the monitor's user), so \
+                      no request may set, change or remove it: edit hbmon.toml by hand"
+                .to_owned(),
         }),
         None => Ok(()),
     }

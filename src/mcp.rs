@@ -90,8 +90,10 @@ pub struct PauseArgs {
 }
 
 /// The keys of a configured process an agent may set. Spans are written as `30s`, `5m`,
-/// `1h30m`, `1d`.
+/// `1h30m`, `1d`. Any other key is refused, never dropped: a `run` an agent sends must not
+/// come back as a success that left it out.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProcessArgs {
     /// The heartbeat's name, as the process writes it: letters, digits, `.`, `_`, `-`.
     pub name: String,

@@ -21,7 +21,7 @@ impl Api {
         }
         if request.method == "POST" {
             return self.manage(request, |api, expected| {
-                let fields = fields(&request.body)?;
+                let fields = fields(request)?;
                 manage::edit(&api.target, Change::Add(&fields), expected)
                     .map(|e| (201, manage::edited_json(&e)))
             });
@@ -37,7 +37,7 @@ impl Api {
         }
         match request.method.as_str() {
             "PATCH" => self.manage(request, |api, expected| {
-                let fields = fields(&request.body)?;
+                let fields = fields(request)?;
                 manage::edit(&api.target, Change::Update(name, &fields), expected)
                     .map(|e| (200, manage::edited_json(&e)))
             }),
@@ -158,13 +158,22 @@ fn etag(version: &str) -> String {
     format!("\"{version}\"")
 }
 
-/// The body as `[[process]]` keys: a JSON object.
-fn fields(body: &[u8]) -> Result<Fields, ManageError> {
+/// The body as `[[process]]` keys: a JSON object, whole (one cut at what the server keeps
+/// is refused as too long, not parsed into a misleading "EOF while parsing").
+fn fields(request: &Request) -> Result<Fields, ManageError> {
     let bad = |message: String| ManageError::Field {
         field: "body".to_owned(),
         message,
     };
-    match serde_json::from_slice::<Value>(body) {
+    if request.body_len > request.body.len() {
+        return Err(bad(format!(
+            "{} bytes is longer than the {} this server keeps of a body ([serve] \
+             ping_body_limit)",
+            request.body_len,
+            request.body.len()
+        )));
+    }
+    match serde_json::from_slice::<Value>(&request.body) {
         Ok(Value::Object(fields)) => Ok(fields),
         Ok(other) => Err(bad(format!(
             "expected a JSON object of [[process]] keys, got {other}"

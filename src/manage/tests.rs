@@ -21,30 +21,61 @@ fn fields(value: Value) -> Fields {
 }
 
 #[test]
-fn nothing_that_chooses_what_the_monitor_runs_can_be_set_by_a_program() {
+fn no_key_that_makes_the_monitor_run_code_can_be_set_by_a_program() {
     let dir = tempfile::tempdir().unwrap();
     let target = target(dir.path());
-    let keys = [
+    let config = "[[process]]\nname = \"web\"\nrun = [\"sleep\", \"60\"]\n";
+    std::fs::write(target.config_path(), config).unwrap();
+    std::fs::set_permissions(
+        target.config_path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    // Every key that makes the monitor run something the request chose — a probe's
+    // command, a supervised program, what it runs under — refused before its value is
+    // looked at (the message says so), whatever the value.
+    let code = [
         "command",
         "command_shell",
         "run",
-        "shell",
         "restart_command",
-        "env",
+        "shell",
         "cwd",
+        "env",
         "user",
     ];
-    for key in keys {
-        let given = fields(json!({"name": "x", key: "rm -rf ~"}));
+    for key in code {
+        let value = json!("touch pwned");
+        let given = fields(json!({"name": "x", key: value.clone()}));
         let err = edit(&target, Change::Add(&given), None).unwrap_err();
         assert_eq!((err.status(), err.field()), (400, Some(key)), "{err}");
-        let err = edit(
-            &target,
-            Change::Update("x", &fields(json!({key: true}))),
-            None,
-        )
-        .unwrap_err();
-        assert_eq!(err.field(), Some(key), "{err}");
+        assert!(err.to_string().contains("by hand"), "{key}: {err}");
+        for value in [value, Value::Null] {
+            let err = edit(
+                &target,
+                Change::Update("web", &fields(json!({key: value}))),
+                None,
+            )
+            .unwrap_err();
+            assert_eq!((err.field(), err.status()), (Some(key), 400), "{err}");
+            assert!(err.to_string().contains("by hand"), "{key}: {err}");
+        }
+    }
+    let after = std::fs::read_to_string(target.config_path()).unwrap();
+    assert_eq!(after, config, "nothing was written");
+}
+
+#[test]
+fn a_name_hbmon_beat_refuses_cannot_be_configured_by_a_program() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = target(dir.path());
+    for name in ["", " ", "evil\u{1b}[2J", "two\nlines", "nul\u{0}"] {
+        let err = edit(&target, Change::Add(&fields(json!({"name": name}))), None).unwrap_err();
+        assert_eq!(
+            (err.status(), err.field()),
+            (400, Some("name")),
+            "{name:?}: {err}"
+        );
     }
     assert!(!target.config_path().exists(), "nothing was written");
 }

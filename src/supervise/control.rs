@@ -8,14 +8,18 @@
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::supervise::Verb;
 
-/// How long a client may take to send its request, and serve to answer it.
+/// How long a client waits for serve's answer, and serve for the client to take it.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send its whole request, however it dribbles it: `hbmon`
+/// writes its one line at once, and the socket answers one client at a time, so a slower
+/// one is stuck or hostile and must not hold up the next (which waits [`TIMEOUT`]).
+const REQUEST_TIME: Duration = Duration::from_secs(3);
 /// The longest request line read: names, not data.
 const MAX_REQUEST: u64 = 64 * 1024;
 
@@ -43,23 +47,14 @@ pub fn socket_path(file: &Path) -> PathBuf {
 /// Binds the socket for heartbeat file `file`: its directory created 0700 (an existing one
 /// must be this user's own and closed to others), a stale socket there replaced.
 pub fn bind(file: &Path) -> io::Result<UnixListener> {
-    use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
+    use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
     let path = socket_path(file);
     let dir = crate::fsafe::dir_of(&path);
     match std::fs::DirBuilder::new().mode(0o700).create(dir) {
         Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
         _ => {}
     }
-    let meta = std::fs::symlink_metadata(dir)?;
-    if !meta.is_dir() || meta.uid() != euid() || meta.mode() & 0o077 != 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!(
-                "{} is not a directory only this user may enter",
-                dir.display()
-            ),
-        ));
-    }
+    private(dir)?;
     // A socket left by a serve that was killed: nobody listens on it any more (the
     // supervisor's lock, taken before, says no other serve runs).
     if let Ok(old) = std::fs::symlink_metadata(&path)
@@ -70,6 +65,24 @@ pub fn bind(file: &Path) -> io::Result<UnixListener> {
     let listener = UnixListener::bind(&path)?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     Ok(listener)
+}
+
+/// Checks that `dir` (the control directory) is a real directory of this user's that no
+/// one else may enter: a socket there is a serve of this user's, never a stranger's
+/// listener, and a symlink is refused, not followed.
+fn private(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(dir)?;
+    if !meta.is_dir() || meta.uid() != euid() || meta.mode() & 0o077 != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} is not a directory only this user may enter",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Answers connections on `listener` with `answer`, one at a time, on a thread of its own,
@@ -89,12 +102,15 @@ pub fn serve(
 }
 
 fn handle(stream: &UnixStream, answer: &impl Fn(Request) -> Reply) -> io::Result<()> {
-    stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
     let reply = match peer_uid(stream) {
         Ok(uid) if uid == euid() || uid == 0 => {
             let mut line = String::new();
-            BufReader::new(io::Read::take(stream, MAX_REQUEST)).read_line(&mut line)?;
+            let within = Within {
+                stream,
+                end: Instant::now() + REQUEST_TIME,
+            };
+            BufReader::new(io::Read::take(within, MAX_REQUEST)).read_line(&mut line)?;
             match serde_json::from_str::<Request>(&line) {
                 Ok(request) => answer(request),
                 Err(e) => Reply {
@@ -116,10 +132,30 @@ fn handle(stream: &UnixStream, answer: &impl Fn(Request) -> Reply) -> io::Result
     writeln!(out, "{}", serde_json::to_string(&reply).unwrap_or_default())
 }
 
+/// Reads from `stream` until `end` in all: each read waits only for the time left.
+struct Within<'s> {
+    stream: &'s UnixStream,
+    end: Instant,
+}
+
+impl io::Read for Within<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        self.stream.set_read_timeout(Some(left))?;
+        io::Read::read(&mut &*self.stream, buf)
+    }
+}
+
 /// Sends `request` to the serve of heartbeat file `file` and returns its reply. `Err`
-/// when no serve listens there.
+/// when no serve listens there, or the directory is not one only this user may enter
+/// (another user's listener could be there: it would read the request and lie).
 pub fn ask(file: &Path, request: &Request) -> io::Result<Reply> {
-    let stream = UnixStream::connect(socket_path(file))?;
+    let path = socket_path(file);
+    private(crate::fsafe::dir_of(&path))?;
+    let stream = UnixStream::connect(path)?;
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
     let mut out = &stream;

@@ -130,6 +130,18 @@ async def main(hbmon, folder):
             )
             check(message.startswith(f"{config.resolve()}:"), f"names the file: {message}")
             await refused(session, "create_heartbeat", {"name": "etl"}, "name", "already configured")
+            # No key that makes the monitor run a program may be unset either (the typed
+            # arguments cannot set one).
+            for key in ["command", "command_shell", "run", "restart_command", "shell", "cwd", "env", "user"]:
+                await refused(session, "update_heartbeat", {"name": "etl", "unset": [key]}, key, "by hand")
+                # Nor is a key the arguments do not have dropped, so the call "succeeds".
+                for tool in ["create_heartbeat", "update_heartbeat"]:
+                    try:
+                        result = await session.call_tool(tool, {"name": "etl2", key: "touch PWNED"})
+                    except MCPError as e:
+                        check(key in e.error.message, f"{tool} {key}: {e.error.message!r}")
+                    else:
+                        check(result.is_error and key in str(result.content), f"{tool} {key}: {result}")
             check(config.read_text() == text, "a refused create writes nothing")
 
             await call(session, "update_heartbeat", {"name": "etl", "grace": "20m", "unset": ["label"]})
