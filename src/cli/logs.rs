@@ -35,13 +35,19 @@ pub struct LogsArgs {
 /// `name`: the heartbeat name (a label the user gave is already turned into it).
 pub fn logs(location: &FileLocation, name: &str, args: &LogsArgs) -> anyhow::Result<ExitCode> {
     let path = log::path(&log::dir(&location.path), name);
-    if read::open(&path).is_err() && !args.follow {
-        anyhow::bail!(
+    match read::open(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !args.follow => anyhow::bail!(
             "no log for {:?} at {}: only a process hbmon serve runs (`run` in its \
              [[process]]) has one",
             text::escape(name),
             path.display()
-        );
+        ),
+        // Something is there that is not a log to read (a FIFO, a link, another kind of
+        // file): say what, rather than that nothing is.
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            anyhow::bail!("cannot read the log at {}: {e}", path.display())
+        }
+        _ => {}
     }
     let since = args
         .since

@@ -433,3 +433,38 @@ fn a_process_managed_elsewhere_is_restarted_by_its_restart_command_when_dead() {
         .arg(service.to_string())
         .status();
 }
+
+#[test]
+fn hbmon_logs_names_what_is_at_a_log_path_that_is_no_log_and_never_reads_through_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    fs::create_dir(&logs).unwrap();
+    fs::set_permissions(&logs, fs::Permissions::from_mode(0o700)).unwrap();
+    let fifo = logs.join("piped.log");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    fs::write(dir.path().join("secret"), "s3cret\n").unwrap();
+    std::os::unix::fs::symlink(dir.path().join("secret"), logs.join("linked.log")).unwrap();
+    for (name, why) in [
+        ("piped", "not a regular file"),
+        ("linked", "symbolic links"),
+    ] {
+        let out = crate::hbmon(dir.path())
+            .args(["logs", name])
+            .timeout(Duration::from_secs(10))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.contains("cannot read the log at"),
+            "{name}: {stderr}"
+        );
+        assert!(stderr.contains(why), "{name}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cret"));
+    }
+}
