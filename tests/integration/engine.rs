@@ -36,12 +36,7 @@ fn alert_rule(out: &Path) -> String {
 /// The names `/status` lists.
 fn status_names(serve: &Serve) -> Vec<String> {
     let doc: serde_json::Value = serde_json::from_str(&get(serve.addr(), "/status").body).unwrap();
-    doc["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap().to_owned())
-        .collect()
+    crate::serve::names(&doc)
 }
 
 /// The config `/status` says it judged with.

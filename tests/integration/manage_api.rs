@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::hbmon;
-use crate::serve::{Reply, Serve, call, get, wait_for};
+use crate::serve::{Reply, Serve, call, get, names, wait_for};
 
 const CONFIG: &str = "\
 # the user's own notes
@@ -29,15 +29,6 @@ fn write_config(dir: &Path) {
 
 fn json(reply: &Reply) -> Value {
     serde_json::from_str(&reply.body).unwrap_or_else(|e| panic!("{e}: {}", reply.body))
-}
-
-fn names(doc: &Value) -> Vec<String> {
-    doc["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 /// Waits until `/api/v1/processes` lists exactly whether `name` is there.

@@ -163,12 +163,7 @@ fn uuid_and_slug_urls_ping_the_configured_jobs_and_anything_else_is_not_found() 
         (&"up".into(), &3.into())
     );
 
-    let names: Vec<String> = status_json(dir.path())["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap().to_owned())
-        .collect();
+    let names = crate::serve::names(&status_json(dir.path()));
     assert_eq!(
         names.len(),
         4,

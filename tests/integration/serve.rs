@@ -489,6 +489,17 @@ pub(crate) fn status_json(dir: &Path) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
+/// The names a status document (`/status`, `status --json`, `/api/v1/processes`) lists,
+/// in its order.
+pub(crate) fn names(doc: &Value) -> Vec<String> {
+    doc["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 pub(crate) fn process<'a>(doc: &'a Value, name: &str) -> &'a Value {
     doc["processes"]
         .as_array()
