@@ -29,7 +29,8 @@ pub const CPU_SAMPLE: Duration = sysinfo::MINIMUM_CPU_UPDATE_INTERVAL;
 /// `restart_command`) — or changes what that runs as (`shell`, `cwd`, `env`: `LD_PRELOAD`,
 /// `PATH`; `user`), all as the monitor's user, and anyone who can reach the API on this
 /// machine (another user included) or steer an agent would get to choose it. These are
-/// written by hand.
+/// written by hand; a test holds them and the keys a request may set to every key a
+/// `[[process]]` takes, so a new key is classified before it ships.
 const REFUSED_KEYS: &[&str] = &[
     "command",
     "command_shell",

@@ -149,3 +149,87 @@ fn pause_and_resume_write_the_entry_as_hbmon_pause_does() {
     let snapshot = store::read(&target.location.path).unwrap();
     assert_eq!(snapshot.get("worker").unwrap().pause(), None);
 }
+
+/// The keys of a `[[process]]` a program may set: everything that only says how to judge
+/// or reach the process. With [`REFUSED_KEYS`] they must be every key there is, so that a
+/// key added to the config later is refused or allowed because someone decided, not because
+/// a denylist forgot it.
+const SETTABLE_KEYS: &[&str] = &[
+    "name",
+    "label",
+    "match",
+    "interval",
+    "schedule",
+    "tz",
+    "grace",
+    "kind",
+    "critical",
+    "late_after",
+    "degraded_after",
+    "dead_after",
+    "max_runtime",
+    "min_runtime",
+    "overlap",
+    "alerts",
+    "depends_on",
+    "http",
+    "http_expect",
+    "tcp",
+    "probe_timeout",
+    "probe_every",
+    "probe_fails",
+    "probe_critical",
+    "restart",
+    "restart_on_probe",
+    "backoff_max",
+    "stable_after",
+    "max_restarts",
+    "restart_window",
+    "start_timeout",
+    "stop_timeout",
+    "log_size",
+    "log_keep",
+    "uuid",
+    "slug",
+    "push_token",
+];
+
+#[test]
+fn every_process_key_is_either_settable_by_a_program_or_refused() {
+    // serde names every field it takes when it meets one it does not: the config's own
+    // list of keys, so this cannot drift from it.
+    let error = Config::parse(
+        "[[process]]\nname = \"x\"\nzzz = 1\n",
+        Path::new("hbmon.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    let listed = error
+        .split_once("expected one of ")
+        .unwrap_or_else(|| panic!("no key list in {error:?}"))
+        .1;
+    let mut keys: Vec<&str> = listed
+        .split(',')
+        .map(|key| {
+            key.trim()
+                .trim_matches(|c: char| c == '`' || c.is_whitespace())
+        })
+        .map(|key| key.split('`').next().unwrap_or(key))
+        .collect();
+    keys.sort_unstable();
+    let mut classified: Vec<&str> = SETTABLE_KEYS.iter().chain(REFUSED_KEYS).copied().collect();
+    classified.sort_unstable();
+    assert_eq!(
+        keys, classified,
+        "a [[process]] key is neither in SETTABLE_KEYS nor in REFUSED_KEYS (or is in both): \
+         decide whether a request may set it"
+    );
+}
+
+#[test]
+fn every_settable_key_passes_the_check_requests_go_through() {
+    for key in SETTABLE_KEYS {
+        let one = fields(json!({ *key: 1 }));
+        assert!(allowed(&one).is_ok(), "{key} refused");
+    }
+}
