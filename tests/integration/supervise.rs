@@ -435,7 +435,7 @@ fn a_process_managed_elsewhere_is_restarted_by_its_restart_command_when_dead() {
 }
 
 #[test]
-fn hbmon_logs_names_what_is_at_a_log_path_that_is_no_log_and_never_reads_through_it() {
+fn hbmon_logs_refuses_a_log_that_is_no_log_of_its_own_names_why_and_never_reads_through_it() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     fs::create_dir(&logs).unwrap();
@@ -448,9 +448,14 @@ fn hbmon_logs_names_what_is_at_a_log_path_that_is_no_log_and_never_reads_through
     assert!(status.success());
     fs::write(dir.path().join("secret"), "s3cret\n").unwrap();
     std::os::unix::fs::symlink(dir.path().join("secret"), logs.join("linked.log")).unwrap();
+    // A log anyone may write: its lines could be anyone's, shown as the process's own.
+    let open = logs.join("open.log");
+    fs::write(&open, "2026-01-01T00:00:00.000Z s3cret forged\n").unwrap();
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o666)).unwrap();
     for (name, why) in [
         ("piped", "not a regular file"),
         ("linked", "symbolic links"),
+        ("open", "writable by group or others"),
     ] {
         let out = crate::hbmon(dir.path())
             .args(["logs", name])

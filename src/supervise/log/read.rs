@@ -57,19 +57,24 @@ pub fn stamp_of(secs: f64) -> String {
         .to_string()
 }
 
-/// Opens a log to read, never through a symlink, and only a regular file.
+/// Opens a log to read, never through a symlink, only a regular file, and only one no
+/// other user could have written: supervise writes logs 0600 as this user, so lines in a
+/// log another user owns or may write could be anyone's, shown as the process's own.
 pub fn open(path: &Path) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path)?;
-    if !file.metadata()?.is_file() {
+    let meta = file.metadata()?;
+    if !meta.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "not a regular file",
         ));
     }
+    crate::fsafe::check_trusted(path, &meta)
+        .map_err(|e| io::Error::new(io::ErrorKind::PermissionDenied, e.to_string()))?;
     Ok(file)
 }
 
