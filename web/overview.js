@@ -43,7 +43,7 @@
       th.append(button);
       head.append(th);
     });
-    t.append(el("thead")).append(head);
+    t.appendChild(el("thead")).append(head);
     const body = el("tbody");
     const stateAt = doc.columns.findIndex((c) => c.title === "STATE");
     const nameAt = doc.columns.findIndex((c) => c.title === "NAME");

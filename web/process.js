@@ -75,7 +75,7 @@
     const t = el("table");
     const head = el("tr");
     for (const title of titles) head.append(el("th", null, title));
-    t.append(el("thead")).append(head);
+    t.appendChild(el("thead")).append(head);
     const body = el("tbody");
     for (const row of rows) {
       const tr = el("tr");
@@ -101,14 +101,14 @@
     const x = (t) => ((Math.max(from, t) - from) / span) * W;
     const box = el("div");
     const timeline = svg("svg", { class: "plot timeline", viewBox: "0 0 " + W + " " + (H + 14), role: "img" });
-    timeline.append(svg("title")).textContent = "state timeline, last " + view.range;
+    timeline.appendChild(svg("title")).textContent = "state timeline, last " + view.range;
     const transitions = [...history.transitions].sort((a, b) => a.time - b.time);
     transitions.forEach((t, i) => {
       const end = i + 1 < transitions.length ? transitions[i + 1].time : now;
       if (end < from) return;
       const band = svg("rect", { x: x(t.time), y: 0, width: Math.max(1, x(end) - x(t.time)), height: H,
         class: "band-" + (t.severity in SEVERITY ? t.severity : "none") });
-      band.append(svg("title")).textContent = t.to + " from " + fmtTime(t.time) + ": " + (t.reason || "");
+      band.appendChild(svg("title")).textContent = t.to + " from " + fmtTime(t.time) + ": " + (t.reason || "");
       timeline.append(band);
     });
     const label = (node, at, text) => { const t = svg("text", { x: at, y: H + 12 }); t.textContent = text; node.append(t); };
@@ -120,7 +120,7 @@
     const gaps = beats.slice(1).map((t, i) => [t, t - beats[i]]);
     const most = Math.max(1, ...gaps.map(([, g]) => g));
     const plot = svg("svg", { class: "plot gaps", viewBox: "0 0 " + W + " " + (G + 14), role: "img" });
-    plot.append(svg("title")).textContent = "seconds between beats, last " + view.range;
+    plot.appendChild(svg("title")).textContent = "seconds between beats, last " + view.range;
     plot.append(svg("line", { class: "axis", x1: 0, y1: G, x2: W, y2: G }));
     if (gaps.length) {
       const points = gaps.map(([t, g]) => x(t).toFixed(1) + "," + (G - (g / most) * (G - 4)).toFixed(1)).join(" ");
@@ -153,6 +153,7 @@
           text: reply.ok ? label + ": done" : (reply.json && reply.json.error) || "HTTP " + reply.status };
         message.className = "message" + (reply.ok ? "" : " error");
         message.textContent = view.said.text;
+        view.actions = null;
         if (reply.ok && method === "DELETE") location.hash = "#/";
       }));
       box.append(button);
@@ -185,8 +186,12 @@
     if (!view.history) history = el("div", "empty", "reading the history…");
     else if (view.history.error) history = el("div", "empty", view.history.error);
     else history = plots(view.history, doc.now);
+    // The buttons stay while what they offer does: a redraw (one a second) must not take
+    // one from under a click or the keyboard's focus.
+    const offer = p.name + " " + (p.state === "paused") + " " + p.monitored;
+    if (!view.actions || view.offer !== offer) { view.actions = actions(p); view.offer = offer; }
     body.replaceChildren(el("h2", "title sev-" + p.severity, p.view.symbol + " " + p.display_name + " — " + p.state),
-      actions(p), summary(p, doc.now), runs(p), probes(p), ranges, history);
+      view.actions, summary(p, doc.now), runs(p), probes(p), ranges, history);
   }
 
   hbmon.page({
@@ -200,6 +205,7 @@
       view.name = params.name;
       view.history = null;
       view.said = null;
+      view.actions = null;
       const back = el("a", null, "← overview");
       back.href = "#/";
       root.append(back, el("div", "process"));
