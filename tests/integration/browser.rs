@@ -138,6 +138,22 @@ impl Browser {
         }
     }
 
+    /// Types `text` as keys on the page (`\u{e007}` is Enter).
+    fn keys(&self, text: &str) {
+        let keys: Vec<Value> = text
+            .chars()
+            .flat_map(|c| {
+                let c = c.to_string();
+                [
+                    json!({"type": "keyDown", "value": c}),
+                    json!({"type": "keyUp", "value": c}),
+                ]
+            })
+            .collect();
+        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": keys}]});
+        self.call("POST", "/actions", Some(actions));
+    }
+
     /// Clicks the element `css` finds (a WebDriver click, as a user's: it may open a
     /// dialog, which a script could not wait through).
     fn click(&self, css: &str) {
@@ -216,6 +232,25 @@ fn the_dashboard_in_chromium_is_live_keeps_writers_text_as_text_and_pauses_with_
     // Nothing critical yet: no count in the tab's title.
     let title = browser.run("return document.title");
     assert!(title.as_str().unwrap().starts_with("hbmon — "), "{title}");
+    // The terminal UI's keys: `/` to the filter, `j` to a row, Enter opens it.
+    browser.keys("/");
+    assert_eq!(
+        browser.run("return document.activeElement.id"),
+        json!("filter")
+    );
+    browser.run("document.activeElement.blur()");
+    browser.keys("j\u{e007}");
+    browser.wait(
+        "a process page opened by Enter",
+        Duration::from_secs(5),
+        "return location.hash.startsWith('#/process/')",
+    );
+    browser.open(&url);
+    browser.wait(
+        "the rows again",
+        Duration::from_secs(15),
+        "return document.querySelectorAll('tbody tr').length >= 2",
+    );
     // A beat from outside is on the open page within 2 s, without a reload.
     browser.run("window.notReloaded = true");
     hbmon(dir.path()).args(["beat", "fresh"]).assert().success();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::hbmon;
-use crate::serve::{Reply, Serve, get, names, send};
+use crate::serve::{Reply, Serve, call, get, names, send, wait_for};
 
 /// The session token the page at `/` carries.
 pub(crate) fn token(addr: SocketAddr) -> String {
@@ -270,4 +270,59 @@ fn a_dashboard_write_needs_this_origin_and_this_sessions_token() {
         "GET /api/v1/processes HTTP/1.1\r\nHost: {addr}\r\nSec-Fetch-Site: same-origin\r\n\r\n"
     );
     assert_eq!(send(addr, read.as_bytes()).status, 200);
+}
+
+/// The `pid` of entry `name` in the heartbeat file under `dir`; 0 if none.
+fn pid_of(dir: &std::path::Path, name: &str) -> u64 {
+    let text = std::fs::read_to_string(dir.join("hb.json")).unwrap_or_default();
+    let doc: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    doc["processes"][name]["pid"].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn restart_and_stop_through_the_api_do_what_hbmon_restart_and_stop_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("hbmon.toml"),
+        "[[process]]\nname = \"svc\"\ninterval = \"1s\"\nrestart = \"always\"\n\
+         run = \"sleep 300\"\n[[process]]\nname = \"plain\"\n",
+    )
+    .unwrap();
+    let mut serve = Serve::start(d, "serve.log");
+    let addr = serve.addr();
+    serve.wait_log("svc: pending -> up");
+    let first = pid_of(d, "svc");
+    let act = |path: &str| call(addr, "POST", path, "");
+    let restarted = act("/api/v1/processes/svc/restart");
+    assert_eq!(restarted.status, 200, "{}", restarted.body);
+    let said: Value = serde_json::from_str(&restarted.body).unwrap();
+    assert_eq!(said["ok"], true, "{said}");
+    wait_for(
+        "a second run",
+        || ![0, first].contains(&pid_of(d, "svc")),
+        || serve.log(),
+    );
+    // What the supervisor refuses is the request's fault, in its words.
+    let refused = act("/api/v1/processes/plain/restart");
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(
+        refused.body.contains("is not supervised"),
+        "{}",
+        refused.body
+    );
+    // A page without the session's token acts on nothing.
+    let from_page = send(
+        addr,
+        format!(
+            "POST /api/v1/processes/svc/stop HTTP/1.1\r\nHost: {addr}\r\n\
+             Sec-Fetch-Site: same-origin\r\nContent-Length: 0\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(from_page.status, 403, "{}", from_page.body);
+    let stopped = act("/api/v1/processes/svc/stop");
+    assert_eq!(stopped.status, 200, "{}", stopped.body);
+    serve.wait_log("svc: up -> stopped");
+    serve.terminate();
 }
