@@ -94,15 +94,17 @@
     return node;
   }
 
-  /** The state timeline: a band per state held, coloured by its severity, the state's
-      name as its tooltip; and the gaps between beats, plotted over the same range. */
-  function plots(history, now) {
+  /** The state timeline of `p`: a band per state held, coloured by its severity, the
+      state's name as its tooltip; and the gaps between beats, over the same range. */
+  function plots(history, now, p) {
     const span = RANGES[view.range], from = now - span, W = 800, H = 40, G = 120;
     const x = (t) => ((Math.max(from, t) - from) / span) * W;
     const box = el("div");
     const timeline = svg("svg", { class: "plot timeline", viewBox: "0 0 " + W + " " + (H + 14), role: "img" });
     timeline.appendChild(svg("title")).textContent = "state timeline, last " + view.range;
     const transitions = [...history.transitions].sort((a, b) => a.time - b.time);
+    // No change within the range: the state it is in now held all along.
+    if (!transitions.length) transitions.push({ time: from, to: p.state, severity: p.severity, reason: p.reason });
     transitions.forEach((t, i) => {
       const end = i + 1 < transitions.length ? transitions[i + 1].time : now;
       if (end < from) return;
@@ -185,7 +187,7 @@
     let history;
     if (!view.history) history = el("div", "empty", "reading the history…");
     else if (view.history.error) history = el("div", "empty", view.history.error);
-    else history = plots(view.history, doc.now);
+    else history = plots(view.history, doc.now, p);
     // The buttons stay while what they offer does: a redraw (one a second) must not take
     // one from under a click or the keyboard's focus.
     const offer = p.name + " " + (p.state === "paused") + " " + p.monitored;
