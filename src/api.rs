@@ -3,13 +3,18 @@
 //! API never judges differently — and `/ping/NAME` (with `/start`, `/fail` or `/CODE`),
 //! written through the [`Store`] as `hbmon beat NAME --no-pid` or `hbmon run` writes, also
 //! by healthchecks.io's `/ping/<uuid>` and `/ping/<ping-key>/<slug>` with its replies
-//! (`ping/address.rs` finds the process), and Uptime Kuma's `/api/push/<token>` (`push.rs`).
+//! (`ping/address.rs` finds the process), and Uptime Kuma's `/api/push/<token>` (`push.rs`);
+//! the management API (`processes.rs`, `control.rs`), its live events (`events.rs`) and
+//! the web dashboard that uses them (`web.rs`, the files of `web/`).
 
+mod control;
+mod events;
 mod ping;
 mod processes;
 mod push;
 mod routes;
 mod starts;
+mod web;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -18,7 +23,7 @@ use std::time::Instant;
 use crate::clock::unix_now;
 use crate::config::Config;
 use crate::duration::format_secs;
-use crate::http::{Request, Response};
+use crate::http::{Request, Response, Session};
 use crate::monitor::Feed;
 use crate::paths::FileLocation;
 use crate::report::{self, json};
@@ -50,6 +55,8 @@ pub struct Api {
     addresses: Addresses,
     /// How many bytes of a ping's body are kept (`[serve] ping_body_limit`).
     body_limit: usize,
+    /// The token the dashboard's pages write with, new on every start.
+    session: Session,
 }
 
 impl Api {
@@ -74,6 +81,7 @@ impl Api {
             },
             addresses: Addresses::new(config),
             body_limit: config.serve.body_limit(),
+            session: Session::random(),
         }
     }
 
@@ -184,7 +192,7 @@ impl Api {
         request: &Request,
         create: Create,
     ) -> Response {
-        if let Err(refused) = request.may_write() {
+        if let Err(refused) = request.may_write(&self.session) {
             return Response::line(refused.status(), refused);
         }
         if let Err(why) = store::parse_name(name) {

@@ -1,9 +1,11 @@
 //! A small HTTP/1.1 server on std's `TcpListener`, for the local API of `hbmon serve`: one
 //! request per connection (`Connection: close`), a thread per connection up to a bound, and
 //! one deadline per request so a silent client cannot hold a thread. `request` parses by
-//! hand: the API needs a method, a path, a query and a small body, not a framework.
+//! hand: the API needs a method, a path, a query and a small body, not a framework. A
+//! streaming reply (server-sent events, `stream.rs`) keeps its thread in a slot of its own.
 
 mod request;
+mod stream;
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -15,7 +17,10 @@ use std::time::{Duration, Instant};
 
 use crate::text;
 use request::Hosts;
-pub use request::{DEFAULT_BODY_KEEP, MAX_BODY, MAX_HEAD, Request, RequestError};
+pub use request::{
+    DEFAULT_BODY_KEEP, MAX_BODY, MAX_HEAD, Request, RequestError, Session, TOKEN_HEADER,
+};
+pub use stream::{Next, Stream, event};
 
 /// The port `hbmon serve` listens on by default: "HBMO" on a phone keypad. Not a
 /// well-known port (< 1024), not in Linux's ephemeral range (32768–60999, where an outgoing
@@ -81,6 +86,11 @@ pub struct Limits {
     /// How much of a body a request keeps (`[serve] ping_body_limit`); the rest, up to
     /// [`MAX_BODY`], is read and dropped within the same deadline.
     pub body_keep: usize,
+    /// Event streams open at once (`/api/v1/events`); one more is answered 503 with
+    /// `Retry-After`. They do not count against `connections`.
+    pub streams: usize,
+    /// How long a stream may be quiet before a comment line is sent.
+    pub keep_alive: Duration,
 }
 
 impl Default for Limits {
@@ -89,6 +99,8 @@ impl Default for Limits {
             connections: 32,
             timeout: Duration::from_secs(5),
             body_keep: DEFAULT_BODY_KEEP,
+            streams: 16,
+            keep_alive: Duration::from_secs(15),
         }
     }
 }
@@ -111,6 +123,8 @@ pub struct Response {
     pub allow: Option<&'static str>,
     /// More headers, as the endpoint's protocol has them (a ping's `Ping-Body-Limit`).
     pub headers: Vec<(&'static str, String)>,
+    /// What a streaming reply sends after its head, in place of `body`.
+    pub stream: Option<Stream>,
 }
 
 impl Response {
@@ -123,6 +137,7 @@ impl Response {
             body: format!("{}\n", text::escape(&message.to_string())),
             allow: None,
             headers: Vec::new(),
+            stream: None,
         }
     }
 
@@ -160,6 +175,7 @@ impl Response {
             body,
             allow: None,
             headers: Vec::new(),
+            stream: None,
         }
     }
 
@@ -179,11 +195,7 @@ impl Response {
         with_body: bool,
         deadline: Instant,
     ) -> io::Result<()> {
-        let allow = self.allow.map(|allow| format!("Allow: {allow}\r\n"));
-        // A value is the server's own, but a line break in one would end the head.
-        let others = (self.headers.iter())
-            .map(|(name, value)| format!("{name}: {}\r\n", text::escape(value)));
-        let more: String = allow.into_iter().chain(others).collect();
+        let more = self.more_headers();
         let head = format!(
             "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\
              {more}\r\n",
@@ -197,6 +209,17 @@ impl Response {
             write_by(stream, self.body.as_bytes(), deadline)?;
         }
         Ok(())
+    }
+}
+
+impl Response {
+    /// `Allow` and the other headers, each line ended.
+    fn more_headers(&self) -> String {
+        let allow = self.allow.map(|allow| format!("Allow: {allow}\r\n"));
+        // A value is the server's own, but a line break in one would end the head.
+        let others = (self.headers.iter())
+            .map(|(name, value)| format!("{name}: {}\r\n", text::escape(value)));
+        allow.into_iter().chain(others).collect()
     }
 }
 
@@ -279,23 +302,31 @@ impl Server {
     {
         let stop = Arc::new(AtomicBool::new(false));
         let open = Arc::new(Open::default());
+        let streams = Arc::new(Open::default());
         let addr = self.addr;
         let acceptor = {
-            let (stop, open) = (Arc::clone(&stop), Arc::clone(&open));
+            let (stop, open, streams) =
+                (Arc::clone(&stop), Arc::clone(&open), Arc::clone(&streams));
             std::thread::Builder::new()
                 .name("hbmon-http".into())
-                .spawn(move || self.accept(&Arc::new(handler), &stop, &open))?
+                .spawn(move || self.accept(&Arc::new(handler), &stop, &open, &streams))?
         };
         Ok(Running {
             addr,
             stop,
             open,
+            streams,
             acceptor,
         })
     }
 
-    fn accept<H>(self, handler: &Arc<H>, stop: &AtomicBool, open: &Arc<Open>)
-    where
+    fn accept<H>(
+        self,
+        handler: &Arc<H>,
+        stop: &Arc<AtomicBool>,
+        open: &Arc<Open>,
+        streams: &Arc<Open>,
+    ) where
         H: Fn(&Request) -> Response + Send + Sync + 'static,
     {
         // Bound to loopback, the API is for this machine: a request must say so (DNS
@@ -330,11 +361,17 @@ impl Server {
             };
             let handler = Arc::clone(handler);
             let limits = self.limits;
+            let (stop, streams) = (Arc::clone(stop), Arc::clone(streams));
             let spawned = std::thread::Builder::new()
                 .name("hbmon-http-conn".into())
                 .spawn(move || {
-                    let _slot = slot;
-                    answer(stream, &*handler, limits, hosts);
+                    let server = Serving {
+                        limits,
+                        hosts,
+                        streams: &streams,
+                        stop: &stop,
+                    };
+                    server.answer(stream, &*handler, slot);
                 });
             if let Err(e) = spawned {
                 eprintln!("http: cannot start a thread for a connection: {e}");
@@ -349,6 +386,7 @@ pub struct Running {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     open: Arc<Open>,
+    streams: Arc<Open>,
     acceptor: JoinHandle<()>,
 }
 
@@ -362,7 +400,9 @@ impl Running {
         if TcpStream::connect_timeout(&wake, Duration::from_secs(1)).is_ok() {
             let _ = self.acceptor.join();
         }
-        self.open.wait_idle(Instant::now() + grace)
+        let deadline = Instant::now() + grace;
+        // Streams see the flag within a second of it.
+        self.open.wait_idle(deadline) + self.streams.wait_idle(deadline)
     }
 }
 
@@ -375,28 +415,47 @@ fn reachable(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Reads one request for one of `hosts`, answers it, closes: the request has the limits'
-/// timeout to arrive, then the reply as long to be taken (a reply cut short is closed all
-/// the same).
-fn answer(
-    mut stream: TcpStream,
-    handler: &impl Fn(&Request) -> Response,
+/// What a connection's thread answers with.
+struct Serving<'a> {
     limits: Limits,
     hosts: Hosts,
-) {
-    let timeout = limits.timeout;
-    let deadline = Instant::now() + timeout;
-    match request::read(&mut stream, deadline, hosts, limits.body_keep) {
-        Ok(request) => {
-            let response = handler(&request);
-            let with_body = request.method != "HEAD";
-            let _ = response.write_to(&mut stream, with_body, Instant::now() + timeout);
-        }
-        Err(RequestError::Closed(_)) => {}
-        Err(e) => {
-            let reply = Response::line(e.status(), &e);
-            let _ = reply.write_to(&mut stream, true, Instant::now() + timeout);
-            drain(&mut stream, deadline);
+    streams: &'a Arc<Open>,
+    stop: &'a AtomicBool,
+}
+
+impl Serving<'_> {
+    /// Reads one request for one of `hosts`, answers it, closes: the request has the
+    /// limits' timeout to arrive, then the reply as long to be taken (a reply cut short is
+    /// closed all the same). A streaming reply gives `slot` back and goes on in a stream
+    /// slot.
+    fn answer(&self, mut stream: TcpStream, handler: &impl Fn(&Request) -> Response, slot: Slot) {
+        let limits = self.limits;
+        let timeout = limits.timeout;
+        let deadline = Instant::now() + timeout;
+        match request::read(&mut stream, deadline, self.hosts, limits.body_keep) {
+            Ok(request) => {
+                let response = handler(&request);
+                let with_body = request.method != "HEAD";
+                if response.stream.is_some() {
+                    drop(slot);
+                    stream::pour(
+                        stream,
+                        &response,
+                        with_body,
+                        limits,
+                        self.streams,
+                        self.stop,
+                    );
+                } else {
+                    let _ = response.write_to(&mut stream, with_body, Instant::now() + timeout);
+                }
+            }
+            Err(RequestError::Closed(_)) => {}
+            Err(e) => {
+                let reply = Response::line(e.status(), &e);
+                let _ = reply.write_to(&mut stream, true, Instant::now() + timeout);
+                drain(&mut stream, deadline);
+            }
         }
     }
 }

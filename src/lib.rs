@@ -22,7 +22,11 @@
 //!   `/api/push/TOKEN`, `/healthz`, and the management API (`api/processes.rs`: list,
 //!   get, add, change, remove, pause, resume, history): `/api/v1/processes`,
 //!   `/api/v1/processes/NAME`, `/api/v1/processes/NAME/pause`,
-//!   `/api/v1/processes/NAME/resume`, `/api/v1/processes/NAME/history`.
+//!   `/api/v1/processes/NAME/resume`, `/api/v1/processes/NAME/history`,
+//!   `/api/v1/processes/NAME/restart`, `/api/v1/processes/NAME/stop` (through the
+//!   supervisor's control socket, as `hbmon restart|stop`); its live events
+//!   (`api/events.rs`): `/api/v1/events`; and the web dashboard (`api/web.rs`, the files
+//!   of `web/` in the binary): `/`, `/assets/FILE`.
 //! - [`manage`]: the acts a program may do, shared by the API, `hbmon mcp` and the CLI:
 //!   judge once as `hbmon status` does, add/change/remove a `[[process]]`, pause, resume,
 //!   read one process's history.
@@ -49,7 +53,9 @@
 //!   tables in place, comments kept, under a lock (`config/edit.rs`).
 //! - [`deps`]: dependencies between processes (`depends_on`): the graph's unknown names and
 //!   cycles, the root causes that block a failing dependent, what a root takes down (pure).
-//! - [`http`]: the small HTTP/1.1 server under `hbmon serve`'s API (std `TcpListener`).
+//! - [`http`]: the small HTTP/1.1 server under `hbmon serve`'s API (std `TcpListener`),
+//!   its streaming replies (server-sent events, `http/stream.rs`) and the browser rules
+//!   with the dashboard's session token (`http/request/browser.rs`).
 //! - [`health`]: health states (everything about a state: name, symbol, severity, meaning)
 //!   and the pure `evaluate` that judges one process.
 //! - [`probe`]: what the OS says about PIDs and the machine, behind a trait tests can fake.

@@ -185,6 +185,15 @@ pub fn status(
         message: format!("cannot encode: {e}"),
     })?;
     value["config_version"] = edit::current_version(&target.config_path())?.into();
+    // The table as the terminal UI shows it, for the dashboard: its columns, and each
+    // row's cells, order and symbol beside the row's data.
+    let view = report::columns::View::new(report);
+    value["columns"] = serde_json::to_value(&view.columns).unwrap_or_default();
+    if let Some(rows) = value["processes"].as_array_mut() {
+        for (row, seen) in rows.iter_mut().zip(&view.rows) {
+            row["view"] = serde_json::to_value(seen).unwrap_or_default();
+        }
+    }
     Ok(value)
 }
 

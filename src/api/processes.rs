@@ -120,22 +120,8 @@ impl Api {
         request: &Request,
         act: impl FnOnce(&Api, Option<&str>) -> Result<(u16, Value), ManageError>,
     ) -> Response {
-        if let Err(refused) = request.may_write() {
-            return json_error(refused.status(), &refused.to_string(), None);
-        }
-        match request.peer {
-            Some(peer) if peer.ip().to_canonical().is_loopback() => {}
-            peer => {
-                let from = peer.map_or_else(|| "an unknown address".to_owned(), |p| p.to_string());
-                return json_error(
-                    403,
-                    &format!(
-                        "refused: the management API takes writes only from this machine \
-                         (loopback), and this request came from {from}"
-                    ),
-                    None,
-                );
-            }
+        if let Err(reply) = self.may_manage(request) {
+            return reply;
         }
         let expected = request
             .if_match
@@ -150,6 +136,30 @@ impl Api {
                 reply
             }
             Err(e) => error(&e),
+        }
+    }
+}
+
+impl Api {
+    /// Whether `request` may write through the management API: from loopback, not from a
+    /// web page (a page of this server only with the session's token); else the refusal.
+    pub(super) fn may_manage(&self, request: &Request) -> Result<(), Response> {
+        if let Err(refused) = request.may_write(&self.session) {
+            return Err(json_error(refused.status(), &refused.to_string(), None));
+        }
+        match request.peer {
+            Some(peer) if peer.ip().to_canonical().is_loopback() => Ok(()),
+            peer => {
+                let from = peer.map_or_else(|| "an unknown address".to_owned(), |p| p.to_string());
+                Err(json_error(
+                    403,
+                    &format!(
+                        "refused: the management API takes writes only from this machine \
+                         (loopback), and this request came from {from}"
+                    ),
+                    None,
+                ))
+            }
         }
     }
 }
@@ -192,7 +202,7 @@ fn query<'r>(request: &'r Request, key: &str) -> Option<&'r str> {
 }
 
 /// Refuses a query parameter other than `allowed`, naming it.
-fn no_query(request: &Request, allowed: &[&str]) -> Result<(), Response> {
+pub(super) fn no_query(request: &Request, allowed: &[&str]) -> Result<(), Response> {
     match request
         .query
         .iter()
@@ -220,6 +230,6 @@ fn error(e: &ManageError) -> Response {
 
 /// `{"error": "...", "field": "..."}`: the message whole, as `hbmon` would print it, and
 /// the field at fault (`null` when none is).
-fn json_error(status: u16, message: &str, field: Option<&str>) -> Response {
+pub(super) fn json_error(status: u16, message: &str, field: Option<&str>) -> Response {
     Response::json(status, &json!({"error": message, "field": field}))
 }

@@ -100,7 +100,7 @@ impl Push {
 impl Api {
     /// `/api/push/TOKEN`.
     pub(super) fn push(&self, token: &str, request: &Request) -> Response {
-        if let Err(refused) = request.may_write() {
+        if let Err(refused) = request.may_write(&self.session) {
             return answer(refused.status(), Some(&refused.to_string()));
         }
         let Some(name) = self.addresses.by_push_token(token) else {

@@ -5,6 +5,7 @@
 use super::Api;
 use crate::http::{Request, Response};
 use crate::report::metrics;
+use crate::supervise::Verb;
 
 /// The endpoints that only read.
 const READ: &str = "GET, HEAD";
@@ -129,9 +130,34 @@ pub const ROUTES: &[Route] = &[
         answer: |api, request, at| api.history(request, at[0]),
     },
     Route {
+        path: "/api/v1/processes/NAME/restart",
+        methods: ACT,
+        answer: |api, request, at| api.control(request, at[0], Verb::Restart),
+    },
+    Route {
+        path: "/api/v1/processes/NAME/stop",
+        methods: ACT,
+        answer: |api, request, at| api.control(request, at[0], Verb::Stop),
+    },
+    Route {
+        path: "/api/v1/events",
+        methods: READ,
+        answer: |api, request, _| api.events(request),
+    },
+    Route {
         path: "/healthz",
         methods: READ,
         answer: |_, _, _| Response::line(200, "ok"),
+    },
+    Route {
+        path: "/",
+        methods: READ,
+        answer: |api, _, _| api.dashboard(),
+    },
+    Route {
+        path: "/assets/FILE",
+        methods: READ,
+        answer: |_, request, at| super::web::asset(at[0], request),
     },
 ];
 
@@ -145,7 +171,8 @@ impl Route {
         }
         let mut stand_ins = Vec::new();
         for (want, &segment) in pattern.zip(path) {
-            if want.bytes().all(|b| b.is_ascii_uppercase()) {
+            // An empty segment (`/`) is itself, not a stand-in.
+            if !want.is_empty() && want.bytes().all(|b| b.is_ascii_uppercase()) {
                 stand_ins.push(segment);
             } else if want != segment {
                 return None;
@@ -230,7 +257,8 @@ mod tests {
     #[test]
     fn every_route_is_reached_by_its_own_paths() {
         for (i, route) in ROUTES.iter().enumerate() {
-            let example = route.path.replace("NAME", "backup").replace("CODE", "3");
+            let example = (route.path.replace("NAME", "backup").replace("CODE", "3"))
+                .replace("FILE", "app.js");
             let path: Vec<&str> = example[1..].split('/').collect();
             let first = ROUTES.iter().position(|r| r.matches(&path).is_some());
             assert_eq!(first, Some(i), "{example} is answered by an earlier route");
@@ -245,6 +273,8 @@ mod tests {
             Some(("/status/NAME", vec!["NAME"]))
         );
         assert_eq!(route(&["ping"]), None);
+        assert_eq!(route(&["nope"]), None, "/ is itself, not a stand-in");
+        assert_eq!(route(&[""]), Some(("/", vec![])));
         assert_eq!(
             route(&["ping", "x", "start", "now"]),
             Some(("/ping/KEY/SLUG/CODE", vec!["x", "start", "now"])),
@@ -264,7 +294,8 @@ mod tests {
              /ping/KEY/SLUG/start, /ping/KEY/SLUG/fail, /ping/KEY/SLUG/log, /ping/KEY/SLUG/CODE, \
              /api/push/TOKEN, /api/v1/processes, /api/v1/processes/NAME, \
              /api/v1/processes/NAME/pause, /api/v1/processes/NAME/resume, \
-             /api/v1/processes/NAME/history and /healthz\n"
+             /api/v1/processes/NAME/history, /api/v1/processes/NAME/restart, \
+             /api/v1/processes/NAME/stop, /api/v1/events, /healthz, / and /assets/FILE\n"
         );
     }
 }

@@ -39,6 +39,8 @@ fn request(method: &str, target: &str, body: &str) -> Request {
         body: body.as_bytes().to_vec(),
         body_len: body.len(),
         browser: None,
+        same_origin: false,
+        token: None,
         peer: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 50000))),
         if_match: None,
     }
@@ -85,10 +87,23 @@ fn routes_methods_and_unknown_paths() {
             (405, ping, "PUT is not allowed here: use GET, POST, HEAD"),
         ),
         ("PUT", "/ping/x/3", (405, ping, "PUT is not allowed")),
+        ("GET", "/", (200, None, "<!doctype html>")),
         (
             "GET",
-            "/",
-            (404, None, "no endpoint \"/\": there are /status"),
+            "/nope",
+            (404, None, "no endpoint \"/nope\": there are /status"),
+        ),
+        ("GET", "/assets/app.js", (200, None, "// hbmon's dashboard")),
+        (
+            "GET",
+            "/assets/x.js",
+            (404, None, "no asset \"x.js\": there are style.css"),
+        ),
+        ("POST", "/", (405, Some("GET, HEAD"), "POST is not allowed")),
+        (
+            "POST",
+            "/api/v1/events",
+            (405, Some("GET, HEAD"), "POST is not allowed"),
         ),
         (
             "GET",

@@ -11,6 +11,7 @@ use std::io::{ErrorKind, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpStream};
 use std::time::Instant;
 
+pub use browser::{Session, TOKEN_HEADER};
 use head::parse_head;
 
 /// The request line and headers together; a longer head is refused (431).
@@ -43,6 +44,11 @@ pub struct Request {
     /// A header that shows a browser sent it (`browser.rs`), if one does: such a request
     /// may read, but write only by POST ([`Request::may_write`]).
     pub browser: Option<&'static str>,
+    /// A page of this server sent it (the dashboard: `Sec-Fetch-Site: same-origin`, or its
+    /// own `Origin`): it writes only with the session's token.
+    pub same_origin: bool,
+    /// The `X-Hbmon-Token` header ([`Session`]).
+    pub token: Option<String>,
     /// Who sent it; `None` where that is not known. Writes to the management API are
     /// taken only from loopback.
     pub peer: Option<std::net::SocketAddr>,
@@ -81,6 +87,13 @@ pub enum RequestError {
          localhost, 127.0.0.1 or [::1]"
     )]
     ForeignHost(String),
+    /// A page of this server wrote without the session's token.
+    #[error("refused: a write from the dashboard needs the session's token (X-Hbmon-Token)")]
+    NoToken,
+    /// A page of this server wrote with a token that is not the session's (from a serve
+    /// that has restarted since the page was loaded: reload it).
+    #[error("refused: the X-Hbmon-Token is not this session's; reload the page")]
+    BadToken,
     #[error("the request was not complete in time")]
     Timeout,
     /// The client went away, or the connection failed: there is no one to answer.
@@ -94,6 +107,8 @@ impl RequestError {
             RequestError::Malformed(_) | RequestError::Closed(_) => 400,
             RequestError::FromWebPage(_)
             | RequestError::BrowserWrite { .. }
+            | RequestError::NoToken
+            | RequestError::BadToken
             | RequestError::ForeignHost(_) => 403,
             RequestError::Timeout => 408,
             RequestError::LengthRequired => 411,
@@ -208,6 +223,8 @@ pub fn read(
         body,
         body_len: head.content_length,
         browser: head.browser,
+        same_origin: head.same_origin,
+        token: head.token,
         peer: stream.peer_addr().ok(),
         if_match: head.if_match,
     })

@@ -509,5 +509,8 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+mod view;
+pub use view::View;
+
 #[cfg(test)]
 mod tests;

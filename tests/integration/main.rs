@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod beat;
+mod browser;
 mod config;
 mod cron;
+mod dashboard;
 mod day_one;
 mod deps;
 mod engine;
