@@ -12,7 +12,9 @@ import sys
 import time
 import uuid
 
-from . import _KEEP, KINDS, HbmonError, _check_interval, _check_name, _error_text, _write
+from ._base import KINDS, HbmonError, _check_interval, _check_name, _error_text
+from ._entry import _KEEP
+from ._writer import _write
 
 #: How long each of a run's beats waits for the file's lock, as ``hbmon run``'s: a writer
 #: stopped while holding it delays the report by seconds, never the work.
