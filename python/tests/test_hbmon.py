@@ -389,6 +389,37 @@ class Extents(unittest.TestCase):
         self.assertEqual(len(processes), 50)
         self.assertEqual(processes["w7"], '{"last_heartbeat": 7, "additional_data": {"s": "a\\"b}"}}')
 
+    def test_an_entry_whose_text_did_not_change_is_not_scanned_again(self):
+        def doc(b):
+            return '{"processes": {\n    "a": {"last_heartbeat": 1},\n    "b": %s,\n    "c": [1, "]"]\n  }}' % b
+
+        hbmon._scan._parse(doc('{"last_heartbeat": 2}'))
+        scan = hbmon._scan._extent
+        scanned = []
+
+        def recording(text, i):
+            scanned.append(text[i:scan(text, i)])
+            return scan(text, i)
+
+        with mock.patch.object(hbmon._scan, "_extent", side_effect=recording):
+            processes, _ = hbmon._scan._parse(doc('{"last_heartbeat": 3}'))
+        self.assertEqual(scanned, ['{"last_heartbeat": 3}'], "only the entry that changed")
+        self.assertEqual(processes, {"a": '{"last_heartbeat": 1}', "b": '{"last_heartbeat": 3}', "c": '[1, "]"]'})
+
+    def test_a_remembered_entry_counts_only_where_its_bytes_are_all_there(self):
+        # The same name with other text, a text cut short, a text moved under another name:
+        # each is scanned as what it is now, never taken for what was there before.
+        hbmon._scan._parse('{"processes": {"a": {"x": "}"}, "b": {"y": 1}}}')
+        for text, expected in [
+            ('{"processes": {"a": {"x": "}}"}, "b": {"y": 2}}}', {"a": '{"x": "}}"}', "b": '{"y": 2}'}),
+            ('{"processes": {"b": {"x": "}"}, "a": {"y": 1}}}', {"b": '{"x": "}"}', "a": '{"y": 1}'}),
+        ]:
+            with self.subTest(text=text):
+                self.assertEqual(hbmon._scan._parse(text)[0], expected)
+        hbmon._scan._parse('{"processes": {"a": {"x": "}"}}}')
+        with self.assertRaises(ValueError):
+            hbmon._scan._parse('{"processes": {"a": {"x": "}"')
+
     def test_an_entry_the_scanner_refuses_is_walked_and_kept_as_it_was(self):
         broken = '{"last_heartbeat": 1e, "x": "}"}'
         processes, _ = hbmon._scan._parse('{"processes": {"a": %s, "b": {}}}' % broken)

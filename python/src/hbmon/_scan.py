@@ -85,28 +85,89 @@ def _extent(text, i):
 def _members(text, i, inner=None):
     """The (key, value text) pairs of the object at ``i``, and where it ends. Keys are read
     exactly (a key that is not a valid string, or not valid UTF-8, is a broken file). The
-    value of the key ``inner``, if an object, is its own members instead of its text: the
-    entries are walked once, not once inside the document and again on their own."""
+    value of the key ``inner``, if an object, is its entries instead of its text (see
+    _entries): they are walked once, not once inside the document and again on their own."""
     members = []
     i = _skip(text, i + 1)
     if text.startswith("}", i):
         return members, i + 1
     while True:
-        # Most keys hold no escape: one match reads one and its colon; the rest are decoded.
-        plain = _PLAIN_KEY.match(text, i)
-        key, start = (plain.group(1), plain.end()) if plain else _key(text, i)
+        key, start = _member_key(text, i)
         if key == inner and text.startswith("{", start):
-            value, i = _members(text, start)
+            value, i = _entries(text, start)
         else:
             i = _extent(text, start)
             value = text[start:i]
         members.append((key, value))
-        after = _AFTER_MEMBER.match(text, i)
+        i, closed = _after_member(text, i)
+        if closed:
+            return members, i
+
+
+def _member_key(text, i):
+    """A member's key and where its value starts. Most keys hold no escape: one match reads
+    one and its colon; the rest are decoded."""
+    plain = _PLAIN_KEY.match(text, i)
+    return (plain.group(1), plain.end()) if plain else _key(text, i)
+
+
+def _after_member(text, i):
+    """Where the next member starts, and whether the object closed instead."""
+    after = _AFTER_MEMBER.match(text, i)
+    if not after:
+        raise ValueError("expected ',' or '}' at char %d" % _skip(text, i))
+    return after.end(), bool(after.group(1))
+
+
+#: Files up to this size keep their entries' texts in memory between beats (see _entries):
+#: the cache costs about twice the file, so a planted huge file does not make it grow.
+CACHE_LIMIT = 16 * 1024 * 1024
+
+# name -> _Raw of each entry the last parse found, for the next parse to recognise.
+_known = {}
+# Between entries: the object's end (group 1), or a comma and the next key, if it holds no
+# escape (group 2), its colon and the space up to its value.
+_NEXT_ENTRY = re.compile(r'[ \t\n\r]*(?:(\})|,[ \t\n\r]*(?:"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*)?)')
+
+
+def _entries(text, i):
+    """The (name, _Raw) pairs of the ``processes`` object at ``i``, and where it ends.
+
+    A beat costs what changed since the last, not what exists: an entry whose text is where
+    the last parse found it, byte for byte, is taken from ``_known`` with one comparison,
+    not scanned again. That is exact, not a guess: the value is an array or object, whose end
+    the text from its first byte alone decides, so the same bytes end at the same place. Other
+    entries are scanned (_extent) and remembered for the next beat. One regex match steps
+    from an entry's end over the comma to the next one's value."""
+    global _known
+    known, seen, members = _known, {}, []
+    i = _skip(text, i + 1)
+    if text.startswith("}", i):
+        return members, i + 1
+    name, start = _member_key(text, i)
+    while True:
+        raw = known.get(name)
+        if raw is not None and text.startswith(raw, start):
+            i = start + len(raw)
+        else:
+            i = _extent(text, start)
+            raw = _Raw(text[start:i])
+            # The line it is written back as (see _document), made once per entry text.
+            raw.line = "    %s: %s" % (json.encoder.encode_basestring(name), raw)
+        members.append((name, raw))
+        if raw.startswith(("{", "[")):
+            seen[name] = raw
+        after = _NEXT_ENTRY.match(text, i)
         if not after:
             raise ValueError("expected ',' or '}' at char %d" % _skip(text, i))
-        if after.group(1):
-            return members, after.end()
-        i = after.end()
+        closed, name = after.group(1, 2)
+        if closed:
+            break
+        start = after.end()
+        if name is None:
+            name, start = _key(text, start)
+    _known = seen if len(text) <= CACHE_LIMIT else {}
+    return members, after.end()
 
 
 def _key(text, i):
@@ -124,9 +185,9 @@ def _key(text, i):
 def _parse(text):
     """(processes, other top-level items) of a document; ValueError if its structure is not
     one. Entries stay ``_Raw`` text; the other top-level values are checked in full."""
-    if not text.strip():
-        return {}, {}
     start = _skip(text, 0)
+    if start == len(text):
+        return {}, {}
     if not text.startswith("{", start):
         raise ValueError("expected a JSON object with \"processes\"")
     members, end = _members(text, start, inner="processes")
@@ -137,7 +198,7 @@ def _parse(text):
         if key == "processes":
             if not isinstance(value, list):
                 raise ValueError("\"processes\" is not an object of entries")
-            processes = {name: _Raw(raw) for name, raw in value}
+            processes = dict(value)
         elif key == "version":
             version = _loads(value)
         elif key == "last_updated":
@@ -158,14 +219,15 @@ def _parse(text):
 def _document(processes, other, now):
     """The file's text as hbmon writes it: the top level pretty, each entry on one line
     (``grep NAME`` shows it whole, and a beat rewrites fewer bytes); entries read from the
-    file go back exactly as they were."""
-
-    def entry_text(entry):
-        return entry if isinstance(entry, _Raw) else _dumps(entry)
-
+    file go back exactly as they were, in the line _entries made for them."""
     # encode_basestring is what _dumps does with a str, without its per-call set-up.
     name_text = json.encoder.encode_basestring
-    entries = ",\n".join("    %s: %s" % (name_text(name), entry_text(entry)) for name, entry in processes.items())
+    entries = ",\n".join(
+        [
+            entry.line if entry.__class__ is _Raw else "    %s: %s" % (name_text(name), _dumps(entry))
+            for name, entry in processes.items()
+        ]
+    )
     text = '{\n  "version": %d,\n  "last_updated": %s,\n  "processes": {' % (VERSION, _dumps(now))
     text += "\n%s\n  }" % entries if processes else "}"
     for key, value in other.items():
