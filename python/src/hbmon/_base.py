@@ -68,8 +68,20 @@ def _dumps(value):
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
+def _in_range(number, text):
+    # json reads 1e400 as infinity; hbmon (serde_json) refuses a number past a double's range.
+    if math.isinf(float(text)):
+        raise ValueError("number out of range: %s" % text[:40])
+    return number
+
+
 def _loads(text):
-    return json.loads(text, parse_constant=_reject_constant)
+    return json.loads(
+        text,
+        parse_constant=_reject_constant,
+        parse_float=lambda t: _in_range(float(t), t),
+        parse_int=lambda t: _in_range(int(t), t),
+    )
 
 
 def _check_name(name):

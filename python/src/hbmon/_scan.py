@@ -18,6 +18,8 @@ class _Raw(str):
 # A UTF-8 byte order mark, which some editors put first; JSON readers skip it.
 _BOM = b"\xef\xbb\xbf"
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+# Text that is all white space (Unicode's, as hbmon's str::trim): an empty document.
+_BLANK = re.compile("[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*\\Z")
 # A string to its closing quote, escapes stepped over; a line break ends the match: a
 # string never holds one, so it is a string running on into what follows.
 _STRING = re.compile(r'"(?:[^"\\\n]|\\[^\n])*"')
@@ -185,9 +187,9 @@ def _key(text, i):
 def _parse(text):
     """(processes, other top-level items) of a document; ValueError if its structure is not
     one. Entries stay ``_Raw`` text; the other top-level values are checked in full."""
-    start = _skip(text, 0)
-    if start == len(text):
+    if _BLANK.match(text):
         return {}, {}
+    start = _skip(text, 0)
     if not text.startswith("{", start):
         raise ValueError("expected a JSON object with \"processes\"")
     members, end = _members(text, start, inner="processes")
