@@ -17,7 +17,8 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 #: ending, and a supervisor gives it seconds (``docker stop``: 10) before SIGKILL.
 SIGNAL_STOP_LOCK_TIMEOUT = 2.0
 
-# Running heartbeats that handle stop signals, and the signals this module's handler holds.
+# Running heartbeats and job runs that handle stop signals, and the signals this module's
+# handler holds.
 _live = []
 _installed = []
 _registry_lock = threading.Lock()
@@ -65,14 +66,14 @@ def _on_stop_signal(signum, _frame):
 
 
 def _stop_by_signal(signum):
-    """Writes ``stopped`` for every running heartbeat, then ends the process by ``signum``."""
+    """Writes the last beat of every running heartbeat and job run (their
+    ``_stop_by_signal``), then ends the process by ``signum``."""
     _ending.append(signum)
     with _registry_lock:
         live = list(_live)
-    reason = "stopped by " + _describe(signum)
     for heartbeat in live:
         try:
-            heartbeat._stop_by_signal(reason)
+            heartbeat._stop_by_signal(signum)
         except Exception as e:  # noqa: BLE001 -- whatever happens, the process must end
             print("hbmon: heartbeat %r: %s" % (heartbeat.name, e), file=sys.stderr)
     for stream in (sys.stdout, sys.stderr):

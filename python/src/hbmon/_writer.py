@@ -18,7 +18,7 @@ from ._base import (
     _resolve,
 )
 from ._entry import _KEEP, _apply, _own_entry
-from ._signals import SIGNAL_STOP_LOCK_TIMEOUT, _register, _section, _unregister
+from ._signals import SIGNAL_STOP_LOCK_TIMEOUT, _describe, _register, _section, _unregister
 from ._store import _transaction
 
 
@@ -312,9 +312,10 @@ class Heartbeat:
             kind=self.kind,
         )
 
-    def _stop_by_signal(self, reason):
-        """The ``stopped`` beat of a stop signal, ``reason`` in ``additional_data`` (with the
-        data set but not yet written, if it is a dict; other pending data gives way)."""
+    def _stop_by_signal(self, signum):
+        """The ``stopped`` beat of stop signal ``signum``, its reason in ``additional_data``
+        (with the data set but not yet written, if it is a dict; other pending data gives way)."""
+        reason = "stopped by " + _describe(signum)
         self._halt()
         pending = self._take_data()
         if isinstance(pending, dict):
