@@ -153,7 +153,7 @@ impl Ping {
                     stopped = Some(value);
                 }
                 "rid" => {
-                    rid = Some(store::parse_run_id(value).map_err(|why| bad(param, value, why))?)
+                    rid = Some(store::parse_run_id(value).map_err(|why| bad(param, value, why))?);
                 }
                 _ => return Err(PingError::Unknown(param.clone())),
             }

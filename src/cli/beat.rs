@@ -11,6 +11,8 @@ use crate::heartbeat::host;
 use crate::paths::FileLocation;
 use crate::store::{self, Beat, DataChange, Kind, Reported, Store, parse_name};
 
+// Each flag is a switch a user types; clap needs them as the fields they are.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub struct BeatArgs {
     /// The heartbeat name (how the monitor and config refer to this process).
