@@ -43,6 +43,11 @@ def _write(
     job=None,
     schedule=None,
 ):
+    """Writes one beat of ``name`` into the heartbeat file and returns the entry written.
+
+    Every beat of this package (``beat``, Heartbeat, AsyncHeartbeat, ``job``) goes through
+    here: serve's beat sink, once its protocol is fixed, is one more way to send it, chosen
+    here (and the file the fallback), with no caller changed."""
     path, private = _resolve(file)
     now = round(time.time(), 6)
     # False is "no process to watch" (a one-shot script); None is "this process".
