@@ -14,7 +14,7 @@ use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use beat::{Beat, DataChange, JobRun, TAIL_BYTES, kept_text, tail_text};
+pub use beat::{Beat, DataChange, JobRun, TAIL_BYTES, kept_text, parse_run_id, tail_text};
 pub use document::{ParseError, RawDocument, VERSION, entry_json};
 pub use entry::{
     DEFAULT_INTERVAL, Entry, Kind, MAX_DATA_DEPTH, MAX_RUNS, PAUSED_UNTIL, Pause, Reported,

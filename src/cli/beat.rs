@@ -11,6 +11,8 @@ use crate::heartbeat::host;
 use crate::paths::FileLocation;
 use crate::store::{self, Beat, DataChange, Kind, Reported, Store, parse_name};
 
+// Each flag is a switch a user types; clap needs them as the fields they are.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub struct BeatArgs {
     /// The heartbeat name (how the monitor and config refer to this process).
@@ -41,6 +43,17 @@ pub struct BeatArgs {
     /// Report a clean stop (status "stopped": shown, never alerted).
     #[arg(long)]
     pub stopped: bool,
+    /// Report the start of a job run (status "running"); --exit-code ends it.
+    #[arg(long, conflicts_with_all = ["exit_code", "error", "stopped"])]
+    pub start: bool,
+    /// Report the end of a job run with this exit code: "succeeded" for 0, else "failed",
+    /// with --error as its reason (default "exited with code N").
+    #[arg(long, value_name = "CODE", conflicts_with = "stopped")]
+    pub exit_code: Option<u8>,
+    /// The run a --start or --exit-code belongs to, a UUID: runs of one name with other ids
+    /// are tracked apart while they overlap, as `hbmon run`'s are.
+    #[arg(long, value_parser = store::parse_run_id, value_name = "UUID")]
+    pub run_id: Option<String>,
     /// What the beating process is.
     #[arg(long, value_enum, value_name = "KIND")]
     pub kind: Option<Kind>,
@@ -80,17 +93,35 @@ pub fn beat(location: &FileLocation, args: &BeatArgs) -> anyhow::Result<ExitCode
         Reported::Alive
     };
     let schedule = args.promise.schedule()?;
+    let now = crate::clock::unix_now();
+    let beat = if args.start {
+        Beat::running(now, data)
+    } else if let Some(code) = args.exit_code {
+        let reason = (args.error.clone()).unwrap_or_else(|| format!("exited with code {code}"));
+        Beat::finished(None, now, None, Some(code), &reason, data)
+    } else if args.run_id.is_some() {
+        anyhow::bail!("--run-id names the run of a --start or an --exit-code");
+    } else {
+        Beat {
+            status,
+            data,
+            error: args.error.clone(),
+            ..Beat::alive(None)
+        }
+    };
+    let beat = match &args.run_id {
+        Some(id) => beat.with_run_id(id.as_str()),
+        None => beat,
+    };
+    // A schedule is a job's period, and a run is a job's.
+    let job = schedule.is_some() || beat.job.is_some();
     let beat = Beat {
-        status,
         pid,
         interval: args.interval.map(|d| d.as_secs_f64()),
-        schedule: schedule.clone(),
-        data,
-        error: args.error.clone(),
-        // A schedule is a job's period.
-        kind: args.kind.or(schedule.as_ref().map(|_| Kind::Job)),
-        job: None,
+        schedule,
+        kind: args.kind.or(job.then_some(Kind::Job)),
         host: host(),
+        ..beat
     };
     let entry = Store::at(location).beat(&args.name, &beat)?;
     if !args.quiet {

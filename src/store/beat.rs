@@ -11,6 +11,8 @@ use crate::clock::format_local;
 
 mod runs;
 
+pub use runs::parse_run_id;
+
 /// How much of a job's output its final beat keeps: the last 10 KiB (stdout and stderr
 /// together, in order of arrival, for `hbmon run`; the body, for a ping).
 pub const TAIL_BYTES: usize = 10 * 1024;
