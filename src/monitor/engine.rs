@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::report::Report;
 use crate::store::{self, Snapshot, StoreError};
 use crate::supervise::control::{Reply, Request};
-use crate::supervise::{Claim, Supervisor};
+use crate::supervise::{Claim, Supervisor, published};
 use crate::watch::Stamp;
 
 /// What the log says of a config reloaded from `path`: what is in it, and what of the
@@ -208,6 +208,9 @@ impl Engine {
             let lines;
             (lines, restarts) = supervisor.step(&mut report, &self.config, now);
             self.news.extend(lines.into_iter().map(News::Supervised));
+        } else {
+            // Shown as the supervising serve shows it, whichever face this is.
+            published::apply(&mut report, &self.file, now);
         }
         let mut changes = self.tracker.observe(&report);
         changes.restarts = restarts;
