@@ -153,7 +153,7 @@ pub fn judge(
     let probed = crate::checks::sidecar::read(&location.path, config, now);
     let mut report = report::build_probed(&snapshot, config, &mut probe, now, &probed);
     // `gave-up` and stopped by hand, as the supervising serve judges them.
-    crate::supervise::published::apply(&mut report, &location.path, now);
+    let _ = crate::supervise::published::apply(&mut report, &location.path, now);
     Ok(report)
 }
 

@@ -81,11 +81,13 @@ pub struct Supervisor {
     units: HashMap<String, Supervised>,
     /// What was published last, and when: written again when it changes, or is due.
     published: Option<(f64, published::Units)>,
+    /// The restarts made within [`published::RECENT`], oldest first.
+    recent: std::collections::VecDeque<published::Restarted>,
 }
 
 /// How claiming the role went.
 pub enum Claim {
-    Held(Supervisor),
+    Held(Box<Supervisor>),
     /// Another monitor supervises (it holds the lock).
     Taken,
     Failed(String),
@@ -109,7 +111,7 @@ impl Supervisor {
             Ok(thread) => thread,
             Err(e) => return Claim::Failed(format!("cannot start its thread: {e}")),
         };
-        Claim::Held(Supervisor {
+        Claim::Held(Box::new(Supervisor {
             file: file.to_owned(),
             _lock: lock,
             orders: Some(orders),
@@ -117,7 +119,8 @@ impl Supervisor {
             thread: Some(thread),
             units: HashMap::new(),
             published: None,
-        })
+            recent: std::collections::VecDeque::new(),
+        }))
     }
 
     /// One check: what the thread reported, then each supervised process of `config` as
@@ -177,13 +180,15 @@ impl Supervisor {
             };
             let decision = unit.unit.observe(&p.name, policy, seen, now);
             if let (Some((count, cause)), Some(text)) = (decision.restart, &decision.news) {
-                restarts.push(Restart {
+                let restart = Restart {
                     name: p.name.clone(),
-                    time: now,
+                    time: published::restart_time(now),
                     count,
                     cause,
                     text: text.clone(),
-                });
+                };
+                self.recent.push_back(published::Restarted::of(&restart));
+                restarts.push(restart);
             }
             news.extend(decision.news);
             if let Some(action) = decision.action {
@@ -261,8 +266,15 @@ impl Supervisor {
     /// publishes that for the faces that do not supervise (when it changed, and every
     /// [`published::REWRITE`] so they can tell it lives).
     fn mark(&mut self, report: &mut Report, now: f64) {
+        let horizon = published::restart_time(now - published::RECENT);
+        while self.recent.front().is_some_and(|r| {
+            r.restart().time < horizon || self.recent.len() > published::RECENT_MAX
+        }) {
+            self.recent.pop_front();
+        }
         let units = published::Units {
             pid: std::process::id(),
+            restarts: self.recent.iter().cloned().collect(),
             units: self
                 .units
                 .iter()
@@ -281,6 +293,11 @@ impl Supervisor {
         if due && published::write(&self.file, &units, now).is_ok() {
             self.published = Some((now, units));
         }
+    }
+
+    /// The restarts made within [`published::RECENT`], oldest first, as published.
+    pub fn recent(&self) -> Vec<published::Restarted> {
+        self.recent.iter().cloned().collect()
     }
 
     /// What a user asked of `name`: the line to answer, `Err` if it cannot be done.

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::policy::{Phase, Then};
+use crate::changes::Restart;
 use crate::health::{Health, State};
 use crate::report::Report;
 use crate::sidecar;
@@ -95,6 +96,74 @@ pub struct Units {
     /// The supervising serve's PID: gone, the document is stale.
     pub pid: u32,
     pub units: BTreeMap<String, Unit>,
+    /// The restarts made within [`RECENT`], oldest first: whichever monitor records the
+    /// history hands them to it (a restart twice is one row: see [`Restarted::key`]).
+    #[serde(default)]
+    pub restarts: Vec<Restarted>,
+}
+
+/// How long a restart stays in the published list: long past a handover of the history
+/// role (within a second), so the monitor that takes it over finds the restarts made
+/// meanwhile.
+pub const RECENT: f64 = 60.0;
+/// At most this many restarts are published.
+pub const RECENT_MAX: usize = 64;
+
+/// One restart as published: its time in whole milliseconds, so that the supervisor's own
+/// copy and one read back from the document are the same row of the history, to the bit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Restarted {
+    pub name: String,
+    pub at_ms: u64,
+    pub count: u32,
+    pub cause: String,
+    pub text: String,
+}
+
+impl Restarted {
+    pub fn of(restart: &Restart) -> Restarted {
+        Restarted {
+            name: restart.name.clone(),
+            at_ms: millis(restart.time),
+            count: restart.count,
+            cause: restart.cause.clone(),
+            text: restart.text.clone(),
+        }
+    }
+
+    pub fn restart(&self) -> Restart {
+        Restart {
+            name: self.name.clone(),
+            time: at(self.at_ms),
+            count: self.count,
+            cause: self.cause.clone(),
+            text: self.text.clone(),
+        }
+    }
+
+    /// What makes it one row of the history (its primary key).
+    pub fn key(&self) -> (String, u64) {
+        (self.name.clone(), self.at_ms)
+    }
+}
+
+/// `time` in whole milliseconds.
+fn millis(time: f64) -> u64 {
+    // Saturating: a negative or absurd time is no Unix time of a restart anyway.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let ms = (time * 1000.0).round().max(0.0) as u64;
+    ms
+}
+
+fn at(ms: u64) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let time = ms as f64 / 1000.0;
+    time
+}
+
+/// `now` to the millisecond, as a restart's time: what it reads back as from the document.
+pub fn restart_time(now: f64) -> f64 {
+    at(millis(now))
 }
 
 /// Marks each process given up on `gave-up` in `report`, and one stopped by hand (or being
@@ -134,11 +203,12 @@ pub fn read(file: &Path, now: f64) -> Option<Units> {
     (fresh && alive(published.body.pid)).then_some(published.body)
 }
 
-/// Marks `report` as the supervisor of `file` publishes (nothing when none does).
-pub fn apply(report: &mut Report, file: &Path, now: f64) {
-    if let Some(units) = read(file, now) {
-        mark(report, &units.units, now);
-    }
+/// Marks `report` as the supervisor of `file` publishes (nothing when none does), and
+/// returns what it published.
+pub fn apply(report: &mut Report, file: &Path, now: f64) -> Option<Units> {
+    let units = read(file, now)?;
+    mark(report, &units.units, now);
+    Some(units)
 }
 
 /// Whether a process `pid` exists (one of another user's counts: it is not gone).

@@ -93,6 +93,7 @@ fn a_word_too_old_or_from_a_gone_writer_or_untrusted_is_no_news() {
     let units = |pid| Units {
         pid,
         units: BTreeMap::from([("web".to_owned(), unit(Stand::GaveUp))]),
+        restarts: Vec::new(),
     };
     let ours = units(std::process::id());
     assert_eq!(read(&file, 100.0), None, "nothing published");
@@ -121,4 +122,34 @@ fn the_document_is_a_sidecar_of_the_file() {
         path(Path::new("/d/hb.json")),
         Path::new("/d/hb.json.supervise.json")
     );
+}
+
+#[test]
+fn a_restart_read_back_from_the_document_is_the_same_row_to_the_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hb.json");
+    for now in [
+        1_764_700_000.123_456_7,
+        1_764_700_000.0,
+        0.000_4,
+        1e9 + 0.999_9,
+    ] {
+        let restart = Restart {
+            name: "web".into(),
+            time: restart_time(now),
+            count: 1,
+            cause: "exited with code 1".into(),
+            text: "restarted web (1st time in 10m00s): exited with code 1".into(),
+        };
+        let units = Units {
+            pid: std::process::id(),
+            units: BTreeMap::new(),
+            restarts: vec![Restarted::of(&restart)],
+        };
+        write(&file, &units, 1.0).unwrap();
+        let back = read(&file, 1.0).unwrap().restarts[0].restart();
+        assert_eq!(back.time.to_bits(), restart.time.to_bits(), "{now}");
+        assert_eq!(back, restart);
+        assert!((restart.time - now).abs() <= 0.000_5, "{now}");
+    }
 }
