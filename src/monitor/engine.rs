@@ -243,6 +243,7 @@ impl Engine {
             config: self.config_file.path().map(Path::to_owned),
             troubles: self.troubles(),
             news: std::mem::take(&mut self.news),
+            supervising: self.supervisor.is_some(),
         });
     }
 
@@ -318,11 +319,6 @@ impl Engine {
             .claim_if_free(&mut self.tracker, &mut self.news, unix_now());
         self.prober.claim_if_free(&self.config, &mut self.news);
         self.claim_supervision();
-    }
-
-    /// Whether this monitor supervises the processes (holds the role).
-    pub fn supervising(&self) -> bool {
-        self.supervisor.is_some()
     }
 
     /// Carries out a user's `request` (`hbmon start|stop|restart`), name by name (a label

@@ -1,7 +1,8 @@
 //! `hbmon serve` supervising real child processes: a crash restarted after its backoff, a
 //! process that crashes at once given up on, a SIGSTOPped one found hung, killed and
 //! restarted, a dependency chain started in order and stopped in reverse with nothing left
-//! running, output captured into logs that rotate at their cap.
+//! running, output captured into logs that rotate at their cap, the control socket of a
+//! serve that took supervision over.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -467,4 +468,40 @@ fn hbmon_logs_names_what_is_at_a_log_path_that_is_no_log_and_never_reads_through
         assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
         assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cret"));
     }
+}
+
+#[test]
+fn a_serve_that_takes_over_supervision_opens_the_control_socket_and_obeys_hbmon_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let first = serve(
+        d,
+        "[[process]]\nname = \"svc\"\ninterval = \"1s\"\nrun = \"sleep 300\"\n",
+    );
+    first.wait_log("svc: pending -> up");
+    let original = pid_of(d, "svc");
+    let mut second = Serve::start(d, "second.log");
+    second.wait_log("supervise: another monitor supervises the processes");
+    assert!(!second.log().contains("control socket"), "{}", second.log());
+    // Killed outright: its socket is left behind, and its child goes with it.
+    drop(first);
+    second.wait_log("supervise: started and restarted from this monitor");
+    second.wait_log("supervise: control socket");
+    wait_for(
+        "svc started by the second",
+        || ![0, original].contains(&pid_of(d, "svc")),
+        || second.log(),
+    );
+    let before = pid_of(d, "svc");
+    let out = crate::hbmon(d).args(["restart", "svc"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}\n{}", second.log());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "restarting svc\n");
+    wait_for(
+        "a run after the restart",
+        || ![0, before].contains(&pid_of(d, "svc")),
+        || second.log(),
+    );
+    let after = pid_of(d, "svc");
+    second.terminate();
+    assert!(alive_in_groups(&[original, before, after]).is_empty());
 }
