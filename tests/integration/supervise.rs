@@ -505,3 +505,44 @@ fn a_serve_that_takes_over_supervision_opens_the_control_socket_and_obeys_hbmon_
     second.terminate();
     assert!(alive_in_groups(&[original, before, after]).is_empty());
 }
+
+#[test]
+fn a_supervised_process_speaking_sd_notify_with_systemd_notify_beats_and_its_silence_is_hung() {
+    assert!(
+        Path::new("/usr/bin/systemd-notify").exists(),
+        "this test needs systemd-notify (Debian package systemd): run .ci/tools"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pings = d.join("pings");
+    // READY=1 with a status, then WATCHDOG=1 pings at half of WATCHDOG_USEC while the
+    // file `pings` is there: removed, it falls silent yet runs on.
+    fs::write(&pings, "").unwrap();
+    let script = format!(
+        "[ \"$WATCHDOG_USEC\" = 2000000 ] || exit 9; \
+         systemd-notify --ready --status=serving; \
+         while [ -e {p} ]; do systemd-notify WATCHDOG=1; sleep 0.5; done; exec sleep 300",
+        p = pings.display()
+    );
+    let mut serve = serve(
+        d,
+        &format!(
+            "[[process]]\nname = \"daemon\"\ninterval = \"2s\"\ndegraded_after = 2\ndead_after = 2\n\
+             restart = \"never\"\nrun = [\"sh\", \"-c\", {script:?}]\n"
+        ),
+    );
+    serve.wait_log("daemon: pending -> up");
+    wait_for(
+        "READY=1 and its status in the entry",
+        || {
+            let data = &entry(d, "daemon")["additional_data"];
+            data["ready"] == true && data["status"] == "serving"
+        },
+        || format!("{}\n{}", entry(d, "daemon"), serve.log()),
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(!serve.log().contains("daemon: up ->"), "{}", serve.log());
+    fs::remove_file(&pings).unwrap();
+    serve.wait_log("-> hung");
+    serve.terminate();
+}
