@@ -101,12 +101,14 @@ pub struct Restart {
     pub text: String,
 }
 
-/// Everything one report changed, in report row order; restarts as the supervisor made them.
+/// Everything one report changed, in report row order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Changes {
     pub transitions: Vec<Transition>,
     pub beats: Vec<SeenBeat>,
     pub flips: Vec<ProbeFlip>,
+    /// The supervisor's restarts for the history: those the monitor that records it has
+    /// not handed to it yet, whichever monitor made them (none where it does not record).
     pub restarts: Vec<Restart>,
 }
 

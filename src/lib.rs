@@ -35,7 +35,8 @@
 //!   config, and publishes each check for faces to subscribe to.
 //! - [`supervise`]: the processes `hbmon serve` starts, restarts (backoff, `gave-up`) and
 //!   stops in dependency order, from one spawning thread; their rotating logs; the control
-//!   socket `hbmon start|stop|restart` reach it through.
+//!   socket `hbmon start|stop|restart` reach it through; what only it knows (`gave-up`,
+//!   stopped by hand) published in `<file>.supervise.json` for every other face.
 //! - [`alert`]: `[[alert]]` rules at work — when to alert (pure), what is said, delivery.
 //! - [`import`]: `hbmon import pm2|supervisor|systemd`: what other tools run, read into
 //!   `[[process]]` blocks to paste (pure: the command line does the reading).
@@ -70,6 +71,9 @@
 //!   scans the file's structure (`store/scan.rs`) and splices its own entry in. What a beat
 //!   says and does to an entry, a job run's beats among them, is `store/beat.rs` (runs a
 //!   run id names, several of one job at once: `store/beat/runs.rs`).
+//! - [`sidecar`]: `<file>.ROLE.json`, what the one monitor holding a role (probes,
+//!   supervision) publishes for every other face: written atomically, never group- or
+//!   other-writable; read only through [`fsafe`] and only if this user wrote it.
 //! - [`paths`]: where the heartbeat file and the config live.
 //! - [`fsafe`]: opening files where other users may write: no symlink, no FIFO, no huge
 //!   file, nothing created more open than its directory, nothing trusted that others wrote.
@@ -114,6 +118,7 @@ pub mod probe;
 pub mod report;
 #[cfg(unix)]
 pub mod serve;
+pub mod sidecar;
 #[cfg(unix)]
 pub mod signal;
 #[cfg(unix)]

@@ -136,8 +136,8 @@ impl Target {
 }
 
 /// Every process judged once, as `hbmon status` judges it: the config, the file, the OS's
-/// word on each PID, the probe results the monitor last published. `sample_cpu` spends
-/// [`CPU_SAMPLE`] measuring CPU use (else it is unknown).
+/// word on each PID, the probe results and the supervisor's word the monitors last
+/// published. `sample_cpu` spends [`CPU_SAMPLE`] measuring CPU use (else it is unknown).
 pub fn judge(
     location: &FileLocation,
     config: &Config,
@@ -152,9 +152,10 @@ pub fn judge(
     }
     let now = unix_now();
     let probed = crate::checks::sidecar::read(&location.path, config, now);
-    Ok(report::build_probed(
-        &snapshot, config, &mut probe, now, &probed,
-    ))
+    let mut report = report::build_probed(&snapshot, config, &mut probe, now, &probed);
+    // `gave-up` and stopped by hand, as the supervising serve judges them.
+    let _ = crate::supervise::published::apply(&mut report, &location.path, now);
+    Ok(report)
 }
 
 /// The `hbmon status --json` document of `report` (of one process when `name` is given),

@@ -125,20 +125,7 @@ pub fn run(
         config.alerts.len(),
         if config.alerts.len() == 1 { "" } else { "s" },
     );
-    match &server {
-        None => eprintln!("hbmon serve: HTTP API off"),
-        Some(server) => {
-            let addr = server.local_addr();
-            eprintln!("hbmon serve: listening on http://{addr}");
-            if !addr.ip().is_loopback() {
-                eprintln!(
-                    "hbmon serve: warning: {addr} is reachable from other machines and the HTTP \
-                     API has no authentication: anyone who reaches it can read every status and \
-                     write beats"
-                );
-            }
-        }
-    }
+    say_listening(server.as_ref());
     // The ping URLs the API takes are the config's at the start (a reload says so).
     let api_config = config.clone();
     let engine = Engine::new(Options {
@@ -169,9 +156,9 @@ pub fn run(
             Some(running)
         }
     };
-    let supervising = engine.supervising();
     let monitor = Monitor::start(engine)?;
-    let control = supervising.then(|| Control::listen(&location.path, &monitor));
+    let mut control = Control::new(&location.path);
+    control.follow(&first, &monitor);
     // The stop has one deadline from the signal on, whatever the HTTP API takes of it.
     let signal = loop {
         // The engine checks once a second: a second without an update is worth a look.
@@ -185,7 +172,10 @@ pub fn run(
             Err(mpsc::RecvTimeoutError::Disconnected) => break SIGTERM,
         };
         match event {
-            Event::Update(update) => log(&update),
+            Event::Update(update) => {
+                log(&update);
+                control.follow(&update, &monitor);
+            }
             Event::Signal(SIGHUP) => monitor.reload(SIGHUP),
             Event::Signal(signal) => break signal,
         }
@@ -210,6 +200,24 @@ pub fn run(
     Ok(signal)
 }
 
+/// Where the HTTP API listens, warned of when other machines reach it.
+fn say_listening(server: Option<&Server>) {
+    match server {
+        None => eprintln!("hbmon serve: HTTP API off"),
+        Some(server) => {
+            let addr = server.local_addr();
+            eprintln!("hbmon serve: listening on http://{addr}");
+            if !addr.ip().is_loopback() {
+                eprintln!(
+                    "hbmon serve: warning: {addr} is reachable from other machines and the HTTP \
+                     API has no authentication: anyone who reaches it can read every status and \
+                     write beats"
+                );
+            }
+        }
+    }
+}
+
 /// One line per thing that happened: transitions, alerts, the history, the file, the config.
 fn log(update: &Update) {
     for news in &update.news {
@@ -218,15 +226,32 @@ fn log(update: &Update) {
 }
 
 /// The control socket `hbmon start|stop|restart` reach the supervisor through, listened on
-/// by the serve that holds the role only (a stand-by one must not take the socket from it);
-/// removed when dropped, at the stop. A failure is logged: serve runs on without it.
-struct Control(PathBuf);
+/// by the serve that holds the role only (a stand-by one must not take the socket from it:
+/// it listens once it takes the role over); removed when dropped, at the stop. A failure
+/// is logged: serve runs on without it.
+struct Control {
+    file: PathBuf,
+    listening: bool,
+}
 
 impl Control {
-    fn listen(file: &Path, monitor: &Monitor) -> Control {
-        let socket = control::socket_path(file);
+    fn new(file: &Path) -> Control {
+        Control {
+            file: file.to_owned(),
+            listening: false,
+        }
+    }
+
+    /// Listens once `update` says this serve supervises: from its start, or since it took
+    /// the role over from a serve that stopped (whose socket is this one's now).
+    fn follow(&mut self, update: &Update, monitor: &Monitor) {
+        if !update.supervising || self.listening {
+            return;
+        }
+        self.listening = true;
+        let socket = control::socket_path(&self.file);
         let controller = monitor.controller();
-        match control::bind(file)
+        match control::bind(&self.file)
             .and_then(|listener| control::serve(listener, move |r| controller.ask(r)))
         {
             Ok(()) => eprintln!("supervise: control socket {}", socket.display()),
@@ -236,13 +261,14 @@ impl Control {
                 socket.display()
             ),
         }
-        Control(socket)
     }
 }
 
 impl Drop for Control {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        if self.listening {
+            let _ = std::fs::remove_file(control::socket_path(&self.file));
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::report::Report;
 use crate::store::{self, Snapshot, StoreError};
 use crate::supervise::control::{Reply, Request};
-use crate::supervise::{Claim, Supervisor};
+use crate::supervise::{Claim, Supervisor, published};
 use crate::watch::Stamp;
 
 /// What the log says of a config reloaded from `path`: what is in it, and what of the
@@ -106,6 +106,8 @@ pub struct Engine {
     supervisor: Option<Supervisor>,
     /// Said once: another monitor supervises.
     said_supervised: bool,
+    /// The supervisor's recent restarts handed to the history (name, millisecond).
+    handed: std::collections::HashSet<(String, u64)>,
     /// The last good read of the file, judged again while the file does not parse.
     snapshot: Snapshot,
     /// The file as it was at the last read, to notice a change no event reported.
@@ -150,6 +152,7 @@ impl Engine {
             supervises: supervise,
             supervisor: None,
             said_supervised: false,
+            handed: std::collections::HashSet::new(),
             config_file: ConfigFile::new(config_flag, file.clone(), config_path, unix_now()),
             file,
             config,
@@ -204,13 +207,19 @@ impl Engine {
             self.judge
                 .report(&self.snapshot, &self.config, now, step.probing, &results);
         let mut restarts = Vec::new();
-        if let Some(supervisor) = &mut self.supervisor {
+        let recent = if let Some(supervisor) = &mut self.supervisor {
             let lines;
             (lines, restarts) = supervisor.step(&mut report, &self.config, now);
             self.news.extend(lines.into_iter().map(News::Supervised));
-        }
+            supervisor.recent()
+        } else {
+            // Shown as the supervising serve shows it, whichever face this is.
+            published::apply(&mut report, &self.file, now)
+                .map(|units| units.restarts)
+                .unwrap_or_default()
+        };
         let mut changes = self.tracker.observe(&report);
-        changes.restarts = restarts;
+        changes.restarts = self.unrecorded(&recent);
         self.news
             .extend(changes.transitions.iter().cloned().map(News::Transition));
         self.news
@@ -219,7 +228,7 @@ impl Engine {
             .record(&changes, &mut self.tracker, &mut self.news);
         self.roles.alert(
             &report,
-            &changes.restarts,
+            &restarts,
             &self.config,
             now,
             step.counted,
@@ -234,7 +243,27 @@ impl Engine {
             config: self.config_file.path().map(Path::to_owned),
             troubles: self.troubles(),
             news: std::mem::take(&mut self.news),
+            supervising: self.supervisor.is_some(),
         });
+    }
+
+    /// Of the supervisor's `recent` restarts (its own, or those the supervising serve
+    /// published), the ones this monitor has not yet handed to its history — all of them
+    /// just after it took the role over: one the last holder recorded is the same row
+    /// again (its name and millisecond), kept once. None while it does not record: the
+    /// history has one writer, whichever face holds its role.
+    fn unrecorded(&mut self, recent: &[published::Restarted]) -> Vec<crate::changes::Restart> {
+        if !self.roles.recording() {
+            self.handed.clear();
+            return Vec::new();
+        }
+        let fresh = recent
+            .iter()
+            .filter(|r| !self.handed.contains(&r.key()))
+            .map(published::Restarted::restart)
+            .collect();
+        self.handed = recent.iter().map(published::Restarted::key).collect();
+        fresh
     }
 
     /// Reads the file. One that does not parse keeps the last good read, under the error.
@@ -292,11 +321,6 @@ impl Engine {
         self.claim_supervision();
     }
 
-    /// Whether this monitor supervises the processes (holds the role).
-    pub fn supervising(&self) -> bool {
-        self.supervisor.is_some()
-    }
-
     /// Carries out a user's `request` (`hbmon start|stop|restart`), name by name (a label
     /// is taken for its process's name).
     pub fn control(&mut self, request: &Request) -> Reply {
@@ -338,7 +362,7 @@ impl Engine {
         }
         match Supervisor::claim(&self.file) {
             Claim::Held(supervisor) => {
-                self.supervisor = Some(supervisor);
+                self.supervisor = Some(*supervisor);
                 self.news.push(News::Took(
                     "supervise: started and restarted from this monitor".into(),
                 ));

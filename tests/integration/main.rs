@@ -40,6 +40,7 @@ mod status;
 mod stops;
 mod supervise;
 mod supervise_restarts;
+mod supervise_seen;
 mod tui;
 mod ui_day_one;
 mod ui_signal;
