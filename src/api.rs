@@ -5,9 +5,11 @@
 //! by healthchecks.io's `/ping/<uuid>` and `/ping/<ping-key>/<slug>` with its replies
 //! (`ping/address.rs` finds the process), and Uptime Kuma's `/api/push/<token>` (`push.rs`).
 
+pub mod auth;
 mod ping;
 mod processes;
 mod push;
+mod rate;
 mod routes;
 mod starts;
 
@@ -50,6 +52,10 @@ pub struct Api {
     addresses: Addresses,
     /// How many bytes of a ping's body are kept (`[serve] ping_body_limit`).
     body_limit: usize,
+    /// The `[[serve.token]]`s every request is checked against; none: the API is open.
+    tokens: auth::Tokens,
+    /// Each client's pings, held to `[serve] ping_rate`.
+    rate: rate::Limiter,
 }
 
 impl Api {
@@ -74,14 +80,30 @@ impl Api {
             },
             addresses: Addresses::new(config),
             body_limit: config.serve.body_limit(),
+            tokens: auth::Tokens::default(),
+            rate: rate::Limiter::new(config.serve.access.ping_rate()),
         }
+    }
+
+    /// This API taking only requests with one of `tokens` (once there is any).
+    #[must_use]
+    pub fn with_tokens(self, tokens: auth::Tokens) -> Api {
+        Api { tokens, ..self }
     }
 
     pub fn respond(&self, request: &Request) -> Response {
         let path: Vec<&str> = request.path.iter().map(String::as_str).collect();
         match routes::find(&path) {
             Some((route, stand_ins)) => allowed(request, route.methods, || {
-                (route.answer)(self, request, &stand_ins)
+                if route.need == auth::Need::Scope(crate::config::Scope::Ping)
+                    && let Err(reply) = self.rate.take(request.peer)
+                {
+                    return reply;
+                }
+                match self.admit(request, route, &stand_ins) {
+                    Ok(request) => (route.answer)(self, &request, &stand_ins),
+                    Err(reply) => reply,
+                }
             }),
             None => routes::no_endpoint(&path),
         }

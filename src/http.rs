@@ -3,10 +3,12 @@
 //! one deadline per request so a silent client cannot hold a thread. `request` parses by
 //! hand: the API needs a method, a path, a query and a small body, not a framework.
 
+mod conn;
 mod request;
+mod tls;
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -14,8 +16,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::text;
+use conn::{Conn, Socket};
 use request::Hosts;
 pub use request::{DEFAULT_BODY_KEEP, MAX_BODY, MAX_HEAD, Request, RequestError};
+pub use tls::{Tls, TlsError};
 
 /// The port `hbmon serve` listens on by default: "HBMO" on a phone keypad. Not a
 /// well-known port (< 1024), not in Linux's ephemeral range (32768–60999, where an outgoing
@@ -173,12 +177,7 @@ impl Response {
 
     /// Writes the reply by `deadline`; `with_body: false` for a `HEAD` request (the headers
     /// still say how long the body would be).
-    fn write_to(
-        &self,
-        stream: &mut TcpStream,
-        with_body: bool,
-        deadline: Instant,
-    ) -> io::Result<()> {
+    fn write_to(&self, conn: &mut impl Conn, with_body: bool, deadline: Instant) -> io::Result<()> {
         let allow = self.allow.map(|allow| format!("Allow: {allow}\r\n"));
         // A value is the server's own, but a line break in one would end the head.
         let others = (self.headers.iter())
@@ -192,37 +191,10 @@ impl Response {
             self.content_type,
             self.body.len()
         );
-        write_by(stream, head.as_bytes(), deadline)?;
-        if with_body {
-            write_by(stream, self.body.as_bytes(), deadline)?;
-        }
-        Ok(())
+        conn.until(deadline);
+        let body = if with_body { self.body.as_bytes() } else { b"" };
+        conn::write_all(conn, &[head.as_bytes(), body].concat())
     }
-}
-
-/// The most [`write_by`] hands the socket at once.
-const WRITE_CHUNK: usize = 64 * 1024;
-
-/// Writes all of `bytes` by `deadline`, or fails with `TimedOut`. A write timeout alone
-/// bounds each `write` call, not the reply: a client taking a little at a time would hold
-/// its connection (and a slot) for as long as it liked. So the timeout is set to what is
-/// left before every call, and calls are kept small so the deadline is looked at often
-/// whatever a platform does with a partly written buffer.
-fn write_by(stream: &mut TcpStream, mut bytes: &[u8], deadline: Instant) -> io::Result<()> {
-    while !bytes.is_empty() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::ErrorKind::TimedOut.into());
-        }
-        stream.set_write_timeout(Some(left))?;
-        match stream.write(&bytes[..bytes.len().min(WRITE_CHUNK)]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => bytes = &bytes[n..],
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 fn reason(status: u16) -> &'static str {
@@ -230,6 +202,7 @@ fn reason(status: u16) -> &'static str {
         200 => "OK",
         201 => "Created",
         400 => "Bad Request",
+        401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
@@ -238,6 +211,7 @@ fn reason(status: u16) -> &'static str {
         411 => "Length Required",
         412 => "Precondition Failed",
         413 => "Content Too Large",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
@@ -252,6 +226,8 @@ pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
     limits: Limits,
+    /// HTTPS: every connection's handshake is made with it.
+    tls: Option<Tls>,
 }
 
 impl Server {
@@ -263,7 +239,19 @@ impl Server {
             listener,
             addr,
             limits,
+            tls: None,
         })
+    }
+
+    /// This server speaking HTTPS with `tls`, or plain HTTP with `None`.
+    #[must_use]
+    pub fn with_tls(self, tls: Option<Tls>) -> Server {
+        Server { tls, ..self }
+    }
+
+    /// Whether it speaks HTTPS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// The address actually bound (port 0 picks one).
@@ -325,16 +313,21 @@ impl Server {
                 }
             };
             let Some(slot) = open.enter(self.limits.connections) else {
-                refuse(stream, self.limits.timeout);
+                // Over TLS a plain reply would be noise, and a handshake here would hold
+                // the accepting thread: the connection is only closed.
+                if self.tls.is_none() {
+                    refuse(stream, self.limits.timeout);
+                }
                 continue;
             };
             let handler = Arc::clone(handler);
             let limits = self.limits;
+            let tls = self.tls.clone();
             let spawned = std::thread::Builder::new()
                 .name("hbmon-http-conn".into())
                 .spawn(move || {
                     let _slot = slot;
-                    answer(stream, &*handler, limits, hosts);
+                    serve_one(stream, tls.as_ref(), &*handler, limits, hosts);
                 });
             if let Err(e) = spawned {
                 eprintln!("http: cannot start a thread for a connection: {e}");
@@ -375,28 +368,60 @@ fn reachable(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Reads one request for one of `hosts`, answers it, closes: the request has the limits'
-/// timeout to arrive, then the reply as long to be taken (a reply cut short is closed all
-/// the same).
-fn answer(
-    mut stream: TcpStream,
+/// One connection: under TLS its handshake first, then its request answered, all of it
+/// within the limits' timeout; a plain-HTTP request to the TLS port is told so in plain HTTP.
+fn serve_one(
+    stream: TcpStream,
+    tls: Option<&Tls>,
     handler: &impl Fn(&Request) -> Response,
     limits: Limits,
     hosts: Hosts,
 ) {
+    let deadline = Instant::now() + limits.timeout;
+    let mut socket = Socket::new(stream, deadline);
+    let Some(tls) = tls else {
+        return answer(&mut socket, handler, limits, hosts, deadline);
+    };
+    match tls::accept(tls, socket) {
+        tls::Accepted::Tls(mut stream) => answer(&mut *stream, handler, limits, hosts, deadline),
+        tls::Accepted::Plain(mut socket) => {
+            let reply = Response::line(
+                400,
+                "this port speaks HTTPS, and the request came in plain HTTP: use https://",
+            );
+            let _ = reply.write_to(&mut socket, true, Instant::now() + limits.timeout);
+            drain(&mut socket, deadline);
+        }
+        tls::Accepted::Failed => {}
+    }
+}
+
+/// Reads one request for one of `hosts` by `deadline`, answers it, closes: the reply has
+/// the limits' timeout to be taken (a reply cut short is closed all the same).
+fn answer(
+    conn: &mut impl Conn,
+    handler: &impl Fn(&Request) -> Response,
+    limits: Limits,
+    hosts: Hosts,
+    deadline: Instant,
+) {
     let timeout = limits.timeout;
-    let deadline = Instant::now() + timeout;
-    match request::read(&mut stream, deadline, hosts, limits.body_keep) {
+    match request::read(conn, deadline, hosts, limits.body_keep) {
         Ok(request) => {
             let response = handler(&request);
             let with_body = request.method != "HEAD";
-            let _ = response.write_to(&mut stream, with_body, Instant::now() + timeout);
+            if response
+                .write_to(conn, with_body, Instant::now() + timeout)
+                .is_ok()
+            {
+                let _ = conn.finish();
+            }
         }
         Err(RequestError::Closed(_)) => {}
         Err(e) => {
             let reply = Response::line(e.status(), &e);
-            let _ = reply.write_to(&mut stream, true, Instant::now() + timeout);
-            drain(&mut stream, deadline);
+            let _ = reply.write_to(conn, true, Instant::now() + timeout);
+            drain(conn, deadline);
         }
     }
 }
@@ -404,19 +429,15 @@ fn answer(
 /// After an early error reply, reads what the client still sends (for a second at most)
 /// before closing: closing with unread bytes resets the connection, and the client would
 /// see the reset instead of the reply.
-fn drain(stream: &mut TcpStream, deadline: Instant) {
-    if stream.shutdown(Shutdown::Write).is_err() {
+fn drain(conn: &mut impl Conn, deadline: Instant) {
+    if conn.finish().is_err() {
         return;
     }
-    let until = deadline.min(Instant::now() + Duration::from_secs(1));
+    conn.until(deadline.min(Instant::now() + Duration::from_secs(1)));
     let mut sink = [0_u8; 4096];
     let mut left: usize = 1 << 20;
     while left > 0 {
-        let wait = until.saturating_duration_since(Instant::now());
-        if wait.is_zero() || stream.set_read_timeout(Some(wait)).is_err() {
-            return;
-        }
-        match stream.read(&mut sink) {
+        match conn.read(&mut sink) {
             Ok(0) | Err(_) => return,
             Ok(n) => left = left.saturating_sub(n),
         }
@@ -426,12 +447,15 @@ fn drain(stream: &mut TcpStream, deadline: Instant) {
 /// Every connection slot is taken: say so and close, from the accepting thread — so
 /// without waiting for the request: only what already arrived is read (unread bytes would
 /// turn the close into a reset that can swallow the reply).
-fn refuse(mut stream: TcpStream, timeout: Duration) {
+fn refuse(stream: TcpStream, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    let mut socket = Socket::new(stream, deadline);
     let _ = Response::line(503, "busy: too many connections at once; try again").write_to(
-        &mut stream,
+        &mut socket,
         true,
-        Instant::now() + timeout,
+        deadline,
     );
+    let mut stream = socket.tcp();
     let _ = stream.shutdown(Shutdown::Write);
     if stream.set_nonblocking(true).is_ok() {
         let mut sink = [0_u8; 4096];

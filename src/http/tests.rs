@@ -1,6 +1,7 @@
 //! The server end to end over real sockets: deadlines, the slot bound, Host and Origin rules.
 
 use super::*;
+use std::io::Write;
 
 #[test]
 fn a_plain_text_reply_is_one_escaped_line() {

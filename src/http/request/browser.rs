@@ -263,6 +263,7 @@ mod tests {
             browser,
             peer: None,
             if_match: None,
+            bearer: None,
         };
         let refused = request("GET", sign).may_write().unwrap_err();
         assert_eq!(refused.status(), 403);
