@@ -22,7 +22,10 @@
 //!   `/api/push/TOKEN`, `/healthz`, and the management API (`api/processes.rs`: list,
 //!   get, add, change, remove, pause, resume, history): `/api/v1/processes`,
 //!   `/api/v1/processes/NAME`, `/api/v1/processes/NAME/pause`,
-//!   `/api/v1/processes/NAME/resume`, `/api/v1/processes/NAME/history`.
+//!   `/api/v1/processes/NAME/resume`, `/api/v1/processes/NAME/history`. Each route's
+//!   scope (`read`, `ping`, `write`) is asked of the request's `[[serve.token]]` once there
+//!   is one (`api/auth.rs`); other machines' pings are held to `[serve] ping_rate`
+//!   (`api/rate.rs`).
 //! - [`manage`]: the acts a program may do, shared by the API, `hbmon mcp` and the CLI:
 //!   judge once as `hbmon status` does, add/change/remove a `[[process]]`, pause, resume,
 //!   read one process's history.
@@ -45,11 +48,14 @@
 //!   on their own cadence, each bounded by its timeout; their latest results and response
 //!   times, read without waiting.
 //! - [`config`]: the optional `hbmon.toml` and its data: monitored processes and their
-//!   thresholds, `[[alert]]` rules, `[history]`, `[serve]`; editing its `[[process]]`
+//!   thresholds, `[[alert]]` rules, `[history]`, `[serve]` (its tokens, TLS files and ping
+//!   rate: `config/tokens.rs`); editing its `[[process]]`
 //!   tables in place, comments kept, under a lock (`config/edit.rs`).
 //! - [`deps`]: dependencies between processes (`depends_on`): the graph's unknown names and
 //!   cycles, the root causes that block a failing dependent, what a root takes down (pure).
-//! - [`http`]: the small HTTP/1.1 server under `hbmon serve`'s API (std `TcpListener`).
+//! - [`http`]: the small HTTP/1.1 server under `hbmon serve`'s API (std `TcpListener`),
+//!   plain or TLS (rustls, `http/tls.rs`), every read and write under a deadline
+//!   (`http/conn.rs`).
 //! - [`health`]: health states (everything about a state: name, symbol, severity, meaning)
 //!   and the pure `evaluate` that judges one process.
 //! - [`probe`]: what the OS says about PIDs and the machine, behind a trait tests can fake.

@@ -38,6 +38,8 @@ mod status;
 mod stops;
 mod supervise;
 mod supervise_restarts;
+mod tls;
+mod tokens;
 mod tui;
 mod ui_day_one;
 mod ui_signal;
