@@ -36,7 +36,7 @@ pub enum Listen {
 }
 
 impl Default for Listen {
-    /// Loopback only: the API has no authentication.
+    /// Loopback only: wider needs a token (`serve` refuses one without).
     fn default() -> Self {
         Listen::On(SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)))
     }

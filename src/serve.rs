@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crate::alert;
 use crate::api::Api;
 use crate::api::auth::Tokens;
-use crate::config::Config;
+use crate::config::{Config, Secret};
 use crate::http::{BindError, Limits, Listen, Server, Tls};
 use crate::monitor::{Engine, Monitor, MonitorError, Options, Update};
 use crate::paths::FileLocation;
@@ -228,6 +228,10 @@ fn access(
     let tls = (config.serve.access.tls.as_ref())
         .map(|(cert, key)| Tls::load(&base.join(cert), &base.join(key)))
         .transpose()?;
+    let inline = (config.serve.access.tokens.iter()).any(|t| matches!(t.secret, Secret::Inline(_)));
+    if let Some(path) = config_path.filter(|_| inline) {
+        warn_if_readable(path);
+    }
     if let HttpAddress::Chosen(Listen::On(addr)) = http
         && !addr.ip().to_canonical().is_loopback()
         && !tokens.required()
@@ -235,6 +239,21 @@ fn access(
         return Err(ServeError::Exposed { addr: *addr });
     }
     Ok((tokens, tls))
+}
+
+/// An inline `secret` is as private as the config that holds it: one that others may read
+/// is said once at start (the config itself is not refused: it was readable before it held
+/// a secret, and `hbmon config` hides them).
+fn warn_if_readable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).map_or(0, |m| m.permissions().mode() & 0o7777);
+    if mode & 0o044 != 0 {
+        eprintln!(
+            "hbmon serve: warning: {} holds token secrets and others may read it (mode \
+             {mode:04o}): chmod 600 it, or give the tokens secret_file",
+            path.display()
+        );
+    }
 }
 
 /// Where the API listens, and whether a request needs a token.

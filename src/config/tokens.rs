@@ -417,6 +417,14 @@ mod tests {
             "secret = \"{SECRET}\"\nscopes = [\"ping\", \"read\", \"ping\"]\n"
         )))
         .unwrap();
+        let shown = config.to_toml();
+        assert_eq!(parse(&shown).unwrap().serve, config.serve, "{shown}");
+        let hidden = config.show(crate::config::Secrets::Hidden);
+        assert!(!hidden.contains(SECRET), "{hidden}");
+        assert!(
+            parse(&hidden).is_err(),
+            "a hidden secret is no secret: {hidden}"
+        );
         assert_eq!(
             config.serve.access.tokens[0].scopes,
             [Scope::Read, Scope::Ping]

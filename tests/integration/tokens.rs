@@ -27,6 +27,8 @@ fn tokens_config(dir: &Path, extra: &str) {
         ),
     )
     .unwrap();
+    let config = dir.join("hbmon.toml");
+    fs::set_permissions(config, fs::Permissions::from_mode(0o644)).unwrap();
 }
 
 fn serve_with_config(dir: &Path, listen: &str) -> Serve {
@@ -72,6 +74,14 @@ fn with_tokens_every_request_needs_one_with_its_scope_on_loopback_too() {
     let serve = serve_with_config(dir.path(), "127.0.0.1:0");
     let addr = serve.addr();
     serve.wait_log("every request but /healthz needs a token");
+    // The inline secret is in a config others may read (written 0644 here).
+    assert!(
+        serve
+            .log()
+            .contains("holds token secrets and others may read it (mode 0644)"),
+        "{}",
+        serve.log()
+    );
     let refused = get(addr, "/status");
     assert_eq!(refused.status, 401, "{}", refused.body);
     assert_eq!(
