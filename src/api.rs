@@ -7,11 +7,13 @@
 //! the management API (`processes.rs`, `control.rs`), its live events (`events.rs`) and
 //! the web dashboard that uses them (`web.rs`, the files of `web/`).
 
+pub mod auth;
 mod control;
 mod events;
 mod ping;
 mod processes;
 mod push;
+mod rate;
 mod routes;
 mod starts;
 mod web;
@@ -57,6 +59,10 @@ pub struct Api {
     body_limit: usize,
     /// The token the dashboard's pages write with, new on every start.
     session: Session,
+    /// The `[[serve.token]]`s every request is checked against; none: the API is open.
+    tokens: auth::Tokens,
+    /// Each client's pings, held to `[serve] ping_rate`.
+    rate: rate::Limiter,
 }
 
 impl Api {
@@ -82,14 +88,30 @@ impl Api {
             addresses: Addresses::new(config),
             body_limit: config.serve.body_limit(),
             session: Session::random(),
+            tokens: auth::Tokens::default(),
+            rate: rate::Limiter::new(config.serve.access.ping_rate()),
         }
+    }
+
+    /// This API taking only requests with one of `tokens` (once there is any).
+    #[must_use]
+    pub fn with_tokens(self, tokens: auth::Tokens) -> Api {
+        Api { tokens, ..self }
     }
 
     pub fn respond(&self, request: &Request) -> Response {
         let path: Vec<&str> = request.path.iter().map(String::as_str).collect();
         match routes::find(&path) {
             Some((route, stand_ins)) => allowed(request, route.methods, || {
-                (route.answer)(self, request, &stand_ins)
+                if route.need == auth::Need::Scope(crate::config::Scope::Ping)
+                    && let Err(reply) = self.rate.take(request.peer)
+                {
+                    return reply;
+                }
+                match self.admit(request, route, &stand_ins) {
+                    Ok(request) => (route.answer)(self, &request, &stand_ins),
+                    Err(reply) => reply,
+                }
             }),
             None => routes::no_endpoint(&path),
         }

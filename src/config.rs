@@ -13,6 +13,7 @@ mod process;
 mod schedule;
 mod show;
 mod supervise;
+mod tokens;
 mod values;
 
 pub use alert::{COMMAND_TIMEOUT, MAX_TIMEOUT, Policy, Rule, Target, WEBHOOK_TIMEOUT};
@@ -20,7 +21,9 @@ pub use ping::{PingIds, ServeConfig};
 pub use probes::{MAX_PROBE_TIMEOUT, PROBE_FAILS, PROBE_TIMEOUT, ProbeKind, Probes};
 pub use process::ProcessConfig;
 pub use schedule::{Maintenance, SCHEDULE_GRACE};
+pub use show::Secrets;
 pub use supervise::{Command, Restart, STOP_TIMEOUT, Supervision, User, check_user};
+pub use tokens::{Access, MIN_SECRET, PingRate, Scope, Secret, SecretError, TokenConfig};
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

@@ -26,7 +26,10 @@
 //!   `/api/v1/processes/NAME/restart`, `/api/v1/processes/NAME/stop` (through the
 //!   supervisor's control socket, as `hbmon restart|stop`); its live events
 //!   (`api/events.rs`): `/api/v1/events`; and the web dashboard (`api/web.rs`, the files
-//!   of `web/` in the binary): `/`, `/assets/FILE`.
+//!   of `web/` in the binary): `/`, `/assets/FILE`. Each route's scope (`read`, `ping`,
+//!   `write`) is asked of the request's `[[serve.token]]` once there is one
+//!   (`api/auth.rs`); other machines' pings are held to `[serve] ping_rate`
+//!   (`api/rate.rs`).
 //! - [`manage`]: the acts a program may do, shared by the API, `hbmon mcp` and the CLI:
 //!   judge once as `hbmon status` does, add/change/remove a `[[process]]`, pause, resume,
 //!   read one process's history.
@@ -50,13 +53,15 @@
 //!   on their own cadence, each bounded by its timeout; their latest results and response
 //!   times, read without waiting.
 //! - [`config`]: the optional `hbmon.toml` and its data: monitored processes and their
-//!   thresholds, `[[alert]]` rules, `[history]`, `[serve]`; editing its `[[process]]`
+//!   thresholds, `[[alert]]` rules, `[history]`, `[serve]` (its tokens, TLS files and ping
+//!   rate: `config/tokens.rs`); editing its `[[process]]`
 //!   tables in place, comments kept, under a lock (`config/edit.rs`).
 //! - [`deps`]: dependencies between processes (`depends_on`): the graph's unknown names and
 //!   cycles, the root causes that block a failing dependent, what a root takes down (pure).
 //! - [`http`]: the small HTTP/1.1 server under `hbmon serve`'s API (std `TcpListener`),
-//!   its streaming replies (server-sent events, `http/stream.rs`) and the browser rules
-//!   with the dashboard's session token (`http/request/browser.rs`).
+//!   plain or TLS (rustls, `http/tls.rs`), every read and write under a deadline
+//!   (`http/conn.rs`), its streaming replies (server-sent events, `http/stream.rs`) and
+//!   the browser rules with the dashboard's session token (`http/request/browser.rs`).
 //! - [`health`]: health states (everything about a state: name, symbol, severity, meaning)
 //!   and the pure `evaluate` that judges one process.
 //! - [`probe`]: what the OS says about PIDs and the machine, behind a trait tests can fake.

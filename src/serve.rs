@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use crate::alert;
 use crate::api::Api;
-use crate::config::Config;
-use crate::http::{BindError, Limits, Listen, Server};
+use crate::api::auth::Tokens;
+use crate::config::{Config, Secret};
+use crate::http::{BindError, Limits, Listen, Server, Tls};
 use crate::monitor::{Engine, Monitor, MonitorError, Options, Update};
 use crate::paths::FileLocation;
 use crate::probe::SysProbe;
@@ -42,6 +43,17 @@ pub enum ServeError {
         if bind.cause.kind() == std::io::ErrorKind::AddrInUse { "another hbmon serve? " } else { "" }
     )]
     Listen { bind: BindError },
+    /// Reachable from other machines, an API without tokens would take anyone's writes.
+    #[error(
+        "refusing to listen on {addr} without a token: it is reachable from other machines, \
+         and the API would take anyone's pings and writes; add a [[serve.token]] to hbmon.toml \
+         (docs/serve.md, \"Tokens\"), or listen on 127.0.0.1"
+    )]
+    Exposed { addr: std::net::SocketAddr },
+    #[error(transparent)]
+    Secret(#[from] crate::config::SecretError),
+    #[error(transparent)]
+    Tls(#[from] crate::http::TlsError),
 }
 
 /// How long a stopping monitor waits for HTTP requests in progress (a ping being written).
@@ -100,11 +112,13 @@ pub fn run(
     config_flag: Option<&Path>,
     http: HttpAddress,
 ) -> Result<i32, ServeError> {
+    let (tokens, tls) = access(&config, config_path.as_deref(), &http)?;
     // A ping's body is cut to `[serve] ping_body_limit` as it is read.
     let server = http.bind(Limits {
         body_keep: config.serve.body_limit(),
         ..Limits::default()
     })?;
+    let server = server.map(|server| server.with_tls(tls));
     let (tx, rx) = mpsc::channel();
     let signal_tx = tx.clone();
     let signals = signals::forward(&[SIGTERM, SIGINT, SIGHUP], move |signal| {
@@ -125,7 +139,7 @@ pub fn run(
         config.alerts.len(),
         if config.alerts.len() == 1 { "" } else { "s" },
     );
-    say_listening(server.as_ref());
+    say_listening(server.as_ref(), &tokens);
     // The ping URLs the API takes are the config's at the start (a reload says so).
     let api_config = config.clone();
     let engine = Engine::new(Options {
@@ -146,7 +160,8 @@ pub fn run(
     let http = match server {
         None => None,
         Some(server) => {
-            let api = Api::new(feed.clone(), location, &api_config, config_flag);
+            let api =
+                Api::new(feed.clone(), location, &api_config, config_flag).with_tokens(tokens);
             let running = server
                 .start(move |request| api.respond(request))
                 .map_err(|cause| ServeError::Start {
@@ -200,22 +215,69 @@ pub fn run(
     Ok(signal)
 }
 
-/// Where the HTTP API listens, warned of when other machines reach it.
-fn say_listening(server: Option<&Server>) {
+/// The tokens and TLS config of `config` (read from `config_path`): secrets and keys are
+/// read, and an address other machines reach refused without a token, before anything
+/// binds.
+fn access(
+    config: &Config,
+    config_path: Option<&Path>,
+    http: &HttpAddress,
+) -> Result<(Tokens, Option<Tls>), ServeError> {
+    let base = config_path.map_or(Path::new("."), crate::fsafe::dir_of);
+    let tokens = Tokens::load(&config.serve.access, base)?;
+    let tls = (config.serve.access.tls.as_ref())
+        .map(|(cert, key)| Tls::load(&base.join(cert), &base.join(key)))
+        .transpose()?;
+    let inline = (config.serve.access.tokens.iter()).any(|t| matches!(t.secret, Secret::Inline(_)));
+    if let Some(path) = config_path.filter(|_| inline) {
+        warn_if_readable(path);
+    }
+    if let HttpAddress::Chosen(Listen::On(addr)) = http
+        && !addr.ip().to_canonical().is_loopback()
+        && !tokens.required()
+    {
+        return Err(ServeError::Exposed { addr: *addr });
+    }
+    Ok((tokens, tls))
+}
+
+/// An inline `secret` is as private as the config that holds it: one that others may read
+/// is said once at start (the config itself is not refused: it was readable before it held
+/// a secret, and `hbmon config` hides them).
+fn warn_if_readable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).map_or(0, |m| m.permissions().mode() & 0o7777);
+    if mode & 0o044 != 0 {
+        eprintln!(
+            "hbmon serve: warning: {} holds token secrets and others may read it (mode \
+             {mode:04o}): chmod 600 it, or give the tokens secret_file",
+            path.display()
+        );
+    }
+}
+
+/// Where the API listens (or that it is off), and whether a request needs a token.
+fn say_listening(server: Option<&Server>, tokens: &Tokens) {
     match server {
         None => eprintln!("hbmon serve: HTTP API off"),
-        Some(server) => {
-            let addr = server.local_addr();
-            eprintln!("hbmon serve: listening on http://{addr}");
-            if !addr.ip().is_loopback() {
-                eprintln!(
-                    "hbmon serve: warning: {addr} is reachable from other machines and the HTTP \
-                     API has no authentication: anyone who reaches it can read every status and \
-                     write beats"
-                );
-            }
-        }
+        Some(server) => announce(server, tokens),
     }
+}
+
+fn announce(server: &Server, tokens: &Tokens) {
+    let scheme = if server.is_tls() { "https" } else { "http" };
+    eprintln!(
+        "hbmon serve: listening on {scheme}://{}",
+        server.local_addr()
+    );
+    eprintln!(
+        "hbmon serve: {}",
+        if tokens.required() {
+            "every request but /healthz needs a token ([[serve.token]])"
+        } else {
+            "no [[serve.token]]: the API takes requests without a token (loopback only)"
+        }
+    );
 }
 
 /// One line per thing that happened: transitions, alerts, the history, the file, the config.

@@ -7,6 +7,9 @@ const hbmon = (() => {
   const pages = [];
   const state = { doc: null, page: null, params: null, mounted: null };
   const token = (document.querySelector('meta[name="hbmon-token"]') || {}).content || "";
+  // With [[serve.token]]s the page is opened as /?token=T (a browser sends no Bearer
+  // header on its own): the API calls and the event stream carry the same token.
+  const access = new URLSearchParams(location.search).get("token") || "";
 
   /** An element with a class and text (never markup). */
   function el(tag, cls, text) {
@@ -46,6 +49,7 @@ const hbmon = (() => {
   /** The management API: JSON in and out, with the session's token. */
   async function api(method, path, body) {
     const init = { method, headers: { "X-Hbmon-Token": token } };
+    if (access) init.headers.Authorization = "Bearer " + access;
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -120,7 +124,7 @@ const hbmon = (() => {
   function listen() {
     const conn = document.getElementById("conn");
     // EventSource reconnects by itself; each connection starts with a snapshot.
-    const source = new EventSource("/api/v1/events");
+    const source = new EventSource("/api/v1/events" + (access ? "?token=" + encodeURIComponent(access) : ""));
     const take = (event) => {
       state.doc = JSON.parse(event.data);
       conn.textContent = "live";

@@ -3,7 +3,7 @@
 //! config edited in place, which the monitor's reload then picks up), pause, resume, and
 //! one process's history — each act the one [`crate::manage`] does for every face. Replies
 //! and errors are JSON; an error names the field at fault. Writes are taken only from
-//! loopback, by the rules pings have (no web page, no browser's GET), and may be made
+//! loopback unless tokens are configured (then by the `write` scope), by the rules pings have (no web page, no browser's GET), and may be made
 //! against a version of the config (`If-Match`, the `ETag` a read gave).
 
 use serde_json::{Value, json};
@@ -149,6 +149,8 @@ impl Api {
         }
         match request.peer {
             Some(peer) if peer.ip().to_canonical().is_loopback() => Ok(()),
+            // With tokens, the request's had the write scope checked (`auth.rs`).
+            _ if self.tokens.required() => Ok(()),
             peer => {
                 let from = peer.map_or_else(|| "an unknown address".to_owned(), |p| p.to_string());
                 Err(json_error(

@@ -3,6 +3,8 @@
 //! docs/serve.md and lib.rs's map to it, so that no list of endpoints is kept by hand.
 
 use super::Api;
+use super::auth::Need;
+use crate::config::Scope;
 use crate::http::{Request, Response};
 use crate::report::metrics;
 use crate::supervise::Verb;
@@ -27,6 +29,8 @@ const PUSH: &str = "GET, POST";
 pub struct Route {
     pub path: &'static str,
     pub methods: &'static str,
+    /// The token's scope a request needs once `[[serve.token]]`s are configured.
+    pub need: Need,
     pub(super) answer: fn(&Api, &Request, &[&str]) -> Response,
 }
 
@@ -40,16 +44,19 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/status",
         methods: READ,
+        need: Need::Scope(Scope::Read),
         answer: |api, _, _| api.status(None),
     },
     Route {
         path: "/status/NAME",
         methods: READ,
+        need: Need::Scope(Scope::Read),
         answer: |api, _, at| api.status(Some(at[0])),
     },
     Route {
         path: "/metrics",
         methods: READ,
+        need: Need::Scope(Scope::Read),
         answer: |api, _, _| {
             Response::ok(metrics::CONTENT_TYPE, metrics::render(&api.feed.report()))
         },
@@ -57,106 +64,127 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ping/NAME",
         methods: PING,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.ping(at[0], None, request),
     },
     Route {
         path: "/ping/NAME/start",
         methods: PING,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.ping(at[0], Some("start"), request),
     },
     Route {
         path: "/ping/NAME/fail",
         methods: PING,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.ping(at[0], Some("fail"), request),
     },
     Route {
         path: "/ping/NAME/log",
         methods: PING,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.ping(at[0], Some("log"), request),
     },
     Route {
         path: "/ping/NAME/CODE",
         methods: PING,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.ping(at[0], Some(at[1]), request),
     },
     Route {
         path: "/ping/KEY/SLUG/start",
         methods: PING,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.ping_by_key(at[0], at[1], "start", request),
     },
     Route {
         path: "/ping/KEY/SLUG/fail",
         methods: PING,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.ping_by_key(at[0], at[1], "fail", request),
     },
     Route {
         path: "/ping/KEY/SLUG/log",
         methods: PING,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.ping_by_key(at[0], at[1], "log", request),
     },
     Route {
         path: "/ping/KEY/SLUG/CODE",
         methods: PING,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.ping_by_key(at[0], at[1], at[2], request),
     },
     Route {
         path: "/api/push/TOKEN",
         methods: PUSH,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.push(at[0], request),
     },
     Route {
         path: "/api/v1/processes",
         methods: LIST,
+        need: Need::ReadOrWrite,
         answer: |api, request, _| api.processes(request),
     },
     Route {
         path: "/api/v1/processes/NAME",
         methods: ONE,
+        need: Need::ReadOrWrite,
         answer: |api, request, at| api.process(request, at[0]),
     },
     Route {
         path: "/api/v1/processes/NAME/pause",
         methods: ACT,
+        need: Need::ReadOrWrite,
         answer: |api, request, at| api.pause(request, at[0], false),
     },
     Route {
         path: "/api/v1/processes/NAME/resume",
         methods: ACT,
+        need: Need::ReadOrWrite,
         answer: |api, request, at| api.pause(request, at[0], true),
     },
     Route {
         path: "/api/v1/processes/NAME/history",
         methods: READ,
+        need: Need::ReadOrWrite,
         answer: |api, request, at| api.history(request, at[0]),
     },
     Route {
         path: "/api/v1/processes/NAME/restart",
         methods: ACT,
+        need: Need::Scope(Scope::Write),
         answer: |api, request, at| api.control(request, at[0], Verb::Restart),
     },
     Route {
         path: "/api/v1/processes/NAME/stop",
         methods: ACT,
+        need: Need::Scope(Scope::Write),
         answer: |api, request, at| api.control(request, at[0], Verb::Stop),
     },
     Route {
         path: "/api/v1/events",
         methods: READ,
+        need: Need::Scope(Scope::Read),
         answer: |api, request, _| api.events(request),
     },
     Route {
         path: "/healthz",
         methods: READ,
+        need: Need::Nothing,
         answer: |_, _, _| Response::line(200, "ok"),
     },
     Route {
         path: "/",
         methods: READ,
+        need: Need::Scope(Scope::Read),
         answer: |api, _, _| api.dashboard(),
     },
     Route {
         path: "/assets/FILE",
         methods: READ,
+        need: Need::Nothing,
         answer: |_, request, at| super::web::asset(at[0], request),
     },
 ];
@@ -208,9 +236,11 @@ pub(super) fn no_endpoint(path: &[&str]) -> Response {
 mod tests {
     use super::*;
 
-    /// The path and methods of every route, sorted.
-    fn table() -> Vec<(&'static str, &'static str)> {
-        let mut table: Vec<_> = ROUTES.iter().map(|r| (r.path, r.methods)).collect();
+    /// The path, methods and scope of every route, sorted.
+    fn table() -> Vec<(&'static str, &'static str, &'static str)> {
+        let mut table: Vec<_> = (ROUTES.iter())
+            .map(|r| (r.path, r.methods, r.need.describe()))
+            .collect();
         table.sort_unstable();
         table
     }
@@ -225,15 +255,16 @@ mod tests {
     }
 
     #[test]
-    fn docs_serve_md_lists_every_route_with_its_methods_and_no_other() {
+    fn docs_serve_md_lists_every_route_with_its_methods_and_scope_and_no_other() {
         let docs = include_str!("../../docs/serve.md");
-        // The rows of its table of endpoints: | `/path` | METHODS | answer |
+        // The rows of its table of endpoints: | `/path` | METHODS | SCOPE | answer |
         let mut listed: Vec<_> = docs
             .lines()
             .filter_map(|line| {
                 let (path, rest) = line.strip_prefix("| `")?.split_once("` | ")?;
-                let methods = rest.split(" | ").next()?;
-                path.starts_with('/').then_some((path, methods))
+                let mut cells = rest.split(" | ");
+                let (methods, scope) = (cells.next()?, cells.next()?);
+                path.starts_with('/').then_some((path, methods, scope))
             })
             .collect();
         listed.sort_unstable();

@@ -6,7 +6,7 @@ use crate::report::fixture::{self, NOW};
 use crate::report::metrics;
 use std::path::Path;
 
-fn api(dir: &Path) -> Api {
+pub(super) fn api(dir: &Path) -> Api {
     let report = crate::report::build(
         &fixture::snapshot(),
         &fixture::config(),
@@ -23,7 +23,7 @@ fn api(dir: &Path) -> Api {
     )
 }
 
-fn request(method: &str, target: &str, body: &str) -> Request {
+pub(super) fn request(method: &str, target: &str, body: &str) -> Request {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     Request {
         method: method.to_owned(),
@@ -43,6 +43,7 @@ fn request(method: &str, target: &str, body: &str) -> Request {
         token: None,
         peer: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 50000))),
         if_match: None,
+        bearer: None,
     }
 }
 

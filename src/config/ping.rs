@@ -7,6 +7,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::tokens::{self, Access, RawToken};
 use super::{Fault, ProcessConfig};
 use crate::http::{DEFAULT_BODY_KEEP, Listen, MAX_BODY};
 
@@ -21,6 +22,8 @@ pub struct ServeConfig {
     pub ping_body_limit: Option<usize>,
     /// The key of `/ping/KEY/SLUG` URLs (`ping_key`); `None`: those URLs are refused.
     pub ping_key: Option<String>,
+    /// Tokens, TLS and the ping rate (`config/tokens.rs`).
+    pub access: Access,
 }
 
 impl ServeConfig {
@@ -36,6 +39,11 @@ pub(super) struct RawServe {
     listen: Option<Spanned<String>>,
     ping_body_limit: Option<Spanned<i64>>,
     ping_key: Option<Spanned<String>>,
+    #[serde(default)]
+    token: Vec<Spanned<RawToken>>,
+    tls_cert: Option<Spanned<String>>,
+    tls_key: Option<Spanned<String>>,
+    ping_rate: Option<Spanned<String>>,
 }
 
 impl RawServe {
@@ -70,10 +78,12 @@ impl RawServe {
             Some(key) => Some(token("ping_key", key)?),
             None => None,
         };
+        let access = tokens::validate(self.token, self.tls_cert, self.tls_key, self.ping_rate)?;
         Ok(ServeConfig {
             listen,
             ping_body_limit,
             ping_key,
+            access,
         })
     }
 }

@@ -7,10 +7,11 @@
 mod browser;
 mod head;
 
-use std::io::{ErrorKind, Read};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpStream};
+use std::io::ErrorKind;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
+use super::conn::{self, Conn};
 pub use browser::{Session, TOKEN_HEADER};
 use head::parse_head;
 
@@ -54,6 +55,8 @@ pub struct Request {
     pub peer: Option<std::net::SocketAddr>,
     /// The `If-Match` header: the version of what a write changes that the client read.
     pub if_match: Option<String>,
+    /// The token of `Authorization: Bearer TOKEN`, if sent (`api/auth.rs` checks it).
+    pub bearer: Option<String>,
 }
 
 /// Why a request was not read; [`RequestError::status`] is the HTTP status to answer.
@@ -164,7 +167,7 @@ fn is_loopback_host(host: &str) -> bool {
 /// A client that sends `Expect: 100-continue` (curl does for larger bodies) is told to go
 /// on.
 pub fn read(
-    stream: &mut TcpStream,
+    stream: &mut impl Conn,
     deadline: Instant,
     hosts: Hosts,
     keep: usize,
@@ -198,7 +201,8 @@ pub fn read(
     let mut received = body.len().min(head.content_length);
     body.truncate(head.content_length.min(keep));
     if received < head.content_length && head.expect_continue {
-        super::write_by(stream, b"HTTP/1.1 100 Continue\r\n\r\n", deadline)
+        stream.until(deadline);
+        conn::write_all(stream, b"HTTP/1.1 100 Continue\r\n\r\n")
             .map_err(|e| RequestError::Closed(e.to_string()))?;
     }
     while received < head.content_length {
@@ -225,25 +229,20 @@ pub fn read(
         browser: head.browser,
         same_origin: head.same_origin,
         token: head.token,
-        peer: stream.peer_addr().ok(),
+        peer: stream.peer(),
         if_match: head.if_match,
+        bearer: head.bearer,
     })
 }
 
 /// One `read` that gives up at `deadline`.
 fn read_some(
-    stream: &mut TcpStream,
+    stream: &mut impl Conn,
     chunk: &mut [u8],
     deadline: Instant,
 ) -> Result<usize, RequestError> {
+    stream.until(deadline);
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(RequestError::Timeout);
-        }
-        stream
-            .set_read_timeout(Some(left))
-            .map_err(|e| RequestError::Closed(e.to_string()))?;
         match stream.read(chunk) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -271,7 +270,8 @@ fn head_end(buf: &[u8]) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
 
     #[test]
     fn the_head_ends_at_the_first_blank_line() {
@@ -290,8 +290,9 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         client.write_all(sent).unwrap();
-        let (mut server, _) = listener.accept().unwrap();
+        let (server, _) = listener.accept().unwrap();
         let deadline = Instant::now() + std::time::Duration::from_millis(deadline_ms);
+        let mut server = conn::Socket::new(server, deadline);
         let result = read(&mut server, deadline, Hosts::Loopback, KEEP);
         drop(server);
         let mut answered = Vec::new();

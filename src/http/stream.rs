@@ -7,12 +7,12 @@
 
 use std::fmt;
 use std::io;
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{Limits, Open, Response, write_by};
+use super::conn::{self, Conn};
+use super::{Limits, Open, Response};
 
 /// How long a stream waits for its source before it looks at the server's stop flag
 /// again: bounds how long a stopping server waits for its streams.
@@ -72,10 +72,10 @@ impl Response {
     }
 }
 
-/// Sends the streaming reply `response` on `tcp` in a stream slot, or 503 when all are
+/// Sends the streaming reply `response` on `conn` in a stream slot, or 503 when all are
 /// taken (`Retry-After`: a page's `EventSource` tries again by itself).
 pub(super) fn pour(
-    mut tcp: TcpStream,
+    conn: &mut impl Conn,
     response: &Response,
     with_body: bool,
     limits: Limits,
@@ -91,7 +91,7 @@ pub(super) fn pour(
             ),
         )
         .with_header("Retry-After", 5);
-        let _ = busy.write_to(&mut tcp, true, Instant::now() + limits.timeout);
+        let _ = busy.write_to(conn, true, Instant::now() + limits.timeout);
         return;
     };
     let Some(mut source) = stream.take() else {
@@ -103,16 +103,16 @@ pub(super) fn pour(
         response.content_type,
         response.more_headers()
     );
-    if write_by(&mut tcp, head.as_bytes(), Instant::now() + limits.timeout).is_err() || !with_body {
+    if write_by(conn, head.as_bytes(), Instant::now() + limits.timeout).is_err() || !with_body {
         return;
     }
-    let _ = flow(&mut tcp, &mut source, limits, stop);
+    let _ = flow(conn, &mut source, limits, stop);
 }
 
 /// Sends what `source` gives, and a comment line after `limits.keep_alive` of quiet (it
 /// keeps proxies from closing the connection, and finds a client that is gone).
 fn flow(
-    tcp: &mut TcpStream,
+    conn: &mut impl Conn,
     source: &mut Source,
     limits: Limits,
     stop: &AtomicBool,
@@ -120,9 +120,9 @@ fn flow(
     let mut last = Instant::now();
     while !stop.load(Ordering::SeqCst) {
         match source(TICK) {
-            Next::Event(text) => write_by(tcp, text.as_bytes(), Instant::now() + limits.timeout)?,
+            Next::Event(text) => write_by(conn, text.as_bytes(), Instant::now() + limits.timeout)?,
             Next::Idle if last.elapsed() >= limits.keep_alive => {
-                write_by(tcp, b": keep-alive\n\n", Instant::now() + limits.timeout)?;
+                write_by(conn, b": keep-alive\n\n", Instant::now() + limits.timeout)?;
             }
             Next::Idle => continue,
             Next::End => break,
@@ -130,6 +130,12 @@ fn flow(
         last = Instant::now();
     }
     Ok(())
+}
+
+/// Writes all of `bytes` on `conn` by `deadline` (a slow reader is dropped there).
+fn write_by(conn: &mut impl Conn, bytes: &[u8], deadline: Instant) -> io::Result<()> {
+    conn.until(deadline);
+    conn::write_all(conn, bytes)
 }
 
 /// One server-sent event: `event: NAME` and `text` as `data:` lines (a line break in it
@@ -150,7 +156,7 @@ mod tests {
     use super::*;
     use crate::http::{Running, Server};
     use std::io::{Read, Write};
-    use std::net::SocketAddr;
+    use std::net::{SocketAddr, TcpStream};
 
     #[test]
     fn an_event_has_one_data_line_per_line_of_its_text() {

@@ -41,6 +41,8 @@ mod stops;
 mod supervise;
 mod supervise_restarts;
 mod supervise_seen;
+mod tls;
+mod tokens;
 mod tui;
 mod ui_day_one;
 mod ui_signal;

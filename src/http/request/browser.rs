@@ -390,6 +390,7 @@ mod tests {
             token: None,
             peer: None,
             if_match: None,
+            bearer: None,
         };
         let session = Session::of("secret");
         let refused = request("GET", sign).may_write(&session).unwrap_err();
@@ -442,6 +443,7 @@ mod tests {
                     token: token.map(str::to_owned),
                     peer: None,
                     if_match: None,
+                    bearer: None,
                 };
                 assert_eq!(&request.may_write(&session), expected, "{method} {token:?}");
                 if let Err(e) = expected {

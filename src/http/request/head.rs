@@ -24,6 +24,8 @@ pub(super) struct Head {
     pub(super) token: Option<String>,
     /// `If-Match`, as sent: the version a write is made against.
     pub(super) if_match: Option<String>,
+    /// The token of `Authorization: Bearer TOKEN`.
+    pub(super) bearer: Option<String>,
 }
 
 /// The head (without the blank line that ends it) read by `httparse`, which decides what is
@@ -55,6 +57,7 @@ pub(super) fn parse_head(head: &[u8]) -> Result<Head, RequestError> {
     let mut expect_continue = false;
     let mut if_match = None;
     let mut token = None;
+    let mut bearer = None;
     let mut signs = browser::Signs::default();
     for header in parsed.headers.iter() {
         // httparse took only visible ASCII, tabs and bytes of 0x80 and more, from UTF-8 text.
@@ -87,6 +90,7 @@ pub(super) fn parse_head(head: &[u8]) -> Result<Head, RequestError> {
             "expect" => expect_continue = value.eq_ignore_ascii_case("100-continue"),
             "if-match" => if_match = Some(value.to_owned()),
             "x-hbmon-token" => token = Some(value.to_owned()),
+            "authorization" => bearer = bearer_token(value),
             _ => {}
         }
     }
@@ -107,7 +111,16 @@ pub(super) fn parse_head(head: &[u8]) -> Result<Head, RequestError> {
         same_origin: judged.same_origin,
         token,
         if_match,
+        bearer,
     })
+}
+
+/// The token of an `Authorization` header of the Bearer scheme (RFC 6750; its name in any
+/// case); another scheme carries none.
+fn bearer_token(value: &str) -> Option<String> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
 
 fn not_a_request_line(line: &str) -> RequestError {
