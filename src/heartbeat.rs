@@ -15,6 +15,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::paths;
+/// The machine's name every beat writes, re-exported where writers have always found it.
+pub use crate::store::host;
 use crate::store::{
     self, Beat, DEFAULT_INTERVAL, DataChange, Entry, Kind, Reported, Store, StoreError,
 };
@@ -428,13 +430,6 @@ fn to_value(name: &str, data: impl Serialize) -> Result<Value, HeartbeatError> {
         name: name.to_owned(),
         cause: source,
     })
-}
-
-/// This machine's host name, written into each entry (`host`).
-pub fn host() -> Option<String> {
-    static HOST: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    HOST.get_or_init(|| sysinfo::System::host_name().ok())
-        .clone()
 }
 
 #[cfg(test)]

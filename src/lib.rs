@@ -60,6 +60,9 @@
 //! - [`watch`]: noticing changes to a file (a paced watch on its directory, its stamp).
 //! - [`signals`]: SIGTERM, SIGINT, SIGHUP as messages to a loop (Unix).
 //! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
+//! - [`sink`]: the beat sink of `hbmon serve`: a Unix socket beside the heartbeat file
+//!   (`<file>.sock`) taking beats as JSON lines, queued in one table and flushed into the
+//!   file once per tick (one lock, one write); the writer's side that tries it first.
 //! - [`store`]: the heartbeat file protocol (v1) — locking, reading, atomic rewrites; a beat
 //!   scans the file's structure (`store/scan.rs`) and splices its own entry in. What a beat
 //!   says and does to an entry, a job run's beats among them, is `store/beat.rs` (runs a
@@ -112,6 +115,7 @@ pub mod serve;
 pub mod signal;
 #[cfg(unix)]
 pub mod signals;
+pub mod sink;
 pub mod store;
 pub mod supervise;
 pub mod text;

@@ -21,6 +21,7 @@ use crate::monitor::{Engine, Monitor, MonitorError, Options, Update};
 use crate::paths::FileLocation;
 use crate::probe::SysProbe;
 use crate::signals::{self, SIGHUP, SIGINT, SIGTERM};
+use crate::sink::{self, Sink};
 use crate::store::{Store, StoreError};
 use crate::supervise::control;
 
@@ -116,6 +117,23 @@ pub fn run(
     })?;
 
     Store::at(location).ensure_dir()?;
+    // The beat sink: HTTP pings and local writers' beats, one file write per tick.
+    let sink = Arc::new(
+        Sink::start(Store::at(location)).map_err(|cause| ServeError::Start {
+            what: "beat sink thread",
+            cause,
+        })?,
+    );
+    let listening = match sink::listen(Arc::clone(&sink)) {
+        Ok(listening) => {
+            eprintln!("sink: beats taken on {}", listening.path().display());
+            Some(listening)
+        }
+        Err(e) => {
+            eprintln!("sink: {e}; hbmon beat and the library write the file themselves");
+            None
+        }
+    };
     eprintln!(
         "hbmon serve: watching {}; config: {}; {} alert rule{}",
         location.path.display(),
@@ -159,7 +177,13 @@ pub fn run(
     let http = match server {
         None => None,
         Some(server) => {
-            let api = Api::new(feed.clone(), location, &api_config, config_flag);
+            let api = Api::new(
+                feed.clone(),
+                location,
+                &api_config,
+                config_flag,
+                Some(Arc::clone(&sink)),
+            );
             let running = server
                 .start(move |request| api.respond(request))
                 .map_err(|cause| ServeError::Start {
@@ -191,12 +215,15 @@ pub fn run(
         }
     };
     let stop_by = Instant::now() + alert::STOP_WITHIN;
+    // No beat is taken from here on; those taken are written before the monitor stops.
+    drop(listening);
     if let Some(http) = http {
         let open = http.stop(HTTP_GRACE);
         if open > 0 {
             eprintln!("http: {open} request(s) still open at the stop, cut off");
         }
     }
+    sink.stop();
     // What was checked before the signal is logged before the stop.
     drain(&rx);
     eprintln!("hbmon serve: stopping ({})", signals::name(signal));

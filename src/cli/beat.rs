@@ -7,9 +7,10 @@ use clap::Args;
 use serde_json::{Map, Value};
 
 use crate::duration;
-use crate::heartbeat::host;
 use crate::paths::FileLocation;
-use crate::store::{self, Beat, DataChange, Kind, Reported, Store, parse_name};
+use crate::sink::{self, Request};
+use crate::store::{self, Kind, Store, parse_name};
+use crate::text;
 
 #[derive(Debug, Args)]
 pub struct BeatArgs {
@@ -47,6 +48,9 @@ pub struct BeatArgs {
     /// Print nothing on success.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Say on stderr which path the beat took: hbmon serve's beat sink, or the file.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]
@@ -65,44 +69,57 @@ pub fn beat(location: &FileLocation, args: &BeatArgs) -> anyhow::Result<ExitCode
         (false, Some(pid)) => Some(pid),
         (false, None) => Some(parent_pid()),
     };
-    let data = if let Some(value) = &args.data {
-        DataChange::Replace(value.clone())
-    } else if args.set.is_empty() {
-        DataChange::Keep
-    } else {
-        DataChange::Merge(args.set.iter().cloned().collect::<Map<_, _>>())
-    };
-    let status = if args.stopped {
-        Reported::Stopped
-    } else if args.error.is_some() {
-        Reported::Error
-    } else {
-        Reported::Alive
-    };
-    let schedule = args.promise.schedule()?;
-    let beat = Beat {
-        status,
+    // One request, the sink's line, for both paths: checked into its beat here, so that a
+    // bad value is refused the same whichever path then writes it.
+    let request = Request {
+        name: args.name.clone(),
         pid,
         interval: args.interval.map(|d| d.as_secs_f64()),
-        schedule: schedule.clone(),
-        data,
+        schedule: args.promise.schedule.clone(),
+        tz: args.promise.tz.clone(),
+        data: args.data.clone(),
+        set: args.set.iter().cloned().collect::<Map<_, _>>(),
         error: args.error.clone(),
-        // A schedule is a job's period.
-        kind: args.kind.or(schedule.as_ref().map(|_| Kind::Job)),
-        job: None,
-        host: host(),
+        stopped: args.stopped,
+        kind: args.kind,
+        host: None,
+        wait: false,
     };
+    let beat = request.beat()?;
+    let path = location.path.display();
+    match sink::send(&location.path, &request) {
+        Ok(_) => {
+            if args.verbose {
+                eprintln!("hbmon beat: sent through hbmon serve's beat sink");
+            }
+            if !args.quiet {
+                let pid = pid.map_or_else(|| "no pid".to_owned(), |p| format!("pid {p}"));
+                let status = beat.status.as_str();
+                println!(
+                    "{status} {:?} ({pid}, queued by hbmon serve) -> {path}",
+                    args.name
+                );
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(why) if args.verbose => {
+            eprintln!(
+                "hbmon beat: writing the file itself: {}",
+                text::escape(&why.to_string())
+            );
+        }
+        Err(_) => {}
+    }
     let entry = Store::at(location).beat(&args.name, &beat)?;
     if !args.quiet {
         let pid = entry
             .pid
             .map_or_else(|| "no pid".to_owned(), |p| format!("pid {p}"));
         println!(
-            "{} {:?} ({pid}, beat {}) -> {}",
+            "{} {:?} ({pid}, beat {}) -> {path}",
             entry.reported().as_str(),
             args.name,
             entry.beats.unwrap_or(1),
-            location.path.display()
         );
     }
     Ok(ExitCode::SUCCESS)
