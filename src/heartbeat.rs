@@ -15,11 +15,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::paths;
+use crate::sink::{self, Request, RequestError, Sent};
 /// The machine's name every beat writes, re-exported where writers have always found it.
 pub use crate::store::host;
-use crate::store::{
-    self, Beat, DEFAULT_INTERVAL, DataChange, Entry, Kind, Reported, Store, StoreError,
-};
+use crate::store::{self, DEFAULT_INTERVAL, DataChange, Entry, Kind, Reported, Store, StoreError};
 
 /// Why a beat could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +28,8 @@ pub enum HeartbeatError {
     Name { why: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("heartbeat: {0}")]
+    Request(#[from] RequestError),
     #[error("heartbeat {name:?}: data is not representable as JSON: {cause}")]
     Data {
         name: String,
@@ -53,10 +54,26 @@ pub fn beat(name: &str, data: impl Serialize) -> Result<Entry, HeartbeatError> {
     check_name(name)?;
     let data = to_value(name, data)?;
     let store = Store::at(&paths::resolve_file(None));
-    let mut beat = Beat::alive(Some(std::process::id()));
-    beat.data = DataChange::Replace(data);
-    beat.host = host();
-    Ok(store.beat(name, &beat)?)
+    let request = Request {
+        name: name.to_owned(),
+        pid: Some(std::process::id()),
+        data: Some(data),
+        ..Request::default()
+    };
+    write_through(&store, request)
+}
+
+/// Writes `request` and returns the entry written: through the beat sink of a serve that
+/// answers for the file (waiting for the flush that writes it), else to the file itself.
+fn write_through(store: &Store, request: Request) -> Result<Entry, HeartbeatError> {
+    let request = Request {
+        wait: true,
+        ..request
+    };
+    if let Ok(Sent::Written(entry)) = sink::send(store.path(), &request) {
+        return Ok(entry);
+    }
+    Ok(store.beat(&request.name, &request.beat()?)?)
 }
 
 /// A builder for a long-lived heartbeat: `Heartbeat::new("worker").interval(d).start()`.
@@ -347,18 +364,48 @@ impl Shared {
         error: Option<String>,
         data: DataChange,
     ) -> Result<Entry, HeartbeatError> {
-        let beat = Beat {
-            status,
+        write_through(store, self.request(status, error, data))
+    }
+
+    /// A background beat, which returns nothing: queued in the beat sink if a serve
+    /// answers (in the file within its tick), else written to the file.
+    fn pulse_beat(&self, data: DataChange) -> Result<(), HeartbeatError> {
+        // Held while the beat is sent: none may follow the last.
+        let ended = self.lock_ended();
+        if *ended {
+            return Err(self.ended_error());
+        }
+        let request = self.request(Reported::Alive, None, data);
+        if let Ok(Sent::Queued) = sink::send(self.store.path(), &request) {
+            return Ok(());
+        }
+        self.store.beat(&self.name, &request.beat()?)?;
+        Ok(())
+    }
+
+    /// The beat as the sink's request: the same fields whichever path writes it.
+    fn request(&self, status: Reported, error: Option<String>, data: DataChange) -> Request {
+        let (data, set) = match data {
+            DataChange::Keep => (None, Map::new()),
+            DataChange::Replace(value) => (Some(value), Map::new()),
+            DataChange::Merge(pairs) => (None, pairs),
+        };
+        Request {
+            name: self.name.clone(),
             pid: Some(std::process::id()),
             interval: Some(self.interval.as_secs_f64()),
-            schedule: None,
             data,
-            error,
+            set,
+            stopped: status == Reported::Stopped,
+            error: match status {
+                // An error beat carries its message; the sink's protocol says so by it.
+                Reported::Error => Some(error.unwrap_or_default()),
+                _ => None,
+            },
             kind: Some(self.kind),
-            job: None,
             host: self.host.clone(),
-        };
-        Ok(store.beat(&self.name, &beat)?)
+            ..Request::default()
+        }
     }
 
     /// The background writer: wakes every `interval / 4` and writes a beat if any pulse
@@ -383,8 +430,8 @@ impl Shared {
             }
             seen = pulses;
             let data = self.take_data();
-            match self.write(Reported::Alive, None, data) {
-                Ok(_) => failures.succeeded(),
+            match self.pulse_beat(data) {
+                Ok(()) => failures.succeeded(),
                 // A stop signal wrote the last beat meanwhile.
                 Err(HeartbeatError::Ended { .. }) => return,
                 Err(e) => {

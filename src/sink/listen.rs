@@ -3,6 +3,9 @@
 //! lets write (checked on every connection with the peer's credentials), and its clients,
 //! each on a thread of its own, bounded in number, in line length and in time.
 
+#[cfg(test)]
+mod tests;
+
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -77,7 +80,7 @@ pub fn listen(sink: Arc<Sink>) -> Result<Listening, ListenError> {
 
 /// Binds `path`: a socket there of this user's that nobody answers on is a killed serve's
 /// and is replaced; anything else there (another's socket, a link, a file) is left alone
-/// and refused. The socket is as open as a new file in its directory would be.
+/// and refused. The socket is open to the users its directory lets write.
 fn bind(path: &Path) -> Result<UnixListener, ListenError> {
     let io_error = |cause| ListenError::Io {
         path: path.to_owned(),
@@ -116,10 +119,23 @@ fn bind(path: &Path) -> Result<UnixListener, ListenError> {
             }
         }
     }
+    let dir = std::fs::metadata(crate::fsafe::dir_of(path)).map_err(io_error)?;
     let listener = UnixListener::bind(path).map_err(io_error)?;
-    let mode = crate::fsafe::new_file_mode(crate::fsafe::dir_of(path));
-    set_mode(path, mode).map_err(io_error)?;
+    set_mode(path, socket_mode(dir.mode())).map_err(io_error)?;
     Ok(listener)
+}
+
+/// The socket's mode for a directory of mode `dir_mode`: read and write for the users the
+/// directory lets write — its owner, its group if group-writable, anyone if world-writable.
+fn socket_mode(dir_mode: u32) -> u32 {
+    let mut mode = 0o600;
+    if dir_mode & 0o020 != 0 {
+        mode |= 0o060;
+    }
+    if dir_mode & 0o002 != 0 {
+        mode |= 0o006;
+    }
+    mode
 }
 
 /// chmod without following a link (one planted in the instant since the bind).

@@ -34,6 +34,7 @@ mod run;
 mod runs;
 mod schedule;
 mod serve;
+mod sink;
 mod status;
 mod stops;
 mod supervise;
