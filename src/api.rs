@@ -226,18 +226,18 @@ impl Api {
         }
         let written = if ping.is_log() {
             let ping = ping.clone();
-            let added_here = Arc::new(std::sync::atomic::AtomicBool::new(true));
-            let added_there = Arc::clone(&added_here);
+            let refused = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let refusing = Arc::clone(&refused);
             let written = self.write_entry(name, move |previous| {
                 let mut entry = previous?;
                 if ping.log_into(&mut entry) {
                     Some(entry)
                 } else {
-                    added_there.store(false, std::sync::atomic::Ordering::Relaxed);
+                    refusing.store(true, std::sync::atomic::Ordering::Relaxed);
                     None
                 }
             });
-            let added = added_here.load(std::sync::atomic::Ordering::Relaxed);
+            let added = !refused.load(std::sync::atomic::Ordering::Relaxed);
             written.map(|entry| match entry {
                 // As healthchecks.io answers a ping to a check it does not have.
                 None => not_found(),

@@ -223,7 +223,7 @@ impl Store {
         F: FnOnce(Option<Entry>) -> Option<Entry>,
     {
         self.transaction(now, |doc| {
-            let mut changed = false;
+            let mut wrote = false;
             let written = changes
                 .into_iter()
                 .map(|(name, change)| {
@@ -232,11 +232,11 @@ impl Store {
                         return Ok(None);
                     };
                     self.put(doc, &name, &entry)?;
-                    changed = true;
+                    wrote = true;
                     Ok(Some(entry))
                 })
                 .collect();
-            Ok((changed, written))
+            Ok((wrote, written))
         })
     }
 

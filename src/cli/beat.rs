@@ -12,6 +12,8 @@ use crate::sink::{self, Request};
 use crate::store::{self, Kind, Store, parse_name};
 use crate::text;
 
+// Flags of a command line: each bool is one `--flag`.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub struct BeatArgs {
     /// The heartbeat name (how the monitor and config refer to this process).

@@ -22,7 +22,7 @@ pub enum Sent {
     /// Queued: in the file within a tick.
     Queued,
     /// Written (a request with `wait`): the entry as written.
-    Written(Entry),
+    Written(Box<Entry>),
 }
 
 /// Why a request did not go through the sink; the writer then writes the file.
@@ -87,7 +87,7 @@ pub fn send(file: &Path, request: &Request) -> Result<Sent, Unavailable> {
     match reply.strip_prefix("ok") {
         Some("") => Ok(Sent::Queued),
         Some(entry) if entry.starts_with(' ') => match serde_json::from_str(&entry[1..]) {
-            Ok(entry) => Ok(Sent::Written(entry)),
+            Ok(entry) => Ok(Sent::Written(Box::new(entry))),
             Err(_) => Err(refused(path, reply)),
         },
         _ => Err(refused(path, reply)),

@@ -196,11 +196,11 @@ fn accept(listener: &UnixListener, sink: &Arc<Sink>, dir: &Path, stop: &AtomicBo
         };
         if refusal.is_none() && clients.fetch_add(1, Ordering::SeqCst) >= MAX_CLIENTS {
             clients.fetch_sub(1, Ordering::SeqCst);
-            refuse(stream, &format!("busy: {MAX_CLIENTS} clients at once"));
+            refuse(&stream, &format!("busy: {MAX_CLIENTS} clients at once"));
             continue;
         }
         if let Some(why) = refusal {
-            refuse(stream, &why);
+            refuse(&stream, &why);
             continue;
         }
         let (sink, done) = (Arc::clone(sink), Arc::clone(&clients));
@@ -218,9 +218,9 @@ fn accept(listener: &UnixListener, sink: &Arc<Sink>, dir: &Path, stop: &AtomicBo
 
 /// Answers `error: why` and closes, from the accepting thread: the reply fits the socket's
 /// buffer, so writing it never waits on the client.
-fn refuse(stream: UnixStream, why: &str) {
+fn refuse(stream: &UnixStream, why: &str) {
     let _ = stream.set_nonblocking(true);
-    let mut out = &stream;
+    let mut out = stream;
     let _ = writeln!(out, "{}", request::reply(&Err(why.to_owned())));
 }
 

@@ -182,12 +182,11 @@ impl Shared {
         pending.count += 1;
         pending.since.get_or_insert_with(Instant::now);
         let change = Change { apply, done };
-        match pending.by_name.get_mut(name) {
-            Some(changes) => changes.push(change),
-            None => {
-                pending.order.push(name.to_owned());
-                pending.by_name.insert(name.to_owned(), vec![change]);
-            }
+        if let Some(changes) = pending.by_name.get_mut(name) {
+            changes.push(change);
+        } else {
+            pending.order.push(name.to_owned());
+            pending.by_name.insert(name.to_owned(), vec![change]);
         }
         drop(pending);
         self.wake.notify_all();
