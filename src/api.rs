@@ -1,7 +1,8 @@
 //! The HTTP API of `hbmon serve` (docs/serve.md, "HTTP API"): `/status` and `/metrics`
 //! answered from the monitor's latest report — the one it alerts and records on, so the
 //! API never judges differently — and `/ping/NAME` (with `/start`, `/fail` or `/CODE`),
-//! written through the [`Store`] as `hbmon beat NAME --no-pid` or `hbmon run` writes, also
+//! written (through serve's beat sink, else the [`Store`]) as `hbmon beat NAME --no-pid` or
+//! `hbmon run` writes, also
 //! by healthchecks.io's `/ping/<uuid>` and `/ping/<ping-key>/<slug>` with its replies
 //! (`ping/address.rs` finds the process), and Uptime Kuma's `/api/push/<token>` (`push.rs`).
 
@@ -238,13 +239,14 @@ impl Api {
                 }
             });
             let added = !refused.load(std::sync::atomic::Ordering::Relaxed);
+            // A refused log leaves the entry it found: nothing written, but not missing.
             written.map(|entry| match entry {
-                // As healthchecks.io answers a ping to a check it does not have.
-                None => not_found(),
-                Some(_) if !added => Response::line(
+                None if !added => Response::line(
                     409,
                     format!("{name:?}'s data is not an object: a log has no output_tail to go in"),
                 ),
+                // As healthchecks.io answers a ping to a check it does not have.
+                None => not_found(),
                 Some(_) => Response::exact(200, "OK"),
             })
         } else {

@@ -12,7 +12,7 @@
 //!   agents: the acts of [`manage`] as tools.
 //! - [`tui`]: the live terminal UI, `hbmon` with no subcommand: a face of the engine.
 //! - [`serve`]: `hbmon serve`, the headless face: the engine with alerts, its log, the
-//!   HTTP API (Unix).
+//!   HTTP API, the beat sink (Unix).
 //! - [`api`]: the endpoints of that HTTP API, answered from the engine's feed, one table of
 //!   routes (`api/routes.rs`): `/status`, `/status/NAME`, `/metrics`, `/ping/NAME`,
 //!   `/ping/NAME/start`, `/ping/NAME/fail`, `/ping/NAME/CODE` (a job's run, as `hbmon run`
