@@ -111,7 +111,10 @@ fn the_sink_merges_with_python_and_direct_file_writers_and_loses_no_beat() {
                     }
                 }),
                 std::thread::spawn(move || {
-                    let store = Store::new(&direct_file);
+                    // What is tested is that nothing is lost, not how long the lock is
+                    // waited for on a loaded machine (ten writers take turns).
+                    let store =
+                        Store::new(&direct_file).with_lock_timeout(Duration::from_secs(120));
                     for seq in 0..BEATS {
                         let mut beat = Beat::alive(Some(4343));
                         beat.data = DataChange::Replace(json!({ "seq": seq }));
