@@ -368,20 +368,16 @@ impl Shared {
         write_through(store, self.request(status, error, data))
     }
 
-    /// A background beat, which returns nothing: queued in the beat sink if a serve
-    /// answers (in the file within its tick), else written to the file.
+    /// A background beat, which returns nothing, written as every other beat.
     fn pulse_beat(&self, data: DataChange) -> Result<(), HeartbeatError> {
         // Held while the beat is sent: none may follow the last.
         let ended = self.lock_ended();
         if *ended {
             return Err(self.ended_error());
         }
-        let request = self.request(&Reported::Alive, None, data);
-        if let Ok(Sent::Queued) = sink::send(self.store.path(), &request) {
-            return Ok(());
-        }
-        self.store.beat(&self.name, &request.beat()?)?;
-        Ok(())
+        // Waited for, as every beat of the library: a beat queued in the sink and one written
+        // to the file after it (a stop, with serve gone) would land in the wrong order.
+        write_through(&self.store, self.request(&Reported::Alive, None, data)).map(|_| ())
     }
 
     /// The beat as the sink's request: the same fields whichever path writes it.
