@@ -79,10 +79,17 @@ impl fmt::Display for Listen {
     }
 }
 
+/// How long a connection past the limit waits for a slot before it is answered 503: a
+/// short queue (the acceptor waits, further clients wait in the kernel's backlog), so that a
+/// burst of quick requests — 50 clients pinging at once — is served, not refused, while
+/// clients that hold their connections open still cannot take more than the limit.
+const QUEUE_WAIT: Duration = Duration::from_millis(500);
+
 /// How much a server takes on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Connections handled at once; one more is answered 503 and closed.
+    /// Connections handled at once; one more waits up to half a second for a slot
+    /// ([`QUEUE_WAIT`]), then is answered 503 and closed.
     pub connections: usize,
     /// How long a client has to send its whole request (408 after), and then to take the
     /// whole reply (closed unfinished after).
@@ -343,7 +350,7 @@ impl Server {
                     continue;
                 }
             };
-            let Some(slot) = open.enter(self.limits.connections) else {
+            let Some(slot) = open.enter(self.limits.connections, QUEUE_WAIT) else {
                 // Over TLS a plain reply would be noise, and a handshake here would hold
                 // the accepting thread: the connection is only closed.
                 if self.tls.is_none() {
@@ -531,10 +538,18 @@ struct Open {
 struct Slot(Arc<Open>);
 
 impl Open {
-    fn enter(self: &Arc<Self>, limit: usize) -> Option<Slot> {
+    /// A slot, once fewer than `limit` are taken, waiting up to `wait` for one.
+    fn enter(self: &Arc<Self>, limit: usize, wait: Duration) -> Option<Slot> {
+        let deadline = Instant::now() + wait;
         let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
-        if *count >= limit {
-            return None;
+        while *count >= limit {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            count = (self.changed.wait_timeout(count, left))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
         *count += 1;
         Some(Slot(Arc::clone(self)))

@@ -12,7 +12,7 @@
 //!   agents: the acts of [`manage`] as tools.
 //! - [`tui`]: the live terminal UI, `hbmon` with no subcommand: a face of the engine.
 //! - [`serve`]: `hbmon serve`, the headless face: the engine with alerts, its log, the
-//!   HTTP API (Unix).
+//!   HTTP API, the beat sink (Unix).
 //! - [`api`]: the endpoints of that HTTP API, answered from the engine's feed, one table of
 //!   routes (`api/routes.rs`): `/status`, `/status/NAME`, `/metrics`, `/ping/NAME`,
 //!   `/ping/NAME/start`, `/ping/NAME/fail`, `/ping/NAME/CODE` (a job's run, as `hbmon run`
@@ -72,6 +72,9 @@
 //! - [`watch`]: noticing changes to a file (a paced watch on its directory, its stamp).
 //! - [`signals`]: SIGTERM, SIGINT, SIGHUP as messages to a loop (Unix).
 //! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
+//! - [`sink`]: the beat sink of `hbmon serve`: a Unix socket beside the heartbeat file
+//!   (`<file>.sock`) taking beats as JSON lines, queued in one table and flushed into the
+//!   file once per tick (one lock, one write); the writer's side that tries it first.
 //! - [`store`]: the heartbeat file protocol (v1) — locking, reading, atomic rewrites; a beat
 //!   scans the file's structure (`store/scan.rs`) and splices its own entry in. What a beat
 //!   says and does to an entry, a job run's beats among them, is `store/beat.rs` (runs a
@@ -128,6 +131,7 @@ pub mod sidecar;
 pub mod signal;
 #[cfg(unix)]
 pub mod signals;
+pub mod sink;
 pub mod store;
 pub mod supervise;
 pub mod text;

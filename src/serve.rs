@@ -17,11 +17,12 @@ use crate::alert;
 use crate::api::Api;
 use crate::api::auth::Tokens;
 use crate::config::{Config, Secret};
-use crate::http::{BindError, Limits, Listen, Server, Tls};
+use crate::http::{BindError, Limits, Listen, Running, Server, Tls};
 use crate::monitor::{Engine, Monitor, MonitorError, Options, Update};
 use crate::paths::FileLocation;
 use crate::probe::SysProbe;
 use crate::signals::{self, SIGHUP, SIGINT, SIGTERM};
+use crate::sink::{self, Listening, Sink};
 use crate::store::{Store, StoreError};
 use crate::supervise::control;
 
@@ -130,6 +131,7 @@ pub fn run(
     })?;
 
     Store::at(location).ensure_dir()?;
+    let (sink, listening) = start_sink(location)?;
     eprintln!(
         "hbmon serve: watching {}; config: {}; {} alert rule{}",
         location.path.display(),
@@ -156,12 +158,14 @@ pub fn run(
     let feed = engine.feed();
     let first = feed.subscribe(move |update| tx.send(Event::Update(Arc::clone(update))).is_ok());
     log(&first);
-    // The API answers from the latest check, so it starts once there is one.
+    // The API answers from the latest check, so it starts once there is one; its pings
+    // go through the sink.
+    let pings = Some(Arc::clone(&sink));
     let http = match server {
         None => None,
         Some(server) => {
-            let api =
-                Api::new(feed.clone(), location, &api_config, config_flag).with_tokens(tokens);
+            let api = Api::new(feed.clone(), location, &api_config, config_flag, pings)
+                .with_tokens(tokens);
             let running = server
                 .start(move |request| api.respond(request))
                 .map_err(|cause| ServeError::Start {
@@ -196,12 +200,7 @@ pub fn run(
         }
     };
     let stop_by = Instant::now() + alert::STOP_WITHIN;
-    if let Some(http) = http {
-        let open = http.stop(HTTP_GRACE);
-        if open > 0 {
-            eprintln!("http: {open} request(s) still open at the stop, cut off");
-        }
-    }
+    stop_taking_beats(listening, http, &sink);
     // What was checked before the signal is logged before the stop.
     drain(&rx);
     eprintln!("hbmon serve: stopping ({})", signals::name(signal));
@@ -278,6 +277,42 @@ fn announce(server: &Server, tokens: &Tokens) {
             "no [[serve.token]]: the API takes requests without a token (loopback only)"
         }
     );
+}
+
+/// The first steps of a stop: no beat is taken from here on (the sink's socket goes, then
+/// the HTTP API, after the requests in progress), and those taken are written before the
+/// monitor stops.
+fn stop_taking_beats(listening: Option<Listening>, http: Option<Running>, sink: &Sink) {
+    drop(listening);
+    if let Some(http) = http {
+        let open = http.stop(HTTP_GRACE);
+        if open > 0 {
+            eprintln!("http: {open} request(s) still open at the stop, cut off");
+        }
+    }
+    sink.stop();
+}
+
+/// The beat sink: HTTP pings and local writers' beats, one file write per tick; its socket,
+/// unless it cannot be had (logged: writers then write the file themselves).
+fn start_sink(location: &FileLocation) -> Result<(Arc<Sink>, Option<Listening>), ServeError> {
+    let sink = Arc::new(
+        Sink::start(Store::at(location)).map_err(|cause| ServeError::Start {
+            what: "beat sink thread",
+            cause,
+        })?,
+    );
+    let listening = match sink::listen(Arc::clone(&sink)) {
+        Ok(listening) => {
+            eprintln!("sink: beats taken on {}", listening.path().display());
+            Some(listening)
+        }
+        Err(e) => {
+            eprintln!("sink: {e}; hbmon beat and the library write the file themselves");
+            None
+        }
+    };
+    Ok((sink, listening))
 }
 
 /// One line per thing that happened: transitions, alerts, the history, the file, the config.

@@ -20,6 +20,7 @@ pub(super) fn api(dir: &Path) -> Api {
         &location,
         &Config::default(),
         Some(&config),
+        None,
     )
 }
 
@@ -186,7 +187,13 @@ fn status_is_unknown_with_no_file_and_nothing_configured() {
     );
     let file = dir.path().join("hb.json");
     let location = crate::paths::resolve_file(Some(&file));
-    let unconfigured = Api::new(Feed::new(empty, None), &location, &Config::default(), None);
+    let unconfigured = Api::new(
+        Feed::new(empty, None),
+        &location,
+        &Config::default(),
+        None,
+        None,
+    );
     let status = || {
         let response = unconfigured.respond(&request("GET", "/status", ""));
         assert_eq!(response.status, 200);
@@ -518,6 +525,7 @@ fn a_run_over_http_takes_as_long_as_the_monotonic_clock_says_when_the_wall_clock
         api.feed.clone(),
         &crate::paths::resolve_file(Some(&api.file)),
         &Config::default(),
+        None,
         None,
     );
     api.write("backup", &ping(Event::Start), 1000.0, t0, true)

@@ -82,7 +82,10 @@ pub(super) fn pour(
     streams: &Arc<Open>,
     stop: &AtomicBool,
 ) {
-    let (Some(stream), Some(_slot)) = (&response.stream, streams.enter(limits.streams)) else {
+    let (Some(stream), Some(_slot)) = (
+        &response.stream,
+        streams.enter(limits.streams, Duration::ZERO),
+    ) else {
         let busy = Response::line(
             503,
             format!(

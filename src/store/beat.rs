@@ -262,6 +262,13 @@ fn set_newest_run(entry: &mut Entry, job: &JobRun, started_at: Option<f64>) {
         .map(|took| (took.max(0.0) * 1e6).round() / 1e6);
 }
 
+/// This machine's host name, written into each entry (`host`).
+pub fn host() -> Option<String> {
+    static HOST: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| sysinfo::System::host_name().ok())
+        .clone()
+}
+
 /// The last [`TAIL_BYTES`] of `output` as text, as a job's final beat keeps them: for an
 /// output that came whole (an HTTP ping's body) rather than through pipes.
 pub fn tail_text(output: &[u8]) -> String {

@@ -36,6 +36,7 @@ mod run;
 mod runs;
 mod schedule;
 mod serve;
+mod sink;
 mod status;
 mod stops;
 mod supervise;

@@ -78,6 +78,11 @@ impl Serve {
         line[LISTENING.len()..].parse().unwrap()
     }
 
+    /// Waits for the exit of a serve killed by the test.
+    pub(crate) fn wait_exit(&mut self) {
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and waits for the exit.
     pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();

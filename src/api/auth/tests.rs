@@ -43,6 +43,7 @@ fn api(dir: &Path, config: &str) -> Api {
         &location,
         &config,
         Some(&dir.join("hbmon.toml")),
+        None,
     )
     .with_tokens(tokens(&[
         ("reader", READER, &[Scope::Read]),
