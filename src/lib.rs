@@ -61,7 +61,8 @@
 //! - [`signals`]: SIGTERM, SIGINT, SIGHUP as messages to a loop (Unix).
 //! - [`heartbeat`]: the writer API processes embed: [`beat`] and [`Heartbeat`].
 //! - [`store`]: the heartbeat file protocol (v1) — locking, reading, atomic rewrites; a beat
-//!   scans the file's structure (`store/scan.rs`) and splices its own entry in. What a beat
+//!   scans the file's structure (`store/scan.rs`) and splices its own entry in; a reader that
+//!   keeps its last read decodes only the entries whose text changed (`store/decoded.rs`). What a beat
 //!   says and does to an entry, a job run's beats among them, is `store/beat.rs` (runs a
 //!   run id names, several of one job at once: `store/beat/runs.rs`).
 //! - [`paths`]: where the heartbeat file and the config live.

@@ -3,6 +3,7 @@
 //! temp file and `rename` it over, unlock.
 
 mod beat;
+mod decoded;
 mod document;
 mod entry;
 mod files;
@@ -12,9 +13,11 @@ mod scan;
 use std::fs;
 use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use beat::{Beat, DataChange, JobRun, TAIL_BYTES, kept_text, tail_text};
+pub use decoded::Decoded;
 pub use document::{ParseError, RawDocument, VERSION, entry_json};
 pub use entry::{
     DEFAULT_INTERVAL, Entry, Kind, MAX_DATA_DEPTH, MAX_RUNS, PAUSED_UNTIL, Pause, Reported,
@@ -67,16 +70,37 @@ pub enum StoreError {
 /// Every entry of a heartbeat file, as a reader sees it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
-    /// Entries in file order.
-    pub entries: Vec<(String, Entry)>,
+    /// Entries in file order. Shared: a reader that keeps the last read ([`Decoded`]) hands
+    /// the same entry to every report while its text does not change, and the reports' rows
+    /// point at it instead of holding copies.
+    pub entries: Vec<(String, Arc<Entry>)>,
     /// Entries that are not valid protocol entries: name and why. Shown, never dropped.
     pub invalid: Vec<(String, String)>,
+}
+
+/// What decoding one entry's raw JSON gave: the entry, or why it is not one.
+pub(crate) type Decoding = Result<Arc<Entry>, String>;
+
+/// Decodes one entry's raw JSON.
+fn decode(raw: &str) -> Decoding {
+    serde_json::from_str::<Entry>(raw)
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
 }
 
 impl Snapshot {
     /// Parses a whole file's text. A name given more than once is its last entry, as for
     /// any JSON reader; the earlier ones are listed invalid, so that they are seen.
     pub fn parse(text: &str) -> Result<Snapshot, ParseError> {
+        Snapshot::parse_using(text, |_, raw| decode(raw))
+    }
+
+    /// [`Snapshot::parse`], each entry that counts (the last of its name) decoded by
+    /// `decode(name, raw JSON)`.
+    fn parse_using(
+        text: &str,
+        mut decode: impl FnMut(&str, &str) -> Decoding,
+    ) -> Result<Snapshot, ParseError> {
         let doc = RawDocument::parse(text)?;
         let mut last = std::collections::HashMap::new();
         for (i, (name, _)) in doc.entries().enumerate() {
@@ -91,9 +115,9 @@ impl Snapshot {
                 ));
                 continue;
             }
-            match serde_json::from_str::<Entry>(raw) {
+            match decode(name, raw) {
                 Ok(entry) => snapshot.entries.push((name.to_owned(), entry)),
-                Err(e) => snapshot.invalid.push((name.to_owned(), e.to_string())),
+                Err(e) => snapshot.invalid.push((name.to_owned(), e)),
             }
         }
         Ok(snapshot)
@@ -103,13 +127,21 @@ impl Snapshot {
         self.entries
             .iter()
             .rev()
-            .find_map(|(n, e)| (n == name).then_some(e))
+            .find_map(|(n, e)| (n == name).then_some(&**e))
     }
 }
 
 /// Reads `path` without a lock (writers replace it atomically). A missing file is empty.
 /// Never through a symlink, never a FIFO or device, never more than the size cap.
 pub fn read(path: &Path) -> Result<Snapshot, StoreError> {
+    read_using(path, |_, raw| decode(raw))
+}
+
+/// [`read`], each entry decoded by `decode` (see [`Snapshot::parse_using`]).
+fn read_using(
+    path: &Path,
+    decode: impl FnMut(&str, &str) -> Decoding,
+) -> Result<Snapshot, StoreError> {
     let Some(text) = fsafe::read_regular(path)? else {
         return Ok(Snapshot::default());
     };
@@ -117,7 +149,7 @@ pub fn read(path: &Path) -> Result<Snapshot, StoreError> {
         path: path.to_owned(),
         reason: ParseError::Syntax(e.to_string()),
     })?;
-    Snapshot::parse(text).map_err(|reason| StoreError::Corrupt {
+    Snapshot::parse_using(text, decode).map_err(|reason| StoreError::Corrupt {
         path: path.to_owned(),
         reason,
     })

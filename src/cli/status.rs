@@ -157,7 +157,7 @@ mod tests {
                         last_heartbeat: 100.0,
                         ..Entry::default()
                     };
-                    ((*n).to_owned(), entry)
+                    ((*n).to_owned(), entry.into())
                 })
                 .collect(),
             invalid: vec![("broken".into(), "missing last_heartbeat".into())],

@@ -419,7 +419,7 @@ pub fn interval(row: &Row, now: f64) -> String {
 /// `None` for a job without a schedule, or one that never fires again.
 pub fn due(row: &Row, now: f64) -> Option<String> {
     let schedule = row.rules.schedule.0.as_ref()?;
-    let due = crate::health::next_due(row.entry.as_ref(), &row.rules)?;
+    let due = crate::health::next_due(row.entry.as_deref(), &row.rules)?;
     let format = if due - now >= 86_400.0 {
         "%a %H:%M"
     } else {
