@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{Decoding, Snapshot, StoreError};
+use super::StoreError;
+use super::snapshot::{self, Decoding, Snapshot};
 
 /// The entries of the last good read, by name: their raw JSON and its decoding. Holds only
 /// the names of that read, so what a storm of names added goes with the next read.
@@ -23,13 +24,13 @@ impl Decoded {
     pub fn read(&mut self, path: &Path) -> Result<Snapshot, StoreError> {
         let mut next: HashMap<String, (Box<str>, Decoding)> = HashMap::new();
         let (old, decodes) = (&self.entries, &mut self.decodes);
-        let snapshot = super::read_using(path, |name, raw| {
+        let snapshot = snapshot::read_using(path, |name, raw| {
             let decoding = match old.get(name) {
                 // Byte-identical text decodes to the same entry: no need to ask serde.
                 Some((text, decoding)) if **text == *raw => decoding.clone(),
                 _ => {
                     *decodes += 1;
-                    super::decode(raw)
+                    snapshot::decode(raw)
                 }
             };
             next.insert(name.to_owned(), (raw.into(), decoding.clone()));
