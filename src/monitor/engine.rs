@@ -88,38 +88,6 @@ struct FileError {
     since: f64,
 }
 
-/// Memory handed back to the OS after a busy spell of reads (see [`Settle::tick`]).
-#[derive(Debug, Default)]
-struct Settle {
-    /// Whether the file was read since the last once-a-second check…
-    read_since_tick: bool,
-    /// …and whether it was in the second before that one.
-    busy: bool,
-    /// How often memory was handed back.
-    trims: u64,
-}
-
-impl Settle {
-    /// At the once-a-second check: a second without a read after reads (a storm of beats
-    /// or pings ended) hands the memory they freed back to the OS. glibc's allocator keeps
-    /// freed memory, in every thread's arena, for the next allocation; after a storm at
-    /// 10 000 entries that was ~3× the idle resident size, kept for good. Once per storm,
-    /// not per second: trimming costs a walk of the heap.
-    fn tick(&mut self) {
-        if std::mem::take(&mut self.read_since_tick) {
-            self.busy = true;
-        } else if std::mem::take(&mut self.busy) {
-            self.trims += 1;
-            #[cfg(all(target_os = "linux", target_env = "gnu"))]
-            // SAFETY: malloc_trim only returns free memory of the allocator to the OS; it
-            // takes no pointer and is safe to call from any thread at any time.
-            unsafe {
-                libc::malloc_trim(0);
-            }
-        }
-    }
-}
-
 /// The monitor between checks.
 #[derive(Debug)]
 pub struct Engine {
@@ -148,7 +116,6 @@ pub struct Engine {
     /// No file at all (a mistyped `--file`, or deleted): said on screen.
     missing: bool,
     pub(super) refresh: Duration,
-    settle: Settle,
     /// What happened since the last update.
     news: Vec<News>,
     seq: u64,
@@ -198,7 +165,6 @@ impl Engine {
             file_error: None,
             missing: false,
             refresh,
-            settle: Settle::default(),
             news: Vec::new(),
             seq: 0,
             feed: Feed::new(Report::default(), None),
@@ -280,10 +246,6 @@ impl Engine {
             troubles: self.troubles(),
             news: std::mem::take(&mut self.news),
         });
-        self.settle.read_since_tick |= read;
-        if step.counted {
-            self.settle.tick();
-        }
     }
 
     /// Reads the file. One that does not parse keeps the last good read, under the error.
@@ -337,12 +299,6 @@ impl Engine {
     #[cfg(test)]
     pub(super) fn decodes(&self) -> u64 {
         self.decoded.decodes()
-    }
-
-    /// How often it handed memory back to the OS.
-    #[cfg(test)]
-    pub(super) fn trims(&self) -> u64 {
-        self.settle.trims
     }
 
     /// The once-a-second chores: a role whose holder stopped is taken over.

@@ -112,30 +112,6 @@ fn an_unchanged_file_is_not_read_again_and_a_beat_decodes_only_its_entry() {
 }
 
 #[test]
-fn memory_is_handed_back_once_after_a_busy_spell_not_every_second() {
-    let fx = Fixture::new();
-    fx.beat("a");
-    let mut engine = fx.engine(Box::new(FakeProbe::default()));
-    let tick = Step {
-        read: false,
-        probing: Probing::Fresh,
-        counted: true,
-    };
-    // Engine::new's first read was the busy spell; the quiet second after it trims.
-    let mut trims = Vec::new();
-    for beat in [false, false, true, true, false, false] {
-        if beat {
-            fx.beat("a");
-            engine.step(READ);
-        }
-        engine.step(tick);
-        trims.push(engine.trims());
-    }
-    // A tick that read (the stamp changed) is busy too: the trim waits for a quiet one.
-    assert_eq!(trims, [1, 1, 1, 1, 2, 2]);
-}
-
-#[test]
 fn a_file_error_keeps_the_last_good_read_and_is_said_once_until_it_reads_again() {
     let f = Fixture::new();
     f.beat("steady");
