@@ -18,7 +18,6 @@ use std::time::Duration;
 
 pub use beat::{Beat, DataChange, JobRun, TAIL_BYTES, kept_text, tail_text};
 pub use decoded::Decoded;
-pub use snapshot::{Snapshot, read};
 pub use document::{ParseError, RawDocument, VERSION, entry_json};
 pub use entry::{
     DEFAULT_INTERVAL, Entry, Kind, MAX_DATA_DEPTH, MAX_RUNS, PAUSED_UNTIL, Pause, Reported,
@@ -26,6 +25,7 @@ pub use entry::{
 };
 /// The atomic replace every rewrite of the heartbeat file uses, for the config's editor too.
 pub use files::replace as replace_file;
+pub use snapshot::{Snapshot, read};
 
 use crate::clock::unix_now;
 use crate::fsafe::{self, FileError};
