@@ -276,7 +276,7 @@ pub(crate) mod tests {
             name: name.to_owned(),
             label: None,
             monitored: true,
-            entry: beat.map(|t| Beat::alive(Some(42)).apply(None, t)),
+            entry: beat.map(|t| Beat::alive(Some(42)).apply(None, t).into()),
             health: Health::new(state, format!("{name} is {state}"), None),
             process: None,
             rules: Rules {
@@ -494,7 +494,7 @@ pub(crate) mod tests {
     #[test]
     fn beats_carry_pid_status_and_data() {
         let mut r = row("a", State::Error, Some(10.0));
-        let entry = r.entry.as_mut().unwrap();
+        let entry = r.entry_mut();
         entry.status = Some(Reported::Error);
         entry.additional_data = json!({"queue": 3});
         let changes = Tracker::default().observe(&report(11.0, vec![r]));

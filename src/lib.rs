@@ -76,7 +76,8 @@
 //!   (`<file>.sock`) taking beats as JSON lines, queued in one table and flushed into the
 //!   file once per tick (one lock, one write); the writer's side that tries it first.
 //! - [`store`]: the heartbeat file protocol (v1) — locking, reading, atomic rewrites; a beat
-//!   scans the file's structure (`store/scan.rs`) and splices its own entry in. What a beat
+//!   scans the file's structure (`store/scan.rs`) and splices its own entry in; a reader that
+//!   keeps its last read decodes only the entries whose text changed (`store/decoded.rs`). What a beat
 //!   says and does to an entry, a job run's beats among them, is `store/beat.rs` (runs a
 //!   run id names, several of one job at once: `store/beat/runs.rs`).
 //! - [`sidecar`]: `<file>.ROLE.json`, what the one monitor holding a role (probes,

@@ -3,11 +3,13 @@
 //! temp file and `rename` it over, unlock.
 
 mod beat;
+mod decoded;
 mod document;
 mod entry;
 mod files;
 mod lock;
 mod scan;
+mod snapshot;
 
 use std::fs;
 use std::io::{self, ErrorKind};
@@ -15,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use beat::{Beat, DataChange, JobRun, TAIL_BYTES, host, kept_text, parse_run_id, tail_text};
+pub use decoded::Decoded;
 pub use document::{ParseError, RawDocument, VERSION, entry_json};
 pub use entry::{
     DEFAULT_INTERVAL, Entry, Kind, MAX_DATA_DEPTH, MAX_RUNS, PAUSED_UNTIL, Pause, Reported,
@@ -22,6 +25,7 @@ pub use entry::{
 };
 /// The atomic replace every rewrite of the heartbeat file uses, for the config's editor too.
 pub use files::replace as replace_file;
+pub use snapshot::{Snapshot, read};
 
 use crate::clock::unix_now;
 use crate::fsafe::{self, FileError};
@@ -62,65 +66,6 @@ pub enum StoreError {
         name: String,
         cause: serde_json::Error,
     },
-}
-
-/// Every entry of a heartbeat file, as a reader sees it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Snapshot {
-    /// Entries in file order.
-    pub entries: Vec<(String, Entry)>,
-    /// Entries that are not valid protocol entries: name and why. Shown, never dropped.
-    pub invalid: Vec<(String, String)>,
-}
-
-impl Snapshot {
-    /// Parses a whole file's text. A name given more than once is its last entry, as for
-    /// any JSON reader; the earlier ones are listed invalid, so that they are seen.
-    pub fn parse(text: &str) -> Result<Snapshot, ParseError> {
-        let doc = RawDocument::parse(text)?;
-        let mut last = std::collections::HashMap::new();
-        for (i, (name, _)) in doc.entries().enumerate() {
-            last.insert(name, i);
-        }
-        let mut snapshot = Snapshot::default();
-        for (i, (name, raw)) in doc.entries().enumerate() {
-            if last[name] != i {
-                snapshot.invalid.push((
-                    name.to_owned(),
-                    "shadowed by a later entry of the same name".to_owned(),
-                ));
-                continue;
-            }
-            match serde_json::from_str::<Entry>(raw) {
-                Ok(entry) => snapshot.entries.push((name.to_owned(), entry)),
-                Err(e) => snapshot.invalid.push((name.to_owned(), e.to_string())),
-            }
-        }
-        Ok(snapshot)
-    }
-
-    pub fn get(&self, name: &str) -> Option<&Entry> {
-        self.entries
-            .iter()
-            .rev()
-            .find_map(|(n, e)| (n == name).then_some(e))
-    }
-}
-
-/// Reads `path` without a lock (writers replace it atomically). A missing file is empty.
-/// Never through a symlink, never a FIFO or device, never more than the size cap.
-pub fn read(path: &Path) -> Result<Snapshot, StoreError> {
-    let Some(text) = fsafe::read_regular(path)? else {
-        return Ok(Snapshot::default());
-    };
-    let text = std::str::from_utf8(&text).map_err(|e| StoreError::Corrupt {
-        path: path.to_owned(),
-        reason: ParseError::Syntax(e.to_string()),
-    })?;
-    Snapshot::parse(text).map_err(|reason| StoreError::Corrupt {
-        path: path.to_owned(),
-        reason,
-    })
 }
 
 /// How long a write waits for `<file>.lock` unless told otherwise. A writer stopped while

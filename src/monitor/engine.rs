@@ -17,7 +17,7 @@ use crate::changes::Tracker;
 use crate::clock::unix_now;
 use crate::config::Config;
 use crate::report::Report;
-use crate::store::{self, Snapshot, StoreError};
+use crate::store::{Decoded, Snapshot, StoreError};
 use crate::supervise::control::{Reply, Request};
 use crate::supervise::{Claim, Supervisor, published};
 use crate::watch::Stamp;
@@ -110,6 +110,8 @@ pub struct Engine {
     handed: std::collections::HashSet<(String, u64)>,
     /// The last good read of the file, judged again while the file does not parse.
     snapshot: Snapshot,
+    /// The reader, which decodes only the entries whose text changed since that read.
+    decoded: Decoded,
     /// The file as it was at the last read, to notice a change no event reported.
     stamp: Option<Stamp>,
     file_error: Option<FileError>,
@@ -161,6 +163,7 @@ impl Engine {
             tracker: Tracker::default(),
             roles,
             snapshot: Snapshot::default(),
+            decoded: Decoded::default(),
             stamp: None,
             file_error: None,
             missing: false,
@@ -194,11 +197,19 @@ impl Engine {
         &self.config
     }
 
-    /// One check: reads the file if asked, judges every process at this instant, logs and
-    /// records what changed, runs the alert rules (when this monitor sends them), and
-    /// publishes the update.
+    /// One check: reads the file if asked or if its stamp changed, judges every process at
+    /// this instant, logs and records what changed, runs the alert rules (when this monitor
+    /// sends them), and publishes the update.
+    ///
+    /// A file whose stamp (inode, size, times, device) is the one of the last read is not
+    /// read again unless asked: between changes, a check only judges again (deadlines move).
+    /// A writer cannot change the file and keep its stamp: every writer renames a new file
+    /// in, and the new file's inode cannot be the one being replaced, which still exists
+    /// until the rename. (A freed inode can come back two writes later with the same size
+    /// within one mtime tick; the watch's event, which always reads, covers that.)
     pub fn step(&mut self, step: Step) {
-        if step.read {
+        let read = step.read || self.changed_unseen();
+        if read {
             self.read();
         }
         let now = unix_now();
@@ -239,7 +250,7 @@ impl Engine {
             seq: self.seq,
             report: Arc::new(report),
             changes,
-            read: step.read,
+            read,
             config: self.config_file.path().map(Path::to_owned),
             troubles: self.troubles(),
             news: std::mem::take(&mut self.news),
@@ -269,7 +280,7 @@ impl Engine {
     /// Reads the file. One that does not parse keeps the last good read, under the error.
     fn read(&mut self) {
         self.stamp = Stamp::of(&self.file);
-        match store::read(&self.file) {
+        match self.decoded.read(&self.file) {
             Ok(snapshot) => {
                 if self.file_error.take().is_some() {
                     self.news
@@ -309,8 +320,14 @@ impl Engine {
     }
 
     /// Whether the file changed since the last read without an event saying so.
-    pub(super) fn changed_unseen(&self) -> bool {
+    fn changed_unseen(&self) -> bool {
         Stamp::of(&self.file) != self.stamp
+    }
+
+    /// How many entries this engine decoded since it began (tests count re-reads by it).
+    #[cfg(test)]
+    pub(super) fn decodes(&self) -> u64 {
+        self.decoded.decodes()
     }
 
     /// The once-a-second chores: a role whose holder stopped is taken over.
