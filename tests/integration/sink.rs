@@ -85,6 +85,8 @@ fn the_sink_merges_with_python_and_direct_file_writers_and_loses_no_beat() {
                 .arg(format!("py-{n}"))
                 .arg(&file)
                 .arg(BEATS.to_string())
+                // The Python writer as one that bypasses the sink, writing the file itself.
+                .env("HBMON_SINK", "0")
                 .stdin(Stdio::null())
                 .spawn()
                 .expect("python3 is needed for this test (as for .ci/run)")
@@ -329,4 +331,67 @@ fn a_killed_serves_stale_socket_is_replaced_and_hbmon_beat_meanwhile_writes_the_
         },
         || second.log(),
     );
+}
+
+const PYTHON_THROUGH: &str = "
+import sys
+sys.path.insert(0, sys.argv[1])
+import hbmon
+entry = hbmon.beat('py', {'queue': 3}, file=sys.argv[2], interval=30)
+assert entry['additional_data'] == {'queue': 3}, entry
+entry = hbmon.beat('py', {'done': 1}, merge=True, file=sys.argv[2])
+assert entry['additional_data'] == {'queue': 3, 'done': 1}, entry
+assert entry['beats'] == 2, entry
+hb = hbmon.Heartbeat('py-hb', file=sys.argv[2], interval=30)
+hb.start()
+hb.stop()
+";
+
+#[test]
+fn the_python_package_beats_through_the_sink_when_serve_answers_and_the_file_when_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hb.json");
+    let python = |file: &Path| {
+        Command::new("python3")
+            .arg("-c")
+            .arg(PYTHON_THROUGH)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("python/src"))
+            .arg(file)
+            .env("HBMON_DEBUG", "1")
+            .output()
+            .expect("python3 is needed for this test (as for .ci/run)")
+    };
+    // No serve: the file, and the debug line says why.
+    let out = python(&file);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        said.contains("writing the file itself: no beat sink"),
+        "{said}"
+    );
+    fs::remove_file(&file).unwrap();
+    // A serve: every beat through its sink, each returning the entry it wrote.
+    let mut serve = Serve::start(dir.path(), "serve.log");
+    serve.wait_log(SINK_UP);
+    let out = python(&file);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{out:?}\n{}", serve.log());
+    assert!(
+        said.contains("beat 'py' through hbmon serve's beat sink"),
+        "{said}"
+    );
+    assert!(!said.contains("writing the file itself"), "{said}");
+    let entries = store::read(&file).unwrap();
+    assert_eq!(entries.get("py").unwrap().beats, Some(2));
+    assert_eq!(
+        entries.get("py-hb").unwrap().reported(),
+        store::Reported::Stopped
+    );
+    serve.terminate();
+    // Something else at the socket's name (here a regular file) is not talked to.
+    fs::write(socket(dir.path()), "not a socket").unwrap();
+    let out = python(&dir.path().join("hb.json"));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{out:?}");
+    assert!(said.contains("is not a socket"), "{said}");
 }

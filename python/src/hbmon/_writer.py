@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 
+from . import _sink
 from ._base import (
     DEFAULT_INTERVAL,
     KINDS,
@@ -46,13 +47,18 @@ def _write(
     """Writes one beat of ``name`` into the heartbeat file and returns the entry written.
 
     Every beat of this package (``beat``, Heartbeat, AsyncHeartbeat, ``job``) goes through
-    here: serve's beat sink, once its protocol is fixed, is one more way to send it, chosen
-    here (and the file the fallback), with no caller changed."""
+    here: through serve's beat sink when one answers beside the file (``_sink``), else into
+    the file (and always a job run's beats, as ``hbmon run`` writes them)."""
     path, private = _resolve(file)
     now = round(time.time(), 6)
     # False is "no process to watch" (a one-shot script); None is "this process".
     pid = os.getpid() if pid is None else None if pid is False else pid
     host = _host()
+    if job is None:
+        line = _sink.request(name, status, data, merge, error, pid, interval, kind, host, schedule, _KEEP)
+        entry = _sink.send(path, line, lock_timeout) if line is not None else None
+        if entry is not None:
+            return entry
 
     def change(processes):
         previous, reason = _own_entry(processes[name]) if name in processes else (None, None)
