@@ -283,21 +283,7 @@ mod tests {
                 Some((2, "ping_body_limit", "invalid type: string \"100k\"")),
             ),
         ];
-        for &(text, expected) in cases {
-            match (parse(text), expected) {
-                (Ok(_), None) => {}
-                (
-                    Err(ConfigError::Invalid {
-                        line, key, message, ..
-                    }),
-                    Some((l, k, m)),
-                ) => {
-                    assert_eq!((line, key.as_deref()), (l, Some(k)), "{text}: {message}");
-                    assert!(message.starts_with(m), "{text}: {message}");
-                }
-                (got, _) => panic!("{text}: {got:?}"),
-            }
-        }
+        crate::config::tests::refusals(cases);
         let config =
             parse("[[process]]\nname = \"a\"\nuuid = \"{5D8E1B0C-7A3F-4C92-8E61-0F2B9D4A7C15}\"\n")
                 .unwrap();

@@ -9,6 +9,33 @@ pub(super) fn parse(text: &str) -> Result<Config, ConfigError> {
     Config::parse(text, Path::new("/etc/hb/hbmon.toml"))
 }
 
+/// A refusal expected of a config: the line, the key, the start of the message.
+pub(super) type Refusal<'a> = Option<(usize, &'a str, &'a str)>;
+
+/// Checks each config text of `cases` parses (`None`) or is refused at the line and key
+/// given, with a message that starts as given; the refusals' messages, for more checks.
+pub(super) fn refusals<T: AsRef<str>>(cases: &[(T, Refusal<'_>)]) -> Vec<String> {
+    let mut messages = Vec::new();
+    for (text, expected) in cases {
+        let text = text.as_ref();
+        match (Config::parse(text, Path::new("hbmon.toml")), expected) {
+            (Ok(_), None) => {}
+            (
+                Err(ConfigError::Invalid {
+                    line, key, message, ..
+                }),
+                Some((l, k, m)),
+            ) => {
+                assert_eq!((line, key.as_deref()), (*l, Some(*k)), "{text}: {message}");
+                assert!(message.starts_with(m), "{text}: {message}");
+                messages.push(message);
+            }
+            (got, _) => panic!("{text}: {got:?}"),
+        }
+    }
+    messages
+}
+
 fn entry(interval: Option<f64>, kind: Option<Kind>) -> Entry {
     Entry {
         interval,
