@@ -130,7 +130,10 @@ pub fn run(
         monitor,
         trace,
         read_since_draw: false,
-        reader: Reader::new(crate::paths::history_path(&options.file)),
+        reader: Reader::new(
+            crate::paths::history_path(&options.file),
+            crate::supervise::log::dir(&options.file),
+        ),
         read_error: None,
     };
     state.take(&first);

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use super::recent::Recent;
+use super::recent::{LOG_LINES, Recent};
 use crate::history::{History, HistoryError};
 
 /// The history on screen is at most this old (seconds)…
@@ -17,6 +17,8 @@ const READ_GAP: f64 = 1.0;
 /// The database, as the screen reads it.
 pub struct Reader {
     database: PathBuf,
+    /// Where supervised processes' logs are (`logs/` beside the history).
+    logs: PathBuf,
     /// Opened once there is a database, and again when its file was replaced.
     history: Option<History>,
     last_read: f64,
@@ -26,9 +28,10 @@ pub struct Reader {
 }
 
 impl Reader {
-    pub fn new(database: PathBuf) -> Reader {
+    pub fn new(database: PathBuf, logs: PathBuf) -> Reader {
         Reader {
             database,
+            logs,
             history: None,
             last_read: f64::NEG_INFINITY,
             read_for: None,
@@ -70,7 +73,18 @@ impl Reader {
             }
         }
         let history = self.history.as_ref()?;
-        Some(Recent::read(history, selected, now))
+        let mut recent = Recent::read(history, selected, now);
+        // The log's tail with the history: a small read from the end of a regular file
+        // (never a FIFO, never through a link), at the history's pace.
+        if let Ok(Recent {
+            selected: Some(selected),
+            ..
+        }) = &mut recent
+        {
+            let path = crate::supervise::log::path(&self.logs, &selected.name);
+            selected.log = crate::supervise::log::read::tail(&path, LOG_LINES);
+        }
+        Some(recent)
     }
 }
 
@@ -91,17 +105,33 @@ mod tests {
     }
 
     #[test]
-    fn the_screen_reads_on_a_connection_of_its_own_even_while_another_writes() {
+    fn the_screen_reads_the_history_and_a_log_tail_on_a_connection_of_its_own_even_while_another_writes()
+     {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.sqlite");
-        let mut reader = Reader::new(path.clone());
+        let mut reader = Reader::new(path.clone(), dir.path().join("logs"));
         assert!(reader.read(Some("a"), 100.0).is_none(), "no database yet");
         record(&path, "a", 100.0);
         // Within READ_EVERY, nothing new: the last read stands.
         assert!(reader.read(Some("a"), 101.0).is_none());
         reader.changed();
         let recent = reader.read(Some("a"), 102.0).unwrap().unwrap();
-        assert_eq!(recent.selected.unwrap().beats, [100.0]);
+        let selected = recent.selected.unwrap();
+        assert_eq!(selected.beats, [100.0]);
+        assert!(selected.log.is_empty(), "no log: none shown");
+        // A supervised process's log: its last lines come with the history.
+        std::fs::create_dir(dir.path().join("logs")).unwrap();
+        let lines = (1..=9)
+            .map(|i| format!("line {i}\n"))
+            .collect::<Vec<_>>()
+            .concat();
+        std::fs::write(dir.path().join("logs/a.log"), lines).unwrap();
+        let recent = reader.read(Some("b"), 103.0).unwrap().unwrap();
+        assert!(recent.selected.unwrap().log.is_empty(), "another's log");
+        let recent = reader.read(Some("a"), 104.0).unwrap().unwrap();
+        let shown = recent.selected.unwrap().log;
+        assert_eq!(shown.len(), LOG_LINES);
+        assert_eq!(shown.last().map(String::as_str), Some("line 9"));
 
         // Another program holds the write lock: the screen's reads go on.
         let holder = rusqlite::Connection::open(&path).unwrap();
@@ -115,7 +145,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.sqlite");
         record(&path, "old", 100.0);
-        let mut reader = Reader::new(path.clone());
+        let mut reader = Reader::new(path.clone(), dir.path().join("logs"));
         let first = reader.read(Some("old"), 100.0).unwrap().unwrap();
         assert!(first.selected.is_some_and(|s| s.beats == [100.0]));
         std::fs::remove_file(&path).unwrap();

@@ -48,7 +48,13 @@ pub struct Selected {
     pub beats: Vec<f64>,
     /// Newest first, at most [`TIMELINE_TRANSITIONS`].
     pub transitions: Vec<Transition>,
+    /// The last [`LOG_LINES`] of its log (a supervised process's `logs/NAME.log`), oldest
+    /// first, as written (escaped when shown); none without a log.
+    pub log: Vec<String>,
 }
+
+/// How many lines of a supervised process's log the detail pane shows.
+pub const LOG_LINES: usize = 5;
 
 impl Recent {
     /// Reads the history tab's data before `now` for every process, and more for `selected`.
@@ -79,6 +85,7 @@ impl Recent {
                     f64::NEG_INFINITY,
                     Some(TIMELINE_TRANSITIONS),
                 )?,
+                log: Vec::new(),
             }),
             None => None,
         };

@@ -140,6 +140,39 @@ pub fn lines(path: &Path, enough: usize) -> (Vec<String>, Option<(File, u64)>) {
     (lines, live)
 }
 
+/// The most of a log's end [`tail`] reads: a screen's few lines, never the whole file.
+const TAIL_BYTES: u64 = 16 << 10;
+
+/// The last `n` whole lines of the live log at `path` (none when it is absent or refused),
+/// read from at most its last [`TAIL_BYTES`]: cheap enough to read for a screen every few
+/// seconds, as [`open`] never blocks (no FIFO) and never follows a link.
+pub fn tail(path: &Path, n: usize) -> Vec<String> {
+    let Ok(mut file) = open(path) else {
+        return Vec::new();
+    };
+    let start = file
+        .metadata()
+        .map_or(0, |m| m.len().saturating_sub(TAIL_BYTES));
+    let mut text = Vec::new();
+    if file.seek(SeekFrom::Start(start)).is_err() || file.read_to_end(&mut text).is_err() {
+        return Vec::new();
+    }
+    text.truncate(text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1));
+    // Read from the middle of the file, the first line may be cut: it is not taken.
+    let whole = if start > 0 {
+        text.iter()
+            .position(|&b| b == b'\n')
+            .map_or(&[][..], |i| &text[i + 1..])
+    } else {
+        &text[..]
+    };
+    let lines: Vec<String> = String::from_utf8_lossy(whole)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines[lines.len().saturating_sub(n)..].to_vec()
+}
+
 /// Whether `line` was written at or after `since` (a stamp of [`stamp_of`]); a line
 /// without a stamp is taken.
 pub fn written_since(line: &str, since: &str) -> bool {
@@ -215,5 +248,36 @@ mod tests {
         std::os::unix::fs::symlink(&secret, &path).unwrap();
         assert!(open(&path).is_err());
         assert!(lines(&path, 10).0.is_empty());
+    }
+
+    #[test]
+    fn a_tail_is_the_last_whole_lines_and_nothing_through_a_link_or_a_fifo() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("a.log");
+        assert!(tail(&log, 5).is_empty(), "no log: no lines");
+        std::fs::write(&log, "one\ntwo\nthree\nhalf").unwrap();
+        // A line still being written is not a line yet.
+        assert_eq!(tail(&log, 2), ["two", "three"]);
+        assert_eq!(tail(&log, 10), ["one", "two", "three"]);
+        // A log far longer than is read: the line cut at the start of the read is left out.
+        let written = (0..5000).map(|i| format!("line {i}\n")).collect::<Vec<_>>();
+        std::fs::write(&log, written.concat()).unwrap();
+        assert_eq!(tail(&log, 3), ["line 4997", "line 4998", "line 4999"]);
+        let all = tail(&log, usize::MAX);
+        assert!(all.len() < 5000, "more than the end was read");
+        assert!(
+            all.iter().all(|l| l.starts_with("line ")),
+            "a cut line: {all:?}"
+        );
+        let link = dir.path().join("link.log");
+        std::os::unix::fs::symlink(&log, &link).unwrap();
+        assert!(tail(&link, 3).is_empty(), "read through a link");
+        let fifo = dir.path().join("fifo.log");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        assert!(tail(&fifo, 3).is_empty(), "read from a FIFO");
     }
 }

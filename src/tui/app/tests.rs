@@ -247,6 +247,7 @@ fn remembered_states_are_not_new_and_history_leads_the_timeline() {
             name: "a".into(),
             beats: vec![],
             transitions: vec![stored.clone()],
+            log: Vec::new(),
         }),
         ..Recent::default()
     })));

@@ -206,6 +206,7 @@ fn with_history_and_flips(app: &mut App, flips: Vec<crate::changes::ProbeFlip>) 
             name: "bidder".into(),
             beats,
             transitions: bidder,
+            log: Vec::new(),
         }),
         flips,
     };

@@ -37,6 +37,7 @@ fn detail_pane_of_a_failed_run_shows_its_output_its_last_words_and_live_reasons(
             name: "report-job".into(),
             beats: vec![],
             transitions: vec![failed],
+            log: Vec::new(),
         }),
         ..Recent::default()
     })));
@@ -84,6 +85,7 @@ fn a_dead_process_says_since_when_from_its_history() {
             name: "vue-frontend".into(),
             beats: vec![],
             transitions: vec![died],
+            log: Vec::new(),
         }),
         ..Recent::default()
     })));
@@ -169,5 +171,39 @@ fn two_runs_at_once_show_as_2_running_and_the_detail_lists_them() {
     ] {
         assert!(shown.contains(expected), "{expected:?} not in\n{shown}");
     }
+    insta::assert_snapshot!(shown);
+}
+
+#[test]
+fn detail_pane_of_a_supervised_process_shows_its_last_log_lines_escaped() {
+    use crate::tui::recent::{Recent, Selected};
+    let mut app = app(true);
+    observe(&mut app, mixed());
+    let name = app.selected_row().unwrap().name.clone();
+    app.update(Action::History(Box::new(Recent {
+        at: NOW,
+        selected: Some(Selected {
+            name: name.clone(),
+            log: vec![
+                "2026-12-03T10:00:01.000Z listening on :8080".into(),
+                "2026-12-03T10:00:02.500Z \u{1b}]0;owned\u{7} GET /health 200".into(),
+            ],
+            ..Selected::default()
+        }),
+        ..Recent::default()
+    })));
+    app.update(Action::ToggleDetail);
+    let shown = screen(&render(&mut app, 120, 40));
+    for expected in [
+        format!("Log (last lines; hbmon logs {name} for more)"),
+        "Z listening on :8080".to_owned(),
+        r"\u{1b}]0;owned\u{7} GET /health 200".to_owned(),
+    ] {
+        assert!(shown.contains(&expected), "{expected:?} not in\n{shown}");
+    }
+    assert!(
+        !shown.contains('\u{1b}'),
+        "a control character drawn raw:\n{shown}"
+    );
     insta::assert_snapshot!(shown);
 }
