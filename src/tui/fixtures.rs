@@ -42,6 +42,8 @@ pub fn row(name: &str, state: State, age: f64) -> Row {
         depends_on: Vec::new(),
         blocked_by: Vec::new(),
         probes: Vec::new(),
+        host: None,
+        judged_at: None,
     }
 }
 
