@@ -30,6 +30,7 @@ mod ping_forms;
 mod pipe;
 mod probes;
 mod prometheus;
+mod remote;
 mod run;
 mod runs;
 mod schedule;
