@@ -7,6 +7,7 @@ mod beat;
 mod config;
 mod cron;
 mod day_one;
+mod dead_man;
 mod deps;
 mod engine;
 mod hardening_alerts;
