@@ -124,6 +124,10 @@ fn serve(out: &mut String, serve: &ServeConfig) {
     if let Some(key) = &serve.ping_key {
         line(out, "ping_key", &quote(key));
     }
+    if let Some(url) = &serve.heartbeat_url {
+        line(out, "heartbeat_url", &quote(url));
+        line(out, "heartbeat_every", &secs(serve.heartbeat_every()));
+    }
 }
 
 pub(super) fn line(out: &mut String, key: &str, value: &str) {
