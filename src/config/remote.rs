@@ -75,3 +75,72 @@ impl RawRemote {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Config;
+
+    #[test]
+    fn remotes_and_the_dead_mans_url_are_checked_where_written() {
+        // A config, and the start of its error (`None`: it is taken).
+        let cases: &[(&str, Option<&str>)] = &[
+            ("[[remote]]\nurl = \"https://box2:4266\"\n", None),
+            (
+                "[[remote]]\nurl = \"box2:4266\"\n",
+                Some("hbmon.toml:2: url: \"box2:4266\" is not"),
+            ),
+            (
+                "[[remote]]\nname = \"x\"\n",
+                Some("hbmon.toml:1: url: missing field `url`"),
+            ),
+            (
+                "[[remote]]\nurl = \"http://a\"\ntoken = \"t\"\ntoken_file = \"f\"\n",
+                Some("hbmon.toml:4: token_file: give token or token_file, not both"),
+            ),
+            (
+                "[[remote]]\nurl = \"http://a\"\nname = \"\"\n",
+                Some("hbmon.toml:3: name: must be"),
+            ),
+            (
+                "[[remote]]\nurl = \"http://a\"\nport = 1\n",
+                Some("hbmon.toml:3: port: unknown key"),
+            ),
+            ("[serve]\nheartbeat_url = \"https://hc-ping.com/x\"\n", None),
+            (
+                "[serve]\nheartbeat_url = \"hc-ping.com/x\"\n",
+                Some("hbmon.toml:2: heartbeat_url: "),
+            ),
+            (
+                "[serve]\nheartbeat_every = \"500ms\"\n",
+                Some("hbmon.toml:2: heartbeat_every: must be at least 1s"),
+            ),
+        ];
+        for (text, error) in cases {
+            let got = Config::parse(text, std::path::Path::new("hbmon.toml"));
+            match (got, error) {
+                (Ok(_), None) => {}
+                (Err(e), Some(start)) => assert!(e.to_string().starts_with(start), "{text}: {e}"),
+                (got, _) => panic!("{text}: {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_shown_heartbeat_keys_read_back() {
+        let config = Config::parse(
+            "[serve]\nheartbeat_url = \"http://127.0.0.1:1/ping/x\"\nheartbeat_every = \"90s\"\n",
+            std::path::Path::new("hbmon.toml"),
+        )
+        .unwrap();
+        assert_eq!(config.serve.heartbeat_every(), 90.0);
+        let again = Config::parse(&config.to_toml(), std::path::Path::new("hbmon.toml")).unwrap();
+        assert_eq!(again.serve.heartbeat_url, config.serve.heartbeat_url);
+        assert_eq!(again.serve.heartbeat_every, config.serve.heartbeat_every);
+        let default = Config::parse(
+            "[serve]\nheartbeat_url = \"http://a/\"\n",
+            std::path::Path::new("hbmon.toml"),
+        )
+        .unwrap();
+        assert_eq!(default.serve.heartbeat_every(), 60.0);
+    }
+}
