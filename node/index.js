@@ -48,8 +48,8 @@ function viaHttp(url, ev) {
   const query = new URLSearchParams();
   if (ev.status === 'start') path += '/start';
   if (ev.status === 'end') path += `/${ev.code}`;
-  // ev.runId is not sent: serve's /ping takes no run id yet (an unknown parameter is a
-  // 400), so its /start and /CODE pair up as the name's one unnamed run.
+  // A run's start and end carry its id, as hbmon run's do: overlapping runs stay apart.
+  if (ev.runId) query.set('rid', ev.runId);
   if (ev.interval !== undefined) query.set('interval', `${ev.interval}s`);
   if (ev.kind) query.set('kind', ev.kind);
   if (ev.status === 'error') query.set('status', 'error');
@@ -77,7 +77,10 @@ function viaHttp(url, ev) {
 function viaCli(bin, ev) {
   const args = ['beat', ev.name, '-q', '--pid', String(process.pid)];
   if (ev.interval !== undefined) args.push('--interval', `${ev.interval}s`);
-  // hbmon beat writes no job runs: a start is a beat, an end a beat or an error.
+  // A run's start and end, with its id: hbmon beat writes them as hbmon run does.
+  if (ev.status === 'start') args.push('--start');
+  if (ev.status === 'end') args.push('--exit-code', String(ev.code));
+  if (ev.runId) args.push('--run-id', ev.runId);
   const kind = ev.status === 'start' || ev.status === 'end' ? 'job' : ev.kind;
   if (kind) args.push('--kind', kind);
   if (ev.data !== undefined) args.push('--data', JSON.stringify(ev.data));
@@ -235,8 +238,8 @@ function isObject(v) {
  * Runs `fn` (sync or async) as one run of the job `name`, with a run id of its own: a start,
  * then an end with exit code 0 (it resolved) or 1 (it threw; the message as the error) and
  * the duration, as `hbmon run` reports a command. Through a serve these are the /start and
- * /CODE pings (the run id stays here until /ping takes one: overlapping runs of one name
- * then pair up wrongly); through `hbmon beat`, which writes no runs, a beat then a beat or an error.
+ * /CODE pings with `?rid=`; through `hbmon beat`, `--start` and `--exit-code` with
+ * `--run-id`: either way overlapping runs of one name are told apart.
  * Returns what `fn` returns; its rejection goes on untouched.
  */
 async function job(name, fn, { interval } = {}) {

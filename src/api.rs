@@ -1,28 +1,38 @@
 //! The HTTP API of `hbmon serve` (docs/serve.md, "HTTP API"): `/status` and `/metrics`
 //! answered from the monitor's latest report — the one it alerts and records on, so the
 //! API never judges differently — and `/ping/NAME` (with `/start`, `/fail` or `/CODE`),
-//! written through the [`Store`] as `hbmon beat NAME --no-pid` or `hbmon run` writes, also
+//! written (through serve's beat sink, else the [`Store`]) as `hbmon beat NAME --no-pid` or
+//! `hbmon run` writes, also
 //! by healthchecks.io's `/ping/<uuid>` and `/ping/<ping-key>/<slug>` with its replies
-//! (`ping/address.rs` finds the process), and Uptime Kuma's `/api/push/<token>` (`push.rs`).
+//! (`ping/address.rs` finds the process), and Uptime Kuma's `/api/push/<token>` (`push.rs`);
+//! the management API (`processes.rs`, `control.rs`), its live events (`events.rs`) and
+//! the web dashboard that uses them (`web.rs`, the files of `web/`).
 
+pub mod auth;
+mod control;
+mod events;
 mod ping;
 mod processes;
 mod push;
+mod rate;
 mod routes;
 mod starts;
+mod web;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::clock::unix_now;
 use crate::config::Config;
 use crate::duration::format_secs;
-use crate::http::{Request, Response};
+use crate::http::{Request, Response, Session};
 use crate::monitor::Feed;
 use crate::paths::FileLocation;
 use crate::report::{self, json};
-use crate::store::{self, Entry, Reported, Store, StoreError};
+use crate::sink::{Sink, SinkError};
+use crate::store::{self, Entry, Reported, Store};
 use crate::text;
 use ping::address::Addresses;
 use ping::{Event, Ping, PingError, address};
@@ -42,46 +52,75 @@ pub struct Api {
     feed: Feed,
     file: PathBuf,
     store: Store,
+    /// The serve's beat sink, which every ping goes through (one write for all the pings
+    /// of a flush); `None`: each ping writes the file itself.
+    sink: Option<Arc<Sink>>,
     /// The runs it started, to measure their durations on the monotonic clock.
-    starts: Starts,
+    starts: Arc<Starts>,
     /// Where the management API's acts apply: the file, and the config it edits.
     target: crate::manage::Target,
     /// The UUIDs, slugs and push tokens of the config it started with.
     addresses: Addresses,
     /// How many bytes of a ping's body are kept (`[serve] ping_body_limit`).
     body_limit: usize,
+    /// The token the dashboard's pages write with, new on every start.
+    session: Session,
+    /// The `[[serve.token]]`s every request is checked against; none: the API is open.
+    tokens: auth::Tokens,
+    /// Each client's pings, held to `[serve] ping_rate`.
+    rate: rate::Limiter,
 }
 
 impl Api {
     /// The API of a monitor of `location`, whose checks `feed` publishes (each names the
     /// config it was judged with); its ping URLs and body limit are `config`'s, and
     /// `config_flag` is `--config` as the monitor was given it, so that an edit through
-    /// the management API changes the config the monitor reads.
+    /// the management API changes the config the monitor reads. Pings are written through
+    /// `sink` when there is one.
     pub fn new(
         feed: Feed,
         location: &FileLocation,
         config: &Config,
         config_flag: Option<&Path>,
+        sink: Option<Arc<Sink>>,
     ) -> Api {
         Api {
             feed,
             file: location.path.clone(),
             store: Store::at(location),
-            starts: Starts::default(),
+            sink,
+            starts: Arc::default(),
             target: crate::manage::Target {
                 location: location.clone(),
                 config_flag: config_flag.map(Path::to_owned),
             },
             addresses: Addresses::new(config),
             body_limit: config.serve.body_limit(),
+            session: Session::random(),
+            tokens: auth::Tokens::default(),
+            rate: rate::Limiter::new(config.serve.access.ping_rate()),
         }
+    }
+
+    /// This API taking only requests with one of `tokens` (once there is any).
+    #[must_use]
+    pub fn with_tokens(self, tokens: auth::Tokens) -> Api {
+        Api { tokens, ..self }
     }
 
     pub fn respond(&self, request: &Request) -> Response {
         let path: Vec<&str> = request.path.iter().map(String::as_str).collect();
         match routes::find(&path) {
             Some((route, stand_ins)) => allowed(request, route.methods, || {
-                (route.answer)(self, request, &stand_ins)
+                if route.need == auth::Need::Scope(crate::config::Scope::Ping)
+                    && let Err(reply) = self.rate.take(request.peer)
+                {
+                    return reply;
+                }
+                match self.admit(request, route, &stand_ins) {
+                    Ok(request) => (route.answer)(self, &request, &stand_ins),
+                    Err(reply) => reply,
+                }
             }),
             None => routes::no_endpoint(&path),
         }
@@ -184,7 +223,7 @@ impl Api {
         request: &Request,
         create: Create,
     ) -> Response {
-        if let Err(refused) = request.may_write() {
+        if let Err(refused) = request.may_write(&self.session) {
             return Response::line(refused.status(), refused);
         }
         if let Err(why) = store::parse_name(name) {
@@ -216,21 +255,30 @@ impl Api {
                 ),
             );
         }
-        let mut added = true;
         let written = if ping.is_log() {
-            self.store
-                .update(name, |entry| added = ping.log_into(entry))
-                .map(|entry| match entry {
-                    // As healthchecks.io answers a ping to a check it does not have.
-                    None => not_found(),
-                    Some(_) if !added => Response::line(
-                        409,
-                        format!(
-                            "{name:?}'s data is not an object: a log has no output_tail to go in"
-                        ),
-                    ),
-                    Some(_) => Response::exact(200, "OK"),
-                })
+            let ping = ping.clone();
+            let refused = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let refusing = Arc::clone(&refused);
+            let written = self.write_entry(name, move |previous| {
+                let mut entry = previous?;
+                if ping.log_into(&mut entry) {
+                    Some(entry)
+                } else {
+                    refusing.store(true, std::sync::atomic::Ordering::Relaxed);
+                    None
+                }
+            });
+            let added = !refused.load(std::sync::atomic::Ordering::Relaxed);
+            // A refused log leaves the entry it found: nothing written, but not missing.
+            written.map(|entry| match entry {
+                None if !added => Response::line(
+                    409,
+                    format!("{name:?}'s data is not an object: a log has no output_tail to go in"),
+                ),
+                // As healthchecks.io answers a ping to a check it does not have.
+                None => not_found(),
+                Some(_) => Response::exact(200, "OK"),
+            })
         } else {
             let may_create = create != Create::Never;
             (self.write(name, &ping, unix_now(), Instant::now(), may_create)).map(|written| {
@@ -250,10 +298,7 @@ impl Api {
             Err(e) => {
                 // The monitor's log is where a failing write is looked for.
                 eprintln!("http: ping {name:?}: {}", text::escape(&e.to_string()));
-                let status = match e {
-                    StoreError::LockTimeout { .. } => 503,
-                    _ => 500,
-                };
+                let status = if e.is_busy() { 503 } else { 500 };
                 Response::line(status, e)
             }
         }
@@ -271,23 +316,45 @@ impl Api {
         now: f64,
         at: Instant,
         create: bool,
-    ) -> Result<Option<(Entry, bool)>, StoreError> {
-        let mut created = false;
-        let entry = self.store.write_entry(name, now, |previous| {
+    ) -> Result<Option<(Entry, bool)>, SinkError> {
+        let created = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let rid = ping.rid().map(str::to_owned);
+        let (ping, starts, owned_name, said_created) = (
+            ping.clone(),
+            Arc::clone(&self.starts),
+            name.to_owned(),
+            Arc::clone(&created),
+        );
+        let entry = self.write_entry(name, move |previous| {
             if previous.is_none() {
                 if !create {
                     return None;
                 }
-                created = true;
+                said_created.store(true, std::sync::atomic::Ordering::Relaxed);
             }
             let since = ping.run_start(previous.as_ref());
-            let took = since.and_then(|start| self.starts.took(name, ping.rid(), start, at));
+            let took = since.and_then(|start| starts.took(&owned_name, ping.rid(), start, at));
             Some(ping.apply(previous, now, took))
         })?;
         if let Some(entry) = &entry {
-            self.starts.written(name, ping.rid(), entry, now, at);
+            self.starts.written(name, rid.as_deref(), entry, now, at);
         }
+        let created = created.load(std::sync::atomic::Ordering::Relaxed);
         Ok(entry.map(|entry| (entry, created)))
+    }
+
+    /// Sets `name`'s entry to what `change` makes of it, through the sink if there is one
+    /// (it waits for the flush that writes it), else under the file's lock at once.
+    fn write_entry(
+        &self,
+        name: &str,
+        change: impl FnOnce(Option<Entry>) -> Option<Entry> + Send + 'static,
+    ) -> Result<Option<Entry>, SinkError> {
+        match &self.sink {
+            Some(sink) => sink.write(name, change),
+            None => (self.store.write_entry(name, unix_now(), change))
+                .map_err(|e| SinkError::Store(Arc::new(e))),
+        }
     }
 }
 

@@ -101,12 +101,14 @@ pub struct Restart {
     pub text: String,
 }
 
-/// Everything one report changed, in report row order; restarts as the supervisor made them.
+/// Everything one report changed, in report row order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Changes {
     pub transitions: Vec<Transition>,
     pub beats: Vec<SeenBeat>,
     pub flips: Vec<ProbeFlip>,
+    /// The supervisor's restarts for the history: those the monitor that records it has
+    /// not handed to it yet, whichever monitor made them (none where it does not record).
     pub restarts: Vec<Restart>,
 }
 
@@ -274,7 +276,7 @@ pub(crate) mod tests {
             name: name.to_owned(),
             label: None,
             monitored: true,
-            entry: beat.map(|t| Beat::alive(Some(42)).apply(None, t)),
+            entry: beat.map(|t| Beat::alive(Some(42)).apply(None, t).into()),
             health: Health::new(state, format!("{name} is {state}"), None),
             process: None,
             rules: Rules {
@@ -494,7 +496,7 @@ pub(crate) mod tests {
     #[test]
     fn beats_carry_pid_status_and_data() {
         let mut r = row("a", State::Error, Some(10.0));
-        let entry = r.entry.as_mut().unwrap();
+        let entry = r.entry_mut();
         entry.status = Some(Reported::Error);
         entry.additional_data = json!({"queue": 3});
         let changes = Tracker::default().observe(&report(11.0, vec![r]));

@@ -66,8 +66,9 @@ pub enum Command {
     /// Judge every process once, print a table (or --json) and exit 0 ok, 1 warning,
     /// 2 critical, 3 unknown (the Nagios plugin convention).
     Status(status::StatusArgs),
-    /// Print the config in effect, where it came from, and the heartbeat file it watches.
-    Config,
+    /// Print the config in effect, where it came from, and the heartbeat file it watches
+    /// (secrets hidden unless --show-secrets).
+    Config(config::ConfigArgs),
     /// Write a commented starter hbmon.toml (beside the heartbeat file, or --config PATH);
     /// refused when a config is already found.
     Init,
@@ -180,7 +181,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status(args) => Ok(status::status(&location, cli.config.as_deref(), &args)),
-        Command::Config => config::show(&location, cli.config.as_deref()),
+        Command::Config(args) => config::show(&location, cli.config.as_deref(), &args),
         Command::Init => config::init(&location, cli.config.as_deref()),
         Command::Mcp => {
             crate::mcp::run(crate::manage::Target {

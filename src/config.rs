@@ -14,6 +14,7 @@ mod remote;
 mod schedule;
 mod show;
 mod supervise;
+mod tokens;
 mod values;
 
 pub use alert::{COMMAND_TIMEOUT, MAX_TIMEOUT, Policy, Rule, Target, WEBHOOK_TIMEOUT};
@@ -22,7 +23,9 @@ pub use probes::{MAX_PROBE_TIMEOUT, PROBE_FAILS, PROBE_TIMEOUT, ProbeKind, Probe
 pub use process::ProcessConfig;
 pub use remote::{RemoteConfig, RemoteToken};
 pub use schedule::{Maintenance, SCHEDULE_GRACE};
+pub use show::Secrets;
 pub use supervise::{Command, Restart, STOP_TIMEOUT, Supervision, User, check_user};
+pub use tokens::{Access, MIN_SECRET, PingRate, Scope, Secret, SecretError, TokenConfig};
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

@@ -42,6 +42,13 @@ pub enum FileError {
         mode: u32,
         why: &'static str,
     },
+    /// A secret (a token, a TLS key) others can read is one they may already have.
+    #[error(
+        "refusing {}: mode {mode:04o}: a secret readable by group or others (as ssh refuses \
+         such a key; fix it with chmod 600)",
+        path.display()
+    )]
+    Exposed { path: PathBuf, mode: u32 },
     #[error("cannot open {}: {cause}", path.display())]
     Io { path: PathBuf, cause: io::Error },
 }
@@ -162,6 +169,24 @@ pub fn read_trusted(path: &Path) -> Result<Option<(Vec<u8>, Metadata)>, FileErro
     }
     let bytes = read_capped(path, file, &meta)?;
     Ok(Some((bytes, meta)))
+}
+
+/// Reads a secret (an API token, a TLS private key): a regular file within the cap, not
+/// through a symlink, of this user's own (or root's), and readable by no one else, as ssh
+/// takes a private key. `None`: no such file.
+pub fn read_private(path: &Path) -> Result<Option<Vec<u8>>, FileError> {
+    let Some((file, meta)) = open_regular(path)? else {
+        return Ok(None);
+    };
+    check_trusted(path, &meta)?;
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(FileError::Exposed {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    read_capped(path, file, &meta).map(Some)
 }
 
 /// Reads an opened regular file to its end, refusing one that grew past the limit since
@@ -352,6 +377,40 @@ mod tests {
         let mode = std::fs::metadata(&target).unwrap().permissions().mode();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "secret");
         assert_ne!(mode & 0o777, 0o666);
+    }
+
+    #[test]
+    fn a_secret_readable_by_others_or_reached_by_a_link_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("token");
+        std::fs::write(&secret, "s3cret").unwrap();
+        // The mode, and whether the secret is read.
+        for (mode, read) in [(0o600, true), (0o400, true), (0o640, false), (0o604, false)] {
+            std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(mode)).unwrap();
+            match read_private(&secret) {
+                Ok(bytes) => {
+                    assert!(read, "{mode:o} was read");
+                    assert_eq!(bytes.as_deref(), Some(b"s3cret".as_slice()));
+                }
+                Err(e) => {
+                    assert!(!read, "{mode:o}: {e}");
+                    assert!(matches!(e, FileError::Exposed { .. }), "{e}");
+                    let text = e.to_string();
+                    assert!(
+                        text.contains("token") && text.contains("chmod 600"),
+                        "{text}"
+                    );
+                }
+            }
+        }
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("link");
+        symlink(&secret, &link).unwrap();
+        assert!(matches!(
+            read_private(&link),
+            Err(FileError::Symlink { .. })
+        ));
+        assert!(read_private(&dir.path().join("none")).unwrap().is_none());
     }
 
     #[test]

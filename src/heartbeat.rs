@@ -15,9 +15,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::paths;
-use crate::store::{
-    self, Beat, DEFAULT_INTERVAL, DataChange, Entry, Kind, Reported, Store, StoreError,
-};
+use crate::sink::{self, Request, RequestError, Sent};
+/// The machine's name every beat writes, re-exported where writers have always found it.
+pub use crate::store::host;
+use crate::store::{self, DEFAULT_INTERVAL, DataChange, Entry, Kind, Reported, Store, StoreError};
 
 /// Why a beat could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,8 @@ pub enum HeartbeatError {
     Name { why: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("heartbeat: {0}")]
+    Request(#[from] RequestError),
     #[error("heartbeat {name:?}: data is not representable as JSON: {cause}")]
     Data {
         name: String,
@@ -51,10 +54,26 @@ pub fn beat(name: &str, data: impl Serialize) -> Result<Entry, HeartbeatError> {
     check_name(name)?;
     let data = to_value(name, data)?;
     let store = Store::at(&paths::resolve_file(None));
-    let mut beat = Beat::alive(Some(std::process::id()));
-    beat.data = DataChange::Replace(data);
-    beat.host = host();
-    Ok(store.beat(name, &beat)?)
+    let request = Request {
+        name: name.to_owned(),
+        pid: Some(std::process::id()),
+        data: Some(data),
+        ..Request::default()
+    };
+    write_through(&store, request)
+}
+
+/// Writes `request` and returns the entry written: through the beat sink of a serve that
+/// answers for the file (waiting for the flush that writes it), else to the file itself.
+fn write_through(store: &Store, request: Request) -> Result<Entry, HeartbeatError> {
+    let request = Request {
+        wait: true,
+        ..request
+    };
+    if let Ok(Sent::Written(entry)) = sink::send(store.path(), &request) {
+        return Ok(*entry);
+    }
+    Ok(store.beat(&request.name, &request.beat()?)?)
 }
 
 /// A builder for a long-lived heartbeat: `Heartbeat::new("worker").interval(d).start()`.
@@ -146,7 +165,7 @@ impl Heartbeat {
         } else {
             None
         };
-        shared.write(Reported::Alive, None, DataChange::Keep)?;
+        shared.write(&Reported::Alive, None, DataChange::Keep)?;
         let worker = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name(format!("hbmon-{}", shared.name))
@@ -188,7 +207,7 @@ impl Handle {
     pub fn error(&self, message: impl Into<String>) -> Result<Entry, HeartbeatError> {
         let data = self.shared.take_data();
         self.shared
-            .write(Reported::Error, Some(message.into()), data)
+            .write(&Reported::Error, Some(message.into()), data)
     }
 
     /// Sets `additional_data`, written with the next beat.
@@ -215,9 +234,10 @@ impl Handle {
         // Unwinding from a panic is not a clean stop: a `stopped` beat would never alert.
         if std::thread::panicking() {
             let message = "panicked while its heartbeat was running".to_owned();
-            self.shared.end(store, Reported::Error, Some(message), data)
+            self.shared
+                .end(store, &Reported::Error, Some(message), data)
         } else {
-            self.shared.end(store, Reported::Stopped, None, data)
+            self.shared.end(store, &Reported::Stopped, None, data)
         }
     }
 }
@@ -269,7 +289,7 @@ impl Shared {
     /// Writes a beat, unless the last one is written.
     fn write(
         &self,
-        status: Reported,
+        status: &Reported,
         error: Option<String>,
         data: DataChange,
     ) -> Result<Entry, HeartbeatError> {
@@ -280,7 +300,7 @@ impl Shared {
     fn end(
         &self,
         store: &Store,
-        status: Reported,
+        status: &Reported,
         error: Option<String>,
         data: DataChange,
     ) -> Result<Entry, HeartbeatError> {
@@ -293,7 +313,7 @@ impl Shared {
         &self,
         store: &Store,
         last: bool,
-        status: Reported,
+        status: &Reported,
         error: Option<String>,
         data: DataChange,
     ) -> Result<Entry, HeartbeatError> {
@@ -324,7 +344,7 @@ impl Shared {
             .store
             .clone()
             .with_lock_timeout(SIGNAL_STOP_LOCK_TIMEOUT);
-        self.end(&store, Reported::Stopped, None, data)
+        self.end(&store, &Reported::Stopped, None, data)
     }
 
     fn lock_ended(&self) -> std::sync::MutexGuard<'_, bool> {
@@ -341,22 +361,48 @@ impl Shared {
     fn write_to(
         &self,
         store: &Store,
-        status: Reported,
+        status: &Reported,
         error: Option<String>,
         data: DataChange,
     ) -> Result<Entry, HeartbeatError> {
-        let beat = Beat {
-            status,
+        write_through(store, self.request(status, error, data))
+    }
+
+    /// A background beat, which returns nothing, written as every other beat.
+    fn pulse_beat(&self, data: DataChange) -> Result<(), HeartbeatError> {
+        // Held while the beat is sent: none may follow the last.
+        let ended = self.lock_ended();
+        if *ended {
+            return Err(self.ended_error());
+        }
+        // Waited for, as every beat of the library: a beat queued in the sink and one written
+        // to the file after it (a stop, with serve gone) would land in the wrong order.
+        write_through(&self.store, self.request(&Reported::Alive, None, data)).map(|_| ())
+    }
+
+    /// The beat as the sink's request: the same fields whichever path writes it.
+    fn request(&self, status: &Reported, error: Option<String>, data: DataChange) -> Request {
+        let (data, set) = match data {
+            DataChange::Keep => (None, Map::new()),
+            DataChange::Replace(value) => (Some(value), Map::new()),
+            DataChange::Merge(pairs) => (None, pairs),
+        };
+        Request {
+            name: self.name.clone(),
             pid: Some(std::process::id()),
             interval: Some(self.interval.as_secs_f64()),
-            schedule: None,
             data,
-            error,
+            set,
+            stopped: *status == Reported::Stopped,
+            error: match status {
+                // An error beat carries its message; the sink's protocol says so by it.
+                Reported::Error => Some(error.unwrap_or_default()),
+                _ => None,
+            },
             kind: Some(self.kind),
-            job: None,
             host: self.host.clone(),
-        };
-        Ok(store.beat(&self.name, &beat)?)
+            ..Request::default()
+        }
     }
 
     /// The background writer: wakes every `interval / 4` and writes a beat if any pulse
@@ -381,8 +427,8 @@ impl Shared {
             }
             seen = pulses;
             let data = self.take_data();
-            match self.write(Reported::Alive, None, data) {
-                Ok(_) => failures.succeeded(),
+            match self.pulse_beat(data) {
+                Ok(()) => failures.succeeded(),
                 // A stop signal wrote the last beat meanwhile.
                 Err(HeartbeatError::Ended { .. }) => return,
                 Err(e) => {
@@ -430,138 +476,5 @@ fn to_value(name: &str, data: impl Serialize) -> Result<Value, HeartbeatError> {
     })
 }
 
-/// This machine's host name, written into each entry (`host`).
-pub fn host() -> Option<String> {
-    static HOST: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    HOST.get_or_init(|| sysinfo::System::host_name().ok())
-        .clone()
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A heartbeat `name` beating every `interval` into a file of a new temporary directory
-    /// (kept while the `TempDir` lives).
-    fn started(name: &str, interval: Duration) -> (tempfile::TempDir, PathBuf, Handle) {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("hb.json");
-        let handle = Heartbeat::new(name)
-            .interval(interval)
-            .file(&file)
-            .start()
-            .unwrap();
-        (dir, file, handle)
-    }
-
-    #[test]
-    fn a_million_pulses_write_a_handful_of_beats() {
-        let (_dir, _, handle) = started("hot", Duration::from_millis(200));
-        let started = std::time::Instant::now();
-        while started.elapsed() < Duration::from_millis(300) {
-            for _ in 0..1000 {
-                handle.pulse();
-            }
-        }
-        let stopped = handle.stop().unwrap();
-        // One start beat, at most one per 50 ms over 300 ms of pulsing (plus scheduling
-        // slack), and the stop beat; at least one pulse beat must have been written.
-        let beats = stopped.beats.unwrap();
-        assert!((3..=10).contains(&beats), "beats = {beats}");
-        assert_eq!(stopped.reported(), Reported::Stopped);
-    }
-
-    #[test]
-    fn no_pulses_means_no_beats_after_the_first() {
-        let (_dir, file, handle) = started("idle", Duration::from_millis(40));
-        std::thread::sleep(Duration::from_millis(120));
-        assert_eq!(
-            store::read(&file).unwrap().get("idle").unwrap().beats,
-            Some(1)
-        );
-        drop(handle);
-        let entry = store::read(&file).unwrap().get("idle").cloned().unwrap();
-        assert_eq!(entry.reported(), Reported::Stopped);
-        assert_eq!(entry.interval, Some(0.04));
-    }
-
-    #[test]
-    fn errors_and_data_are_recorded() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("hb.json");
-        let handle = Heartbeat::new("w").file(&file).start().unwrap();
-        handle.set_data(serde_json::json!({"queue": 3})).unwrap();
-        let entry = handle.error("timeout talking to db").unwrap();
-        assert_eq!(entry.errors, Some(1));
-        assert_eq!(entry.last_error.as_deref(), Some("timeout talking to db"));
-        assert_eq!(entry.additional_data["queue"], 3);
-        assert_eq!(entry.pid, Some(std::process::id()));
-        handle.stop().unwrap();
-    }
-
-    #[test]
-    fn a_panic_is_reported_as_an_error_not_a_clean_stop() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("hb.json");
-        let thread_file = file.clone();
-        let outcome = std::thread::spawn(move || {
-            let _handle = Heartbeat::new("doomed").file(&thread_file).start().unwrap();
-            panic!("worker bug");
-        })
-        .join();
-        assert!(outcome.is_err());
-        let entry = store::read(&file).unwrap().get("doomed").cloned().unwrap();
-        assert_eq!(entry.reported(), Reported::Error);
-        assert!(entry.last_error.unwrap().contains("panicked"));
-    }
-
-    #[test]
-    fn a_failing_streak_is_reported_once() {
-        let streak = FailureStreak::default();
-        assert!(streak.failed(), "the first failure is reported");
-        assert!(!streak.failed(), "the same streak goes on quietly");
-        streak.succeeded();
-        assert!(streak.failed(), "a new streak after a success is reported");
-    }
-
-    #[test]
-    fn the_library_refuses_the_names_hbmon_beat_refuses() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("hb.json");
-        for name in ["", "  ", "a\nb", "tab\there", "esc\u{1b}[2J"] {
-            assert!(
-                store::parse_name(name).is_err(),
-                "{name:?}: the rule changed"
-            );
-            let err = Heartbeat::new(name).file(&file).start().unwrap_err();
-            assert!(
-                matches!(err, HeartbeatError::Name { .. }),
-                "{name:?}: {err}"
-            );
-            let err = beat(name, ()).unwrap_err();
-            assert!(
-                matches!(err, HeartbeatError::Name { .. }),
-                "{name:?}: {err}"
-            );
-        }
-        assert!(!file.exists(), "nothing was written for a refused name");
-        Heartbeat::new("web-1")
-            .file(&file)
-            .start()
-            .unwrap()
-            .stop()
-            .unwrap();
-    }
-
-    #[test]
-    fn start_fails_loudly_on_an_unwritable_path() {
-        let err = Heartbeat::new("x")
-            .file("/proc/hbmon-cannot-exist/hb.json")
-            .start()
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("/proc/hbmon-cannot-exist"),
-            "{err}"
-        );
-    }
-}
+mod tests;

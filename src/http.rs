@@ -1,12 +1,16 @@
 //! A small HTTP/1.1 server on std's `TcpListener`, for the local API of `hbmon serve`: one
 //! request per connection (`Connection: close`), a thread per connection up to a bound, and
 //! one deadline per request so a silent client cannot hold a thread. `request` parses by
-//! hand: the API needs a method, a path, a query and a small body, not a framework.
+//! hand: the API needs a method, a path, a query and a small body, not a framework. A
+//! streaming reply (server-sent events, `stream.rs`) keeps its thread in a slot of its own.
 
+mod conn;
 mod request;
+mod stream;
+mod tls;
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -14,8 +18,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::text;
+use conn::{Conn, Socket};
 use request::Hosts;
-pub use request::{DEFAULT_BODY_KEEP, MAX_BODY, MAX_HEAD, Request, RequestError};
+pub use request::{
+    DEFAULT_BODY_KEEP, MAX_BODY, MAX_HEAD, Request, RequestError, Session, TOKEN_HEADER,
+};
+pub use stream::{Next, Stream, event};
+pub use tls::{Tls, TlsError};
 
 /// The port `hbmon serve` listens on by default: "HBMO" on a phone keypad. Not a
 /// well-known port (< 1024), not in Linux's ephemeral range (32768–60999, where an outgoing
@@ -32,7 +41,7 @@ pub enum Listen {
 }
 
 impl Default for Listen {
-    /// Loopback only: the API has no authentication.
+    /// Loopback only: wider needs a token (`serve` refuses one without).
     fn default() -> Self {
         Listen::On(SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)))
     }
@@ -70,10 +79,17 @@ impl fmt::Display for Listen {
     }
 }
 
+/// How long a connection past the limit waits for a slot before it is answered 503: a
+/// short queue (the acceptor waits, further clients wait in the kernel's backlog), so that a
+/// burst of quick requests — 50 clients pinging at once — is served, not refused, while
+/// clients that hold their connections open still cannot take more than the limit.
+const QUEUE_WAIT: Duration = Duration::from_millis(500);
+
 /// How much a server takes on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Connections handled at once; one more is answered 503 and closed.
+    /// Connections handled at once; one more waits up to half a second for a slot
+    /// ([`QUEUE_WAIT`]), then is answered 503 and closed.
     pub connections: usize,
     /// How long a client has to send its whole request (408 after), and then to take the
     /// whole reply (closed unfinished after).
@@ -81,6 +97,11 @@ pub struct Limits {
     /// How much of a body a request keeps (`[serve] ping_body_limit`); the rest, up to
     /// [`MAX_BODY`], is read and dropped within the same deadline.
     pub body_keep: usize,
+    /// Event streams open at once (`/api/v1/events`); one more is answered 503 with
+    /// `Retry-After`. They do not count against `connections`.
+    pub streams: usize,
+    /// How long a stream may be quiet before a comment line is sent.
+    pub keep_alive: Duration,
 }
 
 impl Default for Limits {
@@ -89,6 +110,8 @@ impl Default for Limits {
             connections: 32,
             timeout: Duration::from_secs(5),
             body_keep: DEFAULT_BODY_KEEP,
+            streams: 16,
+            keep_alive: Duration::from_secs(15),
         }
     }
 }
@@ -111,6 +134,8 @@ pub struct Response {
     pub allow: Option<&'static str>,
     /// More headers, as the endpoint's protocol has them (a ping's `Ping-Body-Limit`).
     pub headers: Vec<(&'static str, String)>,
+    /// What a streaming reply sends after its head, in place of `body`.
+    pub stream: Option<Stream>,
 }
 
 impl Response {
@@ -123,6 +148,7 @@ impl Response {
             body: format!("{}\n", text::escape(&message.to_string())),
             allow: None,
             headers: Vec::new(),
+            stream: None,
         }
     }
 
@@ -160,6 +186,7 @@ impl Response {
             body,
             allow: None,
             headers: Vec::new(),
+            stream: None,
         }
     }
 
@@ -173,17 +200,8 @@ impl Response {
 
     /// Writes the reply by `deadline`; `with_body: false` for a `HEAD` request (the headers
     /// still say how long the body would be).
-    fn write_to(
-        &self,
-        stream: &mut TcpStream,
-        with_body: bool,
-        deadline: Instant,
-    ) -> io::Result<()> {
-        let allow = self.allow.map(|allow| format!("Allow: {allow}\r\n"));
-        // A value is the server's own, but a line break in one would end the head.
-        let others = (self.headers.iter())
-            .map(|(name, value)| format!("{name}: {}\r\n", text::escape(value)));
-        let more: String = allow.into_iter().chain(others).collect();
+    fn write_to(&self, conn: &mut impl Conn, with_body: bool, deadline: Instant) -> io::Result<()> {
+        let more = self.more_headers();
         let head = format!(
             "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\
              {more}\r\n",
@@ -192,37 +210,21 @@ impl Response {
             self.content_type,
             self.body.len()
         );
-        write_by(stream, head.as_bytes(), deadline)?;
-        if with_body {
-            write_by(stream, self.body.as_bytes(), deadline)?;
-        }
-        Ok(())
+        conn.until(deadline);
+        let body = if with_body { self.body.as_bytes() } else { b"" };
+        conn::write_all(conn, &[head.as_bytes(), body].concat())
     }
 }
 
-/// The most [`write_by`] hands the socket at once.
-const WRITE_CHUNK: usize = 64 * 1024;
-
-/// Writes all of `bytes` by `deadline`, or fails with `TimedOut`. A write timeout alone
-/// bounds each `write` call, not the reply: a client taking a little at a time would hold
-/// its connection (and a slot) for as long as it liked. So the timeout is set to what is
-/// left before every call, and calls are kept small so the deadline is looked at often
-/// whatever a platform does with a partly written buffer.
-fn write_by(stream: &mut TcpStream, mut bytes: &[u8], deadline: Instant) -> io::Result<()> {
-    while !bytes.is_empty() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::ErrorKind::TimedOut.into());
-        }
-        stream.set_write_timeout(Some(left))?;
-        match stream.write(&bytes[..bytes.len().min(WRITE_CHUNK)]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => bytes = &bytes[n..],
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+impl Response {
+    /// `Allow` and the other headers, each line ended.
+    fn more_headers(&self) -> String {
+        let allow = self.allow.map(|allow| format!("Allow: {allow}\r\n"));
+        // A value is the server's own, but a line break in one would end the head.
+        let others = (self.headers.iter())
+            .map(|(name, value)| format!("{name}: {}\r\n", text::escape(value)));
+        allow.into_iter().chain(others).collect()
     }
-    Ok(())
 }
 
 fn reason(status: u16) -> &'static str {
@@ -230,6 +232,7 @@ fn reason(status: u16) -> &'static str {
         200 => "OK",
         201 => "Created",
         400 => "Bad Request",
+        401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
@@ -238,6 +241,7 @@ fn reason(status: u16) -> &'static str {
         411 => "Length Required",
         412 => "Precondition Failed",
         413 => "Content Too Large",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
@@ -252,6 +256,8 @@ pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
     limits: Limits,
+    /// HTTPS: every connection's handshake is made with it.
+    tls: Option<Tls>,
 }
 
 impl Server {
@@ -263,7 +269,19 @@ impl Server {
             listener,
             addr,
             limits,
+            tls: None,
         })
+    }
+
+    /// This server speaking HTTPS with `tls`, or plain HTTP with `None`.
+    #[must_use]
+    pub fn with_tls(self, tls: Option<Tls>) -> Server {
+        Server { tls, ..self }
+    }
+
+    /// Whether it speaks HTTPS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// The address actually bound (port 0 picks one).
@@ -279,23 +297,31 @@ impl Server {
     {
         let stop = Arc::new(AtomicBool::new(false));
         let open = Arc::new(Open::default());
+        let streams = Arc::new(Open::default());
         let addr = self.addr;
         let acceptor = {
-            let (stop, open) = (Arc::clone(&stop), Arc::clone(&open));
+            let (stop, open, streams) =
+                (Arc::clone(&stop), Arc::clone(&open), Arc::clone(&streams));
             std::thread::Builder::new()
                 .name("hbmon-http".into())
-                .spawn(move || self.accept(&Arc::new(handler), &stop, &open))?
+                .spawn(move || self.accept(&Arc::new(handler), &stop, &open, &streams))?
         };
         Ok(Running {
             addr,
             stop,
             open,
+            streams,
             acceptor,
         })
     }
 
-    fn accept<H>(self, handler: &Arc<H>, stop: &AtomicBool, open: &Arc<Open>)
-    where
+    fn accept<H>(
+        self,
+        handler: &Arc<H>,
+        stop: &Arc<AtomicBool>,
+        open: &Arc<Open>,
+        streams: &Arc<Open>,
+    ) where
         H: Fn(&Request) -> Response + Send + Sync + 'static,
     {
         // Bound to loopback, the API is for this machine: a request must say so (DNS
@@ -324,17 +350,29 @@ impl Server {
                     continue;
                 }
             };
-            let Some(slot) = open.enter(self.limits.connections) else {
-                refuse(stream, self.limits.timeout);
+            let Some(slot) = open.enter(self.limits.connections, QUEUE_WAIT) else {
+                // Over TLS a plain reply would be noise, and a handshake here would hold
+                // the accepting thread: the connection is only closed.
+                if self.tls.is_none() {
+                    refuse(stream, self.limits.timeout);
+                }
                 continue;
             };
             let handler = Arc::clone(handler);
             let limits = self.limits;
+            let tls = self.tls.clone();
+            let (stop, streams) = (Arc::clone(stop), Arc::clone(streams));
             let spawned = std::thread::Builder::new()
                 .name("hbmon-http-conn".into())
                 .spawn(move || {
-                    let _slot = slot;
-                    answer(stream, &*handler, limits, hosts);
+                    let server = Serving {
+                        limits,
+                        hosts,
+                        tls: tls.as_ref(),
+                        streams: &streams,
+                        stop: &stop,
+                    };
+                    server.serve(stream, &*handler, slot);
                 });
             if let Err(e) = spawned {
                 eprintln!("http: cannot start a thread for a connection: {e}");
@@ -349,6 +387,7 @@ pub struct Running {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     open: Arc<Open>,
+    streams: Arc<Open>,
     acceptor: JoinHandle<()>,
 }
 
@@ -362,7 +401,9 @@ impl Running {
         if TcpStream::connect_timeout(&wake, Duration::from_secs(1)).is_ok() {
             let _ = self.acceptor.join();
         }
-        self.open.wait_idle(Instant::now() + grace)
+        let deadline = Instant::now() + grace;
+        // Streams see the flag within a second of it.
+        self.open.wait_idle(deadline) + self.streams.wait_idle(deadline)
     }
 }
 
@@ -375,28 +416,71 @@ fn reachable(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Reads one request for one of `hosts`, answers it, closes: the request has the limits'
-/// timeout to arrive, then the reply as long to be taken (a reply cut short is closed all
-/// the same).
-fn answer(
-    mut stream: TcpStream,
-    handler: &impl Fn(&Request) -> Response,
+/// What a connection's thread answers with.
+struct Serving<'a> {
     limits: Limits,
     hosts: Hosts,
-) {
-    let timeout = limits.timeout;
-    let deadline = Instant::now() + timeout;
-    match request::read(&mut stream, deadline, hosts, limits.body_keep) {
-        Ok(request) => {
-            let response = handler(&request);
-            let with_body = request.method != "HEAD";
-            let _ = response.write_to(&mut stream, with_body, Instant::now() + timeout);
+    tls: Option<&'a Tls>,
+    streams: &'a Arc<Open>,
+    stop: &'a AtomicBool,
+}
+
+impl Serving<'_> {
+    /// One connection: under TLS its handshake first, then its request answered, all of it
+    /// within the limits' timeout; a plain-HTTP request to the TLS port is told so in plain
+    /// HTTP.
+    fn serve(&self, stream: TcpStream, handler: &impl Fn(&Request) -> Response, slot: Slot) {
+        let deadline = Instant::now() + self.limits.timeout;
+        let mut socket = Socket::new(stream, deadline);
+        let Some(tls) = self.tls else {
+            return self.answer(&mut socket, handler, slot, deadline);
+        };
+        match tls::accept(tls, socket) {
+            tls::Accepted::Tls(mut stream) => self.answer(&mut *stream, handler, slot, deadline),
+            tls::Accepted::Plain(mut socket) => {
+                let reply = Response::line(
+                    400,
+                    "this port speaks HTTPS, and the request came in plain HTTP: use https://",
+                );
+                let _ = reply.write_to(&mut socket, true, Instant::now() + self.limits.timeout);
+                drain(&mut socket, deadline);
+            }
+            tls::Accepted::Failed => {}
         }
-        Err(RequestError::Closed(_)) => {}
-        Err(e) => {
-            let reply = Response::line(e.status(), &e);
-            let _ = reply.write_to(&mut stream, true, Instant::now() + timeout);
-            drain(&mut stream, deadline);
+    }
+
+    /// Reads one request for one of `hosts` by `deadline`, answers it, closes: the reply
+    /// has the limits' timeout to be taken (a reply cut short is closed all the same). A
+    /// streaming reply gives `slot` back and goes on in a stream slot.
+    fn answer(
+        &self,
+        conn: &mut impl Conn,
+        handler: &impl Fn(&Request) -> Response,
+        slot: Slot,
+        deadline: Instant,
+    ) {
+        let limits = self.limits;
+        let timeout = limits.timeout;
+        match request::read(conn, deadline, self.hosts, limits.body_keep) {
+            Ok(request) => {
+                let response = handler(&request);
+                let with_body = request.method != "HEAD";
+                if response.stream.is_some() {
+                    drop(slot);
+                    stream::pour(conn, &response, with_body, limits, self.streams, self.stop);
+                } else if response
+                    .write_to(conn, with_body, Instant::now() + timeout)
+                    .is_ok()
+                {
+                    let _ = conn.finish();
+                }
+            }
+            Err(RequestError::Closed(_)) => {}
+            Err(e) => {
+                let reply = Response::line(e.status(), &e);
+                let _ = reply.write_to(conn, true, Instant::now() + timeout);
+                drain(conn, deadline);
+            }
         }
     }
 }
@@ -404,19 +488,15 @@ fn answer(
 /// After an early error reply, reads what the client still sends (for a second at most)
 /// before closing: closing with unread bytes resets the connection, and the client would
 /// see the reset instead of the reply.
-fn drain(stream: &mut TcpStream, deadline: Instant) {
-    if stream.shutdown(Shutdown::Write).is_err() {
+fn drain(conn: &mut impl Conn, deadline: Instant) {
+    if conn.finish().is_err() {
         return;
     }
-    let until = deadline.min(Instant::now() + Duration::from_secs(1));
+    conn.until(deadline.min(Instant::now() + Duration::from_secs(1)));
     let mut sink = [0_u8; 4096];
     let mut left: usize = 1 << 20;
     while left > 0 {
-        let wait = until.saturating_duration_since(Instant::now());
-        if wait.is_zero() || stream.set_read_timeout(Some(wait)).is_err() {
-            return;
-        }
-        match stream.read(&mut sink) {
+        match conn.read(&mut sink) {
             Ok(0) | Err(_) => return,
             Ok(n) => left = left.saturating_sub(n),
         }
@@ -426,12 +506,15 @@ fn drain(stream: &mut TcpStream, deadline: Instant) {
 /// Every connection slot is taken: say so and close, from the accepting thread — so
 /// without waiting for the request: only what already arrived is read (unread bytes would
 /// turn the close into a reset that can swallow the reply).
-fn refuse(mut stream: TcpStream, timeout: Duration) {
+fn refuse(stream: TcpStream, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    let mut socket = Socket::new(stream, deadline);
     let _ = Response::line(503, "busy: too many connections at once; try again").write_to(
-        &mut stream,
+        &mut socket,
         true,
-        Instant::now() + timeout,
+        deadline,
     );
+    let mut stream = socket.tcp();
     let _ = stream.shutdown(Shutdown::Write);
     if stream.set_nonblocking(true).is_ok() {
         let mut sink = [0_u8; 4096];
@@ -455,10 +538,18 @@ struct Open {
 struct Slot(Arc<Open>);
 
 impl Open {
-    fn enter(self: &Arc<Self>, limit: usize) -> Option<Slot> {
+    /// A slot, once fewer than `limit` are taken, waiting up to `wait` for one.
+    fn enter(self: &Arc<Self>, limit: usize, wait: Duration) -> Option<Slot> {
+        let deadline = Instant::now() + wait;
         let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
-        if *count >= limit {
-            return None;
+        while *count >= limit {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            count = (self.changed.wait_timeout(count, left))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
         *count += 1;
         Some(Slot(Arc::clone(self)))

@@ -6,7 +6,7 @@
 mod ending;
 pub(crate) mod lifeline;
 #[cfg(target_os = "linux")]
-mod notified;
+pub mod notified;
 mod output;
 mod report;
 pub(crate) mod signals;

@@ -136,8 +136,8 @@ impl Target {
 }
 
 /// Every process judged once, as `hbmon status` judges it: the config, the file, the OS's
-/// word on each PID, the probe results the monitor last published. `sample_cpu` spends
-/// [`CPU_SAMPLE`] measuring CPU use (else it is unknown).
+/// word on each PID, the probe results and the supervisor's word the monitors last
+/// published. `sample_cpu` spends [`CPU_SAMPLE`] measuring CPU use (else it is unknown).
 pub fn judge(
     location: &FileLocation,
     config: &Config,
@@ -152,9 +152,10 @@ pub fn judge(
     }
     let now = unix_now();
     let probed = crate::checks::sidecar::read(&location.path, config, now);
-    Ok(report::build_probed(
-        &snapshot, config, &mut probe, now, &probed,
-    ))
+    let mut report = report::build_probed(&snapshot, config, &mut probe, now, &probed);
+    // `gave-up` and stopped by hand, as the supervising serve judges them.
+    let _ = crate::supervise::published::apply(&mut report, &location.path, now);
+    Ok(report)
 }
 
 /// The `hbmon status --json` document of `report` (of one process when `name` is given),
@@ -185,6 +186,15 @@ pub fn status(
         message: format!("cannot encode: {e}"),
     })?;
     value["config_version"] = edit::current_version(&target.config_path())?.into();
+    // The table as the terminal UI shows it, for the dashboard: its columns, and each
+    // row's cells, order and symbol beside the row's data.
+    let view = report::columns::View::new(report);
+    value["columns"] = serde_json::to_value(&view.columns).unwrap_or_default();
+    if let Some(rows) = value["processes"].as_array_mut() {
+        for (row, seen) in rows.iter_mut().zip(&view.rows) {
+            row["view"] = serde_json::to_value(seen).unwrap_or_default();
+        }
+    }
     Ok(value)
 }
 

@@ -255,8 +255,8 @@ impl Looping {
                 next_tick = watch::next_second();
                 self.engine.tick();
                 self.watches.retry(&mut self.engine, &self.tx);
-                // What no event said: a watch that is not set up, a `chmod` of the config.
-                read |= self.engine.changed_unseen();
+                // What no event said: a watch that is not set up, a `chmod` of the config
+                // (the file's own stamp is looked at by every step).
                 reloaded |= self.engine.reload(Prompt::Changed);
             }
             let probe = fresh || now + MERGE >= next_probe;

@@ -9,6 +9,7 @@ pub mod table;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -28,7 +29,8 @@ pub struct Row {
     /// Listed in the config.
     pub monitored: bool,
     /// The entry in the heartbeat file; `None` for a configured process that never beat.
-    pub entry: Option<Entry>,
+    /// Shared with the snapshot it was judged from (and the next ones, while unchanged).
+    pub entry: Option<Arc<Entry>>,
     pub health: Health,
     /// The live process (the entry's PID, or the one found by `match`), if it runs — and
     /// is the one that beat, not a newer one that reuses its PID.
@@ -180,7 +182,7 @@ pub fn build_probed(
     };
     // By name, the last of duplicates winning as in `Snapshot::get`; a map because there may
     // be thousands of entries and configured processes.
-    let entries: HashMap<&str, &Entry> = snapshot
+    let entries: HashMap<&str, &Arc<Entry>> = snapshot
         .entries
         .iter()
         .map(|(name, entry)| (name.as_str(), entry))
@@ -191,9 +193,9 @@ pub fn build_probed(
     for p in &config.processes {
         let entry = entries.get(p.name.as_str()).copied();
         // The entry's PID, else the process the `match` finds; `None`: nothing to ask.
-        let seen = match entry {
-            Some(e) if !local(e) => Lookup::Unknown,
-            Some(Entry { pid: Some(pid), .. }) => probe.process(*pid),
+        let seen = match entry.map(|e| (local(e), e.pid)) {
+            Some((false, _)) => Lookup::Unknown,
+            Some((true, Some(pid))) => probe.process(pid),
             _ => p
                 .pattern
                 .as_ref()
@@ -237,12 +239,13 @@ pub fn refresh(snapshot: &Snapshot, config: &Config, probe: &mut dyn Probe) {
 fn row(
     name: &str,
     label: Option<String>,
-    entry: Option<&Entry>,
+    shared: Option<&Arc<Entry>>,
     config: &Config,
     seen: Lookup,
     now: f64,
     results: &Results,
 ) -> Row {
+    let entry = shared.map(|e| &**e);
     let rules = config.rules_for(name, entry);
     let os = match &seen {
         Lookup::Alive(p) => Os::Alive(p),
@@ -264,7 +267,7 @@ fn row(
         name: name.to_owned(),
         label,
         monitored: rules.monitored,
-        entry: entry.cloned(),
+        entry: shared.cloned(),
         health,
         process,
         rules,
@@ -277,6 +280,12 @@ fn row(
 }
 
 impl Row {
+    /// The entry to change in place (a test's fixture): unshared first if shared.
+    #[cfg(test)]
+    pub fn entry_mut(&mut self) -> &mut Entry {
+        Arc::make_mut(self.entry.as_mut().expect("a row with an entry"))
+    }
+
     /// How many runs of the job are in progress that run ids name (the entry's `runs`).
     pub fn runs_in_progress(&self) -> usize {
         self.entry.as_ref().map_or(0, |e| e.runs.len())
@@ -432,7 +441,8 @@ mod tests {
                     first_heartbeat: Some(NOW - 600.0),
                     pid: Some(4242),
                     ..Entry::default()
-                },
+                }
+                .into(),
             )],
             invalid: Vec::new(),
         };
@@ -469,7 +479,7 @@ mod tests {
                 ..Entry::default()
             };
             let snapshot = Snapshot {
-                entries: vec![("cron".to_owned(), entry)],
+                entries: vec![("cron".to_owned(), entry.into())],
                 invalid: Vec::new(),
             };
             let report = build(
@@ -505,7 +515,8 @@ mod tests {
                     last_heartbeat: NOW,
                     pid: Some(7),
                     ..Entry::default()
-                },
+                }
+                .into(),
             )],
             invalid: Vec::new(),
         };

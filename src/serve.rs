@@ -17,12 +17,14 @@ use std::time::{Duration, Instant};
 
 use crate::alert;
 use crate::api::Api;
-use crate::config::Config;
-use crate::http::{BindError, Limits, Listen, Server};
+use crate::api::auth::Tokens;
+use crate::config::{Config, Secret};
+use crate::http::{BindError, Limits, Listen, Running, Server, Tls};
 use crate::monitor::{Engine, Monitor, MonitorError, Options, Update};
 use crate::paths::FileLocation;
 use crate::probe::SysProbe;
 use crate::signals::{self, SIGHUP, SIGINT, SIGTERM};
+use crate::sink::{self, Listening, Sink};
 use crate::store::{Store, StoreError};
 use crate::supervise::control;
 
@@ -44,6 +46,17 @@ pub enum ServeError {
         if bind.cause.kind() == std::io::ErrorKind::AddrInUse { "another hbmon serve? " } else { "" }
     )]
     Listen { bind: BindError },
+    /// Reachable from other machines, an API without tokens would take anyone's writes.
+    #[error(
+        "refusing to listen on {addr} without a token: it is reachable from other machines, \
+         and the API would take anyone's pings and writes; add a [[serve.token]] to hbmon.toml \
+         (docs/serve.md, \"Tokens\"), or listen on 127.0.0.1"
+    )]
+    Exposed { addr: std::net::SocketAddr },
+    #[error(transparent)]
+    Secret(#[from] crate::config::SecretError),
+    #[error(transparent)]
+    Tls(#[from] crate::http::TlsError),
 }
 
 /// How long a stopping monitor waits for HTTP requests in progress (a ping being written).
@@ -102,11 +115,13 @@ pub fn run(
     config_flag: Option<&Path>,
     http: HttpAddress,
 ) -> Result<i32, ServeError> {
+    let (tokens, tls) = access(&config, config_path.as_deref(), &http)?;
     // A ping's body is cut to `[serve] ping_body_limit` as it is read.
     let server = http.bind(Limits {
         body_keep: config.serve.body_limit(),
         ..Limits::default()
     })?;
+    let server = server.map(|server| server.with_tls(tls));
     let (tx, rx) = mpsc::channel();
     let signal_tx = tx.clone();
     let signals = signals::forward(&[SIGTERM, SIGINT, SIGHUP], move |signal| {
@@ -118,6 +133,7 @@ pub fn run(
     })?;
 
     Store::at(location).ensure_dir()?;
+    let (sink, listening) = start_sink(location)?;
     eprintln!(
         "hbmon serve: watching {}; config: {}; {} alert rule{}",
         location.path.display(),
@@ -127,20 +143,7 @@ pub fn run(
         config.alerts.len(),
         if config.alerts.len() == 1 { "" } else { "s" },
     );
-    match &server {
-        None => eprintln!("hbmon serve: HTTP API off"),
-        Some(server) => {
-            let addr = server.local_addr();
-            eprintln!("hbmon serve: listening on http://{addr}");
-            if !addr.ip().is_loopback() {
-                eprintln!(
-                    "hbmon serve: warning: {addr} is reachable from other machines and the HTTP \
-                     API has no authentication: anyone who reaches it can read every status and \
-                     write beats"
-                );
-            }
-        }
-    }
+    say_listening(server.as_ref(), &tokens);
     // The ping URLs the API takes are the config's at the start (a reload says so).
     let api_config = config.clone();
     let engine = Engine::new(Options {
@@ -157,11 +160,14 @@ pub fn run(
     let feed = engine.feed();
     let first = feed.subscribe(move |update| tx.send(Event::Update(Arc::clone(update))).is_ok());
     log(&first);
-    // The API answers from the latest check, so it starts once there is one.
+    // The API answers from the latest check, so it starts once there is one; its pings
+    // go through the sink.
+    let pings = Some(Arc::clone(&sink));
     let http = match server {
         None => None,
         Some(server) => {
-            let api = Api::new(feed.clone(), location, &api_config, config_flag);
+            let api = Api::new(feed.clone(), location, &api_config, config_flag, pings)
+                .with_tokens(tokens);
             let running = server
                 .start(move |request| api.respond(request))
                 .map_err(|cause| ServeError::Start {
@@ -171,10 +177,10 @@ pub fn run(
             Some(running)
         }
     };
-    let supervising = engine.supervising();
     let _dead_man = dead_man::watch(&feed, &api_config.serve)?;
     let monitor = Monitor::start(engine)?;
-    let control = supervising.then(|| Control::listen(&location.path, &monitor));
+    let mut control = Control::new(&location.path);
+    control.follow(&first, &monitor);
     // The stop has one deadline from the signal on, whatever the HTTP API takes of it.
     let signal = loop {
         // The engine checks once a second: a second without an update is worth a look.
@@ -188,18 +194,16 @@ pub fn run(
             Err(mpsc::RecvTimeoutError::Disconnected) => break SIGTERM,
         };
         match event {
-            Event::Update(update) => log(&update),
+            Event::Update(update) => {
+                log(&update);
+                control.follow(&update, &monitor);
+            }
             Event::Signal(SIGHUP) => monitor.reload(SIGHUP),
             Event::Signal(signal) => break signal,
         }
     };
     let stop_by = Instant::now() + alert::STOP_WITHIN;
-    if let Some(http) = http {
-        let open = http.stop(HTTP_GRACE);
-        if open > 0 {
-            eprintln!("http: {open} request(s) still open at the stop, cut off");
-        }
-    }
+    stop_taking_beats(listening, http, &sink);
     // What was checked before the signal is logged before the stop.
     drain(&rx);
     eprintln!("hbmon serve: stopping ({})", signals::name(signal));
@@ -213,6 +217,107 @@ pub fn run(
     Ok(signal)
 }
 
+/// The tokens and TLS config of `config` (read from `config_path`): secrets and keys are
+/// read, and an address other machines reach refused without a token, before anything
+/// binds.
+fn access(
+    config: &Config,
+    config_path: Option<&Path>,
+    http: &HttpAddress,
+) -> Result<(Tokens, Option<Tls>), ServeError> {
+    let base = config_path.map_or(Path::new("."), crate::fsafe::dir_of);
+    let tokens = Tokens::load(&config.serve.access, base)?;
+    let tls = (config.serve.access.tls.as_ref())
+        .map(|(cert, key)| Tls::load(&base.join(cert), &base.join(key)))
+        .transpose()?;
+    let inline = (config.serve.access.tokens.iter()).any(|t| matches!(t.secret, Secret::Inline(_)));
+    if let Some(path) = config_path.filter(|_| inline) {
+        warn_if_readable(path);
+    }
+    if let HttpAddress::Chosen(Listen::On(addr)) = http
+        && !addr.ip().to_canonical().is_loopback()
+        && !tokens.required()
+    {
+        return Err(ServeError::Exposed { addr: *addr });
+    }
+    Ok((tokens, tls))
+}
+
+/// An inline `secret` is as private as the config that holds it: one that others may read
+/// is said once at start (the config itself is not refused: it was readable before it held
+/// a secret, and `hbmon config` hides them).
+fn warn_if_readable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).map_or(0, |m| m.permissions().mode() & 0o7777);
+    if mode & 0o044 != 0 {
+        eprintln!(
+            "hbmon serve: warning: {} holds token secrets and others may read it (mode \
+             {mode:04o}): chmod 600 it, or give the tokens secret_file",
+            path.display()
+        );
+    }
+}
+
+/// Where the API listens (or that it is off), and whether a request needs a token.
+fn say_listening(server: Option<&Server>, tokens: &Tokens) {
+    match server {
+        None => eprintln!("hbmon serve: HTTP API off"),
+        Some(server) => announce(server, tokens),
+    }
+}
+
+fn announce(server: &Server, tokens: &Tokens) {
+    let scheme = if server.is_tls() { "https" } else { "http" };
+    eprintln!(
+        "hbmon serve: listening on {scheme}://{}",
+        server.local_addr()
+    );
+    eprintln!(
+        "hbmon serve: {}",
+        if tokens.required() {
+            "every request but /healthz needs a token ([[serve.token]])"
+        } else {
+            "no [[serve.token]]: the API takes requests without a token (loopback only)"
+        }
+    );
+}
+
+/// The first steps of a stop: no beat is taken from here on (the sink's socket goes, then
+/// the HTTP API, after the requests in progress), and those taken are written before the
+/// monitor stops.
+fn stop_taking_beats(listening: Option<Listening>, http: Option<Running>, sink: &Sink) {
+    drop(listening);
+    if let Some(http) = http {
+        let open = http.stop(HTTP_GRACE);
+        if open > 0 {
+            eprintln!("http: {open} request(s) still open at the stop, cut off");
+        }
+    }
+    sink.stop();
+}
+
+/// The beat sink: HTTP pings and local writers' beats, one file write per tick; its socket,
+/// unless it cannot be had (logged: writers then write the file themselves).
+fn start_sink(location: &FileLocation) -> Result<(Arc<Sink>, Option<Listening>), ServeError> {
+    let sink = Arc::new(
+        Sink::start(Store::at(location)).map_err(|cause| ServeError::Start {
+            what: "beat sink thread",
+            cause,
+        })?,
+    );
+    let listening = match sink::listen(Arc::clone(&sink)) {
+        Ok(listening) => {
+            eprintln!("sink: beats taken on {}", listening.path().display());
+            Some(listening)
+        }
+        Err(e) => {
+            eprintln!("sink: {e}; hbmon beat and the library write the file themselves");
+            None
+        }
+    };
+    Ok((sink, listening))
+}
+
 /// One line per thing that happened: transitions, alerts, the history, the file, the config.
 fn log(update: &Update) {
     for news in &update.news {
@@ -221,15 +326,32 @@ fn log(update: &Update) {
 }
 
 /// The control socket `hbmon start|stop|restart` reach the supervisor through, listened on
-/// by the serve that holds the role only (a stand-by one must not take the socket from it);
-/// removed when dropped, at the stop. A failure is logged: serve runs on without it.
-struct Control(PathBuf);
+/// by the serve that holds the role only (a stand-by one must not take the socket from it:
+/// it listens once it takes the role over); removed when dropped, at the stop. A failure
+/// is logged: serve runs on without it.
+struct Control {
+    file: PathBuf,
+    listening: bool,
+}
 
 impl Control {
-    fn listen(file: &Path, monitor: &Monitor) -> Control {
-        let socket = control::socket_path(file);
+    fn new(file: &Path) -> Control {
+        Control {
+            file: file.to_owned(),
+            listening: false,
+        }
+    }
+
+    /// Listens once `update` says this serve supervises: from its start, or since it took
+    /// the role over from a serve that stopped (whose socket is this one's now).
+    fn follow(&mut self, update: &Update, monitor: &Monitor) {
+        if !update.supervising || self.listening {
+            return;
+        }
+        self.listening = true;
+        let socket = control::socket_path(&self.file);
         let controller = monitor.controller();
-        match control::bind(file)
+        match control::bind(&self.file)
             .and_then(|listener| control::serve(listener, move |r| controller.ask(r)))
         {
             Ok(()) => eprintln!("supervise: control socket {}", socket.display()),
@@ -239,13 +361,14 @@ impl Control {
                 socket.display()
             ),
         }
-        Control(socket)
     }
 }
 
 impl Drop for Control {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        if self.listening {
+            let _ = std::fs::remove_file(control::socket_path(&self.file));
+        }
     }
 }
 

@@ -6,7 +6,8 @@
 //! At each check the engine hands it the report: it decides, per process, by its policy
 //! ([`policy`]), and orders the one thread that spawns and reaps ([`worker`]); it never
 //! waits for a child. Then it marks the processes it gave up on `gave-up` in the report,
-//! before anything records or alerts from it.
+//! before anything records or alerts from it, and publishes that mark ([`published`]) for
+//! the faces that do not supervise.
 //!
 //! A child that never beats is still judged: serve writes a beat for it, by its PID, at
 //! twice an interval, until the child beats itself (a beat under its name that serve did not
@@ -17,6 +18,7 @@
 pub mod control;
 pub mod log;
 pub mod policy;
+pub mod published;
 mod worker;
 
 use std::collections::HashMap;
@@ -28,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use crate::changes::Restart;
 use crate::config::{Config, ProcessConfig, Supervision};
-use crate::health::{Health, State};
+use crate::health::State;
 use crate::report::{Report, Row};
 use policy::{Action, Exit, Phase, Seen, Unit};
 use worker::{Event, Launch, Order, Worker};
@@ -77,11 +79,15 @@ pub struct Supervisor {
     events: Receiver<Event>,
     thread: Option<JoinHandle<()>>,
     units: HashMap<String, Supervised>,
+    /// What was published last, and when: written again when it changes, or is due.
+    published: Option<(f64, published::Units)>,
+    /// The restarts made within [`published::RECENT`], oldest first.
+    recent: std::collections::VecDeque<published::Restarted>,
 }
 
 /// How claiming the role went.
 pub enum Claim {
-    Held(Supervisor),
+    Held(Box<Supervisor>),
     /// Another monitor supervises (it holds the lock).
     Taken,
     Failed(String),
@@ -105,14 +111,16 @@ impl Supervisor {
             Ok(thread) => thread,
             Err(e) => return Claim::Failed(format!("cannot start its thread: {e}")),
         };
-        Claim::Held(Supervisor {
+        Claim::Held(Box::new(Supervisor {
             file: file.to_owned(),
             _lock: lock,
             orders: Some(orders),
             events,
             thread: Some(thread),
             units: HashMap::new(),
-        })
+            published: None,
+            recent: std::collections::VecDeque::new(),
+        }))
     }
 
     /// One check: what the thread reported, then each supervised process of `config` as
@@ -172,13 +180,15 @@ impl Supervisor {
             };
             let decision = unit.unit.observe(&p.name, policy, seen, now);
             if let (Some((count, cause)), Some(text)) = (decision.restart, &decision.news) {
-                restarts.push(Restart {
+                let restart = Restart {
                     name: p.name.clone(),
-                    time: now,
+                    time: published::restart_time(now),
                     count,
                     cause,
                     text: text.clone(),
-                });
+                };
+                self.recent.push_back(published::Restarted::of(&restart));
+                restarts.push(restart);
             }
             news.extend(decision.news);
             if let Some(action) = decision.action {
@@ -252,31 +262,42 @@ impl Supervisor {
         }
     }
 
-    /// Marks each process given up on `gave-up` in `report`, and one stopped by hand (or
-    /// being restarted by hand) `stopped` while its PID is gone but its end not yet
-    /// written: a stop asked for is not a death to alert on.
-    fn mark(&self, report: &mut Report, now: f64) {
-        for row in &mut report.rows {
-            let Some(unit) = self.units.get(&row.name) else {
-                continue;
-            };
-            let own = &row.health;
-            match &unit.unit.phase {
-                Phase::GaveUp { why } => {
-                    let reason = format!("{why} (now {}: {})", own.state, own.reason);
-                    let since = unit.gave_up_at.unwrap_or(now);
-                    row.health = Health::new(State::GaveUp, reason, Some(since));
-                }
-                Phase::Stopped
-                | Phase::Stopping {
-                    then: policy::Then::Stay | policy::Then::Start,
-                } if own.state == State::Dead => {
-                    let reason = format!("stopped by hand ({})", own.reason);
-                    row.health = Health::new(State::Stopped, reason, own.since);
-                }
-                _ => {}
-            }
+    /// Marks `report` as [`published::mark`] does from what this supervisor knows, and
+    /// publishes that for the faces that do not supervise (when it changed, and every
+    /// [`published::REWRITE`] so they can tell it lives).
+    fn mark(&mut self, report: &mut Report, now: f64) {
+        let horizon = published::restart_time(now - published::RECENT);
+        while self.recent.front().is_some_and(|r| {
+            r.restart().time < horizon || self.recent.len() > published::RECENT_MAX
+        }) {
+            self.recent.pop_front();
         }
+        let units = published::Units {
+            pid: std::process::id(),
+            restarts: self.recent.iter().cloned().collect(),
+            units: self
+                .units
+                .iter()
+                .map(|(name, u)| {
+                    let shown = published::Unit::of(&u.unit.phase, u.unit.restarts(), u.gave_up_at);
+                    (name.clone(), shown)
+                })
+                .collect(),
+        };
+        published::mark(report, &units.units, now);
+        let due = self
+            .published
+            .as_ref()
+            .is_none_or(|(at, last)| *last != units || now - at >= published::REWRITE);
+        // A failed write is tried again at the next check; this serve's own view is right.
+        if due && published::write(&self.file, &units, now).is_ok() {
+            self.published = Some((now, units));
+        }
+    }
+
+    /// The restarts made within [`published::RECENT`], oldest first, as published.
+    pub fn recent(&self) -> Vec<published::Restarted> {
+        self.recent.iter().cloned().collect()
     }
 
     /// What a user asked of `name`: the line to answer, `Err` if it cannot be done.
@@ -363,6 +384,8 @@ impl Supervisor {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+        // No supervisor from now on: nothing to mark (and no stale word to judge by age).
+        let _ = std::fs::remove_file(published::path(&self.file));
         news
     }
 }

@@ -74,11 +74,13 @@ pub fn watch(
     Ok(watcher)
 }
 
-/// What identifies one version of a file without reading it: its inode, size, times, mode
-/// and owner — to notice a change no event reported (a watch that could not be set up, a
-/// `chmod`, which the watch ignores).
+/// What identifies one version of a file without reading it: its device and inode, size,
+/// times (to the nanosecond), mode and owner — to notice a change no event reported (a
+/// watch that could not be set up, a `chmod`, which the watch ignores), and to skip reading
+/// a file that did not change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp {
+    device: u64,
     inode: u64,
     len: u64,
     modified: (i64, i64),
@@ -93,6 +95,7 @@ impl Stamp {
         use std::os::unix::fs::MetadataExt;
         let meta = std::fs::metadata(path).ok()?;
         Some(Stamp {
+            device: meta.dev(),
             inode: meta.ino(),
             len: meta.len(),
             modified: (meta.mtime(), meta.mtime_nsec()),

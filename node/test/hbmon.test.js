@@ -177,10 +177,75 @@ test('a job is one run: /start then /0, or /1 naming the error, which goes on', 
   const boom = new Error('bad row 7');
   await assert.rejects(hbmon.job('etl', () => { throw boom; }), (e) => e === boom);
   const [start, end, start2, end2] = serve.seen;
-  assert.deepEqual([start.path, start.query], ['/ping/etl/start', { interval: '3600s', kind: 'job' }]);
-  assert.deepEqual([end.path, JSON.parse(end.body).reason], ['/ping/etl/0', 'returned']);
+  assert.deepEqual([start.path, start.query], ['/ping/etl/start', { interval: '3600s', kind: 'job', rid: start.query.rid }]);
+  assert.deepEqual([end.path, JSON.parse(end.body).reason, end.query.rid], ['/ping/etl/0', 'returned', start.query.rid]);
   assert.equal(start2.path, '/ping/etl/start');
-  assert.deepEqual([end2.path, end2.query.msg], ['/ping/etl/1', 'Error: bad row 7']);
+  assert.deepEqual([end2.path, end2.query.msg, end2.query.rid], ['/ping/etl/1', 'Error: bad row 7', start2.query.rid]);
+});
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** Two runs of `name` at once: the first ends (throwing) after the second started and ended. */
+async function overlappingRuns(name) {
+  let second;
+  const first = hbmon.job(name, async () => {
+    second = hbmon.job(name, async () => 2);
+    await second;
+    throw new Error('upstream 503');
+  });
+  await assert.rejects(first, /upstream 503/);
+  assert.equal(await second, 2);
+}
+
+test('overlapping runs of one job each send their own run id to serve, start and end alike', async (t) => {
+  const serve = await fakeServe(t);
+  withEnv(t, { HBMON_URL: serve.url });
+  await overlappingRuns('sync');
+  const rid = (path) => serve.seen.filter((r) => r.path === path).map((r) => r.query.rid);
+  const starts = rid('/ping/sync/start');
+  assert.equal(starts.length, 2);
+  assert.ok(starts.every((id) => UUID.test(id)) && starts[0] !== starts[1], `${starts}`);
+  assert.deepEqual([rid('/ping/sync/1'), rid('/ping/sync/0')], [[starts[0]], [starts[1]]], 'each end names its own start');
+});
+
+test('through hbmon beat a job is --start then --exit-code, both with the run id', async (t) => {
+  const fake = fakeHbmon(t);
+  withEnv(t, { HBMON_URL: undefined, HBMON_BIN: fake.bin });
+  await overlappingRuns('sync');
+  const calls = fake.calls();
+  const runOf = (call) => call[call.indexOf('--run-id') + 1];
+  const starts = calls.filter((c) => c.includes('--start')).map(runOf);
+  assert.equal(starts.length, 2);
+  assert.ok(starts.every((id) => UUID.test(id)) && starts[0] !== starts[1], `${starts}`);
+  const ends = calls.filter((c) => c.includes('--exit-code'));
+  assert.deepEqual(
+    ends.map((c) => [c[c.indexOf('--exit-code') + 1], runOf(c)]),
+    [['0', starts[1]], ['1', starts[0]]],
+  );
+  assert.deepEqual(ends[1].slice(ends[1].indexOf('--error'), ends[1].indexOf('--error') + 2), ['--error', 'Error: upstream 503']);
+});
+
+test('the real hbmon beat keeps two overlapping runs of a Node job apart', async (t) => {
+  const bin = process.env.HBMON_TEST_BIN || path.join(__dirname, '..', '..', 'target', 'debug', 'hbmon');
+  if (!fs.existsSync(bin)) return t.skip(`no hbmon binary at ${bin} (cargo build makes it)`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hbmon-node-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'hb.json');
+  withEnv(t, { HBMON_URL: undefined, HBMON_BIN: bin, HBMON_FILE: file });
+  let during;
+  await assert.rejects(
+    hbmon.job('sync', async () => {
+      await hbmon.job('sync', async () => {
+        during = JSON.parse(fs.readFileSync(file, 'utf8')).processes.sync;
+      });
+      throw new Error('upstream 503');
+    }),
+    /upstream 503/,
+  );
+  assert.equal(Object.keys(during.runs).length, 2, JSON.stringify(during));
+  const entry = JSON.parse(fs.readFileSync(file, 'utf8')).processes.sync;
+  assert.deepEqual([entry.status, entry.exit_code, entry.last_error, entry.runs], ['failed', 1, 'Error: upstream 503', undefined]);
+  assert.equal(entry.started_at, Math.min(...Object.values(during.runs).map((r) => r.started_at)), 'the first run ended as its own');
 });
 
 test('the ES module and CommonJS faces are one implementation', async () => {

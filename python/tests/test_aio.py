@@ -142,8 +142,8 @@ def test_a_second_start_is_refused_and_keeps_the_running_one(tmp_path):
         hb = await hbmon.AsyncHeartbeat("svc", interval=30, file=file).start()
         with pytest.raises(hbmon.HbmonError, match="already started"):
             await hb.start()
-        assert hbmon._live == [hb._hb], "the running heartbeat still handles stop signals"
+        assert hbmon._signals._live == [hb._hb], "the running heartbeat still handles stop signals"
         await hb.stop()
-        assert hbmon._live == []
+        assert hbmon._signals._live == []
 
     asyncio.run(main())

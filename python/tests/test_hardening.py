@@ -111,7 +111,7 @@ class TempFile(FileTest):
         victim = self.plant_victim()
         guessed = os.path.join(self.dir.name, ".hb.json.%d.%s.tmp" % (os.getpid(), "0" * 16))
         os.symlink(victim, guessed)
-        with mock.patch.object(hbmon, "_random_suffix", side_effect=["0" * 16, "1" * 16]), mock.patch(
+        with mock.patch.object(hbmon._store, "_random_suffix", side_effect=["0" * 16, "1" * 16]), mock.patch(
             "os.replace", wraps=os.replace
         ) as replace:
             hbmon.beat("a", file=self.file)
@@ -145,7 +145,7 @@ class TempFile(FileTest):
     def test_a_temp_name_that_stays_taken_gives_up_naming_the_file(self):
         taken = os.path.join(self.dir.name, ".hb.json.%d.%s.tmp" % (os.getpid(), "0" * 16))
         open(taken, "w").close()
-        with mock.patch.object(hbmon, "_random_suffix", return_value="0" * 16):
+        with mock.patch.object(hbmon._store, "_random_suffix", return_value="0" * 16):
             with self.assertRaisesRegex(hbmon.HbmonError, "temporary file beside " + re.escape(self.file)):
                 hbmon.beat("a", file=self.file)
         self.assertFalse(os.path.exists(self.file))
@@ -285,7 +285,7 @@ class NotARegularFile(FileTest):
             st = real(fd)
             return os.stat_result(st[:6] + (0,) + st[7:])
 
-        with mock.patch.object(hbmon, "MAX_FILE_SIZE", 1 << 20), mock.patch("os.fstat", before_it_grew):
+        with mock.patch.object(hbmon._store, "MAX_FILE_SIZE", 1 << 20), mock.patch("os.fstat", before_it_grew):
             with self.assertRaises(hbmon.HbmonError) as raised:
                 hbmon.beat("a", file=self.file)
         size = re.fullmatch(r".*/hb\.json is (\d+) bytes, over the 1 MiB limit hbmon reads", str(raised.exception))
@@ -424,7 +424,7 @@ class LockWait(FileTest):
         self.addCleanup(peer.stdout.close)
         self.assertEqual(peer.stdout.readline(), "locking\n")
         time.sleep(0.1)
-        with mock.patch.object(hbmon, "LOCK_TIMEOUT", 10.0):
+        with mock.patch.object(hbmon._store, "LOCK_TIMEOUT", 10.0):
             for n in range(3):
                 hbmon.beat("waiter", {"n": n}, file=self.file)
         self.assertEqual(read(self.file)["processes"]["waiter"]["beats"], 3)
@@ -433,7 +433,7 @@ class LockWait(FileTest):
         held = os.open(self.file + ".lock", os.O_RDONLY | os.O_CREAT)
         fcntl.flock(held, fcntl.LOCK_EX)
         waiting = lambda: [t for t in threading.enumerate() if t.name == "hbmon-lock"]  # noqa: E731
-        with mock.patch.object(hbmon, "LOCK_TIMEOUT", 0.2):
+        with mock.patch.object(hbmon._store, "LOCK_TIMEOUT", 0.2):
             for _ in range(3):
                 with self.assertRaisesRegex(hbmon.HbmonError, "timed out after 0.2s"):
                     hbmon.beat("a", file=self.file)

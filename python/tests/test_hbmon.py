@@ -303,7 +303,7 @@ class WriterRules(FileTest):
         lock = os.open(self.file + ".lock", os.O_WRONLY | os.O_CREAT)
         self.addCleanup(os.close, lock)
         fcntl.flock(lock, fcntl.LOCK_EX)
-        with mock.patch.object(hbmon, "LOCK_TIMEOUT", 0.2):
+        with mock.patch.object(hbmon._store, "LOCK_TIMEOUT", 0.2):
             with self.assertRaises(hbmon.HbmonError) as raised:
                 hbmon.beat("a", file=self.file)
         self.assertIn("timed out after 0.2s waiting for the lock on " + self.file + ".lock", str(raised.exception))
@@ -371,27 +371,58 @@ class Extents(unittest.TestCase):
         for value in self.VALUES:
             with self.subTest(value=value[:40]):
                 text = value + ', "next": {}'
-                self.assertEqual(hbmon._extent(text, 0), hbmon._value_end(text, 0))
-                self.assertEqual(hbmon._extent(text, 0), len(value))
+                self.assertEqual(hbmon._scan._extent(text, 0), hbmon._scan._value_end(text, 0))
+                self.assertEqual(hbmon._scan._extent(text, 0), len(value))
 
     def test_valid_entries_are_never_walked_string_by_string(self):
         entries = ", ".join('"w%d": {"last_heartbeat": %d, "additional_data": {"s": "a\\"b}"}}' % (i, i) for i in range(50))
         text = '{"version": 1, "processes": {%s}}' % entries
-        walk = hbmon._value_end
+        walk = hbmon._scan._value_end
 
         def scalars_only(text, i):
             # Scalars (the version) are one regex match; no array or object is walked.
             self.assertNotIn(text[i], "{[", "walked the value at %d" % i)
             return walk(text, i)
 
-        with mock.patch.object(hbmon, "_value_end", side_effect=scalars_only):
-            processes, _ = hbmon._parse(text)
+        with mock.patch.object(hbmon._scan, "_value_end", side_effect=scalars_only):
+            processes, _ = hbmon._scan._parse(text)
         self.assertEqual(len(processes), 50)
         self.assertEqual(processes["w7"], '{"last_heartbeat": 7, "additional_data": {"s": "a\\"b}"}}')
 
+    def test_an_entry_whose_text_did_not_change_is_not_scanned_again(self):
+        def doc(b):
+            return '{"processes": {\n    "a": {"last_heartbeat": 1},\n    "b": %s,\n    "c": [1, "]"]\n  }}' % b
+
+        hbmon._scan._parse(doc('{"last_heartbeat": 2}'))
+        scan = hbmon._scan._extent
+        scanned = []
+
+        def recording(text, i):
+            scanned.append(text[i:scan(text, i)])
+            return scan(text, i)
+
+        with mock.patch.object(hbmon._scan, "_extent", side_effect=recording):
+            processes, _ = hbmon._scan._parse(doc('{"last_heartbeat": 3}'))
+        self.assertEqual(scanned, ['{"last_heartbeat": 3}'], "only the entry that changed")
+        self.assertEqual(processes, {"a": '{"last_heartbeat": 1}', "b": '{"last_heartbeat": 3}', "c": '[1, "]"]'})
+
+    def test_a_remembered_entry_counts_only_where_its_bytes_are_all_there(self):
+        # The same name with other text, a text cut short, a text moved under another name:
+        # each is scanned as what it is now, never taken for what was there before.
+        hbmon._scan._parse('{"processes": {"a": {"x": "}"}, "b": {"y": 1}}}')
+        for text, expected in [
+            ('{"processes": {"a": {"x": "}}"}, "b": {"y": 2}}}', {"a": '{"x": "}}"}', "b": '{"y": 2}'}),
+            ('{"processes": {"b": {"x": "}"}, "a": {"y": 1}}}', {"b": '{"x": "}"}', "a": '{"y": 1}'}),
+        ]:
+            with self.subTest(text=text):
+                self.assertEqual(hbmon._scan._parse(text)[0], expected)
+        hbmon._scan._parse('{"processes": {"a": {"x": "}"}}}')
+        with self.assertRaises(ValueError):
+            hbmon._scan._parse('{"processes": {"a": {"x": "}"')
+
     def test_an_entry_the_scanner_refuses_is_walked_and_kept_as_it_was(self):
         broken = '{"last_heartbeat": 1e, "x": "}"}'
-        processes, _ = hbmon._parse('{"processes": {"a": %s, "b": {}}}' % broken)
+        processes, _ = hbmon._scan._parse('{"processes": {"a": %s, "b": {}}}' % broken)
         self.assertEqual(processes, {"a": broken, "b": "{}"})
 
 

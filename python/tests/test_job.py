@@ -6,7 +6,10 @@ import asyncio
 import json
 import os
 import re
+import signal
+import subprocess
 import sys
+import textwrap
 import threading
 
 import pytest
@@ -127,3 +130,70 @@ def test_a_bad_name_or_kind_is_refused_at_once(file):
         hbmon.job("x", kind="cron", file=file)
     with pytest.raises(hbmon.HbmonError):
         hbmon.job("", file=file)
+
+
+def run_child(file, script):
+    """A Python process running ``script``, once it printed ``in`` (its run has started)."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(script), file], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline() == "in\n"
+    return child
+
+
+@pytest.mark.parametrize(
+    "kind, status, reason",
+    [("job", "failed", "interrupted by SIGTERM (signal 15)"), ("app", "stopped", "stopped by SIGTERM (signal 15)")],
+)
+@pytest.mark.parametrize("face", ["with", "async with"])
+def test_sigterm_ends_the_run_as_hbmon_run_reports_it_then_the_process(file, kind, status, reason, face):
+    script = """
+        import asyncio, sys, time, hbmon
+        run = hbmon.job("nightly", kind=%r, file=sys.argv[1])
+        if %r == "with":
+            with run:
+                print("in", flush=True)
+                time.sleep(60)
+        else:
+            async def main():
+                async with run:
+                    print("in", flush=True)
+                    await asyncio.sleep(60)
+            asyncio.run(main())
+    """ % (kind, face)
+    child = run_child(file, script)
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(timeout=20) == -signal.SIGTERM, "the process ends by the signal, as without hbmon"
+    child.stdout.close()
+    e = entry(file, "nightly")
+    assert (e["status"], e["exit_code"], e["additional_data"]["reason"]) == (status, 143, reason)
+    assert e.get("last_error") == (reason if status == "failed" else None)
+    assert "runs" not in e, "the run is over, not left in progress"
+    assert e["finished_at"] >= e["started_at"]
+
+
+def test_a_program_with_its_own_sigterm_handler_keeps_it_and_the_run_ends_as_it_says(file):
+    script = """
+        import signal, sys, time, hbmon
+        def own(signum, frame):
+            sys.exit(4)
+        signal.signal(signal.SIGTERM, own)
+        with hbmon.job("nightly", file=sys.argv[1]):
+            assert signal.getsignal(signal.SIGTERM) is own
+            print("in", flush=True)
+            time.sleep(60)
+    """
+    child = run_child(file, script)
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(timeout=20) == 4
+    child.stdout.close()
+    e = entry(file, "nightly")
+    assert (e["status"], e["exit_code"], e["additional_data"]["reason"]) == ("failed", 4, "exited with code 4")
+
+
+def test_a_job_without_signal_handling_installs_nothing(file):
+    with hbmon.job("nightly", file=file, handle_signals=False):
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    with hbmon.job("nightly", file=file):
+        assert signal.getsignal(signal.SIGTERM) is hbmon._signals._on_stop_signal
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL, "put back once the run is over"

@@ -30,7 +30,7 @@ class InAChildProcess(unittest.TestCase):
 
     def entry(self, name):
         try:
-            return hbmon._own_entry(hbmon._parse(open(self.file).read())[0][name])[0]
+            return hbmon._entry._own_entry(hbmon._scan._parse(open(self.file).read())[0][name])[0]
         except (OSError, KeyError):
             return None
 
@@ -115,9 +115,9 @@ class InThisProcess(FileTest):
         first = hbmon.Heartbeat("a", file=self.file).start()
         second = hbmon.Heartbeat("b", file=self.file).start()
         for signum in hbmon.STOP_SIGNALS:
-            self.assertIs(signal.getsignal(signum), hbmon._on_stop_signal)
+            self.assertIs(signal.getsignal(signum), hbmon._signals._on_stop_signal)
         first.stop()
-        self.assertIs(signal.getsignal(signal.SIGTERM), hbmon._on_stop_signal, "b still runs")
+        self.assertIs(signal.getsignal(signal.SIGTERM), hbmon._signals._on_stop_signal, "b still runs")
         second.stop()
         for signum in hbmon.STOP_SIGNALS:
             self.assertEqual(signal.getsignal(signum), signal.SIG_DFL)
@@ -155,8 +155,8 @@ class InThisProcess(FileTest):
         with mock.patch("os.kill", lambda pid, signum: ends.append(signum)), mock.patch(
             "os._exit", lambda code: ends.append(code)
         ):
-            with hbmon._section():
-                hbmon._on_stop_signal(signal.SIGTERM, None)
+            with hbmon._signals._section():
+                hbmon._signals._on_stop_signal(signal.SIGTERM, None)
                 self.assertEqual(self.entry("deferred")["status"], "alive")
                 self.assertEqual(ends, [])
             self.assertEqual(ends, [signal.SIGTERM, 128 + signal.SIGTERM])
@@ -174,12 +174,12 @@ class InThisProcess(FileTest):
 
         class SignalledAtStart(threading.Thread):
             def start(self):
-                hbmon._on_stop_signal(signal.SIGTERM, None)
+                hbmon._signals._on_stop_signal(signal.SIGTERM, None)
                 super().start()
 
         with mock.patch("os.kill", lambda pid, signum: ends.append(signum)), mock.patch(
             "os._exit", lambda code: ends.append(code)
-        ), mock.patch.object(hbmon.threading, "Thread", SignalledAtStart):
+        ), mock.patch.object(hbmon._writer.threading, "Thread", SignalledAtStart):
             hbmon.Heartbeat("starting", file=self.file).start()
         self.assertEqual(ends, [signal.SIGTERM, 128 + signal.SIGTERM])
         entry = self.entry("starting")
@@ -201,7 +201,7 @@ class InThisProcess(FileTest):
         self.assertEqual((entry["status"], entry["pid"]), ("alive", os.getpid()))
 
     def forget_the_stop(self):
-        del hbmon._ending[:], hbmon._deferred[:], hbmon._live[:], hbmon._installed[:]
+        del hbmon._signals._ending[:], hbmon._signals._deferred[:], hbmon._signals._live[:], hbmon._signals._installed[:]
 
     def test_a_restarted_process_starts_with_no_data(self):
         # A stop's reason must not outlive the run it was about.

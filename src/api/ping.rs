@@ -152,7 +152,9 @@ impl Ping {
                     }
                     stopped = Some(value);
                 }
-                "rid" => rid = Some(run_id(value).map_err(|why| bad(param, value, why))?),
+                "rid" => {
+                    rid = Some(store::parse_run_id(value).map_err(|why| bad(param, value, why))?);
+                }
                 _ => return Err(PingError::Unknown(param.clone())),
             }
         }
@@ -384,13 +386,6 @@ fn bad(param: &str, value: &str, why: String) -> PingError {
         value: value.to_owned(),
         why,
     }
-}
-
-/// A run id as healthchecks.io takes it, hyphenated in lower case: any form Python's
-/// `UUID()` reads (hyphens or not, braces, `urn:uuid:`), one run whatever the spelling.
-fn run_id(value: &str) -> Result<String, String> {
-    let id = uuid::Uuid::try_parse(value).map_err(|_| "invalid uuid format".to_owned())?;
-    Ok(id.hyphenated().to_string())
 }
 
 /// What the ping `event` keeps of its body: for `/log`, text whatever it looks like (it

@@ -3,7 +3,7 @@
 //! config edited in place, which the monitor's reload then picks up), pause, resume, and
 //! one process's history — each act the one [`crate::manage`] does for every face. Replies
 //! and errors are JSON; an error names the field at fault. Writes are taken only from
-//! loopback, by the rules pings have (no web page, no browser's GET), and may be made
+//! loopback unless tokens are configured (then by the `write` scope), by the rules pings have (no web page, no browser's GET), and may be made
 //! against a version of the config (`If-Match`, the `ETag` a read gave).
 
 use serde_json::{Value, json};
@@ -120,22 +120,8 @@ impl Api {
         request: &Request,
         act: impl FnOnce(&Api, Option<&str>) -> Result<(u16, Value), ManageError>,
     ) -> Response {
-        if let Err(refused) = request.may_write() {
-            return json_error(refused.status(), &refused.to_string(), None);
-        }
-        match request.peer {
-            Some(peer) if peer.ip().to_canonical().is_loopback() => {}
-            peer => {
-                let from = peer.map_or_else(|| "an unknown address".to_owned(), |p| p.to_string());
-                return json_error(
-                    403,
-                    &format!(
-                        "refused: the management API takes writes only from this machine \
-                         (loopback), and this request came from {from}"
-                    ),
-                    None,
-                );
-            }
+        if let Err(reply) = self.may_manage(request) {
+            return reply;
         }
         let expected = request
             .if_match
@@ -150,6 +136,32 @@ impl Api {
                 reply
             }
             Err(e) => error(&e),
+        }
+    }
+}
+
+impl Api {
+    /// Whether `request` may write through the management API: from loopback, not from a
+    /// web page (a page of this server only with the session's token); else the refusal.
+    pub(super) fn may_manage(&self, request: &Request) -> Result<(), Response> {
+        if let Err(refused) = request.may_write(&self.session) {
+            return Err(json_error(refused.status(), &refused.to_string(), None));
+        }
+        match request.peer {
+            Some(peer) if peer.ip().to_canonical().is_loopback() => Ok(()),
+            // With tokens, the request's had the write scope checked (`auth.rs`).
+            _ if self.tokens.required() => Ok(()),
+            peer => {
+                let from = peer.map_or_else(|| "an unknown address".to_owned(), |p| p.to_string());
+                Err(json_error(
+                    403,
+                    &format!(
+                        "refused: the management API takes writes only from this machine \
+                         (loopback), and this request came from {from}"
+                    ),
+                    None,
+                ))
+            }
         }
     }
 }
@@ -192,7 +204,7 @@ fn query<'r>(request: &'r Request, key: &str) -> Option<&'r str> {
 }
 
 /// Refuses a query parameter other than `allowed`, naming it.
-fn no_query(request: &Request, allowed: &[&str]) -> Result<(), Response> {
+pub(super) fn no_query(request: &Request, allowed: &[&str]) -> Result<(), Response> {
     match request
         .query
         .iter()
@@ -220,6 +232,6 @@ fn error(e: &ManageError) -> Response {
 
 /// `{"error": "...", "field": "..."}`: the message whole, as `hbmon` would print it, and
 /// the field at fault (`null` when none is).
-fn json_error(status: u16, message: &str, field: Option<&str>) -> Response {
+pub(super) fn json_error(status: u16, message: &str, field: Option<&str>) -> Response {
     Response::json(status, &json!({"error": message, "field": field}))
 }

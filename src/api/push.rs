@@ -13,7 +13,7 @@ use super::Api;
 use crate::clock::unix_now;
 use crate::heartbeat::host;
 use crate::http::{Request, Response};
-use crate::store::{Beat, DataChange, Reported, StoreError};
+use crate::store::{Beat, DataChange, Reported};
 use crate::text;
 
 /// Uptime Kuma's reply to a token that names no monitor.
@@ -100,7 +100,7 @@ impl Push {
 impl Api {
     /// `/api/push/TOKEN`.
     pub(super) fn push(&self, token: &str, request: &Request) -> Response {
-        if let Err(refused) = request.may_write() {
+        if let Err(refused) = request.may_write(&self.session) {
             return answer(refused.status(), Some(&refused.to_string()));
         }
         let Some(name) = self.addresses.by_push_token(token) else {
@@ -112,9 +112,7 @@ impl Api {
         };
         let beat = push.beat();
         let now = unix_now();
-        let written = self
-            .store
-            .write_entry(name, now, |previous| Some(beat.apply(previous, now)));
+        let written = self.write_entry(name, move |previous| Some(beat.apply(previous, now)));
         match written {
             Ok(entry) => {
                 if let Some(entry) = &entry {
@@ -124,10 +122,7 @@ impl Api {
             }
             Err(e) => {
                 eprintln!("http: push {name:?}: {}", text::escape(&e.to_string()));
-                let status = match e {
-                    StoreError::LockTimeout { .. } => 503,
-                    _ => 500,
-                };
+                let status = if e.is_busy() { 503 } else { 500 };
                 answer(status, Some(&e.to_string()))
             }
         }

@@ -3,8 +3,11 @@
 //! docs/serve.md and lib.rs's map to it, so that no list of endpoints is kept by hand.
 
 use super::Api;
+use super::auth::Need;
+use crate::config::Scope;
 use crate::http::{Request, Response};
 use crate::report::metrics;
+use crate::supervise::Verb;
 
 /// The endpoints that only read.
 const READ: &str = "GET, HEAD";
@@ -26,6 +29,8 @@ const PUSH: &str = "GET, POST";
 pub struct Route {
     pub path: &'static str,
     pub methods: &'static str,
+    /// The token's scope a request needs once `[[serve.token]]`s are configured.
+    pub need: Need,
     pub(super) answer: fn(&Api, &Request, &[&str]) -> Response,
 }
 
@@ -39,16 +44,19 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/status",
         methods: READ,
+        need: Need::Scope(Scope::Read),
         answer: |api, _, _| api.status(None),
     },
     Route {
         path: "/status/NAME",
         methods: READ,
+        need: Need::Scope(Scope::Read),
         answer: |api, _, at| api.status(Some(at[0])),
     },
     Route {
         path: "/metrics",
         methods: READ,
+        need: Need::Scope(Scope::Read),
         answer: |api, _, _| {
             Response::ok(metrics::CONTENT_TYPE, metrics::render(&api.feed.report()))
         },
@@ -56,82 +64,128 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ping/NAME",
         methods: PING,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.ping(at[0], None, request),
     },
     Route {
         path: "/ping/NAME/start",
         methods: PING,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.ping(at[0], Some("start"), request),
     },
     Route {
         path: "/ping/NAME/fail",
         methods: PING,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.ping(at[0], Some("fail"), request),
     },
     Route {
         path: "/ping/NAME/log",
         methods: PING,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.ping(at[0], Some("log"), request),
     },
     Route {
         path: "/ping/NAME/CODE",
         methods: PING,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.ping(at[0], Some(at[1]), request),
     },
     Route {
         path: "/ping/KEY/SLUG/start",
         methods: PING,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.ping_by_key(at[0], at[1], "start", request),
     },
     Route {
         path: "/ping/KEY/SLUG/fail",
         methods: PING,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.ping_by_key(at[0], at[1], "fail", request),
     },
     Route {
         path: "/ping/KEY/SLUG/log",
         methods: PING,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.ping_by_key(at[0], at[1], "log", request),
     },
     Route {
         path: "/ping/KEY/SLUG/CODE",
         methods: PING,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.ping_by_key(at[0], at[1], at[2], request),
     },
     Route {
         path: "/api/push/TOKEN",
         methods: PUSH,
+        need: Need::Scope(Scope::Ping),
         answer: |api, request, at| api.push(at[0], request),
     },
     Route {
         path: "/api/v1/processes",
         methods: LIST,
+        need: Need::ReadOrWrite,
         answer: |api, request, _| api.processes(request),
     },
     Route {
         path: "/api/v1/processes/NAME",
         methods: ONE,
+        need: Need::ReadOrWrite,
         answer: |api, request, at| api.process(request, at[0]),
     },
     Route {
         path: "/api/v1/processes/NAME/pause",
         methods: ACT,
+        need: Need::ReadOrWrite,
         answer: |api, request, at| api.pause(request, at[0], false),
     },
     Route {
         path: "/api/v1/processes/NAME/resume",
         methods: ACT,
+        need: Need::ReadOrWrite,
         answer: |api, request, at| api.pause(request, at[0], true),
     },
     Route {
         path: "/api/v1/processes/NAME/history",
         methods: READ,
+        need: Need::ReadOrWrite,
         answer: |api, request, at| api.history(request, at[0]),
+    },
+    Route {
+        path: "/api/v1/processes/NAME/restart",
+        methods: ACT,
+        need: Need::Scope(Scope::Write),
+        answer: |api, request, at| api.control(request, at[0], Verb::Restart),
+    },
+    Route {
+        path: "/api/v1/processes/NAME/stop",
+        methods: ACT,
+        need: Need::Scope(Scope::Write),
+        answer: |api, request, at| api.control(request, at[0], Verb::Stop),
+    },
+    Route {
+        path: "/api/v1/events",
+        methods: READ,
+        need: Need::Scope(Scope::Read),
+        answer: |api, request, _| api.events(request),
     },
     Route {
         path: "/healthz",
         methods: READ,
+        need: Need::Nothing,
         answer: |_, _, _| Response::line(200, "ok"),
+    },
+    Route {
+        path: "/",
+        methods: READ,
+        need: Need::Scope(Scope::Read),
+        answer: |api, _, _| api.dashboard(),
+    },
+    Route {
+        path: "/assets/FILE",
+        methods: READ,
+        need: Need::Nothing,
+        answer: |_, request, at| super::web::asset(at[0], request),
     },
 ];
 
@@ -145,7 +199,8 @@ impl Route {
         }
         let mut stand_ins = Vec::new();
         for (want, &segment) in pattern.zip(path) {
-            if want.bytes().all(|b| b.is_ascii_uppercase()) {
+            // An empty segment (`/`) is itself, not a stand-in.
+            if !want.is_empty() && want.bytes().all(|b| b.is_ascii_uppercase()) {
                 stand_ins.push(segment);
             } else if want != segment {
                 return None;
@@ -181,9 +236,11 @@ pub(super) fn no_endpoint(path: &[&str]) -> Response {
 mod tests {
     use super::*;
 
-    /// The path and methods of every route, sorted.
-    fn table() -> Vec<(&'static str, &'static str)> {
-        let mut table: Vec<_> = ROUTES.iter().map(|r| (r.path, r.methods)).collect();
+    /// The path, methods and scope of every route, sorted.
+    fn table() -> Vec<(&'static str, &'static str, &'static str)> {
+        let mut table: Vec<_> = (ROUTES.iter())
+            .map(|r| (r.path, r.methods, r.need.describe()))
+            .collect();
         table.sort_unstable();
         table
     }
@@ -198,15 +255,16 @@ mod tests {
     }
 
     #[test]
-    fn docs_serve_md_lists_every_route_with_its_methods_and_no_other() {
+    fn docs_serve_md_lists_every_route_with_its_methods_and_scope_and_no_other() {
         let docs = include_str!("../../docs/serve.md");
-        // The rows of its table of endpoints: | `/path` | METHODS | answer |
+        // The rows of its table of endpoints: | `/path` | METHODS | SCOPE | answer |
         let mut listed: Vec<_> = docs
             .lines()
             .filter_map(|line| {
                 let (path, rest) = line.strip_prefix("| `")?.split_once("` | ")?;
-                let methods = rest.split(" | ").next()?;
-                path.starts_with('/').then_some((path, methods))
+                let mut cells = rest.split(" | ");
+                let (methods, scope) = (cells.next()?, cells.next()?);
+                path.starts_with('/').then_some((path, methods, scope))
             })
             .collect();
         listed.sort_unstable();
@@ -230,7 +288,8 @@ mod tests {
     #[test]
     fn every_route_is_reached_by_its_own_paths() {
         for (i, route) in ROUTES.iter().enumerate() {
-            let example = route.path.replace("NAME", "backup").replace("CODE", "3");
+            let example = (route.path.replace("NAME", "backup").replace("CODE", "3"))
+                .replace("FILE", "app.js");
             let path: Vec<&str> = example[1..].split('/').collect();
             let first = ROUTES.iter().position(|r| r.matches(&path).is_some());
             assert_eq!(first, Some(i), "{example} is answered by an earlier route");
@@ -245,6 +304,8 @@ mod tests {
             Some(("/status/NAME", vec!["NAME"]))
         );
         assert_eq!(route(&["ping"]), None);
+        assert_eq!(route(&["nope"]), None, "/ is itself, not a stand-in");
+        assert_eq!(route(&[""]), Some(("/", vec![])));
         assert_eq!(
             route(&["ping", "x", "start", "now"]),
             Some(("/ping/KEY/SLUG/CODE", vec!["x", "start", "now"])),
@@ -264,7 +325,8 @@ mod tests {
              /ping/KEY/SLUG/start, /ping/KEY/SLUG/fail, /ping/KEY/SLUG/log, /ping/KEY/SLUG/CODE, \
              /api/push/TOKEN, /api/v1/processes, /api/v1/processes/NAME, \
              /api/v1/processes/NAME/pause, /api/v1/processes/NAME/resume, \
-             /api/v1/processes/NAME/history and /healthz\n"
+             /api/v1/processes/NAME/history, /api/v1/processes/NAME/restart, \
+             /api/v1/processes/NAME/stop, /api/v1/events, /healthz, / and /assets/FILE\n"
         );
     }
 }

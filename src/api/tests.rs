@@ -6,7 +6,7 @@ use crate::report::fixture::{self, NOW};
 use crate::report::metrics;
 use std::path::Path;
 
-fn api(dir: &Path) -> Api {
+pub(super) fn api(dir: &Path) -> Api {
     let report = crate::report::build(
         &fixture::snapshot(),
         &fixture::config(),
@@ -20,10 +20,11 @@ fn api(dir: &Path) -> Api {
         &location,
         &Config::default(),
         Some(&config),
+        None,
     )
 }
 
-fn request(method: &str, target: &str, body: &str) -> Request {
+pub(super) fn request(method: &str, target: &str, body: &str) -> Request {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     Request {
         method: method.to_owned(),
@@ -39,8 +40,11 @@ fn request(method: &str, target: &str, body: &str) -> Request {
         body: body.as_bytes().to_vec(),
         body_len: body.len(),
         browser: None,
+        same_origin: false,
+        token: None,
         peer: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 50000))),
         if_match: None,
+        bearer: None,
     }
 }
 
@@ -85,10 +89,23 @@ fn routes_methods_and_unknown_paths() {
             (405, ping, "PUT is not allowed here: use GET, POST, HEAD"),
         ),
         ("PUT", "/ping/x/3", (405, ping, "PUT is not allowed")),
+        ("GET", "/", (200, None, "<!doctype html>")),
         (
             "GET",
-            "/",
-            (404, None, "no endpoint \"/\": there are /status"),
+            "/nope",
+            (404, None, "no endpoint \"/nope\": there are /status"),
+        ),
+        ("GET", "/assets/app.js", (200, None, "// hbmon's dashboard")),
+        (
+            "GET",
+            "/assets/x.js",
+            (404, None, "no asset \"x.js\": there are style.css"),
+        ),
+        ("POST", "/", (405, Some("GET, HEAD"), "POST is not allowed")),
+        (
+            "POST",
+            "/api/v1/events",
+            (405, Some("GET, HEAD"), "POST is not allowed"),
         ),
         (
             "GET",
@@ -170,7 +187,13 @@ fn status_is_unknown_with_no_file_and_nothing_configured() {
     );
     let file = dir.path().join("hb.json");
     let location = crate::paths::resolve_file(Some(&file));
-    let unconfigured = Api::new(Feed::new(empty, None), &location, &Config::default(), None);
+    let unconfigured = Api::new(
+        Feed::new(empty, None),
+        &location,
+        &Config::default(),
+        None,
+        None,
+    );
     let status = || {
         let response = unconfigured.respond(&request("GET", "/status", ""));
         assert_eq!(response.status, 200);
@@ -502,6 +525,7 @@ fn a_run_over_http_takes_as_long_as_the_monotonic_clock_says_when_the_wall_clock
         api.feed.clone(),
         &crate::paths::resolve_file(Some(&api.file)),
         &Config::default(),
+        None,
         None,
     );
     api.write("backup", &ping(Event::Start), 1000.0, t0, true)

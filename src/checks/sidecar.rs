@@ -1,59 +1,40 @@
 //! `<file>.probes.json`: the probe results the one monitor that probes publishes, so that
-//! other monitors and `hbmon status` show the same results without probing twice. Written
-//! atomically (a temp file renamed over it); read only as [`crate::fsafe`] allows — a
-//! regular file, not a symlink, within the size cap — and only if this user wrote it. A
-//! result older than its probe's cadence allows ([`super::stale_after`]) is marked stale:
-//! the monitor holding the lock may hang, or be stopped, while it keeps the lock.
+//! other monitors and `hbmon status` show the same results without probing twice: a
+//! [`crate::sidecar`], written and read with its safety. A result older than its probe's
+//! cadence allows ([`super::stale_after`]) is marked stale: the monitor holding the lock
+//! may hang, or be stopped, while it keeps the lock.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::Results;
 use crate::config::Config;
-use crate::{fsafe, paths};
+use crate::{paths, sidecar};
 
 #[derive(Serialize, Deserialize)]
-struct Sidecar {
-    /// When it was written (Unix seconds).
-    written_at: f64,
+struct Body {
     results: Results,
 }
 
 /// Publishes `results` beside `file`.
 pub fn write(file: &Path, results: &Results, now: f64) -> std::io::Result<()> {
-    let path = paths::probes_path(file);
-    let temp = paths::temp_path(&path);
-    let bytes = serde_json::to_vec(&Sidecar {
-        written_at: now,
+    let body = Body {
         results: results.clone(),
-    })?;
-    let written = (|| {
-        // Never group- or other-writable, whatever the umask: a reader trusts no file
-        // another user could have written results into.
-        let mode = fsafe::new_file_mode(fsafe::dir_of(&path)) & 0o644;
-        let mut out = fsafe::create_new(&temp, mode)?;
-        out.write_all(&bytes)?;
-        std::fs::rename(&temp, &path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written
+    };
+    sidecar::write(&paths::probes_path(file), &body, now)
 }
 
 /// The results published beside `file`, as `config` judges them at `now`: each result
 /// older than [`super::stale_after`] its probe's `probe_every` and `probe_timeout` (its last
 /// run's end, or when the file was written for one not run yet) marked stale. None when
-/// there is no such file, or it is not one to trust (another user's, writable by group or
-/// others, a symlink, too big, not the format).
+/// there is no such file, or it is not one to trust (see [`sidecar::read`]).
 pub fn read(file: &Path, config: &Config, now: f64) -> Results {
-    let Some(sidecar) = read_file(file) else {
+    let Some(published) = sidecar::read::<Body>(&paths::probes_path(file)) else {
         return Results::new();
     };
-    let mut results = sidecar.results;
+    let mut results = published.body.results;
     let limits: HashMap<&str, f64> = config
         .processes
         .iter()
@@ -68,23 +49,10 @@ pub fn read(file: &Path, config: &Config, now: f64) -> Results {
             continue;
         };
         for status in statuses {
-            status.stale = now - status.last_at.unwrap_or(sidecar.written_at) > limit;
+            status.stale = now - status.last_at.unwrap_or(published.written_at) > limit;
         }
     }
     results
-}
-
-fn read_file(file: &Path) -> Option<Sidecar> {
-    let path = paths::probes_path(file);
-    let Ok(Some((opened, meta))) = fsafe::open_regular(&path) else {
-        return None;
-    };
-    if fsafe::check_trusted(&path, &meta).is_err() {
-        return None;
-    }
-    fsafe::read_capped(&path, opened, &meta)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Sidecar>(&bytes).ok())
 }
 
 #[cfg(test)]

@@ -7,10 +7,13 @@ use clap::Args;
 use serde_json::{Map, Value};
 
 use crate::duration;
-use crate::heartbeat::host;
 use crate::paths::FileLocation;
-use crate::store::{self, Beat, DataChange, Kind, Reported, Store, parse_name};
+use crate::sink::{self, Request};
+use crate::store::{self, Beat, Kind, Store, parse_name};
+use crate::text;
 
+// Each flag is a switch a user types; clap needs them as the fields they are.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub struct BeatArgs {
     /// The heartbeat name (how the monitor and config refer to this process).
@@ -41,12 +44,26 @@ pub struct BeatArgs {
     /// Report a clean stop (status "stopped": shown, never alerted).
     #[arg(long)]
     pub stopped: bool,
+    /// Report the start of a job run (status "running"); --exit-code ends it.
+    #[arg(long, conflicts_with_all = ["exit_code", "error", "stopped"])]
+    pub start: bool,
+    /// Report the end of a job run with this exit code: "succeeded" for 0, else "failed",
+    /// with --error as its reason (default "exited with code N").
+    #[arg(long, value_name = "CODE", conflicts_with = "stopped")]
+    pub exit_code: Option<u8>,
+    /// The run a --start or --exit-code belongs to, a UUID: runs of one name with other ids
+    /// are tracked apart while they overlap, as `hbmon run`'s are.
+    #[arg(long, value_parser = store::parse_run_id, value_name = "UUID")]
+    pub run_id: Option<String>,
     /// What the beating process is.
     #[arg(long, value_enum, value_name = "KIND")]
     pub kind: Option<Kind>,
     /// Print nothing on success.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Say on stderr which path the beat took: hbmon serve's beat sink, or the file.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]
@@ -65,32 +82,53 @@ pub fn beat(location: &FileLocation, args: &BeatArgs) -> anyhow::Result<ExitCode
         (false, Some(pid)) => Some(pid),
         (false, None) => Some(parent_pid()),
     };
-    let data = if let Some(value) = &args.data {
-        DataChange::Replace(value.clone())
-    } else if args.set.is_empty() {
-        DataChange::Keep
-    } else {
-        DataChange::Merge(args.set.iter().cloned().collect::<Map<_, _>>())
-    };
-    let status = if args.stopped {
-        Reported::Stopped
-    } else if args.error.is_some() {
-        Reported::Error
-    } else {
-        Reported::Alive
-    };
-    let schedule = args.promise.schedule()?;
-    let beat = Beat {
-        status,
+    // One request, the sink's line, for both paths: checked into its beat here, so that a
+    // bad value is refused the same whichever path then writes it.
+    let request = Request {
+        name: args.name.clone(),
         pid,
         interval: args.interval.map(|d| d.as_secs_f64()),
-        schedule: schedule.clone(),
-        data,
+        schedule: args.promise.schedule.clone(),
+        tz: args.promise.tz.clone(),
+        data: args.data.clone(),
+        set: args.set.iter().cloned().collect::<Map<_, _>>(),
         error: args.error.clone(),
-        // A schedule is a job's period.
-        kind: args.kind.or(schedule.as_ref().map(|_| Kind::Job)),
-        job: None,
-        host: host(),
+        stopped: args.stopped,
+        kind: args.kind,
+        host: None,
+        wait: false,
+    };
+    let beat = request.beat()?;
+    let path = location.path.display();
+    // A job run's start or end is written to the file, as `hbmon run` writes its own: the
+    // end is on disk when this returns, and the sink's line has no run id.
+    let beat = if args.start || args.exit_code.is_some() || args.run_id.is_some() {
+        run_beat(args, beat)?
+    } else {
+        match sink::send(&location.path, &request) {
+            Ok(_) => {
+                if args.verbose {
+                    eprintln!("hbmon beat: sent through hbmon serve's beat sink");
+                }
+                if !args.quiet {
+                    let pid = pid.map_or_else(|| "no pid".to_owned(), |p| format!("pid {p}"));
+                    let status = beat.status.as_str();
+                    println!(
+                        "{status} {:?} ({pid}, queued by hbmon serve) -> {path}",
+                        args.name
+                    );
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(why) if args.verbose => {
+                eprintln!(
+                    "hbmon beat: writing the file itself: {}",
+                    text::escape(&why.to_string())
+                );
+            }
+            Err(_) => {}
+        }
+        beat
     };
     let entry = Store::at(location).beat(&args.name, &beat)?;
     if !args.quiet {
@@ -98,14 +136,40 @@ pub fn beat(location: &FileLocation, args: &BeatArgs) -> anyhow::Result<ExitCode
             .pid
             .map_or_else(|| "no pid".to_owned(), |p| format!("pid {p}"));
         println!(
-            "{} {:?} ({pid}, beat {}) -> {}",
+            "{} {:?} ({pid}, beat {}) -> {path}",
             entry.reported().as_str(),
             args.name,
             entry.beats.unwrap_or(1),
-            location.path.display()
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `beat` (the plain beat the flags make) as a job run's start (`--start`) or end
+/// (`--exit-code`), of the run `--run-id` names.
+fn run_beat(args: &BeatArgs, beat: Beat) -> anyhow::Result<Beat> {
+    let now = crate::clock::unix_now();
+    let run = if args.start {
+        Beat::running(now, beat.data)
+    } else if let Some(code) = args.exit_code {
+        let reason = (args.error.clone()).unwrap_or_else(|| format!("exited with code {code}"));
+        Beat::finished(None, now, None, Some(code), &reason, beat.data)
+    } else {
+        anyhow::bail!("--run-id names the run of a --start or an --exit-code");
+    };
+    let run = match &args.run_id {
+        Some(id) => run.with_run_id(id.as_str()),
+        None => run,
+    };
+    // A run is a job's.
+    Ok(Beat {
+        pid: beat.pid,
+        interval: beat.interval,
+        schedule: beat.schedule,
+        kind: beat.kind.or(Some(Kind::Job)),
+        host: beat.host,
+        ..run
+    })
 }
 
 #[derive(Debug, Args)]

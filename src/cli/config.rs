@@ -8,10 +8,22 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
-use crate::config::{Config, STARTER};
+use crate::config::{Config, STARTER, Secrets};
 use crate::paths::{self, ConfigSource, FileLocation};
 
-pub fn show(location: &FileLocation, explicit: Option<&Path>) -> anyhow::Result<ExitCode> {
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
+    /// Print secrets (token secrets, ping_key, uuid, push_token) as written, instead of
+    /// "…(hidden, N chars)".
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+pub fn show(
+    location: &FileLocation,
+    explicit: Option<&Path>,
+    args: &ConfigArgs,
+) -> anyhow::Result<ExitCode> {
     println!(
         "heartbeat file: {} ({})",
         location.path.display(),
@@ -36,7 +48,12 @@ pub fn show(location: &FileLocation, explicit: Option<&Path>) -> anyhow::Result<
         Config::default()
     };
     println!();
-    print!("{}", config.to_toml());
+    let secrets = if args.show_secrets {
+        Secrets::Shown
+    } else {
+        Secrets::Hidden
+    };
+    print!("{}", config.show(secrets));
     Ok(ExitCode::SUCCESS)
 }
 

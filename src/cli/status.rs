@@ -86,8 +86,15 @@ fn judge(
     }
     // Nothing to judge, or a name that is nowhere: unknown. With --json that is still a
     // document (its `unknown` says why), so a `| jq` pipeline gets input.
-    let unknown = match report.select(&args.names) {
-        Ok(selected) => {
+    let selected = if args.names.is_empty() {
+        // No names: the report as it is, not a copy of every row.
+        Ok(None)
+    } else {
+        report.select(&args.names).map(Some)
+    };
+    let unknown = match selected {
+        Ok(None) => report::nothing_to_judge(&location.path, &report),
+        Ok(Some(selected)) => {
             report = selected;
             report::nothing_to_judge(&location.path, &report)
         }
@@ -240,7 +247,7 @@ mod tests {
                         last_heartbeat: 100.0,
                         ..Entry::default()
                     };
-                    ((*n).to_owned(), entry)
+                    ((*n).to_owned(), entry.into())
                 })
                 .collect(),
             invalid: vec![("broken".into(), "missing last_heartbeat".into())],

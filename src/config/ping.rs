@@ -9,6 +9,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::tokens::{self, Access, RawToken};
 use super::values::Span;
 use super::{Fault, ProcessConfig};
 use crate::http::{DEFAULT_BODY_KEEP, Listen, MAX_BODY};
@@ -29,6 +30,8 @@ pub struct ServeConfig {
     pub heartbeat_url: Option<String>,
     /// Seconds between those pings (`heartbeat_every`); `None`: [`HEARTBEAT_EVERY`].
     pub heartbeat_every: Option<f64>,
+    /// Tokens, TLS and the ping rate (`config/tokens.rs`).
+    pub access: Access,
 }
 
 /// How often serve pings `heartbeat_url` unless `heartbeat_every` says.
@@ -54,6 +57,11 @@ pub(super) struct RawServe {
     ping_key: Option<Spanned<String>>,
     heartbeat_url: Option<Spanned<String>>,
     heartbeat_every: Option<Spanned<Span>>,
+    #[serde(default)]
+    token: Vec<Spanned<RawToken>>,
+    tls_cert: Option<Spanned<String>>,
+    tls_key: Option<Spanned<String>>,
+    ping_rate: Option<Spanned<String>>,
 }
 
 impl RawServe {
@@ -111,12 +119,14 @@ impl RawServe {
             }
             other => other.map(|every| every.get_ref().0),
         };
+        let access = tokens::validate(self.token, self.tls_cert, self.tls_key, self.ping_rate)?;
         Ok(ServeConfig {
             listen,
             ping_body_limit,
             ping_key,
             heartbeat_url,
             heartbeat_every,
+            access,
         })
     }
 }

@@ -136,6 +136,17 @@ mod tests {
         let again = Config::parse(&config.to_toml(), std::path::Path::new("hbmon.toml")).unwrap();
         assert_eq!(again.serve.heartbeat_url, config.serve.heartbeat_url);
         assert_eq!(again.serve.heartbeat_every, config.serve.heartbeat_every);
+        let hidden = config.show(crate::config::Secrets::Hidden);
+        assert!(!hidden.contains("/ping/x"), "{hidden}");
+        // With a token after it, the keys are still [serve]'s, not the token's.
+        let tokened = Config::parse(
+            &format!("{}[[serve.token]]\nname = \"r\"\nsecret = \"s3cretS3cretS3cretS3cret\"\nscopes = [\"read\"]\n",
+                "[serve]\nheartbeat_url = \"http://a/\"\n"),
+            std::path::Path::new("hbmon.toml"),
+        )
+        .unwrap();
+        let again = Config::parse(&tokened.to_toml(), std::path::Path::new("hbmon.toml")).unwrap();
+        assert_eq!(again.serve.heartbeat_url.as_deref(), Some("http://a/"));
         let default = Config::parse(
             "[serve]\nheartbeat_url = \"http://a/\"\n",
             std::path::Path::new("hbmon.toml"),

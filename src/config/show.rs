@@ -3,13 +3,39 @@
 
 use std::fmt::Write as _;
 
-use super::{Config, Overlap, Schedule, ServeConfig, Target};
+use super::{Config, Overlap, Schedule, Secret, ServeConfig, Target};
 use crate::duration;
 
+/// Whether [`Config::show`] prints secrets (a token's, a ping key, a UUID, a push token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    /// As written: the config reads back the same (`hbmon config --show-secrets`).
+    Shown,
+    /// `"…(hidden, 32 chars)"`, which no config takes: a pasted or shared output gives no
+    /// one a way in (`hbmon config`).
+    Hidden,
+}
+
+impl Secrets {
+    /// `value` quoted, or the mark that hides it.
+    fn quote(self, value: &str) -> String {
+        match self {
+            Secrets::Shown => quote(value),
+            Secrets::Hidden => quote(&format!("…(hidden, {} chars)", value.chars().count())),
+        }
+    }
+}
+
 impl Config {
-    /// The config as TOML that [`Config::parse`] reads back to the same rules, with
-    /// comments for what is left to the heartbeat entries (`hbmon config`).
+    /// The config as TOML that [`Config::parse`] reads back to the same rules, secrets
+    /// included.
     pub fn to_toml(&self) -> String {
+        self.show(Secrets::Shown)
+    }
+
+    /// The config as TOML, with comments for what is left to the heartbeat entries, and
+    /// its secrets as `secrets` says (`hbmon config`).
+    pub fn show(&self, secrets: Secrets) -> String {
         let d = &self.defaults;
         let mut out = String::from("[defaults]\n");
         match d.interval {
@@ -55,9 +81,12 @@ impl Config {
                     "overlap",
                     (p.overlap != Overlap::Allow).then(|| quote(p.overlap.as_str())),
                 ),
-                ("uuid", p.ping.uuid.as_deref().map(quote)),
+                ("uuid", p.ping.uuid.as_deref().map(|u| secrets.quote(u))),
                 ("slug", p.ping.slug.as_deref().map(quote)),
-                ("push_token", p.ping.push_token.as_deref().map(quote)),
+                (
+                    "push_token",
+                    p.ping.push_token.as_deref().map(|t| secrets.quote(t)),
+                ),
             ];
             for (key, value) in optional {
                 if let Some(value) = value {
@@ -105,13 +134,13 @@ impl Config {
             let globs: Vec<String> = m.processes.iter().map(|p| quote(p.as_str())).collect();
             line(&mut out, "processes", &format!("[{}]", globs.join(", ")));
         }
-        serve(&mut out, &self.serve);
+        serve(&mut out, &self.serve, secrets);
         out
     }
 }
 
 /// The `[serve]` table.
-fn serve(out: &mut String, serve: &ServeConfig) {
+fn serve(out: &mut String, serve: &ServeConfig, secrets: Secrets) {
     out.push_str("\n[serve]\n");
     line(
         out,
@@ -122,11 +151,34 @@ fn serve(out: &mut String, serve: &ServeConfig) {
         line(out, "ping_body_limit", &limit.to_string());
     }
     if let Some(key) = &serve.ping_key {
-        line(out, "ping_key", &quote(key));
+        line(out, "ping_key", &secrets.quote(key));
     }
+    // A healthchecks.io URL is its check's secret.
     if let Some(url) = &serve.heartbeat_url {
-        line(out, "heartbeat_url", &quote(url));
+        line(out, "heartbeat_url", &secrets.quote(url));
         line(out, "heartbeat_every", &secs(serve.heartbeat_every()));
+    }
+    let access = &serve.access;
+    if let Some((cert, key)) = &access.tls {
+        line(out, "tls_cert", &quote(&cert.to_string_lossy()));
+        line(out, "tls_key", &quote(&key.to_string_lossy()));
+    }
+    match (access.ping_rate, access.ping_rate()) {
+        (_, None) => line(out, "ping_rate", &quote("off")),
+        (Some(_), Some(rate)) => line(out, "ping_rate", &quote(&rate.to_string())),
+        (None, Some(rate)) => {
+            let _ = writeln!(out, "# ping_rate: {rate} (the default)");
+        }
+    }
+    for token in &access.tokens {
+        out.push_str("\n[[serve.token]]\n");
+        line(out, "name", &quote(&token.name));
+        match &token.secret {
+            Secret::Inline(secret) => line(out, "secret", &secrets.quote(secret)),
+            Secret::File(path) => line(out, "secret_file", &quote(&path.to_string_lossy())),
+        }
+        let scopes: Vec<String> = token.scopes.iter().map(|s| quote(s.as_str())).collect();
+        line(out, "scopes", &format!("[{}]", scopes.join(", ")));
     }
 }
 

@@ -301,7 +301,7 @@ mod tests {
         assert_eq!(a.rows(), 2);
         let small = a.bytes();
         let mut big = report(6.0, vec![row("a", State::Up, Some(5.5))]);
-        big.rows[0].entry.as_mut().unwrap().additional_data = json!("x".repeat(1 << 20));
+        big.rows[0].entry_mut().additional_data = json!("x".repeat(1 << 20));
         let b = Batch::of(&tracker.observe(&big));
         assert_eq!(b.rows(), 1);
         assert!(b.bytes() <= ROW_OVERHEAD + 1 + DATA_CAP, "{}", b.bytes());

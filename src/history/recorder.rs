@@ -263,7 +263,7 @@ mod tests {
             .iter()
             .map(|name| {
                 let mut row = row(name, State::Up, Some(time));
-                row.entry.as_mut().unwrap().additional_data = data.clone();
+                row.entry_mut().additional_data = data.clone();
                 row
             })
             .collect();

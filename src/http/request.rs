@@ -7,10 +7,12 @@
 mod browser;
 mod head;
 
-use std::io::{ErrorKind, Read};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpStream};
+use std::io::ErrorKind;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
+use super::conn::{self, Conn};
+pub use browser::{Session, TOKEN_HEADER};
 use head::parse_head;
 
 /// The request line and headers together; a longer head is refused (431).
@@ -43,11 +45,18 @@ pub struct Request {
     /// A header that shows a browser sent it (`browser.rs`), if one does: such a request
     /// may read, but write only by POST ([`Request::may_write`]).
     pub browser: Option<&'static str>,
+    /// A page of this server sent it (the dashboard: `Sec-Fetch-Site: same-origin`, or its
+    /// own `Origin`): it writes only with the session's token.
+    pub same_origin: bool,
+    /// The `X-Hbmon-Token` header ([`Session`]).
+    pub token: Option<String>,
     /// Who sent it; `None` where that is not known. Writes to the management API are
     /// taken only from loopback.
     pub peer: Option<std::net::SocketAddr>,
     /// The `If-Match` header: the version of what a write changes that the client read.
     pub if_match: Option<String>,
+    /// The token of `Authorization: Bearer TOKEN`, if sent (`api/auth.rs` checks it).
+    pub bearer: Option<String>,
 }
 
 /// Why a request was not read; [`RequestError::status`] is the HTTP status to answer.
@@ -81,6 +90,13 @@ pub enum RequestError {
          localhost, 127.0.0.1 or [::1]"
     )]
     ForeignHost(String),
+    /// A page of this server wrote without the session's token.
+    #[error("refused: a write from the dashboard needs the session's token (X-Hbmon-Token)")]
+    NoToken,
+    /// A page of this server wrote with a token that is not the session's (from a serve
+    /// that has restarted since the page was loaded: reload it).
+    #[error("refused: the X-Hbmon-Token is not this session's; reload the page")]
+    BadToken,
     #[error("the request was not complete in time")]
     Timeout,
     /// The client went away, or the connection failed: there is no one to answer.
@@ -94,6 +110,8 @@ impl RequestError {
             RequestError::Malformed(_) | RequestError::Closed(_) => 400,
             RequestError::FromWebPage(_)
             | RequestError::BrowserWrite { .. }
+            | RequestError::NoToken
+            | RequestError::BadToken
             | RequestError::ForeignHost(_) => 403,
             RequestError::Timeout => 408,
             RequestError::LengthRequired => 411,
@@ -149,7 +167,7 @@ fn is_loopback_host(host: &str) -> bool {
 /// A client that sends `Expect: 100-continue` (curl does for larger bodies) is told to go
 /// on.
 pub fn read(
-    stream: &mut TcpStream,
+    stream: &mut impl Conn,
     deadline: Instant,
     hosts: Hosts,
     keep: usize,
@@ -183,7 +201,8 @@ pub fn read(
     let mut received = body.len().min(head.content_length);
     body.truncate(head.content_length.min(keep));
     if received < head.content_length && head.expect_continue {
-        super::write_by(stream, b"HTTP/1.1 100 Continue\r\n\r\n", deadline)
+        stream.until(deadline);
+        conn::write_all(stream, b"HTTP/1.1 100 Continue\r\n\r\n")
             .map_err(|e| RequestError::Closed(e.to_string()))?;
     }
     while received < head.content_length {
@@ -208,25 +227,22 @@ pub fn read(
         body,
         body_len: head.content_length,
         browser: head.browser,
-        peer: stream.peer_addr().ok(),
+        same_origin: head.same_origin,
+        token: head.token,
+        peer: stream.peer(),
         if_match: head.if_match,
+        bearer: head.bearer,
     })
 }
 
 /// One `read` that gives up at `deadline`.
 fn read_some(
-    stream: &mut TcpStream,
+    stream: &mut impl Conn,
     chunk: &mut [u8],
     deadline: Instant,
 ) -> Result<usize, RequestError> {
+    stream.until(deadline);
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(RequestError::Timeout);
-        }
-        stream
-            .set_read_timeout(Some(left))
-            .map_err(|e| RequestError::Closed(e.to_string()))?;
         match stream.read(chunk) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -254,7 +270,8 @@ fn head_end(buf: &[u8]) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
 
     #[test]
     fn the_head_ends_at_the_first_blank_line() {
@@ -273,8 +290,9 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         client.write_all(sent).unwrap();
-        let (mut server, _) = listener.accept().unwrap();
+        let (server, _) = listener.accept().unwrap();
         let deadline = Instant::now() + std::time::Duration::from_millis(deadline_ms);
+        let mut server = conn::Socket::new(server, deadline);
         let result = read(&mut server, deadline, Hosts::Loopback, KEEP);
         drop(server);
         let mut answered = Vec::new();

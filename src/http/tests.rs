@@ -1,6 +1,7 @@
 //! The server end to end over real sockets: deadlines, the slot bound, Host and Origin rules.
 
 use super::*;
+use std::io::Write;
 
 #[test]
 fn a_plain_text_reply_is_one_escaped_line() {
@@ -199,4 +200,89 @@ fn a_silent_client_gets_408_and_a_stopped_server_accepts_nothing() {
     let addr = running.addr;
     assert_eq!(running.stop(Duration::from_secs(5)), 0);
     assert!(TcpStream::connect(addr).is_err());
+}
+
+/// A server speaking TLS with the integration tests' certificate (its key copied into
+/// `dir` with mode 0600, as serve requires).
+fn tls_server(dir: &std::path::Path, limits: Limits) -> Running {
+    use std::os::unix::fs::PermissionsExt;
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/tls");
+    let key = dir.join("key.pem");
+    std::fs::copy(fixtures.join("server.key"), &key).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let tls = Tls::load(&fixtures.join("server.pem"), &key).unwrap();
+    let server = Server::bind("127.0.0.1:0".parse().unwrap(), limits).unwrap();
+    server
+        .with_tls(Some(tls))
+        .start(|_| Response::line(200, "ok"))
+        .unwrap()
+}
+
+#[test]
+fn a_silent_or_stalled_tls_handshake_is_closed_at_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = tls_server(
+        dir.path(),
+        Limits {
+            connections: 4,
+            timeout: Duration::from_millis(200),
+            ..Limits::default()
+        },
+    );
+    // Silent; and a handshake record begun, never finished.
+    for sent in [&b""[..], &[0x16, 0x03, 0x01, 0x02, 0x00][..]] {
+        let mut client = TcpStream::connect(running.addr).unwrap();
+        client.write_all(sent).unwrap();
+        // Far past the deadline: were the server to wait on, this read would fail the test.
+        client
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut reply = Vec::new();
+        let closed = client.read_to_end(&mut reply);
+        assert!(
+            closed.is_ok()
+                || closed
+                    .as_ref()
+                    .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+            "{sent:?}: {closed:?}"
+        );
+    }
+    assert_eq!(running.stop(Duration::from_secs(5)), 0);
+}
+
+#[test]
+fn a_tls_key_that_is_no_key_or_not_the_certificates_is_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/tls");
+    let key = dir.path().join("key.pem");
+    // The certificate as the key: no private key in it.
+    std::fs::copy(fixtures.join("server.pem"), &key).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let err = Tls::load(&fixtures.join("server.pem"), &key)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!("tls_key {}: not a PEM private key", key.display())),
+        "{err}"
+    );
+    // The key as the certificate (a checkout leaves the fixture 0644: made private again).
+    std::fs::copy(fixtures.join("server.key"), &key).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let err = Tls::load(&key, &key).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "tls_cert {}: has no BEGIN CERTIFICATE",
+            key.display()
+        )),
+        "{err}"
+    );
+    // The CA's certificate with the server's key.
+    let err = Tls::load(&fixtures.join("ca.pem"), &key)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("does not go with") && err.contains("ca.pem"),
+        "{err}"
+    );
 }

@@ -1,4 +1,4 @@
-//! `hbmon run --notify`: the command is given a `NOTIFY_SOCKET` (and `WATCHDOG_USEC`, its
+//! `hbmon run --notify`, and each process `hbmon serve` supervises: the command is given a `NOTIFY_SOCKET` (and `WATCHDOG_USEC`, its
 //! interval) and what it says there becomes the run's beats: `READY=1`, `WATCHDOG=1` and
 //! `STATUS=…` a `running` beat (the status line in the data's `status`), `STOPPING=1` one
 //! marked `stopping`, `ERRNO=n` and `WATCHDOG=trigger` an `error` beat. Nothing else beats
@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use super::report::Beats;
 use crate::notify::{Listener, Message, NotifySocket};
+use crate::store::{Beat, DataChange, Reported};
 
 /// The most beats that wait for the writer; more are folded into the last one, so a
 /// command that floods the socket costs a bounded queue.
@@ -31,6 +32,24 @@ pub struct Notified {
     pub error: Option<String>,
     /// Keys set in the entry's data.
     pub data: Map<String, Value>,
+}
+
+impl Notified {
+    /// The beat it is: `fine` with its data merged in, or for an error, `failing` turned
+    /// into an `error` beat with its message — one mapping for a job's run (`hbmon run
+    /// --notify`: a `running` beat) and a supervised process (an `alive` one by its PID).
+    pub fn beat(self, fine: Beat, failing: Beat) -> Beat {
+        let data = DataChange::Merge(self.data);
+        match self.error {
+            None => Beat { data, ..fine },
+            Some(message) => Beat {
+                status: Reported::Error,
+                error: Some(message),
+                data,
+                ..failing
+            },
+        }
+    }
 }
 
 /// Gives `command` the socket and the watchdog interval, as systemd gives a service with
@@ -121,6 +140,11 @@ impl Notifications {
                 .then(|| "WATCHDOG=trigger: it asked for its watchdog to fire".to_owned())
         };
         Some(Notified { error, data })
+    }
+
+    /// The oldest waiting beat, taken (for a writer that writes each at once).
+    pub fn take_next(&mut self) -> Option<Notified> {
+        self.queue.pop_front()
     }
 
     /// When the next waiting beat is to be offered to the writer.

@@ -177,18 +177,10 @@ impl<'a> Reporter<'a> {
                 self.send(Beat::running(self.started_at, DataChange::Replace(data)));
             }
             Report::StillRunning => self.send(Beat::running(self.started_at, DataChange::Keep)),
-            Report::Notified(Notified { error: None, data }) => {
-                self.send(Beat::running(self.started_at, DataChange::Merge(data)));
+            Report::Notified(notified) => {
+                let run = Beat::running(self.started_at, DataChange::Keep);
+                self.send(notified.beat(run, Beat::alive(None)));
             }
-            Report::Notified(Notified {
-                error: Some(message),
-                data,
-            }) => self.send(Beat {
-                status: Reported::Error,
-                error: Some(message),
-                data: DataChange::Merge(data),
-                ..Beat::alive(None)
-            }),
             Report::Finished(FinalBeat {
                 status,
                 exit_code,

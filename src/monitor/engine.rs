@@ -17,9 +17,9 @@ use crate::changes::Tracker;
 use crate::clock::unix_now;
 use crate::config::Config;
 use crate::report::Report;
-use crate::store::{self, Snapshot, StoreError};
+use crate::store::{Decoded, Snapshot, StoreError};
 use crate::supervise::control::{Reply, Request};
-use crate::supervise::{Claim, Supervisor};
+use crate::supervise::{Claim, Supervisor, published};
 use crate::watch::Stamp;
 
 /// What the log says of a config reloaded from `path`: what is in it, and what of the
@@ -106,8 +106,12 @@ pub struct Engine {
     supervisor: Option<Supervisor>,
     /// Said once: another monitor supervises.
     said_supervised: bool,
+    /// The supervisor's recent restarts handed to the history (name, millisecond).
+    handed: std::collections::HashSet<(String, u64)>,
     /// The last good read of the file, judged again while the file does not parse.
     snapshot: Snapshot,
+    /// The reader, which decodes only the entries whose text changed since that read.
+    decoded: Decoded,
     /// The file as it was at the last read, to notice a change no event reported.
     stamp: Option<Stamp>,
     file_error: Option<FileError>,
@@ -150,6 +154,7 @@ impl Engine {
             supervises: supervise,
             supervisor: None,
             said_supervised: false,
+            handed: std::collections::HashSet::new(),
             config_file: ConfigFile::new(config_flag, file.clone(), config_path, unix_now()),
             file,
             config,
@@ -158,6 +163,7 @@ impl Engine {
             tracker: Tracker::default(),
             roles,
             snapshot: Snapshot::default(),
+            decoded: Decoded::default(),
             stamp: None,
             file_error: None,
             missing: false,
@@ -191,11 +197,19 @@ impl Engine {
         &self.config
     }
 
-    /// One check: reads the file if asked, judges every process at this instant, logs and
-    /// records what changed, runs the alert rules (when this monitor sends them), and
-    /// publishes the update.
+    /// One check: reads the file if asked or if its stamp changed, judges every process at
+    /// this instant, logs and records what changed, runs the alert rules (when this monitor
+    /// sends them), and publishes the update.
+    ///
+    /// A file whose stamp (inode, size, times, device) is the one of the last read is not
+    /// read again unless asked: between changes, a check only judges again (deadlines move).
+    /// A writer cannot change the file and keep its stamp: every writer renames a new file
+    /// in, and the new file's inode cannot be the one being replaced, which still exists
+    /// until the rename. (A freed inode can come back two writes later with the same size
+    /// within one mtime tick; the watch's event, which always reads, covers that.)
     pub fn step(&mut self, step: Step) {
-        if step.read {
+        let read = step.read || self.changed_unseen();
+        if read {
             self.read();
         }
         let now = unix_now();
@@ -204,13 +218,19 @@ impl Engine {
             self.judge
                 .report(&self.snapshot, &self.config, now, step.probing, &results);
         let mut restarts = Vec::new();
-        if let Some(supervisor) = &mut self.supervisor {
+        let recent = if let Some(supervisor) = &mut self.supervisor {
             let lines;
             (lines, restarts) = supervisor.step(&mut report, &self.config, now);
             self.news.extend(lines.into_iter().map(News::Supervised));
-        }
+            supervisor.recent()
+        } else {
+            // Shown as the supervising serve shows it, whichever face this is.
+            published::apply(&mut report, &self.file, now)
+                .map(|units| units.restarts)
+                .unwrap_or_default()
+        };
         let mut changes = self.tracker.observe(&report);
-        changes.restarts = restarts;
+        changes.restarts = self.unrecorded(&recent);
         self.news
             .extend(changes.transitions.iter().cloned().map(News::Transition));
         self.news
@@ -219,7 +239,7 @@ impl Engine {
             .record(&changes, &mut self.tracker, &mut self.news);
         self.roles.alert(
             &report,
-            &changes.restarts,
+            &restarts,
             &self.config,
             now,
             step.counted,
@@ -230,17 +250,37 @@ impl Engine {
             seq: self.seq,
             report: Arc::new(report),
             changes,
-            read: step.read,
+            read,
             config: self.config_file.path().map(Path::to_owned),
             troubles: self.troubles(),
             news: std::mem::take(&mut self.news),
+            supervising: self.supervisor.is_some(),
         });
+    }
+
+    /// Of the supervisor's `recent` restarts (its own, or those the supervising serve
+    /// published), the ones this monitor has not yet handed to its history — all of them
+    /// just after it took the role over: one the last holder recorded is the same row
+    /// again (its name and millisecond), kept once. None while it does not record: the
+    /// history has one writer, whichever face holds its role.
+    fn unrecorded(&mut self, recent: &[published::Restarted]) -> Vec<crate::changes::Restart> {
+        if !self.roles.recording() {
+            self.handed.clear();
+            return Vec::new();
+        }
+        let fresh = recent
+            .iter()
+            .filter(|r| !self.handed.contains(&r.key()))
+            .map(published::Restarted::restart)
+            .collect();
+        self.handed = recent.iter().map(published::Restarted::key).collect();
+        fresh
     }
 
     /// Reads the file. One that does not parse keeps the last good read, under the error.
     fn read(&mut self) {
         self.stamp = Stamp::of(&self.file);
-        match store::read(&self.file) {
+        match self.decoded.read(&self.file) {
             Ok(snapshot) => {
                 if self.file_error.take().is_some() {
                     self.news
@@ -280,8 +320,14 @@ impl Engine {
     }
 
     /// Whether the file changed since the last read without an event saying so.
-    pub(super) fn changed_unseen(&self) -> bool {
+    fn changed_unseen(&self) -> bool {
         Stamp::of(&self.file) != self.stamp
+    }
+
+    /// How many entries this engine decoded since it began (tests count re-reads by it).
+    #[cfg(test)]
+    pub(super) fn decodes(&self) -> u64 {
+        self.decoded.decodes()
     }
 
     /// The once-a-second chores: a role whose holder stopped is taken over.
@@ -290,11 +336,6 @@ impl Engine {
             .claim_if_free(&mut self.tracker, &mut self.news, unix_now());
         self.prober.claim_if_free(&self.config, &mut self.news);
         self.claim_supervision();
-    }
-
-    /// Whether this monitor supervises the processes (holds the role).
-    pub fn supervising(&self) -> bool {
-        self.supervisor.is_some()
     }
 
     /// Carries out a user's `request` (`hbmon start|stop|restart`), name by name (a label
@@ -338,7 +379,7 @@ impl Engine {
         }
         match Supervisor::claim(&self.file) {
             Claim::Held(supervisor) => {
-                self.supervisor = Some(supervisor);
+                self.supervisor = Some(*supervisor);
                 self.news.push(News::Took(
                     "supervise: started and restarted from this monitor".into(),
                 ));

@@ -32,6 +32,9 @@ pub struct Update {
     /// What happened since the update before, in order: one log line each for `hbmon serve`,
     /// a notice for the UI.
     pub news: Vec<News>,
+    /// Whether this monitor supervises the processes (holds that role) at this check: a
+    /// serve that takes the role over later opens its control socket then.
+    pub supervising: bool,
 }
 
 /// A lasting problem, said until it is over.
@@ -231,6 +234,7 @@ impl Feed {
             config,
             troubles: Vec::new(),
             news: Vec::new(),
+            supervising: false,
         })
     }
 
@@ -295,6 +299,7 @@ mod tests {
             config: None,
             troubles: Vec::new(),
             news: Vec::new(),
+            supervising: false,
         }
     }
 

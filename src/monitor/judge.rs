@@ -103,8 +103,11 @@ mod tests {
         Snapshot {
             entries: pids
                 .iter()
-                .map(|&pid| (format!("p{pid}"), Beat::alive(Some(pid)).apply(None, 1.0)))
-                .collect::<Vec<(String, Entry)>>(),
+                .map(|&pid| {
+                    let entry: Entry = Beat::alive(Some(pid)).apply(None, 1.0);
+                    (format!("p{pid}"), entry.into())
+                })
+                .collect(),
             invalid: Vec::new(),
         }
     }

@@ -186,6 +186,11 @@ impl Roles {
         Ok(true)
     }
 
+    /// Whether this monitor records the history (holds its role).
+    pub(super) fn recording(&self) -> bool {
+        self.recorder.is_some()
+    }
+
     /// Hands `changes` to the recorder (never waiting for the database) and says what
     /// became of the history since the last check.
     pub(super) fn record(

@@ -123,7 +123,7 @@ impl Verdict {
             name: self.name,
             label: self.label,
             monitored: self.monitored,
-            entry: self.entry,
+            entry: self.entry.map(std::sync::Arc::new),
             // Its severity as it said: `critical = false` there caps what the state implies.
             health: Health {
                 severity,

@@ -404,7 +404,15 @@ pub fn local_stamp(at: f64, now: f64) -> String {
         return "-".to_owned();
     };
     let format = if at_local.date_naive() == now_local.date_naive() {
-        "%H:%M:%S"
+        // Written out: chrono parses a format string on every call, and a table of 10 000
+        // rows has one of these per row (most of `hbmon status`'s formatting).
+        use chrono::Timelike;
+        return format!(
+            "{:02}:{:02}:{:02}",
+            at_local.hour(),
+            at_local.minute(),
+            at_local.second()
+        );
     } else if (now - at).abs() < 183.0 * 86_400.0 {
         "%b %e"
     } else {
@@ -441,7 +449,7 @@ pub fn interval(row: &Row, now: f64) -> String {
 /// `None` for a job without a schedule, or one that never fires again.
 pub fn due(row: &Row, now: f64) -> Option<String> {
     let schedule = row.rules.schedule.0.as_ref()?;
-    let due = crate::health::next_due(row.entry.as_ref(), &row.rules)?;
+    let due = crate::health::next_due(row.entry.as_deref(), &row.rules)?;
     let format = if due - now >= 86_400.0 {
         "%a %H:%M"
     } else {
@@ -530,6 +538,9 @@ pub fn bytes(n: u64) -> String {
         format!("{value:.1}{}", UNITS[unit])
     }
 }
+
+mod view;
+pub use view::View;
 
 #[cfg(test)]
 mod tests;

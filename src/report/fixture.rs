@@ -152,7 +152,7 @@ pub fn snapshot() -> Snapshot {
     Snapshot {
         entries: entries
             .into_iter()
-            .map(|(n, e)| (n.to_owned(), e))
+            .map(|(n, e)| (n.to_owned(), e.into()))
             .collect(),
         invalid: vec![(
             "broken".to_owned(),

@@ -155,7 +155,7 @@ impl<'a> Process<'a> {
             last_heartbeat: row.entry.as_ref().map(|e| e.last_heartbeat),
             since_beat: row.since_beat(now),
             runtime: row.runtime(now),
-            next_due: crate::health::next_due(row.entry.as_ref(), &row.rules),
+            next_due: crate::health::next_due(row.entry.as_deref(), &row.rules),
             runs: row.entry.as_ref().map_or_else(Vec::new, |entry| {
                 entry
                     .runs_in_progress()
@@ -170,7 +170,7 @@ impl<'a> Process<'a> {
                     .collect()
             }),
             probes: &row.probes,
-            entry: row.entry.as_ref(),
+            entry: row.entry.as_deref(),
             process: row.process.as_ref(),
             rules: &row.rules,
             depends_on: &row.depends_on,

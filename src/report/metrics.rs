@@ -324,7 +324,10 @@ mod tests {
             ..Entry::default()
         };
         let snapshot = Snapshot {
-            entries: vec![("twice".into(), entry(10.0)), ("twice".into(), entry(20.0))],
+            entries: vec![
+                ("twice".into(), entry(10.0).into()),
+                ("twice".into(), entry(20.0).into()),
+            ],
             invalid: Vec::new(),
         };
         let report = super::super::build(

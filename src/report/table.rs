@@ -286,9 +286,9 @@ mod tests {
         // Moved to 10 s ahead: up, as fresh, and the reason says why.
         let mut near = report();
         let row = near.rows.iter_mut().find(|r| r.name == "skewed").unwrap();
-        row.entry.as_mut().unwrap().last_heartbeat = NOW + 10.0;
+        row.entry_mut().last_heartbeat = NOW + 10.0;
         row.health = crate::health::evaluate(
-            row.entry.as_ref(),
+            row.entry.as_deref(),
             &row.rules,
             NOW,
             crate::health::Os::Unknown,
@@ -327,7 +327,7 @@ mod tests {
             ..Entry::default()
         };
         let snapshot = Snapshot {
-            entries: vec![("evil\u{202e}txt".into(), entry)],
+            entries: vec![("evil\u{202e}txt".into(), entry.into())],
             invalid: vec![("bad\u{9b}1m".into(), "unknown variant `\u{1b}[2J`".into())],
         };
         let report = build(

@@ -11,6 +11,8 @@ use crate::clock::format_local;
 
 mod runs;
 
+pub use runs::parse_run_id;
+
 /// How much of a job's output its final beat keeps: the last 10 KiB (stdout and stderr
 /// together, in order of arrival, for `hbmon run`; the body, for a ping).
 pub const TAIL_BYTES: usize = 10 * 1024;
@@ -258,6 +260,13 @@ fn set_newest_run(entry: &mut Entry, job: &JobRun, started_at: Option<f64>) {
                 .map(|(end, start)| end - start)
         })
         .map(|took| (took.max(0.0) * 1e6).round() / 1e6);
+}
+
+/// This machine's host name, written into each entry (`host`).
+pub fn host() -> Option<String> {
+    static HOST: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| sysinfo::System::host_name().ok())
+        .clone()
 }
 
 /// The last [`TAIL_BYTES`] of `output` as text, as a job's final beat keeps them: for an

@@ -311,6 +311,9 @@ fn json_string(s: &str) -> String {
 }
 
 #[cfg(test)]
+mod damage;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -475,34 +478,10 @@ mod tests {
     #[test]
     fn damaged_files_are_judged_as_serde_json_judges_them_entry_by_entry() {
         use serde_json::Value;
-        let seeds = [
-            "{\"version\": 1, \"last_updated\": 1703123456.789, \"processes\": {\n    \"bidder\": {\"last_heartbeat\": 1703123456.789, \"pid\": 48213, \"status\": \"alive\", \"additional_data\": {\"status\": \"bid\\\"ding\", \"n\": [1, -2.5e3, true, false, null], \"s\": \"\\u00e9\\n\"}},\n    \"cron\": {\"last_heartbeat\": 1.5, \"data\": [[], {}]}\n  },\n  \"owner\": {\"team\": [\"ops\"]}\n}\n",
-            "{\n  \"processes\": {\n    \"a\": {\n      \"x\": 0.5,\n      \"y\": \"日本\"\n    },\n    \"b\\u00e9\": {\n      \"z\": null\n    }\n  }\n}\n",
-        ];
-        let junk = b" \t\n\r\"\\/{}[],:-+.eE0129abfnrtu\x01\x7f";
-        let mut state = 0x2545_F491_4F6C_DD1D_u64;
-        let mut next = move |n: usize| {
-            // xorshift64: reproducible, no dependency.
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            usize::try_from(state % n as u64).unwrap()
-        };
         let decodes = |raw: &str| serde_json::from_str::<Value>(raw).ok();
         let mut verdicts = [0; 4];
-        for round in 0..30_000 {
-            let mut bytes = seeds[round % seeds.len()].as_bytes().to_vec();
-            for _ in 0..=next(3) {
-                let at = next(bytes.len());
-                match next(3) {
-                    0 => bytes[at] = junk[next(junk.len())],
-                    1 => bytes.insert(at, junk[next(junk.len())]),
-                    _ => drop(bytes.remove(at)),
-                }
-            }
-            let Ok(text) = std::str::from_utf8(&bytes) else {
-                continue;
-            };
+        for text in damage::files(30_000) {
+            let text = text.as_str();
             let whole = serde_json::from_str::<Value>(text);
             match (RawDocument::parse(text), whole) {
                 (Ok(doc), Ok(whole)) => {

@@ -59,6 +59,34 @@ impl From<Reported> for String {
     }
 }
 
+/// Writers' schedules as parsed, by (expression, zone): every check asks every scheduled
+/// entry for its schedule, and parsing it (a zone looked up, five fields) cost more than
+/// judging the entry. Bounded: past [`Schedules::MAX`] distinct pairs (hostile writers
+/// making up new ones) it starts over.
+#[derive(Debug, Default)]
+struct Schedules {
+    parsed: std::collections::HashMap<(String, Option<String>), Option<crate::cron::Schedule>>,
+    parses: u64,
+}
+
+impl Schedules {
+    const MAX: usize = 4096;
+
+    fn get(&mut self, expr: &str, tz: Option<&str>) -> Option<crate::cron::Schedule> {
+        let key = (expr.to_owned(), tz.map(str::to_owned));
+        if let Some(schedule) = self.parsed.get(&key) {
+            return schedule.clone();
+        }
+        if self.parsed.len() >= Self::MAX {
+            self.parsed.clear();
+        }
+        self.parses += 1;
+        let schedule = crate::cron::Schedule::parse(expr, tz).ok();
+        self.parsed.insert(key, schedule.clone());
+        schedule
+    }
+}
+
 /// `app` (long-running) or `job` (runs, exits, runs again). `ValueEnum` makes it the one
 /// parser of `--kind` for every command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
@@ -186,8 +214,15 @@ pub enum Pause {
 impl Entry {
     /// The schedule its writer promises, if it is one: a `schedule` or `tz` that does not
     /// parse (a writer other than hbmon's) is no promise, and the interval rules apply.
+    /// Parsed once per (schedule, zone) for the life of the process (see [`Schedules`]).
     pub fn schedule(&self) -> Option<crate::cron::Schedule> {
-        crate::cron::Schedule::parse(self.schedule.as_deref()?, self.tz.as_deref()).ok()
+        static SCHEDULES: std::sync::LazyLock<std::sync::Mutex<Schedules>> =
+            std::sync::LazyLock::new(Default::default);
+        let expr = self.schedule.as_deref()?;
+        let mut schedules = SCHEDULES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        schedules.get(expr, self.tz.as_deref())
     }
 
     /// The pause set by `hbmon pause`, expired or not. A `paused_until` that is neither a
@@ -309,6 +344,29 @@ mod tests {
             };
             assert_eq!(entry.schedule().is_some(), reads, "{schedule:?} {tz:?}");
         }
+    }
+
+    #[test]
+    fn a_schedule_is_parsed_once_per_expression_and_zone() {
+        let mut schedules = Schedules::default();
+        // (expression, zone, parses so far, parsed)
+        let cases = [
+            ("0 3 * * *", Some("Europe/Berlin"), 1, true),
+            ("0 3 * * *", Some("Europe/Berlin"), 1, true),
+            ("0 3 * * *", Some("Asia/Tokyo"), 2, true),
+            ("0 3 * * *", None, 3, true),
+            ("every night", None, 4, false),
+            ("every night", None, 4, false),
+        ];
+        for (expr, tz, parses, parsed) in cases {
+            let schedule = schedules.get(expr, tz);
+            assert_eq!(schedule.is_some(), parsed, "{expr:?} {tz:?}");
+            assert_eq!(schedules.parses, parses, "{expr:?} {tz:?}");
+        }
+        for i in 0..=Schedules::MAX {
+            schedules.get(&format!("{} * * * *", i % 60), Some(&format!("x{i}")));
+        }
+        assert!(schedules.parsed.len() <= Schedules::MAX);
     }
 
     #[test]

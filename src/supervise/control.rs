@@ -103,7 +103,7 @@ pub fn serve(
 
 fn handle(stream: &UnixStream, answer: &impl Fn(Request) -> Reply) -> io::Result<()> {
     stream.set_write_timeout(Some(TIMEOUT))?;
-    let reply = match peer_uid(stream) {
+    let reply = match crate::sink::peer_ids(stream).map(|(uid, _)| uid) {
         Ok(uid) if uid == euid() || uid == 0 => {
             let mut line = String::new();
             let within = Within {
@@ -168,40 +168,4 @@ pub fn ask(file: &Path, request: &Request) -> io::Result<Reply> {
 fn euid() -> u32 {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() }
-}
-
-/// The uid of the process at the other end (`SO_PEERCRED`, Linux; `getpeereid` elsewhere).
-fn peer_uid(stream: &UnixStream) -> io::Result<u32> {
-    use std::os::fd::AsRawFd;
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: a zeroed ucred is a valid buffer for getsockopt to fill, of the size given.
-        let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
-        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-        // SAFETY: as above; the descriptor is the stream's, open for the call.
-        let rc = unsafe {
-            libc::getsockopt(
-                stream.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_PEERCRED,
-                (&raw mut cred).cast(),
-                &raw mut len,
-            )
-        };
-        if rc == 0 {
-            Ok(cred.uid)
-        } else {
-            Err(io::Error::last_os_error())
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let (mut uid, mut gid) = (0, 0);
-        // SAFETY: getpeereid writes the two ids given.
-        if unsafe { libc::getpeereid(stream.as_raw_fd(), &raw mut uid, &raw mut gid) } == 0 {
-            Ok(uid)
-        } else {
-            Err(io::Error::last_os_error())
-        }
-    }
 }

@@ -226,6 +226,11 @@ impl Unit {
         }
     }
 
+    /// How many restarts were made within the window (at the last one's count).
+    pub fn restarts(&self) -> usize {
+        self.restarts.len()
+    }
+
     /// A stop by hand: kept stopped until started by hand.
     pub fn stop(&mut self, child: bool) -> Option<Action> {
         if child {

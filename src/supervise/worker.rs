@@ -19,6 +19,8 @@ use super::log::read::{self, Stamper};
 use super::policy::Exit;
 use crate::config::Command;
 use crate::job::lifeline::{self, Watchdog};
+#[cfg(target_os = "linux")]
+use crate::job::notified;
 use crate::signal;
 use crate::store::{Beat, Reported, Store};
 
@@ -104,6 +106,9 @@ struct Running {
     child: Child,
     /// Stops its group should serve die outright; dropped once the child is reaped.
     _watchdog: Option<Watchdog>,
+    /// Hears its notify socket; dropped (the socket removed) once the child is reaped.
+    #[cfg(target_os = "linux")]
+    _heard: Option<crate::notify::Listener>,
     /// SIGKILL for the group at this instant (set by a stop).
     kill_at: Option<Instant>,
     /// Whether it was asked to stop cleanly (its end is then a `stopped` beat).
@@ -202,6 +207,13 @@ impl Worker {
         if let Some((uid, gid)) = launch.user {
             command.uid(uid).gid(gid);
         }
+        // Its own NOTIFY_SOCKET (and WATCHDOG_USEC, its interval): a daemon that speaks
+        // systemd's protocol beats with no code change. None to be had: it runs without.
+        #[cfg(target_os = "linux")]
+        let socket = crate::notify::NotifySocket::bind().ok().inspect(|socket| {
+            let interval = Duration::from_secs_f64(launch.interval.max(0.001));
+            notified::give(&mut command, socket, interval);
+        });
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(e) => {
@@ -214,17 +226,61 @@ impl Worker {
         pump(child.stdout.take(), &log);
         pump(child.stderr.take(), &log);
         let beat = self.beat(&name, Beat::alive(Some(pid)), launch.interval);
+        #[cfg(target_os = "linux")]
+        let heard = socket.and_then(|socket| self.hear(&name, pid, launch.interval, socket));
         self.children.insert(
             name.clone(),
             Running {
                 child,
                 _watchdog: Watchdog::start(pid).ok(),
+                #[cfg(target_os = "linux")]
+                _heard: heard,
                 kill_at: None,
                 clean_stop: false,
                 command: None,
             },
         );
         let _ = self.events.send(Event::Started { name, pid, beat });
+    }
+
+    /// Listens on `name`'s notify socket: each message the beat [`notified::Notified::beat`] maps
+    /// it to (as `hbmon run --notify` does), by its PID, written on the listener's thread.
+    /// Only `WATCHDOG=1` is the process beating itself (serve's beats for it stop, and a
+    /// silence is then `late`, then `hung`, as systemd's watchdog judges it); a beat for
+    /// `READY=1`, `STATUS=…` is said to the supervisor as one of its own.
+    #[cfg(target_os = "linux")]
+    fn hear(
+        &self,
+        name: &str,
+        pid: u32,
+        interval: f64,
+        socket: crate::notify::NotifySocket,
+    ) -> Option<crate::notify::Listener> {
+        let (file, name, events) = (self.file.clone(), name.to_owned(), self.events.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let listener = notified::listen(socket, tx, std::convert::identity).ok()?;
+        let _ = std::thread::Builder::new()
+            .name("hbmon-notified".into())
+            .spawn(move || {
+                let mut notes = notified::Notifications::default();
+                // Ends when the listener does (its child reaped).
+                for message in rx {
+                    notes.heard(&message);
+                    while let Some(note) = notes.take_next() {
+                        let beat = note.beat(Beat::alive(Some(pid)), Beat::alive(Some(pid)));
+                        let Some(at) = write_beat(&file, &name, beat, interval) else {
+                            continue;
+                        };
+                        if !message.watchdog {
+                            let _ = events.send(Event::Beaten {
+                                name: name.clone(),
+                                at,
+                            });
+                        }
+                    }
+                }
+            });
+        Some(listener)
     }
 
     /// The command for `name`: its own process group, dying with serve, told who it is.
@@ -256,6 +312,8 @@ impl Worker {
                     Running {
                         child,
                         _watchdog: Watchdog::start(pid).ok(),
+                        #[cfg(target_os = "linux")]
+                        _heard: None,
                         kill_at: None,
                         clean_stop: false,
                         command: Some(Some(Instant::now() + timeout)),
@@ -338,16 +396,22 @@ impl Worker {
     }
 
     /// Writes `beat` for `name` (with `interval` if positive); the beat's time, if written.
-    fn beat(&self, name: &str, mut beat: Beat, interval: f64) -> Option<f64> {
-        if interval > 0.0 {
-            beat.interval = Some(interval);
-        }
-        Store::new(&self.file)
-            .with_lock_timeout(BEAT_LOCK_TIMEOUT)
-            .beat(name, &beat)
-            .ok()
-            .map(|entry| entry.last_heartbeat)
+    fn beat(&self, name: &str, beat: Beat, interval: f64) -> Option<f64> {
+        write_beat(&self.file, name, beat, interval)
     }
+}
+
+/// Writes `beat` for `name` into `file` (with `interval` if positive); the beat's time, if
+/// written.
+fn write_beat(file: &std::path::Path, name: &str, mut beat: Beat, interval: f64) -> Option<f64> {
+    if interval > 0.0 {
+        beat.interval = Some(interval);
+    }
+    Store::new(file)
+        .with_lock_timeout(BEAT_LOCK_TIMEOUT)
+        .beat(name, &beat)
+        .ok()
+        .map(|entry| entry.last_heartbeat)
 }
 
 /// How a child ended, in words.

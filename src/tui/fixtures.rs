@@ -19,16 +19,19 @@ pub fn row(name: &str, state: State, age: f64) -> Row {
         name: name.to_owned(),
         label: None,
         monitored: false,
-        entry: Some(Entry {
-            last_heartbeat: NOW - age,
-            pid: Some(pid),
-            status: Some(Reported::Alive),
-            interval: Some(30.0),
-            first_heartbeat: Some(NOW - age - 3600.0),
-            beats: Some(120),
-            errors: Some(0),
-            ..Entry::default()
-        }),
+        entry: Some(
+            Entry {
+                last_heartbeat: NOW - age,
+                pid: Some(pid),
+                status: Some(Reported::Alive),
+                interval: Some(30.0),
+                first_heartbeat: Some(NOW - age - 3600.0),
+                beats: Some(120),
+                errors: Some(0),
+                ..Entry::default()
+            }
+            .into(),
+        ),
         health: Health::new(state, format!("{state} for the test"), Some(NOW - age)),
         process: (!gone).then(|| ProcessInfo {
             pid,
@@ -63,7 +66,7 @@ pub fn monitored(mut row: Row, label: &str) -> Row {
 }
 
 pub fn with_data(mut row: Row, data: Value) -> Row {
-    if let Some(entry) = &mut row.entry {
+    if let Some(entry) = row.entry.as_mut().map(std::sync::Arc::make_mut) {
         entry.additional_data = data;
     }
     row
@@ -93,7 +96,7 @@ pub fn mixed() -> Report {
     never.process = None;
     never.health = Health::new(State::Pending, "configured, never beaten", None);
     let mut failed = row("report-job", State::Failed, 95.0);
-    if let Some(e) = &mut failed.entry {
+    if let Some(e) = failed.entry.as_mut().map(std::sync::Arc::make_mut) {
         e.status = Some(Reported::Failed);
         e.kind = Some(Kind::Job);
         e.started_at = Some(NOW - 100.0);

@@ -649,3 +649,74 @@ fn a_beat_gives_up_on_a_lock_held_for_good() {
         ));
     assert!(!file.exists());
 }
+
+/// `hbmon beat --start` and `--exit-code` with `--run-id` report a job's runs as `hbmon run`
+/// does: two overlapping runs of one name each end as their own, the other still running.
+#[test]
+fn beat_start_and_exit_code_with_run_ids_keep_overlapping_runs_apart() {
+    let (_dir, file) = temp_file();
+    let (a, b) = (
+        "0e4f1c0a-1111-4222-8333-444455556666",
+        "0E4F1C0A11114222833344445555AAAA",
+    );
+    beat(&file, &["sync", "--no-pid", "--start", "--run-id", a]);
+    beat(&file, &["sync", "--no-pid", "--start", "--run-id", b]);
+    let both = entry(&file, "sync");
+    assert_eq!(
+        (both["status"].as_str(), both["kind"].as_str()),
+        (Some("running"), Some("job"))
+    );
+    assert_eq!(both["runs"].as_object().unwrap().len(), 2, "{both}");
+    beat(
+        &file,
+        &[
+            "sync",
+            "--no-pid",
+            "--exit-code",
+            "3",
+            "--error",
+            "upstream 503",
+            "--run-id",
+            a,
+        ],
+    );
+    let one = entry(&file, "sync");
+    assert_eq!(one["status"], "failed");
+    assert_eq!(
+        (one["exit_code"].as_i64(), one["last_error"].as_str()),
+        (Some(3), Some("upstream 503"))
+    );
+    assert_eq!(
+        one["started_at"], both["runs"][a]["started_at"],
+        "its own start"
+    );
+    let still: Vec<&String> = one["runs"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        still,
+        ["0e4f1c0a-1111-4222-8333-44445555aaaa"],
+        "b goes on, its id in one spelling"
+    );
+    beat(
+        &file,
+        &["sync", "--no-pid", "--exit-code", "0", "--run-id", b],
+    );
+    let done = entry(&file, "sync");
+    assert_eq!(
+        (done["status"].as_str(), done["exit_code"].as_i64()),
+        (Some("succeeded"), Some(0))
+    );
+    assert!(done.get("runs").is_none(), "{done}");
+
+    hbmon(&file)
+        .args(["beat", "sync", "--run-id", a])
+        .assert()
+        .failure()
+        .stderr(contains(
+            "--run-id names the run of a --start or an --exit-code",
+        ));
+    hbmon(&file)
+        .args(["beat", "sync", "--start", "--run-id", "nope"])
+        .assert()
+        .failure()
+        .stderr(contains("invalid uuid format"));
+}

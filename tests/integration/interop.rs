@@ -249,6 +249,10 @@ fn hbmon_and_the_python_writer_judge_damaged_files_alike() {
             false,
         ),
         (r#"{"processes": {"f": {"last_heartbeat": 1e400}}}"#, false),
+        (r#"{"processes": {}, "owner": 1e400}"#, true),
+        // Unicode's white space alone is an empty file; a control character is not space.
+        ("\u{c}\u{3000}\n", false),
+        ("\u{1c}", true),
     ]
     .into_iter()
     .map(|(text, corrupt)| (text.to_owned(), corrupt))
@@ -294,6 +298,85 @@ fn hbmon_and_the_python_writer_judge_damaged_files_alike() {
         assert_eq!(outcomes[0].0, corrupt, "hbmon on {text}");
         assert_eq!(outcomes[0], outcomes[1], "hbmon vs python on {text}");
     }
+}
+
+/// The damaged-file corpus of hbmon's own scanner tests (`src/store/document/damage.rs`).
+#[path = "../../src/store/document/damage.rs"]
+mod damage;
+
+/// For each text of the JSON array in `sys.argv[2]`, what the Python writer's scanner makes
+/// of it: its entries as `[name, raw text]`, or null when it refuses the file. Each text is
+/// read twice: first by a writer that remembers nothing, then by one that remembers the
+/// entries of the undamaged text it was made from, so damage next to a remembered entry
+/// is judged too.
+const PYTHON_EXTENTS: &str = "
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+import hbmon
+from hbmon import _scan
+
+def entries(text):
+    try:
+        return [[name, str(raw)] for name, raw in _scan._parse(text)[0].items()]
+    except (ValueError, hbmon.HbmonError):
+        return None
+
+def seed_of(text, seeds):
+    return max(seeds, key=lambda seed: len(os.path.commonprefix([seed, text])))
+
+texts, seeds = json.load(open(sys.argv[2]))
+out = []
+for text in texts:
+    _scan._known = {}
+    cold = entries(text)
+    entries(seed_of(text, seeds))
+    out.append([cold, entries(text)])
+json.dump(out, sys.stdout)
+";
+
+/// The entries of a file as `[name, raw text]`, or none when the file is refused.
+type Entries = Option<Vec<(String, String)>>;
+
+/// The Python writer finds the same entries as hbmon's scanner in every file of the damaged
+/// corpus, byte for byte, and refuses the same files: an entry's damage stays its own.
+#[test]
+fn the_python_writer_finds_the_entries_hbmons_scanner_finds_in_damaged_files() {
+    let texts: Vec<String> = damage::files(10_000).collect();
+    let seeds = damage::SEEDS;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("corpus.json");
+    std::fs::write(&input, serde_json::to_string(&(&texts, seeds)).unwrap()).unwrap();
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(PYTHON_EXTENTS)
+        .arg(python_src())
+        .arg(&input)
+        .output()
+        .expect("python3 is needed for this test (as for .ci/run)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let python: Vec<(Entries, Entries)> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(python.len(), texts.len());
+    let mut accepted = 0;
+    for (text, (cold, warm)) in texts.iter().zip(python) {
+        let rust: Entries = store::RawDocument::parse(text).ok().map(|doc| {
+            doc.entries()
+                .map(|(name, raw)| (name.to_owned(), raw.to_owned()))
+                .collect()
+        });
+        accepted += usize::from(rust.is_some());
+        assert_eq!(cold, rust, "a fresh Python writer on {text:?}");
+        assert_eq!(warm, rust, "a Python writer that read the seed on {text:?}");
+    }
+    // Both verdicts must be exercised to mean anything.
+    assert!(
+        accepted > 1_000 && texts.len() - accepted > 1_000,
+        "{accepted} of {}",
+        texts.len()
+    );
 }
 
 /// A run of `sys.argv[1]` from the Python package's `hbmon.job` that says `in` once its

@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod beat;
+mod browser;
 mod config;
 mod cron;
+mod dashboard;
 mod day_one;
 mod dead_man;
 mod deps;
@@ -36,10 +38,14 @@ mod run;
 mod runs;
 mod schedule;
 mod serve;
+mod sink;
 mod status;
 mod stops;
 mod supervise;
 mod supervise_restarts;
+mod supervise_seen;
+mod tls;
+mod tokens;
 mod tui;
 mod ui_day_one;
 mod ui_signal;

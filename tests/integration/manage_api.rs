@@ -255,6 +255,13 @@ fn pause_resume_and_history_act_on_the_entry_as_the_cli_does() {
         .args(["beat", "worker", "--no-pid", "--interval", "60s", "-q"])
         .assert()
         .success();
+    // Through serve's beat sink, the beat is in the file within a tick, not at once.
+    let file = dir.path().join("hb.json");
+    wait_for(
+        "the beat in the file",
+        || hbmon::store::read(&file).is_ok_and(|s| s.get("worker").is_some()),
+        || serve.log(),
+    );
     let reply = call(addr, "POST", "/api/v1/processes/worker/pause?for=2h", "");
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert!(json(&reply)["paused_until"].as_f64().is_some());

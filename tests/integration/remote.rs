@@ -238,3 +238,33 @@ fn a_bad_remote_url_or_token_count_is_a_one_line_error() {
         );
     }
 }
+
+#[test]
+fn a_remote_with_tokens_is_read_with_its_read_token_and_refused_without() {
+    let here = local();
+    let there = tempfile::tempdir().unwrap();
+    std::fs::write(
+        there.path().join("hbmon.toml"),
+        "[[serve.token]]\nname = \"viewer\"\nsecret = \"r3adR3adR3adR3adR3adR3ad\"\nscopes = [\"read\"]\n",
+    )
+    .unwrap();
+    hbmon(there.path())
+        .args(["beat", "db", "--no-pid"])
+        .assert()
+        .success();
+    let serve = Serve::start(there.path(), "serve.log");
+    let url = format!("http://{}", serve.addr());
+    let (table, code) = status(here.path(), std::slice::from_ref(&url), false);
+    assert_eq!(code, 3, "{table}");
+    assert!(table.contains("unreachable since"), "{table}");
+    assert!(table.contains("(answered HTTP 401)"), "{table}");
+    let out = hbmon(here.path())
+        .args(["status", "--cpu", "never", "--remote", &url])
+        .args(["--token", "r3adR3adR3adR3adR3adR3ad"])
+        .env("COLUMNS", "200")
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{table}");
+    assert!(table.contains(" db "), "{table}");
+}

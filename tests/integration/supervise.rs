@@ -1,7 +1,8 @@
 //! `hbmon serve` supervising real child processes: a crash restarted after its backoff, a
 //! process that crashes at once given up on, a SIGSTOPped one found hung, killed and
 //! restarted, a dependency chain started in order and stopped in reverse with nothing left
-//! running, output captured into logs that rotate at their cap.
+//! running, output captured into logs that rotate at their cap, the control socket of a
+//! serve that took supervision over.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -472,4 +473,81 @@ fn hbmon_logs_refuses_a_log_that_is_no_log_of_its_own_names_why_and_never_reads_
         assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
         assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cret"));
     }
+}
+
+#[test]
+fn a_serve_that_takes_over_supervision_opens_the_control_socket_and_obeys_hbmon_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let first = serve(
+        d,
+        "[[process]]\nname = \"svc\"\ninterval = \"1s\"\nrun = \"sleep 300\"\n",
+    );
+    first.wait_log("svc: pending -> up");
+    let original = pid_of(d, "svc");
+    let mut second = Serve::start(d, "second.log");
+    second.wait_log("supervise: another monitor supervises the processes");
+    assert!(!second.log().contains("control socket"), "{}", second.log());
+    // Killed outright: its socket is left behind, and its child goes with it.
+    drop(first);
+    second.wait_log("supervise: started and restarted from this monitor");
+    second.wait_log("supervise: control socket");
+    wait_for(
+        "svc started by the second",
+        || ![0, original].contains(&pid_of(d, "svc")),
+        || second.log(),
+    );
+    let before = pid_of(d, "svc");
+    let out = crate::hbmon(d).args(["restart", "svc"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}\n{}", second.log());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "restarting svc\n");
+    wait_for(
+        "a run after the restart",
+        || ![0, before].contains(&pid_of(d, "svc")),
+        || second.log(),
+    );
+    let after = pid_of(d, "svc");
+    second.terminate();
+    assert!(alive_in_groups(&[original, before, after]).is_empty());
+}
+
+#[test]
+fn a_supervised_process_speaking_sd_notify_with_systemd_notify_beats_and_its_silence_is_hung() {
+    assert!(
+        Path::new("/usr/bin/systemd-notify").exists(),
+        "this test needs systemd-notify (Debian package systemd): run .ci/tools"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pings = d.join("pings");
+    // READY=1 with a status, then WATCHDOG=1 pings at half of WATCHDOG_USEC while the
+    // file `pings` is there: removed, it falls silent yet runs on.
+    fs::write(&pings, "").unwrap();
+    let script = format!(
+        "[ \"$WATCHDOG_USEC\" = 2000000 ] || exit 9; \
+         systemd-notify --ready --status=serving; \
+         while [ -e {p} ]; do systemd-notify WATCHDOG=1; sleep 0.5; done; exec sleep 300",
+        p = pings.display()
+    );
+    let mut serve = serve(
+        d,
+        &format!(
+            "[[process]]\nname = \"daemon\"\ninterval = \"2s\"\ndegraded_after = 2\ndead_after = 2\n\
+             restart = \"never\"\nrun = [\"sh\", \"-c\", {script:?}]\n"
+        ),
+    );
+    serve.wait_log("daemon: pending -> up");
+    wait_for(
+        "READY=1 and its status in the entry",
+        || {
+            let data = &entry(d, "daemon")["additional_data"];
+            data["ready"] == true && data["status"] == "serving"
+        },
+        || format!("{}\n{}", entry(d, "daemon"), serve.log()),
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(!serve.log().contains("daemon: up ->"), "{}", serve.log());
+    fs::remove_file(&pings).unwrap();
+    serve.wait_log("-> hung");
+    serve.terminate();
 }

@@ -9,7 +9,9 @@ installed and removed from the loop's thread, which is the main thread where Pyt
 
 import asyncio
 
-from . import DEFAULT_INTERVAL, Heartbeat, _register, _unregister
+from ._base import DEFAULT_INTERVAL
+from ._signals import _register, _unregister
+from ._writer import Heartbeat
 
 
 class AsyncHeartbeat:

@@ -9,13 +9,93 @@
 //! cannot suppress is the browser in its other headers. A GET that carries one may read
 //! (the address bar) but not write: from a browser a write must be a POST, which every
 //! current browser marks with `Origin`.
+//!
+//! The one exception is serve's own dashboard: a request its browser marks as from the
+//! same origin (`Sec-Fetch-Site: same-origin`, an `Origin` that is `http://HOST` for the
+//! host it is for) is taken, to read; it writes only with the session's token
+//! ([`Session`], `X-Hbmon-Token`), which only a page of this server was given.
+
+use subtle::ConstantTimeEq;
 
 use super::{Request, RequestError};
 
+/// The header a dashboard page sends its session's token in.
+pub const TOKEN_HEADER: &str = "X-Hbmon-Token";
+
+/// The secret a running server gives the pages it serves, so that a write from one of
+/// them is told from a write any other page on the same origin could not make: random
+/// (`/dev/urandom`), held in memory only, new on every start.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Session {
+    /// `None` when no randomness could be had: then no page may write.
+    token: Option<String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token itself: a debug print could end up in a log.
+        f.debug_struct("Session")
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+impl Session {
+    /// A new session of 32 random bytes, in hex; one without a token (no page writes) if
+    /// `/dev/urandom` cannot be read.
+    pub fn random() -> Session {
+        use std::io::Read;
+        let mut bytes = [0_u8; 32];
+        let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+        if let Err(e) = &read {
+            eprintln!("http: cannot read /dev/urandom ({e}): the dashboard will not write");
+        }
+        Session {
+            token: read.ok().map(|()| {
+                bytes.iter().fold(String::new(), |mut hex, b| {
+                    use std::fmt::Write;
+                    let _ = write!(hex, "{b:02x}");
+                    hex
+                })
+            }),
+        }
+    }
+
+    /// A session of a known token (tests).
+    pub fn of(token: &str) -> Session {
+        Session {
+            token: Some(token.to_owned()),
+        }
+    }
+
+    /// The token to give a page, if there is one.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// Whether `given` is the token, compared in constant time (a byte-by-byte compare
+    /// that stops early would tell a prober how much of a guess was right).
+    fn admits(&self, given: Option<&str>) -> bool {
+        match (&self.token, given) {
+            (Some(token), Some(given)) => bool::from(token.as_bytes().ct_eq(given.as_bytes())),
+            _ => false,
+        }
+    }
+}
+
 impl Request {
-    /// Whether this request may write: not a GET a browser sent, which any web page can
-    /// make it send (an `<img>`); a browser's POST carries `Origin`, and is refused for it.
-    pub fn may_write(&self) -> Result<(), RequestError> {
+    /// Whether this request may write: a request from a page of this server (same
+    /// origin) only with `session`'s token; else not a GET a browser sent, which any web
+    /// page can make it send (an `<img>`); a browser's POST from elsewhere carries
+    /// `Origin`, and was refused for it.
+    pub fn may_write(&self, session: &Session) -> Result<(), RequestError> {
+        if self.same_origin {
+            return match self.token.as_deref() {
+                None => Err(RequestError::NoToken),
+                given if session.admits(given) => Ok(()),
+                Some(_) => Err(RequestError::BadToken),
+            };
+        }
         match self.browser {
             Some(sign) if self.method != "POST" => Err(RequestError::BrowserWrite {
                 method: self.method.clone(),
@@ -24,6 +104,14 @@ impl Request {
             _ => Ok(()),
         }
     }
+}
+
+/// What the signs of a browser came to: the first header that shows one sent it, if one
+/// does, and whether it said it came from a page of this server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Judged {
+    pub(super) browser: Option<&'static str>,
+    pub(super) same_origin: bool,
 }
 
 /// What a request's headers said about a browser, gathered while its head is read.
@@ -35,17 +123,32 @@ pub(super) struct Signs {
     referers: Vec<String>,
     /// The first header only browsers send.
     browser: Option<&'static str>,
+    /// Every `Origin`, judged once the host is known as a `Referer` is.
+    origins: Vec<String>,
+    /// `Sec-Fetch-Site: same-origin` was sent.
+    fetch_same_origin: bool,
 }
 
 impl Signs {
     /// Notes header `name` (lower case) and its `value`.
     pub(super) fn header(&mut self, name: &str, value: &str) {
         let (page, browser) = match name {
-            "origin" => (Some("it has an Origin header"), None),
-            // `none` is the user typing the URL: reading /metrics in a browser is fine.
-            "sec-fetch-site" if !value.eq_ignore_ascii_case("none") => {
-                (Some("its Sec-Fetch-Site is not none"), None)
+            "origin" => {
+                self.origins.push(value.to_owned());
+                (None, Some("an Origin"))
             }
+            // `none` is the user typing the URL: reading /metrics in a browser is fine.
+            "sec-fetch-site" if value.eq_ignore_ascii_case("none") => (None, None),
+            // A page of this server (the dashboard): judged with its Origin, if any.
+            "sec-fetch-site" if value.eq_ignore_ascii_case("same-origin") => {
+                self.fetch_same_origin = true;
+                (None, Some("a same-origin Sec-Fetch-Site"))
+            }
+            // `same-site` is another port of this host: another origin all the same.
+            "sec-fetch-site" => (
+                Some("its Sec-Fetch-Site is neither none nor same-origin"),
+                None,
+            ),
             "referer" => {
                 self.referers.push(value.to_owned());
                 (None, Some("a Referer"))
@@ -66,17 +169,24 @@ impl Signs {
         self.browser = self.browser.or(browser);
     }
 
-    /// Refuses a request a web page sent: one with an `Origin`, a `Sec-Fetch-Site` other
-    /// than `none`, or a `Referer` whose origin is not `http://HOST` for the `host` it is
-    /// for. Otherwise the first header that shows a browser sent it, if one does.
-    pub(super) fn judge(self, host: Option<&str>) -> Result<Option<&'static str>, RequestError> {
+    /// Refuses a request a web page of another origin sent: one with a `Sec-Fetch-Site`
+    /// other than `none` or `same-origin`, or an `Origin` or a `Referer` whose origin is not
+    /// `http://HOST` for the `host` it is for. Otherwise the first header that shows a
+    /// browser sent it, if one does, and whether it is from a page of this server.
+    pub(super) fn judge(self, host: Option<&str>) -> Result<Judged, RequestError> {
         if let Some(why) = self.page {
             return Err(RequestError::FromWebPage(why));
+        }
+        if self.origins.iter().any(|o| !same_origin(o, host)) {
+            return Err(RequestError::FromWebPage("its Origin is another origin"));
         }
         if self.referers.iter().any(|r| !same_origin(r, host)) {
             return Err(RequestError::FromWebPage("its Referer is another origin"));
         }
-        Ok(self.browser)
+        Ok(Judged {
+            browser: self.browser,
+            same_origin: self.fetch_same_origin || !self.origins.is_empty(),
+        })
     }
 }
 
@@ -114,7 +224,7 @@ mod tests {
         for (name, value) in headers {
             signs.header(&name.to_ascii_lowercase(), value);
         }
-        signs.judge(host)
+        signs.judge(host).map(|judged| judged.browser)
     }
 
     #[test]
@@ -166,7 +276,22 @@ mod tests {
             (&[("Origin", "https://evil.example")], Err("Origin")),
             (&[("Origin", "null")], Err("Origin")),
             (&[("Sec-Fetch-Site", "cross-site")], Err("Sec-Fetch-Site")),
-            (&[("sec-fetch-site", "same-origin")], Err("Sec-Fetch-Site")),
+            (&[("sec-fetch-site", "same-site")], Err("Sec-Fetch-Site")),
+            (&[("Origin", "http://127.0.0.1:4267")], Err("Origin")),
+            (&[("Origin", "http://localhost:4266")], Err("Origin")),
+            (
+                &[
+                    ("Sec-Fetch-Site", "same-origin"),
+                    ("Origin", "http://evil.example"),
+                ],
+                Err("Origin"),
+            ),
+            // A page of this server (the dashboard): taken, as a browser.
+            (
+                &[("sec-fetch-site", "same-origin")],
+                Ok(Some("same-origin")),
+            ),
+            (&[("Origin", "http://127.0.0.1:4266")], Ok(Some("Origin"))),
             (&[("Referer", "http://evil.example/page")], Err("Referer")),
             (&[("Referer", "https://127.0.0.1:4266/")], Err("Referer")),
             (&[("Referer", "http://127.0.0.1:4267/")], Err("Referer")),
@@ -261,10 +386,14 @@ mod tests {
             body: Vec::new(),
             body_len: 0,
             browser,
+            same_origin: false,
+            token: None,
             peer: None,
             if_match: None,
+            bearer: None,
         };
-        let refused = request("GET", sign).may_write().unwrap_err();
+        let session = Session::of("secret");
+        let refused = request("GET", sign).may_write(&session).unwrap_err();
         assert_eq!(refused.status(), 403);
         assert_eq!(
             refused.to_string(),
@@ -272,8 +401,8 @@ mod tests {
              which only browsers send: any web page can make a browser send a GET; ping with \
              POST (curl -d '' URL)"
         );
-        assert_eq!(request("POST", sign).may_write(), Ok(()));
-        assert_eq!(request("GET", None).may_write(), Ok(()));
+        assert_eq!(request("POST", sign).may_write(&session), Ok(()));
+        assert_eq!(request("GET", None).may_write(&session), Ok(()));
         let curl = "GET /ping/x HTTP/1.1\r\nHost: 127.0.0.1:4266\r\nUser-Agent: curl/8.5.0\r\n\
                     Accept: */*";
         assert_eq!(parse_head(curl.as_bytes()).unwrap().browser, None);
@@ -287,5 +416,47 @@ mod tests {
         let absolute = "GET http://localhost:4266/status HTTP/1.1\r\nHost: evil.example\r\n\
                         Referer: http://localhost:4266/";
         assert!(parse_head(absolute.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn a_page_of_this_server_writes_only_with_the_sessions_token() {
+        let session = Session::of("0123abcd");
+        // The token sent, and whether a same-origin write (any method) is taken.
+        let cases: &[(Option<&str>, Result<(), RequestError>)] = &[
+            (Some("0123abcd"), Ok(())),
+            (None, Err(RequestError::NoToken)),
+            (Some(""), Err(RequestError::BadToken)),
+            (Some("0123abce"), Err(RequestError::BadToken)),
+            (Some("0123abcd0"), Err(RequestError::BadToken)),
+            (Some("0123ABCD"), Err(RequestError::BadToken)),
+        ];
+        for method in ["POST", "DELETE", "PATCH"] {
+            for (token, expected) in cases {
+                let request = Request {
+                    method: method.to_owned(),
+                    path: vec!["api".to_owned()],
+                    query: Vec::new(),
+                    body: Vec::new(),
+                    body_len: 0,
+                    browser: Some("a same-origin Sec-Fetch-Site"),
+                    same_origin: true,
+                    token: token.map(str::to_owned),
+                    peer: None,
+                    if_match: None,
+                    bearer: None,
+                };
+                assert_eq!(&request.may_write(&session), expected, "{method} {token:?}");
+                if let Err(e) = expected {
+                    assert_eq!(e.status(), 403);
+                }
+                // A server that could not make a token takes no page's write at all.
+                let none = Session { token: None };
+                assert!(request.may_write(&none).is_err(), "{method} {token:?}");
+            }
+        }
+        assert!(!format!("{session:?}").contains("0123abcd"), "{session:?}");
+        let random = Session::random();
+        assert_eq!(random.token().map(str::len), Some(64));
+        assert_ne!(random, Session::random(), "a new token on every start");
     }
 }

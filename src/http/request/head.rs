@@ -18,8 +18,14 @@ pub(super) struct Head {
     pub(super) content_length: usize,
     pub(super) expect_continue: bool,
     pub(super) browser: Option<&'static str>,
+    /// A page of this server sent it (`browser.rs`).
+    pub(super) same_origin: bool,
+    /// `X-Hbmon-Token`, as sent.
+    pub(super) token: Option<String>,
     /// `If-Match`, as sent: the version a write is made against.
     pub(super) if_match: Option<String>,
+    /// The token of `Authorization: Bearer TOKEN`.
+    pub(super) bearer: Option<String>,
 }
 
 /// The head (without the blank line that ends it) read by `httparse`, which decides what is
@@ -50,6 +56,8 @@ pub(super) fn parse_head(head: &[u8]) -> Result<Head, RequestError> {
     let mut content_length: Option<u64> = None;
     let mut expect_continue = false;
     let mut if_match = None;
+    let mut token = None;
+    let mut bearer = None;
     let mut signs = browser::Signs::default();
     for header in parsed.headers.iter() {
         // httparse took only visible ASCII, tabs and bytes of 0x80 and more, from UTF-8 text.
@@ -81,11 +89,13 @@ pub(super) fn parse_head(head: &[u8]) -> Result<Head, RequestError> {
             "transfer-encoding" => return Err(RequestError::LengthRequired),
             "expect" => expect_continue = value.eq_ignore_ascii_case("100-continue"),
             "if-match" => if_match = Some(value.to_owned()),
+            "x-hbmon-token" => token = Some(value.to_owned()),
+            "authorization" => bearer = bearer_token(value),
             _ => {}
         }
     }
     let host = authority.or(host).filter(|host| !host.is_empty());
-    let browser = signs.judge(host)?;
+    let judged = signs.judge(host)?;
     let content_length = content_length.unwrap_or(0);
     if content_length > MAX_BODY as u64 {
         return Err(RequestError::BodyTooLarge(content_length));
@@ -97,9 +107,20 @@ pub(super) fn parse_head(head: &[u8]) -> Result<Head, RequestError> {
         host: host.map(str::to_owned),
         content_length: content_length as usize,
         expect_continue,
-        browser,
+        browser: judged.browser,
+        same_origin: judged.same_origin,
+        token,
         if_match,
+        bearer,
     })
+}
+
+/// The token of an `Authorization` header of the Bearer scheme (RFC 6750; its name in any
+/// case); another scheme carries none.
+fn bearer_token(value: &str) -> Option<String> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
 
 fn not_a_request_line(line: &str) -> RequestError {
@@ -384,9 +405,15 @@ mod tests {
                 "web page",
             ),
             (
-                "GET / HTTP/1.1\r\nsec-fetch-site: same-origin",
+                "GET / HTTP/1.1\r\nsec-fetch-site: same-site",
                 403,
                 "web page",
+            ),
+            // Same origin by its word, but no host to be the same origin of.
+            (
+                "GET / HTTP/1.1\r\nOrigin: http://127.0.0.1:4266",
+                403,
+                "its Origin is another origin",
             ),
             (
                 "GET /status HTTP/1.1\r\nHost: 127.0.0.1:4266\r\nReferer: http://evil.example/",

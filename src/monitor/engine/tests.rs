@@ -82,6 +82,36 @@ fn lines(update: &Update) -> Vec<String> {
 }
 
 #[test]
+fn an_unchanged_file_is_not_read_again_and_a_beat_decodes_only_its_entry() {
+    let fx = Fixture::new();
+    for name in ["a", "b", "c"] {
+        fx.beat(name);
+    }
+    let mut engine = fx.engine(Box::new(FakeProbe::default()));
+    assert_eq!(engine.decodes(), 3);
+    let rx = updates(&engine);
+    // The once-a-second check, no event: the stamp is the last read's, nothing is read.
+    let tick = Step {
+        read: false,
+        probing: Probing::Fresh,
+        counted: true,
+    };
+    engine.step(tick);
+    assert!(!rx.recv().unwrap().read);
+    assert_eq!(engine.decodes(), 3);
+    // Asked to read (an event, `r`): read, but no entry's text changed, none is decoded.
+    engine.step(READ);
+    assert!(rx.recv().unwrap().read);
+    assert_eq!(engine.decodes(), 3);
+    // A beat no event reported: the new stamp has it read, and only its entry decoded.
+    fx.beat("b");
+    engine.step(tick);
+    let update = rx.recv().unwrap();
+    assert!(update.read && !update.changes.beats.is_empty());
+    assert_eq!(engine.decodes(), 4);
+}
+
+#[test]
 fn a_file_error_keeps_the_last_good_read_and_is_said_once_until_it_reads_again() {
     let f = Fixture::new();
     f.beat("steady");

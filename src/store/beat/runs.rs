@@ -7,6 +7,14 @@ use serde_json::Map;
 use super::{Beat, JobRun, set_newest_run};
 use crate::store::entry::{Entry, MAX_RUNS, Reported, RunInProgress};
 
+/// A run id as healthchecks.io takes it, hyphenated in lower case: any form Python's
+/// `UUID()` reads (hyphens or not, braces, `urn:uuid:`), one run whatever the spelling.
+/// (A ping's `?rid=`, `hbmon beat --run-id`.)
+pub fn parse_run_id(value: &str) -> Result<String, String> {
+    let id = uuid::Uuid::try_parse(value).map_err(|_| "invalid uuid format".to_owned())?;
+    Ok(id.hyphenated().to_string())
+}
+
 impl Beat {
     /// This beat as the beat of the run `id` (its start, a keepalive or its end).
     #[must_use]

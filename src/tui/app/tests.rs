@@ -227,7 +227,7 @@ fn remembered_states_are_not_new_and_history_leads_the_timeline() {
         },
     );
     let mut dead = row("a", State::Dead, 100.0);
-    dead.entry.as_mut().unwrap().last_heartbeat = NOW - 100.0;
+    dead.entry_mut().last_heartbeat = NOW - 100.0;
     assert_eq!(
         observe(&mut app, &mut tracker, fixtures::report(vec![dead])),
         0

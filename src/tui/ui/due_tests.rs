@@ -13,7 +13,7 @@ fn a_scheduled_job_shows_when_it_is_due_and_the_detail_its_next_five_runs() {
     use crate::store::{Kind, Reported};
     let mut report = crate::tui::fixtures::report(Vec::new());
     let mut backup = crate::tui::fixtures::row("backup", State::Up, 4000.0);
-    if let Some(entry) = &mut backup.entry {
+    if let Some(entry) = backup.entry.as_mut().map(std::sync::Arc::make_mut) {
         entry.status = Some(Reported::Succeeded);
         entry.kind = Some(Kind::Job);
         entry.pid = None;

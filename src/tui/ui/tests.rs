@@ -351,7 +351,7 @@ fn what_writers_chose_is_drawn_escaped() {
         serde_json::json!("line one\u{2028}line two\n\u{1b}[2Jcleared"),
     );
     evil.health.reason = "reported an error 5s ago: \u{1b}]0;pwned\u{7}".into();
-    if let Some(entry) = &mut evil.entry {
+    if let Some(entry) = evil.entry.as_mut().map(std::sync::Arc::make_mut) {
         entry.last_error = Some("\u{1b}]0;pwned\u{7}\u{1b}[2J".into());
         entry.host = Some("host\u{85}".into());
     }

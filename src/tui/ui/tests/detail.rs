@@ -13,11 +13,11 @@ fn detail_pane_of_a_failed_run_shows_its_output_its_last_words_and_live_reasons(
         .iter_mut()
         .find(|r| r.name == "report-job")
         .unwrap();
-    job.entry.as_mut().unwrap().additional_data = serde_json::json!({
+    job.entry_mut().additional_data = serde_json::json!({
         "command": "backup.sh",
         "output_tail": "copying /srv\n\u{1b}[2J\ncopied 12 files\nerror: disk full\n",
     });
-    job.entry.as_mut().unwrap().last_error = Some("exited with code 2".into());
+    job.entry_mut().last_error = Some("exited with code 2".into());
     let mut app = App::new("/tmp/hb.json".into(), NOW - 312.0, true);
     app.update(Action::ToggleAll);
     observe(&mut app, report);
@@ -128,7 +128,7 @@ fn two_runs_at_once_show_as_2_running_and_the_detail_lists_them() {
     use crate::store::RunInProgress;
     let mut report = crate::tui::fixtures::report(Vec::new());
     let mut etl = crate::tui::fixtures::row("etl", State::Running, 5.0);
-    if let Some(entry) = &mut etl.entry {
+    if let Some(entry) = etl.entry.as_mut().map(std::sync::Arc::make_mut) {
         entry.status = Some(crate::store::Reported::Running);
         entry.kind = Some(crate::store::Kind::Job);
         for (id, ago, pid) in [
@@ -149,7 +149,7 @@ fn two_runs_at_once_show_as_2_running_and_the_detail_lists_them() {
         "2 running, the oldest for 2m10s",
         Some(NOW - 130.0),
     );
-    if let Some(entry) = &mut etl.entry {
+    if let Some(entry) = etl.entry.as_mut().map(std::sync::Arc::make_mut) {
         entry.host = Some("build-01".into());
         if let Some(run) = entry.runs.values_mut().next() {
             run.host = Some("build-02".into());

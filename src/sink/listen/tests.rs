@@ -1,0 +1,59 @@
+//! The socket's rules that need no serve: its mode, who may beat, what is found at its path.
+
+use std::os::unix::fs::PermissionsExt;
+
+use super::*;
+
+#[test]
+fn the_socket_is_open_to_whom_its_directory_lets_write() {
+    for (dir, socket) in [
+        (0o700, 0o600),
+        (0o755, 0o600),
+        (0o775, 0o660),
+        (0o1777, 0o666),
+        (0o757, 0o606),
+    ] {
+        assert_eq!(socket_mode(dir), socket, "directory {dir:o}");
+    }
+}
+
+#[test]
+fn only_users_the_directory_lets_write_may_beat() {
+    let dir = tempfile::tempdir().unwrap();
+    let me = euid();
+    let stranger = me + 12_345;
+    let gid = std::fs::metadata(dir.path()).unwrap().gid();
+    for (mode, uid, peer_gid, may) in [
+        (0o700, me, gid, true),
+        (0o700, 0, gid + 1, true),
+        (0o755, stranger, gid, false),
+        (0o775, stranger, gid, true),
+        (0o775, stranger, gid + 1, false),
+        (0o1777, stranger, gid + 1, true),
+    ] {
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+        let meta = std::fs::metadata(dir.path()).unwrap();
+        assert_eq!(
+            may_write(&meta, uid, peer_gid),
+            may,
+            "{mode:o} uid {uid} gid {peer_gid}"
+        );
+    }
+}
+
+#[test]
+fn a_socket_someone_answers_on_is_not_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hb.json.sock");
+    let first = bind(&path).unwrap();
+    let err = bind(&path).unwrap_err();
+    assert!(matches!(err, ListenError::Answered { .. }), "{err}");
+    assert!(
+        err.to_string().contains("another hbmon serve answers"),
+        "{err}"
+    );
+    drop(first);
+    // Nobody listens now, but the socket is there: a stale one, replaced.
+    assert!(path.exists());
+    bind(&path).unwrap();
+}
