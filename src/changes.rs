@@ -286,6 +286,8 @@ pub(crate) mod tests {
             depends_on: Vec::new(),
             blocked_by: Vec::new(),
             probes: Vec::new(),
+            host: None,
+            judged_at: None,
         }
     }
 

@@ -1,6 +1,6 @@
 //! The optional config file, `hbmon.toml`: which processes are *monitored*, with their
 //! thresholds, the defaults for everything else, and what `hbmon serve` does: `[history]`,
-//! `[[alert]]` and `[serve]`. Parsing, validation with errors that
+//! `[[alert]]`, `[serve]` and `[[remote]]`. Parsing, validation with errors that
 //! name the file, line and key, and [`Config::rules_for`], which turns it into [`Rules`].
 //! Changing it from a program (the management API, `hbmon mcp`) is [`edit`].
 
@@ -10,6 +10,7 @@ pub mod edit;
 mod ping;
 mod probes;
 mod process;
+mod remote;
 mod schedule;
 mod show;
 mod supervise;
@@ -20,6 +21,7 @@ pub use alert::{COMMAND_TIMEOUT, MAX_TIMEOUT, Policy, Rule, Target, WEBHOOK_TIME
 pub use ping::{PingIds, ServeConfig};
 pub use probes::{MAX_PROBE_TIMEOUT, PROBE_FAILS, PROBE_TIMEOUT, ProbeKind, Probes};
 pub use process::ProcessConfig;
+pub use remote::{RemoteConfig, RemoteToken};
 pub use schedule::{Maintenance, SCHEDULE_GRACE};
 pub use show::Secrets;
 pub use supervise::{Command, Restart, STOP_TIMEOUT, Supervision, User, check_user};
@@ -74,6 +76,8 @@ pub struct Config {
     pub serve: Box<ServeConfig>,
     /// `[[maintenance]]` windows, in file order.
     pub maintenance: Vec<Maintenance>,
+    /// `[[remote]]` serves `hbmon status` also shows, in file order.
+    pub remotes: Vec<RemoteConfig>,
     /// Since when hbmon knows the configured processes (Unix seconds): the config file's
     /// last modification, so a configured job that never ran is due one period after it
     /// was added. `None` for a config not read from a file.
@@ -283,6 +287,8 @@ struct RawConfig {
     serve: ping::RawServe,
     #[serde(default)]
     maintenance: Vec<Spanned<schedule::RawMaintenance>>,
+    #[serde(default)]
+    remote: Vec<remote::RawRemote>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -347,6 +353,9 @@ impl RawConfig {
             .into_iter()
             .map(schedule::RawMaintenance::validate)
             .collect::<Result<_, _>>()?;
+        let remotes = (self.remote.into_iter())
+            .map(remote::RawRemote::validate)
+            .collect::<Result<_, _>>()?;
         Ok(Config {
             defaults,
             processes,
@@ -354,6 +363,7 @@ impl RawConfig {
             alerts,
             serve: Box::new(serve),
             maintenance,
+            remotes,
             known_since: None,
         })
     }

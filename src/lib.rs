@@ -33,6 +33,9 @@
 //! - [`manage`]: the acts a program may do, shared by the API, `hbmon mcp` and the CLI:
 //!   judge once as `hbmon status` does, add/change/remove a `[[process]]`, pause, resume,
 //!   read one process's history.
+//! - [`remote`]: `--remote`: other machines' serves read over HTTP(S) (`GET /status`,
+//!   bounded in time and size, one thread each) and merged under a host column, each
+//!   remote's rows as it judged them, aged on its own clock.
 //! - [`monitor`]: the engine under every face: it judges the file on each change and once
 //!   a second, records the history and sends alerts when it holds those roles, reloads its
 //!   config, and publishes each check for faces to subscribe to.
@@ -124,6 +127,7 @@ pub mod monitor;
 pub mod notify;
 pub mod paths;
 pub mod probe;
+pub mod remote;
 pub mod report;
 #[cfg(unix)]
 pub mod serve;

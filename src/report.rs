@@ -43,6 +43,14 @@ pub struct Row {
     pub blocked_by: Vec<String>,
     /// Its active probes' latest results, in config order (none without probes).
     pub probes: Vec<ProbeStatus>,
+    /// The machine it runs on, once rows of several are shown together (`--remote`): the
+    /// host column; `None` (no column) while only this machine is watched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The instant another machine judged it at (its serve's `now`), when it is a remote's
+    /// row: its ages count to that, not to our clock, which may differ from its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judged_at: Option<f64>,
 }
 
 /// Every row at one instant, plus what the header needs.
@@ -266,6 +274,8 @@ fn row(
         depends_on: Vec::new(),
         blocked_by: Vec::new(),
         probes,
+        host: None,
+        judged_at: None,
     }
 }
 
@@ -295,6 +305,12 @@ impl Row {
     }
 
     /// Seconds since the last beat; negative when the beat is from the future (clock skew).
+    /// The instant its ages count to: a remote's own `now` ([`Row::judged_at`]), else
+    /// `now`, the report's.
+    pub fn judged(&self, now: f64) -> f64 {
+        self.judged_at.unwrap_or(now)
+    }
+
     pub fn since_beat(&self, now: f64) -> Option<f64> {
         self.entry.as_ref().map(|e| now - e.last_heartbeat)
     }

@@ -7,7 +7,9 @@
 //! The engine's roles — sending alerts, recording history — are each held by one process
 //! at a time; a second `serve` stands by, logging transitions only, and takes over a role
 //! when its holder stops, so alerts are never sent twice, and never wait for a terminal UI
-//! to close.
+//! to close. `[serve] heartbeat_url` makes it beat to an outside switch ([`dead_man`]).
+
+mod dead_man;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
@@ -175,6 +177,7 @@ pub fn run(
             Some(running)
         }
     };
+    let _dead_man = dead_man::watch(&feed, &api_config.serve)?;
     let monitor = Monitor::start(engine)?;
     let mut control = Control::new(&location.path);
     control.follow(&first, &monitor);

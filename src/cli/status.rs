@@ -9,6 +9,7 @@ use clap::Args;
 
 use crate::config::Config;
 use crate::paths::FileLocation;
+use crate::remote::{self, Remote};
 use crate::report::{self, Report, json, table};
 use crate::text;
 
@@ -28,6 +29,15 @@ pub struct StatusArgs {
     /// terminal), always, or never (CPU shows as "-", null in JSON).
     #[arg(long, value_enum, default_value_t = CpuSample::Auto, value_name = "WHEN")]
     pub cpu: CpuSample,
+    /// Also show the processes another machine's `hbmon serve` judged (its base URL, such
+    /// as https://box2:4266; repeatable, added to the config's [[remote]]s), with a HOST
+    /// column; one that cannot be read is a line, and exit 3 unless something is critical.
+    #[arg(long = "remote", value_name = "URL")]
+    pub remotes: Vec<String>,
+    /// The bearer token --remote sends: once for every --remote, or once per --remote
+    /// in their order.
+    #[arg(long = "token", value_name = "TOKEN", requires = "remotes")]
+    pub tokens: Vec<String>,
 }
 
 /// When `hbmon status` spends a short sample on measuring CPU use.
@@ -63,6 +73,17 @@ fn judge(
         CpuSample::Never => false,
     };
     let mut report = crate::manage::judge(location, &config, sample)?;
+    let config_dir = config_path
+        .as_deref()
+        .map_or(Path::new("."), crate::fsafe::dir_of);
+    let remotes = remotes(args, &config, config_dir)?;
+    let fetched = remote::fetch_all(&remotes);
+    if !remotes.is_empty() {
+        let host = (report.system.as_ref().map(|s| s.host.clone()))
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_owned());
+        remote::merge(&mut report, &host, &fetched);
+    }
     // Nothing to judge, or a name that is nowhere: unknown. With --json that is still a
     // document (its `unknown` says why), so a `| jq` pipeline gets input.
     let selected = if args.names.is_empty() {
@@ -89,12 +110,16 @@ fn judge(
     let code = if unknown.is_some() {
         report::UNKNOWN_EXIT_CODE
     } else {
-        report.exit_code()
+        remote::exit_code(report.exit_code(), &fetched)
     };
     if args.json {
         let mut document =
             json::Document::new(&report, &location.path, config_path.as_deref(), code);
         document.unknown.clone_from(&unknown);
+        let mut document = serde_json::to_value(&document)?;
+        if !remotes.is_empty() {
+            with_remotes(&mut document, &report, &fetched);
+        }
         println!("{}", serde_json::to_string_pretty(&document)?);
         if let Some(why) = unknown {
             eprintln!("hbmon: {}", text::escape(&why));
@@ -114,6 +139,11 @@ fn judge(
     println!("{}", header(location, config_path.as_deref()));
     println!();
     print!("{}", table::render(&report, width(terminal), styled));
+    for f in &fetched {
+        if let Err(why) = &f.result {
+            println!("{}", remote::unreachable_line(&f.name, f.at, f.at, why));
+        }
+    }
     if hidden > 0 {
         println!(
             "{hidden} additional process{} stopped cleanly, not shown (--all shows {})",
@@ -122,6 +152,59 @@ fn judge(
         );
     }
     Ok(code)
+}
+
+/// The remotes to read: the config's `[[remote]]`s, then `--remote`'s URLs with their
+/// `--token`s.
+fn remotes(args: &StatusArgs, config: &Config, dir: &Path) -> anyhow::Result<Vec<Remote>> {
+    let mut remotes = remote::configured(config, dir)?;
+    let token = |i: usize| match args.tokens.len() {
+        0 => Ok(None),
+        1 => Ok(Some(args.tokens[0].clone())),
+        n if n == args.remotes.len() => Ok(Some(args.tokens[i].clone())),
+        n => Err(anyhow::anyhow!(
+            "{n} --token for {} --remote: give one for all, or one for each",
+            args.remotes.len()
+        )),
+    };
+    for (i, url) in args.remotes.iter().enumerate() {
+        remotes.push(Remote::from_url(url, token(i)?)?);
+    }
+    Ok(remotes)
+}
+
+/// `--json` with remotes: each remote row as its serve wrote it (with `host`), and
+/// `remotes`, what each one answered.
+fn with_remotes(document: &mut serde_json::Value, report: &Report, fetched: &[remote::Fetched]) {
+    let raw = remote::raw_processes(fetched);
+    if let Some(serde_json::Value::Array(processes)) = document.get_mut("processes") {
+        for (process, row) in processes.iter_mut().zip(&report.rows) {
+            let key = (row.host.as_deref().unwrap_or(""), row.name.as_str());
+            if let (Some(_), Some(&theirs)) = (row.judged_at, raw.get(&key)) {
+                process.clone_from(theirs);
+            }
+        }
+    }
+    let remotes: Vec<serde_json::Value> = fetched
+        .iter()
+        .map(|f| {
+            let (now, error) = match &f.result {
+                Ok(judged) => (Some(judged.now), None),
+                Err(why) => (None, Some(why.to_string())),
+            };
+            serde_json::json!({
+                "name": f.name,
+                "url": f.url,
+                "reachable": error.is_none(),
+                "asked_at": f.at,
+                "now": now,
+                "error": error,
+            })
+        })
+        .collect();
+    if let serde_json::Value::Object(fields) = document {
+        fields.insert("remotes".into(), remotes.into());
+    }
 }
 
 /// Removes additional (unconfigured) rows that stopped cleanly; returns how many.

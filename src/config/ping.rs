@@ -1,6 +1,8 @@
 //! The keys by which the ping API finds a process besides its name: `[serve] ping_key` and
 //! `ping_body_limit`, and a `[[process]]`'s `uuid`, `slug` (healthchecks.io's two forms)
-//! and `push_token` (Uptime Kuma's push URL), each checked and unique across processes.
+//! and `push_token` (Uptime Kuma's push URL), each checked and unique across processes;
+//! and serve's own beat to an outside dead-man's switch, `heartbeat_url` and
+//! `heartbeat_every`.
 
 use std::ops::Range;
 
@@ -8,6 +10,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::tokens::{self, Access, RawToken};
+use super::values::Span;
 use super::{Fault, ProcessConfig};
 use crate::http::{DEFAULT_BODY_KEEP, Listen, MAX_BODY};
 
@@ -22,14 +25,27 @@ pub struct ServeConfig {
     pub ping_body_limit: Option<usize>,
     /// The key of `/ping/KEY/SLUG` URLs (`ping_key`); `None`: those URLs are refused.
     pub ping_key: Option<String>,
+    /// An outside dead-man's switch serve GETs while its loop is healthy
+    /// (`heartbeat_url`), so that a dead hbmon is noticed too.
+    pub heartbeat_url: Option<String>,
+    /// Seconds between those pings (`heartbeat_every`); `None`: [`HEARTBEAT_EVERY`].
+    pub heartbeat_every: Option<f64>,
     /// Tokens, TLS and the ping rate (`config/tokens.rs`).
     pub access: Access,
 }
+
+/// How often serve pings `heartbeat_url` unless `heartbeat_every` says.
+pub const HEARTBEAT_EVERY: f64 = 60.0;
 
 impl ServeConfig {
     /// The bytes of a ping's body kept: `ping_body_limit` or the default.
     pub fn body_limit(&self) -> usize {
         self.ping_body_limit.unwrap_or(DEFAULT_BODY_KEEP)
+    }
+
+    /// The seconds between pings of `heartbeat_url`.
+    pub fn heartbeat_every(&self) -> f64 {
+        self.heartbeat_every.unwrap_or(HEARTBEAT_EVERY)
     }
 }
 
@@ -39,6 +55,8 @@ pub(super) struct RawServe {
     listen: Option<Spanned<String>>,
     ping_body_limit: Option<Spanned<i64>>,
     ping_key: Option<Spanned<String>>,
+    heartbeat_url: Option<Spanned<String>>,
+    heartbeat_every: Option<Spanned<Span>>,
     #[serde(default)]
     token: Vec<Spanned<RawToken>>,
     tls_cert: Option<Spanned<String>>,
@@ -78,11 +96,36 @@ impl RawServe {
             Some(key) => Some(token("ping_key", key)?),
             None => None,
         };
+        let heartbeat_url = match self.heartbeat_url {
+            Some(url)
+                if !url.get_ref().starts_with("http://")
+                    && !url.get_ref().starts_with("https://") =>
+            {
+                return Err((
+                    url.span(),
+                    "heartbeat_url",
+                    format!("{:?} is not an http:// or https:// URL", url.get_ref()),
+                ));
+            }
+            other => other.map(Spanned::into_inner),
+        };
+        let heartbeat_every = match self.heartbeat_every {
+            Some(every) if every.get_ref().0 < 1.0 => {
+                return Err((
+                    every.span(),
+                    "heartbeat_every",
+                    "must be at least 1s".to_owned(),
+                ));
+            }
+            other => other.map(|every| every.get_ref().0),
+        };
         let access = tokens::validate(self.token, self.tls_cert, self.tls_key, self.ping_rate)?;
         Ok(ServeConfig {
             listen,
             ping_body_limit,
             ping_key,
+            heartbeat_url,
+            heartbeat_every,
             access,
         })
     }

@@ -153,6 +153,11 @@ fn serve(out: &mut String, serve: &ServeConfig, secrets: Secrets) {
     if let Some(key) = &serve.ping_key {
         line(out, "ping_key", &secrets.quote(key));
     }
+    // A healthchecks.io URL is its check's secret.
+    if let Some(url) = &serve.heartbeat_url {
+        line(out, "heartbeat_url", &secrets.quote(url));
+        line(out, "heartbeat_every", &secs(serve.heartbeat_every()));
+    }
     let access = &serve.access;
     if let Some((cert, key)) = &access.tls {
         line(out, "tls_cert", &quote(&cert.to_string_lossy()));

@@ -82,7 +82,7 @@ impl Overlap {
 }
 
 /// Where a process's interval came from, most specific first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IntervalSource {
     /// Its `[[process]]` in the config.

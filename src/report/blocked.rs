@@ -73,6 +73,8 @@ mod tests {
             depends_on: Vec::new(),
             blocked_by: Vec::new(),
             probes: Vec::new(),
+            host: None,
+            judged_at: None,
         }
     }
 

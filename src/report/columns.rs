@@ -17,6 +17,8 @@ use crate::text;
 /// A column of the process table, in display order ([`Column::ALL`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::VariantArray)]
 pub enum Column {
+    /// The machine a row is from: only while rows of several are shown (`--remote`).
+    Host,
     Name,
     State,
     Pid,
@@ -78,6 +80,21 @@ impl Column {
     #[allow(clippy::too_many_lines)]
     pub fn spec(self) -> Spec {
         match self {
+            Column::Host => Spec {
+                title: "HOST",
+                min_width: 8,
+                align: Align::Left,
+                drop: None,
+                cycle: None,
+                needed_by: Some(|row| row.host.is_some()),
+                text: |row, _| text::escape(row.host.as_deref().unwrap_or("")).into_owned(),
+                compare: |a, b| {
+                    caseless(
+                        a.host.as_deref().unwrap_or(""),
+                        b.host.as_deref().unwrap_or(""),
+                    )
+                },
+            },
             Column::Name => Spec {
                 title: "NAME",
                 min_width: 12,
@@ -229,8 +246,13 @@ impl Column {
 
     /// The cell's text for `row`, cut to `width` characters with `…` (any column: a
     /// huge interval must not be cut silently by the cell's edge).
+    /// A remote's row counts its ages to the instant its own serve judged it at.
     pub fn text(self, row: &Row, cx: &Context, width: usize) -> String {
-        truncate(&(self.spec().text)(row, cx), width)
+        let cx = Context {
+            now: row.judged(cx.now),
+            ..*cx
+        };
+        truncate(&(self.spec().text)(row, &cx), width)
     }
 
     /// The order of two rows by this column alone; ties are for the caller to break.

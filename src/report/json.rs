@@ -42,6 +42,10 @@ pub struct Document<'a> {
 /// One row.
 #[derive(Debug, Serialize)]
 pub struct Process<'a> {
+    /// The machine it runs on, once several are shown (`hbmon status --remote`); left
+    /// out otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<&'a str>,
     pub name: &'a str,
     pub label: Option<&'a str>,
     /// The label if configured, else the name.
@@ -138,6 +142,7 @@ impl<'a> Document<'a> {
 impl<'a> Process<'a> {
     fn new(row: &'a Row, now: f64) -> Self {
         Process {
+            host: row.host.as_deref(),
             name: &row.name,
             label: row.label.as_deref(),
             display_name: row.display_name(),

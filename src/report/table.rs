@@ -92,7 +92,7 @@ pub fn render(report: &Report, width: usize, styled: bool) -> String {
             });
             let _ = writeln!(out, "{text}");
             // Clock skew says so only in the reason: shown even for a row that is fine.
-            if severity >= Severity::Warning || row.skewed(report.now) {
+            if severity >= Severity::Warning || row.skewed(row.judged(report.now)) {
                 let arrow = if styled { "↳" } else { "->" };
                 let reason = format!("    {arrow} {}", columns::reason(row));
                 let reason = columns::truncate(&reason, width.max(20));

@@ -45,6 +45,8 @@ pub fn row(name: &str, state: State, age: f64) -> Row {
         depends_on: Vec::new(),
         blocked_by: Vec::new(),
         probes: Vec::new(),
+        host: None,
+        judged_at: None,
     }
 }
 

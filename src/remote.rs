@@ -1,0 +1,293 @@
+//! `--remote`: other machines' `hbmon serve`s, read over HTTP(S) (`GET /status`, the
+//! `hbmon status --json` document) and merged with this machine's rows under a host
+//! column. A remote judged its own rows: they are shown as it judged them, their ages
+//! counted to its `now`, so a clock that differs from ours changes nothing.
+
+mod parse;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::clock::unix_now;
+use crate::config::{Config, RemoteToken};
+use crate::report::columns::local_stamp;
+use crate::report::{Report, Row};
+use crate::text;
+
+pub use parse::parse;
+
+/// How long one remote may take, connecting and answering: a dead one must not hold up
+/// the others, nor a script for long.
+pub const TIMEOUT: Duration = Duration::from_secs(3);
+/// The most of a reply read: a status document of 10 000 processes is ~15 MB; a bigger
+/// reply is refused rather than read whole.
+pub const MAX_REPLY: u64 = 32 * 1024 * 1024;
+/// How many remotes are asked at once, one thread each.
+const AT_ONCE: usize = 16;
+
+/// One remote serve to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remote {
+    /// Its rows' host column: the config's `name`, else the URL's host.
+    pub name: String,
+    /// The serve's base URL (`https://box2:4266`); `/status` is read under it.
+    pub url: String,
+    /// Sent as `Authorization: Bearer TOKEN`.
+    pub token: Option<String>,
+}
+
+/// Why a remote's rows are not shown.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RemoteError {
+    #[error("{url:?} is not an http:// or https:// URL with a host")]
+    BadUrl { url: String },
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("answered HTTP {0}")]
+    Status(u16),
+    #[error("a reply over {} MB", MAX_REPLY >> 20)]
+    TooBig,
+    #[error("not an hbmon status document: {0}")]
+    NotTheDocument(String),
+}
+
+/// Why the config's `[[remote]]`s cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfiguredError {
+    #[error("[[remote]] {0}")]
+    Url(#[from] RemoteError),
+    #[error(transparent)]
+    Unsafe(#[from] crate::fsafe::FileError),
+    #[error("[[remote]] token_file {}: no such file", path.display())]
+    Missing { path: PathBuf },
+    #[error(
+        "refusing the token file {}: mode {mode:04o} lets others read it (chmod 600 it)",
+        path.display()
+    )]
+    Readable { path: PathBuf, mode: u32 },
+    #[error("the token file {} holds no token on its first line", path.display())]
+    Empty { path: PathBuf },
+}
+
+/// What a remote said: its rows as it judged them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    /// The instant it judged (its clock).
+    pub now: f64,
+    /// Its `hbmon status` exit code.
+    pub exit_code: u8,
+    /// Its rows, each with the remote's name as host and its `now` as `judged_at`.
+    pub rows: Vec<Row>,
+    /// Its processes as it wrote them, each with `host` added, for `--json`.
+    pub processes: Vec<Value>,
+}
+
+/// One remote's answer, or why there is none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetched {
+    pub name: String,
+    pub url: String,
+    /// When it was asked (our clock).
+    pub at: f64,
+    pub result: Result<Judged, RemoteError>,
+}
+
+impl Remote {
+    /// A remote of `url` named after its host (`https://box2:4266` is `box2`).
+    pub fn from_url(url: &str, token: Option<String>) -> Result<Remote, RemoteError> {
+        let bad = || RemoteError::BadUrl {
+            url: text::escape(url).into_owned(),
+        };
+        let uri: ureq::http::Uri = url.parse().map_err(|_| bad())?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) {
+            return Err(bad());
+        }
+        let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(bad)?;
+        Ok(Remote {
+            name: host.to_owned(),
+            url: url.to_owned(),
+            token,
+        })
+    }
+}
+
+/// The config's `[[remote]]`s; a relative `token_file` is under `dir`, the config's
+/// directory. A token file is read through [`crate::fsafe`] (no planted link, this
+/// user's or root's) and refused if its group or others may read it, as ssh refuses a key.
+pub fn configured(config: &Config, dir: &Path) -> Result<Vec<Remote>, ConfiguredError> {
+    config
+        .remotes
+        .iter()
+        .map(|r| {
+            let token = match &r.token {
+                None => None,
+                Some(RemoteToken::Inline(token)) => Some(token.clone()),
+                Some(RemoteToken::File(file)) => Some(token_file(&dir.join(file))?),
+            };
+            let mut remote = Remote::from_url(&r.url, token)?;
+            if let Some(name) = &r.name {
+                remote.name.clone_from(name);
+            }
+            Ok(remote)
+        })
+        .collect()
+}
+
+fn token_file(path: &Path) -> Result<String, ConfiguredError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (bytes, meta) =
+        crate::fsafe::read_trusted(path)?.ok_or_else(|| ConfiguredError::Missing {
+            path: path.to_owned(),
+        })?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(ConfiguredError::Readable {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let token = text.lines().next().unwrap_or("").trim();
+    if token.is_empty() {
+        return Err(ConfiguredError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    Ok(token.to_owned())
+}
+
+/// Asks every remote at once (at most [`AT_ONCE`] threads at a time), each bounded by
+/// [`TIMEOUT`]; answers in the order given.
+pub fn fetch_all(remotes: &[Remote]) -> Vec<Fetched> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .user_agent(concat!("hbmon/", env!("CARGO_PKG_VERSION")))
+        .timeout_global(Some(TIMEOUT))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut out = Vec::with_capacity(remotes.len());
+    for chunk in remotes.chunks(AT_ONCE) {
+        std::thread::scope(|scope| {
+            let asked: Vec<_> = chunk
+                .iter()
+                .map(|remote| {
+                    let agent = &agent;
+                    let at = unix_now();
+                    let thread = std::thread::Builder::new()
+                        .name("hbmon-remote".into())
+                        .spawn_scoped(scope, move || fetch(agent, remote));
+                    (remote, at, thread)
+                })
+                .collect();
+            for (remote, at, thread) in asked {
+                let result = match thread {
+                    Ok(thread) => thread.join().unwrap_or_else(|_| {
+                        Err(RemoteError::Unreachable("its reader panicked".into()))
+                    }),
+                    Err(e) => Err(RemoteError::Unreachable(format!(
+                        "cannot start a thread: {e}"
+                    ))),
+                };
+                out.push(Fetched {
+                    name: remote.name.clone(),
+                    url: remote.url.clone(),
+                    at,
+                    result,
+                });
+            }
+        });
+    }
+    out
+}
+
+/// One remote's `/status`, parsed.
+fn fetch(agent: &ureq::Agent, remote: &Remote) -> Result<Judged, RemoteError> {
+    let url = format!("{}/status", remote.url.trim_end_matches('/'));
+    let mut request = agent.get(&url);
+    if let Some(token) = &remote.token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    let mut response = request.call().map_err(|e| match e {
+        ureq::Error::Timeout(_) => RemoteError::Unreachable(format!(
+            "no answer within {}",
+            crate::duration::format_secs(TIMEOUT.as_secs_f64())
+        )),
+        other => RemoteError::Unreachable(other.to_string()),
+    })?;
+    let status = response.status().as_u16();
+    if status != 200 {
+        return Err(RemoteError::Status(status));
+    }
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_REPLY)
+        .read_to_vec()
+        .map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(_) => RemoteError::TooBig,
+            ureq::Error::Timeout(_) => RemoteError::Unreachable(format!(
+                "the reply took over {}",
+                crate::duration::format_secs(TIMEOUT.as_secs_f64())
+            )),
+            other => RemoteError::Unreachable(format!("reading the reply: {other}")),
+        })?;
+    parse(&remote.name, &body)
+}
+
+/// The line that stands for a remote without rows: `box2: unreachable since 14:02:11
+/// (connection refused)`, escaped (the reason may quote the remote). `since`: when it
+/// first failed in this run of failures; `now`: the instant shown.
+pub fn unreachable_line(name: &str, since: f64, now: f64, why: &RemoteError) -> String {
+    format!(
+        "{}: unreachable since {} ({})",
+        text::escape(name),
+        local_stamp(since, now),
+        text::escape(&why.to_string())
+    )
+}
+
+/// Gives this machine's rows the host column (`host`), then adds every remote's rows.
+pub fn merge(report: &mut Report, host: &str, fetched: &[Fetched]) {
+    for row in &mut report.rows {
+        row.host = Some(host.to_owned());
+    }
+    for f in fetched {
+        if let Ok(judged) = &f.result {
+            report.rows.extend(judged.rows.iter().cloned());
+        }
+    }
+}
+
+/// The exit code with remotes: the worst of ours and theirs (0 ok, 1 warning, 2
+/// critical), and 3 (unknown) when a remote could not be read and nothing is critical —
+/// a dead box must not pass for a green one, nor hide a critical process.
+pub fn exit_code(local: u8, fetched: &[Fetched]) -> u8 {
+    let judged = fetched
+        .iter()
+        .filter_map(|f| f.result.as_ref().ok())
+        .map(|j| j.exit_code)
+        .fold(local, u8::max);
+    let unreachable = fetched.iter().any(|f| f.result.is_err());
+    if unreachable && judged < 2 { 3 } else { judged }
+}
+
+/// The remotes' processes as they wrote them (with `host`), by host and name: what
+/// `--json` says of a remote row.
+pub fn raw_processes(fetched: &[Fetched]) -> HashMap<(&str, &str), &Value> {
+    fetched
+        .iter()
+        .filter_map(|f| f.result.as_ref().ok().map(|j| (f.name.as_str(), j)))
+        .flat_map(|(host, j)| {
+            j.processes.iter().filter_map(move |p| {
+                let name = p.get("name")?.as_str()?;
+                Some(((host, name), p))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
