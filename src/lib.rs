@@ -24,12 +24,13 @@
 //!   `/api/v1/processes/NAME`, `/api/v1/processes/NAME/pause`,
 //!   `/api/v1/processes/NAME/resume`, `/api/v1/processes/NAME/history`,
 //!   `/api/v1/processes/NAME/restart`, `/api/v1/processes/NAME/stop` (through the
-//!   supervisor's control socket, as `hbmon restart|stop`); its live events
+//!   supervisor's control socket, as `hbmon restart|stop`), `/api/v1/history` (the
+//!   fleet's transitions); its live events
 //!   (`api/events.rs`): `/api/v1/events`; and the web dashboard (`api/web.rs`, the files
 //!   of `web/` in the binary): `/`, `/assets/FILE`.
 //! - [`manage`]: the acts a program may do, shared by the API, `hbmon mcp` and the CLI:
 //!   judge once as `hbmon status` does, add/change/remove a `[[process]]`, pause, resume,
-//!   read one process's history.
+//!   read one process's history or the whole fleet's.
 //! - [`monitor`]: the engine under every face: it judges the file on each change and once
 //!   a second, records the history and sends alerts when it holds those roles, reloads its
 //!   config, and publishes each check for faces to subscribe to.
