@@ -24,7 +24,8 @@
 //!   `/api/v1/processes/NAME`, `/api/v1/processes/NAME/pause`,
 //!   `/api/v1/processes/NAME/resume`, `/api/v1/processes/NAME/history`,
 //!   `/api/v1/processes/NAME/restart`, `/api/v1/processes/NAME/stop` (through the
-//!   supervisor's control socket, as `hbmon restart|stop`); its live events
+//!   supervisor's control socket, as `hbmon restart|stop`), `/api/v1/history` (the
+//!   fleet's transitions); its live events
 //!   (`api/events.rs`): `/api/v1/events`; and the web dashboard (`api/web.rs`, the files
 //!   of `web/` in the binary): `/`, `/assets/FILE`. Each route's scope (`read`, `ping`,
 //!   `write`) is asked of the request's `[[serve.token]]` once there is one
@@ -32,7 +33,7 @@
 //!   (`api/rate.rs`).
 //! - [`manage`]: the acts a program may do, shared by the API, `hbmon mcp` and the CLI:
 //!   judge once as `hbmon status` does, add/change/remove a `[[process]]`, pause, resume,
-//!   read one process's history.
+//!   read one process's history or the whole fleet's.
 //! - [`remote`]: `--remote`: other machines' serves read over HTTP(S) (`GET /status`,
 //!   bounded in time and size, one thread each) and merged under a host column, each
 //!   remote's rows as it judged them, aged on its own clock.

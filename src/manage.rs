@@ -3,7 +3,7 @@
 //! `pause`, `resume`, `history --json` and `status` — so each act has one meaning: judge the
 //! file once as `hbmon status` does, add, change or remove a `[[process]]` (through
 //! [`config::edit`], comments kept), pause or resume one (its entry's `paused_until`, as
-//! `hbmon pause` writes it), and read one's history.
+//! `hbmon pause` writes it), and read one's history or the whole fleet's.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,6 +14,7 @@ use crate::clock::unix_now;
 pub use crate::config::edit::Change;
 use crate::config::edit::{self, EditError, Edited, Fields};
 use crate::config::{Config, ConfigError};
+use crate::health::State;
 use crate::history::{self, History, HistoryError};
 use crate::paths::{self, FileLocation};
 use crate::probe::SysProbe;
@@ -273,9 +274,7 @@ pub fn history(
     since: Duration,
     limit: Option<usize>,
 ) -> Result<Value, ManageError> {
-    let path = paths::history_path(&location.path);
-    let db = History::open_existing(&path, history::READ_WAIT)?;
-    let since = unix_now() - since.as_secs_f64();
+    let (path, db, since) = open_history(location, since)?;
     Ok(json!({
         "name": name,
         "database": path,
@@ -285,6 +284,58 @@ pub fn history(
         "restarts": db.restarts(Some(name), since, limit)?,
         "beats": db.beats(name, since, limit)?,
     }))
+}
+
+/// The whole fleet's transitions and restarts of the last `since` (those of `name` only,
+/// and of transitions only those into `state`, when given), newest first, at most `limit`
+/// of each: the timeline of "what broke overnight", read as [`history`] reads one
+/// process's.
+pub fn fleet_history(
+    location: &FileLocation,
+    name: Option<&str>,
+    state: Option<State>,
+    since: Duration,
+    limit: Option<usize>,
+) -> Result<Value, ManageError> {
+    let (path, db, since) = open_history(location, since)?;
+    // Few rows are transitions into one state: the limit applies after that choice, so
+    // the newest N of them are all there, not whichever fell among the newest N of all.
+    let mut transitions = db.transitions(name, since, state.map_or(limit, |_| None))?;
+    if let Some(state) = state {
+        transitions.retain(|t| t.to == state);
+        transitions.truncate(limit.unwrap_or(usize::MAX));
+    }
+    Ok(json!({
+        "database": path,
+        "since": since,
+        "transitions": transitions,
+        "restarts": db.restarts(name, since, limit)?,
+    }))
+}
+
+/// The history database beside the heartbeat file, and the Unix time `since` ago.
+fn open_history(
+    location: &FileLocation,
+    since: Duration,
+) -> Result<(PathBuf, History, f64), ManageError> {
+    let path = paths::history_path(&location.path);
+    let db = History::open_existing(&path, history::READ_WAIT)?;
+    Ok((path, db, unix_now() - since.as_secs_f64()))
+}
+
+/// A state a request named (`state`): one of the states hbmon shows.
+pub fn state(field: &str, text: &str) -> Result<State, ManageError> {
+    text.parse().map_err(|_| ManageError::Field {
+        field: field.to_owned(),
+        message: format!(
+            "{text:?} is not a state: there are {}",
+            State::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
 }
 
 /// What a history shows unless asked, as `hbmon history`: the last day, 200 of each.

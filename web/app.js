@@ -46,6 +46,35 @@ const hbmon = (() => {
     return s + "s";
   }
 
+  /** The ranges a plot shows, in seconds. */
+  const RANGES = { "1h": 3600, "24h": 86400, "7d": 604800 };
+  const SEVERITIES = new Set(["ok", "none", "warning", "degraded", "critical"]);
+
+  const SVG = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    return node;
+  }
+
+  /** Bands of the states held from `from` to `now`, into `plot` (W wide, H high): one per
+      transition (oldest first), coloured by its severity, the state's name as its tooltip.
+      With none in the range, `current` ({to, severity, reason}) held all along. */
+  function bands(plot, transitions, from, now, current, W, H) {
+    const span = now - from;
+    const x = (t) => ((Math.max(from, t) - from) / span) * W;
+    const held = transitions.length ? transitions : [{ time: from, ...current }];
+    held.forEach((t, i) => {
+      const end = i + 1 < held.length ? held[i + 1].time : now;
+      if (end < from) return;
+      const band = svg("rect", { x: x(t.time), y: 0, width: Math.max(1, x(end) - x(t.time)), height: H,
+        class: "band-" + (SEVERITIES.has(t.severity) ? t.severity : "none") });
+      band.dataset.state = t.to;
+      band.appendChild(svg("title")).textContent = t.to + " from " + fmtTime(t.time) + ": " + (t.reason || "");
+      plot.append(band);
+    });
+  }
+
   /** The management API: JSON in and out, with the session's token. */
   async function api(method, path, body) {
     const init = { method, headers: { "X-Hbmon-Token": token } };
@@ -58,6 +87,17 @@ const hbmon = (() => {
     let json = null;
     try { json = await reply.json(); } catch (_) { json = null; }
     return { ok: reply.ok, status: reply.status, json };
+  }
+
+  /** The terminal UI's keys on a list page: `/` to its filter (#filter), Escape out of
+      it, `j`/`k` to move (`move(step)`), Enter to open what is picked (`open()`). */
+  function listKeys(event, typing, move, open) {
+    if (event.key === "/" && !typing) { event.preventDefault(); document.getElementById("filter").focus(); }
+    else if (event.key === "Escape" && typing) event.target.blur();
+    else if (typing) return;
+    else if (event.key === "j") move(1);
+    else if (event.key === "k") move(-1);
+    else if (event.key === "Enter") open();
   }
 
   /** Runs `act` if the user confirms `question`. */
@@ -153,5 +193,5 @@ const hbmon = (() => {
     listen();
   });
 
-  return { page, el, api, confirmed, fmtBytes, fmtTime, fmtSpan, state };
+  return { page, el, api, confirmed, fmtBytes, fmtTime, fmtSpan, state, RANGES, svg, bands, listKeys };
 })();

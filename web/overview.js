@@ -144,12 +144,9 @@
     },
     update: draw,
     keys(event, typing) {
-      if (event.key === "/" && !typing) { event.preventDefault(); document.getElementById("filter").focus(); }
-      else if (event.key === "Escape" && typing) event.target.blur();
-      else if (typing) return;
-      else if (event.key === "j") move(1);
-      else if (event.key === "k") move(-1);
-      else if (event.key === "Enter" && view.selected) location.hash = "#/process/" + encodeURIComponent(view.selected);
+      hbmon.listKeys(event, typing, move, () => {
+        if (view.selected) location.hash = "#/process/" + encodeURIComponent(view.selected);
+      });
     },
   });
 })();

@@ -4,9 +4,7 @@
 "use strict";
 
 (() => {
-  const { el, fmtTime, fmtSpan } = hbmon;
-  const RANGES = { "1h": 3600, "24h": 86400, "7d": 604800 };
-  const SEVERITY = { ok: 1, none: 0, warning: 2, degraded: 3, critical: 4 };
+  const { el, fmtTime, fmtSpan, RANGES, svg } = hbmon;
   const view = { name: null, root: null, range: "1h", history: null, asked: 0, said: null };
 
   function facts(pairs) {
@@ -87,13 +85,6 @@
     return wrap;
   }
 
-  const SVG = "http://www.w3.org/2000/svg";
-  function svg(tag, attrs) {
-    const node = document.createElementNS(SVG, tag);
-    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-    return node;
-  }
-
   /** The state timeline of `p`: a band per state held, coloured by its severity, the
       state's name as its tooltip; and the gaps between beats, over the same range. */
   function plots(history, now, p) {
@@ -103,16 +94,7 @@
     const timeline = svg("svg", { class: "plot timeline", viewBox: "0 0 " + W + " " + (H + 14), role: "img" });
     timeline.appendChild(svg("title")).textContent = "state timeline, last " + view.range;
     const transitions = [...history.transitions].sort((a, b) => a.time - b.time);
-    // No change within the range: the state it is in now held all along.
-    if (!transitions.length) transitions.push({ time: from, to: p.state, severity: p.severity, reason: p.reason });
-    transitions.forEach((t, i) => {
-      const end = i + 1 < transitions.length ? transitions[i + 1].time : now;
-      if (end < from) return;
-      const band = svg("rect", { x: x(t.time), y: 0, width: Math.max(1, x(end) - x(t.time)), height: H,
-        class: "band-" + (t.severity in SEVERITY ? t.severity : "none") });
-      band.appendChild(svg("title")).textContent = t.to + " from " + fmtTime(t.time) + ": " + (t.reason || "");
-      timeline.append(band);
-    });
+    hbmon.bands(timeline, transitions, from, now, { to: p.state, severity: p.severity, reason: p.reason }, W, H);
     const label = (node, at, text) => { const t = svg("text", { x: at, y: H + 12 }); t.textContent = text; node.append(t); };
     label(timeline, 0, fmtTime(from));
     label(timeline, W - 120, fmtTime(now));

@@ -1,7 +1,7 @@
 //! The management API, `/api/v1/processes…`: list and get the `hbmon status --json` rows
 //! (from the monitor's latest check), add, change and remove a configured process (the
 //! config edited in place, which the monitor's reload then picks up), pause, resume, and
-//! one process's history — each act the one [`crate::manage`] does for every face. Replies
+//! one process's history or the fleet's — each act the one [`crate::manage`] does for every face. Replies
 //! and errors are JSON; an error names the field at fault. Writes are taken only from
 //! loopback unless tokens are configured (then by the `write` scope), by the rules pings have (no web page, no browser's GET), and may be made
 //! against a version of the config (`If-Match`, the `ETag` a read gave).
@@ -76,21 +76,29 @@ impl Api {
             return reply;
         }
         let answer = || {
-            let since = manage::span("since", query(request, "since").unwrap_or(HISTORY_SINCE))?;
-            let limit = match query(request, "limit") {
-                None => HISTORY_LIMIT,
-                Some(text) => text.parse().map_err(|_| ManageError::Field {
-                    field: "limit".to_owned(),
-                    message: format!("{text:?} is not a count (0: all)"),
-                })?,
-            };
+            let (since, limit) = window(request)?;
             let name = self.target.name_for(given);
-            manage::history(
-                &self.target.location,
-                &name,
-                since,
-                (limit > 0).then_some(limit),
-            )
+            manage::history(&self.target.location, &name, since, limit)
+        };
+        match answer() {
+            Ok(document) => Response::json(200, &document),
+            Err(e) => error(&e),
+        }
+    }
+
+    /// `/api/v1/history?since=D&limit=N&name=NAME&state=STATE`: every process's
+    /// transitions and restarts (the dashboard's History page).
+    pub(super) fn fleet_history(&self, request: &Request) -> Response {
+        if let Err(reply) = no_query(request, &["since", "limit", "name", "state"]) {
+            return reply;
+        }
+        let answer = || {
+            let (since, limit) = window(request)?;
+            let name = query(request, "name").map(|given| self.target.name_for(given));
+            let state = query(request, "state")
+                .map(|text| manage::state("state", text))
+                .transpose()?;
+            manage::fleet_history(&self.target.location, name.as_deref(), state, since, limit)
         };
         match answer() {
             Ok(document) => Response::json(200, &document),
@@ -192,6 +200,20 @@ fn fields(request: &Request) -> Result<Fields, ManageError> {
         ))),
         Err(e) => Err(bad(format!("not JSON: {e}"))),
     }
+}
+
+/// A history's `since` (default 24h) and `limit` (default 200; 0: all), as
+/// `hbmon history` takes them.
+fn window(request: &Request) -> Result<(std::time::Duration, Option<usize>), ManageError> {
+    let since = manage::span("since", query(request, "since").unwrap_or(HISTORY_SINCE))?;
+    let limit = match query(request, "limit") {
+        None => HISTORY_LIMIT,
+        Some(text) => text.parse().map_err(|_| ManageError::Field {
+            field: "limit".to_owned(),
+            message: format!("{text:?} is not a count (0: all)"),
+        })?,
+    };
+    Ok((since, (limit > 0).then_some(limit)))
 }
 
 /// The value of query parameter `key`, if given.

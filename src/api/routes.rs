@@ -164,6 +164,12 @@ pub const ROUTES: &[Route] = &[
         answer: |api, request, at| api.control(request, at[0], Verb::Stop),
     },
     Route {
+        path: "/api/v1/history",
+        methods: READ,
+        need: Need::Scope(Scope::Read),
+        answer: |api, request, _| api.fleet_history(request),
+    },
+    Route {
         path: "/api/v1/events",
         methods: READ,
         need: Need::Scope(Scope::Read),
@@ -326,7 +332,7 @@ mod tests {
              /api/push/TOKEN, /api/v1/processes, /api/v1/processes/NAME, \
              /api/v1/processes/NAME/pause, /api/v1/processes/NAME/resume, \
              /api/v1/processes/NAME/history, /api/v1/processes/NAME/restart, \
-             /api/v1/processes/NAME/stop, /api/v1/events, /healthz, / and /assets/FILE\n"
+             /api/v1/processes/NAME/stop, /api/v1/history, /api/v1/events, /healthz, / and /assets/FILE\n"
         );
     }
 }

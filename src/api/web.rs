@@ -39,6 +39,16 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         text: include_str!("../../web/process.js"),
     },
+    Asset {
+        name: "history.js",
+        content_type: "text/javascript; charset=utf-8",
+        text: include_str!("../../web/history.js"),
+    },
+    Asset {
+        name: "send.js",
+        content_type: "text/javascript; charset=utf-8",
+        text: include_str!("../../web/send.js"),
+    },
 ];
 
 const INDEX: &str = include_str!("../../web/index.html");

@@ -17,7 +17,7 @@ use crate::serve::{Serve, Worker, status_json};
 const HOSTILE: &str = "<img src=x onerror=window.hbPwned=1>";
 
 /// A chromedriver of our own, on a free port, and one browser session in it.
-struct Browser {
+pub(crate) struct Browser {
     driver: Child,
     base: String,
     agent: ureq::Agent,
@@ -26,7 +26,7 @@ struct Browser {
 impl Browser {
     /// A headless chromium, its profile under `dir`: a desktop's window, or a phone's
     /// screen, 375 px wide (emulated: a headless window is at least 500 px wide).
-    fn start(dir: &Path, phone: bool) -> Browser {
+    pub(crate) fn start(dir: &Path, phone: bool) -> Browser {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -88,7 +88,7 @@ impl Browser {
     }
 
     /// A WebDriver command; its `value`.
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let url = format!("{}{path}", self.base);
         let reply = match (method, body) {
             ("GET", _) => self.agent.get(&url).call(),
@@ -108,12 +108,12 @@ impl Browser {
         }
     }
 
-    fn open(&self, url: &str) {
+    pub(crate) fn open(&self, url: &str) {
         self.call("POST", "/url", Some(json!({"url": url})));
     }
 
     /// What `script` (a function body) returns on the page.
-    fn run(&self, script: &str) -> Value {
+    pub(crate) fn run(&self, script: &str) -> Value {
         self.call(
             "POST",
             "/execute/sync",
@@ -122,7 +122,7 @@ impl Browser {
     }
 
     /// Waits up to `within` for `script` to return something truthy; how long it took.
-    fn wait(&self, what: &str, within: Duration, script: &str) -> Duration {
+    pub(crate) fn wait(&self, what: &str, within: Duration, script: &str) -> Duration {
         let start = Instant::now();
         loop {
             let got = self.run(script);
@@ -139,7 +139,7 @@ impl Browser {
     }
 
     /// Types `text` as keys on the page (`\u{e007}` is Enter).
-    fn keys(&self, text: &str) {
+    pub(crate) fn keys(&self, text: &str) {
         let keys: Vec<Value> = text
             .chars()
             .flat_map(|c| {
@@ -156,7 +156,7 @@ impl Browser {
 
     /// Clicks the element `css` finds (a WebDriver click, as a user's: it may open a
     /// dialog, which a script could not wait through).
-    fn click(&self, css: &str) {
+    pub(crate) fn click(&self, css: &str) {
         let found = self.call(
             "POST",
             "/element",

@@ -46,7 +46,7 @@ fn the_page_and_its_assets_have_their_types_caching_and_a_policy_that_runs_no_in
     let urls: Vec<&str> = (page.body.split('"'))
         .filter(|s| s.starts_with("/assets/"))
         .collect();
-    assert_eq!(urls.len(), 4, "{}", page.body);
+    assert_eq!(urls.len(), 6, "{}", page.body);
     for url in urls {
         let asset = get(addr, url);
         assert_eq!(asset.status, 200, "{url}");

@@ -5,6 +5,7 @@
 
 mod beat;
 mod browser;
+mod browser_pages;
 mod config;
 mod cron;
 mod dashboard;

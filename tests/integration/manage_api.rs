@@ -302,3 +302,63 @@ fn pause_resume_and_history_act_on_the_entry_as_the_cli_does() {
         )
     });
 }
+
+#[test]
+fn the_fleet_history_lists_every_process_transitions_filtered_by_name_and_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut worker = crate::serve::Worker::start();
+    for (name, pid) in [
+        ("worker", worker.pid()),
+        ("other", std::process::id().to_string()),
+    ] {
+        hbmon(dir.path())
+            .args(["beat", name, "--pid", &pid, "-q"])
+            .assert()
+            .success();
+    }
+    let serve = Serve::start(dir.path(), "serve.log");
+    let addr = serve.addr();
+    worker.kill();
+    let read = |query: &str| json(&get(addr, &format!("/api/v1/history{query}")));
+    let into = |doc: &Value| -> Vec<(String, String)> {
+        (doc["transitions"].as_array().unwrap().iter())
+            .map(|t| (t["name"].to_string(), t["to"].to_string()))
+            .collect()
+    };
+    wait_for(
+        "worker's death in the fleet's history",
+        || into(&read("?state=dead")) == [("\"worker\"".into(), "\"dead\"".into())],
+        || format!("{:#}\n{}", read(""), serve.log()),
+    );
+    let all = read("?since=1h&limit=0");
+    let named: Vec<_> = into(&all).into_iter().map(|(name, _)| name).collect();
+    assert!(
+        named.contains(&"\"other\"".to_owned()) && named.contains(&"\"worker\"".to_owned()),
+        "every process's transitions: {all:#}"
+    );
+    assert!(
+        into(&read("?name=other"))
+            .iter()
+            .all(|(n, _)| n == "\"other\""),
+        "one process's only"
+    );
+    assert_eq!(
+        read("?state=dead&name=other")["transitions"],
+        Value::Array(vec![])
+    );
+    for (query, field) in [
+        ("?state=broken", "state"),
+        ("?since=yesterday", "since"),
+        ("?limit=-1", "limit"),
+        ("?when=now", "when"),
+    ] {
+        let reply = get(addr, &format!("/api/v1/history{query}"));
+        assert_eq!(reply.status, 400, "{query}: {}", reply.body);
+        assert_eq!(json(&reply)["field"], field, "{query}: {}", reply.body);
+    }
+    let bad = json(&get(addr, "/api/v1/history?state=broken"));
+    assert!(
+        bad["error"].as_str().unwrap().contains("there are up, "),
+        "names the states: {bad}"
+    );
+}
