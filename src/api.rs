@@ -69,6 +69,8 @@ pub struct Api {
     tokens: auth::Tokens,
     /// Each client's pings, held to `[serve] ping_rate`.
     rate: rate::Limiter,
+    /// The event streams' one document per check.
+    hub: Arc<events::Hub>,
 }
 
 impl Api {
@@ -99,6 +101,7 @@ impl Api {
             session: Session::random(),
             tokens: auth::Tokens::default(),
             rate: rate::Limiter::new(config.serve.access.ping_rate()),
+            hub: Arc::default(),
         }
     }
 
