@@ -89,6 +89,19 @@ const hbmon = (() => {
     return { ok: reply.ok, status: reply.status, json };
   }
 
+  /** A list page's filter box (#filter, the one `/` focuses): `value` to start with,
+      `changed(text)` on each edit. */
+  function filterBox(placeholder, label, value, changed) {
+    const filter = el("input");
+    filter.type = "search";
+    filter.id = "filter";
+    filter.placeholder = placeholder;
+    filter.value = value;
+    filter.setAttribute("aria-label", label);
+    filter.addEventListener("input", () => changed(filter.value));
+    return filter;
+  }
+
   /** The terminal UI's keys on a list page: `/` to its filter (#filter), Escape out of
       it, `j`/`k` to move (`move(step)`), Enter to open what is picked (`open()`). */
   function listKeys(event, typing, move, open) {
@@ -193,5 +206,5 @@ const hbmon = (() => {
     listen();
   });
 
-  return { page, el, api, confirmed, fmtBytes, fmtTime, fmtSpan, state, RANGES, svg, bands, listKeys };
+  return { page, el, api, confirmed, fmtBytes, fmtTime, fmtSpan, state, RANGES, svg, bands, filterBox, listKeys };
 })();

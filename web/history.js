@@ -134,14 +134,9 @@
         ranges.append(b);
       }
       const controls = el("div", "controls");
-      const filter = el("input");
-      filter.type = "search";
-      filter.id = "filter";
-      filter.placeholder = "name or reason (/)";
-      filter.value = view.filter;
-      filter.setAttribute("aria-label", "filter transitions by name or reason");
       const redraw = () => { if (hbmon.state.doc) draw(hbmon.state.doc); };
-      filter.addEventListener("input", () => { view.filter = filter.value; redraw(); });
+      const filter = hbmon.filterBox("name or reason (/)", "filter transitions by name or reason", view.filter,
+        (text) => { view.filter = text; redraw(); });
       const state = el("select");
       state.id = "state";
       state.setAttribute("aria-label", "only transitions into this state");

@@ -125,13 +125,8 @@
     mount(root) {
       view.root = root;
       const controls = el("div", "controls");
-      const filter = el("input");
-      filter.type = "search";
-      filter.id = "filter";
-      filter.placeholder = "filter (/)";
-      filter.value = view.filter;
-      filter.setAttribute("aria-label", "filter processes");
-      filter.addEventListener("input", () => { view.filter = filter.value; if (hbmon.state.doc) draw(hbmon.state.doc); });
+      const filter = hbmon.filterBox("filter (/)", "filter processes", view.filter,
+        (text) => { view.filter = text; if (hbmon.state.doc) draw(hbmon.state.doc); });
       const label = el("label");
       const problems = el("input");
       problems.type = "checkbox";
