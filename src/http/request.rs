@@ -25,8 +25,10 @@ pub const MAX_BODY: usize = 64 * 1024 * 1024;
 /// keeps the first 100 000 bytes of a ping's body.
 pub const DEFAULT_BODY_KEEP: usize = 100_000;
 
-/// One request, read whole.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One request, read whole. Its `Debug` hides the secrets a request may carry (a bearer
+/// token, the session's token, a `?token=`), so that no log line or panic message holds
+/// one.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Request {
     /// As sent: methods are case-sensitive (`GET`, `POST`, `HEAD`).
     pub method: String,
@@ -57,6 +59,32 @@ pub struct Request {
     pub if_match: Option<String>,
     /// The token of `Authorization: Bearer TOKEN`, if sent (`api/auth.rs` checks it).
     pub bearer: Option<String>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |secret: &Option<String>| secret.as_ref().map(|_| "(hidden)");
+        let query: Vec<(&str, &str)> = (self.query.iter())
+            .map(|(k, v)| {
+                (
+                    k.as_str(),
+                    if k == "token" { "(hidden)" } else { v.as_str() },
+                )
+            })
+            .collect();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &query)
+            .field("body_len", &self.body_len)
+            .field("browser", &self.browser)
+            .field("same_origin", &self.same_origin)
+            .field("token", &hidden(&self.token))
+            .field("peer", &self.peer)
+            .field("if_match", &self.if_match)
+            .field("bearer", &hidden(&self.bearer))
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a request was not read; [`RequestError::status`] is the HTTP status to answer.
@@ -279,6 +307,26 @@ mod tests {
         assert_eq!(head_end(b"GET / HTTP/1.1\n\nbody"), Some((14, 16)));
         assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: h\r\n"), None);
         assert_eq!(head_end(b"A\n\nB\r\n\r\n"), Some((1, 3)));
+    }
+
+    #[test]
+    fn a_requests_debug_text_holds_none_of_its_secrets() {
+        let (request, _) = exchange(
+            b"POST /api/v1/processes?token=q-s3cret&for=2h HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+              Authorization: Bearer b-s3cret\r\nX-Hbmon-Token: x-s3cret\r\n\
+              Content-Length: 0\r\n\r\n",
+            2000,
+        );
+        let request = request.unwrap();
+        assert_eq!(request.bearer.as_deref(), Some("b-s3cret"));
+        assert_eq!(request.token.as_deref(), Some("x-s3cret"));
+        let shown = format!("{request:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("\"for\", \"2h\""),
+            "the rest of the query kept: {shown}"
+        );
+        assert!(shown.contains("(hidden)"), "{shown}");
     }
 
     /// What [`exchange`] keeps of a body.
