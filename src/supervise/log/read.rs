@@ -104,16 +104,8 @@ pub fn lines(path: &Path, enough: usize) -> (Vec<String>, Option<(File, u64)>) {
             continue;
         };
         if n == 0 {
-            // To the end as it is now, then back to the last line's end: a line still
-            // being written is the follower's.
-            let start = file
-                .metadata()
-                .map_or(0, |m| m.len().saturating_sub(READ_CAP));
-            let mut text = Vec::new();
-            if file.seek(SeekFrom::Start(start)).is_ok() {
-                let _ = file.read_to_end(&mut text);
-            }
-            text.truncate(text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1));
+            // A line still being written is the follower's.
+            let (start, text) = whole_lines_at_end(&mut file, READ_CAP);
             let end = start + text.len() as u64;
             count += text.split(|&b| b == b'\n').count() - 1;
             files.push(text);
@@ -140,6 +132,18 @@ pub fn lines(path: &Path, enough: usize) -> (Vec<String>, Option<(File, u64)>) {
     (lines, live)
 }
 
+/// The file's last `cap` bytes as they are now, up to the end of its last whole line, and
+/// the offset they start at (a read that fails gives what it read).
+fn whole_lines_at_end(file: &mut File, cap: u64) -> (u64, Vec<u8>) {
+    let start = file.metadata().map_or(0, |m| m.len().saturating_sub(cap));
+    let mut text = Vec::new();
+    if file.seek(SeekFrom::Start(start)).is_ok() {
+        let _ = file.read_to_end(&mut text);
+    }
+    text.truncate(text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1));
+    (start, text)
+}
+
 /// The most of a log's end [`tail`] reads: a screen's few lines, never the whole file.
 const TAIL_BYTES: u64 = 16 << 10;
 
@@ -150,14 +154,7 @@ pub fn tail(path: &Path, n: usize) -> Vec<String> {
     let Ok(mut file) = open(path) else {
         return Vec::new();
     };
-    let start = file
-        .metadata()
-        .map_or(0, |m| m.len().saturating_sub(TAIL_BYTES));
-    let mut text = Vec::new();
-    if file.seek(SeekFrom::Start(start)).is_err() || file.read_to_end(&mut text).is_err() {
-        return Vec::new();
-    }
-    text.truncate(text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1));
+    let (start, text) = whole_lines_at_end(&mut file, TAIL_BYTES);
     // Read from the middle of the file, the first line may be cut: it is not taken.
     let whole = if start > 0 {
         text.iter()
