@@ -154,6 +154,20 @@ pub(crate) fn wait_for(what: &str, mut done: impl FnMut() -> bool, context: impl
     }
 }
 
+/// What `hbmon serve` with `dir`'s `hbmon.toml` says when it refuses to start (exit 2, the
+/// test fails otherwise): its stderr.
+pub(crate) fn refused_start(dir: &Path) -> String {
+    let out = hbmon(dir)
+        .arg("--config")
+        .arg(dir.join("hbmon.toml"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 pub(crate) fn lines(path: &Path) -> Vec<String> {
     fs::read_to_string(path)
         .unwrap_or_default()

@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::hbmon;
 use crate::serve::{Serve, get};
 
 const SECRET: &str = "tls-test-secret-0123456789";
@@ -112,15 +111,7 @@ fn plain_http_to_the_tls_port_is_told_to_use_https() {
 fn a_tls_key_others_can_read_stops_serve_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     tls_config(dir.path(), 0o644);
-    let out = hbmon(dir.path())
-        .arg("--config")
-        .arg(dir.path().join("hbmon.toml"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .timeout(std::time::Duration::from_secs(20))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = crate::serve::refused_start(dir.path());
     let key = dir.path().join("key.pem");
     assert!(
         stderr.contains(&format!("refusing {}", key.display()))

@@ -131,15 +131,7 @@ fn a_secret_file_others_can_read_stops_serve_naming_it() {
     tokens_config(dir.path(), "");
     let file = dir.path().join("pinger.token");
     fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
-    let out = hbmon(dir.path())
-        .arg("--config")
-        .arg(dir.path().join("hbmon.toml"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .timeout(std::time::Duration::from_secs(20))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = crate::serve::refused_start(dir.path());
     assert!(
         stderr.contains(&format!("refusing {}", file.display()))
             && stderr.contains("readable by group or others"),
