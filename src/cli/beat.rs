@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::duration;
 use crate::paths::FileLocation;
-use crate::sink::{self, Request};
+use crate::sink::{self, Request, Sent};
 use crate::store::{self, Beat, Kind, Store, parse_name};
 use crate::text;
 
@@ -96,41 +96,40 @@ pub fn beat(location: &FileLocation, args: &BeatArgs) -> anyhow::Result<ExitCode
         stopped: args.stopped,
         kind: args.kind,
         host: None,
-        wait: false,
+        // Once `hbmon beat` returns, the beat is in the file, whichever path wrote it: a
+        // script's next command (`hbmon pause NAME`, `hbmon status`) reads its own write.
+        // A wait ends the sink's tick at once, so this costs one flush, not a tick.
+        wait: true,
     };
     let beat = request.beat()?;
     let path = location.path.display();
     // A job run's start or end is written to the file, as `hbmon run` writes its own: the
     // end is on disk when this returns, and the sink's line has no run id.
-    let beat = if args.start || args.exit_code.is_some() || args.run_id.is_some() {
-        run_beat(args, beat)?
+    let entry = if args.start || args.exit_code.is_some() || args.run_id.is_some() {
+        Store::at(location).beat(&args.name, &run_beat(args, beat)?)?
     } else {
         match sink::send(&location.path, &request) {
-            Ok(_) => {
+            Ok(Sent::Written(entry)) => {
                 if args.verbose {
-                    eprintln!("hbmon beat: sent through hbmon serve's beat sink");
+                    eprintln!("hbmon beat: written through hbmon serve's beat sink");
                 }
-                if !args.quiet {
-                    let pid = pid.map_or_else(|| "no pid".to_owned(), |p| format!("pid {p}"));
-                    let status = beat.status.as_str();
-                    println!(
-                        "{status} {:?} ({pid}, queued by hbmon serve) -> {path}",
-                        args.name
+                *entry
+            }
+            Ok(Sent::Queued) => anyhow::bail!(
+                "hbmon serve's beat sink at {} queued the beat without writing it: a sink that ignores `wait`",
+                text::escape(&sink::socket_path(&location.path).display().to_string())
+            ),
+            Err(why) => {
+                if args.verbose {
+                    eprintln!(
+                        "hbmon beat: writing the file itself: {}",
+                        text::escape(&why.to_string())
                     );
                 }
-                return Ok(ExitCode::SUCCESS);
+                Store::at(location).beat(&args.name, &beat)?
             }
-            Err(why) if args.verbose => {
-                eprintln!(
-                    "hbmon beat: writing the file itself: {}",
-                    text::escape(&why.to_string())
-                );
-            }
-            Err(_) => {}
         }
-        beat
     };
-    let entry = Store::at(location).beat(&args.name, &beat)?;
     if !args.quiet {
         let pid = entry
             .pid

@@ -226,7 +226,7 @@ fn hostile_clients_are_answered_and_cut_off_while_others_beat() {
     // Meanwhile others beat through the sink.
     let said = beat_verbose(dir.path(), "fine", &[]);
     assert!(
-        said.contains("sent through hbmon serve's beat sink"),
+        said.contains("written through hbmon serve's beat sink"),
         "{said}"
     );
     stalled
@@ -330,6 +330,37 @@ fn a_killed_serves_stale_socket_is_replaced_and_hbmon_beat_meanwhile_writes_the_
                 == json!(3)
         },
         || second.log(),
+    );
+}
+
+#[test]
+fn once_hbmon_beat_returns_through_the_sink_the_next_command_sees_the_beat() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), "serve.log");
+    serve.wait_log(SINK_UP);
+    // A script's next line after a beat: without waiting for the flush, the pause would
+    // race the sink's tick and miss the entry.
+    for i in 0..5 {
+        let name = format!("job{i}");
+        let said = beat_verbose(dir.path(), &name, &["--no-pid"]);
+        assert!(
+            said.contains("written through hbmon serve's beat sink"),
+            "{said}"
+        );
+        let out = hbmon(dir.path()).args(["pause", &name]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "pause {name} right after its beat: {out:?}"
+        );
+    }
+    let out = hbmon(dir.path())
+        .args(["beat", "job0", "--no-pid"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        said.starts_with("alive \"job0\" (no pid, beat 2) -> "),
+        "{said}"
     );
 }
 
