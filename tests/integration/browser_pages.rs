@@ -204,6 +204,66 @@ fn copies_exactly(browser: &Browser, ids: &[&str]) {
     }
 }
 
+/// The send page's healthchecks.io and Uptime Kuma snippets for the configured `hc-job`:
+/// its own URLs, no placeholder left, each of which beats it when run as shown.
+fn own_ping_urls_beat(browser: &Browser, dir: &Path, serve: &Serve, base: &str) {
+    name_it(browser, "hc-job");
+    browser.wait(
+        "the process's own ping URLs",
+        Duration::from_secs(5),
+        &format!(
+            "return document.querySelector('pre[data-snippet=\"kuma\"]').textContent.includes('{PUSH_TOKEN}')"
+        ),
+    );
+    let kuma = snippet(browser, "kuma");
+    assert!(
+        kuma.contains(&format!("{base}/api/push/{PUSH_TOKEN}?status=up")) && !kuma.contains('<'),
+        "{kuma}"
+    );
+    let healthchecks = snippet(browser, "healthchecks");
+    for url in [
+        format!("{base}/ping/{UUID}\n"),
+        format!("{base}/ping/{PING_KEY}/hc-job/start"),
+    ] {
+        assert!(healthchecks.contains(&url), "{url} in {healthchecks}");
+    }
+    assert!(!healthchecks.contains('<'), "{healthchecks}");
+    // Each URL as its own run, seen in the process's entry: the push beats it; the UUID
+    // beats it again; the slug's `/start` starts a run (a new entry, `running`).
+    let entry = || {
+        let doc = status_json(dir);
+        (doc["processes"].as_array().unwrap().iter())
+            .find(|p| p["name"] == "hc-job")
+            .map(|p| p["entry"].clone())
+            .unwrap_or_default()
+    };
+    let last = |entry: &Value| entry["last_heartbeat"].as_f64().unwrap_or(0.0);
+    assert!(entry().is_null(), "not beaten before its snippets ran");
+    run_snippet(dir, "sh", &["-c", &kuma]);
+    wait_for(
+        "the push URL's beat",
+        || entry()["beats"] == 1,
+        || serve.log(),
+    );
+    let pushed = entry();
+    let curls: Vec<&str> = (healthchecks.lines())
+        .filter(|l| l.starts_with("curl "))
+        .collect();
+    assert_eq!(curls.len(), 2, "{healthchecks}");
+    run_snippet(dir, "sh", &["-c", curls[0]]);
+    wait_for(
+        "the UUID URL's beat",
+        || entry()["beats"] == 2 && last(&entry()) > last(&pushed),
+        || format!("{}\n{}", entry(), serve.log()),
+    );
+    run_snippet(dir, "sh", &["-c", curls[1]]);
+    wait_for(
+        "the slug URL's start",
+        || entry()["status"] == "running",
+        || format!("{}\n{}", entry(), serve.log()),
+    );
+}
+
 /// Types `name` into the page's name box, as a user does, and waits for the snippets.
 fn name_it(browser: &Browser, name: &str) {
     browser.run("const i = document.getElementById('send-name'); i.value = ''; i.focus()");
@@ -335,59 +395,7 @@ fn the_send_page_snippets_run_as_rendered_and_each_beat_arrives_at_this_serve() 
     wait_for("the three beats in serve's file", arrived, || {
         format!("{:#}\n{}", status_json(dir.path()), serve.log())
     });
-    // A configured process's own healthchecks.io and Uptime Kuma URLs, no placeholder
-    // left, each of which beats it when run as shown.
-    name_it(&browser, "hc-job");
-    browser.wait(
-        "the process's own ping URLs",
-        Duration::from_secs(5),
-        &format!(
-            "return document.querySelector('pre[data-snippet=\"kuma\"]').textContent.includes('{PUSH_TOKEN}')"
-        ),
-    );
-    let kuma = snippet(&browser, "kuma");
-    assert!(
-        kuma.contains(&format!("{base}/api/push/{PUSH_TOKEN}?status=up")) && !kuma.contains('<'),
-        "{kuma}"
-    );
-    let healthchecks = snippet(&browser, "healthchecks");
-    for url in [
-        format!("{base}/ping/{UUID}\n"),
-        format!("{base}/ping/{PING_KEY}/hc-job/start"),
-    ] {
-        assert!(healthchecks.contains(&url), "{url} in {healthchecks}");
-    }
-    assert!(!healthchecks.contains('<'), "{healthchecks}");
-    // Each URL as its own run, seen in the process's entry: the push beats it; the UUID
-    // beats it again; the slug's `/start` starts a run (a new entry, `running`).
-    let entry = || {
-        let doc = status_json(dir.path());
-        (doc["processes"].as_array().unwrap().iter())
-            .find(|p| p["name"] == "hc-job")
-            .map(|p| p["entry"].clone())
-            .unwrap_or_default()
-    };
-    let last = |entry: &Value| entry["last_heartbeat"].as_f64().unwrap_or(0.0);
-    assert!(entry().is_null(), "not beaten before its snippets ran");
-    run_snippet(dir.path(), "sh", &["-c", &kuma]);
-    wait_for("the push URL's beat", || entry()["beats"] == 1, || serve.log());
-    let pushed = entry();
-    let curls: Vec<&str> = (healthchecks.lines())
-        .filter(|l| l.starts_with("curl "))
-        .collect();
-    assert_eq!(curls.len(), 2, "{healthchecks}");
-    run_snippet(dir.path(), "sh", &["-c", curls[0]]);
-    wait_for(
-        "the UUID URL's beat",
-        || entry()["beats"] == 2 && last(&entry()) > last(&pushed),
-        || format!("{}\n{}", entry(), serve.log()),
-    );
-    run_snippet(dir.path(), "sh", &["-c", curls[1]]);
-    wait_for(
-        "the slug URL's start",
-        || entry()["status"] == "running",
-        || format!("{}\n{}", entry(), serve.log()),
-    );
+    own_ping_urls_beat(&browser, dir.path(), &serve, &base);
 
     // And on the page's own feed: the serve saw them.
     browser.open(&format!("{base}/"));

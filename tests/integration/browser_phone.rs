@@ -40,7 +40,9 @@ fn fits(browser: &Browser, page: &str) {
         "{page}: the window is a phone's width (wider: zoomed out to fit): {widths}"
     );
     for (at, what) in [(1, "the document"), (2, "the body")] {
-        let width = widths[at].as_u64().unwrap_or_else(|| panic!("{page}: {widths}"));
+        let width = widths[at]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{page}: {widths}"));
         assert!(
             width <= inner,
             "{page}: {what} is wider than the window: {widths}"
