@@ -3,7 +3,8 @@
 //! and opened by the keyboard; a process's timeline holding the state it was in before its
 //! range; and the send snippets — each copy button's text read back from the clipboard,
 //! and the shell, curl, Python, healthchecks.io and Uptime Kuma ones run as the page
-//! renders them against the real serve, each beat arriving in its file.
+//! renders them against the real serve, each beat arriving in its file — but for a page
+//! opened with a `read` token, which is shown placeholders and told why.
 
 use std::path::Path;
 use std::process::Command;
@@ -202,6 +203,46 @@ fn copies_exactly(browser: &Browser, ids: &[&str]) {
             "the {id} button copied its snippet"
         );
     }
+}
+
+#[test]
+fn the_send_page_opened_with_a_read_token_keeps_ping_url_secrets_out_and_says_why() {
+    const READER: &str = "reader-secret-0123456789";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("hbmon.toml"),
+        format!(
+            "[serve]\nping_key = \"{PING_KEY}\"\n\n[[process]]\nname = \"hc-job\"\n\
+             interval = \"1h\"\nuuid = \"{UUID}\"\npush_token = \"{PUSH_TOKEN}\"\n\n\
+             [[serve.token]]\nname = \"dashboard\"\nsecret = \"{READER}\"\nscopes = [\"read\"]\n"
+        ),
+    )
+    .unwrap();
+    let serve = Serve::start(dir.path(), "serve.log");
+    let browser = Browser::start(dir.path(), false);
+    browser.open(&format!("http://{}/?token={READER}#/send", serve.addr()));
+    browser.wait(
+        "the snippets",
+        Duration::from_secs(15),
+        "return document.querySelectorAll('pre[data-snippet]').length >= 10",
+    );
+    name_it(&browser, "hc-job");
+    browser.wait(
+        "the page to say the URLs are withheld",
+        Duration::from_secs(5),
+        "return [...document.querySelectorAll('.snippet .why')]\
+         .filter(w => w.textContent.includes('shown only to a token with the write scope')).length === 2",
+    );
+    let page = browser.run("return document.body.innerText");
+    let page = page.as_str().unwrap();
+    for secret in [PING_KEY, UUID, PUSH_TOKEN] {
+        assert!(
+            !page.contains(secret),
+            "{secret} shown to a read token: {page}"
+        );
+    }
+    assert!(snippet(&browser, "kuma").contains("/api/push/<token>"));
+    assert!(snippet(&browser, "healthchecks").contains("/ping/<uuid>"));
 }
 
 /// The send page's healthchecks.io and Uptime Kuma snippets for the configured `hc-job`:
