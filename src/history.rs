@@ -254,23 +254,30 @@ impl History {
             )
             .map_err(&fail)?;
         let rows = stmt
-            .query_map(params![name, since, sql_limit(limit)], |row| {
-                Ok(Transition {
-                    name: row.get(0)?,
-                    time: row.get(1)?,
-                    from: row
-                        .get::<_, Option<String>>(2)?
-                        .as_deref()
-                        .map(parse_state)
-                        .transpose()?,
-                    to: parse_state(&row.get::<_, String>(3)?)?,
-                    severity: parse_severity(&row.get::<_, String>(4)?)?,
-                    reason: row.get(5)?,
-                    since: row.get(6)?,
-                })
-            })
+            .query_map(params![name, since, sql_limit(limit)], transition_of)
             .map_err(&fail)?;
         rows.collect::<Result<_, _>>().map_err(fail)
+    }
+
+    /// `name`'s newest transition before `since`: the state it held as a range starting
+    /// at `since` begins, which [`History::transitions`] of that range does not hold.
+    pub fn transition_before(
+        &self,
+        name: &str,
+        since: f64,
+    ) -> Result<Option<Transition>, HistoryError> {
+        let fail = sql_error(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT name, time, from_state, to_state, severity, reason, since
+                 FROM transitions WHERE name = ?1 AND time < ?2
+                 ORDER BY time DESC LIMIT 1",
+            )
+            .map_err(&fail)?;
+        stmt.query_row(params![name, since], transition_of)
+            .optional()
+            .map_err(fail)
     }
 
     /// Probe verdict flips at or after `since` (of `name`, or of every process), newest
@@ -439,6 +446,23 @@ fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> HistoryError + '_ {
             cause,
         },
     }
+}
+
+/// A `transitions` row, its columns in table order.
+fn transition_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Transition> {
+    Ok(Transition {
+        name: row.get(0)?,
+        time: row.get(1)?,
+        from: row
+            .get::<_, Option<String>>(2)?
+            .as_deref()
+            .map(parse_state)
+            .transpose()?,
+        to: parse_state(&row.get::<_, String>(3)?)?,
+        severity: parse_severity(&row.get::<_, String>(4)?)?,
+        reason: row.get(5)?,
+        since: row.get(6)?,
+    })
 }
 
 /// A `probe_flips` row, its columns in table order.

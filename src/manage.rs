@@ -267,7 +267,8 @@ pub fn resume(location: &FileLocation, name: &str) -> Result<bool, ManageError> 
 }
 
 /// `name`'s transitions and beats of the last `since`, newest first, at most `limit` of
-/// each: the document `hbmon history --json` prints.
+/// each, and as `before` its newest transition before that (the state it held as the
+/// range begins; `null`: none recorded): the document `hbmon history --json` prints.
 pub fn history(
     location: &FileLocation,
     name: &str,
@@ -280,6 +281,7 @@ pub fn history(
         "database": path,
         "since": since,
         "transitions": db.transitions(Some(name), since, limit)?,
+        "before": db.transition_before(name, since)?,
         "probe_flips": db.probe_flips(Some(name), since, limit)?,
         "restarts": db.restarts(Some(name), since, limit)?,
         "beats": db.beats(name, since, limit)?,

@@ -93,7 +93,10 @@
     const box = el("div");
     const timeline = svg("svg", { class: "plot timeline", viewBox: "0 0 " + W + " " + (H + 14), role: "img" });
     timeline.appendChild(svg("title")).textContent = "state timeline, last " + view.range;
-    const transitions = [...history.transitions].sort((a, b) => a.time - b.time);
+    // The state held as the range begins (the newest transition before it, which the
+    // API gives as `before`) fills the timeline from its left edge to the first change.
+    const transitions = (history.before ? [history.before] : [])
+      .concat([...history.transitions].sort((a, b) => a.time - b.time));
     hbmon.bands(timeline, transitions, from, now, { to: p.state, severity: p.severity, reason: p.reason }, W, H);
     const label = (node, at, text) => { const t = svg("text", { x: at, y: H + 12 }); t.textContent = text; node.append(t); };
     label(timeline, 0, fmtTime(from));

@@ -1,12 +1,18 @@
 // The Send heartbeats page: every way to send one, filled in with this serve's own file
 // (the document's `file`), its base URL (the page's own origin) and a name the user types,
-// each snippet with a copy button. What the snippets say is what the README and
-// docs/recipes.md say; a browser test runs the shell, curl and Python ones as rendered.
+// each snippet with a copy button. A configured process's healthchecks.io and Uptime Kuma
+// URLs are its own, from its management API row's `ping_paths` (shown only to who may
+// write: each holds a secret). What the snippets say is what the README and
+// docs/recipes.md say; a browser test runs the shell, curl, Python and ping URL ones as
+// rendered.
 "use strict";
 
 (() => {
   const { el } = hbmon;
-  const view = { root: null, name: "my-job", file: null };
+  // `ping`: what the management API said of the process called `name` (its row's
+  // `ping_paths`, and whether they were withheld from this page's token); `null` until it
+  // answered, or for a name that is no process.
+  const view = { root: null, name: "my-job", file: null, ping: null, asking: null };
 
   /** `text` as one shell word: single-quoted unless it is plainly safe. */
   function sh(text) {
@@ -15,6 +21,34 @@
 
   /** `text` as a JSON string literal: what Python, JavaScript and Rust all read. */
   const lit = (text) => JSON.stringify(text);
+
+  /** The healthchecks.io and Uptime Kuma snippets: [id, title, what it is for, text],
+      with the process's own ping paths where the API gave them, else placeholders and
+      the keys that would make them. */
+  function pingUrls(name, base, ping) {
+    const paths = (ping && ping.paths) || {};
+    const url = (path) => sh(base + path);
+    const asks = ping && ping.withheld
+      ? "; its ping URLs are secrets, shown only to a token with the write scope"
+      : "";
+    const unset = [];
+    if (!paths.uuid) unset.push("uuid = \"<uuid>\"");
+    if (!paths.slug) unset.push("slug = \"<slug>\"");
+    const hc = (unset.length ? "# hbmon.toml: [[process]] name = " + lit(name) + "  " + unset.join("  ") + "\n" : "") +
+      (paths.slug ? "" : "# [serve] ping_key = \"<ping-key>\"\n") +
+      "curl -fsS -m 10 " + (paths.uuid ? url(paths.uuid) : base + "/ping/<uuid>") + "\n" +
+      "curl -fsS -m 10 " + (paths.slug ? url(paths.slug + "/start") : base + "/ping/<ping-key>/<slug>/start");
+    const push = (paths.push ? "" : "# hbmon.toml: [[process]] name = " + lit(name) + "  push_token = \"<token>\"\n") +
+      "curl -fsS -m 10 " + sh(base + (paths.push || "/api/push/<token>") + "?status=up&msg=OK&ping=");
+    return [
+      ["healthchecks", "healthchecks.io URLs", paths.uuid || paths.slug
+        ? "this process's own URLs: healthchecks.io's clients work unchanged"
+        : "give the [[process]] a uuid, or a slug and [serve] ping_key, and its clients work unchanged" + asks, hc],
+      ["kuma", "Uptime Kuma push URL", paths.push
+        ? "this process's own push URL: Uptime Kuma's push monitors work unchanged"
+        : "give the [[process]] a push_token; its push monitors' URL works unchanged" + asks, push],
+    ];
+  }
 
   /** Every snippet: [id, title, what it is for, text], from the name, file and base URL. */
   function snippets(name, file, base) {
@@ -60,14 +94,7 @@
         "ENV HBMON_FILE=/run/hbmon/heartbeat_status.json\n" +
         "HEALTHCHECK --interval=30s --timeout=5s --start-period=1m --retries=3 \\\n" +
         "  CMD hbmon status " + sh(name) + " >/dev/null || [ $? -eq 1 ]"],
-      ["healthchecks", "healthchecks.io URLs", "give the [[process]] a uuid, or a slug and [serve] ping_key, and its clients work unchanged",
-        "# hbmon.toml: [[process]] name = " + lit(name) + "  uuid = \"<uuid>\"  slug = \"<slug>\"\n" +
-        "# [serve] ping_key = \"<ping-key>\"\n" +
-        "curl -fsS -m 10 " + base + "/ping/<uuid>\n" +
-        "curl -fsS -m 10 " + base + "/ping/<ping-key>/<slug>/start"],
-      ["kuma", "Uptime Kuma push URL", "give the [[process]] a push_token; its push monitors' URL works unchanged",
-        "# hbmon.toml: [[process]] name = " + lit(name) + "  push_token = \"<token>\"\n" +
-        "curl -fsS -m 10 '" + base + "/api/push/<token>?status=up&msg=OK&ping='"],
+      ...pingUrls(name, base, view.ping && view.ping.name === name ? view.ping : null),
     ];
   }
 
@@ -93,6 +120,22 @@
     }
     button.textContent = done ? "copied" : "select and copy by hand";
     setTimeout(() => { button.textContent = "copy"; }, 1500);
+  }
+
+  /** Asks the management API for the row of the process called `name` (its ping
+      paths), a moment after the last keystroke, and redraws with what it said. */
+  function lookUp(name) {
+    clearTimeout(view.asking);
+    view.asking = setTimeout(async () => {
+      const reply = await hbmon.api("GET", "/api/v1/processes/" + encodeURIComponent(name));
+      if (name !== (view.name || "my-job")) return;
+      const row = reply.ok && reply.json && reply.json.processes[0];
+      const ping = row ? { name, paths: row.ping_paths || null, withheld: row.monitored && !row.ping_paths } : null;
+      // Redrawn only for news: a redraw takes a copy button from under a click.
+      if (JSON.stringify(ping) === JSON.stringify(view.ping)) return;
+      view.ping = ping;
+      draw();
+    }, 250);
   }
 
   function draw() {
@@ -124,11 +167,12 @@
       input.id = "send-name";
       input.value = view.name;
       input.setAttribute("aria-label", "the heartbeat's name, in every snippet");
-      input.addEventListener("input", () => { view.name = input.value; draw(); });
+      input.addEventListener("input", () => { view.name = input.value; draw(); lookUp(view.name || "my-job"); });
       label.append(input);
       controls.append(label, el("span", "hint", "the snippets write to this serve's file and URL"));
       root.append(el("h2", null, "Send heartbeats"), controls, el("div", "snippets"));
       draw();
+      lookUp(view.name || "my-job");
     },
     update(doc) {
       // Drawn once the file is known, then only when the name changes: a redraw each

@@ -89,6 +89,15 @@ impl Tokens {
         !self.0.is_empty()
     }
 
+    /// Whether `request` (as [`Api::admit`] let it through) holds `scope`: always when no
+    /// token is configured (the API is open, to loopback), else when its token has it.
+    pub fn grants(&self, request: &Request, scope: Scope) -> bool {
+        !self.required()
+            || (request.bearer.as_deref())
+                .and_then(|secret| self.find(secret))
+                .is_some_and(|token| token.scopes.contains(&scope))
+    }
+
     /// The token whose secret is `presented`. Every secret is compared, each in constant
     /// time, whether or not one matched: the time taken says nothing about which is close.
     fn find(&self, presented: &str) -> Option<&Token> {
@@ -114,9 +123,12 @@ impl Api {
         stand_ins: &[&str],
     ) -> Result<Cow<'r, Request>, Response> {
         let from_query = (sent.query.iter()).find(|(k, _)| k == PARAM);
-        let request = if from_query.is_some() {
+        let request = if let Some((_, token)) = from_query {
             let mut stripped = sent.clone();
             stripped.query.retain(|(k, _)| k != PARAM);
+            // Where an endpoint looks for the token it was sent ([`Tokens::grants`]);
+            // a header, when both came, is the one that counts, as below.
+            stripped.bearer = stripped.bearer.or_else(|| Some(token.clone()));
             Cow::Owned(stripped)
         } else {
             Cow::Borrowed(sent)
@@ -127,7 +139,7 @@ impl Api {
         if !self.tokens.required() {
             return Ok(request);
         }
-        let presented = (request.bearer.as_deref()).or(from_query.map(|(_, v)| v.as_str()));
+        let presented = request.bearer.as_deref();
         let refusal = match presented.map(|secret| self.tokens.find(secret)) {
             None if scope == Scope::Ping && self.url_is_secret(route, stand_ins) => {
                 return Ok(request);

@@ -9,6 +9,7 @@
 use serde_json::{Value, json};
 
 use super::Api;
+use crate::config::Scope;
 use crate::config::edit::Fields;
 use crate::http::{Request, Response};
 use crate::manage::{self, Change, HISTORY_LIMIT, HISTORY_SINCE, ManageError};
@@ -26,7 +27,7 @@ impl Api {
                     .map(|e| (201, manage::edited_json(&e)))
             });
         }
-        self.read_status(None)
+        self.read_status(request, None)
     }
 
     /// `/api/v1/processes/NAME`: `GET` its row, `PATCH` its keys, `DELETE` it from the
@@ -45,7 +46,7 @@ impl Api {
                 manage::edit(&api.target, Change::Remove(name), expected)
                     .map(|e| (200, manage::edited_json(&e)))
             }),
-            _ => self.read_status(Some(name)),
+            _ => self.read_status(request, Some(name)),
         }
     }
 
@@ -107,11 +108,15 @@ impl Api {
     }
 
     /// The status document (of one process), from the monitor's latest check, with the
-    /// config's version as its `ETag`.
-    fn read_status(&self, name: Option<&str>) -> Response {
+    /// config's version as its `ETag`; for a request that may write, each configured row
+    /// with the `ping_paths` it is pinged by (see [`Api::may_see_ping_paths`]).
+    fn read_status(&self, request: &Request, name: Option<&str>) -> Response {
         let update = self.feed.latest();
         match manage::status(&update.report, &self.target, update.config.as_deref(), name) {
-            Ok(document) => {
+            Ok(mut document) => {
+                if self.may_see_ping_paths(request) {
+                    self.add_ping_paths(&mut document);
+                }
                 let version = document["config_version"].as_str().map(etag);
                 let mut reply = Response::json(200, &document);
                 reply.headers.extend(version.map(|v| ("ETag", v)));
@@ -149,6 +154,28 @@ impl Api {
 }
 
 impl Api {
+    /// Whether `request` may see the secrets in a process's ping URLs (a UUID, the ping
+    /// key, a push token): each pings without a token, so a `read` token that saw one
+    /// could ping — and keep pinging after its token is revoked. As healthchecks.io omits
+    /// ping URLs for read-only API keys, only a request that may write sees them: it could
+    /// set them (`PATCH`) anyway. docs/security.md, "The HTTP API".
+    fn may_see_ping_paths(&self, request: &Request) -> bool {
+        self.tokens.grants(request, Scope::Write) && self.may_manage(request).is_ok()
+    }
+
+    /// Each configured row's `ping_paths`, as `ping/address.rs` makes them.
+    fn add_ping_paths(&self, document: &mut Value) {
+        let rows = document["processes"].as_array_mut().into_iter().flatten();
+        for row in rows {
+            let paths = row["name"]
+                .as_str()
+                .and_then(|n| self.addresses.paths_of(n));
+            if let Some(paths) = paths {
+                row["ping_paths"] = paths;
+            }
+        }
+    }
+
     /// Whether `request` may write through the management API: from loopback, not from a
     /// web page (a page of this server only with the session's token); else the refusal.
     pub(super) fn may_manage(&self, request: &Request) -> Result<(), Response> {

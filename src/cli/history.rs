@@ -25,7 +25,8 @@ pub struct HistoryArgs {
     /// Show at most this many events (0: all).
     #[arg(long, value_name = "N", default_value_t = 200)]
     pub limit: usize,
-    /// Print JSON: {"name", "database", "since", "transitions": [...], "probe_flips": [...],
+    /// Print JSON: {"name", "database", "since", "transitions": [...], "before" (the
+    /// newest transition before `since`, or null), "probe_flips": [...], "restarts": [...],
     /// "beats": [...]}.
     #[arg(long)]
     pub json: bool,

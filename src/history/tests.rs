@@ -45,6 +45,38 @@ fn beats_and_transitions_read_back_newest_first() {
 }
 
 #[test]
+fn the_transition_before_a_range_is_the_newest_one_strictly_before_its_start() {
+    let (_dir, mut history) = temp();
+    let mut tracker = Tracker::default();
+    // a: up at 10, dead at 200, up at 300; b: up at 10 only.
+    for (now, state) in [(10.0, State::Up), (200.0, State::Dead), (300.0, State::Up)] {
+        let changes = tracker.observe(&report(
+            now,
+            vec![row("a", state, Some(9.0)), row("b", State::Up, Some(9.0))],
+        ));
+        history.insert(&Batch::of(&changes)).unwrap();
+    }
+    for (name, since, held) in [
+        ("a", 250.0, Some((State::Dead, 200.0))),
+        ("a", 1000.0, Some((State::Up, 300.0))),
+        // One at the range's start is in the range, not before it.
+        ("a", 200.0, Some((State::Up, 10.0))),
+        ("a", 10.0, None),
+        ("a", 5.0, None),
+        ("b", 250.0, Some((State::Up, 10.0))),
+        ("nobody", 250.0, None),
+    ] {
+        let before = history.transition_before(name, since).unwrap();
+        assert_eq!(
+            before.as_ref().map(|t| (t.to, t.time)),
+            held,
+            "{name} before {since}: {before:?}"
+        );
+        assert!(before.is_none_or(|t| t.name == name));
+    }
+}
+
+#[test]
 fn beats_are_counted_per_process_and_whole_minute() {
     let (_dir, mut history) = temp();
     let mut tracker = Tracker::default();

@@ -6,6 +6,7 @@
 mod beat;
 mod browser;
 mod browser_pages;
+mod browser_phone;
 mod config;
 mod cron;
 mod dashboard;

@@ -1,7 +1,8 @@
 //! API tokens end to end: a serve with `[[serve.token]]`s asks every request for one, on
 //! loopback too, by header or `?token=`, and logs a refused one without its secret; a wider
 //! `--listen` is refused without a token; a secret file others can read stops serve; `hbmon
-//! config` hides secrets unless `--show-secrets`.
+//! config` hides secrets unless `--show-secrets`, and a process row's ping URLs are shown
+//! only to a token that may write.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -12,6 +13,7 @@ use crate::serve::{Serve, call, get, send};
 
 const READER: &str = "reader-secret-0123456789";
 const PINGER: &str = "pinger-secret-0123456789";
+const WRITER: &str = "writer-secret-0123456789";
 
 /// A config with a reader's token inline and a pinger's in a file beside it (mode 0600).
 fn tokens_config(dir: &Path, extra: &str) {
@@ -40,11 +42,20 @@ fn serve_with_config(dir: &Path, listen: &str) -> Serve {
 }
 
 fn with_bearer(addr: std::net::SocketAddr, method: &str, target: &str, secret: &str) -> u16 {
+    sent_with(addr, method, target, secret).status
+}
+
+fn sent_with(
+    addr: std::net::SocketAddr,
+    method: &str,
+    target: &str,
+    secret: &str,
+) -> crate::serve::Reply {
     let request = format!(
         "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {secret}\r\n\
          Content-Length: 0\r\n\r\n"
     );
-    send(addr, request.as_bytes()).status
+    send(addr, request.as_bytes())
 }
 
 #[test]
@@ -180,5 +191,76 @@ fn hbmon_config_hides_secrets_unless_asked_to_show_them() {
         "push_token = \"push-t0ken\"".to_owned(),
     ] {
         assert!(clear.contains(&line), "{line}:\n{clear}");
+    }
+}
+
+#[test]
+fn a_process_rows_ping_urls_are_shown_only_to_a_token_that_may_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, uuid, push) = (
+        "k3y-0123456789abcdef",
+        "5d8e1b0c-7a3f-4c92-8e61-0f2b9d4a7c15",
+        "push-t0ken-0123456789",
+    );
+    tokens_config(
+        dir.path(),
+        &format!(
+            "[serve]\nping_key = \"{key}\"\n\n[[process]]\nname = \"backup\"\n\
+             uuid = \"{uuid}\"\npush_token = \"{push}\"\n\n[[serve.token]]\nname = \"admin\"\n\
+             secret = \"{WRITER}\"\nscopes = [\"read\", \"write\"]\n\n"
+        ),
+    );
+    let serve = serve_with_config(dir.path(), "127.0.0.1:0");
+    let addr = serve.addr();
+    serve.wait_log("every request but /healthz needs a token");
+    let paths = serde_json::json!({
+        "uuid": format!("/ping/{uuid}"),
+        "slug": format!("/ping/{key}/backup"),
+        "push": format!("/api/push/{push}"),
+    });
+    let row = |reply: crate::serve::Reply| {
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let doc: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        let row = (doc["processes"].as_array().unwrap().iter())
+            .find(|p| p["name"] == "backup")
+            .cloned()
+            .unwrap_or_else(|| panic!("no backup row: {doc}"));
+        (row, reply.body)
+    };
+    for target in ["/api/v1/processes", "/api/v1/processes/backup"] {
+        // A read token sees the row, and none of the secrets a ping URL holds.
+        let (read, body) = row(sent_with(addr, "GET", target, READER));
+        assert!(read.get("ping_paths").is_none(), "{target}: {read}");
+        for secret in [key, uuid, push] {
+            assert!(
+                !body.contains(secret),
+                "{target} gave {secret} to a read token"
+            );
+        }
+        // A write token, by header or in the query, sees each URL the process is pinged by.
+        let (written, _) = row(sent_with(addr, "GET", target, WRITER));
+        assert_eq!(written["ping_paths"], paths, "{target}");
+        let (queried, _) = row(get(addr, &format!("{target}?token={WRITER}")));
+        assert_eq!(queried["ping_paths"], paths, "{target}?token=");
+    }
+    // Each path pings the process with no token, as its clients send none.
+    for path in [format!("/ping/{uuid}"), format!("/api/push/{push}")] {
+        assert_eq!(get(addr, &path).status, 200, "{path}");
+    }
+    // `hbmon status --json`, which gets pasted into issues, keeps them out as `hbmon
+    // config` does.
+    let out = hbmon(dir.path())
+        .arg("--config")
+        .arg(dir.path().join("hbmon.toml"))
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\"backup\""), "{text}");
+    for secret in ["ping_paths", key, uuid, push] {
+        assert!(
+            !text.contains(secret),
+            "status --json shows {secret}: {text}"
+        );
     }
 }

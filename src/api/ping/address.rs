@@ -4,6 +4,7 @@
 //! (whoever has one may ping), so they are compared in constant time: a reply's timing
 //! does not tell how much of a guess was right.
 
+use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
 use crate::config::Config;
@@ -64,6 +65,29 @@ impl Addresses {
     /// The process whose `push_token` is `token`.
     pub fn by_push_token(&self, token: &str) -> Option<&str> {
         self.find(|ids| ids.push_token.as_deref().is_some_and(|t| same(t, token)))
+    }
+
+    /// The paths configured process `name` is pinged by besides `/ping/NAME`, by kind:
+    /// `uuid` (`/ping/<uuid>`), `slug` (`/ping/<ping-key>/<slug>`, given a ping key) and
+    /// `push` (`/api/push/<token>`, Uptime Kuma's); `None` for a process not configured.
+    /// Each holds a secret that pings without a token: the API shows them only to a
+    /// request that may write (`processes.rs`), which could set them anyway.
+    pub fn paths_of(&self, name: &str) -> Option<Value> {
+        let ids = self.processes.iter().find(|ids| ids.name == name)?;
+        let mut paths = Map::new();
+        if let Some(uuid) = &ids.uuid {
+            paths.insert("uuid".to_owned(), format!("/ping/{uuid}").into());
+        }
+        if let Some(key) = &self.ping_key {
+            paths.insert(
+                "slug".to_owned(),
+                format!("/ping/{key}/{}", ids.slug).into(),
+            );
+        }
+        if let Some(token) = &ids.push_token {
+            paths.insert("push".to_owned(), format!("/api/push/{token}").into());
+        }
+        Some(Value::Object(paths))
     }
 
     /// The name of the process `matches` takes, asking every one: how long the search
@@ -132,6 +156,37 @@ mod tests {
         assert!(a.is_configured("db") && !a.is_configured("db-main"));
         assert_eq!(a.by_push_token("tok"), Some("backup"));
         assert_eq!(a.by_push_token("to"), None);
+    }
+
+    #[test]
+    fn a_configured_process_has_the_paths_its_keys_make_and_no_other() {
+        let a = addresses();
+        let cases = [
+            (
+                "backup",
+                Some(serde_json::json!({
+                    "uuid": "/ping/5d8e1b0c-7a3f-4c92-8e61-0f2b9d4a7c15",
+                    "slug": "/ping/k3y/backup",
+                    "push": "/api/push/tok",
+                })),
+            ),
+            ("db", Some(serde_json::json!({"slug": "/ping/k3y/db-main"}))),
+            ("db-main", None),
+            ("never-configured", None),
+        ];
+        for (name, paths) in cases {
+            assert_eq!(a.paths_of(name), paths, "{name}");
+        }
+        // Without a ping key there is no slug URL.
+        let config = Config::parse(
+            "[[process]]\nname = \"db\"\nslug = \"db-main\"\n",
+            std::path::Path::new("hbmon.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            Addresses::new(&config).paths_of("db"),
+            Some(serde_json::json!({}))
+        );
     }
 
     #[test]
