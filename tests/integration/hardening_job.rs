@@ -307,17 +307,7 @@ impl Serve {
     }
 
     fn addr(&self) -> SocketAddr {
-        const LISTENING: &str = "hbmon serve: listening on http://";
-        let mut addr = None;
-        wait_until("serve never listened", Duration::from_secs(20), || {
-            let log = fs::read_to_string(&self.log).unwrap_or_default();
-            addr = log
-                .lines()
-                .find_map(|l| l.strip_prefix(LISTENING))
-                .map(|a| a.parse().unwrap());
-            addr.is_some()
-        });
-        addr.unwrap()
+        crate::serve::listening_on(&self.log, "hbmon serve: listening on http://")
     }
 }
 

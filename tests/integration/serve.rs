@@ -71,11 +71,7 @@ impl Serve {
 
     /// The address the HTTP API is bound to, from the log.
     pub(crate) fn addr(&self) -> SocketAddr {
-        const LISTENING: &str = "hbmon serve: listening on http://";
-        self.wait_log(LISTENING);
-        let log = self.log();
-        let line = log.lines().find(|l| l.starts_with(LISTENING)).unwrap();
-        line[LISTENING.len()..].parse().unwrap()
+        listening_on(&self.log, "hbmon serve: listening on http://")
     }
 
     /// Waits for the exit of a serve killed by the test.
@@ -968,4 +964,24 @@ fn the_node_package_beats_and_runs_jobs_through_serve_when_hbmon_url_names_it() 
             &Value::from("Error: disk full")
         )
     );
+}
+
+/// The address a serve logging to `log` says it listens on, after `prefix`: waited for
+/// as a whole line, its newline too, because stderr is unbuffered, so a line may reach
+/// the log in more than one write, and a loaded machine reads between them.
+pub(crate) fn listening_on(log: &Path, prefix: &str) -> SocketAddr {
+    let read = || fs::read_to_string(log).unwrap_or_default();
+    let whole = |log: &str| {
+        log.split_inclusive('\n')
+            .find(|l| l.starts_with(prefix) && l.ends_with('\n'))
+            .map(|l| l[prefix.len()..].trim_end().to_owned())
+    };
+    wait_for(
+        &format!("{prefix:?} in {}", log.display()),
+        || whole(&read()).is_some(),
+        read,
+    );
+    let addr = whole(&read()).unwrap();
+    addr.parse()
+        .unwrap_or_else(|e| panic!("{addr:?} in {}: {e}", log.display()))
 }

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::serve::{Serve, get};
+use crate::serve::{Serve, get, listening_on};
 
 const SECRET: &str = "tls-test-secret-0123456789";
 const LISTENING: &str = "hbmon serve: listening on https://";
@@ -41,14 +41,7 @@ fn serve_tls(dir: &Path) -> (Serve, SocketAddr) {
         .arg(dir.join("hbmon.toml"))
         .args(["serve", "--listen", "127.0.0.1:0"]);
     let serve = Serve::spawn(cmd, dir, "serve.log");
-    serve.wait_log(LISTENING);
-    let log = serve.log();
-    let addr = log
-        .lines()
-        .find_map(|l| l.strip_prefix(LISTENING))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let addr = listening_on(&dir.join("serve.log"), LISTENING);
     (serve, addr)
 }
 
