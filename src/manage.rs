@@ -266,8 +266,9 @@ pub fn resume(location: &FileLocation, name: &str) -> Result<bool, ManageError> 
     Ok(was_paused)
 }
 
-/// `name`'s transitions and beats of the last `since`, newest first, at most `limit` of
-/// each: the document `hbmon history --json` prints.
+/// `name`'s transitions, probe flips, restarts, probes' minutes of response times and beats
+/// of the last `since`, newest first, at most `limit` of each: the document `hbmon history
+/// --json` prints.
 pub fn history(
     location: &FileLocation,
     name: &str,
@@ -282,6 +283,7 @@ pub fn history(
         "transitions": db.transitions(Some(name), since, limit)?,
         "probe_flips": db.probe_flips(Some(name), since, limit)?,
         "restarts": db.restarts(Some(name), since, limit)?,
+        "probe_minutes": db.probe_minutes(name, since, limit)?,
         "beats": db.beats(name, since, limit)?,
     }))
 }
