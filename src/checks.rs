@@ -14,8 +14,8 @@
 pub mod command;
 pub mod http;
 pub mod pool;
-pub mod sidecar;
 pub mod rollup;
+pub mod sidecar;
 pub mod stats;
 pub mod tcp;
 

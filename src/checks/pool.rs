@@ -494,7 +494,11 @@ mod tests {
         // A minute on, the clock closes it: handed on once, then gone.
         let later = checks.minutes(now + 60.0, false);
         assert!(!later.is_empty());
-        assert!(later.iter().all(|m| m.rollup.minute < super::super::rollup::minute_of(now + 60.0)));
+        assert!(
+            later
+                .iter()
+                .all(|m| m.rollup.minute < super::super::rollup::minute_of(now + 60.0))
+        );
         assert!(checks.minutes(now + 60.0, false).is_empty());
     }
 

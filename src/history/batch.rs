@@ -258,7 +258,10 @@ impl History {
             .execute("DELETE FROM restarts WHERE time < ?1", [before])
             .map_err(&fail)?;
         let minutes = tx
-            .execute("DELETE FROM probe_minutes WHERE minute + 60 <= ?1", [before])
+            .execute(
+                "DELETE FROM probe_minutes WHERE minute + 60 <= ?1",
+                [before],
+            )
             .map_err(&fail)?;
         tx.commit().map_err(fail)?;
         Ok(Pruned {

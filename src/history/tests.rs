@@ -258,7 +258,9 @@ fn a_version_3_database_is_upgraded_on_open_keeping_its_rows_and_gains_probe_min
     assert_eq!(history.probe_flips(None, 0.0, None).unwrap().len(), 1);
     assert_eq!(history.restarts(None, 0.0, None).unwrap().len(), 1);
     assert!(history.probe_minutes("web", 0.0, None).unwrap().is_empty());
-    history.insert(&Batch::of(&minutes(&[("web", 60, 3)]))).unwrap();
+    history
+        .insert(&Batch::of(&minutes(&[("web", 60, 3)])))
+        .unwrap();
     assert_eq!(history.probe_minutes("web", 0.0, None).unwrap().len(), 1);
 }
 
@@ -299,10 +301,14 @@ fn probe_minutes_read_back_newest_first_replace_their_own_row_and_prune_by_their
         ])))
         .unwrap();
     // The open minute written at a stop, then whole: one row, the later one.
-    history.insert(&Batch::of(&minutes(&[("web", 180, 6)]))).unwrap();
+    history
+        .insert(&Batch::of(&minutes(&[("web", 180, 6)])))
+        .unwrap();
     fn seen(history: &History, since: f64, limit: Option<usize>) -> Vec<(i64, u32)> {
         let rows = history.probe_minutes("web", since, limit).unwrap();
-        rows.iter().map(|m| (m.rollup.minute, m.rollup.count)).collect()
+        rows.iter()
+            .map(|m| (m.rollup.minute, m.rollup.count))
+            .collect()
     }
     assert_eq!(seen(&history, 0.0, None), [(180, 6), (120, 2), (60, 3)]);
     // A minute is in while any of it is: 60..120 ends after 119.5.
@@ -311,7 +317,12 @@ fn probe_minutes_read_back_newest_first_replace_their_own_row_and_prune_by_their
     assert_eq!(seen(&history, 0.0, Some(1)), [(180, 6)]);
     let m = &history.probe_minutes("db", 0.0, None).unwrap()[0];
     assert_eq!(
-        (m.kind.as_str(), m.target.as_str(), m.rollup.failures, m.rollup.p95_ms),
+        (
+            m.kind.as_str(),
+            m.target.as_str(),
+            m.rollup.failures,
+            m.rollup.p95_ms
+        ),
         ("http", "http://x/", 1, 3.0)
     );
     // Pruned once a minute has wholly passed the cut.
