@@ -264,6 +264,14 @@ fn a_version_3_database_is_upgraded_on_open_keeping_its_rows_and_gains_probe_min
     assert_eq!(history.probe_minutes("web", 0.0, None).unwrap().len(), 1);
 }
 
+/// `web`'s probe minutes ending after `since`, newest first: (minute, runs).
+fn web_minutes(history: &History, since: f64, limit: Option<usize>) -> Vec<(i64, u32)> {
+    let rows = history.probe_minutes("web", since, limit).unwrap();
+    rows.iter()
+        .map(|m| (m.rollup.minute, m.rollup.count))
+        .collect()
+}
+
 /// Changes holding one minute of an `http` probe for each (name, minute start, runs).
 fn minutes(rows: &[(&str, i64, u32)]) -> crate::changes::Changes {
     let minutes = rows
@@ -304,17 +312,17 @@ fn probe_minutes_read_back_newest_first_replace_their_own_row_and_prune_by_their
     history
         .insert(&Batch::of(&minutes(&[("web", 180, 6)])))
         .unwrap();
-    fn seen(history: &History, since: f64, limit: Option<usize>) -> Vec<(i64, u32)> {
-        let rows = history.probe_minutes("web", since, limit).unwrap();
-        rows.iter()
-            .map(|m| (m.rollup.minute, m.rollup.count))
-            .collect()
-    }
-    assert_eq!(seen(&history, 0.0, None), [(180, 6), (120, 2), (60, 3)]);
+    assert_eq!(
+        web_minutes(&history, 0.0, None),
+        [(180, 6), (120, 2), (60, 3)]
+    );
     // A minute is in while any of it is: 60..120 ends after 119.5.
-    assert_eq!(seen(&history, 119.5, None), [(180, 6), (120, 2), (60, 3)]);
-    assert_eq!(seen(&history, 120.0, None), [(180, 6), (120, 2)]);
-    assert_eq!(seen(&history, 0.0, Some(1)), [(180, 6)]);
+    assert_eq!(
+        web_minutes(&history, 119.5, None),
+        [(180, 6), (120, 2), (60, 3)]
+    );
+    assert_eq!(web_minutes(&history, 120.0, None), [(180, 6), (120, 2)]);
+    assert_eq!(web_minutes(&history, 0.0, Some(1)), [(180, 6)]);
     let m = &history.probe_minutes("db", 0.0, None).unwrap()[0];
     assert_eq!(
         (
@@ -327,7 +335,7 @@ fn probe_minutes_read_back_newest_first_replace_their_own_row_and_prune_by_their
     );
     // Pruned once a minute has wholly passed the cut.
     assert_eq!(history.prune(180.0).unwrap().minutes, 3);
-    assert_eq!(seen(&history, 0.0, None), [(180, 6)]);
+    assert_eq!(web_minutes(&history, 0.0, None), [(180, 6)]);
 }
 
 #[test]
