@@ -80,6 +80,7 @@ fn beats(start: f64, count: usize, batch: usize) -> Vec<Changes> {
             beats: chunk.to_vec(),
             flips: Vec::new(),
             restarts: Vec::new(),
+            minutes: Vec::new(),
         })
         .collect()
 }
@@ -299,6 +300,7 @@ fn generate_week(path: &Path, start: f64) -> Duration {
             beats: Vec::new(),
             flips: Vec::new(),
             restarts: Vec::new(),
+            minutes: Vec::new(),
         }))
         .unwrap();
     t.elapsed()

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::checks::rollup::ProbeMinute;
 use crate::health::{Severity, State};
 use crate::report::{Report, Row, columns};
 use crate::store::Reported;
@@ -110,6 +111,9 @@ pub struct Changes {
     /// The supervisor's restarts for the history: those the monitor that records it has
     /// not handed to it yet, whichever monitor made them (none where it does not record).
     pub restarts: Vec<Restart>,
+    /// Probes' minutes of response times for the history: those closed since the last
+    /// check, from the monitor that runs the probes when it also records (none otherwise).
+    pub minutes: Vec<ProbeMinute>,
 }
 
 impl Changes {
@@ -118,6 +122,7 @@ impl Changes {
             && self.beats.is_empty()
             && self.flips.is_empty()
             && self.restarts.is_empty()
+            && self.minutes.is_empty()
     }
 }
 

@@ -8,11 +8,13 @@
 //! - [`pool`]: the scheduler and the workers,
 //! - [`http`], [`tcp`], [`command`]: one run of each kind,
 //! - [`sidecar`]: the results published beside the heartbeat file for other monitors,
-//! - [`stats`]: the last hour of runs of one probe: p50, p95, the recent ones.
+//! - [`stats`]: the last hour of runs of one probe: p50, p95, the recent ones,
+//! - [`rollup`]: a probe's runs by the minute, for the history.
 
 pub mod command;
 pub mod http;
 pub mod pool;
+pub mod rollup;
 pub mod sidecar;
 pub mod stats;
 pub mod tcp;

@@ -24,6 +24,7 @@ pub use open::Repair;
 pub use recorder::{Recorder, try_lock_sidecar};
 
 use crate::changes::{ProbeFlip, Restart, Seen, SeenBeat, Transition};
+use crate::checks::rollup::{ProbeMinute, Rollup};
 use crate::fsafe::FileError;
 use crate::health::{Severity, State};
 use crate::store::Reported;
@@ -334,6 +335,45 @@ impl History {
         rows.collect::<Result<_, _>>().map_err(fail)
     }
 
+    /// `name`'s probes' minutes of response times that end after `since` (all of its
+    /// probes, newest minute first), at most `limit`: a range of the table's key.
+    pub fn probe_minutes(
+        &self,
+        name: &str,
+        since: f64,
+        limit: Option<usize>,
+    ) -> Result<Vec<ProbeMinute>, HistoryError> {
+        let fail = sql_error(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT name, minute, kind, target, count, failures,
+                        min_ms, p50_ms, p95_ms, max_ms
+                 FROM probe_minutes WHERE name = ?1 AND minute + 60 > ?2
+                 ORDER BY minute DESC, kind, target LIMIT ?3",
+            )
+            .map_err(&fail)?;
+        let rows = stmt
+            .query_map(params![name, since, sql_limit(limit)], |row| {
+                Ok(ProbeMinute {
+                    name: row.get(0)?,
+                    kind: row.get(2)?,
+                    target: row.get(3)?,
+                    rollup: Rollup {
+                        minute: row.get(1)?,
+                        count: row.get(4)?,
+                        failures: row.get(5)?,
+                        min_ms: row.get(6)?,
+                        p50_ms: row.get(7)?,
+                        p95_ms: row.get(8)?,
+                        max_ms: row.get(9)?,
+                    },
+                })
+            })
+            .map_err(&fail)?;
+        rows.collect::<Result<_, _>>().map_err(fail)
+    }
+
     /// Each probe's newest flip (what it was last known to say), to seed a
     /// [`crate::changes::Tracker`]: a monitor restarted while a probe fails neither records
     /// the failure again nor misses its recovery.
@@ -431,6 +471,7 @@ pub struct Pruned {
     pub transitions: usize,
     pub flips: usize,
     pub restarts: usize,
+    pub minutes: usize,
 }
 
 /// Maps an SQLite error on `path` to a [`HistoryError`]: a file that is not a database (or

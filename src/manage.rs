@@ -266,9 +266,10 @@ pub fn resume(location: &FileLocation, name: &str) -> Result<bool, ManageError> 
     Ok(was_paused)
 }
 
-/// `name`'s transitions and beats of the last `since`, newest first, at most `limit` of
-/// each, and as `before` its newest transition before that (the state it held as the
-/// range begins; `null`: none recorded): the document `hbmon history --json` prints.
+/// `name`'s transitions, probe flips, restarts, probes' minutes of response times and beats
+/// of the last `since`, newest first, at most `limit` of each, and as `before` its newest
+/// transition before that (the state it held as the range begins; `null`: none recorded):
+/// the document `hbmon history --json` prints.
 pub fn history(
     location: &FileLocation,
     name: &str,
@@ -284,6 +285,7 @@ pub fn history(
         "before": db.transition_before(name, since)?,
         "probe_flips": db.probe_flips(Some(name), since, limit)?,
         "restarts": db.restarts(Some(name), since, limit)?,
+        "probe_minutes": db.probe_minutes(name, since, limit)?,
         "beats": db.beats(name, since, limit)?,
     }))
 }

@@ -177,8 +177,10 @@ impl Hbmon {
     }
 
     #[tool(
-        description = "A heartbeat's recorded history: its state transitions and beats, \
-                       newest first (recorded while `hbmon serve` or the live UI runs)."
+        description = "A heartbeat's recorded history: its state transitions, probe verdict \
+                       flips, restarts, probes' response times by the minute (probe_minutes: \
+                       runs, failures, min/p50/p95/max ms) and beats, newest first (recorded \
+                       while `hbmon serve` or the live UI runs)."
     )]
     async fn get_history(
         &self,

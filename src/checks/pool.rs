@@ -10,6 +10,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::rollup::{OpenMinute, ProbeMinute, Rollup};
 use super::stats::Samples;
 use super::{ProbeStatus, Results, Spec, WORKERS};
 use crate::clock::unix_now;
@@ -20,6 +21,10 @@ use crate::config::ProbeKind;
 const SLACK: Duration = Duration::from_secs(1);
 /// The scheduler looks at the slots at least this often.
 const TICK: Duration = Duration::from_millis(100);
+/// Closed minutes kept for the history at most, until the monitor takes them: a thousand
+/// probes' minutes of almost an hour while this monitor does not record (another does, or
+/// the database is refused), and a bound on their memory meanwhile.
+const MAX_CLOSED: usize = 50_000;
 
 /// One probe between runs.
 #[derive(Debug)]
@@ -31,6 +36,8 @@ struct Slot {
     /// Runs so far, to tell a run's answer from an older one's.
     runs: u64,
     samples: Samples,
+    /// The runs of the minute being filled, for the history.
+    minute: OpenMinute,
     status: ProbeStatus,
 }
 
@@ -54,7 +61,23 @@ struct Job {
 #[derive(Debug, Default)]
 struct Shared {
     slots: Vec<Slot>,
+    /// Minutes closed and not yet taken ([`Checks::minutes`]), oldest first.
+    closed: Vec<ProbeMinute>,
     stopping: bool,
+}
+
+impl Shared {
+    /// Keeps slot `i`'s minute that `closed`, if any, for the history.
+    fn keep(&mut self, i: usize, closed: Option<Rollup>) {
+        let (Some(rollup), Some(slot)) = (closed, self.slots.get(i)) else {
+            return;
+        };
+        self.closed.push(slot.named(rollup));
+        if self.closed.len() > MAX_CLOSED {
+            let over = self.closed.len() - MAX_CLOSED;
+            self.closed.drain(..over);
+        }
+    }
 }
 
 type State = Arc<(Mutex<Shared>, Condvar)>;
@@ -152,12 +175,52 @@ impl Checks {
                         run: None,
                         runs: 0,
                         samples: Samples::default(),
+                        minute: OpenMinute::default(),
                     },
                 }
             })
             .collect();
         drop(shared);
         self.state.1.notify_all();
+    }
+
+    /// Takes `minutes` (from the history, of any probes) as the runs before this pool's:
+    /// each probe's median, 95th percentile and sparkline of the last hour start from its
+    /// own, not empty, after a restart.
+    pub fn seed(&self, minutes: &[ProbeMinute]) {
+        let now = unix_now();
+        let mut shared = lock(&self.state);
+        for slot in &mut shared.slots {
+            let (kind, target) = (slot.spec.kind.name(), slot.spec.kind.target());
+            let own = minutes
+                .iter()
+                .filter(|m| m.name == slot.spec.name && m.kind == kind && m.target == target)
+                .map(|m| m.rollup);
+            slot.samples.seed(own, now);
+            slot.refresh(now);
+        }
+    }
+
+    /// The minutes that closed by `now` since the last call, oldest first, for the
+    /// history; with `open`, each probe's minute still open as it stands too (a monitor
+    /// stopping: its last minute is written, and written again whole if a monitor after it
+    /// closes it).
+    pub fn minutes(&self, now: f64, open: bool) -> Vec<ProbeMinute> {
+        let mut shared = lock(&self.state);
+        for i in 0..shared.slots.len() {
+            let closed = shared.slots[i].minute.close_before(now);
+            shared.keep(i, closed);
+        }
+        let mut minutes = std::mem::take(&mut shared.closed);
+        if open {
+            minutes.extend(
+                shared
+                    .slots
+                    .iter()
+                    .filter_map(|slot| Some(slot.named(slot.minute.so_far()?))),
+            );
+        }
+        minutes
     }
 
     /// The latest result of every probe, copied: never waits for one.
@@ -194,6 +257,7 @@ fn schedule(state: &State, tx: &Sender<Job>) {
     while !shared.stopping {
         let now = Instant::now();
         let mut wake = now + TICK;
+        let mut closed = Vec::new();
         for (i, slot) in shared.slots.iter_mut().enumerate() {
             if let Some(run) = &mut slot.run
                 && let Some(started) = run.started
@@ -203,7 +267,7 @@ fn schedule(state: &State, tx: &Sender<Job>) {
                 run.given_up = true;
                 let ms = (now - started).as_secs_f64() * 1000.0;
                 let why = format!("no answer within {}", super::http::secs(slot.spec.timeout));
-                record(slot, ms, Err(why));
+                closed.push((i, record(slot, ms, Err(why))));
             }
             if now >= slot.next_at {
                 slot.next_at = now + slot.spec.every;
@@ -228,6 +292,9 @@ fn schedule(state: &State, tx: &Sender<Job>) {
                 }
             }
             wake = wake.min(slot.next_at);
+        }
+        for (i, minute) in closed {
+            shared.keep(i, minute);
         }
         let wait = wake.saturating_duration_since(Instant::now());
         shared = state
@@ -277,7 +344,8 @@ fn work(state: &State, rx: &Mutex<Receiver<Job>>, agent: &ureq::Agent) {
                 slot.run = None;
                 slot.status.late = false;
                 if !run.given_up {
-                    record(slot, ms, outcome);
+                    let closed = record(slot, ms, outcome);
+                    shared.keep(job.slot, closed);
                 }
             }
             _ => {}
@@ -285,16 +353,34 @@ fn work(state: &State, rx: &Mutex<Receiver<Job>>, agent: &ureq::Agent) {
     }
 }
 
-/// Records a run's end in its slot.
-fn record(slot: &mut Slot, ms: f64, outcome: Result<(), String>) {
+impl Slot {
+    /// `rollup`, a minute of this probe's, named.
+    fn named(&self, rollup: Rollup) -> ProbeMinute {
+        ProbeMinute {
+            name: self.spec.name.clone(),
+            kind: self.spec.kind.name().to_owned(),
+            target: self.spec.kind.target().to_owned(),
+            rollup,
+        }
+    }
+
+    /// The status's percentiles and sparkline from the samples as they are at `now`.
+    fn refresh(&mut self, now: f64) {
+        self.status.p50_ms = self.samples.quantile(0.5, now);
+        self.status.p95_ms = self.samples.quantile(0.95, now);
+        self.status.recent_ms = self.samples.recent();
+    }
+}
+
+/// Records a run's end in its slot; the minute it closed, if any.
+fn record(slot: &mut Slot, ms: f64, outcome: Result<(), String>) -> Option<Rollup> {
     let now = unix_now();
     slot.samples.push(now, ms);
+    let closed = slot.minute.push(now, ms, outcome.is_err());
+    slot.refresh(now);
     let status = &mut slot.status;
     status.last_at = Some(now);
     status.last_ms = Some(ms);
-    status.p50_ms = slot.samples.quantile(0.5, now);
-    status.p95_ms = slot.samples.quantile(0.95, now);
-    status.recent_ms = slot.samples.recent();
     match outcome {
         Ok(()) => {
             status.ok = Some(true);
@@ -312,6 +398,7 @@ fn record(slot: &mut Slot, ms: f64, outcome: Result<(), String>) {
             }
         }
     }
+    closed
 }
 
 #[cfg(test)]
@@ -382,5 +469,74 @@ mod tests {
         let failed = until(&checks, |s| s.ok == Some(false));
         assert!(failed.last_ms.unwrap() >= 400.0, "{failed:?}");
         assert!(failed.last_error.unwrap().contains("400ms"));
+    }
+
+    #[test]
+    fn each_run_is_in_its_minute_handed_on_once_closed_and_the_open_one_only_when_asked() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = ProbeKind::Tcp {
+            addr: listener.local_addr().unwrap().to_string(),
+        };
+        let checks = Checks::start(vec![spec(tcp, 500)]).unwrap();
+        until(&checks, |s| s.ok == Some(true));
+        let now = unix_now();
+        let open = checks.minutes(now, true);
+        let closed_yet = checks.minutes(now, false);
+        // Unless a minute turned meanwhile, only the open one is there, and only when asked.
+        if closed_yet.is_empty() {
+            assert_eq!(open.len(), 1, "{open:?}");
+            let m = &open[0];
+            assert_eq!((m.name.as_str(), m.kind.as_str()), ("svc", "tcp"));
+            assert_eq!(m.rollup.minute, super::super::rollup::minute_of(now));
+            assert!(m.rollup.count >= 1 && m.rollup.failures == 0, "{m:?}");
+            assert!(m.rollup.min_ms <= m.rollup.p50_ms && m.rollup.p95_ms <= m.rollup.max_ms);
+        }
+        // A minute on, the clock closes it: handed on once, then gone.
+        let later = checks.minutes(now + 60.0, false);
+        assert!(!later.is_empty());
+        assert!(
+            later
+                .iter()
+                .all(|m| m.rollup.minute < super::super::rollup::minute_of(now + 60.0))
+        );
+        assert!(checks.minutes(now + 60.0, false).is_empty());
+    }
+
+    #[test]
+    fn seeded_minutes_give_percentiles_and_a_sparkline_before_the_first_run_ends() {
+        // Never answers within the test: the status shows only what was seeded.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/health", listener.local_addr().unwrap());
+        let http = ProbeKind::Http {
+            url: url.clone(),
+            expect: None,
+        };
+        let checks = Checks::start(vec![spec(http, 30_000)]).unwrap();
+        let minute = |name: &str, target: &str, p50| ProbeMinute {
+            name: name.into(),
+            kind: "http".into(),
+            target: target.into(),
+            rollup: Rollup {
+                minute: super::super::rollup::minute_of(unix_now()) - 120,
+                count: 6,
+                failures: 0,
+                min_ms: 1.0,
+                p50_ms: p50,
+                p95_ms: 40.0,
+                max_ms: 50.0,
+            },
+        };
+        // Another process's minute, and another target's, are not this probe's.
+        checks.seed(&[
+            minute("svc", &url, 12.0),
+            minute("other", &url, 99.0),
+            minute("svc", "http://elsewhere/", 99.0),
+        ]);
+        let status = until(&checks, |s| s.p50_ms.is_some());
+        assert_eq!(status.ok, None, "not run yet: {status:?}");
+        assert_eq!(
+            (status.p50_ms, status.p95_ms, status.recent_ms.as_slice()),
+            (Some(12.0), Some(40.0), &[12.0][..])
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! `hbmon history NAME`: one process's transitions and probe verdict flips from the history
-//! database, newest first, and its beats summed up in a line (`--beats` lists them), as
-//! text or JSON.
+//! database, newest first, its probes' response times by the minute, and its beats summed
+//! up in a line (`--beats` lists them), as text or JSON.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::changes::{ProbeFlip, Restart, SeenBeat, Transition};
+use crate::checks::rollup::ProbeMinute;
 use crate::history::{self, History};
 use crate::paths::{self, FileLocation};
 use crate::report::columns;
@@ -27,7 +28,7 @@ pub struct HistoryArgs {
     pub limit: usize,
     /// Print JSON: {"name", "database", "since", "transitions": [...], "before" (the
     /// newest transition before `since`, or null), "probe_flips": [...], "restarts": [...],
-    /// "beats": [...]}.
+    /// "probe_minutes": [...], "beats": [...]}.
     #[arg(long)]
     pub json: bool,
     /// List the beats too, after the transitions (else one line sums them up).
@@ -53,10 +54,16 @@ pub fn history(
     let transitions = db.transitions(Some(name), since, limit)?;
     let flips = db.probe_flips(Some(name), since, limit)?;
     let restarts = db.restarts(Some(name), since, limit)?;
+    let minutes = db.probe_minutes(name, since, limit)?;
     // A listing stops at the limit; the summary needs only the newest beat, and the
     // times of all of them.
     let beats = db.beats(name, since, if args.beats { limit } else { Some(1) })?;
-    if transitions.is_empty() && flips.is_empty() && restarts.is_empty() && beats.is_empty() {
+    if transitions.is_empty()
+        && flips.is_empty()
+        && restarts.is_empty()
+        && minutes.is_empty()
+        && beats.is_empty()
+    {
         eprintln!(
             "hbmon: nothing recorded for {name:?} in the last {} in {}",
             duration::format_exact(args.since.as_secs_f64()),
@@ -86,6 +93,19 @@ pub fn history(
             restarts.len()
         );
     }
+    if !minutes.is_empty() {
+        println!();
+        println!("response times by the minute:");
+        for minute in &minutes {
+            println!("{}", minute_line(minute));
+        }
+        if limit.is_some_and(|n| minutes.len() >= n) {
+            println!(
+                "(newest {} probe minutes shown; --limit 0 shows all)",
+                minutes.len()
+            );
+        }
+    }
     if args.beats {
         println!();
         for line in merge(&[], &[], &[], &beats, None) {
@@ -95,6 +115,9 @@ pub fn history(
             println!("(newest {} beats shown; --limit 0 shows all)", beats.len());
         }
     } else {
+        if !minutes.is_empty() {
+            println!();
+        }
         println!(
             "{}",
             beats_summary(beats.first(), &db.beat_times(name, since)?)
@@ -129,6 +152,28 @@ fn beats_summary(newest: Option<&SeenBeat>, times: &[f64]) -> String {
         if count == 1 { "" } else { "s" },
         format_local(newest.time),
         newest.status.as_str()
+    )
+}
+
+/// `2026-12-04 18:31  http http://…/health  12 runs, 1 failed  min 1.2ms  p50 3.4ms  p95
+/// 9.8ms  max 12ms`: one probe's minute, its target escaped.
+fn minute_line(m: &ProbeMinute) -> String {
+    let r = &m.rollup;
+    let local = format_local(r.minute as f64);
+    // The minute's start: its seconds are always :00.
+    let at = local.strip_suffix(":00").unwrap_or(&local);
+    let ms = |v| columns::millis(Some(v));
+    format!(
+        "{at}  {} {}  {} run{}, {} failed  min {}  p50 {}  p95 {}  max {}",
+        m.kind,
+        text::escape(&m.target),
+        r.count,
+        if r.count == 1 { "" } else { "s" },
+        r.failures,
+        ms(r.min_ms),
+        ms(r.p50_ms),
+        ms(r.p95_ms),
+        ms(r.max_ms)
     )
 }
 
@@ -296,5 +341,30 @@ mod tests {
             "{lines:?}"
         );
         assert!(lines[1].ends_with(r"x\u{2028}y\u{202e}"), "{lines:?}");
+    }
+
+    #[test]
+    fn a_probe_minute_is_one_line_with_its_counts_and_times_its_target_escaped() {
+        let minute = ProbeMinute {
+            name: "web".into(),
+            kind: "http".into(),
+            target: "http://x/\u{1b}[2J".into(),
+            rollup: crate::checks::rollup::Rollup {
+                minute: 1_800_000_060,
+                count: 12,
+                failures: 1,
+                min_ms: 1.24,
+                p50_ms: 3.4,
+                p95_ms: 9.8,
+                max_ms: 12.4,
+            },
+        };
+        let line = minute_line(&minute);
+        let (at, rest) = line.split_once("  ").unwrap();
+        assert_eq!(at, &format_local(1_800_000_060.0)[..16]);
+        assert_eq!(
+            rest,
+            r"http http://x/\u{1b}[2J  12 runs, 1 failed  min 1.2ms  p50 3.4ms  p95 9.8ms  max 12ms"
+        );
     }
 }

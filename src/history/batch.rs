@@ -7,16 +7,18 @@ use serde_json::Value;
 
 use super::{DATA_CAP, History, HistoryError, Pruned, sql_error};
 use crate::changes::{Changes, ProbeFlip, Restart, Transition};
+use crate::checks::rollup::ProbeMinute;
 use crate::health::State;
 use crate::store::Reported;
 
-/// Beats, transitions, probe flips and restarts to store together.
+/// Beats, transitions, probe flips, restarts and probes' minutes to store together.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Batch {
     beats: Vec<BeatRow>,
     transitions: Vec<Transition>,
     flips: Vec<ProbeFlip>,
     restarts: Vec<Restart>,
+    minutes: Vec<ProbeMinute>,
 }
 
 /// A beat as stored: its data as capped JSON text.
@@ -51,12 +53,17 @@ impl Batch {
             transitions: changes.transitions.clone(),
             flips: changes.flips.clone(),
             restarts: changes.restarts.clone(),
+            minutes: changes.minutes.clone(),
         }
     }
 
-    /// Beats plus transitions plus flips plus restarts.
+    /// Beats plus transitions plus flips plus restarts plus minutes.
     pub fn rows(&self) -> usize {
-        self.beats.len() + self.transitions.len() + self.flips.len() + self.restarts.len()
+        self.beats.len()
+            + self.transitions.len()
+            + self.flips.len()
+            + self.restarts.len()
+            + self.minutes.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -92,7 +99,12 @@ impl Batch {
             .iter()
             .map(|r| ROW_OVERHEAD + r.name.len() + r.cause.len() + r.text.len())
             .sum();
-        beats + transitions + flips + restarts
+        let minutes: usize = self
+            .minutes
+            .iter()
+            .map(|m| ROW_OVERHEAD + m.name.len() + m.target.len())
+            .sum();
+        beats + transitions + flips + restarts + minutes
     }
 
     /// Adds `other`'s rows after these.
@@ -101,12 +113,14 @@ impl Batch {
         self.transitions.append(&mut other.transitions);
         self.flips.append(&mut other.flips);
         self.restarts.append(&mut other.restarts);
+        self.minutes.append(&mut other.minutes);
     }
 }
 
 impl History {
     /// Stores `batch` in one transaction. A beat or transition already stored (same name
-    /// and time) is kept as it is, so a batch stored twice is stored once.
+    /// and time) is kept as it is, so a batch stored twice is stored once; a probe's minute
+    /// stored again replaces the one before (it was the minute still open).
     pub fn insert(&mut self, batch: &Batch) -> Result<(), HistoryError> {
         let result = self.insert_rows(batch);
         if result.is_err() {
@@ -185,13 +199,29 @@ impl History {
                     .execute(params![r.name, r.time, r.count, r.cause, r.text])
                     .map_err(&fail)?;
             }
+            let mut minute = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO probe_minutes (name, minute, kind, target,
+                         count, failures, min_ms, p50_ms, p95_ms, max_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .map_err(&fail)?;
+            for m in &batch.minutes {
+                let r = &m.rollup;
+                minute
+                    .execute(params![
+                        m.name, r.minute, m.kind, m.target, r.count, r.failures, r.min_ms,
+                        r.p50_ms, r.p95_ms, r.max_ms
+                    ])
+                    .map_err(&fail)?;
+            }
         }
         tx.commit().map_err(fail)
     }
 
-    /// Deletes beats, transitions, probe flips and restarts older than `before`, except each
-    /// process's newest transition: a process dead for longer than the retention is still
-    /// known to be dead.
+    /// Deletes beats, transitions, probe flips, restarts and probes' minutes older than
+    /// `before` (a minute by its end), except each process's newest transition: a process
+    /// dead for longer than the retention is still known to be dead.
     pub fn prune(&mut self, before: f64) -> Result<Pruned, HistoryError> {
         let fail = sql_error(&self.path);
         let tx = self
@@ -227,12 +257,19 @@ impl History {
         let restarts = tx
             .execute("DELETE FROM restarts WHERE time < ?1", [before])
             .map_err(&fail)?;
+        let minutes = tx
+            .execute(
+                "DELETE FROM probe_minutes WHERE minute + 60 <= ?1",
+                [before],
+            )
+            .map_err(&fail)?;
         tx.commit().map_err(fail)?;
         Ok(Pruned {
             beats,
             transitions,
             flips,
             restarts,
+            minutes,
         })
     }
 }
@@ -363,6 +400,7 @@ mod tests {
                 transitions: 2,
                 flips: 0,
                 restarts: 2,
+                minutes: 0,
             }
         );
         let restarts = history.restarts(None, 0.0, None).unwrap();

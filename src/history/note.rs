@@ -133,11 +133,13 @@ impl std::fmt::Display for Note {
             Note::Failed(e) => e.fmt(f),
             Note::Pruned { pruned, keep } => write!(
                 f,
-                "pruned {} beats, {} transitions, {} probe flips and {} restarts older than {}",
+                "pruned {} beats, {} transitions, {} probe flips, {} restarts and {} probe minutes \
+                 older than {}",
                 pruned.beats,
                 pruned.transitions,
                 pruned.flips,
                 pruned.restarts,
+                pruned.minutes,
                 duration::format_exact(keep.as_secs_f64())
             ),
             Note::Dropping { path } => write!(

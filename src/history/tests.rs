@@ -257,7 +257,117 @@ fn a_version_1_database_is_upgraded_on_open_keeping_its_rows() {
         .unwrap()
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, schema::latest(schema::STEPS));
+}
+
+#[test]
+fn a_version_3_database_is_upgraded_on_open_keeping_its_rows_and_gains_probe_minutes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.sqlite");
+    {
+        // What an hbmon before probe minutes left: version 3, a row in each of its tables.
+        let mut conn = Connection::open(&path).unwrap();
+        schema::migrate(&mut conn, &schema::STEPS[..3]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO processes (id, name) VALUES (1, 'web');
+             INSERT INTO beats (process, time, status) VALUES (1, 4.0, 'alive');
+             INSERT INTO transitions (name, time, to_state, severity, reason)
+                 VALUES ('web', 5.0, 'up', 'ok', 'beating');
+             INSERT INTO probe_flips (name, time, kind, target, failing, ms, reason)
+                 VALUES ('web', 6.0, 'http', 'http://x/', 1, 2.5, 'HTTP 500');
+             INSERT INTO restarts (name, time, count, cause, text)
+                 VALUES ('web', 7.0, 1, 'exited', 'restarted web');",
+        )
+        .unwrap();
+    }
+    let (mut history, repairs) = History::open(&path).unwrap();
+    assert!(
+        matches!(repairs[..], [Repair::Migrated { from: 3, to: 4, .. }]),
+        "{repairs:?}"
+    );
+    assert_eq!(history.beats("web", 0.0, None).unwrap().len(), 1);
+    assert_eq!(history.transitions(None, 0.0, None).unwrap().len(), 1);
+    assert_eq!(history.probe_flips(None, 0.0, None).unwrap().len(), 1);
+    assert_eq!(history.restarts(None, 0.0, None).unwrap().len(), 1);
+    assert!(history.probe_minutes("web", 0.0, None).unwrap().is_empty());
+    history
+        .insert(&Batch::of(&minutes(&[("web", 60, 3)])))
+        .unwrap();
+    assert_eq!(history.probe_minutes("web", 0.0, None).unwrap().len(), 1);
+}
+
+/// `web`'s probe minutes ending after `since`, newest first: (minute, runs).
+fn web_minutes(history: &History, since: f64, limit: Option<usize>) -> Vec<(i64, u32)> {
+    let rows = history.probe_minutes("web", since, limit).unwrap();
+    rows.iter()
+        .map(|m| (m.rollup.minute, m.rollup.count))
+        .collect()
+}
+
+/// Changes holding one minute of an `http` probe for each (name, minute start, runs).
+fn minutes(rows: &[(&str, i64, u32)]) -> crate::changes::Changes {
+    let minutes = rows
+        .iter()
+        .map(|&(name, minute, count)| ProbeMinute {
+            name: name.into(),
+            kind: "http".into(),
+            target: "http://x/".into(),
+            rollup: Rollup {
+                minute,
+                count,
+                failures: 1,
+                min_ms: 1.0,
+                p50_ms: 2.0,
+                p95_ms: 3.0,
+                max_ms: 4.0,
+            },
+        })
+        .collect();
+    crate::changes::Changes {
+        minutes,
+        ..crate::changes::Changes::default()
+    }
+}
+
+#[test]
+fn probe_minutes_read_back_newest_first_replace_their_own_row_and_prune_by_their_end() {
+    let (_dir, mut history) = temp();
+    history
+        .insert(&Batch::of(&minutes(&[
+            ("web", 60, 3),
+            ("web", 120, 2),
+            ("db", 120, 9),
+            ("web", 180, 1),
+        ])))
+        .unwrap();
+    // The open minute written at a stop, then whole: one row, the later one.
+    history
+        .insert(&Batch::of(&minutes(&[("web", 180, 6)])))
+        .unwrap();
+    assert_eq!(
+        web_minutes(&history, 0.0, None),
+        [(180, 6), (120, 2), (60, 3)]
+    );
+    // A minute is in while any of it is: 60..120 ends after 119.5.
+    assert_eq!(
+        web_minutes(&history, 119.5, None),
+        [(180, 6), (120, 2), (60, 3)]
+    );
+    assert_eq!(web_minutes(&history, 120.0, None), [(180, 6), (120, 2)]);
+    assert_eq!(web_minutes(&history, 0.0, Some(1)), [(180, 6)]);
+    let m = &history.probe_minutes("db", 0.0, None).unwrap()[0];
+    assert_eq!(
+        (
+            m.kind.as_str(),
+            m.target.as_str(),
+            m.rollup.failures,
+            m.rollup.p95_ms
+        ),
+        ("http", "http://x/", 1, 3.0)
+    );
+    // Pruned once a minute has wholly passed the cut.
+    assert_eq!(history.prune(180.0).unwrap().minutes, 3);
+    assert_eq!(web_minutes(&history, 0.0, None), [(180, 6)]);
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use super::note::{FLUSH_GRACE, Note, QUEUE_BYTES};
-use super::{Batch, History, HistoryError, open};
+use super::{Batch, History, HistoryError, Pruned, open};
 use crate::clock::unix_now;
 
 /// How long SQLite waits, inside one call, for a lock another connection holds. Only this
@@ -286,7 +286,7 @@ impl Writer {
                         written: 0,
                     });
                 }
-                if pruned.beats + pruned.transitions + pruned.flips + pruned.restarts > 0 {
+                if pruned != Pruned::default() {
                     self.note(Note::Pruned {
                         pruned,
                         keep: self.keep,

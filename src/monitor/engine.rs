@@ -13,7 +13,7 @@ use super::prober::Prober;
 use super::reload::{ConfigFile, Outcome};
 use super::roles::Roles;
 use super::{MonitorError, Options};
-use crate::changes::Tracker;
+use crate::changes::{Changes, Tracker};
 use crate::clock::unix_now;
 use crate::config::Config;
 use crate::report::Report;
@@ -231,6 +231,9 @@ impl Engine {
         };
         let mut changes = self.tracker.observe(&report);
         changes.restarts = self.unrecorded(&recent);
+        if self.roles.recording() {
+            changes.minutes = self.prober.minutes(now, false);
+        }
         self.news
             .extend(changes.transitions.iter().cloned().map(News::Transition));
         self.news
@@ -473,6 +476,14 @@ impl Engine {
                     .into_iter()
                     .map(News::Supervised),
             );
+        }
+        // The probes' open minutes, as they stand, are the history's last rows.
+        if self.roles.recording() {
+            let last = Changes {
+                minutes: self.prober.minutes(unix_now(), true),
+                ..Changes::default()
+            };
+            self.roles.record(&last, &mut self.tracker, &mut news);
         }
         news.extend(self.roles.finish(stop_by));
         news

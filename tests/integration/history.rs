@@ -41,6 +41,7 @@ fn lists_transitions_and_beats_newest_first() {
             ],
             flips: Vec::new(),
             restarts: Vec::new(),
+            minutes: Vec::new(),
         }))
         .unwrap();
 

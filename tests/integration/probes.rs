@@ -393,3 +393,92 @@ fn a_bad_probe_key_is_one_line_naming_file_line_and_key_and_exits_2() {
         );
     }
 }
+
+#[test]
+fn response_times_are_kept_by_the_minute_and_a_restarted_serve_starts_its_percentiles_from_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    probe_web(dir.path(), &server, "probe_every = \"200ms\"");
+    let mut serve = Serve::start(dir.path(), "serve.log");
+    serve.wait_log("history: recording");
+    wait_row(
+        &serve,
+        "web",
+        |r| r["probes"][0]["recent_ms"].as_array().map_or(0, Vec::len) >= 5,
+        |_| {},
+    );
+    // A clean stop writes each probe's open minute.
+    assert!(serve.terminate().success(), "{}", serve.log());
+    let minutes = history_json(dir.path(), "web")["probe_minutes"].clone();
+    let minutes = minutes.as_array().unwrap();
+    assert!(!minutes.is_empty() && minutes.len() <= 2, "{minutes:#?}");
+    let url = format!("http://127.0.0.1:{}/health", server.port);
+    let ms = |m: &Value, key: &str| m[key].as_f64().unwrap();
+    let runs: u64 = minutes.iter().map(|m| m["count"].as_u64().unwrap()).sum();
+    assert!(runs >= 5, "{minutes:#?}");
+    for m in minutes {
+        assert_eq!(
+            (m["name"].as_str(), m["kind"].as_str()),
+            (Some("web"), Some("http"))
+        );
+        assert_eq!(m["target"], url.as_str());
+        assert_eq!(m["failures"], 0, "{m:#}");
+        assert_eq!(m["minute"].as_i64().unwrap() % 60, 0, "{m:#}");
+        // A local server answers in well under the probe's 1 s timeout.
+        assert!(0.0 < ms(m, "min_ms") && ms(m, "max_ms") < 1000.0, "{m:#}");
+        assert!(ms(m, "min_ms") <= ms(m, "p50_ms") && ms(m, "p50_ms") <= ms(m, "p95_ms"));
+        assert!(ms(m, "p95_ms") <= ms(m, "max_ms"), "{m:#}");
+    }
+    let text = String::from_utf8(
+        hbmon(dir.path())
+            .args(["history", "web"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(text.contains("response times by the minute:"), "{text}");
+    assert!(text.contains(&format!("http {url}  ")), "{text}");
+
+    // Restarted while the server stalls for 10 s and the probe waits 5: for those seconds
+    // no run has ended, and what the row shows of the last hour is what history kept.
+    fs::write(dir.path().join("mode"), "stall").unwrap();
+    fs::write(
+        dir.path().join("hbmon.toml"),
+        format!(
+            "[[process]]\nname = \"web\"\nhttp = \"{url}\"\nprobe_timeout = \"5s\"\n\
+             probe_every = \"200ms\"\n"
+        ),
+    )
+    .unwrap();
+    let serve = Serve::start(dir.path(), "serve2.log");
+    let seeded = row(&serve, "web")["probes"][0].clone();
+    assert!(seeded["ok"].is_null(), "no run has ended: {seeded:#}");
+    let lowest = minutes
+        .iter()
+        .map(|m| ms(m, "min_ms"))
+        .fold(f64::MAX, f64::min);
+    let highest = minutes.iter().map(|m| ms(m, "max_ms")).fold(0.0, f64::max);
+    for key in ["p50_ms", "p95_ms"] {
+        let v = seeded[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key}: {seeded:#}"));
+        assert!(
+            lowest <= v && v <= highest,
+            "{key} {v} not in [{lowest}, {highest}]"
+        );
+    }
+    // One sparkline point a minute kept.
+    assert_eq!(
+        seeded["recent_ms"].as_array().map(Vec::len),
+        Some(minutes.len())
+    );
+    // The management API lists the same rows as `hbmon history --json`.
+    let api = get(serve.addr(), "/api/v1/processes/web/history?since=1h");
+    let api: Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(
+        api["probe_minutes"].as_array().map(Vec::len),
+        Some(minutes.len()),
+        "{api:#}"
+    );
+}
