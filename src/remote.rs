@@ -276,7 +276,8 @@ pub fn local_host(report: &Report) -> String {
 /// `box2:4266` and `box2:4267`; a name still shared (two `name = "db"`) gets ` (2)`,
 /// ` (3)`, in order. Names that are already distinct are left as they are.
 pub fn distinct(remotes: &mut [Remote]) {
-    let shared = |remotes: &[Remote], name: &str| remotes.iter().filter(|r| r.name == name).count() > 1;
+    let shared =
+        |remotes: &[Remote], name: &str| remotes.iter().filter(|r| r.name == name).count() > 1;
     let renames: Vec<Option<String>> = remotes
         .iter()
         .map(|r| {

@@ -237,3 +237,54 @@ fn a_token_file_others_may_read_is_refused_and_a_private_one_read() {
     std::os::unix::fs::symlink("/etc/hostname", &file).unwrap();
     assert!(configured(&config, dir.path()).is_err());
 }
+
+#[test]
+fn remotes_sharing_a_name_are_told_apart_by_port_then_by_number() {
+    let cases: &[(&[(&str, Option<&str>)], &[&str])] = &[
+        (&[("http://box2:4266", None)], &["box2"]),
+        (
+            &[("http://box2:4266", None), ("http://box2:4267", None)],
+            &["box2:4266", "box2:4267"],
+        ),
+        (
+            &[
+                ("https://box2", None),
+                ("http://box2", None),
+                ("http://box3", None),
+            ],
+            &["box2:443", "box2:80", "box3"],
+        ),
+        // A name given is kept; an unnamed one on its host is not renamed for it.
+        (
+            &[("http://box2:1", Some("db")), ("http://box2:2", None)],
+            &["db", "box2"],
+        ),
+        (
+            &[
+                ("http://a:1", Some("db")),
+                ("http://b:1", Some("db")),
+                ("http://c:1", Some("db")),
+            ],
+            &["db", "db (2)", "db (3)"],
+        ),
+        (
+            &[("http://box2:1", None), ("http://box2:1", None)],
+            &["box2:1", "box2:1 (2)"],
+        ),
+    ];
+    for (given, want) in cases {
+        let mut list: Vec<Remote> = given
+            .iter()
+            .map(|(url, name)| {
+                let mut r = Remote::from_url(url, None).unwrap();
+                if let Some(name) = name {
+                    r.name = (*name).to_owned();
+                }
+                r
+            })
+            .collect();
+        distinct(&mut list);
+        let got: Vec<&str> = list.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(&got, want, "{given:?}");
+    }
+}

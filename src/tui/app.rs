@@ -324,8 +324,8 @@ impl App {
                 self.reorder();
             }
             Action::Refresh => return Some(Effect::Refresh),
-            Action::AskRemove | Action::Control(_) | Action::AskSignal
-                if self.refused_remote() => {}
+            Action::AskRemove | Action::Control(_) | Action::AskSignal if self.refused_remote() => {
+            }
             Action::Control(verb) => {
                 return self
                     .selected_row()

@@ -190,7 +190,10 @@ pub(super) fn stale_remotes(frame: &mut Frame<'_>, area: Rect, app: &App, now: f
         &format!(" ! {}", lines.join("  ·  ")),
         usize::from(area.width),
     );
-    frame.render_widget(Paragraph::new(text).style(theme.banner(Tone::Warning)), area);
+    frame.render_widget(
+        Paragraph::new(text).style(theme.banner(Tone::Warning)),
+        area,
+    );
 }
 
 #[cfg(test)]
