@@ -118,11 +118,19 @@ fn wanted(app: &App) -> table::Wanted {
     } else {
         0
     };
+    let host = rows
+        .iter()
+        .filter_map(|r| r.host.as_deref())
+        .map(|h| crate::text::escape(h).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(24) as u16;
     table::Wanted {
         columns: Column::shown(rows),
         name,
         state,
         interval,
+        host,
     }
 }
 
