@@ -136,6 +136,30 @@ pub fn configured(config: &Config, dir: &Path) -> Result<Vec<Remote>, Configured
         .collect()
 }
 
+/// The warning for inline `token`s in a config others may read (group or other read
+/// bits), naming the file and those remotes; `None` when there is none to give. The
+/// config is not refused: it was readable before it held a token, and `hbmon config`
+/// hides them; `token_file` is the private place (refused unless it is private).
+pub fn readable_token_warning(config: &Config, path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let inline: Vec<String> = (config.remotes.iter())
+        .filter(|r| matches!(r.token, Some(RemoteToken::Inline(_))))
+        .map(|r| text::escape(r.name.as_deref().unwrap_or(&r.url)).into_owned())
+        .collect();
+    if inline.is_empty() {
+        return None;
+    }
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
+    (mode & 0o044 != 0).then(|| {
+        format!(
+            "warning: {} holds the token of [[remote]] {} and others may read it (mode \
+             {mode:04o}): chmod 600 it, or give the remote token_file",
+            text::escape(&path.display().to_string()),
+            inline.join(", ")
+        )
+    })
+}
+
 fn token_file(path: &Path) -> Result<String, ConfiguredError> {
     use std::os::unix::fs::PermissionsExt as _;
     let (bytes, meta) =

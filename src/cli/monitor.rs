@@ -31,10 +31,7 @@ pub fn monitor(
 ) -> anyhow::Result<ExitCode> {
     need_terminal()?;
     let (config, config_path) = Config::load(config_flag, &location.path)?;
-    let config_dir = config_path
-        .as_deref()
-        .map_or(Path::new("."), crate::fsafe::dir_of);
-    let remotes = remote.remotes(&config, config_dir)?;
+    let remotes = remote.remotes(&config, config_path.as_deref())?;
     let options = tui::Options {
         file: location.path.clone(),
         config_flag: config_flag.map(Path::to_owned),

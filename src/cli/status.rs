@@ -49,9 +49,20 @@ pub struct RemoteArgs {
 }
 
 impl RemoteArgs {
-    /// The remotes to read: the config's `[[remote]]`s (a relative `token_file` under
-    /// `dir`), then `--remote`'s URLs with their `--token`s; each named distinctly.
-    pub fn remotes(&self, config: &Config, dir: &Path) -> anyhow::Result<Vec<Remote>> {
+    /// The remotes to read: the config's `[[remote]]`s (a relative `token_file` beside
+    /// the config at `config_path`), then `--remote`'s URLs with their `--token`s; each
+    /// named distinctly. An inline token in a config others may read is warned of.
+    pub fn remotes(
+        &self,
+        config: &Config,
+        config_path: Option<&Path>,
+    ) -> anyhow::Result<Vec<Remote>> {
+        if let Some(warning) =
+            config_path.and_then(|path| remote::readable_token_warning(config, path))
+        {
+            eprintln!("hbmon: {warning}");
+        }
+        let dir = config_path.map_or(Path::new("."), crate::fsafe::dir_of);
         let mut remotes = remote::configured(config, dir)?;
         let token = |i: usize| match self.tokens.len() {
             0 => Ok(None),
@@ -103,10 +114,7 @@ fn judge(
         CpuSample::Never => false,
     };
     let mut report = crate::manage::judge(location, &config, sample)?;
-    let config_dir = config_path
-        .as_deref()
-        .map_or(Path::new("."), crate::fsafe::dir_of);
-    let remotes = args.remote.remotes(&config, config_dir)?;
+    let remotes = args.remote.remotes(&config, config_path.as_deref())?;
     let fetched = remote::fetch_all(&remotes);
     if !remotes.is_empty() {
         let host = remote::local_host(&report);

@@ -138,7 +138,10 @@ mod tests {
         assert_eq!(again.remotes.len(), 3);
         let hidden = config.show(crate::config::Secrets::Hidden);
         assert!(!hidden.contains("r3mote-s3cret"), "{hidden}");
-        assert!(hidden.contains("token = \"…(hidden, 13 chars)\""), "{hidden}");
+        assert!(
+            hidden.contains("token = \"…(hidden, 13 chars)\""),
+            "{hidden}"
+        );
         // A file's path is no secret.
         assert!(hidden.contains("token_file = \"box3.token\""), "{hidden}");
         assert!(hidden.contains("name = \"db box\""), "{hidden}");

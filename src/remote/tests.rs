@@ -288,3 +288,40 @@ fn remotes_sharing_a_name_are_told_apart_by_port_then_by_number() {
         assert_eq!(&got, want, "{given:?}");
     }
 }
+
+#[test]
+fn an_inline_token_in_a_config_others_may_read_is_warned_of_naming_the_file_and_remote() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hbmon.toml");
+    let inline = "[[remote]]\nurl = \"https://box2:4266\"\nname = \"db box\"\ntoken = \"t0ken\"\n\
+                  [[remote]]\nurl = \"https://box3:4266\"\ntoken_file = \"t\"\n\
+                  [[remote]]\nurl = \"https://box4:4266\"\ntoken = \"t0ken\"\n";
+    let by_file = "[[remote]]\nurl = \"https://box3:4266\"\ntoken_file = \"t\"\n";
+    // The config's text, its mode, and whether a warning is given.
+    let cases = [
+        (inline, 0o644, true),
+        (inline, 0o640, true),
+        (inline, 0o604, true),
+        (inline, 0o600, false),
+        (by_file, 0o644, false),
+    ];
+    for (text, mode, warned) in cases {
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let config = Config::parse(text, &path).unwrap();
+        let warning = readable_token_warning(&config, &path);
+        assert_eq!(warning.is_some(), warned, "{mode:o}: {warning:?}");
+        if let Some(warning) = warning {
+            assert!(!warning.contains('\n'), "one line: {warning}");
+            assert!(warning.contains(&path.display().to_string()), "{warning}");
+            assert!(
+                warning.contains("[[remote]] db box, https://box4:4266 "),
+                "{warning}"
+            );
+            assert!(warning.contains(&format!("mode {mode:04o}")), "{warning}");
+            assert!(warning.contains("token_file"), "{warning}");
+            assert!(!warning.contains("t0ken"), "{warning}");
+        }
+    }
+}
