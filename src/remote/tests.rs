@@ -240,7 +240,9 @@ fn a_token_file_others_may_read_is_refused_and_a_private_one_read() {
 
 #[test]
 fn remotes_sharing_a_name_are_told_apart_by_port_then_by_number() {
-    let cases: &[(&[(&str, Option<&str>)], &[&str])] = &[
+    // The remotes (URL, the config's `name`), and their names after.
+    type Case<'a> = (&'a [(&'a str, Option<&'a str>)], &'a [&'a str]);
+    let cases: &[Case] = &[
         (&[("http://box2:4266", None)], &["box2"]),
         (
             &[("http://box2:4266", None), ("http://box2:4267", None)],
