@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{render, screen};
-use crate::health::State;
+use crate::health::{Health, State};
 use crate::remote::RemoteError;
 use crate::report::{Report, Row};
 use crate::tui::App;
@@ -19,6 +19,7 @@ fn theirs(host: &str, name: &str, state: State, age: f64) -> Row {
     if let Some(entry) = &mut row.entry {
         Arc::make_mut(entry).last_heartbeat = judged - age;
     }
+    row.health = Health::new(state, format!("{state} for the test"), Some(judged - age));
     Row {
         host: Some(host.to_owned()),
         judged_at: Some(judged),
@@ -55,4 +56,12 @@ fn remote_rows_show_their_host_and_a_remote_without_rows_says_since_when() {
         "{text}"
     );
     insta::assert_snapshot!(text);
+
+    // The selected row is box2's `backup`: its detail counts on box2's clock (dead 11m40s
+    // ago, not 51m40s) and sends to box2 for its history, not to this machine's.
+    app.update(Action::ToggleDetail);
+    let detail = screen(&render(&mut app, 110, 40));
+    assert!(detail.contains("History: in box2's hbmon"), "{detail}");
+    assert!(!detail.contains("no transitions yet"), "{detail}");
+    assert!(!detail.contains("51m"), "{detail}");
 }
