@@ -232,13 +232,13 @@ impl App {
         self.depths.is_some()
     }
 
-    /// What depends on `name` directly (its `depends_on` names it), in report order: the
-    /// detail pane's "Needed by".
-    pub fn needed_by(&self, name: &str) -> Vec<&str> {
+    /// What depends on `row` directly (its `depends_on` names it), in report order: the
+    /// detail pane's "Needed by". Only on its machine: a dependency is a name there.
+    pub fn needed_by(&self, row: &Row) -> Vec<&str> {
         self.report
             .rows
             .iter()
-            .filter(|r| r.depends_on.iter().any(|d| d == name))
+            .filter(|r| r.host == row.host && r.depends_on.iter().any(|d| *d == row.name))
             .map(|r| r.name.as_str())
             .collect()
     }

@@ -251,3 +251,22 @@ fn a_remote_that_accepts_and_never_answers_is_asked_once_at_a_time_and_reported_
     );
     drop(rx);
 }
+
+#[test]
+fn what_needs_a_remote_row_is_looked_for_on_its_machine_only() {
+    let mut known = Remotes::new(&remotes(&["box2"]), NOW);
+    known.take(answer("box2", NOW, vec![theirs("box2", "db", NOW)]));
+    let mut local = local();
+    local.rows[0].depends_on = vec!["db".into()];
+    let merged = known.merge(&local);
+    let mut app = App::new("/tmp/hb.json".into(), NOW, false);
+    app.update(Action::Report(Arc::new(merged.clone())));
+    let ours = &merged.rows[1];
+    let box2 = &merged.rows[2];
+    assert_eq!((ours.name.as_str(), box2.name.as_str()), ("db", "db"));
+    assert_eq!(app.needed_by(ours), ["web"]);
+    assert!(
+        app.needed_by(box2).is_empty(),
+        "this machine's web needs its own db"
+    );
+}

@@ -305,7 +305,7 @@ pub(super) fn health_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec
         ]));
     }
     // Both directions of `depends_on`: what it needs, and what needs it.
-    let needed_by = app.needed_by(&row.name);
+    let needed_by = app.needed_by(row);
     for (what, names) in [
         ("Needs", row.depends_on.iter().map(String::as_str).collect()),
         ("Needed by", needed_by),
