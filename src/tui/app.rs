@@ -238,7 +238,7 @@ impl App {
         self.report
             .rows
             .iter()
-            .filter(|r| r.host == row.host && r.depends_on.iter().any(|d| *d == row.name))
+            .filter(|r| r.host == row.host && r.depends_on.contains(&row.name))
             .map(|r| r.name.as_str())
             .collect()
     }
