@@ -141,6 +141,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let Some(command) = cli.command else {
         return monitor::monitor(&location, cli.config.as_deref(), &cli.ui, &cli.remote);
     };
+    // `hbmon --remote URL status` would read no remote, silently.
+    anyhow::ensure!(
+        cli.remote.remotes.is_empty(),
+        "--remote before a subcommand is the live UI's: give it after the subcommand \
+         (hbmon status --remote URL)"
+    );
     if command.is_report() {
         #[cfg(unix)]
         crate::signal::die_quietly_on_closed_pipe();

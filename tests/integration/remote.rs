@@ -305,3 +305,17 @@ fn status_warns_once_of_a_remote_token_in_a_config_others_may_read() {
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
     assert!(!run().contains("warning"), "a private config: no warning");
 }
+
+#[test]
+fn a_remote_given_before_a_subcommand_is_refused_not_ignored() {
+    let here = local();
+    let out = hbmon(here.path())
+        .args(["--remote", "http://127.0.0.1:1", "status"])
+        .output()
+        .unwrap();
+    // hbmon's exit for an error, not status's verdict.
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("--remote before a subcommand"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
