@@ -44,6 +44,10 @@ pub struct Cli {
     #[command(flatten)]
     pub ui: monitor::UiArgs,
 
+    /// The UI's remote view: other machines' `hbmon serve`s beside this one's processes.
+    #[command(flatten)]
+    pub remote: status::RemoteArgs,
+
     /// Without one, the live terminal UI.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -135,8 +139,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let location = cli.location();
     let config = cli.config.as_deref();
     let Some(command) = cli.command else {
-        return monitor::monitor(&location, cli.config.as_deref(), &cli.ui);
+        return monitor::monitor(&location, cli.config.as_deref(), &cli.ui, &cli.remote);
     };
+    // `hbmon --remote URL status` would read no remote, silently.
+    anyhow::ensure!(
+        cli.remote.remotes.is_empty(),
+        "--remote before a subcommand is the live UI's: give it after the subcommand \
+         (hbmon status --remote URL)"
+    );
     if command.is_report() {
         #[cfg(unix)]
         crate::signal::die_quietly_on_closed_pipe();

@@ -136,6 +136,30 @@ pub fn configured(config: &Config, dir: &Path) -> Result<Vec<Remote>, Configured
         .collect()
 }
 
+/// The warning for inline `token`s in a config others may read (group or other read
+/// bits), naming the file and those remotes; `None` when there is none to give. The
+/// config is not refused: it was readable before it held a token, and `hbmon config`
+/// hides them; `token_file` is the private place (refused unless it is private).
+pub fn readable_token_warning(config: &Config, path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let inline: Vec<String> = (config.remotes.iter())
+        .filter(|r| matches!(r.token, Some(RemoteToken::Inline(_))))
+        .map(|r| text::escape(r.name.as_deref().unwrap_or(&r.url)).into_owned())
+        .collect();
+    if inline.is_empty() {
+        return None;
+    }
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
+    (mode & 0o044 != 0).then(|| {
+        format!(
+            "warning: {} holds the token of [[remote]] {} and others may read it (mode \
+             {mode:04o}): chmod 600 it, or give the remote token_file",
+            text::escape(&path.display().to_string()),
+            inline.join(", ")
+        )
+    })
+}
+
 fn token_file(path: &Path) -> Result<String, ConfiguredError> {
     use std::os::unix::fs::PermissionsExt as _;
     let (bytes, meta) =
@@ -159,15 +183,32 @@ fn token_file(path: &Path) -> Result<String, ConfiguredError> {
     Ok(token.to_owned())
 }
 
-/// Asks every remote at once (at most [`AT_ONCE`] threads at a time), each bounded by
-/// [`TIMEOUT`]; answers in the order given.
-pub fn fetch_all(remotes: &[Remote]) -> Vec<Fetched> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+/// The HTTP client remotes are asked with: every request bounded by [`TIMEOUT`], an
+/// error status an answer rather than an error (it is shown as one).
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
         .user_agent(concat!("hbmon/", env!("CARGO_PKG_VERSION")))
         .timeout_global(Some(TIMEOUT))
         .http_status_as_error(false)
         .build()
-        .into();
+        .into()
+}
+
+/// Asks one remote, bounded by [`TIMEOUT`] and [`MAX_REPLY`].
+pub fn fetch_one(agent: &ureq::Agent, remote: &Remote) -> Fetched {
+    let at = unix_now();
+    Fetched {
+        name: remote.name.clone(),
+        url: remote.url.clone(),
+        at,
+        result: fetch(agent, remote),
+    }
+}
+
+/// Asks every remote at once (at most [`AT_ONCE`] threads at a time), each bounded by
+/// [`TIMEOUT`]; answers in the order given.
+pub fn fetch_all(remotes: &[Remote]) -> Vec<Fetched> {
+    let agent = agent();
     let mut out = Vec::with_capacity(remotes.len());
     for chunk in remotes.chunks(AT_ONCE) {
         std::thread::scope(|scope| {
@@ -178,24 +219,22 @@ pub fn fetch_all(remotes: &[Remote]) -> Vec<Fetched> {
                     let at = unix_now();
                     let thread = std::thread::Builder::new()
                         .name("hbmon-remote".into())
-                        .spawn_scoped(scope, move || fetch(agent, remote));
+                        .spawn_scoped(scope, move || fetch_one(agent, remote));
                     (remote, at, thread)
                 })
                 .collect();
             for (remote, at, thread) in asked {
-                let result = match thread {
-                    Ok(thread) => thread.join().unwrap_or_else(|_| {
-                        Err(RemoteError::Unreachable("its reader panicked".into()))
-                    }),
-                    Err(e) => Err(RemoteError::Unreachable(format!(
-                        "cannot start a thread: {e}"
-                    ))),
-                };
-                out.push(Fetched {
+                let failed = |why: String| Fetched {
                     name: remote.name.clone(),
                     url: remote.url.clone(),
                     at,
-                    result,
+                    result: Err(RemoteError::Unreachable(why)),
+                };
+                out.push(match thread {
+                    Ok(thread) => thread
+                        .join()
+                        .unwrap_or_else(|_| failed("its reader panicked".into())),
+                    Err(e) => failed(format!("cannot start a thread: {e}")),
                 });
             }
         });
@@ -247,6 +286,48 @@ pub fn unreachable_line(name: &str, since: f64, now: f64, why: &RemoteError) -> 
         local_stamp(since, now),
         text::escape(&why.to_string())
     )
+}
+
+/// This machine's name in the host column: the probe's host name, else `localhost`.
+pub fn local_host(report: &Report) -> String {
+    (report.system.as_ref().map(|s| s.host.clone()))
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Makes every remote's name distinct, so each host column value is one serve: two
+/// unnamed remotes on one host (`http://box2:4266`, `http://box2:4267`) are named
+/// `box2:4266` and `box2:4267`; a name still shared (two `name = "db"`) gets ` (2)`,
+/// ` (3)`, in order. Names that are already distinct are left as they are.
+pub fn distinct(remotes: &mut [Remote]) {
+    let shared =
+        |remotes: &[Remote], name: &str| remotes.iter().filter(|r| r.name == name).count() > 1;
+    let renames: Vec<Option<String>> = remotes
+        .iter()
+        .map(|r| {
+            let uri: ureq::http::Uri = r.url.parse().ok()?;
+            let host = uri.host()?;
+            (r.name == host && shared(remotes, &r.name)).then(|| {
+                let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+                    Some("https") => 443,
+                    _ => 80,
+                });
+                format!("{host}:{port}")
+            })
+        })
+        .collect();
+    for (remote, rename) in remotes.iter_mut().zip(renames) {
+        if let Some(name) = rename {
+            remote.name = name;
+        }
+    }
+    let names: Vec<String> = remotes.iter().map(|r| r.name.clone()).collect();
+    for (i, remote) in remotes.iter_mut().enumerate() {
+        let earlier = names[..i].iter().filter(|&n| *n == names[i]).count();
+        if earlier > 0 {
+            remote.name = format!("{} ({})", names[i], earlier + 1);
+        }
+    }
 }
 
 /// Gives this machine's rows the host column (`host`), then adds every remote's rows.

@@ -9,6 +9,7 @@
 //! - [`event`]: the loop that feeds them (the engine's updates, input, signals),
 //! - [`recent`]: the history read back for the screen, as timelines and sparklines,
 //! - `reader`: the screen's reads of the history database,
+//! - [`remote`]: other machines' serves, asked off the loop and merged into its reports,
 //! - `terminal`: taking the terminal over and always giving it back.
 
 pub mod app;
@@ -16,6 +17,7 @@ pub mod event;
 pub mod keys;
 mod reader;
 pub mod recent;
+pub mod remote;
 mod terminal;
 pub mod ui;
 
@@ -47,6 +49,8 @@ pub enum TuiError {
     Monitor(#[from] MonitorError),
     #[error("cannot catch signals: {0}")]
     Signals(#[source] io::Error),
+    #[error("cannot start a thread to ask the remotes: {0}")]
+    Remotes(#[source] io::Error),
 }
 
 /// How the monitor runs.
@@ -62,6 +66,8 @@ pub struct Options {
     /// `HBMON_TRACE_REDRAW`: appends `<redraw time> <newest beat in the file>` after each
     /// redraw that follows a re-read, to measure beat-to-screen latency in the benchmarks.
     pub trace: Option<PathBuf>,
+    /// `--remote` and `[[remote]]`: other machines' serves whose rows are shown too.
+    pub remotes: Vec<crate::remote::Remote>,
 }
 
 /// Runs the UI on the real terminal, over an engine judging with `config` (read from

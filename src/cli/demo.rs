@@ -136,7 +136,12 @@ pub fn demo(args: &DemoArgs, paths_given: bool) -> anyhow::Result<ExitCode> {
         path: demo.dir.join(crate::paths::FILE_NAME),
         source: Source::Flag,
     };
-    let exit = monitor::monitor(&location, Some(&demo.dir.join("hbmon.toml")), &args.ui);
+    let exit = monitor::monitor(
+        &location,
+        Some(&demo.dir.join("hbmon.toml")),
+        &args.ui,
+        &super::status::RemoteArgs::default(),
+    );
     drop(demo);
     exit
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+use super::status::RemoteArgs;
 use crate::config::Config;
 use crate::duration;
 use crate::paths::FileLocation;
@@ -26,15 +27,18 @@ pub fn monitor(
     location: &FileLocation,
     config_flag: Option<&Path>,
     args: &UiArgs,
+    remote: &RemoteArgs,
 ) -> anyhow::Result<ExitCode> {
     need_terminal()?;
     let (config, config_path) = Config::load(config_flag, &location.path)?;
+    let remotes = remote.remotes(&config, config_path.as_deref())?;
     let options = tui::Options {
         file: location.path.clone(),
         config_flag: config_flag.map(Path::to_owned),
         refresh: args.refresh,
         color: use_color(std::env::var_os("NO_COLOR").as_deref()),
         trace: std::env::var_os("HBMON_TRACE_REDRAW").map(Into::into),
+        remotes,
     };
     let probe = Box::new(SysProbe::new(&location.path));
     let exit = tui::run(&options, config, config_path, probe)

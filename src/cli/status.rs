@@ -29,15 +29,56 @@ pub struct StatusArgs {
     /// terminal), always, or never (CPU shows as "-", null in JSON).
     #[arg(long, value_enum, default_value_t = CpuSample::Auto, value_name = "WHEN")]
     pub cpu: CpuSample,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// `--remote URL [--token T]`, for `hbmon status` and the UI.
+#[derive(Debug, Default, Args)]
+pub struct RemoteArgs {
     /// Also show the processes another machine's `hbmon serve` judged (its base URL, such
     /// as https://box2:4266; repeatable, added to the config's [[remote]]s), with a HOST
-    /// column; one that cannot be read is a line, and exit 3 unless something is critical.
+    /// column; one that cannot be read is a line (for `status`: exit 3 unless something
+    /// is critical).
     #[arg(long = "remote", value_name = "URL")]
     pub remotes: Vec<String>,
     /// The bearer token --remote sends: once for every --remote, or once per --remote
     /// in their order.
     #[arg(long = "token", value_name = "TOKEN", requires = "remotes")]
     pub tokens: Vec<String>,
+}
+
+impl RemoteArgs {
+    /// The remotes to read: the config's `[[remote]]`s (a relative `token_file` beside
+    /// the config at `config_path`), then `--remote`'s URLs with their `--token`s; each
+    /// named distinctly. An inline token in a config others may read is warned of.
+    pub fn remotes(
+        &self,
+        config: &Config,
+        config_path: Option<&Path>,
+    ) -> anyhow::Result<Vec<Remote>> {
+        if let Some(warning) =
+            config_path.and_then(|path| remote::readable_token_warning(config, path))
+        {
+            eprintln!("hbmon: {warning}");
+        }
+        let dir = config_path.map_or(Path::new("."), crate::fsafe::dir_of);
+        let mut remotes = remote::configured(config, dir)?;
+        let token = |i: usize| match self.tokens.len() {
+            0 => Ok(None),
+            1 => Ok(Some(self.tokens[0].clone())),
+            n if n == self.remotes.len() => Ok(Some(self.tokens[i].clone())),
+            n => Err(anyhow::anyhow!(
+                "{n} --token for {} --remote: give one for all, or one for each",
+                self.remotes.len()
+            )),
+        };
+        for (i, url) in self.remotes.iter().enumerate() {
+            remotes.push(Remote::from_url(url, token(i)?)?);
+        }
+        remote::distinct(&mut remotes);
+        Ok(remotes)
+    }
 }
 
 /// When `hbmon status` spends a short sample on measuring CPU use.
@@ -73,15 +114,10 @@ fn judge(
         CpuSample::Never => false,
     };
     let mut report = crate::manage::judge(location, &config, sample)?;
-    let config_dir = config_path
-        .as_deref()
-        .map_or(Path::new("."), crate::fsafe::dir_of);
-    let remotes = remotes(args, &config, config_dir)?;
+    let remotes = args.remote.remotes(&config, config_path.as_deref())?;
     let fetched = remote::fetch_all(&remotes);
     if !remotes.is_empty() {
-        let host = (report.system.as_ref().map(|s| s.host.clone()))
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "localhost".to_owned());
+        let host = remote::local_host(&report);
         remote::merge(&mut report, &host, &fetched);
     }
     // Nothing to judge, or a name that is nowhere: unknown. With --json that is still a
@@ -152,25 +188,6 @@ fn judge(
         );
     }
     Ok(code)
-}
-
-/// The remotes to read: the config's `[[remote]]`s, then `--remote`'s URLs with their
-/// `--token`s.
-fn remotes(args: &StatusArgs, config: &Config, dir: &Path) -> anyhow::Result<Vec<Remote>> {
-    let mut remotes = remote::configured(config, dir)?;
-    let token = |i: usize| match args.tokens.len() {
-        0 => Ok(None),
-        1 => Ok(Some(args.tokens[0].clone())),
-        n if n == args.remotes.len() => Ok(Some(args.tokens[i].clone())),
-        n => Err(anyhow::anyhow!(
-            "{n} --token for {} --remote: give one for all, or one for each",
-            args.remotes.len()
-        )),
-    };
-    for (i, url) in args.remotes.iter().enumerate() {
-        remotes.push(Remote::from_url(url, token(i)?)?);
-    }
-    Ok(remotes)
 }
 
 /// `--json` with remotes: each remote row as its serve wrote it (with `host`), and

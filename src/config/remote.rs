@@ -126,6 +126,28 @@ mod tests {
     }
 
     #[test]
+    fn remotes_are_shown_and_read_back_their_inline_token_hidden_unless_asked() {
+        let text = "[[remote]]\nurl = \"https://box2:4266\"\nname = \"db box\"\n\
+                    token = \"r3mote-s3cret\"\n\
+                    [[remote]]\nurl = \"http://box3:4266\"\ntoken_file = \"box3.token\"\n\
+                    [[remote]]\nurl = \"http://box4\"\n";
+        let config = Config::parse(text, std::path::Path::new("hbmon.toml")).unwrap();
+        let shown = config.to_toml();
+        let again = Config::parse(&shown, std::path::Path::new("hbmon.toml")).unwrap();
+        assert_eq!(again.remotes, config.remotes, "{shown}");
+        assert_eq!(again.remotes.len(), 3);
+        let hidden = config.show(crate::config::Secrets::Hidden);
+        assert!(!hidden.contains("r3mote-s3cret"), "{hidden}");
+        assert!(
+            hidden.contains("token = \"…(hidden, 13 chars)\""),
+            "{hidden}"
+        );
+        // A file's path is no secret.
+        assert!(hidden.contains("token_file = \"box3.token\""), "{hidden}");
+        assert!(hidden.contains("name = \"db box\""), "{hidden}");
+    }
+
+    #[test]
     fn the_shown_heartbeat_keys_read_back() {
         let config = Config::parse(
             "[serve]\nheartbeat_url = \"http://127.0.0.1:1/ping/x\"\nheartbeat_every = \"90s\"\n",

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Config, Overlap, Schedule, Secret, ServeConfig, Target};
+use super::{Config, Overlap, RemoteConfig, RemoteToken, Schedule, Secret, ServeConfig, Target};
 use crate::duration;
 
 /// Whether [`Config::show`] prints secrets (a token's, a ping key, a UUID, a push token).
@@ -134,8 +134,27 @@ impl Config {
             let globs: Vec<String> = m.processes.iter().map(|p| quote(p.as_str())).collect();
             line(&mut out, "processes", &format!("[{}]", globs.join(", ")));
         }
+        remotes(&mut out, &self.remotes, secrets);
         serve(&mut out, &self.serve, secrets);
         out
+    }
+}
+
+/// The `[[remote]]` tables.
+fn remotes(out: &mut String, remotes: &[RemoteConfig], secrets: Secrets) {
+    for remote in remotes {
+        out.push_str("\n[[remote]]\n");
+        line(out, "url", &quote(&remote.url));
+        if let Some(name) = &remote.name {
+            line(out, "name", &quote(name));
+        }
+        match &remote.token {
+            Some(RemoteToken::Inline(token)) => line(out, "token", &secrets.quote(token)),
+            Some(RemoteToken::File(path)) => {
+                line(out, "token_file", &quote(&path.to_string_lossy()));
+            }
+            None => {}
+        }
     }
 }
 

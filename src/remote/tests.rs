@@ -237,3 +237,93 @@ fn a_token_file_others_may_read_is_refused_and_a_private_one_read() {
     std::os::unix::fs::symlink("/etc/hostname", &file).unwrap();
     assert!(configured(&config, dir.path()).is_err());
 }
+
+#[test]
+fn remotes_sharing_a_name_are_told_apart_by_port_then_by_number() {
+    // The remotes (URL, the config's `name`), and their names after.
+    type Case<'a> = (&'a [(&'a str, Option<&'a str>)], &'a [&'a str]);
+    let cases: &[Case] = &[
+        (&[("http://box2:4266", None)], &["box2"]),
+        (
+            &[("http://box2:4266", None), ("http://box2:4267", None)],
+            &["box2:4266", "box2:4267"],
+        ),
+        (
+            &[
+                ("https://box2", None),
+                ("http://box2", None),
+                ("http://box3", None),
+            ],
+            &["box2:443", "box2:80", "box3"],
+        ),
+        // A name given is kept; an unnamed one on its host is not renamed for it.
+        (
+            &[("http://box2:1", Some("db")), ("http://box2:2", None)],
+            &["db", "box2"],
+        ),
+        (
+            &[
+                ("http://a:1", Some("db")),
+                ("http://b:1", Some("db")),
+                ("http://c:1", Some("db")),
+            ],
+            &["db", "db (2)", "db (3)"],
+        ),
+        (
+            &[("http://box2:1", None), ("http://box2:1", None)],
+            &["box2:1", "box2:1 (2)"],
+        ),
+    ];
+    for (given, want) in cases {
+        let mut list: Vec<Remote> = given
+            .iter()
+            .map(|(url, name)| {
+                let mut r = Remote::from_url(url, None).unwrap();
+                if let Some(name) = name {
+                    r.name = (*name).to_owned();
+                }
+                r
+            })
+            .collect();
+        distinct(&mut list);
+        let got: Vec<&str> = list.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(&got, want, "{given:?}");
+    }
+}
+
+#[test]
+fn an_inline_token_in_a_config_others_may_read_is_warned_of_naming_the_file_and_remote() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hbmon.toml");
+    let inline = "[[remote]]\nurl = \"https://box2:4266\"\nname = \"db box\"\ntoken = \"t0ken\"\n\
+                  [[remote]]\nurl = \"https://box3:4266\"\ntoken_file = \"t\"\n\
+                  [[remote]]\nurl = \"https://box4:4266\"\ntoken = \"t0ken\"\n";
+    let by_file = "[[remote]]\nurl = \"https://box3:4266\"\ntoken_file = \"t\"\n";
+    // The config's text, its mode, and whether a warning is given.
+    let cases = [
+        (inline, 0o644, true),
+        (inline, 0o640, true),
+        (inline, 0o604, true),
+        (inline, 0o600, false),
+        (by_file, 0o644, false),
+    ];
+    for (text, mode, warned) in cases {
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let config = Config::parse(text, &path).unwrap();
+        let warning = readable_token_warning(&config, &path);
+        assert_eq!(warning.is_some(), warned, "{mode:o}: {warning:?}");
+        if let Some(warning) = warning {
+            assert!(!warning.contains('\n'), "one line: {warning}");
+            assert!(warning.contains(&path.display().to_string()), "{warning}");
+            assert!(
+                warning.contains("[[remote]] db box, https://box4:4266 "),
+                "{warning}"
+            );
+            assert!(warning.contains(&format!("mode {mode:04o}")), "{warning}");
+            assert!(warning.contains("token_file"), "{warning}");
+            assert!(!warning.contains("t0ken"), "{warning}");
+        }
+    }
+}

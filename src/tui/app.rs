@@ -19,6 +19,7 @@ pub use self::message::{Action, Effect, Notice};
 pub use self::signal::{SIGNALS, Signalling, Target};
 pub use self::view::{Mode, Spot, Tab, Table, Viewport};
 use super::recent::Recent;
+use super::remote::{Stale, remote_host};
 use crate::changes::Transition;
 use crate::monitor::Trouble;
 use crate::report::columns::Column;
@@ -53,6 +54,8 @@ pub struct App {
     /// How far the help is scrolled (it outgrows a small terminal).
     help_scroll: usize,
     troubles: Vec<Trouble>,
+    /// The remotes whose rows are not shown, and why.
+    stale: Vec<Stale>,
     notice: Option<Notice>,
     transitions: HashMap<String, VecDeque<Transition>>,
     tab: Tab,
@@ -64,8 +67,9 @@ pub struct App {
     depths: Option<[Vec<usize>; 2]>,
     /// The selection, as an index into the monitored rows followed by the additional ones.
     cursor: usize,
-    /// The selected process's name, so the selection follows it across reports and sorts.
-    selected: Option<String>,
+    /// The selected process's host (for a remote's row) and name, so the selection follows
+    /// it across reports and sorts.
+    selected: Option<(Option<String>, String)>,
     offsets: [usize; 2],
     viewport: Viewport,
     /// Help or the remove prompt was opened over the detail pane, which it goes back to.
@@ -119,6 +123,7 @@ impl App {
             detail_scroll: 0,
             help_scroll: 0,
             troubles: Vec::new(),
+            stale: Vec::new(),
             notice: None,
             transitions: HashMap::new(),
             tab: Tab::default(),
@@ -151,6 +156,11 @@ impl App {
 
     pub fn troubles(&self) -> &[Trouble] {
         &self.troubles
+    }
+
+    /// The remotes whose rows are not shown (`--remote`), in their order.
+    pub fn stale(&self) -> &[Stale] {
+        &self.stale
     }
 
     pub fn notice(&self) -> Option<&Notice> {
@@ -222,13 +232,13 @@ impl App {
         self.depths.is_some()
     }
 
-    /// What depends on `name` directly (its `depends_on` names it), in report order: the
-    /// detail pane's "Needed by".
-    pub fn needed_by(&self, name: &str) -> Vec<&str> {
+    /// What depends on `row` directly (its `depends_on` names it), in report order: the
+    /// detail pane's "Needed by". Only on its machine: a dependency is a name there.
+    pub fn needed_by(&self, row: &Row) -> Vec<&str> {
         self.report
             .rows
             .iter()
-            .filter(|r| r.depends_on.iter().any(|d| d == name))
+            .filter(|r| r.host == row.host && r.depends_on.contains(&row.name))
             .map(|r| r.name.as_str())
             .collect()
     }
@@ -314,6 +324,8 @@ impl App {
                 self.reorder();
             }
             Action::Refresh => return Some(Effect::Refresh),
+            Action::AskRemove | Action::Control(_) | Action::AskSignal if self.refused_remote() => {
+            }
             Action::Control(verb) => {
                 return self
                     .selected_row()
@@ -363,6 +375,7 @@ impl App {
             Action::Report(report) => self.set_report(report),
             Action::Transitions(transitions) => self.saw(transitions),
             Action::Troubles(troubles) => self.troubles = troubles,
+            Action::Remotes(stale) => self.stale = stale,
             Action::Notice(notice) => self.notice = Some(notice),
             Action::Viewport(viewport) => {
                 self.viewport = viewport;
@@ -373,6 +386,24 @@ impl App {
             Action::History(recent) => self.history = Some(*recent),
         }
         None
+    }
+
+    /// Whether the selected row is another machine's, refused (with a notice saying so)
+    /// an action that would act on this machine: on a same-named process of this one.
+    fn refused_remote(&mut self) -> bool {
+        let Some(host) = self.selected_row().and_then(remote_host) else {
+            return false;
+        };
+        let text = format!(
+            "{}: remote rows are read-only here (act on that machine)",
+            crate::text::escape(host)
+        );
+        self.notice = Some(Notice {
+            text,
+            at: self.report.now,
+            is_error: true,
+        });
+        true
     }
 
     /// `d`, then `y` or anything else: removing the selected entry from the file.

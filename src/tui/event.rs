@@ -15,10 +15,13 @@ use crossterm::event::Event as Input;
 
 use super::app::{Action, App, Effect, Notice, Target};
 use super::reader::Reader;
+use super::remote::{self, Remotes};
 use super::terminal::Screen;
 use super::{Options, TuiError, keys, ui};
 use crate::history::{HistoryError, Note};
 use crate::monitor::{Engine, Monitor, MonitorError, News, Update};
+use crate::remote::Fetched;
+use crate::report::Report;
 use crate::store::Store;
 use crate::supervise::Verb;
 use crate::supervise::control::{self, Request};
@@ -76,6 +79,8 @@ enum Event {
     Signal(i32),
     /// What `hbmon serve` answered to `R` or `x`.
     Controlled(Notice),
+    /// A remote's answer, or why there is none ([`super::remote`]).
+    Remote(Fetched),
 }
 
 /// Why the loop ended.
@@ -119,6 +124,16 @@ pub fn run(
     };
     spawn_input(tx.clone());
     let control_tx = tx.clone();
+    let remotes = if options.remotes.is_empty() {
+        None
+    } else {
+        let tx = tx.clone();
+        remote::spawn(&options.remotes, move |fetched| {
+            tx.send(Event::Remote(fetched)).is_ok()
+        })
+        .map_err(TuiError::Remotes)?;
+        Some(Remotes::new(&options.remotes, crate::clock::unix_now()))
+    };
     let first = engine
         .feed()
         .subscribe(move |update| tx.send(Event::Update(Arc::clone(update))).is_ok());
@@ -135,7 +150,12 @@ pub fn run(
             crate::supervise::log::dir(&options.file),
         ),
         read_error: None,
+        local: Arc::clone(&first.report),
+        remotes,
     };
+    if let Some(remotes) = &state.remotes {
+        state.app.update(Action::Remotes(remotes.stale()));
+    }
     state.take(&first);
     state.draw(screen)?;
     let exit = state.run(screen, &rx);
@@ -158,6 +178,10 @@ struct Loop {
     reader: Reader,
     /// The last history read failure shown, so a lasting one is shown once.
     read_error: Option<String>,
+    /// The engine's newest report, before the remotes' rows are merged in.
+    local: Arc<Report>,
+    /// `--remote`: what each remote last answered; `None` without remotes.
+    remotes: Option<Remotes>,
 }
 
 impl Loop {
@@ -200,6 +224,17 @@ impl Loop {
                         self.app.update(Action::Notice(notice));
                         self.monitor.refresh();
                         redraw = true;
+                    }
+                    Event::Remote(fetched) => {
+                        if let Some(remotes) = &mut self.remotes {
+                            remotes.take(fetched);
+                            let stale = remotes.stale();
+                            if self.app.stale() != stale.as_slice() {
+                                self.app.update(Action::Remotes(stale));
+                            }
+                            self.show_report();
+                            redraw = true;
+                        }
                     }
                 }
             }
@@ -276,7 +311,8 @@ impl Loop {
         if !update.changes.is_empty() {
             self.reader.changed();
         }
-        self.app.update(Action::Report(Arc::clone(&update.report)));
+        self.local = Arc::clone(&update.report);
+        self.show_report();
         if !update.changes.transitions.is_empty() {
             self.app
                 .update(Action::Transitions(update.changes.transitions.clone()));
@@ -291,6 +327,15 @@ impl Loop {
                 is_error: news.is_trouble(),
             }));
         }
+    }
+
+    /// Gives the app the engine's newest report, with the remotes' newest rows merged in.
+    fn show_report(&mut self) {
+        let report = match &self.remotes {
+            Some(remotes) => Arc::new(remotes.merge(&self.local)),
+            None => Arc::clone(&self.local),
+        };
+        self.app.update(Action::Report(report));
     }
 
     /// Shows a history read's failure once (reading goes on being tried), and its end.
@@ -319,7 +364,10 @@ impl Loop {
         if !self.app.shows_history() {
             return;
         }
-        let selected = self.app.selected_row().map(|r| r.name.clone());
+        // A remote row's name is not this machine's history's.
+        let selected = (self.app.selected_row())
+            .filter(|r| remote::remote_host(r).is_none())
+            .map(|r| r.name.clone());
         if let Some(result) = self.reader.read(selected.as_deref(), now)
             && let Some(recent) = self.read_result(result)
         {

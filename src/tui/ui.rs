@@ -24,7 +24,7 @@ use ratatui::widgets::Paragraph;
 
 use self::detail::{detail, detail_lines};
 use self::footer::footer;
-use self::header::{banner, banner_text, header};
+use self::header::{banner, banner_text, header, stale_remotes};
 use self::history::history_tab;
 use self::overlays::{confirm, help, help_scroll};
 use self::signal::signal_dialog;
@@ -45,6 +45,8 @@ const TABLE_CHROME: u16 = 2;
 struct Areas {
     header: Rect,
     banner: Option<Rect>,
+    /// The remotes whose rows are not shown ([`App::stale`]).
+    stale: Option<Rect>,
     monitored: Option<Rect>,
     additional: Option<Rect>,
     detail: Option<Rect>,
@@ -116,11 +118,19 @@ fn wanted(app: &App) -> table::Wanted {
     } else {
         0
     };
+    let host = rows
+        .iter()
+        .filter_map(|r| r.host.as_deref())
+        .map(|h| crate::text::escape(h).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(24) as u16;
     table::Wanted {
         columns: Column::shown(rows),
         name,
         state,
         interval,
+        host,
     }
 }
 
@@ -144,6 +154,9 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, now: f64) {
     header(frame, areas.header, app, now, &theme);
     if let Some(area) = areas.banner {
         banner(frame, area, app, now, &theme);
+    }
+    if let Some(area) = areas.stale {
+        stale_remotes(frame, area, app, now, &theme);
     }
     let wanted = wanted(app);
     if let Some(window) = app.tab().window() {
@@ -185,9 +198,11 @@ fn layout(area: Rect, app: &App, now: f64) -> Option<Areas> {
         return None;
     }
     let has_banner = banner_text(app, now).is_some();
-    let [header, banner, body, footer] = Layout::vertical([
+    let has_stale = !app.stale().is_empty();
+    let [header, banner, stale, body, footer] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(u16::from(has_banner)),
+        Constraint::Length(u16::from(has_stale)),
         Constraint::Fill(1),
         Constraint::Length(1),
     ])
@@ -196,6 +211,7 @@ fn layout(area: Rect, app: &App, now: f64) -> Option<Areas> {
         return Some(Areas {
             header,
             banner: has_banner.then_some(banner),
+            stale: has_stale.then_some(stale),
             monitored: Some(body),
             additional: None,
             detail: None,
@@ -223,6 +239,7 @@ fn layout(area: Rect, app: &App, now: f64) -> Option<Areas> {
     Some(Areas {
         header,
         banner: has_banner.then_some(banner),
+        stale: has_stale.then_some(stale),
         monitored,
         additional,
         detail,

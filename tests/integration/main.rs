@@ -36,6 +36,7 @@ mod pipe;
 mod probes;
 mod prometheus;
 mod remote;
+mod remote_ui;
 mod run;
 mod runs;
 mod schedule;

@@ -268,3 +268,54 @@ fn a_remote_with_tokens_is_read_with_its_read_token_and_refused_without() {
     assert_eq!(out.status.code(), Some(0), "{table}");
     assert!(table.contains(" db "), "{table}");
 }
+
+#[test]
+fn status_warns_once_of_a_remote_token_in_a_config_others_may_read() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let here = local();
+    let (url, _) = fake(|s| answer(s, "{}"));
+    let config = here.path().join("hbmon.toml");
+    std::fs::write(
+        &config,
+        format!("[[remote]]\nurl = \"{url}\"\nname = \"box2\"\ntoken = \"s3cret-t0ken\"\n"),
+    )
+    .unwrap();
+    let run = || {
+        let out = hbmon(here.path())
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "status",
+                "--cpu",
+                "never",
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stderr).unwrap()
+    };
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let stderr = run();
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains("hbmon.toml holds the token of [[remote]] box2"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret-t0ken"), "{stderr}");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(!run().contains("warning"), "a private config: no warning");
+}
+
+#[test]
+fn a_remote_given_before_a_subcommand_is_refused_not_ignored() {
+    let here = local();
+    let out = hbmon(here.path())
+        .args(["--remote", "http://127.0.0.1:1", "status"])
+        .output()
+        .unwrap();
+    // hbmon's exit for an error, not status's verdict.
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("--remote before a subcommand"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}

@@ -83,6 +83,8 @@ pub enum Action {
     Transitions(Vec<Transition>),
     /// What is wrong now, worst first (none: all is well).
     Troubles(Vec<Trouble>),
+    /// The remotes whose rows are not shown (not answered yet, or failing), in order.
+    Remotes(Vec<crate::tui::remote::Stale>),
     Notice(Notice),
     Viewport(Viewport),
     /// A fresh read of the history database.

@@ -9,6 +9,15 @@ use crate::deps;
 use crate::report::columns::Column;
 use crate::report::{Report, Row};
 
+/// What the selection follows: a remote's host (this machine's rows have none, so a
+/// same-named row of a remote is another row) and the name.
+fn key(row: &Row) -> (Option<String>, String) {
+    (
+        crate::tui::remote::remote_host(row).map(str::to_owned),
+        row.name.clone(),
+    )
+}
+
 impl App {
     pub(super) fn row_at(&self, cursor: usize) -> Option<&Row> {
         let monitored = &self.order[0];
@@ -41,7 +50,7 @@ impl App {
             self.detail_scroll = 0;
         }
         self.cursor = cursor;
-        self.selected = self.selected_row().map(|r| r.name.clone());
+        self.selected = self.selected_row().map(key);
         self.keep_in_view();
     }
 
@@ -111,15 +120,15 @@ impl App {
             }
             self.order[slot] = order;
         }
-        let found = self.selected.as_deref().and_then(|name| {
-            (0..self.visible_len()).find(|&i| self.row_at(i).is_some_and(|r| r.name == name))
+        let found = self.selected.as_ref().and_then(|selected| {
+            (0..self.visible_len()).find(|&i| self.row_at(i).is_some_and(|r| key(r) == *selected))
         });
         let cursor = found.unwrap_or_else(|| self.cursor.min(self.visible_len().saturating_sub(1)));
         if found.is_none() {
             self.detail_scroll = 0;
         }
         self.cursor = cursor;
-        self.selected = self.selected_row().map(|r| r.name.clone());
+        self.selected = self.selected_row().map(key);
         if self.selected.is_none() && self.detail_open() {
             self.overlay_on_detail = false;
             if self.mode == Mode::Detail {

@@ -47,6 +47,10 @@ pub(super) fn detail_lines(
     width: usize,
     theme: &Theme,
 ) -> Vec<Line<'static>> {
+    // A remote's row: its ages count to its serve's clock, and its history and log are
+    // that machine's, not in this one's database.
+    let remote = crate::tui::remote::remote_host(row);
+    let now = row.judged(now);
     let mut lines = health_lines(app, row, now, theme);
     lines.extend(probe_lines(row, theme));
     match &row.entry {
@@ -68,7 +72,7 @@ pub(super) fn detail_lines(
     }
     let log = (app.history())
         .and_then(|h| h.selected.as_ref())
-        .filter(|s| s.name == row.name)
+        .filter(|s| s.name == row.name && remote.is_none())
         .map_or(&[][..], |s| &s.log[..]);
     if !log.is_empty() {
         lines.push(Line::default());
@@ -99,7 +103,13 @@ pub(super) fn detail_lines(
     }
     lines.extend(text.lines().map(|l| Line::raw(format!("  {l}"))));
     lines.push(Line::default());
-    lines.extend(history_lines(app, row, now, width, theme));
+    match remote {
+        Some(host) => lines.push(Line::styled(
+            format!("History: in {host}'s hbmon (hbmon history there)"),
+            theme.dim(),
+        )),
+        None => lines.extend(history_lines(app, row, now, width, theme)),
+    }
     lines.into_iter().map(escaped).collect()
 }
 
@@ -295,7 +305,7 @@ pub(super) fn health_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec
         ]));
     }
     // Both directions of `depends_on`: what it needs, and what needs it.
-    let needed_by = app.needed_by(&row.name);
+    let needed_by = app.needed_by(row);
     for (what, names) in [
         ("Needs", row.depends_on.iter().map(String::as_str).collect()),
         ("Needed by", needed_by),

@@ -1,5 +1,6 @@
 //! The header (host, system load, the monitor's runtime, the file; a count per state) and
-//! the banner under it (a file error, a notice, invalid entries).
+//! the banner under it (a file error, a notice, invalid entries), and the line of remotes
+//! whose rows are not shown.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -179,6 +180,20 @@ pub(super) fn banner(frame: &mut Frame<'_>, area: Rect, app: &App, now: f64, the
         usize::from(area.width),
     );
     frame.render_widget(Paragraph::new(text).style(style), area);
+}
+
+/// One line for the remotes whose rows are not shown: `! box2: unreachable since
+/// 14:02:11 (connection refused)`, each after the other, cut to the width.
+pub(super) fn stale_remotes(frame: &mut Frame<'_>, area: Rect, app: &App, now: f64, theme: &Theme) {
+    let lines: Vec<String> = app.stale().iter().map(|s| s.line(now)).collect();
+    let text = columns::truncate(
+        &format!(" ! {}", lines.join("  ·  ")),
+        usize::from(area.width),
+    );
+    frame.render_widget(
+        Paragraph::new(text).style(theme.banner(Tone::Warning)),
+        area,
+    );
 }
 
 #[cfg(test)]

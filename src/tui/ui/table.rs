@@ -101,6 +101,9 @@ pub(super) struct Wanted {
     pub state: u16,
     /// Past the column's minimum only for a scheduled job (`due 03:00 (in 4h12m)`).
     pub interval: u16,
+    /// The longest host name, so two remotes told apart by port (`10.0.0.2:4266`) are
+    /// not both cut to `10.0.0.…`.
+    pub host: u16,
 }
 
 /// Which columns fit in `width` beside the cursor's, and how wide each is: narrow screens
@@ -137,6 +140,12 @@ pub(super) fn fit_columns(width: u16, wanted: &Wanted) -> Vec<(Column, u16)> {
         0
     };
     spare -= interval_extra;
+    let host_extra = if shown.contains(&Column::Host) {
+        wanted.host.saturating_sub(min(Column::Host)).min(spare)
+    } else {
+        0
+    };
+    spare -= host_extra;
     let name_extra = wanted.name.saturating_sub(min(Column::Name)).min(spare);
     spare -= name_extra;
     let has_data = shown.contains(&Column::Data);
@@ -148,6 +157,7 @@ pub(super) fn fit_columns(width: u16, wanted: &Wanted) -> Vec<(Column, u16)> {
                 Column::Data => min(c) + spare,
                 Column::State => min(c) + state_extra,
                 Column::Interval => min(c) + interval_extra,
+                Column::Host => min(c) + host_extra,
                 _ => min(c),
             };
             (c, w)
@@ -297,6 +307,7 @@ mod tests {
             name,
             state: 0,
             interval: 0,
+            host: 0,
         }
     }
 
@@ -309,6 +320,7 @@ mod tests {
             name: 30,
             state: 12,
             interval: 0,
+            host: 0,
         };
         let roomy = fit_columns(200, &wanted);
         assert_eq!(width(&roomy, Column::State), Some(12));

@@ -13,6 +13,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 mod detail;
+mod remote;
 mod signal;
 mod tree;
 
