@@ -46,7 +46,8 @@ import tempfile
 import threading
 import time
 
-TICKS = os.sysconf("SC_CLK_TCK")
+from proc_cpu import by_thread_name, cpu_ticks, percent, thread_ticks
+
 TMUX = f"hbmon-sink10k-{os.getpid()}"
 # The first seconds of a mode are its ramp-up (connections, the UI's first read); CPU is
 # measured after them.
@@ -72,42 +73,6 @@ def make_file(path, names, period):
     }
     with open(path, "w") as f:
         json.dump({"version": 1, "last_updated": now, "processes": processes}, f)
-
-
-def cpu_ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
-def thread_ticks(pid):
-    """utime+stime of each live thread of `pid`, by thread id: (name, ticks)."""
-    threads = {}
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                text = f.read()
-        except OSError:
-            continue
-        comm = text[text.index("(") + 1 : text.rindex(")")]
-        fields = text.rsplit(")", 1)[1].split()
-        threads[tid] = (comm, int(fields[11]) + int(fields[12]))
-    return threads
-
-
-def by_thread_name(before, after, total, seconds):
-    """CPU % by thread name over the window, of the threads alive at both ends; what the
-    threads that came or went in between used is `other`."""
-    split = {}
-    for tid, (comm, ticks) in after.items():
-        if tid in before:
-            split[comm] = split.get(comm, 0) + ticks - before[tid][1]
-    split["other"] = total - sum(split.values())
-    return {k: round(percent(v, seconds), 2) for k, v in sorted(split.items()) if v}
-
-
-def percent(ticks, seconds):
-    return ticks / TICKS / seconds * 100
 
 
 def quantile(values, q):
