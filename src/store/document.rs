@@ -175,35 +175,32 @@ impl<'a> RawDocument<'a> {
     /// name (which every JSON reader takes to be shadowed by the last) go: the writer of a
     /// name is the one to tidy it.
     pub fn set(&mut self, name: &str, json: String) {
-        match self.position(name) {
-            Some(i) => {
-                let member = &mut self.processes[i];
-                member.value = Cow::Owned(json);
-                member.origin = None;
-                if !self.repeated(name) {
-                    return;
-                }
-                let before = self.processes.len();
-                let mut index = 0;
-                self.processes.retain(|m| {
-                    let keep = index >= i || m.name != name;
-                    index += 1;
-                    keep
-                });
-                if self.processes.len() != before {
-                    self.moved();
-                }
+        let Some(i) = self.position(name) else {
+            if let Some(index) = &mut self.index {
+                index.insert(name.to_owned(), (self.processes.len(), false));
             }
-            None => {
-                if let Some(index) = &mut self.index {
-                    index.insert(name.to_owned(), (self.processes.len(), false));
-                }
-                self.processes.push(Member {
-                    name: Cow::Owned(name.to_owned()),
-                    value: Cow::Owned(json),
-                    origin: None,
-                });
-            }
+            self.processes.push(Member {
+                name: Cow::Owned(name.to_owned()),
+                value: Cow::Owned(json),
+                origin: None,
+            });
+            return;
+        };
+        let member = &mut self.processes[i];
+        member.value = Cow::Owned(json);
+        member.origin = None;
+        if !self.repeated(name) {
+            return;
+        }
+        let before = self.processes.len();
+        let mut index = 0;
+        self.processes.retain(|m| {
+            let keep = index >= i || m.name != name;
+            index += 1;
+            keep
+        });
+        if self.processes.len() != before {
+            self.moved();
         }
     }
 
@@ -448,8 +445,8 @@ mod tests {
 
     #[test]
     fn an_indexed_document_changes_as_one_looked_through_would() {
-        let text = r#"{"processes":{"a":1,"b":2,"a":3,"c":4,"d":5}}"#;
         type Step = fn(&mut RawDocument<'_>);
+        let text = r#"{"processes":{"a":1,"b":2,"a":3,"c":4,"d":5}}"#;
         let steps: [(&str, Step); 6] = [
             ("set in place", |d| d.set("b", "20".into())),
             ("set a repeated name", |d| d.set("a", "30".into())),

@@ -72,10 +72,9 @@ fn a_clients_waiting_requests_are_taken_at_once_and_answered_in_order() {
     assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
     let mut client = UnixStream::connect(listening.path()).unwrap();
     let names = ["a", "b", "c", "d"];
-    let lines: String = (names.iter())
-        .map(|n| format!("{{\"name\": \"{n}\", \"wait\": true}}\n"))
-        .collect();
-    client.write_all(lines.as_bytes()).unwrap();
+    for name in names {
+        writeln!(client, "{{\"name\": \"{name}\", \"wait\": true}}").unwrap();
+    }
     std::thread::sleep(Duration::from_millis(300));
     let released = unix_now();
     drop(lock);
