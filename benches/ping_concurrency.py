@@ -9,7 +9,8 @@ seconds, against an `hbmon serve` watching a file of E entries; then the same cl
         [--clients 50] [--seconds 10]
 
 Prints, per phase: requests, per second, status counts (503s among them), latency
-median / p99 / max in ms.
+median / p99 / max in ms, and serve's CPU over the phase by thread (`other`: the threads
+that came and went, one per connection).
 """
 
 import argparse
@@ -24,6 +25,8 @@ import sys
 import tempfile
 import threading
 import time
+
+from proc_cpu import by_thread_name, cpu_ticks, thread_ticks
 
 
 def make_file(path, entries):
@@ -99,7 +102,15 @@ def hammer(host, port, clients, seconds, target):
     return results, time.monotonic() - started
 
 
-def report(label, results, took):
+def serve_cpu(pid, phase):
+    """Runs `phase`; its result, and serve's CPU over it, by thread."""
+    ticks, threads = cpu_ticks(pid), thread_ticks(pid)
+    results, took = phase()
+    split = by_thread_name(threads, thread_ticks(pid), cpu_ticks(pid) - ticks, took)
+    return results, took, split
+
+
+def report(label, results, took, cpu):
     latencies = sorted(r[0] * 1000 for r in results)
     statuses = {}
     for _, status in results:
@@ -109,7 +120,7 @@ def report(label, results, took):
         f"{label}: {len(results)} requests in {took:.1f}s ({len(results) / took:.0f}/s); "
         f"status {dict(sorted(statuses.items()))}; 503s: {statuses.get('503', 0)}; "
         f"latency ms median {statistics.median(latencies):.2f} p99 {p99:.2f} "
-        f"max {latencies[-1]:.2f}"
+        f"max {latencies[-1]:.2f}; serve CPU % by thread {cpu}"
     )
 
 
@@ -145,12 +156,14 @@ def main():
         try:
             time.sleep(1)
             entries = args.entries
-            results, took = hammer(
+            results, took, cpu = serve_cpu(proc.pid, lambda: hammer(
                 host, port, args.clients, args.seconds, lambda i: f"/ping/bench-{i % entries}"
-            )
-            report(f"/ping, {args.clients} clients, {entries} entries", results, took)
-            results, took = hammer(host, port, args.clients, args.seconds, lambda i: "/healthz")
-            report(f"/healthz (no write: the floor), {args.clients} clients", results, took)
+            ))
+            report(f"/ping, {args.clients} clients, {entries} entries", results, took, cpu)
+            results, took, cpu = serve_cpu(proc.pid, lambda: hammer(
+                host, port, args.clients, args.seconds, lambda i: "/healthz"
+            ))
+            report(f"/healthz (no write: the floor), {args.clients} clients", results, took, cpu)
             curl_cost(host, port)
         finally:
             proc.terminate()

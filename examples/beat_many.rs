@@ -2,7 +2,10 @@
 //! COUNT entries named `bench-0000`…, beaten round-robin at RATE beats per second in total
 //! for SECONDS (RATE 0: write each entry once and exit). PIDS, a file with one PID per line,
 //! gives the entries live processes to check; without it they carry this process's PID.
-//! LOG, if given, gets each beat's time (its `last_heartbeat`), one per line.
+//! LOG, if given, gets each beat's time (its `last_heartbeat`) and how long its write took
+//! in milliseconds, one beat per line. A paced beat carries its entry's sequence number in
+//! this run as its data (`{"seq": K}`, K from 1), so a benchmark can tell from the file that
+//! no beat was lost (`benches/sink_10k.py`).
 //!
 //! ```text
 //! cargo run --release --example beat_many -- FILE COUNT RATE SECONDS [PIDS [LOG]]
@@ -13,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use hbmon::store::{Beat, Store};
+use hbmon::store::{Beat, DataChange, Store};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -44,7 +47,8 @@ fn main() -> ExitCode {
         }
     };
     let store = Store::new(file);
-    let beat = |i: usize| {
+    let beat = |n: usize| {
+        let i = n % count;
         let mut beat = Beat::alive(Some(pids[i % pids.len()]));
         // What the pace promises; entries written once promise an hour, so they stay `up`
         // through an idle measurement.
@@ -53,6 +57,9 @@ fn main() -> ExitCode {
         } else {
             3600.0
         });
+        if rate > 0.0 {
+            beat.data = DataChange::Replace(serde_json::json!({"seq": n / count + 1}));
+        }
         store.beat(&format!("bench-{i:04}"), &beat)
     };
     if rate <= 0.0 {
@@ -69,11 +76,13 @@ fn main() -> ExitCode {
     let gap = Duration::from_secs_f64(1.0 / rate);
     let mut n: u32 = 0;
     while start.elapsed().as_secs_f64() < seconds {
-        match beat(n as usize % count) {
+        let began = Instant::now();
+        match beat(n as usize) {
             Ok(entry) => {
                 if let Some(log) = &mut log {
+                    let took = began.elapsed().as_secs_f64() * 1000.0;
                     // A lost line only thins the sample.
-                    let _ = writeln!(log, "{:.6}", entry.last_heartbeat);
+                    let _ = writeln!(log, "{:.6} {took:.3}", entry.last_heartbeat);
                 }
             }
             Err(e) => {

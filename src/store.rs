@@ -168,6 +168,10 @@ impl Store {
         F: FnOnce(Option<Entry>) -> Option<Entry>,
     {
         self.transaction(now, |doc| {
+            // Past a few names, one pass to index the entries costs less than a pass each.
+            if changes.len() > 8 {
+                doc.index();
+            }
             let mut wrote = false;
             let written = changes
                 .into_iter()

@@ -10,10 +10,11 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
+use super::queue::{Flushed, heard};
 use super::request::{self, MAX_LINE, Request};
 use super::{Sink, euid, peer_ids, socket_path};
 use crate::clock::unix_now;
@@ -26,6 +27,11 @@ pub const MAX_CLIENTS: usize = 64;
 pub const LINE_TIME: Duration = Duration::from_secs(2);
 /// How long a connection may sit idle between lines before it is closed.
 pub const IDLE_TIME: Duration = Duration::from_secs(10);
+/// How many of one client's requests may wait for their replies; past them its next line
+/// is read once the oldest is answered (and all clients' together stay under
+/// [`MAX_PENDING`](super::MAX_PENDING)).
+pub const MAX_AHEAD: usize = 1024;
+const _: () = assert!(MAX_CLIENTS * MAX_AHEAD <= super::MAX_PENDING);
 
 /// Why the sink's socket could not be had; serve runs without it (writers then write the
 /// file, as with no serve at all).
@@ -224,10 +230,46 @@ fn refuse(stream: &UnixStream, why: &str) {
     let _ = writeln!(out, "{}", request::reply(&Err(why.to_owned())));
 }
 
-/// Reads lines from one client and answers each, until it closes, idles past
+/// Reads lines from one client and answers each, in order, until it closes, idles past
 /// [`IDLE_TIME`], stalls in a line past [`LINE_TIME`], or sends one over [`MAX_LINE`].
+/// The answers are written by a thread of the connection's own, so that a line is taken
+/// while those before it wait for their flush: `wait` requests sent one after the other
+/// without waiting for their replies ride one flush, not one each.
 fn serve(stream: &UnixStream, sink: &Sink) -> io::Result<()> {
     stream.set_write_timeout(Some(LINE_TIME))?;
+    let (replies, in_order) = mpsc::sync_channel(MAX_AHEAD);
+    std::thread::scope(|scope| {
+        let writer = std::thread::Builder::new()
+            .name("hbmon-sink-reply".into())
+            .spawn_scoped(scope, move || write_replies(stream, &in_order))?;
+        let read = read_requests(stream, sink, &replies);
+        // The writer writes what is still to come, then ends.
+        drop(replies);
+        let written = (writer.join()).unwrap_or_else(|_| Err(io::Error::other("reply thread")));
+        read.and(written)
+    })
+}
+
+/// A request's reply, in its place in the connection's order: ready, or to come from
+/// the flush that writes its beat.
+enum Reply {
+    Ready(String),
+    Flushing(Flushed),
+}
+
+/// The reading half of [`serve`]: each line's reply, in order, into `replies`.
+fn read_requests(
+    stream: &UnixStream,
+    sink: &Sink,
+    replies: &mpsc::SyncSender<Reply>,
+) -> io::Result<()> {
+    // The writer is gone (the client does not take its replies): so is the connection.
+    let send = |reply| {
+        replies
+            .send(reply)
+            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
+    };
+    let refuse = |why: String| send(Reply::Ready(request::reply(&Err(why))));
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     let mut chunk = [0_u8; 8192];
     // When the line being read must be whole; `None` between lines.
@@ -238,12 +280,11 @@ fn serve(stream: &UnixStream, sink: &Sink) -> io::Result<()> {
                 break;
             }
             let line: Vec<u8> = buf.drain(..=end).collect();
-            answer(stream, sink, &line)?;
+            send(take(sink, &line))?;
             line_due = None;
         }
         if buf.len() >= MAX_LINE {
-            let why = format!("line longer than {MAX_LINE} bytes");
-            return answer_line(stream, &request::reply(&Err(why)));
+            return refuse(format!("line longer than {MAX_LINE} bytes"));
         }
         if !buf.is_empty() {
             line_due.get_or_insert_with(|| Instant::now() + LINE_TIME);
@@ -253,11 +294,8 @@ fn serve(stream: &UnixStream, sink: &Sink) -> io::Result<()> {
             None => IDLE_TIME,
         };
         if wait.is_zero() {
-            let why = format!(
-                "line not finished within {}",
-                crate::duration::format(LINE_TIME)
-            );
-            return answer_line(stream, &request::reply(&Err(why)));
+            let limit = crate::duration::format(LINE_TIME);
+            return refuse(format!("line not finished within {limit}"));
         }
         stream.set_read_timeout(Some(wait))?;
         match (&*stream).read(&mut chunk) {
@@ -279,27 +317,37 @@ fn serve(stream: &UnixStream, sink: &Sink) -> io::Result<()> {
     }
 }
 
-/// Answers one request line: queued (`ok`), written (`ok ENTRY`, for `wait`), or refused.
-fn answer(stream: &UnixStream, sink: &Sink, line: &[u8]) -> io::Result<()> {
-    let outcome = Request::parse(line).and_then(|request| Ok((request.beat()?, request)));
-    let outcome = match outcome {
-        Err(e) => Err(e.to_string()),
-        Ok((beat, request)) => {
-            let now = unix_now();
-            let apply = move |previous| Some(beat.apply(previous, now));
-            if request.wait {
-                sink.write(&request.name, apply).map_err(|e| e.to_string())
-            } else {
-                sink.queue(&request.name, apply)
-                    .map(|()| None)
-                    .map_err(|e| e.to_string())
-            }
-        }
+/// Takes one request line: queued (`ok`), to be written (`ok ENTRY` once flushed, for
+/// `wait`), or refused.
+fn take(sink: &Sink, line: &[u8]) -> Reply {
+    let refused = |why: String| Reply::Ready(request::reply(&Err(why)));
+    let (beat, request) = match Request::parse(line).and_then(|r| Ok((r.beat()?, r))) {
+        Ok(checked) => checked,
+        Err(e) => return refused(e.to_string()),
     };
-    answer_line(stream, &request::reply(&outcome))
+    let now = unix_now();
+    let apply = move |previous| Some(beat.apply(previous, now));
+    let taken = if request.wait {
+        sink.submit(&request.name, apply).map(Reply::Flushing)
+    } else {
+        (sink.queue(&request.name, apply)).map(|()| Reply::Ready(request::reply(&Ok(None))))
+    };
+    taken.unwrap_or_else(|e| refused(e.to_string()))
 }
 
-fn answer_line(stream: &UnixStream, line: &str) -> io::Result<()> {
-    let mut out = stream;
-    out.write_all(format!("{line}\n").as_bytes())
+/// The writing half of [`serve`]: each reply in order, once it is known. A client that
+/// does not take them within [`LINE_TIME`] is cut off, reading half too.
+fn write_replies(stream: &UnixStream, in_order: &mpsc::Receiver<Reply>) -> io::Result<()> {
+    for reply in in_order {
+        let line = match reply {
+            Reply::Ready(line) => line,
+            Reply::Flushing(flushed) => request::reply(&heard(&flushed).map_err(|e| e.to_string())),
+        };
+        let mut out = stream;
+        if let Err(e) = out.write_all(format!("{line}\n").as_bytes()) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+            return Err(e);
+        }
+    }
+    Ok(())
 }

@@ -55,6 +55,8 @@ impl SinkError {
 type Apply = Box<dyn FnOnce(Option<Entry>) -> Option<Entry> + Send>;
 /// Where a waiting change hears what its flush wrote.
 type Done = mpsc::Sender<Result<Option<Entry>, SinkError>>;
+/// Where a waiting change's writer hears what its flush wrote ([`Sink::submit`]).
+pub type Flushed = mpsc::Receiver<Result<Option<Entry>, SinkError>>;
 
 struct Change {
     apply: Apply,
@@ -137,11 +139,20 @@ impl Sink {
         name: &str,
         apply: impl FnOnce(Option<Entry>) -> Option<Entry> + Send + 'static,
     ) -> Result<Option<Entry>, SinkError> {
+        heard(&self.submit(name, apply)?)
+    }
+
+    /// Queues `apply` for `name`'s entry and hastens the flush that writes it, without
+    /// waiting for it: what that flush wrote comes on the receiver ([`heard`]). A client
+    /// that sends many such changes at once has them all ride one flush.
+    pub fn submit(
+        &self,
+        name: &str,
+        apply: impl FnOnce(Option<Entry>) -> Option<Entry> + Send + 'static,
+    ) -> Result<Flushed, SinkError> {
         let (tx, rx) = mpsc::channel();
         self.shared.push(name, Box::new(apply), Some(tx))?;
-        // The flusher answers every change it takes, even when its write fails; a
-        // flusher gone (it panicked) drops the sender.
-        rx.recv().unwrap_or(Err(SinkError::Stopping))
+        Ok(rx)
     }
 
     /// Takes no more changes, writes those pending, and ends the flushing thread; returns
@@ -271,6 +282,14 @@ impl Shared {
             }
         }
     }
+}
+
+/// What the flush of a [`Sink::submit`]ted change wrote: the entry, `None` if the change
+/// left it, or why it is not in the file.
+pub fn heard(flushed: &Flushed) -> Result<Option<Entry>, SinkError> {
+    // The flusher answers every change it takes, even when its write fails; a flusher
+    // gone (it panicked) drops the sender.
+    flushed.recv().unwrap_or(Err(SinkError::Stopping))
 }
 
 /// Applies a name's `applies` in order to `previous`, noting in `told` what each one made

@@ -12,6 +12,7 @@
 //! as it is, and its own writer replaces it on its next beat.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::ops::Range;
 
 use super::scan::{Key, Scanner, SyntaxError};
@@ -36,6 +37,10 @@ pub struct RawDocument<'a> {
     source: &'a str,
     /// `processes`, in file order.
     processes: Vec<Member<'a>>,
+    /// Each name's place once [`RawDocument::index`] is called: its last entry's position,
+    /// and whether earlier entries bear the name too. A writer of one entry finds it in one
+    /// pass; a flush of a thousand beats into 10 000 entries would make a thousand.
+    index: Option<HashMap<String, (usize, bool)>>,
     /// Top-level keys other than `version`, `last_updated` and `processes`: each key and its
     /// value's raw JSON, kept as written.
     other: Vec<(Cow<'a, str>, &'a str)>,
@@ -126,9 +131,38 @@ impl<'a> RawDocument<'a> {
             .map(|m| (m.name.as_ref(), m.value.as_ref()))
     }
 
+    /// Indexes the entries by name, in one pass, for many lookups and changes to come; the
+    /// changes keep the index up to date.
+    pub fn index(&mut self) {
+        let mut index = HashMap::with_capacity(self.processes.len());
+        for (i, member) in self.processes.iter().enumerate() {
+            let repeated = index.contains_key(member.name.as_ref());
+            index.insert(member.name.to_string(), (i, repeated));
+        }
+        self.index = Some(index);
+    }
+
     /// Index of the entry named `name` (the last one, as JSON readers take, if repeated).
     fn position(&self, name: &str) -> Option<usize> {
-        self.processes.iter().rposition(|m| m.name == name)
+        match &self.index {
+            Some(index) => index.get(name).map(|&(i, _)| i),
+            None => self.processes.iter().rposition(|m| m.name == name),
+        }
+    }
+
+    /// Whether an entry before the last of `name` bears it too (without an index, the one
+    /// way to know is to look).
+    fn repeated(&self, name: &str) -> bool {
+        self.index
+            .as_ref()
+            .is_none_or(|index| index.get(name).is_some_and(|&(_, repeated)| repeated))
+    }
+
+    /// Entries moved: the index, if one is kept, is made again.
+    fn moved(&mut self) {
+        if self.index.is_some() {
+            self.index();
+        }
     }
 
     /// The raw JSON of `name`'s entry.
@@ -141,23 +175,32 @@ impl<'a> RawDocument<'a> {
     /// name (which every JSON reader takes to be shadowed by the last) go: the writer of a
     /// name is the one to tidy it.
     pub fn set(&mut self, name: &str, json: String) {
-        match self.position(name) {
-            Some(i) => {
-                let member = &mut self.processes[i];
-                member.value = Cow::Owned(json);
-                member.origin = None;
-                let mut index = 0;
-                self.processes.retain(|m| {
-                    let keep = index >= i || m.name != name;
-                    index += 1;
-                    keep
-                });
+        let Some(i) = self.position(name) else {
+            if let Some(index) = &mut self.index {
+                index.insert(name.to_owned(), (self.processes.len(), false));
             }
-            None => self.processes.push(Member {
+            self.processes.push(Member {
                 name: Cow::Owned(name.to_owned()),
                 value: Cow::Owned(json),
                 origin: None,
-            }),
+            });
+            return;
+        };
+        let member = &mut self.processes[i];
+        member.value = Cow::Owned(json);
+        member.origin = None;
+        if !self.repeated(name) {
+            return;
+        }
+        let before = self.processes.len();
+        let mut index = 0;
+        self.processes.retain(|m| {
+            let keep = index >= i || m.name != name;
+            index += 1;
+            keep
+        });
+        if self.processes.len() != before {
+            self.moved();
         }
     }
 
@@ -170,7 +213,11 @@ impl<'a> RawDocument<'a> {
 
     /// Keeps only the entries for which `keep(name, raw JSON)` is true.
     pub fn retain(&mut self, mut keep: impl FnMut(&str, &str) -> bool) {
+        let before = self.processes.len();
         self.processes.retain(|m| keep(&m.name, &m.value));
+        if self.processes.len() != before {
+            self.moved();
+        }
     }
 
     /// The whole document as one string, `last_updated` set to `now`.
@@ -394,6 +441,33 @@ mod tests {
         assert_eq!(doc.get("a"), Some("2"));
         doc.set("a", "3".into());
         assert_eq!(reparsed(&doc)["processes"]["a"], 3);
+    }
+
+    #[test]
+    fn an_indexed_document_changes_as_one_looked_through_would() {
+        type Step = fn(&mut RawDocument<'_>);
+        let text = r#"{"processes":{"a":1,"b":2,"a":3,"c":4,"d":5}}"#;
+        let steps: [(&str, Step); 6] = [
+            ("set in place", |d| d.set("b", "20".into())),
+            ("set a repeated name", |d| d.set("a", "30".into())),
+            ("append", |d| d.set("e", "6".into())),
+            ("set the appended", |d| d.set("e", "60".into())),
+            ("remove", |d| {
+                d.remove("c");
+            }),
+            ("retain", |d| d.retain(|name, _| name != "b")),
+        ];
+        let mut looked = RawDocument::parse(text).unwrap();
+        let mut indexed = RawDocument::parse(text).unwrap();
+        indexed.index();
+        for (what, step) in steps {
+            step(&mut looked);
+            step(&mut indexed);
+            assert_eq!(indexed.to_json(1.0), looked.to_json(1.0), "after {what}");
+            for name in ["a", "b", "c", "d", "e", "f"] {
+                assert_eq!(indexed.get(name), looked.get(name), "{name} after {what}");
+            }
+        }
     }
 
     #[test]

@@ -57,3 +57,36 @@ fn a_socket_someone_answers_on_is_not_taken_over() {
     assert!(path.exists());
     bind(&path).unwrap();
 }
+
+#[test]
+fn a_clients_waiting_requests_are_taken_at_once_and_answered_in_order() {
+    use std::io::{BufRead, BufReader};
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hb.json");
+    let sink = Arc::new(Sink::start(crate::store::Store::new(&file)).unwrap());
+    let listening = listen(Arc::clone(&sink)).unwrap();
+    // Another writer holds the file's lock: no flush can write until it lets go.
+    let lock = std::fs::File::create(crate::paths::lock_path(&file)).unwrap();
+    // SAFETY: flock on a descriptor open for the call.
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let mut client = UnixStream::connect(listening.path()).unwrap();
+    let names = ["a", "b", "c", "d"];
+    for name in names {
+        writeln!(client, "{{\"name\": \"{name}\", \"wait\": true}}").unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let released = unix_now();
+    drop(lock);
+    let mut replies = BufReader::new(&client).lines();
+    for name in names {
+        let reply = replies.next().unwrap().unwrap();
+        let entry: crate::store::Entry =
+            serde_json::from_str(reply.strip_prefix("ok ").expect(&reply)).unwrap();
+        // Each request was taken (and stamped) while the one before it waited for the
+        // lock, not after that one was written.
+        assert!(entry.last_heartbeat < released, "{name}: {reply}");
+    }
+    let snapshot = crate::store::read(&file).unwrap();
+    assert_eq!(snapshot.entries.len(), names.len());
+}
