@@ -17,7 +17,7 @@ Each window runs every mode once, one after the other, each on a fresh 10 000-en
   libraries send it (reply once the beat is in the file). A connection does not wait for a
   reply before its next line (replies come in order), so a slow flush shows as latency, not
   as a lower rate.
-- `sink-queued`: the same without `wait` (as `hbmon beat` sends it: reply once queued).
+- `sink-queued`: the same without `wait` (reply once queued; in the file within a tick).
 - `file`: no serve; one `beat_many` process (hbmon's own Rust writer: lock, read, rewrite,
   rename) paced at the same 1 000 beats/s over the same names. One writer is the file
   protocol's best case: it never waits for another writer's lock.
