@@ -9,6 +9,7 @@
 //! and the row is news as often as it changes.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
@@ -45,9 +46,8 @@ impl Built {
         head.remove("now");
         let system = serde_json::to_string(&head.remove("system").unwrap_or_default())
             .map_err(|e| e.to_string())?;
-        let processes = match head.remove("processes") {
-            Some(Value::Array(rows)) => rows,
-            _ => return Err("the document has no `processes` list".to_owned()),
+        let Some(Value::Array(processes)) = head.remove("processes") else {
+            return Err("the document has no `processes` list".to_owned());
         };
         let column_at = |column: Column| {
             head.get("columns")
@@ -102,12 +102,13 @@ impl Built {
         if out.len() > 1 {
             out.push(',');
         }
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "\"system\":{},\"now\":{},\"seq\":{seq},\"ranks\":{},\"processes\":[",
             self.system,
             number(self.now),
             self.ranks
-        ));
+        );
         for (i, name) in self.names.iter().enumerate() {
             if i > 0 {
                 out.push(',');
@@ -204,12 +205,12 @@ fn thin(
     }
     // The reason's age (`beat 4s ago`, `no beat for 2m10s`) is the last beat's: the page
     // writes `before`, the age, `after`.
-    if let (Some(age), Some(Value::String(reason))) = (age, row.get("reason")) {
-        if let Some((before, after)) = split_age(reason, &format_secs(age)) {
-            let parts = Value::from(vec![before, after]);
-            row.remove("reason");
-            row.insert("reason_ago".to_owned(), parts);
-        }
+    if let (Some(age), Some(Value::String(reason))) = (age, row.get("reason"))
+        && let Some((before, after)) = split_age(reason, &format_secs(age))
+    {
+        let parts = Value::from(vec![before, after]);
+        row.remove("reason");
+        row.insert("reason_ago".to_owned(), parts);
     }
 }
 

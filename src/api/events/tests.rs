@@ -73,13 +73,22 @@ fn names(update: &Value, field: &str) -> Vec<String> {
         .collect()
 }
 
+/// A case, the document after, the rows changed, the rows removed, the fields present
+/// beside them.
+type Case = (
+    &'static str,
+    Value,
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
 #[test]
 fn an_update_carries_only_what_changed_since_the_check_before() {
     let later = NOW + 1.5;
     let two = |now: f64| vec![row("a", now, NOW - 3.0, 4), row("b", now, NOW - 9.0, 2)];
     let before = || document(NOW, two(NOW), 2, 1.0);
-    // (case, the document after, rows changed, rows removed, fields present beside them)
-    let cases: Vec<(&str, Value, &[&str], &[&str], &[&str])> = vec![
+    let cases: Vec<Case> = vec![
         (
             "only time passed",
             document(later, two(later), 2, 1.0),
