@@ -1,11 +1,12 @@
-// hbmon's dashboard: the live document from /api/v1/events, the header, the tab's badge,
-// and a tiny hash router. A page is one file that calls hbmon.page(...) and one <nav>
+// hbmon's dashboard: the live document from /api/v1/events (a snapshot, then the
+// changes of each check applied to it), the header, the tab's badge, and a tiny hash
+// router. A page is one file that calls hbmon.page(...) and one <nav>
 // entry in index.html. Text a writer chose is only ever set as textContent.
 "use strict";
 
 const hbmon = (() => {
   const pages = [];
-  const state = { doc: null, page: null, params: null, mounted: null };
+  const state = { doc: null, seq: null, ranks: [], page: null, params: null, mounted: null };
   const token = (document.querySelector('meta[name="hbmon-token"]') || {}).content || "";
   // With [[serve.token]]s the page is opened as /?token=T (a browser sends no Bearer
   // header on its own): the API calls and the event stream carry the same token.
@@ -174,19 +175,114 @@ const hbmon = (() => {
     location.hash = "#/";
   }
 
+  /** The server's compact span (Rust's duration::format_secs): 850ms, 42s, 4m12s,
+      3h05m, 2d04h. The page writes the ages the server leaves it with it, so both must
+      write the same text. */
+  function fmtSecs(secs) {
+    if (!isFinite(secs)) return "-";
+    if (secs < 1) return Math.max(0, Math.round(secs * 1000)) + "ms";
+    const total = Math.floor(secs), two = (n) => String(n).padStart(2, "0");
+    const d = Math.floor(total / 86400), h = Math.floor(total % 86400 / 3600);
+    const m = Math.floor(total % 3600 / 60), s = total % 60;
+    if (d) return d + "d" + two(h) + "h";
+    if (h) return h + "h" + two(m) + "m";
+    if (m) return m + "m" + two(s) + "s";
+    return s + "s";
+  }
+
+  /** A beat further in the future than this many seconds reads "in …" (Rust's
+      health::SKEW_TOLERANCE). */
+  const SKEW_TOLERANCE = 1;
+
+  /** Notes what the server left out of a row it sent because it only counts time
+      (api/events/delta.rs): those the page counts from each event's `now`. */
+  function counted(p) {
+    p.$counted = { since: !("since_beat" in p), runtime: !("runtime" in p), cells: [] };
+    p.view.cells.forEach((c, i) => { if (c === null) p.$counted.cells.push(i); });
+    for (const r of p.runs) r.$counted = !("running_for" in r);
+  }
+
+  /** Counts a row's ages to `now`, as the server would have written them. */
+  function tick(p, now, at) {
+    const c = p.$counted;
+    const age = p.last_heartbeat === null ? null : now - p.last_heartbeat;
+    const runtime = p.process ? Math.max(0, now - p.process.start_time) : null;
+    if (c.since) p.since_beat = age;
+    if (c.runtime) p.runtime = runtime;
+    for (const r of p.runs) if (r.$counted) r.running_for = Math.max(0, now - r.started_at);
+    if (p.reason_ago) p.reason = p.reason_ago[0] + fmtSecs(age) + p.reason_ago[1];
+    for (const i of c.cells) {
+      if (i === at.runtime) {
+        const secs = runtime === null ? null : Math.round(runtime);
+        p.view.cells[i] = secs === null ? "-" : (secs < 1 ? "0s" : fmtSecs(secs));
+      } else if (i === at.lastBeat) {
+        p.view.cells[i] = age === null ? "never"
+          : (age < -SKEW_TOLERANCE ? "in " + fmtSecs(-age) : fmtSecs(Math.max(0, age)) + " ago");
+      }
+    }
+  }
+
+  /** Gives every row of `doc` its sort ranks (`ranks`: per column, in row order) and
+      its ages at `doc.now`. */
+  function settle(doc, ranks) {
+    const at = {
+      runtime: doc.columns.findIndex((c) => c.title === "RUNTIME"),
+      lastBeat: doc.columns.findIndex((c) => c.title === "LAST BEAT"),
+    };
+    doc.processes.forEach((p, i) => {
+      p.view.ranks = ranks.map((column) => column[i]);
+      tick(p, doc.now, at);
+    });
+  }
+
+  /** The document after `update` (api/events/delta.rs): its rows changed and removed,
+      and its header, host figures, order and ranks when they changed. */
+  function apply(doc, update) {
+    const rows = new Map(doc.processes.map((p) => [p.name, p]));
+    for (const name of update.removed) rows.delete(name);
+    for (const p of update.changed) { counted(p); rows.set(p.name, p); }
+    const names = update.names || doc.processes.map((p) => p.name);
+    const next = update.head ? update.head : doc;
+    next.system = update.system || doc.system;
+    next.processes = names.map((name) => rows.get(name)).filter(Boolean);
+    next.now = update.now;
+    return next;
+  }
+
   function listen() {
     const conn = document.getElementById("conn");
-    // EventSource reconnects by itself; each connection starts with a snapshot.
+    // EventSource reconnects by itself; each connection starts with a snapshot, then
+    // updates that each apply to the one before (`base`).
     const source = new EventSource("/api/v1/events" + (access ? "?token=" + encodeURIComponent(access) : ""));
-    const take = (event) => {
-      state.doc = JSON.parse(event.data);
+    const take = (doc, ranks) => {
+      settle(doc, ranks);
+      state.doc = doc;
       conn.textContent = "live";
       conn.className = "";
       header(state.doc);
       if (state.page) state.page.update(state.doc);
     };
-    source.addEventListener("snapshot", take);
-    source.addEventListener("update", take);
+    source.addEventListener("snapshot", (event) => {
+      const doc = JSON.parse(event.data);
+      doc.processes.forEach(counted);
+      state.seq = doc.seq;
+      state.ranks = doc.ranks;
+      take(doc, doc.ranks);
+    });
+    source.addEventListener("update", (event) => {
+      const update = JSON.parse(event.data);
+      if (!state.doc || update.base !== state.seq) {
+        // A gap: what this page holds is not what the update changes. A new
+        // connection starts from a snapshot.
+        source.close();
+        state.doc = null;
+        listen();
+        return;
+      }
+      state.seq = update.seq;
+      if (update.ranks) state.ranks = update.ranks;
+      take(apply(state.doc, update), state.ranks);
+    });
     source.addEventListener("error", () => {
       conn.textContent = "reconnecting…";
       conn.className = "down";

@@ -1,53 +1,100 @@
 //! `/api/v1/events`: the engine's checks as server-sent events, for the dashboard. On
-//! connect one `snapshot` — the body `GET /api/v1/processes` answers, from the same code,
-//! with the troubles the UI's banner shows — then an `update` of the same shape for each
-//! check the engine publishes. The document of a check is built once, on a thread of its
-//! own ([`Hub`]), whatever the number of streams: each stream only copies it out (five
-//! streams each building their own cost a debug serve 166 % of a core at 1 000 entries,
-//! BENCHMARKS §13). The engine hands that thread each check without waiting, and a
-//! stream that falls behind skips to the newest document: each event is whole.
+//! connect one `snapshot` (the `GET /api/v1/processes` body with the troubles the UI's
+//! banner shows, its rows thinned of what only counts time, `delta.rs`), then for each
+//! check the engine publishes an `update` of what changed since the one before: the rows
+//! changed, the rows removed, the header if it changed. Each event has a `seq`, each
+//! update the `base` it applies to: a stream that skipped a document (it fell behind, or
+//! the document could not be built) gets the newest whole `snapshot` instead. A check's
+//! events are built once, on a thread of its own ([`Hub`]), whatever the number of
+//! streams (five streams each building their own cost a debug serve 166 % of a core at
+//! 1 000 entries, BENCHMARKS §13); the snapshot only when a stream needs one. The engine
+//! hands that thread each check without waiting.
+
+mod delta;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, TrySendError};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use serde_json::Value;
 
+use self::delta::Built;
 use super::Api;
 use super::processes::no_query;
 use crate::http::{Next, Request, Response, event};
 use crate::manage::{self, Target};
 use crate::monitor::{Feed, Update};
 
-/// The newest check's `update` event, built once for every stream.
+/// The newest check's events, built once for every stream.
 #[derive(Debug, Default)]
 pub(super) struct Hub {
     newest: Mutex<Newest>,
     changed: Condvar,
     /// Streams open: with none, no document is built.
     streams: AtomicUsize,
-    started: OnceLock<()>,
+    /// The building thread's queue, to hand it the latest check when a stream opens
+    /// while it holds no document (none was built with no stream open).
+    queue: OnceLock<SyncSender<Arc<Update>>>,
 }
 
 #[derive(Debug, Default)]
 struct Newest {
-    /// One more per document built.
+    /// One more per document published.
     seq: u64,
-    event: Arc<String>,
+    /// `None` before the first document, and while no stream is open (a document kept
+    /// from then would be old news to a stream opening later).
+    published: Option<Arc<Published>>,
+}
+
+/// One check's events.
+#[derive(Debug)]
+enum Published {
+    Document {
+        built: Built,
+        /// The `snapshot` event, written the first time a stream needs it.
+        snapshot: OnceLock<Arc<String>>,
+        /// The `update` event from the document before (`seq - 1`), if there was one.
+        update: Option<Arc<String>>,
+    },
+    /// The `failure` event saying why the document could not be built.
+    Failure(Arc<String>),
+}
+
+impl Published {
+    /// The event for a stream that has sent document `seen` (`None`: nothing yet), this
+    /// being document `seq`: the update when it applies to what the stream sent, else the
+    /// whole snapshot.
+    fn for_stream(&self, seq: u64, seen: Option<u64>) -> Arc<String> {
+        match self {
+            Published::Failure(event) => Arc::clone(event),
+            Published::Document {
+                update: Some(update),
+                ..
+            } if seen == Some(seq - 1) => Arc::clone(update),
+            Published::Document {
+                built, snapshot, ..
+            } => Arc::clone(
+                snapshot.get_or_init(|| Arc::new(event("snapshot", &built.snapshot(seq)))),
+            ),
+        }
+    }
 }
 
 impl Hub {
     /// Starts the building thread once: it takes each check the engine publishes (the
-    /// newest of those waiting) and, while a stream is open, builds its event.
+    /// newest of those waiting) and, while a stream is open, builds its events.
     fn start(self: &Arc<Self>, feed: &Feed, target: &Target) {
-        self.started.get_or_init(|| {
+        self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::sync_channel::<Arc<Update>>(1);
+            let engine = tx.clone();
             // On the engine's thread: never waits (a full channel holds a newer check
             // than the thread has taken; it takes the newest when it gets there).
             feed.subscribe(move |update| {
                 !matches!(
-                    tx.try_send(Arc::clone(update)),
+                    engine.try_send(Arc::clone(update)),
                     Err(TrySendError::Disconnected(_))
                 )
             });
@@ -55,35 +102,78 @@ impl Hub {
             let spawned = std::thread::Builder::new()
                 .name("hbmon-events".into())
                 .spawn(move || {
+                    let mut before: Option<Arc<Published>> = None;
                     while let Ok(mut update) = rx.recv() {
                         while let Ok(newer) = rx.try_recv() {
                             update = newer;
                         }
-                        if hub.streams.load(Ordering::SeqCst) == 0 {
-                            continue;
-                        }
-                        let event = Arc::new(as_event("update", &update, &target));
-                        let mut newest = hub.newest.lock().unwrap_or_else(PoisonError::into_inner);
-                        newest.seq += 1;
-                        newest.event = event;
-                        drop(newest);
-                        hub.changed.notify_all();
+                        // While no stream is open, nothing is built.
+                        let open = hub.streams.load(Ordering::SeqCst) > 0;
+                        let document = open.then(|| document(&update, &target));
+                        before = hub.publish(document, before.as_deref());
                     }
                 });
             if let Err(e) = spawned {
                 eprintln!("http: cannot start the event streams' thread: {e}");
             }
+            tx
         });
     }
 
-    /// The newest event after `seen` (and its number), waiting at most `wait` for one.
-    fn after(&self, seen: u64, wait: Duration) -> Option<(u64, Arc<String>)> {
+    /// Publishes the events of `document` (`None`: no stream is open, so none was built;
+    /// the last is forgotten), its update event from `before`, the one published last.
+    fn publish(
+        &self,
+        document: Option<Result<Value, String>>,
+        before: Option<&Published>,
+    ) -> Option<Arc<Published>> {
+        let Some(document) = document else {
+            self.newest
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .published = None;
+            return None;
+        };
+        let seq = self.seq() + 1;
+        let published = Arc::new(match document.and_then(Built::new) {
+            Ok(built) => {
+                let update = match before {
+                    Some(Published::Document { built: last, .. }) => {
+                        Some(Arc::new(event("update", &built.update(last, seq))))
+                    }
+                    _ => None,
+                };
+                Published::Document {
+                    built,
+                    snapshot: OnceLock::new(),
+                    update,
+                }
+            }
+            Err(text) => Published::Failure(Arc::new(event("failure", &text))),
+        });
+        let mut newest = self.newest.lock().unwrap_or_else(PoisonError::into_inner);
+        newest.seq = seq;
+        newest.published = Some(Arc::clone(&published));
+        drop(newest);
+        self.changed.notify_all();
+        Some(published)
+    }
+
+    /// The event after document `seen` (`None`: the stream has sent nothing) and the
+    /// number of the document it is of, waiting at most `wait` for one.
+    fn after(&self, seen: Option<u64>, wait: Duration) -> Option<(u64, Arc<String>)> {
         let newest = self.newest.lock().unwrap_or_else(PoisonError::into_inner);
-        let (newest, _) = self
+        let waiting = |n: &mut Newest| n.published.is_none() || seen.is_some_and(|s| n.seq <= s);
+        let (mut newest, _) = self
             .changed
-            .wait_timeout_while(newest, wait, |n| n.seq <= seen)
+            .wait_timeout_while(newest, wait, waiting)
             .unwrap_or_else(PoisonError::into_inner);
-        (newest.seq > seen).then(|| (newest.seq, Arc::clone(&newest.event)))
+        if waiting(&mut newest) {
+            return None;
+        }
+        let (seq, published) = (newest.seq, newest.published.clone()?);
+        drop(newest);
+        Some((seq, published.for_stream(seq, seen)))
     }
 
     fn seq(&self) -> u64 {
@@ -91,6 +181,17 @@ impl Hub {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .seq
+    }
+
+    /// Hands the building thread `latest` if it holds no document for streams to start
+    /// from (a full queue already holds a newer check).
+    fn wake(&self, latest: Arc<Update>) {
+        let idle = (self.newest.lock().unwrap_or_else(PoisonError::into_inner))
+            .published
+            .is_none();
+        if let (true, Some(queue)) = (idle, self.queue.get()) {
+            let _ = queue.try_send(latest);
+        }
     }
 }
 
@@ -116,42 +217,30 @@ impl Api {
             return reply;
         }
         self.hub.start(&self.feed, &self.target);
+        // Counted before the wake: the thread builds for an open stream.
         let open = Open::new(&self.hub);
-        // What this stream has sent: the snapshot is of the latest check, so only the
-        // documents built after it are news.
-        let mut seen = self.hub.seq();
-        let mut snapshot = Some(as_event("snapshot", &self.feed.latest(), &self.target));
-        Response::events(move |wait| {
-            if let Some(first) = snapshot.take() {
-                return Next::Event(first);
+        self.hub.wake(self.feed.latest());
+        // The document this stream has sent the events of: none yet, so the first is
+        // a snapshot.
+        let mut seen = None;
+        Response::events(move |wait| match open.0.after(seen, wait) {
+            Some((seq, event)) => {
+                seen = Some(seq);
+                Next::Event(event.as_str().to_owned())
             }
-            match open.0.after(seen, wait) {
-                Some((seq, event)) => {
-                    seen = seq;
-                    Next::Event(event.as_str().to_owned())
-                }
-                None => Next::Idle,
-            }
+            None => Next::Idle,
         })
         .with_header("X-Accel-Buffering", "no")
     }
 }
 
-/// The event `name` of `update`: the `GET /api/v1/processes` body with its troubles, on
-/// one line (a `failure` event saying why it could not be built).
-fn as_event(name: &str, update: &Update, target: &Target) -> String {
-    match document(update, target) {
-        Ok(text) => event(name, &text),
-        Err(text) => event("failure", &text),
-    }
-}
-
-fn document(update: &Update, target: &Target) -> Result<String, String> {
+/// The `GET /api/v1/processes` body of `update` with its troubles.
+fn document(update: &Update, target: &Target) -> Result<Value, String> {
     let mut value = manage::status(&update.report, target, update.config.as_deref(), None)
         .map_err(|e| e.to_string())?;
     value["troubles"] = (update.troubles.iter())
         .map(|t| serde_json::json!({"text": t.text, "error": t.error}))
         .collect::<Vec<Value>>()
         .into();
-    serde_json::to_string(&value).map_err(|e| e.to_string())
+    Ok(value)
 }

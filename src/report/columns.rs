@@ -381,7 +381,13 @@ pub fn memory(row: &Row) -> String {
 
 /// Whole seconds: start times are whole seconds, so anything finer is noise.
 pub fn runtime(row: &Row, now: f64) -> String {
-    match row.runtime(now).map(f64::round) {
+    runtime_text(row.runtime(now))
+}
+
+/// [`runtime`]'s text of a runtime in seconds (the dashboard counts it on from its own
+/// `now`, web/app.js `tick`, and must write the same).
+pub fn runtime_text(secs: Option<f64>) -> String {
+    match secs.map(f64::round) {
         None => "-".to_owned(),
         Some(secs) if secs < 1.0 => "0s".to_owned(),
         Some(secs) => duration::format_secs(secs),
@@ -423,9 +429,18 @@ pub fn local_stamp(at: f64, now: f64) -> String {
 
 /// Time since the last beat: `42s ago`, or `in 3s` for a beat from the future.
 pub fn since_beat(row: &Row, now: f64) -> String {
-    match row.since_beat(now) {
+    age_text(row.since_beat(now))
+}
+
+/// [`since_beat`]'s text of an age in seconds (`None`: never beat); a beat further in the
+/// future than [`SKEW_TOLERANCE`](crate::health::SKEW_TOLERANCE) is `in …`, as
+/// [`Row::skewed`] says. The dashboard writes it from its own `now` too (web/app.js).
+pub fn age_text(age: Option<f64>) -> String {
+    match age {
         None => "never".to_owned(),
-        Some(age) if row.skewed(now) => format!("in {}", duration::format_secs(-age)),
+        Some(age) if age < -crate::health::SKEW_TOLERANCE => {
+            format!("in {}", duration::format_secs(-age))
+        }
         Some(age) => format!("{} ago", duration::format_secs(age.max(0.0))),
     }
 }

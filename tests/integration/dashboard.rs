@@ -1,6 +1,6 @@
 //! The web dashboard of a real `hbmon serve`, over plain HTTP: the page and its assets with
 //! their headers, `/api/v1/events` (a snapshot that is the management API's document, a
-//! beat soon after, the bound on streams), and the session token a page writes with,
+//! beat soon after, the bound on streams; its deltas: `events.rs`), and the session token a page writes with,
 //! attacked from every side a browser can come from.
 
 use std::io::{BufRead, BufReader, Write};
@@ -71,11 +71,11 @@ fn the_page_and_its_assets_have_their_types_caching_and_a_policy_that_runs_no_in
 }
 
 /// An open `/api/v1/events`, read event by event.
-struct Events(BufReader<TcpStream>);
+pub(crate) struct Events(BufReader<TcpStream>);
 
 impl Events {
     /// Opens the stream as a page of the server would.
-    fn open(addr: SocketAddr) -> (Events, String) {
+    pub(crate) fn open(addr: SocketAddr) -> (Events, String) {
         let mut stream = TcpStream::connect(addr).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(20)))
@@ -97,7 +97,7 @@ impl Events {
     }
 
     /// The next event's name and data, parsed.
-    fn next(&mut self) -> (String, Value) {
+    pub(crate) fn next(&mut self) -> (String, Value) {
         let (mut name, mut data) = (String::new(), String::new());
         loop {
             let mut line = String::new();
@@ -131,26 +131,31 @@ fn events_start_with_the_management_apis_document_and_a_beat_arrives_within_a_se
     let listed: Value = serde_json::from_str(&get(addr, "/api/v1/processes").body).unwrap();
     let keys = |doc: &Value| {
         let mut keys: Vec<String> = doc.as_object().unwrap().keys().cloned().collect();
-        keys.retain(|k| k != "troubles");
+        keys.retain(|k| !["troubles", "seq", "ranks"].contains(&k.as_str()));
         keys
     };
     assert_eq!(keys(&snapshot), keys(&listed));
     assert_eq!(names(&snapshot), names(&listed));
     assert_eq!(snapshot["columns"], listed["columns"]);
     assert!(snapshot["troubles"].is_array());
+    assert_eq!(snapshot["seq"], 1, "{snapshot}");
     assert!(snapshot["system"]["host"].is_string(), "{snapshot}");
     assert_eq!(snapshot["counts"]["up"], 1, "{snapshot}");
     let row = &snapshot["processes"][0];
     assert_eq!(row["view"]["symbol"], "●");
     assert_eq!(row["view"]["cells"][1], "● up", "{row}");
     // A beat from outside is in an update within a second (the engine sees the file
-    // change; no one polls).
+    // change; no one polls): among its rows changed, whole.
     let beat = Instant::now();
     hbmon(dir.path()).args(["beat", "fresh"]).assert().success();
     loop {
         let (name, update) = events.next();
         assert_eq!(name, "update");
-        if names(&update).contains(&"fresh".to_owned()) {
+        let changed = (update["changed"].as_array().unwrap().iter())
+            .find(|row| row["name"] == "fresh")
+            .cloned();
+        if let Some(row) = changed {
+            assert_eq!(row["view"]["cells"][1], "● up", "{row}");
             break;
         }
     }

@@ -5,6 +5,7 @@
 
 mod beat;
 mod browser;
+mod browser_live;
 mod browser_pages;
 mod browser_phone;
 mod config;
@@ -14,6 +15,7 @@ mod day_one;
 mod dead_man;
 mod deps;
 mod engine;
+mod events;
 mod hardening_alerts;
 mod hardening_control;
 mod hardening_faults;
