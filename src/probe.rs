@@ -42,7 +42,8 @@ pub enum Lookup {
     Alive(ProcessInfo),
     /// It does not (a zombie does not either).
     Gone,
-    /// The OS could not be asked (sysinfo cannot read it): never taken for gone.
+    /// The OS could not be asked (sysinfo cannot read it, or the PID's `/proc/N/stat` is
+    /// unreadable): never taken for gone.
     Unknown,
 }
 

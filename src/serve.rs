@@ -115,7 +115,6 @@ pub fn run(
     config_flag: Option<&Path>,
     http: HttpAddress,
 ) -> Result<i32, ServeError> {
-    fixed_mmap_threshold();
     let (tokens, tls) = access(&config, config_path.as_deref(), &http)?;
     // A ping's body is cut to `[serve] ping_body_limit` as it is read.
     let server = http.bind(Limits {
@@ -382,46 +381,9 @@ fn drain(rx: &mpsc::Receiver<Event>) {
     }
 }
 
-/// Blocks of [`MMAP_THRESHOLD`] and more each get a mapping of their own, returned to the
-/// OS when freed. glibc's default raises that threshold to the size of every big block
-/// freed (up to 32 MiB), after which the heartbeat file's buffers (2.4 MB at 10 000
-/// entries), read and written again on every beat, come from the heap arena of whichever
-/// thread asked and stay there, fragmented: a ping storm at 10 000 entries left serve
-/// 33 MB bigger for good, 13 MB with the threshold fixed (BENCHMARKS.md, section 12).
-/// Setting it turns the raising off.
-fn fixed_mmap_threshold() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets a parameter of the allocator, which it locks to do so.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
-    }
-}
-
-/// glibc's own starting threshold: 128 KiB.
-const MMAP_THRESHOLD: i32 = 128 * 1024;
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// After a big block is freed, a smaller one over the threshold is still mapped on its
-    /// own (not carved from the heap, where its pages would stay when it is freed).
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    #[test]
-    fn big_blocks_stay_mapped_after_a_bigger_one_is_freed() {
-        fixed_mmap_threshold();
-        let mapped = || unsafe { libc::mallinfo2() }.hblkhd;
-        // Other tests' threads allocate too: one of three tries must see it.
-        let seen = (0..3).any(|_| {
-            drop(std::hint::black_box(vec![1u8; 8 << 20]));
-            let before = mapped();
-            let block = std::hint::black_box(vec![1u8; 1 << 20]);
-            let held = mapped();
-            drop(block);
-            held >= before + (1 << 20)
-        });
-        assert!(seen, "a 1 MiB block came from the heap");
-    }
 
     #[test]
     fn a_taken_default_address_means_no_api_but_a_taken_chosen_one_is_an_error() {

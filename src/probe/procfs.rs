@@ -74,7 +74,7 @@ pub(super) fn parse(line: &[u8]) -> Option<Stat> {
 
 /// What reading one PID's files found.
 #[derive(Debug, PartialEq, Eq)]
-enum Read1 {
+enum StatRead {
     Found(Stat),
     /// No such process (it may have exited since it was named): gone, not an error.
     Gone,
@@ -121,7 +121,7 @@ impl Procfs {
     pub(super) fn new() -> Option<Procfs> {
         let mut procfs = Procfs::at(PathBuf::from("/proc"), sysinfo::System::boot_time().ok()?);
         let own = std::process::id();
-        matches!(procfs.read_stat(own), Read1::Found(_)).then_some(procfs)
+        matches!(procfs.read_stat(own), StatRead::Found(_)).then_some(procfs)
     }
 
     /// A `/proc` at `root` (tests give a directory of made-up stat files), on a machine
@@ -151,14 +151,14 @@ impl Procfs {
         let mut table = HashMap::with_capacity(pids.len());
         for &pid in pids {
             let seen = match self.read_stat(pid) {
-                Read1::Found(stat) => Seen::Process(match old.remove(&pid) {
+                StatRead::Found(stat) => Seen::Process(match old.remove(&pid) {
                     Some(Seen::Process(was)) if was.start == stat.start => {
                         self.again(pid, was, &stat, now)
                     }
                     _ => self.first(pid, &stat, now),
                 }),
-                Read1::Gone => Seen::Gone,
-                Read1::Unreadable => Seen::Unknown,
+                StatRead::Gone => Seen::Gone,
+                StatRead::Unreadable => Seen::Unknown,
             };
             table.insert(pid, seen);
         }
@@ -239,32 +239,21 @@ impl Procfs {
     fn read(&mut self, pid: u32, file: &str, max: u64) -> Result<(), ErrorKind> {
         self.buf.clear();
         let path = self.path(pid, file);
-        let gone = |e: &std::io::Error| {
-            // ESRCH: the process exited between the open and the read.
-            e.kind() == ErrorKind::NotFound || e.raw_os_error() == Some(libc::ESRCH)
+        // ESRCH: the process exited between the open and the read. Either way it is gone.
+        let kind = |e: std::io::Error| match e.raw_os_error() {
+            Some(libc::ESRCH) => ErrorKind::NotFound,
+            _ => e.kind(),
         };
-        let file = File::open(&path).map_err(|e| {
-            if gone(&e) {
-                ErrorKind::NotFound
-            } else {
-                e.kind()
-            }
-        })?;
-        file.take(max).read_to_end(&mut self.buf).map_err(|e| {
-            if gone(&e) {
-                ErrorKind::NotFound
-            } else {
-                e.kind()
-            }
-        })?;
+        let file = File::open(&path).map_err(kind)?;
+        file.take(max).read_to_end(&mut self.buf).map_err(kind)?;
         Ok(())
     }
 
-    fn read_stat(&mut self, pid: u32) -> Read1 {
+    fn read_stat(&mut self, pid: u32) -> StatRead {
         match self.read(pid, "stat", STAT_MAX) {
-            Ok(()) => parse(&self.buf).map_or(Read1::Unreadable, Read1::Found),
-            Err(ErrorKind::NotFound) => Read1::Gone,
-            Err(_) => Read1::Unreadable,
+            Ok(()) => parse(&self.buf).map_or(StatRead::Unreadable, StatRead::Found),
+            Err(ErrorKind::NotFound) => StatRead::Gone,
+            Err(_) => StatRead::Unreadable,
         }
     }
 

@@ -134,7 +134,7 @@ fn what_each_pid_is_answered() {
             None,                  // not asked about
         ]
     );
-    // No command line (a kernel-less empty one): the name stands in, as sysinfo does.
+    // An empty command line: the name stands in, as sysinfo has it.
     assert_eq!(
         procfs.lookup(15).unwrap().alive().unwrap().cmd,
         "kthreadless"
