@@ -48,9 +48,12 @@ impl Tree {
     }
 }
 
+/// What a case expects: the name, state, CPU ticks and start, or no parse.
+type Parsed<'a> = Option<(&'a str, u8, u64, u64)>;
+
 #[test]
 fn a_stat_line_is_parsed_from_the_last_parenthesis() {
-    let cases: &[(&str, Option<(&str, u8, u64, u64)>)] = &[
+    let cases: &[(&str, Parsed)] = &[
         (
             &line(7, "sleep", 'S', 0, (3, 4), 500),
             Some(("sleep", b'S', 7, 500)),
