@@ -8,7 +8,11 @@
 # CPU: utime+stime from /proc/<pid>/stat over WINDOW seconds, after a 10 s warm-up, ROUNDS
 # windows per size; median and range.
 #
-# Usage: benches/serve_idle.sh [WINDOW_SECONDS [ROUNDS]]   (needs htop, tmux, awk; Linux /proc)
+# HBMON may name several binaries, space-separated (a before and an after): each is measured
+# in turn at each size, beside the same htop, so they share the run's load.
+#
+# Usage: [HBMON="before after"] benches/serve_idle.sh [WINDOW_SECONDS [ROUNDS]]
+#        (needs htop, tmux, awk; Linux /proc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WINDOW=${1:-30}
@@ -59,18 +63,21 @@ procs = {f"bench-{i:05}": {"last_heartbeat": now, "pid": int(pids[i % len(pids)]
 with open(path, "w") as f:
     json.dump({"version": 1, "last_updated": now, "processes": procs}, f)
 PY
-    "$HBMON" serve --file "$file" --config "$WORK/empty.toml" --listen 127.0.0.1:0 \
-        > "$WORK/serve$n.log" 2>&1 &
-    SERVE=$!
-    sleep 10
-    hb_all=(); ht_all=()
-    for _ in $(seq "$ROUNDS"); do
-        a=$(cpu_ticks "$SERVE"); b=$(cpu_ticks "$HTOP")
-        sleep "$WINDOW"
-        hb_all+=("$(percent $(( $(cpu_ticks "$SERVE") - a )))")
-        ht_all+=("$(percent $(( $(cpu_ticks "$HTOP") - b )))")
+    for bin in $HBMON; do
+        "$bin" serve --file "$file" --config "$WORK/empty.toml" --listen 127.0.0.1:0 \
+            > "$WORK/serve$n.log" 2>&1 &
+        SERVE=$!
+        sleep 10
+        hb_all=(); ht_all=()
+        for _ in $(seq "$ROUNDS"); do
+            a=$(cpu_ticks "$SERVE"); b=$(cpu_ticks "$HTOP")
+            sleep "$WINDOW"
+            hb_all+=("$(percent $(( $(cpu_ticks "$SERVE") - a )))")
+            ht_all+=("$(percent $(( $(cpu_ticks "$HTOP") - b )))")
+        done
+        echo "$n entries, $bin: serve $(printf '%s\n' "${hb_all[@]}" | summary)," \
+            "RSS $(rss_kib "$SERVE") KiB; htop $(printf '%s\n' "${ht_all[@]}" | summary);" \
+            "load $(cut -d' ' -f1 /proc/loadavg)"
+        kill "$SERVE"; wait "$SERVE" 2>/dev/null || true; SERVE=""
     done
-    echo "$n entries: serve $(printf '%s\n' "${hb_all[@]}" | summary), RSS $(rss_kib "$SERVE") KiB;" \
-        "htop $(printf '%s\n' "${ht_all[@]}" | summary)"
-    kill "$SERVE"; wait "$SERVE" 2>/dev/null || true; SERVE=""
 done

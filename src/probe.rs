@@ -1,5 +1,11 @@
 //! What the operating system says: per-process CPU, memory, start time and command line,
 //! and the system's CPU/RAM/disk — behind the [`Probe`] trait so tests can fake it.
+//!
+//! `procfs`: on Linux, the PIDs a report names are read from `/proc/N/stat` directly, one
+//! read each per refresh; sysinfo stays for the machine's figures and the process list
+//! `match` searches.
+
+mod procfs;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -36,7 +42,8 @@ pub enum Lookup {
     Alive(ProcessInfo),
     /// It does not (a zombie does not either).
     Gone,
-    /// The OS could not be asked (sysinfo cannot read it): never taken for gone.
+    /// The OS could not be asked (sysinfo cannot read it, or the PID's `/proc/N/stat` is
+    /// unreadable): never taken for gone.
     Unknown,
 }
 
@@ -145,6 +152,9 @@ const LIST_MAX_AGE: Duration = Duration::from_secs(5);
 pub struct SysProbe {
     /// `None` when sysinfo cannot read this OS: every process is then unknown, never dead.
     system: Option<System>,
+    /// Linux's `/proc`, which answers for the PIDs a refresh names (see [`procfs`]);
+    /// `None` elsewhere, where sysinfo does.
+    procfs: Option<procfs::Procfs>,
     disks: Option<Disks>,
     /// The heartbeat file's directory, whose filesystem the header's disk figures are for.
     dir: PathBuf,
@@ -190,6 +200,7 @@ impl SysProbe {
             .to_path_buf();
         SysProbe {
             system: System::new().ok(),
+            procfs: procfs::Procfs::new(),
             disks: None,
             dir,
             listed_at: None,
@@ -297,11 +308,21 @@ impl Probe for SysProbe {
             // Each PID once: sysinfo takes a PID listed twice for a dead one the second time
             // (the first pass cleared its "updated" mark) and drops it from the list, so a
             // process found by `match` and also beating, or found twice (two `match`es, two
-            // reports between refreshes), would vanish until the next full list.
-            let fresh: HashSet<u32> = pids.iter().chain(&matched).copied().collect();
-            let wanted: Vec<Pid> = fresh.iter().map(|&p| Pid::from_u32(p)).collect();
-            system.refresh_processes_specifics(ProcessesToUpdate::Some(&wanted), true, kind);
+            // reports between refreshes), would vanish until the next full list. With
+            // `/proc` read directly, sysinfo refreshes only what `match` found.
+            let asked = if self.procfs.is_some() { &[][..] } else { pids };
+            let fresh: HashSet<u32> = asked.iter().chain(&matched).copied().collect();
+            if fresh.is_empty() && self.procfs.is_some() {
+                // What a process refresh would have sampled along (see below).
+                system.refresh_cpu_usage();
+            } else {
+                let wanted: Vec<Pid> = fresh.iter().map(|&p| Pid::from_u32(p)).collect();
+                system.refresh_processes_specifics(ProcessesToUpdate::Some(&wanted), true, kind);
+            }
             known.retain(|p| fresh.contains(p));
+        }
+        if let Some(procfs) = &mut self.procfs {
+            procfs.refresh(pids);
         }
         system.refresh_memory();
         // The process refresh also sampled the system-wide CPU times (sysinfo does it to
@@ -317,6 +338,9 @@ impl Probe for SysProbe {
         let Some(system) = &self.system else {
             return Lookup::Unknown;
         };
+        if let Some(answer) = self.procfs.as_ref().and_then(|p| p.lookup(pid)) {
+            return answer;
+        }
         match system.process(Pid::from_u32(pid)) {
             Some(process) if Self::live(process) => Lookup::Alive(self.info(process)),
             _ => Lookup::Gone,
