@@ -1,6 +1,8 @@
 //! The `hbmon status --json` document: every computed field of a [`Report`], in a shape
 //! documented in README ("hbmon status --json") and versioned by [`SCHEMA`].
 
+mod sorted;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -10,6 +12,8 @@ use super::{Report, Row};
 use crate::health::{Rules, Severity, State};
 use crate::probe::{ProcessInfo, SystemInfo};
 use crate::store::Entry;
+
+pub use sorted::{Error as PrettyError, to_vec as to_sorted_pretty};
 
 /// Bumped when a field changes meaning or goes away; new fields do not bump it.
 pub const SCHEMA: u32 = 1;
@@ -176,5 +180,60 @@ impl<'a> Process<'a> {
             depends_on: &row.depends_on,
             blocked_by: &row.blocked_by,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::ProbeStatus;
+    use crate::report::fixture::{self, NOW};
+    use crate::store::Entry;
+
+    /// What `hbmon status --json` printed before it wrote its document itself: the
+    /// document as a `Value` tree (every map's keys sorted), printed pretty.
+    fn through_a_value(value: &impl Serialize) -> String {
+        serde_json::to_string_pretty(&serde_json::to_value(value).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_fixture_document_is_the_golden_and_what_its_value_tree_printed() {
+        let mut report = crate::report::build(
+            &fixture::snapshot(),
+            &fixture::config(),
+            &mut fixture::probe(),
+            NOW,
+        );
+        report.rows[0].probes = vec![ProbeStatus::sample(
+            "http",
+            "http://127.0.0.1:8080/health",
+            Some(false),
+            3,
+            &[12.5, 80.25],
+            NOW,
+        )];
+        // Fields a writer of another version added: kept, and among the known ones in order.
+        let mut entry = Entry::clone(report.rows[1].entry.as_deref().unwrap());
+        entry.extra.insert(
+            "zone".into(),
+            serde_json::json!({"b": 1, "a": [true, null]}),
+        );
+        entry
+            .extra
+            .insert("Agent \"x\"\n".into(), serde_json::json!("v2"));
+        entry
+            .extra
+            .insert("errorz".into(), serde_json::json!(1.5e300));
+        report.rows[1].entry = Some(entry.into());
+        let mut document = Document::new(
+            &report,
+            Path::new("/srv/hb.json"),
+            Some(Path::new("hbmon.toml")),
+            2,
+        );
+        document.unknown = Some("tab\there".into());
+        let text = String::from_utf8(to_sorted_pretty(&document).unwrap()).unwrap();
+        assert_eq!(text, through_a_value(&document));
+        insta::assert_snapshot!(text);
     }
 }
