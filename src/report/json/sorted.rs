@@ -400,12 +400,11 @@ impl Compound<'_, bool> {
         value.serialize(&mut *self.writer)
     }
 
-    fn close(self) -> Result<(), Error> {
+    fn close(self) {
         self.writer.close_array(self.state);
         if let Some(outer) = self.variant {
             self.writer.close_variant(outer);
         }
-        Ok(())
     }
 }
 
@@ -415,12 +414,11 @@ impl Compound<'_, Object> {
         self.writer.field_value(value)
     }
 
-    fn close(self) -> Result<(), Error> {
+    fn close(self) {
         self.writer.close_object(self.state);
         if let Some(outer) = self.variant {
             self.writer.close_variant(outer);
         }
-        Ok(())
     }
 }
 
@@ -431,7 +429,8 @@ impl ser::SerializeSeq for Compound<'_, bool> {
         self.element(value)
     }
     fn end(self) -> Result<(), Error> {
-        self.close()
+        self.close();
+        Ok(())
     }
 }
 
@@ -442,7 +441,8 @@ impl ser::SerializeTuple for Compound<'_, bool> {
         self.element(value)
     }
     fn end(self) -> Result<(), Error> {
-        self.close()
+        self.close();
+        Ok(())
     }
 }
 
@@ -453,7 +453,8 @@ impl ser::SerializeTupleStruct for Compound<'_, bool> {
         self.element(value)
     }
     fn end(self) -> Result<(), Error> {
-        self.close()
+        self.close();
+        Ok(())
     }
 }
 
@@ -464,7 +465,8 @@ impl ser::SerializeTupleVariant for Compound<'_, bool> {
         self.element(value)
     }
     fn end(self) -> Result<(), Error> {
-        self.close()
+        self.close();
+        Ok(())
     }
 }
 
@@ -489,7 +491,8 @@ impl ser::SerializeMap for Compound<'_, Object> {
         self.writer.field_value(value)
     }
     fn end(self) -> Result<(), Error> {
-        self.close()
+        self.close();
+        Ok(())
     }
 }
 
@@ -504,7 +507,8 @@ impl ser::SerializeStruct for Compound<'_, Object> {
         self.field(key, value)
     }
     fn end(self) -> Result<(), Error> {
-        self.close()
+        self.close();
+        Ok(())
     }
 }
 
@@ -519,7 +523,8 @@ impl ser::SerializeStructVariant for Compound<'_, Object> {
         self.field(key, value)
     }
     fn end(self) -> Result<(), Error> {
-        self.close()
+        self.close();
+        Ok(())
     }
 }
 
