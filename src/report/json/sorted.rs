@@ -13,6 +13,8 @@ use std::fmt::Display;
 
 use serde::ser::{self, Serialize};
 
+mod key;
+
 /// `value` as pretty JSON (two-space indent), every object's keys sorted.
 pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
     let mut writer = Writer::default();
@@ -41,6 +43,9 @@ impl From<serde_json::Error> for Error {
 #[derive(Debug, Clone, Copy)]
 struct Field {
     key: Key,
+    /// The key's first eight bytes, big-endian (zeros after a shorter key): most keys are
+    /// ordered by it alone, without comparing strings.
+    prefix: u64,
     start: usize,
     end: usize,
 }
@@ -59,16 +64,42 @@ struct Writer {
     /// The fields of every object being written, innermost last.
     fields: Vec<Field>,
     /// The keys of maps being written.
-    keys: Vec<u8>,
+    keys: String,
     /// Where an object's body is copied to, to be written back in key order.
     scratch: Vec<u8>,
 }
 
-fn key_bytes(keys: &[u8], key: Key) -> &[u8] {
+fn key_str(keys: &str, key: Key) -> &str {
     match key {
-        Key::Static(k) => k.as_bytes(),
+        Key::Static(k) => k,
         Key::Kept { start, end } => &keys[start..end],
     }
+}
+
+/// `text` as a JSON string, as serde_json escapes it: a quote, a backslash and the control
+/// characters below U+0020, nothing else. Most strings here (keys, names, states) have none
+/// of them and are copied as they are.
+fn write_str(out: &mut Vec<u8>, text: &str) -> Result<(), Error> {
+    if text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        serde_json::to_writer(out, text)?;
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    }
+    Ok(())
+}
+
+fn prefix(key: &str) -> u64 {
+    let mut bytes = [0; 8];
+    let n = key.len().min(8);
+    bytes[..n].copy_from_slice(&key.as_bytes()[..n]);
+    u64::from_be_bytes(bytes)
+}
+
+/// Two fields in the order of their keys' bytes, as a `Value` map orders its keys.
+fn order(keys: &str, a: &Field, b: &Field) -> std::cmp::Ordering {
+    (a.prefix.cmp(&b.prefix)).then_with(|| key_str(keys, a.key).cmp(key_str(keys, b.key)))
 }
 
 /// An object being written (struct, map, or the `{"Variant": …}` around an enum variant's
@@ -111,24 +142,31 @@ impl Writer {
 
     /// Starts a field of `object`: the separator, the indent, the escaped key and `": "`.
     fn begin_field(&mut self, object: &mut Object, key: Key) -> Result<(), Error> {
+        let text = key_str(&self.keys, key);
+        let field = Field {
+            key,
+            prefix: prefix(text),
+            start: 0,
+            end: 0,
+        };
         if let Some(last) = self
             .fields
             .last()
             .filter(|_| self.fields.len() > object.first)
         {
-            object.sorted &= key_bytes(&self.keys, last.key) < key_bytes(&self.keys, key);
+            object.sorted &= order(&self.keys, last, &field).is_lt();
             self.out.push(b',');
         }
-        self.newline_indent();
-        let start = self.out.len() - 2 * self.depth;
-        let text = std::str::from_utf8(key_bytes(&self.keys, key))
-            .map_err(<Error as ser::Error>::custom)?;
-        serde_json::to_writer(&mut self.out, text)?;
+        // `newline_indent`, spelled out: `text` may borrow `keys`.
+        self.out.push(b'\n');
+        let start = self.out.len();
+        self.out.resize(start + 2 * self.depth, b' ');
+        write_str(&mut self.out, text)?;
         self.out.extend_from_slice(b": ");
         self.fields.push(Field {
-            key,
             start,
             end: start,
+            ..field
         });
         Ok(())
     }
@@ -166,14 +204,14 @@ impl Writer {
         let fields = &mut self.fields[object.first..];
         let keys = &self.keys;
         // Stable: of equal keys the last given stays last.
-        fields.sort_by(|a, b| key_bytes(keys, a.key).cmp(key_bytes(keys, b.key)));
+        fields.sort_by(|a, b| order(keys, a, b));
         self.scratch.clear();
         self.scratch.extend_from_slice(&self.out[object.body..]);
         self.out.truncate(object.body);
         let mut written = 0;
         for (i, field) in fields.iter().enumerate() {
             let next = fields.get(i + 1);
-            if next.is_some_and(|n| key_bytes(keys, n.key) == key_bytes(keys, field.key)) {
+            if next.is_some_and(|n| order(keys, n, field).is_eq()) {
                 continue;
             }
             if written > 0 {
@@ -296,7 +334,7 @@ impl<'a> ser::Serializer for &'a mut Writer {
         self.scalar(&v)
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        self.scalar(v)
+        write_str(&mut self.out, v)
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
         let mut empty = self.open_array();
@@ -474,15 +512,8 @@ impl ser::SerializeMap for Compound<'_, Object> {
     type Ok = ();
     type Error = Error;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
-        // A key as a `Value` map takes it: a string (a unit variant is one), or a number or
-        // bool in its text.
-        let text = match serde_json::to_value(key)? {
-            serde_json::Value::String(s) => s,
-            v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => v.to_string(),
-            _ => return Err(ser::Error::custom("key must be a string")),
-        };
         let start = self.writer.keys.len();
-        self.writer.keys.extend_from_slice(text.as_bytes());
+        key.serialize(key::KeyWriter(&mut self.writer.keys))?;
         let end = self.writer.keys.len();
         self.writer
             .begin_field(&mut self.state, Key::Kept { start, end })
@@ -529,111 +560,4 @@ impl ser::SerializeStructVariant for Compound<'_, Object> {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
-
-    use serde::Serialize;
-    use serde_json::json;
-
-    use super::to_vec;
-
-    /// Fields out of key order, a flattened map among them, nesting.
-    #[derive(Serialize)]
-    struct Unsorted {
-        zeta: u8,
-        alpha: Option<&'static str>,
-        #[serde(flatten)]
-        extra: BTreeMap<String, serde_json::Value>,
-        mid: Vec<Inner>,
-        empty: Vec<u8>,
-        none: BTreeMap<String, u8>,
-    }
-
-    #[derive(Serialize)]
-    struct Inner {
-        y: f32,
-        x: f64,
-    }
-
-    #[derive(Serialize)]
-    enum Shape {
-        Dot,
-        Wrapped(i64),
-        Pair(u8, &'static str),
-        Named { z: bool, a: char },
-    }
-
-    #[derive(Serialize)]
-    struct Twice {
-        b: u8,
-        a: u8,
-    }
-
-    /// A field given twice (a map key equal to a struct field): the last one is kept, as a
-    /// `Value` map keeps it.
-    struct Repeated;
-    impl Serialize for Repeated {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            use serde::ser::SerializeMap;
-            let mut map = s.serialize_map(None)?;
-            map.serialize_entry("k", &1)?;
-            map.serialize_entry("a", &2)?;
-            map.serialize_entry("k", &3)?;
-            map.end()
-        }
-    }
-
-    fn check(value: &impl Serialize) {
-        let ours = String::from_utf8(to_vec(value).unwrap()).unwrap();
-        let tree = serde_json::to_string_pretty(&serde_json::to_value(value).unwrap()).unwrap();
-        assert_eq!(ours, tree);
-    }
-
-    #[test]
-    fn every_shape_prints_as_its_value_tree_does() {
-        let extra: BTreeMap<String, serde_json::Value> = [
-            (
-                "beta".to_owned(),
-                json!({"q": [1, {"b": 2, "a": 1}], "\u{1}ctl\"": "é\n"}),
-            ),
-            ("aardvark".to_owned(), json!(null)),
-            ("zz".to_owned(), json!([])),
-        ]
-        .into();
-        check(&Unsorted {
-            zeta: 255,
-            alpha: None,
-            extra,
-            mid: vec![
-                Inner {
-                    y: 15.2,
-                    x: f64::NAN,
-                },
-                Inner {
-                    y: f32::INFINITY,
-                    x: -0.0,
-                },
-            ],
-            empty: vec![],
-            none: BTreeMap::new(),
-        });
-        check(&vec![
-            Shape::Dot,
-            Shape::Wrapped(-7),
-            Shape::Pair(1, "b"),
-            Shape::Named { z: true, a: 'é' },
-        ]);
-        check(&Twice { b: 1, a: 2 });
-        check(&Repeated);
-        check(&json!({}));
-        check(&json!([[], {}, [[]], {"a": {}}]));
-        check(&"plain \u{7f} \u{1b}[31m");
-        check(&(1u64 << 63, i64::MIN, 0.1f64, 1e21f64));
-        let by_state: BTreeMap<crate::health::State, usize> = [
-            (crate::health::State::Dead, 2),
-            (crate::health::State::Up, 1),
-        ]
-        .into();
-        check(&by_state);
-    }
-}
+mod tests;
