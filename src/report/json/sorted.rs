@@ -76,20 +76,6 @@ fn key_str(keys: &str, key: Key) -> &str {
     }
 }
 
-/// `text` as a JSON string, as serde_json escapes it: a quote, a backslash and the control
-/// characters below U+0020, nothing else. Most strings here (keys, names, states) have none
-/// of them and are copied as they are.
-fn write_str(out: &mut Vec<u8>, text: &str) -> Result<(), Error> {
-    if text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-        serde_json::to_writer(out, text)?;
-    } else {
-        out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
-    }
-    Ok(())
-}
-
 fn prefix(key: &str) -> u64 {
     let mut bytes = [0; 8];
     let n = key.len().min(8);
@@ -161,7 +147,7 @@ impl Writer {
         self.out.push(b'\n');
         let start = self.out.len();
         self.out.resize(start + 2 * self.depth, b' ');
-        write_str(&mut self.out, text)?;
+        serde_json::to_writer(&mut self.out, text)?;
         self.out.extend_from_slice(b": ");
         self.fields.push(Field {
             start,
@@ -334,7 +320,7 @@ impl<'a> ser::Serializer for &'a mut Writer {
         self.scalar(&v)
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        write_str(&mut self.out, v)
+        self.scalar(v)
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
         let mut empty = self.open_array();
