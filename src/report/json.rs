@@ -138,7 +138,7 @@ impl<'a> Document<'a> {
             invalid: report
                 .invalid
                 .iter()
-                .map(|(name, error)| Invalid { name, error })
+                .map(|(name, error)| Invalid { error, name })
                 .collect(),
         }
     }
