@@ -3,7 +3,8 @@
 # `hbmon status` (table, `--cpu never`; and `--json`) on a 10 000-entry file whose PIDs are
 # 200 live processes, beside, in the same run, `python3 -c 'json.load(...)'` of the same
 # file (the issue's anchor: the whole process, and json.load alone inside it) and `cat`.
-# RUNS runs of each, interleaved, after one warm-up; median and range in ms.
+# RUNS runs of each, interleaved, after one warm-up; median and range in ms. With
+# HBMON_BEFORE=binary, that binary's `--json` too, in the same run (a change's before).
 #
 # Usage: benches/status_10k.sh [RUNS [N]]   (Linux; python3)
 set -euo pipefail
@@ -36,15 +37,17 @@ with open(path, "w") as f:
     json.dump({"version": 1, "last_updated": now, "processes": procs}, f)
 PY
 echo "machine: $(nproc) cores, $(awk '/model name/ {$1=$2=$3=""; print; exit}' /proc/cpuinfo), load $(cut -d' ' -f1-3 /proc/loadavg); $N entries, $(stat -c %s "$file") bytes"
-python3 - "$RUNS" "$HBMON" "$file" "$WORK/empty.toml" <<'PY'
+python3 - "$RUNS" "$HBMON" "$file" "$WORK/empty.toml" "${HBMON_BEFORE:-}" <<'PY'
 import statistics, subprocess, sys, time
-runs, hbmon, path, config = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+runs, hbmon, path, config, before = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 cases = {
     "cat FILE": ["cat", path],
     "python3 -c json.load (process)": ["python3", "-c", f"import json; json.load(open({path!r}))"],
     "hbmon status --cpu never": [hbmon, "status", "--file", path, "--config", config, "--cpu", "never"],
     "hbmon status --json": [hbmon, "status", "--file", path, "--config", config, "--json"],
 }
+if before:
+    cases["before: hbmon status --json"] = [before, "status", "--file", path, "--config", config, "--json"]
 times = {name: [] for name in cases}
 for i in range(runs + 1):
     for name, argv in cases.items():

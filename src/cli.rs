@@ -2,6 +2,7 @@
 //! submodule per command.
 
 mod beat;
+mod beat_line;
 mod config;
 #[cfg(unix)]
 mod control;
@@ -19,10 +20,11 @@ mod schedule;
 mod serve;
 mod status;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use crate::paths::{self, FileLocation};
 #[cfg(unix)]
@@ -32,14 +34,8 @@ use crate::supervise::Verb;
 #[derive(Debug, Parser)]
 #[command(name = "hbmon", version, about, long_about = None)]
 pub struct Cli {
-    /// The heartbeat file (default: $HBMON_FILE, else the per-user state directory).
-    #[arg(long, global = true, value_name = "PATH")]
-    pub file: Option<PathBuf>,
-
-    /// The config file (default: $HBMON_CONFIG, else hbmon.toml beside the heartbeat file,
-    /// else the per-user config directory; none found: built-in defaults).
-    #[arg(long, global = true, value_name = "PATH")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub files: Files,
 
     #[command(flatten)]
     pub ui: monitor::UiArgs,
@@ -55,7 +51,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Write one heartbeat for NAME.
+    // Its help text is a constant that `beat_line`'s command of `beat` alone shares.
+    #[command(about = beat::ABOUT)]
     Beat(beat::BeatArgs),
     /// Run a command as a job: a `running` beat at start, `succeeded` or `failed` at the end
     /// with exit code, duration and output tail; exits with the command's code.
@@ -127,19 +124,46 @@ pub enum Command {
     Demo(demo::DemoArgs),
 }
 
-impl Cli {
+/// The heartbeat file and the config, which every command takes, before or after its name.
+#[derive(Debug, Args)]
+pub struct Files {
+    /// The heartbeat file (default: $HBMON_FILE, else the per-user state directory).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+
+    /// The config file (default: $HBMON_CONFIG, else hbmon.toml beside the heartbeat file,
+    /// else the per-user config directory; none found: built-in defaults).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+impl Files {
     pub fn location(&self) -> FileLocation {
         paths::resolve_file(self.file.as_deref())
+    }
+}
+
+/// Parses a whole command line (the program's name first) and runs it; a command line clap
+/// refuses, or `--help`, is printed and exits as clap does. `hbmon beat`, which scripts run
+/// once per beat, is parsed by a command of `beat` alone (`beat_line`): building the whole
+/// command line's parser was a fifth of a beat's instructions.
+pub fn run_args(args: Vec<OsString>) -> anyhow::Result<ExitCode> {
+    match beat_line::parse(&args) {
+        Some((files, args)) => {
+            report_mode();
+            beat::beat(&files.location(), &args)
+        }
+        None => run(Cli::parse_from(args)),
     }
 }
 
 /// Runs a parsed command line. Errors are for `main` to print; a command that judges health
 /// (`status`) returns its verdict as the exit code instead.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let location = cli.location();
-    let config = cli.config.as_deref();
+    let location = cli.files.location();
+    let config = cli.files.config.as_deref();
     let Some(command) = cli.command else {
-        return monitor::monitor(&location, cli.config.as_deref(), &cli.ui, &cli.remote);
+        return monitor::monitor(&location, config, &cli.ui, &cli.remote);
     };
     // `hbmon --remote URL status` would read no remote, silently.
     anyhow::ensure!(
@@ -148,8 +172,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
          (hbmon status --remote URL)"
     );
     if command.is_report() {
-        #[cfg(unix)]
-        crate::signal::die_quietly_on_closed_pipe();
+        report_mode();
     }
     match command {
         Command::Beat(args) => beat::beat(&location, &args),
@@ -185,23 +208,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             pause::resume(&location, &names(&location, config, &[name])?.remove(0))
         }
         #[cfg(unix)]
-        Command::Serve(args) => serve::serve(&location, cli.config.as_deref(), &args),
+        Command::Serve(args) => serve::serve(&location, config, &args),
         Command::Path => {
             println!("{}", location.path.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Status(args) => Ok(status::status(&location, cli.config.as_deref(), &args)),
-        Command::Config(args) => config::show(&location, cli.config.as_deref(), &args),
-        Command::Init => config::init(&location, cli.config.as_deref()),
+        Command::Status(args) => Ok(status::status(&location, config, &args)),
+        Command::Config(args) => config::show(&location, config, &args),
+        Command::Init => config::init(&location, config),
         Command::Mcp => {
             crate::mcp::run(crate::manage::Target {
                 location,
-                config_flag: cli.config.clone(),
+                config_flag: config.map(std::path::Path::to_owned),
             })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Import(args) => Ok(import::import(&args)),
-        Command::Demo(args) => demo::demo(&args, cli.file.is_some() || cli.config.is_some()),
+        Command::Demo(args) => demo::demo(&args, cli.files.file.is_some() || config.is_some()),
     }
 }
 
@@ -238,6 +261,12 @@ fn names(
         names.extend(loaded.as_ref().map(|c| c.name_for(name).to_owned()));
     }
     Ok(names)
+}
+
+/// A command that prints and exits, like a Unix filter, dies quietly of a reader going away.
+fn report_mode() {
+    #[cfg(unix)]
+    crate::signal::die_quietly_on_closed_pipe();
 }
 
 impl Command {

@@ -7,7 +7,7 @@
 //! against this list). Faces on top, the engine under them, the rooms it is built of, and
 //! the plain pieces at the bottom:
 //!
-//! - [`cli`]: the `hbmon` command line; `main.rs` only calls [`cli::run`].
+//! - [`cli`]: the `hbmon` command line; `main.rs` only calls [`cli::run_args`].
 //! - [`mcp`]: `hbmon mcp`, a Model Context Protocol server over stdio (`rmcp`) for AI
 //!   agents: the acts of [`manage`] as tools.
 //! - [`tui`]: the live terminal UI, `hbmon` with no subcommand: a face of the engine.

@@ -1,12 +1,9 @@
-//! The `hbmon` binary: parse arguments, run, map errors to an exit code.
+//! The `hbmon` binary: run its arguments, map errors to an exit code.
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = hbmon::cli::Cli::parse();
-    match hbmon::cli::run(cli) {
+    match hbmon::cli::run_args(std::env::args_os().collect()) {
         Ok(code) => code,
         Err(err) => {
             // An error may quote what a writer or the config wrote: one line, escaped.

@@ -12,6 +12,10 @@ use crate::sink::{self, Request, Sent};
 use crate::store::{self, Beat, Kind, Store, parse_name};
 use crate::text;
 
+/// What `hbmon help` says of `hbmon beat` (clap takes a doc comment's summary without its
+/// full stop; this, shared with `beat_line`, is given as it is shown).
+pub const ABOUT: &str = "Write one heartbeat for NAME";
+
 // Each flag is a switch a user types; clap needs them as the fields they are.
 #[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]

@@ -1,7 +1,7 @@
 //! `hbmon status`: judge every process once, print the table or the JSON document, and
 //! exit with the Nagios plugin code (0 ok, 1 warning, 2 critical, 3 unknown).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -152,11 +152,17 @@ fn judge(
         let mut document =
             json::Document::new(&report, &location.path, config_path.as_deref(), code);
         document.unknown.clone_from(&unknown);
-        let mut document = serde_json::to_value(&document)?;
-        if !remotes.is_empty() {
+        // Written straight from the rows (a tree of every field first was most of the
+        // time at 10 000 rows); remote rows are spliced into a tree of their own.
+        let mut text = if remotes.is_empty() {
+            json::to_sorted_pretty(&document)?
+        } else {
+            let mut document = serde_json::to_value(&document)?;
             with_remotes(&mut document, &report, &fetched);
-        }
-        println!("{}", serde_json::to_string_pretty(&document)?);
+            json::to_sorted_pretty(&document)?
+        };
+        text.push(b'\n');
+        std::io::stdout().lock().write_all(&text)?;
         if let Some(why) = unknown {
             eprintln!("hbmon: {}", text::escape(&why));
         }

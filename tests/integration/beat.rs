@@ -720,3 +720,31 @@ fn beat_start_and_exit_code_with_run_ids_keep_overlapping_runs_apart() {
         .failure()
         .stderr(contains("invalid uuid format"));
 }
+
+/// `hbmon beat …` is parsed by a command of `beat` alone; `hbmon help beat` and a line
+/// with the UI's `--refresh` before `beat` go to the whole parser. Both print the same help
+/// and the same refusals, with the same exit code.
+#[test]
+fn beat_help_and_errors_are_the_whole_parsers() {
+    let (_dir, file) = temp_file();
+    let run = |args: &[&str]| {
+        let out = hbmon(&file).args(args).output().unwrap();
+        (out.status.code(), out.stdout, out.stderr)
+    };
+    let help = run(&["beat", "--help"]);
+    assert_eq!(help, run(&["help", "beat"]));
+    assert!(String::from_utf8_lossy(&help.1).contains("Usage: hbmon beat [OPTIONS] <NAME>"));
+    for refused in [
+        &["w", "--kind", "cron"][..],
+        &["w", "--fil", "x"],
+        &["w", "--no-pid", "--pid", "3"],
+        &[],
+    ] {
+        let fast = run(&[&["beat"][..], refused].concat());
+        let whole = run(&[&["--refresh", "2s", "beat"][..], refused].concat());
+        assert_eq!(fast, whole, "{refused:?}");
+        assert_eq!(fast.0, Some(2), "{refused:?}");
+        assert!(!fast.2.is_empty(), "{refused:?}");
+    }
+    assert!(!file.exists(), "a refused line wrote the file");
+}
