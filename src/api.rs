@@ -165,8 +165,13 @@ impl Api {
             document.exit_code = report::UNKNOWN_EXIT_CODE;
             document.unknown = Some(why);
         }
-        match serde_json::to_string_pretty(&document) {
-            Ok(text) => Response::ok("application/json", text + "\n"),
+        // Printed as `hbmon status --json` prints it, every object's keys sorted: the same
+        // document byte for byte, whichever face a script reads it from.
+        match json::to_sorted_pretty(&document) {
+            Ok(text) => Response::ok(
+                "application/json",
+                String::from_utf8_lossy(&text).into_owned() + "\n",
+            ),
             Err(e) => Response::line(500, format!("cannot encode the status: {e}")),
         }
     }

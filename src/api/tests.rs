@@ -238,10 +238,9 @@ fn status_is_the_status_json_document() {
     let report = api.feed.report();
     let file = dir.path().join("hb.json");
     let document = json::Document::new(&report, &file, Some(Path::new("hbmon.toml")), 2);
-    assert_eq!(
-        response.body,
-        serde_json::to_string_pretty(&document).unwrap() + "\n"
-    );
+    // Byte for byte what `hbmon status --json` prints, nested keys sorted too.
+    let printed = String::from_utf8(json::to_sorted_pretty(&document).unwrap()).unwrap();
+    assert_eq!(response.body, printed + "\n");
 
     let one = api.respond(&request("GET", "/status/Bidder Script", ""));
     let value: serde_json::Value = serde_json::from_str(&one.body).unwrap();
