@@ -349,7 +349,7 @@ impl History {
             .prepare_cached(
                 "SELECT name, minute, kind, target, count, failures,
                         min_ms, p50_ms, p95_ms, max_ms
-                 FROM probe_minutes WHERE name = ?1 AND minute + 60 > ?2
+                 FROM probe_minutes WHERE name = ?1 AND minute > ?2 - 60
                  ORDER BY minute DESC, kind, target LIMIT ?3",
             )
             .map_err(&fail)?;

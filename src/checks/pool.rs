@@ -5,6 +5,7 @@
 //! recorded failed, and its answer, when it comes, ignored. Results go into the slots,
 //! which [`Checks::results`] copies under a short lock: no reader ever waits for a probe.
 
+use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -189,13 +190,18 @@ impl Checks {
     /// own, not empty, after a restart.
     pub fn seed(&self, minutes: &[ProbeMinute]) {
         let now = unix_now();
+        // Grouped once: a thousand probes' hour is 60 000 minutes, and each slot looking
+        // through all of them would be 60 million comparisons on the engine's thread.
+        let mut by_probe: HashMap<(&str, &str, &str), Vec<_>> = HashMap::new();
+        for m in minutes {
+            (by_probe.entry((&m.name, &m.kind, &m.target)).or_default()).push(m.rollup);
+        }
         let mut shared = lock(&self.state);
         for slot in &mut shared.slots {
             let (kind, target) = (slot.spec.kind.name(), slot.spec.kind.target());
-            let own = minutes
-                .iter()
-                .filter(|m| m.name == slot.spec.name && m.kind == kind && m.target == target)
-                .map(|m| m.rollup);
+            let own = (by_probe.get(&(slot.spec.name.as_str(), kind, target)))
+                .cloned()
+                .unwrap_or_default();
             slot.samples.seed(own, now);
             slot.refresh(now);
         }
