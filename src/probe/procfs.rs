@@ -276,10 +276,10 @@ impl Procfs {
     /// not a process of its own.
     fn tgid(&mut self, pid: u32) -> Option<u32> {
         self.read(pid, "status", STAT_MAX).ok()?;
-        let text = std::str::from_utf8(&self.buf).ok()?;
-        text.lines()
-            .find_map(|l| l.strip_prefix("Tgid:"))
-            .and_then(|v| v.trim().parse().ok())
+        // Looked for in the bytes: the kernel leaves a name's bytes ≥ 0x80 as they are, so
+        // a thread named in bad UTF-8 would otherwise read as no thread at all.
+        let line = (self.buf.split(|&b| b == b'\n')).find_map(|l| l.strip_prefix(b"Tgid:"))?;
+        std::str::from_utf8(line).ok()?.trim().parse().ok()
     }
 }
 
