@@ -5,7 +5,7 @@
 
 mod parse;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -321,12 +321,24 @@ pub fn distinct(remotes: &mut [Remote]) {
             remote.name = name;
         }
     }
-    let names: Vec<String> = remotes.iter().map(|r| r.name.clone()).collect();
-    for (i, remote) in remotes.iter_mut().enumerate() {
-        let earlier = names[..i].iter().filter(|&n| *n == names[i]).count();
-        if earlier > 0 {
-            remote.name = format!("{} ({})", names[i], earlier + 1);
+    // The first holder of a name keeps it; a later one counts on from ` (2)` to the first
+    // name nobody has or will have (`db`, `db`, `db (2)` are `db`, `db (3)`, `db (2)`).
+    let mut taken: HashSet<String> = HashSet::new();
+    for i in 0..remotes.len() {
+        let base = remotes[i].name.clone();
+        if taken.insert(base.clone()) {
+            continue;
         }
+        let free = |name: &String, taken: &HashSet<String>| {
+            !taken.contains(name) && !remotes[i + 1..].iter().any(|r| r.name == *name)
+        };
+        // There are fewer names than numbers tried, so one of them is free.
+        let name = (2..=remotes.len() + 2)
+            .map(|n| format!("{base} ({n})"))
+            .find(|name| free(name, &taken))
+            .expect("more numbers than names");
+        taken.insert(name.clone());
+        remotes[i].name = name;
     }
 }
 

@@ -273,6 +273,15 @@ fn remotes_sharing_a_name_are_told_apart_by_port_then_by_number() {
             &[("http://box2:1", None), ("http://box2:1", None)],
             &["box2:1", "box2:1 (2)"],
         ),
+        // A number is never one another remote has: each name is one serve.
+        (
+            &[
+                ("http://a:1", Some("db")),
+                ("http://b:1", Some("db")),
+                ("http://c:1", Some("db (2)")),
+            ],
+            &["db", "db (3)", "db (2)"],
+        ),
     ];
     for (given, want) in cases {
         let mut list: Vec<Remote> = given
