@@ -20,7 +20,6 @@ use super::terminal::Screen;
 use super::{Options, TuiError, keys, ui};
 use crate::history::{HistoryError, Note};
 use crate::monitor::{Engine, Monitor, MonitorError, News, Update};
-use crate::remote::Fetched;
 use crate::report::Report;
 use crate::store::Store;
 use crate::supervise::Verb;
@@ -79,8 +78,9 @@ enum Event {
     Signal(i32),
     /// What `hbmon serve` answered to `R` or `x`.
     Controlled(Notice),
-    /// A remote's answer, or why there is none ([`super::remote`]).
-    Remote(Fetched),
+    /// A remote answered, or failed to ([`super::remote`]): its news waits in the
+    /// remotes' inbox.
+    Remote,
 }
 
 /// Why the loop ended.
@@ -128,11 +128,12 @@ pub fn run(
         None
     } else {
         let tx = tx.clone();
-        remote::spawn(&options.remotes, move |fetched| {
-            tx.send(Event::Remote(fetched)).is_ok()
+        let known = Remotes::new(&options.remotes, crate::clock::unix_now());
+        remote::spawn(&options.remotes, known.inbox(), move || {
+            tx.send(Event::Remote).is_ok()
         })
         .map_err(TuiError::Remotes)?;
-        Some(Remotes::new(&options.remotes, crate::clock::unix_now()))
+        Some(known)
     };
     let first = engine
         .feed()
@@ -225,9 +226,9 @@ impl Loop {
                         self.monitor.refresh();
                         redraw = true;
                     }
-                    Event::Remote(fetched) => {
+                    Event::Remote => {
                         if let Some(remotes) = &mut self.remotes {
-                            remotes.take(fetched);
+                            remotes.take_news();
                             let stale = remotes.stale();
                             if self.app.stale() != stale.as_slice() {
                                 self.app.update(Action::Remotes(stale));

@@ -3,7 +3,7 @@
 //! the newest answer of each into the engine's report before the app sees it. A remote
 //! without a current answer is a line saying since when, never an empty silence.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::remote::{self, Fetched, Judged, Remote, RemoteError};
@@ -38,24 +38,50 @@ impl Stale {
     }
 }
 
+/// Each remote's newest answer the loop has not taken yet. A remote's thread puts its
+/// answer in place of its own untaken one rather than queueing another, and wakes the loop
+/// only when the inbox was empty: a loop that stalls (a terminal stopped by Ctrl-S, an ssh
+/// that hangs) holds at most one answer a remote (each up to [`remote::MAX_REPLY`]), never
+/// one every [`EVERY`], and a burst of answers costs the loop one merge.
+#[derive(Debug, Clone, Default)]
+pub struct Inbox(Arc<Mutex<Vec<Fetched>>>);
+
+impl Inbox {
+    /// Puts `fetched` in, in place of its remote's untaken answer; true when the inbox was
+    /// empty, so the loop needs waking.
+    pub fn put(&self, fetched: Fetched) -> bool {
+        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let was_empty = held.is_empty();
+        held.retain(|f| f.name != fetched.name);
+        held.push(fetched);
+        was_empty
+    }
+
+    /// The answers in, oldest first, taken out.
+    pub fn take(&self) -> Vec<Fetched> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
 /// Starts one thread per remote. Each asks its remote (bounded by [`remote::TIMEOUT`] and
-/// [`remote::MAX_REPLY`]), hands the answer to `deliver`, and asks again [`EVERY`] after it
-/// last asked — never two asks of one remote at once, so a hung one costs one thread
-/// waiting out its timeout, and nothing else. A thread ends when `deliver` says false (the
-/// UI is gone).
-pub fn spawn<F>(remotes: &[Remote], deliver: F) -> std::io::Result<()>
+/// [`remote::MAX_REPLY`]), puts the answer in `inbox`, calls `wake` when the loop needs
+/// waking, and asks again [`EVERY`] after it last asked — never two asks of one remote at
+/// once, so a hung one costs one thread waiting out its timeout, and nothing else. A thread
+/// ends when `wake` says false (the UI is gone).
+pub fn spawn<F>(remotes: &[Remote], inbox: &Inbox, wake: F) -> std::io::Result<()>
 where
-    F: Fn(Fetched) -> bool + Clone + Send + 'static,
+    F: Fn() -> bool + Clone + Send + 'static,
 {
     let agent = remote::agent();
     for remote in remotes {
-        let (remote, agent, deliver) = (remote.clone(), agent.clone(), deliver.clone());
+        let (remote, agent, inbox, wake) =
+            (remote.clone(), agent.clone(), inbox.clone(), wake.clone());
         std::thread::Builder::new()
             .name("hbmon-remote".into())
             .spawn(move || {
                 loop {
                     let asked = Instant::now();
-                    if !deliver(remote::fetch_one(&agent, &remote)) {
+                    if inbox.put(remote::fetch_one(&agent, &remote)) && !wake() {
                         break;
                     }
                     std::thread::sleep(EVERY.saturating_sub(asked.elapsed()));
@@ -69,6 +95,8 @@ where
 #[derive(Debug)]
 pub struct Remotes {
     known: Vec<Known>,
+    /// Where the remotes' threads leave their answers.
+    inbox: Inbox,
 }
 
 #[derive(Debug)]
@@ -93,7 +121,22 @@ impl Remotes {
                 why: None,
             })
             .collect();
-        Remotes { known }
+        Remotes {
+            known,
+            inbox: Inbox::default(),
+        }
+    }
+
+    /// Where the remotes' threads are to leave their answers.
+    pub fn inbox(&self) -> &Inbox {
+        &self.inbox
+    }
+
+    /// Takes in every answer waiting in the inbox.
+    pub fn take_news(&mut self) {
+        for fetched in self.inbox.take() {
+            self.take(fetched);
+        }
     }
 
     /// Takes in one answer; a failure keeps the time of the first in a run of them.
@@ -102,7 +145,9 @@ impl Remotes {
             return;
         };
         match fetched.result {
-            Ok(judged) => {
+            Ok(mut judged) => {
+                // The raw entries are for `status --json`; the screen draws the rows.
+                judged.processes = Vec::new();
                 known.judged = Some(Arc::new(judged));
                 known.why = None;
             }

@@ -236,10 +236,11 @@ fn a_remote_that_accepts_and_never_answers_is_asked_once_at_a_time_and_reported_
     });
     let (tx, rx) = std::sync::mpsc::channel();
     let hung = Remote::from_url(&url, None).unwrap();
-    spawn(&[hung], move |fetched| tx.send(fetched).is_ok()).unwrap();
-    let first = rx
-        .recv_timeout(remote::TIMEOUT * 3)
+    let inbox = Inbox::default();
+    spawn(&[hung], &inbox, move || tx.send(()).is_ok()).unwrap();
+    rx.recv_timeout(remote::TIMEOUT * 3)
         .expect("an answer within its timeout");
+    let first = inbox.take().pop().unwrap();
     match &first.result {
         Err(RemoteError::Unreachable(why)) => assert!(why.contains("no answer within"), "{why}"),
         other => panic!("{other:?}"),
@@ -268,5 +269,25 @@ fn what_needs_a_remote_row_is_looked_for_on_its_machine_only() {
     assert!(
         app.needed_by(box2).is_empty(),
         "this machine's web needs its own db"
+    );
+}
+
+#[test]
+fn a_stalled_loop_holds_one_answer_a_remote_and_is_woken_once() {
+    let inbox = Inbox::default();
+    let wakes: Vec<bool> = [("box2", 1.0), ("box3", 2.0), ("box2", 3.0), ("box2", 4.0)]
+        .into_iter()
+        .map(|(name, at)| inbox.put(answer(name, at, Vec::new())))
+        .collect();
+    assert_eq!(
+        wakes,
+        [true, false, false, false],
+        "woken for the first answer only"
+    );
+    let held: Vec<(String, f64)> = inbox.take().into_iter().map(|f| (f.name, f.at)).collect();
+    assert_eq!(held, [("box3".to_owned(), 2.0), ("box2".to_owned(), 4.0)]);
+    assert!(
+        inbox.put(answer("box2", 5.0, Vec::new())),
+        "empty again: wakes again"
     );
 }

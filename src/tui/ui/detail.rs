@@ -283,7 +283,12 @@ pub(super) fn health_lines(app: &App, row: &Row, now: f64, theme: &Theme) -> Vec
     ])];
     // The judgement knows since when for some states (a deadline passed); for the others
     // (a PID found gone) the history knows when the state began.
+    // A remote row's history is on its machine: this one's timeline of a same-named
+    // process says nothing of it.
     let since = health.since.or_else(|| {
+        if crate::tui::remote::remote_host(row).is_some() {
+            return None;
+        }
         app.timeline(&row.name)
             .first()
             .filter(|t| t.to == health.state)

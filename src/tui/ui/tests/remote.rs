@@ -65,3 +65,41 @@ fn remote_rows_show_their_host_and_a_remote_without_rows_says_since_when() {
     assert!(!detail.contains("no transitions yet"), "{detail}");
     assert!(!detail.contains("51m"), "{detail}");
 }
+
+#[test]
+fn a_remote_rows_detail_never_takes_since_when_from_this_machines_same_named_process() {
+    // box2 judged `backup` dead without a since; this machine's history has its own
+    // `backup`, dead since long before: that date is not box2's.
+    let mut remote = theirs("box2", "backup", State::Dead, 700.0);
+    remote.health = Health::new(State::Dead, "pid gone".to_owned(), None);
+    let report = Report {
+        now: NOW,
+        rows: vec![remote],
+        ..Report::default()
+    };
+    let mut app = App::new("/tmp/hb.json".into(), NOW - 60.0, false);
+    app.update(Action::Report(Arc::new(report)));
+    let local = crate::changes::Transition {
+        name: "backup".into(),
+        time: NOW - 86_400.0,
+        from: Some(State::Up),
+        to: State::Dead,
+        severity: State::Dead.severity(),
+        reason: "gone".into(),
+        since: None,
+    };
+    app.update(Action::History(Box::new(crate::tui::recent::Recent {
+        at: NOW,
+        selected: Some(crate::tui::recent::Selected {
+            name: "backup".into(),
+            beats: vec![],
+            transitions: vec![local],
+            log: Vec::new(),
+        }),
+        ..crate::tui::recent::Recent::default()
+    })));
+    app.update(Action::ToggleDetail);
+    let detail = screen(&render(&mut app, 110, 40));
+    assert!(detail.contains("pid gone"), "{detail}");
+    assert!(!detail.contains("Dead since"), "{detail}");
+}
