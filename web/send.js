@@ -129,7 +129,10 @@
     view.asking = setTimeout(async () => {
       const reply = await hbmon.api("GET", "/api/v1/processes/" + encodeURIComponent(name));
       if (name !== (view.name || "my-job")) return;
-      const row = reply.ok && reply.json && reply.json.processes[0];
+      // Only the row of this very name: a label finds its process's row too, whose
+      // ping URLs are not this heartbeat's.
+      const found = reply.ok && reply.json && reply.json.processes[0];
+      const row = found && found.name === name ? found : null;
       const ping = row ? { name, paths: row.ping_paths || null, withheld: row.monitored && !row.ping_paths } : null;
       // Redrawn only for news: a redraw takes a copy button from under a click.
       if (JSON.stringify(ping) === JSON.stringify(view.ping)) return;

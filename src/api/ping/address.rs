@@ -4,10 +4,18 @@
 //! (whoever has one may ping), so they are compared in constant time: a reply's timing
 //! does not tell how much of a guess was right.
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
 use crate::config::Config;
+
+/// What a path segment keeps as it is: RFC 3986's unreserved characters.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// One configured process's ways to be named.
 #[derive(Debug, Clone)]
@@ -75,17 +83,23 @@ impl Addresses {
     pub fn paths_of(&self, name: &str) -> Option<Value> {
         let ids = self.processes.iter().find(|ids| ids.name == name)?;
         let mut paths = Map::new();
+        // Each part one path segment, as the router decodes it: a slug is the name unless
+        // given, and a name may hold a space, `/`, `?` or `#`.
+        let seg = |text: &str| utf8_percent_encode(text, SEGMENT).to_string();
         if let Some(uuid) = &ids.uuid {
-            paths.insert("uuid".to_owned(), format!("/ping/{uuid}").into());
+            paths.insert("uuid".to_owned(), format!("/ping/{}", seg(uuid)).into());
         }
         if let Some(key) = &self.ping_key {
             paths.insert(
                 "slug".to_owned(),
-                format!("/ping/{key}/{}", ids.slug).into(),
+                format!("/ping/{}/{}", seg(key), seg(&ids.slug)).into(),
             );
         }
         if let Some(token) = &ids.push_token {
-            paths.insert("push".to_owned(), format!("/api/push/{token}").into());
+            paths.insert(
+                "push".to_owned(),
+                format!("/api/push/{}", seg(token)).into(),
+            );
         }
         Some(Value::Object(paths))
     }
@@ -130,7 +144,8 @@ mod tests {
             "[serve]\nping_key = \"k3y\"\n\
              [[process]]\nname = \"backup\"\nuuid = \"5D8E1B0C-7A3F-4C92-8E61-0F2B9D4A7C15\"\n\
              push_token = \"tok\"\n\
-             [[process]]\nname = \"db\"\nslug = \"db-main\"\n",
+             [[process]]\nname = \"db\"\nslug = \"db-main\"\n\
+             [[process]]\nname = \"nightly backup/a?#%\"\n",
             std::path::Path::new("hbmon.toml"),
         )
         .unwrap();
@@ -171,6 +186,11 @@ mod tests {
                 })),
             ),
             ("db", Some(serde_json::json!({"slug": "/ping/k3y/db-main"}))),
+            // A slug that is the name: one segment, whatever the name holds.
+            (
+                "nightly backup/a?#%",
+                Some(serde_json::json!({"slug": "/ping/k3y/nightly%20backup%2Fa%3F%23%25"})),
+            ),
             ("db-main", None),
             ("never-configured", None),
         ];
