@@ -2,8 +2,9 @@
 //! running `hbmon beat` once per beat, and clap builds every argument of every command
 //! before it parses one: for a beat that was a fifth of its instructions (BENCHMARKS.md §7).
 //! Only a line whose command is certainly `beat` comes here — nothing before it but
-//! `--file` and `--config` — and its help and errors are the whole parser's, word for word
-//! (the tests below hold the two side by side).
+//! `--file` and `--config` — and a line it refuses, or `--help`, goes on to the whole
+//! parser, so help and errors are the whole parser's own (the tests below hold the two
+//! side by side on the lines both take).
 
 use std::ffi::OsString;
 
@@ -30,10 +31,11 @@ enum Only {
 }
 
 /// `args` (the program's name first) parsed, if its command is `beat`; `None` for any
-/// other line, which the whole parser takes. A line clap refuses, or `--help`, is printed
-/// and exits here as the whole parser would.
+/// other line, which the whole parser takes. So is a line this one refuses, and `--help`:
+/// the whole parser says those as it always has (its usage line, its "did you mean"), and
+/// only they pay for building it.
 pub fn parse(args: &[OsString]) -> Option<(Files, BeatArgs)> {
-    try_parse(args).map(|parsed| parsed.unwrap_or_else(|e| e.exit()))
+    try_parse(args)?.ok()
 }
 
 fn try_parse(args: &[OsString]) -> Option<Result<(Files, BeatArgs), clap::Error>> {

@@ -746,5 +746,20 @@ fn beat_help_and_errors_are_the_whole_parsers() {
         assert_eq!(fast.0, Some(2), "{refused:?}");
         assert!(!fast.2.is_empty(), "{refused:?}");
     }
+    // Refused before `beat` (a global flag's value): said as the whole parser says it.
+    for refused in [
+        &["--file", "--bogus", "beat", "w"][..],
+        &["--file", "a", "--file", "b", "beat", "w"],
+    ] {
+        let (code, _, stderr) = run(refused);
+        let said = String::from_utf8_lossy(&stderr);
+        assert_eq!(code, Some(2), "{refused:?}: {said}");
+        // A command is optional to the whole parser (`hbmon` alone is the UI), so its
+        // usage never shows a required `<COMMAND>`, as a parser of `beat` alone's would.
+        assert!(
+            said.starts_with("error: ") && !said.contains("<COMMAND>"),
+            "{refused:?}: {said}"
+        );
+    }
     assert!(!file.exists(), "a refused line wrote the file");
 }
