@@ -283,6 +283,12 @@ const hbmon = (() => {
       if (update.ranks) state.ranks = update.ranks;
       take(apply(state.doc, update), state.ranks);
     });
+    // The server could not build this check's document: what is on the page is the last
+    // one it could, so the page says it is not live (the next snapshot makes it live).
+    source.addEventListener("failure", (event) => {
+      conn.textContent = "not live: " + event.data;
+      conn.className = "down";
+    });
     source.addEventListener("error", () => {
       conn.textContent = "reconnecting…";
       conn.className = "down";
