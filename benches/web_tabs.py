@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -172,6 +173,7 @@ def main() -> None:
     procs: list[subprocess.Popen] = []
     sock = f"hbmon-tabs-{os.getpid()}"
     work = Path(tempfile.mkdtemp())
+    driver = None
     try:
         sleepers = [subprocess.Popen(["sleep", "100000"]) for _ in range(200)]
         procs += sleepers
@@ -226,15 +228,26 @@ def main() -> None:
         time.sleep(10)
         measure(f"{args.tabs} chromium tabs", chromedriver.pid)
         for i, h in enumerate(handles):
-            driver.call("POST", "/window", {"handle": h})
-            rows, changes = driver.run("return [document.querySelectorAll('tbody tr').length, "
-                                       "window.hbMutations]")
-            print(f"tab {i + 1}: {rows} rows, {changes} DOM changes since it loaded")
+            # A page busy drawing may not answer in chromedriver's time: say so, go on.
+            try:
+                driver.call("POST", "/window", {"handle": h})
+                rows, changes = driver.run("return [document.querySelectorAll('tbody tr')"
+                                           ".length, window.hbMutations]")
+                print(f"tab {i + 1}: {rows} rows, {changes} DOM changes since it loaded")
+            except urllib.error.HTTPError as e:
+                print(f"tab {i + 1}: no answer: {e.read().decode(errors='replace')[:300]}")
         # No tab again, once the browser has gone: what load drift did to the first row.
         driver.call("DELETE", "")
+        driver = None
         time.sleep(5)
         measure("no tab, after", None)
     finally:
+        # Ending the session ends chromium: chromedriver's own end would leave it running.
+        if driver is not None and "/session/" in driver.base:
+            try:
+                driver.call("DELETE", "")
+            except OSError:
+                pass
         subprocess.run(["tmux", "-L", sock, "kill-server"], stderr=subprocess.DEVNULL)
         # tmux leaves its socket file behind.
         tmpdir = os.environ.get("TMUX_TMPDIR", "/tmp")
