@@ -7,15 +7,24 @@
 # their own 120x30 tmux session. Latency: HBMON_TRACE_REDRAW makes hbmon append
 # "<redraw time> <newest beat in the file>" after each redraw that follows a re-read.
 #
-# Usage: benches/tui_idle.sh [WINDOW_SECONDS]   (needs tmux, htop, awk; Linux /proc)
+# ENTRIES (default 200) sets the file's size: above 200 the file is written once with that
+# many entries (a day's interval each) and the first 200 of them are the ones that beat.
+# ROUNDS windows per scenario (default 1), median and range.
+#
+# Usage: [ENTRIES=N] [ROUNDS=N] [HBMON=bin BEAT_MANY=bin] benches/tui_idle.sh [WINDOW_SECONDS]
+#        (needs tmux, htop, awk; Linux /proc; without HBMON and BEAT_MANY, builds them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WINDOW=${1:-60}
+ENTRIES=${ENTRIES:-200}
+ROUNDS=${ROUNDS:-1}
 command -v htop >/dev/null || { echo "htop is required (apt-get install -y htop)" >&2; exit 1; }
 
-cargo build --release --quiet --bin hbmon --example beat_many
-HBMON=$PWD/target/release/hbmon
-BEAT_MANY=$PWD/target/release/examples/beat_many
+if [ -z "${HBMON:-}" ] || [ -z "${BEAT_MANY:-}" ]; then
+    cargo build --release --quiet --bin hbmon --example beat_many
+fi
+HBMON=${HBMON:-$PWD/target/release/hbmon}
+BEAT_MANY=${BEAT_MANY:-$PWD/target/release/examples/beat_many}
 WORK=$(mktemp -d)
 SOCK=hbmon-bench-$$
 SLEEPERS=()
@@ -42,6 +51,21 @@ start() {
 }
 stop() { tmux -L "$SOCK" kill-session -t "$1"; }
 percent() { awk -v t="$1" -v hz="$TICKS" -v s="$WINDOW" 'BEGIN {printf "%.2f", t / hz / s * 100}'; }
+summary() { sort -n | awk '{v[NR] = $1} END {if (NR == 1) printf "%s%%", v[1]; else printf "%s%% (%s-%s%%)", v[int((NR + 1) / 2)], v[1], v[NR]}'; }
+# The ENTRIES-entry file at $1: beat_many's 200 entries, or one write of ENTRIES.
+seed() {
+    if [ "$ENTRIES" = 200 ]; then "$BEAT_MANY" "$1" 200 0 0 "$WORK/pids"; return; fi
+    python3 - "$1" "$ENTRIES" "$WORK/pids" <<'PY'
+import json, socket, sys, time
+path, n, pids = sys.argv[1], int(sys.argv[2]), open(sys.argv[3]).read().split()
+now = time.time()
+procs = {f"bench-{i:04}": {"last_heartbeat": now, "pid": int(pids[i % len(pids)]), "status": "alive",
+         "interval": 86400.0, "first_heartbeat": now, "beats": 1, "errors": 0, "kind": "app",
+         "host": socket.gethostname(), "additional_data": {"queue": i}} for i in range(n)}
+with open(path, "w") as f:
+    json.dump({"version": 1, "last_updated": now, "processes": procs}, f)
+PY
+}
 # p50 and p99 of the time from a beat to the first redraw that shows it. TRACE has
 # "<redraw time> <newest beat in the file>" per redraw after a read; BEATS has each beat's
 # time. A beat shows in the first redraw whose newest beat is at least as new (one writer
@@ -59,34 +83,37 @@ latency() {
             printf "p50 %.1f ms, p99 %.1f ms (%d beats)", v[i50], v[i99], NR }'
 }
 
-# measure NAME RATE: hbmon and htop side by side for WINDOW seconds while 200 entries beat
-# RATE times a second in total (0: idle).
+# measure NAME RATE: hbmon and htop side by side for ROUNDS windows of WINDOW seconds while
+# 200 entries beat RATE times a second in total (0: idle).
 measure() {
     local file="$WORK/$1.json"
-    "$BEAT_MANY" "$file" 200 0 0 "$WORK/pids"
+    seed "$file"
     local writer=""
     if [ "$2" != 0 ]; then
-        "$BEAT_MANY" "$file" 200 "$2" $((WINDOW + 15)) "$WORK/pids" "$WORK/$1.beats" &
+        "$BEAT_MANY" "$file" 200 "$2" $((ROUNDS * WINDOW + 15)) "$WORK/pids" "$WORK/$1.beats" &
         writer=$!
     fi
     local hb ht
     hb=$(start "hb-$1" "env HBMON_TRACE_REDRAW=$WORK/$1.trace $HBMON --file $file --config $WORK/empty.toml")
     ht=$(start "ht-$1" "htop -d 10")
     sleep 5
-    local hb0 ht0 hb1 ht1
-    hb0=$(cpu_ticks "$hb"); ht0=$(cpu_ticks "$ht")
-    sleep "$WINDOW"
-    hb1=$(cpu_ticks "$hb"); ht1=$(cpu_ticks "$ht")
+    local hb0 ht0 hb_all=() ht_all=()
+    for _ in $(seq "$ROUNDS"); do
+        hb0=$(cpu_ticks "$hb"); ht0=$(cpu_ticks "$ht")
+        sleep "$WINDOW"
+        hb_all+=("$(percent $(( $(cpu_ticks "$hb") - hb0 )))")
+        ht_all+=("$(percent $(( $(cpu_ticks "$ht") - ht0 )))")
+    done
     : >> "$WORK/$1.beats"
-    echo "| $1 | $(percent $((hb1 - hb0)))% | $(percent $((ht1 - ht0)))% | $(latency "$WORK/$1.trace" "$WORK/$1.beats") |"
+    echo "| $1 | $(printf '%s\n' "${hb_all[@]}" | summary) | $(printf '%s\n' "${ht_all[@]}" | summary) | $(latency "$WORK/$1.trace" "$WORK/$1.beats") | $(cut -d' ' -f1 /proc/loadavg) |"
     stop "hb-$1"; stop "ht-$1"
     [ -z "$writer" ] || { kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null || true; }
 }
 
-echo "machine: $(nproc) cores, $(uname -sr); window ${WINDOW}s"
+echo "machine: $(nproc) cores, $(uname -sr); $ROUNDS window(s) of ${WINDOW}s; $HBMON"
 echo
-echo "| scenario (200 entries) | hbmon CPU | htop -d 10 CPU | beat to redraw |"
-echo "|---|---|---|---|"
+echo "| scenario ($ENTRIES entries) | hbmon CPU | htop -d 10 CPU | beat to redraw | load |"
+echo "|---|---|---|---|---|"
 measure idle 0
 measure beating 200
 
