@@ -187,6 +187,20 @@ impl History {
         }
     }
 
+    /// The rows `sql` gives for `params`, each made a `T` by `row_of`: one prepared
+    /// (cached) statement, every error naming the database.
+    fn query<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        row_of: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, HistoryError> {
+        let fail = sql_error(&self.path);
+        let mut stmt = self.conn.prepare_cached(sql).map_err(&fail)?;
+        let rows = stmt.query_map(params, row_of).map_err(&fail)?;
+        rows.collect::<Result<_, _>>().map_err(fail)
+    }
+
     /// `name`'s beats at or after `since`, newest first, at most `limit`.
     pub fn beats(
         &self,
@@ -194,17 +208,12 @@ impl History {
         since: f64,
         limit: Option<usize>,
     ) -> Result<Vec<SeenBeat>, HistoryError> {
-        let fail = sql_error(&self.path);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT b.time, b.pid, b.status, b.data
-                 FROM beats AS b JOIN processes AS p ON p.id = b.process
-                 WHERE p.name = ?1 AND b.time >= ?2 ORDER BY b.time DESC LIMIT ?3",
-            )
-            .map_err(&fail)?;
-        let rows = stmt
-            .query_map(params![name, since, sql_limit(limit)], |row| {
+        self.query(
+            "SELECT b.time, b.pid, b.status, b.data
+             FROM beats AS b JOIN processes AS p ON p.id = b.process
+             WHERE p.name = ?1 AND b.time >= ?2 ORDER BY b.time DESC LIMIT ?3",
+            params![name, since, sql_limit(limit)],
+            |row| {
                 Ok(SeenBeat {
                     name: name.to_owned(),
                     time: row.get(0)?,
@@ -214,27 +223,20 @@ impl History {
                         .get::<_, Option<String>>(3)?
                         .map_or(Value::Null, read_json),
                 })
-            })
-            .map_err(&fail)?;
-        rows.collect::<Result<_, _>>().map_err(fail)
+            },
+        )
     }
 
     /// The times of `name`'s beats at or after `since`, newest first: what a summary of
     /// them needs (a day of a busy process is tens of thousands of rows, its data up to
     /// 4 KB each, none of which is read here).
     pub fn beat_times(&self, name: &str, since: f64) -> Result<Vec<f64>, HistoryError> {
-        let fail = sql_error(&self.path);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT b.time FROM beats AS b JOIN processes AS p ON p.id = b.process
-                 WHERE p.name = ?1 AND b.time >= ?2 ORDER BY b.time DESC",
-            )
-            .map_err(&fail)?;
-        let rows = stmt
-            .query_map(params![name, since], |row| row.get(0))
-            .map_err(&fail)?;
-        rows.collect::<Result<_, _>>().map_err(fail)
+        self.query(
+            "SELECT b.time FROM beats AS b JOIN processes AS p ON p.id = b.process
+             WHERE p.name = ?1 AND b.time >= ?2 ORDER BY b.time DESC",
+            params![name, since],
+            |row| row.get(0),
+        )
     }
 
     /// Transitions at or after `since` (of `name`, or of every process), newest first, at
@@ -245,19 +247,13 @@ impl History {
         since: f64,
         limit: Option<usize>,
     ) -> Result<Vec<Transition>, HistoryError> {
-        let fail = sql_error(&self.path);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT name, time, from_state, to_state, severity, reason, since
-                 FROM transitions WHERE (?1 IS NULL OR name = ?1) AND time >= ?2
-                 ORDER BY time DESC LIMIT ?3",
-            )
-            .map_err(&fail)?;
-        let rows = stmt
-            .query_map(params![name, since, sql_limit(limit)], transition_of)
-            .map_err(&fail)?;
-        rows.collect::<Result<_, _>>().map_err(fail)
+        self.query(
+            "SELECT name, time, from_state, to_state, severity, reason, since
+             FROM transitions WHERE (?1 IS NULL OR name = ?1) AND time >= ?2
+             ORDER BY time DESC LIMIT ?3",
+            params![name, since, sql_limit(limit)],
+            transition_of,
+        )
     }
 
     /// `name`'s newest transition before `since`: the state it held as a range starting
@@ -289,19 +285,13 @@ impl History {
         since: f64,
         limit: Option<usize>,
     ) -> Result<Vec<ProbeFlip>, HistoryError> {
-        let fail = sql_error(&self.path);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT name, time, kind, target, failing, ms, reason
-                 FROM probe_flips WHERE (?1 IS NULL OR name = ?1) AND time >= ?2
-                 ORDER BY time DESC LIMIT ?3",
-            )
-            .map_err(&fail)?;
-        let rows = stmt
-            .query_map(params![name, since, sql_limit(limit)], flip_of)
-            .map_err(&fail)?;
-        rows.collect::<Result<_, _>>().map_err(fail)
+        self.query(
+            "SELECT name, time, kind, target, failing, ms, reason
+             FROM probe_flips WHERE (?1 IS NULL OR name = ?1) AND time >= ?2
+             ORDER BY time DESC LIMIT ?3",
+            params![name, since, sql_limit(limit)],
+            flip_of,
+        )
     }
 
     /// The supervisor's restarts at or after `since` (of `name`, or of every process),
@@ -312,17 +302,12 @@ impl History {
         since: f64,
         limit: Option<usize>,
     ) -> Result<Vec<Restart>, HistoryError> {
-        let fail = sql_error(&self.path);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT name, time, count, cause, text
-                 FROM restarts WHERE (?1 IS NULL OR name = ?1) AND time >= ?2
-                 ORDER BY time DESC LIMIT ?3",
-            )
-            .map_err(&fail)?;
-        let rows = stmt
-            .query_map(params![name, since, sql_limit(limit)], |row| {
+        self.query(
+            "SELECT name, time, count, cause, text
+             FROM restarts WHERE (?1 IS NULL OR name = ?1) AND time >= ?2
+             ORDER BY time DESC LIMIT ?3",
+            params![name, since, sql_limit(limit)],
+            |row| {
                 Ok(Restart {
                     name: row.get(0)?,
                     time: row.get(1)?,
@@ -330,9 +315,8 @@ impl History {
                     cause: row.get(3)?,
                     text: row.get(4)?,
                 })
-            })
-            .map_err(&fail)?;
-        rows.collect::<Result<_, _>>().map_err(fail)
+            },
+        )
     }
 
     /// `name`'s probes' minutes of response times that end after `since` (all of its
@@ -343,18 +327,13 @@ impl History {
         since: f64,
         limit: Option<usize>,
     ) -> Result<Vec<ProbeMinute>, HistoryError> {
-        let fail = sql_error(&self.path);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT name, minute, kind, target, count, failures,
-                        min_ms, p50_ms, p95_ms, max_ms
-                 FROM probe_minutes WHERE name = ?1 AND minute > ?2 - 60
-                 ORDER BY minute DESC, kind, target LIMIT ?3",
-            )
-            .map_err(&fail)?;
-        let rows = stmt
-            .query_map(params![name, since, sql_limit(limit)], |row| {
+        self.query(
+            "SELECT name, minute, kind, target, count, failures,
+                    min_ms, p50_ms, p95_ms, max_ms
+             FROM probe_minutes WHERE name = ?1 AND minute > ?2 - 60
+             ORDER BY minute DESC, kind, target LIMIT ?3",
+            params![name, since, sql_limit(limit)],
+            |row| {
                 Ok(ProbeMinute {
                     name: row.get(0)?,
                     kind: row.get(2)?,
@@ -369,52 +348,41 @@ impl History {
                         max_ms: row.get(9)?,
                     },
                 })
-            })
-            .map_err(&fail)?;
-        rows.collect::<Result<_, _>>().map_err(fail)
+            },
+        )
     }
 
     /// Each probe's newest flip (what it was last known to say), to seed a
     /// [`crate::changes::Tracker`]: a monitor restarted while a probe fails neither records
     /// the failure again nor misses its recovery.
     pub fn last_flips(&self) -> Result<Vec<ProbeFlip>, HistoryError> {
-        let fail = sql_error(&self.path);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT name, time, kind, target, failing, ms, reason FROM probe_flips AS f
-                 WHERE time = (SELECT max(time) FROM probe_flips
-                               WHERE name = f.name AND kind = f.kind AND target = f.target)",
-            )
-            .map_err(&fail)?;
-        let rows = stmt.query_map([], flip_of).map_err(&fail)?;
-        rows.collect::<Result<_, _>>().map_err(fail)
+        self.query(
+            "SELECT name, time, kind, target, failing, ms, reason FROM probe_flips AS f
+             WHERE time = (SELECT max(time) FROM probe_flips
+                           WHERE name = f.name AND kind = f.kind AND target = f.target)",
+            [],
+            flip_of,
+        )
     }
 
     /// How many beats each process recorded in each whole minute (`minute`: Unix seconds
     /// of its start) from the minute holding `since` on, by name then minute. One grouped
     /// query for every process: the UI's history tab shows them all at once.
     pub fn beats_per_minute(&self, since: f64) -> Result<Vec<MinuteBeats>, HistoryError> {
-        let fail = sql_error(&self.path);
         let start = (since / 60.0).floor() * 60.0;
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT p.name, CAST(b.time / 60 AS INTEGER) * 60 AS minute, count(*)
-                 FROM beats AS b JOIN processes AS p ON p.id = b.process
-                 WHERE b.time >= ?1 GROUP BY p.name, minute ORDER BY p.name, minute",
-            )
-            .map_err(&fail)?;
-        let rows = stmt
-            .query_map([start], |row| {
+        self.query(
+            "SELECT p.name, CAST(b.time / 60 AS INTEGER) * 60 AS minute, count(*)
+             FROM beats AS b JOIN processes AS p ON p.id = b.process
+             WHERE b.time >= ?1 GROUP BY p.name, minute ORDER BY p.name, minute",
+            [start],
+            |row| {
                 Ok(MinuteBeats {
                     name: row.get(0)?,
                     minute: row.get(1)?,
                     beats: row.get(2)?,
                 })
-            })
-            .map_err(&fail)?;
-        rows.collect::<Result<_, _>>().map_err(fail)
+            },
+        )
     }
 
     /// The newest state and beat of every process in the database, to seed a
